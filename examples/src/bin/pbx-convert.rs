@@ -1,0 +1,187 @@
+//! `pbx-convert`: reads 3CX CDR lines from a file or stdin and writes one JSON object per input
+//! line to stdout:
+//!
+//! - `{"line":N,"call":{…PbxCallRequest…}}` for a call to deliver,
+//! - `{"line":N,"skipped":"<reason>"}` for a call not to deliver (internal, no owner, …) or a
+//!   blank line,
+//! - `{"line":N,"error":{"field":…,"value":…,"message":…}}` for a line that cannot be read.
+//!
+//! Bad lines never stop the others; the exit code is 0 unless the arguments are unusable
+//! (2) or the input cannot be read (1), with a one-line message on stderr.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use pbx_core::Location;
+use pbx_core::call::CallRequest;
+use pbx_core::call::{CallMapper, InternalCalls, Mapped, SkipReason, parse_timezone};
+use pbx_core::cdr::{CdrParser, FieldTemplate};
+use pbx_core::extensions::ExtensionMap;
+use serde::{Deserialize, Serialize};
+
+/// Convert 3CX CDR lines into call-logger API call requests (JSON lines).
+#[derive(Parser, Debug)]
+#[command(name = "pbx-convert", version)]
+struct Args {
+    /// The CDR file to read; stdin when absent or `-`.
+    input: Option<PathBuf>,
+
+    /// The field layout: `20`, `27`, or a comma list of 3CX field names in order.
+    #[arg(long, default_value = "27")]
+    template: String,
+
+    /// The PBX's IANA timezone; call timestamps carry its offset.
+    #[arg(long, default_value = "UTC")]
+    timezone: String,
+
+    /// A YAML file mapping extensions to users (`extensions: {"101": email | {email, name}}`).
+    #[arg(long)]
+    extensions: Option<PathBuf>,
+
+    /// The default country (ISO 3166 alpha-2) for phone numbers. Accepted and checked; numbers
+    /// pass through as digits until E.164 normalization is available.
+    #[arg(long, default_value = "US")]
+    default_region: String,
+
+    /// DNs of trunks/lines (comma list), used when a record has no type fields.
+    #[arg(long, value_delimiter = ',')]
+    trunk_dns: Vec<String>,
+
+    /// DNs of queues, ring groups, IVRs and voicemail (comma list): never a call's owner.
+    #[arg(long, value_delimiter = ',')]
+    service_dns: Vec<String>,
+
+    /// Send internal calls (as OUTBOUND from the caller) instead of skipping them.
+    #[arg(long)]
+    include_internal: bool,
+}
+
+/// One output line: `line` and exactly one of `call`, `skipped`, `error`.
+#[derive(Serialize)]
+struct Output<'a> {
+    line: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    call: Option<&'a CallRequest>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    skipped: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ErrorOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct ErrorOut<'a> {
+    field: Option<&'static str>,
+    value: Option<&'a str>,
+    message: String,
+}
+
+#[derive(Deserialize)]
+struct ExtensionsFile {
+    extensions: ExtensionMap,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let (parser, mapper) = match setup(&args) {
+        Ok(v) => v,
+        Err(msg) => {
+            eprintln!("pbx-convert: {msg}");
+            return ExitCode::from(2);
+        }
+    };
+    let input: Box<dyn BufRead> = match args.input.as_deref() {
+        None => Box::new(io::stdin().lock()),
+        Some(p) if p.as_os_str() == "-" => Box::new(io::stdin().lock()),
+        Some(p) => match File::open(p) {
+            Ok(f) => Box::new(BufReader::with_capacity(1 << 16, f)),
+            Err(e) => {
+                eprintln!("pbx-convert: cannot read {}: {e}", p.display());
+                return ExitCode::from(1);
+            }
+        },
+    };
+    match convert(input, &parser, &mapper) {
+        Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output went away (e.g. `| head`): nothing more to say.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pbx-convert: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn setup(args: &Args) -> Result<(CdrParser, CallMapper), String> {
+    let template: FieldTemplate = args
+        .template
+        .parse()
+        .map_err(|e| format!("--template: {e}"))?;
+    let mut mapper = CallMapper::default();
+    mapper.options.timezone =
+        parse_timezone("--timezone", &args.timezone).map_err(|e| e.to_string())?;
+    let region = &args.default_region;
+    if region.len() != 2 || !region.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return Err(format!(
+            "--default-region {region:?}: expected a two-letter ISO 3166 country code such as US"
+        ));
+    }
+    if let Some(path) = &args.extensions {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read --extensions {}: {e}", path.display()))?;
+        let file: ExtensionsFile = serde_yaml_ng::from_str(&text)
+            .map_err(|e| format!("--extensions {}: {e}", path.display()))?;
+        mapper.extensions = file.extensions;
+    }
+    mapper.direction.trunk_dns.clone_from(&args.trunk_dns);
+    mapper.direction.service_dns.clone_from(&args.service_dns);
+    if args.include_internal {
+        mapper.options.internal_calls = InternalCalls::AsOutbound;
+    }
+    Ok((CdrParser::new(template), mapper))
+}
+
+fn convert(mut input: Box<dyn BufRead>, parser: &CdrParser, mapper: &CallMapper) -> io::Result<()> {
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut buf = Vec::with_capacity(1024);
+    let mut line_no = 0u64;
+    loop {
+        buf.clear();
+        if input.read_until(b'\n', &mut buf)? == 0 {
+            break;
+        }
+        line_no += 1;
+        let mut output = Output {
+            line: line_no,
+            call: None,
+            skipped: None,
+            error: None,
+        };
+        let result = if buf.iter().all(u8::is_ascii_whitespace) {
+            Ok(Mapped::Skipped(SkipReason::BlankLine))
+        } else {
+            parser
+                .parse_bytes(line_no, &buf)
+                .and_then(|cdr| mapper.map(&cdr))
+                .map_err(|e| e.located(Location::Line(line_no)))
+        };
+        match &result {
+            Ok(Mapped::Call(call)) => output.call = Some(call),
+            Ok(Mapped::Skipped(reason)) => output.skipped = Some(reason.to_string()),
+            Ok(other) => output.skipped = Some(format!("{other:?}")),
+            Err(e) => {
+                output.error = Some(ErrorOut {
+                    field: e.field(),
+                    value: e.value(),
+                    message: e.to_string(),
+                })
+            }
+        }
+        serde_json::to_writer(&mut out, &output)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()
+}

@@ -1,0 +1,283 @@
+//! A CDR → the call API's `PbxCallRequest`, or a skip with its reason.
+
+use std::fmt;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::cdr::Cdr;
+use crate::direction::{Classification, Direction, DirectionPolicy, classify};
+use crate::error::{Error, Location};
+use crate::extensions::ExtensionMap;
+use crate::phone::api_number;
+
+/// `callDirection` of the call API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum CallDirection {
+    /// `"INBOUND"`.
+    Inbound,
+    /// `"OUTBOUND"`.
+    Outbound,
+}
+
+/// The call API's `PbxCallRequest`, exactly as its JSON (camelCase).
+///
+/// ```
+/// use pbx_core::call::{CallDirection, CallRequest};
+/// let c = CallRequest {
+///     phone_number: "9075551234".into(), call_duration: 300, call_owner_extension: "101".into(),
+///     call_owner_email: "john.doe@example.com".into(), call_direction: CallDirection::Inbound,
+///     timestamp: "2025-01-21T10:30:00.000-09:00".into(), pbx_call_id: "3cx-test-12345".into(),
+/// };
+/// assert_eq!(serde_json::to_string(&c)?,
+///     r#"{"phoneNumber":"9075551234","callDuration":300,"callOwnerExtension":"101","callOwnerEmail":"john.doe@example.com","callDirection":"INBOUND","timestamp":"2025-01-21T10:30:00.000-09:00","pbxCallId":"3cx-test-12345"}"#);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallRequest {
+    /// The other party's number.
+    pub phone_number: String,
+    /// Talk time in whole seconds; 0 when unanswered.
+    pub call_duration: u64,
+    /// The extension that owns the call.
+    pub call_owner_extension: String,
+    /// That extension's user email.
+    pub call_owner_email: String,
+    /// `INBOUND` or `OUTBOUND`.
+    pub call_direction: CallDirection,
+    /// Call start, RFC 3339 in the PBX's timezone, milliseconds, with offset.
+    pub timestamp: String,
+    /// The idempotency key: unique and stable per call.
+    pub pbx_call_id: String,
+}
+
+/// What to do with internal (extension → extension) calls.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InternalCalls {
+    /// Do not send them (the default); each is skipped with [`SkipReason::Internal`].
+    #[default]
+    Skip,
+    /// Send them as `OUTBOUND` from the calling extension, the called extension as the number
+    /// (the API knows no third direction).
+    AsOutbound,
+}
+
+/// Why a call was not turned into a call request. Every skip says why.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SkipReason {
+    /// An internal call, and internal calls are not sent.
+    Internal,
+    /// The direction cannot be told from the record.
+    UnknownDirection,
+    /// No extension owns the call (e.g. a call nobody answered that only reached a queue).
+    NoOwner,
+    /// The owner's extension has no user email (and no fallback is configured).
+    NoOwnerEmail {
+        /// The extension.
+        extension: String,
+    },
+    /// A blank line in a CDR stream: no record at all.
+    BlankLine,
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipReason::Internal => f.write_str("internal call (internal calls are not sent)"),
+            SkipReason::UnknownDirection => {
+                f.write_str("direction unknown: no type field, trunk DN or number pattern decides")
+            }
+            SkipReason::NoOwner => f.write_str("no extension owns the call"),
+            SkipReason::NoOwnerEmail { extension } => {
+                write!(
+                    f,
+                    "extension {extension} has no user email in the extension map"
+                )
+            }
+            SkipReason::BlankLine => f.write_str("blank line"),
+        }
+    }
+}
+
+/// The result of mapping one CDR.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Mapped {
+    /// A call to deliver.
+    Call(CallRequest),
+    /// A call not to deliver, and why.
+    Skipped(SkipReason),
+}
+
+/// Settings for mapping CDRs to call requests.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MappingOptions {
+    /// The PBX's timezone; `timestamp` carries its offset (default UTC).
+    pub timezone: Tz,
+    /// What to do with internal calls (default: skip).
+    pub internal_calls: InternalCalls,
+    /// The prefix of `pbxCallId` (default `3cx`).
+    pub call_id_prefix: String,
+}
+
+impl Default for MappingOptions {
+    fn default() -> Self {
+        MappingOptions {
+            timezone: Tz::UTC,
+            internal_calls: InternalCalls::Skip,
+            call_id_prefix: "3cx".to_owned(),
+        }
+    }
+}
+
+/// Reads an IANA timezone name (`America/Anchorage`).
+///
+/// # Errors
+/// [`Error::InvalidSetting`] naming `setting` when the name is not an IANA zone.
+///
+/// ```
+/// let tz = pbx_core::call::parse_timezone("timezone", "America/Anchorage")?;
+/// assert_eq!(tz, chrono_tz::America::Anchorage);
+/// assert!(pbx_core::call::parse_timezone("timezone", "Mars/Olympus").is_err());
+/// # Ok::<(), pbx_core::Error>(())
+/// ```
+pub fn parse_timezone(setting: &str, name: &str) -> Result<Tz, Error> {
+    name.trim()
+        .parse::<Tz>()
+        .map_err(|_| Error::InvalidSetting {
+            setting: setting.to_owned(),
+            value: name.to_owned(),
+            reason: "not an IANA timezone name (such as America/Anchorage or Europe/Berlin)".into(),
+        })
+}
+
+/// Formats a UTC instant as the API's timestamp: RFC 3339 in `tz`, milliseconds, with offset.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// let t = Utc.with_ymd_and_hms(2025, 1, 21, 19, 30, 0).unwrap();
+/// assert_eq!(pbx_core::call::api_timestamp(t, chrono_tz::America::Anchorage), "2025-01-21T10:30:00.000-09:00");
+/// assert_eq!(pbx_core::call::api_timestamp(t, chrono_tz::UTC), "2025-01-21T19:30:00.000+00:00");
+/// ```
+pub fn api_timestamp(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz)
+        .to_rfc3339_opts(SecondsFormat::Millis, false)
+}
+
+/// The call's idempotency key: `{prefix}-{historyid}-{callid}` (either id alone when the other
+/// is absent). `None` when the record has neither.
+///
+/// ```
+/// let mut cdr = pbx_core::cdr::Cdr::default();
+/// assert_eq!(pbx_core::call::pbx_call_id(&cdr, "3cx"), None);
+/// cdr.history_id = Some("23194".into());
+/// cdr.call_id = Some("00000172FF13E364_4449".into());
+/// assert_eq!(pbx_core::call::pbx_call_id(&cdr, "3cx").as_deref(), Some("3cx-23194-00000172FF13E364_4449"));
+/// ```
+pub fn pbx_call_id(cdr: &Cdr, prefix: &str) -> Option<String> {
+    match (cdr.history_id.as_deref(), cdr.call_id.as_deref()) {
+        (Some(h), Some(c)) => Some(format!("{prefix}-{h}-{c}")),
+        (Some(id), None) | (None, Some(id)) => Some(format!("{prefix}-{id}")),
+        (None, None) => None,
+    }
+}
+
+/// Maps CDRs to call requests: classifies the direction, picks the owner and the other party,
+/// looks up the owner's email and formats the request.
+///
+/// ```
+/// use pbx_core::call::{CallMapper, Mapped};
+/// use pbx_core::cdr::{CdrParser, FieldTemplate};
+/// use pbx_core::extensions::{ExtensionMap, User};
+/// let line = "Call 288831,4cc2c72490010000_26808,00:00:25,2024/06/17 05:59:49,2024/06/17 05:59:58,\
+///     2024/06/17 06:00:23,TerminatedBySrc,Ext.10016,+46703014082,10016,10020,+46703014082,,\
+///     +46703014082,10020,default,1,0.43,default,Chain: Ext.10016;+46703014082;,Extension,Line,\
+///     Line,Backup no2,+46703014082,+46703014082,";
+/// let cdr = CdrParser::new(FieldTemplate::v20_27()).parse_line(1, line)?;
+/// let mut mapper = CallMapper::default();
+/// mapper.extensions = [User::new("10016", "backup@example.com")].into_iter().collect();
+/// mapper.options.timezone = chrono_tz::Europe::Stockholm;
+/// let Mapped::Call(call) = mapper.map(&cdr)? else { panic!("skipped") };
+/// assert_eq!(call.phone_number, "+46703014082");
+/// assert_eq!(call.call_owner_extension, "10016");
+/// assert_eq!(call.call_duration, 25);
+/// assert_eq!(call.timestamp, "2024-06-17T07:59:49.000+02:00");
+/// # Ok::<(), pbx_core::Error>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct CallMapper {
+    /// How to tell directions when type fields do not.
+    pub direction: DirectionPolicy,
+    /// Timezone, internal calls, id prefix.
+    pub options: MappingOptions,
+    /// Extension → user.
+    pub extensions: ExtensionMap,
+}
+
+impl CallMapper {
+    /// Classifies the call (exposed for logs: the rule that decided).
+    pub fn classify(&self, cdr: &Cdr) -> Classification {
+        classify(cdr, &self.direction)
+    }
+
+    /// Maps one CDR.
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] (with [`Location::Unknown`]; see [`Error::located`]) when the
+    /// record lacks what every call needs: a start time (`time-start`) or an id (`historyid` /
+    /// `callid`).
+    pub fn map(&self, cdr: &Cdr) -> Result<Mapped, Error> {
+        self.map_classified(cdr, &self.classify(cdr))
+    }
+
+    /// Maps one CDR already classified by [`CallMapper::classify`].
+    ///
+    /// # Errors
+    /// As [`CallMapper::map`].
+    pub fn map_classified(&self, cdr: &Cdr, c: &Classification) -> Result<Mapped, Error> {
+        let missing = |field: &'static str, expected: &'static str| Error::InvalidValue {
+            at: Location::Unknown,
+            field,
+            value: String::new(),
+            expected,
+        };
+        let start = cdr
+            .time_start
+            .ok_or_else(|| missing("time-start", "the call's start time (every call needs one)"))?;
+        let pbx_call_id = pbx_call_id(cdr, &self.options.call_id_prefix)
+            .ok_or_else(|| missing("historyid", "a history id or call id to identify the call"))?;
+        let call_direction = match (c.direction, self.options.internal_calls) {
+            (Direction::Inbound, _) => CallDirection::Inbound,
+            (Direction::Outbound, _) | (Direction::Internal, InternalCalls::AsOutbound) => {
+                CallDirection::Outbound
+            }
+            (Direction::Internal, InternalCalls::Skip) => {
+                return Ok(Mapped::Skipped(SkipReason::Internal));
+            }
+            _ => return Ok(Mapped::Skipped(SkipReason::UnknownDirection)),
+        };
+        let Some(owner) = c.owner.as_deref() else {
+            return Ok(Mapped::Skipped(SkipReason::NoOwner));
+        };
+        let Some(email) = self.extensions.email_for(owner) else {
+            return Ok(Mapped::Skipped(SkipReason::NoOwnerEmail {
+                extension: owner.to_owned(),
+            }));
+        };
+        Ok(Mapped::Call(CallRequest {
+            phone_number: c.counterpart.as_ref().map(api_number).unwrap_or_default(),
+            call_duration: cdr.talk_seconds(),
+            call_owner_extension: owner.to_owned(),
+            call_owner_email: email.to_owned(),
+            call_direction,
+            timestamp: api_timestamp(start, self.options.timezone),
+            pbx_call_id,
+        }))
+    }
+}

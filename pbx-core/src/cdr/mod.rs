@@ -1,0 +1,28 @@
+//! 3CX call detail records: the text line format (file, socket) with its field template, and
+//! the database row model (`cdroutput` legs grouped into calls).
+//!
+//! ```
+//! use pbx_core::cdr::{CdrParser, FieldTemplate};
+//! let parser = CdrParser::new(FieldTemplate::v16_20());
+//! let cdr = parser.parse_line(1, "Call 23219,00000172FF3328E8_4479,,2020/06/29 08:30:42,,\
+//!     2020/06/29 08:30:50,Failed_Cancelled,Ext.195,Ext.196,195,196,196,,,,,,,,")?;
+//! assert!(!cdr.is_answered());
+//! # Ok::<(), pbx_core::Error>(())
+//! ```
+
+mod field;
+mod format;
+mod leg;
+mod parser;
+mod record;
+mod value;
+
+pub use field::{Field, FieldTemplate};
+pub use format::format_line;
+pub use leg::{CallLegs, CdrLeg, LegParty, assemble_call, group_legs};
+pub use parser::{CdrParser, DEFAULT_MAX_LINE_LEN, MAX_FIELDS, parse_lines};
+pub use record::Cdr;
+pub use value::{
+    ChangeReason, PartyNumber, PartyType, TerminationReason, format_duration, format_timestamp,
+    parse_chain, parse_duration, parse_timestamp,
+};

@@ -1,0 +1,290 @@
+//! The CDR line parser: a field template plus RFC 4180 splitting (by `csv-core`).
+
+use super::field::{Field, FieldTemplate};
+use super::record::Cdr;
+use super::value::{
+    ChangeReason, PartyNumber, PartyType, TerminationReason, parse_chain, parse_duration,
+    parse_timestamp,
+};
+use crate::error::{Error, Location};
+
+/// The most fields a line may hold before it is refused as not being a CDR line.
+pub const MAX_FIELDS: usize = 64;
+
+/// The default longest line accepted, in bytes (64 KiB).
+pub const DEFAULT_MAX_LINE_LEN: usize = 64 * 1024;
+
+/// Parses 3CX CDR text lines with a given field template.
+///
+/// A line is split as RFC 4180 CSV (quoted fields, `""` inside quotes), its CR/LF ending and a
+/// trailing comma are ignored, and bytes that are not UTF-8 are decoded lossily. Each field is
+/// then read into its type; a value that cannot be read is an [`Error::InvalidValue`] naming the
+/// line, field, raw value and what was expected. Unknown reason and type values are kept, not
+/// errors. The parser holds no state between lines, so one bad line never affects another.
+///
+/// ```
+/// use pbx_core::cdr::{CdrParser, FieldTemplate, PartyType};
+/// let parser = CdrParser::new(FieldTemplate::v20_27());
+/// let line = "Call 288831,4cc2c72490010000_26808,00:00:25,2024/06/17 05:59:49,2024/06/17 05:59:58,\
+///     2024/06/17 06:00:23,TerminatedBySrc,Ext.10016,+46703014082,10016,10020,+46703014082,,\
+///     +46703014082,10020,default,1,0.43,default,Chain: Ext.10016;+46703014082;,Extension,Line,\
+///     Line,Backup no2,+46703014082,+46703014082,\r\n";
+/// let cdr = parser.parse_line(1, line)?;
+/// assert_eq!(cdr.history_id.as_deref(), Some("288831"));
+/// assert_eq!(cdr.talk_seconds(), 25);
+/// assert_eq!(cdr.to_type, Some(PartyType::ExternalLine));
+/// # Ok::<(), pbx_core::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct CdrParser {
+    template: FieldTemplate,
+    max_line_len: usize,
+    csv: csv_core::Reader,
+}
+
+impl Default for CdrParser {
+    /// A parser for the 27-field layout.
+    fn default() -> Self {
+        Self::new(FieldTemplate::default())
+    }
+}
+
+impl CdrParser {
+    /// A parser for lines laid out as `template`.
+    pub fn new(template: FieldTemplate) -> Self {
+        CdrParser {
+            template,
+            max_line_len: DEFAULT_MAX_LINE_LEN,
+            // NFA mode: the reader is cloned for every line, and csv-core's `Clone` of its DFA
+            // copies only part of the tables (the clone then misreads every line).
+            csv: csv_core::ReaderBuilder::new().nfa(true).build(),
+        }
+    }
+
+    /// Sets the longest line accepted, in bytes (default [`DEFAULT_MAX_LINE_LEN`]).
+    ///
+    /// ```
+    /// use pbx_core::cdr::CdrParser;
+    /// let p = CdrParser::default().with_max_line_len(10);
+    /// assert!(matches!(p.parse_line(1, "Call 1,0123456789"), Err(pbx_core::Error::LineTooLong { .. })));
+    /// ```
+    pub fn with_max_line_len(mut self, max: usize) -> Self {
+        self.max_line_len = max;
+        self
+    }
+
+    /// The template this parser reads.
+    pub fn template(&self) -> &FieldTemplate {
+        &self.template
+    }
+
+    /// Parses one line (text). `line_no` is used in errors only.
+    ///
+    /// # Errors
+    /// [`Error::EmptyLine`], [`Error::LineTooLong`], [`Error::FieldCount`],
+    /// [`Error::TooManyFields`] or [`Error::InvalidValue`], each naming the line.
+    pub fn parse_line(&self, line_no: u64, line: &str) -> Result<Cdr, Error> {
+        self.parse_bytes(line_no, line.as_bytes())
+    }
+
+    /// Parses one line given as raw bytes (any encoding; non-UTF-8 bytes become U+FFFD).
+    ///
+    /// ```
+    /// use pbx_core::cdr::CdrParser;
+    /// let p = CdrParser::new("historyid,from-dispname".parse()?);
+    /// let cdr = p.parse_bytes(1, b"Call 9,Jos\xe9 Pe\xf1a")?; // Latin-1 from a Windows build
+    /// assert_eq!(cdr.from_dispname.as_deref(), Some("Jos\u{fffd} Pe\u{fffd}a"));
+    /// # Ok::<(), pbx_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`CdrParser::parse_line`].
+    pub fn parse_bytes(&self, line_no: u64, line: &[u8]) -> Result<Cdr, Error> {
+        let at = || Location::Line(line_no);
+        let line = trim_line_end(line);
+        if line.len() > self.max_line_len {
+            return Err(Error::LineTooLong {
+                at: at(),
+                len: line.len(),
+                max: self.max_line_len,
+            });
+        }
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return Err(Error::EmptyLine { at: at() });
+        }
+        let mut out = vec![0u8; line.len()];
+        let mut ends = [0usize; MAX_FIELDS];
+        let (nfields, left_over) =
+            self.split(line, &mut out, &mut ends)
+                .ok_or(Error::TooManyFields {
+                    at: at(),
+                    max: MAX_FIELDS,
+                })?;
+        if left_over {
+            return Err(Error::InvalidValue {
+                at: at(),
+                field: "line",
+                value: String::from_utf8_lossy(line).into_owned(),
+                expected: "one CDR record on one line (this one holds a line break)",
+            });
+        }
+        let field_at = |i: usize| {
+            let start = if i == 0 { 0 } else { ends[i - 1] };
+            &out[start..ends[i]]
+        };
+        let expected = self.template.len();
+        // A trailing comma leaves one more, empty field: 3CX writes lines that way.
+        let found = if nfields == expected + 1 && field_at(nfields - 1).is_empty() {
+            expected
+        } else {
+            nfields
+        };
+        if found != expected {
+            return Err(Error::FieldCount {
+                at: at(),
+                expected,
+                found,
+            });
+        }
+        let mut cdr = Cdr::default();
+        for (i, &field) in self.template.fields().iter().enumerate() {
+            let raw = String::from_utf8_lossy(field_at(i));
+            set_field(&mut cdr, field, raw.trim(), line_no)?;
+        }
+        Ok(cdr)
+    }
+
+    /// Splits `line` into fields. Returns how many fields and whether input was left over
+    /// after the first record (a line break inside the line), or `None` past [`MAX_FIELDS`].
+    fn split(
+        &self,
+        line: &[u8],
+        out: &mut [u8],
+        ends: &mut [usize; MAX_FIELDS],
+    ) -> Option<(usize, bool)> {
+        use csv_core::ReadRecordResult as R;
+        let mut csv = self.csv.clone();
+        let (mut input, mut nout, mut nend) = (line, 0, 0);
+        loop {
+            // An empty `input` tells csv-core the data has ended, which closes the last field.
+            let (res, nin, o, e) = csv.read_record(input, &mut out[nout..], &mut ends[nend..]);
+            input = &input[nin..];
+            nout += o;
+            nend += e;
+            match res {
+                R::InputEmpty => {}
+                R::Record | R::End => return Some((nend, !input.is_empty())),
+                R::OutputEndsFull => return None,
+                // Unreachable: `out` is as long as the line and output never outgrows input.
+                R::OutputFull => return Some((nend, true)),
+            }
+        }
+    }
+}
+
+/// Drops a trailing `\n`, `\r\n` or `\r`.
+fn trim_line_end(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+fn opt(raw: &str) -> Option<String> {
+    (!raw.is_empty()).then(|| raw.to_owned())
+}
+
+fn set_field(cdr: &mut Cdr, field: Field, raw: &str, line_no: u64) -> Result<(), Error> {
+    let invalid = |expected: &'static str| Error::InvalidValue {
+        at: Location::Line(line_no),
+        field: field.name(),
+        value: raw.to_owned(),
+        expected,
+    };
+    let time = |raw: &str| -> Result<_, Error> {
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        parse_timestamp(raw)
+            .map(Some)
+            .ok_or_else(|| invalid("a UTC time like 2024/06/17 05:59:49 (separators / . or -)"))
+    };
+    let number = |raw: &str| (!raw.is_empty()).then(|| PartyNumber::parse(raw));
+    let kind = |raw: &str| (!raw.is_empty()).then(|| PartyType::parse(raw));
+    match field {
+        Field::HistoryId => cdr.history_id = opt(strip_call_prefix(raw)),
+        Field::CallId => cdr.call_id = opt(raw),
+        Field::Duration => {
+            cdr.duration = if raw.is_empty() {
+                None
+            } else {
+                Some(
+                    parse_duration(raw)
+                        .ok_or_else(|| invalid("a talk time HH:MM:SS, or empty when unanswered"))?,
+                )
+            }
+        }
+        Field::TimeStart => cdr.time_start = time(raw)?,
+        Field::TimeAnswered => cdr.time_answered = time(raw)?,
+        Field::TimeEnd => cdr.time_end = time(raw)?,
+        Field::ReasonTerminated => {
+            cdr.reason_terminated = (!raw.is_empty()).then(|| TerminationReason::parse(raw))
+        }
+        Field::FromNo => cdr.from_no = number(raw),
+        Field::ToNo => cdr.to_no = number(raw),
+        Field::FromDn => cdr.from_dn = opt(raw),
+        Field::ToDn => cdr.to_dn = opt(raw),
+        Field::DialNo => cdr.dial_no = number(raw),
+        Field::ReasonChanged => {
+            cdr.reason_changed = (!raw.is_empty()).then(|| ChangeReason::parse(raw))
+        }
+        Field::FinalNumber => cdr.final_number = number(raw),
+        Field::FinalDn => cdr.final_dn = opt(raw),
+        Field::BillCode => cdr.bill_code = opt(raw),
+        Field::BillRate => cdr.bill_rate = opt(raw),
+        Field::BillCost => cdr.bill_cost = opt(raw),
+        Field::BillName => cdr.bill_name = opt(raw),
+        Field::Chain => cdr.chain = parse_chain(raw),
+        Field::FromType => cdr.from_type = kind(raw),
+        Field::ToType => cdr.to_type = kind(raw),
+        Field::FinalType => cdr.final_type = kind(raw),
+        Field::FromDispname => cdr.from_dispname = opt(raw),
+        Field::ToDispname => cdr.to_dispname = opt(raw),
+        Field::FinalDispname => cdr.final_dispname = opt(raw),
+        Field::MissedQueueCalls => cdr.missed_queue_calls = opt(raw),
+    }
+    Ok(())
+}
+
+/// `Call 23193` → `23193` (case-insensitive; a bare id is kept).
+fn strip_call_prefix(raw: &str) -> &str {
+    match raw.get(..5) {
+        Some(head) if head.eq_ignore_ascii_case("call ") => raw[5..].trim_start(),
+        _ => raw,
+    }
+}
+
+/// Iterates over the lines of a CDR text (CRLF or LF), parsing each; blank lines are passed
+/// over. Each item is the 1-based line number and the result for that line.
+///
+/// ```
+/// use pbx_core::cdr::{parse_lines, CdrParser};
+/// let p = CdrParser::new("historyid,duration".parse()?);
+/// let results: Vec<_> = parse_lines(&p, b"Call 1,00:00:05\r\nCall 2,bad\r\n\r\nCall 3,\r\n").collect();
+/// assert_eq!(results.len(), 3);
+/// assert!(results[0].1.is_ok());
+/// assert_eq!(results[1].0, 2);
+/// assert!(results[1].1.is_err()); // one bad line does not stop the others
+/// assert_eq!(results[2].0, 4);
+/// # Ok::<(), pbx_core::Error>(())
+/// ```
+pub fn parse_lines<'a>(
+    parser: &'a CdrParser,
+    text: &'a [u8],
+) -> impl Iterator<Item = (u64, Result<Cdr, Error>)> + 'a {
+    text.split(|&b| b == b'\n')
+        .enumerate()
+        .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
+        .map(|(i, l)| {
+            let n = i as u64 + 1;
+            (n, parser.parse_bytes(n, l))
+        })
+}

@@ -1,0 +1,410 @@
+//! Call direction: inbound, outbound, internal — with the rule that decided it, the owning
+//! extension and the other party's number.
+//!
+//! Type fields (`from-type`, `to-type`, `final-type`) decide first. Only when they are absent
+//! or say nothing does the classifier fall back to configured trunk DNs, then to number
+//! patterns (an `Ext.` prefix or a short number is internal; a long number, a `+` number or a
+//! withheld caller is external). Digit length alone never makes a call inbound.
+
+use std::fmt;
+use std::ops::RangeInclusive;
+
+use crate::cdr::{Cdr, PartyNumber, PartyType};
+
+/// Which way a call went, seen from the company.
+///
+/// ```
+/// assert_eq!(pbx_core::direction::Direction::Inbound.to_string(), "INBOUND");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Direction {
+    /// From an outside number to the company.
+    Inbound,
+    /// From an extension to an outside number.
+    Outbound,
+    /// Between extensions (including queues, ring groups, voicemail).
+    Internal,
+    /// The record does not say enough to tell.
+    Unknown,
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Direction::Inbound => "INBOUND",
+            Direction::Outbound => "OUTBOUND",
+            Direction::Internal => "INTERNAL",
+            Direction::Unknown => "UNKNOWN",
+        })
+    }
+}
+
+/// The rule that decided a [`Direction`], for logs and debugging.
+///
+/// ```
+/// use pbx_core::direction::Rule;
+/// assert_eq!(Rule::FromTypeExternal.to_string(), "from-type is an external line");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Rule {
+    /// `from-type` is a line / external line → inbound.
+    FromTypeExternal,
+    /// `from-type` is an extension and `to-type` or `final-type` is a line or outbound rule → outbound.
+    ToTypeExternal,
+    /// `from-type` is an extension and the other type fields are internal → internal.
+    InternalTypes,
+    /// `from-dn` is a configured trunk DN → inbound.
+    FromTrunkDn,
+    /// An internal caller and `to-dn`/`final-dn` is a configured trunk DN → outbound.
+    ToTrunkDn,
+    /// The caller's number is external (long, `+…`, or withheld) → inbound.
+    ExternalCallerNumber,
+    /// An internal caller dialled an external number → outbound.
+    ExternalCalleeNumber,
+    /// Both ends are extensions by their numbers → internal.
+    InternalNumbers,
+    /// Nothing in the record decides the direction.
+    Undetermined,
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Rule::FromTypeExternal => "from-type is an external line",
+            Rule::ToTypeExternal => {
+                "from-type is an extension and the destination type is external"
+            }
+            Rule::InternalTypes => {
+                "from-type is an extension and the destination types are internal"
+            }
+            Rule::FromTrunkDn => "from-dn is a configured trunk DN",
+            Rule::ToTrunkDn => "an internal caller reached a configured trunk DN",
+            Rule::ExternalCallerNumber => "the caller's number is external",
+            Rule::ExternalCalleeNumber => "an internal caller dialled an external number",
+            Rule::InternalNumbers => "both numbers are internal extensions",
+            Rule::Undetermined => "no type field, trunk DN or number pattern decides",
+        })
+    }
+}
+
+/// What the site's numbering looks like: used only when type fields do not decide.
+///
+/// ```
+/// use pbx_core::direction::DirectionPolicy;
+/// let mut p = DirectionPolicy::default();
+/// p.trunk_dns = vec!["10000".into()];
+/// p.service_dns = vec!["800".into()];
+/// assert!(p.is_trunk("10000"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirectionPolicy {
+    /// Digit counts a bare number may have to be an extension (default 2 to 5).
+    /// Ignored when `extension_ranges` is not empty.
+    pub extension_digits: RangeInclusive<usize>,
+    /// Explicit extension number ranges (e.g. `100..=199`); when set, a bare number is an
+    /// extension only inside one of them.
+    pub extension_ranges: Vec<RangeInclusive<u64>>,
+    /// DNs of trunks / lines (3CX often numbers them from 10000, but so are v20 extensions,
+    /// so none are assumed).
+    pub trunk_dns: Vec<String>,
+    /// DNs that are not people: queues, ring groups, IVRs, voicemail. Never a call's owner.
+    pub service_dns: Vec<String>,
+    /// The fewest digits an external number has (default 7).
+    pub min_external_digits: usize,
+}
+
+impl Default for DirectionPolicy {
+    fn default() -> Self {
+        DirectionPolicy {
+            extension_digits: 2..=5,
+            extension_ranges: Vec::new(),
+            trunk_dns: Vec::new(),
+            service_dns: Vec::new(),
+            min_external_digits: 7,
+        }
+    }
+}
+
+impl DirectionPolicy {
+    /// Whether `dn` is a configured trunk DN.
+    pub fn is_trunk(&self, dn: &str) -> bool {
+        self.trunk_dns.iter().any(|t| t == dn)
+    }
+
+    /// Whether `dn` is a configured service DN (queue, ring group, IVR, voicemail).
+    pub fn is_service(&self, dn: &str) -> bool {
+        self.service_dns.iter().any(|t| t == dn)
+    }
+
+    /// Whether a bare number looks like an extension under this policy.
+    ///
+    /// ```
+    /// let p = pbx_core::direction::DirectionPolicy::default();
+    /// assert!(p.is_extension_number("611"));
+    /// assert!(!p.is_extension_number("0466452265"));
+    /// assert!(!p.is_extension_number("+611"));
+    /// ```
+    pub fn is_extension_number(&self, s: &str) -> bool {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || self.is_trunk(s) {
+            return false;
+        }
+        if self.extension_ranges.is_empty() {
+            self.extension_digits.contains(&s.len())
+        } else {
+            s.parse::<u64>()
+                .is_ok_and(|n| self.extension_ranges.iter().any(|r| r.contains(&n)))
+        }
+    }
+
+    /// Whether a number field is internal: `Ext.NNN`, or a bare extension-like number.
+    pub fn is_internal(&self, n: &PartyNumber) -> bool {
+        match n {
+            PartyNumber::Extension(_) => true,
+            PartyNumber::Number(s) => self.is_extension_number(s),
+            _ => false,
+        }
+    }
+
+    /// Whether a number field is external: starts with `+`, has at least
+    /// `min_external_digits` digits, or is a withheld caller (`anonymous`, `private`, …).
+    ///
+    /// ```
+    /// use pbx_core::cdr::PartyNumber;
+    /// let p = pbx_core::direction::DirectionPolicy::default();
+    /// assert!(p.is_external(&PartyNumber::Number("(907) 555-1234".into())));
+    /// assert!(p.is_external(&PartyNumber::Number("anonymous".into())));
+    /// assert!(!p.is_external(&PartyNumber::Extension("101".into())));
+    /// ```
+    pub fn is_external(&self, n: &PartyNumber) -> bool {
+        let PartyNumber::Number(s) = n else {
+            return false;
+        };
+        let s = s.trim();
+        if is_withheld(s) {
+            return true;
+        }
+        let digits = s.bytes().filter(u8::is_ascii_digit).count();
+        digits > 0
+            && !self.is_extension_number(s)
+            && (s.starts_with('+') || digits >= self.min_external_digits)
+    }
+}
+
+/// Caller-id texts that mean "number withheld".
+pub(crate) fn is_withheld(s: &str) -> bool {
+    [
+        "anonymous",
+        "unknown",
+        "private",
+        "restricted",
+        "withheld",
+        "unavailable",
+    ]
+    .iter()
+    .any(|w| s.eq_ignore_ascii_case(w))
+}
+
+/// The outcome of classifying one call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Classification {
+    /// The direction.
+    pub direction: Direction,
+    /// The rule that decided it.
+    pub rule: Rule,
+    /// The extension that owns the call: for inbound the extension that answered (never a
+    /// queue or ring group); for outbound and internal the calling extension.
+    pub owner: Option<String>,
+    /// The other party: the caller for inbound, the dialled/final number for outbound, the
+    /// called extension for internal.
+    pub counterpart: Option<PartyNumber>,
+}
+
+/// Classifies a call.
+///
+/// ```
+/// use pbx_core::cdr::{CdrParser, FieldTemplate};
+/// use pbx_core::direction::{classify, Direction, DirectionPolicy, Rule};
+/// let line = "Call 23194,00000172FF13E364_4449,00:03:43,2020/06/29 07:56:32,2020/06/29 07:56:33,\
+///     2020/06/29 08:00:16,TerminatedBySrc,0466452265,Ext.611,10000,611,611,ReplacedDst,Ext.194,194,\
+///     ,,,,Chain: 0466452265;Ext.611;Ext.194;";
+/// let cdr = CdrParser::new(FieldTemplate::v16_20()).parse_line(1, line)?;
+/// let c = classify(&cdr, &DirectionPolicy::default());
+/// assert_eq!(c.direction, Direction::Inbound);
+/// assert_eq!(c.rule, Rule::ExternalCallerNumber);
+/// assert_eq!(c.owner.as_deref(), Some("194"));
+/// assert_eq!(c.counterpart.unwrap().as_str(), "0466452265");
+/// # Ok::<(), pbx_core::Error>(())
+/// ```
+pub fn classify(cdr: &Cdr, policy: &DirectionPolicy) -> Classification {
+    let (direction, rule) = decide(cdr, policy);
+    let owner = match direction {
+        Direction::Inbound => answering_extension(cdr, policy),
+        Direction::Outbound | Direction::Internal => calling_extension(cdr, policy),
+        Direction::Unknown => None,
+    };
+    let counterpart = match direction {
+        Direction::Inbound => cdr.from_no.clone(),
+        Direction::Outbound => dialled_number(cdr, policy),
+        Direction::Internal => cdr
+            .to_no
+            .clone()
+            .or_else(|| cdr.to_dn.clone().map(PartyNumber::Extension)),
+        Direction::Unknown => None,
+    };
+    Classification {
+        direction,
+        rule,
+        owner,
+        counterpart,
+    }
+}
+
+fn decide(cdr: &Cdr, policy: &DirectionPolicy) -> (Direction, Rule) {
+    // 1. Type fields.
+    match &cdr.from_type {
+        Some(t) if t.is_external() => return (Direction::Inbound, Rule::FromTypeExternal),
+        Some(PartyType::Extension) => {
+            let dest = [&cdr.to_type, &cdr.final_type];
+            if dest
+                .iter()
+                .any(|t| t.as_ref().is_some_and(PartyType::is_external))
+            {
+                return (Direction::Outbound, Rule::ToTypeExternal);
+            }
+            if dest
+                .iter()
+                .any(|t| t.as_ref().is_some_and(is_internal_type))
+            {
+                return (Direction::Internal, Rule::InternalTypes);
+            }
+        }
+        _ => {}
+    }
+    // 2. Configured trunk DNs.
+    if cdr.from_dn.as_deref().is_some_and(|dn| policy.is_trunk(dn)) {
+        return (Direction::Inbound, Rule::FromTrunkDn);
+    }
+    let from_internal = caller_is_internal(cdr, policy);
+    if from_internal
+        && [&cdr.to_dn, &cdr.final_dn]
+            .iter()
+            .any(|dn| dn.as_deref().is_some_and(|dn| policy.is_trunk(dn)))
+    {
+        return (Direction::Outbound, Rule::ToTrunkDn);
+    }
+    // 3. Number patterns.
+    if cdr.from_no.as_ref().is_some_and(|n| policy.is_external(n)) {
+        return (Direction::Inbound, Rule::ExternalCallerNumber);
+    }
+    if from_internal {
+        let callees = [&cdr.final_number, &cdr.dial_no, &cdr.to_no];
+        if callees
+            .iter()
+            .any(|n| n.as_ref().is_some_and(|n| policy.is_external(n)))
+        {
+            return (Direction::Outbound, Rule::ExternalCalleeNumber);
+        }
+        let to_internal = callees
+            .iter()
+            .any(|n| n.as_ref().is_some_and(|n| policy.is_internal(n)))
+            || [&cdr.to_dn, &cdr.final_dn].iter().any(|dn| {
+                dn.as_deref()
+                    .is_some_and(|dn| policy.is_extension_number(dn))
+            });
+        if to_internal {
+            return (Direction::Internal, Rule::InternalNumbers);
+        }
+    }
+    (Direction::Unknown, Rule::Undetermined)
+}
+
+fn is_internal_type(t: &PartyType) -> bool {
+    matches!(
+        t,
+        PartyType::Extension
+            | PartyType::Queue
+            | PartyType::RingGroup
+            | PartyType::Ivr
+            | PartyType::Voicemail
+            | PartyType::Script
+            | PartyType::Fax
+    )
+}
+
+fn is_service_type(t: &PartyType) -> bool {
+    is_internal_type(t) && *t != PartyType::Extension
+}
+
+fn caller_is_internal(cdr: &Cdr, policy: &DirectionPolicy) -> bool {
+    cdr.from_no.as_ref().is_some_and(|n| policy.is_internal(n))
+        || (cdr.from_no.is_none()
+            && cdr
+                .from_dn
+                .as_deref()
+                .is_some_and(|dn| policy.is_extension_number(dn)))
+}
+
+/// The extension that answered an inbound call: `final-dn` when it is a person's extension,
+/// else the last person's extension in the chain. Queues, ring groups, IVRs and voicemail
+/// (by type field or by [`DirectionPolicy::service_dns`]) are never the owner.
+fn answering_extension(cdr: &Cdr, policy: &DirectionPolicy) -> Option<String> {
+    let is_service_dn = |dn: &str| {
+        policy.is_service(dn)
+            || policy.is_trunk(dn)
+            || (cdr.to_dn.as_deref() == Some(dn)
+                && cdr.to_type.as_ref().is_some_and(is_service_type))
+            || (cdr.final_dn.as_deref() == Some(dn)
+                && cdr.final_type.as_ref().is_some_and(is_service_type))
+    };
+    if let Some(dn) = cdr.final_dn.as_deref() {
+        let person = match &cdr.final_type {
+            Some(t) => *t == PartyType::Extension,
+            None => policy.is_extension_number(dn),
+        };
+        if person && !is_service_dn(dn) {
+            return Some(dn.to_owned());
+        }
+    }
+    cdr.chain
+        .iter()
+        .rev()
+        .filter_map(PartyNumber::extension)
+        .find(|ext| !is_service_dn(ext))
+        .map(str::to_owned)
+}
+
+/// The calling extension: `from-dn` when the caller is an extension, else `Ext.` of `from-no`.
+fn calling_extension(cdr: &Cdr, policy: &DirectionPolicy) -> Option<String> {
+    if let Some(ext) = cdr.from_no.as_ref().and_then(PartyNumber::extension) {
+        return Some(
+            cdr.from_dn
+                .as_deref()
+                .filter(|dn| policy.is_extension_number(dn) || *dn == ext)
+                .unwrap_or(ext)
+                .to_owned(),
+        );
+    }
+    let from_type_ext = cdr.from_type == Some(PartyType::Extension);
+    cdr.from_dn
+        .as_deref()
+        .filter(|dn| from_type_ext || policy.is_extension_number(dn))
+        .or_else(|| match &cdr.from_no {
+            Some(PartyNumber::Number(n)) if policy.is_extension_number(n) => Some(n.as_str()),
+            _ => None,
+        })
+        .map(str::to_owned)
+}
+
+/// The outside number of an outbound call: the first external one of `final-number`,
+/// `dial-no`, `to-no`; else the first one present.
+fn dialled_number(cdr: &Cdr, policy: &DirectionPolicy) -> Option<PartyNumber> {
+    let candidates = [&cdr.final_number, &cdr.dial_no, &cdr.to_no];
+    candidates
+        .iter()
+        .filter_map(|n| n.as_ref())
+        .find(|n| policy.is_external(n))
+        .or_else(|| candidates.iter().filter_map(|n| n.as_ref()).next())
+        .cloned()
+}

@@ -1,0 +1,149 @@
+//! Extension → user (email, name): who owns a call.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Deserializer};
+
+/// A person behind an extension.
+///
+/// ```
+/// let u = pbx_core::extensions::User::new("101", "anna.berg@example.com");
+/// assert_eq!(u.email, "anna.berg@example.com");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    /// The extension number, e.g. `"101"`.
+    pub extension: String,
+    /// The user's email (what the call API keys calls by).
+    pub email: String,
+    /// A display name, when known.
+    pub name: Option<String>,
+}
+
+impl User {
+    /// A user with an extension and an email, and no name.
+    pub fn new(extension: impl Into<String>, email: impl Into<String>) -> Self {
+        User {
+            extension: extension.into(),
+            email: email.into(),
+            name: None,
+        }
+    }
+}
+
+/// What to do with a call whose owning extension has no user.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OwnerFallback {
+    /// Skip the call, with the reason (the default).
+    #[default]
+    Skip,
+    /// Attribute it to this email.
+    DefaultEmail(String),
+}
+
+/// The extension → user map, with a fallback for extensions it does not hold.
+///
+/// It deserializes from a map whose values are an email or `{email, name}`:
+/// ```
+/// use pbx_core::extensions::ExtensionMap;
+/// let map: ExtensionMap = serde_json::from_str(
+///     r#"{"101": {"email": "anna.berg@example.com", "name": "Anna Berg"}, "102": "bob.smith@example.com"}"#)?;
+/// assert_eq!(map.email_for("102"), Some("bob.smith@example.com"));
+/// assert_eq!(map.get("101").and_then(|u| u.name.as_deref()), Some("Anna Berg"));
+/// assert_eq!(map.email_for("112"), None);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExtensionMap {
+    users: HashMap<String, User>,
+    fallback: OwnerFallback,
+}
+
+impl ExtensionMap {
+    /// An empty map (every call's owner is then unknown unless a fallback is set).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds or replaces a user.
+    pub fn insert(&mut self, user: User) {
+        self.users.insert(user.extension.clone(), user);
+    }
+
+    /// Sets what happens for an extension with no user.
+    ///
+    /// ```
+    /// use pbx_core::extensions::{ExtensionMap, OwnerFallback};
+    /// let map = ExtensionMap::new().with_fallback(OwnerFallback::DefaultEmail("pbx@example.com".into()));
+    /// assert_eq!(map.email_for("999"), Some("pbx@example.com"));
+    /// ```
+    pub fn with_fallback(mut self, fallback: OwnerFallback) -> Self {
+        self.fallback = fallback;
+        self
+    }
+
+    /// The user of an extension, if mapped.
+    pub fn get(&self, extension: &str) -> Option<&User> {
+        self.users.get(extension)
+    }
+
+    /// The email to attribute a call to: the user's, else the fallback's default email.
+    pub fn email_for(&self, extension: &str) -> Option<&str> {
+        self.users
+            .get(extension)
+            .map(|u| u.email.as_str())
+            .or(match &self.fallback {
+                OwnerFallback::DefaultEmail(e) => Some(e.as_str()),
+                OwnerFallback::Skip => None,
+            })
+    }
+
+    /// How many users are mapped.
+    pub fn len(&self) -> usize {
+        self.users.len()
+    }
+
+    /// Whether no user is mapped.
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
+    }
+}
+
+impl FromIterator<User> for ExtensionMap {
+    fn from_iter<I: IntoIterator<Item = User>>(iter: I) -> Self {
+        let mut map = ExtensionMap::new();
+        for u in iter {
+            map.insert(u);
+        }
+        map
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Entry {
+    Email(String),
+    Full { email: String, name: Option<String> },
+}
+
+impl<'de> Deserialize<'de> for ExtensionMap {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw: HashMap<String, Entry> = HashMap::deserialize(d)?;
+        Ok(raw
+            .into_iter()
+            .map(|(extension, e)| match e {
+                Entry::Email(email) => User {
+                    extension,
+                    email,
+                    name: None,
+                },
+                Entry::Full { email, name } => User {
+                    extension,
+                    email,
+                    name,
+                },
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,46 @@
+//! # pbx-core
+//!
+//! Pure logic for turning 3CX call records into call-log entries: no sockets, files, clocks
+//! or async runtime. Adapters (in `pbx-sources`) fetch records and deliver calls through the
+//! traits defined here; this crate decides.
+//!
+//! The flow of one call:
+//! [`cdr`] parses a line (or assembles database legs) → [`direction`] classifies it and finds
+//! the owner and the other party → [`call`] maps it to the API's `PbxCallRequest` (owner email
+//! from [`extensions`]), or skips it with a reason.
+//!
+//! ```
+//! use pbx_core::call::{CallMapper, Mapped};
+//! use pbx_core::cdr::{CdrParser, FieldTemplate};
+//! use pbx_core::extensions::User;
+//!
+//! let parser = CdrParser::new(FieldTemplate::v16_20());
+//! let cdr = parser.parse_line(1, "Call 23194,00000172FF13E364_4449,00:03:43,2020/06/29 07:56:32,\
+//!     2020/06/29 07:56:33,2020/06/29 08:00:16,TerminatedBySrc,0466452265,Ext.611,10000,611,611,\
+//!     ReplacedDst,Ext.194,194,,,,,Chain: 0466452265;Ext.611;Ext.194;")?;
+//! let mut mapper = CallMapper::default();
+//! mapper.extensions = [User::new("194", "eva@example.com")].into_iter().collect();
+//! let Mapped::Call(call) = mapper.map(&cdr)? else { panic!("skipped") };
+//! assert_eq!(call.call_owner_email, "eva@example.com");
+//! assert_eq!(call.call_duration, 223);
+//! # Ok::<(), pbx_core::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod call;
+pub mod cdr;
+pub mod direction;
+mod error;
+pub mod extensions;
+pub mod groups;
+pub mod memory;
+pub mod phone;
+mod traits;
+
+// The public interface is:
+pub use error::{Error, Location};
+pub use traits::{
+    AlertSink, CallSink, CdrSource, Checkpoint, CheckpointStore, DeliveryOutcome,
+    ExtensionDirectory, GroupDirectory, RawRecord, SourceRecord,
+};

@@ -1,0 +1,4 @@
+//! Sets up linking for a Node.js native module.
+fn main() {
+    napi_build::setup();
+}
