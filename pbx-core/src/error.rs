@@ -164,10 +164,10 @@ impl Error {
     /// assert_eq!(e.located(Location::Line(4)).location(), Some(&Location::Line(4)));
     /// ```
     pub fn located(mut self, location: Location) -> Error {
-        if let Error::InvalidValue { at, .. } | Error::InvalidCall { at, .. } = &mut self {
-            if *at == Location::Unknown {
-                *at = location;
-            }
+        if let Error::InvalidValue { at, .. } | Error::InvalidCall { at, .. } = &mut self
+            && *at == Location::Unknown
+        {
+            *at = location;
         }
         self
     }

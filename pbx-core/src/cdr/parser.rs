@@ -17,7 +17,8 @@ pub const DEFAULT_MAX_LINE_LEN: usize = 64 * 1024;
 /// Parses 3CX CDR text lines with a given field template.
 ///
 /// A line is split as RFC 4180 CSV (quoted fields, `""` inside quotes), its CR/LF ending and a
-/// trailing comma are ignored, and bytes that are not UTF-8 are decoded lossily. Each field is
+/// trailing comma are ignored, bytes that are not UTF-8 are decoded lossily, and white space
+/// around each field is trimmed. Each field is
 /// then read into its type; a value that cannot be read is an [`Error::InvalidValue`] naming the
 /// line, field, raw value and what was expected. Unknown reason and type values are kept, not
 /// errors. The parser holds no state between lines, so one bad line never affects another.

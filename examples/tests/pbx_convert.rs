@@ -1,0 +1,138 @@
+//! `pbx-convert` run as a user runs it.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_pbx-convert");
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data");
+
+fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("pbx-convert starts");
+    {
+        let mut input = child.stdin.take().expect("stdin");
+        input.write_all(stdin.unwrap_or_default()).expect("write stdin");
+    }
+    child.wait_with_output().expect("pbx-convert ends")
+}
+
+fn json_lines(out: &Output) -> Vec<Value> {
+    String::from_utf8(out.stdout.clone())
+        .expect("UTF-8 output")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
+}
+
+#[test]
+fn sample_gives_one_object_per_line() {
+    let sample = format!("{DATA}/cdr-sample.log");
+    let ext = format!("{DATA}/extensions.yml");
+    let out = run(
+        &["--timezone", "America/Anchorage", "--extensions", &ext, &sample],
+        None,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines = json_lines(&out);
+    let input_lines = std::fs::read_to_string(&sample).unwrap().lines().count();
+    assert_eq!(lines.len(), input_lines);
+    for (i, v) in lines.iter().enumerate() {
+        assert_eq!(v["line"], i as u64 + 1);
+        let kinds = ["call", "skipped", "error"].iter().filter(|k| v.get(**k).is_some()).count();
+        assert_eq!(kinds, 1, "{v}");
+    }
+    // Line 1: inbound to Anna Berg, in Anchorage time.
+    assert_eq!(
+        lines[0]["call"],
+        serde_json::json!({
+            "phoneNumber": "9075551234", "callDuration": 184, "callOwnerExtension": "101",
+            "callOwnerEmail": "anna.berg@example.com", "callDirection": "INBOUND",
+            "timestamp": "2026-11-02T08:02:11.000-09:00",
+            "pbxCallId": "3cx-40001-000001A19D361A38_5204"
+        })
+    );
+    // Line 4: internal, skipped with its reason; line 21: owner 112 has no email.
+    assert_eq!(lines[3]["skipped"], "internal call (internal calls are not sent)");
+    assert_eq!(lines[20]["skipped"], "extension 112 has no user email in the extension map");
+    let calls = lines.iter().filter(|v| v.get("call").is_some()).count();
+    assert!(calls >= 40, "{calls} calls");
+    // The output's key order is the contract's.
+    let first = String::from_utf8_lossy(&out.stdout).lines().next().unwrap().to_owned();
+    assert!(first.starts_with(r#"{"line":1,"call":{"phoneNumber":"#), "{first}");
+}
+
+#[test]
+fn bad_lines_are_reported_and_the_rest_go_on() {
+    let input = b"Call 1,abc\r\n\r\nCall 23219,00000172FF3328E8_4479,,2020/06/29 08:30:42,,2020/06/29 08:30:50,Failed_Cancelled,0466452265,Ext.196,10000,196,196,,,,,,,,\r\nCall 2,x,3 min,2020/06/29 08:30:42,,,,,,,,,,,,,,,,\n";
+    let out = run(&["--template", "20", "-"], Some(input));
+    assert!(out.status.success());
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[0]["error"]["field"], Value::Null);
+    assert!(lines[0]["error"]["message"].as_str().unwrap().contains("2 fields, but the template has 20"));
+    assert_eq!(lines[1]["skipped"], "blank line");
+    // Unmapped owner without an extensions file: skipped, with the reason.
+    assert_eq!(lines[2]["skipped"], "extension 196 has no user email in the extension map");
+    assert_eq!(lines[3]["line"], 4);
+    assert_eq!(lines[3]["error"]["field"], "duration");
+    assert_eq!(lines[3]["error"]["value"], "3 min");
+}
+
+#[test]
+fn custom_template_and_stdin() {
+    let input = "Call 7,Ext.101,+46703014082,2024/06/17 05:59:49,00:00:25,Extension,Line\n";
+    let out = run(
+        &[
+            "--template",
+            "historyid,from-no,to-no,time-start,duration,from-type,to-type",
+            "--include-internal",
+            "--timezone",
+            "Europe/Stockholm",
+        ],
+        Some(input.as_bytes()),
+    );
+    let lines = json_lines(&out);
+    assert_eq!(lines[0]["skipped"], "extension 101 has no user email in the extension map");
+}
+
+#[test]
+fn unusable_arguments_exit_2_with_one_line() {
+    for args in [
+        vec!["--template", "historyid,colour"],
+        vec!["--timezone", "Mars/Olympus"],
+        vec!["--default-region", "USA"],
+        vec!["--extensions", "/nonexistent/ext.yml"],
+    ] {
+        let out = run(&args, Some(b""));
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.starts_with("pbx-convert: "), "{err}");
+    }
+}
+
+#[test]
+fn unreadable_input_exits_1() {
+    let out = run(&["/nonexistent/cdr.log"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /nonexistent/cdr.log"));
+}
+
+#[test]
+fn invalid_extensions_yaml_is_an_argument_error() {
+    let dir = std::env::temp_dir().join(format!("pbx-convert-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.yml");
+    std::fs::write(&path, "extensions: [1, 2]\n").unwrap();
+    let out = run(&["--extensions", path.to_str().unwrap()], Some(b""));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.yml"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace. Safe to re-run; installs what is missing by itself.
+# `.ci/run` calls exactly this script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+t0=$(date +%s)
+
+# --- Tools -------------------------------------------------------------------------------
+if ! command -v cargo >/dev/null; then
+  echo "scripts/test.sh: cargo is not on PATH; install Rust (https://rustup.rs) first" >&2
+  exit 1
+fi
+for component in rustfmt clippy; do
+  if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
+    rustup component add "$component"
+  fi
+done
+# pyo3's build script needs a Python 3 interpreter.
+if ! command -v python3 >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3
+fi
+
+# --- Checks ------------------------------------------------------------------------------
+step "format (cargo fmt --check)"
+cargo fmt --all --check
+
+step "lint (cargo clippy -D warnings)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "tests and doctests (cargo test --workspace)"
+cargo test --workspace --locked
+
+step "benchmarks, once each in quick mode (cargo bench -- --test)"
+cargo bench --workspace --locked -- --test
+
+step "main job: pbx-convert over the bundled sample"
+out=$(cargo run --quiet --release --locked -p pbx-examples --bin pbx-convert -- \
+  --timezone America/Anchorage --extensions examples/data/extensions.yml examples/data/cdr-sample.log)
+want=$(grep -c '' examples/data/cdr-sample.log)
+got=$(printf '%s\n' "$out" | grep -c '^{"line":')
+calls=$(printf '%s\n' "$out" | grep -c '"call":')
+echo "pbx-convert: $got JSON lines for $want input lines ($calls calls)"
+if [ "$got" != "$want" ]; then
+  echo "scripts/test.sh: expected one JSON object per input line" >&2
+  exit 1
+fi
+
+step "done in $(( $(date +%s) - t0 )) s"
