@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use pbx_core::cdr::{
-    Cdr, CdrParser, ChangeReason, Field, FieldTemplate, PartyNumber, PartyType,
-    TerminationReason, format_line, parse_lines,
+    Cdr, CdrParser, ChangeReason, Field, FieldTemplate, PartyNumber, PartyType, TerminationReason,
+    format_line, parse_lines,
 };
 use proptest::prelude::*;
 
@@ -61,7 +61,15 @@ fn cdr() -> impl Strategy<Value = Cdr> {
         time(),
         time(),
     );
-    let parties = (number(), number(), number(), number(), text(), text(), text());
+    let parties = (
+        number(),
+        number(),
+        number(),
+        number(),
+        text(),
+        text(),
+        text(),
+    );
     let more = (
         proptest::option::of(proptest::sample::select(vec![
             TerminationReason::TerminatedBySource,
@@ -185,5 +193,19 @@ proptest! {
         prop_assume!(!line.trim().is_empty());
         let parsed = CdrParser::new(t.clone()).parse_line(1, &line);
         prop_assert_eq!(parsed, Ok(restrict(&cdr, &t)), "line: {}", line);
+    }
+
+    /// Lines without quotes take a fast split; quoting every field must change nothing.
+    #[test]
+    fn quoting_every_field_changes_nothing(
+        t in template(),
+        fields in proptest::collection::vec("[0-9A-Za-z:/. ;_+-]{0,20}", 1..30),
+    ) {
+        let p = CdrParser::new(t);
+        let plain = fields.join(",");
+        // A lone empty field is a blank line unquoted, one empty field quoted.
+        prop_assume!(!plain.trim().is_empty());
+        let quoted: Vec<String> = fields.iter().map(|f| format!("\"{f}\"")).collect();
+        prop_assert_eq!(p.parse_line(1, &plain), p.parse_line(1, &quoted.join(",")));
     }
 }

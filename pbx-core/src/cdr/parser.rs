@@ -113,26 +113,49 @@ impl CdrParser {
         if line.iter().all(u8::is_ascii_whitespace) {
             return Err(Error::EmptyLine { at: at() });
         }
-        let mut out = vec![0u8; line.len()];
-        let mut ends = [0usize; MAX_FIELDS];
-        let (nfields, left_over) =
-            self.split(line, &mut out, &mut ends)
-                .ok_or(Error::TooManyFields {
-                    at: at(),
-                    max: MAX_FIELDS,
-                })?;
-        if left_over {
-            return Err(Error::InvalidValue {
-                at: at(),
-                field: "line",
-                value: String::from_utf8_lossy(line).into_owned(),
-                expected: "one CDR record on one line (this one holds a line break)",
-            });
-        }
-        let field_at = |i: usize| {
-            let start = if i == 0 { 0 } else { ends[i - 1] };
-            &out[start..ends[i]]
+        // Field `i` is `buf[bounds[i].0..bounds[i].1]`.
+        let mut bounds = [(0usize, 0usize); MAX_FIELDS];
+        let too_many = || Error::TooManyFields {
+            at: at(),
+            max: MAX_FIELDS,
         };
+        let out: Vec<u8>;
+        let (buf, nfields): (&[u8], usize) =
+            if line.iter().any(|&b| matches!(b, b'"' | b'\n' | b'\r')) {
+                // Quotes or stray line breaks: let csv-core split it (RFC 4180).
+                let mut unquoted = vec![0u8; line.len()];
+                let mut ends = [0usize; MAX_FIELDS];
+                let (n, left_over) = self
+                    .split(line, &mut unquoted, &mut ends)
+                    .ok_or_else(too_many)?;
+                if left_over {
+                    return Err(Error::InvalidValue {
+                        at: at(),
+                        field: "line",
+                        value: String::from_utf8_lossy(line).into_owned(),
+                        expected: "one CDR record on one line (this one holds a line break)",
+                    });
+                }
+                for i in 0..n {
+                    bounds[i] = (if i == 0 { 0 } else { ends[i - 1] }, ends[i]);
+                }
+                out = unquoted;
+                (&out, n)
+            } else {
+                // No quote anywhere: RFC 4180 fields are exactly the comma-separated pieces.
+                let mut n = 0;
+                let mut start = 0;
+                for piece in line.split(|&b| b == b',') {
+                    if n == MAX_FIELDS {
+                        return Err(too_many());
+                    }
+                    bounds[n] = (start, start + piece.len());
+                    start += piece.len() + 1;
+                    n += 1;
+                }
+                (line, n)
+            };
+        let field_at = |i: usize| &buf[bounds[i].0..bounds[i].1];
         let expected = self.template.len();
         // A trailing comma leaves one more, empty field: 3CX writes lines that way.
         let found = if nfields == expected + 1 && field_at(nfields - 1).is_empty() {
