@@ -18,7 +18,9 @@ fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
         .expect("pbx-convert starts");
     {
         let mut input = child.stdin.take().expect("stdin");
-        input.write_all(stdin.unwrap_or_default()).expect("write stdin");
+        input
+            .write_all(stdin.unwrap_or_default())
+            .expect("write stdin");
     }
     child.wait_with_output().expect("pbx-convert ends")
 }
@@ -36,16 +38,29 @@ fn sample_gives_one_object_per_line() {
     let sample = format!("{DATA}/cdr-sample.log");
     let ext = format!("{DATA}/extensions.yml");
     let out = run(
-        &["--timezone", "America/Anchorage", "--extensions", &ext, &sample],
+        &[
+            "--timezone",
+            "America/Anchorage",
+            "--extensions",
+            &ext,
+            &sample,
+        ],
         None,
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines = json_lines(&out);
     let input_lines = std::fs::read_to_string(&sample).unwrap().lines().count();
     assert_eq!(lines.len(), input_lines);
     for (i, v) in lines.iter().enumerate() {
         assert_eq!(v["line"], i as u64 + 1);
-        let kinds = ["call", "skipped", "error"].iter().filter(|k| v.get(**k).is_some()).count();
+        let kinds = ["call", "skipped", "error"]
+            .iter()
+            .filter(|k| v.get(**k).is_some())
+            .count();
         assert_eq!(kinds, 1, "{v}");
     }
     // Line 1: inbound to Anna Berg, in Anchorage time.
@@ -59,13 +74,26 @@ fn sample_gives_one_object_per_line() {
         })
     );
     // Line 4: internal, skipped with its reason; line 21: owner 112 has no email.
-    assert_eq!(lines[3]["skipped"], "internal call (internal calls are not sent)");
-    assert_eq!(lines[20]["skipped"], "extension 112 has no user email in the extension map");
+    assert_eq!(
+        lines[3]["skipped"],
+        "internal call (internal calls are not sent)"
+    );
+    assert_eq!(
+        lines[20]["skipped"],
+        "extension 112 has no user email in the extension map"
+    );
     let calls = lines.iter().filter(|v| v.get("call").is_some()).count();
     assert!(calls >= 40, "{calls} calls");
     // The output's key order is the contract's.
-    let first = String::from_utf8_lossy(&out.stdout).lines().next().unwrap().to_owned();
-    assert!(first.starts_with(r#"{"line":1,"call":{"phoneNumber":"#), "{first}");
+    let first = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(
+        first.starts_with(r#"{"line":1,"call":{"phoneNumber":"#),
+        "{first}"
+    );
 }
 
 #[test]
@@ -76,10 +104,18 @@ fn bad_lines_are_reported_and_the_rest_go_on() {
     let lines = json_lines(&out);
     assert_eq!(lines.len(), 4);
     assert_eq!(lines[0]["error"]["field"], Value::Null);
-    assert!(lines[0]["error"]["message"].as_str().unwrap().contains("2 fields, but the template has 20"));
+    assert!(
+        lines[0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("2 fields, but the template has 20")
+    );
     assert_eq!(lines[1]["skipped"], "blank line");
     // Unmapped owner without an extensions file: skipped, with the reason.
-    assert_eq!(lines[2]["skipped"], "extension 196 has no user email in the extension map");
+    assert_eq!(
+        lines[2]["skipped"],
+        "extension 196 has no user email in the extension map"
+    );
     assert_eq!(lines[3]["line"], 4);
     assert_eq!(lines[3]["error"]["field"], "duration");
     assert_eq!(lines[3]["error"]["value"], "3 min");
@@ -99,7 +135,10 @@ fn custom_template_and_stdin() {
         Some(input.as_bytes()),
     );
     let lines = json_lines(&out);
-    assert_eq!(lines[0]["skipped"], "extension 101 has no user email in the extension map");
+    assert_eq!(
+        lines[0]["skipped"],
+        "extension 101 has no user email in the extension map"
+    );
 }
 
 #[test]

@@ -347,7 +347,7 @@ fn caller_is_internal(cdr: &Cdr, policy: &DirectionPolicy) -> bool {
 }
 
 /// The extension that answered an inbound call: `final-dn` when it is a person's extension,
-/// else the last person's extension in the chain. Queues, ring groups, IVRs and voicemail
+/// else the last person's extension in the chain, else `to-dn` when it is a person's. Queues, ring groups, IVRs and voicemail
 /// (by type field or by [`DirectionPolicy::service_dns`]) are never the owner.
 fn answering_extension(cdr: &Cdr, policy: &DirectionPolicy) -> Option<String> {
     let is_service_dn = |dn: &str| {
@@ -367,11 +367,24 @@ fn answering_extension(cdr: &Cdr, policy: &DirectionPolicy) -> Option<String> {
             return Some(dn.to_owned());
         }
     }
-    cdr.chain
+    let from_chain = cdr
+        .chain
         .iter()
         .rev()
         .filter_map(PartyNumber::extension)
-        .find(|ext| !is_service_dn(ext))
+        .find(|ext| !is_service_dn(ext));
+    if let Some(ext) = from_chain {
+        return Some(ext.to_owned());
+    }
+    // A record without final-dn or chain (a missed call in a short layout): the extension it
+    // rang, when that is a person's.
+    cdr.to_dn
+        .as_deref()
+        .filter(|dn| match &cdr.to_type {
+            Some(t) => *t == PartyType::Extension,
+            None => policy.is_extension_number(dn),
+        })
+        .filter(|dn| !is_service_dn(dn))
         .map(str::to_owned)
 }
 

@@ -16,8 +16,9 @@ fn s(raw: &str) -> Option<String> {
     Some(raw.to_owned())
 }
 
+/// A type field; empty means absent.
 fn t(raw: &str) -> Option<PartyType> {
-    Some(PartyType::parse(raw))
+    (!raw.is_empty()).then(|| PartyType::parse(raw))
 }
 
 fn chain(raw: &str) -> Vec<PartyNumber> {
@@ -138,7 +139,11 @@ fn example_v20_outbound_call() {
 #[test]
 fn example_v20_outbound_call_without_its_type_fields_is_still_outbound() {
     // The same call as the 20-field layout writes it: no type fields, so number patterns decide.
-    let line = V20_OUTBOUND.splitn(21, ',').take(20).collect::<Vec<_>>().join(",");
+    let line = V20_OUTBOUND
+        .splitn(21, ',')
+        .take(20)
+        .collect::<Vec<_>>()
+        .join(",");
     let cdr = CdrParser::new(FieldTemplate::v16_20())
         .parse_line(1, &line)
         .unwrap();
@@ -292,7 +297,14 @@ fn extension_to_extension_types_are_internal() {
 
 #[test]
 fn extension_to_queue_ivr_voicemail_types_are_internal() {
-    for dest in ["Queue", "queue", "Ivr", "VMail", "ring_group_ring_all", "script"] {
+    for dest in [
+        "Queue",
+        "queue",
+        "Ivr",
+        "VMail",
+        "ring_group_ring_all",
+        "script",
+    ] {
         let cdr = Cdr {
             from_no: n("Ext.195"),
             from_dn: s("195"),
@@ -1097,4 +1109,21 @@ fn direction_and_rule_display() {
     let texts: std::collections::HashSet<String> = rules.iter().map(ToString::to_string).collect();
     assert_eq!(texts.len(), rules.len(), "each rule has its own text");
     assert!(texts.iter().all(|t| !t.is_empty()));
+}
+
+#[test]
+fn missed_inbound_without_final_dn_or_chain_is_owned_by_the_extension_it_rang() {
+    let line = "Call 23219,00000172FF3328E8_4479,,2020/06/29 08:30:42,,2020/06/29 08:30:50,Failed_Cancelled,0466452265,Ext.196,10000,196,196,,,,,,,,";
+    let cdr = pbx_core::cdr::CdrParser::new(pbx_core::cdr::FieldTemplate::v16_20())
+        .parse_line(1, line)
+        .unwrap();
+    let c = classify(&cdr, &DirectionPolicy::default());
+    assert_eq!(c.direction, Direction::Inbound);
+    assert_eq!(c.owner.as_deref(), Some("196"));
+    // …but never a queue it rang.
+    let policy = DirectionPolicy {
+        service_dns: vec!["196".into()],
+        ..DirectionPolicy::default()
+    };
+    assert_eq!(classify(&cdr, &policy).owner, None);
 }

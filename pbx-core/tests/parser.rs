@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use pbx_core::cdr::{
-    ChangeReason, Field, FieldTemplate, PartyNumber, PartyType, TerminationReason, CdrParser,
+    CdrParser, ChangeReason, Field, FieldTemplate, PartyNumber, PartyType, TerminationReason,
     parse_lines,
 };
 use pbx_core::{Error, Location};
@@ -25,14 +25,30 @@ fn parser(template: &str) -> CdrParser {
 fn template_presets_and_lists() {
     assert_eq!(FieldTemplate::v20_27().fields(), &Field::ALL);
     assert_eq!(FieldTemplate::v16_20().fields().last(), Some(&Field::Chain));
-    assert_eq!("27".parse::<FieldTemplate>().unwrap(), FieldTemplate::v20_27());
-    assert_eq!(" 20 ".parse::<FieldTemplate>().unwrap(), FieldTemplate::v16_20());
-    let t: FieldTemplate = "callid, TimeStart,from_no,MISSED-QUEUE-CALLS".parse().unwrap();
+    assert_eq!(
+        "27".parse::<FieldTemplate>().unwrap(),
+        FieldTemplate::v20_27()
+    );
+    assert_eq!(
+        " 20 ".parse::<FieldTemplate>().unwrap(),
+        FieldTemplate::v16_20()
+    );
+    let t: FieldTemplate = "callid, TimeStart,from_no,MISSED-QUEUE-CALLS"
+        .parse()
+        .unwrap();
     assert_eq!(
         t.fields(),
-        &[Field::CallId, Field::TimeStart, Field::FromNo, Field::MissedQueueCalls]
+        &[
+            Field::CallId,
+            Field::TimeStart,
+            Field::FromNo,
+            Field::MissedQueueCalls
+        ]
     );
-    assert_eq!(t.to_string(), "callid,time-start,from-no,missed-queue-calls");
+    assert_eq!(
+        t.to_string(),
+        "callid,time-start,from-no,missed-queue-calls"
+    );
     // The UI default that puts missed-queue-calls right after chain.
     let mut alt: Vec<Field> = Field::ALL[..20].to_vec();
     alt.push(Field::MissedQueueCalls);
@@ -47,10 +63,18 @@ fn template_presets_and_lists() {
 #[test]
 fn template_errors_name_the_problem() {
     let e = "historyid,colour".parse::<FieldTemplate>().unwrap_err();
-    assert_eq!(e, Error::UnknownField { name: "colour".into() });
+    assert_eq!(
+        e,
+        Error::UnknownField {
+            name: "colour".into()
+        }
+    );
     assert!(e.to_string().contains("\"colour\""));
     let e = "callid,CallId".parse::<FieldTemplate>().unwrap_err();
-    assert!(e.to_string().contains("`callid` appears more than once"), "{e}");
+    assert!(
+        e.to_string().contains("`callid` appears more than once"),
+        "{e}"
+    );
     assert!("".parse::<FieldTemplate>().is_err());
     assert!(FieldTemplate::from_names(Vec::<String>::new()).is_err());
 }
@@ -61,10 +85,22 @@ fn v16_answered_line() {
     assert_eq!(cdr.history_id.as_deref(), Some("23194"));
     assert_eq!(cdr.call_id.as_deref(), Some("00000172FF13E364_4449"));
     assert_eq!(cdr.duration, Some(Duration::from_secs(223)));
-    assert_eq!(cdr.time_start, Some(Utc.with_ymd_and_hms(2020, 6, 29, 7, 56, 32).unwrap()));
-    assert_eq!(cdr.time_answered, Some(Utc.with_ymd_and_hms(2020, 6, 29, 7, 56, 33).unwrap()));
-    assert_eq!(cdr.time_end, Some(Utc.with_ymd_and_hms(2020, 6, 29, 8, 0, 16).unwrap()));
-    assert_eq!(cdr.reason_terminated, Some(TerminationReason::TerminatedBySource));
+    assert_eq!(
+        cdr.time_start,
+        Some(Utc.with_ymd_and_hms(2020, 6, 29, 7, 56, 32).unwrap())
+    );
+    assert_eq!(
+        cdr.time_answered,
+        Some(Utc.with_ymd_and_hms(2020, 6, 29, 7, 56, 33).unwrap())
+    );
+    assert_eq!(
+        cdr.time_end,
+        Some(Utc.with_ymd_and_hms(2020, 6, 29, 8, 0, 16).unwrap())
+    );
+    assert_eq!(
+        cdr.reason_terminated,
+        Some(TerminationReason::TerminatedBySource)
+    );
     assert_eq!(cdr.from_no, Some(PartyNumber::Number("0466452265".into())));
     assert_eq!(cdr.to_no, Some(PartyNumber::Extension("611".into())));
     assert_eq!(cdr.from_dn.as_deref(), Some("10000"));
@@ -117,7 +153,11 @@ fn v20_line_with_trailing_comma_and_types() {
     let short = V20_OUTBOUND.strip_suffix(',').unwrap();
     assert!(matches!(
         CdrParser::default().parse_line(1, short),
-        Err(Error::FieldCount { expected: 27, found: 26, .. })
+        Err(Error::FieldCount {
+            expected: 27,
+            found: 26,
+            ..
+        })
     ));
 }
 
@@ -141,7 +181,10 @@ fn rfc4180_quoting() {
         )
         .unwrap();
     assert_eq!(cdr.history_id.as_deref(), Some("5"));
-    assert_eq!(cdr.from_no, Some(PartyNumber::Number("(907) 555-0175".into())));
+    assert_eq!(
+        cdr.from_no,
+        Some(PartyNumber::Number("(907) 555-0175".into()))
+    );
     assert_eq!(cdr.from_dispname.as_deref(), Some("Smith, John"));
     assert_eq!(cdr.to_dispname.as_deref(), Some(r#"He said "hi""#));
     assert_eq!(cdr.chain.len(), 2);
@@ -161,25 +204,45 @@ fn non_utf8_is_decoded_lossily() {
 #[test]
 fn prefixes_and_specials() {
     let p = parser("historyid,from-no,to-no,final-number,dial-no");
-    let cdr = p.parse_line(1, "CALL 17,ext.114,EndCall,PickupExt.125,Ext. 200").unwrap();
+    let cdr = p
+        .parse_line(1, "CALL 17,ext.114,EndCall,PickupExt.125,Ext. 200")
+        .unwrap();
     assert_eq!(cdr.history_id.as_deref(), Some("17"));
     assert_eq!(cdr.from_no, Some(PartyNumber::Extension("114".into())));
     assert_eq!(cdr.to_no, Some(PartyNumber::Special("EndCall".into())));
-    assert_eq!(cdr.final_number, Some(PartyNumber::Special("PickupExt.125".into())));
+    assert_eq!(
+        cdr.final_number,
+        Some(PartyNumber::Special("PickupExt.125".into()))
+    );
     assert_eq!(cdr.dial_no, Some(PartyNumber::Extension("200".into())));
     // A history id without the prefix is kept as it is.
-    assert_eq!(p.parse_line(1, "23193,,,,").unwrap().history_id.as_deref(), Some("23193"));
+    assert_eq!(
+        p.parse_line(1, "23193,,,,").unwrap().history_id.as_deref(),
+        Some("23193")
+    );
 }
 
 #[test]
 fn timestamps_with_every_separator_read_as_utc() {
     let p = parser("time-start,time-answered,time-end");
     let cdr = p
-        .parse_line(1, "2020/06/29 07:56:32,2020.06.29 07:56:33,2020-06-29 08:00:16")
+        .parse_line(
+            1,
+            "2020/06/29 07:56:32,2020.06.29 07:56:33,2020-06-29 08:00:16",
+        )
         .unwrap();
-    assert_eq!(cdr.time_start, Some(Utc.with_ymd_and_hms(2020, 6, 29, 7, 56, 32).unwrap()));
-    assert_eq!(cdr.time_answered, Some(Utc.with_ymd_and_hms(2020, 6, 29, 7, 56, 33).unwrap()));
-    assert_eq!(cdr.time_end, Some(Utc.with_ymd_and_hms(2020, 6, 29, 8, 0, 16).unwrap()));
+    assert_eq!(
+        cdr.time_start,
+        Some(Utc.with_ymd_and_hms(2020, 6, 29, 7, 56, 32).unwrap())
+    );
+    assert_eq!(
+        cdr.time_answered,
+        Some(Utc.with_ymd_and_hms(2020, 6, 29, 7, 56, 33).unwrap())
+    );
+    assert_eq!(
+        cdr.time_end,
+        Some(Utc.with_ymd_and_hms(2020, 6, 29, 8, 0, 16).unwrap())
+    );
     // Fractions of a second are kept.
     let cdr = p.parse_line(1, "2020/06/29 07:56:32.250,,").unwrap();
     assert_eq!(cdr.time_start.unwrap().timestamp_subsec_millis(), 250);
@@ -188,12 +251,20 @@ fn timestamps_with_every_separator_read_as_utc() {
 #[test]
 fn both_vocabularies_case_insensitive_unknown_kept() {
     let p = parser("reason-terminated,reason-changed,from-type,to-type,final-type");
-    let old = p.parse_line(1, "TerminatedByDst,ReplacedSrc,Line,Queue,VMail").unwrap();
+    let old = p
+        .parse_line(1, "TerminatedByDst,ReplacedSrc,Line,Queue,VMail")
+        .unwrap();
     let new = p
-        .parse_line(1, "DST_PARTICIPANT_TERMINATED,replacedsrc,external_line,queue,voicemail")
+        .parse_line(
+            1,
+            "DST_PARTICIPANT_TERMINATED,replacedsrc,external_line,queue,voicemail",
+        )
         .unwrap();
     assert_eq!(old, new);
-    assert_eq!(old.reason_terminated, Some(TerminationReason::TerminatedByDestination));
+    assert_eq!(
+        old.reason_terminated,
+        Some(TerminationReason::TerminatedByDestination)
+    );
     assert_eq!(old.from_type, Some(PartyType::ExternalLine));
     assert_eq!(old.to_type, Some(PartyType::Queue));
     assert_eq!(old.final_type, Some(PartyType::Voicemail));
@@ -207,20 +278,33 @@ fn both_vocabularies_case_insensitive_unknown_kept() {
     ] {
         assert_eq!(TerminationReason::parse(raw), want, "{raw}");
     }
-    let odd = p.parse_line(1, "license_limit,Polling,Conference,ivr,script").unwrap();
-    assert_eq!(odd.reason_terminated, Some(TerminationReason::Other("license_limit".into())));
-    assert_eq!(odd.reason_changed, Some(ChangeReason::Other("Polling".into())));
+    let odd = p
+        .parse_line(1, "license_limit,Polling,Conference,ivr,script")
+        .unwrap();
+    assert_eq!(
+        odd.reason_terminated,
+        Some(TerminationReason::Other("license_limit".into()))
+    );
+    assert_eq!(
+        odd.reason_changed,
+        Some(ChangeReason::Other("Polling".into()))
+    );
     assert_eq!(odd.from_type, Some(PartyType::Other("Conference".into())));
     assert_eq!(odd.to_type, Some(PartyType::Ivr));
     assert_eq!(odd.final_type, Some(PartyType::Script));
     assert_eq!(PartyType::parse("outbound_rule"), PartyType::OutboundRule);
-    assert_eq!(PartyType::parse("ring_group_ring_all"), PartyType::RingGroup);
+    assert_eq!(
+        PartyType::parse("ring_group_ring_all"),
+        PartyType::RingGroup
+    );
 }
 
 #[test]
 fn bad_value_error_names_line_field_value_and_expectation() {
     let p = parser("historyid,duration,time-start");
-    let e = p.parse_line(12, "Call 1,3 minutes,2020/06/29 07:56:32").unwrap_err();
+    let e = p
+        .parse_line(12, "Call 1,3 minutes,2020/06/29 07:56:32")
+        .unwrap_err();
     assert_eq!(
         e,
         Error::InvalidValue {
@@ -239,7 +323,9 @@ fn bad_value_error_names_line_field_value_and_expectation() {
     let e = p.parse_line(13, "Call 1,,2020/13/29 07:56:32").unwrap_err();
     assert_eq!(e.field(), Some("time-start"));
     assert_eq!(e.location(), Some(&Location::Line(13)));
-    let e = p.parse_line(14, "Call 1,00:00:01,29/06/2020 07:56").unwrap_err();
+    let e = p
+        .parse_line(14, "Call 1,00:00:01,29/06/2020 07:56")
+        .unwrap_err();
     assert_eq!(e.value(), Some("29/06/2020 07:56"));
 }
 
@@ -247,9 +333,23 @@ fn bad_value_error_names_line_field_value_and_expectation() {
 fn field_count_errors() {
     let p = v16();
     let e = p.parse_line(4, V20_OUTBOUND).unwrap_err();
-    assert_eq!(e, Error::FieldCount { at: Location::Line(4), expected: 20, found: 27 });
+    assert_eq!(
+        e,
+        Error::FieldCount {
+            at: Location::Line(4),
+            expected: 20,
+            found: 27
+        }
+    );
     let e = p.parse_line(5, "Call 1,abc").unwrap_err();
-    assert_eq!(e, Error::FieldCount { at: Location::Line(5), expected: 20, found: 2 });
+    assert_eq!(
+        e,
+        Error::FieldCount {
+            at: Location::Line(5),
+            expected: 20,
+            found: 2
+        }
+    );
     // Two trailing commas are one field too many.
     let e = p.parse_line(6, &format!("{V16_ANSWERED},,")).unwrap_err();
     assert!(matches!(e, Error::FieldCount { found: 22, .. }), "{e:?}");
@@ -263,8 +363,15 @@ fn limits_and_empty_lines() {
     let p = v16().with_max_line_len(100);
     let e = p.parse_line(1, V16_ANSWERED).unwrap_err();
     assert!(matches!(e, Error::LineTooLong { len, max: 100, .. } if len == V16_ANSWERED.len()));
-    assert_eq!(v16().parse_line(9, "  \r\n").unwrap_err(), Error::EmptyLine { at: Location::Line(9) });
-    let e = v16().parse_line(3, &format!("{V16_MISSED}\n{V16_MISSED}")).unwrap_err();
+    assert_eq!(
+        v16().parse_line(9, "  \r\n").unwrap_err(),
+        Error::EmptyLine {
+            at: Location::Line(9)
+        }
+    );
+    let e = v16()
+        .parse_line(3, &format!("{V16_MISSED}\n{V16_MISSED}"))
+        .unwrap_err();
     assert_eq!(e.field(), Some("line"));
 }
 
@@ -279,5 +386,8 @@ fn one_bad_line_never_stops_the_others() {
     assert_eq!(lines, vec![1, 2, 4, 5, 6]);
     let ok: Vec<bool> = results.iter().map(|(_, r)| r.is_ok()).collect();
     assert_eq!(ok, vec![true, false, true, false, true]);
-    assert_eq!(results[3].1.as_ref().unwrap_err().location(), Some(&Location::Line(5)));
+    assert_eq!(
+        results[3].1.as_ref().unwrap_err().location(),
+        Some(&Location::Line(5))
+    );
 }

@@ -4,7 +4,10 @@
 use pbx_core::cdr::{CdrParser, FieldTemplate, parse_lines};
 use pbx_core::direction::{DirectionPolicy, classify};
 
-const SAMPLE: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/data/cdr-sample.log"));
+const SAMPLE: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../examples/data/cdr-sample.log"
+));
 const EXPECTED: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../examples/data/cdr-sample.expected.tsv"
@@ -24,7 +27,11 @@ fn every_sample_line_matches_its_expected_row() {
         .map(|l| l.split('\t').collect())
         .collect();
     let results: Vec<_> = parse_lines(&parser, SAMPLE.as_bytes()).collect();
-    assert!(results.len() >= 50, "the sample has {} lines", results.len());
+    assert!(
+        results.len() >= 50,
+        "the sample has {} lines",
+        results.len()
+    );
     assert_eq!(results.len(), rows.len());
     for ((line, result), row) in results.iter().zip(&rows) {
         assert_eq!(row[0], line.to_string());
@@ -33,7 +40,10 @@ fn every_sample_line_matches_its_expected_row() {
         let got = [
             c.direction.to_string(),
             c.owner.clone().unwrap_or_default(),
-            c.counterpart.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default(),
+            c.counterpart
+                .as_ref()
+                .map(|n| n.as_str().to_owned())
+                .unwrap_or_default(),
             cdr.talk_seconds().to_string(),
         ];
         assert_eq!(got.as_slice(), &row[1..5], "line {line}: rule {}", c.rule);

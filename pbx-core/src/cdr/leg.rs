@@ -178,7 +178,8 @@ pub fn group_legs(legs: impl IntoIterator<Item = CdrLeg>) -> Vec<CallLegs> {
     }
     for call in &mut calls {
         call.legs
-            .sort_by(|a, b| (a.started_at, &a.cdr_id).cmp(&(b.started_at, &b.cdr_id)));
+            // A leg without a start time sorts last: it must not pose as the call's first leg.
+            .sort_by_key(|l| (l.started_at.is_none(), l.started_at, l.cdr_id.clone()));
     }
     calls
 }
@@ -186,8 +187,8 @@ pub fn group_legs(legs: impl IntoIterator<Item = CdrLeg>) -> Vec<CallLegs> {
 /// Builds one [`Cdr`] from the legs of a call, the way a CDR text line describes it:
 /// caller and first destination from the first leg; the final party is the extension that
 /// answered (else the last leg's destination); unanswered queue polling legs are ignored;
-/// talk time runs from the first answer to the end of the last leg. `history_id` is the
-/// `main_call_history_id`.
+/// talk time runs from the first answer by an extension (else the first answer of any leg) to
+/// the end of the last leg. `history_id` is the `main_call_history_id`.
 ///
 /// # Errors
 /// [`Error::InvalidCall`] when there are no legs, or no leg has a start time.
@@ -234,16 +235,24 @@ pub fn assemble_call(call: &CallLegs) -> Result<Cdr, Error> {
         .filter(|l| l.answered_at.is_some())
         .filter(|l| l.destination.kind() == Some(PartyType::Extension))
         .min_by_key(|l| l.answered_at);
+    // Only a person or the far end answering makes a call answered: a queue, IVR or voicemail
+    // picking up (to play a prompt or hold music, or record a message) does not.
     let answered_any = relevant
         .iter()
         .filter(|l| l.answered_at.is_some())
+        .filter(|l| l.destination.kind().is_some_and(|k| k.is_external()))
         .min_by_key(|l| l.answered_at);
     let final_leg = answered_by_extension
         .or(relevant.last())
         .copied()
         .unwrap_or(first);
     let last_ended = call.legs.iter().max_by_key(|l| l.ended_at).unwrap_or(first);
-    let time_answered = answered_any.and_then(|l| l.answered_at);
+    // An extension's answer starts the talk time: a queue or IVR that picked up earlier (to
+    // play a prompt or hold music) does not. Without one (outbound: the far end answered),
+    // the first answer of any leg.
+    let time_answered = answered_by_extension
+        .or(answered_any)
+        .and_then(|l| l.answered_at);
     let duration = match (time_answered, time_end) {
         (Some(a), Some(e)) if e >= a => (e - a).to_std().ok(),
         (Some(_), _) => Some(Duration::ZERO),
