@@ -34,6 +34,7 @@ pub mod direction;
 mod error;
 pub mod extensions;
 pub mod groups;
+pub mod hours;
 pub mod memory;
 pub mod phone;
 mod traits;
