@@ -1,8 +1,13 @@
-//! Call groups (queues, ring groups) and the call API's call-group alerts.
+//! Call groups (queues, ring groups), the call API's call-group alerts, and the coverage
+//! monitor: a pure state machine that decides when to open and resolve alerts.
 
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use crate::hours::BusinessHours;
 
 /// What kind of group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -64,18 +69,20 @@ impl CallGroup {
 #[serde(from = "String", into = "String")]
 #[non_exhaustive]
 pub enum AlertType {
-    /// `NO_ASSIGNED_USERS`: nobody can take the group's calls during business hours.
+    /// `NO_ASSIGNED_USERS`: the group has no members during business hours.
     NoAssignedUsers,
+    /// `NO_AVAILABLE_USERS`: the group has members, but none is available during business hours.
+    NoAvailableUsers,
     /// Any other type the backend reports, kept as written.
     Other(String),
 }
 
 impl From<String> for AlertType {
     fn from(s: String) -> Self {
-        if s == "NO_ASSIGNED_USERS" {
-            AlertType::NoAssignedUsers
-        } else {
-            AlertType::Other(s)
+        match s.as_str() {
+            "NO_ASSIGNED_USERS" => AlertType::NoAssignedUsers,
+            "NO_AVAILABLE_USERS" => AlertType::NoAvailableUsers,
+            _ => AlertType::Other(s),
         }
     }
 }
@@ -90,6 +97,7 @@ impl fmt::Display for AlertType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AlertType::NoAssignedUsers => f.write_str("NO_ASSIGNED_USERS"),
+            AlertType::NoAvailableUsers => f.write_str("NO_AVAILABLE_USERS"),
             AlertType::Other(s) => f.write_str(s),
         }
     }
@@ -172,4 +180,268 @@ pub struct Alert {
     /// When it was resolved.
     #[serde(default)]
     pub resolved_at: Option<String>,
+}
+
+/// Settings of the coverage monitor.
+///
+/// ```
+/// let c = pbx_core::groups::MonitorConfig::default();
+/// assert_eq!(c.debounce, 2);
+/// assert!(c.monitors("800"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MonitorConfig {
+    /// Consecutive failing checks before an alert opens (default 2; at least 1).
+    pub debounce: u32,
+    /// Only these group ids (empty: every group).
+    pub include: Vec<String>,
+    /// Never these group ids (wins over `include`).
+    pub exclude: Vec<String>,
+}
+
+impl Default for MonitorConfig {
+    fn default() -> Self {
+        MonitorConfig {
+            debounce: 2,
+            include: Vec::new(),
+            exclude: Vec::new(),
+        }
+    }
+}
+
+impl MonitorConfig {
+    /// Whether group `id` is monitored.
+    pub fn monitors(&self, id: &str) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|g| g == id))
+            && !self.exclude.iter().any(|g| g == id)
+    }
+}
+
+/// An alert the monitor holds open for a group.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenAlert {
+    /// Its type.
+    pub alert_type: AlertType,
+    /// The backend's id, once known (see [`MonitorState::record_alert_id`]).
+    pub alert_id: Option<AlertId>,
+    /// When the monitor decided to open it.
+    pub opened_at: DateTime<Utc>,
+}
+
+/// The monitor's memory of one group.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupState {
+    /// Consecutive failing checks during open hours.
+    pub failures: u32,
+    /// The alert open for it, if any.
+    pub alert: Option<OpenAlert>,
+}
+
+/// The monitor's state across checks. It serializes (serde), so a restart neither posts an
+/// alert again nor forgets one that is open.
+///
+/// ```
+/// let state = pbx_core::groups::MonitorState::default();
+/// let json = serde_json::to_string(&state)?;
+/// assert_eq!(serde_json::from_str::<pbx_core::groups::MonitorState>(&json)?, state);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonitorState {
+    /// Per group id.
+    pub groups: BTreeMap<String, GroupState>,
+}
+
+impl MonitorState {
+    /// Records the backend's id of the alert just opened for `group_id`.
+    pub fn record_alert_id(&mut self, group_id: &str, id: AlertId) {
+        if let Some(alert) = self.groups.get_mut(group_id).and_then(|g| g.alert.as_mut()) {
+            alert.alert_id = Some(id);
+        }
+    }
+
+    /// Undoes an [`AlertAction::Open`] whose delivery failed, so the next check tries again.
+    pub fn open_failed(&mut self, group_id: &str) {
+        if let Some(g) = self.groups.get_mut(group_id) {
+            g.alert = None;
+        }
+    }
+
+    /// Undoes an [`AlertAction::Resolve`] whose delivery failed, so the next check tries again.
+    pub fn resolve_failed(&mut self, group_id: &str, alert: OpenAlert) {
+        self.groups.entry(group_id.to_owned()).or_default().alert = Some(alert);
+    }
+
+    /// Takes over alerts the backend reports as active (e.g. after the state file was lost),
+    /// so they are resolved later rather than posted again.
+    pub fn adopt_active(&mut self, alerts: &[Alert], now: DateTime<Utc>) {
+        for a in alerts.iter().filter(|a| a.is_active) {
+            let g = self.groups.entry(a.call_group_id.clone()).or_default();
+            if g.alert.as_ref().is_none_or(|open| open.alert_id.is_none()) {
+                g.alert = Some(OpenAlert {
+                    alert_type: a.alert_type.clone(),
+                    alert_id: Some(a.id.clone()),
+                    opened_at: now,
+                });
+            }
+        }
+    }
+}
+
+/// Why an alert is resolved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResolveReason {
+    /// The group has an available member again.
+    Staffed,
+    /// Business hours closed.
+    Closed,
+    /// The group is no longer monitored (excluded by config).
+    Excluded,
+    /// The group no longer exists in the directory.
+    Gone,
+}
+
+/// What the monitor asks the adapter to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AlertAction {
+    /// Post this alert (then call [`MonitorState::record_alert_id`], or
+    /// [`MonitorState::open_failed`] when it could not be posted).
+    Open(AlertRequest),
+    /// Resolve the group's alert (on failure, call [`MonitorState::resolve_failed`] with
+    /// `alert`). When `alert.alert_id` is `None`, find the id among the backend's active
+    /// alerts by group id.
+    Resolve {
+        /// The group's id.
+        group_id: String,
+        /// The alert being resolved.
+        alert: OpenAlert,
+        /// Why.
+        reason: ResolveReason,
+    },
+}
+
+/// Checks call-group coverage: during business hours a group with no members
+/// (`NO_ASSIGNED_USERS`) or with no available member (`NO_AVAILABLE_USERS`) gets an alert
+/// after `debounce` consecutive failing checks; the alert is resolved when the group is
+/// staffed again, when hours close, or when it is excluded or gone. At most one alert is open
+/// per group; while one is open its type is kept even if the failure changes kind.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use pbx_core::groups::{AlertAction, CallGroup, GroupKind, GroupMonitor, MonitorState};
+/// use pbx_core::hours::BusinessHours;
+/// let monitor = GroupMonitor::new(BusinessHours::always(chrono_tz::UTC));
+/// let empty = vec![CallGroup { id: "800".into(), name: "Support".into(), kind: GroupKind::Queue, members: vec![] }];
+/// let mut state = MonitorState::default();
+/// let now = Utc.with_ymd_and_hms(2026, 11, 23, 18, 0, 0).unwrap();
+/// assert!(monitor.evaluate(now, &empty, &mut state).is_empty()); // first failure: debounced
+/// let actions = monitor.evaluate(now, &empty, &mut state);
+/// assert!(matches!(&actions[..], [AlertAction::Open(req)] if req.call_group_id == "800"));
+/// ```
+#[derive(Clone, Debug)]
+pub struct GroupMonitor {
+    /// Debounce and which groups.
+    pub config: MonitorConfig,
+    /// Business hours of every group without its own.
+    pub hours: BusinessHours,
+    /// Business hours per group id.
+    pub group_hours: HashMap<String, BusinessHours>,
+}
+
+impl GroupMonitor {
+    /// A monitor with default settings and one set of business hours.
+    pub fn new(hours: BusinessHours) -> Self {
+        GroupMonitor {
+            config: MonitorConfig::default(),
+            hours,
+            group_hours: HashMap::new(),
+        }
+    }
+
+    /// One check at `now` over a snapshot of the groups: updates `state` and returns the
+    /// actions to carry out.
+    pub fn evaluate(
+        &self,
+        now: DateTime<Utc>,
+        groups: &[CallGroup],
+        state: &mut MonitorState,
+    ) -> Vec<AlertAction> {
+        let mut actions = Vec::new();
+        let debounce = self.config.debounce.max(1);
+        for group in groups {
+            let entry = state.groups.entry(group.id.clone()).or_default();
+            let resolve = |entry: &mut GroupState, reason, actions: &mut Vec<AlertAction>| {
+                entry.failures = 0;
+                if let Some(alert) = entry.alert.take() {
+                    actions.push(AlertAction::Resolve {
+                        group_id: group.id.clone(),
+                        alert,
+                        reason,
+                    });
+                }
+            };
+            if !self.config.monitors(&group.id) {
+                resolve(entry, ResolveReason::Excluded, &mut actions);
+                continue;
+            }
+            let hours = self.group_hours.get(&group.id).unwrap_or(&self.hours);
+            if !hours.is_open(now) {
+                resolve(entry, ResolveReason::Closed, &mut actions);
+                continue;
+            }
+            let failing = if group.members.is_empty() {
+                Some(AlertType::NoAssignedUsers)
+            } else if group.available_members().next().is_none() {
+                Some(AlertType::NoAvailableUsers)
+            } else {
+                None
+            };
+            let Some(alert_type) = failing else {
+                resolve(entry, ResolveReason::Staffed, &mut actions);
+                continue;
+            };
+            entry.failures = entry.failures.saturating_add(1);
+            if entry.alert.is_none() && entry.failures >= debounce {
+                let alert_message = match alert_type {
+                    AlertType::NoAssignedUsers => {
+                        format!("{} has no assigned users during business hours", group.name)
+                    }
+                    _ => format!(
+                        "{} has {} member(s) but none is available during business hours",
+                        group.name,
+                        group.members.len()
+                    ),
+                };
+                entry.alert = Some(OpenAlert {
+                    alert_type: alert_type.clone(),
+                    alert_id: None,
+                    opened_at: now,
+                });
+                actions.push(AlertAction::Open(AlertRequest {
+                    call_group_id: group.id.clone(),
+                    call_group_name: group.name.clone(),
+                    alert_type,
+                    alert_message,
+                }));
+            }
+        }
+        // Groups gone from the directory: resolve their alerts and forget them.
+        let present: Vec<&str> = groups.iter().map(|g| g.id.as_str()).collect();
+        state.groups.retain(|id, g| {
+            if present.contains(&id.as_str()) {
+                return true;
+            }
+            if let Some(alert) = g.alert.take() {
+                actions.push(AlertAction::Resolve {
+                    group_id: id.clone(),
+                    alert,
+                    reason: ResolveReason::Gone,
+                });
+            }
+            false
+        });
+        actions
+    }
 }
