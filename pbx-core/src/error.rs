@@ -121,6 +121,13 @@ pub enum Error {
         reason: String,
     },
 
+    /// A configuration has problems; every one found is listed, each with its path.
+    #[error("invalid configuration ({} problem{}):\n{}", issues.len(), if issues.len() == 1 { "" } else { "s" }, crate::config::list_issues(issues))]
+    InvalidConfig {
+        /// The problems, in document order of discovery.
+        issues: Vec<crate::config::ConfigIssue>,
+    },
+
     /// A configuration value is unusable (for example an unknown timezone name).
     #[error("invalid setting `{setting}` = {value:?}: {reason}")]
     InvalidSetting {

@@ -30,6 +30,7 @@
 
 pub mod call;
 pub mod cdr;
+pub mod config;
 pub mod direction;
 mod error;
 pub mod extensions;

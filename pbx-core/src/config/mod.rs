@@ -1,0 +1,386 @@
+//! The whole sideloader configuration: YAML with `${VAR}` / `${VAR:-default}` substitution,
+//! validated at once so that every problem is reported with its path before anything starts.
+//!
+//! The YAML is read by `serde-saphyr` (a maintained, panic-free, pure-Rust YAML parser:
+//! `serde_yaml` is archived); unknown keys are errors, so a typo cannot silently disable a
+//! feature. Nothing here reads files or the environment: the caller hands in the text and a
+//! variable lookup.
+//!
+//! ```
+//! use pbx_core::config::Config;
+//! let yaml = "
+//! source: { kind: file, path: /var/log/3cx/cdr.log }
+//! call_api: { base_url: 'http://localhost:8080', token: '${API_TOKEN}' }
+//! ";
+//! let env = |name: &str| (name == "API_TOKEN").then(|| "s3cret".to_string());
+//! let config = Config::from_yaml(yaml, &env)?;
+//! assert_eq!(config.call_api.token.as_ref().map(|t| t.expose()), Some("s3cret"));
+//! assert!(!format!("{config:?}").contains("s3cret"));
+//! # Ok::<(), pbx_core::Error>(())
+//! ```
+
+mod legacy;
+mod raw;
+mod secret;
+mod subst;
+mod validate;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+
+use crate::call::InternalCalls;
+use crate::cdr::FieldTemplate;
+use crate::direction::DirectionPolicy;
+use crate::error::Error;
+use crate::extensions::ExtensionMap;
+use crate::groups::MonitorConfig;
+use crate::hours::BusinessHours;
+
+pub use secret::Secret;
+
+/// The largest configuration text accepted (1 MiB).
+pub const MAX_CONFIG_BYTES: usize = 1024 * 1024;
+
+/// One problem in a configuration: where, the value found, and what is wrong.
+///
+/// ```
+/// let issue = pbx_core::config::ConfigIssue {
+///     path: "business_hours.monday[1]".into(),
+///     value: Some("25:00-26:00".into()),
+///     message: "is not an interval like 09:00-17:00".into(),
+/// };
+/// assert_eq!(issue.to_string(), r#"business_hours.monday[1]: "25:00-26:00" is not an interval like 09:00-17:00"#);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigIssue {
+    /// Where: `call_api.base_url`, `business_hours.monday[1]`, …
+    pub path: String,
+    /// The value found, when there is one.
+    pub value: Option<String>,
+    /// What is wrong, phrased to follow the value.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = if self.path.is_empty() {
+            "(config)"
+        } else {
+            &self.path
+        };
+        match &self.value {
+            Some(v) => write!(f, "{path}: {v:?} {}", self.message),
+            None => write!(f, "{path}: {}", self.message),
+        }
+    }
+}
+
+/// The issues, one per line, indented.
+pub(crate) fn list_issues(issues: &[ConfigIssue]) -> String {
+    issues
+        .iter()
+        .map(|i| format!("  {i}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Where CDRs are read from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SourceConfig {
+    /// 3CX v20 U6+ `cdroutput` table on PostgreSQL.
+    PostgresCdrOutput {
+        /// Connection URL (`postgres://…`).
+        url: Secret,
+        /// How long a call must be quiet before it is emitted.
+        settle: Duration,
+    },
+    /// 3CX v16–v20 U5 `cl_*` tables on PostgreSQL.
+    PostgresCallLog {
+        /// Connection URL.
+        url: Secret,
+    },
+    /// A site's own CDR table on PostgreSQL.
+    PostgresTable {
+        /// Connection URL.
+        url: Secret,
+        /// Table and column mapping.
+        table: TableMapping,
+    },
+    /// A site's own CDR table on SQL Server.
+    MssqlTable {
+        /// Connection string.
+        url: Secret,
+        /// Table and column mapping.
+        table: TableMapping,
+    },
+    /// 3CX connects to us (active socket mode).
+    SocketListen {
+        /// `ip:port` to listen on.
+        listen: String,
+        /// Peers allowed to connect (empty: any).
+        allow_peers: Vec<std::net::IpAddr>,
+        /// The local journal of received lines.
+        journal: String,
+    },
+    /// We connect to 3CX (passive socket mode).
+    SocketConnect {
+        /// `host:port` of the PBX.
+        connect: String,
+        /// The local journal of received lines.
+        journal: String,
+    },
+    /// One CDR file, followed like `tail -F`.
+    File {
+        /// Its path.
+        path: String,
+    },
+    /// One file per call in a directory.
+    Directory {
+        /// The directory.
+        path: String,
+        /// Where processed files are moved (none: remembered by name).
+        processed_dir: Option<String>,
+    },
+}
+
+/// A site table: its name and which column holds which CDR field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableMapping {
+    /// `table` or `schema.table`.
+    pub name: String,
+    /// CDR field name (or `id`) → column name; `id` is always present.
+    pub columns: std::collections::BTreeMap<String, String>,
+}
+
+/// The call-logger API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallApiConfig {
+    /// `http(s)://host:port`.
+    pub base_url: String,
+    /// Bearer token, if the backend wants one.
+    pub token: Option<Secret>,
+    /// Per-request timeout (default 10 s).
+    pub timeout: Duration,
+    /// Calls in flight at once (default 4).
+    pub concurrency: usize,
+    /// Attempts per call before giving up for this round (default 5).
+    pub max_attempts: u32,
+    /// Skip TLS verification (never in production; logged loudly).
+    pub insecure_skip_tls_verify: bool,
+}
+
+/// The 3CX configuration API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct XapiConfig {
+    /// `https://pbx.example.com`.
+    pub base_url: String,
+    /// Client id of the API user.
+    pub client_id: String,
+    /// Its secret.
+    pub client_secret: Secret,
+    /// How often to refresh users and groups (default 300 s).
+    pub refresh: Duration,
+    /// Skip TLS verification.
+    pub insecure_skip_tls_verify: bool,
+}
+
+/// Business hours: from the config, or from 3CX's `OfficeHours`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HoursConfig {
+    /// Given in the config.
+    Schedule(Box<BusinessHours>),
+    /// Read from XAPI `GET /OfficeHours`.
+    FromXapi,
+}
+
+/// Call-group coverage monitoring.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupsConfig {
+    /// Whether to monitor (default false).
+    pub enabled: bool,
+    /// How often (default 300 s).
+    pub interval: Duration,
+    /// Debounce and include/exclude lists.
+    pub monitor: MonitorConfig,
+    /// Business hours of particular groups.
+    pub hours: HashMap<String, BusinessHours>,
+}
+
+/// Where checkpoints are kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CheckpointConfig {
+    /// A file (default `pbx-checkpoint.json`).
+    File {
+        /// Its path.
+        path: String,
+    },
+    /// A PostgreSQL table.
+    Postgres {
+        /// Connection URL.
+        url: Secret,
+        /// Table name (default `pbx_checkpoint`).
+        table: String,
+    },
+}
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The validated sideloader configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The PBX's timezone (`pbx.timezone`, default UTC).
+    pub timezone: Tz,
+    /// The CDR field layout (`pbx.cdr_template`, default the 27-field layout).
+    pub cdr_template: FieldTemplate,
+    /// Where CDRs come from.
+    pub source: SourceConfig,
+    /// The call-logger API.
+    pub call_api: CallApiConfig,
+    /// The 3CX XAPI, if used.
+    pub xapi: Option<XapiConfig>,
+    /// Extension → user map (with its fallback).
+    pub extensions: ExtensionMap,
+    /// Refresh the extension map from XAPI `/Users`.
+    pub extensions_from_xapi: bool,
+    /// Direction rules.
+    pub direction: DirectionPolicy,
+    /// What to do with internal calls.
+    pub internal_calls: InternalCalls,
+    /// Default region for phone numbers (ISO 3166 alpha-2, default `US`).
+    pub default_region: String,
+    /// Business hours, if configured.
+    pub business_hours: Option<HoursConfig>,
+    /// Call-group monitoring.
+    pub groups: GroupsConfig,
+    /// How often to poll a database source (default 30 s).
+    pub poll_interval: Duration,
+    /// Records per batch (default 500).
+    pub batch_size: usize,
+    /// Where checkpoints are kept.
+    pub checkpoint: CheckpointConfig,
+    /// The quarantine file (JSON lines; default `pbx-quarantine.jsonl`).
+    pub quarantine_path: String,
+    /// The status/health HTTP listener (default `127.0.0.1:8081`).
+    pub http_listen: std::net::SocketAddr,
+    /// Log level: error, warn, info (default), debug, trace.
+    pub log_level: String,
+    /// Log format.
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    /// Reads, substitutes and validates a configuration.
+    ///
+    /// `env` looks up variables for `${VAR}`; pass `&|n| std::env::var(n).ok()` for the
+    /// process environment. The old Node sideloader's YAML shape is recognised and read too
+    /// (see the README's "Configuration" section).
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] with every problem found, each with its path and value.
+    pub fn from_yaml(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, Error> {
+        let fail = |issues: Vec<ConfigIssue>| Err(Error::InvalidConfig { issues });
+        let issue = |message: String| ConfigIssue {
+            path: String::new(),
+            value: None,
+            message,
+        };
+        if text.len() > MAX_CONFIG_BYTES {
+            return fail(vec![issue(format!(
+                "is {} bytes, over the limit of {MAX_CONFIG_BYTES}",
+                text.len()
+            ))]);
+        }
+        let mut value: serde_json::Value = match serde_saphyr::from_str(text) {
+            Ok(v) => v,
+            Err(e) => {
+                let first = e.to_string().lines().next().unwrap_or_default().to_owned();
+                return fail(vec![issue(format!("is not valid YAML: {first}"))]);
+            }
+        };
+        if value.is_null() {
+            value = serde_json::Value::Object(Default::default());
+        }
+        if !value.is_object() {
+            return fail(vec![issue(
+                "must be a mapping of sections (source, call_api, …)".into(),
+            )]);
+        }
+        if legacy::is_legacy(&value) {
+            value = legacy::convert(value);
+        }
+        let mut issues = Vec::new();
+        // Every section is a mapping (serde would otherwise read a list into one by position).
+        if let Some(sections) = value.as_object_mut() {
+            for (name, section) in sections.iter_mut() {
+                if !(section.is_object() || section.is_null()) {
+                    issues.push(ConfigIssue {
+                        path: name.clone(),
+                        value: None,
+                        message: "has the wrong shape: it must be a mapping of settings".into(),
+                    });
+                    *section = serde_json::Value::Null;
+                }
+            }
+        }
+        subst::substitute(&mut value, "", env, &mut issues);
+        let mut unknown = Vec::new();
+        let raw: Result<raw::RawConfig, _> = serde_path_to_error::deserialize(
+            serde_ignored::Deserializer::new(&value, &mut |path: serde_ignored::Path<'_>| {
+                // serde_ignored writes `?` for an `Option` level: not part of the user's path.
+                let p = path.to_string();
+                unknown.push(
+                    p.split('.')
+                        .filter(|s| *s != "?")
+                        .collect::<Vec<_>>()
+                        .join("."),
+                );
+            }),
+        );
+        for path in unknown {
+            issues.push(ConfigIssue {
+                path,
+                value: None,
+                message: "is not a known setting (check the spelling)".into(),
+            });
+        }
+        let raw = match raw {
+            Ok(raw) => raw,
+            Err(e) => {
+                issues.push(ConfigIssue {
+                    path: e.path().to_string(),
+                    value: None,
+                    message: format!("has the wrong shape: {}", e.inner()),
+                });
+                return fail(issues);
+            }
+        };
+        // A value whose substitution failed was reported once; its validation would only echo it.
+        let unsubstituted: Vec<String> = issues.iter().map(|i| i.path.clone()).collect();
+        let mut checked = Vec::new();
+        let config = validate::validate(raw, &mut checked);
+        issues.extend(
+            checked
+                .into_iter()
+                .filter(|i| !unsubstituted.contains(&i.path)),
+        );
+        if issues.is_empty() {
+            Ok(config)
+        } else {
+            fail(issues)
+        }
+    }
+}
