@@ -32,10 +32,34 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "tests and doctests (cargo test --workspace)"
 cargo test --workspace --locked
 
+# --- phone differential test (pbx-core::phone vs Python phonenumbers) ---------------------
+step "phone differential test: pbx-core::phone vs Python phonenumbers (>= 100 000 inputs)"
+pbx-core/tests/phone_diff/run.sh
+# --- end phone differential test ---------------------------------------------------------
+
 step "benchmarks, once each in quick mode (cargo bench -- --test)"
 cargo bench --workspace --locked -- --test
 
-step "main job: pbx-convert over the bundled sample"
+# --- python binding: build, pytest, mypy (pbx-py) -----------------------------------------
+step "python binding: build (maturin, venv in target/pyenv), pytest, stubtest, mypy --strict"
+pbx-py/tests/run.sh
+# --- end python binding ------------------------------------------------------------------
+
+# --- node binding: npm ci/install, napi build, node --test, tsc (pbx-node, examples/node) ---
+step "node binding: npm ci (when needed), napi build, node --test, tsc --noEmit; examples/node services"
+pbx-node/__test__/run.sh
+# --- end node binding ----------------------------------------------------------------------
+
+step "main job: the sideloader on its embedded default, twice (the second run delivers nothing)"
+# out/ holds only this demo's output (calls, checkpoint, quarantine): start it afresh.
+rm -rf out
+first=$(cargo run --quiet --release --locked -p pbx-examples --bin pbx-sideloader -- --once)
+second=$(cargo run --quiet --release --locked -p pbx-examples --bin pbx-sideloader -- --once)
+printf '%s\n%s\n' "$first" "$second"
+case "$first" in "pbx-sideloader: 0 delivered"*) echo "scripts/test.sh: the first run delivered nothing" >&2; exit 1 ;; esac
+case "$second" in "pbx-sideloader: 0 delivered, 0 already delivered, 0 skipped"*) ;; *) echo "scripts/test.sh: the second run was not empty" >&2; exit 1 ;; esac
+
+step "pbx-convert over the bundled sample: one JSON object per input line"
 out=$(cargo run --quiet --release --locked -p pbx-examples --bin pbx-convert -- \
   --timezone America/Anchorage --extensions examples/data/extensions.yml examples/data/cdr-sample.log)
 want=$(grep -c '' examples/data/cdr-sample.log)

@@ -15,3 +15,65 @@ pub fn sample_lines(n: usize) -> Vec<&'static str> {
         .collect();
     lines.iter().copied().cycle().take(n).collect()
 }
+
+/// A realistic mix of counterpart numbers as 3CX writes them, `n` of them, deterministic:
+/// 45 % NANP national spellings (`(907) 555-1234`, `907.555.1234`, `9075551234`,
+/// `1-907-555-1234`), 30 % NANP E.164 spellings (`+19075551234`, `+1 907 555 1234`), 15 %
+/// international (`+44 20 7946 0018`, `011 46 70 123 45 67`, `+49 30 1234567`), 5 % internal
+/// (`Ext.101`, `sip:102@pbx.local`, `103`) and 5 % withheld or special (`anonymous`, `EndCall`).
+///
+/// ```
+/// let mix = pbx_benches::phone_mix(1000);
+/// assert_eq!(mix.len(), 1000);
+/// assert_eq!(mix, pbx_benches::phone_mix(1000));
+/// ```
+pub fn phone_mix(n: usize) -> Vec<String> {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        // xorshift64*: deterministic, good enough to vary digits.
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    };
+    (0..n)
+        .map(|_| {
+            let r = next();
+            let area = 201 + (r >> 8) % 790;
+            let exch = 200 + (r >> 20) % 800;
+            let line = (r >> 32) % 10_000;
+            match r % 100 {
+                0..=14 => format!("({area}) {exch}-{line:04}"),
+                15..=24 => format!("{area}.{exch}.{line:04}"),
+                25..=37 => format!("{area}{exch}{line:04}"),
+                38..=44 => format!("1-{area}-{exch}-{line:04}"),
+                45..=64 => format!("+1{area}{exch}{line:04}"),
+                65..=74 => format!("+1 {area} {exch} {line:04}"),
+                75..=79 => format!("+44 20 7946 {line:04}"),
+                80..=83 => format!("011 46 70 {:03} {:02} {:02}", exch, line % 100, line / 100),
+                84..=86 => format!("+49 30 {exch}{line:04}"),
+                87..=89 => format!(
+                    "+61 4{:02} {exch} {line:03}",
+                    line % 100,
+                    line = line % 1000
+                ),
+                90..=91 => format!("Ext.{}", 100 + line % 50),
+                92..=93 => format!("sip:{}@pbx.local", 100 + line % 50),
+                94 => format!("{}", 100 + line % 50),
+                95..=97 => "anonymous".to_owned(),
+                _ => "EndCall".to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// `n` inputs like `(207) 555-0707` (the reference measurements' shape), deterministic.
+///
+/// ```
+/// assert_eq!(pbx_benches::nanp_parenthesized(2), ["(201) 555-0100", "(202) 555-0101"]);
+/// ```
+pub fn nanp_parenthesized(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| format!("({}) 555-{:04}", 201 + i % 790, 100 + i % 9900))
+        .collect()
+}

@@ -67,7 +67,7 @@ fn sample_gives_one_object_per_line() {
     assert_eq!(
         lines[0]["call"],
         serde_json::json!({
-            "phoneNumber": "9075551234", "callDuration": 184, "callOwnerExtension": "101",
+            "phoneNumber": "+19075551234", "callDuration": 184, "callOwnerExtension": "101",
             "callOwnerEmail": "anna.berg@example.com", "callDirection": "INBOUND",
             "timestamp": "2026-11-02T08:02:11.000-09:00",
             "pbxCallId": "3cx-40001-000001A19D361A38_5204"
@@ -94,6 +94,40 @@ fn sample_gives_one_object_per_line() {
         first.starts_with(r#"{"line":1,"call":{"phoneNumber":"#),
         "{first}"
     );
+}
+
+#[test]
+fn default_region_drives_phone_numbers() {
+    let sample = format!("{DATA}/cdr-sample.log");
+    let ext = format!("{DATA}/extensions.yml");
+    let phone_numbers = |region: &str| -> Vec<String> {
+        let out = run(
+            &["--extensions", &ext, "--default-region", region, &sample],
+            None,
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        json_lines(&out)
+            .iter()
+            .filter_map(|v| v["call"]["phoneNumber"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let us = phone_numbers("US");
+    assert!(!us.is_empty());
+    // Every external number of the sample is E.164: `+` and 8 to 15 digits.
+    for n in us.iter().filter(|n| n.len() > 5) {
+        let digits = n.strip_prefix('+').unwrap_or_default();
+        assert!(
+            (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()),
+            "{n}"
+        );
+    }
+    // The same national number read as British is a different E.164 number.
+    assert_eq!(us[0], "+19075551234");
+    assert_eq!(phone_numbers("gb")[0], "+449075551234");
 }
 
 #[test]

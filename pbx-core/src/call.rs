@@ -7,10 +7,11 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::cdr::Cdr;
+use crate::cdr::PartyNumber;
 use crate::direction::{Classification, Direction, DirectionPolicy, classify};
 use crate::error::{Error, Location};
 use crate::extensions::ExtensionMap;
-use crate::phone::api_number;
+use crate::phone::{Normalized, NumberFormat, Region, api_number, normalize_with};
 
 /// `callDirection` of the call API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -86,6 +87,23 @@ pub enum SkipReason {
     BlankLine,
 }
 
+impl SkipReason {
+    /// A short stable name of the reason (for counters and metrics labels).
+    ///
+    /// ```
+    /// assert_eq!(pbx_core::call::SkipReason::NoOwner.kind(), "no_owner");
+    /// ```
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SkipReason::Internal => "internal",
+            SkipReason::UnknownDirection => "unknown_direction",
+            SkipReason::NoOwner => "no_owner",
+            SkipReason::NoOwnerEmail { .. } => "no_owner_email",
+            SkipReason::BlankLine => "blank_line",
+        }
+    }
+}
+
 impl fmt::Display for SkipReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -124,6 +142,12 @@ pub struct MappingOptions {
     pub internal_calls: InternalCalls,
     /// The prefix of `pbxCallId` (default `3cx`).
     pub call_id_prefix: String,
+    /// The region of numbers written without a country code (default `US`); see
+    /// [`crate::phone`]. Which bare numbers are extensions is the mapper's
+    /// [`DirectionPolicy`] rule.
+    pub default_region: Region,
+    /// How `phoneNumber` is written for an external number (default E.164).
+    pub number_format: NumberFormat,
 }
 
 impl Default for MappingOptions {
@@ -132,6 +156,8 @@ impl Default for MappingOptions {
             timezone: Tz::UTC,
             internal_calls: InternalCalls::Skip,
             call_id_prefix: "3cx".to_owned(),
+            default_region: Region::US,
+            number_format: NumberFormat::E164,
         }
     }
 }
@@ -226,6 +252,39 @@ impl CallMapper {
         classify(cdr, &self.direction)
     }
 
+    /// The `phoneNumber` for a party, normalized by [`crate::phone`] with
+    /// [`MappingOptions::default_region`] and the direction policy's extension rule: the E.164
+    /// number (without any extension suffix) for an external number, the digits of an internal
+    /// extension, `anonymous` for a withheld caller. A number that cannot be normalized
+    /// ([`Normalized::Invalid`]) is not dropped: it is sent as [`api_number`] writes it
+    /// (its digits, a leading `+` kept; the text itself when it has no digit).
+    ///
+    /// ```
+    /// use pbx_core::call::CallMapper;
+    /// use pbx_core::cdr::PartyNumber;
+    /// let m = CallMapper::default();
+    /// assert_eq!(m.phone_number(&PartyNumber::parse("(907) 555-1234")), "+19075551234");
+    /// assert_eq!(m.phone_number(&PartyNumber::parse("Ext.101")), "101");
+    /// assert_eq!(m.phone_number(&PartyNumber::parse("Anonymous")), "anonymous");
+    /// assert_eq!(m.phone_number(&PartyNumber::parse("12-34")), "1234");
+    /// ```
+    pub fn phone_number(&self, n: &PartyNumber) -> String {
+        let normalized = match n {
+            PartyNumber::Extension(ext) => return ext.clone(),
+            other => normalize_with(
+                other.as_str(),
+                self.options.default_region,
+                self.options.number_format,
+                &self.direction,
+            ),
+        };
+        match normalized {
+            Normalized::E164 { value, .. } | Normalized::Internal { value } => value,
+            Normalized::Anonymous => "anonymous".to_owned(),
+            _ => api_number(n),
+        }
+    }
+
     /// Maps one CDR.
     ///
     /// # Errors
@@ -271,7 +330,11 @@ impl CallMapper {
             }));
         };
         Ok(Mapped::Call(CallRequest {
-            phone_number: c.counterpart.as_ref().map(api_number).unwrap_or_default(),
+            phone_number: c
+                .counterpart
+                .as_ref()
+                .map(|n| self.phone_number(n))
+                .unwrap_or_default(),
             call_duration: cdr.talk_seconds(),
             call_owner_extension: owner.to_owned(),
             call_owner_email: email.to_owned(),

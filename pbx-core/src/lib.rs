@@ -38,6 +38,7 @@ pub mod groups;
 pub mod hours;
 pub mod memory;
 pub mod phone;
+pub mod sync;
 mod traits;
 
 // The public interface is:

@@ -180,3 +180,58 @@ pub trait CheckpointStore: Send + Sync {
     /// Saves it durably before returning.
     async fn save(&self, key: &str, checkpoint: &Checkpoint) -> Result<(), Self::Error>;
 }
+
+// Shared handles: an `Arc` of an adapter is that adapter (the engine and a status endpoint
+// can hold the same store or sink).
+
+#[async_trait]
+impl<T: CallSink + ?Sized> CallSink for std::sync::Arc<T> {
+    async fn deliver(&self, call: &CallRequest) -> DeliveryOutcome {
+        (**self).deliver(call).await
+    }
+}
+
+#[async_trait]
+impl<T: AlertSink + ?Sized> AlertSink for std::sync::Arc<T> {
+    type Error = T::Error;
+
+    async fn open(&self, alert: &AlertRequest) -> Result<Alert, Self::Error> {
+        (**self).open(alert).await
+    }
+    async fn active(&self) -> Result<Vec<Alert>, Self::Error> {
+        (**self).active().await
+    }
+    async fn resolve(&self, id: &AlertId) -> Result<(), Self::Error> {
+        (**self).resolve(id).await
+    }
+}
+
+#[async_trait]
+impl<T: GroupDirectory + ?Sized> GroupDirectory for std::sync::Arc<T> {
+    type Error = T::Error;
+
+    async fn groups(&self) -> Result<Vec<CallGroup>, Self::Error> {
+        (**self).groups().await
+    }
+}
+
+#[async_trait]
+impl<T: ExtensionDirectory + ?Sized> ExtensionDirectory for std::sync::Arc<T> {
+    type Error = T::Error;
+
+    async fn extensions(&self) -> Result<ExtensionMap, Self::Error> {
+        (**self).extensions().await
+    }
+}
+
+#[async_trait]
+impl<T: CheckpointStore + ?Sized> CheckpointStore for std::sync::Arc<T> {
+    type Error = T::Error;
+
+    async fn load(&self, key: &str) -> Result<Option<Checkpoint>, Self::Error> {
+        (**self).load(key).await
+    }
+    async fn save(&self, key: &str, checkpoint: &Checkpoint) -> Result<(), Self::Error> {
+        (**self).save(key, checkpoint).await
+    }
+}

@@ -10,6 +10,7 @@ use pbx_core::call::{
 };
 use pbx_core::cdr::{Cdr, CdrParser, FieldTemplate, PartyNumber, PartyType};
 use pbx_core::extensions::{ExtensionMap, OwnerFallback, User};
+use pbx_core::phone::Region;
 use pbx_core::{Error, Location};
 
 // ---------------------------------------------------------------------------------------------
@@ -149,7 +150,7 @@ fn inbound_json_is_exact() {
     let c = call(&mapper_in(chrono_tz::America::Anchorage), &inbound());
     assert_eq!(
         json(&c),
-        r#"{"phoneNumber":"9075551234","callDuration":300,"callOwnerExtension":"101","callOwnerEmail":"john.doe@example.com","callDirection":"INBOUND","timestamp":"2025-01-21T10:30:00.000-09:00","pbxCallId":"3cx-12345-00000194A1B2C3D4_77"}"#
+        r#"{"phoneNumber":"+19075551234","callDuration":300,"callOwnerExtension":"101","callOwnerEmail":"john.doe@example.com","callDirection":"INBOUND","timestamp":"2025-01-21T10:30:00.000-09:00","pbxCallId":"3cx-12345-00000194A1B2C3D4_77"}"#
     );
 }
 
@@ -205,10 +206,13 @@ fn documented_examples_map_to_exact_json() {
     let v16 = CdrParser::new(FieldTemplate::v16_20());
     let line = "Call 23194,00000172FF13E364_4449,00:03:43,2020/06/29 07:56:32,2020/06/29 07:56:33,2020/06/29 08:00:16,TerminatedBySrc,0466452265,Ext.611,10000,611,611,ReplacedDst,Ext.194,194,,,,,Chain: 0466452265;Ext.611;Ext.194;";
     let cdr = v16.parse_line(1, line).unwrap();
-    let c = call(&mapper_in(chrono_tz::Europe::Stockholm), &cdr);
+    // A Swedish PBX: the national number 0466452265 is +46 466452265.
+    let mut se = mapper_in(chrono_tz::Europe::Stockholm);
+    se.options.default_region = Region::parse("region", "SE").unwrap();
+    let c = call(&se, &cdr);
     assert_eq!(
         json(&c),
-        r#"{"phoneNumber":"0466452265","callDuration":223,"callOwnerExtension":"194","callOwnerEmail":"eva@example.com","callDirection":"INBOUND","timestamp":"2020-06-29T09:56:32.000+02:00","pbxCallId":"3cx-23194-00000172FF13E364_4449"}"#
+        r#"{"phoneNumber":"+46466452265","callDuration":223,"callOwnerExtension":"194","callOwnerEmail":"eva@example.com","callDirection":"INBOUND","timestamp":"2020-06-29T09:56:32.000+02:00","pbxCallId":"3cx-23194-00000172FF13E364_4449"}"#
     );
 
     let v20 = CdrParser::new(FieldTemplate::v20_27());
@@ -682,4 +686,37 @@ fn map_classified_agrees_with_map() {
         let c = m.classify(&cdr);
         assert_eq!(m.map_classified(&cdr, &c).unwrap(), m.map(&cdr).unwrap());
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// phoneNumber normalization
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn phone_number_follows_the_default_region() {
+    let mut m = mapper();
+    let us = |m: &CallMapper, raw: &str| m.phone_number(&PartyNumber::parse(raw));
+    assert_eq!(us(&m, "(907) 555-1234"), "+19075551234");
+    assert_eq!(us(&m, "011 44 20 7946 0018"), "+442079460018");
+    assert_eq!(us(&m, "907-555-1234 ext. 12"), "+19075551234");
+    assert_eq!(us(&m, "Ext.101"), "101");
+    assert_eq!(us(&m, "101"), "101");
+    assert_eq!(us(&m, "sip:101@pbx.local"), "101");
+    assert_eq!(us(&m, "private"), "anonymous");
+    m.options.default_region = Region::parse("region", "SE").unwrap();
+    assert_eq!(us(&m, "00 44 20 7946 0018"), "+442079460018");
+    assert_eq!(us(&m, "070-123 45 67"), "+46701234567");
+}
+
+#[test]
+fn invalid_numbers_are_sent_as_their_digits() {
+    let m = mapper();
+    let p = |raw: &str| m.phone_number(&PartyNumber::parse(raw));
+    // Too short for any US number, not an extension (six digits): digits as written.
+    assert_eq!(p("555-012"), "555012");
+    // An unknown country code: digits, the + kept.
+    assert_eq!(p("+999 1234 5678"), "+99912345678");
+    // A 3CX pseudo-destination: its digits (as before normalization).
+    assert_eq!(p("PickupExt.125"), "125");
+    assert_eq!(p("EndCall"), "EndCall");
 }

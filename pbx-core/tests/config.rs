@@ -139,7 +139,7 @@ fn bad_configs_table() {
         (format!("{BASE}call_apii: {{}}"), vec![("call_apii", "is not a known setting")]),
         ("source: {kind: file, path: x, pth: y}\ncall_api: {base_url: 'http://x', tokn: z}".into(),
             vec![("source.pth", "is not a known setting"), ("call_api.tokn", "is not a known setting")]),
-        ("source: {kind: file, path: x}\ncall_api: {base_url: 'ftp://x'}".into(), vec![("call_api.base_url", "\"ftp://x\" is not an http:// or https:// URL")]),
+        ("source: {kind: file, path: x}\ncall_api: {base_url: 'ftp://x'}".into(), vec![("call_api.base_url", "\"ftp://x\" is not an http:// or https:// URL (or file:PATH")]),
         (format!("{BASE}pbx: {{timezone: Mars/Olympus}}"), vec![("pbx.timezone", "\"Mars/Olympus\" is not a time zone")]),
         (format!("{BASE}pbx: {{cdr_template: 'historyid,colour'}}"), vec![("pbx.cdr_template", "is not a CDR field template")]),
         (format!("{BASE}business_hours: {{monday: ['09:00-12:00', '25:00-26:00']}}"),

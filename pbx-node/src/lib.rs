@@ -1,5 +1,18 @@
-//! Node.js bindings for pbx. Each function converts types and errors and calls `pbx-core`;
-//! no logic lives here.
+//! Node.js bindings for pbx (napi-rs). Each item converts types and errors and calls
+//! `pbx-core`; no logic lives here. One file per core module; every error goes through
+//! [`error`], which gives it a stable `code`. Batch calls (`parseLines`, `mapLines`,
+//! `normalizeNumbers`) cross the JS/Rust boundary once per batch; their `…Async` variants run
+//! on the libuv thread pool as napi `Task`s.
+
+pub mod call;
+pub mod cdr;
+pub mod config;
+pub mod direction;
+pub mod error;
+pub mod extensions;
+pub mod groups;
+pub mod hours;
+pub mod phone;
 
 use napi_derive::napi;
 
@@ -7,14 +20,4 @@ use napi_derive::napi;
 #[napi]
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_owned()
-}
-
-/// The field names of a CDR template: `"20"`, `"27"` or a comma list of 3CX field names.
-/// Throws an `Error` (code `InvalidArg`) naming the unknown field or the problem.
-#[napi]
-pub fn template_fields(template: String) -> napi::Result<Vec<String>> {
-    let t: pbx_core::cdr::FieldTemplate = template
-        .parse()
-        .map_err(|e: pbx_core::Error| napi::Error::new(napi::Status::InvalidArg, e.to_string()))?;
-    Ok(t.fields().iter().map(|f| f.name().to_owned()).collect())
 }

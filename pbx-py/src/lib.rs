@@ -1,25 +1,57 @@
 //! Python bindings for pbx: the module `pbx`. Each function converts types and errors and
-//! calls `pbx-core`; no logic lives here.
+//! calls `pbx-core`; no logic lives here. One file per core module; errors are converted in
+//! one place ([`error`]).
 
-use pyo3::exceptions::PyValueError;
+mod call;
+mod cdr;
+mod config;
+mod convert;
+mod direction;
+mod error;
+mod extensions;
+mod groups;
+mod hours;
+mod phone;
+
 use pyo3::prelude::*;
 
 /// The field names of a CDR template: `"20"`, `"27"` or a comma list of 3CX field names.
 ///
-/// Raises `ValueError` naming the unknown field or the problem.
+/// Raises `ConfigError` naming the unknown field or the problem.
 #[pyfunction]
 #[pyo3(signature = (template = "27"))]
-fn template_fields(template: &str) -> PyResult<Vec<&'static str>> {
-    let t: pbx_core::cdr::FieldTemplate = template
-        .parse()
-        .map_err(|e: pbx_core::Error| PyValueError::new_err(e.to_string()))?;
+fn template_fields(py: Python<'_>, template: &str) -> PyResult<Vec<&'static str>> {
+    use error::CoreResult;
+    let t: pbx_core::cdr::FieldTemplate = template.parse().py(py)?;
     Ok(t.fields().iter().map(|f| f.name()).collect())
 }
 
 /// The `pbx` Python module.
 #[pymodule]
 fn pbx(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("PbxError", py.get_type::<error::PbxError>())?;
+    m.add("ParseError", py.get_type::<error::ParseError>())?;
+    m.add("ConfigError", py.get_type::<error::ConfigError>())?;
+    m.add_class::<cdr::PyCdr>()?;
+    m.add_class::<cdr::PyCdrParser>()?;
+    m.add_class::<direction::PyClassification>()?;
+    m.add_class::<call::PyMappingConfig>()?;
+    m.add_class::<call::PySkip>()?;
+    m.add_class::<extensions::PyExtensionMap>()?;
+    m.add_class::<extensions::PyUser>()?;
+    m.add_class::<config::PyConfig>()?;
+    m.add_class::<hours::PyBusinessHours>()?;
+    m.add_class::<groups::PyGroupMonitor>()?;
+    m.add_class::<groups::PyMonitorState>()?;
+    m.add_class::<phone::PyNormalizedNumber>()?;
     m.add_function(wrap_pyfunction!(template_fields, m)?)?;
+    m.add_function(wrap_pyfunction!(phone::normalize_number, m)?)?;
+    m.add_function(wrap_pyfunction!(phone::normalize_numbers, m)?)?;
+    m.add_function(wrap_pyfunction!(direction::classify, m)?)?;
+    m.add_function(wrap_pyfunction!(call::to_call_request, m)?)?;
+    m.add_function(wrap_pyfunction!(call::map_lines, m)?)?;
+    m.add_function(wrap_pyfunction!(groups::evaluate_groups, m)?)?;
     Ok(())
 }

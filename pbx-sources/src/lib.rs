@@ -5,9 +5,16 @@
 //! [`pbx_core::GroupDirectory`], [`pbx_core::ExtensionDirectory`],
 //! [`pbx_core::CheckpointStore`]) and the sync engine that drives them.
 //!
-//! This release holds no adapter yet; they land one per feature (PostgreSQL, SQL Server,
-//! socket/file, call-logger API, XAPI). Until then, `pbx_core::memory` has in-memory
-//! implementations of every trait.
+//! Adapters land one per cargo feature:
+//!
+//! | feature | module | what |
+//! |---|---|---|
+//! | `http` (default) | [`http`] | the call-logger API client: [`pbx_core::CallSink`], [`pbx_core::AlertSink`], health |
+//! | `xapi` (default) | [`xapi`] | the 3CX XAPI client: token, `/Users`, `/RingGroups`, `/Queues`, `/OfficeHours`, `/CDRSettings` |
+//!
+//! Secrets (bearer tokens, client secrets) are held in [`Secret`], which never prints itself
+//! (response bodies quoted in errors are scrubbed of them too);
+//! every adapter reports failures through one [`Error`].
 //!
 //! ```
 //! use pbx_sources::core::memory::MemoryCheckpointStore;
@@ -16,5 +23,26 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "file")]
+pub mod checkpoint;
+#[cfg(any(feature = "http", feature = "xapi"))]
+mod client;
+mod error;
+#[cfg(feature = "file")]
+pub mod file;
+#[cfg(feature = "http")]
+pub mod http;
+#[cfg(feature = "file")]
+pub mod jsonl;
+#[cfg(feature = "sync")]
+pub mod sync;
+#[cfg(feature = "xapi")]
+pub mod xapi;
+
 /// The core crate, re-exported so users of the adapters need one dependency.
 pub use pbx_core as core;
+
+// The public interface is:
+pub use error::Error;
+/// The workspace's secret type (`pbx_core::config::Secret`): tokens and client secrets.
+pub use pbx_core::config::Secret;

@@ -20,6 +20,7 @@ use pbx_core::call::CallRequest;
 use pbx_core::call::{CallMapper, InternalCalls, Mapped, SkipReason, parse_timezone};
 use pbx_core::cdr::{CdrParser, FieldTemplate};
 use pbx_core::extensions::ExtensionMap;
+use pbx_core::phone::Region;
 use serde::{Deserialize, Serialize};
 
 /// Convert 3CX CDR lines into call-logger API call requests (JSON lines).
@@ -41,8 +42,8 @@ struct Args {
     #[arg(long)]
     extensions: Option<PathBuf>,
 
-    /// The default country (ISO 3166 alpha-2) for phone numbers. Accepted and checked; numbers
-    /// pass through as digits until E.164 normalization is available.
+    /// The default country (ISO 3166 alpha-2) for phone numbers: `phoneNumber` is E.164, and
+    /// numbers written without a country code belong to this country.
     #[arg(long, default_value = "US")]
     default_region: String,
 
@@ -122,12 +123,8 @@ fn setup(args: &Args) -> Result<(CdrParser, CallMapper), String> {
     let mut mapper = CallMapper::default();
     mapper.options.timezone =
         parse_timezone("--timezone", &args.timezone).map_err(|e| e.to_string())?;
-    let region = &args.default_region;
-    if region.len() != 2 || !region.bytes().all(|b| b.is_ascii_alphabetic()) {
-        return Err(format!(
-            "--default-region {region:?}: expected a two-letter ISO 3166 country code such as US"
-        ));
-    }
+    mapper.options.default_region =
+        Region::parse("--default-region", &args.default_region).map_err(|e| e.to_string())?;
     if let Some(path) = &args.extensions {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read --extensions {}: {e}", path.display()))?;

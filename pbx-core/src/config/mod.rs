@@ -159,7 +159,8 @@ pub struct TableMapping {
 /// The call-logger API.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallApiConfig {
-    /// `http(s)://host:port`.
+    /// `http(s)://host:port`, or `file:PATH` to write call requests to a JSON-lines file
+    /// instead (a dry run).
     pub base_url: String,
     /// Bearer token, if the backend wants one.
     pub token: Option<Secret>,

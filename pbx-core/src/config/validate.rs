@@ -113,12 +113,22 @@ impl Check<'_> {
             .collect()
     }
 
-    fn url(&mut self, path: &str, v: &V, what: &str) -> String {
+    fn url(&mut self, path: &str, v: &V, what: &str, allow_file: bool) -> String {
         let s = self.req_text(path, v, what).unwrap_or_default();
-        if !(s.is_empty() || s.starts_with("http://") || s.starts_with("https://")) {
-            self.bad(path, v.as_ref(), "is not an http:// or https:// URL");
+        let file = allow_file && s.strip_prefix("file:").is_some_and(|p| !p.is_empty());
+        if !(s.is_empty() || file || s.starts_with("http://") || s.starts_with("https://")) {
+            let expected = if allow_file {
+                "is not an http:// or https:// URL (or file:PATH for a JSON-lines file)"
+            } else {
+                "is not an http:// or https:// URL"
+            };
+            self.bad(path, v.as_ref(), expected);
         }
-        s.trim_end_matches('/').to_owned()
+        if file {
+            s
+        } else {
+            s.trim_end_matches('/').to_owned()
+        }
     }
 
     fn secret(&mut self, path: &str, v: &V) -> Option<Secret> {
@@ -202,6 +212,7 @@ pub(super) fn validate(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Config 
                 "call_api.base_url",
                 &a.base_url,
                 "the call-logger API's address",
+                true,
             ),
             token: c.secret("call_api.token", &a.token),
             timeout: c.secs("call_api.timeout_secs", &a.timeout_secs, 10, 1, 300),
@@ -215,7 +226,7 @@ pub(super) fn validate(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Config 
         },
     };
     let xapi = raw.xapi.as_ref().map(|x| XapiConfig {
-        base_url: c.url("xapi.base_url", &x.base_url, "the PBX's address"),
+        base_url: c.url("xapi.base_url", &x.base_url, "the PBX's address", false),
         client_id: c
             .req_text("xapi.client_id", &x.client_id, "the API user's client id")
             .unwrap_or_default(),

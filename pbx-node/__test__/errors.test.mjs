@@ -1,0 +1,72 @@
+// Every thrown error is a JS Error with a stable `code` and the core error's details.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import {
+  BusinessHours, CallMapper, CdrParser, ExtensionMap, loadConfig, loadConfigFile, normalizeNumber, templateFields,
+} from '../index.js'
+
+const throwsCode = (fn, code, more = {}) =>
+  assert.throws(fn, (e) => {
+    assert.ok(e instanceof Error)
+    assert.equal(e.code, code, e.message)
+    for (const [k, v] of Object.entries(more)) assert.deepEqual(e[k], v, k)
+    return true
+  })
+
+test('a bad line: PBX_PARSE_ERROR with line, field and value', () => {
+  const parser = new CdrParser('historyid,duration')
+  throwsCode(() => parser.parseLine('Call 1,bad', 7), 'PBX_PARSE_ERROR', {
+    kind: 'InvalidValue', line: 7, field: 'duration', value: 'bad',
+  })
+  throwsCode(() => parser.parseLine('Call 1,00:00:01,x,y', 3), 'PBX_PARSE_ERROR', { kind: 'FieldCount', line: 3 })
+  throwsCode(() => parser.parseLine('   '), 'PBX_PARSE_ERROR', { kind: 'EmptyLine', line: 1 })
+  const short = new CdrParser('historyid', { maxLineLength: 5 })
+  throwsCode(() => short.parseLine('Call 123456'), 'PBX_PARSE_ERROR', { kind: 'LineTooLong' })
+})
+
+test('a record without a start time cannot be mapped: PBX_PARSE_ERROR naming the field', () => {
+  const cdr = new CdrParser('historyid,from-no').parseLine('Call 1,9075551234')
+  throwsCode(() => new CallMapper().map(cdr), 'PBX_PARSE_ERROR', { kind: 'InvalidValue', field: 'time-start' })
+})
+
+test('unusable arguments: PBX_INVALID_ARGUMENT', () => {
+  throwsCode(() => new CdrParser('historyid,nonsense'), 'PBX_INVALID_ARGUMENT', { kind: 'UnknownField', value: 'nonsense' })
+  throwsCode(() => templateFields('historyid,historyid'), 'PBX_INVALID_ARGUMENT', { kind: 'InvalidTemplate' })
+  throwsCode(() => new CallMapper(null, { timezone: 'Mars/Olympus' }), 'PBX_INVALID_ARGUMENT', {
+    kind: 'InvalidSetting', setting: 'timezone', value: 'Mars/Olympus',
+  })
+  throwsCode(() => new CallMapper(null, { internalCalls: 'sometimes' }), 'PBX_INVALID_ARGUMENT')
+  throwsCode(() => new CallMapper(null, { numberFormat: 'fancy' }), 'PBX_INVALID_ARGUMENT')
+  throwsCode(() => normalizeNumber('1', { defaultRegion: 'XX' }), 'PBX_INVALID_ARGUMENT', { setting: 'defaultRegion' })
+  throwsCode(() => new ExtensionMap({ 101: 42 }), 'PBX_INVALID_ARGUMENT')
+  throwsCode(() => BusinessHours.always('UTC').isOpen(new Date('not a date')), 'PBX_INVALID_ARGUMENT')
+  throwsCode(() => BusinessHours.always('UTC').isOpen('2026-11-23T18:00:00Z'), 'PBX_INVALID_ARGUMENT', { message: 'expected a Date' })
+  throwsCode(() => BusinessHours.fromXapi({ TimeZoneId: 'Atlantis Time', Hours: { Type: 'AllHours' } }), 'PBX_INVALID_ARGUMENT', {
+    setting: 'TimeZoneId',
+  })
+})
+
+test('a bad configuration: PBX_CONFIG_ERROR listing every issue with its path', () => {
+  const yaml = 'source: { kind: file }\ncall_api: { base_url: "ftp://x", timeout_secs: 0 }\nbogus: 1\n'
+  throwsCode(() => loadConfig(yaml, {}), 'PBX_CONFIG_ERROR', { kind: 'InvalidConfig' })
+  try {
+    loadConfig(yaml, {})
+  } catch (e) {
+    const paths = e.issues.map((i) => i.path)
+    assert.ok(paths.includes('bogus'), paths.join(', '))
+    assert.ok(paths.includes('call_api.base_url'), paths.join(', '))
+    assert.ok(paths.includes('source.path'), paths.join(', '))
+    for (const i of e.issues) assert.equal(typeof i.message, 'string')
+    assert.equal(e.issues.find((i) => i.path === 'call_api.base_url').value, 'ftp://x')
+    assert.match(e.message, /invalid configuration/)
+  }
+  throwsCode(() => loadConfig('source: { kind: file, path: x }\ncall_api: { base_url: "${MISSING_VAR}" }\n', {}), 'PBX_CONFIG_ERROR')
+})
+
+test('an unreadable configuration file: PBX_IO_ERROR', () => {
+  throwsCode(() => loadConfigFile('/nonexistent/pbx.yml'), 'PBX_IO_ERROR', { value: '/nonexistent/pbx.yml' })
+})
+
+test('a JS value of the wrong type: napi-rs refuses it with its own code', () => {
+  assert.throws(() => new CdrParser().parseLine(42), (e) => e instanceof Error && typeof e.code === 'string')
+})

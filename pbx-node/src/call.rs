@@ -1,0 +1,360 @@
+//! `pbx_core::call`: `CallMapper`, `toCallRequest` and the batch path `mapLines`.
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use pbx_core::Location;
+use pbx_core::call::{self as core, InternalCalls, Mapped, SkipReason};
+use pbx_core::phone::{NumberFormat, Region};
+
+use crate::cdr::{Cdr, CdrParser, Lines, line_no};
+use crate::config::Config;
+use crate::direction::{self, Classification, DirectionPolicy};
+use crate::error::{OrThrow, PbxErrorInfo, invalid_argument};
+use crate::extensions::ExtensionMap;
+
+/// The call API's `PbxCallRequest`: `JSON.stringify` of it is exactly the request body.
+#[napi(object)]
+pub struct CallRequest {
+    /// The other party's number (E.164 for an external number).
+    pub phone_number: String,
+    /// Talk time in whole seconds; 0 when unanswered.
+    pub call_duration: i64,
+    /// The extension that owns the call.
+    pub call_owner_extension: String,
+    /// That extension's user email.
+    pub call_owner_email: String,
+    /// `INBOUND` or `OUTBOUND`.
+    #[napi(ts_type = "'INBOUND' | 'OUTBOUND'")]
+    pub call_direction: String,
+    /// Call start, RFC 3339 in the PBX's timezone, milliseconds, with offset.
+    pub timestamp: String,
+    /// The idempotency key.
+    pub pbx_call_id: String,
+}
+
+/// Why a call is not sent.
+#[napi(string_enum = "UPPER_SNAKE")]
+#[derive(Debug, PartialEq, Eq)]
+pub enum SkipCode {
+    /// An internal call, and internal calls are not sent.
+    Internal,
+    /// The direction cannot be told from the record.
+    UnknownDirection,
+    /// No extension owns the call.
+    NoOwner,
+    /// The owner's extension has no user email.
+    NoOwnerEmail,
+    /// A blank line.
+    BlankLine,
+    /// A reason this binding does not know yet.
+    Other,
+}
+
+/// A skipped call: the stable reason and the message.
+#[napi(object)]
+pub struct Skip {
+    /// Stable code.
+    pub reason: SkipCode,
+    /// In words, e.g. `internal call (internal calls are not sent)`.
+    pub message: String,
+    /// The extension, for `NO_OWNER_EMAIL`.
+    pub extension: Option<String>,
+}
+
+/// The result of mapping one record: exactly one of `call` and `skipped`.
+#[napi(object)]
+pub struct MapResult {
+    /// The call to deliver.
+    pub call: Option<CallRequest>,
+    /// Why the call is not delivered.
+    pub skipped: Option<Skip>,
+}
+
+/// The outcome for one line of `mapLines`: exactly one of `call`, `skipped`, `error`
+/// (the shape `pbx-convert` prints).
+#[napi(object)]
+pub struct LineOutcome {
+    /// The 1-based line number.
+    pub line: i64,
+    /// The call to deliver.
+    pub call: Option<CallRequest>,
+    /// Why the call is not delivered.
+    pub skipped: Option<Skip>,
+    /// Why the line could not be read or mapped.
+    pub error: Option<PbxErrorInfo>,
+}
+
+/// Settings of a `CallMapper`; a missing field keeps pbx-core's default.
+#[napi(object)]
+#[derive(Default)]
+pub struct MapperOptions {
+    /// The PBX's IANA timezone (default `UTC`); `timestamp` carries its offset.
+    pub timezone: Option<String>,
+    /// The region of numbers written without a country code (default `US`).
+    pub default_region: Option<String>,
+    /// How `phoneNumber` is written for an external number (default `e164`).
+    #[napi(ts_type = "'e164' | 'international' | 'national' | 'rfc3966'")]
+    pub number_format: Option<String>,
+    /// `skip` internal calls (default) or send them `asOutbound`.
+    #[napi(ts_type = "'skip' | 'asOutbound'")]
+    pub internal_calls: Option<String>,
+    /// The prefix of `pbxCallId` (default `3cx`).
+    pub call_id_prefix: Option<String>,
+    /// How to tell directions when type fields do not.
+    pub direction: Option<DirectionPolicy>,
+}
+
+fn to_call(c: &core::CallRequest) -> CallRequest {
+    let direction = serde_json::to_value(c.call_direction)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    CallRequest {
+        phone_number: c.phone_number.clone(),
+        call_duration: i64::try_from(c.call_duration).unwrap_or(i64::MAX),
+        call_owner_extension: c.call_owner_extension.clone(),
+        call_owner_email: c.call_owner_email.clone(),
+        call_direction: direction,
+        timestamp: c.timestamp.clone(),
+        pbx_call_id: c.pbx_call_id.clone(),
+    }
+}
+
+fn to_skip(r: &SkipReason) -> Skip {
+    let (reason, extension) = match r {
+        SkipReason::Internal => (SkipCode::Internal, None),
+        SkipReason::UnknownDirection => (SkipCode::UnknownDirection, None),
+        SkipReason::NoOwner => (SkipCode::NoOwner, None),
+        SkipReason::NoOwnerEmail { extension } => (SkipCode::NoOwnerEmail, Some(extension.clone())),
+        SkipReason::BlankLine => (SkipCode::BlankLine, None),
+        _ => (SkipCode::Other, None),
+    };
+    Skip {
+        reason,
+        message: r.to_string(),
+        extension,
+    }
+}
+
+fn to_result(m: &Mapped) -> MapResult {
+    match m {
+        Mapped::Call(c) => MapResult {
+            call: Some(to_call(c)),
+            skipped: None,
+        },
+        Mapped::Skipped(r) => MapResult {
+            call: None,
+            skipped: Some(to_skip(r)),
+        },
+        other => MapResult {
+            call: None,
+            skipped: Some(Skip {
+                reason: SkipCode::Other,
+                message: format!("{other:?}"),
+                extension: None,
+            }),
+        },
+    }
+}
+
+type LineResults = Vec<(u64, std::result::Result<Mapped, pbx_core::Error>)>;
+
+fn to_outcomes(results: LineResults) -> Vec<LineOutcome> {
+    results
+        .into_iter()
+        .map(|(n, r)| {
+            let mut out = LineOutcome {
+                line: line_no(n),
+                call: None,
+                skipped: None,
+                error: None,
+            };
+            match r {
+                Ok(m) => {
+                    let m = to_result(&m);
+                    out.call = m.call;
+                    out.skipped = m.skipped;
+                }
+                Err(e) => out.error = Some(PbxErrorInfo::from(&e)),
+            }
+            out
+        })
+        .collect()
+}
+
+fn map_lines(
+    parser: &pbx_core::cdr::CdrParser,
+    mapper: &core::CallMapper,
+    lines: &Lines,
+) -> LineResults {
+    lines
+        .parse(parser)
+        .into_iter()
+        .map(|(n, r)| {
+            let mapped = r
+                .and_then(|cdr| mapper.map(&cdr))
+                .map_err(|e| e.located(Location::Line(n)));
+            (n, mapped)
+        })
+        .collect()
+}
+
+/// Maps CDRs to call requests: direction, owner, other party, owner email, timestamp in the
+/// PBX's timezone, `pbxCallId`.
+#[napi]
+#[derive(Clone)]
+pub struct CallMapper {
+    pub(crate) inner: core::CallMapper,
+}
+
+#[napi]
+impl CallMapper {
+    /// A mapper with an extension map (default: empty) and options. Throws
+    /// `PBX_INVALID_ARGUMENT` for an unknown timezone, region, number format or
+    /// `internalCalls` value.
+    #[napi(constructor)]
+    pub fn new(
+        env: Env,
+        extensions: Option<&ExtensionMap>,
+        options: Option<MapperOptions>,
+    ) -> Result<Self> {
+        let o = options.unwrap_or_default();
+        let mut m = core::CallMapper::default();
+        if let Some(x) = extensions {
+            m.extensions = x.inner.clone();
+        }
+        if let Some(tz) = &o.timezone {
+            m.options.timezone = core::parse_timezone("timezone", tz).or_throw(&env)?;
+        }
+        if let Some(r) = &o.default_region {
+            m.options.default_region = Region::parse("defaultRegion", r).or_throw(&env)?;
+        }
+        if let Some(f) = o.number_format {
+            m.options.number_format = serde_json::from_value::<NumberFormat>(
+                serde_json::Value::String(f.clone()),
+            )
+            .map_err(|_| {
+                invalid_argument(
+                    &env,
+                    format!(
+                        "numberFormat {f:?}: expected e164, international, national or rfc3966"
+                    ),
+                )
+            })?;
+        }
+        if let Some(i) = o.internal_calls.as_deref() {
+            m.options.internal_calls = match i {
+                "skip" => InternalCalls::Skip,
+                "asOutbound" => InternalCalls::AsOutbound,
+                other => {
+                    return Err(invalid_argument(
+                        &env,
+                        format!("internalCalls {other:?}: expected skip or asOutbound"),
+                    ));
+                }
+            };
+        }
+        if let Some(p) = o.call_id_prefix {
+            m.options.call_id_prefix = p;
+        }
+        if let Some(d) = &o.direction {
+            m.direction = d.to_core();
+        }
+        Ok(CallMapper { inner: m })
+    }
+
+    /// The mapper a loaded configuration describes (timezone, extension map, direction
+    /// policy, internal calls, default region). Throws `PBX_INVALID_ARGUMENT` when the
+    /// configuration's default region has no numbering data.
+    #[napi(factory)]
+    pub fn from_config(env: Env, config: &Config) -> Result<Self> {
+        let c = &config.inner;
+        let mut m = core::CallMapper::default();
+        m.options.timezone = c.timezone;
+        m.options.internal_calls = c.internal_calls;
+        m.options.default_region =
+            Region::parse("phone.default_region", &c.default_region).or_throw(&env)?;
+        m.direction = c.direction.clone();
+        m.extensions = c.extensions.clone();
+        Ok(CallMapper { inner: m })
+    }
+
+    /// Classifies a record with this mapper's direction policy.
+    #[napi]
+    pub fn classify(&self, cdr: &Cdr) -> Classification {
+        direction::to_js(&self.inner.classify(&cdr.inner))
+    }
+
+    /// Maps one record. Throws `PBX_PARSE_ERROR` (kind `InvalidValue`) when it lacks a start
+    /// time or an id.
+    #[napi]
+    pub fn map(&self, env: Env, cdr: &Cdr) -> Result<MapResult> {
+        self.inner
+            .map(&cdr.inner)
+            .map(|m| to_result(&m))
+            .or_throw(&env)
+    }
+
+    /// Parses and maps a batch in one call (text, `Buffer` or array of lines, as
+    /// `CdrParser.parseLines`). Never throws for a bad line: its entry has `error`.
+    #[napi]
+    pub fn map_lines(
+        &self,
+        parser: &CdrParser,
+        input: Either3<String, Buffer, Vec<String>>,
+    ) -> Vec<LineOutcome> {
+        to_outcomes(map_lines(
+            &parser.inner,
+            &self.inner,
+            &Lines::from_js(input),
+        ))
+    }
+
+    /// `mapLines` on the libuv thread pool, for big batches.
+    #[napi(ts_return_type = "Promise<LineOutcome[]>")]
+    pub fn map_lines_async(
+        &self,
+        parser: &CdrParser,
+        input: Either3<String, Buffer, Vec<String>>,
+    ) -> AsyncTask<MapLinesTask> {
+        AsyncTask::new(MapLinesTask {
+            parser: parser.inner.clone(),
+            mapper: self.inner.clone(),
+            lines: Lines::from_js(input),
+        })
+    }
+}
+
+/// `CallMapper.mapLinesAsync`.
+pub struct MapLinesTask {
+    parser: pbx_core::cdr::CdrParser,
+    mapper: core::CallMapper,
+    lines: Lines,
+}
+
+impl Task for MapLinesTask {
+    type Output = LineResults;
+    type JsValue = Vec<LineOutcome>;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        Ok(map_lines(&self.parser, &self.mapper, &self.lines))
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(to_outcomes(output))
+    }
+}
+
+/// Maps one record to the call API's `PbxCallRequest` (in `call`) or a skip with its reason,
+/// with `mapper` (default: an empty extension map and pbx-core's defaults, so every call is
+/// skipped for want of an owner email).
+#[napi]
+pub fn to_call_request(env: Env, cdr: &Cdr, mapper: Option<&CallMapper>) -> Result<MapResult> {
+    match mapper {
+        Some(m) => m.map(env, cdr),
+        None => core::CallMapper::default()
+            .map(&cdr.inner)
+            .map(|m| to_result(&m))
+            .or_throw(&env),
+    }
+}

@@ -1,0 +1,337 @@
+//! `pbx_core::cdr`: `CdrParser` and the parsed record `Cdr`.
+
+use chrono::{DateTime, Utc};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use pbx_core::cdr as core;
+
+use crate::error::{OrThrow, PbxErrorInfo};
+
+/// One parsed call record (3CX CDR). Times are UTC `Date`s; an empty field is `undefined`.
+/// Pass it to `classify`, `toCallRequest` or `CallMapper.map`.
+#[napi]
+#[derive(Clone)]
+pub struct Cdr {
+    pub(crate) inner: core::Cdr,
+}
+
+/// Every field of a `Cdr` as a plain object (party numbers as 3CX writes them, e.g. `Ext.101`).
+#[napi(object)]
+pub struct CdrFields {
+    /// `historyid` without its `Call ` prefix.
+    pub history_id: Option<String>,
+    /// `callid`.
+    pub call_id: Option<String>,
+    /// `duration` in seconds (fractions kept); `undefined` when unanswered.
+    pub duration_seconds: Option<f64>,
+    /// `time-start` (UTC).
+    pub time_start: Option<DateTime<Utc>>,
+    /// `time-answered` (UTC).
+    pub time_answered: Option<DateTime<Utc>>,
+    /// `time-end` (UTC).
+    pub time_end: Option<DateTime<Utc>>,
+    /// `reason-terminated` (v16 spelling, e.g. `TerminatedBySrc`).
+    pub reason_terminated: Option<String>,
+    /// `from-no`.
+    pub from_no: Option<String>,
+    /// `to-no`.
+    pub to_no: Option<String>,
+    /// `from-dn`.
+    pub from_dn: Option<String>,
+    /// `to-dn`.
+    pub to_dn: Option<String>,
+    /// `dial-no`.
+    pub dial_no: Option<String>,
+    /// `reason-changed`.
+    pub reason_changed: Option<String>,
+    /// `final-number`.
+    pub final_number: Option<String>,
+    /// `final-dn`.
+    pub final_dn: Option<String>,
+    /// `bill-code`.
+    pub bill_code: Option<String>,
+    /// `bill-rate`.
+    pub bill_rate: Option<String>,
+    /// `bill-cost`.
+    pub bill_cost: Option<String>,
+    /// `bill-name`.
+    pub bill_name: Option<String>,
+    /// `chain`: every endpoint, in order.
+    pub chain: Vec<String>,
+    /// `from-type` (v16 spelling: `Line`, `Extension`, `Queue`, …).
+    pub from_type: Option<String>,
+    /// `to-type`.
+    pub to_type: Option<String>,
+    /// `final-type`.
+    pub final_type: Option<String>,
+    /// `from-dispname`.
+    pub from_dispname: Option<String>,
+    /// `to-dispname`.
+    pub to_dispname: Option<String>,
+    /// `final-dispname`.
+    pub final_dispname: Option<String>,
+    /// `missed-queue-calls`.
+    pub missed_queue_calls: Option<String>,
+}
+
+fn text<T: ToString>(v: &Option<T>) -> Option<String> {
+    v.as_ref().map(T::to_string)
+}
+
+#[napi]
+impl Cdr {
+    /// `historyid` without its `Call ` prefix.
+    #[napi(getter)]
+    pub fn history_id(&self) -> Option<String> {
+        self.inner.history_id.clone()
+    }
+
+    /// `callid`.
+    #[napi(getter)]
+    pub fn call_id(&self) -> Option<String> {
+        self.inner.call_id.clone()
+    }
+
+    /// `time-start` (UTC).
+    #[napi(getter)]
+    pub fn time_start(&self) -> Option<DateTime<Utc>> {
+        self.inner.time_start
+    }
+
+    /// Whether the call was answered (a talk time or an answer time).
+    #[napi(getter)]
+    pub fn answered(&self) -> bool {
+        self.inner.is_answered()
+    }
+
+    /// Talk time in whole seconds (0 when unanswered).
+    #[napi(getter)]
+    pub fn talk_seconds(&self) -> i64 {
+        i64::try_from(self.inner.talk_seconds()).unwrap_or(i64::MAX)
+    }
+
+    /// Every field as a plain object.
+    #[napi]
+    pub fn to_object(&self) -> CdrFields {
+        let c = &self.inner;
+        CdrFields {
+            history_id: c.history_id.clone(),
+            call_id: c.call_id.clone(),
+            duration_seconds: c.duration.map(|d| d.as_secs_f64()),
+            time_start: c.time_start,
+            time_answered: c.time_answered,
+            time_end: c.time_end,
+            reason_terminated: text(&c.reason_terminated),
+            from_no: text(&c.from_no),
+            to_no: text(&c.to_no),
+            from_dn: c.from_dn.clone(),
+            to_dn: c.to_dn.clone(),
+            dial_no: text(&c.dial_no),
+            reason_changed: text(&c.reason_changed),
+            final_number: text(&c.final_number),
+            final_dn: c.final_dn.clone(),
+            bill_code: c.bill_code.clone(),
+            bill_rate: c.bill_rate.clone(),
+            bill_cost: c.bill_cost.clone(),
+            bill_name: c.bill_name.clone(),
+            chain: c.chain.iter().map(ToString::to_string).collect(),
+            from_type: text(&c.from_type),
+            to_type: text(&c.to_type),
+            final_type: text(&c.final_type),
+            from_dispname: c.from_dispname.clone(),
+            to_dispname: c.to_dispname.clone(),
+            final_dispname: c.final_dispname.clone(),
+            missed_queue_calls: c.missed_queue_calls.clone(),
+        }
+    }
+
+    /// `JSON.stringify(cdr)` gives the plain object.
+    #[napi(js_name = "toJSON")]
+    pub fn to_json(&self) -> CdrFields {
+        self.to_object()
+    }
+
+    /// The record written back as one CDR line laid out as `template` (`"20"`, `"27"` or a
+    /// comma list; default `"27"`).
+    #[napi]
+    pub fn to_line(&self, env: Env, template: Option<String>) -> Result<String> {
+        let t = parse_template(&env, template)?;
+        Ok(core::format_line(&self.inner, &t))
+    }
+}
+
+/// The outcome for one line of a batch: `cdr` when it parsed, else `error`.
+#[napi(object, object_from_js = false)]
+pub struct ParsedLine {
+    /// The 1-based line number (position in the text, or index + 1 in an array).
+    pub line: i64,
+    /// The record.
+    pub cdr: Option<Cdr>,
+    /// Why the line could not be read (`code` is `PBX_PARSE_ERROR`).
+    pub error: Option<PbxErrorInfo>,
+}
+
+/// What `parseLines` accepts: the text of a CDR file (`string` or `Buffer`, CRLF or LF; blank
+/// lines are passed over) or an array of lines (element `i` is line `i + 1`).
+pub(crate) enum Lines {
+    Text(Vec<u8>),
+    Array(Vec<String>),
+}
+
+impl Lines {
+    pub(crate) fn from_js(input: Either3<String, Buffer, Vec<String>>) -> Lines {
+        match input {
+            Either3::A(s) => Lines::Text(s.into_bytes()),
+            Either3::B(b) => Lines::Text(b.to_vec()),
+            Either3::C(v) => Lines::Array(v),
+        }
+    }
+
+    /// Each line's number and its parse result.
+    pub(crate) fn parse(
+        &self,
+        parser: &core::CdrParser,
+    ) -> Vec<(u64, std::result::Result<core::Cdr, pbx_core::Error>)> {
+        match self {
+            Lines::Text(t) => core::parse_lines(parser, t).collect(),
+            Lines::Array(v) => v
+                .iter()
+                .zip(1u64..)
+                .map(|(l, n)| (n, parser.parse_line(n, l)))
+                .collect(),
+        }
+    }
+}
+
+pub(crate) fn line_no(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn to_parsed(
+    results: Vec<(u64, std::result::Result<core::Cdr, pbx_core::Error>)>,
+) -> Vec<ParsedLine> {
+    results
+        .into_iter()
+        .map(|(n, r)| match r {
+            Ok(cdr) => ParsedLine {
+                line: line_no(n),
+                cdr: Some(Cdr { inner: cdr }),
+                error: None,
+            },
+            Err(e) => ParsedLine {
+                line: line_no(n),
+                cdr: None,
+                error: Some(PbxErrorInfo::from(&e)),
+            },
+        })
+        .collect()
+}
+
+pub(crate) fn parse_template(env: &Env, template: Option<String>) -> Result<core::FieldTemplate> {
+    match template {
+        None => Ok(core::FieldTemplate::default()),
+        Some(t) => t.parse::<core::FieldTemplate>().or_throw(env),
+    }
+}
+
+/// Options of a `CdrParser`.
+#[napi(object)]
+pub struct CdrParserOptions {
+    /// The longest line accepted, in bytes (default 65 536).
+    pub max_line_length: Option<u32>,
+}
+
+/// Parses 3CX CDR lines laid out as a field template (`"20"`, `"27"` — the default — or the
+/// PBX's comma list of field names). Throws `PBX_INVALID_ARGUMENT` for an unusable template.
+#[napi]
+pub struct CdrParser {
+    pub(crate) inner: core::CdrParser,
+}
+
+#[napi]
+impl CdrParser {
+    /// A parser for `template` (default `"27"`).
+    #[napi(constructor)]
+    pub fn new(
+        env: Env,
+        template: Option<String>,
+        options: Option<CdrParserOptions>,
+    ) -> Result<Self> {
+        let mut inner = core::CdrParser::new(parse_template(&env, template)?);
+        if let Some(max) = options.and_then(|o| o.max_line_length) {
+            inner = inner.with_max_line_len(max as usize);
+        }
+        Ok(CdrParser { inner })
+    }
+
+    /// The template's field names, in order.
+    #[napi(getter)]
+    pub fn fields(&self) -> Vec<String> {
+        self.inner
+            .template()
+            .fields()
+            .iter()
+            .map(|f| f.name().to_owned())
+            .collect()
+    }
+
+    /// Parses one line (`lineNo`, default 1, is used in errors only). Throws
+    /// `PBX_PARSE_ERROR` with `line`, `field` and `value`.
+    #[napi]
+    pub fn parse_line(&self, env: Env, line: String, line_no: Option<u32>) -> Result<Cdr> {
+        self.inner
+            .parse_line(u64::from(line_no.unwrap_or(1)), &line)
+            .map(|inner| Cdr { inner })
+            .or_throw(&env)
+    }
+
+    /// Parses a batch in one call: a whole text (`string` or `Buffer`; blank lines are passed
+    /// over) or an array of lines. Never throws for a bad line: its entry has `error`.
+    #[napi]
+    pub fn parse_lines(&self, input: Either3<String, Buffer, Vec<String>>) -> Vec<ParsedLine> {
+        to_parsed(Lines::from_js(input).parse(&self.inner))
+    }
+
+    /// `parseLines` on the libuv thread pool, for big batches.
+    #[napi(ts_return_type = "Promise<ParsedLine[]>")]
+    pub fn parse_lines_async(
+        &self,
+        input: Either3<String, Buffer, Vec<String>>,
+    ) -> AsyncTask<ParseLinesTask> {
+        AsyncTask::new(ParseLinesTask {
+            parser: self.inner.clone(),
+            lines: Some(Lines::from_js(input)),
+        })
+    }
+}
+
+/// `CdrParser.parseLinesAsync`.
+pub struct ParseLinesTask {
+    parser: core::CdrParser,
+    lines: Option<Lines>,
+}
+
+impl Task for ParseLinesTask {
+    type Output = Vec<(u64, std::result::Result<core::Cdr, pbx_core::Error>)>;
+    type JsValue = Vec<ParsedLine>;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        Ok(self
+            .lines
+            .take()
+            .map(|l| l.parse(&self.parser))
+            .unwrap_or_default())
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(to_parsed(output))
+    }
+}
+
+/// The field names of a CDR template: `"20"`, `"27"` or a comma list of 3CX field names.
+/// Throws `PBX_INVALID_ARGUMENT` naming the unknown field or the problem.
+#[napi]
+pub fn template_fields(env: Env, template: String) -> Result<Vec<String>> {
+    let t = parse_template(&env, Some(template))?;
+    Ok(t.fields().iter().map(|f| f.name().to_owned()).collect())
+}

@@ -1,0 +1,282 @@
+//! `pbx_core::config`: `loadConfig` / `loadConfigFile` and the loaded `Config`.
+
+use std::collections::HashMap;
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use pbx_core::call::InternalCalls;
+use pbx_core::config::{self as core, HoursConfig, LogFormat, SourceConfig};
+
+use crate::direction::DirectionPolicy;
+use crate::error::{IO_ERROR, OrThrow, PbxErrorInfo, throw};
+
+/// The call-logger API settings (the token is not here: see `Config.callApiToken()`).
+#[napi(object)]
+pub struct CallApiSettings {
+    /// `http(s)://host:port`.
+    pub base_url: String,
+    /// Whether a bearer token is configured.
+    pub has_token: bool,
+    /// Per-request timeout in seconds.
+    pub timeout_secs: f64,
+    /// Calls in flight at once.
+    pub concurrency: u32,
+    /// Attempts per call before giving up for the round.
+    pub max_attempts: u32,
+    /// Skip TLS verification.
+    pub insecure_skip_tls_verify: bool,
+}
+
+/// The 3CX XAPI settings (the secret is not here: see `Config.xapiClientSecret()`).
+#[napi(object)]
+pub struct XapiSettings {
+    /// `https://pbx.example.com`.
+    pub base_url: String,
+    /// Client id.
+    pub client_id: String,
+    /// Refresh interval in seconds.
+    pub refresh_secs: f64,
+    /// Skip TLS verification.
+    pub insecure_skip_tls_verify: bool,
+}
+
+/// Call-group monitoring settings.
+#[napi(object)]
+pub struct GroupSettings {
+    /// Whether to monitor.
+    pub enabled: bool,
+    /// Check interval in seconds.
+    pub interval_secs: f64,
+    /// Consecutive failing checks before an alert opens.
+    pub debounce: u32,
+    /// Only these group ids (empty: all).
+    pub include: Vec<String>,
+    /// Never these group ids.
+    pub exclude: Vec<String>,
+    /// Groups with their own hours (`BusinessHours.fromConfigGroup`).
+    pub groups_with_own_hours: Vec<String>,
+}
+
+/// A validated sideloader configuration (from `loadConfig`). Secrets are only given out by
+/// `callApiToken()` / `xapiClientSecret()`, never by a getter, so logging it leaks nothing.
+#[napi]
+pub struct Config {
+    pub(crate) inner: core::Config,
+}
+
+fn usize_u32(v: usize) -> u32 {
+    u32::try_from(v).unwrap_or(u32::MAX)
+}
+
+#[napi]
+impl Config {
+    /// The PBX's IANA timezone.
+    #[napi(getter)]
+    pub fn timezone(&self) -> String {
+        self.inner.timezone.name().to_owned()
+    }
+
+    /// The CDR field names, in order (pass `.join(',')` to `new CdrParser`).
+    #[napi(getter)]
+    pub fn cdr_template(&self) -> Vec<String> {
+        self.inner
+            .cdr_template
+            .fields()
+            .iter()
+            .map(|f| f.name().to_owned())
+            .collect()
+    }
+
+    /// The source kind as written in `source.kind` (`postgres_cdroutput`, `postgres_cl`,
+    /// `postgres_table`, `mssql_table`, `socket_listen`, `socket_connect`, `file`,
+    /// `directory`).
+    #[napi(getter)]
+    pub fn source_kind(&self) -> String {
+        match &self.inner.source {
+            SourceConfig::PostgresCdrOutput { .. } => "postgres_cdroutput",
+            SourceConfig::PostgresCallLog { .. } => "postgres_cl",
+            SourceConfig::PostgresTable { .. } => "postgres_table",
+            SourceConfig::MssqlTable { .. } => "mssql_table",
+            SourceConfig::SocketListen { .. } => "socket_listen",
+            SourceConfig::SocketConnect { .. } => "socket_connect",
+            SourceConfig::File { .. } => "file",
+            SourceConfig::Directory { .. } => "directory",
+            _ => "other",
+        }
+        .to_owned()
+    }
+
+    /// The call-logger API settings.
+    #[napi(getter)]
+    pub fn call_api(&self) -> CallApiSettings {
+        let c = &self.inner.call_api;
+        CallApiSettings {
+            base_url: c.base_url.clone(),
+            has_token: c.token.as_ref().is_some_and(|t| !t.is_empty()),
+            timeout_secs: c.timeout.as_secs_f64(),
+            concurrency: usize_u32(c.concurrency),
+            max_attempts: c.max_attempts,
+            insecure_skip_tls_verify: c.insecure_skip_tls_verify,
+        }
+    }
+
+    /// The call API's bearer token, or `null`.
+    #[napi]
+    pub fn call_api_token(&self) -> Option<String> {
+        self.inner
+            .call_api
+            .token
+            .as_ref()
+            .map(|t| t.expose().to_owned())
+    }
+
+    /// The XAPI settings, or `null` when the section is absent.
+    #[napi(getter)]
+    pub fn xapi(&self) -> Option<XapiSettings> {
+        self.inner.xapi.as_ref().map(|x| XapiSettings {
+            base_url: x.base_url.clone(),
+            client_id: x.client_id.clone(),
+            refresh_secs: x.refresh.as_secs_f64(),
+            insecure_skip_tls_verify: x.insecure_skip_tls_verify,
+        })
+    }
+
+    /// The XAPI client secret, or `null`.
+    #[napi]
+    pub fn xapi_client_secret(&self) -> Option<String> {
+        self.inner
+            .xapi
+            .as_ref()
+            .map(|x| x.client_secret.expose().to_owned())
+    }
+
+    /// Whether users are also read from XAPI `/Users`.
+    #[napi(getter)]
+    pub fn extensions_from_xapi(&self) -> bool {
+        self.inner.extensions_from_xapi
+    }
+
+    /// The direction policy (pass to `classify`).
+    #[napi(getter)]
+    pub fn direction(&self) -> DirectionPolicy {
+        DirectionPolicy::from_core(&self.inner.direction)
+    }
+
+    /// `skip` or `asOutbound`.
+    #[napi(getter, ts_return_type = "'skip' | 'asOutbound'")]
+    pub fn internal_calls(&self) -> String {
+        match self.inner.internal_calls {
+            InternalCalls::AsOutbound => "asOutbound",
+            _ => "skip",
+        }
+        .to_owned()
+    }
+
+    /// The default region for phone numbers.
+    #[napi(getter)]
+    pub fn default_region(&self) -> String {
+        self.inner.default_region.clone()
+    }
+
+    /// Where business hours come from: `schedule` (`BusinessHours.fromConfig`), `xapi`
+    /// (`BusinessHours.fromXapi`), or `null` when not configured.
+    #[napi(getter, ts_return_type = "'schedule' | 'xapi' | null")]
+    pub fn business_hours_source(&self) -> Option<String> {
+        match &self.inner.business_hours {
+            Some(HoursConfig::Schedule(_)) => Some("schedule".to_owned()),
+            Some(_) => Some("xapi".to_owned()),
+            None => None,
+        }
+    }
+
+    /// Call-group monitoring settings.
+    #[napi(getter)]
+    pub fn groups(&self) -> GroupSettings {
+        let g = &self.inner.groups;
+        let mut own: Vec<String> = g.hours.keys().cloned().collect();
+        own.sort();
+        GroupSettings {
+            enabled: g.enabled,
+            interval_secs: g.interval.as_secs_f64(),
+            debounce: g.monitor.debounce,
+            include: g.monitor.include.clone(),
+            exclude: g.monitor.exclude.clone(),
+            groups_with_own_hours: own,
+        }
+    }
+
+    /// How often to poll a database source, in seconds.
+    #[napi(getter)]
+    pub fn poll_interval_secs(&self) -> f64 {
+        self.inner.poll_interval.as_secs_f64()
+    }
+
+    /// Records per batch.
+    #[napi(getter)]
+    pub fn batch_size(&self) -> u32 {
+        usize_u32(self.inner.batch_size)
+    }
+
+    /// The quarantine file.
+    #[napi(getter)]
+    pub fn quarantine_path(&self) -> String {
+        self.inner.quarantine_path.clone()
+    }
+
+    /// The status/health listener, `ip:port`.
+    #[napi(getter)]
+    pub fn http_listen(&self) -> String {
+        self.inner.http_listen.to_string()
+    }
+
+    /// Log level.
+    #[napi(getter)]
+    pub fn log_level(&self) -> String {
+        self.inner.log_level.clone()
+    }
+
+    /// `text` or `json`.
+    #[napi(getter, ts_return_type = "'text' | 'json'")]
+    pub fn log_format(&self) -> String {
+        match self.inner.log_format {
+            LogFormat::Json => "json",
+            _ => "text",
+        }
+        .to_owned()
+    }
+}
+
+fn load(env: &Env, text: &str, vars: Option<HashMap<String, String>>) -> Result<Config> {
+    let result = match vars {
+        Some(vars) => core::Config::from_yaml(text, &|name| vars.get(name).cloned()),
+        None => core::Config::from_yaml(text, &|name| std::env::var(name).ok()),
+    };
+    result.map(|inner| Config { inner }).or_throw(env)
+}
+
+/// Reads, substitutes (`${VAR}`, `${VAR:-default}`) and validates a YAML configuration.
+/// Variables come from `env` when given, else from the process environment. Throws
+/// `PBX_CONFIG_ERROR` with `issues: [{ path, value, message }]` listing every problem.
+#[napi]
+pub fn load_config(
+    env: Env,
+    yaml: String,
+    vars: Option<HashMap<String, String>>,
+) -> Result<Config> {
+    load(&env, &yaml, vars)
+}
+
+/// `loadConfig` on a file's text. Throws `PBX_IO_ERROR` when it cannot be read.
+#[napi]
+pub fn load_config_file(
+    env: Env,
+    path: String,
+    vars: Option<HashMap<String, String>>,
+) -> Result<Config> {
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        let mut info = PbxErrorInfo::binding(IO_ERROR, "Io", format!("cannot read {path}: {e}"));
+        info.value = Some(path.clone());
+        throw(&env, info)
+    })?;
+    load(&env, &text, vars)
+}

@@ -1,0 +1,171 @@
+//! `pbx_core::direction`: `classify` and the direction policy.
+
+use napi_derive::napi;
+use pbx_core::direction::{self as core, Direction, Rule};
+
+use crate::cdr::Cdr;
+
+/// A range of numbers, both ends included.
+#[napi(object)]
+#[derive(Clone, Debug)]
+pub struct NumberRange {
+    /// The first number.
+    pub from: i64,
+    /// The last number.
+    pub to: i64,
+}
+
+/// What the site's numbering looks like (used only when a record's type fields do not decide).
+/// Every field is optional; a missing one keeps pbx-core's default.
+#[napi(object)]
+#[derive(Clone, Debug, Default)]
+pub struct DirectionPolicy {
+    /// Digit counts a bare number may have to be an extension (default 2 to 5).
+    pub extension_digits: Option<NumberRange>,
+    /// When set, a bare number is an extension only inside one of these ranges.
+    pub extension_ranges: Option<Vec<NumberRange>>,
+    /// DNs of trunks / lines.
+    pub trunk_dns: Option<Vec<String>>,
+    /// DNs of queues, ring groups, IVRs, voicemail: never a call's owner.
+    pub service_dns: Option<Vec<String>>,
+    /// The fewest digits an external number has (default 7).
+    pub min_external_digits: Option<u32>,
+}
+
+fn unsigned(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+impl DirectionPolicy {
+    /// The core policy: pbx-core's defaults with the given fields replaced.
+    pub(crate) fn to_core(&self) -> core::DirectionPolicy {
+        let mut p = core::DirectionPolicy::default();
+        if let Some(r) = &self.extension_digits {
+            p.extension_digits = unsigned(r.from) as usize..=unsigned(r.to) as usize;
+        }
+        if let Some(ranges) = &self.extension_ranges {
+            p.extension_ranges = ranges
+                .iter()
+                .map(|r| unsigned(r.from)..=unsigned(r.to))
+                .collect();
+        }
+        if let Some(v) = &self.trunk_dns {
+            p.trunk_dns.clone_from(v);
+        }
+        if let Some(v) = &self.service_dns {
+            p.service_dns.clone_from(v);
+        }
+        if let Some(v) = self.min_external_digits {
+            p.min_external_digits = v as usize;
+        }
+        p
+    }
+
+    /// Every field of a core policy.
+    pub(crate) fn from_core(p: &core::DirectionPolicy) -> Self {
+        let range = |a: u64, b: u64| NumberRange {
+            from: i64::try_from(a).unwrap_or(i64::MAX),
+            to: i64::try_from(b).unwrap_or(i64::MAX),
+        };
+        DirectionPolicy {
+            extension_digits: Some(range(
+                *p.extension_digits.start() as u64,
+                *p.extension_digits.end() as u64,
+            )),
+            extension_ranges: Some(
+                p.extension_ranges
+                    .iter()
+                    .map(|r| range(*r.start(), *r.end()))
+                    .collect(),
+            ),
+            trunk_dns: Some(p.trunk_dns.clone()),
+            service_dns: Some(p.service_dns.clone()),
+            min_external_digits: Some(u32::try_from(p.min_external_digits).unwrap_or(u32::MAX)),
+        }
+    }
+}
+
+/// Which way a call went.
+#[napi(string_enum = "UPPER_SNAKE")]
+#[derive(Debug, PartialEq, Eq)]
+pub enum CallDirectionKind {
+    /// From an outside number to the company.
+    Inbound,
+    /// From an extension to an outside number.
+    Outbound,
+    /// Between extensions.
+    Internal,
+    /// The record does not say enough.
+    Unknown,
+}
+
+/// The rule that decided a direction.
+#[napi(string_enum = "UPPER_SNAKE")]
+#[derive(Debug, PartialEq, Eq)]
+pub enum DirectionRule {
+    /// `from-type` is a line → inbound.
+    FromTypeExternal,
+    /// `from-type` is an extension and a destination type is external → outbound.
+    ToTypeExternal,
+    /// `from-type` is an extension and the destination types are internal → internal.
+    InternalTypes,
+    /// `from-dn` is a configured trunk DN → inbound.
+    FromTrunkDn,
+    /// An internal caller reached a configured trunk DN → outbound.
+    ToTrunkDn,
+    /// The caller's number is external → inbound.
+    ExternalCallerNumber,
+    /// An internal caller dialled an external number → outbound.
+    ExternalCalleeNumber,
+    /// Both numbers are extensions → internal.
+    InternalNumbers,
+    /// Nothing decides.
+    Undetermined,
+}
+
+/// The outcome of classifying one call.
+#[napi(object)]
+pub struct Classification {
+    /// The direction.
+    pub direction: CallDirectionKind,
+    /// The rule that decided it (stable code).
+    pub rule: DirectionRule,
+    /// The rule, in words.
+    pub explanation: String,
+    /// The extension that owns the call (inbound: who answered; otherwise: the caller).
+    pub owner: Option<String>,
+    /// The other party as the record has it (an extension as its digits: `106`).
+    pub counterpart: Option<String>,
+}
+
+pub(crate) fn to_js(c: &core::Classification) -> Classification {
+    Classification {
+        direction: match c.direction {
+            Direction::Inbound => CallDirectionKind::Inbound,
+            Direction::Outbound => CallDirectionKind::Outbound,
+            Direction::Internal => CallDirectionKind::Internal,
+            _ => CallDirectionKind::Unknown,
+        },
+        rule: match c.rule {
+            Rule::FromTypeExternal => DirectionRule::FromTypeExternal,
+            Rule::ToTypeExternal => DirectionRule::ToTypeExternal,
+            Rule::InternalTypes => DirectionRule::InternalTypes,
+            Rule::FromTrunkDn => DirectionRule::FromTrunkDn,
+            Rule::ToTrunkDn => DirectionRule::ToTrunkDn,
+            Rule::ExternalCallerNumber => DirectionRule::ExternalCallerNumber,
+            Rule::ExternalCalleeNumber => DirectionRule::ExternalCalleeNumber,
+            Rule::InternalNumbers => DirectionRule::InternalNumbers,
+            _ => DirectionRule::Undetermined,
+        },
+        explanation: c.rule.to_string(),
+        owner: c.owner.clone(),
+        counterpart: c.counterpart.as_ref().map(|n| n.as_str().to_owned()),
+    }
+}
+
+/// Classifies a call: direction, the rule that decided, owner extension, other party.
+#[napi]
+pub fn classify(cdr: &Cdr, policy: Option<DirectionPolicy>) -> Classification {
+    let policy = policy.unwrap_or_default().to_core();
+    to_js(&core::classify(&cdr.inner, &policy))
+}

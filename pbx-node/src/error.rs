@@ -1,0 +1,182 @@
+//! The one error bridge: every `pbx_core::Error` becomes a JS `Error` with a stable `code`
+//! (and, where the core error has them, `kind`, `line`/`row`, `field`, `value`, `setting`,
+//! `issues`). Nothing else in this crate builds a JS error.
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use pbx_core::Location;
+
+/// A line or value could not be read (`InvalidValue`, `FieldCount`, `TooManyFields`,
+/// `LineTooLong`, `EmptyLine`).
+pub(crate) const PARSE_ERROR: &str = "PBX_PARSE_ERROR";
+/// A call could not be built from database legs (`InvalidCall`).
+pub(crate) const INVALID_CALL: &str = "PBX_INVALID_CALL";
+/// A configuration has problems (`InvalidConfig`); the error carries `issues`.
+pub(crate) const CONFIG_ERROR: &str = "PBX_CONFIG_ERROR";
+/// An argument is unusable: a template, a timezone, a region, a setting value
+/// (`UnknownField`, `InvalidTemplate`, `InvalidSetting`), or a value the binding cannot read.
+pub(crate) const INVALID_ARGUMENT: &str = "PBX_INVALID_ARGUMENT";
+/// A file could not be read (`loadConfigFile`).
+pub(crate) const IO_ERROR: &str = "PBX_IO_ERROR";
+/// A pbx-core error of a kind this binding does not know yet (pbx-core's error is
+/// `#[non_exhaustive]`).
+pub(crate) const OTHER: &str = "PBX_ERROR";
+
+/// One problem in a configuration.
+#[napi(object)]
+#[derive(Clone, Debug)]
+pub struct ConfigIssue {
+    /// Where: `call_api.base_url`, `business_hours.monday[1]`, …
+    pub path: String,
+    /// The value found, when there is one.
+    pub value: Option<String>,
+    /// What is wrong, phrased to follow the value.
+    pub message: String,
+}
+
+/// A pbx error as data (what a thrown error carries; also used for one bad line of a batch).
+#[napi(object)]
+#[derive(Clone, Debug)]
+pub struct PbxErrorInfo {
+    /// Stable code: `PBX_PARSE_ERROR`, `PBX_INVALID_CALL`, `PBX_CONFIG_ERROR`,
+    /// `PBX_INVALID_ARGUMENT`, `PBX_IO_ERROR` or `PBX_ERROR`.
+    pub code: String,
+    /// The pbx-core error variant (`InvalidValue`, `FieldCount`, `EmptyLine`, …).
+    pub kind: String,
+    /// The whole message, saying what and where.
+    pub message: String,
+    /// The 1-based line, for errors about a text line.
+    pub line: Option<i64>,
+    /// The database row id, for errors about a row.
+    pub row: Option<String>,
+    /// The CDR field (or column) the error is about.
+    pub field: Option<String>,
+    /// The raw value the error is about.
+    pub value: Option<String>,
+    /// The setting the error is about (`PBX_INVALID_ARGUMENT`).
+    pub setting: Option<String>,
+    /// Every problem of a configuration (`PBX_CONFIG_ERROR`).
+    pub issues: Option<Vec<ConfigIssue>>,
+}
+
+impl PbxErrorInfo {
+    /// An error raised by the binding itself (not by pbx-core).
+    pub(crate) fn binding(code: &str, kind: &str, message: impl Into<String>) -> Self {
+        PbxErrorInfo {
+            code: code.to_owned(),
+            kind: kind.to_owned(),
+            message: message.into(),
+            line: None,
+            row: None,
+            field: None,
+            value: None,
+            setting: None,
+            issues: None,
+        }
+    }
+}
+
+impl From<&pbx_core::Error> for PbxErrorInfo {
+    fn from(e: &pbx_core::Error) -> Self {
+        use pbx_core::Error as E;
+        let (code, kind) = match e {
+            E::InvalidValue { .. } => (PARSE_ERROR, "InvalidValue"),
+            E::FieldCount { .. } => (PARSE_ERROR, "FieldCount"),
+            E::TooManyFields { .. } => (PARSE_ERROR, "TooManyFields"),
+            E::LineTooLong { .. } => (PARSE_ERROR, "LineTooLong"),
+            E::EmptyLine { .. } => (PARSE_ERROR, "EmptyLine"),
+            E::InvalidCall { .. } => (INVALID_CALL, "InvalidCall"),
+            E::InvalidConfig { .. } => (CONFIG_ERROR, "InvalidConfig"),
+            E::UnknownField { .. } => (INVALID_ARGUMENT, "UnknownField"),
+            E::InvalidTemplate { .. } => (INVALID_ARGUMENT, "InvalidTemplate"),
+            E::InvalidSetting { .. } => (INVALID_ARGUMENT, "InvalidSetting"),
+            _ => (OTHER, "Other"),
+        };
+        let mut info = PbxErrorInfo::binding(code, kind, e.to_string());
+        match e.location() {
+            Some(Location::Line(n)) => info.line = i64::try_from(*n).ok(),
+            Some(Location::Row(id)) => info.row = Some(id.clone()),
+            _ => {}
+        }
+        info.field = e.field().map(str::to_owned);
+        info.value = e.value().map(str::to_owned);
+        match e {
+            E::InvalidSetting { setting, .. } => info.setting = Some(setting.clone()),
+            E::UnknownField { name } => info.value = Some(name.clone()),
+            E::InvalidConfig { issues } => {
+                info.issues = Some(
+                    issues
+                        .iter()
+                        .map(|i| ConfigIssue {
+                            path: i.path.clone(),
+                            value: i.value.clone(),
+                            message: i.message.clone(),
+                        })
+                        .collect(),
+                )
+            }
+            _ => {}
+        }
+        info
+    }
+}
+
+/// Throws `info` as a JS `Error` (message, `code`, and every detail present as a property)
+/// and returns the napi error that tells the glue an exception is pending.
+pub(crate) fn throw(env: &Env, info: PbxErrorInfo) -> napi::Error {
+    let build = || -> napi::Result<()> {
+        let mut err = env.create_error(napi::Error::new(
+            Status::GenericFailure,
+            info.message.clone(),
+        ))?;
+        err.set("code", info.code.clone())?;
+        err.set("kind", info.kind.clone())?;
+        if let Some(v) = info.line {
+            err.set("line", v)?;
+        }
+        if let Some(v) = &info.row {
+            err.set("row", v.clone())?;
+        }
+        if let Some(v) = &info.field {
+            err.set("field", v.clone())?;
+        }
+        if let Some(v) = &info.value {
+            err.set("value", v.clone())?;
+        }
+        if let Some(v) = &info.setting {
+            err.set("setting", v.clone())?;
+        }
+        if let Some(v) = &info.issues {
+            err.set("issues", v.clone())?;
+        }
+        env.throw(err)
+    };
+    match build() {
+        Ok(()) => napi::Error::from_status(Status::PendingException),
+        // Could not build the rich error: fall back to a plain one with the same code.
+        Err(_) => napi::Error::new(
+            Status::GenericFailure,
+            format!("{}: {}", info.code, info.message),
+        ),
+    }
+}
+
+/// Converts a pbx-core result, throwing its error through [`throw`].
+pub(crate) trait OrThrow<T> {
+    /// The value, or the thrown JS error.
+    fn or_throw(self, env: &Env) -> napi::Result<T>;
+}
+
+impl<T> OrThrow<T> for std::result::Result<T, pbx_core::Error> {
+    fn or_throw(self, env: &Env) -> napi::Result<T> {
+        self.map_err(|e| throw(env, PbxErrorInfo::from(&e)))
+    }
+}
+
+/// Throws a `PBX_INVALID_ARGUMENT` error raised by the binding (a value it cannot convert).
+pub(crate) fn invalid_argument(env: &Env, message: impl Into<String>) -> napi::Error {
+    throw(
+        env,
+        PbxErrorInfo::binding(INVALID_ARGUMENT, "InvalidArgument", message),
+    )
+}

@@ -1,0 +1,95 @@
+//! `pbx_core::extensions`: the extension → user map.
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use pbx_core::extensions::{self as core, OwnerFallback};
+
+use crate::config::Config;
+use crate::error::invalid_argument;
+
+/// A person behind an extension.
+#[napi(object)]
+pub struct ExtensionUser {
+    /// The extension, e.g. `"101"`.
+    pub extension: String,
+    /// The user's email.
+    pub email: String,
+    /// Display name, when known.
+    pub name: Option<String>,
+}
+
+/// Extension → user (email, name), with an optional default email for unmapped extensions.
+#[napi]
+#[derive(Clone)]
+pub struct ExtensionMap {
+    pub(crate) inner: core::ExtensionMap,
+}
+
+#[napi]
+impl ExtensionMap {
+    /// A map from an object whose values are an email or `{ email, name }` (the shape of
+    /// `extensions.yml`), and an email for extensions it does not hold (default: none, such
+    /// calls are skipped). Throws `PBX_INVALID_ARGUMENT` when a value has another shape.
+    #[napi(constructor)]
+    pub fn new(
+        env: Env,
+        #[napi(ts_arg_type = "Record<string, string | { email: string; name?: string }>")]
+        map: Option<serde_json::Value>,
+        default_email: Option<String>,
+    ) -> Result<Self> {
+        let mut inner = match map {
+            None | Some(serde_json::Value::Null) => core::ExtensionMap::new(),
+            Some(v) => serde_json::from_value::<core::ExtensionMap>(v).map_err(|e| {
+                invalid_argument(
+                    &env,
+                    format!(
+                        "extension map: {e} (each value must be an email or {{ email, name }})"
+                    ),
+                )
+            })?,
+        };
+        if let Some(email) = default_email {
+            inner = inner.with_fallback(OwnerFallback::DefaultEmail(email));
+        }
+        Ok(ExtensionMap { inner })
+    }
+
+    /// The map of a loaded configuration (`extensions.map` and `extensions.default_email`).
+    #[napi(factory)]
+    pub fn from_config(config: &Config) -> Self {
+        ExtensionMap {
+            inner: config.inner.extensions.clone(),
+        }
+    }
+
+    /// Adds or replaces a user.
+    #[napi]
+    pub fn set(&mut self, extension: String, email: String, name: Option<String>) {
+        let mut user = core::User::new(extension, email);
+        user.name = name;
+        self.inner.insert(user);
+    }
+
+    /// The user of an extension, or `null`.
+    #[napi]
+    pub fn get(&self, extension: String) -> Option<ExtensionUser> {
+        self.inner.get(&extension).map(|u| ExtensionUser {
+            extension: u.extension.clone(),
+            email: u.email.clone(),
+            name: u.name.clone(),
+        })
+    }
+
+    /// The email a call of this extension is attributed to (the user's, else the default
+    /// email), or `null`.
+    #[napi]
+    pub fn email_for(&self, extension: String) -> Option<String> {
+        self.inner.email_for(&extension).map(str::to_owned)
+    }
+
+    /// How many users are mapped.
+    #[napi(getter)]
+    pub fn size(&self) -> u32 {
+        u32::try_from(self.inner.len()).unwrap_or(u32::MAX)
+    }
+}

@@ -1,0 +1,332 @@
+//! `pbx_core::groups`: call-group coverage evaluation (`evaluateGroups`, `GroupMonitor`).
+
+use napi::JsDate;
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use pbx_core::groups::{self as core, AlertAction, ResolveReason};
+
+use crate::config::Config;
+use crate::error::invalid_argument;
+use crate::hours::{BusinessHours, instant};
+
+/// A member of a call group.
+#[napi(object)]
+pub struct GroupMember {
+    /// The member's extension.
+    pub extension: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// Logged in, registered and in an available profile.
+    pub available: bool,
+}
+
+/// A snapshot of one call group.
+#[napi(object)]
+pub struct CallGroup {
+    /// The group's number, used as `callGroupId`.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// `queue` or `ringGroup`.
+    #[napi(ts_type = "'queue' | 'ringGroup'")]
+    pub kind: String,
+    /// Its members.
+    pub members: Vec<GroupMember>,
+}
+
+/// The call API's `POST /api/alerts/call-groups` body.
+#[napi(object)]
+pub struct AlertRequest {
+    /// The group's id.
+    pub call_group_id: String,
+    /// The group's name.
+    pub call_group_name: String,
+    /// `NO_ASSIGNED_USERS` or `NO_AVAILABLE_USERS`.
+    pub alert_type: String,
+    /// The message.
+    pub alert_message: String,
+}
+
+/// What to do: post an alert (`open`) or resolve one (`resolve`).
+#[napi(object)]
+pub struct GroupAction {
+    /// `open` or `resolve`.
+    #[napi(ts_type = "'open' | 'resolve'")]
+    pub action: String,
+    /// The group's id.
+    pub group_id: String,
+    /// The alert's type.
+    pub alert_type: String,
+    /// For `open`: the request to post.
+    pub request: Option<AlertRequest>,
+    /// For `resolve`: the backend's alert id, when known (else find it among the active
+    /// alerts by group id).
+    pub alert_id: Option<String>,
+    /// For `resolve`: `staffed`, `closed`, `excluded` or `gone`.
+    pub reason: Option<String>,
+    /// For `resolve`: the alert being resolved, as the monitor state holds it (pass it to
+    /// `alertResolveFailed` when the resolve could not be delivered).
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub alert: Option<serde_json::Value>,
+}
+
+/// The result of one check: the actions and the monitor state to keep for the next check.
+#[napi(object)]
+pub struct GroupEvaluation {
+    /// What to do, in order.
+    pub actions: Vec<GroupAction>,
+    /// The new state (JSON-serializable; store it to survive restarts).
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub state: serde_json::Value,
+}
+
+/// Settings of the coverage monitor.
+#[napi(object)]
+#[derive(Default)]
+pub struct MonitorOptions {
+    /// Consecutive failing checks before an alert opens (default 2).
+    pub debounce: Option<u32>,
+    /// Only these group ids (default: all).
+    pub include: Option<Vec<String>>,
+    /// Never these group ids.
+    pub exclude: Option<Vec<String>>,
+}
+
+fn read_state(env: &Env, state: Option<serde_json::Value>) -> Result<core::MonitorState> {
+    match state {
+        None | Some(serde_json::Value::Null) => Ok(core::MonitorState::default()),
+        Some(v) => serde_json::from_value(v)
+            .map_err(|e| invalid_argument(env, format!("monitor state: {e}"))),
+    }
+}
+
+fn write_state(env: &Env, state: &core::MonitorState) -> Result<serde_json::Value> {
+    serde_json::to_value(state).map_err(|e| invalid_argument(env, format!("monitor state: {e}")))
+}
+
+fn to_core_group(env: &Env, g: CallGroup) -> Result<core::CallGroup> {
+    let kind = match g.kind.as_str() {
+        "queue" => core::GroupKind::Queue,
+        "ringGroup" => core::GroupKind::RingGroup,
+        other => {
+            return Err(invalid_argument(
+                env,
+                format!(
+                    "group {}: kind {other:?}, expected queue or ringGroup",
+                    g.id
+                ),
+            ));
+        }
+    };
+    Ok(core::CallGroup {
+        id: g.id,
+        name: g.name,
+        kind,
+        members: g
+            .members
+            .into_iter()
+            .map(|m| core::GroupMember {
+                extension: m.extension,
+                name: m.name,
+                available: m.available,
+            })
+            .collect(),
+    })
+}
+
+fn to_action(a: AlertAction) -> GroupAction {
+    match a {
+        AlertAction::Open(r) => GroupAction {
+            action: "open".to_owned(),
+            group_id: r.call_group_id.clone(),
+            alert_type: String::from(r.alert_type.clone()),
+            request: Some(AlertRequest {
+                call_group_id: r.call_group_id,
+                call_group_name: r.call_group_name,
+                alert_type: String::from(r.alert_type),
+                alert_message: r.alert_message,
+            }),
+            alert_id: None,
+            reason: None,
+            alert: None,
+        },
+        AlertAction::Resolve {
+            group_id,
+            alert,
+            reason,
+        } => GroupAction {
+            action: "resolve".to_owned(),
+            group_id,
+            alert_type: String::from(alert.alert_type.clone()),
+            request: None,
+            alert_id: alert.alert_id.as_ref().map(ToString::to_string),
+            alert: serde_json::to_value(&alert).ok(),
+            reason: Some(
+                match reason {
+                    ResolveReason::Staffed => "staffed",
+                    ResolveReason::Closed => "closed",
+                    ResolveReason::Excluded => "excluded",
+                    ResolveReason::Gone => "gone",
+                    _ => "other",
+                }
+                .to_owned(),
+            ),
+        },
+        other => GroupAction {
+            action: format!("{other:?}"),
+            group_id: String::new(),
+            alert_type: String::new(),
+            request: None,
+            alert_id: None,
+            reason: None,
+            alert: None,
+        },
+    }
+}
+
+/// The coverage monitor: business hours (and per-group hours) plus settings.
+#[napi]
+pub struct GroupMonitor {
+    inner: core::GroupMonitor,
+}
+
+#[napi]
+impl GroupMonitor {
+    /// A monitor with one set of business hours.
+    #[napi(constructor)]
+    pub fn new(hours: &BusinessHours, options: Option<MonitorOptions>) -> Self {
+        let mut inner = core::GroupMonitor::new(hours.inner.clone());
+        let o = options.unwrap_or_default();
+        if let Some(d) = o.debounce {
+            inner.config.debounce = d;
+        }
+        if let Some(v) = o.include {
+            inner.config.include = v;
+        }
+        if let Some(v) = o.exclude {
+            inner.config.exclude = v;
+        }
+        GroupMonitor { inner }
+    }
+
+    /// The monitor a configuration describes (`groups.debounce`, `include`, `exclude`, and
+    /// `groups.hours` per group), with `hours` for every other group.
+    #[napi(factory)]
+    pub fn from_config(config: &Config, hours: &BusinessHours) -> Self {
+        let mut inner = core::GroupMonitor::new(hours.inner.clone());
+        inner.config = config.inner.groups.monitor.clone();
+        inner.group_hours = config.inner.groups.hours.clone();
+        GroupMonitor { inner }
+    }
+
+    /// One check at `now` over a snapshot of the groups, from the previous `state` (`null`
+    /// for the first check). Throws `PBX_INVALID_ARGUMENT` for a state or group it cannot
+    /// read.
+    #[napi]
+    pub fn evaluate(
+        &self,
+        env: Env,
+        groups: Vec<CallGroup>,
+        #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<
+            serde_json::Value,
+        >,
+        now: JsDate<'_>,
+    ) -> Result<GroupEvaluation> {
+        let now = instant(&env, &now)?;
+        let mut state = read_state(&env, state)?;
+        let groups = groups
+            .into_iter()
+            .map(|g| to_core_group(&env, g))
+            .collect::<Result<Vec<_>>>()?;
+        let actions = self.inner.evaluate(now, &groups, &mut state);
+        let state = write_state(&env, &state)?;
+        Ok(GroupEvaluation {
+            actions: actions.into_iter().map(to_action).collect(),
+            state,
+        })
+    }
+}
+
+/// One coverage check with one set of business hours: `new GroupMonitor(hours, options)
+/// .evaluate(groups, state, now)`.
+#[napi]
+pub fn evaluate_groups(
+    env: Env,
+    hours: &BusinessHours,
+    groups: Vec<CallGroup>,
+    #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<
+        serde_json::Value,
+    >,
+    now: JsDate<'_>,
+    options: Option<MonitorOptions>,
+) -> Result<GroupEvaluation> {
+    GroupMonitor::new(hours, options).evaluate(env, groups, state, now)
+}
+
+/// The monitor state with the backend's id of the alert just opened for `groupId` (after
+/// posting an `open` action's request).
+#[napi(ts_return_type = "Record<string, unknown>")]
+pub fn record_alert_id(
+    env: Env,
+    #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<
+        serde_json::Value,
+    >,
+    group_id: String,
+    alert_id: String,
+) -> Result<serde_json::Value> {
+    let mut s = read_state(&env, state)?;
+    s.record_alert_id(&group_id, core::AlertId(alert_id));
+    write_state(&env, &s)
+}
+
+/// The monitor state after an `open` action could not be posted: the next check tries again.
+#[napi(ts_return_type = "Record<string, unknown>")]
+pub fn alert_open_failed(
+    env: Env,
+    #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<
+        serde_json::Value,
+    >,
+    group_id: String,
+) -> Result<serde_json::Value> {
+    let mut s = read_state(&env, state)?;
+    s.open_failed(&group_id);
+    write_state(&env, &s)
+}
+
+/// The monitor state after a `resolve` action could not be delivered (`alert` is the action's
+/// `alert`): the next check tries again.
+#[napi(ts_return_type = "Record<string, unknown>")]
+pub fn alert_resolve_failed(
+    env: Env,
+    #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<
+        serde_json::Value,
+    >,
+    group_id: String,
+    #[napi(ts_arg_type = "Record<string, unknown>")] alert: serde_json::Value,
+) -> Result<serde_json::Value> {
+    let mut s = read_state(&env, state)?;
+    let alert: core::OpenAlert =
+        serde_json::from_value(alert).map_err(|e| invalid_argument(&env, format!("alert: {e}")))?;
+    s.resolve_failed(&group_id, alert);
+    write_state(&env, &s)
+}
+
+/// The monitor state taking over the alerts the backend reports as active
+/// (`GET /api/alerts/call-groups?active=true`, as JSON), so they are resolved later rather than
+/// posted again.
+#[napi(ts_return_type = "Record<string, unknown>")]
+pub fn adopt_active_alerts(
+    env: Env,
+    #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<
+        serde_json::Value,
+    >,
+    #[napi(ts_arg_type = "Array<Record<string, unknown>>")] alerts: serde_json::Value,
+    now: JsDate<'_>,
+) -> Result<serde_json::Value> {
+    let now = instant(&env, &now)?;
+    let mut s = read_state(&env, state)?;
+    let alerts: Vec<core::Alert> = serde_json::from_value(alerts)
+        .map_err(|e| invalid_argument(&env, format!("alerts: {e}")))?;
+    s.adopt_active(&alerts, now);
+    write_state(&env, &s)
+}

@@ -1,0 +1,154 @@
+//! `pbx_core::hours`: `BusinessHours`.
+
+use chrono::{DateTime, Utc};
+use napi::JsDate;
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use pbx_core::config::HoursConfig;
+use pbx_core::hours::{self as core, ClosedReason, HoursState, OpenReason, xapi::OfficeHours};
+
+use crate::config::Config;
+use crate::error::{OrThrow, invalid_argument};
+
+/// Reads a JS `Date`; anything else, or an invalid date (`new Date('x')`), is
+/// `PBX_INVALID_ARGUMENT`.
+pub(crate) fn instant(env: &Env, at: &JsDate<'_>) -> Result<DateTime<Utc>> {
+    let ms = at
+        .value_of()
+        .map_err(|_| invalid_argument(env, "expected a Date"))?;
+    if !ms.is_finite() {
+        return Err(invalid_argument(env, "an invalid Date (its time is NaN)"));
+    }
+    DateTime::from_timestamp_millis(ms as i64)
+        .ok_or_else(|| invalid_argument(env, format!("a Date out of range ({ms} ms)")))
+}
+
+/// The next opening or closing.
+#[napi(object)]
+pub struct HoursChange {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// `true` when the office opens then, `false` when it closes.
+    pub opens: bool,
+}
+
+/// Open or closed at an instant, and why.
+#[napi(object)]
+pub struct HoursStatus {
+    /// Whether the office is open.
+    pub open: bool,
+    /// Why: `interval`, `extraOpening`, `always` when open; `outsideHours`, `holiday`,
+    /// `extraClosure`, `break`, `never` when closed.
+    pub reason: String,
+    /// The holiday's or closure's name, when that is the reason.
+    pub name: Option<String>,
+}
+
+fn status(s: &HoursState) -> HoursStatus {
+    let (open, reason, name) = match s {
+        HoursState::Open(OpenReason::Interval { .. }) => (true, "interval", None),
+        HoursState::Open(OpenReason::ExtraOpening { .. }) => (true, "extraOpening", None),
+        HoursState::Open(OpenReason::Always) => (true, "always", None),
+        HoursState::Closed(ClosedReason::OutsideHours) => (false, "outsideHours", None),
+        HoursState::Closed(ClosedReason::Holiday { name, .. }) => {
+            (false, "holiday", Some(name.clone()))
+        }
+        HoursState::Closed(ClosedReason::ExtraClosure { name }) => {
+            (false, "extraClosure", Some(name.clone()))
+        }
+        HoursState::Closed(ClosedReason::Break) => (false, "break", None),
+        HoursState::Closed(ClosedReason::Never) => (false, "never", None),
+        other => (other.is_open(), "other", None),
+    };
+    HoursStatus {
+        open,
+        reason: reason.to_owned(),
+        name,
+    }
+}
+
+/// Business hours: a weekly schedule in one IANA timezone with holidays, closures, openings
+/// and breaks. Every query takes the instant (a `Date`).
+#[napi]
+#[derive(Clone)]
+pub struct BusinessHours {
+    pub(crate) inner: core::BusinessHours,
+}
+
+#[napi]
+impl BusinessHours {
+    /// The business hours of a loaded configuration (`business_hours`), or `null` when it has
+    /// none or reads them from XAPI (`business_hours.from_xapi: true`; use `fromXapi` then).
+    #[napi]
+    pub fn from_config(config: &Config) -> Option<BusinessHours> {
+        match &config.inner.business_hours {
+            Some(HoursConfig::Schedule(h)) => Some(BusinessHours {
+                inner: (**h).clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// The business hours of a group that has its own in the configuration
+    /// (`groups.hours.<id>`), or `null`.
+    #[napi]
+    pub fn from_config_group(config: &Config, group_id: String) -> Option<BusinessHours> {
+        config
+            .inner
+            .groups
+            .hours
+            .get(&group_id)
+            .map(|h| BusinessHours { inner: h.clone() })
+    }
+
+    /// From 3CX XAPI `GET /OfficeHours` JSON as XAPI returns it (`TimeZoneId`, `Hours`,
+    /// `BreakTime`, `OfficeHolidays`). Throws `PBX_INVALID_ARGUMENT` naming the XAPI field.
+    #[napi(factory)]
+    pub fn from_xapi(
+        env: Env,
+        #[napi(ts_arg_type = "Record<string, unknown>")] office_hours: serde_json::Value,
+    ) -> Result<BusinessHours> {
+        let oh: OfficeHours = serde_json::from_value(office_hours)
+            .map_err(|e| invalid_argument(&env, format!("XAPI OfficeHours: {e}")))?;
+        oh.to_business_hours()
+            .map(|inner| BusinessHours { inner })
+            .or_throw(&env)
+    }
+
+    /// Always open, in `timezone`.
+    #[napi(factory)]
+    pub fn always(env: Env, timezone: String) -> Result<BusinessHours> {
+        let tz = pbx_core::call::parse_timezone("timezone", &timezone).or_throw(&env)?;
+        Ok(BusinessHours {
+            inner: core::BusinessHours::always(tz),
+        })
+    }
+
+    /// The IANA timezone.
+    #[napi(getter)]
+    pub fn timezone(&self) -> String {
+        self.inner.timezone().name().to_owned()
+    }
+
+    /// Whether the office is open at `at`.
+    #[napi]
+    pub fn is_open(&self, env: Env, at: JsDate<'_>) -> Result<bool> {
+        Ok(self.inner.is_open(instant(&env, &at)?))
+    }
+
+    /// Open or closed at `at`, and why.
+    #[napi]
+    pub fn state(&self, env: Env, at: JsDate<'_>) -> Result<HoursStatus> {
+        Ok(status(&self.inner.state(instant(&env, &at)?)))
+    }
+
+    /// The next opening or closing after `at`, or `null` when nothing changes within two
+    /// years (always open, never open).
+    #[napi]
+    pub fn next_change(&self, env: Env, at: JsDate<'_>) -> Result<Option<HoursChange>> {
+        Ok(self
+            .inner
+            .next_change(instant(&env, &at)?)
+            .map(|(at, opens)| HoursChange { at, opens }))
+    }
+}

@@ -1,0 +1,139 @@
+//! `pbx_core::phone`: `normalizeNumber`, `normalizeNumbers` (one crossing per batch) and
+//! `normalizeNumbersAsync`.
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use pbx_core::phone::{self as core, Normalized, NumberFormat, NumberPolicy, Region};
+
+use crate::direction::DirectionPolicy;
+use crate::error::{OrThrow, invalid_argument};
+
+/// How numbers are normalized; a missing field keeps pbx-core's default.
+#[napi(object)]
+#[derive(Default)]
+pub struct NumberOptions {
+    /// The region of numbers written without a country code (default `US`).
+    pub default_region: Option<String>,
+    /// How an external number is written (default `e164`).
+    #[napi(ts_type = "'e164' | 'international' | 'national' | 'rfc3966'")]
+    pub format: Option<String>,
+    /// Which bare numbers are extensions (the direction policy's rule).
+    pub extensions: Option<DirectionPolicy>,
+}
+
+/// A normalized number: `kind` says which fields are set.
+#[napi(object)]
+pub struct NormalizedNumber {
+    /// `e164` (an external number), `internal` (an extension), `anonymous` (withheld or
+    /// blank) or `invalid`.
+    #[napi(ts_type = "'e164' | 'internal' | 'anonymous' | 'invalid'")]
+    pub kind: String,
+    /// The number (`e164`, in the requested format) or the extension (`internal`).
+    pub value: Option<String>,
+    /// An extension written after an external number (`ext. 12`), digits only.
+    pub extension: Option<String>,
+    /// The input (`invalid`).
+    pub raw: Option<String>,
+    /// Why it is invalid: `not_a_party`, `not_a_number`, `invalid_country_code`,
+    /// `too_short`, `too_long`, `invalid_length`.
+    pub reason: Option<String>,
+}
+
+fn to_js(n: Normalized) -> NormalizedNumber {
+    let kind = n.kind().to_owned();
+    let mut out = NormalizedNumber {
+        kind,
+        value: n.value().map(str::to_owned),
+        extension: None,
+        raw: None,
+        reason: None,
+    };
+    match n {
+        Normalized::E164 { extension, .. } => out.extension = extension,
+        Normalized::Invalid { raw, reason } => {
+            out.raw = Some(raw);
+            out.reason = serde_json::to_value(reason)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned));
+        }
+        _ => {}
+    }
+    out
+}
+
+fn policy(env: &Env, options: Option<NumberOptions>) -> Result<NumberPolicy> {
+    let o = options.unwrap_or_default();
+    let mut p = NumberPolicy::default();
+    if let Some(r) = &o.default_region {
+        p.default_region = Region::parse("defaultRegion", r).or_throw(env)?;
+    }
+    if let Some(f) = o.format {
+        p.format = serde_json::from_value::<NumberFormat>(serde_json::Value::String(f.clone()))
+            .map_err(|_| {
+                invalid_argument(
+                    env,
+                    format!("format {f:?}: expected e164, international, national or rfc3966"),
+                )
+            })?;
+    }
+    if let Some(d) = &o.extensions {
+        p.extensions = d.to_core();
+    }
+    Ok(p)
+}
+
+/// Normalizes one number (E.164 with a default region, or an extension, withheld, invalid).
+/// Throws `PBX_INVALID_ARGUMENT` for an unknown region or format.
+#[napi]
+pub fn normalize_number(
+    env: Env,
+    raw: String,
+    options: Option<NumberOptions>,
+) -> Result<NormalizedNumber> {
+    let p = policy(&env, options)?;
+    Ok(to_js(core::normalize(&raw, &p)))
+}
+
+/// Normalizes many numbers in one call; element `i` is `normalizeNumber(raws[i])`.
+#[napi]
+pub fn normalize_numbers(
+    env: Env,
+    raws: Vec<String>,
+    options: Option<NumberOptions>,
+) -> Result<Vec<NormalizedNumber>> {
+    let p = policy(&env, options)?;
+    Ok(core::normalize_batch(&raws, &p)
+        .into_iter()
+        .map(to_js)
+        .collect())
+}
+
+/// `normalizeNumbers` on the libuv thread pool, for big batches.
+#[napi(ts_return_type = "Promise<NormalizedNumber[]>")]
+pub fn normalize_numbers_async(
+    env: Env,
+    raws: Vec<String>,
+    options: Option<NumberOptions>,
+) -> Result<AsyncTask<NormalizeTask>> {
+    let policy = policy(&env, options)?;
+    Ok(AsyncTask::new(NormalizeTask { raws, policy }))
+}
+
+/// `normalizeNumbersAsync`.
+pub struct NormalizeTask {
+    raws: Vec<String>,
+    policy: NumberPolicy,
+}
+
+impl Task for NormalizeTask {
+    type Output = Vec<Normalized>;
+    type JsValue = Vec<NormalizedNumber>;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        Ok(core::normalize_batch(&self.raws, &self.policy))
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(output.into_iter().map(to_js).collect())
+    }
+}

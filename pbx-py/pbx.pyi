@@ -1,0 +1,408 @@
+"""pbx: turn 3CX phone-system call records into call-log API requests.
+
+Type stubs of the native module (written by hand; `mypy.stubtest pbx` checks them against the
+built module in scripts/test.sh). Every function converts types and errors and calls the Rust
+core; messages are the Rust ones.
+"""
+
+import datetime
+import os
+from collections.abc import Mapping, Sequence
+from typing import Literal, TypedDict, final
+
+from typing_extensions import NotRequired
+
+__all__ = [
+    "__version__",
+    "PbxError",
+    "ParseError",
+    "ConfigError",
+    "Cdr",
+    "CdrParser",
+    "Classification",
+    "MappingConfig",
+    "Skip",
+    "ExtensionMap",
+    "User",
+    "Config",
+    "BusinessHours",
+    "GroupMonitor",
+    "MonitorState",
+    "NormalizedNumber",
+    "template_fields",
+    "normalize_number",
+    "normalize_numbers",
+    "classify",
+    "to_call_request",
+    "map_lines",
+    "evaluate_groups",
+]
+
+__version__: str
+
+# --- Errors ------------------------------------------------------------------------------
+
+class PbxError(Exception):
+    """Base class of every error pbx raises. `kind` names the error (e.g. `invalid_value`)."""
+
+    kind: str
+
+class ParseError(PbxError):
+    """A CDR record cannot be read. `line`, `field` and `value` say where and what."""
+
+    line: int | None
+    field: str | None
+    value: str | None
+
+class ConfigError(PbxError):
+    """A configuration or setting is unusable: `issues` lists every problem as
+    (path, value or None, message)."""
+
+    issues: list[tuple[str, str | None, str]]
+
+# --- Shapes of dicts ---------------------------------------------------------------------
+
+CallDirection = Literal["INBOUND", "OUTBOUND"]
+Direction = Literal["INBOUND", "OUTBOUND", "INTERNAL", "UNKNOWN"]
+NumberKind = Literal["e164", "internal", "anonymous", "invalid"]
+RuleCode = Literal[
+    "FROM_TYPE_EXTERNAL",
+    "TO_TYPE_EXTERNAL",
+    "INTERNAL_TYPES",
+    "FROM_TRUNK_DN",
+    "TO_TRUNK_DN",
+    "EXTERNAL_CALLER_NUMBER",
+    "EXTERNAL_CALLEE_NUMBER",
+    "INTERNAL_NUMBERS",
+    "UNDETERMINED",
+]
+
+class CallRequest(TypedDict):
+    """The call API's `PbxCallRequest`, exactly as its JSON."""
+
+    phoneNumber: str
+    callDuration: int
+    callOwnerExtension: str
+    callOwnerEmail: str
+    callDirection: CallDirection
+    timestamp: str
+    pbxCallId: str
+
+class AlertRequest(TypedDict):
+    """The body of `POST /api/alerts/call-groups`."""
+
+    callGroupId: str
+    callGroupName: str
+    alertType: str
+    alertMessage: str
+
+class GroupMemberDict(TypedDict):
+    extension: str
+    name: NotRequired[str | None]
+    available: bool
+
+class GroupDict(TypedDict):
+    """A call group as `evaluate_groups` reads it."""
+
+    id: str
+    name: str
+    kind: Literal["queue", "ring_group"]
+    members: Sequence[GroupMemberDict]
+
+class OpenAction(TypedDict):
+    action: Literal["open"]
+    group_id: str
+    request: AlertRequest
+
+class ResolveAction(TypedDict):
+    action: Literal["resolve"]
+    group_id: str
+    alert_type: str
+    alert_id: str | None
+    reason: Literal["staffed", "closed", "excluded", "gone"]
+
+AlertAction = OpenAction | ResolveAction
+
+# --- Phone numbers -----------------------------------------------------------------------
+
+@final
+class NormalizedNumber:
+    """A normalized phone number: `kind`, `value` (E.164 number or extension), `extension`
+    (after an external number), and for an invalid one `raw` and `reason`."""
+
+    @property
+    def kind(self) -> NumberKind: ...
+    @property
+    def value(self) -> str | None: ...
+    @property
+    def extension(self) -> str | None: ...
+    @property
+    def raw(self) -> str | None: ...
+    @property
+    def reason(self) -> str | None: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+def normalize_number(raw: str, default_region: str = "US") -> NormalizedNumber:
+    """Normalizes one number to E.164 with a default region. Raises `ConfigError` for an
+    unknown region."""
+
+def normalize_numbers(raws: Sequence[str], default_region: str = "US") -> list[NormalizedNumber]:
+    """Normalizes many numbers in one call, without holding the GIL while working."""
+
+# --- CDR records -------------------------------------------------------------------------
+
+def template_fields(template: str = "27") -> list[str]:
+    """The field names of a CDR template (`"20"`, `"27"` or a comma list)."""
+
+@final
+class Cdr:
+    """One parsed 3CX call record. Times are aware UTC datetimes; number fields are as 3CX
+    wrote them (`Ext.101`)."""
+
+    @property
+    def line(self) -> int | None: ...
+    @property
+    def history_id(self) -> str | None: ...
+    @property
+    def call_id(self) -> str | None: ...
+    @property
+    def duration(self) -> datetime.timedelta | None: ...
+    @property
+    def time_start(self) -> datetime.datetime | None: ...
+    @property
+    def time_answered(self) -> datetime.datetime | None: ...
+    @property
+    def time_end(self) -> datetime.datetime | None: ...
+    @property
+    def reason_terminated(self) -> str | None: ...
+    @property
+    def from_no(self) -> str | None: ...
+    @property
+    def to_no(self) -> str | None: ...
+    @property
+    def from_dn(self) -> str | None: ...
+    @property
+    def to_dn(self) -> str | None: ...
+    @property
+    def dial_no(self) -> str | None: ...
+    @property
+    def reason_changed(self) -> str | None: ...
+    @property
+    def final_number(self) -> str | None: ...
+    @property
+    def final_dn(self) -> str | None: ...
+    @property
+    def bill_code(self) -> str | None: ...
+    @property
+    def bill_rate(self) -> str | None: ...
+    @property
+    def bill_cost(self) -> str | None: ...
+    @property
+    def bill_name(self) -> str | None: ...
+    @property
+    def chain(self) -> list[str]: ...
+    @property
+    def from_type(self) -> str | None: ...
+    @property
+    def to_type(self) -> str | None: ...
+    @property
+    def final_type(self) -> str | None: ...
+    @property
+    def from_dispname(self) -> str | None: ...
+    @property
+    def to_dispname(self) -> str | None: ...
+    @property
+    def final_dispname(self) -> str | None: ...
+    @property
+    def missed_queue_calls(self) -> str | None: ...
+    @property
+    def talk_seconds(self) -> int: ...
+    @property
+    def is_answered(self) -> bool: ...
+    def to_dict(self) -> dict[str, object]:
+        """Every attribute as a dict (same names; times stay datetimes)."""
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class CdrParser:
+    """Parses 3CX CDR text lines laid out as a field template (`"27"`, `"20"` or the field
+    names in order). Raises `ConfigError` for an unusable template."""
+
+    def __new__(cls, template: str = "27", max_line_len: int | None = None) -> CdrParser: ...
+    @property
+    def fields(self) -> list[str]: ...
+    def parse_line(self, text: str, line: int = 1) -> Cdr:
+        """Parses one line; raises `ParseError`."""
+    def parse_lines(self, lines: str | Sequence[str]) -> list[Cdr | ParseError]:
+        """Parses many lines in one call; bad lines give their `ParseError` in place."""
+
+# --- Direction and call requests ---------------------------------------------------------
+
+@final
+class MappingConfig:
+    """How CDRs become call requests, without a configuration file."""
+
+    def __new__(
+        cls,
+        timezone: str = "UTC",
+        extensions: ExtensionMap | Mapping[str, str | Mapping[str, str]] | None = None,
+        internal_calls: Literal["skip", "as_outbound"] = "skip",
+        default_region: str = "US",
+        trunk_dns: Sequence[str] = ...,
+        service_dns: Sequence[str] = ...,
+    ) -> MappingConfig: ...
+
+@final
+class Classification:
+    """A call's direction, the deciding rule, the owning extension and the other party."""
+
+    @property
+    def direction(self) -> Direction: ...
+    @property
+    def rule(self) -> str: ...
+    @property
+    def rule_code(self) -> RuleCode: ...
+    @property
+    def owner(self) -> str | None: ...
+    @property
+    def counterpart(self) -> str | None: ...
+
+@final
+class Skip:
+    """A call not sent to the API, and why."""
+
+    @property
+    def reason(self) -> str: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+def classify(cdr: Cdr, config: Config | MappingConfig) -> Classification:
+    """Classifies a call's direction."""
+
+def to_call_request(cdr: Cdr, config: Config | MappingConfig) -> CallRequest | Skip:
+    """The call API's `PbxCallRequest` for a CDR, or a `Skip` with the reason."""
+
+def map_lines(
+    parser: CdrParser, lines: str | Sequence[str], config: Config | MappingConfig
+) -> list[tuple[int, CallRequest | Skip | ParseError]]:
+    """The fast path: parse and map many lines in one call; `(line, outcome)` for each."""
+
+# --- Extensions --------------------------------------------------------------------------
+
+@final
+class User:
+    """A person behind an extension."""
+
+    @property
+    def extension(self) -> str: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def name(self) -> str | None: ...
+
+@final
+class ExtensionMap:
+    """Extension → user, with an optional fallback email."""
+
+    def __new__(
+        cls,
+        mapping: Mapping[str, str | Mapping[str, str]] | None = None,
+        default_email: str | None = None,
+    ) -> ExtensionMap: ...
+    @staticmethod
+    def from_yaml(text: str, key: str | None = None, default_email: str | None = None) -> ExtensionMap:
+        """Reads a YAML mapping of extension → email or {email, name}."""
+    def get(self, extension: str) -> User | None: ...
+    def email_for(self, extension: str) -> str | None: ...
+    def __len__(self) -> int: ...
+    def __contains__(self, extension: str, /) -> bool: ...
+
+# --- Configuration -----------------------------------------------------------------------
+
+@final
+class Config:
+    """The validated sideloader configuration."""
+
+    @staticmethod
+    def load(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Config:
+        """Reads and validates a configuration file; raises `OSError` or `ConfigError`."""
+    @staticmethod
+    def from_yaml(text: str, env: Mapping[str, str] | None = None) -> Config:
+        """Reads and validates a configuration from YAML text; raises `ConfigError`."""
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def cdr_template(self) -> str: ...
+    @property
+    def default_region(self) -> str: ...
+    @property
+    def internal_calls(self) -> Literal["skip", "as_outbound"]: ...
+    @property
+    def trunk_dns(self) -> list[str]: ...
+    @property
+    def service_dns(self) -> list[str]: ...
+    @property
+    def extensions(self) -> ExtensionMap: ...
+    @property
+    def groups_enabled(self) -> bool: ...
+
+# --- Business hours and call groups ------------------------------------------------------
+
+@final
+class BusinessHours:
+    """A weekly schedule in one IANA timezone with holidays. Queries take aware datetimes."""
+
+    @staticmethod
+    def from_config(config: Config) -> BusinessHours:
+        """The `business_hours` schedule of a loaded `Config`; `ValueError` when it has none."""
+    @staticmethod
+    def from_xapi(office_hours: str | Mapping[str, object]) -> BusinessHours:
+        """From 3CX XAPI `GET /OfficeHours` (JSON text or the decoded dict)."""
+    @staticmethod
+    def weekdays(timezone: str, interval: str = "09:00-17:00") -> BusinessHours: ...
+    @staticmethod
+    def always(timezone: str) -> BusinessHours: ...
+    @staticmethod
+    def never(timezone: str) -> BusinessHours: ...
+    @property
+    def timezone(self) -> str: ...
+    def is_open(self, at: datetime.datetime) -> bool:
+        """Whether open at `at`; a naive datetime raises `ValueError`."""
+    def next_change(self, at: datetime.datetime) -> tuple[datetime.datetime, bool] | None:
+        """The next change after `at`: (when, opens), or None."""
+
+@final
+class GroupMonitor:
+    """Coverage-monitor settings: business hours, debounce, include/exclude."""
+
+    def __new__(
+        cls,
+        hours: BusinessHours,
+        debounce: int = 2,
+        include: Sequence[str] = ...,
+        exclude: Sequence[str] = ...,
+        group_hours: dict[str, BusinessHours] = ...
+    ) -> GroupMonitor: ...
+    @staticmethod
+    def from_config(config: Config, hours: BusinessHours | None = None) -> GroupMonitor: ...
+
+@final
+class MonitorState:
+    """The coverage monitor's memory between checks (serializable)."""
+
+    def __new__(cls) -> MonitorState: ...
+    def to_json(self) -> str: ...
+    @staticmethod
+    def from_json(text: str) -> MonitorState: ...
+    def record_alert_id(self, group_id: str, alert_id: str) -> None: ...
+    def open_failed(self, group_id: str) -> None: ...
+    def adopt_active(self, alerts: str | Sequence[Mapping[str, object]], now: datetime.datetime) -> None: ...
+    @property
+    def open_alerts(self) -> list[str]: ...
+
+def evaluate_groups(
+    monitor: GroupMonitor,
+    groups: Sequence[GroupDict],
+    state: MonitorState,
+    now: datetime.datetime,
+) -> list[AlertAction]:
+    """One coverage check at `now`; updates `state` and returns the actions to carry out."""

@@ -1,0 +1,128 @@
+//! `pbx.Config` over `pbx_core::config`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use pbx_core::call::{CallMapper, InternalCalls};
+use pbx_core::config::Config;
+use pbx_core::phone::Region;
+use pyo3::prelude::*;
+
+use crate::convert::{repr_str, str_map};
+use crate::error::CoreResult;
+use crate::extensions::PyExtensionMap;
+
+/// The validated sideloader configuration (the YAML of `examples/config/sideloader.yml`).
+///
+/// Build it with `Config.load(path)` or `Config.from_yaml(text)`; both raise `ConfigError`
+/// whose `issues` lists every problem as (path, value, message). `${VAR}` and
+/// `${VAR:-default}` are looked up in `env` (a mapping), or in the process environment when
+/// `env` is None. Secrets never appear in `repr`.
+#[pyclass(name = "Config", module = "pbx", frozen)]
+pub(crate) struct PyConfig {
+    pub(crate) inner: Config,
+    /// The call mapper the configuration describes (built once, for classify/to_call_request).
+    pub(crate) mapper: CallMapper,
+}
+
+#[pymethods]
+impl PyConfig {
+    /// Reads and validates a configuration file. Raises `OSError` when it cannot be read,
+    /// `ConfigError` when it is invalid.
+    #[staticmethod]
+    #[pyo3(signature = (path, env = None))]
+    fn load(py: Python<'_>, path: PathBuf, env: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let text = std::fs::read_to_string(&path)?;
+        Self::from_yaml(py, &text, env)
+    }
+
+    /// Reads and validates a configuration from YAML text. Raises `ConfigError`.
+    #[staticmethod]
+    #[pyo3(signature = (text, env = None))]
+    fn from_yaml(py: Python<'_>, text: &str, env: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let env: Option<HashMap<String, String>> = env.map(str_map).transpose()?;
+        let config = py
+            .detach(|| match &env {
+                Some(vars) => Config::from_yaml(text, &|n: &str| vars.get(n).cloned()),
+                None => Config::from_yaml(text, &|n: &str| std::env::var(n).ok()),
+            })
+            .py(py)?;
+        // The mapper a configuration describes. (pbx-core has no `Config` → `CallMapper`
+        // constructor yet; these are plain field copies.)
+        let mut mapper = CallMapper {
+            direction: config.direction.clone(),
+            extensions: config.extensions.clone(),
+            ..CallMapper::default()
+        };
+        mapper.options.timezone = config.timezone;
+        mapper.options.internal_calls = config.internal_calls;
+        mapper.options.default_region =
+            Region::parse("phone.default_region", &config.default_region).py(py)?;
+        Ok(PyConfig {
+            inner: config,
+            mapper,
+        })
+    }
+
+    /// `pbx.timezone`: the PBX's IANA timezone name.
+    #[getter]
+    fn timezone(&self) -> &'static str {
+        self.inner.timezone.name()
+    }
+
+    /// `pbx.cdr_template`: the CDR field names, comma-separated.
+    #[getter]
+    fn cdr_template(&self) -> String {
+        self.inner.cdr_template.to_string()
+    }
+
+    /// `phone.default_region`.
+    #[getter]
+    fn default_region(&self) -> String {
+        self.inner.default_region.clone()
+    }
+
+    /// `direction.internal_calls`: `"skip"` or `"as_outbound"`.
+    #[getter]
+    fn internal_calls(&self) -> &'static str {
+        match self.inner.internal_calls {
+            InternalCalls::AsOutbound => "as_outbound",
+            _ => "skip",
+        }
+    }
+
+    /// `direction.trunk_dns`.
+    #[getter]
+    fn trunk_dns(&self) -> Vec<String> {
+        self.inner.direction.trunk_dns.clone()
+    }
+
+    /// `direction.service_dns`.
+    #[getter]
+    fn service_dns(&self) -> Vec<String> {
+        self.inner.direction.service_dns.clone()
+    }
+
+    /// `extensions`: the extension map with its fallback.
+    #[getter]
+    fn extensions(&self) -> PyExtensionMap {
+        PyExtensionMap {
+            inner: self.inner.extensions.clone(),
+        }
+    }
+
+    /// `groups.enabled`.
+    #[getter]
+    fn groups_enabled(&self) -> bool {
+        self.inner.groups.enabled
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Config(timezone={}, default_region={}, extensions=<{} users>)",
+            repr_str(self.inner.timezone.name()),
+            repr_str(&self.inner.default_region),
+            self.inner.extensions.len()
+        )
+    }
+}

@@ -1,0 +1,110 @@
+//! Type conversions shared by the binding modules: JSON values and aware datetimes.
+
+use chrono::{DateTime, Utc};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyMapping, PyString, PyTuple};
+use serde::Serialize;
+use serde_json::Value;
+
+/// An aware `datetime` → UTC. A naive one (no `tzinfo`, or `utcoffset()` is None) is a
+/// `ValueError`: pbx never guesses a timezone.
+pub(crate) fn utc(dt: &Bound<'_, PyAny>) -> PyResult<DateTime<Utc>> {
+    let py = dt.py();
+    let datetime = py.import("datetime")?;
+    if !dt.is_instance(&datetime.getattr("datetime")?)? {
+        return Err(PyTypeError::new_err(format!(
+            "expected a datetime.datetime, got {}",
+            dt.get_type().name()?
+        )));
+    }
+    if dt.call_method0("utcoffset")?.is_none() {
+        return Err(PyValueError::new_err(format!(
+            "naive datetime {}: pass an aware datetime (with tzinfo), e.g. \
+             datetime.now(timezone.utc) or dt.replace(tzinfo=ZoneInfo(\"America/Anchorage\"))",
+            dt.str()?
+        )));
+    }
+    let utc = datetime.getattr("timezone")?.getattr("utc")?;
+    dt.call_method1("astimezone", (utc,))?.extract()
+}
+
+/// A serializable core value → the Python value `json.loads` gives for its JSON (dict keys in
+/// the order Rust serializes them).
+pub(crate) fn to_py_json<'py, T: Serialize>(py: Python<'py>, v: &T) -> PyResult<Bound<'py, PyAny>> {
+    let text = serde_json::to_string(v)
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot serialize: {e}")))?;
+    py.import("json")?.call_method1("loads", (text,))
+}
+
+/// `repr` of an optional string, Python style: `'x'` or `None`.
+pub(crate) fn repr_opt(s: Option<&str>) -> String {
+    s.map_or_else(|| "None".to_owned(), repr_str)
+}
+
+/// `repr` of a string, Python style.
+pub(crate) fn repr_str(s: &str) -> String {
+    format!("'{}'", s.escape_debug())
+}
+
+/// A Python value made of dicts (string keys), lists, tuples, strings, numbers, booleans and
+/// None → JSON. Anything else is a `TypeError` naming its type.
+pub(crate) fn py_to_json(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
+    if obj.is_none() {
+        Ok(Value::Null)
+    } else if let Ok(b) = obj.cast::<PyBool>() {
+        Ok(Value::Bool(b.is_true()))
+    } else if obj.is_instance_of::<PyInt>() {
+        match obj.extract::<i64>() {
+            Ok(i) => Ok(Value::from(i)),
+            Err(_) => Ok(Value::from(obj.extract::<u64>()?)),
+        }
+    } else if let Ok(f) = obj.cast::<PyFloat>() {
+        Ok(serde_json::Number::from_f64(f.value())
+            .map(Value::Number)
+            .unwrap_or(Value::Null))
+    } else if let Ok(s) = obj.cast::<PyString>() {
+        Ok(Value::String(s.to_cow()?.into_owned()))
+    } else if obj.is_instance_of::<PyDict>() || obj.cast::<PyMapping>().is_ok() {
+        let mut map = serde_json::Map::new();
+        for item in obj.call_method0("items")?.try_iter()? {
+            let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item?.extract()?;
+            let key: String = k.extract().map_err(|_| {
+                PyTypeError::new_err(format!("mapping keys must be str, not {}", k.get_type()))
+            })?;
+            map.insert(key, py_to_json(&v)?);
+        }
+        Ok(Value::Object(map))
+    } else if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
+        Ok(Value::Array(
+            obj.try_iter()?
+                .map(|item| py_to_json(&item?))
+                .collect::<PyResult<_>>()?,
+        ))
+    } else {
+        Err(PyTypeError::new_err(format!(
+            "cannot convert {} to a JSON value",
+            obj.get_type()
+        )))
+    }
+}
+
+/// JSON text or a JSON-like Python value (dict, list, …) → JSON.
+pub(crate) fn json_arg(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
+    if let Ok(s) = obj.cast::<PyString>() {
+        serde_json::from_str(&s.to_cow()?)
+            .map_err(|e| PyValueError::new_err(format!("not valid JSON: {e}")))
+    } else {
+        py_to_json(obj)
+    }
+}
+
+/// A mapping of str → str (a dict, `os.environ`, any `Mapping`) → a `HashMap`.
+pub(crate) fn str_map(
+    obj: &Bound<'_, PyAny>,
+) -> PyResult<std::collections::HashMap<String, String>> {
+    obj.call_method0("items")?
+        .try_iter()?
+        .map(|item| item?.extract::<(String, String)>())
+        .collect()
+}

@@ -1,0 +1,234 @@
+//! `pbx.GroupMonitor`, `pbx.MonitorState` and `pbx.evaluate_groups` over `pbx_core::groups`.
+
+use std::collections::HashMap;
+
+use pbx_core::config::HoursConfig;
+use pbx_core::groups::{
+    Alert, AlertAction, AlertId, CallGroup, GroupKind, GroupMember, GroupMonitor, MonitorConfig,
+    MonitorState, ResolveReason,
+};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+
+use crate::config::PyConfig;
+use crate::convert::{json_arg, to_py_json, utc};
+use crate::hours::PyBusinessHours;
+
+/// The coverage monitor's settings: business hours (per group where given), `debounce`
+/// (consecutive failing checks before an alert opens), and which group ids to watch
+/// (`include`, empty: all) or never watch (`exclude`).
+#[pyclass(name = "GroupMonitor", module = "pbx", frozen)]
+pub(crate) struct PyGroupMonitor {
+    inner: GroupMonitor,
+}
+
+#[pymethods]
+impl PyGroupMonitor {
+    #[new]
+    #[pyo3(signature = (hours, debounce = 2, include = Vec::new(), exclude = Vec::new(),
+        group_hours = HashMap::new()))]
+    fn new(
+        hours: PyBusinessHours,
+        debounce: u32,
+        include: Vec<String>,
+        exclude: Vec<String>,
+        group_hours: HashMap<String, PyBusinessHours>,
+    ) -> Self {
+        let mut inner = GroupMonitor::new(hours.inner);
+        inner.config = MonitorConfig {
+            debounce,
+            include,
+            exclude,
+        };
+        inner.group_hours = group_hours
+            .into_iter()
+            .map(|(id, h)| (id, h.inner))
+            .collect();
+        PyGroupMonitor { inner }
+    }
+
+    /// The monitor a loaded `Config` describes (`groups` and `business_hours`). `hours` gives
+    /// the business hours when the configuration takes them from XAPI (or overrides them);
+    /// without either, `ValueError`.
+    #[staticmethod]
+    #[pyo3(signature = (config, hours = None))]
+    fn from_config(config: PyRef<'_, PyConfig>, hours: Option<PyBusinessHours>) -> PyResult<Self> {
+        let hours = match (hours, &config.inner.business_hours) {
+            (Some(h), _) => h.inner,
+            (None, Some(HoursConfig::Schedule(h))) => (**h).clone(),
+            _ => {
+                return Err(PyValueError::new_err(
+                    "the configuration has no business_hours schedule; pass hours=",
+                ));
+            }
+        };
+        let mut inner = GroupMonitor::new(hours);
+        inner.config = config.inner.groups.monitor.clone();
+        inner.group_hours = config.inner.groups.hours.clone();
+        Ok(PyGroupMonitor { inner })
+    }
+
+    fn __repr__(&self) -> String {
+        let c = &self.inner.config;
+        format!(
+            "GroupMonitor(debounce={}, include={:?}, exclude={:?})",
+            c.debounce, c.include, c.exclude
+        )
+    }
+}
+
+/// What the monitor remembers between checks (failure counts, open alerts). Keep it across
+/// runs with `to_json()` / `MonitorState.from_json(text)` so a restart neither posts an alert
+/// again nor forgets one.
+#[pyclass(name = "MonitorState", module = "pbx")]
+#[derive(Default)]
+pub(crate) struct PyMonitorState {
+    inner: MonitorState,
+}
+
+#[pymethods]
+impl PyMonitorState {
+    #[new]
+    fn new() -> Self {
+        Self::default()
+    }
+
+    /// The state as JSON text.
+    fn to_json(&self) -> PyResult<String> {
+        serde_json::to_string(&self.inner).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+    }
+
+    /// A state saved by `to_json`. Raises `ValueError` for anything else.
+    #[staticmethod]
+    fn from_json(text: &str) -> PyResult<Self> {
+        Ok(PyMonitorState {
+            inner: serde_json::from_str(text)
+                .map_err(|e| PyValueError::new_err(format!("not a monitor state: {e}")))?,
+        })
+    }
+
+    /// Records the backend's id of the alert just opened for `group_id`.
+    fn record_alert_id(&mut self, group_id: &str, alert_id: String) {
+        self.inner.record_alert_id(group_id, AlertId(alert_id));
+    }
+
+    /// Undoes an "open" action whose delivery failed, so the next check tries again.
+    fn open_failed(&mut self, group_id: &str) {
+        self.inner.open_failed(group_id);
+    }
+
+    /// Takes over alerts the backend reports as active (a list of its alert objects, or the
+    /// JSON text), so they are resolved later rather than posted again.
+    fn adopt_active(&mut self, alerts: &Bound<'_, PyAny>, now: &Bound<'_, PyAny>) -> PyResult<()> {
+        let alerts: Vec<Alert> = serde_json::from_value(json_arg(alerts)?)
+            .map_err(|e| PyValueError::new_err(format!("not a list of alerts: {e}")))?;
+        self.inner.adopt_active(&alerts, utc(now)?);
+        Ok(())
+    }
+
+    /// The ids of the groups with an open alert.
+    #[getter]
+    fn open_alerts(&self) -> Vec<String> {
+        self.inner
+            .groups
+            .iter()
+            .filter(|(_, g)| g.alert.is_some())
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("MonitorState(<{} groups>)", self.inner.groups.len())
+    }
+}
+
+fn group_from_dict(d: &Bound<'_, PyAny>) -> PyResult<CallGroup> {
+    let kind: String = d.get_item("kind")?.extract()?;
+    let kind = match kind.as_str() {
+        "queue" => GroupKind::Queue,
+        "ring_group" => GroupKind::RingGroup,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "group kind {other:?} is not \"queue\" or \"ring_group\""
+            )));
+        }
+    };
+    let members = d
+        .get_item("members")?
+        .try_iter()?
+        .map(|m| {
+            let m = m?;
+            let name = match m.cast::<PyDict>()?.get_item("name")? {
+                Some(n) => n.extract()?,
+                None => None,
+            };
+            Ok(GroupMember {
+                extension: m.get_item("extension")?.extract()?,
+                name,
+                available: m.get_item("available")?.extract()?,
+            })
+        })
+        .collect::<PyResult<_>>()?;
+    Ok(CallGroup {
+        id: d.get_item("id")?.extract()?,
+        name: d.get_item("name")?.extract()?,
+        kind,
+        members,
+    })
+}
+
+/// One coverage check at `now` (an aware datetime) over a snapshot of the groups, each a
+/// dict `{"id", "name", "kind": "queue" | "ring_group", "members": [{"extension", "name"
+/// (optional), "available"}]}`. Updates `state` in place and returns the actions to carry
+/// out, each a dict: `{"action": "open", "group_id", "request"}` with `request` the exact
+/// `POST /api/alerts/call-groups` body (camelCase), or `{"action": "resolve", "group_id",
+/// "alert_type", "alert_id" (or None), "reason": "staffed" | "closed" | "excluded" | "gone"}`.
+#[pyfunction]
+pub(crate) fn evaluate_groups<'py>(
+    py: Python<'py>,
+    monitor: PyRef<'py, PyGroupMonitor>,
+    groups: &Bound<'py, PyAny>,
+    mut state: PyRefMut<'py, PyMonitorState>,
+    now: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyList>> {
+    let groups: Vec<CallGroup> = groups
+        .try_iter()?
+        .map(|g| group_from_dict(&g?))
+        .collect::<PyResult<_>>()?;
+    let actions = monitor.inner.evaluate(utc(now)?, &groups, &mut state.inner);
+    let out = PyList::empty(py);
+    for action in actions {
+        let d = PyDict::new(py);
+        match action {
+            AlertAction::Open(req) => {
+                d.set_item("action", "open")?;
+                d.set_item("group_id", &req.call_group_id)?;
+                d.set_item("request", to_py_json(py, &req)?)?;
+            }
+            AlertAction::Resolve {
+                group_id,
+                alert,
+                reason,
+            } => {
+                d.set_item("action", "resolve")?;
+                d.set_item("group_id", group_id)?;
+                d.set_item("alert_type", alert.alert_type.to_string())?;
+                d.set_item("alert_id", alert.alert_id.map(|id| id.0))?;
+                let reason = match reason {
+                    ResolveReason::Staffed => "staffed".to_owned(),
+                    ResolveReason::Closed => "closed".to_owned(),
+                    ResolveReason::Excluded => "excluded".to_owned(),
+                    ResolveReason::Gone => "gone".to_owned(),
+                    other => format!("{other:?}").to_lowercase(),
+                };
+                d.set_item("reason", reason)?;
+            }
+            other => {
+                d.set_item("action", format!("{other:?}"))?;
+            }
+        }
+        out.append(d)?;
+    }
+    Ok(out)
+}

@@ -1,0 +1,107 @@
+//! `pbx.BusinessHours` over `pbx_core::hours`.
+
+use chrono::{DateTime, Utc};
+use pbx_core::call::parse_timezone;
+use pbx_core::config::HoursConfig;
+use pbx_core::hours::BusinessHours;
+use pbx_core::hours::xapi::OfficeHours;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+use crate::config::PyConfig;
+use crate::convert::{json_arg, repr_str, utc};
+use crate::error::CoreResult;
+
+/// Business hours: a weekly schedule in one IANA timezone with holidays, closures, openings
+/// and breaks. Queries take an aware `datetime` (a naive one raises `ValueError`) and never
+/// read a clock.
+#[pyclass(name = "BusinessHours", module = "pbx", frozen, from_py_object)]
+#[derive(Clone)]
+pub(crate) struct PyBusinessHours {
+    pub(crate) inner: BusinessHours,
+}
+
+#[pymethods]
+impl PyBusinessHours {
+    /// The `business_hours` schedule of a loaded `Config`. Raises `ValueError` when the
+    /// configuration has none (the section is absent, or says `from_xapi: true`).
+    #[staticmethod]
+    fn from_config(config: PyRef<'_, PyConfig>) -> PyResult<Self> {
+        match &config.inner.business_hours {
+            Some(HoursConfig::Schedule(hours)) => Ok(PyBusinessHours {
+                inner: (**hours).clone(),
+            }),
+            Some(HoursConfig::FromXapi) => Err(PyValueError::new_err(
+                "the configuration takes business hours from XAPI (business_hours.from_xapi); \
+                 use BusinessHours.from_xapi with GET /OfficeHours",
+            )),
+            _ => Err(PyValueError::new_err(
+                "the configuration has no business_hours section",
+            )),
+        }
+    }
+
+    /// From 3CX XAPI `GET /OfficeHours`: the JSON text or the decoded dict. Raises
+    /// `ValueError` for JSON that is not an OfficeHours object, `ConfigError` for unusable
+    /// values (an unknown time zone, a bad period).
+    #[staticmethod]
+    fn from_xapi(py: Python<'_>, office_hours: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let oh: OfficeHours = serde_json::from_value(json_arg(office_hours)?)
+            .map_err(|e| PyValueError::new_err(format!("not an XAPI OfficeHours object: {e}")))?;
+        Ok(PyBusinessHours {
+            inner: oh.to_business_hours().py(py)?,
+        })
+    }
+
+    /// Monday to Friday, one interval (`"09:00-17:00"`), in an IANA timezone.
+    #[staticmethod]
+    #[pyo3(signature = (timezone, interval = "09:00-17:00"))]
+    fn weekdays(py: Python<'_>, timezone: &str, interval: &str) -> PyResult<Self> {
+        let tz = parse_timezone("timezone", timezone).py(py)?;
+        Ok(PyBusinessHours {
+            inner: BusinessHours::weekdays(tz, interval.parse().py(py)?),
+        })
+    }
+
+    /// Open all the time.
+    #[staticmethod]
+    fn always(py: Python<'_>, timezone: &str) -> PyResult<Self> {
+        let tz = parse_timezone("timezone", timezone).py(py)?;
+        Ok(PyBusinessHours {
+            inner: BusinessHours::always(tz),
+        })
+    }
+
+    /// Never open.
+    #[staticmethod]
+    fn never(py: Python<'_>, timezone: &str) -> PyResult<Self> {
+        let tz = parse_timezone("timezone", timezone).py(py)?;
+        Ok(PyBusinessHours {
+            inner: BusinessHours::never(tz),
+        })
+    }
+
+    /// The schedule's IANA timezone name.
+    #[getter]
+    fn timezone(&self) -> &'static str {
+        self.inner.timezone().name()
+    }
+
+    /// Whether the office is open at `at` (an aware datetime).
+    fn is_open(&self, at: &Bound<'_, PyAny>) -> PyResult<bool> {
+        Ok(self.inner.is_open(utc(at)?))
+    }
+
+    /// The next change after `at`: `(when, opens)` with `when` an aware UTC datetime and
+    /// `opens` True when the office opens then; None when nothing changes any more.
+    fn next_change(&self, at: &Bound<'_, PyAny>) -> PyResult<Option<(DateTime<Utc>, bool)>> {
+        Ok(self.inner.next_change(utc(at)?))
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "BusinessHours(timezone={})",
+            repr_str(self.inner.timezone().name())
+        )
+    }
+}

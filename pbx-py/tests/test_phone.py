@@ -1,0 +1,40 @@
+"""normalize_number / normalize_numbers."""
+
+from __future__ import annotations
+
+import pytest
+
+import pbx
+
+
+def test_kinds() -> None:
+    n = pbx.normalize_number("(907) 555-1234")
+    assert (n.kind, n.value, n.extension, n.raw, n.reason) == ("e164", "+19075551234", None, None, None)
+    assert pbx.normalize_number("Ext.101").kind == "internal"
+    assert pbx.normalize_number("Ext.101").value == "101"
+    assert pbx.normalize_number("anonymous").kind == "anonymous"
+    assert pbx.normalize_number("anonymous").value is None
+    bad = pbx.normalize_number("EndCall")
+    assert (bad.kind, bad.raw, bad.reason) == ("invalid", "EndCall", "not_a_party")
+    withext = pbx.normalize_number("907-555-1234 ext. 1234")
+    assert (withext.value, withext.extension) == ("+19075551234", "1234")
+    assert pbx.normalize_number("sip:+442079460018@carrier;user=phone").value == "+442079460018"
+
+
+def test_the_default_region() -> None:
+    assert pbx.normalize_number("030 1234567", default_region="DE").value == "+49301234567"
+    with pytest.raises(pbx.ConfigError) as info:
+        pbx.normalize_number("1", default_region="XX")
+    assert info.value.issues[0][:2] == ("default_region", "XX")
+
+
+def test_a_batch_equals_one_by_one(expected_rows: list[list[str]]) -> None:
+    raws = [row[3] for row in expected_rows] + ["", "12", "+46 8 123 456 78", "Ext.7"]
+    batch = pbx.normalize_numbers(raws, "US")
+    assert batch == [pbx.normalize_number(r, "US") for r in raws]
+    assert len(batch) == len(raws)
+
+
+def test_a_str_is_not_a_batch() -> None:
+    with pytest.raises(TypeError):
+        pbx.normalize_numbers("9075551234")

@@ -1,0 +1,114 @@
+//! Checkpoint stores: a file, written atomically.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use pbx_core::{Checkpoint, CheckpointStore};
+
+/// Why a checkpoint file could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckpointError {
+    /// Reading or writing failed.
+    #[error("checkpoint file {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file exists but is not a checkpoint file (corrupt or truncated). It is never
+    /// silently replaced: starting from zero would send every call again.
+    #[error("checkpoint file {path} is corrupt ({reason}); fix or remove it deliberately")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Checkpoints in one JSON file (`{"key": "checkpoint", …}`), replaced atomically on every
+/// save: write a temporary file beside it, fsync, rename over, fsync the directory.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// use pbx_core::{Checkpoint, CheckpointStore};
+/// let dir = std::env::temp_dir().join(format!("pbx-doc-{}", std::process::id()));
+/// let store = pbx_sources::checkpoint::FileCheckpointStore::new(dir.join("checkpoint.json"));
+/// store.save("cdr", &Checkpoint::new("42")).await.unwrap();
+/// assert_eq!(store.load("cdr").await.unwrap(), Some(Checkpoint::new("42")));
+/// # std::fs::remove_dir_all(dir).unwrap();
+/// # });
+/// ```
+#[derive(Debug)]
+pub struct FileCheckpointStore {
+    path: PathBuf,
+    lock: tokio::sync::Mutex<()>,
+}
+
+impl FileCheckpointStore {
+    /// A store in `path` (created, with its folder, on the first save).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        FileCheckpointStore {
+            path: path.into(),
+            lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn io(&self, source: std::io::Error) -> CheckpointError {
+        CheckpointError::Io {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn read(&self) -> Result<BTreeMap<String, String>, CheckpointError> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+            Err(e) => return Err(self.io(e)),
+        };
+        serde_json::from_str(&text).map_err(|e| CheckpointError::Corrupt {
+            path: self.path.clone(),
+            reason: e.to_string(),
+        })
+    }
+
+    fn write(&self, all: &BTreeMap<String, String>) -> Result<(), CheckpointError> {
+        let dir = self
+            .path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| self.io(e))?;
+        let tmp = self.path.with_extension("tmp");
+        let body = serde_json::to_vec_pretty(all).map_err(|e| self.io(std::io::Error::other(e)))?;
+        let mut f = std::fs::File::create(&tmp).map_err(|e| self.io(e))?;
+        f.write_all(&body).map_err(|e| self.io(e))?;
+        f.sync_all().map_err(|e| self.io(e))?;
+        std::fs::rename(&tmp, &self.path).map_err(|e| self.io(e))?;
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| self.io(e))
+    }
+}
+
+#[async_trait]
+impl CheckpointStore for FileCheckpointStore {
+    type Error = CheckpointError;
+
+    async fn load(&self, key: &str) -> Result<Option<Checkpoint>, CheckpointError> {
+        let _guard = self.lock.lock().await;
+        Ok(self.read()?.get(key).map(Checkpoint::new))
+    }
+
+    async fn save(&self, key: &str, checkpoint: &Checkpoint) -> Result<(), CheckpointError> {
+        let _guard = self.lock.lock().await;
+        let mut all = self.read()?;
+        all.insert(key.to_owned(), checkpoint.to_string());
+        self.write(&all)
+    }
+}

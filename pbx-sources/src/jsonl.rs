@@ -1,0 +1,102 @@
+//! A call sink that appends call requests to a JSON-lines file: a dry run, a demo, or a hand
+//! over to another system. Like the API, it answers `Duplicate` for a `pbxCallId` the file
+//! already holds, so re-sent calls are never written twice.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use pbx_core::call::CallRequest;
+use pbx_core::{CallSink, DeliveryOutcome};
+
+/// Appends each call as one JSON line (synced to disk before it counts as delivered).
+#[derive(Debug)]
+pub struct JsonLinesSink {
+    path: PathBuf,
+    state: Mutex<HashSet<String>>,
+}
+
+impl JsonLinesSink {
+    /// A sink writing to `path` (its folder is created). Calls already in the file are known,
+    /// so sending them again answers `Duplicate`.
+    ///
+    /// # Errors
+    /// When the file exists but cannot be read, or a line is not a call request.
+    pub fn open(path: impl Into<PathBuf>) -> std::io::Result<Self> {
+        let path = path.into();
+        let mut ids = HashSet::new();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                for (i, line) in text
+                    .lines()
+                    .enumerate()
+                    .filter(|(_, l)| !l.trim().is_empty())
+                {
+                    let call: CallRequest = serde_json::from_str(line).map_err(|e| {
+                        std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            format!("{} line {}: {e}", path.display(), i + 1),
+                        )
+                    })?;
+                    ids.insert(call.pbx_call_id);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        Ok(JsonLinesSink {
+            path,
+            state: Mutex::new(ids),
+        })
+    }
+
+    /// How many calls the file holds.
+    pub fn len(&self) -> usize {
+        self.state.lock().map_or(0, |s| s.len())
+    }
+
+    /// Whether the file holds no call.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[async_trait]
+impl CallSink for JsonLinesSink {
+    async fn deliver(&self, call: &CallRequest) -> DeliveryOutcome {
+        let Ok(mut ids) = self.state.lock() else {
+            return DeliveryOutcome::Retry {
+                reason: "sink state poisoned".into(),
+                after: None,
+            };
+        };
+        if ids.contains(&call.pbx_call_id) {
+            return DeliveryOutcome::Duplicate;
+        }
+        let write = || -> std::io::Result<()> {
+            let mut line = serde_json::to_vec(call).map_err(std::io::Error::other)?;
+            line.push(b'\n');
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)?;
+            f.write_all(&line)?;
+            f.sync_data()
+        };
+        match write() {
+            Ok(()) => {
+                ids.insert(call.pbx_call_id.clone());
+                DeliveryOutcome::Delivered
+            }
+            Err(e) => DeliveryOutcome::Retry {
+                reason: format!("cannot write {}: {e}", self.path.display()),
+                after: None,
+            },
+        }
+    }
+}
