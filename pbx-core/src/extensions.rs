@@ -99,6 +99,25 @@ impl ExtensionMap {
             })
     }
 
+    /// This map with every user of `overrides` added or replacing ours, and `overrides`'
+    /// fallback (a map from config winning over one read from the PBX).
+    ///
+    /// ```
+    /// use pbx_core::extensions::{ExtensionMap, User};
+    /// let pbx: ExtensionMap = [User::new("101", "old@example.com"), User::new("102", "b@example.com")].into_iter().collect();
+    /// let config: ExtensionMap = [User::new("101", "a@example.com")].into_iter().collect();
+    /// let merged = pbx.merged_with(&config);
+    /// assert_eq!(merged.email_for("101"), Some("a@example.com"));
+    /// assert_eq!(merged.email_for("102"), Some("b@example.com"));
+    /// ```
+    pub fn merged_with(mut self, overrides: &ExtensionMap) -> ExtensionMap {
+        for user in overrides.users.values() {
+            self.insert(user.clone());
+        }
+        self.fallback = overrides.fallback.clone();
+        self
+    }
+
     /// How many users are mapped.
     pub fn len(&self) -> usize {
         self.users.len()

@@ -6,8 +6,9 @@
 //! second run delivers nothing new.
 //!
 //! `--once` runs until the source is drained and prints a summary; otherwise it runs as a
-//! service with `GET /health`, `GET /status`, `GET /metrics` and `POST /trigger/poll` on the
-//! configured address, and stops gracefully (checkpoint saved) on SIGINT/SIGTERM.
+//! service with `GET /health`, `GET /status`, `GET /metrics`, `POST /trigger/poll` and
+//! `POST /trigger/alerts` on the configured address, monitors call groups when
+//! `groups.enabled`, and stops gracefully (checkpoint saved) on SIGINT/SIGTERM.
 //!
 //! Exit codes: 0 done; 1 a runtime failure (unreadable source, refused credentials); 2 an
 //! unusable configuration (every problem printed with its path; nothing started).
@@ -29,6 +30,7 @@ use clap::Parser;
 use pbx_core::call::{CallMapper, CallRequest, MappingOptions};
 use pbx_core::cdr::CdrParser;
 use pbx_core::config::{CheckpointConfig, Config, HoursConfig, LogFormat, SourceConfig};
+use pbx_core::groups::GroupMonitor;
 use pbx_core::hours::BusinessHours;
 use pbx_core::sync::Pipeline;
 use pbx_core::{CallSink, DeliveryOutcome};
@@ -36,7 +38,8 @@ use pbx_sources::checkpoint::FileCheckpointStore;
 use pbx_sources::file::FileSource;
 use pbx_sources::http::{CallLoggerClient, CallLoggerConfig};
 use pbx_sources::jsonl::JsonLinesSink;
-use pbx_sources::sync::{Engine, EngineOptions, FileQuarantine, Status};
+use pbx_sources::sync::{CheckReport, Engine, EngineOptions, FileQuarantine, GroupLoop, Status};
+use pbx_sources::xapi::{XapiClient, XapiConfig, XapiGroupDirectory};
 use tokio::sync::{Notify, watch};
 
 const EMBEDDED_DEFAULT: &str = include_str!("../../config/embedded-default.yml");
@@ -121,7 +124,7 @@ fn init_logging(config: &Config, json: bool) {
     }
 }
 
-fn pipeline(config: &Config) -> Pipeline {
+fn build_pipeline(config: &Config) -> Pipeline {
     Pipeline {
         parser: CdrParser::new(config.cdr_template.clone()),
         mapper: CallMapper {
@@ -159,16 +162,7 @@ async fn run(config: Config, once: bool) -> ExitCode {
             Err(e) => return refuse(format!("cannot open {path}: {e}")),
         },
         None => {
-            let mut http = CallLoggerConfig::new(config.call_api.base_url.clone());
-            http.token = config
-                .call_api
-                .token
-                .as_ref()
-                .map(|t| pbx_sources::Secret::new(t.expose()));
-            http.timeout = config.call_api.timeout;
-            http.concurrency = config.call_api.concurrency;
-            http.retry.attempts = config.call_api.max_attempts;
-            http.danger_accept_invalid_certs = config.call_api.insecure_skip_tls_verify;
+            let http = CallLoggerConfig::from(&config.call_api);
             match CallLoggerClient::new(http) {
                 Ok(c) => Sink::Http(Box::new(c)),
                 Err(e) => return refuse(format!("call API client: {e}")),
@@ -176,9 +170,29 @@ async fn run(config: Config, once: bool) -> ExitCode {
         }
     };
     let store = match &config.checkpoint {
-        CheckpointConfig::File { path } => FileCheckpointStore::new(path),
+        CheckpointConfig::File { path } => Arc::new(FileCheckpointStore::new(path)),
         _ => return refuse("only the file checkpoint store is available in this build yet".into()),
     };
+    let xapi = match &config.xapi {
+        None => None,
+        Some(x) => match XapiClient::new(XapiConfig::from(x)) {
+            Ok(c) => Some(Arc::new(c)),
+            Err(e) => return refuse(format!("XAPI client: {e}")),
+        },
+    };
+    let mut pipeline = build_pipeline(&config);
+    if config.extensions_from_xapi
+        && let Some(client) = &xapi
+    {
+        // Users from 3CX, with the config's own map winning for the extensions it lists.
+        match client.extension_map().await {
+            Ok(from_pbx) => pipeline.mapper.extensions = from_pbx.merged_with(&config.extensions),
+            Err(e) => {
+                eprintln!("pbx-sideloader: cannot read users from XAPI: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
     let options = EngineOptions {
         checkpoint_key: "cdr".into(),
         batch_size: config.batch_size,
@@ -187,22 +201,63 @@ async fn run(config: Config, once: bool) -> ExitCode {
         ..EngineOptions::default()
     };
     let quarantine = Arc::new(FileQuarantine::new(&config.quarantine_path));
-    let mut engine = Engine::new(
-        source,
-        Arc::new(sink),
-        store,
-        pipeline(&config),
-        quarantine,
-        options,
-    );
+    let groups = if config.groups.enabled && !once {
+        match group_loop(&config, xapi.clone(), Arc::clone(&store)).await {
+            Ok(l) => l,
+            Err(code) => return code,
+        }
+    } else {
+        None
+    };
+    let mut engine = Engine::new(source, Arc::new(sink), store, pipeline, quarantine, options);
     if once {
         run_once(&mut engine, &config).await
     } else {
-        serve(engine, &config).await
+        serve(engine, groups, &config).await
     }
 }
 
-type SideloaderEngine = Engine<FileSource, Sink, FileCheckpointStore>;
+type SideloaderEngine = Engine<FileSource, Sink, Arc<FileCheckpointStore>>;
+type SideloaderGroups = GroupLoop<XapiGroupDirectory, CallLoggerClient, Arc<FileCheckpointStore>>;
+
+/// The call-group monitor, when `groups.enabled`: groups from XAPI, alerts to the call API,
+/// its state beside the checkpoint.
+async fn group_loop(
+    config: &Config,
+    xapi: Option<Arc<XapiClient>>,
+    store: Arc<FileCheckpointStore>,
+) -> Result<Option<SideloaderGroups>, ExitCode> {
+    let Some(client) = xapi else {
+        return Err(refuse("groups.enabled needs the xapi section".into()));
+    };
+    if config.call_api.base_url.starts_with("file:") {
+        tracing::warn!(
+            "call-group alerts need the call API; call_api.base_url is a file, so groups are not monitored"
+        );
+        return Ok(None);
+    }
+    let hours = match &config.business_hours {
+        Some(HoursConfig::Schedule(h)) => (**h).clone(),
+        _ => match client.business_hours().await {
+            Ok(h) => h,
+            Err(e) => {
+                eprintln!("pbx-sideloader: cannot read office hours from XAPI: {e}");
+                return Err(ExitCode::from(1));
+            }
+        },
+    };
+    let alerts = CallLoggerClient::new(CallLoggerConfig::from(&config.call_api))
+        .map_err(|e| refuse(format!("call API client: {e}")))?;
+    let mut monitor = GroupMonitor::new(hours);
+    monitor.config = config.groups.monitor.clone();
+    monitor.group_hours = config.groups.hours.clone();
+    Ok(Some(GroupLoop::new(
+        XapiGroupDirectory::new(client),
+        alerts,
+        store,
+        monitor,
+    )))
+}
 
 async fn run_once(engine: &mut SideloaderEngine, config: &Config) -> ExitCode {
     let mut failures = 0u32;
@@ -263,11 +318,17 @@ async fn run_once(engine: &mut SideloaderEngine, config: &Config) -> ExitCode {
 struct AppState {
     status: Arc<Mutex<Status>>,
     trigger: Arc<Notify>,
+    alerts_trigger: Option<Arc<Notify>>,
+    alerts_report: Option<Arc<Mutex<Option<CheckReport>>>>,
     started: Instant,
     hours: Option<BusinessHours>,
 }
 
-async fn serve(mut engine: SideloaderEngine, config: &Config) -> ExitCode {
+async fn serve(
+    mut engine: SideloaderEngine,
+    groups: Option<SideloaderGroups>,
+    config: &Config,
+) -> ExitCode {
     let hours = match &config.business_hours {
         Some(HoursConfig::Schedule(h)) => Some((**h).clone()),
         _ => None,
@@ -275,6 +336,8 @@ async fn serve(mut engine: SideloaderEngine, config: &Config) -> ExitCode {
     let state = AppState {
         status: engine.status(),
         trigger: engine.trigger(),
+        alerts_trigger: groups.as_ref().map(GroupLoop::trigger),
+        alerts_report: groups.as_ref().map(GroupLoop::last_report),
         started: Instant::now(),
         hours,
     };
@@ -286,6 +349,7 @@ async fn serve(mut engine: SideloaderEngine, config: &Config) -> ExitCode {
         .route("/status", get(status))
         .route("/metrics", get(metrics))
         .route("/trigger/poll", post(trigger))
+        .route("/trigger/alerts", post(trigger_alerts))
         .with_state(state);
     let listener = match tokio::net::TcpListener::bind(config.http_listen).await {
         Ok(l) => l,
@@ -299,6 +363,11 @@ async fn serve(mut engine: SideloaderEngine, config: &Config) -> ExitCode {
     };
     tracing::info!(listen = %config.http_listen, "serving /health, /status, /metrics, /trigger/poll");
     let (stop_tx, stop_rx) = watch::channel(false);
+    let groups_task = groups.map(|mut g| {
+        let rx = stop_tx.subscribe();
+        let interval = config.groups.interval;
+        tokio::spawn(async move { g.run(interval, rx, Utc::now).await })
+    });
     let mut engine_task = tokio::spawn(async move { engine.run(stop_rx, Utc::now).await });
     let mut server_stop = stop_tx.subscribe();
     let server = tokio::spawn(async move {
@@ -334,6 +403,9 @@ async fn serve(mut engine: SideloaderEngine, config: &Config) -> ExitCode {
         );
     }
     let _ = server.await;
+    if let Some(task) = groups_task {
+        let _ = task.await;
+    }
     code
 }
 
@@ -373,6 +445,7 @@ async fn status(State(state): State<AppState>) -> impl IntoResponse {
         "last_error": s.last_error,
         "stopped": s.stopped,
         "uptime_secs": state.started.elapsed().as_secs(),
+        "groups": state.alerts_report.as_ref().map(|r| r.lock().map(|r| r.clone()).unwrap_or_default()),
         "business_hours": hours,
     }))
 }
@@ -438,4 +511,22 @@ async fn trigger(State(state): State<AppState>) -> impl IntoResponse {
         StatusCode::ACCEPTED,
         axum::Json(serde_json::json!({"triggered": "poll"})),
     )
+}
+
+async fn trigger_alerts(State(state): State<AppState>) -> impl IntoResponse {
+    match &state.alerts_trigger {
+        Some(t) => {
+            t.notify_one();
+            (
+                StatusCode::ACCEPTED,
+                axum::Json(serde_json::json!({"triggered": "alerts"})),
+            )
+        }
+        None => (
+            StatusCode::CONFLICT,
+            axum::Json(
+                serde_json::json!({"error": "call-group monitoring is not enabled (groups.enabled)"}),
+            ),
+        ),
+    }
 }
