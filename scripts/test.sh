@@ -53,14 +53,14 @@ pbx-node/__test__/run.sh
 step "main job: the sideloader on its embedded default, twice (the second run delivers nothing)"
 # out/ holds only this demo's output (calls, checkpoint, quarantine): start it afresh.
 rm -rf out
-first=$(cargo run --quiet --release --locked -p pbx-examples --bin pbx-sideloader -- --once)
-second=$(cargo run --quiet --release --locked -p pbx-examples --bin pbx-sideloader -- --once)
+first=$(cargo run --quiet --locked -p pbx-examples --bin pbx-sideloader -- --once)
+second=$(cargo run --quiet --locked -p pbx-examples --bin pbx-sideloader -- --once)
 printf '%s\n%s\n' "$first" "$second"
 case "$first" in "pbx-sideloader: 0 delivered"*) echo "scripts/test.sh: the first run delivered nothing" >&2; exit 1 ;; esac
 case "$second" in "pbx-sideloader: 0 delivered, 0 already delivered, 0 skipped"*) ;; *) echo "scripts/test.sh: the second run was not empty" >&2; exit 1 ;; esac
 
 step "pbx-convert over the bundled sample: one JSON object per input line"
-out=$(cargo run --quiet --release --locked -p pbx-examples --bin pbx-convert -- \
+out=$(cargo run --quiet --locked -p pbx-examples --bin pbx-convert -- \
   --timezone America/Anchorage --extensions examples/data/extensions.yml examples/data/cdr-sample.log)
 want=$(grep -c '' examples/data/cdr-sample.log)
 got=$(printf '%s\n' "$out" | grep -c '^{"line":')
