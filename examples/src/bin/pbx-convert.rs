@@ -128,7 +128,7 @@ fn setup(args: &Args) -> Result<(CdrParser, CallMapper), String> {
     if let Some(path) = &args.extensions {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read --extensions {}: {e}", path.display()))?;
-        let file: ExtensionsFile = serde_yaml_ng::from_str(&text)
+        let file: ExtensionsFile = serde_saphyr::from_str(&text)
             .map_err(|e| format!("--extensions {}: {e}", path.display()))?;
         mapper.extensions = file.extensions;
     }

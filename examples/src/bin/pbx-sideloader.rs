@@ -132,6 +132,7 @@ fn build_pipeline(config: &Config) -> Pipeline {
             options: MappingOptions {
                 timezone: config.timezone,
                 internal_calls: config.internal_calls,
+                default_region: config.default_region,
                 ..MappingOptions::default()
             },
             extensions: config.extensions.clone(),

@@ -262,7 +262,7 @@ pub struct Config {
     /// What to do with internal calls.
     pub internal_calls: InternalCalls,
     /// Default region for phone numbers (ISO 3166 alpha-2, default `US`).
-    pub default_region: String,
+    pub default_region: crate::phone::Region,
     /// Business hours, if configured.
     pub business_hours: Option<HoursConfig>,
     /// Call-group monitoring.

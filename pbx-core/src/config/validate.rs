@@ -19,6 +19,7 @@ use crate::direction::DirectionPolicy;
 use crate::extensions::{ExtensionMap, OwnerFallback, User};
 use crate::groups::MonitorConfig;
 use crate::hours::{BusinessHours, Holiday, Interval, ObservedRule, Shift};
+use crate::phone::Region;
 
 struct Check<'a> {
     issues: &'a mut Vec<ConfigIssue>,
@@ -301,18 +302,15 @@ pub(super) fn validate(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Config 
 
     let (direction, internal_calls) = direction(&mut c, &raw);
     let default_region = match c.opt_text("phone.default_region", &raw.phone.default_region) {
-        None => "US".to_owned(),
-        Some(r) if r.len() == 2 && r.chars().all(|ch| ch.is_ascii_alphabetic()) => {
-            r.to_ascii_uppercase()
-        }
-        Some(_) => {
+        None => Region::US,
+        Some(r) => Region::parse("phone.default_region", &r).unwrap_or_else(|_| {
             c.bad(
                 "phone.default_region",
                 raw.phone.default_region.as_ref(),
-                "is not a two-letter country code such as US",
+                "is not a two-letter country code such as US (one libphonenumber knows)",
             );
-            "US".to_owned()
-        }
+            Region::US
+        }),
     };
 
     let business_hours = raw
