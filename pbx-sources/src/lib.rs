@@ -11,6 +11,8 @@
 //! |---|---|---|
 //! | `http` (default) | [`http`] | the call-logger API client: [`pbx_core::CallSink`], [`pbx_core::AlertSink`], health |
 //! | `xapi` (default) | [`xapi`] | the 3CX XAPI client: token, `/Users`, `/RingGroups`, `/Queues`, `/OfficeHours`, `/CDRSettings` |
+//! | `file` (default) | [`file`](mod@file), [`jsonl`], [`checkpoint`] | a CDR file source, a JSON-lines call sink, a file checkpoint store |
+//! | `sync` (default) | [`sync`] | the sync engine, the call-group monitor loop, the quarantine |
 //!
 //! Secrets (bearer tokens, client secrets) are held in [`Secret`], which never prints itself
 //! (response bodies quoted in errors are scrubbed of them too);
