@@ -357,6 +357,11 @@ fn from_xapi_errors_name_the_field() {
         serde_json::from_str::<OfficeHours>(r#"{"OfficeHolidays":[{"Day":1,"Month":1}]}"#)
             .unwrap_err();
     assert!(missing.to_string().contains("Name"), "{missing}");
+    // Found by fuzzing: an absurd duration is an error, not an overflow panic.
+    let e = bad(
+        r#"{"TimeZoneId":"UTC","Hours":{"Type":"OfficeHours","Periods":[]},"OfficeHolidays":[{"Name":"x","Day":25,"Month":12,"IsRecurrent":true,"TimeOfStartDate":"PT1S","TimeOfEndDate":"PT155555555555555555555555555555555555555555555555555555552H"}]}"#,
+    );
+    assert!(e.contains("OfficeHolidays[0].TimeOfEndDate"), "{e}");
     // AllHours and Never.
     let oh: OfficeHours =
         serde_json::from_str(r#"{"TimeZoneId":"UTC","Hours":{"Type":"AllHours"}}"#).unwrap();

@@ -286,8 +286,9 @@ impl BusinessHours {
             }
             d = d.succ_opt()?;
             // Spans of later dates start at or after this instant.
-            let horizon =
-                self.resolve(d.and_time(chrono::NaiveTime::MIN), true)? - TimeDelta::days(1);
+            let horizon = self
+                .resolve(d.and_time(chrono::NaiveTime::MIN), true)?
+                .checked_sub_signed(TimeDelta::days(1))?;
             if let Some(found) = first_change(&mut spans, at, open_now, horizon) {
                 return Some(found);
             }
@@ -479,9 +480,13 @@ fn span_occurrences(
     date: NaiveDate,
 ) -> Vec<(NaiveDateTime, NaiveDateTime)> {
     let day_start = date.and_time(chrono::NaiveTime::MIN);
-    let day_end = day_start + TimeDelta::days(2);
-    let touches =
-        |s: NaiveDateTime, e: NaiveDateTime| s < day_end && e > day_start - TimeDelta::days(1);
+    let (Some(day_end), Some(before)) = (
+        day_start.checked_add_signed(TimeDelta::days(2)),
+        day_start.checked_sub_signed(TimeDelta::days(1)),
+    ) else {
+        return Vec::new();
+    };
+    let touches = |s: NaiveDateTime, e: NaiveDateTime| s < day_end && e > before;
     if !yearly {
         return if touches(start, end) {
             vec![(start, end)]
@@ -493,7 +498,7 @@ fn span_occurrences(
     [date.year() - 1, date.year()]
         .into_iter()
         .filter_map(|y| start.with_year(y))
-        .map(|s| (s, s + length))
+        .filter_map(|s| Some((s, s.checked_add_signed(length)?)))
         .filter(|(s, e)| touches(*s, *e))
         .collect()
 }

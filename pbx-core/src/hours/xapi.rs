@@ -282,12 +282,22 @@ fn holiday(i: usize, h: &XapiHoliday) -> Result<Holiday, Error> {
         offset("TimeOfEndDate", &h.time_of_end_date)?,
     );
     let midnight = |d: NaiveDate| NaiveDateTime::new(d, NaiveTime::MIN);
-    let start = midnight(start_date) + from;
-    let end = if from.is_zero() && to.is_zero() {
-        midnight(end_date) + TimeDelta::days(1)
-    } else {
-        midnight(end_date) + to
+    let out_of_range = |f: &str, v: &Option<String>| {
+        invalid(
+            &field(f),
+            v.as_deref().unwrap_or_default(),
+            "is out of range",
+        )
     };
+    let start = midnight(start_date)
+        .checked_add_signed(from)
+        .ok_or_else(|| out_of_range("TimeOfStartDate", &h.time_of_start_date))?;
+    let end = if from.is_zero() && to.is_zero() {
+        midnight(end_date).checked_add_signed(TimeDelta::days(1))
+    } else {
+        midnight(end_date).checked_add_signed(to)
+    }
+    .ok_or_else(|| out_of_range("TimeOfEndDate", &h.time_of_end_date))?;
     if end <= start {
         return Err(invalid(
             &field("TimeOfEndDate"),
@@ -306,7 +316,7 @@ fn holiday(i: usize, h: &XapiHoliday) -> Result<Holiday, Error> {
 }
 
 /// Reads an ISO 8601 duration of days, hours, minutes and seconds (`PT17H30M`, `P1D`,
-/// `PT0S`); `None` for anything else.
+/// `PT0S`), at most 400 days either way; `None` for anything else.
 fn iso_duration(s: &str) -> Option<TimeDelta> {
     let (negative, rest) = match s.strip_prefix('-') {
         Some(r) => (true, r),
@@ -328,7 +338,11 @@ fn iso_duration(s: &str) -> Option<TimeDelta> {
             }
             let &(_, secs) = allowed.by_ref().find(|(u, _)| *u == c)?;
             let value: f64 = num.parse().ok()?;
-            total += TimeDelta::milliseconds((value * secs as f64 * 1000.0).round() as i64);
+            let ms = value * secs as f64 * 1000.0;
+            if !ms.is_finite() || ms.abs() > MAX_DURATION_MS as f64 {
+                return None;
+            }
+            total = total.checked_add(&TimeDelta::try_milliseconds(ms.round() as i64)?)?;
             num.clear();
         }
         num.is_empty().then_some(())
@@ -340,8 +354,14 @@ fn iso_duration(s: &str) -> Option<TimeDelta> {
         }
         read(t, &[('H', 3600), ('M', 60), ('S', 1)])?;
     }
+    if total.num_milliseconds().abs() > MAX_DURATION_MS {
+        return None;
+    }
     Some(if negative { -total } else { total })
 }
+
+/// The longest holiday time offset accepted: 400 days.
+const MAX_DURATION_MS: i64 = 400 * 86_400 * 1000;
 
 #[cfg(test)]
 mod tests {
