@@ -35,7 +35,7 @@ npm_ci pbx-node
 
 convert_out=$(mktemp)
 trap 'rm -f "$convert_out"' EXIT
-cargo run --quiet --release --locked -p pbx-examples --bin pbx-convert -- \
+cargo run --quiet --locked -p pbx-examples --bin pbx-convert -- \
   --timezone America/Anchorage --extensions examples/data/extensions.yml \
   examples/data/cdr-sample.log >"$convert_out"
 

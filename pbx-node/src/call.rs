@@ -264,19 +264,17 @@ impl CallMapper {
     }
 
     /// The mapper a loaded configuration describes (timezone, extension map, direction
-    /// policy, internal calls, default region). Throws `PBX_INVALID_ARGUMENT` when the
-    /// configuration's default region has no numbering data.
+    /// policy, internal calls, default region).
     #[napi(factory)]
-    pub fn from_config(env: Env, config: &Config) -> Result<Self> {
+    pub fn from_config(config: &Config) -> Self {
         let c = &config.inner;
         let mut m = core::CallMapper::default();
         m.options.timezone = c.timezone;
         m.options.internal_calls = c.internal_calls;
-        m.options.default_region =
-            Region::parse("phone.default_region", &c.default_region).or_throw(&env)?;
+        m.options.default_region = c.default_region;
         m.direction = c.direction.clone();
         m.extensions = c.extensions.clone();
-        Ok(CallMapper { inner: m })
+        CallMapper { inner: m }
     }
 
     /// Classifies a record with this mapper's direction policy.

@@ -175,7 +175,7 @@ impl Config {
     /// The default region for phone numbers.
     #[napi(getter)]
     pub fn default_region(&self) -> String {
-        self.inner.default_region.clone()
+        self.inner.default_region.to_string()
     }
 
     /// Where business hours come from: `schedule` (`BusinessHours.fromConfig`), `xapi`

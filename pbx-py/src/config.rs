@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use pbx_core::call::{CallMapper, InternalCalls};
 use pbx_core::config::Config;
-use pbx_core::phone::Region;
 use pyo3::prelude::*;
 
 use crate::convert::{repr_str, str_map};
@@ -56,8 +55,7 @@ impl PyConfig {
         };
         mapper.options.timezone = config.timezone;
         mapper.options.internal_calls = config.internal_calls;
-        mapper.options.default_region =
-            Region::parse("phone.default_region", &config.default_region).py(py)?;
+        mapper.options.default_region = config.default_region;
         Ok(PyConfig {
             inner: config,
             mapper,
@@ -78,8 +76,8 @@ impl PyConfig {
 
     /// `phone.default_region`.
     #[getter]
-    fn default_region(&self) -> String {
-        self.inner.default_region.clone()
+    fn default_region(&self) -> &str {
+        self.inner.default_region.as_str()
     }
 
     /// `direction.internal_calls`: `"skip"` or `"as_outbound"`.
@@ -121,7 +119,7 @@ impl PyConfig {
         format!(
             "Config(timezone={}, default_region={}, extensions=<{} users>)",
             repr_str(self.inner.timezone.name()),
-            repr_str(&self.inner.default_region),
+            repr_str(self.inner.default_region.as_str()),
             self.inner.extensions.len()
         )
     }

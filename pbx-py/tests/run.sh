@@ -64,8 +64,8 @@ else
 fi
 
 # 3. pbx-convert, for the parity test (the main job of scripts/test.sh builds it anyway).
-cargo build --quiet --release --locked -p pbx-examples --bin pbx-convert
-export PBX_CONVERT=$PWD/target/release/pbx-convert
+cargo build --quiet --locked -p pbx-examples --bin pbx-convert
+export PBX_CONVERT=$PWD/target/debug/pbx-convert
 
 # 4. Tests, stubs against the module, type check of the tests and the example.
 python -m pytest -q -p no:cacheprovider pbx-py/tests
