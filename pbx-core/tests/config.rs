@@ -170,6 +170,7 @@ fn bad_configs_table() {
             vec![("call_api.base_url", "environment variable `API_URL` is not set"), ("call_api.token", "environment variable `TOKEN` is not set")]),
         (format!("{BASE}quarantine: {{path: '${{BROKEN'}}"), vec![("quarantine.path", "unterminated")]),
         ("source: [1, 2]\ncall_api: {base_url: 'http://x'}".into(), vec![("source", "has the wrong shape")]),
+        (format!("{BASE}colour: blue"), vec![("colour", "is not a known setting")]),
         ("source: {kind: file\n".into(), vec![("", "is not valid YAML")]),
         ("- just\n- a list\n".into(), vec![("", "must be a mapping")]),
     ];

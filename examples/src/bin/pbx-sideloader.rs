@@ -27,8 +27,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use chrono::Utc;
 use clap::Parser;
-use pbx_core::call::{CallMapper, CallRequest, MappingOptions};
-use pbx_core::cdr::CdrParser;
+use pbx_core::call::CallRequest;
 use pbx_core::config::{CheckpointConfig, Config, HoursConfig, LogFormat, SourceConfig};
 use pbx_core::groups::GroupMonitor;
 use pbx_core::hours::BusinessHours;
@@ -126,17 +125,8 @@ fn init_logging(config: &Config, json: bool) {
 
 fn build_pipeline(config: &Config) -> Pipeline {
     Pipeline {
-        parser: CdrParser::new(config.cdr_template.clone()),
-        mapper: CallMapper {
-            direction: config.direction.clone(),
-            options: MappingOptions {
-                timezone: config.timezone,
-                internal_calls: config.internal_calls,
-                default_region: config.default_region,
-                ..MappingOptions::default()
-            },
-            extensions: config.extensions.clone(),
-        },
+        parser: config.cdr_parser(),
+        mapper: config.call_mapper(),
     }
 }
 

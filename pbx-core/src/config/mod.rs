@@ -41,6 +41,24 @@ use crate::hours::BusinessHours;
 
 pub use secret::Secret;
 
+/// The top-level sections.
+const SECTIONS: [&str; 14] = [
+    "pbx",
+    "source",
+    "call_api",
+    "xapi",
+    "extensions",
+    "direction",
+    "phone",
+    "business_hours",
+    "groups",
+    "polling",
+    "checkpoint",
+    "quarantine",
+    "http",
+    "logging",
+];
+
 /// The largest configuration text accepted (1 MiB).
 pub const MAX_CONFIG_BYTES: usize = 1024 * 1024;
 
@@ -284,6 +302,34 @@ pub struct Config {
 }
 
 impl Config {
+    /// The CDR → call request mapping this configuration describes (direction rules, time
+    /// zone, internal calls, default region, extension map).
+    ///
+    /// ```
+    /// let config = pbx_core::config::Config::from_yaml(
+    ///     "source: {kind: file, path: x}\ncall_api: {base_url: 'http://x'}\npbx: {timezone: Europe/Berlin}\n",
+    ///     &|_: &str| None)?;
+    /// assert_eq!(config.call_mapper().options.timezone, chrono_tz::Europe::Berlin);
+    /// # Ok::<(), pbx_core::Error>(())
+    /// ```
+    pub fn call_mapper(&self) -> crate::call::CallMapper {
+        crate::call::CallMapper {
+            direction: self.direction.clone(),
+            options: crate::call::MappingOptions {
+                timezone: self.timezone,
+                internal_calls: self.internal_calls,
+                default_region: self.default_region,
+                ..crate::call::MappingOptions::default()
+            },
+            extensions: self.extensions.clone(),
+        }
+    }
+
+    /// The CDR line parser for `pbx.cdr_template`.
+    pub fn cdr_parser(&self) -> crate::cdr::CdrParser {
+        crate::cdr::CdrParser::new(self.cdr_template.clone())
+    }
+
     /// Reads, substitutes and validates a configuration.
     ///
     /// `env` looks up variables for `${VAR}`; pass `&|n| std::env::var(n).ok()` for the
@@ -327,7 +373,9 @@ impl Config {
         // Every section is a mapping (serde would otherwise read a list into one by position).
         if let Some(sections) = value.as_object_mut() {
             for (name, section) in sections.iter_mut() {
-                if !(section.is_object() || section.is_null()) {
+                // An unknown key is reported as unknown, once, below.
+                if SECTIONS.contains(&name.as_str()) && !(section.is_object() || section.is_null())
+                {
                     issues.push(ConfigIssue {
                         path: name.clone(),
                         value: None,
