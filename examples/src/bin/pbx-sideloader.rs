@@ -10,6 +10,9 @@
 //! `POST /trigger/alerts` on the configured address, monitors call groups when
 //! `groups.enabled`, and stops gracefully (checkpoint saved) on SIGINT/SIGTERM.
 //!
+//! `--replay` sends the quarantined CDR lines again after their cause was fixed (say, a
+//! missing extension added) and keeps only those that still fail.
+//!
 //! Exit codes: 0 done; 1 a runtime failure (unreadable source, refused credentials); 2 an
 //! unusable configuration (every problem printed with its path; nothing started).
 
@@ -37,7 +40,9 @@ use pbx_sources::checkpoint::FileCheckpointStore;
 use pbx_sources::file::FileSource;
 use pbx_sources::http::{CallLoggerClient, CallLoggerConfig};
 use pbx_sources::jsonl::JsonLinesSink;
-use pbx_sources::sync::{CheckReport, Engine, EngineOptions, FileQuarantine, GroupLoop, Status};
+use pbx_sources::sync::{
+    CheckReport, Engine, EngineOptions, FileQuarantine, GroupLoop, Status, replay,
+};
 use pbx_sources::xapi::{XapiClient, XapiConfig, XapiGroupDirectory};
 use tokio::sync::{Notify, watch};
 
@@ -55,6 +60,11 @@ struct Args {
     /// Run until the source is drained, print a summary and exit.
     #[arg(long)]
     once: bool,
+
+    /// Send the quarantined CDR lines again (after fixing their cause) and keep in the
+    /// quarantine only those that still fail. Run it while the service is stopped.
+    #[arg(long, conflicts_with = "once")]
+    replay: bool,
 
     /// Log as JSON lines instead of text (overrides `logging.format`).
     #[arg(long)]
@@ -107,7 +117,14 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    runtime.block_on(run(config, args.once))
+    let mode = if args.replay {
+        Mode::Replay
+    } else if args.once {
+        Mode::Once
+    } else {
+        Mode::Serve
+    };
+    runtime.block_on(run(config, mode))
 }
 
 fn init_logging(config: &Config, json: bool) {
@@ -136,7 +153,15 @@ fn refuse(message: String) -> ExitCode {
     ExitCode::from(2)
 }
 
-async fn run(config: Config, once: bool) -> ExitCode {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Once,
+    Serve,
+    Replay,
+}
+
+async fn run(config: Config, mode: Mode) -> ExitCode {
+    let once = mode == Mode::Once;
     let source = match &config.source {
         SourceConfig::File { path } => FileSource::new(path),
         other => {
@@ -192,7 +217,31 @@ async fn run(config: Config, once: bool) -> ExitCode {
         ..EngineOptions::default()
     };
     let quarantine = Arc::new(FileQuarantine::new(&config.quarantine_path));
-    let groups = if config.groups.enabled && !once {
+    if mode == Mode::Replay {
+        return match replay(&quarantine, &pipeline, &sink, Utc::now()).await {
+            Ok(r) => {
+                println!(
+                    "pbx-sideloader: replayed {} quarantined records: {} delivered, {} already delivered, {} skipped, {} kept ({} not replayable); quarantine {}",
+                    r.entries,
+                    r.delivered,
+                    r.duplicates,
+                    r.skipped,
+                    r.kept,
+                    r.not_replayable,
+                    config.quarantine_path
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!(
+                    "pbx-sideloader: cannot replay {}: {e}",
+                    config.quarantine_path
+                );
+                ExitCode::from(1)
+            }
+        };
+    }
+    let groups = if config.groups.enabled && mode == Mode::Serve {
         match group_loop(&config, xapi.clone(), Arc::clone(&store)).await {
             Ok(l) => l,
             Err(code) => return code,

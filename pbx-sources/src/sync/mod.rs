@@ -24,7 +24,7 @@ use serde::Serialize;
 use tokio::sync::{Notify, watch};
 
 pub use groups::{CheckReport, GroupLoop, MonitorError, STATE_KEY};
-pub use quarantine::{FileQuarantine, MemoryQuarantine, Quarantine};
+pub use quarantine::{FileQuarantine, MemoryQuarantine, Quarantine, ReplayReport, replay};
 
 /// Why the engine stopped or a round failed.
 #[derive(Debug, thiserror::Error)]

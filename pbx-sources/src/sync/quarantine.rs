@@ -96,3 +96,109 @@ impl Quarantine for MemoryQuarantine {
         Ok(())
     }
 }
+
+/// What [`replay`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ReplayReport {
+    /// Entries read.
+    pub entries: usize,
+    /// Calls the API stored now.
+    pub delivered: usize,
+    /// Calls the API already had.
+    pub duplicates: usize,
+    /// Records that are now skipped with a reason (e.g. internal calls).
+    pub skipped: usize,
+    /// Entries kept: still unusable, rejected again, or the API not reachable.
+    pub kept: usize,
+    /// Entries that hold no CDR line (database rows): kept; re-read them from their source.
+    pub not_replayable: usize,
+}
+
+/// Sends quarantined CDR lines through `pipeline` and `sink` again — after the cause was
+/// fixed (an extension added to the map, a template corrected, the API's validation relaxed)
+/// — and rewrites the quarantine file with the entries that still fail (atomically: temp file,
+/// fsync, rename). Run it while the sideloader is stopped: entries it appends meanwhile would
+/// be lost by the rewrite.
+///
+/// # Errors
+/// Reading or rewriting the quarantine file.
+pub async fn replay<K: pbx_core::CallSink + ?Sized>(
+    quarantine: &FileQuarantine,
+    pipeline: &pbx_core::sync::Pipeline,
+    sink: &K,
+    now: chrono::DateTime<chrono::Utc>,
+) -> std::io::Result<ReplayReport> {
+    use pbx_core::sync::Disposition;
+    use pbx_core::{Checkpoint, DeliveryOutcome, RawRecord, SourceRecord};
+
+    let entries = quarantine.read_all()?;
+    let mut report = ReplayReport {
+        entries: entries.len(),
+        ..ReplayReport::default()
+    };
+    let mut kept = Vec::new();
+    for mut entry in entries {
+        let Some(number) = entry
+            .location
+            .strip_prefix("line ")
+            .and_then(|n| n.parse::<u64>().ok())
+            .filter(|_| !entry.record.is_empty())
+        else {
+            report.not_replayable += 1;
+            kept.push(entry);
+            continue;
+        };
+        let record = SourceRecord {
+            checkpoint: Checkpoint::new(entry.checkpoint.clone()),
+            record: Ok(RawRecord::Line {
+                number,
+                text: entry.record.clone().into_bytes(),
+            }),
+        };
+        let prepared = pipeline.prepare(&record);
+        let still = match prepared.disposition {
+            Disposition::Deliver(call) => match sink.deliver(&call).await {
+                DeliveryOutcome::Delivered => {
+                    report.delivered += 1;
+                    None
+                }
+                DeliveryOutcome::Duplicate => {
+                    report.duplicates += 1;
+                    None
+                }
+                DeliveryOutcome::Rejected { status, body } => {
+                    Some(format!("the call API rejected it (HTTP {status}): {body}"))
+                }
+                other => Some(format!("not delivered on replay: {other:?}")),
+            },
+            Disposition::Skip(_) => {
+                report.skipped += 1;
+                None
+            }
+            Disposition::Quarantine { reason } => Some(reason),
+            _ => Some("an unknown decision".into()),
+        };
+        if let Some(reason) = still {
+            entry.reason = reason;
+            entry.at = now;
+            report.kept += 1;
+            kept.push(entry);
+        }
+    }
+    let _guard = quarantine
+        .lock
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    let tmp = quarantine.path.with_extension("replay-tmp");
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        for e in &kept {
+            let mut line = serde_json::to_vec(e).map_err(std::io::Error::other)?;
+            line.push(b'\n');
+            f.write_all(&line)?;
+        }
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, &quarantine.path)?;
+    Ok(report)
+}
