@@ -1,9 +1,13 @@
 //! A CDR line in any template, then the whole core path: parse, classify, map.
 #![no_main]
 
+use std::sync::OnceLock;
+
 use libfuzzer_sys::fuzz_target;
 use pbx_core::call::CallMapper;
 use pbx_core::cdr::{CdrParser, Field, FieldTemplate, parse_lines};
+
+static MAPPER: OnceLock<CallMapper> = OnceLock::new();
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, line)) = data.split_first() else { return };
@@ -23,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     let parser = CdrParser::new(template);
-    let mapper = CallMapper::default();
+    let mapper = MAPPER.get_or_init(CallMapper::default);
     for (_, result) in parse_lines(&parser, line) {
         if let Ok(cdr) = result {
             let _ = mapper.map(&cdr);
