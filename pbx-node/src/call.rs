@@ -267,14 +267,9 @@ impl CallMapper {
     /// policy, internal calls, default region).
     #[napi(factory)]
     pub fn from_config(config: &Config) -> Self {
-        let c = &config.inner;
-        let mut m = core::CallMapper::default();
-        m.options.timezone = c.timezone;
-        m.options.internal_calls = c.internal_calls;
-        m.options.default_region = c.default_region;
-        m.direction = c.direction.clone();
-        m.extensions = c.extensions.clone();
-        CallMapper { inner: m }
+        CallMapper {
+            inner: config.inner.call_mapper(),
+        }
     }
 
     /// Classifies a record with this mapper's direction policy.

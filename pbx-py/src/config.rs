@@ -46,16 +46,7 @@ impl PyConfig {
                 None => Config::from_yaml(text, &|n: &str| std::env::var(n).ok()),
             })
             .py(py)?;
-        // The mapper a configuration describes. (pbx-core has no `Config` → `CallMapper`
-        // constructor yet; these are plain field copies.)
-        let mut mapper = CallMapper {
-            direction: config.direction.clone(),
-            extensions: config.extensions.clone(),
-            ..CallMapper::default()
-        };
-        mapper.options.timezone = config.timezone;
-        mapper.options.internal_calls = config.internal_calls;
-        mapper.options.default_region = config.default_region;
+        let mapper = config.call_mapper();
         Ok(PyConfig {
             inner: config,
             mapper,
