@@ -85,6 +85,9 @@ pub enum SkipReason {
     },
     /// A blank line in a CDR stream: no record at all.
     BlankLine,
+    /// The call lies outside the time range being backfilled
+    /// ([`crate::sync::TimeRange`]).
+    OutsideRange,
 }
 
 impl SkipReason {
@@ -100,6 +103,7 @@ impl SkipReason {
             SkipReason::NoOwner => "no_owner",
             SkipReason::NoOwnerEmail { .. } => "no_owner_email",
             SkipReason::BlankLine => "blank_line",
+            SkipReason::OutsideRange => "outside_range",
         }
     }
 }
@@ -119,6 +123,9 @@ impl fmt::Display for SkipReason {
                 )
             }
             SkipReason::BlankLine => f.write_str("blank line"),
+            SkipReason::OutsideRange => {
+                f.write_str("the call is outside the time range being backfilled")
+            }
         }
     }
 }

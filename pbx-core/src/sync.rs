@@ -17,7 +17,8 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::call::{CallMapper, CallRequest, Mapped, SkipReason};
@@ -67,6 +68,34 @@ pub struct Pipeline {
 impl Pipeline {
     /// Decides what to do with one record. Never fails: a bad record is a quarantine decision.
     pub fn prepare(&self, record: &SourceRecord) -> Prepared {
+        self.prepare_within(record, None)
+    }
+
+    /// As [`Pipeline::prepare`], but a call outside `range` (when given) is skipped with
+    /// [`SkipReason::OutsideRange`] before it is mapped. A record that cannot be read is
+    /// quarantined whatever its time (its time is unknown); a call without start and end
+    /// time is kept (see [`TimeRange::admits`]).
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use pbx_core::{Checkpoint, RawRecord, SourceRecord};
+    /// use pbx_core::call::SkipReason;
+    /// use pbx_core::sync::{Disposition, Pipeline, TimeRange};
+    /// let line = "Call 40001,000001A19D361A38_5204,00:03:04,2026/11/02 17:02:11,2026/11/02 17:02:20,\
+    ///     2026/11/02 17:05:24,TerminatedBySrc,9075551234,Ext.101,10000,101,101,,Ext.101,101,,,,,\
+    ///     Chain: 9075551234;Ext.101;,Line,Extension,Extension,9075551234,Anna Berg,Anna Berg,,";
+    /// let rec = SourceRecord { checkpoint: Checkpoint::new("1"),
+    ///     record: Ok(RawRecord::Line { number: 1, text: line.as_bytes().to_vec() }) };
+    /// let december = TimeRange::new(Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap(),
+    ///     Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap()).unwrap();
+    /// let p = Pipeline::default().prepare_within(&rec, Some(&december));
+    /// assert_eq!(p.disposition, Disposition::Skip(SkipReason::OutsideRange));
+    /// ```
+    pub fn prepare_within(&self, record: &SourceRecord, range: Option<&TimeRange>) -> Prepared {
+        let map = |cdr: &crate::cdr::Cdr| match range {
+            Some(r) if !r.admits(cdr) => Ok(Mapped::Skipped(SkipReason::OutsideRange)),
+            _ => self.mapper.map(cdr),
+        };
         let (location, raw, mapped) = match &record.record {
             Err(e) => (
                 e.location().cloned().unwrap_or(Location::Unknown),
@@ -78,7 +107,7 @@ impl Pipeline {
                 let mapped = self
                     .parser
                     .parse_bytes(*number, text)
-                    .and_then(|cdr| self.mapper.map(&cdr))
+                    .and_then(|cdr| map(&cdr))
                     .map_err(|e| e.located(at.clone()));
                 let raw = String::from_utf8_lossy(text).trim_end().to_owned();
                 (at, raw, mapped)
@@ -86,7 +115,7 @@ impl Pipeline {
             Ok(RawRecord::Legs(legs)) => {
                 let at = Location::Row(legs.main_call_history_id.clone());
                 let mapped = assemble_call(legs)
-                    .and_then(|cdr| self.mapper.map(&cdr))
+                    .and_then(|cdr| map(&cdr))
                     .map_err(|e| e.located(at.clone()));
                 let raw = format!(
                     "cdroutput main_call_history_id={} ({} legs)",
@@ -95,9 +124,7 @@ impl Pipeline {
                 );
                 (at, raw, mapped)
             }
-            Ok(RawRecord::Cdr(cdr)) => {
-                (Location::Unknown, format!("{cdr:?}"), self.mapper.map(cdr))
-            }
+            Ok(RawRecord::Cdr(cdr)) => (Location::Unknown, format!("{cdr:?}"), map(cdr)),
         };
         let disposition = match mapped {
             Ok(Mapped::Call(call)) => Disposition::Deliver(call),
@@ -113,6 +140,87 @@ impl Pipeline {
             disposition,
         }
     }
+}
+
+/// A time range to backfill: `from` (inclusive) to `to` (exclusive), in UTC.
+///
+/// The engine skips calls outside it ([`Pipeline::prepare_within`], reason
+/// [`SkipReason::OutsideRange`]). A source that can narrow its own query (a database
+/// source: `WHERE time_start >= $from AND time_start < $to`) may take the range as well, so
+/// it reads less; the engine's filter stays, so a source that cannot is still correct.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use pbx_core::sync::TimeRange;
+/// let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+/// // 2 and 3 November 2026 in Anchorage (AKST, UTC−9).
+/// let r = TimeRange::from_dates(day(2), day(3), chrono_tz::America::Anchorage).unwrap();
+/// assert_eq!(r.from().to_rfc3339(), "2026-11-02T09:00:00+00:00");
+/// assert_eq!(r.to().to_rfc3339(), "2026-11-04T09:00:00+00:00");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TimeRange {
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+}
+
+impl TimeRange {
+    /// `[from, to)`; `None` when `to` is not after `from`.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// let t = Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).unwrap();
+    /// assert!(pbx_core::sync::TimeRange::new(t, t).is_none());
+    /// ```
+    pub fn new(from: DateTime<Utc>, to: DateTime<Utc>) -> Option<Self> {
+        (from < to).then_some(TimeRange { from, to })
+    }
+
+    /// The days `first` through `last` (both included) in `tz`: from the start of `first` to
+    /// the start of the day after `last`. A midnight that a DST change skips starts at the
+    /// first instant after the gap. `None` when `last` is before `first`.
+    pub fn from_dates(first: NaiveDate, last: NaiveDate, tz: Tz) -> Option<Self> {
+        let from = start_of_day(first, tz)?;
+        let to = start_of_day(last.succ_opt()?, tz)?;
+        TimeRange::new(from, to)
+    }
+
+    /// The first instant in the range.
+    pub fn from(&self) -> DateTime<Utc> {
+        self.from
+    }
+
+    /// The first instant after the range.
+    pub fn to(&self) -> DateTime<Utc> {
+        self.to
+    }
+
+    /// Whether `at` is in the range.
+    pub fn contains(&self, at: DateTime<Utc>) -> bool {
+        self.from <= at && at < self.to
+    }
+
+    /// Whether the call belongs to the range: its start time is in it — or, for a record
+    /// without a start time, its end time. A record with neither is admitted (it cannot be
+    /// placed, and leaving it out could lose a call; the API's `pbxCallId` makes a second
+    /// delivery harmless).
+    pub fn admits(&self, cdr: &crate::cdr::Cdr) -> bool {
+        cdr.time_start
+            .or(cdr.time_end)
+            .is_none_or(|at| self.contains(at))
+    }
+}
+
+/// The first instant of `day` in `tz` (after the gap when midnight is skipped).
+fn start_of_day(day: NaiveDate, tz: Tz) -> Option<DateTime<Utc>> {
+    use chrono::TimeZone;
+    let midnight = day.and_hms_opt(0, 0, 0)?;
+    // A DST gap is at most a few hours; walk forward in minutes to its end.
+    (0..=24 * 60).find_map(|m| {
+        tz.from_local_datetime(&(midnight + chrono::Duration::minutes(m)))
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+    })
 }
 
 /// What finally became of one record in a round.
