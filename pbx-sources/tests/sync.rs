@@ -248,3 +248,163 @@ async fn run_backs_off_then_drains_and_stops_on_shutdown() {
         delivered.iter().collect::<HashSet<_>>().len()
     );
 }
+
+#[tokio::test]
+async fn a_time_range_delivers_only_the_calls_inside_and_settles_the_rest() {
+    use pbx_core::sync::TimeRange;
+    let (sink, store, q) = (
+        Arc::new(MemoryCallSink::new()),
+        Arc::new(MemoryCheckpointStore::new()),
+        Arc::new(MemoryQuarantine::default()),
+    );
+    // Everything first, to know what the range should keep.
+    let mut all = engine(lines(SAMPLE), &sink, &store, &q, 500);
+    all.round(now()).await.unwrap();
+    let every: Vec<_> = sink.delivered();
+    let range = TimeRange::new(
+        Utc.with_ymd_and_hms(2026, 11, 5, 0, 0, 0).unwrap(),
+        Utc.with_ymd_and_hms(2026, 11, 10, 0, 0, 0).unwrap(),
+    )
+    .unwrap();
+    let inside: Vec<String> = every
+        .iter()
+        .filter(|c| {
+            let t = chrono::DateTime::parse_from_rfc3339(&c.timestamp).unwrap();
+            range.contains(t.with_timezone(&Utc))
+        })
+        .map(|c| c.pbx_call_id.clone())
+        .collect();
+    assert!(!inside.is_empty() && inside.len() < every.len());
+
+    let (sink, store) = (
+        Arc::new(MemoryCallSink::new()),
+        Arc::new(MemoryCheckpointStore::new()),
+    );
+    let mut e = Engine::new(
+        MemorySource::new(lines(SAMPLE)),
+        Arc::clone(&sink),
+        Arc::clone(&store),
+        pipeline(),
+        q.clone(),
+        EngineOptions {
+            batch_size: 10,
+            range: Some(range),
+            ..EngineOptions::default()
+        },
+    );
+    let mut rounds = 0;
+    loop {
+        let r = e.round(now()).await.unwrap();
+        rounds += 1;
+        if r.fetched < 10 {
+            break;
+        }
+    }
+    assert_eq!(rounds, 7);
+    assert_eq!(ids(&sink), inside);
+    let status = e.status();
+    let c = status.lock().unwrap().counters.clone();
+    assert_eq!(c.received, 65);
+    assert_eq!(c.delivered as usize, inside.len());
+    let outside = c.skipped["outside_range"];
+    assert!(outside as usize >= every.len() - inside.len(), "{c:?}");
+    // The checkpoint went to the end: records outside the range are settled.
+    assert_eq!(
+        store
+            .load("cdr")
+            .await
+            .unwrap()
+            .map(|c| c.as_str().to_owned()),
+        Some("65".to_owned())
+    );
+}
+
+/// A directory whose users the test changes while the engine runs.
+#[derive(Default)]
+struct ChangingDirectory {
+    map: std::sync::Mutex<pbx_core::extensions::ExtensionMap>,
+    fail: std::sync::atomic::AtomicBool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("directory down")]
+struct Down;
+
+#[async_trait::async_trait]
+impl pbx_core::ExtensionDirectory for ChangingDirectory {
+    type Error = Down;
+    async fn extensions(&self) -> Result<pbx_core::extensions::ExtensionMap, Down> {
+        if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(Down);
+        }
+        Ok(self.map.lock().unwrap().clone())
+    }
+}
+
+#[tokio::test]
+async fn users_added_to_the_directory_own_later_calls_and_the_config_wins() {
+    let (sink, store, q) = (
+        Arc::new(MemoryCallSink::new()),
+        Arc::new(MemoryCheckpointStore::new()),
+        Arc::new(MemoryQuarantine::default()),
+    );
+    let directory = Arc::new(ChangingDirectory::default());
+    *directory.map.lock().unwrap() = [User::new("101", "from-pbx-101@example.com")]
+        .into_iter()
+        .collect();
+    let config_map: pbx_core::extensions::ExtensionMap =
+        [User::new("101", "configured-101@example.com")]
+            .into_iter()
+            .collect();
+    let mut e = Engine::new(
+        MemorySource::new(lines(SAMPLE)),
+        Arc::clone(&sink),
+        Arc::clone(&store),
+        Pipeline::default(),
+        q.clone(),
+        EngineOptions {
+            batch_size: 8,
+            ..EngineOptions::default()
+        },
+    )
+    .with_extension_directory(Arc::clone(&directory), config_map);
+    // Lines 1–8: 101's call goes to the configured address; 102's (line 2) has no user yet.
+    e.round(now()).await.unwrap();
+    let first = sink.delivered();
+    assert!(
+        first
+            .iter()
+            .any(|c| c.call_owner_email == "configured-101@example.com")
+    );
+    assert!(first.iter().all(|c| c.call_owner_extension != "102"));
+    assert!(e.status().lock().unwrap().counters.skipped["no_owner_email"] > 0);
+    // 102 is added in the PBX: its next call (line 28) is delivered with its address.
+    directory
+        .map
+        .lock()
+        .unwrap()
+        .insert(User::new("102", "bob@example.com"));
+    for _ in 0..3 {
+        e.round(now()).await.unwrap(); // lines 9–32
+    }
+    let second = sink.delivered();
+    assert!(
+        second[first.len()..]
+            .iter()
+            .any(|c| c.call_owner_email == "bob@example.com"),
+        "{second:?}"
+    );
+    // The directory fails: the map in use is kept (102 still owns line 38).
+    directory
+        .fail
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    for _ in 0..8 {
+        e.round(now()).await.unwrap();
+    }
+    let all = sink.delivered();
+    let line_38 = all
+        .iter()
+        .find(|c| c.pbx_call_id.starts_with("3cx-40038-"))
+        .expect("line 38 (a call of 102) delivered");
+    assert_eq!(line_38.call_owner_email, "bob@example.com");
+}

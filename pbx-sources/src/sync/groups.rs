@@ -14,6 +14,8 @@ use tokio::sync::{Notify, watch};
 /// What one check did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct CheckReport {
+    /// When the check ran (its `now`).
+    pub at: Option<DateTime<Utc>>,
     /// Groups read.
     pub groups: usize,
     /// Alerts opened.
@@ -119,6 +121,7 @@ impl<D: GroupDirectory, A: AlertSink, C: CheckpointStore> GroupLoop<D, A, C> {
         };
         let actions = self.monitor.evaluate(now, &groups, &mut state);
         let mut report = CheckReport {
+            at: Some(now),
             groups: groups.len(),
             ..CheckReport::default()
         };

@@ -7,6 +7,19 @@
 //! unsettled one are fetched again next round; those already answered for good are not sent
 //! again while the engine runs, and after a restart the API's 409 makes a re-send harmless
 //! (at-least-once delivery, exactly-once storage by `pbxCallId`).
+//!
+//! **Backfill.** With [`EngineOptions::range`] set, calls outside the [`TimeRange`] are
+//! skipped (reason `outside_range`) before they are mapped — whatever the source. A source
+//! that can narrow its own query (a database source: `time_start` in the range) should take
+//! the same range when it is built, so it reads less; the engine's filter stays, so a source
+//! that cannot narrow (the CDR file) is still correct. A backfill should use its own
+//! [`EngineOptions::checkpoint_key`] (the sideloader uses `backfill:<from>/<to>`): it resumes
+//! where it stopped after a crash, and never moves the live checkpoint.
+//!
+//! **Extension map refresh.** [`Engine::with_extension_directory`] asks a
+//! [`ExtensionDirectory`] (say XAPI `/Users`, which caches for its own refresh interval)
+//! before every round and maps calls with its map merged with the configured one (the
+//! configured entries win). When the directory fails, the last map is kept.
 
 mod groups;
 mod quarantine;
@@ -18,8 +31,13 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use futures_util::stream;
 use pbx_core::call::CallRequest;
-use pbx_core::sync::{Counters, Disposition, Outcome, Pipeline, QuarantineEntry, final_prefix};
-use pbx_core::{CallSink, CdrSource, Checkpoint, CheckpointStore, DeliveryOutcome};
+use pbx_core::extensions::ExtensionMap;
+use pbx_core::sync::{
+    Counters, Disposition, Outcome, Pipeline, QuarantineEntry, TimeRange, final_prefix,
+};
+use pbx_core::{
+    CallSink, CdrSource, Checkpoint, CheckpointStore, DeliveryOutcome, ExtensionDirectory,
+};
 use serde::Serialize;
 use tokio::sync::{Notify, watch};
 
@@ -63,6 +81,9 @@ pub struct EngineOptions {
     pub backoff_base: Duration,
     /// Longest wait after failed rounds (default 60 s).
     pub backoff_cap: Duration,
+    /// Only calls in this range are delivered; the others are skipped with reason
+    /// `outside_range` (a backfill; default none: every call).
+    pub range: Option<TimeRange>,
 }
 
 impl Default for EngineOptions {
@@ -74,6 +95,7 @@ impl Default for EngineOptions {
             poll_interval: Duration::from_secs(30),
             backoff_base: Duration::from_secs(1),
             backoff_cap: Duration::from_secs(60),
+            range: None,
         }
     }
 }
@@ -117,6 +139,28 @@ pub struct Engine<S, K, C> {
     status: Arc<Mutex<Status>>,
     trigger: Arc<Notify>,
     answered: std::collections::HashMap<String, DeliveryOutcome>,
+    directory: Option<DirectoryRefresh>,
+}
+
+/// An extension directory asked before each round, and the configured map that wins over it.
+struct DirectoryRefresh {
+    directory: Box<dyn Directory>,
+    overrides: ExtensionMap,
+    /// The map last read, to tell when it changed.
+    last: Option<ExtensionMap>,
+}
+
+/// [`ExtensionDirectory`] without its error type, so the engine can hold any.
+#[async_trait::async_trait]
+trait Directory: Send + Sync {
+    async fn read(&self) -> Result<ExtensionMap, String>;
+}
+
+#[async_trait::async_trait]
+impl<D: ExtensionDirectory> Directory for D {
+    async fn read(&self) -> Result<ExtensionMap, String> {
+        self.extensions().await.map_err(|e| e.to_string())
+    }
 }
 
 impl<S, K, C> Engine<S, K, C>
@@ -146,6 +190,58 @@ where
             status: Arc::default(),
             trigger: Arc::new(Notify::new()),
             answered: std::collections::HashMap::new(),
+            directory: None,
+        }
+    }
+
+    /// Maps calls with the users of `directory`, asked before every round, merged with
+    /// `overrides` (the configured map: its entries and its fallback win). The directory
+    /// decides how often it really reads (XAPI's caches for `xapi.refresh_secs`); when it
+    /// fails, the map in use is kept and a warning logged.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use pbx_core::extensions::{ExtensionMap, User};
+    /// use pbx_core::memory::{MemoryCallSink, MemoryCheckpointStore, MemorySource, StaticExtensionDirectory};
+    /// use pbx_sources::sync::{Engine, EngineOptions, MemoryQuarantine};
+    /// let from_pbx: ExtensionMap = [User::new("120", "new@example.com")].into_iter().collect();
+    /// let engine = Engine::new(MemorySource::new(vec![]), Arc::new(MemoryCallSink::new()),
+    ///     MemoryCheckpointStore::new(), Default::default(), Arc::new(MemoryQuarantine::default()),
+    ///     EngineOptions::default())
+    ///     .with_extension_directory(StaticExtensionDirectory::new(from_pbx), ExtensionMap::default());
+    /// ```
+    pub fn with_extension_directory<D: ExtensionDirectory + 'static>(
+        mut self,
+        directory: D,
+        overrides: ExtensionMap,
+    ) -> Self {
+        self.directory = Some(DirectoryRefresh {
+            directory: Box::new(directory),
+            overrides,
+            last: None,
+        });
+        self
+    }
+
+    /// Asks the extension directory (if any) and updates the mapper when its map changed.
+    async fn refresh_extensions(&mut self) {
+        let Some(d) = &mut self.directory else {
+            return;
+        };
+        match d.directory.read().await {
+            Ok(map) => {
+                if d.last.as_ref() != Some(&map) {
+                    tracing::info!(
+                        users = map.len(),
+                        "extension map updated from the directory"
+                    );
+                    self.pipeline.mapper.extensions = map.clone().merged_with(&d.overrides);
+                    d.last = Some(map);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the extension directory; keeping the map in use");
+            }
         }
     }
 
@@ -176,12 +272,17 @@ where
                 .map_err(|e| SyncError::Checkpoint(e.to_string()))?;
             self.loaded = true;
         }
+        self.refresh_extensions().await;
         let records = self
             .source
             .fetch(self.checkpoint.as_ref(), self.options.batch_size)
             .await
             .map_err(|e| SyncError::Source(e.to_string()))?;
-        let prepared: Vec<_> = records.iter().map(|r| self.pipeline.prepare(r)).collect();
+        let range = self.options.range.as_ref();
+        let prepared: Vec<_> = records
+            .iter()
+            .map(|r| self.pipeline.prepare_within(r, range))
+            .collect();
 
         // Deliver the calls in source order, `concurrency` at a time — except those answered
         // for good in an earlier round behind a call that was not (kept in `answered`).
