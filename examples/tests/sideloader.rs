@@ -113,6 +113,40 @@ fn a_bad_configuration_lists_every_problem_and_exits_2() {
     let (code, _, err) = run(&["--config", "/nonexistent/pbx.yml"]);
     assert_eq!(code, 2);
     assert!(err.contains("cannot read /nonexistent/pbx.yml"), "{err}");
+
+    // A service config with one bad value: exit 2 at once, nothing written, nothing served.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let good = std::fs::read_to_string(config(&dir, &format!("{DATA}/cdr-sample.log"))).unwrap();
+    let path = dir.join("service.yml");
+    std::fs::write(
+        &path,
+        format!(
+            "{good}http: {{listen: '127.0.0.1:{port}'}}\npolling: {{interval_secs: 0}}\n\
+             groups: {{enabled: true}}\n"
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = run(&["--config", path.to_str().unwrap()]);
+    assert_eq!(code, 2, "{out}{err}");
+    for expected in [
+        "polling.interval_secs",
+        "business_hours",
+        "xapi",
+        "3 problems",
+    ] {
+        assert!(err.contains(expected), "missing {expected}: {err}");
+    }
+    let mut left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["bad.yml", "config.yml", "service.yml"]);
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
     std::fs::remove_dir_all(dir).unwrap();
 }
 

@@ -327,12 +327,21 @@ async fn eventually(what: &str, ok: impl Fn() -> bool) {
     }
 }
 
-fn write_config(dir: &Path, port: u16, pbx: SocketAddr, api: SocketAddr, extra: &str) -> PathBuf {
+/// The config: a CDR file source, the doubles, `call_api_more` inside `call_api` (like
+/// `, concurrency: 1`), `extra` sections at the end.
+fn write_config(
+    dir: &Path,
+    port: u16,
+    pbx: SocketAddr,
+    api: SocketAddr,
+    call_api_more: &str,
+    extra: &str,
+) -> PathBuf {
     let path = dir.join("config.yml");
     let yaml = format!(
         "pbx: {{timezone: UTC}}\n\
          source: {{kind: file, path: '{out}/cdr.log'}}\n\
-         call_api: {{base_url: 'http://{api}', timeout_secs: 5}}\n\
+         call_api: {{base_url: 'http://{api}', timeout_secs: 5{call_api_more}}}\n\
          xapi: {{base_url: 'http://{pbx}', client_id: {CLIENT_ID}, client_secret: {SECRET}, refresh_secs: 10}}\n\
          checkpoint: {{kind: file, path: '{out}/checkpoint.json'}}\n\
          quarantine: {{path: '{out}/quarantine.jsonl'}}\n\
@@ -394,6 +403,7 @@ async fn an_unstaffed_group_opens_one_alert_survives_a_restart_and_resolves() {
         port,
         pbx_addr,
         api_addr,
+        "",
         &format!(
             "business_hours: {{monday: {hours}, tuesday: {hours}, wednesday: {hours}, thursday: {hours}, \
              friday: {hours}, saturday: {hours}, sunday: {hours}}}\n\
@@ -512,6 +522,7 @@ async fn a_user_added_at_the_pbx_owns_later_calls_and_sigterm_saves_the_checkpoi
         port,
         pbx_addr,
         api_addr,
+        "",
         "extensions: {map: {'101': configured@example.com}, from_xapi: true}\n",
     );
     let mut s = Sideloader::start(&cfg, port);
@@ -598,7 +609,7 @@ async fn trigger_alerts_without_groups_is_a_conflict() {
     let api_addr = start_backend(backend).await;
     let pbx_addr = start_pbx(Arc::default()).await;
     let port = free_port();
-    let cfg = write_config(&dir, port, pbx_addr, api_addr, "");
+    let cfg = write_config(&dir, port, pbx_addr, api_addr, "", "");
     let mut s = Sideloader::start(&cfg, port);
     s.wait_status("the service", |st| st["checkpoint"].is_null())
         .await;
@@ -608,5 +619,76 @@ async fn trigger_alerts_without_groups_is_a_conflict() {
     let (code, _) = s.trigger("poll").await;
     assert_eq!(code, 202);
     s.terminate(Duration::from_secs(10));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A call API that takes its time: each call is stored after `delay`.
+async fn slow_from_pbx(
+    State((b, delay)): State<(SharedBackend, Duration)>,
+    body: axum::Json<Value>,
+) -> Response {
+    tokio::time::sleep(delay).await;
+    from_pbx(State(b), body).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_round_finishes_it_and_saves_the_checkpoint() {
+    let dir = scratch("sigterm");
+    let source = dir.join("cdr.log");
+    let lines: String = (1..=6).map(|n| call_line(n, "101")).collect();
+    std::fs::write(&source, &lines).unwrap();
+    let backend: SharedBackend = Arc::default();
+    let api_addr = serve(
+        Router::new()
+            .route("/api/calls/from-pbx", post(slow_from_pbx))
+            .with_state((backend.clone(), Duration::from_millis(400))),
+    )
+    .await;
+    let pbx_addr = start_pbx(Arc::default()).await;
+    let port = free_port();
+    let cfg = write_config(
+        &dir,
+        port,
+        pbx_addr,
+        api_addr,
+        ", concurrency: 1",
+        "extensions: {map: {'101': anna@example.com}}\n",
+    );
+
+    let mut s = Sideloader::start(&cfg, port);
+    // One round of six calls, one at a time: stop it after the first is stored.
+    eventually("the first call stored", || {
+        !backend.lock().unwrap().calls.is_empty()
+    })
+    .await;
+    let started = Instant::now();
+    let err = s.terminate(Duration::from_secs(15));
+    let took = started.elapsed();
+    // The round in progress was finished, not cut: every call stored once …
+    let stored: Vec<String> = backend
+        .lock()
+        .unwrap()
+        .calls
+        .iter()
+        .map(|c| c["pbxCallId"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(stored.len(), 6, "{stored:?}\n{err}");
+    assert!(
+        took >= Duration::from_millis(800),
+        "{took:?}: it waited for the round"
+    );
+    // … and the checkpoint saved past them: a run after the stop sends nothing.
+    let saved = std::fs::read_to_string(dir.join("checkpoint.json")).unwrap();
+    assert!(saved.contains(&format!(":{}:6", lines.len())), "{saved}");
+    let out = Command::new(BIN)
+        .args(["--config", cfg.to_str().unwrap(), "--once"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.starts_with("pbx-sideloader: 0 delivered, 0 already delivered"),
+        "{out}"
+    );
+    assert_eq!(backend.lock().unwrap().calls.len(), 6);
     std::fs::remove_dir_all(dir).unwrap();
 }
