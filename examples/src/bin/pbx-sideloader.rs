@@ -280,11 +280,31 @@ fn init_logging(config: &Config, json: bool) {
     let builder = tracing_subscriber::fmt()
         .with_max_level(level)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
+        .with_writer(|| LogWriter);
     if json || config.log_format == LogFormat::Json {
         builder.json().init();
     } else {
         builder.init();
+    }
+}
+
+/// The backfill's progress bar while it is drawn: log lines are written above it.
+static PROGRESS: Mutex<Option<ProgressBar>> = Mutex::new(None);
+
+/// stderr for the log, keeping a drawn progress bar intact.
+struct LogWriter;
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let bar = PROGRESS.lock().ok().and_then(|b| b.clone());
+        match bar {
+            Some(bar) => bar.suspend(|| std::io::stderr().write(buf)),
+            None => std::io::stderr().write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
     }
 }
 
@@ -578,6 +598,9 @@ async fn backfill(
         ProgressBar::hidden()
     };
     bar.enable_steady_tick(Duration::from_millis(200));
+    if progress && let Ok(mut shown) = PROGRESS.lock() {
+        *shown = Some(bar.clone());
+    }
     let mut tick = |engine: &SideloaderEngine| {
         let s = status_of(engine);
         if let Some((done, _)) = source_progress(&config.source, s.checkpoint.as_deref()) {
@@ -594,6 +617,9 @@ async fn backfill(
         ));
     };
     let result = drain(engine, config, Some(&mut tick)).await;
+    if let Ok(mut shown) = PROGRESS.lock() {
+        *shown = None;
+    }
     bar.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
     let s = status_of(engine);
