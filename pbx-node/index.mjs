@@ -20,6 +20,7 @@ export const {
   evaluateGroups,
   loadConfig,
   loadConfigFile,
+  mapLines,
   normalizeNumber,
   normalizeNumbers,
   normalizeNumbersAsync,

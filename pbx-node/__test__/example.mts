@@ -5,6 +5,7 @@ import {
   BusinessHours,
   CallMapper,
   CdrParser,
+  Config,
   ExtensionMap,
   evaluateGroups,
   loadConfig,
@@ -14,7 +15,7 @@ import {
   type PbxError,
 } from 'pbx-node'
 
-const config = loadConfig(readFileSync('examples/config/sideloader.yml', 'utf8'))
+const config = loadConfig('examples/config/sideloader.yml')
 const parser = new CdrParser(config.cdrTemplate.join(','))
 const mapper = CallMapper.fromConfig(config)
 
@@ -41,7 +42,7 @@ console.log(numbers[0].kind === 'e164' ? numbers[0].value : undefined)
 
 try {
   new ExtensionMap({ '101': 'anna@example.com', '102': { email: 'bob@example.com', name: 'Bob' } })
-  loadConfig('nonsense: [')
+  Config.fromYaml('nonsense: [')
 } catch (e) {
   const err = e as PbxError
   if (err.code === 'PBX_CONFIG_ERROR') for (const i of err.issues ?? []) console.log(i.path, i.value, i.message)

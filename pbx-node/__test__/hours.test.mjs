@@ -1,10 +1,10 @@
 // BusinessHours: from the example config and from XAPI OfficeHours.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { BusinessHours, loadConfig } from '../index.js'
+import { BusinessHours, Config } from '../index.js'
 import { sideloaderYaml } from './helpers.mjs'
 
-const hours = BusinessHours.fromConfig(loadConfig(sideloaderYaml, {}))
+const hours = BusinessHours.fromConfig(Config.fromYaml(sideloaderYaml, {}))
 
 test('isOpen and state on the example schedule (Anchorage, UTC-9 in November)', () => {
   // Monday 2026-11-23 09:00 local = 18:00 UTC; lunch break 12:00-13:00 local.

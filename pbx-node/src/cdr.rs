@@ -98,7 +98,13 @@ impl Cdr {
         self.inner.time_start
     }
 
-    /// Whether the call was answered (a talk time or an answer time).
+    /// Whether the call was answered (a talk time or an answer time); Python's `is_answered`.
+    #[napi(getter)]
+    pub fn is_answered(&self) -> bool {
+        self.inner.is_answered()
+    }
+
+    /// @deprecated The former name of `isAnswered`.
     #[napi(getter)]
     pub fn answered(&self) -> bool {
         self.inner.is_answered()

@@ -41,7 +41,8 @@ pub struct PbxErrorInfo {
     /// Stable code: `PBX_PARSE_ERROR`, `PBX_INVALID_CALL`, `PBX_CONFIG_ERROR`,
     /// `PBX_INVALID_ARGUMENT`, `PBX_IO_ERROR` or `PBX_ERROR`.
     pub code: String,
-    /// The pbx-core error variant (`InvalidValue`, `FieldCount`, `EmptyLine`, …).
+    /// The pbx-core error variant in snake_case, as the Python binding's `kind` (`invalid_value`,
+    /// `field_count`, `empty_line`, `invalid_config`, …).
     pub kind: String,
     /// The whole message, saying what and where.
     pub message: String,
@@ -80,17 +81,17 @@ impl From<&pbx_core::Error> for PbxErrorInfo {
     fn from(e: &pbx_core::Error) -> Self {
         use pbx_core::Error as E;
         let (code, kind) = match e {
-            E::InvalidValue { .. } => (PARSE_ERROR, "InvalidValue"),
-            E::FieldCount { .. } => (PARSE_ERROR, "FieldCount"),
-            E::TooManyFields { .. } => (PARSE_ERROR, "TooManyFields"),
-            E::LineTooLong { .. } => (PARSE_ERROR, "LineTooLong"),
-            E::EmptyLine { .. } => (PARSE_ERROR, "EmptyLine"),
-            E::InvalidCall { .. } => (INVALID_CALL, "InvalidCall"),
-            E::InvalidConfig { .. } => (CONFIG_ERROR, "InvalidConfig"),
-            E::UnknownField { .. } => (INVALID_ARGUMENT, "UnknownField"),
-            E::InvalidTemplate { .. } => (INVALID_ARGUMENT, "InvalidTemplate"),
-            E::InvalidSetting { .. } => (INVALID_ARGUMENT, "InvalidSetting"),
-            _ => (OTHER, "Other"),
+            E::InvalidValue { .. } => (PARSE_ERROR, "invalid_value"),
+            E::FieldCount { .. } => (PARSE_ERROR, "field_count"),
+            E::TooManyFields { .. } => (PARSE_ERROR, "too_many_fields"),
+            E::LineTooLong { .. } => (PARSE_ERROR, "line_too_long"),
+            E::EmptyLine { .. } => (PARSE_ERROR, "empty_line"),
+            E::InvalidCall { .. } => (INVALID_CALL, "invalid_call"),
+            E::InvalidConfig { .. } => (CONFIG_ERROR, "invalid_config"),
+            E::UnknownField { .. } => (INVALID_ARGUMENT, "unknown_field"),
+            E::InvalidTemplate { .. } => (INVALID_ARGUMENT, "invalid_template"),
+            E::InvalidSetting { .. } => (INVALID_ARGUMENT, "invalid_setting"),
+            _ => (OTHER, "other"),
         };
         let mut info = PbxErrorInfo::binding(code, kind, e.to_string());
         match e.location() {
@@ -177,6 +178,6 @@ impl<T> OrThrow<T> for std::result::Result<T, pbx_core::Error> {
 pub(crate) fn invalid_argument(env: &Env, message: impl Into<String>) -> napi::Error {
     throw(
         env,
-        PbxErrorInfo::binding(INVALID_ARGUMENT, "InvalidArgument", message),
+        PbxErrorInfo::binding(INVALID_ARGUMENT, "invalid_argument", message),
     )
 }
