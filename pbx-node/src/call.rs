@@ -286,6 +286,7 @@ impl CallMapper {
     pub fn map(&self, env: Env, cdr: &Cdr) -> Result<MapResult> {
         self.inner
             .map(&cdr.inner)
+            .map_err(|e| cdr.locate(e))
             .map(|m| to_result(&m))
             .or_throw(&env)
     }
@@ -362,7 +363,10 @@ pub fn to_call_request(
             &owned
         }
     };
-    m.map(&cdr.inner).map(|m| to_result(&m)).or_throw(&env)
+    m.map(&cdr.inner)
+        .map_err(|e| cdr.locate(e))
+        .map(|m| to_result(&m))
+        .or_throw(&env)
 }
 
 /// `mapper.mapLines(parser, input)` as a function: parses and maps a batch in one call (the
