@@ -13,6 +13,7 @@ export const {
   Config,
   ExtensionMap,
   GroupMonitor,
+  Sideloader,
   adoptActiveAlerts,
   alertOpenFailed,
   alertResolveFailed,

@@ -10,6 +10,8 @@ import {
   evaluateGroups,
   loadConfig,
   normalizeNumbers,
+  Sideloader,
+  type SideloaderStatus,
   type CallRequest,
   type LineOutcome,
   type PbxError,
@@ -48,3 +50,11 @@ try {
   if (err.code === 'PBX_CONFIG_ERROR') for (const i of err.issues ?? []) console.log(i.path, i.value, i.message)
 }
 console.log(inbound)
+
+// The sync engine (file source, JSON-lines sink, file checkpoint): drain once, or run and stop.
+const sideloader = new Sideloader(loadConfig('examples/config/embedded-default.yml'))
+const drained: SideloaderStatus = await sideloader.runOnce()
+console.log(drained.delivered, drained.skipped['internal'], drained.checkpoint)
+sideloader.start()
+const stopped: SideloaderStatus = await sideloader.stop()
+console.log(stopped.running, sideloader.status().lastError)
