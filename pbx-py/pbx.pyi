@@ -8,7 +8,7 @@ core; messages are the Rust ones.
 import datetime
 import os
 from collections.abc import Mapping, Sequence
-from typing import Literal, TypedDict, final
+from typing import Literal, NamedTuple, TypedDict, final
 
 from typing_extensions import NotRequired
 
@@ -17,9 +17,11 @@ __all__ = [
     "PbxError",
     "ParseError",
     "ConfigError",
+    "ConfigIssue",
     "Cdr",
     "CdrParser",
     "Classification",
+    "CallMapper",
     "MappingConfig",
     "Skip",
     "ExtensionMap",
@@ -36,6 +38,7 @@ __all__ = [
     "to_call_request",
     "map_lines",
     "evaluate_groups",
+    "load_config",
 ]
 
 __version__: str
@@ -43,9 +46,11 @@ __version__: str
 # --- Errors ------------------------------------------------------------------------------
 
 class PbxError(Exception):
-    """Base class of every error pbx raises. `kind` names the error (e.g. `invalid_value`)."""
+    """Base class of every error pbx raises. `kind` names the error (e.g. `invalid_value`);
+    `code` is the stable code the Node binding's errors carry too (e.g. `PBX_PARSE_ERROR`)."""
 
     kind: str
+    code: str
 
 class ParseError(PbxError):
     """A CDR record cannot be read. `line`, `field` and `value` say where and what."""
@@ -54,11 +59,18 @@ class ParseError(PbxError):
     field: str | None
     value: str | None
 
-class ConfigError(PbxError):
-    """A configuration or setting is unusable: `issues` lists every problem as
-    (path, value or None, message)."""
+class ConfigIssue(NamedTuple):
+    """One problem of a configuration."""
 
-    issues: list[tuple[str, str | None, str]]
+    path: str
+    value: str | None
+    message: str
+
+class ConfigError(PbxError):
+    """A configuration or setting is unusable: `issues` lists every problem as a
+    `ConfigIssue(path, value or None, message)`."""
+
+    issues: list[ConfigIssue]
 
 # --- Shapes of dicts ---------------------------------------------------------------------
 
@@ -239,8 +251,9 @@ class CdrParser:
 # --- Direction and call requests ---------------------------------------------------------
 
 @final
-class MappingConfig:
-    """How CDRs become call requests, without a configuration file."""
+class CallMapper:
+    """Maps CDRs to call requests, without a configuration file (`from_config` for a
+    `Config`'s). Node: `CallMapper`."""
 
     def __new__(
         cls,
@@ -250,7 +263,18 @@ class MappingConfig:
         default_region: str = "US",
         trunk_dns: Sequence[str] = ...,
         service_dns: Sequence[str] = ...,
-    ) -> MappingConfig: ...
+    ) -> CallMapper: ...
+    @staticmethod
+    def from_config(config: Config) -> CallMapper:
+        """The mapper a loaded `Config` describes."""
+    def classify(self, cdr: Cdr) -> Classification:
+        """`classify(cdr, self)`."""
+    def map(self, cdr: Cdr) -> CallRequest | Skip:
+        """`to_call_request(cdr, self)`."""
+    def map_lines(self, parser: CdrParser, lines: str | Sequence[str]) -> list[tuple[int, CallRequest | Skip | ParseError]]:
+        """`map_lines(parser, lines, self)`."""
+
+MappingConfig = CallMapper
 
 @final
 class Classification:
@@ -267,22 +291,29 @@ class Classification:
     @property
     def counterpart(self) -> str | None: ...
 
+SkipCode = Literal["INTERNAL", "UNKNOWN_DIRECTION", "NO_OWNER", "NO_OWNER_EMAIL", "BLANK_LINE", "OTHER"]
+
 @final
 class Skip:
-    """A call not sent to the API, and why."""
+    """A call not sent to the API: `reason` (stable code), `message` (in words), `extension`
+    (of a `NO_OWNER_EMAIL` skip)."""
 
     @property
-    def reason(self) -> str: ...
+    def reason(self) -> SkipCode: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def extension(self) -> str | None: ...
     def __eq__(self, other: object, /) -> bool: ...
 
-def classify(cdr: Cdr, config: Config | MappingConfig) -> Classification:
+def classify(cdr: Cdr, config: Config | CallMapper) -> Classification:
     """Classifies a call's direction."""
 
-def to_call_request(cdr: Cdr, config: Config | MappingConfig) -> CallRequest | Skip:
+def to_call_request(cdr: Cdr, config: Config | CallMapper) -> CallRequest | Skip:
     """The call API's `PbxCallRequest` for a CDR, or a `Skip` with the reason."""
 
 def map_lines(
-    parser: CdrParser, lines: str | Sequence[str], config: Config | MappingConfig
+    parser: CdrParser, lines: str | Sequence[str], config: Config | CallMapper
 ) -> list[tuple[int, CallRequest | Skip | ParseError]]:
     """The fast path: parse and map many lines in one call; `(line, outcome)` for each."""
 
@@ -344,6 +375,9 @@ class Config:
     def extensions(self) -> ExtensionMap: ...
     @property
     def groups_enabled(self) -> bool: ...
+
+def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Config:
+    """`Config.load(path, env)` (Node: `loadConfig(path, vars)`); raises `OSError` or `ConfigError`."""
 
 # --- Business hours and call groups ------------------------------------------------------
 

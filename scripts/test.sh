@@ -41,12 +41,12 @@ step "benchmarks, once each in quick mode (cargo bench -- --test)"
 cargo bench --workspace --locked -- --test
 
 # --- python binding: build, pytest, mypy (pbx-py) -----------------------------------------
-step "python binding: build (maturin, venv in target/pyenv), pytest, stubtest, mypy --strict"
+step "python binding: fresh venv, pip install ./pbx-py (maturin PEP 517), pytest (with the shared vectors), stubtest, mypy --strict"
 pbx-py/tests/run.sh
 # --- end python binding ------------------------------------------------------------------
 
 # --- node binding: npm ci/install, napi build, node --test, tsc (pbx-node, examples/node) ---
-step "node binding: npm ci (when needed), napi build, node --test, tsc --noEmit; examples/node services"
+step "node binding: npm ci (when needed), napi build, node --test (with the shared vectors), npm install ./pbx-node in a scratch project, tsc --noEmit; examples/node services"
 pbx-node/__test__/run.sh
 # --- end node binding ----------------------------------------------------------------------
 

@@ -27,10 +27,10 @@ from typing import TextIO
 import pbx
 
 
-def build_settings(args: argparse.Namespace) -> tuple[pbx.Config | pbx.MappingConfig, pbx.BusinessHours | None]:
+def build_settings(args: argparse.Namespace) -> tuple[pbx.Config | pbx.CallMapper, pbx.BusinessHours | None]:
     """The mapping settings and business hours the arguments name."""
     if args.config is not None:
-        config = pbx.Config.load(args.config)
+        config = pbx.load_config(args.config)
         try:
             hours: pbx.BusinessHours | None = pbx.BusinessHours.from_config(config)
         except ValueError:
@@ -40,7 +40,7 @@ def build_settings(args: argparse.Namespace) -> tuple[pbx.Config | pbx.MappingCo
     if args.extensions is not None:
         text = Path(args.extensions).read_text(encoding="utf-8")
         extensions = pbx.ExtensionMap.from_yaml(text, key="extensions")
-    mapping = pbx.MappingConfig(
+    mapping = pbx.CallMapper(
         timezone=args.timezone,
         extensions=extensions,
         default_region=args.default_region,
@@ -52,7 +52,7 @@ def build_settings(args: argparse.Namespace) -> tuple[pbx.Config | pbx.MappingCo
 def report(
     text: str,
     template: str,
-    settings: pbx.Config | pbx.MappingConfig,
+    settings: pbx.Config | pbx.CallMapper,
     hours: pbx.BusinessHours | None,
     default_region: str,
     out: TextIO,
@@ -71,7 +71,7 @@ def report(
             continue
         request = pbx.to_call_request(result, settings)
         if isinstance(request, pbx.Skip):
-            skipped[request.reason] += 1
+            skipped[request.message] += 1
             continue
         directions[request["callDirection"]] += 1
         if jsonl is not None:
@@ -119,8 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     except (pbx.ConfigError, OSError) as e:
         print(f"cdr_report: {e}", file=sys.stderr)
         if isinstance(e, pbx.ConfigError):
-            for path, value, message in e.issues:
-                print(f"  {path or '(config)'}: {value!r} {message}", file=sys.stderr)
+            for issue in e.issues:
+                print(f"  {issue.path or '(config)'}: {issue.value!r} {issue.message}", file=sys.stderr)
         return 2
     region = settings.default_region if isinstance(settings, pbx.Config) else args.default_region
     text = Path(args.input).read_text(encoding="utf-8", errors="replace")

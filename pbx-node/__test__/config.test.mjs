@@ -1,11 +1,11 @@
-// loadConfig on the commented example configuration, and what the other classes take from it.
+// Config.fromYaml / loadConfig on the commented example configuration, and what the other classes take from it.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { BusinessHours, CallMapper, CdrParser, ExtensionMap, GroupMonitor, loadConfig, loadConfigFile } from '../index.js'
+import { BusinessHours, CallMapper, CdrParser, ExtensionMap, GroupMonitor, Config, loadConfig, loadConfigFile } from '../index.js'
 import { path, sideloaderYaml, read } from './helpers.mjs'
 
 test('the example sideloader.yml loads', () => {
-  const config = loadConfig(sideloaderYaml, {})
+  const config = Config.fromYaml(sideloaderYaml, {})
   assert.equal(config.timezone, 'America/Anchorage')
   assert.equal(config.cdrTemplate.length, 27)
   assert.equal(config.sourceKind, 'postgres_table')
@@ -27,28 +27,31 @@ test('the example sideloader.yml loads', () => {
 })
 
 test('variables come from the given map (or the process environment)', () => {
-  const config = loadConfig(sideloaderYaml, { CALL_API_URL: 'https://calls.example.com', CALL_API_TOKEN: 's3cret' })
+  const config = Config.fromYaml(sideloaderYaml, { CALL_API_URL: 'https://calls.example.com', CALL_API_TOKEN: 's3cret' })
   assert.equal(config.callApi.baseUrl, 'https://calls.example.com')
   assert.equal(config.callApi.hasToken, true)
   assert.equal(config.callApiToken(), 's3cret')
   assert.ok(!JSON.stringify(config.callApi).includes('s3cret'))
   process.env.CALL_API_URL = 'https://env.example.com'
   try {
-    assert.equal(loadConfig(sideloaderYaml).callApi.baseUrl, 'https://env.example.com')
+    assert.equal(Config.fromYaml(sideloaderYaml).callApi.baseUrl, 'https://env.example.com')
   } finally {
     delete process.env.CALL_API_URL
   }
-  assert.equal(loadConfigFile(path('examples/config/sideloader.yml'), {}).timezone, 'America/Anchorage')
+  // loadConfig(path) = Config.load(path) (Python: load_config / Config.load); loadConfigFile is its former name.
+  for (const load of [loadConfig, (p, v) => Config.load(p, v), loadConfigFile]) {
+    assert.equal(load(path('examples/config/sideloader.yml'), {}).timezone, 'America/Anchorage')
+  }
 })
 
 test('the old sideloader configuration shape loads too', () => {
-  const config = loadConfig(read('examples/config/legacy-sideloader.yml'), {})
+  const config = loadConfig(path('examples/config/legacy-sideloader.yml'), {})
   assert.equal(ExtensionMap.fromConfig(config).emailFor('101'), 'john.doe@example.com')
   assert.ok(BusinessHours.fromConfig(config))
 })
 
 test('ExtensionMap, CallMapper, BusinessHours and GroupMonitor from a config', () => {
-  const config = loadConfig(sideloaderYaml, {})
+  const config = Config.fromYaml(sideloaderYaml, {})
   const ext = ExtensionMap.fromConfig(config)
   assert.equal(ext.size, 2)
   assert.deepEqual(ext.get('101'), { extension: '101', email: 'anna.berg@example.com', name: 'Anna Berg' })

@@ -2,7 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import {
-  BusinessHours, CallMapper, CdrParser, ExtensionMap, loadConfig, loadConfigFile, normalizeNumber, templateFields,
+  BusinessHours, CallMapper, CdrParser, ExtensionMap, Config, loadConfig, loadConfigFile, normalizeNumber, templateFields,
 } from '../index.js'
 
 const throwsCode = (fn, code, more = {}) =>
@@ -16,24 +16,24 @@ const throwsCode = (fn, code, more = {}) =>
 test('a bad line: PBX_PARSE_ERROR with line, field and value', () => {
   const parser = new CdrParser('historyid,duration')
   throwsCode(() => parser.parseLine('Call 1,bad', 7), 'PBX_PARSE_ERROR', {
-    kind: 'InvalidValue', line: 7, field: 'duration', value: 'bad',
+    kind: 'invalid_value', line: 7, field: 'duration', value: 'bad',
   })
-  throwsCode(() => parser.parseLine('Call 1,00:00:01,x,y', 3), 'PBX_PARSE_ERROR', { kind: 'FieldCount', line: 3 })
-  throwsCode(() => parser.parseLine('   '), 'PBX_PARSE_ERROR', { kind: 'EmptyLine', line: 1 })
+  throwsCode(() => parser.parseLine('Call 1,00:00:01,x,y', 3), 'PBX_PARSE_ERROR', { kind: 'field_count', line: 3 })
+  throwsCode(() => parser.parseLine('   '), 'PBX_PARSE_ERROR', { kind: 'empty_line', line: 1 })
   const short = new CdrParser('historyid', { maxLineLength: 5 })
-  throwsCode(() => short.parseLine('Call 123456'), 'PBX_PARSE_ERROR', { kind: 'LineTooLong' })
+  throwsCode(() => short.parseLine('Call 123456'), 'PBX_PARSE_ERROR', { kind: 'line_too_long' })
 })
 
 test('a record without a start time cannot be mapped: PBX_PARSE_ERROR naming the field', () => {
   const cdr = new CdrParser('historyid,from-no').parseLine('Call 1,9075551234')
-  throwsCode(() => new CallMapper().map(cdr), 'PBX_PARSE_ERROR', { kind: 'InvalidValue', field: 'time-start' })
+  throwsCode(() => new CallMapper().map(cdr), 'PBX_PARSE_ERROR', { kind: 'invalid_value', field: 'time-start' })
 })
 
 test('unusable arguments: PBX_INVALID_ARGUMENT', () => {
-  throwsCode(() => new CdrParser('historyid,nonsense'), 'PBX_INVALID_ARGUMENT', { kind: 'UnknownField', value: 'nonsense' })
-  throwsCode(() => templateFields('historyid,historyid'), 'PBX_INVALID_ARGUMENT', { kind: 'InvalidTemplate' })
+  throwsCode(() => new CdrParser('historyid,nonsense'), 'PBX_INVALID_ARGUMENT', { kind: 'unknown_field', value: 'nonsense' })
+  throwsCode(() => templateFields('historyid,historyid'), 'PBX_INVALID_ARGUMENT', { kind: 'invalid_template' })
   throwsCode(() => new CallMapper(null, { timezone: 'Mars/Olympus' }), 'PBX_INVALID_ARGUMENT', {
-    kind: 'InvalidSetting', setting: 'timezone', value: 'Mars/Olympus',
+    kind: 'invalid_setting', setting: 'timezone', value: 'Mars/Olympus',
   })
   throwsCode(() => new CallMapper(null, { internalCalls: 'sometimes' }), 'PBX_INVALID_ARGUMENT')
   throwsCode(() => new CallMapper(null, { numberFormat: 'fancy' }), 'PBX_INVALID_ARGUMENT')
@@ -48,9 +48,9 @@ test('unusable arguments: PBX_INVALID_ARGUMENT', () => {
 
 test('a bad configuration: PBX_CONFIG_ERROR listing every issue with its path', () => {
   const yaml = 'source: { kind: file }\ncall_api: { base_url: "ftp://x", timeout_secs: 0 }\nbogus: 1\n'
-  throwsCode(() => loadConfig(yaml, {}), 'PBX_CONFIG_ERROR', { kind: 'InvalidConfig' })
+  throwsCode(() => Config.fromYaml(yaml, {}), 'PBX_CONFIG_ERROR', { kind: 'invalid_config' })
   try {
-    loadConfig(yaml, {})
+    Config.fromYaml(yaml, {})
   } catch (e) {
     const paths = e.issues.map((i) => i.path)
     assert.ok(paths.includes('bogus'), paths.join(', '))
@@ -60,10 +60,11 @@ test('a bad configuration: PBX_CONFIG_ERROR listing every issue with its path', 
     assert.equal(e.issues.find((i) => i.path === 'call_api.base_url').value, 'ftp://x')
     assert.match(e.message, /invalid configuration/)
   }
-  throwsCode(() => loadConfig('source: { kind: file, path: x }\ncall_api: { base_url: "${MISSING_VAR}" }\n', {}), 'PBX_CONFIG_ERROR')
+  throwsCode(() => Config.fromYaml('source: { kind: file, path: x }\ncall_api: { base_url: "${MISSING_VAR}" }\n', {}), 'PBX_CONFIG_ERROR')
 })
 
 test('an unreadable configuration file: PBX_IO_ERROR', () => {
+  throwsCode(() => loadConfig('/nonexistent/pbx.yml'), 'PBX_IO_ERROR', { kind: 'io', value: '/nonexistent/pbx.yml' })
   throwsCode(() => loadConfigFile('/nonexistent/pbx.yml'), 'PBX_IO_ERROR', { value: '/nonexistent/pbx.yml' })
 })
 

@@ -5,16 +5,19 @@ import {
   BusinessHours,
   CallMapper,
   CdrParser,
+  Config,
   ExtensionMap,
   evaluateGroups,
   loadConfig,
   normalizeNumbers,
+  Sideloader,
+  type SideloaderStatus,
   type CallRequest,
   type LineOutcome,
   type PbxError,
 } from 'pbx-node'
 
-const config = loadConfig(readFileSync('examples/config/sideloader.yml', 'utf8'))
+const config = loadConfig('examples/config/sideloader.yml')
 const parser = new CdrParser(config.cdrTemplate.join(','))
 const mapper = CallMapper.fromConfig(config)
 
@@ -41,9 +44,17 @@ console.log(numbers[0].kind === 'e164' ? numbers[0].value : undefined)
 
 try {
   new ExtensionMap({ '101': 'anna@example.com', '102': { email: 'bob@example.com', name: 'Bob' } })
-  loadConfig('nonsense: [')
+  Config.fromYaml('nonsense: [')
 } catch (e) {
   const err = e as PbxError
   if (err.code === 'PBX_CONFIG_ERROR') for (const i of err.issues ?? []) console.log(i.path, i.value, i.message)
 }
 console.log(inbound)
+
+// The sync engine (file source, JSON-lines sink, file checkpoint): drain once, or run and stop.
+const sideloader = new Sideloader(loadConfig('examples/config/embedded-default.yml'))
+const drained: SideloaderStatus = await sideloader.runOnce()
+console.log(drained.delivered, drained.skipped['internal'], drained.checkpoint)
+sideloader.start()
+const stopped: SideloaderStatus = await sideloader.stop()
+console.log(stopped.running, sideloader.status().lastError)

@@ -2,8 +2,10 @@
 # The Node binding's tests (scripts/test.sh runs this; safe to re-run):
 #   npm ci where node_modules is missing or older than package-lock.json,
 #   napi build (generates index.js, index.d.ts and the .node file; none is committed),
-#   node --test pbx-node/__test__ (against the shared sample data, and line by line against
-#   pbx-convert's output), tsc --noEmit on the TypeScript example of the generated types,
+#   node --test pbx-node/__test__ (the shared test vectors tests/vectors/core.json, the shared
+#   sample data, and line by line against pbx-convert's output),
+#   `npm install ./pbx-node` into a scratch project (target/node-scratch) and `require` /
+#   `import` from there, tsc --noEmit on the TypeScript example of the generated types,
 #   then examples/node: tsc build of the services and node --test against an in-process
 #   call-logger API.
 # PBX_NODE_RELEASE=1 builds the native module in release mode (default: debug, which reuses
@@ -40,6 +42,17 @@ cargo run --quiet --locked -p pbx-examples --bin pbx-convert -- \
   examples/data/cdr-sample.log >"$convert_out"
 
 (cd pbx-node && PBX_CONVERT_OUTPUT="$convert_out" node --test --test-reporter=spec __test__/)
+
+# The package as a user installs it: `npm install ./pbx-node` into a scratch project (a copy,
+# --install-links, so only the files package.json lists are there), then `require` and
+# `import` from that project.
+root=$PWD
+scratch=$root/target/node-scratch
+rm -rf "$scratch" && mkdir -p "$scratch"
+printf '{ "name": "pbx-node-scratch", "version": "0.0.0", "private": true }\n' >"$scratch/package.json"
+(cd "$scratch" && npm install --no-audit --no-fund --loglevel=error --install-links "$root/pbx-node" >/dev/null)
+cp pbx-node/__test__/installed.test.mjs "$scratch/"
+(cd "$scratch" && node --test --test-reporter=spec installed.test.mjs)
 (cd pbx-node && npx tsc -p __test__/tsconfig.json)
 echo "tsc --noEmit: the TypeScript example of index.d.ts compiles"
 

@@ -4,8 +4,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { CdrParser, CallMapper, ExtensionMap, classify, toCallRequest, templateFields } from '../index.js'
-import { sampleLog, expectedRows, extensionsYaml } from './helpers.mjs'
+import { CdrParser, CallMapper, ExtensionMap, classify, loadConfig, mapLines, toCallRequest, templateFields } from '../index.js'
+import { sampleLog, expectedRows, extensionsYaml, path } from './helpers.mjs'
 
 test('every sample line matches its expected row', () => {
   const parser = new CdrParser('27')
@@ -113,7 +113,7 @@ test('a bad line in a batch is an entry with its error; the others parse', () =>
   assert.deepEqual(out.map((o) => o.line), [1, 2, 4])
   assert.ok(out[0].cdr)
   assert.equal(out[1].error.code, 'PBX_PARSE_ERROR')
-  assert.equal(out[1].error.kind, 'InvalidValue')
+  assert.equal(out[1].error.kind, 'invalid_value')
   assert.equal(out[1].error.line, 2)
   assert.equal(out[1].error.field, 'duration')
   assert.equal(out[1].error.value, 'bad')
@@ -135,4 +135,24 @@ test('classify with a policy and a mapper from options', () => {
   })
   assert.equal(mapper.classify(cdr).rule, 'TO_TRUNK_DN')
   assert.equal(mapper.map(cdr).call.pbxCallId, 'pbx-9')
+})
+
+test('the names the Python binding has: mapLines(parser, input, mapper), classify/toCallRequest with a mapper or a Config', () => {
+  const parser = new CdrParser()
+  const mapper = new CallMapper(new ExtensionMap(extensionsYaml), { timezone: 'America/Anchorage' })
+  assert.deepEqual(mapLines(parser, sampleLog, mapper), mapper.mapLines(parser, sampleLog))
+  const config = loadConfig(path('examples/config/sideloader.yml'), {})
+  const fromConfig = CallMapper.fromConfig(config)
+  assert.deepEqual(mapLines(parser, sampleLog, config), fromConfig.mapLines(parser, sampleLog))
+  const cdr = parser.parseLine(sampleLog.split('\r\n')[0])
+  assert.deepEqual(toCallRequest(cdr, config), fromConfig.map(cdr))
+  assert.deepEqual(classify(cdr, config), fromConfig.classify(cdr))
+  assert.deepEqual(classify(cdr, mapper), mapper.classify(cdr))
+  assert.equal(cdr.isAnswered, true)
+  // 'as_outbound' (the YAML's and Python's spelling) works as well as 'asOutbound'.
+  const internal = parser.parseLines(sampleLog)[3].cdr
+  const a = new CallMapper(new ExtensionMap(extensionsYaml), { internalCalls: 'as_outbound' }).map(internal)
+  const b = new CallMapper(new ExtensionMap(extensionsYaml), { internalCalls: 'asOutbound' }).map(internal)
+  assert.equal(a.call.callDirection, 'OUTBOUND')
+  assert.deepEqual(a, b)
 })

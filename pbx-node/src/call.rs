@@ -1,4 +1,5 @@
-//! `pbx_core::call`: `CallMapper`, `toCallRequest` and the batch path `mapLines`.
+//! `pbx_core::call`: `CallMapper`, `toCallRequest` and the batch path `mapLines` (the same
+//! names as the Python binding's `CallMapper`, `to_call_request`, `map_lines`).
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -96,7 +97,7 @@ pub struct MapperOptions {
     #[napi(ts_type = "'e164' | 'international' | 'national' | 'rfc3966'")]
     pub number_format: Option<String>,
     /// `skip` internal calls (default) or send them `asOutbound`.
-    #[napi(ts_type = "'skip' | 'asOutbound'")]
+    #[napi(ts_type = "'skip' | 'asOutbound' | 'as_outbound'")]
     pub internal_calls: Option<String>,
     /// The prefix of `pbxCallId` (default `3cx`).
     pub call_id_prefix: Option<String>,
@@ -182,7 +183,7 @@ fn to_outcomes(results: LineResults) -> Vec<LineOutcome> {
         .collect()
 }
 
-fn map_lines(
+fn run_map_lines(
     parser: &pbx_core::cdr::CdrParser,
     mapper: &core::CallMapper,
     lines: &Lines,
@@ -245,7 +246,8 @@ impl CallMapper {
         if let Some(i) = o.internal_calls.as_deref() {
             m.options.internal_calls = match i {
                 "skip" => InternalCalls::Skip,
-                "asOutbound" => InternalCalls::AsOutbound,
+                // `as_outbound`: the spelling of the YAML and of the Python binding.
+                "asOutbound" | "as_outbound" => InternalCalls::AsOutbound,
                 other => {
                     return Err(invalid_argument(
                         &env,
@@ -284,6 +286,7 @@ impl CallMapper {
     pub fn map(&self, env: Env, cdr: &Cdr) -> Result<MapResult> {
         self.inner
             .map(&cdr.inner)
+            .map_err(|e| cdr.locate(e))
             .map(|m| to_result(&m))
             .or_throw(&env)
     }
@@ -296,7 +299,7 @@ impl CallMapper {
         parser: &CdrParser,
         input: Either3<String, Buffer, Vec<String>>,
     ) -> Vec<LineOutcome> {
-        to_outcomes(map_lines(
+        to_outcomes(run_map_lines(
             &parser.inner,
             &self.inner,
             &Lines::from_js(input),
@@ -330,7 +333,7 @@ impl Task for MapLinesTask {
     type JsValue = Vec<LineOutcome>;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        Ok(map_lines(&self.parser, &self.mapper, &self.lines))
+        Ok(run_map_lines(&self.parser, &self.mapper, &self.lines))
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
@@ -339,15 +342,49 @@ impl Task for MapLinesTask {
 }
 
 /// Maps one record to the call API's `PbxCallRequest` (in `call`) or a skip with its reason,
-/// with `mapper` (default: an empty extension map and pbx-core's defaults, so every call is
-/// skipped for want of an owner email).
+/// with `mapper`: a `CallMapper`, or a loaded `Config` (its mapper); default: an empty
+/// extension map and pbx-core's defaults, so every call is skipped for want of an owner email.
+/// The Python binding's `to_call_request(cdr, mapper)`.
 #[napi]
-pub fn to_call_request(env: Env, cdr: &Cdr, mapper: Option<&CallMapper>) -> Result<MapResult> {
-    match mapper {
-        Some(m) => m.map(env, cdr),
-        None => core::CallMapper::default()
-            .map(&cdr.inner)
-            .map(|m| to_result(&m))
-            .or_throw(&env),
-    }
+pub fn to_call_request(
+    env: Env,
+    cdr: &Cdr,
+    mapper: Option<Either<&CallMapper, &Config>>,
+) -> Result<MapResult> {
+    let owned;
+    let m = match mapper {
+        Some(Either::A(m)) => &m.inner,
+        Some(Either::B(c)) => {
+            owned = c.inner.call_mapper();
+            &owned
+        }
+        None => {
+            owned = core::CallMapper::default();
+            &owned
+        }
+    };
+    m.map(&cdr.inner)
+        .map_err(|e| cdr.locate(e))
+        .map(|m| to_result(&m))
+        .or_throw(&env)
+}
+
+/// `mapper.mapLines(parser, input)` as a function: parses and maps a batch in one call (the
+/// Python binding's `map_lines(parser, lines, mapper)`). `mapper` is a `CallMapper` or a
+/// loaded `Config`. Never throws for a bad line: its entry has `error`.
+#[napi]
+pub fn map_lines(
+    parser: &CdrParser,
+    input: Either3<String, Buffer, Vec<String>>,
+    mapper: Either<&CallMapper, &Config>,
+) -> Vec<LineOutcome> {
+    let owned;
+    let m = match mapper {
+        Either::A(m) => &m.inner,
+        Either::B(c) => {
+            owned = c.inner.call_mapper();
+            &owned
+        }
+    };
+    to_outcomes(run_map_lines(&parser.inner, m, &Lines::from_js(input)))
 }

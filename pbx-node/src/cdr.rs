@@ -13,6 +13,18 @@ use crate::error::{OrThrow, PbxErrorInfo};
 #[derive(Clone)]
 pub struct Cdr {
     pub(crate) inner: core::Cdr,
+    /// The line it was read from: errors about the record name it (as in Python).
+    pub(crate) line: Option<u64>,
+}
+
+impl Cdr {
+    /// Places an error about this record at its line.
+    pub(crate) fn locate(&self, e: pbx_core::Error) -> pbx_core::Error {
+        match self.line {
+            Some(n) => e.located(pbx_core::Location::Line(n)),
+            None => e,
+        }
+    }
 }
 
 /// Every field of a `Cdr` as a plain object (party numbers as 3CX writes them, e.g. `Ext.101`).
@@ -80,6 +92,12 @@ fn text<T: ToString>(v: &Option<T>) -> Option<String> {
 
 #[napi]
 impl Cdr {
+    /// The 1-based line it was read from (`undefined` when not read from a line).
+    #[napi(getter)]
+    pub fn line(&self) -> Option<i64> {
+        self.line.map(line_no)
+    }
+
     /// `historyid` without its `Call ` prefix.
     #[napi(getter)]
     pub fn history_id(&self) -> Option<String> {
@@ -98,7 +116,13 @@ impl Cdr {
         self.inner.time_start
     }
 
-    /// Whether the call was answered (a talk time or an answer time).
+    /// Whether the call was answered (a talk time or an answer time); Python's `is_answered`.
+    #[napi(getter)]
+    pub fn is_answered(&self) -> bool {
+        self.inner.is_answered()
+    }
+
+    /// @deprecated The former name of `isAnswered`.
     #[napi(getter)]
     pub fn answered(&self) -> bool {
         self.inner.is_answered()
@@ -215,7 +239,10 @@ fn to_parsed(
         .map(|(n, r)| match r {
             Ok(cdr) => ParsedLine {
                 line: line_no(n),
-                cdr: Some(Cdr { inner: cdr }),
+                cdr: Some(Cdr {
+                    inner: cdr,
+                    line: Some(n),
+                }),
                 error: None,
             },
             Err(e) => ParsedLine {
@@ -275,13 +302,17 @@ impl CdrParser {
             .collect()
     }
 
-    /// Parses one line (`lineNo`, default 1, is used in errors only). Throws
+    /// Parses one line (`lineNo`, default 1, is used in errors and as `Cdr.line`). Throws
     /// `PBX_PARSE_ERROR` with `line`, `field` and `value`.
     #[napi]
     pub fn parse_line(&self, env: Env, line: String, line_no: Option<u32>) -> Result<Cdr> {
+        let n = u64::from(line_no.unwrap_or(1));
         self.inner
-            .parse_line(u64::from(line_no.unwrap_or(1)), &line)
-            .map(|inner| Cdr { inner })
+            .parse_line(n, &line)
+            .map(|inner| Cdr {
+                inner,
+                line: Some(n),
+            })
             .or_throw(&env)
     }
 

@@ -1,4 +1,5 @@
-//! `pbx_core::config`: `loadConfig` / `loadConfigFile` and the loaded `Config`.
+//! `pbx_core::config`: `loadConfig(path)`, `Config.load`, `Config.fromYaml` and the loaded
+//! `Config` (`loadConfigFile` is the former name of `loadConfig`).
 
 use std::collections::HashMap;
 
@@ -246,7 +247,7 @@ impl Config {
     }
 }
 
-fn load(env: &Env, text: &str, vars: Option<HashMap<String, String>>) -> Result<Config> {
+fn from_yaml(env: &Env, text: &str, vars: Option<HashMap<String, String>>) -> Result<Config> {
     let result = match vars {
         Some(vars) => core::Config::from_yaml(text, &|name| vars.get(name).cloned()),
         None => core::Config::from_yaml(text, &|name| std::env::var(name).ok()),
@@ -254,29 +255,56 @@ fn load(env: &Env, text: &str, vars: Option<HashMap<String, String>>) -> Result<
     result.map(|inner| Config { inner }).or_throw(env)
 }
 
-/// Reads, substitutes (`${VAR}`, `${VAR:-default}`) and validates a YAML configuration.
-/// Variables come from `env` when given, else from the process environment. Throws
-/// `PBX_CONFIG_ERROR` with `issues: [{ path, value, message }]` listing every problem.
+fn load(env: &Env, path: &str, vars: Option<HashMap<String, String>>) -> Result<Config> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        let mut info = PbxErrorInfo::binding(IO_ERROR, "io", format!("cannot read {path}: {e}"));
+        info.value = Some(path.to_owned());
+        throw(env, info)
+    })?;
+    from_yaml(env, &text, vars)
+}
+
+#[napi]
+impl Config {
+    /// Reads, substitutes and validates a configuration file: the same as `loadConfig`.
+    #[napi(factory)]
+    pub fn load(env: Env, path: String, vars: Option<HashMap<String, String>>) -> Result<Config> {
+        load(&env, &path, vars)
+    }
+
+    /// Substitutes (`${VAR}`, `${VAR:-default}`) and validates a YAML configuration given as
+    /// text. Variables come from `vars` when given, else from the process environment. Throws
+    /// `PBX_CONFIG_ERROR` with `issues: [{ path, value, message }]` listing every problem.
+    #[napi(factory)]
+    pub fn from_yaml(
+        env: Env,
+        yaml: String,
+        vars: Option<HashMap<String, String>>,
+    ) -> Result<Config> {
+        from_yaml(&env, &yaml, vars)
+    }
+}
+
+/// Reads, substitutes (`${VAR}`, `${VAR:-default}`) and validates a configuration file (the
+/// Python binding's `load_config(path, env)`; for YAML text use `Config.fromYaml`). Variables
+/// come from `vars` when given, else from the process environment. Throws `PBX_IO_ERROR` when
+/// the file cannot be read, `PBX_CONFIG_ERROR` with `issues: [{ path, value, message }]`
+/// listing every problem.
 #[napi]
 pub fn load_config(
     env: Env,
-    yaml: String,
+    path: String,
     vars: Option<HashMap<String, String>>,
 ) -> Result<Config> {
-    load(&env, &yaml, vars)
+    load(&env, &path, vars)
 }
 
-/// `loadConfig` on a file's text. Throws `PBX_IO_ERROR` when it cannot be read.
+/// @deprecated The former name of `loadConfig(path, vars)`.
 #[napi]
 pub fn load_config_file(
     env: Env,
     path: String,
     vars: Option<HashMap<String, String>>,
 ) -> Result<Config> {
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        let mut info = PbxErrorInfo::binding(IO_ERROR, "Io", format!("cannot read {path}: {e}"));
-        info.value = Some(path.clone());
-        throw(&env, info)
-    })?;
-    load(&env, &text, vars)
+    load(&env, &path, vars)
 }

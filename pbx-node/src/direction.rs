@@ -1,9 +1,12 @@
 //! `pbx_core::direction`: `classify` and the direction policy.
 
+use napi::bindgen_prelude::Either3;
 use napi_derive::napi;
 use pbx_core::direction::{self as core, Direction, Rule};
 
+use crate::call::CallMapper;
 use crate::cdr::Cdr;
+use crate::config::Config;
 
 /// A range of numbers, both ends included.
 #[napi(object)]
@@ -163,9 +166,19 @@ pub(crate) fn to_js(c: &core::Classification) -> Classification {
     }
 }
 
-/// Classifies a call: direction, the rule that decided, owner extension, other party.
+/// Classifies a call: direction, the rule that decided, owner extension, other party. `settings`
+/// is a `CallMapper`, a loaded `Config` (their direction policy) or a `DirectionPolicy`
+/// (default: pbx-core's). The Python binding's `classify(cdr, mapper)`.
 #[napi]
-pub fn classify(cdr: &Cdr, policy: Option<DirectionPolicy>) -> Classification {
-    let policy = policy.unwrap_or_default().to_core();
-    to_js(&core::classify(&cdr.inner, &policy))
+pub fn classify(
+    cdr: &Cdr,
+    settings: Option<Either3<&CallMapper, &Config, DirectionPolicy>>,
+) -> Classification {
+    let c = match settings {
+        Some(Either3::A(m)) => m.inner.classify(&cdr.inner),
+        Some(Either3::B(config)) => core::classify(&cdr.inner, &config.inner.direction),
+        Some(Either3::C(p)) => core::classify(&cdr.inner, &p.to_core()),
+        None => core::classify(&cdr.inner, &core::DirectionPolicy::default()),
+    };
+    to_js(&c)
 }

@@ -18,6 +18,11 @@ pub(crate) const CONFIG_ERROR: &str = "PBX_CONFIG_ERROR";
 pub(crate) const INVALID_ARGUMENT: &str = "PBX_INVALID_ARGUMENT";
 /// A file could not be read (`loadConfigFile`).
 pub(crate) const IO_ERROR: &str = "PBX_IO_ERROR";
+/// The sync engine failed (`Sideloader`): the source, the checkpoint store, the quarantine, or
+/// the call API refused the credentials.
+pub(crate) const SYNC_ERROR: &str = "PBX_SYNC_ERROR";
+/// A call that does not fit the object's state (`Sideloader.runOnce` while it runs).
+pub(crate) const INVALID_STATE: &str = "PBX_INVALID_STATE";
 /// A pbx-core error of a kind this binding does not know yet (pbx-core's error is
 /// `#[non_exhaustive]`).
 pub(crate) const OTHER: &str = "PBX_ERROR";
@@ -39,9 +44,11 @@ pub struct ConfigIssue {
 #[derive(Clone, Debug)]
 pub struct PbxErrorInfo {
     /// Stable code: `PBX_PARSE_ERROR`, `PBX_INVALID_CALL`, `PBX_CONFIG_ERROR`,
-    /// `PBX_INVALID_ARGUMENT`, `PBX_IO_ERROR` or `PBX_ERROR`.
+    /// `PBX_INVALID_ARGUMENT`, `PBX_IO_ERROR`, `PBX_SYNC_ERROR`, `PBX_INVALID_STATE` or
+    /// `PBX_ERROR`.
     pub code: String,
-    /// The pbx-core error variant (`InvalidValue`, `FieldCount`, `EmptyLine`, …).
+    /// The pbx-core error variant in snake_case, as the Python binding's `kind` (`invalid_value`,
+    /// `field_count`, `empty_line`, `invalid_config`, …).
     pub kind: String,
     /// The whole message, saying what and where.
     pub message: String,
@@ -80,17 +87,17 @@ impl From<&pbx_core::Error> for PbxErrorInfo {
     fn from(e: &pbx_core::Error) -> Self {
         use pbx_core::Error as E;
         let (code, kind) = match e {
-            E::InvalidValue { .. } => (PARSE_ERROR, "InvalidValue"),
-            E::FieldCount { .. } => (PARSE_ERROR, "FieldCount"),
-            E::TooManyFields { .. } => (PARSE_ERROR, "TooManyFields"),
-            E::LineTooLong { .. } => (PARSE_ERROR, "LineTooLong"),
-            E::EmptyLine { .. } => (PARSE_ERROR, "EmptyLine"),
-            E::InvalidCall { .. } => (INVALID_CALL, "InvalidCall"),
-            E::InvalidConfig { .. } => (CONFIG_ERROR, "InvalidConfig"),
-            E::UnknownField { .. } => (INVALID_ARGUMENT, "UnknownField"),
-            E::InvalidTemplate { .. } => (INVALID_ARGUMENT, "InvalidTemplate"),
-            E::InvalidSetting { .. } => (INVALID_ARGUMENT, "InvalidSetting"),
-            _ => (OTHER, "Other"),
+            E::InvalidValue { .. } => (PARSE_ERROR, "invalid_value"),
+            E::FieldCount { .. } => (PARSE_ERROR, "field_count"),
+            E::TooManyFields { .. } => (PARSE_ERROR, "too_many_fields"),
+            E::LineTooLong { .. } => (PARSE_ERROR, "line_too_long"),
+            E::EmptyLine { .. } => (PARSE_ERROR, "empty_line"),
+            E::InvalidCall { .. } => (INVALID_CALL, "invalid_call"),
+            E::InvalidConfig { .. } => (CONFIG_ERROR, "invalid_config"),
+            E::UnknownField { .. } => (INVALID_ARGUMENT, "unknown_field"),
+            E::InvalidTemplate { .. } => (INVALID_ARGUMENT, "invalid_template"),
+            E::InvalidSetting { .. } => (INVALID_ARGUMENT, "invalid_setting"),
+            _ => (OTHER, "other"),
         };
         let mut info = PbxErrorInfo::binding(code, kind, e.to_string());
         match e.location() {
@@ -121,43 +128,58 @@ impl From<&pbx_core::Error> for PbxErrorInfo {
     }
 }
 
+/// The JS `Error` for `info`: message, `code`, and every detail present as a property.
+fn js_error<'env>(env: &'env Env, info: &PbxErrorInfo) -> napi::Result<Object<'env>> {
+    let mut err = env.create_error(napi::Error::new(
+        Status::GenericFailure,
+        info.message.clone(),
+    ))?;
+    err.set("code", info.code.clone())?;
+    err.set("kind", info.kind.clone())?;
+    if let Some(v) = info.line {
+        err.set("line", v)?;
+    }
+    if let Some(v) = &info.row {
+        err.set("row", v.clone())?;
+    }
+    if let Some(v) = &info.field {
+        err.set("field", v.clone())?;
+    }
+    if let Some(v) = &info.value {
+        err.set("value", v.clone())?;
+    }
+    if let Some(v) = &info.setting {
+        err.set("setting", v.clone())?;
+    }
+    if let Some(v) = &info.issues {
+        err.set("issues", v.clone())?;
+    }
+    Ok(err)
+}
+
+/// Could not build the rich error: a plain one with the same code in its message.
+fn fallback(info: &PbxErrorInfo) -> napi::Error {
+    napi::Error::new(
+        Status::GenericFailure,
+        format!("{}: {}", info.code, info.message),
+    )
+}
+
 /// Throws `info` as a JS `Error` (message, `code`, and every detail present as a property)
 /// and returns the napi error that tells the glue an exception is pending.
 pub(crate) fn throw(env: &Env, info: PbxErrorInfo) -> napi::Error {
-    let build = || -> napi::Result<()> {
-        let mut err = env.create_error(napi::Error::new(
-            Status::GenericFailure,
-            info.message.clone(),
-        ))?;
-        err.set("code", info.code.clone())?;
-        err.set("kind", info.kind.clone())?;
-        if let Some(v) = info.line {
-            err.set("line", v)?;
-        }
-        if let Some(v) = &info.row {
-            err.set("row", v.clone())?;
-        }
-        if let Some(v) = &info.field {
-            err.set("field", v.clone())?;
-        }
-        if let Some(v) = &info.value {
-            err.set("value", v.clone())?;
-        }
-        if let Some(v) = &info.setting {
-            err.set("setting", v.clone())?;
-        }
-        if let Some(v) = &info.issues {
-            err.set("issues", v.clone())?;
-        }
-        env.throw(err)
-    };
-    match build() {
+    match js_error(env, &info).and_then(|err| env.throw(err)) {
         Ok(()) => napi::Error::from_status(Status::PendingException),
-        // Could not build the rich error: fall back to a plain one with the same code.
-        Err(_) => napi::Error::new(
-            Status::GenericFailure,
-            format!("{}: {}", info.code, info.message),
-        ),
+        Err(_) => fallback(&info),
+    }
+}
+
+/// The napi error that rejects a `Promise` with the JS `Error` for `info` (for the callback
+/// of a future: the promise settles with exactly that object, `code` included).
+pub(crate) fn rejection(env: &Env, info: &PbxErrorInfo) -> napi::Error {
+    match js_error(env, info) {
+        Ok(err) => napi::Error::from(err.to_unknown()),
+        Err(_) => fallback(info),
     }
 }
 
@@ -177,6 +199,6 @@ impl<T> OrThrow<T> for std::result::Result<T, pbx_core::Error> {
 pub(crate) fn invalid_argument(env: &Env, message: impl Into<String>) -> napi::Error {
     throw(
         env,
-        PbxErrorInfo::binding(INVALID_ARGUMENT, "InvalidArgument", message),
+        PbxErrorInfo::binding(INVALID_ARGUMENT, "invalid_argument", message),
     )
 }

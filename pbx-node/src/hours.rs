@@ -124,6 +124,31 @@ impl BusinessHours {
         })
     }
 
+    /// Monday to Friday, one interval (default `"09:00-17:00"`), in an IANA timezone (the
+    /// Python binding's `BusinessHours.weekdays`). Throws `PBX_INVALID_ARGUMENT` for an unknown
+    /// timezone or an unusable interval.
+    #[napi(factory)]
+    pub fn weekdays(env: Env, timezone: String, interval: Option<String>) -> Result<BusinessHours> {
+        let tz = pbx_core::call::parse_timezone("timezone", &timezone).or_throw(&env)?;
+        let interval = interval
+            .as_deref()
+            .unwrap_or("09:00-17:00")
+            .parse()
+            .or_throw(&env)?;
+        Ok(BusinessHours {
+            inner: core::BusinessHours::weekdays(tz, interval),
+        })
+    }
+
+    /// Never open, in `timezone`.
+    #[napi(factory)]
+    pub fn never(env: Env, timezone: String) -> Result<BusinessHours> {
+        let tz = pbx_core::call::parse_timezone("timezone", &timezone).or_throw(&env)?;
+        Ok(BusinessHours {
+            inner: core::BusinessHours::never(tz),
+        })
+    }
+
     /// The IANA timezone.
     #[napi(getter)]
     pub fn timezone(&self) -> String {

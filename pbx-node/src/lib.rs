@@ -13,6 +13,7 @@ pub mod extensions;
 pub mod groups;
 pub mod hours;
 pub mod phone;
+pub mod sideloader;
 
 use napi_derive::napi;
 

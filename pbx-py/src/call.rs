@@ -1,7 +1,9 @@
-//! `pbx.MappingConfig`, `pbx.Skip` and `pbx.to_call_request` over `pbx_core::call`.
+//! `pbx.CallMapper` (formerly `MappingConfig`), `pbx.Skip`, `pbx.to_call_request` and
+//! `pbx.map_lines` over `pbx_core::call`. Names and semantics follow the Node binding
+//! (`CallMapper`, `toCallRequest`, `mapLines`).
 
 use pbx_core::Location;
-use pbx_core::call::{CallMapper, CallRequest, InternalCalls, Mapped, parse_timezone};
+use pbx_core::call::{CallMapper, CallRequest, InternalCalls, Mapped, SkipReason, parse_timezone};
 use pbx_core::phone::Region;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -10,24 +12,27 @@ use pyo3::types::PyList;
 use crate::cdr::{PyCdr, PyCdrParser};
 use crate::config::PyConfig;
 use crate::convert::{repr_str, to_py_json};
+use crate::direction::PyClassification;
 use crate::error::{CoreResult, to_py};
 use crate::extensions::PyExtensionMap;
 
-/// How CDRs become call requests, without a whole configuration file.
+/// Maps CDRs to call requests (direction, owner, other party, owner email, timestamp in the
+/// PBX's timezone, `pbxCallId`), without a whole configuration file; `CallMapper.from_config`
+/// gives the one a `Config` describes. (`MappingConfig` is its former name.)
 ///
-/// `MappingConfig(timezone="UTC", extensions=None, internal_calls="skip", default_region="US",
+/// `CallMapper(timezone="UTC", extensions=None, internal_calls="skip", default_region="US",
 /// trunk_dns=(), service_dns=())`: `timezone` is the PBX's IANA zone (timestamps carry its
 /// offset); `extensions` an `ExtensionMap` or a dict of extension → email or {email, name};
 /// `internal_calls` is `"skip"` or `"as_outbound"`; `trunk_dns` / `service_dns` are the DNs of
 /// trunks and of queues, ring groups, IVRs and voicemail, used when records carry no type
 /// fields. Raises `ConfigError` for an unusable setting.
-#[pyclass(name = "MappingConfig", module = "pbx", frozen)]
-pub(crate) struct PyMappingConfig {
+#[pyclass(name = "CallMapper", module = "pbx", frozen)]
+pub(crate) struct PyCallMapper {
     mapper: CallMapper,
 }
 
 #[pymethods]
-impl PyMappingConfig {
+impl PyCallMapper {
     #[new]
     #[pyo3(signature = (timezone = "UTC", extensions = None, internal_calls = "skip",
         default_region = "US", trunk_dns = Vec::new(), service_dns = Vec::new()))]
@@ -65,26 +70,56 @@ impl PyMappingConfig {
         }
         mapper.direction.trunk_dns = trunk_dns;
         mapper.direction.service_dns = service_dns;
-        Ok(PyMappingConfig { mapper })
+        Ok(PyCallMapper { mapper })
     }
 
     fn __repr__(&self) -> String {
         let o = &self.mapper.options;
         format!(
-            "MappingConfig(timezone={}, internal_calls={:?}, default_region={}, extensions=<{} users>)",
+            "CallMapper(timezone={}, internal_calls={:?}, default_region={}, extensions=<{} users>)",
             repr_str(o.timezone.name()),
             o.internal_calls,
             repr_str(o.default_region.as_str()),
             self.mapper.extensions.len()
         )
     }
+
+    /// The mapper a loaded `Config` describes (timezone, extension map, direction policy,
+    /// internal calls, default region).
+    #[staticmethod]
+    fn from_config(config: PyRef<'_, PyConfig>) -> Self {
+        PyCallMapper {
+            mapper: config.mapper.clone(),
+        }
+    }
+
+    /// `classify(cdr, self)`.
+    fn classify(&self, cdr: PyRef<'_, PyCdr>) -> PyClassification {
+        crate::direction::classify_with(&self.mapper, &cdr)
+    }
+
+    /// `to_call_request(cdr, self)`.
+    fn map<'py>(&self, py: Python<'py>, cdr: PyRef<'py, PyCdr>) -> PyResult<Bound<'py, PyAny>> {
+        map_one(py, &self.mapper, &cdr)
+    }
+
+    /// `map_lines(parser, lines, self)`.
+    #[pyo3(name = "map_lines")]
+    fn map_lines_method<'py>(
+        &self,
+        py: Python<'py>,
+        parser: PyRef<'py, PyCdrParser>,
+        lines: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        run_map_lines(py, &parser, lines, &self.mapper)
+    }
 }
 
-/// The settings a mapping function takes: a loaded `Config` or a `MappingConfig`.
+/// The settings a mapping function takes: a loaded `Config` or a `CallMapper`.
 #[derive(FromPyObject)]
 pub(crate) enum MapperArg<'py> {
     Config(PyRef<'py, PyConfig>),
-    Mapping(PyRef<'py, PyMappingConfig>),
+    Mapping(PyRef<'py, PyCallMapper>),
 }
 
 impl MapperArg<'_> {
@@ -96,21 +131,45 @@ impl MapperArg<'_> {
     }
 }
 
-/// A call not sent to the API, and why (`reason`, the same text as in Rust).
+/// A call not sent to the API, and why: `reason` is a stable code (`"INTERNAL"`,
+/// `"UNKNOWN_DIRECTION"`, `"NO_OWNER"`, `"NO_OWNER_EMAIL"`, `"BLANK_LINE"`, `"OTHER"` — the
+/// Node binding's `skipped.reason`), `message` the Rust text, `extension` the extension of a
+/// `NO_OWNER_EMAIL` skip (None otherwise).
 #[pyclass(name = "Skip", module = "pbx", frozen, get_all)]
 pub(crate) struct PySkip {
-    /// Why the call is not sent (the Rust `SkipReason` text).
-    reason: String,
+    /// The stable code.
+    reason: &'static str,
+    /// Why the call is not sent, in words (the Rust `SkipReason` text).
+    message: String,
+    /// The extension without a user email (`NO_OWNER_EMAIL`), else None.
+    extension: Option<String>,
 }
 
 #[pymethods]
 impl PySkip {
     fn __repr__(&self) -> String {
-        format!("Skip(reason={})", repr_str(&self.reason))
+        format!(
+            "Skip(reason={}, message={}, extension={})",
+            repr_str(self.reason),
+            repr_str(&self.message),
+            crate::convert::repr_opt(self.extension.as_deref())
+        )
     }
 
     fn __eq__(&self, other: &Self) -> bool {
-        self.reason == other.reason
+        (self.reason, &self.message, &self.extension)
+            == (other.reason, &other.message, &other.extension)
+    }
+}
+
+fn map_one<'py>(py: Python<'py>, mapper: &CallMapper, cdr: &PyCdr) -> PyResult<Bound<'py, PyAny>> {
+    let located = |e: pbx_core::Error| match cdr.line {
+        Some(n) => e.located(Location::Line(n)),
+        None => e,
+    };
+    match mapper.map(&cdr.inner).map_err(located).py(py)? {
+        Mapped::Call(call) => to_py_json(py, &call),
+        other => Ok(Bound::new(py, skip(other))?.into_any()),
     }
 }
 
@@ -125,14 +184,7 @@ pub(crate) fn to_call_request<'py>(
     cdr: PyRef<'py, PyCdr>,
     config: MapperArg<'py>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let located = |e: pbx_core::Error| match cdr.line {
-        Some(n) => e.located(Location::Line(n)),
-        None => e,
-    };
-    match config.mapper().map(&cdr.inner).map_err(located).py(py)? {
-        Mapped::Call(call) => to_py_json(py, &call),
-        other => Ok(Bound::new(py, skip(other))?.into_any()),
-    }
+    map_one(py, config.mapper(), &cdr)
 }
 
 /// The fast path: parses CDR lines with `parser` and maps each record with `config`, in one
@@ -148,7 +200,15 @@ pub(crate) fn map_lines<'py>(
     lines: &Bound<'py, PyAny>,
     config: MapperArg<'py>,
 ) -> PyResult<Bound<'py, PyList>> {
-    let mapper = config.mapper();
+    run_map_lines(py, &parser, lines, config.mapper())
+}
+
+fn run_map_lines<'py>(
+    py: Python<'py>,
+    parser: &PyCdrParser,
+    lines: &Bound<'py, PyAny>,
+    mapper: &CallMapper,
+) -> PyResult<Bound<'py, PyList>> {
     let results = parser.run(py, lines, |n, cdr| {
         mapper.map(&cdr).map_err(|e| e.located(Location::Line(n)))
     })?;
@@ -176,10 +236,28 @@ pub(crate) fn map_lines<'py>(
 }
 
 fn skip(m: Mapped) -> PySkip {
-    PySkip {
-        reason: match m {
-            Mapped::Skipped(reason) => reason.to_string(),
-            other => format!("{other:?}"),
+    match m {
+        Mapped::Skipped(r) => {
+            let (reason, extension) = match &r {
+                SkipReason::Internal => ("INTERNAL", None),
+                SkipReason::UnknownDirection => ("UNKNOWN_DIRECTION", None),
+                SkipReason::NoOwner => ("NO_OWNER", None),
+                SkipReason::NoOwnerEmail { extension } => {
+                    ("NO_OWNER_EMAIL", Some(extension.clone()))
+                }
+                SkipReason::BlankLine => ("BLANK_LINE", None),
+                _ => ("OTHER", None),
+            };
+            PySkip {
+                reason,
+                message: r.to_string(),
+                extension,
+            }
+        }
+        other => PySkip {
+            reason: "OTHER",
+            message: format!("{other:?}"),
+            extension: None,
         },
     }
 }

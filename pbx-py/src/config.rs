@@ -11,6 +11,19 @@ use crate::convert::{repr_str, str_map};
 use crate::error::CoreResult;
 use crate::extensions::PyExtensionMap;
 
+/// Reads and validates a configuration file: the same as `Config.load(path, env)` (and as
+/// Node's `loadConfig(path, env)`). Raises `OSError` when it cannot be read, `ConfigError`
+/// (every problem with its path) when it is invalid.
+#[pyfunction]
+#[pyo3(signature = (path, env = None))]
+pub(crate) fn load_config(
+    py: Python<'_>,
+    path: PathBuf,
+    env: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PyConfig> {
+    PyConfig::load(py, path, env)
+}
+
 /// The validated sideloader configuration (the YAML of `examples/config/sideloader.yml`).
 ///
 /// Build it with `Config.load(path)` or `Config.from_yaml(text)`; both raise `ConfigError`

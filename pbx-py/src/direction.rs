@@ -39,10 +39,15 @@ impl PyClassification {
 }
 
 /// Classifies a call's direction with the settings of `config` (a `Config` or
-/// `MappingConfig`): type fields first, then configured trunk DNs, then number patterns.
+/// `CallMapper`): type fields first, then configured trunk DNs, then number patterns.
 #[pyfunction]
 pub(crate) fn classify(cdr: PyRef<'_, PyCdr>, config: MapperArg<'_>) -> PyClassification {
-    let c = config.mapper().classify(&cdr.inner);
+    classify_with(config.mapper(), &cdr)
+}
+
+/// `classify` with a core mapper (also `CallMapper.classify`).
+pub(crate) fn classify_with(mapper: &pbx_core::call::CallMapper, cdr: &PyCdr) -> PyClassification {
+    let c = mapper.classify(&cdr.inner);
     PyClassification {
         direction: c.direction.to_string(),
         rule: c.rule.to_string(),

@@ -7,7 +7,10 @@
 //! | `InvalidConfig`, `InvalidSetting`, `UnknownField`, `InvalidTemplate` | `ConfigError` | `issues` |
 //! | anything newer | `PbxError` | |
 //!
-//! Every instance also has `kind`: the core variant's name in snake_case (`invalid_value`).
+//! Every instance also has `kind`: the core variant's name in snake_case (`invalid_value`), and
+//! `code`: the same stable code the Node binding's errors carry (`PBX_PARSE_ERROR`,
+//! `PBX_INVALID_CALL`, `PBX_CONFIG_ERROR`, `PBX_INVALID_ARGUMENT`, `PBX_ERROR`). `issues` items
+//! are `pbx.ConfigIssue` named tuples `(path, value, message)`.
 
 use pbx_core::{Error, Location};
 use pyo3::prelude::*;
@@ -17,7 +20,7 @@ create_exception!(
     pbx,
     PbxError,
     pyo3::exceptions::PyException,
-    "Base class of every error pbx raises. `kind` names the error (e.g. `invalid_value`)."
+    "Base class of every error pbx raises. `kind` names the error (e.g. `invalid_value`); `code` is the stable code the Node binding uses too (e.g. `PBX_PARSE_ERROR`)."
 );
 create_exception!(
     pbx,
@@ -29,30 +32,43 @@ create_exception!(
     pbx,
     ConfigError,
     PbxError,
-    "A configuration or setting is unusable. `issues` lists every problem as (path, value or None, message)."
+    "A configuration or setting is unusable. `issues` lists every problem as a `ConfigIssue(path, value or None, message)`."
 );
 
 /// The Python exception for a core error.
 pub(crate) fn to_py(py: Python<'_>, e: Error) -> PyErr {
     let message = e.to_string();
-    let (err, kind) = match &e {
-        Error::InvalidValue { .. } => (ParseError::new_err(message), "invalid_value"),
-        Error::FieldCount { .. } => (ParseError::new_err(message), "field_count"),
-        Error::TooManyFields { .. } => (ParseError::new_err(message), "too_many_fields"),
-        Error::LineTooLong { .. } => (ParseError::new_err(message), "line_too_long"),
-        Error::EmptyLine { .. } => (ParseError::new_err(message), "empty_line"),
-        Error::InvalidCall { .. } => (ParseError::new_err(message), "invalid_call"),
-        Error::InvalidConfig { .. } => (ConfigError::new_err(message), "invalid_config"),
-        Error::InvalidSetting { .. } => (ConfigError::new_err(message), "invalid_setting"),
-        Error::UnknownField { .. } => (ConfigError::new_err(message), "unknown_field"),
-        Error::InvalidTemplate { .. } => (ConfigError::new_err(message), "invalid_template"),
-        _ => (PbxError::new_err(message), "other"),
+    let (err, kind, code) = match &e {
+        Error::InvalidValue { .. } => (ParseError::new_err(message), "invalid_value", PARSE),
+        Error::FieldCount { .. } => (ParseError::new_err(message), "field_count", PARSE),
+        Error::TooManyFields { .. } => (ParseError::new_err(message), "too_many_fields", PARSE),
+        Error::LineTooLong { .. } => (ParseError::new_err(message), "line_too_long", PARSE),
+        Error::EmptyLine { .. } => (ParseError::new_err(message), "empty_line", PARSE),
+        Error::InvalidCall { .. } => (
+            ParseError::new_err(message),
+            "invalid_call",
+            "PBX_INVALID_CALL",
+        ),
+        Error::InvalidConfig { .. } => (
+            ConfigError::new_err(message),
+            "invalid_config",
+            "PBX_CONFIG_ERROR",
+        ),
+        Error::InvalidSetting { .. } => (ConfigError::new_err(message), "invalid_setting", ARG),
+        Error::UnknownField { .. } => (ConfigError::new_err(message), "unknown_field", ARG),
+        Error::InvalidTemplate { .. } => (ConfigError::new_err(message), "invalid_template", ARG),
+        _ => (PbxError::new_err(message), "other", "PBX_ERROR"),
     };
-    if let Err(set) = attach(py, &err, kind, &e) {
+    if let Err(set) = attach(py, &err, kind, code, &e) {
         return set;
     }
     err
 }
+
+/// `code` of a `ParseError` about a line or value (as in the Node binding).
+const PARSE: &str = "PBX_PARSE_ERROR";
+/// `code` of a `ConfigError` about one argument or setting (as in the Node binding).
+const ARG: &str = "PBX_INVALID_ARGUMENT";
 
 /// `map_err` for core results inside a binding function.
 pub(crate) trait CoreResult<T> {
@@ -66,9 +82,10 @@ impl<T> CoreResult<T> for Result<T, Error> {
     }
 }
 
-fn attach(py: Python<'_>, err: &PyErr, kind: &str, e: &Error) -> PyResult<()> {
+fn attach(py: Python<'_>, err: &PyErr, kind: &str, code: &str, e: &Error) -> PyResult<()> {
     let obj = err.value(py);
     obj.setattr("kind", kind)?;
+    obj.setattr("code", code)?;
     if err.is_instance_of::<ParseError>(py) {
         let line = match e.location() {
             Some(Location::Line(n)) => Some(*n),
@@ -93,6 +110,11 @@ fn attach(py: Python<'_>, err: &PyErr, kind: &str, e: &Error) -> PyResult<()> {
             }
             _ => vec![("template".to_owned(), None, e.to_string())],
         };
+        let issue = py.import("pbx")?.getattr("ConfigIssue")?;
+        let issues = issues
+            .into_iter()
+            .map(|i| issue.call1(i))
+            .collect::<PyResult<Vec<_>>>()?;
         obj.setattr("issues", issues)?;
     }
     Ok(())

@@ -34,10 +34,24 @@ fn pbx(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("PbxError", py.get_type::<error::PbxError>())?;
     m.add("ParseError", py.get_type::<error::ParseError>())?;
     m.add("ConfigError", py.get_type::<error::ConfigError>())?;
+    // `ConfigError.issues` items: a named tuple, so `issue.path` works as in Node and
+    // `path, value, message = issue` as before.
+    let issue = py
+        .import("collections")?
+        .getattr("namedtuple")?
+        .call1(("ConfigIssue", ("path", "value", "message")))?;
+    issue.setattr("__module__", "pbx")?;
+    issue.setattr(
+        "__doc__",
+        "One problem of a configuration: `path` (e.g. `business_hours.monday[1]`), `value` (the value found, or None) and `message`.",
+    )?;
+    m.add("ConfigIssue", issue)?;
     m.add_class::<cdr::PyCdr>()?;
     m.add_class::<cdr::PyCdrParser>()?;
     m.add_class::<direction::PyClassification>()?;
-    m.add_class::<call::PyMappingConfig>()?;
+    m.add_class::<call::PyCallMapper>()?;
+    // The name before the bindings were aligned (Node calls it `CallMapper` too).
+    m.add("MappingConfig", py.get_type::<call::PyCallMapper>())?;
     m.add_class::<call::PySkip>()?;
     m.add_class::<extensions::PyExtensionMap>()?;
     m.add_class::<extensions::PyUser>()?;
@@ -53,5 +67,6 @@ fn pbx(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(call::to_call_request, m)?)?;
     m.add_function(wrap_pyfunction!(call::map_lines, m)?)?;
     m.add_function(wrap_pyfunction!(groups::evaluate_groups, m)?)?;
+    m.add_function(wrap_pyfunction!(config::load_config, m)?)?;
     Ok(())
 }

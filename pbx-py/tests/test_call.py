@@ -27,11 +27,11 @@ def sample(sample_text: str) -> list[pbx.Cdr]:
 
 
 @pytest.fixture(scope="module")
-def anchorage(extensions: pbx.ExtensionMap) -> pbx.MappingConfig:
-    return pbx.MappingConfig(timezone="America/Anchorage", extensions=extensions)
+def anchorage(extensions: pbx.ExtensionMap) -> pbx.CallMapper:
+    return pbx.CallMapper(timezone="America/Anchorage", extensions=extensions)
 
 
-def test_the_first_call_is_the_readme_example(sample: list[pbx.Cdr], anchorage: pbx.MappingConfig) -> None:
+def test_the_first_call_is_the_readme_example(sample: list[pbx.Cdr], anchorage: pbx.CallMapper) -> None:
     call = pbx.to_call_request(sample[0], anchorage)
     assert isinstance(call, dict)
     assert list(call) == KEYS
@@ -47,14 +47,14 @@ def test_the_first_call_is_the_readme_example(sample: list[pbx.Cdr], anchorage: 
 
 
 def test_calls_agree_with_the_expected_file(
-    sample: list[pbx.Cdr], anchorage: pbx.MappingConfig, expected_rows: list[list[str]]
+    sample: list[pbx.Cdr], anchorage: pbx.CallMapper, expected_rows: list[list[str]]
 ) -> None:
     calls = 0
     for cdr, row in zip(sample, expected_rows):
         direction, owner, talk = row[1], row[2], int(row[4])
         result = pbx.to_call_request(cdr, anchorage)
         if isinstance(result, pbx.Skip):
-            assert direction == "INTERNAL" or owner in ("", "112"), (cdr.line, result.reason)
+            assert direction == "INTERNAL" or owner in ("", "112"), (cdr.line, result.message)
             continue
         calls += 1
         assert result["callDirection"] == direction
@@ -64,21 +64,26 @@ def test_calls_agree_with_the_expected_file(
     assert calls >= 40
 
 
-def test_skips_say_why(sample: list[pbx.Cdr], anchorage: pbx.MappingConfig) -> None:
+def test_skips_say_why(sample: list[pbx.Cdr], anchorage: pbx.CallMapper) -> None:
     internal = pbx.to_call_request(sample[3], anchorage)
     assert isinstance(internal, pbx.Skip)
-    assert internal.reason == "internal call (internal calls are not sent)"
+    assert (internal.reason, internal.message, internal.extension) == (
+        "INTERNAL",
+        "internal call (internal calls are not sent)",
+        None,
+    )
     unmapped = pbx.to_call_request(sample[22], anchorage)
     assert isinstance(unmapped, pbx.Skip)
-    assert unmapped.reason == "extension 112 has no user email in the extension map"
+    assert (unmapped.reason, unmapped.extension) == ("NO_OWNER_EMAIL", "112")
+    assert unmapped.message == "extension 112 has no user email in the extension map"
     nobody = pbx.to_call_request(sample[9], anchorage)
     assert nobody == pbx.to_call_request(sample[9], anchorage)
     assert isinstance(nobody, pbx.Skip)
-    assert nobody.reason == "no extension owns the call"
+    assert (nobody.reason, nobody.message) == ("NO_OWNER", "no extension owns the call")
 
 
 def test_internal_calls_as_outbound_and_a_default_email(sample: list[pbx.Cdr]) -> None:
-    mapping = pbx.MappingConfig(
+    mapping = pbx.CallMapper(
         timezone="America/Anchorage",
         extensions=pbx.ExtensionMap({"103": "carla@example.com"}, default_email="pbx@example.com"),
         internal_calls="as_outbound",
@@ -93,14 +98,14 @@ def test_internal_calls_as_outbound_and_a_default_email(sample: list[pbx.Cdr]) -
 
 
 def test_a_dict_works_as_extension_map(sample: list[pbx.Cdr]) -> None:
-    mapping = pbx.MappingConfig(extensions={"101": {"email": "a@example.com", "name": "A"}})
+    mapping = pbx.CallMapper(extensions={"101": {"email": "a@example.com", "name": "A"}})
     call = pbx.to_call_request(sample[0], mapping)
     assert isinstance(call, dict)
     assert call["callOwnerEmail"] == "a@example.com"
     assert call["timestamp"] == "2026-11-02T17:02:11.000+00:00"
 
 
-def test_classification_names_the_rule(sample: list[pbx.Cdr], anchorage: pbx.MappingConfig) -> None:
+def test_classification_names_the_rule(sample: list[pbx.Cdr], anchorage: pbx.CallMapper) -> None:
     c = pbx.classify(sample[0], anchorage)
     assert (c.direction, c.owner, c.counterpart) == ("INBOUND", "101", "9075551234")
     assert c.rule_code == "FROM_TYPE_EXTERNAL"
@@ -118,21 +123,21 @@ def test_a_loaded_config_works_as_mapping(sample: list[pbx.Cdr], config: pbx.Con
 def test_a_record_without_start_time_raises_parse_error() -> None:
     cdr = pbx.CdrParser("historyid,callid").parse_line("Call 5,abc_1", line=3)
     with pytest.raises(pbx.ParseError) as info:
-        pbx.to_call_request(cdr, pbx.MappingConfig())
+        pbx.to_call_request(cdr, pbx.CallMapper())
     e = info.value
     assert (e.kind, e.line, e.field, e.value) == ("invalid_value", 3, "time-start", "")
 
 
 def test_unusable_settings_raise_config_error_with_the_setting() -> None:
     with pytest.raises(pbx.ConfigError) as info:
-        pbx.MappingConfig(timezone="Mars/Olympus")
+        pbx.CallMapper(timezone="Mars/Olympus")
     assert info.value.kind == "invalid_setting"
     assert info.value.issues[0][:2] == ("timezone", "Mars/Olympus")
     with pytest.raises(pbx.ConfigError) as info:
-        pbx.MappingConfig(internal_calls="sometimes")  # type: ignore[arg-type]
+        pbx.CallMapper(internal_calls="sometimes")  # type: ignore[arg-type]
     assert info.value.issues == [("internal_calls", "sometimes", "is not skip or as_outbound")]
     with pytest.raises(pbx.ConfigError):
-        pbx.MappingConfig(default_region="XX")
+        pbx.CallMapper(default_region="XX")
 
 
 def test_the_config_argument_is_checked(sample: list[pbx.Cdr]) -> None:
@@ -140,7 +145,7 @@ def test_the_config_argument_is_checked(sample: list[pbx.Cdr]) -> None:
         pbx.classify(sample[0], {"timezone": "UTC"})  # type: ignore[arg-type]
 
 
-def test_map_lines_is_parse_lines_then_to_call_request(sample_text: str, anchorage: pbx.MappingConfig) -> None:
+def test_map_lines_is_parse_lines_then_to_call_request(sample_text: str, anchorage: pbx.CallMapper) -> None:
     parser = pbx.CdrParser()
     fast = pbx.map_lines(parser, sample_text, anchorage)
     slow: list[tuple[int, object]] = []
@@ -153,11 +158,27 @@ def test_map_lines_is_parse_lines_then_to_call_request(sample_text: str, anchora
 
 def test_map_lines_reports_bad_lines_in_place() -> None:
     parser = pbx.CdrParser("historyid,callid,time-start")
-    out = pbx.map_lines(parser, "Call 1,a,2026/11/02 17:02:11\nCall 2,b,nope\n\nCall 4,c,\n", pbx.MappingConfig())
+    out = pbx.map_lines(parser, "Call 1,a,2026/11/02 17:02:11\nCall 2,b,nope\n\nCall 4,c,\n", pbx.CallMapper())
     assert [line for line, _ in out] == [1, 2, 4]
     first = out[0][1]
-    assert isinstance(first, pbx.Skip) and first.reason.startswith("direction unknown")
+    assert isinstance(first, pbx.Skip) and first.reason == "UNKNOWN_DIRECTION"
+    assert first.message.startswith("direction unknown")
     bad = out[1][1]
     assert isinstance(bad, pbx.ParseError) and (bad.line, bad.field, bad.value) == (2, "time-start", "nope")
     missing = out[2][1]
     assert isinstance(missing, pbx.ParseError) and (missing.line, missing.field) == (4, "time-start")
+
+
+def test_the_call_mapper_has_the_node_binding_methods(
+    sample_text: str, sample: list[pbx.Cdr], anchorage: pbx.CallMapper, config: pbx.Config
+) -> None:
+    # Node: mapper.classify(cdr), mapper.map(cdr), mapper.mapLines(parser, input), CallMapper.fromConfig.
+    assert anchorage.classify(sample[0]).rule_code == pbx.classify(sample[0], anchorage).rule_code
+    assert anchorage.map(sample[0]) == pbx.to_call_request(sample[0], anchorage)
+    parser = pbx.CdrParser()
+    assert anchorage.map_lines(parser, sample_text) == pbx.map_lines(parser, sample_text, anchorage)
+    from_config = pbx.CallMapper.from_config(config)
+    assert from_config.map(sample[0]) == pbx.to_call_request(sample[0], config)
+    assert pbx.map_lines(parser, sample_text, config) == from_config.map_lines(parser, sample_text)
+    # The former name still works.
+    assert pbx.MappingConfig is pbx.CallMapper

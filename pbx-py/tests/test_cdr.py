@@ -23,7 +23,7 @@ def test_every_sample_line_agrees_with_the_expected_file(
 ) -> None:
     parsed = cdrs(pbx.CdrParser("27").parse_lines(sample_text))
     assert len(parsed) == len(expected_rows) == 65
-    mapping = pbx.MappingConfig()  # the default direction policy, as the Rust sample test
+    mapping = pbx.CallMapper()  # the default direction policy, as the Rust sample test
     codes = {
         "FROM_TYPE_EXTERNAL", "TO_TYPE_EXTERNAL", "INTERNAL_TYPES", "FROM_TRUNK_DN", "TO_TRUNK_DN",
         "EXTERNAL_CALLER_NUMBER", "EXTERNAL_CALLEE_NUMBER", "INTERNAL_NUMBERS", "UNDETERMINED",

@@ -95,3 +95,23 @@ def test_env_and_maps_may_be_any_mapping() -> None:
         pbx.ExtensionMap({"101": object()})  # type: ignore[dict-item]
     with pytest.raises(ValueError, match="an extension map maps an extension"):
         pbx.ExtensionMap({"101": {"name": "no email"}})
+
+
+def test_load_config_is_config_load_and_errors_carry_the_node_codes(tmp_path: Path) -> None:
+    assert pbx.load_config(CONFIG, env={}).timezone == pbx.Config.load(CONFIG, env={}).timezone
+    bad = tmp_path / "bad.yml"
+    bad.write_text("source: { kind: file, path: x }\ncall_api: { base_url: 'ftp://x' }\nbogus: 1\n", encoding="utf-8")
+    with pytest.raises(pbx.ConfigError) as info:
+        pbx.load_config(bad, env={})
+    e = info.value
+    assert (e.code, e.kind) == ("PBX_CONFIG_ERROR", "invalid_config")
+    issue = next(i for i in e.issues if i.path == "bogus")
+    assert isinstance(issue, pbx.ConfigIssue) and isinstance(issue, tuple)
+    assert (issue.value, issue.message) == (issue[1], issue[2])
+    with pytest.raises(pbx.ConfigError) as info:
+        pbx.CallMapper(timezone="Mars/Olympus")
+    assert info.value.code == "PBX_INVALID_ARGUMENT"
+    with pytest.raises(pbx.ParseError) as parse:
+        pbx.CdrParser("historyid,duration").parse_line("Call 1,bad")
+    assert (parse.value.code, parse.value.kind) == ("PBX_PARSE_ERROR", "invalid_value")
+    assert issubclass(pbx.ParseError, pbx.PbxError) and issubclass(pbx.ConfigError, pbx.PbxError)

@@ -32,7 +32,7 @@ def test_every_line_matches_pbx_convert(sample_text: str, extensions: pbx.Extens
         check=True,
     )
     rust = [json.loads(line) for line in done.stdout.splitlines()]
-    mapping = pbx.MappingConfig(timezone="America/Anchorage", extensions=extensions)
+    mapping = pbx.CallMapper(timezone="America/Anchorage", extensions=extensions)
     python: list[dict[str, object]] = []
     order: list[list[str]] = []
     for r in pbx.CdrParser().parse_lines(sample_text):
@@ -41,7 +41,7 @@ def test_every_line_matches_pbx_convert(sample_text: str, extensions: pbx.Extens
             continue
         out = pbx.to_call_request(r, mapping)
         if isinstance(out, pbx.Skip):
-            python.append({"line": r.line, "skipped": out.reason})
+            python.append({"line": r.line, "skipped": out.message})
         else:
             python.append({"line": r.line, "call": dict(out)})
             order.append(list(out))

@@ -2,7 +2,7 @@
 //   node dist/main.js <config.yml> <cdr-file> [checkpoint.json]
 // loads and validates the configuration (every problem at once, with paths), then polls the
 // CDR file into the call-logger API once and prints the status.
-import { loadConfigFile, type PbxError } from 'pbx-node'
+import { loadConfig, type PbxError } from 'pbx-node'
 import { BusinessHoursService } from './services/business-hours.js'
 import { CdrPoller } from './services/cdr-poller.js'
 import { ExtensionMapper } from './services/extension-mapper.js'
@@ -16,7 +16,7 @@ async function main(argv: string[]): Promise<number> {
   }
   let config
   try {
-    config = loadConfigFile(configPath)
+    config = loadConfig(configPath)
   } catch (e) {
     const err = e as PbxError
     console.error(`${err.code}: ${err.message}`)

@@ -15,7 +15,7 @@ import { FileCdrSource, MemoryCheckpoint } from '../dist/file-source.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 const samplePath = root + 'examples/data/cdr-sample.log'
-const config = loadConfig(readFileSync(root + 'examples/config/sideloader.yml', 'utf8'), {})
+const config = loadConfig(root + 'examples/config/sideloader.yml', {})
 const extensions = {
   101: 'anna.berg@example.com', 102: 'bob.smith@example.com', 103: 'carla.nguyen@example.com',
   104: 'david.kowalski@example.com', 105: 'erin.walsh@example.com', 106: 'frank.ahmaogak@example.com',

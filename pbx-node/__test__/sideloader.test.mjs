@@ -1,0 +1,102 @@
+// Sideloader: pbx-sources' sync engine on napi's tokio runtime, wired as the embedded default
+// of pbx-sideloader (file source, JSON-lines sink, file checkpoint, file quarantine), over the
+// shared sample (its hand-derived counts are in the README).
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Config, Sideloader, loadConfig } from '../index.js'
+import { path, read } from './helpers.mjs'
+
+/** The embedded default configuration with its files in a fresh directory. */
+function setup(extra = '') {
+  const dir = mkdtempSync(join(tmpdir(), 'pbx-sideloader-'))
+  copyFileSync(path('examples/data/cdr-sample.log'), join(dir, 'cdr.log'))
+  const yaml = read('examples/config/embedded-default.yml')
+    .replace('examples/data/cdr-sample.log', join(dir, 'cdr.log'))
+    .replaceAll('out/', dir + '/')
+  return { dir, config: Config.fromYaml(yaml + extra, {}), calls: () => readJsonLines(join(dir, 'calls.jsonl')) }
+}
+
+const readJsonLines = (file) =>
+  existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l)) : []
+
+const until = async (what, ms = 10_000) => {
+  const end = Date.now() + ms
+  while (!what()) {
+    if (Date.now() > end) throw new Error('timed out waiting')
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+const throwsCode = (fn, code) => assert.throws(fn, (e) => e.code === code || assert.fail(`${e.code}: ${e.message}`))
+
+test('runOnce drains the file: the counts of the README, then nothing new', async (t) => {
+  const { dir, config, calls } = setup()
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const first = await new Sideloader(config).runOnce()
+  assert.equal(first.running, false)
+  assert.equal(first.delivered, 47)
+  assert.equal(first.duplicates, 0)
+  assert.deepEqual(first.skipped, { internal: 9, no_owner: 6, no_owner_email: 3 })
+  assert.equal(first.quarantined, 0)
+  assert.ok(first.checkpoint, 'a checkpoint is saved')
+  const written = calls()
+  assert.equal(written.length, 47)
+  assert.equal(
+    JSON.stringify(written[0]),
+    '{"phoneNumber":"+19075551234","callDuration":184,"callOwnerExtension":"101","callOwnerEmail":"anna.berg@example.com",' +
+      '"callDirection":"INBOUND","timestamp":"2026-11-02T08:02:11.000-09:00","pbxCallId":"3cx-40001-000001A19D361A38_5204"}',
+  )
+  // A new Sideloader on the same files starts at the saved checkpoint: nothing is sent twice.
+  const second = await new Sideloader(config).runOnce()
+  assert.equal(second.delivered + second.received, 0)
+  assert.equal(calls().length, 47)
+})
+
+test('start() runs the loop, picks up appended lines, stop() saves and returns', async (t) => {
+  const { dir, config, calls } = setup('polling: { interval_secs: 1 }\n')
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const s = new Sideloader(config)
+  s.start()
+  assert.equal(s.status().running, true)
+  throwsCode(() => s.start(), 'PBX_INVALID_STATE')
+  await assert.rejects(s.runOnce(), (e) => e.code === 'PBX_INVALID_STATE')
+  await until(() => s.status().delivered === 47)
+  // One more call appended to the CDR file while the loop runs.
+  const line = readFileSync(join(dir, 'cdr.log'), 'utf8').split('\r\n')[0].replace('Call 40001', 'Call 49999')
+  appendFileSync(join(dir, 'cdr.log'), line + '\r\n')
+  await until(() => s.status().delivered === 48)
+  const stopped = await s.stop()
+  assert.equal(stopped.running, false)
+  assert.equal(s.status().running, false)
+  assert.equal(calls().at(-1).pbxCallId, '3cx-49999-000001A19D361A38_5204')
+  // It can start again after a stop; stop() when not running resolves at once.
+  s.start()
+  assert.equal((await s.stop()).delivered, 48)
+  assert.equal((await s.stop()).running, false)
+})
+
+test('settings this binding does not wire are refused with the setting', () => {
+  const config = loadConfig(path('examples/config/sideloader.yml'), {})
+  assert.throws(() => new Sideloader(config), (e) => {
+    assert.equal(e.code, 'PBX_INVALID_ARGUMENT')
+    assert.equal(e.setting, 'source.kind')
+    return true
+  })
+})
+
+test('a corrupt checkpoint stops the run with PBX_SYNC_ERROR and is left alone', async (t) => {
+  const { dir, config, calls } = setup()
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  writeFileSync(join(dir, 'checkpoint.json'), '{ not json')
+  await assert.rejects(new Sideloader(config).runOnce(), (e) => {
+    assert.equal(e.code, 'PBX_SYNC_ERROR', e.message)
+    assert.equal(e.kind, 'checkpoint')
+    assert.match(e.message, /corrupt/)
+    return true
+  })
+  assert.equal(readFileSync(join(dir, 'checkpoint.json'), 'utf8'), '{ not json')
+  assert.equal(calls().length, 0)
+})
