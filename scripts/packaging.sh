@@ -76,11 +76,20 @@ pkg = next(p for p in json.load(sys.stdin)["packages"] if p["name"] == "pbx-sour
 print(" ".join(sorted(f for f in pkg["features"] if f != "default" and not f.startswith("_"))))')
   [ -n "$list" ] || fail "no features found for pbx-sources"
   echo "features: $list"
-  cargo check --quiet --locked -p pbx-sources --no-default-features
-  echo "  --no-default-features: ok"
+  # A warning (say, an import only another feature uses) fails the step too.
+  check_alone() {
+    local out
+    out=$(cargo check --locked -p pbx-sources --no-default-features "$@" 2>&1) ||
+      { printf '%s\n' "$out" >&2; fail "pbx-sources does not build with --no-default-features $*"; }
+    if printf '%s\n' "$out" | grep -q '^warning'; then
+      printf '%s\n' "$out" >&2
+      fail "pbx-sources warns with --no-default-features $*"
+    fi
+    echo "  --no-default-features $*: ok"
+  }
+  check_alone
   for feature in $list; do
-    cargo check --quiet --locked -p pbx-sources --no-default-features --features "$feature"
-    echo "  --features $feature: ok"
+    check_alone --features "$feature"
   done
 }
 
