@@ -182,7 +182,8 @@ with zipfile.ZipFile(whl) as z:
                  "Classifier: Programming Language :: Python :: 3", "Classifier: Topic :: Communications :: Telephony"):
         if need not in text:
             sys.exit(f"wheel METADATA lacks {need!r}")
-    for need in ("pbx/py.typed", "pbx/__init__.pyi"):
+    for need in ("pbx/py.typed", "pbx/__init__.pyi", f"pbx-{version}.dist-info/licenses/LICENSE-MIT",
+                 f"pbx-{version}.dist-info/licenses/LICENSE-APACHE"):
         if need not in names:
             sys.exit(f"wheel lacks {need} (type information)")
     bad = [n for n in names if n.endswith((".rs", ".log", ".jsonl")) or "/tests/" in n]
@@ -234,6 +235,10 @@ npm_pack() {
     [ -n "$(find pbx-node/src pbx-core/src -newer pbx-node/index.js -print -quit)" ]; then
     (cd pbx-node && npx napi build --platform)
   fi
+  # npm pack skips symbolic links, so pbx-node holds copies of the licences: keep them equal.
+  for f in LICENSE-MIT LICENSE-APACHE; do
+    cmp -s "$f" "pbx-node/$f" || fail "pbx-node/$f differs from $f (cp $f pbx-node/)"
+  done
   name=$(node -p 'require("./pbx-node/package.json").name')
   version=$(node -p 'require("./pbx-node/package.json").version')
   rm -rf "$work/npm" "$scratch"
@@ -261,6 +266,10 @@ npm_pack() {
     printf '{ "name": "pbx-scratch", "version": "1.0.0", "private": true }\n' >package.json
     npm install --no-audit --no-fund --offline --loglevel=error "$tarball"
     [ ! -d "node_modules/$name/src" ] || fail "the installed package has sources"
+    # Nothing runs or compiles at install time.
+    node -e "const s = require('./node_modules/$name/package.json').scripts || {};
+      for (const k of ['preinstall', 'install', 'postinstall']) if (s[k]) { console.error(k + ': ' + s[k]); process.exit(1) }" ||
+      fail "the package runs a script at install time"
     cat >use.cjs <<EOF
 const pbx = require('$name')
 const assert = require('node:assert')
@@ -284,9 +293,16 @@ const parser: CdrParser = new CdrParser('27')
 const n: string = String(normalizeNumber('(907) 555-1234').value)
 console.log(parser.fields.length, n)
 EOF
-    cat >tsconfig.json <<'EOF'
+    # The declarations use Node's Buffer: a user's project has @types/node (pbx-node's own here).
+    cat >use.cts <<EOF
+import pbx = require('$name')
+const n: number = new pbx.CdrParser('20').fields.length
+console.log(n)
+EOF
+    cat >tsconfig.json <<EOF
 { "compilerOptions": { "module": "node16", "moduleResolution": "node16", "strict": true,
-  "noEmit": true, "skipLibCheck": false, "types": [] }, "files": ["use.mts"] }
+  "noEmit": true, "skipLibCheck": false, "typeRoots": ["$root/pbx-node/node_modules/@types"],
+  "types": ["node"] }, "files": ["use.mts", "use.cts"] }
 EOF
     node use.cjs
     node use.mjs
