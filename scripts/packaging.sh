@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Packaging checks: what users install must work from what the repository ships.
 # scripts/test.sh runs all of them after the tests (it reuses their builds); run one or a few
-# by name: scripts/packaging.sh versions licenses crates docs features config-docs systemd wheel npm
+# by name: scripts/packaging.sh versions licenses crates docs features config-docs systemd dockerfile wheel npm
 #
 #   versions     one version in Cargo.toml, pbx-py (from Cargo), pbx-node/package.json, CHANGELOG.md
 #   licenses     every dependency's licence fits ours (MIT OR Apache-2.0), offline (scripts/check_deps.py)
@@ -10,6 +10,7 @@
 #   features     pbx-sources builds (cargo check) with --no-default-features, and with each feature alone
 #   config-docs  the README's configuration reference lists exactly the keys of the config structs
 #   systemd      `systemd-analyze verify` of deploy/pbx-sideloader.service
+#   dockerfile   deploy/Dockerfile keeps its conventions (it is not built: no container engine here)
 #   wheel        `maturin build --release` → abi3 wheel, installed from the file into a fresh venv
 #   npm          `npm pack` in pbx-node → tarball, installed into a scratch project, require + import
 #
@@ -135,6 +136,25 @@ systemd() {
     grep -q "^$key" deploy/pbx-sideloader.service || fail "deploy/pbx-sideloader.service lacks $key"
   done
   echo "systemd-analyze verify: clean ($(systemd-analyze --version | head -1))"
+}
+
+# No container engine runs here, so the Dockerfile is not built (see the README). What can be
+# checked without one: the conventions it must keep, and that the flags it passes exist.
+dockerfile() {
+  step "deploy/Dockerfile conventions (not built: no container engine in CI)"
+  local f=deploy/Dockerfile bin=$PWD/target/debug/pbx-sideloader
+  grep -Eq '^FROM .+ AS build$' "$f" || fail "$f: no build stage (multi-stage)"
+  [ "$(grep -c '^FROM ' "$f")" -ge 2 ] || fail "$f: not multi-stage"
+  grep -Eq '^USER [a-z]' "$f" && ! grep -Eq '^USER (root|0)\b' "$f" || fail "$f: must run as a non-root USER"
+  grep -q '^VOLUME .*"/etc/pbx"' "$f" && grep -q '^VOLUME .*"/var/lib/pbx"' "$f" || fail "$f: config and state volumes"
+  grep -q '^HEALTHCHECK .*' "$f" && grep -q '/health' "$f" || fail "$f: HEALTHCHECK on /health"
+  grep -q -- '--bin pbx-sideloader' "$f" || fail "$f: does not build pbx-sideloader"
+  cargo build --quiet --locked -p pbx-examples --bin pbx-sideloader
+  for flag in $(grep '^CMD' "$f" | grep -o -- '--[a-z-]*'); do
+    "$bin" --help | grep -q -- "$flag" || fail "$f passes $flag, which pbx-sideloader does not know"
+  done
+  [ -f .dockerignore ] && grep -q '^target/' .dockerignore || fail ".dockerignore must keep target/ out of the build context"
+  echo "$f: multi-stage, non-root, volumes, HEALTHCHECK on /health, known flags"
 }
 
 # The wheel: maturin build --release (the issue asks for the release wheel users would get).
@@ -320,10 +340,10 @@ EOF
   )
 }
 
-all=(versions licenses crates docs features config-docs systemd wheel npm)
+all=(versions licenses crates docs features config-docs systemd dockerfile wheel npm)
 for s in "${@:-${all[@]}}"; do
   case "$s" in
-    versions | licenses | crates | docs | features | systemd | wheel) "$s" ;;
+    versions | licenses | crates | docs | features | systemd | dockerfile | wheel) "$s" ;;
     config-docs) config_docs ;;
     npm) npm_pack ;;
     *) fail "unknown step $s (one of: ${all[*]})" ;;
