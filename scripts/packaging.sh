@@ -205,7 +205,7 @@ with zipfile.ZipFile(whl) as z:
     for need in ("pbx/py.typed", "pbx/__init__.pyi", f"pbx-{version}.dist-info/licenses/LICENSE-MIT",
                  f"pbx-{version}.dist-info/licenses/LICENSE-APACHE"):
         if need not in names:
-            sys.exit(f"wheel lacks {need} (type information)")
+            sys.exit(f"wheel lacks {need}")
     bad = [n for n in names if n.endswith((".rs", ".log", ".jsonl")) or "/tests/" in n]
     if bad:
         sys.exit(f"wheel contains files that do not belong: {bad}")
