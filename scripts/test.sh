@@ -71,4 +71,10 @@ if [ "$got" != "$want" ]; then
   exit 1
 fi
 
+# --- packaging: versions, licences, crate contents, docs, feature-alone builds, config reference,
+# systemd unit, Python wheel, npm tarball (scripts/packaging.sh; each step also runs alone) ---
+step "packaging checks (scripts/packaging.sh)"
+scripts/packaging.sh
+# --- end packaging ---------------------------------------------------------------------------
+
 step "done in $(( $(date +%s) - t0 )) s"

@@ -41,6 +41,11 @@ pub mod phone;
 pub mod sync;
 mod traits;
 
+// The README's Rust example (and any other `rust` block in it) runs as a doctest of this crate.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
 // The public interface is:
 pub use error::{Error, Location};
 pub use traits::{

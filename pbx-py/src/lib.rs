@@ -1,6 +1,6 @@
 //! Python bindings for pbx: the module `pbx`. Each function converts types and errors and
 //! calls `pbx-core`; no logic lives here. One file per core module; errors are converted in
-//! one place ([`error`]).
+//! one place (the `error` module).
 
 mod call;
 mod cdr;
