@@ -1,0 +1,1 @@
+//! PostgreSQL adapter tests (real server; see scripts/pg.sh).
