@@ -22,15 +22,15 @@
 //! `host=/run/postgresql user=phonesystem dbname=database_single`); it is never printed with
 //! its password.
 
-// mod call_log;
-// mod cdroutput;
+mod call_log;
+mod cdroutput;
 mod checkpoint;
 mod connection;
 mod leader;
 mod site;
 
-// pub use call_log::CallLogSource;
-// pub use cdroutput::CdrOutputSource;
+pub use call_log::CallLogSource;
+pub use cdroutput::CdrOutputSource;
 pub use checkpoint::{DEFAULT_CHECKPOINT_TABLE, PgCheckpointStore};
 pub use connection::Connection;
 pub use leader::{release_leadership, try_acquire_leadership};
