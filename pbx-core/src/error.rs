@@ -78,8 +78,8 @@ pub enum Error {
     InvalidColumn {
         /// The row (its id; `Location::Unknown` when the id itself is unreadable).
         at: Location,
-        /// The column's name in the site table.
-        column: String,
+        /// The column's name in the site table (boxed: keeps [`Error`] small).
+        column: Box<str>,
         /// The CDR field the column is mapped to (`id` for the row id).
         field: &'static str,
         /// The raw value, or `None` for SQL NULL.

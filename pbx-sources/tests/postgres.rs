@@ -270,7 +270,7 @@ async fn site_table_rows_map_with_their_types_and_bad_rows_are_row_errors() {
     let err = records[3].record.as_ref().unwrap_err();
     assert_eq!(err.location(), Some(&pbx_core::Location::Row("4".into())));
     assert!(
-        matches!(err, pbx_core::Error::InvalidColumn { column, value: None, .. } if column == "started_at"),
+        matches!(err, pbx_core::Error::InvalidColumn { column, value: None, .. } if &**column == "started_at"),
         "{err}"
     );
     let calls = to_calls(&records);
@@ -314,7 +314,7 @@ async fn site_table_rows_map_with_their_types_and_bad_rows_are_row_errors() {
     let records = source.fetch(Some(&Checkpoint::new("4")), 10).await.unwrap();
     let err = records[0].record.as_ref().unwrap_err();
     assert!(
-        matches!(err, pbx_core::Error::InvalidColumn { column, value: Some(v), .. } if column == "dur_text" && v == "three minutes"),
+        matches!(err, pbx_core::Error::InvalidColumn { column, value: Some(v), .. } if &**column == "dur_text" && v == "three minutes"),
         "{err}"
     );
     assert!(records[1].record.is_ok());
@@ -791,7 +791,7 @@ async fn leadership_lock_is_held_by_one_session_at_a_time() {
     let Some(url) = pg_url() else {
         return;
     };
-    let key: i64 = -0x3c_c0_0000_0000 - i64::from(std::process::id());
+    let key: i64 = -0x3cc0_0000_0000 - i64::from(std::process::id());
     let a = connect(&url).await;
     let b = connect(&url).await;
     assert!(try_acquire_leadership(&a, key).await.unwrap());

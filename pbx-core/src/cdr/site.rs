@@ -317,7 +317,7 @@ impl SiteTable {
         let id_col = &self.columns[0];
         let id_error = |value: Option<String>| Error::InvalidColumn {
             at: Location::Unknown,
-            column: id_col.name.to_string(),
+            column: id_col.name.as_str().into(),
             field: "id",
             value,
             expected: "an integer row id",
@@ -347,7 +347,7 @@ impl SiteTable {
             };
             let invalid = |value: Option<String>, expected: &'static str| Error::InvalidColumn {
                 at: at(),
-                column: column.name.to_string(),
+                column: column.name.as_str().into(),
                 field: field.name(),
                 value,
                 expected,
@@ -386,7 +386,7 @@ impl SiteTable {
                 .unwrap_or(&self.columns[0]);
             return Err(Error::InvalidColumn {
                 at: at(),
-                column: column.name.to_string(),
+                column: column.name.as_str().into(),
                 field: column.field.name(),
                 value: None,
                 expected: "the call's history id or call id",
@@ -695,7 +695,7 @@ mod tests {
         v[3] = None;
         let e = row_err(&v);
         assert!(
-            matches!(&e, Error::InvalidColumn { at: Location::Row(id), column, field: "time-start", value: None, .. } if id == "9" && column == "started"),
+            matches!(&e, Error::InvalidColumn { at: Location::Row(id), column, field: "time-start", value: None, .. } if id == "9" && &**column == "started"),
             "{e:?}"
         );
         v[3] = Some("  ");
@@ -709,7 +709,7 @@ mod tests {
         v[3] = Some("yesterday");
         let e = row_err(&v);
         assert!(
-            matches!(&e, Error::InvalidColumn { column, value: Some(val), .. } if column == "started" && val == "yesterday"),
+            matches!(&e, Error::InvalidColumn { column, value: Some(val), .. } if &**column == "started" && val == "yesterday"),
             "{e:?}"
         );
         assert_eq!(e.location(), Some(&Location::Row("9".into())));
@@ -718,7 +718,7 @@ mod tests {
         v[2] = Some("3 minutes");
         let e = row_err(&v);
         assert!(
-            matches!(&e, Error::InvalidColumn { column, field: "duration", .. } if column == "talk"),
+            matches!(&e, Error::InvalidColumn { column, field: "duration", .. } if &**column == "talk"),
             "{e}"
         );
 
@@ -726,7 +726,7 @@ mod tests {
         v[1] = None;
         let e = row_err(&v);
         assert!(
-            matches!(&e, Error::InvalidColumn { column, field: "historyid", value: None, .. } if column == "history_id"),
+            matches!(&e, Error::InvalidColumn { column, field: "historyid", value: None, .. } if &**column == "history_id"),
             "{e}"
         );
 
@@ -734,7 +734,7 @@ mod tests {
         v[0] = None;
         let e = row_err(&v);
         assert!(
-            matches!(&e, Error::InvalidColumn { at: Location::Unknown, column, field: "id", .. } if column == "row_id"),
+            matches!(&e, Error::InvalidColumn { at: Location::Unknown, column, field: "id", .. } if &**column == "row_id"),
             "{e}"
         );
         v[0] = Some("abc");
@@ -795,7 +795,7 @@ mod tests {
         assert!(t.text_row(&[Some("1"), Some("9"), None, s]).is_ok());
         let e = t.text_row(&[Some("1"), None, None, s]).unwrap_err();
         assert!(
-            matches!(&e, Error::InvalidColumn { column, .. } if column == "h"),
+            matches!(&e, Error::InvalidColumn { column, .. } if &**column == "h"),
             "{e}"
         );
     }

@@ -170,37 +170,32 @@ impl CdrOutputSource {
         pin_mut!(rows);
 
         let mut out = Vec::new();
-        // The call being collected: its keyset and legs (or the first unreadable row's error).
-        let mut current: Option<(DateTime<Utc>, String, Result<Vec<CdrLeg>, pbx_core::Error>)> =
-            None;
-        let finish =
-            |call: Option<(DateTime<Utc>, String, Result<Vec<CdrLeg>, pbx_core::Error>)>,
-             out: &mut Vec<SourceRecord>|
-             -> bool {
-                let Some((ended, id, legs)) = call else {
-                    return true;
-                };
-                let checkpoint = Checkpoint::new(format!(
-                    "{}|{id}",
-                    ended.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-                ));
-                let record = match legs {
-                    Err(e) => Err(e),
-                    Ok(legs) => {
-                        let Some(call) = group_legs(legs).into_iter().next() else {
-                            return true;
-                        };
-                        // The query decided with the same rule; pbx-core has the last word. A
-                        // call it does not find complete ends the batch (order must be kept).
-                        if !call.is_complete(now, self.settle) {
-                            return false;
-                        }
-                        Ok(RawRecord::Legs(call))
-                    }
-                };
-                out.push(SourceRecord { checkpoint, record });
-                true
+        let mut current: Option<Collecting> = None;
+        let finish = |call: Option<Collecting>, out: &mut Vec<SourceRecord>| -> bool {
+            let Some((ended, id, legs)) = call else {
+                return true;
             };
+            let checkpoint = Checkpoint::new(format!(
+                "{}|{id}",
+                ended.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+            ));
+            let record = match legs {
+                Err(e) => Err(e),
+                Ok(legs) => {
+                    let Some(call) = group_legs(legs).into_iter().next() else {
+                        return true;
+                    };
+                    // The query decided with the same rule; pbx-core has the last word. A
+                    // call it does not find complete ends the batch (order must be kept).
+                    if !call.is_complete(now, self.settle) {
+                        return false;
+                    }
+                    Ok(RawRecord::Legs(call))
+                }
+            };
+            out.push(SourceRecord { checkpoint, record });
+            true
+        };
         while let Some(row) = rows
             .try_next()
             .await
@@ -234,11 +229,14 @@ impl CdrOutputSource {
     }
 }
 
+/// The call being collected: its keyset and legs (or the first unreadable row's error).
+type Collecting = (DateTime<Utc>, String, Result<Vec<CdrLeg>, pbx_core::Error>);
+
 /// One row's leg columns (after the keyset columns 0 and 1).
 fn read_leg(row: &Row, call: &str) -> Result<CdrLeg, pbx_core::Error> {
     let bad = |column: &str, expected: &'static str| pbx_core::Error::InvalidColumn {
         at: Location::Row(call.to_owned()),
-        column: column.to_owned(),
+        column: column.into(),
         field: "cdroutput",
         value: None,
         expected,

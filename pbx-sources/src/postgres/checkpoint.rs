@@ -196,10 +196,7 @@ impl CheckpointStore for PgCheckpointStore {
                 }
                 None => {
                     let stored = self.stored(client, key).await?;
-                    let expected_cp = match expected {
-                        None => None,
-                        Some(v) => Some(format!("version {v}")),
-                    };
+                    let expected_cp = expected.map(|v| format!("version {v}"));
                     Err(PgError::CheckpointConflict {
                         key: key.to_owned(),
                         expected: expected_cp,

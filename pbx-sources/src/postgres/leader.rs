@@ -16,7 +16,7 @@ use super::PgError;
 ///
 /// ```no_run
 /// # async fn demo(client: &tokio_postgres::Client) -> Result<(), pbx_sources::postgres::PgError> {
-/// if pbx_sources::postgres::try_acquire_leadership(client, 0x3c_c0_0001).await? {
+/// if pbx_sources::postgres::try_acquire_leadership(client, 0x3cc0_0001).await? {
 ///     // run the sync engine
 /// }
 /// # Ok(()) }
