@@ -816,3 +816,42 @@ async fn leadership_lock_is_held_by_one_session_at_a_time() {
     }
     assert!(took_over);
 }
+
+#[tokio::test]
+async fn cdroutput_finds_calls_across_gaps_of_days_one_page_at_a_time() {
+    let Some(db) = db("cdr_gaps", CDROUTPUT_SQL).await else {
+        return;
+    };
+    let cols = "cdr_id, call_history_id, main_call_history_id, source_entity_type, source_dn_number, \
+                source_participant_phone_number, source_participant_is_incoming, destination_entity_type, \
+                destination_dn_number, creation_method, cdr_started_at, cdr_answered_at, cdr_ended_at";
+    // One call a month before the others, one three days after, one a year after.
+    for (id, end) in [
+        ("a", "2026-10-02 09:00:00+00"),
+        ("b", "2026-11-05 09:00:00+00"),
+        ("c", "2027-11-05 09:00:00+00"),
+    ] {
+        db.exec(&format!(
+            "INSERT INTO cdroutput ({cols}) VALUES ('00000000-0000-0000-0000-00000000000{id}', \
+             '00000000-0000-0000-0000-0000000000{id}0', '00000000-0000-0000-0000-0000000000{id}0', 'extension', '101', \
+             '101', false, 'external_line', '10000', 'call_init', timestamptz '{end}' - interval '1 min', NULL, '{end}')"
+        ))
+        .await;
+    }
+    let mut source = cdroutput(&db, Utc.with_ymd_and_hms(2028, 1, 1, 0, 0, 0).unwrap());
+    let mut seen = Vec::new();
+    let mut after: Option<Checkpoint> = None;
+    loop {
+        let page = source.fetch(after.as_ref(), 1).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.checkpoint.clone());
+        seen.extend(main_ids(&page));
+    }
+    let tail: Vec<&str> = seen.iter().map(|s| &s[s.len() - 2..]).collect();
+    assert_eq!(
+        tail,
+        ["a0", "00", "00", "00", "00", "00", "b0", "c0"],
+        "{seen:?}"
+    );
+    assert_eq!(seen.len(), 8, "the call in progress is still held back");
+}

@@ -121,17 +121,20 @@ impl CdrOutputSource {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        // $1, $2: the checkpoint keyset; $3: now − settle; $4: how many calls.
+        // $1, $2: the checkpoint keyset; $3: now − settle; $4: how many calls; $5: the end of
+        // the window of end times searched.
         format!(
             "WITH calls AS ( \
                SELECT main_call_history_id AS mid, main_call_history_id::text AS call, \
                       max(cdr_ended_at) AS ended \
                FROM {t} \
-               WHERE main_call_history_id IN (SELECT main_call_history_id FROM {t} WHERE cdr_ended_at >= $1) \
+               WHERE main_call_history_id IN (SELECT main_call_history_id FROM {t} \
+                                              WHERE cdr_ended_at >= $1 AND cdr_ended_at <= $5) \
                GROUP BY main_call_history_id \
                HAVING count(*) = count(cdr_ended_at) \
                   AND (max(cdr_ended_at), main_call_history_id::text) > ($1, $2) \
                   AND max(greatest(cdr_started_at, cdr_ended_at)) <= $3 \
+                  AND max(cdr_ended_at) <= $5 \
                ORDER BY 3, 2 \
                LIMIT $4) \
              SELECT calls.ended, calls.call, c.cdr_id::text, c.call_history_id::text, {}, {}, \
@@ -146,6 +149,10 @@ impl CdrOutputSource {
         )
     }
 
+    /// Calls after `after`, looked for in a window of end times that starts one hour wide and
+    /// grows 16-fold while it yields fewer than `limit` calls: catching up on a long backlog
+    /// then groups only the legs of the next stretch of time, not of the whole table, on
+    /// every fetch.
     async fn fetch_calls(
         &mut self,
         after: (DateTime<Utc>, String),
@@ -154,11 +161,58 @@ impl CdrOutputSource {
         let now = (self.clock)();
         let settle = chrono::TimeDelta::from_std(self.settle).unwrap_or(chrono::TimeDelta::MAX);
         let quiet_since = now.checked_sub_signed(settle).unwrap_or_else(beginning);
+        let base = if after.0 <= beginning() {
+            // No checkpoint yet: start at the oldest leg (an index lookup).
+            let client = self.conn.client().await?;
+            let row = client
+                .query_one(
+                    &format!(
+                        "SELECT min(cdr_ended_at) FROM {}",
+                        self.table.quoted('"', '"')
+                    ),
+                    &[],
+                )
+                .await
+                .map_err(|source| PgError::Query {
+                    op: "find the oldest cdroutput leg",
+                    source,
+                })?;
+            match row.get::<_, Option<DateTime<Utc>>>(0) {
+                Some(t) => t,
+                None => return Ok(Vec::new()),
+            }
+        } else {
+            after.0
+        };
+        let mut window = chrono::TimeDelta::hours(1);
+        loop {
+            let until = base
+                .checked_add_signed(window)
+                .map_or(quiet_since, |t| t.min(quiet_since));
+            let out = self
+                .fetch_window(&after, quiet_since, until, now, limit)
+                .await?;
+            if out.len() >= limit || until >= quiet_since {
+                return Ok(out);
+            }
+            window = window.checked_mul(16).unwrap_or(chrono::TimeDelta::MAX);
+        }
+    }
+
+    async fn fetch_window(
+        &mut self,
+        after: &(DateTime<Utc>, String),
+        quiet_since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<SourceRecord>, PgError> {
         let limit_param = i64::try_from(limit).unwrap_or(i64::MAX);
         let sql = self.sql();
         let client = self.conn.client().await?;
         let op = "select cdroutput legs";
-        let params: [&(dyn ToSql + Sync); 4] = [&after.0, &after.1, &quiet_since, &limit_param];
+        let params: [&(dyn ToSql + Sync); 5] =
+            [&after.0, &after.1, &quiet_since, &limit_param, &until];
         let statement = client
             .prepare(&sql)
             .await
