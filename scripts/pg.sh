@@ -11,7 +11,7 @@
 
 pbx_pg_bin() {
   local bin
-  bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1) || true
   if [ -z "$bin" ] && command -v pg_ctl >/dev/null; then
     bin=$(dirname "$(command -v pg_ctl)")
   fi
