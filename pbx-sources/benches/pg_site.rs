@@ -35,6 +35,16 @@ fn peak_rss_kib() -> Option<u64> {
         .ok()
 }
 
+/// This process's CPU time (user + system), from /proc/self/stat (clock ticks of 10 ms).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
 async fn load(url: &str, rows: i64) {
     let (client, conn) = tokio_postgres::connect(url, NoTls)
         .await
@@ -160,6 +170,7 @@ fn main() {
         let (mut read, mut calls, mut other) = (0u64, 0u64, 0u64);
         let mut fetching = Duration::ZERO;
         let mut after: Option<Checkpoint> = None;
+        let cpu0 = cpu_seconds();
         let t = Instant::now();
         loop {
             let f = Instant::now();
@@ -179,13 +190,17 @@ fn main() {
             }
         }
         let secs = t.elapsed().as_secs_f64();
+        let cpu = cpu_seconds().zip(cpu0).map(|(b, a)| b - a);
         assert_eq!(read, rows as u64, "every row read once");
         println!(
             "pg_site: {read} rows → {calls} call requests ({other} skipped/quarantined) in {secs:.2} s: \
-             {:.0} rows/s (fetching {:.2} s, mapping {:.2} s); batch {BATCH}; peak RSS {} MiB (before reading {} MiB)",
+             {:.0} rows/s (fetching {:.2} s, mapping {:.2} s); this process used {} s of CPU ({} rows per CPU-second); \
+             batch {BATCH}; peak RSS {} MiB (before reading {} MiB)",
             read as f64 / secs,
             fetching.as_secs_f64(),
             secs - fetching.as_secs_f64(),
+            cpu.map_or("?".into(), |c| format!("{c:.2}")),
+            cpu.map_or("?".into(), |c| format!("{:.0}", read as f64 / c)),
             peak_rss_kib().map_or("?".into(), |k| format!("{:.1}", k as f64 / 1024.0)),
             rss_before.map_or("?".into(), |k| format!("{:.1}", k as f64 / 1024.0)),
         );
