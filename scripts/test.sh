@@ -29,8 +29,16 @@ cargo fmt --all --check
 step "lint (cargo clippy -D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "tests and doctests (cargo test --workspace)"
+step "tests and doctests (cargo test --workspace), with a private PostgreSQL for pbx-sources' PG tests"
+# scripts/pg.sh installs PostgreSQL when missing, runs a throw-away cluster on a free loopback
+# port and exports PBX_TEST_PG_URL; the trap stops and removes it however this script ends.
+# shellcheck source=scripts/pg.sh
+source scripts/pg.sh
+trap pbx_pg_stop EXIT
+pbx_pg_start
 cargo test --workspace --locked
+pbx_pg_stop
+trap - EXIT
 
 # --- phone differential test (pbx-core::phone vs Python phonenumbers) ---------------------
 step "phone differential test: pbx-core::phone vs Python phonenumbers (>= 100 000 inputs)"

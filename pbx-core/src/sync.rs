@@ -125,6 +125,18 @@ impl Pipeline {
                 (at, raw, mapped)
             }
             Ok(RawRecord::Cdr(cdr)) => (Location::Unknown, format!("{cdr:?}"), map(cdr)),
+            Ok(RawRecord::Row { id, cdr }) => {
+                let at = Location::Row(id.to_string());
+                let mapped = map(cdr).map_err(|e| e.located(at.clone()));
+                // The whole record only when it cannot be used (formatting it for every row
+                // would cost more than mapping it); the row id finds it in the table.
+                let raw = if mapped.is_err() {
+                    format!("site table row {id}: {cdr:?}")
+                } else {
+                    format!("site table row {id}")
+                };
+                (at, raw, mapped)
+            }
         };
         let disposition = match mapped {
             Ok(Mapped::Call(call)) => Disposition::Deliver(call),
@@ -350,5 +362,48 @@ impl Counters {
             Outcome::Retry => self.retries += 1,
             Outcome::AuthFailed => self.auth_failures += 1,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cdr::Cdr;
+
+    #[test]
+    fn site_rows_are_placed_by_their_id() {
+        let pipeline = Pipeline::default();
+        // No start time: the mapper refuses it, and the quarantine gets the whole record.
+        let bad = SourceRecord {
+            checkpoint: Checkpoint::new("7"),
+            record: Ok(RawRecord::Row {
+                id: 7,
+                cdr: Box::new(Cdr {
+                    history_id: Some("1".into()),
+                    ..Cdr::default()
+                }),
+            }),
+        };
+        let p = pipeline.prepare(&bad);
+        assert_eq!(p.location, Location::Row("7".into()));
+        assert!(
+            matches!(p.disposition, Disposition::Quarantine { ref reason } if reason.starts_with("row 7:"))
+        );
+        assert!(p.raw.starts_with("site table row 7: Cdr {"), "{}", p.raw);
+        let good = SourceRecord {
+            checkpoint: Checkpoint::new("8"),
+            record: Ok(RawRecord::Row {
+                id: 8,
+                cdr: Box::new(Cdr {
+                    history_id: Some("2".into()),
+                    time_start: crate::cdr::parse_timestamp("2026-11-02 18:00:00"),
+                    ..Cdr::default()
+                }),
+            }),
+        };
+        let p = pipeline.prepare(&good);
+        assert_eq!(p.location, Location::Row("8".into()));
+        assert!(!matches!(p.disposition, Disposition::Quarantine { .. }));
+        assert_eq!(p.raw, "site table row 8");
     }
 }

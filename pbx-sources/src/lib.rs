@@ -12,6 +12,7 @@
 //! | `http` (default) | [`http`] | the call-logger API client: [`pbx_core::CallSink`], [`pbx_core::AlertSink`], health |
 //! | `xapi` (default) | [`xapi`] | the 3CX XAPI client: token, `/Users`, `/RingGroups`, `/Queues`, `/OfficeHours`, `/CDRSettings` |
 //! | `file` (default) | [`file`](mod@file), [`jsonl`], [`checkpoint`] | a CDR file source, a JSON-lines call sink, a file checkpoint store |
+//! | `postgres` (default) | [`postgres`] | 3CX `cdroutput` and `cl_*` sources, a site-table source, a checkpoint store, a leadership lock |
 //! | `sync` (default) | [`sync`] | the sync engine, the call-group monitor loop, the quarantine |
 //!
 //! Secrets (bearer tokens, client secrets) are held in [`Secret`], which never prints itself
@@ -36,6 +37,8 @@ pub mod file;
 pub mod http;
 #[cfg(feature = "file")]
 pub mod jsonl;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "sync")]
 pub mod sync;
 #[cfg(feature = "xapi")]

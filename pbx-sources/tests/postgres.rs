@@ -1,0 +1,857 @@
+//! The PostgreSQL adapters against a real PostgreSQL server.
+//!
+//! `scripts/pg.sh` (and `scripts/test.sh`, which uses it) starts a private cluster and sets
+//! `PBX_TEST_PG_URL`. Without it these tests print "skipped" — except under `CI=true`, where
+//! they fail. Each test works in a schema of its own, filled from `tests/sql/`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use pbx_core::call::{CallDirection, CallMapper, CallRequest};
+use pbx_core::config::TableMapping;
+use pbx_core::extensions::User;
+use pbx_core::memory::MemoryCallSink;
+use pbx_core::sync::{Disposition, Pipeline};
+use pbx_core::{CdrSource, Checkpoint, CheckpointStore, RawRecord, SourceRecord};
+use pbx_sources::postgres::{
+    CallLogSource, CdrOutputSource, PgCheckpointStore, PgError, SiteTableSource,
+    release_leadership, try_acquire_leadership,
+};
+use pbx_sources::sync::{Engine, EngineOptions, MemoryQuarantine};
+use tokio_postgres::{Client, NoTls};
+
+const CDROUTPUT_SQL: &str = include_str!("sql/cdroutput.sql");
+const SITE_SQL: &str = include_str!("sql/site_table.sql");
+const CALL_LOG_SQL: &str = include_str!("sql/call_log.sql");
+
+/// The server's URL, or `None` (skip) outside CI.
+fn pg_url() -> Option<String> {
+    match std::env::var("PBX_TEST_PG_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!(
+                "PBX_TEST_PG_URL is not set under CI=true: run the tests through scripts/pg.sh or scripts/test.sh"
+            )
+        }
+        _ => {
+            eprintln!("skipped: PBX_TEST_PG_URL not set (run through scripts/pg.sh)");
+            None
+        }
+    }
+}
+
+fn with_param(url: &str, param: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}{param}")
+}
+
+/// A fresh schema named after the test, filled by `sql`.
+struct Db {
+    url: String,
+    schema: String,
+    admin: Client,
+}
+
+async fn connect(url: &str) -> Client {
+    let (client, conn) = tokio_postgres::connect(url, NoTls)
+        .await
+        .expect("connect to PBX_TEST_PG_URL");
+    tokio::spawn(conn);
+    client
+}
+
+async fn db(name: &str, sql: &str) -> Option<Db> {
+    let url = pg_url()?;
+    let admin = connect(&url).await;
+    let schema = format!("t_{name}_{}", std::process::id());
+    admin
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}; SET search_path TO {schema}; {sql}"
+        ))
+        .await
+        .expect("load the test schema");
+    Some(Db { url, schema, admin })
+}
+
+impl Db {
+    async fn exec(&self, sql: &str) {
+        self.admin
+            .batch_execute(&format!("SET search_path TO {}; {sql}", self.schema))
+            .await
+            .expect(sql);
+    }
+
+    /// Ends every session whose application_name is `app`.
+    async fn terminate(&self, app: &str) -> i64 {
+        let row = self
+            .admin
+            .query_one(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1",
+                &[&app],
+            )
+            .await
+            .unwrap();
+        row.get(0)
+    }
+}
+
+fn pipeline() -> Pipeline {
+    Pipeline {
+        mapper: CallMapper {
+            extensions: (101..=104)
+                .map(|e| User::new(e.to_string(), format!("u{e}@example.com")))
+                .collect(),
+            ..CallMapper::default()
+        },
+        ..Pipeline::default()
+    }
+}
+
+fn at(h: u32, m: u32, s: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 2, h, m, s).unwrap()
+}
+
+fn to_calls(records: &[SourceRecord]) -> Vec<CallRequest> {
+    let p = pipeline();
+    records
+        .iter()
+        .filter_map(|r| match p.prepare(r).disposition {
+            Disposition::Deliver(c) => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+fn site_mapping(schema: &str) -> TableMapping {
+    TableMapping {
+        name: format!("{schema}.CallLog"),
+        columns: [
+            ("id", "id"),
+            ("historyid", "history_id"),
+            ("callid", "call_id"),
+            ("duration", "talk_seconds"),
+            ("time-start", "started_at"),
+            ("time-answered", "answered_at"),
+            ("time-end", "ended_at"),
+            ("reason-terminated", "reason"),
+            ("from-no", "from"),
+            ("to-no", "to"),
+            ("from-dn", "from_dn"),
+            ("to-dn", "to_dn"),
+            ("final-number", "final_number"),
+            ("final-dn", "final_dn"),
+            ("from-type", "from_type"),
+            ("to-type", "to_type"),
+            ("final-type", "final_type"),
+            ("from-dispname", "from_name"),
+            ("bill-cost", "bill_cost"),
+        ]
+        .into_iter()
+        .map(|(f, c)| (f.to_owned(), c.to_owned()))
+        .collect(),
+    }
+}
+
+fn engine_options(batch: usize, key: &str) -> EngineOptions {
+    EngineOptions {
+        checkpoint_key: key.into(),
+        batch_size: batch,
+        ..EngineOptions::default()
+    }
+}
+
+/// Runs rounds until one fetches nothing; returns how many rounds fetched something.
+async fn drain<S: CdrSource, C: CheckpointStore>(
+    engine: &mut Engine<S, MemoryCallSink, C>,
+    now: DateTime<Utc>,
+) -> usize {
+    for i in 0..50 {
+        let round = engine.round(now).await.expect("round");
+        if round.fetched == 0 {
+            return i;
+        }
+    }
+    panic!("the source never ran dry");
+}
+
+fn ids(sink: &MemoryCallSink) -> Vec<String> {
+    sink.delivered()
+        .into_iter()
+        .map(|c| c.pbx_call_id)
+        .collect()
+}
+
+// --- site table ------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn site_table_each_call_once_across_polls_and_restarts() {
+    let Some(db) = db("site_once", SITE_SQL).await else {
+        return;
+    };
+    let sink = Arc::new(MemoryCallSink::new());
+    let quarantine = Arc::new(MemoryQuarantine::default());
+    let new_engine = || {
+        Engine::new(
+            SiteTableSource::new(&db.url, &site_mapping(&db.schema)).unwrap(),
+            Arc::clone(&sink),
+            PgCheckpointStore::new(&db.url, &format!("{}.pbx_checkpoint", db.schema)).unwrap(),
+            pipeline(),
+            quarantine.clone(),
+            engine_options(2, "site"),
+        )
+    };
+    let now = at(19, 0, 0);
+    let mut engine = new_engine();
+    assert_eq!(drain(&mut engine, now).await, 3, "6 rows in batches of 2");
+    // Rows 1, 2, 5, 6 are calls; row 3 is internal (skipped); row 4 has no start time.
+    let first = ids(&sink);
+    assert_eq!(first.len(), 4, "{first:?}");
+    let q = quarantine.entries();
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert_eq!(q[0].location, "row 4");
+    assert!(q[0].reason.contains("started_at"), "{}", q[0].reason);
+    // Polling again (same engine) and restarting from the stored checkpoint send nothing.
+    assert_eq!(drain(&mut engine, now).await, 0);
+    drop(engine);
+    let mut engine = new_engine();
+    assert_eq!(drain(&mut engine, now).await, 0);
+    assert_eq!(ids(&sink), first);
+    // New rows after a restart: only they are sent.
+    db.exec(
+        "INSERT INTO \"CallLog\" (history_id, call_id, talk_seconds, started_at, \"from\", \"to\", from_dn, to_dn, \
+         final_number, final_dn, from_type, to_type, final_type) VALUES \
+         ('23200', 'x_1', 61, '2026-11-02 18:50:00+00', '+19075550111', 'Ext.101', '10000', '101', 'Ext.101', '101', 'Line', 'Extension', 'Extension'), \
+         ('23201', 'x_2', 5, '2026-11-02 18:51:00+00', 'Ext.104', '+19075550112', '104', '10000', '+19075550112', '10000', 'Extension', 'Line', 'Line')",
+    )
+    .await;
+    let mut engine = new_engine();
+    assert_eq!(drain(&mut engine, now).await, 1);
+    let all = ids(&sink);
+    assert_eq!(all.len(), 6);
+    let mut unique = all.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 6, "a call was sent twice: {all:?}");
+    let stored = PgCheckpointStore::new(&db.url, &format!("{}.pbx_checkpoint", db.schema))
+        .unwrap()
+        .load("site")
+        .await
+        .unwrap();
+    assert_eq!(stored, Some(Checkpoint::new("8")));
+}
+
+#[tokio::test]
+async fn site_table_rows_map_with_their_types_and_bad_rows_are_row_errors() {
+    let Some(db) = db("site_rows", SITE_SQL).await else {
+        return;
+    };
+    let mut source = SiteTableSource::new(&db.url, &site_mapping(&db.schema)).unwrap();
+    let records = source.fetch(None, 100).await.unwrap();
+    assert_eq!(records.len(), 6);
+    let cps: Vec<&str> = records.iter().map(|r| r.checkpoint.as_str()).collect();
+    assert_eq!(cps, ["1", "2", "3", "4", "5", "6"]);
+    let Ok(RawRecord::Row { id: 2, cdr }) = &records[1].record else {
+        panic!("{:?}", records[1]);
+    };
+    assert_eq!(cdr.history_id.as_deref(), Some("23195"));
+    assert_eq!(cdr.duration, Some(Duration::from_secs(95)));
+    assert_eq!(cdr.time_start, Some(at(18, 5, 0)));
+    assert_eq!(
+        cdr.time_end,
+        Some(at(18, 6, 42)),
+        "timestamp without time zone is UTC"
+    );
+    assert_eq!(
+        cdr.bill_cost.as_deref(),
+        Some("0.4300"),
+        "numeric read as text"
+    );
+    let err = records[3].record.as_ref().unwrap_err();
+    assert_eq!(err.location(), Some(&pbx_core::Location::Row("4".into())));
+    assert!(
+        matches!(err, pbx_core::Error::InvalidColumn { column, value: None, .. } if &**column == "started_at"),
+        "{err}"
+    );
+    let calls = to_calls(&records);
+    let inbound = calls
+        .iter()
+        .find(|c| c.pbx_call_id.contains("23194"))
+        .unwrap();
+    assert_eq!(inbound.call_direction, CallDirection::Inbound);
+    assert_eq!(inbound.call_owner_extension, "102");
+    assert_eq!(inbound.call_duration, 190);
+    let outbound = calls
+        .iter()
+        .find(|c| c.pbx_call_id.contains("23195"))
+        .unwrap();
+    assert_eq!(outbound.call_direction, CallDirection::Outbound);
+    assert_eq!(outbound.call_owner_extension, "101");
+
+    // Paging: after row 4, two at a time.
+    let page = source.fetch(Some(&Checkpoint::new("4")), 2).await.unwrap();
+    let cps: Vec<&str> = page.iter().map(|r| r.checkpoint.as_str()).collect();
+    assert_eq!(cps, ["5", "6"]);
+    assert!(
+        source
+            .fetch(Some(&Checkpoint::new("6")), 2)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        source.fetch(Some(&Checkpoint::new("six")), 2).await,
+        Err(PgError::BadCheckpoint { .. })
+    ));
+
+    // A value that cannot be read as its field: a row error naming the row and column.
+    db.exec("ALTER TABLE \"CallLog\" ALTER COLUMN reason TYPE text; UPDATE \"CallLog\" SET from_type = NULL, \"from\" = NULL WHERE id = 6; \
+             ALTER TABLE \"CallLog\" ADD COLUMN dur_text text; UPDATE \"CallLog\" SET dur_text = 'three minutes' WHERE id = 5")
+        .await;
+    let mut mapping = site_mapping(&db.schema);
+    mapping.columns.insert("duration".into(), "dur_text".into());
+    let mut source = SiteTableSource::new(&db.url, &mapping).unwrap();
+    let records = source.fetch(Some(&Checkpoint::new("4")), 10).await.unwrap();
+    let err = records[0].record.as_ref().unwrap_err();
+    assert!(
+        matches!(err, pbx_core::Error::InvalidColumn { column, value: Some(v), .. } if &**column == "dur_text" && v == "three minutes"),
+        "{err}"
+    );
+    assert!(records[1].record.is_ok());
+}
+
+#[tokio::test]
+async fn site_table_names_are_validated_and_a_missing_table_is_a_query_error() {
+    let Some(db) = db("site_names", SITE_SQL).await else {
+        return;
+    };
+    let mut m = site_mapping(&db.schema);
+    m.name = "CallLog\"; DROP TABLE x; --".into();
+    assert!(matches!(
+        SiteTableSource::new(&db.url, &m),
+        Err(PgError::Config { .. })
+    ));
+    let mut m = site_mapping(&db.schema);
+    m.name = format!("{}.calllog", db.schema); // quoted: case matters, no such table
+    let mut source = SiteTableSource::new(&db.url, &m).unwrap();
+    let err = source.fetch(None, 10).await.unwrap_err();
+    assert!(matches!(err, PgError::Query { .. }), "{err}");
+    assert!(!err.is_connection_lost());
+}
+
+#[tokio::test]
+async fn site_table_recovers_after_its_connection_is_terminated_mid_poll() {
+    let Some(db) = db("site_drop", SITE_SQL).await else {
+        return;
+    };
+    // A view that takes 100 ms per row, so the poll is still running when its backend dies.
+    db.exec(
+        "CREATE FUNCTION slow_ok(bigint) RETURNS boolean VOLATILE LANGUAGE plpgsql \
+           AS $$BEGIN PERFORM pg_sleep(0.1); RETURN true; END$$; \
+         CREATE VIEW slow_log AS SELECT c.* FROM \"CallLog\" c WHERE slow_ok(c.id)",
+    )
+    .await;
+    let app = format!("pbx_drop_{}", std::process::id());
+    let url = with_param(&db.url, &format!("application_name={app}"));
+    let mut m = site_mapping(&db.schema);
+    m.name = format!("{}.slow_log", db.schema);
+    let mut source = SiteTableSource::new(&url, &m).unwrap();
+    let first = source.fetch(None, 2).await.unwrap();
+    assert_eq!(first.len(), 2);
+    let after = first[1].checkpoint.clone();
+
+    let poll = tokio::spawn(async move {
+        let r = source.fetch(Some(&after), 10).await;
+        (source, after, r)
+    });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(db.terminate(&app).await, 1, "the poll's backend was found");
+    let (mut source, after, result) = poll.await.unwrap();
+    let err = result.expect_err("the poll lost its connection");
+    assert!(err.is_connection_lost(), "{err}");
+
+    // The next poll reconnects and reads the same rows: none lost, none twice.
+    let rest = source.fetch(Some(&after), 10).await.expect("recovered");
+    let cps: Vec<&str> = rest.iter().map(|r| r.checkpoint.as_str()).collect();
+    assert_eq!(cps, ["3", "4", "5", "6"]);
+}
+
+// --- cdroutput ------------------------------------------------------------------------------
+
+fn cdroutput(db: &Db, clock: DateTime<Utc>) -> CdrOutputSource {
+    CdrOutputSource::new(&db.url, Duration::from_secs(60))
+        .unwrap()
+        .with_schema(&db.schema)
+        .unwrap()
+        .with_clock(move || clock)
+}
+
+fn main_ids(records: &[SourceRecord]) -> Vec<String> {
+    records
+        .iter()
+        .map(|r| match &r.record {
+            Ok(RawRecord::Legs(l)) => l.main_call_history_id.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn cdroutput_emits_completed_calls_once_and_in_progress_calls_only_when_done() {
+    let Some(db) = db("cdr_once", CDROUTPUT_SQL).await else {
+        return;
+    };
+    let mut source = cdroutput(&db, at(19, 0, 0));
+    let records = source.fetch(None, 100).await.unwrap();
+    let got = main_ids(&records);
+    assert_eq!(
+        got,
+        [
+            "00000000-019a-4a0e-1a00-000000000100",
+            "00000000-019a-4a0e-2b00-000000000200",
+            "00000000-019a-4a0e-3c00-000000000300",
+            "00000000-019a-4a0e-4d00-000000000400",
+            "00000000-019a-4a0e-5e00-000000000500",
+        ],
+        "the call in progress (…600) is not emitted"
+    );
+    assert_eq!(
+        records[0].checkpoint.as_str(),
+        "2026-11-02T18:03:30.000000Z|00000000-019a-4a0e-1a00-000000000100"
+    );
+    let Ok(RawRecord::Legs(queue_call)) = &records[0].record else {
+        unreachable!()
+    };
+    assert_eq!(queue_call.legs.len(), 3);
+
+    // What the calls become.
+    let calls = to_calls(&records);
+    let by_id = |suffix: &str| {
+        calls
+            .iter()
+            .find(|c| c.pbx_call_id.ends_with(suffix))
+            .unwrap_or_else(|| panic!("no call …{suffix} in {calls:?}"))
+    };
+    let queue = by_id("0100");
+    assert_eq!(queue.call_direction, CallDirection::Inbound);
+    assert_eq!(
+        queue.call_owner_extension, "102",
+        "the agent who answered, not the queue"
+    );
+    assert_eq!(queue.call_duration, 190);
+    assert_eq!(queue.phone_number, "+19075550142");
+    let out = by_id("0200");
+    assert_eq!(out.call_direction, CallDirection::Outbound);
+    assert_eq!(out.call_owner_extension, "101");
+    assert_eq!(out.call_duration, 95);
+    let transfer = by_id("0400");
+    assert_eq!(transfer.call_direction, CallDirection::Inbound);
+    let missed = by_id("0500");
+    assert_eq!(missed.call_duration, 0);
+    assert_eq!(missed.call_owner_extension, "102");
+    assert_eq!(calls.len(), 4, "the internal call is skipped");
+
+    // Polling again from the checkpoint: nothing.
+    let cp = records.last().unwrap().checkpoint.clone();
+    assert!(source.fetch(Some(&cp), 100).await.unwrap().is_empty());
+
+    // The long call ends at 19:10; within the settle time it is still held back.
+    db.exec("UPDATE cdroutput SET cdr_ended_at = '2026-11-02 19:10:00+00', termination_reason = 'dst_participant_terminated' \
+             WHERE cdr_id = '00000000-019a-4a0e-6f00-000000000602'").await;
+    assert!(
+        cdroutput(&db, at(19, 10, 30))
+            .fetch(Some(&cp), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let later = cdroutput(&db, at(19, 11, 0))
+        .fetch(Some(&cp), 100)
+        .await
+        .unwrap();
+    assert_eq!(main_ids(&later), ["00000000-019a-4a0e-6f00-000000000600"]);
+    let long = to_calls(&later);
+    assert_eq!(long[0].call_duration, 30 * 60 - 3);
+    assert_eq!(long[0].call_owner_extension, "104");
+    let cp2 = later[0].checkpoint.clone();
+    assert!(
+        cdroutput(&db, at(20, 0, 0))
+            .fetch(Some(&cp2), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Paging one call at a time visits the same calls in the same order.
+    let mut paged = Vec::new();
+    let mut after: Option<Checkpoint> = None;
+    let mut source = cdroutput(&db, at(20, 0, 0));
+    loop {
+        let page = source.fetch(after.as_ref(), 1).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.checkpoint.clone());
+        paged.extend(main_ids(&page));
+    }
+    let mut expected = got.clone();
+    expected.push("00000000-019a-4a0e-6f00-000000000600".into());
+    assert_eq!(paged, expected);
+}
+
+#[tokio::test]
+async fn cdroutput_restarts_from_the_stored_checkpoint_through_the_engine() {
+    let Some(db) = db("cdr_engine", CDROUTPUT_SQL).await else {
+        return;
+    };
+    let sink = Arc::new(MemoryCallSink::new());
+    let quarantine = Arc::new(MemoryQuarantine::default());
+    let table = format!("{}.pbx_checkpoint", db.schema);
+    let run = |now: DateTime<Utc>| {
+        Engine::new(
+            cdroutput(&db, now),
+            Arc::clone(&sink),
+            PgCheckpointStore::new(&db.url, &table).unwrap(),
+            pipeline(),
+            quarantine.clone(),
+            engine_options(2, "cdroutput"),
+        )
+    };
+    let mut engine = run(at(19, 0, 0));
+    drain(&mut engine, at(19, 0, 0)).await;
+    assert_eq!(sink.delivered().len(), 4);
+    drop(engine);
+    let mut engine = run(at(19, 5, 0));
+    assert_eq!(
+        drain(&mut engine, at(19, 5, 0)).await,
+        0,
+        "restart: nothing again"
+    );
+    db.exec("UPDATE cdroutput SET cdr_ended_at = '2026-11-02 19:10:00+00' WHERE cdr_id = '00000000-019a-4a0e-6f00-000000000602'").await;
+    drop(engine);
+    let mut engine = run(at(19, 30, 0));
+    drain(&mut engine, at(19, 30, 0)).await;
+    let all = ids(&sink);
+    assert_eq!(all.len(), 5, "{all:?}");
+    let mut unique = all.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 5);
+    assert!(quarantine.entries().is_empty());
+}
+
+#[tokio::test]
+async fn cdroutput_handles_legs_inserted_out_of_order() {
+    let Some(db) = db("cdr_order", CDROUTPUT_SQL).await else {
+        return;
+    };
+    let cols = "cdr_id, call_history_id, main_call_history_id, source_entity_type, source_dn_number, \
+                source_participant_phone_number, source_participant_is_incoming, destination_entity_type, \
+                destination_dn_number, creation_method, cdr_started_at, cdr_answered_at, cdr_ended_at";
+    let start = cdroutput(&db, at(19, 0, 0)).fetch(None, 100).await.unwrap();
+    let cp = start.last().unwrap().checkpoint.clone();
+
+    // Call 7's second leg (a transfer to 104, ending 19:20) is written before its first.
+    db.exec(&format!(
+        "INSERT INTO cdroutput ({cols}) VALUES ('00000000-019a-4a0f-7000-000000000702', \
+         '00000000-019a-4a0f-7000-000000000700', '00000000-019a-4a0f-7000-000000000700', 'external_line', '10000', \
+         '+19075550170', true, 'extension', '104', 'transfer', '2026-11-02 19:16:00+00', '2026-11-02 19:16:01+00', \
+         '2026-11-02 19:20:00+00')"
+    ))
+    .await;
+    assert!(
+        cdroutput(&db, at(19, 20, 30))
+            .fetch(Some(&cp), 100)
+            .await
+            .unwrap()
+            .is_empty(),
+        "within the settle time"
+    );
+    db.exec(&format!(
+        "INSERT INTO cdroutput ({cols}) VALUES ('00000000-019a-4a0f-7000-000000000701', \
+         '00000000-019a-4a0f-7000-000000000700', '00000000-019a-4a0f-7000-000000000700', 'external_line', '10000', \
+         '+19075550170', true, 'extension', '103', 'call_init', '2026-11-02 19:15:00+00', '2026-11-02 19:15:05+00', \
+         '2026-11-02 19:16:00+00')"
+    ))
+    .await;
+    // Call 9 (ending 19:30) is written before call 8 (ending 19:25).
+    for (id, end) in [("900", "19:30:00"), ("800", "19:25:00")] {
+        db.exec(&format!(
+            "INSERT INTO cdroutput ({cols}) VALUES ('00000000-019a-4a0f-{id}0-000000000001', \
+             '00000000-019a-4a0f-{id}0-000000000000', '00000000-019a-4a0f-{id}0-000000000000', 'extension', '101', \
+             '101', false, 'external_line', '10000', 'call_init', '2026-11-02 19:24:00+00', NULL, '2026-11-02 {end}+00')"
+        ))
+        .await;
+    }
+    let records = cdroutput(&db, at(19, 40, 0))
+        .fetch(Some(&cp), 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        main_ids(&records),
+        [
+            "00000000-019a-4a0f-7000-000000000700",
+            "00000000-019a-4a0f-8000-000000000000",
+            "00000000-019a-4a0f-9000-000000000000",
+        ]
+    );
+    let Ok(RawRecord::Legs(seven)) = &records[0].record else {
+        unreachable!()
+    };
+    let legs: Vec<&str> = seven.legs.iter().map(|l| l.cdr_id.as_str()).collect();
+    assert_eq!(
+        legs,
+        [
+            "00000000-019a-4a0f-7000-000000000701",
+            "00000000-019a-4a0f-7000-000000000702"
+        ]
+    );
+    let call = &to_calls(&records[..1])[0];
+    assert_eq!(
+        call.call_owner_extension, "103",
+        "the first extension that answered"
+    );
+    assert_eq!(call.call_duration, 4 * 60 + 55);
+}
+
+#[tokio::test]
+async fn cdroutput_null_where_required_is_a_row_error() {
+    let Some(db) = db("cdr_null", CDROUTPUT_SQL).await else {
+        return;
+    };
+    db.exec("UPDATE cdroutput SET cdr_started_at = NULL WHERE main_call_history_id = '00000000-019a-4a0e-2b00-000000000200'")
+        .await;
+    let records = cdroutput(&db, at(19, 0, 0)).fetch(None, 100).await.unwrap();
+    assert_eq!(records.len(), 5, "the bad call does not stop the others");
+    let prepared: Vec<_> = records.iter().map(|r| pipeline().prepare(r)).collect();
+    let bad = &prepared[1];
+    assert_eq!(
+        bad.location,
+        pbx_core::Location::Row("00000000-019a-4a0e-2b00-000000000200".into())
+    );
+    let Disposition::Quarantine { reason } = &bad.disposition else {
+        panic!("{bad:?}")
+    };
+    assert!(reason.contains("cdr_started_at"), "{reason}");
+    assert!(matches!(prepared[0].disposition, Disposition::Deliver(_)));
+    assert!(matches!(prepared[3].disposition, Disposition::Deliver(_)));
+}
+
+#[tokio::test]
+async fn cdroutput_recovers_after_its_connection_is_terminated() {
+    let Some(db) = db("cdr_drop", CDROUTPUT_SQL).await else {
+        return;
+    };
+    let app = format!("pbx_cdrdrop_{}", std::process::id());
+    let url = with_param(&db.url, &format!("application_name={app}"));
+    let mut source = CdrOutputSource::new(&url, Duration::from_secs(60))
+        .unwrap()
+        .with_schema(&db.schema)
+        .unwrap()
+        .with_clock(|| at(19, 0, 0));
+    let first = source.fetch(None, 2).await.unwrap();
+    assert_eq!(first.len(), 2);
+    assert_eq!(db.terminate(&app).await, 1);
+    let cp = first[1].checkpoint.clone();
+    // The next poll may notice the loss itself or reconnect at once; the one after works.
+    let mut rest = match source.fetch(Some(&cp), 100).await {
+        Ok(r) => r,
+        Err(e) => {
+            assert!(e.is_connection_lost(), "{e}");
+            source.fetch(Some(&cp), 100).await.expect("recovered")
+        }
+    };
+    let mut all = main_ids(&first);
+    all.append(&mut main_ids(&rest));
+    rest.clear();
+    assert_eq!(all.len(), 5);
+}
+
+// --- cl_* (v16 – v20 U5) --------------------------------------------------------------------
+
+#[tokio::test]
+async fn call_log_joins_through_participants_without_swapping_caller_and_callee() {
+    let Some(db) = db("cl", CALL_LOG_SQL).await else {
+        return;
+    };
+    let mut source = CallLogSource::new(&db.url, Duration::from_secs(60))
+        .unwrap()
+        .with_schema(&db.schema)
+        .unwrap()
+        .with_clock(|| at(19, 0, 0));
+    let records = source.fetch(None, 100).await.unwrap();
+    let calls = to_calls(&records);
+    let by_id = |suffix: &str| {
+        calls
+            .iter()
+            .find(|c| c.pbx_call_id.ends_with(suffix))
+            .unwrap_or_else(|| panic!("no call {suffix} in {calls:?}"))
+    };
+    let inbound = by_id("-1001");
+    assert_eq!(inbound.call_direction, CallDirection::Inbound);
+    assert_eq!(
+        inbound.phone_number, "+19075550142",
+        "the caller, not the callee"
+    );
+    assert_eq!(inbound.call_owner_extension, "102");
+    assert_eq!(inbound.call_duration, 120);
+    let outbound = by_id("-1002");
+    assert_eq!(outbound.call_direction, CallDirection::Outbound);
+    assert_eq!(outbound.phone_number, "+19075550199");
+    assert_eq!(outbound.call_owner_extension, "101");
+    let missed = by_id("-1004");
+    assert_eq!(missed.call_duration, 0);
+    assert_eq!(missed.phone_number, "+19075550188");
+    assert_eq!(records.len(), 4, "the call in progress (1005) is held back");
+    let cp = records.last().unwrap().checkpoint.clone();
+    assert!(source.fetch(Some(&cp), 100).await.unwrap().is_empty());
+}
+
+// --- checkpoint store and leadership --------------------------------------------------------
+
+#[tokio::test]
+async fn pg_checkpoint_compare_and_set_never_moves_backwards() {
+    let Some(db) = db("cp_cas", "").await else {
+        return;
+    };
+    let table = format!("{}.pbx_checkpoint", db.schema);
+    let a = PgCheckpointStore::new(&db.url, &table).unwrap();
+    let b = PgCheckpointStore::new(&db.url, &table).unwrap();
+    assert_eq!(a.load("k").await.unwrap(), None);
+    assert_eq!(b.load("k").await.unwrap(), None);
+    a.save("k", &Checkpoint::new("10")).await.unwrap();
+    // B read before A saved: its save would move the checkpoint back.
+    let err = b.save("k", &Checkpoint::new("5")).await.unwrap_err();
+    assert!(matches!(err, PgError::CheckpointConflict { .. }), "{err}");
+    assert!(err.to_string().contains("10"), "{err}");
+    assert_eq!(a.load("k").await.unwrap(), Some(Checkpoint::new("10")));
+    // After reading again, B carries on; now A is the stale one.
+    assert_eq!(b.load("k").await.unwrap(), Some(Checkpoint::new("10")));
+    b.save("k", &Checkpoint::new("11")).await.unwrap();
+    b.save("k", &Checkpoint::new("12")).await.unwrap();
+    assert!(a.save("k", &Checkpoint::new("11")).await.is_err());
+    assert_eq!(
+        PgCheckpointStore::new(&db.url, &table)
+            .unwrap()
+            .load("k")
+            .await
+            .unwrap(),
+        Some(Checkpoint::new("12"))
+    );
+    // Keys are independent; a store that never loaded a key expects it absent.
+    let c = PgCheckpointStore::new(&db.url, &table).unwrap();
+    c.save("other", &Checkpoint::new("1")).await.unwrap();
+    assert!(c.save("k", &Checkpoint::new("0")).await.is_err());
+
+    // Many racing saves from two stores: the stored version only grows.
+    let a = Arc::new(PgCheckpointStore::new(&db.url, &table).unwrap());
+    let b = Arc::new(PgCheckpointStore::new(&db.url, &table).unwrap());
+    let mut tasks = Vec::new();
+    for (store, base) in [(a, 100), (b, 200)] {
+        tasks.push(tokio::spawn(async move {
+            let mut won = 0;
+            for i in 0..20 {
+                store.load("race").await.unwrap();
+                if store
+                    .save("race", &Checkpoint::new(format!("{}", base + i)))
+                    .await
+                    .is_ok()
+                {
+                    won += 1;
+                }
+            }
+            won
+        }));
+    }
+    let mut won = 0;
+    for t in tasks {
+        won += t.await.unwrap();
+    }
+    let row = db
+        .admin
+        .query_one(
+            &format!("SELECT version FROM {table} WHERE source = 'race'"),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        row.get::<_, i64>(0),
+        won,
+        "every successful save is one version step"
+    );
+
+    // A bad table name is refused before anything is sent.
+    assert!(matches!(
+        PgCheckpointStore::new(&db.url, "pbx checkpoint"),
+        Err(PgError::Config { .. })
+    ));
+}
+
+#[tokio::test]
+async fn leadership_lock_is_held_by_one_session_at_a_time() {
+    let Some(url) = pg_url() else {
+        return;
+    };
+    let key: i64 = -0x3cc0_0000_0000 - i64::from(std::process::id());
+    let a = connect(&url).await;
+    let b = connect(&url).await;
+    assert!(try_acquire_leadership(&a, key).await.unwrap());
+    assert!(
+        try_acquire_leadership(&a, key).await.unwrap(),
+        "already held"
+    );
+    assert!(!try_acquire_leadership(&b, key).await.unwrap());
+    // One release is enough (the second acquire did not stack the lock).
+    assert!(release_leadership(&a, key).await.unwrap());
+    assert!(try_acquire_leadership(&b, key).await.unwrap());
+    assert!(!try_acquire_leadership(&a, key).await.unwrap());
+    // A leader whose session ends loses the lock.
+    drop(b);
+    let mut took_over = false;
+    for _ in 0..50 {
+        if try_acquire_leadership(&a, key).await.unwrap() {
+            took_over = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(took_over);
+}
+
+#[tokio::test]
+async fn cdroutput_finds_calls_across_gaps_of_days_one_page_at_a_time() {
+    let Some(db) = db("cdr_gaps", CDROUTPUT_SQL).await else {
+        return;
+    };
+    let cols = "cdr_id, call_history_id, main_call_history_id, source_entity_type, source_dn_number, \
+                source_participant_phone_number, source_participant_is_incoming, destination_entity_type, \
+                destination_dn_number, creation_method, cdr_started_at, cdr_answered_at, cdr_ended_at";
+    // One call a month before the others, one three days after, one a year after.
+    for (id, end) in [
+        ("a", "2026-10-02 09:00:00+00"),
+        ("b", "2026-11-05 09:00:00+00"),
+        ("c", "2027-11-05 09:00:00+00"),
+    ] {
+        db.exec(&format!(
+            "INSERT INTO cdroutput ({cols}) VALUES ('00000000-0000-0000-0000-00000000000{id}', \
+             '00000000-0000-0000-0000-0000000000{id}0', '00000000-0000-0000-0000-0000000000{id}0', 'extension', '101', \
+             '101', false, 'external_line', '10000', 'call_init', timestamptz '{end}' - interval '1 min', NULL, '{end}')"
+        ))
+        .await;
+    }
+    let mut source = cdroutput(&db, Utc.with_ymd_and_hms(2028, 1, 1, 0, 0, 0).unwrap());
+    let mut seen = Vec::new();
+    let mut after: Option<Checkpoint> = None;
+    loop {
+        let page = source.fetch(after.as_ref(), 1).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.checkpoint.clone());
+        seen.extend(main_ids(&page));
+    }
+    let tail: Vec<&str> = seen.iter().map(|s| &s[s.len() - 2..]).collect();
+    assert_eq!(
+        tail,
+        ["a0", "00", "00", "00", "00", "00", "b0", "c0"],
+        "{seen:?}"
+    );
+    assert_eq!(seen.len(), 8, "the call in progress is still held back");
+}
