@@ -71,6 +71,23 @@ pub enum Error {
         expected: &'static str,
     },
 
+    /// A database row of a site table holds a value that cannot be read as the CDR field its
+    /// column is mapped to, or is NULL where a value is required (the row id, the start time,
+    /// the call's id). Fix the row, or the column mapping (`source.columns`).
+    #[error("{at}: column `{column}` ({field}) {}, expected {expected}", match value { Some(v) => format!("has value {v:?}"), None => "is NULL".to_owned() })]
+    InvalidColumn {
+        /// The row (its id; `Location::Unknown` when the id itself is unreadable).
+        at: Location,
+        /// The column's name in the site table.
+        column: String,
+        /// The CDR field the column is mapped to (`id` for the row id).
+        field: &'static str,
+        /// The raw value, or `None` for SQL NULL.
+        value: Option<String>,
+        /// What the column must hold.
+        expected: &'static str,
+    },
+
     /// A line holds a different number of fields than the template. Usually the template does
     /// not match the PBX's `CDRSettings.EnabledFields`.
     #[error(
@@ -145,6 +162,7 @@ impl Error {
     pub fn location(&self) -> Option<&Location> {
         match self {
             Error::InvalidValue { at, .. }
+            | Error::InvalidColumn { at, .. }
             | Error::FieldCount { at, .. }
             | Error::TooManyFields { at, .. }
             | Error::LineTooLong { at, .. }
@@ -157,7 +175,7 @@ impl Error {
     /// The field (or column) the error is about, when it is about one field.
     pub fn field(&self) -> Option<&'static str> {
         match self {
-            Error::InvalidValue { field, .. } => Some(field),
+            Error::InvalidValue { field, .. } | Error::InvalidColumn { field, .. } => Some(field),
             _ => None,
         }
     }
@@ -171,7 +189,9 @@ impl Error {
     /// assert_eq!(e.located(Location::Line(4)).location(), Some(&Location::Line(4)));
     /// ```
     pub fn located(mut self, location: Location) -> Error {
-        if let Error::InvalidValue { at, .. } | Error::InvalidCall { at, .. } = &mut self
+        if let Error::InvalidValue { at, .. }
+        | Error::InvalidColumn { at, .. }
+        | Error::InvalidCall { at, .. } = &mut self
             && *at == Location::Unknown
         {
             *at = location;
@@ -183,6 +203,7 @@ impl Error {
     pub fn value(&self) -> Option<&str> {
         match self {
             Error::InvalidValue { value, .. } | Error::InvalidSetting { value, .. } => Some(value),
+            Error::InvalidColumn { value, .. } => value.as_deref(),
             _ => None,
         }
     }

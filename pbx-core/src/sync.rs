@@ -98,6 +98,11 @@ impl Pipeline {
             Ok(RawRecord::Cdr(cdr)) => {
                 (Location::Unknown, format!("{cdr:?}"), self.mapper.map(cdr))
             }
+            Ok(RawRecord::Row { id, cdr }) => {
+                let at = Location::Row(id.to_string());
+                let mapped = self.mapper.map(cdr).map_err(|e| e.located(at.clone()));
+                (at, format!("site table row {id}: {cdr:?}"), mapped)
+            }
         };
         let disposition = match mapped {
             Ok(Mapped::Call(call)) => Disposition::Deliver(call),

@@ -52,8 +52,16 @@ pub enum RawRecord {
     },
     /// The legs of one call from the `cdroutput` table.
     Legs(CallLegs),
-    /// A record already in CDR form (e.g. a site table mapped column by column).
+    /// A record already in CDR form, with no position of its own.
     Cdr(Box<Cdr>),
+    /// A row of a site's own CDR table, mapped column by column
+    /// ([`crate::cdr::SiteTable::row`]), with its id.
+    Row {
+        /// The row id.
+        id: i64,
+        /// The row as a CDR.
+        cdr: Box<Cdr>,
+    },
 }
 
 /// One record from a source and the checkpoint that is reached once it is handled.

@@ -1,5 +1,5 @@
 //! 3CX call detail records: the text line format (file, socket) with its field template, and
-//! the database row model (`cdroutput` legs grouped into calls).
+//! the database row models (`cdroutput` legs grouped into calls; a site's own CDR table).
 //!
 //! ```
 //! use pbx_core::cdr::{CdrParser, FieldTemplate};
@@ -15,6 +15,7 @@ mod format;
 mod leg;
 mod parser;
 mod record;
+mod site;
 mod value;
 
 pub use field::{Field, FieldTemplate};
@@ -22,6 +23,7 @@ pub use format::format_line;
 pub use leg::{CallLegs, CdrLeg, LegParty, assemble_call, group_legs};
 pub use parser::{CdrParser, DEFAULT_MAX_LINE_LEN, MAX_FIELDS, parse_lines};
 pub use record::Cdr;
+pub use site::{MAX_IDENTIFIER_LEN, SiteColumn, SiteField, SiteTable, SiteValue, SqlName};
 pub use value::{
     ChangeReason, PartyNumber, PartyType, TerminationReason, format_duration, format_timestamp,
     parse_chain, parse_duration, parse_timestamp,

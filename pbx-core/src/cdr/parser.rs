@@ -173,7 +173,7 @@ impl CdrParser {
         let mut cdr = Cdr::default();
         for (i, &field) in self.template.fields().iter().enumerate() {
             let raw = String::from_utf8_lossy(field_at(i));
-            set_field(&mut cdr, field, raw.trim(), line_no)?;
+            set_field(&mut cdr, field, raw.trim(), &at)?;
         }
         Ok(cdr)
     }
@@ -216,9 +216,16 @@ fn opt(raw: &str) -> Option<String> {
     (!raw.is_empty()).then(|| raw.to_owned())
 }
 
-fn set_field(cdr: &mut Cdr, field: Field, raw: &str, line_no: u64) -> Result<(), Error> {
+/// Reads one field's text (already trimmed; empty = absent) into `cdr`. Shared by the line
+/// parser and the site-table mapping; `at` places an error.
+pub(super) fn set_field(
+    cdr: &mut Cdr,
+    field: Field,
+    raw: &str,
+    at: &dyn Fn() -> Location,
+) -> Result<(), Error> {
     let invalid = |expected: &'static str| Error::InvalidValue {
-        at: Location::Line(line_no),
+        at: at(),
         field: field.name(),
         value: raw.to_owned(),
         expected,
