@@ -13,6 +13,7 @@
 //! | `xapi` (default) | [`xapi`] | the 3CX XAPI client: token, `/Users`, `/RingGroups`, `/Queues`, `/OfficeHours`, `/CDRSettings` |
 //! | `file` (default) | [`file`](mod@file), [`jsonl`], [`checkpoint`] | a CDR file source, a JSON-lines call sink, a file checkpoint store |
 //! | `sync` (default) | [`sync`] | the sync engine, the call-group monitor loop, the quarantine |
+//! | `mssql` | `mssql` | a site's own CDR table on SQL Server (tiberius, rustls): [`pbx_core::CdrSource`] |
 //!
 //! Secrets (bearer tokens, client secrets) are held in [`Secret`], which never prints itself
 //! (response bodies quoted in errors are scrubbed of them too);
@@ -36,6 +37,8 @@ pub mod file;
 pub mod http;
 #[cfg(feature = "file")]
 pub mod jsonl;
+#[cfg(feature = "mssql")]
+pub mod mssql;
 #[cfg(feature = "sync")]
 pub mod sync;
 #[cfg(feature = "xapi")]

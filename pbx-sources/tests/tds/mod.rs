@@ -20,14 +20,14 @@
 //!   next result; [`TdsDouble::drop_connections`] closes every open connection (a restart).
 //!
 //! Column types: `bigint`, `int` (INTN), `nvarchar(4000)`, `varchar(8000)` (Latin1_General_CI_AS)
-//! and `datetime2(7)`. Responses are split into 4096-byte packets.
+//! `datetime2(7)` and `datetimeoffset(7)`. Responses are split into 4096-byte packets.
 #![allow(dead_code, unreachable_pub)]
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use chrono::{NaiveDate, NaiveDateTime, Timelike};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Timelike};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -75,6 +75,7 @@ const TY_INT2: u8 = 0x34;
 const TY_INT4: u8 = 0x38;
 const TY_INT8: u8 = 0x7F;
 const TY_DATETIME2N: u8 = 0x2A;
+const TY_DATETIMEOFFSETN: u8 = 0x2B;
 const TY_BIGVARCHAR: u8 = 0xA7;
 const TY_NVARCHAR: u8 = 0xE7;
 
@@ -89,6 +90,7 @@ pub enum SqlType {
     NVarChar,
     VarChar,
     DateTime2,
+    DateTimeOffset,
 }
 
 /// A value in a table or a decoded parameter.
@@ -98,6 +100,7 @@ pub enum Value {
     Int(i64),
     Text(String),
     Time(NaiveDateTime),
+    Zoned(DateTime<FixedOffset>),
 }
 
 /// One request as the double decoded it.
@@ -128,6 +131,8 @@ struct State {
     logins: usize,
     failed_logins: usize,
     cut_after_rows: Option<usize>,
+    stall_next: bool,
+    open: usize,
 }
 
 /// The running double. Dropping it stops the listener and every connection.
@@ -162,7 +167,11 @@ impl TdsDouble {
             while let Ok((sock, _)) = listener.accept().await {
                 let state = Arc::clone(&accept_state);
                 let kill = accept_kill.subscribe();
-                tokio::spawn(serve(sock, state, kill));
+                lock(&state).open += 1;
+                tokio::spawn(async move {
+                    serve(sock, &state, kill).await;
+                    lock(&state).open -= 1;
+                });
             }
         });
         TdsDouble {
@@ -200,10 +209,7 @@ impl TdsDouble {
         lock(&self.state).tables.insert(
             qualified(name),
             Table {
-                columns: columns
-                    .iter()
-                    .map(|(n, t)| ((*n).to_owned(), *t))
-                    .collect(),
+                columns: columns.iter().map(|(n, t)| ((*n).to_owned(), *t)).collect(),
                 rows: Vec::new(),
             },
         );
@@ -212,7 +218,10 @@ impl TdsDouble {
     /// Appends a row (values in column order).
     pub fn insert(&self, table: &str, row: Vec<Value>) {
         let mut state = lock(&self.state);
-        let t = state.tables.get_mut(&qualified(table)).expect("no such table");
+        let t = state
+            .tables
+            .get_mut(&qualified(table))
+            .expect("no such table");
         assert_eq!(t.columns.len(), row.len(), "row width");
         t.rows.push(row);
     }
@@ -238,9 +247,23 @@ impl TdsDouble {
         lock(&self.state).cut_after_rows = Some(rows);
     }
 
-    /// Closes every open connection (as a server restart would); new ones are accepted.
-    pub fn drop_connections(&self) {
+    /// The next query gets no answer at all (a hung server).
+    pub fn stall_next_query(&self) {
+        lock(&self.state).stall_next = true;
+    }
+
+    /// Connections open now.
+    pub fn open_connections(&self) -> usize {
+        lock(&self.state).open
+    }
+
+    /// Closes every open connection (as a server restart would) and waits until they are
+    /// closed; new ones are accepted.
+    pub async fn drop_connections(&self) {
         self.kill.send_modify(|n| *n += 1);
+        while self.open_connections() > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
     }
 }
 
@@ -256,13 +279,14 @@ fn qualified(name: &str) -> String {
 // ---------------------------------------------------------------------------------------
 // Connection handling
 
-async fn serve(mut sock: TcpStream, state: Arc<Mutex<State>>, mut kill: watch::Receiver<u64>) {
+async fn serve(mut sock: TcpStream, state: &Mutex<State>, mut kill: watch::Receiver<u64>) {
     let mut out = Writer { packet_id: 1 };
     let mut logged_in = false;
     loop {
         let message = tokio::select! {
-            m = read_message(&mut sock) => m,
+            biased;
             _ = kill.changed() => return,
+            m = read_message(&mut sock) => m,
         };
         let Ok(Some((ty, payload))) = message else {
             return;
@@ -270,7 +294,7 @@ async fn serve(mut sock: TcpStream, state: Arc<Mutex<State>>, mut kill: watch::R
         let result = match ty {
             PT_PRELOGIN => out.send(&mut sock, &prelogin_reply(), true).await,
             PT_LOGIN7 => {
-                let (tokens, ok) = login_reply(&payload, &state);
+                let (tokens, ok) = login_reply(&payload, state);
                 let sent = out.send(&mut sock, &tokens, true).await;
                 if !ok {
                     return;
@@ -279,7 +303,12 @@ async fn serve(mut sock: TcpStream, state: Arc<Mutex<State>>, mut kill: watch::R
                 sent
             }
             PT_BATCH | PT_RPC if logged_in => {
-                match run_request(ty, &payload, &state) {
+                if std::mem::take(&mut lock(state).stall_next) {
+                    // Hung: read nothing more, answer nothing, until killed.
+                    let _ = kill.changed().await;
+                    return;
+                }
+                match run_request(ty, &payload, state) {
                     Reply::Complete(tokens) => out.send(&mut sock, &tokens, true).await,
                     Reply::Cut(tokens) => {
                         // Part of the result, then the connection goes away.
@@ -289,7 +318,10 @@ async fn serve(mut sock: TcpStream, state: Arc<Mutex<State>>, mut kill: watch::R
                     }
                 }
             }
-            PT_ATTENTION => out.send(&mut sock, &done(TK_DONE, DONE_ATTN, 0, 0), true).await,
+            PT_ATTENTION => {
+                out.send(&mut sock, &done(TK_DONE, DONE_ATTN, 0, 0), true)
+                    .await
+            }
             PT_TRANSACTION if logged_in => out.send(&mut sock, &done(TK_DONE, 0, 0, 0), true).await,
             _ => return,
         };
@@ -341,7 +373,11 @@ impl Writer {
             let last = i + 1 == count;
             wire.push(PT_REPLY);
             wire.push(u8::from(last && end));
-            wire.extend_from_slice(&u16::try_from(part.len() + HEADER_LEN).unwrap().to_be_bytes());
+            wire.extend_from_slice(
+                &u16::try_from(part.len() + HEADER_LEN)
+                    .unwrap()
+                    .to_be_bytes(),
+            );
             wire.extend_from_slice(&[0x00, 0x33]); // SPID 51
             wire.push(self.packet_id);
             wire.push(0);
@@ -398,16 +434,22 @@ fn login_string(p: &[u8], at: usize, password: bool) -> Option<String> {
 }
 
 fn login_reply(p: &[u8], state: &Mutex<State>) -> (Vec<u8>, bool) {
-    let tds_version = p
-        .get(4..8)
-        .map_or(0x7400_0004, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let tds_version = p.get(4..8).map_or(0x7400_0004, |b| {
+        u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    });
     let user = login_string(p, 40, false).unwrap_or_default();
     let password = login_string(p, 44, true).unwrap_or_default();
     let database = login_string(p, 68, false).unwrap_or_default();
     let mut out = Vec::new();
     if user != USER || password != PASSWORD {
         lock(state).failed_logins += 1;
-        error_token(&mut out, 18456, 1, 14, &format!("Login failed for user '{user}'."));
+        error_token(
+            &mut out,
+            18456,
+            1,
+            14,
+            &format!("Login failed for user '{user}'."),
+        );
         out.extend(done(TK_DONE, DONE_ERROR, 0, 0));
         return (out, false);
     }
@@ -418,7 +460,9 @@ fn login_reply(p: &[u8], state: &Mutex<State>) -> (Vec<u8>, bool) {
             4060,
             1,
             11,
-            &format!("Cannot open database \"{database}\" requested by the login. The login failed."),
+            &format!(
+                "Cannot open database \"{database}\" requested by the login. The login failed."
+            ),
         );
         out.extend(done(TK_DONE, DONE_ERROR, 0, 0));
         return (out, false);
@@ -436,7 +480,12 @@ fn login_reply(p: &[u8], state: &Mutex<State>) -> (Vec<u8>, bool) {
     b_varchar(&mut ack, "Microsoft SQL Server");
     ack.extend_from_slice(&[16, 0, 0x07, 0xD0]);
     token_with_len(&mut out, TK_LOGINACK, &ack);
-    env_change_text(&mut out, 4, &PACKET_SIZE.to_string(), &PACKET_SIZE.to_string());
+    env_change_text(
+        &mut out,
+        4,
+        &PACKET_SIZE.to_string(),
+        &PACKET_SIZE.to_string(),
+    );
     out.extend(done(TK_DONE, 0, 0, 0));
     (out, true)
 }
@@ -512,6 +561,7 @@ fn col_metadata(out: &mut Vec<u8>, columns: &[(String, SqlType)]) {
                 out.extend_from_slice(&COLLATION);
             }
             SqlType::DateTime2 => out.extend_from_slice(&[TY_DATETIME2N, 7]),
+            SqlType::DateTimeOffset => out.extend_from_slice(&[TY_DATETIMEOFFSETN, 7]),
         }
         b_varchar(out, name);
     }
@@ -521,7 +571,10 @@ fn row(out: &mut Vec<u8>, columns: &[(String, SqlType)], values: &[&Value]) {
     out.push(TK_ROW);
     for ((_, ty), value) in columns.iter().zip(values) {
         match (ty, value) {
-            (SqlType::BigInt | SqlType::Int | SqlType::DateTime2, Value::Null) => out.push(0),
+            (
+                SqlType::BigInt | SqlType::Int | SqlType::DateTime2 | SqlType::DateTimeOffset,
+                Value::Null,
+            ) => out.push(0),
             (SqlType::NVarChar | SqlType::VarChar, Value::Null) => {
                 out.extend_from_slice(&0xFFFFu16.to_le_bytes());
             }
@@ -546,18 +599,29 @@ fn row(out: &mut Vec<u8>, columns: &[(String, SqlType)], values: &[&Value]) {
                 out.extend_from_slice(s.as_bytes());
             }
             (SqlType::DateTime2, Value::Time(t)) => {
-                // Scale 7: 100 ns ticks since midnight (5 bytes), days since 0001-01-01 (3).
                 out.push(8);
-                let ticks = u64::from(t.num_seconds_from_midnight()) * 10_000_000
-                    + u64::from(t.nanosecond()) / 100;
-                out.extend_from_slice(&ticks.to_le_bytes()[..5]);
-                let epoch = NaiveDate::from_ymd_opt(1, 1, 1).unwrap();
-                let days = u32::try_from((t.date() - epoch).num_days()).unwrap();
-                out.extend_from_slice(&days.to_le_bytes()[..3]);
+                datetime2(out, t);
+            }
+            (SqlType::DateTimeOffset, Value::Zoned(t)) => {
+                // 2.2.5.5.1.8: the date and time in UTC, then the offset in minutes.
+                out.push(10);
+                datetime2(out, &t.naive_utc());
+                let minutes = i16::try_from(t.offset().local_minus_utc() / 60).unwrap();
+                out.extend_from_slice(&minutes.to_le_bytes());
             }
             (ty, v) => panic!("the double cannot store {v:?} in a {ty:?} column"),
         }
     }
+}
+
+/// Scale 7: 100 ns ticks since midnight (5 bytes), days since 0001-01-01 (3 bytes).
+fn datetime2(out: &mut Vec<u8>, t: &NaiveDateTime) {
+    let ticks =
+        u64::from(t.num_seconds_from_midnight()) * 10_000_000 + u64::from(t.nanosecond()) / 100;
+    out.extend_from_slice(&ticks.to_le_bytes()[..5]);
+    let epoch = NaiveDate::from_ymd_opt(1, 1, 1).unwrap();
+    let days = u32::try_from((t.date() - epoch).num_days()).unwrap();
+    out.extend_from_slice(&days.to_le_bytes()[..3]);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -802,7 +866,12 @@ fn run_request(ty: u8, payload: &[u8], state: &Mutex<State>) -> Reply {
 fn error_reply(e: &SqlError, rpc: bool) -> Vec<u8> {
     let mut out = Vec::new();
     error_token(&mut out, e.number, 1, e.class, &e.message);
-    out.extend(done(if rpc { TK_DONEPROC } else { TK_DONE }, DONE_ERROR, 0, 0));
+    out.extend(done(
+        if rpc { TK_DONEPROC } else { TK_DONE },
+        DONE_ERROR,
+        0,
+        0,
+    ));
     out
 }
 
@@ -855,7 +924,12 @@ fn tokenize(sql: &str) -> Result<Vec<Tok>, SqlError> {
             i += 1;
             loop {
                 match chars.get(i) {
-                    None => return Err(sql_error(105, "Unclosed quotation mark after the character string.")),
+                    None => {
+                        return Err(sql_error(
+                            105,
+                            "Unclosed quotation mark after the character string.",
+                        ));
+                    }
                     Some(']') if chars.get(i + 1) == Some(&']') => {
                         name.push(']');
                         i += 2;
@@ -883,7 +957,9 @@ fn tokenize(sql: &str) -> Result<Vec<Tok>, SqlError> {
             } else {
                 Tok::Word(word)
             });
-        } else if ch.is_ascii_digit() || (ch == '-' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
+        } else if ch.is_ascii_digit()
+            || (ch == '-' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
+        {
             let start = i;
             i += 1;
             while i < chars.len() && chars[i].is_ascii_digit() {
@@ -961,9 +1037,9 @@ impl Parser {
             }
             Some(Tok::Var(v)) => {
                 self.at += 1;
-                vars.get(&v)
-                    .cloned()
-                    .ok_or_else(|| sql_error(137, format!("Must declare the scalar variable \"{v}\".")))
+                vars.get(&v).cloned().ok_or_else(|| {
+                    sql_error(137, format!("Must declare the scalar variable \"{v}\"."))
+                })
             }
             t => Err(near(t.as_ref())),
         }
@@ -1035,7 +1111,12 @@ fn select(
     };
     let top = match int(&top, "TOP")? {
         Some(n) if n >= 0 => usize::try_from(n).unwrap_or(usize::MAX),
-        _ => return Err(sql_error(1060, "The number of rows in the TOP clause must be an integer.")),
+        _ => {
+            return Err(sql_error(
+                1060,
+                "The number of rows in the TOP clause must be an integer.",
+            ));
+        }
     };
     let after = int(&after, "the comparison value")?;
     let mut hits: Vec<&Vec<Value>> = Vec::new();
