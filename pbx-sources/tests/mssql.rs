@@ -502,3 +502,70 @@ async fn the_sync_engine_delivers_each_row_once_across_restarts() {
     assert_eq!(again.round(now).await.unwrap().fetched, 0);
     assert_eq!(sink.delivered().len(), 7);
 }
+
+/// The double itself: a batch with literal values and an `sp_executesql` call with
+/// parameters are logged apart, with the decoded values — what the tests above rely on.
+#[tokio::test]
+async fn the_double_tells_a_literal_batch_from_parameters() {
+    use tokio_util::compat::TokioAsyncWriteCompatExt;
+
+    let double = double_with(1..=4).await;
+    let config = tiberius::Config::from_ado_string(&double.ado_url()).unwrap();
+    let tcp = tokio::net::TcpStream::connect(config.get_addr())
+        .await
+        .unwrap();
+    let mut client = tiberius::Client::connect(config, tcp.compat_write())
+        .await
+        .unwrap();
+    let ids = |rows: Vec<tiberius::Row>| -> Vec<i64> {
+        rows.iter().map(|r| r.get::<i64, _>(0).unwrap()).collect()
+    };
+    let sql = "SELECT TOP (2) CdrId FROM CallLog WHERE CdrId > 1 ORDER BY CdrId";
+    let rows = client
+        .simple_query(sql)
+        .await
+        .unwrap()
+        .into_first_result()
+        .await
+        .unwrap();
+    assert_eq!(ids(rows), [2, 3]);
+    // A text parameter is decoded as text, and compared with a bigint it fails as on SQL
+    // Server.
+    let e = client
+        .query(
+            "SELECT TOP (@P1) [CdrId] FROM [dbo].[CallLog] WHERE [CdrId] > @P2 ORDER BY [CdrId]",
+            &[&3i32, &"2"],
+        )
+        .await
+        .err()
+        .expect("a text compared with a bigint was answered");
+    assert!(e.to_string().contains("Conversion failed"), "{e}");
+    // An undeclared variable in a batch is an error, not a silent match.
+    let e = client
+        .simple_query("SELECT TOP (@P1) CdrId FROM CallLog WHERE CdrId > 0 ORDER BY CdrId")
+        .await
+        .err()
+        .expect("an undeclared variable was answered");
+    assert!(
+        e.to_string().contains("Must declare the scalar variable"),
+        "{e}"
+    );
+    assert_eq!(
+        double.requests(),
+        [
+            Request::Batch { sql: sql.into() },
+            Request::Rpc {
+                procedure: "sp_executesql".into(),
+                sql: "SELECT TOP (@P1) [CdrId] FROM [dbo].[CallLog] WHERE [CdrId] > @P2 ORDER BY [CdrId]".into(),
+                declarations: "@P1 int,@P2 nvarchar(4000)".into(),
+                params: vec![
+                    ("@P1".into(), Value::Int(3)),
+                    ("@P2".into(), Value::Text("2".into())),
+                ],
+            },
+            Request::Batch {
+                sql: "SELECT TOP (@P1) CdrId FROM CallLog WHERE CdrId > 0 ORDER BY CdrId".into()
+            },
+        ]
+    );
+}
