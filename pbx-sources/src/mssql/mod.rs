@@ -316,6 +316,10 @@ fn record(table: &SiteTable, cells: &[Cell], last: &mut i64) -> Result<SourceRec
     };
     let id = match cells.first() {
         Some(Cell::Int(id)) => *id,
+        // `numeric(18,0)` identity columns arrive as their digits.
+        Some(Cell::Text(t)) if t.trim().parse::<i64>().is_ok() => {
+            t.trim().parse::<i64>().unwrap_or_default()
+        }
         Some(Cell::Null) | None => return Err(id_error("is NULL".into())),
         Some(other) => return Err(id_error(format!("holds {other:?}, not an integer"))),
     };
@@ -387,5 +391,70 @@ impl CdrSource for MssqlSource {
             self.client = None;
         }
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> SiteTable {
+        SiteTable::new(&TableMapping {
+            name: "cdr".into(),
+            columns: [("time-start", "ts"), ("bill-code", "code")]
+                .into_iter()
+                .map(|(f, c)| (f.to_owned(), c.to_owned()))
+                .collect(),
+        })
+        .unwrap()
+    }
+
+    fn start() -> Cell {
+        Cell::Time(chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap())
+    }
+
+    #[test]
+    fn ids_are_integers_or_their_digits_and_only_increase() {
+        let t = table();
+        let mut last = i64::MIN;
+        let r = record(&t, &[Cell::Int(7), start(), Cell::Null], &mut last).unwrap();
+        assert_eq!(r.checkpoint.as_str(), "7");
+        assert!(matches!(r.record, Ok(RawRecord::Row { id: 7, .. })));
+        // numeric(18,0) comes as digits.
+        let r = record(
+            &t,
+            &[Cell::Text("12".into()), start(), Cell::Null],
+            &mut last,
+        )
+        .unwrap();
+        assert_eq!((r.checkpoint.as_str(), last), ("12", 12));
+        for (cell, msg) in [
+            (Cell::Int(12), "out of order"),
+            (Cell::Int(3), "out of order"),
+            (Cell::Null, "NULL"),
+            (Cell::Text("12.5".into()), "not an integer"),
+        ] {
+            let e = record(&t, &[cell, start(), Cell::Null], &mut last).unwrap_err();
+            assert!(matches!(e, MssqlError::Id { .. }), "{e:?}");
+            assert!(e.to_string().contains(msg), "{e}");
+        }
+        assert_eq!(last, 12);
+    }
+
+    #[test]
+    fn a_column_no_field_can_hold_is_that_rows_error() {
+        let mut last = 0;
+        let r = record(
+            &table(),
+            &[Cell::Int(5), start(), Cell::Unreadable("binary")],
+            &mut last,
+        )
+        .unwrap();
+        assert_eq!(r.checkpoint.as_str(), "5");
+        let e = r.record.unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "row 5: column `code` (bill-code) has value \"<binary>\", expected text, a number or a time"
+        );
     }
 }
