@@ -12,7 +12,8 @@
 //! mapped by pbx-core ([`SiteTable::row`]) into [`RawRecord::Row`]; the checkpoint is the last
 //! id handed out. A row that cannot be mapped (a NULL start time, a value that is not what its
 //! field needs, a binary column) becomes that row's error, naming its id and column — the
-//! rest of the page goes on. The id column must be an integer type (`int`, `bigint`, …).
+//! rest of the page goes on. The id column must be an integer type (`int`, `bigint`, …, or
+//! `numeric(p,0)`).
 //!
 //! When the connection fails (refused, dropped mid-result, timed out) the fetch returns an
 //! error and the connection is discarded; the next fetch connects again and resumes from the
