@@ -40,6 +40,14 @@ cargo test --workspace --locked
 pbx_pg_stop
 trap - EXIT
 
+# --- SQL Server source (feature `mssql`, not in the default set) ------------------------
+step "SQL Server source: lint, unit tests, doctests, the TDS double (live only with PBX_TEST_MSSQL_URL)"
+cargo clippy -p pbx-sources --features mssql,sync --all-targets --locked -- -D warnings
+cargo test -p pbx-sources --features mssql,sync --locked --lib mssql::
+cargo test -p pbx-sources --features mssql,sync --locked --test mssql --test mssql_live -- --nocapture
+cargo test -p pbx-sources --features mssql --locked --doc mssql
+# --- end SQL Server source ---------------------------------------------------------------
+
 # --- phone differential test (pbx-core::phone vs Python phonenumbers) ---------------------
 step "phone differential test: pbx-core::phone vs Python phonenumbers (>= 100 000 inputs)"
 pbx-core/tests/phone_diff/run.sh

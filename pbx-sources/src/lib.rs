@@ -14,6 +14,7 @@
 //! | `file` (default) | [`file`](mod@file), [`jsonl`], [`checkpoint`] | a CDR file source, a JSON-lines call sink, a file checkpoint store |
 //! | `postgres` (default) | [`postgres`] | 3CX `cdroutput` and `cl_*` sources, a site-table source, a checkpoint store, a leadership lock |
 //! | `sync` (default) | [`sync`] | the sync engine, the call-group monitor loop, the quarantine |
+//! | `mssql` | `mssql` | a site's own CDR table on SQL Server (tiberius, rustls): [`pbx_core::CdrSource`] |
 //!
 //! Secrets (bearer tokens, client secrets) are held in [`Secret`], which never prints itself
 //! (response bodies quoted in errors are scrubbed of them too);
@@ -37,6 +38,8 @@ pub mod file;
 pub mod http;
 #[cfg(feature = "file")]
 pub mod jsonl;
+#[cfg(feature = "mssql")]
+pub mod mssql;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "sync")]

@@ -1,0 +1,461 @@
+//! A site's own CDR table on SQL Server, as a [`CdrSource`] (`source.kind: mssql_table`).
+//!
+//! Rows are read in increasing id order with keyset paging — never `OFFSET`:
+//!
+//! ```sql
+//! SELECT TOP (@P1) [id], [col], … FROM [schema].[table] WHERE [id] > @P2 ORDER BY [id]
+//! ```
+//!
+//! The page size and the last id are `sp_executesql` parameters; table and column names are
+//! validated as plain identifiers by [`SiteTable`] and bracket-quoted, so nothing from the
+//! configuration or the data is ever spliced into SQL. Rows are decoded as they arrive and
+//! mapped by pbx-core ([`SiteTable::row`]) into [`RawRecord::Row`]; the checkpoint is the last
+//! id handed out. A row that cannot be mapped (a NULL start time, a value that is not what its
+//! field needs, a binary column) becomes that row's error, naming its id and column — the
+//! rest of the page goes on. The id column must be an integer type (`int`, `bigint`, …, or
+//! `numeric(p,0)`).
+//!
+//! When the connection fails (refused, dropped mid-result, timed out) the fetch returns an
+//! error and the connection is discarded; the next fetch connects again and resumes from the
+//! same checkpoint, so nothing is skipped or handed out twice.
+//!
+//! # Connection strings
+//!
+//! `source.url` may be spelled three ways:
+//!
+//! - an **ADO.NET** string: `server=tcp:db.example.com,1433;database=cdr;user id=pbx;password=…;encrypt=true`
+//!   (keys as tiberius' `Config::from_ado_string` reads them: `server`, `database`,
+//!   `user id`/`uid`/`user`, `password`/`pwd`, `encrypt` (`true`, `false`, `strict`,
+//!   `DANGER_PLAINTEXT`), `TrustServerCertificate`, `TrustServerCertificateCA`,
+//!   `HostNameInCertificate`, `Application Name`, `ApplicationIntent`, …; quote values with
+//!   `;` as `'…'`);
+//! - a **JDBC** URL: `jdbc:sqlserver://db.example.com:1433;databaseName=cdr;user=pbx;password=…`;
+//!   an `mssql://` or `sqlserver://` string containing `;` is read as JDBC too;
+//! - an **`mssql://` or `sqlserver://` URL**: `mssql://pbx:secret@db.example.com:1433?database=cdr`,
+//!   user and password percent-encoded, port 1433 by default, query keys `database`,
+//!   `encrypt` (as above), `trust_server_certificate`, `trust_server_certificate_ca`,
+//!   `application_name` (case and `_` ignored); any other key, or a path, is an error.
+//!
+//! TLS is rustls with the system's root certificates. Encryption is required unless the
+//! string says otherwise (`encrypt=false` encrypts the login only; `DANGER_PLAINTEXT` nothing).
+//! SQL Server logins only — no Windows/Kerberos authentication, and named instances are not
+//! looked up through SQL Browser: give the instance's port. Errors never repeat the string.
+//!
+//! ```no_run
+//! use pbx_core::config::{Secret, TableMapping};
+//! use pbx_core::CdrSource;
+//! use pbx_sources::mssql::MssqlSource;
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let mapping = TableMapping {
+//!     name: "dbo.CallLog".into(),
+//!     columns: [("id", "CdrId"), ("historyid", "HistoryId"), ("time-start", "Started"), ("from-no", "Caller")]
+//!         .into_iter().map(|(f, c)| (f.to_owned(), c.to_owned())).collect(),
+//! };
+//! let url = Secret::new("mssql://pbx:secret@db.example.com?database=cdr");
+//! let mut source = MssqlSource::new(&url, &mapping)?;
+//! let page = source.fetch(None, 500).await?;
+//! for record in &page {
+//!     println!("{}: {:?}", record.checkpoint, record.record);
+//! }
+//! # Ok(()) }
+//! ```
+
+mod connstr;
+mod query;
+mod value;
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures_util::TryStreamExt;
+use pbx_core::cdr::{SiteTable, SiteValue};
+use pbx_core::config::{Secret, SourceConfig, TableMapping};
+use pbx_core::{CdrSource, Checkpoint, Location, RawRecord, SourceRecord};
+use tiberius::{Client, Config};
+use tokio::net::TcpStream;
+use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
+
+use value::Cell;
+
+/// How long connecting plus one page may take by default.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What went wrong with the SQL Server source. No variant holds the connection string or the
+/// password.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MssqlError {
+    /// `source.url` cannot be used; the reason names the problem, never the string. Fix the
+    /// configuration.
+    #[error("source.url {0}")]
+    ConnectionString(String),
+    /// The table mapping is unusable (a name that is not a plain SQL identifier, an unknown
+    /// field, `time-start` not mapped). Fix `source.table` / `source.columns`.
+    #[error("SQL Server source: {0}")]
+    Mapping(#[source] pbx_core::Error),
+    /// The source configuration is not an `mssql_table` one.
+    #[error("SQL Server source: the source kind is not mssql_table")]
+    WrongKind,
+    /// No session: the server is unreachable, TLS failed, or it refused the login.
+    /// Check the host, port, `encrypt`/certificate settings, user and password.
+    #[error("cannot connect to SQL Server at {server}: {reason}")]
+    Connect {
+        /// `host:port`.
+        server: String,
+        /// What failed (the server's message for a refused login).
+        reason: String,
+    },
+    /// The query failed or the connection broke during it. The next fetch reconnects and
+    /// starts again from the same checkpoint.
+    #[error("SQL Server at {server}: reading the CDR table failed: {reason}")]
+    Query {
+        /// `host:port`.
+        server: String,
+        /// The server's message or the transport failure.
+        reason: String,
+    },
+    /// Connecting and reading one page took longer than the timeout; retried next fetch.
+    #[error("SQL Server at {server}: no complete page within {after:?}")]
+    Timeout {
+        /// `host:port`.
+        server: String,
+        /// The limit.
+        after: Duration,
+    },
+    /// The saved checkpoint is not a row id of this source.
+    #[error("checkpoint {0:?} is not a row id (an integer)")]
+    BadCheckpoint(String),
+    /// The id column does not hold increasing integers, so rows cannot be ordered or
+    /// checkpointed. Map `id` to an integer key column (`int`, `bigint`).
+    #[error("SQL Server source: id column `{column}` {reason}")]
+    Id {
+        /// The id column.
+        column: String,
+        /// What it held.
+        reason: String,
+    },
+}
+
+impl MssqlError {
+    /// Whether trying again later may succeed (connection, query or timeout failures).
+    ///
+    /// ```
+    /// use pbx_sources::mssql::MssqlError;
+    /// assert!(!MssqlError::BadCheckpoint("x".into()).is_transient());
+    /// ```
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            MssqlError::Connect { .. } | MssqlError::Query { .. } | MssqlError::Timeout { .. }
+        )
+    }
+}
+
+type Connection = Client<Compat<TcpStream>>;
+
+/// Reads a site's CDR table on SQL Server; see the [module documentation](self).
+pub struct MssqlSource {
+    config: Config,
+    server: String,
+    table: SiteTable,
+    sql: String,
+    timeout: Duration,
+    client: Option<Connection>,
+}
+
+impl fmt::Debug for MssqlSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // tiberius' Config is left out: it holds the credentials.
+        f.debug_struct("MssqlSource")
+            .field("server", &self.server)
+            .field("sql", &self.sql)
+            .field("timeout", &self.timeout)
+            .field("connected", &self.client.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl MssqlSource {
+    /// A source for `table` on the server `url` names (see the module documentation for the
+    /// accepted spellings). Nothing is connected yet: the first fetch connects.
+    ///
+    /// # Errors
+    /// [`MssqlError::ConnectionString`] for an unusable `url`, [`MssqlError::Mapping`] for a
+    /// table or column name that is not a plain identifier, or a mapping without `time-start`.
+    ///
+    /// ```
+    /// use pbx_core::config::{Secret, TableMapping};
+    /// use pbx_sources::mssql::{MssqlError, MssqlSource};
+    /// let mapping = |name: &str| TableMapping {
+    ///     name: name.into(),
+    ///     columns: [("time-start".to_owned(), "started".to_owned())].into(),
+    /// };
+    /// let url = Secret::new("server=tcp:db,1433;user=pbx;password=x");
+    /// let source = MssqlSource::new(&url, &mapping("dbo.cdr"))?;
+    /// assert_eq!(source.sql(), "SELECT TOP (@P1) [id], [started] FROM [dbo].[cdr] WHERE [id] > @P2 ORDER BY [id]");
+    /// assert_eq!(source.server(), "db:1433");
+    /// let refused = MssqlSource::new(&url, &mapping("cdr; DROP TABLE cdr"));
+    /// assert!(matches!(refused, Err(MssqlError::Mapping(_))));
+    /// # Ok::<(), MssqlError>(())
+    /// ```
+    pub fn new(url: &Secret, table: &TableMapping) -> Result<MssqlSource, MssqlError> {
+        let config = connstr::parse(url.expose()).map_err(|e| MssqlError::ConnectionString(e.0))?;
+        let table = SiteTable::new(table).map_err(MssqlError::Mapping)?;
+        Ok(MssqlSource {
+            server: config.get_addr(),
+            sql: query::keyset_select(&table),
+            config,
+            table,
+            timeout: DEFAULT_TIMEOUT,
+            client: None,
+        })
+    }
+
+    /// A source from the validated configuration's `source` (kind `mssql_table`).
+    ///
+    /// # Errors
+    /// [`MssqlError::WrongKind`] for another source kind; otherwise as [`MssqlSource::new`].
+    pub fn from_config(source: &SourceConfig) -> Result<MssqlSource, MssqlError> {
+        match source {
+            SourceConfig::MssqlTable { url, table } => MssqlSource::new(url, table),
+            _ => Err(MssqlError::WrongKind),
+        }
+    }
+
+    /// Bounds connecting plus reading one page (default [`DEFAULT_TIMEOUT`]).
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> MssqlSource {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The statement sent for each page (`@P1` = page size, `@P2` = last id).
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    /// The server's `host:port`.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    /// Whether a connection is open (after a successful fetch; dropped after a failed one).
+    pub fn is_connected(&self) -> bool {
+        self.client.is_some()
+    }
+
+    async fn page(&mut self, after: i64, limit: i64) -> Result<Vec<SourceRecord>, MssqlError> {
+        let MssqlSource {
+            config,
+            server,
+            table,
+            sql,
+            client,
+            ..
+        } = self;
+        let client = match client {
+            Some(c) => c,
+            None => client.insert(connect(config).await?),
+        };
+        let failed = |e: tiberius::error::Error| MssqlError::Query {
+            server: server.clone(),
+            reason: e.to_string(),
+        };
+        let mut rows = client
+            .query(sql.as_str(), &[&limit, &after])
+            .await
+            .map_err(failed)?
+            .into_row_stream();
+        let mut out = Vec::with_capacity(usize::try_from(limit).unwrap_or(0).min(4096));
+        let mut last = after;
+        while let Some(row) = rows.try_next().await.map_err(failed)? {
+            let cells: Vec<Cell> = row.into_iter().map(Cell::from_column).collect();
+            out.push(record(table, &cells, &mut last)?);
+        }
+        Ok(out)
+    }
+}
+
+/// Opens a session, following one routing redirect (Azure SQL gateways send one).
+async fn connect(config: &Config) -> Result<Connection, MssqlError> {
+    let mut config = config.clone();
+    let mut redirects = 0;
+    loop {
+        let server = config.get_addr();
+        let failed = |reason: String| MssqlError::Connect {
+            server: server.clone(),
+            reason,
+        };
+        let tcp = TcpStream::connect(&server)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        // Small requests and replies: send them at once.
+        tcp.set_nodelay(true).map_err(|e| failed(e.to_string()))?;
+        match Client::connect(config.clone(), tcp.compat_write()).await {
+            Ok(client) => {
+                tracing::debug!(server = %server, "connected to SQL Server");
+                return Ok(client);
+            }
+            Err(tiberius::error::Error::Routing { host, port }) if redirects == 0 => {
+                tracing::info!(from = %server, to = %format!("{host}:{port}"), "SQL Server redirected the connection");
+                redirects += 1;
+                config.host(host);
+                config.port(port);
+            }
+            Err(e) => return Err(failed(e.to_string())),
+        }
+    }
+}
+
+/// One row → its record. The id orders and checkpoints the rows, so a row without an
+/// increasing integer id fails the page; everything else is the row's own error.
+fn record(table: &SiteTable, cells: &[Cell], last: &mut i64) -> Result<SourceRecord, MssqlError> {
+    let id_error = |reason: String| MssqlError::Id {
+        column: table.id_column().to_string(),
+        reason,
+    };
+    let id = match cells.first() {
+        Some(Cell::Int(id)) => *id,
+        // `numeric(18,0)` identity columns arrive as their digits.
+        Some(Cell::Text(t)) if t.trim().parse::<i64>().is_ok() => {
+            t.trim().parse::<i64>().unwrap_or_default()
+        }
+        Some(Cell::Null) | None => return Err(id_error("is NULL".into())),
+        Some(other) => return Err(id_error(format!("holds {other:?}, not an integer"))),
+    };
+    if id <= *last {
+        return Err(id_error(format!(
+            "came back out of order ({id} after {last}); is it an integer key?"
+        )));
+    }
+    *last = id;
+    let checkpoint = Checkpoint::new(id.to_string());
+    let unreadable = table
+        .columns()
+        .iter()
+        .zip(cells)
+        .find_map(|(column, cell)| match cell {
+            Cell::Unreadable(ty) => Some((column, *ty)),
+            _ => None,
+        });
+    let record = match unreadable {
+        Some((column, ty)) => Err(pbx_core::Error::InvalidColumn {
+            at: Location::Row(id.to_string()),
+            column: column.name.as_str().into(),
+            field: column.field.name(),
+            value: Some(format!("<{ty}>")),
+            expected: "text, a number or a time",
+        }),
+        None => {
+            let values: Vec<SiteValue<'_>> = cells.iter().map(Cell::site_value).collect();
+            table.row(&values).map(|(id, cdr)| RawRecord::Row {
+                id,
+                cdr: Box::new(cdr),
+            })
+        }
+    };
+    Ok(SourceRecord { checkpoint, record })
+}
+
+#[async_trait]
+impl CdrSource for MssqlSource {
+    type Error = MssqlError;
+
+    /// Up to `limit` rows with an id above the checkpoint's, in id order.
+    async fn fetch(
+        &mut self,
+        after: Option<&Checkpoint>,
+        limit: usize,
+    ) -> Result<Vec<SourceRecord>, MssqlError> {
+        let after = match after {
+            None => i64::MIN,
+            Some(cp) => cp
+                .as_str()
+                .parse::<i64>()
+                .map_err(|_| MssqlError::BadCheckpoint(cp.to_string()))?,
+        };
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let timeout = self.timeout;
+        let result = match tokio::time::timeout(timeout, self.page(after, limit)).await {
+            Ok(result) => result,
+            Err(_) => Err(MssqlError::Timeout {
+                server: self.server.clone(),
+                after: timeout,
+            }),
+        };
+        if result.is_err() {
+            // A failed or cancelled request may leave the session mid-message: start afresh.
+            self.client = None;
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> SiteTable {
+        SiteTable::new(&TableMapping {
+            name: "cdr".into(),
+            columns: [("time-start", "ts"), ("bill-code", "code")]
+                .into_iter()
+                .map(|(f, c)| (f.to_owned(), c.to_owned()))
+                .collect(),
+        })
+        .unwrap()
+    }
+
+    fn start() -> Cell {
+        Cell::Time(chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap())
+    }
+
+    #[test]
+    fn ids_are_integers_or_their_digits_and_only_increase() {
+        let t = table();
+        let mut last = i64::MIN;
+        let r = record(&t, &[Cell::Int(7), start(), Cell::Null], &mut last).unwrap();
+        assert_eq!(r.checkpoint.as_str(), "7");
+        assert!(matches!(r.record, Ok(RawRecord::Row { id: 7, .. })));
+        // numeric(18,0) comes as digits.
+        let r = record(
+            &t,
+            &[Cell::Text("12".into()), start(), Cell::Null],
+            &mut last,
+        )
+        .unwrap();
+        assert_eq!((r.checkpoint.as_str(), last), ("12", 12));
+        for (cell, msg) in [
+            (Cell::Int(12), "out of order"),
+            (Cell::Int(3), "out of order"),
+            (Cell::Null, "NULL"),
+            (Cell::Text("12.5".into()), "not an integer"),
+        ] {
+            let e = record(&t, &[cell, start(), Cell::Null], &mut last).unwrap_err();
+            assert!(matches!(e, MssqlError::Id { .. }), "{e:?}");
+            assert!(e.to_string().contains(msg), "{e}");
+        }
+        assert_eq!(last, 12);
+    }
+
+    #[test]
+    fn a_column_no_field_can_hold_is_that_rows_error() {
+        let mut last = 0;
+        let r = record(
+            &table(),
+            &[Cell::Int(5), start(), Cell::Unreadable("binary")],
+            &mut last,
+        )
+        .unwrap();
+        assert_eq!(r.checkpoint.as_str(), "5");
+        let e = r.record.unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "row 5: column `code` (bill-code) has value \"<binary>\", expected text, a number or a time"
+        );
+    }
+}
