@@ -11,7 +11,8 @@
 //! |---|---|---|
 //! | `http` (default) | [`http`] | the call-logger API client: [`pbx_core::CallSink`], [`pbx_core::AlertSink`], health |
 //! | `xapi` (default) | [`xapi`] | the 3CX XAPI client: token, `/Users`, `/RingGroups`, `/Queues`, `/OfficeHours`, `/CDRSettings` |
-//! | `file` (default) | [`file`](mod@file), [`jsonl`], [`checkpoint`] | a CDR file source, a JSON-lines call sink, a file checkpoint store |
+//! | `file` (default) | [`file`](mod@file), [`directory`], [`jsonl`], [`checkpoint`] | the CDR file source (`tail -F`), the one-file-per-call directory source, a JSON-lines call sink, a file checkpoint store |
+//! | `socket` (default) | [`socket`] | the 3CX CDR socket source, active (we listen) and passive (we connect), journaled |
 //! | `sync` (default) | [`sync`] | the sync engine, the call-group monitor loop, the quarantine |
 //!
 //! Secrets (bearer tokens, client secrets) are held in [`Secret`], which never prints itself
@@ -29,6 +30,8 @@
 pub mod checkpoint;
 #[cfg(any(feature = "http", feature = "xapi"))]
 mod client;
+#[cfg(feature = "file")]
+pub mod directory;
 mod error;
 #[cfg(feature = "file")]
 pub mod file;
@@ -36,6 +39,8 @@ pub mod file;
 pub mod http;
 #[cfg(feature = "file")]
 pub mod jsonl;
+#[cfg(feature = "socket")]
+pub mod socket;
 #[cfg(feature = "sync")]
 pub mod sync;
 #[cfg(feature = "xapi")]

@@ -154,6 +154,20 @@ where
         Arc::clone(&self.status)
     }
 
+    /// Uses `trigger` as the engine's wake-up handle: a source that knows when it has new
+    /// records (a CDR socket's journal, a watched file) notifies it, and the engine runs a
+    /// round right away instead of waiting for `poll_interval`.
+    ///
+    /// ```ignore
+    /// let engine = Engine::new(source, sink, store, pipeline, quarantine, options)
+    ///     .with_trigger(wake);
+    /// ```
+    #[must_use]
+    pub fn with_trigger(mut self, trigger: Arc<Notify>) -> Self {
+        self.trigger = trigger;
+        self
+    }
+
     /// A handle that wakes the engine for a round now (`POST /trigger/poll`).
     pub fn trigger(&self) -> Arc<Notify> {
         Arc::clone(&self.trigger)
