@@ -13,6 +13,7 @@
 //! | `xapi` (default) | [`xapi`] | the 3CX XAPI client: token, `/Users`, `/RingGroups`, `/Queues`, `/OfficeHours`, `/CDRSettings` |
 //! | `file` (default) | [`file`](mod@file), [`directory`], [`jsonl`], [`checkpoint`] | the CDR file source (`tail -F`), the one-file-per-call directory source, a JSON-lines call sink, a file checkpoint store |
 //! | `socket` (default) | [`socket`] | the 3CX CDR socket source, active (we listen) and passive (we connect), journaled |
+//! | `file` + `socket` | [`text`] | all four CDR text modes behind one type, from a `SourceConfig` |
 //! | `sync` (default) | [`sync`] | the sync engine, the call-group monitor loop, the quarantine |
 //!
 //! Secrets (bearer tokens, client secrets) are held in [`Secret`], which never prints itself
@@ -43,6 +44,8 @@ pub mod jsonl;
 pub mod socket;
 #[cfg(feature = "sync")]
 pub mod sync;
+#[cfg(all(feature = "file", feature = "socket"))]
+pub mod text;
 #[cfg(feature = "xapi")]
 pub mod xapi;
 

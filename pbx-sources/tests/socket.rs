@@ -590,3 +590,41 @@ async fn sigkill_between_receive_and_delivery_loses_nothing() {
     assert_eq!(after, want[3..]);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test]
+async fn text_sources_are_built_from_the_configuration() {
+    use pbx_core::config::{Secret, SourceConfig};
+    use pbx_sources::text::{CdrTextSource, CdrTextSourceError};
+    let dir = scratch("config");
+    let listen = SourceConfig::SocketListen {
+        listen: "127.0.0.1:0".into(),
+        allow_peers: vec!["127.0.0.1".parse().unwrap()],
+        journal: dir.join("journal").to_string_lossy().into_owned(),
+    };
+    let mut src = CdrTextSource::from_config(&listen).await.unwrap();
+    let CdrTextSource::Socket(socket) = &src else {
+        panic!("{src:?}")
+    };
+    let mut s = TcpStream::connect(socket.local_addr().unwrap())
+        .await
+        .unwrap();
+    let wake = src.wake_handle(Duration::from_millis(50));
+    s.write_all(b"cfg,a\r\n").await.unwrap();
+    tokio::time::timeout(WAIT, wake.notified()).await.unwrap();
+    let got = src.fetch(None, 10).await.unwrap();
+    assert_eq!(got.iter().map(text).collect::<Vec<_>>(), ["cfg,a"]);
+    let dir_cfg = SourceConfig::Directory {
+        path: dir.to_string_lossy().into_owned(),
+        processed_dir: None,
+    };
+    assert!(matches!(
+        CdrTextSource::from_config(&dir_cfg).await.unwrap(),
+        CdrTextSource::Directory(_)
+    ));
+    let pg = SourceConfig::PostgresCallLog {
+        url: Secret::new("postgres://x".to_owned()),
+    };
+    let e = CdrTextSource::from_config(&pg).await.unwrap_err();
+    assert!(matches!(e, CdrTextSourceError::NotText(_)), "{e}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
