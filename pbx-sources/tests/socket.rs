@@ -482,23 +482,29 @@ fn kill_test_child() {
     });
 }
 
-/// The child's output lines from `prefix` on (libtest may print its own text before it on
-/// the same line).
+/// The first output line of the child's (already seen or still to come) that starts with
+/// `prefix` and passes `pred`. libtest may print its own text before ours on a line, so lines
+/// are kept from our markers on.
 fn wait_for(
     lines: &std::sync::mpsc::Receiver<String>,
-    prefix: &str,
     seen: &mut Vec<String>,
+    prefix: &str,
+    pred: impl Fn(&str) -> bool,
 ) -> String {
+    if let Some(l) = seen.iter().find(|l| l.starts_with(prefix) && pred(l)) {
+        return l.clone();
+    }
     loop {
         let line = lines
             .recv_timeout(WAIT)
             .unwrap_or_else(|_| panic!("the child never printed {prefix:?}; it printed {seen:?}"));
-        let line = match line.find(prefix) {
-            Some(i) => line[i..].to_owned(),
-            None => line,
-        };
+        let line = ["port ", "journaled ", "delivered ", "hanging "]
+            .iter()
+            .filter_map(|m| line.find(m))
+            .min()
+            .map_or(line.clone(), |i| line[i..].to_owned());
         seen.push(line.clone());
-        if line.starts_with(prefix) {
+        if line.starts_with(prefix) && pred(&line) {
             return line;
         }
     }
@@ -541,7 +547,9 @@ async fn sigkill_between_receive_and_delivery_loses_nothing() {
         }
     });
     let mut seen = Vec::new();
-    let port: u16 = wait_for(&lines, "port ", &mut seen)[5..].parse().unwrap();
+    let port: u16 = wait_for(&lines, &mut seen, "port ", |_| true)[5..]
+        .parse()
+        .unwrap();
     let n = 12;
     let want = expected_ids(n);
     let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
@@ -549,10 +557,9 @@ async fn sigkill_between_receive_and_delivery_loses_nothing() {
         s.write_all(format!("{line}\r\n").as_bytes()).await.unwrap();
     }
     // Every line received (journaled), three calls delivered, the fourth in flight: kill.
-    while !seen.iter().any(|l| l == &format!("journaled {n}")) {
-        wait_for(&lines, "journaled ", &mut seen);
-    }
-    let hanging = wait_for(&lines, "hanging ", &mut seen);
+    let all = format!("journaled {n}");
+    wait_for(&lines, &mut seen, "journaled ", |l| l == all);
+    let hanging = wait_for(&lines, &mut seen, "hanging ", |_| true);
     child.0.kill().unwrap(); // SIGKILL
     child.0.wait().unwrap();
     drop(s);
