@@ -158,9 +158,23 @@ where
     /// records (a CDR socket's journal, a watched file) notifies it, and the engine runs a
     /// round right away instead of waiting for `poll_interval`.
     ///
-    /// ```ignore
-    /// let engine = Engine::new(source, sink, store, pipeline, quarantine, options)
-    ///     .with_trigger(wake);
+    /// ```
+    /// use std::sync::Arc;
+    /// use pbx_core::memory::{MemoryCallSink, MemoryCheckpointStore, MemorySource};
+    /// use pbx_sources::sync::{Engine, EngineOptions, MemoryQuarantine};
+    ///
+    /// // In a service: `socket_source.wake_handle()` or `file_source.watch(…)`.
+    /// let wake = Arc::new(tokio::sync::Notify::new());
+    /// let engine = Engine::new(
+    ///     MemorySource::new(Vec::new()),
+    ///     Arc::new(MemoryCallSink::new()),
+    ///     MemoryCheckpointStore::new(),
+    ///     Default::default(),
+    ///     Arc::new(MemoryQuarantine::default()),
+    ///     EngineOptions::default(),
+    /// )
+    /// .with_trigger(Arc::clone(&wake));
+    /// assert!(Arc::ptr_eq(&engine.trigger(), &wake));
     /// ```
     #[must_use]
     pub fn with_trigger(mut self, trigger: Arc<Notify>) -> Self {
