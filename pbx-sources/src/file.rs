@@ -195,28 +195,76 @@ fn read_lines(
     let mut buf = Vec::new();
     while out.len() < limit {
         buf.clear();
-        let n = reader.read_until(b'\n', &mut buf)?;
-        if n == 0 || (buf.last() != Some(&b'\n') && !take_partial) {
+        let (n, ended) = read_line_bounded(&mut reader, &mut buf, MAX_LINE + 2, &mut window)?;
+        if n == 0 || (!ended && !take_partial) {
             break; // end of file, or a line still being written
         }
         offset += n as u64;
         line += 1;
-        window.extend_from_slice(&buf);
-        if window.len() > WINDOW {
-            window.drain(..window.len() - WINDOW);
-        }
         if buf.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        out.push(SourceRecord {
-            checkpoint: Checkpoint::new(format!("{ino}:{offset}:{line}:{:016x}", fnv1a(&window))),
-            record: Ok(RawRecord::Line {
+        let record = if n > buf.len() {
+            // Only the first bytes were kept (room for the parser's limit and a line end).
+            Err(pbx_core::Error::LineTooLong {
+                at: pbx_core::Location::Line(line),
+                len: n,
+                max: MAX_LINE,
+            })
+        } else {
+            Ok(RawRecord::Line {
                 number: line,
                 text: std::mem::take(&mut buf),
-            }),
+            })
+        };
+        out.push(SourceRecord {
+            checkpoint: Checkpoint::new(format!("{ino}:{offset}:{line}:{:016x}", fnv1a(&window))),
+            record,
         });
     }
     Ok(out)
+}
+
+/// The longest line kept in memory: the CDR parser's limit (plus a line end). A longer line is
+/// consumed (its bytes still count for the offset and the fingerprint) but not kept.
+const MAX_LINE: usize = pbx_core::cdr::DEFAULT_MAX_LINE_LEN;
+
+/// Reads one line (through `\n`, or to the end of the file) from `reader`, appending at most
+/// `keep` of its bytes to `buf` and every byte to the fingerprint `window` (kept at its last
+/// [`WINDOW`] bytes). Returns the bytes consumed and whether the line ended with `\n`.
+fn read_line_bounded(
+    reader: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    keep: usize,
+    window: &mut Vec<u8>,
+) -> std::io::Result<(usize, bool)> {
+    let mut consumed = 0;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok((consumed, false));
+        }
+        let (chunk, ended) = match available.iter().position(|&b| b == b'\n') {
+            Some(i) => (&available[..=i], true),
+            None => (available, false),
+        };
+        let room = keep.saturating_sub(buf.len());
+        buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        window.extend_from_slice(&chunk[chunk.len().saturating_sub(WINDOW)..]);
+        if window.len() > WINDOW {
+            window.drain(..window.len() - WINDOW);
+        }
+        let n = chunk.len();
+        reader.consume(n);
+        consumed += n;
+        if ended {
+            return Ok((consumed, true));
+        }
+    }
 }
 
 /// A regular file next to `path` with inode `ino` (a rotated `cdr.log.1`, …).

@@ -357,3 +357,31 @@ async fn directory_files_are_moved_once_the_checkpoint_passes_them() {
     assert_eq!(std::fs::read_dir(&cdr).unwrap().count(), 0);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test]
+async fn an_endless_line_is_an_error_for_that_line_and_is_never_held_in_memory() {
+    let dir = scratch("long-line");
+    let path = dir.join("cdr.log");
+    // 8 MiB without a line end between two good lines.
+    let long = "x".repeat(8 << 20);
+    std::fs::write(&path, format!("a1\n{long}\na3\n")).unwrap();
+    let mut src = FileSource::new(&path);
+    let batch = src.fetch(None, 10).await.unwrap();
+    assert_eq!(batch.len(), 3);
+    match &batch[1].record {
+        Err(pbx_core::Error::LineTooLong { at, len, max }) => {
+            assert_eq!(*at, pbx_core::Location::Line(2));
+            assert_eq!((*len, *max), ((8 << 20) + 1, 65536));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(texts(&batch[2..]), vec!["a3"]);
+    // A restart from the long line's checkpoint goes on after it, fingerprint intact.
+    let again = src.fetch(Some(&batch[1].checkpoint), 10).await.unwrap();
+    assert_eq!(texts(&again), vec!["a3"]);
+    // A line at the limit itself is handed to the parser whole.
+    let at_limit = "y".repeat(65536);
+    append(&path, &format!("{at_limit}\r\n"));
+    let last = src.fetch(Some(&batch[2].checkpoint), 10).await.unwrap();
+    assert_eq!(texts(&last), vec![at_limit]);
+}
