@@ -635,3 +635,26 @@ async fn text_sources_are_built_from_the_configuration() {
     assert!(matches!(e, CdrTextSourceError::NotText(_)), "{e}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_journal_directory_serves_one_source_at_a_time() {
+    let dir = scratch("one-journal");
+    let first = SocketSource::listen(ListenOptions::new(localhost(), dir.join("journal")))
+        .await
+        .unwrap();
+    // A second source on the same journal is refused (after a short wait for a shutdown).
+    let second = SocketSource::listen(ListenOptions::new(localhost(), dir.join("journal"))).await;
+    match second {
+        Err(SocketError::Journal { source, .. }) => {
+            assert_eq!(source.kind(), std::io::ErrorKind::WouldBlock);
+            assert!(source.to_string().contains("journal is locked"), "{source}");
+        }
+        Err(other) => panic!("{other}"),
+        Ok(_) => panic!("two sources opened one journal"),
+    }
+    // Once the first is dropped, a new one gets it.
+    drop(first);
+    SocketSource::listen(ListenOptions::new(localhost(), dir.join("journal")))
+        .await
+        .unwrap();
+}

@@ -44,6 +44,25 @@ pub(crate) struct Journal {
     dir: PathBuf,
     id: String,
     state: Mutex<State>,
+    /// `journal.lock`, locked exclusively while the journal is open: a second process on the
+    /// same directory would interleave writes and compact lines the first has not delivered.
+    _lock: File,
+}
+
+/// Locks `dir/journal.lock` (creating `dir`) for this process: `None` while another holder —
+/// another process, or a source of this one still shutting down — has it.
+pub(crate) fn try_lock_dir(dir: &Path) -> std::io::Result<Option<File>> {
+    std::fs::create_dir_all(dir)?;
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("journal.lock"))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
 }
 
 /// The one writer (owned by the journal thread).
@@ -106,9 +125,13 @@ fn read_or_create_id(dir: &Path) -> std::io::Result<String> {
 }
 
 impl Journal {
-    /// Opens (or creates) the journal in `dir`: cuts a torn last line, and returns the shared
-    /// journal and its writer.
-    pub(crate) fn open(dir: &Path, segment_bytes: u64) -> std::io::Result<(Arc<Journal>, Writer)> {
+    /// Opens (or creates) the journal in `dir`, holding `lock` (from [`try_lock_dir`]) while
+    /// it is open: cuts a torn last line, and returns the shared journal and its writer.
+    pub(crate) fn open(
+        dir: &Path,
+        segment_bytes: u64,
+        lock: File,
+    ) -> std::io::Result<(Arc<Journal>, Writer)> {
         std::fs::create_dir_all(dir)?;
         let id = read_or_create_id(dir)?;
         let mut segments: Vec<Segment> = std::fs::read_dir(dir)?
@@ -160,6 +183,7 @@ impl Journal {
                 durable: end,
                 error: None,
             }),
+            _lock: lock,
         });
         let writer = Writer {
             journal: Arc::clone(&journal),
@@ -362,9 +386,22 @@ mod tests {
     }
 
     #[test]
+    fn a_journal_directory_is_open_once_at_a_time() {
+        let dir = scratch("lock");
+        let lock = try_lock_dir(&dir).unwrap().unwrap();
+        let (j, w) = Journal::open(&dir, 1024, lock).unwrap();
+        assert!(try_lock_dir(&dir).unwrap().is_none(), "taken while open");
+        drop((j, w));
+        assert!(
+            try_lock_dir(&dir).unwrap().is_some(),
+            "free again once closed"
+        );
+    }
+
+    #[test]
     fn appends_read_roll_compact_and_reopen() {
         let dir = scratch("roll");
-        let (j, mut w) = Journal::open(&dir, 10).unwrap();
+        let (j, mut w) = Journal::open(&dir, 10, try_lock_dir(&dir).unwrap().unwrap()).unwrap();
         w.append(&[b"aaaa".to_vec(), b"bbbb".to_vec()]).unwrap();
         w.append(&[b"cc".to_vec()]).unwrap();
         let all = j.read(None, 10).unwrap();
@@ -385,14 +422,16 @@ mod tests {
         drop(w);
         // A torn append: cut on reopen.
         let last = j.state().segments.last().unwrap().path.clone();
+        let id = j.id().to_owned();
+        drop(j); // the journal is locked while open
         OpenOptions::new()
             .append(true)
             .open(&last)
             .unwrap()
             .write_all(b"torn")
             .unwrap();
-        let (j2, mut w2) = Journal::open(&dir, 10).unwrap();
-        assert_eq!(j2.id(), j.id());
+        let (j2, mut w2) = Journal::open(&dir, 10, try_lock_dir(&dir).unwrap().unwrap()).unwrap();
+        assert_eq!(j2.id(), id);
         assert_eq!(
             j2.durable(),
             Position {

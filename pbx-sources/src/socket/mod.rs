@@ -224,18 +224,38 @@ type Batch = Vec<Vec<u8>>;
 
 /// Starts the journal writer thread; the returned sender feeds it. The thread ends when every
 /// sender is gone, after writing what it was sent.
-fn start_journal(
+///
+/// The journal directory is locked while the journal is open: a second source on it (in
+/// another process, or a source of this process that has not finished shutting down within
+/// a few seconds) is refused, since two writers would interleave lines and one would compact
+/// what the other has not delivered.
+async fn start_journal(
     options: &JournalOptions,
     wake: Arc<Notify>,
     stats: Arc<SocketStats>,
 ) -> Result<(Arc<Journal>, mpsc::Sender<Batch>), SocketError> {
-    let (journal, mut writer) =
-        Journal::open(&options.dir, options.segment_bytes).map_err(|source| {
-            SocketError::Journal {
-                dir: options.dir.clone(),
-                source,
+    let failed = |source| SocketError::Journal {
+        dir: options.dir.clone(),
+        source,
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    let lock = loop {
+        match journal::try_lock_dir(&options.dir).map_err(failed)? {
+            Some(lock) => break lock,
+            None if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
             }
-        })?;
+            None => {
+                return Err(failed(std::io::Error::new(
+                    std::io::ErrorKind::WouldBlock,
+                    "the journal is locked: another source (another process?) is using it; \
+                     give each source its own journal directory",
+                )));
+            }
+        }
+    };
+    let (journal, mut writer) =
+        Journal::open(&options.dir, options.segment_bytes, lock).map_err(failed)?;
     let (tx, mut rx) = mpsc::channel::<Batch>(1024);
     let max_batch = options.max_batch.max(1);
     let spawned = std::thread::Builder::new()
@@ -286,7 +306,8 @@ impl SocketSource {
         let local_addr = listener.local_addr().ok();
         let wake = Arc::new(Notify::new());
         let stats = Arc::new(SocketStats::default());
-        let (journal, tx) = start_journal(&options.journal, Arc::clone(&wake), Arc::clone(&stats))?;
+        let (journal, tx) =
+            start_journal(&options.journal, Arc::clone(&wake), Arc::clone(&stats)).await?;
         let task = tokio::spawn(listen::serve(listener, options, tx, Arc::clone(&stats)));
         Ok(SocketSource {
             journal,
@@ -306,7 +327,8 @@ impl SocketSource {
     pub async fn connect(options: ConnectOptions) -> Result<Self, SocketError> {
         let wake = Arc::new(Notify::new());
         let stats = Arc::new(SocketStats::default());
-        let (journal, tx) = start_journal(&options.journal, Arc::clone(&wake), Arc::clone(&stats))?;
+        let (journal, tx) =
+            start_journal(&options.journal, Arc::clone(&wake), Arc::clone(&stats)).await?;
         let task = tokio::spawn(connect::run(options, tx, Arc::clone(&stats)));
         Ok(SocketSource {
             journal,
