@@ -79,7 +79,7 @@ run() {
   esac
 }
 py=$venv/bin/python
-nodejs() { NODE_PATH=$t/js/node_modules PBX_NODE=$t/node-pkg node --max-old-space-size=8192 benches/js/bench.js "$@"; }
+nodejs=(env "NODE_PATH=$t/js/node_modules" "PBX_NODE=$t/node-pkg" node --max-old-space-size=8192 benches/js/bench.js)
 
 run rust-core "$bin/core-bench" time "$work/cdr.txt"
 run rust-phone "$bin/phone-bench" time "$work/mix.txt"
@@ -87,10 +87,10 @@ run py-phonenumbers "$py" benches/py/bench.py phone-phonenumbers "$work/mix.txt"
 run py-pbx "$py" benches/py/bench.py phone-pbx "$work/mix.txt"
 run py-cdr "$py" benches/py/bench.py cdr-pbx "$work/cdr.txt"
 run py-cdr-batch "$py" benches/py/bench.py cdr-pbx-batch "$work/cdr.txt"
-run js-libphonenumber nodejs phone-libphonenumber "$work/mix.txt"
-run js-pbx nodejs phone-pbx "$work/mix.txt"
-run js-cdr nodejs cdr-js "$work/cdr.txt"
-run js-cdr-pbx nodejs cdr-pbx "$work/cdr.txt"
+run js-libphonenumber "${nodejs[@]}" phone-libphonenumber "$work/mix.txt"
+run js-pbx "${nodejs[@]}" phone-pbx "$work/mix.txt"
+run js-cdr "${nodejs[@]}" cdr-js "$work/cdr.txt"
+run js-cdr-pbx "${nodejs[@]}" cdr-pbx "$work/cdr.txt"
 
 # 4. The table.
 fmt() { awk -v r="$1" 'BEGIN { if (r >= 1e6) printf "%.2f M/s", r / 1e6; else printf "%.0f k/s", r / 1e3 }'; }
