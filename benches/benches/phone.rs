@@ -22,6 +22,7 @@ fn bench(c: &mut Criterion) {
                 .take(2_000)
                 .collect(),
         ),
+        ("worst_cases", pbx_benches::phone_worst_cases(1_600)),
     ];
     let mut g = c.benchmark_group("phone");
     for (name, raws) in &inputs {

@@ -1,4 +1,8 @@
-//! Shared inputs for the pbx benchmarks: the bundled sample CDR file, embedded.
+//! Shared inputs for the pbx benchmarks: the bundled sample CDR file and its extension map,
+//! embedded.
+
+use pbx_core::call::CallMapper;
+use pbx_core::extensions::ExtensionMap;
 
 /// The bundled sample (`examples/data/cdr-sample.log`, 27-field layout).
 pub const SAMPLE_CDR: &str = include_str!("../../examples/data/cdr-sample.log");
@@ -14,6 +18,30 @@ pub fn sample_lines(n: usize) -> Vec<&'static str> {
         .filter(|l| !l.trim().is_empty())
         .collect();
     lines.iter().copied().cycle().take(n).collect()
+}
+
+/// The bundled extension map (`examples/data/extensions.yml`).
+pub const SAMPLE_EXTENSIONS_YAML: &str = include_str!("../../examples/data/extensions.yml");
+
+/// The mapper `pbx-convert --timezone America/Anchorage --extensions
+/// examples/data/extensions.yml` uses for the bundled sample (and the Python and Node
+/// comparisons in `benches/compare.sh`).
+///
+/// ```
+/// let m = pbx_benches::sample_mapper();
+/// assert_eq!(m.extensions.email_for("101"), Some("anna.berg@example.com"));
+/// ```
+pub fn sample_mapper() -> CallMapper {
+    #[derive(serde::Deserialize)]
+    struct File {
+        extensions: ExtensionMap,
+    }
+    let file: File =
+        serde_saphyr::from_str(SAMPLE_EXTENSIONS_YAML).expect("the bundled extensions.yml reads");
+    let mut mapper = CallMapper::default();
+    mapper.options.timezone = chrono_tz::America::Anchorage;
+    mapper.extensions = file.extensions;
+    mapper
 }
 
 /// A realistic mix of counterpart numbers as 3CX writes them, `n` of them, deterministic:
@@ -65,6 +93,38 @@ pub fn phone_mix(n: usize) -> Vec<String> {
             }
         })
         .collect()
+}
+
+/// `n` hard inputs, cycling through the slow shapes: international numbers with extensions,
+/// vanity letters, RFC 3966 `tel:` URIs with a `phone-context`, caller-id codes before an
+/// international number, invalid numbers libphonenumber parses to the end before refusing,
+/// and 250-character text (the longest libphonenumber reads).
+///
+/// ```
+/// assert_eq!(pbx_benches::phone_worst_cases(20).len(), 20);
+/// ```
+pub fn phone_worst_cases(n: usize) -> Vec<String> {
+    let long_digits = "0123456789".repeat(25);
+    let long_text = "+1 (907) 555-1234, please call back after 5 pm ".repeat(6);
+    let cases: Vec<String> = vec![
+        "+44 20 7946 0018 ext. 1234".into(),
+        "011 49 (0)30 1234 5678 x99".into(),
+        "1-800-FLOWERS".into(),
+        "+1 800 GOT JUNK".into(),
+        "tel:7946-0018;phone-context=+44-20".into(),
+        "tel:+46-70-123-45-67;ext=12".into(),
+        "*67 +61 4 1234 5678".into(),
+        "#31#0046701234567".into(),
+        "+999 123 456 789".into(),
+        "+44 1".into(),
+        "00 800 1234 5678 9012".into(),
+        "+1 907 555 1234 5678 9012 3456".into(),
+        long_digits[..250].to_owned(),
+        long_text[..250].to_owned(),
+        "sip:+390612345678@carrier.example;user=phone".into(),
+        "(0xx) 555-01234".into(),
+    ];
+    cases.iter().cycle().take(n).cloned().collect()
 }
 
 /// `n` inputs like `(207) 555-0707` (the reference measurements' shape), deterministic.

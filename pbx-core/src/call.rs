@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, Offset, SecondsFormat, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -11,7 +11,7 @@ use crate::cdr::PartyNumber;
 use crate::direction::{Classification, Direction, DirectionPolicy, classify};
 use crate::error::{Error, Location};
 use crate::extensions::ExtensionMap;
-use crate::phone::{Normalized, NumberFormat, Region, api_number, normalize_with};
+use crate::phone::{Normalized, NumberCache, NumberFormat, Region, api_number, normalize_cached};
 
 /// `callDirection` of the call API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -199,8 +199,42 @@ pub fn parse_timezone(setting: &str, name: &str) -> Result<Tz, Error> {
 /// assert_eq!(pbx_core::call::api_timestamp(t, chrono_tz::UTC), "2025-01-21T19:30:00.000+00:00");
 /// ```
 pub fn api_timestamp(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz)
-        .to_rfc3339_opts(SecondsFormat::Millis, false)
+    let local = t.with_timezone(&tz);
+    let offset = local.offset().fix().local_minus_utc();
+    let naive = local.naive_local();
+    let millis = naive.nanosecond() / 1_000_000;
+    if !(0..=9999).contains(&naive.year()) || millis > 999 || offset % 60 != 0 {
+        // Outside what the digits below write (chrono's own spelling, the same for the rest).
+        return local.to_rfc3339_opts(SecondsFormat::Millis, false);
+    }
+    // `YYYY-MM-DDTHH:MM:SS.mmm±HH:MM`, written directly (chrono's formatter costs more than
+    // the rest of the mapping).
+    let mut out = *b"0000-00-00T00:00:00.000+00:00";
+    let abs = offset.unsigned_abs();
+    for (at, len, v) in [
+        (0, 4, naive.year().unsigned_abs()),
+        (5, 2, naive.month()),
+        (8, 2, naive.day()),
+        (11, 2, naive.hour()),
+        (14, 2, naive.minute()),
+        (17, 2, naive.second()),
+        (20, 3, millis),
+        (24, 2, abs / 3600),
+        (27, 2, abs / 60 % 60),
+    ] {
+        let mut v = v;
+        for digit in out[at..at + len].iter_mut().rev() {
+            *digit = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    }
+    if offset < 0 {
+        out[23] = b'-';
+    }
+    match std::str::from_utf8(&out) {
+        Ok(text) => text.to_owned(),
+        Err(_) => local.to_rfc3339_opts(SecondsFormat::Millis, false),
+    }
 }
 
 /// The call's idempotency key: `{prefix}-{historyid}-{callid}` (either id alone when the other
@@ -214,11 +248,20 @@ pub fn api_timestamp(t: DateTime<Utc>, tz: Tz) -> String {
 /// assert_eq!(pbx_core::call::pbx_call_id(&cdr, "3cx").as_deref(), Some("3cx-23194-00000172FF13E364_4449"));
 /// ```
 pub fn pbx_call_id(cdr: &Cdr, prefix: &str) -> Option<String> {
-    match (cdr.history_id.as_deref(), cdr.call_id.as_deref()) {
-        (Some(h), Some(c)) => Some(format!("{prefix}-{h}-{c}")),
-        (Some(id), None) | (None, Some(id)) => Some(format!("{prefix}-{id}")),
-        (None, None) => None,
+    let parts = match (cdr.history_id.as_deref(), cdr.call_id.as_deref()) {
+        (Some(h), Some(c)) => [Some(h), Some(c)],
+        (Some(id), None) | (None, Some(id)) => [Some(id), None],
+        (None, None) => return None,
+    };
+    let mut out = String::with_capacity(
+        prefix.len() + parts.iter().flatten().map(|p| p.len() + 1).sum::<usize>(),
+    );
+    out.push_str(prefix);
+    for p in parts.into_iter().flatten() {
+        out.push('-');
+        out.push_str(p);
     }
+    Some(out)
 }
 
 /// Maps CDRs to call requests: classifies the direction, picks the owner and the other party,
@@ -251,6 +294,9 @@ pub struct CallMapper {
     pub options: MappingOptions,
     /// Extension → user.
     pub extensions: ExtensionMap,
+    /// libphonenumber's answers for numbers seen before (never changes a result; a clone
+    /// starts empty).
+    pub number_cache: NumberCache,
 }
 
 impl CallMapper {
@@ -278,11 +324,12 @@ impl CallMapper {
     pub fn phone_number(&self, n: &PartyNumber) -> String {
         let normalized = match n {
             PartyNumber::Extension(ext) => return ext.clone(),
-            other => normalize_with(
+            other => normalize_cached(
                 other.as_str(),
                 self.options.default_region,
                 self.options.number_format,
                 &self.direction,
+                Some(&self.number_cache),
             ),
         };
         match normalized {

@@ -1,7 +1,7 @@
 //! Call groups (queues, ring groups), the call API's call-group alerts, and the coverage
 //! monitor: a pure state machine that decides when to open and resolve alerts.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -370,8 +370,15 @@ impl GroupMonitor {
     ) -> Vec<AlertAction> {
         let mut actions = Vec::new();
         let debounce = self.config.debounce.max(1);
+        // The shared hours are asked once per check, not once per group.
+        let mut shared_open = None;
         for group in groups {
-            let entry = state.groups.entry(group.id.clone()).or_default();
+            if !state.groups.contains_key(&group.id) {
+                state.groups.insert(group.id.clone(), GroupState::default());
+            }
+            let Some(entry) = state.groups.get_mut(&group.id) else {
+                continue;
+            };
             let resolve = |entry: &mut GroupState, reason, actions: &mut Vec<AlertAction>| {
                 entry.failures = 0;
                 if let Some(alert) = entry.alert.take() {
@@ -386,8 +393,11 @@ impl GroupMonitor {
                 resolve(entry, ResolveReason::Excluded, &mut actions);
                 continue;
             }
-            let hours = self.group_hours.get(&group.id).unwrap_or(&self.hours);
-            if !hours.is_open(now) {
+            let open = match self.group_hours.get(&group.id) {
+                Some(hours) => hours.is_open(now),
+                None => *shared_open.get_or_insert_with(|| self.hours.is_open(now)),
+            };
+            if !open {
                 resolve(entry, ResolveReason::Closed, &mut actions);
                 continue;
             }
@@ -428,9 +438,9 @@ impl GroupMonitor {
             }
         }
         // Groups gone from the directory: resolve their alerts and forget them.
-        let present: Vec<&str> = groups.iter().map(|g| g.id.as_str()).collect();
+        let present: HashSet<&str> = groups.iter().map(|g| g.id.as_str()).collect();
         state.groups.retain(|id, g| {
-            if present.contains(&id.as_str()) {
+            if present.contains(id.as_str()) {
                 return true;
             }
             if let Some(alert) = g.alert.take() {

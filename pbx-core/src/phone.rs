@@ -398,6 +398,17 @@ pub(crate) fn normalize_with(
     format: NumberFormat,
     extensions: &DirectionPolicy,
 ) -> Normalized {
+    normalize_cached(raw, region, format, extensions, None)
+}
+
+/// [`normalize_with`], asking `cache` before libphonenumber.
+pub(crate) fn normalize_cached(
+    raw: &str,
+    region: Region,
+    format: NumberFormat,
+    extensions: &DirectionPolicy,
+    cache: Option<&NumberCache>,
+) -> Normalized {
     let s = raw.trim();
     let Some(&first) = s.as_bytes().first() else {
         return Normalized::Anonymous;
@@ -426,7 +437,102 @@ pub(crate) fn normalize_with(
             extension: None,
         };
     }
-    library(raw, candidate, region, format)
+    match cache {
+        Some(cache) => cache.library(raw, candidate, region, format),
+        None => library(raw, candidate, region, format),
+    }
+}
+
+/// The most answers a [`NumberCache`] holds; it starts over when full.
+const NUMBER_CACHE_SIZE: usize = 1024;
+
+/// A small memo of libphonenumber's answers (the slow part of [`normalize`]) for numbers seen
+/// again, as callers and callees recur in CDRs. An answer depends only on the text, the region
+/// and the format, all of which are part of the key, so the cache never changes a result.
+/// Thread-safe; a clone starts empty; at most 1 024 answers are kept.
+///
+/// ```
+/// use pbx_core::call::CallMapper;
+/// use pbx_core::cdr::PartyNumber;
+/// let m = CallMapper::default(); // holds one
+/// let n = PartyNumber::parse("+44 20 7946 0018");
+/// assert_eq!(m.phone_number(&n), "+442079460018");
+/// assert_eq!(m.phone_number(&n), "+442079460018"); // answered from the cache
+/// ```
+#[derive(Default)]
+pub struct NumberCache {
+    /// Raw text → the rest of the key and the answer.
+    answers: std::sync::Mutex<std::collections::HashMap<Box<str>, CachedAnswer>>,
+}
+
+struct CachedAnswer {
+    candidate: Box<str>,
+    region: Region,
+    format: NumberFormat,
+    answer: Normalized,
+}
+
+impl NumberCache {
+    /// `library(raw, candidate, region, format)`, remembered. When another thread holds the
+    /// cache, computes without it.
+    fn library(
+        &self,
+        raw: &str,
+        candidate: &str,
+        region: Region,
+        format: NumberFormat,
+    ) -> Normalized {
+        if let Ok(answers) = self.answers.try_lock()
+            && let Some(hit) = answers.get(raw)
+            && *hit.candidate == *candidate
+            && hit.region == region
+            && hit.format == format
+        {
+            return hit.answer.clone();
+        }
+        let answer = library(raw, candidate, region, format);
+        if let Ok(mut answers) = self.answers.try_lock() {
+            if answers.len() >= NUMBER_CACHE_SIZE {
+                answers.clear();
+            }
+            answers.insert(
+                raw.into(),
+                CachedAnswer {
+                    candidate: candidate.into(),
+                    region,
+                    format,
+                    answer: answer.clone(),
+                },
+            );
+        }
+        answer
+    }
+
+    /// How many answers it holds.
+    pub fn len(&self) -> usize {
+        self.answers.lock().map_or(0, |a| a.len())
+    }
+
+    /// True when it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Clone for NumberCache {
+    /// An empty cache (answers are cheap to find again; sharing would need a lock across
+    /// clones).
+    fn clone(&self) -> Self {
+        NumberCache::default()
+    }
+}
+
+impl fmt::Debug for NumberCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NumberCache")
+            .field("answers", &self.len())
+            .finish()
+    }
 }
 
 enum Unwrapped<'a> {

@@ -1,10 +1,12 @@
 //! The CDR line parser: a field template plus RFC 4180 splitting (by `csv-core`).
 
+use std::borrow::Cow;
+
 use super::field::{Field, FieldTemplate};
 use super::record::Cdr;
 use super::value::{
     ChangeReason, PartyNumber, PartyType, TerminationReason, parse_chain, parse_duration,
-    parse_timestamp,
+    parse_timestamp, trim,
 };
 use crate::error::{Error, Location};
 
@@ -120,41 +122,41 @@ impl CdrParser {
             max: MAX_FIELDS,
         };
         let out: Vec<u8>;
-        let (buf, nfields): (&[u8], usize) =
-            if line.iter().any(|&b| matches!(b, b'"' | b'\n' | b'\r')) {
-                // Quotes or stray line breaks: let csv-core split it (RFC 4180).
-                let mut unquoted = vec![0u8; line.len()];
-                let mut ends = [0usize; MAX_FIELDS];
-                let (n, left_over) = self
-                    .split(line, &mut unquoted, &mut ends)
-                    .ok_or_else(too_many)?;
-                if left_over {
-                    return Err(Error::InvalidValue {
-                        at: at(),
-                        field: "line",
-                        value: String::from_utf8_lossy(line).into_owned(),
-                        expected: "one CDR record on one line (this one holds a line break)",
-                    });
+        let (buf, nfields): (&[u8], usize) = if memchr::memchr3(b'"', b'\n', b'\r', line).is_some()
+        {
+            // Quotes or stray line breaks: let csv-core split it (RFC 4180).
+            let mut unquoted = vec![0u8; line.len()];
+            let mut ends = [0usize; MAX_FIELDS];
+            let (n, left_over) = self
+                .split(line, &mut unquoted, &mut ends)
+                .ok_or_else(too_many)?;
+            if left_over {
+                return Err(Error::InvalidValue {
+                    at: at(),
+                    field: "line",
+                    value: String::from_utf8_lossy(line).into_owned(),
+                    expected: "one CDR record on one line (this one holds a line break)",
+                });
+            }
+            for i in 0..n {
+                bounds[i] = (if i == 0 { 0 } else { ends[i - 1] }, ends[i]);
+            }
+            out = unquoted;
+            (&out, n)
+        } else {
+            // No quote anywhere: RFC 4180 fields are exactly the comma-separated pieces.
+            let mut n = 0;
+            let mut start = 0;
+            for end in memchr::memchr_iter(b',', line).chain([line.len()]) {
+                if n == MAX_FIELDS {
+                    return Err(too_many());
                 }
-                for i in 0..n {
-                    bounds[i] = (if i == 0 { 0 } else { ends[i - 1] }, ends[i]);
-                }
-                out = unquoted;
-                (&out, n)
-            } else {
-                // No quote anywhere: RFC 4180 fields are exactly the comma-separated pieces.
-                let mut n = 0;
-                let mut start = 0;
-                for piece in line.split(|&b| b == b',') {
-                    if n == MAX_FIELDS {
-                        return Err(too_many());
-                    }
-                    bounds[n] = (start, start + piece.len());
-                    start += piece.len() + 1;
-                    n += 1;
-                }
-                (line, n)
-            };
+                bounds[n] = (start, end);
+                start = end + 1;
+                n += 1;
+            }
+            (line, n)
+        };
         let field_at = |i: usize| &buf[bounds[i].0..bounds[i].1];
         let expected = self.template.len();
         // A trailing comma leaves one more, empty field: 3CX writes lines that way.
@@ -171,9 +173,15 @@ impl CdrParser {
             });
         }
         let mut cdr = Cdr::default();
+        // Valid UTF-8 (the usual case) is checked once for the whole line; fields end at ASCII
+        // delimiters, so each is valid text on its own and decodes as it would alone.
+        let text = std::str::from_utf8(buf).ok();
         for (i, &field) in self.template.fields().iter().enumerate() {
-            let raw = String::from_utf8_lossy(field_at(i));
-            set_field(&mut cdr, field, raw.trim(), &at)?;
+            let raw = match text.and_then(|t| t.get(bounds[i].0..bounds[i].1)) {
+                Some(s) => Cow::Borrowed(s),
+                None => String::from_utf8_lossy(field_at(i)),
+            };
+            set_field(&mut cdr, field, trim(&raw), &at)?;
         }
         Ok(cdr)
     }
@@ -311,11 +319,18 @@ pub fn parse_lines<'a>(
     parser: &'a CdrParser,
     text: &'a [u8],
 ) -> impl Iterator<Item = (u64, Result<Cdr, Error>)> + 'a {
-    text.split(|&b| b == b'\n')
-        .enumerate()
-        .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
-        .map(|(i, l)| {
-            let n = i as u64 + 1;
-            (n, parser.parse_bytes(n, l))
-        })
+    // The pieces between line feeds (as `split` would give them), found with memchr.
+    let ends = memchr::memchr_iter(b'\n', text).chain([text.len()]);
+    let mut start = 0;
+    ends.map(move |end| {
+        let line = &text[start..end];
+        start = end + 1;
+        line
+    })
+    .enumerate()
+    .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
+    .map(|(i, l)| {
+        let n = i as u64 + 1;
+        (n, parser.parse_bytes(n, l))
+    })
 }

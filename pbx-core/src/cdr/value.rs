@@ -29,9 +29,9 @@ pub enum PartyNumber {
 impl PartyNumber {
     /// Reads one number field. Never fails: what is not an `Ext.` or a special is a `Number`.
     pub fn parse(raw: &str) -> PartyNumber {
-        let raw = raw.trim();
+        let raw = trim(raw);
         if let Some(ext) = strip_prefix_ci(raw, "Ext.") {
-            return PartyNumber::Extension(ext.trim().to_owned());
+            return PartyNumber::Extension(trim(ext).to_owned());
         }
         if raw.eq_ignore_ascii_case("EndCall") || strip_prefix_ci(raw, "Pickup").is_some() {
             return PartyNumber::Special(raw.to_owned());
@@ -102,30 +102,22 @@ pub enum PartyType {
 impl PartyType {
     /// Reads one type field. Never fails: unknown values are kept as [`PartyType::Other`].
     pub fn parse(raw: &str) -> PartyType {
-        let raw = raw.trim();
-        let known = [
-            ("extension", PartyType::Extension),
-            ("line", PartyType::ExternalLine),
-            ("external_line", PartyType::ExternalLine),
-            ("externalline", PartyType::ExternalLine),
-            ("outbound_rule", PartyType::OutboundRule),
-            ("outboundrule", PartyType::OutboundRule),
-            ("queue", PartyType::Queue),
-            ("ringgroup", PartyType::RingGroup),
-            ("ring_group", PartyType::RingGroup),
-            ("ring_group_hunt", PartyType::RingGroup),
-            ("ring_group_ring_all", PartyType::RingGroup),
-            ("ivr", PartyType::Ivr),
-            ("vmail", PartyType::Voicemail),
-            ("voicemail", PartyType::Voicemail),
-            ("script", PartyType::Script),
-            ("fax", PartyType::Fax),
-        ];
-        known
-            .into_iter()
-            .find(|(name, _)| raw.eq_ignore_ascii_case(name))
-            .map(|(_, t)| t)
-            .unwrap_or_else(|| PartyType::Other(raw.to_owned()))
+        let raw = trim(raw);
+        let mut buf = [0u8; 24];
+        match ascii_lowercase(raw, &mut buf) {
+            b"extension" => PartyType::Extension,
+            b"line" | b"external_line" | b"externalline" => PartyType::ExternalLine,
+            b"outbound_rule" | b"outboundrule" => PartyType::OutboundRule,
+            b"queue" => PartyType::Queue,
+            b"ringgroup" | b"ring_group" | b"ring_group_hunt" | b"ring_group_ring_all" => {
+                PartyType::RingGroup
+            }
+            b"ivr" => PartyType::Ivr,
+            b"vmail" | b"voicemail" => PartyType::Voicemail,
+            b"script" => PartyType::Script,
+            b"fax" => PartyType::Fax,
+            _ => PartyType::Other(raw.to_owned()),
+        }
     }
 
     /// The name 3CX's older vocabulary uses (what a formatted line holds).
@@ -192,35 +184,24 @@ pub enum TerminationReason {
 impl TerminationReason {
     /// Reads `reason-terminated`. Never fails: unknown values are kept as `Other`.
     pub fn parse(raw: &str) -> TerminationReason {
-        let raw = raw.trim();
-        let known = [
-            ("terminatedbysrc", TerminationReason::TerminatedBySource),
-            (
-                "src_participant_terminated",
-                TerminationReason::TerminatedBySource,
-            ),
-            (
-                "terminatedbydst",
-                TerminationReason::TerminatedByDestination,
-            ),
-            (
-                "dst_participant_terminated",
-                TerminationReason::TerminatedByDestination,
-            ),
-            ("failed", TerminationReason::Failed),
-            ("failed_cancelled", TerminationReason::Cancelled),
-            ("cancelled", TerminationReason::Cancelled),
-            ("no_route", TerminationReason::NoRoute),
-            ("declined", TerminationReason::Declined),
-            ("not_found", TerminationReason::NotFound),
-            ("timeout", TerminationReason::Timeout),
-            ("busy", TerminationReason::Busy),
-        ];
-        known
-            .into_iter()
-            .find(|(name, _)| raw.eq_ignore_ascii_case(name))
-            .map(|(_, r)| r)
-            .unwrap_or_else(|| TerminationReason::Other(raw.to_owned()))
+        let raw = trim(raw);
+        let mut buf = [0u8; 32];
+        match ascii_lowercase(raw, &mut buf) {
+            b"terminatedbysrc" | b"src_participant_terminated" => {
+                TerminationReason::TerminatedBySource
+            }
+            b"terminatedbydst" | b"dst_participant_terminated" => {
+                TerminationReason::TerminatedByDestination
+            }
+            b"failed" => TerminationReason::Failed,
+            b"failed_cancelled" | b"cancelled" => TerminationReason::Cancelled,
+            b"no_route" => TerminationReason::NoRoute,
+            b"declined" => TerminationReason::Declined,
+            b"not_found" => TerminationReason::NotFound,
+            b"timeout" => TerminationReason::Timeout,
+            b"busy" => TerminationReason::Busy,
+            _ => TerminationReason::Other(raw.to_owned()),
+        }
     }
 
     /// The name a formatted line holds (the older vocabulary where it has one).
@@ -267,7 +248,7 @@ pub enum ChangeReason {
 impl ChangeReason {
     /// Reads `reason-changed`. Never fails.
     pub fn parse(raw: &str) -> ChangeReason {
-        let raw = raw.trim();
+        let raw = trim(raw);
         if raw.eq_ignore_ascii_case("ReplacedDst") {
             ChangeReason::ReplacedDestination
         } else if raw.eq_ignore_ascii_case("ReplacedSrc") {
@@ -293,6 +274,27 @@ impl fmt::Display for ChangeReason {
     }
 }
 
+/// `s` without leading and trailing white space (as [`str::trim`]), checking only the two ends
+/// when they are visible ASCII (the usual case).
+pub(crate) fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(a), Some(b)) if (0x21..0x7f).contains(a) && (0x21..0x7f).contains(b) => s,
+        _ => s.trim(),
+    }
+}
+
+/// `raw` with ASCII letters lowercased (other bytes kept), in `buf`; empty when `raw` does not
+/// fit (no known name is that long, so it matches none).
+fn ascii_lowercase<'b>(raw: &str, buf: &'b mut [u8]) -> &'b [u8] {
+    let Some(out) = buf.get_mut(..raw.len()) else {
+        return &[];
+    };
+    for (o, b) in out.iter_mut().zip(raw.bytes()) {
+        *o = b.to_ascii_lowercase();
+    }
+    out
+}
+
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
     head.eq_ignore_ascii_case(prefix)
@@ -312,13 +314,19 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 /// ]);
 /// ```
 pub fn parse_chain(raw: &str) -> Vec<PartyNumber> {
-    let raw = raw.trim();
+    let raw = trim(raw);
     let body = strip_prefix_ci(raw, "Chain:").unwrap_or(raw);
-    body.split(';')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(PartyNumber::parse)
-        .collect()
+    if body.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(memchr::memchr_iter(b';', body.as_bytes()).count() + 1);
+    out.extend(
+        body.split(';')
+            .map(trim)
+            .filter(|s| !s.is_empty())
+            .map(PartyNumber::parse),
+    );
+    out
 }
 
 /// Reads a talk time `HH:MM:SS` (hours may have any number of digits; an optional fraction
@@ -336,13 +344,14 @@ pub fn parse_duration(raw: &str) -> Option<Duration> {
         Some((m, f)) => (m, Some(f)),
         None => (raw, None),
     };
-    let mut parts = main.split(':');
-    let (h, m, s) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || h.is_empty() || h.len() > 6 || m.len() != 2 || s.len() != 2 {
-        return None;
-    }
-    let (h, m, s) = (digits(h)?, digits(m)?, digits(s)?);
-    if m > 59 || s > 59 {
+    let b = main.as_bytes();
+    let mut pos = 0;
+    let h = take_digits(b, &mut pos, 1, 6)?;
+    expect(b, &mut pos, b':')?;
+    let m = take_digits(b, &mut pos, 2, 2)?;
+    expect(b, &mut pos, b':')?;
+    let s = take_digits(b, &mut pos, 2, 2)?;
+    if pos != b.len() || m > 59 || s > 59 {
         return None;
     }
     let nanos = match frac {
@@ -434,13 +443,6 @@ fn take_digits(b: &[u8], pos: &mut usize, min: usize, max: usize) -> Option<u64>
 
 fn expect(b: &[u8], pos: &mut usize, c: u8) -> Option<()> {
     (b.get(*pos) == Some(&c)).then(|| *pos += 1)
-}
-
-fn digits(s: &str) -> Option<u64> {
-    if s.is_empty() || !s.bytes().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
 }
 
 /// A fraction of a second (`123` → 123 ms in nanoseconds); 1 to 9 digits.

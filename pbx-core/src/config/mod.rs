@@ -322,6 +322,7 @@ impl Config {
                 ..crate::call::MappingOptions::default()
             },
             extensions: self.extensions.clone(),
+            number_cache: crate::phone::NumberCache::default(),
         }
     }
 
