@@ -34,6 +34,7 @@ pub mod config;
 pub mod direction;
 mod error;
 pub mod extensions;
+pub mod framing;
 pub mod groups;
 pub mod hours;
 pub mod memory;

@@ -24,6 +24,36 @@ pub(crate) fn scrub(secret: &Secret, text: &str) -> String {
     text.replace(value, "***")
 }
 
+/// The most of a call-logger API answer that is read: its answers are small JSON objects.
+pub(crate) const CALL_API_BODY_LIMIT: usize = 1 << 20;
+
+/// The most of an XAPI answer that is read: the user and group lists of a large PBX fit
+/// many times over.
+pub(crate) const XAPI_BODY_LIMIT: usize = 32 << 20;
+
+/// Reads `response`'s body, at most `limit` bytes. A longer body (by its `Content-Length`, or
+/// as it streams in) is an error and is never buffered whole.
+pub(crate) async fn read_body(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, String> {
+    let too_long = || format!("the answer is longer than the limit of {limit} bytes");
+    if response
+        .content_length()
+        .is_some_and(|len| len > limit as u64)
+    {
+        return Err(too_long());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| describe(&e))? {
+        if body.len() + chunk.len() > limit {
+            return Err(too_long());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// Checks a base URL: http or https, no credentials in it, no query or fragment.
 pub(crate) fn base_url(setting: &'static str, raw: &str) -> Result<Url, Error> {
     let bad = |value: String, reason: &str| Error::Config {

@@ -11,8 +11,10 @@
 //! |---|---|---|
 //! | `http` (default) | [`http`] | the call-logger API client: [`pbx_core::CallSink`], [`pbx_core::AlertSink`], health |
 //! | `xapi` (default) | [`xapi`] | the 3CX XAPI client: token, `/Users`, `/RingGroups`, `/Queues`, `/OfficeHours`, `/CDRSettings` |
-//! | `file` (default) | [`file`](mod@file), [`jsonl`], [`checkpoint`] | a CDR file source, a JSON-lines call sink, a file checkpoint store |
+//! | `file` (default) | [`file`](mod@file), [`directory`], [`jsonl`], [`checkpoint`] | the CDR file source (`tail -F`), the one-file-per-call directory source, a JSON-lines call sink, a file checkpoint store |
+//! | `socket` (default) | [`socket`] | the 3CX CDR socket source, active (we listen) and passive (we connect), journaled |
 //! | `postgres` (default) | [`postgres`] | 3CX `cdroutput` and `cl_*` sources, a site-table source, a checkpoint store, a leadership lock |
+//! | `file` + `socket` | [`text`] | all four CDR text modes behind one type, from a `SourceConfig` |
 //! | `sync` (default) | [`sync`] | the sync engine, the call-group monitor loop, the quarantine |
 //! | `mssql` | `mssql` | a site's own CDR table on SQL Server (tiberius, rustls): [`pbx_core::CdrSource`] |
 //!
@@ -31,6 +33,8 @@
 pub mod checkpoint;
 #[cfg(any(feature = "http", feature = "xapi"))]
 mod client;
+#[cfg(feature = "file")]
+pub mod directory;
 mod error;
 #[cfg(feature = "file")]
 pub mod file;
@@ -42,8 +46,12 @@ pub mod jsonl;
 pub mod mssql;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "socket")]
+pub mod socket;
 #[cfg(feature = "sync")]
 pub mod sync;
+#[cfg(all(feature = "file", feature = "socket"))]
+pub mod text;
 #[cfg(feature = "xapi")]
 pub mod xapi;
 

@@ -789,3 +789,23 @@ async fn the_call_api_section_of_the_config_becomes_client_settings() {
     assert!(c.danger_accept_invalid_certs);
     assert!(CallLoggerClient::new(c).is_ok());
 }
+
+// ---- limits -----------------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_answer_over_the_body_limit_is_an_error_not_a_buffer() {
+    // 2 MiB of text where the API answers small JSON objects: refused at 1 MiB.
+    let big = "x".repeat(2 << 20);
+    let server = Server::start(scripted(vec![Reply::text(200, &big)])).await;
+    let (c, _) = client(&server);
+    let e = c.health().await.unwrap_err();
+    assert!(
+        matches!(&e, Error::Transport { reason, .. } if reason.contains("limit of 1048576 bytes")),
+        "{e}"
+    );
+    // Just under the limit is read whole.
+    let fits = "y".repeat((1 << 20) - 1);
+    let server = Server::start(scripted(vec![Reply::text(200, &fits)])).await;
+    let (c, _) = client(&server);
+    assert_eq!(c.health().await.unwrap(), json!(fits));
+}

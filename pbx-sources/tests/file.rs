@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use pbx_core::call::{CallDirection, CallRequest};
 use pbx_core::{CallSink, CdrSource, Checkpoint, CheckpointStore, DeliveryOutcome, RawRecord};
 use pbx_sources::checkpoint::{CheckpointError, FileCheckpointStore};
+use pbx_sources::directory::{DirectorySource, DirectorySourceError};
 use pbx_sources::file::{FileSource, FileSourceError};
 use pbx_sources::jsonl::JsonLinesSink;
 
@@ -128,4 +129,259 @@ async fn jsonl_sink_writes_each_call_once_across_restarts() {
     std::fs::write(&path, "not json\n").unwrap();
     assert!(JsonLinesSink::open(&path).is_err());
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+fn append(path: &std::path::Path, data: &str) {
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .unwrap()
+        .write_all(data.as_bytes())
+        .unwrap();
+}
+
+/// Fetches until empty, following checkpoints; returns the lines and the last checkpoint.
+async fn drain(
+    src: &mut FileSource,
+    mut after: Option<Checkpoint>,
+) -> (Vec<String>, Option<Checkpoint>) {
+    let mut out = Vec::new();
+    loop {
+        let batch = src.fetch(after.as_ref(), 2).await.unwrap();
+        if batch.is_empty() {
+            return (out, after);
+        }
+        out.extend(texts(&batch));
+        after = Some(batch.last().unwrap().checkpoint.clone());
+    }
+}
+
+#[tokio::test]
+async fn rotation_finishes_the_old_file_before_the_new_one() {
+    let dir = scratch("rotate");
+    let path = dir.join("cdr.log");
+    append(&path, "a1\r\na2\r\n");
+    let mut src = FileSource::new(&path);
+    let (got, cp) = drain(&mut src, None).await;
+    assert_eq!(got, ["a1", "a2"]);
+    // 3CX writes more, then the log is rotated (rename + new file) and written again before
+    // the next fetch; the old file's last line even lacks its line end.
+    append(&path, "a3\r\na4");
+    std::fs::rename(&path, dir.join("cdr.log.1")).unwrap();
+    append(&path, "b1\r\nb2\r\n");
+    let (got, cp) = drain(&mut src, cp).await;
+    assert_eq!(got, ["a3", "a4", "b1", "b2"], "neither loss nor re-reading");
+    // Rotated and the old file deleted: the open handle still finishes it.
+    append(&path, "b3\r\n");
+    std::fs::rename(&path, dir.join("cdr.log.1")).unwrap();
+    std::fs::remove_file(dir.join("cdr.log.1")).unwrap();
+    append(&path, "c1\r\n");
+    let (got, cp) = drain(&mut src, cp).await;
+    assert_eq!(got, ["b3", "c1"]);
+    // After a restart (no open handle), the rotated file is found by its inode next to the path.
+    append(&path, "c2\r\n");
+    std::fs::rename(&path, dir.join("cdr.log.2")).unwrap();
+    append(&path, "d1\r\n");
+    let mut restarted = FileSource::new(&path);
+    let (got, _) = drain(&mut restarted, cp).await;
+    assert_eq!(got, ["c2", "d1"]);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn truncation_is_read_from_the_start_even_when_regrown_past_the_offset() {
+    let dir = scratch("truncate");
+    let path = dir.join("cdr.log");
+    append(&path, "a1\na2\n");
+    let mut src = FileSource::new(&path);
+    let (got, cp) = drain(&mut src, None).await;
+    assert_eq!(got, ["a1", "a2"]);
+    // copytruncate: same inode, shorter.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    append(&path, "b1\n");
+    let (got, cp) = drain(&mut src, cp).await;
+    assert_eq!(got, ["b1"]);
+    // Truncated and written past the old offset before we looked: the fingerprint tells.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    append(&path, "c1-long\nc2\n");
+    let (got, _) = drain(&mut src, cp).await;
+    assert_eq!(got, ["c1-long", "c2"]);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn file_watch_wakes_on_appends() {
+    let dir = scratch("watch");
+    let path = dir.join("cdr.log");
+    append(&path, "a1\n");
+    let src = FileSource::new(&path);
+    let wake = src.watch(std::time::Duration::from_millis(20));
+    append(&path, "a2\n");
+    tokio::time::timeout(std::time::Duration::from_secs(10), wake.notified())
+        .await
+        .expect("woken");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+async fn drain_dir(
+    src: &mut DirectorySource,
+    mut after: Option<Checkpoint>,
+) -> (Vec<String>, Option<Checkpoint>) {
+    let mut out = Vec::new();
+    loop {
+        let batch = src.fetch(after.as_ref(), 2).await.unwrap();
+        if batch.is_empty() {
+            return (out, after);
+        }
+        out.extend(texts(&batch));
+        after = Some(batch.last().unwrap().checkpoint.clone());
+    }
+}
+
+fn set_old(path: &std::path::Path) {
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+}
+
+#[tokio::test]
+async fn directory_files_once_each_by_name_and_incomplete_ones_wait() {
+    let dir = scratch("dir-by-name");
+    let cdr = dir.join("cdr");
+    std::fs::create_dir_all(&cdr).unwrap();
+    let write = |name: &str, data: &str, old: bool| {
+        let p = cdr.join(name);
+        std::fs::write(&p, data).unwrap();
+        if old {
+            set_old(&p);
+        }
+    };
+    write("cdr-240617055949.1.log", "call-1\r\n", true);
+    write("cdr-240617060000.2.log", "call-2a\r\ncall-2b\r\n", true);
+    // Still being written: no line end yet, just modified.
+    write("cdr-240617060100.3.log", "call-3", false);
+    write("cdr-240617060200.4.log", "call-4\r\n", true);
+    write(".hidden", "x\n", true);
+    let mut src = DirectorySource::new(&cdr, None);
+    let (got, cp) = drain_dir(&mut src, None).await;
+    assert_eq!(
+        got,
+        ["call-1", "call-2a", "call-2b"],
+        "nothing past the incomplete file"
+    );
+    // It completes; the rest follows, each once.
+    write("cdr-240617060100.3.log", "call-3\r\n", true);
+    let (got, cp) = drain_dir(&mut src, cp).await;
+    assert_eq!(got, ["call-3", "call-4"]);
+    // A restart from a checkpoint in the middle of a file resumes inside it.
+    let (got, _) = drain_dir(
+        &mut DirectorySource::new(&cdr, None),
+        Some(Checkpoint::new("1/cdr-240617060000.2.log")),
+    )
+    .await;
+    assert_eq!(got, ["call-2b", "call-3", "call-4"]);
+    write("cdr-240617060300.5.log", "call-5\r\n", true);
+    let (got, _) = drain_dir(&mut src, cp).await;
+    assert_eq!(got, ["call-5"]);
+    // A stale file without a final line end is taken after `stale`.
+    let mut quick = DirectorySource::new(&cdr, None);
+    quick.stale = std::time::Duration::from_secs(60);
+    write("cdr-240617060400.6.log", "call-6", true);
+    let (got, _) = drain_dir(
+        &mut quick,
+        Some(Checkpoint::new("done/cdr-240617060300.5.log")),
+    )
+    .await;
+    assert_eq!(got, ["call-6"]);
+    let e = src
+        .fetch(Some(&Checkpoint::new("1:2:3")), 10)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, DirectorySourceError::BadCheckpoint(_)), "{e}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn directory_files_are_moved_once_the_checkpoint_passes_them() {
+    let dir = scratch("dir-moved");
+    let cdr = dir.join("cdr");
+    let done = dir.join("processed");
+    std::fs::create_dir_all(&cdr).unwrap();
+    for (name, data) in [
+        ("a.log", "call-a\n"),
+        ("b.log", "call-b\n"),
+        ("c.log", "call-c\n"),
+    ] {
+        std::fs::write(cdr.join(name), data).unwrap();
+        set_old(&cdr.join(name));
+    }
+    let mut src = DirectorySource::new(&cdr, Some(done.clone()));
+    let batch = src.fetch(None, 10).await.unwrap();
+    assert_eq!(texts(&batch), ["call-a", "call-b", "call-c"]);
+    // The engine settled a and b only.
+    let again = src.fetch(Some(&batch[1].checkpoint), 10).await.unwrap();
+    assert_eq!(texts(&again), ["call-c"]);
+    assert!(done.join("a.log").exists() && done.join("b.log").exists());
+    assert!(cdr.join("c.log").exists());
+    // A late file with an earlier name is still processed in moved mode.
+    std::fs::write(cdr.join("0-late.log"), "call-late\n").unwrap();
+    set_old(&cdr.join("0-late.log"));
+    let next = src.fetch(Some(&again[0].checkpoint), 10).await.unwrap();
+    assert_eq!(texts(&next), ["call-late"]);
+    assert!(done.join("c.log").exists());
+    // After a restart, the checkpoint's own file is moved.
+    let mut restarted = DirectorySource::new(&cdr, Some(done.clone()));
+    assert!(
+        restarted
+            .fetch(Some(&next[0].checkpoint), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(done.join("0-late.log").exists());
+    assert_eq!(std::fs::read_dir(&cdr).unwrap().count(), 0);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn an_endless_line_is_an_error_for_that_line_and_is_never_held_in_memory() {
+    let dir = scratch("long-line");
+    let path = dir.join("cdr.log");
+    // 8 MiB without a line end between two good lines.
+    let long = "x".repeat(8 << 20);
+    std::fs::write(&path, format!("a1\n{long}\na3\n")).unwrap();
+    let mut src = FileSource::new(&path);
+    let batch = src.fetch(None, 10).await.unwrap();
+    assert_eq!(batch.len(), 3);
+    match &batch[1].record {
+        Err(pbx_core::Error::LineTooLong { at, len, max }) => {
+            assert_eq!(*at, pbx_core::Location::Line(2));
+            assert_eq!((*len, *max), ((8 << 20) + 1, 65536));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(texts(&batch[2..]), vec!["a3"]);
+    // A restart from the long line's checkpoint goes on after it, fingerprint intact.
+    let again = src.fetch(Some(&batch[1].checkpoint), 10).await.unwrap();
+    assert_eq!(texts(&again), vec!["a3"]);
+    // A line at the limit itself is handed to the parser whole.
+    let at_limit = "y".repeat(65536);
+    append(&path, &format!("{at_limit}\r\n"));
+    let last = src.fetch(Some(&batch[2].checkpoint), 10).await.unwrap();
+    assert_eq!(texts(&last), vec![at_limit]);
 }

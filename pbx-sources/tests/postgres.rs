@@ -855,3 +855,38 @@ async fn cdroutput_finds_calls_across_gaps_of_days_one_page_at_a_time() {
     );
     assert_eq!(seen.len(), 8, "the call in progress is still held back");
 }
+
+#[tokio::test]
+async fn site_table_read_ahead_never_skips_or_repeats_rows() {
+    let Some(db) = db("site_ahead", SITE_SQL).await else {
+        return;
+    };
+    let mut source = SiteTableSource::new(&db.url, &site_mapping(&db.schema)).unwrap();
+    let mut seen: Vec<i64> = Vec::new();
+    let mut after: Option<Checkpoint> = None;
+    for round in 0..20 {
+        // Full pages start a read-ahead; rows keep arriving; the limit changes now and then.
+        let limit = if round % 3 == 2 { 3 } else { 2 };
+        let page = source.fetch(after.as_ref(), limit).await.unwrap();
+        for r in &page {
+            seen.push(r.checkpoint.as_str().parse().unwrap());
+        }
+        if let Some(last) = page.last() {
+            after = Some(last.checkpoint.clone());
+        }
+        if round < 8 {
+            db.exec(
+                "INSERT INTO \"CallLog\" (history_id, started_at) VALUES ('n', '2026-11-02 19:00:00+00')",
+            )
+            .await;
+        }
+        // Going back to an earlier checkpoint reads it again, not the page read ahead.
+        if round == 10 {
+            let again = source.fetch(Some(&Checkpoint::new("1")), 2).await.unwrap();
+            let ids: Vec<&str> = again.iter().map(|r| r.checkpoint.as_str()).collect();
+            assert_eq!(ids, ["2", "3"]);
+        }
+    }
+    let expected: Vec<i64> = (1..=14).collect();
+    assert_eq!(seen, expected);
+}

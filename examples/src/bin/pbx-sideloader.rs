@@ -52,7 +52,6 @@ use pbx_core::{
     SourceRecord,
 };
 use pbx_sources::checkpoint::{CheckpointError, FileCheckpointStore};
-use pbx_sources::file::{FileSource, FileSourceError};
 use pbx_sources::http::{CallLoggerClient, CallLoggerConfig};
 use pbx_sources::jsonl::JsonLinesSink;
 use pbx_sources::postgres::{
@@ -62,6 +61,7 @@ use pbx_sources::postgres::{
 use pbx_sources::sync::{
     CheckReport, Engine, EngineOptions, FileQuarantine, GroupLoop, Status, replay,
 };
+use pbx_sources::text::{CdrTextSource, CdrTextSourceError};
 use pbx_sources::xapi::{XapiClient, XapiConfig, XapiExtensionDirectory, XapiGroupDirectory};
 use tokio::sync::{Notify, watch};
 
@@ -123,9 +123,10 @@ impl CallSink for Sink {
     }
 }
 
-/// The configured CDR source. The socket and directory sources join here as variants.
+/// The configured CDR source.
 enum Source {
-    File(FileSource),
+    /// The CDR text outputs: active or passive socket, single file, one file per call.
+    Text(Box<CdrTextSource>),
     CdrOutput(Box<CdrOutputSource>),
     CallLog(Box<CallLogSource>),
     SiteTable(Box<SiteTableSource>),
@@ -137,7 +138,7 @@ enum Source {
 #[derive(Debug, thiserror::Error)]
 enum SourceError {
     #[error(transparent)]
-    File(#[from] FileSourceError),
+    Text(#[from] CdrTextSourceError),
     #[error(transparent)]
     Postgres(#[from] PgError),
     #[cfg(feature = "mssql")]
@@ -155,7 +156,7 @@ impl CdrSource for Source {
         limit: usize,
     ) -> Result<Vec<SourceRecord>, SourceError> {
         match self {
-            Source::File(s) => Ok(s.fetch(after, limit).await?),
+            Source::Text(s) => Ok(s.fetch(after, limit).await?),
             Source::CdrOutput(s) => Ok(s.fetch(after, limit).await?),
             Source::CallLog(s) => Ok(s.fetch(after, limit).await?),
             Source::SiteTable(s) => Ok(s.fetch(after, limit).await?),
@@ -170,16 +171,22 @@ impl CdrSource for Source {
 /// moments).
 const CALL_LOG_SETTLE: Duration = Duration::from_secs(60);
 
-/// Builds the source `config` names. `range` is the backfill's time range, for a source
-/// that can narrow its query to it; none of this build's sources does yet (the database
-/// sources page by id or keyset from the backfill's own checkpoint), so the engine's filter
-/// skips the calls outside the range (`outside_range`). A kind this build cannot read is an
-/// error (exit 2).
-fn build_source(config: &SourceConfig, range: Option<&TimeRange>) -> Result<Source, String> {
+/// Builds the source `config` names (a socket source starts listening or connecting here).
+/// `range` is the backfill's time range, for a source that can narrow its query to it; none
+/// of this build's sources does yet (the database sources page by id or keyset from the
+/// backfill's own checkpoint), so the engine's filter skips the calls outside the range
+/// (`outside_range`). A kind this build cannot read is an error (exit 2).
+async fn build_source(config: &SourceConfig, range: Option<&TimeRange>) -> Result<Source, String> {
     let _ = range; // no source of this build narrows its reads yet: the engine filters
     let pg = |e: PgError| format!("source: {e}");
     match config {
-        SourceConfig::File { path } => Ok(Source::File(FileSource::new(path))),
+        SourceConfig::File { .. }
+        | SourceConfig::Directory { .. }
+        | SourceConfig::SocketListen { .. }
+        | SourceConfig::SocketConnect { .. } => CdrTextSource::from_config(config)
+            .await
+            .map(|s| Source::Text(Box::new(s)))
+            .map_err(|e| format!("source: {e}")),
         SourceConfig::PostgresCdrOutput { url, settle } => Ok(Source::CdrOutput(Box::new(
             CdrOutputSource::new(url.expose(), *settle).map_err(pg)?,
         ))),
@@ -431,7 +438,7 @@ async fn run(config: Config, mode: Mode) -> ExitCode {
         Mode::Backfill { range, .. } => Some(range),
         _ => None,
     };
-    let source = match build_source(&config.source, range.as_ref()) {
+    let source = match build_source(&config.source, range.as_ref()).await {
         Ok(s) => s,
         Err(e) => return refuse(e),
     };
@@ -522,7 +529,16 @@ async fn run(config: Config, mode: Mode) -> ExitCode {
     } else {
         None
     };
+    // A service wakes as soon as a CDR text source has something (the socket's journal after
+    // each fsync; files and directories checked every 200 ms) instead of every poll interval.
+    let wake = match (&source, mode) {
+        (Source::Text(text), Mode::Serve) => Some(text.wake_handle(Duration::from_millis(200))),
+        _ => None,
+    };
     let mut engine = Engine::new(source, Arc::new(sink), store, pipeline, quarantine, options);
+    if let Some(wake) = wake {
+        engine = engine.with_trigger(wake);
+    }
     if let Some(d) = directory {
         engine = engine.with_extension_directory(d, config.extensions.clone());
     }

@@ -275,11 +275,9 @@ impl CallLoggerClient {
             .map_err(|e| self.scrub(&client::describe(&e)))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response
-            .bytes()
+        let body = client::read_body(response, client::CALL_API_BODY_LIMIT)
             .await
-            .map(|b| b.to_vec())
-            .map_err(|e| self.scrub(&client::describe(&e)));
+            .map_err(|e| self.scrub(&e));
         Ok(Answer {
             status,
             headers,

@@ -20,7 +20,7 @@ use super::PgError;
 pub struct Connection {
     config: Config,
     target: String,
-    client: Option<Client>,
+    client: Option<Arc<Client>>,
     generation: u64,
 }
 
@@ -84,10 +84,19 @@ impl Connection {
     /// # Errors
     /// [`PgError::Connect`] or [`PgError::Tls`].
     pub async fn client(&mut self) -> Result<&Client, PgError> {
+        Ok(self.shared().await?)
+    }
+
+    /// The client as a shared handle (for work spawned beside the caller, such as reading
+    /// ahead), connecting first as [`Connection::client`] does.
+    ///
+    /// # Errors
+    /// As [`Connection::client`].
+    pub async fn shared(&mut self) -> Result<&Arc<Client>, PgError> {
         let client = match self.client.take() {
             Some(c) if !c.is_closed() => c,
             _ => {
-                let c = self.connect().await?;
+                let c = Arc::new(self.connect().await?);
                 self.generation += 1;
                 c
             }
@@ -100,10 +109,15 @@ impl Connection {
         self.generation
     }
 
+    /// The current client, if connected (without connecting).
+    pub fn current(&self) -> Option<Arc<Client>> {
+        self.client.as_ref().filter(|c| !c.is_closed()).cloned()
+    }
+
     /// Drops the client after an error that lost the connection, so the next call
     /// reconnects.
     pub fn reset_if_lost(&mut self, error: &PgError) {
-        if error.is_connection_lost() || self.client.as_ref().is_some_and(Client::is_closed) {
+        if error.is_connection_lost() || self.client.as_ref().is_some_and(|c| c.is_closed()) {
             self.client = None;
         }
     }

@@ -6,8 +6,10 @@ use futures_util::{TryStreamExt, pin_mut};
 use pbx_core::cdr::{SiteTable, SiteValue};
 use pbx_core::config::TableMapping;
 use pbx_core::{CdrSource, Checkpoint, RawRecord, SourceRecord};
+use std::sync::Arc;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Row, Statement};
+
+use tokio_postgres::{Client, Row, Statement};
 
 use super::{Connection, PgError};
 
@@ -42,8 +44,10 @@ impl Kind {
 /// Columns are selected as [`SiteTable::columns`] lists them, quoted; integer, text and
 /// timestamp columns are read in their own type, any other type (`interval`, `numeric`, …)
 /// as its text. A `timestamp` without time zone is taken as UTC. Rows are converted as they
-/// stream in, so memory stays bounded by the batch size whatever the table's size. A row
-/// that cannot be read is a per-row error naming its id and column.
+/// stream in, so memory stays bounded by the batch size whatever the table's size (two pages
+/// at most: after a full page the next one is read ahead while the caller handles this one,
+/// see [`SiteTableSource::with_read_ahead`]). A row that cannot be read is a per-row error
+/// naming its id and column.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -59,15 +63,34 @@ impl Kind {
 #[derive(Debug)]
 pub struct SiteTableSource {
     conn: Connection,
-    table: SiteTable,
+    table: Arc<SiteTable>,
     prepared: Option<Prepared>,
+    read_ahead_enabled: bool,
+    read_ahead: Option<ReadAhead>,
 }
 
 #[derive(Debug)]
 struct Prepared {
     generation: u64,
     statement: Statement,
-    kinds: Vec<Kind>,
+    kinds: Arc<[Kind]>,
+}
+
+/// The next page, being read while the caller handles the last one.
+#[derive(Debug)]
+struct ReadAhead {
+    after: i64,
+    limit: usize,
+    generation: u64,
+    task: tokio::task::JoinHandle<Result<(Vec<SourceRecord>, i64), PgError>>,
+}
+
+impl Drop for SiteTableSource {
+    fn drop(&mut self) {
+        if let Some(ahead) = self.read_ahead.take() {
+            ahead.task.abort();
+        }
+    }
 }
 
 impl SiteTableSource {
@@ -90,9 +113,19 @@ impl SiteTableSource {
     pub fn with_connection(conn: Connection, table: SiteTable) -> Self {
         SiteTableSource {
             conn,
-            table,
+            table: Arc::new(table),
             prepared: None,
+            read_ahead_enabled: true,
+            read_ahead: None,
         }
+    }
+
+    /// Whether to read the next page while the caller handles a full one (on by default).
+    /// The page read ahead is used only when the next fetch continues exactly where the last
+    /// one ended, with the same limit; otherwise it is dropped and read again.
+    pub fn with_read_ahead(mut self, on: bool) -> Self {
+        self.read_ahead_enabled = on;
+        self
     }
 
     /// The mapping.
@@ -138,7 +171,7 @@ impl SiteTableSource {
                 .await
                 .map_err(|source| PgError::Query { op, source })?;
         }
-        let kinds = statement
+        let kinds: Arc<[Kind]> = statement
             .columns()
             .iter()
             .map(|c| Kind::of(c.type_()).unwrap_or(Kind::Text))
@@ -152,47 +185,108 @@ impl SiteTableSource {
     }
 
     async fn fetch_rows(&mut self, after: i64, limit: usize) -> Result<Vec<SourceRecord>, PgError> {
-        self.prepare().await?;
-        let Some(prepared) = self.prepared.as_ref() else {
-            return Ok(Vec::new());
+        let mut result = None;
+        if let Some(ahead) = self.read_ahead.take() {
+            if ahead.after == after
+                && ahead.limit == limit
+                && ahead.generation == self.conn.generation()
+            {
+                // A task that panicked or was cancelled is read again below.
+                result = ahead.task.await.ok();
+            } else {
+                ahead.task.abort();
+            }
+        }
+        let (page, last) = match result {
+            Some(r) => r?,
+            None => {
+                self.prepare().await?;
+                let Some(prepared) = self.prepared.as_ref() else {
+                    return Ok(Vec::new());
+                };
+                let client = Arc::clone(self.conn.shared().await?);
+                read_page(
+                    client,
+                    prepared.statement.clone(),
+                    Arc::clone(&prepared.kinds),
+                    Arc::clone(&self.table),
+                    after,
+                    limit,
+                )
+                .await?
+            }
         };
-        let client = self.conn.client().await?;
-        let limit_param = i64::try_from(limit).unwrap_or(i64::MAX);
-        let params: [&(dyn ToSql + Sync); 2] = [&after, &limit_param];
-        let op = "select site-table rows";
-        let rows = client
-            .query_raw(&prepared.statement, params)
-            .await
-            .map_err(|source| PgError::Query { op, source })?;
-        pin_mut!(rows);
-        let mut out = Vec::with_capacity(limit.min(65_536));
-        let n = prepared.kinds.len();
-        while let Some(row) = rows
-            .try_next()
-            .await
-            .map_err(|source| PgError::Query { op, source })?
+        // A full page means more rows are likely waiting: ask for the next page now, so the
+        // server produces it while the caller handles this one.
+        if self.read_ahead_enabled
+            && page.len() == limit
+            && let (Some(prepared), Some(client)) = (self.prepared.as_ref(), self.conn.current())
         {
-            // At most 28 columns: the id and the 27 CDR fields, each mapped once.
-            let mut inline = [SiteValue::Null; 28];
-            let values = &mut inline[..n.min(28)];
-            read_row(&row, &prepared.kinds, values);
-            let record = self.table.row(values);
-            // The id column is an integer and never NULL here (`WHERE id > $1`).
-            let id = match (&record, values.first()) {
-                (Ok((id, _)), _) => *id,
-                (Err(_), Some(SiteValue::Int(id))) => *id,
-                _ => after,
-            };
-            out.push(SourceRecord {
-                checkpoint: Checkpoint::new(id.to_string()),
-                record: record.map(|(id, cdr)| RawRecord::Row {
-                    id,
-                    cdr: Box::new(cdr),
-                }),
+            self.read_ahead = Some(ReadAhead {
+                after: last,
+                limit,
+                generation: self.conn.generation(),
+                task: tokio::spawn(read_page(
+                    client,
+                    prepared.statement.clone(),
+                    Arc::clone(&prepared.kinds),
+                    Arc::clone(&self.table),
+                    last,
+                    limit,
+                )),
             });
         }
-        Ok(out)
+        Ok(page)
     }
+}
+
+/// Reads one page: up to `limit` rows after `after`, converted as they stream in. Returns
+/// them and the last id read.
+async fn read_page(
+    client: Arc<Client>,
+    statement: Statement,
+    kinds: Arc<[Kind]>,
+    table: Arc<SiteTable>,
+    after: i64,
+    limit: usize,
+) -> Result<(Vec<SourceRecord>, i64), PgError> {
+    let limit_param = i64::try_from(limit).unwrap_or(i64::MAX);
+    let params: [&(dyn ToSql + Sync); 2] = [&after, &limit_param];
+    let op = "select site-table rows";
+    let rows = client
+        .query_raw(&statement, params)
+        .await
+        .map_err(|source| PgError::Query { op, source })?;
+    pin_mut!(rows);
+    let mut out = Vec::with_capacity(limit.min(65_536));
+    let n = kinds.len();
+    let mut last = after;
+    while let Some(row) = rows
+        .try_next()
+        .await
+        .map_err(|source| PgError::Query { op, source })?
+    {
+        // At most 28 columns: the id and the 27 CDR fields, each mapped once.
+        let mut inline = [SiteValue::Null; 28];
+        let values = &mut inline[..n.min(28)];
+        read_row(&row, &kinds, values);
+        let record = table.row(values);
+        // The id column is an integer and never NULL here (`WHERE id > $1`).
+        let id = match (&record, values.first()) {
+            (Ok((id, _)), _) => *id,
+            (Err(_), Some(SiteValue::Int(id))) => *id,
+            _ => last,
+        };
+        last = id;
+        out.push(SourceRecord {
+            checkpoint: Checkpoint::new(id.to_string()),
+            record: record.map(|(id, cdr)| RawRecord::Row {
+                id,
+                cdr: Box::new(cdr),
+            }),
+        });
+    }
+    Ok((out, last))
 }
 
 /// `SELECT <columns> FROM <table> WHERE <id> > $1 ORDER BY <id> LIMIT $2`, names quoted,

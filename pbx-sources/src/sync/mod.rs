@@ -250,6 +250,34 @@ where
         Arc::clone(&self.status)
     }
 
+    /// Uses `trigger` as the engine's wake-up handle: a source that knows when it has new
+    /// records (a CDR socket's journal, a watched file) notifies it, and the engine runs a
+    /// round right away instead of waiting for `poll_interval`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use pbx_core::memory::{MemoryCallSink, MemoryCheckpointStore, MemorySource};
+    /// use pbx_sources::sync::{Engine, EngineOptions, MemoryQuarantine};
+    ///
+    /// // In a service: `socket_source.wake_handle()` or `file_source.watch(…)`.
+    /// let wake = Arc::new(tokio::sync::Notify::new());
+    /// let engine = Engine::new(
+    ///     MemorySource::new(Vec::new()),
+    ///     Arc::new(MemoryCallSink::new()),
+    ///     MemoryCheckpointStore::new(),
+    ///     Default::default(),
+    ///     Arc::new(MemoryQuarantine::default()),
+    ///     EngineOptions::default(),
+    /// )
+    /// .with_trigger(Arc::clone(&wake));
+    /// assert!(Arc::ptr_eq(&engine.trigger(), &wake));
+    /// ```
+    #[must_use]
+    pub fn with_trigger(mut self, trigger: Arc<Notify>) -> Self {
+        self.trigger = trigger;
+        self
+    }
+
     /// A handle that wakes the engine for a round now (`POST /trigger/poll`).
     pub fn trigger(&self) -> Arc<Notify> {
         Arc::clone(&self.trigger)

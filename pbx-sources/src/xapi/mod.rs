@@ -225,10 +225,15 @@ impl XapiClient {
     }
 
     fn transport(&self, op: &str, e: &reqwest::Error) -> Error {
+        self.transport_text(op, &client::describe(e))
+    }
+
+    /// A transport error for `op` that `reason` describes (scrubbed of the secret).
+    fn transport_text(&self, op: &str, reason: &str) -> Error {
         Error::Transport {
             op: op.to_owned(),
             attempts: 1,
-            reason: self.scrub(&client::describe(e)),
+            reason: self.scrub(reason),
         }
     }
 
@@ -285,10 +290,9 @@ impl XapiClient {
             .await
             .map_err(|e| self.transport(TOKEN_OP, &e))?;
         let status = response.status();
-        let body = response
-            .bytes()
+        let body = client::read_body(response, client::XAPI_BODY_LIMIT)
             .await
-            .map_err(|e| self.transport(TOKEN_OP, &e))?;
+            .map_err(|e| self.transport_text(TOKEN_OP, &e))?;
         if !status.is_success() {
             let detail = match serde_json::from_slice::<TokenError>(&body) {
                 Ok(TokenError {
@@ -353,7 +357,9 @@ impl XapiClient {
                 refreshed = true;
                 continue;
             }
-            let body = response.bytes().await.map_err(|e| self.transport(op, &e))?;
+            let body = client::read_body(response, client::XAPI_BODY_LIMIT)
+                .await
+                .map_err(|e| self.transport_text(op, &e))?;
             tracing::debug!(
                 op,
                 status = status.as_u16(),

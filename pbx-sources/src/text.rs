@@ -1,0 +1,106 @@
+//! Any of 3CX's four CDR text outputs behind one type, built from the configuration: the
+//! active or passive socket ([`SocketSource`]), the single file ([`FileSource`]) or the
+//! one-file-per-call directory ([`DirectorySource`]).
+//!
+//! ```no_run
+//! # async fn demo(config: pbx_core::config::Config) -> Result<(), pbx_sources::text::CdrTextSourceError> {
+//! use pbx_sources::text::CdrTextSource;
+//! let source = CdrTextSource::from_config(&config.source).await?;
+//! // Wake the engine as soon as a record arrives (files: checked every 200 ms).
+//! let wake = source.wake_handle(std::time::Duration::from_millis(200));
+//! # Ok(()) }
+//! ```
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use pbx_core::config::SourceConfig;
+use pbx_core::{CdrSource, Checkpoint, SourceRecord};
+use tokio::sync::Notify;
+
+use crate::directory::{DirectorySource, DirectorySourceError};
+use crate::file::{FileSource, FileSourceError};
+use crate::socket::{SocketError, SocketSource};
+
+/// One of the CDR text sources.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum CdrTextSource {
+    /// Active or passive socket, journaled.
+    Socket(SocketSource),
+    /// A single file followed like `tail -F`.
+    File(FileSource),
+    /// One file per call.
+    Directory(DirectorySource),
+}
+
+/// The failure of whichever source is configured.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CdrTextSourceError {
+    /// From the socket source.
+    #[error(transparent)]
+    Socket(#[from] SocketError),
+    /// From the file source.
+    #[error(transparent)]
+    File(#[from] FileSourceError),
+    /// From the directory source.
+    #[error(transparent)]
+    Directory(#[from] DirectorySourceError),
+    /// The configured source is not a CDR text source (a database source).
+    #[error("source {0} is not a CDR socket, file or directory source")]
+    NotText(String),
+}
+
+impl CdrTextSource {
+    /// The source `config` describes (starting the socket listener or connector).
+    ///
+    /// # Errors
+    /// [`CdrTextSourceError::NotText`] for database sources; the socket's start-up errors.
+    pub async fn from_config(config: &SourceConfig) -> Result<Self, CdrTextSourceError> {
+        Ok(match config {
+            SourceConfig::SocketListen { .. } | SourceConfig::SocketConnect { .. } => {
+                CdrTextSource::Socket(SocketSource::from_config(config).await?)
+            }
+            SourceConfig::File { path } => CdrTextSource::File(FileSource::new(path)),
+            SourceConfig::Directory { .. } => {
+                CdrTextSource::Directory(DirectorySource::from_config(config)?)
+            }
+            other => {
+                let kind = format!("{other:?}");
+                return Err(CdrTextSourceError::NotText(
+                    kind.split([' ', '{']).next().unwrap_or_default().to_owned(),
+                ));
+            }
+        })
+    }
+
+    /// A handle notified when new records may be there, for `Engine::with_trigger`: the
+    /// socket's journal wakes it after each fsync; files and directories are polled every
+    /// `file_poll`. Call from within a tokio runtime.
+    pub fn wake_handle(&self, file_poll: Duration) -> Arc<Notify> {
+        match self {
+            CdrTextSource::Socket(s) => s.wake_handle(),
+            CdrTextSource::File(f) => f.watch(file_poll),
+            CdrTextSource::Directory(d) => d.watch(file_poll),
+        }
+    }
+}
+
+#[async_trait]
+impl CdrSource for CdrTextSource {
+    type Error = CdrTextSourceError;
+
+    async fn fetch(
+        &mut self,
+        after: Option<&Checkpoint>,
+        limit: usize,
+    ) -> Result<Vec<SourceRecord>, CdrTextSourceError> {
+        Ok(match self {
+            CdrTextSource::Socket(s) => s.fetch(after, limit).await?,
+            CdrTextSource::File(f) => f.fetch(after, limit).await?,
+            CdrTextSource::Directory(d) => d.fetch(after, limit).await?,
+        })
+    }
+}
