@@ -46,6 +46,8 @@ cargo clippy -p pbx-sources --features mssql,sync --all-targets --locked -- -D w
 cargo test -p pbx-sources --features mssql,sync --locked --lib mssql::
 cargo test -p pbx-sources --features mssql,sync --locked --test mssql --test mssql_live -- --nocapture
 cargo test -p pbx-sources --features mssql --locked --doc mssql
+# The sideloader with `source.kind: mssql_table` (examples' feature `mssql`).
+cargo clippy -p pbx-examples --features mssql --all-targets --locked -- -D warnings
 # --- end SQL Server source ---------------------------------------------------------------
 
 # --- phone differential test (pbx-core::phone vs Python phonenumbers) ---------------------

@@ -301,3 +301,90 @@ fn a_bad_backfill_range_exits_2_and_starts_nothing() {
     assert!(!dir.join("checkpoint.json").exists());
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// A configuration like [`config`]'s with another `source` section.
+fn config_with_source(dir: &Path, source: &str) -> PathBuf {
+    let path = config(dir, "unused");
+    let yaml = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("source: {kind: file, path: 'unused'}", source);
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
+#[test]
+fn a_directory_of_one_file_per_call_is_delivered_once() {
+    let dir = scratch("directory");
+    let cdrs = dir.join("cdr");
+    std::fs::create_dir_all(&cdrs).unwrap();
+    let sample = std::fs::read_to_string(format!("{DATA}/cdr-sample.log")).unwrap();
+    for (i, line) in sample.lines().enumerate() {
+        std::fs::write(cdrs.join(format!("cdr-{i:05}.log")), format!("{line}\r\n")).unwrap();
+    }
+    // A file is taken once it has been quiet for 300 ms.
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    let cfg = config_with_source(
+        &dir,
+        &format!("source: {{kind: directory, path: '{}'}}", cdrs.display()),
+    );
+    let (code, out, err) = run(&["--config", cfg.to_str().unwrap(), "--once"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("pbx-sideloader: 50 delivered"), "{out}");
+    let (code, out, err) = run(&["--config", cfg.to_str().unwrap(), "--once"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("pbx-sideloader: 0 delivered"), "{out}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn the_service_delivers_what_3cx_sends_to_its_socket() {
+    use std::io::Write;
+    let dir = scratch("socket");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cfg = config_with_source(
+        &dir,
+        &format!(
+            "source: {{kind: socket_listen, listen: '127.0.0.1:{port}', journal: '{}/journal'}}\nhttp: {{listen: '127.0.0.1:0'}}",
+            dir.display()
+        ),
+    );
+    let mut service = Command::new(BIN)
+        .args(["--config", cfg.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut pbx = loop {
+        match std::net::TcpStream::connect(("127.0.0.1", port)) {
+            Ok(s) => break s,
+            Err(e) => {
+                assert!(std::time::Instant::now() < deadline, "no listener: {e}");
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
+    };
+    let sample = std::fs::read_to_string(format!("{DATA}/cdr-sample.log")).unwrap();
+    for line in sample.lines() {
+        write!(pbx, "{line}\r\n").unwrap();
+    }
+    drop(pbx);
+    let calls = dir.join("calls.jsonl");
+    let delivered = loop {
+        let n = std::fs::read_to_string(&calls)
+            .map(|c| c.lines().count())
+            .unwrap_or(0);
+        if n >= 50 || std::time::Instant::now() > deadline {
+            break n;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    service.kill().unwrap();
+    service.wait().unwrap();
+    assert_eq!(delivered, 50);
+    std::fs::remove_dir_all(dir).unwrap();
+}

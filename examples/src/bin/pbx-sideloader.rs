@@ -26,6 +26,7 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -42,20 +43,25 @@ use clap::Parser;
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use pbx_core::call::CallRequest;
-use pbx_core::config::{CheckpointConfig, Config, HoursConfig, LogFormat, SourceConfig};
+use pbx_core::config::{CheckpointConfig, Config, HaConfig, HoursConfig, LogFormat, SourceConfig};
 use pbx_core::groups::GroupMonitor;
 use pbx_core::hours::BusinessHours;
 use pbx_core::sync::{Pipeline, TimeRange};
 use pbx_core::{
-    CallSink, CdrSource, Checkpoint, DeliveryOutcome, ExtensionDirectory, SourceRecord,
+    CallSink, CdrSource, Checkpoint, CheckpointStore, DeliveryOutcome, ExtensionDirectory,
+    SourceRecord,
 };
-use pbx_sources::checkpoint::FileCheckpointStore;
-use pbx_sources::file::{FileSource, FileSourceError};
+use pbx_sources::checkpoint::{CheckpointError, FileCheckpointStore};
 use pbx_sources::http::{CallLoggerClient, CallLoggerConfig};
 use pbx_sources::jsonl::JsonLinesSink;
+use pbx_sources::postgres::{
+    CallLogSource, CdrOutputSource, Connection, PgCheckpointStore, PgError, SiteTableSource,
+    try_acquire_leadership,
+};
 use pbx_sources::sync::{
     CheckReport, Engine, EngineOptions, FileQuarantine, GroupLoop, Status, replay,
 };
+use pbx_sources::text::{CdrTextSource, CdrTextSourceError};
 use pbx_sources::xapi::{XapiClient, XapiConfig, XapiExtensionDirectory, XapiGroupDirectory};
 use tokio::sync::{Notify, watch};
 
@@ -117,16 +123,27 @@ impl CallSink for Sink {
     }
 }
 
-/// The configured CDR source. The database and socket sources join here as variants.
+/// The configured CDR source.
 enum Source {
-    File(FileSource),
+    /// The CDR text outputs: active or passive socket, single file, one file per call.
+    Text(Box<CdrTextSource>),
+    CdrOutput(Box<CdrOutputSource>),
+    CallLog(Box<CallLogSource>),
+    SiteTable(Box<SiteTableSource>),
+    #[cfg(feature = "mssql")]
+    Mssql(Box<pbx_sources::mssql::MssqlSource>),
 }
 
 /// Why the configured source failed.
 #[derive(Debug, thiserror::Error)]
 enum SourceError {
     #[error(transparent)]
-    File(#[from] FileSourceError),
+    Text(#[from] CdrTextSourceError),
+    #[error(transparent)]
+    Postgres(#[from] PgError),
+    #[cfg(feature = "mssql")]
+    #[error(transparent)]
+    Mssql(#[from] pbx_sources::mssql::MssqlError),
 }
 
 #[async_trait]
@@ -139,26 +156,109 @@ impl CdrSource for Source {
         limit: usize,
     ) -> Result<Vec<SourceRecord>, SourceError> {
         match self {
-            Source::File(s) => Ok(s.fetch(after, limit).await?),
+            Source::Text(s) => Ok(s.fetch(after, limit).await?),
+            Source::CdrOutput(s) => Ok(s.fetch(after, limit).await?),
+            Source::CallLog(s) => Ok(s.fetch(after, limit).await?),
+            Source::SiteTable(s) => Ok(s.fetch(after, limit).await?),
+            #[cfg(feature = "mssql")]
+            Source::Mssql(s) => Ok(s.fetch(after, limit).await?),
         }
     }
 }
 
-/// Builds the source `config` names. `range` is the backfill's time range, for a source
-/// that can narrow its query to it (a database source: `time_start >= from AND time_start <
-/// to`); the engine skips calls outside the range anyway, so a source may ignore it (the
-/// file source reads the whole file). A kind this build cannot read is an error (exit 2).
-fn build_source(config: &SourceConfig, range: Option<&TimeRange>) -> Result<Source, String> {
-    let _ = range; // no source of this build narrows its reads yet
+/// How long a `postgres_cl` call must have ended before it is read (the configuration has no
+/// setting for it: 3CX writes a `cl_calls` row once the call is over, its segments within
+/// moments).
+const CALL_LOG_SETTLE: Duration = Duration::from_secs(60);
+
+/// Builds the source `config` names (a socket source starts listening or connecting here).
+/// `range` is the backfill's time range, for a source that can narrow its query to it; none
+/// of this build's sources does yet (the database sources page by id or keyset from the
+/// backfill's own checkpoint), so the engine's filter skips the calls outside the range
+/// (`outside_range`). A kind this build cannot read is an error (exit 2).
+async fn build_source(config: &SourceConfig, range: Option<&TimeRange>) -> Result<Source, String> {
+    let _ = range; // no source of this build narrows its reads yet: the engine filters
+    let pg = |e: PgError| format!("source: {e}");
     match config {
-        SourceConfig::File { path } => Ok(Source::File(FileSource::new(path))),
+        SourceConfig::File { .. }
+        | SourceConfig::Directory { .. }
+        | SourceConfig::SocketListen { .. }
+        | SourceConfig::SocketConnect { .. } => CdrTextSource::from_config(config)
+            .await
+            .map(|s| Source::Text(Box::new(s)))
+            .map_err(|e| format!("source: {e}")),
+        SourceConfig::PostgresCdrOutput { url, settle } => Ok(Source::CdrOutput(Box::new(
+            CdrOutputSource::new(url.expose(), *settle).map_err(pg)?,
+        ))),
+        SourceConfig::PostgresCallLog { url } => Ok(Source::CallLog(Box::new(
+            CallLogSource::new(url.expose(), CALL_LOG_SETTLE).map_err(pg)?,
+        ))),
+        SourceConfig::PostgresTable { url, table } => Ok(Source::SiteTable(Box::new(
+            SiteTableSource::new(url.expose(), table).map_err(pg)?,
+        ))),
+        #[cfg(feature = "mssql")]
+        SourceConfig::MssqlTable { .. } => Ok(Source::Mssql(Box::new(
+            pbx_sources::mssql::MssqlSource::from_config(config)
+                .map_err(|e| format!("source: {e}"))?,
+        ))),
+        #[cfg(not(feature = "mssql"))]
+        SourceConfig::MssqlTable { .. } => Err(
+            "source kind mssql_table needs a build with the `mssql` feature \
+             (cargo build --release -p pbx-examples --features mssql); see the README"
+                .into(),
+        ),
         other => {
             let kind = format!("{other:?}");
             let kind = kind.split([' ', '{']).next().unwrap_or_default().to_owned();
             Err(format!(
-                "source kind {kind} is not available in this build yet (file is); see the README"
+                "source kind {kind} is not available in this build yet; see the README"
             ))
         }
+    }
+}
+
+/// The configured checkpoint store.
+enum Store {
+    File(FileCheckpointStore),
+    Postgres(Box<PgCheckpointStore>),
+}
+
+/// Why the checkpoint store failed.
+#[derive(Debug, thiserror::Error)]
+enum StoreError {
+    #[error(transparent)]
+    File(#[from] CheckpointError),
+    #[error(transparent)]
+    Postgres(#[from] PgError),
+}
+
+#[async_trait]
+impl CheckpointStore for Store {
+    type Error = StoreError;
+
+    async fn load(&self, key: &str) -> Result<Option<Checkpoint>, StoreError> {
+        match self {
+            Store::File(s) => Ok(s.load(key).await?),
+            Store::Postgres(s) => Ok(s.load(key).await?),
+        }
+    }
+
+    async fn save(&self, key: &str, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+        match self {
+            Store::File(s) => Ok(s.save(key, checkpoint).await?),
+            Store::Postgres(s) => Ok(s.save(key, checkpoint).await?),
+        }
+    }
+}
+
+/// Builds the checkpoint store `config` names.
+fn build_store(config: &CheckpointConfig) -> Result<Store, String> {
+    match config {
+        CheckpointConfig::File { path } => Ok(Store::File(FileCheckpointStore::new(path))),
+        CheckpointConfig::Postgres { url, table } => PgCheckpointStore::new(url.expose(), table)
+            .map(|s| Store::Postgres(Box::new(s)))
+            .map_err(|e| format!("checkpoint: {e}")),
+        _ => Err("this checkpoint store is not available in this build".into()),
     }
 }
 
@@ -338,7 +438,7 @@ async fn run(config: Config, mode: Mode) -> ExitCode {
         Mode::Backfill { range, .. } => Some(range),
         _ => None,
     };
-    let source = match build_source(&config.source, range.as_ref()) {
+    let source = match build_source(&config.source, range.as_ref()).await {
         Ok(s) => s,
         Err(e) => return refuse(e),
     };
@@ -355,9 +455,9 @@ async fn run(config: Config, mode: Mode) -> ExitCode {
             }
         }
     };
-    let store = match &config.checkpoint {
-        CheckpointConfig::File { path } => Arc::new(FileCheckpointStore::new(path)),
-        _ => return refuse("only the file checkpoint store is available in this build yet".into()),
+    let store = match build_store(&config.checkpoint) {
+        Ok(s) => Arc::new(s),
+        Err(e) => return refuse(e),
     };
     let xapi = match &config.xapi {
         None => None,
@@ -429,7 +529,16 @@ async fn run(config: Config, mode: Mode) -> ExitCode {
     } else {
         None
     };
+    // A service wakes as soon as a CDR text source has something (the socket's journal after
+    // each fsync; files and directories checked every 200 ms) instead of every poll interval.
+    let wake = match (&source, mode) {
+        (Source::Text(text), Mode::Serve) => Some(text.wake_handle(Duration::from_millis(200))),
+        _ => None,
+    };
     let mut engine = Engine::new(source, Arc::new(sink), store, pipeline, quarantine, options);
+    if let Some(wake) = wake {
+        engine = engine.with_trigger(wake);
+    }
     if let Some(d) = directory {
         engine = engine.with_extension_directory(d, config.extensions.clone());
     }
@@ -446,15 +555,15 @@ async fn run(config: Config, mode: Mode) -> ExitCode {
     }
 }
 
-type SideloaderEngine = Engine<Source, Sink, Arc<FileCheckpointStore>>;
-type SideloaderGroups = GroupLoop<XapiGroupDirectory, CallLoggerClient, Arc<FileCheckpointStore>>;
+type SideloaderEngine = Engine<Source, Sink, Arc<Store>>;
+type SideloaderGroups = GroupLoop<XapiGroupDirectory, CallLoggerClient, Arc<Store>>;
 
 /// The call-group monitor, when `groups.enabled`: groups from XAPI, alerts to the call API,
 /// its state beside the checkpoint.
 async fn group_loop(
     config: &Config,
     xapi: Option<Arc<XapiClient>>,
-    store: Arc<FileCheckpointStore>,
+    store: Arc<Store>,
 ) -> Result<Option<SideloaderGroups>, ExitCode> {
     let Some(client) = xapi else {
         return Err(refuse("groups.enabled needs the xapi section".into()));
@@ -650,6 +759,8 @@ struct AppState {
     alerts_report: Option<Arc<Mutex<Option<CheckReport>>>>,
     started: Instant,
     hours: Option<BusinessHours>,
+    /// With `ha`: whether this instance holds the leadership lock.
+    leader: Option<Arc<AtomicBool>>,
 }
 
 async fn serve(
@@ -661,6 +772,14 @@ async fn serve(
         Some(HoursConfig::Schedule(h)) => Some((**h).clone()),
         _ => None,
     };
+    let leader = Arc::new(AtomicBool::new(false));
+    let ha = match (&config.ha, &config.checkpoint) {
+        (Some(ha), CheckpointConfig::Postgres { url, .. }) => match Connection::new(url.expose()) {
+            Ok(conn) => Some((ha.clone(), conn)),
+            Err(e) => return refuse(format!("ha: {e}")),
+        },
+        _ => None,
+    };
     let state = AppState {
         status: engine.status(),
         trigger: engine.trigger(),
@@ -668,6 +787,7 @@ async fn serve(
         alerts_report: groups.as_ref().map(GroupLoop::last_report),
         started: Instant::now(),
         hours,
+        leader: config.ha.as_ref().map(|_| Arc::clone(&leader)),
     };
     let app = Router::new()
         .route(
@@ -696,7 +816,16 @@ async fn serve(
         let interval = config.groups.interval;
         tokio::spawn(async move { g.run(interval, rx, Utc::now).await })
     });
-    let mut engine_task = tokio::spawn(async move { engine.run(stop_rx, Utc::now).await });
+    let lead_flag = Arc::clone(&leader);
+    let mut engine_task = tokio::spawn(async move {
+        match ha {
+            None => engine
+                .run(stop_rx, Utc::now)
+                .await
+                .map_err(|e| e.to_string()),
+            Some((ha, conn)) => lead(engine, &ha, conn, stop_rx, &lead_flag).await,
+        }
+    });
     let mut server_stop = stop_tx.subscribe();
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -737,6 +866,79 @@ async fn serve(
     code
 }
 
+/// With `ha`: stands by until this instance holds the PostgreSQL advisory lock
+/// `ha.lock_key` (tried every `ha.poll_secs`), then runs the engine while it does — the
+/// engine reads the checkpoint only then, so it resumes where the last leader stopped.
+/// Losing the lock or its connection stops delivery and fails (exit 1): another instance may
+/// be delivering by then, and a restart (systemd `Restart=`) comes back as a standby.
+async fn lead(
+    mut engine: SideloaderEngine,
+    ha: &HaConfig,
+    mut conn: Connection,
+    mut stop: watch::Receiver<bool>,
+    leader: &AtomicBool,
+) -> Result<(), String> {
+    tracing::info!(
+        lock_key = ha.lock_key,
+        target = conn.target(),
+        "standby: waiting for the leadership lock"
+    );
+    loop {
+        if *stop.borrow() {
+            return Ok(());
+        }
+        let held = match conn.client().await {
+            Ok(client) => try_acquire_leadership(client, ha.lock_key).await,
+            Err(e) => Err(e),
+        };
+        match held {
+            Ok(true) => break,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot try the leadership lock; trying again");
+                conn.reset_if_lost(&e);
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(ha.poll) => {}
+            _ = stop.changed() => {}
+        }
+    }
+    let session = conn.generation();
+    leader.store(true, Ordering::Relaxed);
+    tracing::info!(lock_key = ha.lock_key, "leader: delivering");
+    let (lead_tx, lead_rx) = watch::channel(false);
+    let mut run = std::pin::pin!(engine.run(lead_rx, Utc::now));
+    loop {
+        tokio::select! {
+            result = &mut run => return result.map_err(|e| e.to_string()),
+            _ = stop.changed() => {
+                let _ = lead_tx.send(true);
+                return run.await.map_err(|e| e.to_string());
+            }
+            () = tokio::time::sleep(ha.poll) => {
+                // The lock lives as long as its session: a new connection is a new session,
+                // which another instance may have beaten to the lock.
+                let held = match conn.client().await {
+                    Ok(client) => try_acquire_leadership(client, ha.lock_key).await,
+                    Err(e) => Err(e),
+                };
+                let lost = match held {
+                    Ok(true) if conn.generation() == session => None,
+                    Ok(_) => Some("the lock's session ended".to_owned()),
+                    Err(e) => Some(e.to_string()),
+                };
+                if let Some(why) = lost {
+                    leader.store(false, Ordering::Relaxed);
+                    let _ = lead_tx.send(true);
+                    let _ = run.await;
+                    return Err(format!("lost the leadership lock ({why}); stopped delivering"));
+                }
+            }
+        }
+    }
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -775,6 +977,7 @@ async fn status(State(state): State<AppState>) -> impl IntoResponse {
         "uptime_secs": state.started.elapsed().as_secs(),
         "groups": state.alerts_report.as_ref().map(|r| r.lock().map(|r| r.clone()).unwrap_or_default()),
         "business_hours": hours,
+        "ha": state.leader.as_ref().map(|l| serde_json::json!({"leader": l.load(Ordering::Relaxed)})),
     }))
 }
 

@@ -299,6 +299,27 @@ pub struct Config {
     pub log_level: String,
     /// Log format.
     pub log_format: LogFormat,
+    /// High availability (`ha.enabled`): only the instance holding a PostgreSQL advisory lock
+    /// delivers. `None` when disabled.
+    pub ha: Option<HaConfig>,
+}
+
+/// High availability: several sideloaders on one source, one delivering at a time — the one
+/// holding the PostgreSQL advisory lock `lock_key` on the checkpoint store's server (so
+/// `checkpoint.kind: postgres` is required: the standby resumes from the leader's checkpoint).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HaConfig {
+    /// The advisory lock's key (`ha.lock_key`, default [`HaConfig::DEFAULT_LOCK_KEY`]); give
+    /// each pair of instances sharing a server a key of its own.
+    pub lock_key: i64,
+    /// How often a standby tries to take the lock and the leader checks it still holds it
+    /// (`ha.poll_secs`, default 2 s).
+    pub poll: Duration,
+}
+
+impl HaConfig {
+    /// The lock key used when `ha.lock_key` is not set.
+    pub const DEFAULT_LOCK_KEY: i64 = 0x3cc0_0001;
 }
 
 impl Config {

@@ -25,6 +25,7 @@ pub(super) struct RawConfig {
     pub quarantine: RawQuarantine,
     pub http: RawHttp,
     pub logging: RawLogging,
+    pub ha: RawHa,
 }
 
 #[derive(Deserialize, Default)]
@@ -174,6 +175,14 @@ pub(super) struct RawQuarantine {
 #[serde(default)]
 pub(super) struct RawHttp {
     pub listen: V,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct RawHa {
+    pub enabled: V,
+    pub lock_key: V,
+    pub poll_secs: V,
 }
 
 #[derive(Deserialize, Default)]

@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use super::raw::{RawConfig, RawHours, V};
 use super::{
-    CallApiConfig, CheckpointConfig, Config, ConfigIssue, GroupsConfig, HoursConfig, LogFormat,
-    Secret, SourceConfig, TableMapping, XapiConfig,
+    CallApiConfig, CheckpointConfig, Config, ConfigIssue, GroupsConfig, HaConfig, HoursConfig,
+    LogFormat, Secret, SourceConfig, TableMapping, XapiConfig,
 };
 use crate::call::InternalCalls;
 use crate::cdr::{Field, FieldTemplate};
@@ -412,6 +412,32 @@ pub(super) fn validate(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Config 
             LogFormat::Text
         }
     };
+    let ha = if c.flag("ha.enabled", &raw.ha.enabled, false) {
+        if !matches!(checkpoint, CheckpointConfig::Postgres { .. }) {
+            c.bad(
+                "ha.enabled",
+                None,
+                "needs checkpoint.kind: postgres (the standby resumes from the leader's checkpoint, and the lock lives on that server)",
+            );
+        }
+        let lock_key = match c.opt_text("ha.lock_key", &raw.ha.lock_key) {
+            None => HaConfig::DEFAULT_LOCK_KEY,
+            Some(s) => s.parse().unwrap_or_else(|_| {
+                c.bad(
+                    "ha.lock_key",
+                    raw.ha.lock_key.as_ref(),
+                    "is not a whole number (a 64-bit signed integer)",
+                );
+                HaConfig::DEFAULT_LOCK_KEY
+            }),
+        };
+        Some(HaConfig {
+            lock_key,
+            poll: c.secs("ha.poll_secs", &raw.ha.poll_secs, 2, 1, 3_600),
+        })
+    } else {
+        None
+    };
     Config {
         timezone,
         cdr_template,
@@ -446,6 +472,7 @@ pub(super) fn validate(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Config 
         http_listen,
         log_level,
         log_format,
+        ha,
     }
 }
 
