@@ -25,10 +25,12 @@ pub(crate) fn scrub(secret: &Secret, text: &str) -> String {
 }
 
 /// The most of a call-logger API answer that is read: its answers are small JSON objects.
+#[cfg(feature = "http")]
 pub(crate) const CALL_API_BODY_LIMIT: usize = 1 << 20;
 
 /// The most of an XAPI answer that is read: the user and group lists of a large PBX fit
 /// many times over.
+#[cfg(feature = "xapi")]
 pub(crate) const XAPI_BODY_LIMIT: usize = 32 << 20;
 
 /// Reads `response`'s body, at most `limit` bytes. A longer body (by its `Content-Length`, or
