@@ -236,6 +236,31 @@ pub enum InvalidReason {
     InvalidLength,
 }
 
+impl InvalidReason {
+    /// The reason's code as in its serialized form (`too_short`, `not_a_number`, …), for the
+    /// bindings' `reason` field.
+    ///
+    /// ```
+    /// use pbx_core::phone::InvalidReason;
+    /// assert_eq!(InvalidReason::TooShort.code(), "too_short");
+    /// use InvalidReason::*;
+    /// for r in [NotAParty, NotANumber, InvalidCountryCode, TooShort, TooLong, InvalidLength] {
+    ///     assert_eq!(serde_json::to_value(r)?, r.code());
+    /// }
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn code(&self) -> &'static str {
+        match self {
+            InvalidReason::NotAParty => "not_a_party",
+            InvalidReason::NotANumber => "not_a_number",
+            InvalidReason::InvalidCountryCode => "invalid_country_code",
+            InvalidReason::TooShort => "too_short",
+            InvalidReason::TooLong => "too_long",
+            InvalidReason::InvalidLength => "invalid_length",
+        }
+    }
+}
+
 impl fmt::Display for InvalidReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

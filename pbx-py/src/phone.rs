@@ -70,9 +70,7 @@ fn wrap(n: Normalized) -> PyNormalizedNumber {
         Normalized::E164 { extension, .. } => out.extension = extension,
         Normalized::Invalid { raw, reason } => {
             out.raw = Some(raw);
-            out.reason = serde_json::to_value(reason)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned));
+            out.reason = Some(reason.code().to_owned());
         }
         _ => {}
     }
