@@ -21,7 +21,7 @@ use pbx_core::call::{CallMapper, InternalCalls, Mapped, SkipReason, parse_timezo
 use pbx_core::cdr::{CdrParser, FieldTemplate};
 use pbx_core::extensions::ExtensionMap;
 use pbx_core::phone::Region;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Convert 3CX CDR lines into call-logger API call requests (JSON lines).
 #[derive(Parser, Debug)]
