@@ -418,19 +418,12 @@ fn chain_depths(legs: &[CdrLeg]) -> Vec<u32> {
     // (predecessor, successor) pairs.
     let mut edges: Vec<(usize, usize)> = Vec::new();
     for (i, l) in legs.iter().enumerate() {
-        if let Some(&next) = l
-            .continued_in_cdr_id
-            .as_deref()
-            .and_then(|id| index.get(id))
-        {
-            if next != i {
-                edges.push((i, next));
-            }
+        let find = |id: &Option<String>| id.as_deref().and_then(|id| index.get(id)).copied();
+        if let Some(next) = find(&l.continued_in_cdr_id).filter(|&n| n != i) {
+            edges.push((i, next));
         }
-        if let Some(&base) = l.base_cdr_id.as_deref().and_then(|id| index.get(id)) {
-            if base != i {
-                edges.push((base, i));
-            }
+        if let Some(base) = find(&l.base_cdr_id).filter(|&b| b != i) {
+            edges.push((base, i));
         }
     }
     let mut depth = vec![0u32; legs.len()];
