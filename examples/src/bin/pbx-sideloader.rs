@@ -974,6 +974,7 @@ async fn status(State(state): State<AppState>) -> impl IntoResponse {
         "counters": s.counters,
         "last_error": s.last_error,
         "stopped": s.stopped,
+        "unmapped_extensions": s.unmapped,
         "uptime_secs": state.started.elapsed().as_secs(),
         "groups": state.alerts_report.as_ref().map(|r| r.lock().map(|r| r.clone()).unwrap_or_default()),
         "business_hours": hours,
@@ -1028,6 +1029,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     for (reason, n) in &c.skipped {
         let _ = writeln!(out, "pbx_records_skipped_total{{reason=\"{reason}\"}} {n}");
     }
+    s.unmapped.write_metrics(&mut out);
     let _ = writeln!(
         out,
         "# HELP pbx_up 1 while delivering, 0 once stopped.\n# TYPE pbx_up gauge\npbx_up {}",
