@@ -163,7 +163,7 @@ pub struct EngineOptions {
     /// The least time between a call's first failure and its quarantine as poison
     /// (`call_api.poison_after_secs`, default 120 s).
     pub poison_after: Duration,
-    /// The first retry's upper bound for one call (default 500 ms); doubles per attempt.
+    /// The first retry's upper bound for one call (default 250 ms); doubles per attempt.
     pub retry_base: Duration,
     /// The longest wait before a call's next try (default 30 s), unless `Retry-After` says more.
     pub retry_cap: Duration,
@@ -193,7 +193,7 @@ impl Default for EngineOptions {
             range: None,
             max_attempts: 5,
             poison_after: Duration::from_secs(120),
-            retry_base: Duration::from_millis(500),
+            retry_base: Duration::from_millis(250),
             retry_cap: Duration::from_secs(30),
             window: 8192,
             save_interval: Duration::from_millis(200),
