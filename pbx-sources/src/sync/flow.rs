@@ -27,6 +27,9 @@ use super::{DirectoryRefresh, EngineOptions, Quarantine, Status, SyncError, refr
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// A read in progress: it holds the source and hands it back with the records.
+type Fetch<'a, S> = BoxFuture<'a, (&'a mut S, Result<Vec<SourceRecord>, String>)>;
+
 /// Whether the loop serves for ever (`run`) or stops once the source is drained (`drain`).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Mode {
@@ -191,7 +194,7 @@ where
     // The read cursor: the checkpoint of the last record read (ahead of the mark).
     let mut cursor = checkpoint.clone();
     let mut source_slot: Option<&mut S> = Some(source);
-    let mut fetching: Option<BoxFuture<'_, (&mut S, Result<Vec<SourceRecord>, String>)>> = None;
+    let mut fetching: Option<Fetch<'_, S>> = None;
     let mut source_done = false;
     let mut next_fetch = Instant::now();
     let mut source_failures: u32 = 0;
@@ -459,7 +462,12 @@ where
                         }
                     }
                     DeliveryOutcome::Rejected { status: code, body } => {
-                        health.succeeded();
+                        // An answer about this payload: the API works.
+                        if health.succeeded() {
+                            tracing::info!("the call API answers again; delivery resumes");
+                            outage_level = 0;
+                            outage_probe = None;
+                        }
                         if let Some(job) = jobs.remove(&seq) {
                             let reason = format!("the call API rejected it (HTTP {code}): {body}");
                             put_quarantine(&quarantine, job.entry(reason, clock())).await?;
