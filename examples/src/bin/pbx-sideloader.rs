@@ -20,7 +20,12 @@
 //! moves. The file source is read whole and filtered by the engine; a database source can
 //! narrow its query to the range ([`build_source`] hands it over).
 //!
-//! Exit codes: 0 done; 1 a runtime failure (unreadable source, refused credentials); 2 an
+//! SIGINT and SIGTERM are graceful in every mode: no new call starts, calls in flight finish
+//! (up to 10 s), and the checkpoint is saved at the last acknowledged call.
+//!
+//! Exit codes: 0 done; 1 a runtime failure (unreadable source, refused credentials, the call
+//! API or file sink unavailable until the oldest call used its `max_attempts` in `--once` or
+//! a backfill, or a signal before the source was drained), with a one-line reason; 2 an
 //! unusable configuration (every problem printed with its path; nothing started).
 
 use std::fmt::Write as _;
@@ -607,17 +612,31 @@ async fn drain(
     progress: impl FnMut(&Status) + Send,
 ) -> Result<(), ExitCode> {
     let (stop_tx, stop_rx) = watch::channel(false);
+    let signalled = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&signalled);
     let signals = tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("stopping: finishing the calls in flight");
+        flag.store(true, Ordering::SeqCst);
         let _ = stop_tx.send(true);
     });
     let result = engine.drain(stop_rx, Utc::now, progress).await;
     signals.abort();
-    result.map_err(|e| {
-        eprintln!("pbx-sideloader: {e}");
-        ExitCode::from(1)
-    })
+    match result {
+        Ok(()) if signalled.load(Ordering::SeqCst) => {
+            let checkpoint = status_of(engine).checkpoint;
+            eprintln!(
+                "pbx-sideloader: stopped by a signal before the source was drained; checkpoint saved at {}; run again to continue",
+                checkpoint.as_deref().unwrap_or("the start")
+            );
+            Err(ExitCode::from(1))
+        }
+        Ok(()) => Ok(()),
+        Err(e) => {
+            eprintln!("pbx-sideloader: {e}");
+            Err(ExitCode::from(1))
+        }
+    }
 }
 
 /// `N delivered, N already delivered, N skipped (reason N, …), N quarantined`.
