@@ -86,7 +86,7 @@ fn sigterm_during_once_saves_the_acknowledged_prefix_and_a_second_run_finishes()
     }));
     let addr = serve_api(&runtime, &api);
     let cfg = config(&dir, &format!("http://{addr}"), ", concurrency: 2");
-    let mut child = Command::new(BIN)
+    let child = Command::new(BIN)
         .args(["--config", cfg.to_str().unwrap(), "--once"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
