@@ -530,3 +530,42 @@ async fn a_slow_checkpoint_store_does_not_halve_throughput() {
     assert!(saves >= 2, "{saves}");
     assert!(slow <= fast * 2, "slow store {slow:?} vs fast {fast:?}");
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_file_sink_that_cannot_be_written_says_so_and_drain_gives_up() {
+    let dir = std::env::temp_dir().join(format!("pbx-badsink-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let sink = pbx_sources::jsonl::JsonLinesSink::open(dir.join("out").join("calls.jsonl")).unwrap();
+    // The folder goes away under the running sink (a read-only or unmounted disk alike).
+    std::fs::remove_dir_all(&dir).unwrap();
+    let (logs, _guard) = common::Logs::capture();
+    let mut engine = Engine::new(
+        MemorySource::new(cdr_lines(40)),
+        Arc::new(sink),
+        MemoryCheckpointStore::new(),
+        pipeline(),
+        Arc::new(MemoryQuarantine::default()),
+        EngineOptions {
+            max_attempts: 3,
+            retry_base: Duration::from_millis(5),
+            backoff_base: Duration::from_millis(5),
+            ..options(4)
+        },
+    );
+    let err = drain(&mut engine).await.unwrap_err();
+    assert!(matches!(err, SyncError::Unavailable { .. }), "{err}");
+    assert!(err.to_string().contains("cannot write"), "{err}");
+    let s = status(&engine);
+    assert!(
+        s.last_error.as_deref().unwrap_or_default().contains("cannot write"),
+        "{s:?}"
+    );
+    assert!(s.counters.failures["io"] >= 4, "{:?}", s.counters.failures);
+    assert_eq!(s.counters.quarantined, 0);
+    let text = logs.text();
+    let warnings = text.matches("delivery failed").count();
+    // Logged at warn with the reason, at most once per 5 s (the rest counted as held back).
+    assert!(text.contains("WARN") && text.contains("cannot write"), "{text}");
+    assert!((1..=2).contains(&warnings), "{warnings} warnings:\n{text}");
+    assert!(text.contains("looks down"), "{text}");
+}
