@@ -535,7 +535,8 @@ async fn a_slow_checkpoint_store_does_not_halve_throughput() {
 async fn a_file_sink_that_cannot_be_written_says_so_and_drain_gives_up() {
     let dir = std::env::temp_dir().join(format!("pbx-badsink-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let sink = pbx_sources::jsonl::JsonLinesSink::open(dir.join("out").join("calls.jsonl")).unwrap();
+    let sink =
+        pbx_sources::jsonl::JsonLinesSink::open(dir.join("out").join("calls.jsonl")).unwrap();
     // The folder goes away under the running sink (a read-only or unmounted disk alike).
     std::fs::remove_dir_all(&dir).unwrap();
     let (logs, _guard) = common::Logs::capture();
@@ -557,7 +558,10 @@ async fn a_file_sink_that_cannot_be_written_says_so_and_drain_gives_up() {
     assert!(err.to_string().contains("cannot write"), "{err}");
     let s = status(&engine);
     assert!(
-        s.last_error.as_deref().unwrap_or_default().contains("cannot write"),
+        s.last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("cannot write"),
         "{s:?}"
     );
     assert!(s.counters.failures["io"] >= 4, "{:?}", s.counters.failures);
@@ -565,7 +569,10 @@ async fn a_file_sink_that_cannot_be_written_says_so_and_drain_gives_up() {
     let text = logs.text();
     let warnings = text.matches("delivery failed").count();
     // Logged at warn with the reason, at most once per 5 s (the rest counted as held back).
-    assert!(text.contains("WARN") && text.contains("cannot write"), "{text}");
+    assert!(
+        text.contains("WARN") && text.contains("cannot write"),
+        "{text}"
+    );
     assert!((1..=2).contains(&warnings), "{warnings} warnings:\n{text}");
     assert!(text.contains("looks down"), "{text}");
 }
