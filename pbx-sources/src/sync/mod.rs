@@ -1,12 +1,18 @@
 //! The sync engine: source → pbx-core → call sink, with checkpoints after acknowledgement.
 //!
-//! A short driver loop around [`pbx_core::sync`]: fetch a batch after the saved checkpoint,
-//! let the core decide each record, deliver the calls with bounded concurrency (in source
-//! order), quarantine what cannot be used, and save the checkpoint of the leading run of
-//! settled records — never past a call the API has not acknowledged. Calls after an
-//! unsettled one are fetched again next round; those already answered for good are not sent
-//! again while the engine runs, and after a restart the API's 409 makes a re-send harmless
-//! (at-least-once delivery, exactly-once storage by `pbxCallId`).
+//! [`Engine::run`] (the service) and [`Engine::drain`] (`--once`, a backfill) deliver as a
+//! stream: the source is read ahead (bounded), each record prepared by [`pbx_core::sync`] as it
+//! arrives, up to [`EngineOptions::concurrency`] calls in flight completing in any order, and a
+//! call that needs another try waits on its own timer while the others go on. The checkpoint
+//! is the mark of a [`pbx_core::sync::AckWindow`] — the longest settled prefix, never past a
+//! call the API has not acknowledged — saved in the background, debounced, and always on the
+//! way out. Outages are waited out as a whole and poison calls set aside
+//! ([`pbx_core::sync::RetryRules`]); see [`Engine::run`]. Delivery is at-least-once (a call
+//! acknowledged after the last save is sent again after a crash) and storage exactly-once by
+//! `pbxCallId` (the API answers 409).
+//!
+//! [`Engine::round`] is one bounded pass (fetch a batch, deliver it, save the settled prefix),
+//! for tests and step-by-step embedding; it has no retry timers.
 //!
 //! **Backfill.** With [`EngineOptions::range`] set, calls outside the [`TimeRange`] are
 //! skipped (reason `outside_range`) before they are mapped — whatever the source. A source
@@ -18,7 +24,7 @@
 //!
 //! **Extension map refresh.** [`Engine::with_extension_directory`] asks a
 //! [`ExtensionDirectory`] (say XAPI `/Users`, which caches for its own refresh interval)
-//! before every round and maps calls with its map merged with the configured one (the
+//! before every read (at most once a second) and maps calls with its map merged with the configured one (the
 //! configured entries win). When the directory fails, the last map is kept.
 
 mod flow;
@@ -418,7 +424,11 @@ where
         f(&mut self.status.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// One round: fetch, decide, deliver, quarantine, save the checkpoint.
+    /// One bounded pass: fetch a batch, decide, deliver it (in source order, `concurrency` at
+    /// a time), quarantine, save the checkpoint of its settled prefix. Calls behind an
+    /// unsettled one are fetched again by the next pass; those already answered for good are
+    /// not sent again. No retry timers, no outage or poison rules: use [`Engine::run`] or
+    /// [`Engine::drain`] to deliver; this is for tests and step-by-step embedding.
     ///
     /// # Errors
     /// [`SyncError`]; the checkpoint never moves past an unsettled record.
