@@ -691,3 +691,32 @@ async fn put_quarantine(
         .map_err(|e| SyncError::Quarantine(std::io::Error::other(e.to_string())))?
         .map_err(SyncError::Quarantine)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_are_grouped_by_reason() {
+        for (reason, kind) in [
+            ("HTTP 503: down (after 1 attempt(s))", "http_5xx"),
+            ("HTTP 429: slow down", "http_429"),
+            ("unexpected HTTP 404 (check base_url): no such path", "http_other"),
+            ("timed out", "timeout"),
+            ("connection failed: Connection refused (os error 111)", "connection"),
+            ("request failed: connection reset by peer", "connection"),
+            ("cannot write out/calls.jsonl: Read-only file system (os error 30)", "io"),
+            ("sink state poisoned", "other"),
+        ] {
+            assert_eq!(failure_kind(reason), kind, "{reason}");
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap() {
+        let (base, cap) = (Duration::from_millis(250), Duration::from_secs(30));
+        assert_eq!(exponential(base, cap, 0), base);
+        assert_eq!(exponential(base, cap, 3), Duration::from_secs(2));
+        assert_eq!(exponential(base, cap, 40), cap);
+    }
+}
