@@ -701,11 +701,20 @@ mod tests {
         for (reason, kind) in [
             ("HTTP 503: down (after 1 attempt(s))", "http_5xx"),
             ("HTTP 429: slow down", "http_429"),
-            ("unexpected HTTP 404 (check base_url): no such path", "http_other"),
+            (
+                "unexpected HTTP 404 (check base_url): no such path",
+                "http_other",
+            ),
             ("timed out", "timeout"),
-            ("connection failed: Connection refused (os error 111)", "connection"),
+            (
+                "connection failed: Connection refused (os error 111)",
+                "connection",
+            ),
             ("request failed: connection reset by peer", "connection"),
-            ("cannot write out/calls.jsonl: Read-only file system (os error 30)", "io"),
+            (
+                "cannot write out/calls.jsonl: Read-only file system (os error 30)",
+                "io",
+            ),
             ("sink state poisoned", "other"),
         ] {
             assert_eq!(failure_kind(reason), kind, "{reason}");
