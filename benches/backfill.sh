@@ -80,7 +80,8 @@ YAML
   echo "backfill.sh: $name (concurrency $concurrency, batch $batch): wall $secs, peak RSS $((rss / 1024)) MB ($rss kB)"
 }
 
-run concurrent 64 5000
+# Issue 17's goal: >= 50 000 calls/s with at most 16 calls in flight (PBX_BENCH_CONCURRENCY).
+run concurrent "${PBX_BENCH_CONCURRENCY:-16}" 5000
 if [ "${PBX_BENCH_SEQUENTIAL:-1}" = 1 ]; then
   run sequential 1 500
 fi

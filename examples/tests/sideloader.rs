@@ -150,8 +150,9 @@ fn a_bad_configuration_lists_every_problem_and_exits_2() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// The calls in a JSON-lines sink, sorted (calls complete in any order).
 fn call_ids(path: &Path) -> Vec<(String, String)> {
-    std::fs::read_to_string(path)
+    let mut ids: Vec<(String, String)> = std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
         .map(|l| {
@@ -161,7 +162,9 @@ fn call_ids(path: &Path) -> Vec<(String, String)> {
                 v["timestamp"].as_str().unwrap().to_owned(),
             )
         })
-        .collect()
+        .collect();
+    ids.sort();
+    ids
 }
 
 #[test]

@@ -26,6 +26,10 @@ use crate::cdr::{CdrParser, assemble_call};
 use crate::error::Location;
 use crate::traits::{Checkpoint, DeliveryOutcome, RawRecord, SourceRecord};
 
+mod window;
+
+pub use window::{AckWindow, ApiHealth, CallTries, RetryRules, Verdict};
+
 /// What to do with one record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -316,11 +320,17 @@ impl From<DeliveryOutcome> for Outcome {
 /// assert_eq!(final_prefix(&run), Some(cp("1"))); // never past an unacknowledged call
 /// ```
 pub fn final_prefix(outcomes: &[(Checkpoint, Outcome)]) -> Option<Checkpoint> {
-    outcomes
-        .iter()
-        .take_while(|(_, o)| o.is_final())
-        .last()
-        .map(|(cp, _)| cp.clone())
+    // The degenerate case of the acknowledgement window: every record pushed, the final ones
+    // settled, the settled prefix taken.
+    let mut window = AckWindow::new(None);
+    for (checkpoint, outcome) in outcomes {
+        let seq = window.push(checkpoint.clone());
+        if outcome.is_final() {
+            window.settle(seq, ());
+        }
+    }
+    while window.pop_settled().is_some() {}
+    window.mark().cloned()
 }
 
 /// One quarantined record, as a JSON line in the quarantine file.
@@ -363,6 +373,12 @@ pub struct Counters {
     pub retries: u64,
     /// Credential refusals.
     pub auth_failures: u64,
+    /// Calls set aside as poison (failing while others succeeded, for `max_attempts` tries
+    /// over at least `poison_after_secs`); also counted in `quarantined`.
+    pub poisoned: u64,
+    /// Failed delivery attempts by reason (`http_5xx`, `http_429`, `http_other`, `timeout`,
+    /// `connection`, `io`, `other`).
+    pub failures: BTreeMap<String, u64>,
     /// Start time of the newest call delivered, for lag.
     pub newest_call_start: Option<String>,
 }

@@ -96,7 +96,8 @@ pub enum DeliveryOutcome {
     Delivered,
     /// Already stored earlier (409): counts as delivered.
     Duplicate,
-    /// Refused as malformed (400/422): never retried; quarantine it.
+    /// Refused (a 4xx other than 401/403/404/408/409/429, e.g. 400/422): never retried;
+    /// quarantine it.
     Rejected {
         /// HTTP status.
         status: u16,

@@ -92,8 +92,9 @@ fn snapshot(status: &Mutex<Status>, running: bool) -> SideloaderStatus {
 
 fn sync_error(e: &SyncError) -> PbxErrorInfo {
     let kind = match e {
-        SyncError::Source(_) => "source",
-        SyncError::Checkpoint(_) => "checkpoint",
+        SyncError::Source { .. } => "source",
+        SyncError::Checkpoint { .. } => "checkpoint",
+        SyncError::Unavailable { .. } => "unavailable",
         SyncError::Quarantine(_) => "quarantine",
         SyncError::AuthFailed { .. } => "auth_failed",
         _ => "other",
@@ -123,7 +124,6 @@ fn busy() -> PbxErrorInfo {
 pub struct Sideloader {
     slot: Arc<Mutex<Slot>>,
     status: Arc<Mutex<Status>>,
-    batch_size: usize,
 }
 
 impl Sideloader {
@@ -192,7 +192,6 @@ impl Sideloader {
         Ok(Sideloader {
             status: engine.status(),
             slot: Arc::new(Mutex::new(Slot::Idle(Box::new(engine)))),
-            batch_size: c.batch_size,
         })
     }
 
@@ -272,25 +271,17 @@ impl Sideloader {
         };
         let slot = Arc::clone(&self.slot);
         let status = Arc::clone(&self.status);
-        let batch_size = self.batch_size;
         env.spawn_future_with_callback(
             async move {
                 let Some(mut engine) = engine else {
                     return Ok(Err(busy()));
                 };
-                let mut result = Ok(());
-                loop {
-                    match engine.round(Utc::now()).await {
-                        // The JSON-lines sink never asks for a retry; should a round leave
-                        // records unsettled, stop here rather than spin.
-                        Ok(r) if r.retry.is_some() || r.fetched < batch_size => break,
-                        Ok(_) => {}
-                        Err(e) => {
-                            result = Err(sync_error(&e));
-                            break;
-                        }
-                    }
-                }
+                // The engine's one drain loop: gives up (rejects) when the sink keeps failing.
+                let (_stop, rx) = watch::channel(false);
+                let result = engine
+                    .drain(rx, Utc::now, |_| {})
+                    .await
+                    .map_err(|e| sync_error(&e));
                 *slot.lock().unwrap_or_else(PoisonError::into_inner) = Slot::Idle(engine);
                 Ok::<_, napi::Error>(result)
             },

@@ -58,42 +58,53 @@ impl FileCheckpointStore {
         }
     }
 
-    fn io(&self, source: std::io::Error) -> CheckpointError {
-        CheckpointError::Io {
-            path: self.path.clone(),
-            source,
-        }
+    /// Runs the file work `f` on tokio's blocking pool (it reads, writes and fsyncs), so a
+    /// slow disk does not stall the runtime's threads.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Path) -> Result<T, CheckpointError> + Send + 'static,
+    ) -> Result<T, CheckpointError> {
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || f(&path))
+            .await
+            .map_err(|e| io(&self.path, std::io::Error::other(e.to_string())))?
     }
+}
 
-    fn read(&self) -> Result<BTreeMap<String, String>, CheckpointError> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
-            Err(e) => return Err(self.io(e)),
-        };
-        serde_json::from_str(&text).map_err(|e| CheckpointError::Corrupt {
-            path: self.path.clone(),
-            reason: e.to_string(),
-        })
+fn io(path: &Path, source: std::io::Error) -> CheckpointError {
+    CheckpointError::Io {
+        path: path.to_owned(),
+        source,
     }
+}
 
-    fn write(&self, all: &BTreeMap<String, String>) -> Result<(), CheckpointError> {
-        let dir = self
-            .path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| self.io(e))?;
-        let tmp = self.path.with_extension("tmp");
-        let body = serde_json::to_vec_pretty(all).map_err(|e| self.io(std::io::Error::other(e)))?;
-        let mut f = std::fs::File::create(&tmp).map_err(|e| self.io(e))?;
-        f.write_all(&body).map_err(|e| self.io(e))?;
-        f.sync_all().map_err(|e| self.io(e))?;
-        std::fs::rename(&tmp, &self.path).map_err(|e| self.io(e))?;
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| self.io(e))
-    }
+fn read(path: &Path) -> Result<BTreeMap<String, String>, CheckpointError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => return Err(io(path, e)),
+    };
+    serde_json::from_str(&text).map_err(|e| CheckpointError::Corrupt {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+fn write(path: &Path, all: &BTreeMap<String, String>) -> Result<(), CheckpointError> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| io(path, e))?;
+    let tmp = path.with_extension("tmp");
+    let body = serde_json::to_vec_pretty(all).map_err(|e| io(path, std::io::Error::other(e)))?;
+    let mut f = std::fs::File::create(&tmp).map_err(|e| io(path, e))?;
+    f.write_all(&body).map_err(|e| io(path, e))?;
+    f.sync_all().map_err(|e| io(path, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| io(path, e))?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io(path, e))
 }
 
 #[async_trait]
@@ -102,13 +113,19 @@ impl CheckpointStore for FileCheckpointStore {
 
     async fn load(&self, key: &str) -> Result<Option<Checkpoint>, CheckpointError> {
         let _guard = self.lock.lock().await;
-        Ok(self.read()?.get(key).map(Checkpoint::new))
+        let key = key.to_owned();
+        self.blocking(move |path| Ok(read(path)?.get(&key).map(Checkpoint::new)))
+            .await
     }
 
     async fn save(&self, key: &str, checkpoint: &Checkpoint) -> Result<(), CheckpointError> {
         let _guard = self.lock.lock().await;
-        let mut all = self.read()?;
-        all.insert(key.to_owned(), checkpoint.to_string());
-        self.write(&all)
+        let (key, value) = (key.to_owned(), checkpoint.to_string());
+        self.blocking(move |path| {
+            let mut all = read(path)?;
+            all.insert(key, value);
+            write(path, &all)
+        })
+        .await
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use pbx_core::call::CallRequest;
@@ -14,8 +14,8 @@ use pbx_core::{CallSink, DeliveryOutcome};
 /// Appends each call as one JSON line (synced to disk before it counts as delivered).
 #[derive(Debug)]
 pub struct JsonLinesSink {
-    path: PathBuf,
-    state: Mutex<HashSet<String>>,
+    path: Arc<PathBuf>,
+    state: Arc<Mutex<HashSet<String>>>,
 }
 
 impl JsonLinesSink {
@@ -50,8 +50,8 @@ impl JsonLinesSink {
             std::fs::create_dir_all(dir)?;
         }
         Ok(JsonLinesSink {
-            path,
-            state: Mutex::new(ids),
+            path: Arc::new(path),
+            state: Arc::new(Mutex::new(ids)),
         })
     }
 
@@ -68,35 +68,48 @@ impl JsonLinesSink {
 
 #[async_trait]
 impl CallSink for JsonLinesSink {
+    /// Appends and fsyncs on tokio's blocking pool, so a slow disk does not stall the
+    /// runtime's threads.
     async fn deliver(&self, call: &CallRequest) -> DeliveryOutcome {
-        let Ok(mut ids) = self.state.lock() else {
-            return DeliveryOutcome::Retry {
-                reason: "sink state poisoned".into(),
-                after: None,
+        let (path, state) = (Arc::clone(&self.path), Arc::clone(&self.state));
+        let id = call.pbx_call_id.clone();
+        let line = serde_json::to_vec(call);
+        let work = move || {
+            let Ok(mut ids) = state.lock() else {
+                return DeliveryOutcome::Retry {
+                    reason: "sink state poisoned".into(),
+                    after: None,
+                };
             };
-        };
-        if ids.contains(&call.pbx_call_id) {
-            return DeliveryOutcome::Duplicate;
-        }
-        let write = || -> std::io::Result<()> {
-            let mut line = serde_json::to_vec(call).map_err(std::io::Error::other)?;
-            line.push(b'\n');
-            let mut f = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&self.path)?;
-            f.write_all(&line)?;
-            f.sync_data()
-        };
-        match write() {
-            Ok(()) => {
-                ids.insert(call.pbx_call_id.clone());
-                DeliveryOutcome::Delivered
+            if ids.contains(&id) {
+                return DeliveryOutcome::Duplicate;
             }
-            Err(e) => DeliveryOutcome::Retry {
-                reason: format!("cannot write {}: {e}", self.path.display()),
+            let write = || -> std::io::Result<()> {
+                let mut line = line.map_err(std::io::Error::other)?;
+                line.push(b'\n');
+                let mut f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&*path)?;
+                f.write_all(&line)?;
+                f.sync_data()
+            };
+            match write() {
+                Ok(()) => {
+                    ids.insert(id);
+                    DeliveryOutcome::Delivered
+                }
+                Err(e) => DeliveryOutcome::Retry {
+                    reason: format!("cannot write {}: {e}", path.display()),
+                    after: None,
+                },
+            }
+        };
+        tokio::task::spawn_blocking(work)
+            .await
+            .unwrap_or_else(|e| DeliveryOutcome::Retry {
+                reason: format!("the sink's writer failed: {e}"),
                 after: None,
-            },
-        }
+            })
     }
 }

@@ -126,6 +126,24 @@ async fn bad_request_400_and_422_are_rejected_with_the_message_and_never_retried
 }
 
 #[tokio::test]
+async fn any_other_4xx_is_a_rejection_but_404_and_429_are_not() {
+    let server = Server::start(scripted(vec![
+        Reply::text(413, "payload too large"),
+        Reply::text(415, "unsupported media type"),
+    ]))
+    .await;
+    let (c, sleeper) = client(&server);
+    for status in [413, 415] {
+        match c.deliver(&call("3cx-1")).await {
+            DeliveryOutcome::Rejected { status: s, .. } => assert_eq!(s, status),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(server.count("POST", CALLS), 2);
+    assert!(sleeper.delays().is_empty());
+}
+
+#[tokio::test]
 async fn unauthorized_401_and_forbidden_403_fail_auth_without_retry() {
     let server = Server::start(scripted(vec![Reply::status(401), Reply::status(403)])).await;
     let (c, sleeper) = client(&server);

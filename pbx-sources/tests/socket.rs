@@ -596,7 +596,12 @@ async fn sigkill_between_receive_and_delivery_loses_nothing() {
         .into_iter()
         .map(|c| c.pbx_call_id)
         .collect();
-    assert_eq!(after, want[3..]);
+    // Nothing lost. Calls acknowledged just before the kill may be sent again (the checkpoint
+    // is saved in the background after acknowledgement; the API answers those 409).
+    let resent = after.len().saturating_sub(want.len() - 3);
+    assert!(resent <= 3, "{after:?}");
+    assert_eq!(after[..resent], want[3 - resent..3], "{after:?}");
+    assert_eq!(after[resent..], want[3..]);
     std::fs::remove_dir_all(dir).unwrap();
 }
 

@@ -20,7 +20,12 @@
 //! moves. The file source is read whole and filtered by the engine; a database source can
 //! narrow its query to the range ([`build_source`] hands it over).
 //!
-//! Exit codes: 0 done; 1 a runtime failure (unreadable source, refused credentials); 2 an
+//! SIGINT and SIGTERM are graceful in every mode: no new call starts, calls in flight finish
+//! (up to 10 s), and the checkpoint is saved at the last acknowledged call.
+//!
+//! Exit codes: 0 done; 1 a runtime failure (unreadable source, refused credentials, the call
+//! API or file sink unavailable until the oldest call used its `max_attempts` in `--once` or
+//! a backfill, or a signal before the source was drained), with a one-line reason; 2 an
 //! unusable configuration (every problem printed with its path; nothing started).
 
 use std::fmt::Write as _;
@@ -52,7 +57,7 @@ use pbx_core::{
     SourceRecord,
 };
 use pbx_sources::checkpoint::{CheckpointError, FileCheckpointStore};
-use pbx_sources::http::{CallLoggerClient, CallLoggerConfig};
+use pbx_sources::http::{CallLoggerClient, CallLoggerConfig, RetryPolicy};
 use pbx_sources::jsonl::JsonLinesSink;
 use pbx_sources::postgres::{
     CallLogSource, CdrOutputSource, Connection, PgCheckpointStore, PgError, SiteTableSource,
@@ -448,7 +453,10 @@ async fn run(config: Config, mode: Mode) -> ExitCode {
             Err(e) => return refuse(format!("cannot open {path}: {e}")),
         },
         None => {
-            let http = CallLoggerConfig::from(&config.call_api);
+            let mut http = CallLoggerConfig::from(&config.call_api);
+            // One attempt per request: the engine schedules each call's next try on its own
+            // timer, so a failing call never holds a delivery slot while it waits.
+            http.retry = RetryPolicy::none();
             match CallLoggerClient::new(http) {
                 Ok(c) => Sink::Http(Box::new(c)),
                 Err(e) => return refuse(format!("call API client: {e}")),
@@ -484,17 +492,16 @@ async fn run(config: Config, mode: Mode) -> ExitCode {
         directory = Some(d);
     }
     let options = EngineOptions {
-        // A backfill keeps its own checkpoint: it resumes after an interruption and never
-        // moves the live one.
-        checkpoint_key: match &range {
-            Some(r) => format!("backfill:{}/{}", r.from().to_rfc3339(), r.to().to_rfc3339()),
-            None => "cdr".into(),
-        },
-        batch_size: config.batch_size,
-        concurrency: config.call_api.concurrency,
-        poll_interval: config.poll_interval,
         range,
-        ..EngineOptions::default()
+        ..EngineOptions::from_config(
+            &config,
+            // A backfill keeps its own checkpoint: it resumes after an interruption and never
+            // moves the live one.
+            match &range {
+                Some(r) => format!("backfill:{}/{}", r.from().to_rfc3339(), r.to().to_rfc3339()),
+                None => "cdr".into(),
+            },
+        )
     };
     let quarantine = Arc::new(FileQuarantine::new(&config.quarantine_path));
     if mode == Mode::Replay {
@@ -543,7 +550,7 @@ async fn run(config: Config, mode: Mode) -> ExitCode {
         engine = engine.with_extension_directory(d, config.extensions.clone());
     }
     match mode {
-        Mode::Once => match drain(&mut engine, &config, None).await {
+        Mode::Once => match drain(&mut engine, |_| {}).await {
             Ok(()) => {
                 print_summary(&engine, &config);
                 ExitCode::SUCCESS
@@ -597,45 +604,39 @@ async fn group_loop(
     )))
 }
 
-/// Runs rounds until the source is drained; `progress` is told after each round.
+/// Delivers until the source is drained ([`Engine::drain`]); `progress` is told as the
+/// checkpoint moves. SIGINT and SIGTERM stop it gracefully (calls in flight finish, the
+/// acknowledged prefix is saved).
 async fn drain(
     engine: &mut SideloaderEngine,
-    config: &Config,
-    mut progress: Option<&mut dyn FnMut(&SideloaderEngine)>,
+    progress: impl FnMut(&Status) + Send,
 ) -> Result<(), ExitCode> {
-    let mut failures = 0u32;
-    loop {
-        let round = engine.round(Utc::now()).await;
-        if let Some(p) = progress.as_mut() {
-            p(engine);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let signalled = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&signalled);
+    let signals = tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("stopping: finishing the calls in flight");
+        flag.store(true, Ordering::SeqCst);
+        let _ = stop_tx.send(true);
+    });
+    let result = engine.drain(stop_rx, Utc::now, progress).await;
+    signals.abort();
+    match result {
+        Ok(()) if signalled.load(Ordering::SeqCst) => {
+            let checkpoint = status_of(engine).checkpoint;
+            eprintln!(
+                "pbx-sideloader: stopped by a signal before the source was drained; checkpoint saved at {}; run again to continue",
+                checkpoint.as_deref().unwrap_or("the start")
+            );
+            Err(ExitCode::from(1))
         }
-        match round {
-            Ok(r) if r.retry.is_some() => {
-                // Progress resets the count: only repeated failures without progress give up.
-                failures = if r.settled > 0 { 1 } else { failures + 1 };
-                if failures > 5 {
-                    eprintln!(
-                        "pbx-sideloader: the call API keeps failing; stopped with calls unacknowledged (run again later)"
-                    );
-                    return Err(ExitCode::from(1));
-                }
-                let wait =
-                    Duration::from_secs(1 << failures.min(5)).max(r.retry.unwrap_or_default());
-                tokio::time::sleep(wait).await;
-            }
-            Ok(r) if r.fetched < config.batch_size => break,
-            Ok(r) => {
-                if r.settled > 0 {
-                    failures = 0;
-                }
-            }
-            Err(e) => {
-                eprintln!("pbx-sideloader: {e}");
-                return Err(ExitCode::from(1));
-            }
+        Ok(()) => Ok(()),
+        Err(e) => {
+            eprintln!("pbx-sideloader: {e}");
+            Err(ExitCode::from(1))
         }
     }
-    Ok(())
 }
 
 /// `N delivered, N already delivered, N skipped (reason N, …), N quarantined`.
@@ -710,8 +711,7 @@ async fn backfill(
     if progress && let Ok(mut shown) = PROGRESS.lock() {
         *shown = Some(bar.clone());
     }
-    let mut tick = |engine: &SideloaderEngine| {
-        let s = status_of(engine);
+    let tick = |s: &Status| {
         if let Some((done, _)) = source_progress(&config.source, s.checkpoint.as_deref()) {
             bar.set_position(done);
         }
@@ -725,7 +725,7 @@ async fn backfill(
             c.quarantined
         ));
     };
-    let result = drain(engine, config, Some(&mut tick)).await;
+    let result = drain(engine, tick).await;
     if let Ok(mut shown) = PROGRESS.lock() {
         *shown = None;
     }
@@ -836,7 +836,7 @@ async fn serve(
     });
     let code = tokio::select! {
         () = shutdown_signal() => {
-            tracing::info!("stopping: finishing the round in progress");
+            tracing::info!("stopping: finishing the calls in flight");
             ExitCode::SUCCESS
         }
         result = &mut engine_task => {
@@ -851,12 +851,14 @@ async fn serve(
         }
     };
     let _ = stop_tx.send(true);
+    // The engine gives calls in flight `shutdown_grace` (10 s), then saves the acknowledged
+    // prefix and returns; this outer limit only guards against a store that hangs.
     if tokio::time::timeout(Duration::from_secs(20), &mut engine_task)
         .await
         .is_err()
     {
         tracing::warn!(
-            "the round in progress did not finish within 20 s; its calls will be sent again"
+            "delivery did not stop within 20 s (the checkpoint store does not answer); unsaved calls will be sent again"
         );
     }
     let _ = server.await;
@@ -1022,6 +1024,21 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         "Credential refusals by the API.",
         c.auth_failures,
     );
+    counter(
+        "pbx_calls_poisoned_total",
+        "Calls quarantined as poison (failing while others were delivered).",
+        c.poisoned,
+    );
+    let _ = writeln!(
+        out,
+        "# HELP pbx_delivery_failures_total Failed delivery attempts, by reason.\n# TYPE pbx_delivery_failures_total counter"
+    );
+    for (reason, n) in &c.failures {
+        let _ = writeln!(
+            out,
+            "pbx_delivery_failures_total{{reason=\"{reason}\"}} {n}"
+        );
+    }
     let _ = writeln!(
         out,
         "# HELP pbx_records_skipped_total Records not sent, by reason.\n# TYPE pbx_records_skipped_total counter"

@@ -186,8 +186,13 @@ pub struct CallApiConfig {
     pub timeout: Duration,
     /// Calls in flight at once (default 4).
     pub concurrency: usize,
-    /// Attempts per call before giving up for this round (default 5).
+    /// Failed attempts before a call that keeps failing while others are delivered is set
+    /// aside as poison (default 5); also how often `--once` tries the oldest call during an
+    /// outage before it gives up.
     pub max_attempts: u32,
+    /// The least time between a call's first failure and its quarantine as poison
+    /// (`call_api.poison_after_secs`, default 120 s).
+    pub poison_after: Duration,
     /// Skip TLS verification (never in production; logged loudly).
     pub insecure_skip_tls_verify: bool,
 }

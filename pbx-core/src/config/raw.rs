@@ -59,6 +59,7 @@ pub(super) struct RawCallApi {
     pub timeout_secs: V,
     pub concurrency: V,
     pub max_attempts: V,
+    pub poison_after_secs: V,
     pub insecure_skip_tls_verify: V,
 }
 

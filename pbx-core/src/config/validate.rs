@@ -205,6 +205,7 @@ pub(super) fn validate(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Config 
                 timeout: Duration::from_secs(10),
                 concurrency: 4,
                 max_attempts: 5,
+                poison_after: Duration::from_secs(120),
                 insecure_skip_tls_verify: false,
             }
         }
@@ -219,6 +220,13 @@ pub(super) fn validate(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Config 
             timeout: c.secs("call_api.timeout_secs", &a.timeout_secs, 10, 1, 300),
             concurrency: c.number("call_api.concurrency", &a.concurrency, 4, 1, 64) as usize,
             max_attempts: c.number("call_api.max_attempts", &a.max_attempts, 5, 1, 100) as u32,
+            poison_after: c.secs(
+                "call_api.poison_after_secs",
+                &a.poison_after_secs,
+                120,
+                0,
+                86_400,
+            ),
             insecure_skip_tls_verify: c.flag(
                 "call_api.insecure_skip_tls_verify",
                 &a.insecure_skip_tls_verify,

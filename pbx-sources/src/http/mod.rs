@@ -8,10 +8,13 @@
 //! [`DeliveryOutcome::Retry`] only when the attempts are used up (or the server asks for a
 //! wait longer than [`RetryPolicy::max_retry_after`]), so the engine can back off further.
 //! Every other answer is final at once: `200`/`201` (any 2xx) →
-//! [`DeliveryOutcome::Delivered`], `409` → [`DeliveryOutcome::Duplicate`], `400`/`422` →
-//! [`DeliveryOutcome::Rejected`], `401`/`403` → [`DeliveryOutcome::AuthFailed`] (logged at
-//! `error`). Any other status (a 404 from a wrong base URL, a 3xx — redirects are not followed)
-//! is not retried in-line and answers `Retry`, so no call is lost to a misconfiguration.
+//! [`DeliveryOutcome::Delivered`], `409` → [`DeliveryOutcome::Duplicate`], `401`/`403` →
+//! [`DeliveryOutcome::AuthFailed`] (logged at `error`), and any other 4xx (`400`, `413`,
+//! `422`, …) → [`DeliveryOutcome::Rejected`] (the payload is refused: quarantine it). A `404`
+//! and a 3xx (redirects are not followed) are not retried in-line and answer `Retry`: they
+//! mean a wrong `base_url` far more often than a refused call, so no call is lost to a
+//! misconfiguration — every call fails, and the sync engine treats that as an outage (it
+//! backs off and quarantines nothing).
 //! Alerts use the same retries; their errors are [`Error`]s.
 
 mod retry;
@@ -422,11 +425,14 @@ impl CallLoggerClient {
             // changes nothing (a retry would only meet 409).
             200..=299 => Step::Done(DeliveryOutcome::Delivered),
             409 => Step::Done(DeliveryOutcome::Duplicate),
-            400 | 422 => Step::Done(DeliveryOutcome::Rejected {
-                status,
-                body: self.quote(&a.body),
-            }),
             401 | 403 => Step::Done(DeliveryOutcome::AuthFailed { status }),
+            // A refusal of this payload; 404 (a wrong base URL), 408 and 429 (transient) are not.
+            400..=499 if !matches!(status, 404 | 408 | 429) => {
+                Step::Done(DeliveryOutcome::Rejected {
+                    status,
+                    body: self.quote(&a.body),
+                })
+            }
             _ if is_transient(a.status) => {
                 let body = self.quote(&a.body);
                 Step::Again {

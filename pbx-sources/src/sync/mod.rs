@@ -1,12 +1,18 @@
 //! The sync engine: source → pbx-core → call sink, with checkpoints after acknowledgement.
 //!
-//! A short driver loop around [`pbx_core::sync`]: fetch a batch after the saved checkpoint,
-//! let the core decide each record, deliver the calls with bounded concurrency (in source
-//! order), quarantine what cannot be used, and save the checkpoint of the leading run of
-//! settled records — never past a call the API has not acknowledged. Calls after an
-//! unsettled one are fetched again next round; those already answered for good are not sent
-//! again while the engine runs, and after a restart the API's 409 makes a re-send harmless
-//! (at-least-once delivery, exactly-once storage by `pbxCallId`).
+//! [`Engine::run`] (the service) and [`Engine::drain`] (`--once`, a backfill) deliver as a
+//! stream: the source is read ahead (bounded), each record prepared by [`pbx_core::sync`] as it
+//! arrives, up to [`EngineOptions::concurrency`] calls in flight completing in any order, and a
+//! call that needs another try waits on its own timer while the others go on. The checkpoint
+//! is the mark of a [`pbx_core::sync::AckWindow`] — the longest settled prefix, never past a
+//! call the API has not acknowledged — saved in the background, debounced, and always on the
+//! way out. Outages are waited out as a whole and poison calls set aside
+//! ([`pbx_core::sync::RetryRules`]); see [`Engine::run`]. Delivery is at-least-once (a call
+//! acknowledged after the last save is sent again after a crash) and storage exactly-once by
+//! `pbxCallId` (the API answers 409).
+//!
+//! [`Engine::round`] is one bounded pass (fetch a batch, deliver it, save the settled prefix),
+//! for tests and step-by-step embedding; it has no retry timers.
 //!
 //! **Backfill.** With [`EngineOptions::range`] set, calls outside the [`TimeRange`] are
 //! skipped (reason `outside_range`) before they are mapped — whatever the source. A source
@@ -18,9 +24,10 @@
 //!
 //! **Extension map refresh.** [`Engine::with_extension_directory`] asks a
 //! [`ExtensionDirectory`] (say XAPI `/Users`, which caches for its own refresh interval)
-//! before every round and maps calls with its map merged with the configured one (the
+//! before every read (at most once a second) and maps calls with its map merged with the configured one (the
 //! configured entries win). When the directory fails, the last map is kept.
 
+mod flow;
 mod groups;
 mod quarantine;
 mod skips;
@@ -45,46 +52,140 @@ use tokio::sync::{Notify, watch};
 pub use groups::{CheckReport, GroupLoop, MonitorError, STATE_KEY};
 pub use quarantine::{FileQuarantine, MemoryQuarantine, Quarantine, ReplayReport, replay};
 
-/// Why the engine stopped or a round failed.
+/// A boxed error kept as the source of a [`SyncError`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why the engine stopped (or a [`Engine::round`] failed). [`SyncError::is_transient`] tells
+/// a failure worth trying again later (the source or the API unavailable) from one that needs
+/// a person (a checkpoint that cannot be read or written, a full disk, refused credentials).
+///
+/// ```
+/// use pbx_sources::sync::SyncError;
+/// let e = SyncError::AuthFailed { status: 401 };
+/// assert!(!e.is_transient());
+/// assert!(e.to_string().contains("401"));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SyncError {
-    /// The source failed (connection lost, query failed); the round is retried later.
-    #[error("the CDR source failed: {0}")]
-    Source(String),
+    /// The source failed (connection lost, query failed). The service retries it with
+    /// backoff; [`Engine::drain`] gives up after `max_attempts` failures in a row.
+    #[error("the CDR source failed: {source}")]
+    Source {
+        /// The source's error.
+        #[source]
+        source: BoxError,
+    },
     /// The checkpoint could not be loaded or saved; delivery stops rather than risk a resend
     /// storm or a gap.
-    #[error("the checkpoint store failed: {0}")]
-    Checkpoint(String),
+    #[error("the checkpoint store cannot {op} `{key}`: {source}")]
+    Checkpoint {
+        /// `load` or `save`.
+        op: &'static str,
+        /// The checkpoint key.
+        key: String,
+        /// The store's error.
+        #[source]
+        source: BoxError,
+    },
     /// A record could not be written to the quarantine; the checkpoint does not move past it.
     #[error("cannot write the quarantine: {0}")]
-    Quarantine(#[from] std::io::Error),
+    Quarantine(#[source] std::io::Error),
     /// The call API refused our credentials (401/403): fix the token and restart.
     #[error("the call API refused the credentials (HTTP {status}); delivery stopped")]
     AuthFailed {
         /// The HTTP status.
         status: u16,
     },
+    /// [`Engine::drain`] gave up: the call API (or the file sink) failed for every call until
+    /// the oldest one had used its `max_attempts`. The checkpoint is at the last acknowledged
+    /// call; run again later.
+    #[error(
+        "the call API is unavailable: the oldest call failed {attempts} times while every other failed too (last: {last}); stopped at the last acknowledged call"
+    )]
+    Unavailable {
+        /// Attempts made for the oldest unacknowledged call.
+        attempts: u32,
+        /// Its last failure.
+        last: String,
+    },
+}
+
+impl SyncError {
+    /// Whether trying again later may succeed without anyone changing anything (the source
+    /// or the API was unavailable). Checkpoint, quarantine and credential failures are not.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            SyncError::Source { .. } | SyncError::Unavailable { .. }
+        )
+    }
+
+    pub(crate) fn checkpoint(op: &'static str, key: &str, source: impl Into<BoxError>) -> Self {
+        SyncError::Checkpoint {
+            op,
+            key: key.to_owned(),
+            source: source.into(),
+        }
+    }
+}
+
+impl From<std::io::Error> for SyncError {
+    fn from(e: std::io::Error) -> Self {
+        SyncError::Quarantine(e)
+    }
 }
 
 /// Engine settings.
+///
+/// Delivery is a stream (see [`Engine::run`]): up to `concurrency` calls in flight, answers
+/// in any order, each failed call tried again on its own timer (full jitter between zero and
+/// `min(retry_cap, retry_base × 2ⁿ)`, at least the API's `Retry-After`), the checkpoint
+/// saved at most every `save_interval` (or every `save_every_calls` records) and on the way
+/// out.
 #[derive(Clone, Debug)]
 pub struct EngineOptions {
     /// The checkpoint store's key for this source.
     pub checkpoint_key: String,
-    /// Records fetched per round (default 500).
+    /// Records fetched per read (default 500). Reading ahead stops at about twice this many
+    /// prepared calls not sent yet.
     pub batch_size: usize,
     /// Calls in flight at once (default 4).
     pub concurrency: usize,
-    /// Wait between rounds when the source had nothing more (default 30 s).
+    /// Wait before reading again when the source had nothing more (default 30 s); a trigger
+    /// ends it early.
     pub poll_interval: Duration,
-    /// First wait after a failed round (default 1 s); doubles per failure.
+    /// First wait after a failed source read, and the first pause of an outage (default 1 s);
+    /// doubles per failure.
     pub backoff_base: Duration,
-    /// Longest wait after failed rounds (default 60 s).
+    /// Longest wait after failed reads, and longest pause between outage probes (default 60 s).
     pub backoff_cap: Duration,
     /// Only calls in this range are delivered; the others are skipped with reason
     /// `outside_range` (a backfill; default none: every call).
     pub range: Option<TimeRange>,
+    /// Failed attempts before a call failing while others succeed is quarantined as poison
+    /// (`call_api.max_attempts`, default 5). Also how often [`Engine::drain`] tries the oldest
+    /// call during an outage before it gives up.
+    pub max_attempts: u32,
+    /// The least time between a call's first failure and its quarantine as poison
+    /// (`call_api.poison_after_secs`, default 120 s).
+    pub poison_after: Duration,
+    /// The first retry's upper bound for one call (default 250 ms); doubles per attempt.
+    pub retry_base: Duration,
+    /// The longest wait before a call's next try (default 30 s), unless `Retry-After` says more.
+    pub retry_cap: Duration,
+    /// Records read but not yet behind the checkpoint, at most (default 8 192): bounds memory
+    /// while an old call waits for its next try.
+    pub window: usize,
+    /// Save the checkpoint at most this often while it moves (default 200 ms).
+    pub save_interval: Duration,
+    /// … or after this many records settled (default 5 000).
+    pub save_every_calls: usize,
+    /// On shutdown, how long calls in flight may take before the acknowledged prefix is saved
+    /// without them (default 10 s).
+    pub shutdown_grace: Duration,
+    /// Seed for the retry jitter (`None`: from the OS).
+    pub seed: Option<u64>,
 }
 
 impl Default for EngineOptions {
@@ -97,6 +198,42 @@ impl Default for EngineOptions {
             backoff_base: Duration::from_secs(1),
             backoff_cap: Duration::from_secs(60),
             range: None,
+            max_attempts: 5,
+            poison_after: Duration::from_secs(120),
+            retry_base: Duration::from_millis(250),
+            retry_cap: Duration::from_secs(30),
+            window: 8192,
+            save_interval: Duration::from_millis(200),
+            save_every_calls: 5000,
+            shutdown_grace: Duration::from_secs(10),
+            seed: None,
+        }
+    }
+}
+
+impl EngineOptions {
+    /// The delivery settings of the configuration's `call_api` section (concurrency,
+    /// `max_attempts`, `poison_after_secs`) and its batch size and poll interval, with the
+    /// checkpoint key `key`.
+    ///
+    /// ```
+    /// let config = pbx_core::config::Config::from_yaml(
+    ///     "source: {kind: file, path: cdr.log}\ncall_api: {base_url: 'http://localhost:9', concurrency: 16, poison_after_secs: 30}\n",
+    ///     &|_: &str| None,
+    /// )?;
+    /// let o = pbx_sources::sync::EngineOptions::from_config(&config, "cdr");
+    /// assert_eq!((o.concurrency, o.poison_after.as_secs()), (16, 30));
+    /// # Ok::<(), pbx_core::Error>(())
+    /// ```
+    pub fn from_config(config: &pbx_core::config::Config, key: impl Into<String>) -> Self {
+        EngineOptions {
+            checkpoint_key: key.into(),
+            batch_size: config.batch_size,
+            concurrency: config.call_api.concurrency,
+            poll_interval: config.poll_interval,
+            max_attempts: config.call_api.max_attempts,
+            poison_after: config.call_api.poison_after,
+            ..EngineOptions::default()
         }
     }
 }
@@ -145,7 +282,29 @@ pub struct Engine<S, K, C> {
     directory: Option<DirectoryRefresh>,
 }
 
-/// An extension directory asked before each round, and the configured map that wins over it.
+/// Asks the extension directory (if any) and updates the mapper when its map changed.
+async fn refresh_extensions(directory: &mut Option<DirectoryRefresh>, pipeline: &mut Pipeline) {
+    let Some(d) = directory else {
+        return;
+    };
+    match d.directory.read().await {
+        Ok(map) => {
+            if d.last.as_ref() != Some(&map) {
+                tracing::info!(
+                    users = map.len(),
+                    "extension map updated from the directory"
+                );
+                pipeline.mapper.extensions = map.clone().merged_with(&d.overrides);
+                d.last = Some(map);
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the extension directory; keeping the map in use");
+        }
+    }
+}
+
+/// An extension directory asked before each read, and the configured map that wins over it.
 struct DirectoryRefresh {
     directory: Box<dyn Directory>,
     overrides: ExtensionMap,
@@ -226,28 +385,6 @@ where
         self
     }
 
-    /// Asks the extension directory (if any) and updates the mapper when its map changed.
-    async fn refresh_extensions(&mut self) {
-        let Some(d) = &mut self.directory else {
-            return;
-        };
-        match d.directory.read().await {
-            Ok(map) => {
-                if d.last.as_ref() != Some(&map) {
-                    tracing::info!(
-                        users = map.len(),
-                        "extension map updated from the directory"
-                    );
-                    self.pipeline.mapper.extensions = map.clone().merged_with(&d.overrides);
-                    d.last = Some(map);
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read the extension directory; keeping the map in use");
-            }
-        }
-    }
-
     /// A handle on the status, shared with an HTTP status endpoint.
     pub fn status(&self) -> Arc<Mutex<Status>> {
         Arc::clone(&self.status)
@@ -290,7 +427,11 @@ where
         f(&mut self.status.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// One round: fetch, decide, deliver, quarantine, save the checkpoint.
+    /// One bounded pass: fetch a batch, decide, deliver it (in source order, `concurrency` at
+    /// a time), quarantine, save the checkpoint of its settled prefix. Calls behind an
+    /// unsettled one are fetched again by the next pass; those already answered for good are
+    /// not sent again. No retry timers, no outage or poison rules: use [`Engine::run`] or
+    /// [`Engine::drain`] to deliver; this is for tests and step-by-step embedding.
     ///
     /// # Errors
     /// [`SyncError`]; the checkpoint never moves past an unsettled record.
@@ -300,15 +441,15 @@ where
                 .store
                 .load(&self.options.checkpoint_key)
                 .await
-                .map_err(|e| SyncError::Checkpoint(e.to_string()))?;
+                .map_err(|e| SyncError::checkpoint("load", &self.options.checkpoint_key, e))?;
             self.loaded = true;
         }
-        self.refresh_extensions().await;
+        refresh_extensions(&mut self.directory, &mut self.pipeline).await;
         let records = self
             .source
             .fetch(self.checkpoint.as_ref(), self.options.batch_size)
             .await
-            .map_err(|e| SyncError::Source(e.to_string()))?;
+            .map_err(|e| SyncError::Source { source: e.into() })?;
         let range = self.options.range.as_ref();
         let prepared: Vec<_> = records
             .iter()
@@ -432,7 +573,7 @@ where
             self.store
                 .save(&self.options.checkpoint_key, &cp)
                 .await
-                .map_err(|e| SyncError::Checkpoint(e.to_string()))?;
+                .map_err(|e| SyncError::checkpoint("save", &self.options.checkpoint_key, e))?;
             self.checkpoint = Some(cp);
         }
         let checkpoint = self.checkpoint.clone();
@@ -455,61 +596,117 @@ where
         })
     }
 
-    /// Runs rounds until `shutdown` turns true: immediately again while a full batch was
-    /// settled, after `poll_interval` when the source is drained, with exponential backoff
-    /// after failures. Waits end early on shutdown or a trigger; a round in progress is
-    /// finished (its checkpoint saved) before returning.
-    ///
-    /// # Errors
-    /// [`SyncError::AuthFailed`] (delivery cannot go on), and checkpoint or quarantine
-    /// failures; source failures are retried.
-    pub async fn run(
-        &mut self,
-        mut shutdown: watch::Receiver<bool>,
-        clock: impl Fn() -> DateTime<Utc>,
-    ) -> Result<(), SyncError> {
-        let mut failures: u32 = 0;
-        loop {
-            if *shutdown.borrow() {
-                return Ok(());
-            }
-            let wait = match self.round(clock()).await {
-                Ok(r) if r.retry.is_some() => {
-                    failures = failures.saturating_add(1);
-                    self.backoff(failures).max(r.retry.unwrap_or_default())
-                }
-                Ok(r) => {
-                    failures = 0;
-                    if r.fetched >= self.options.batch_size && r.settled == r.fetched {
-                        continue;
-                    }
-                    self.options.poll_interval
-                }
-                Err(SyncError::Source(e)) => {
-                    failures = failures.saturating_add(1);
-                    tracing::warn!(error = %e, "CDR source failed; retrying");
-                    self.with_status(|s| s.last_error = Some(e));
-                    self.backoff(failures)
-                }
-                Err(e) => {
-                    self.with_status(|s| s.stopped = Some(e.to_string()));
-                    return Err(e);
-                }
-            };
-            let trigger = Arc::clone(&self.trigger);
-            tokio::select! {
-                () = tokio::time::sleep(wait) => {}
-                () = trigger.notified() => {}
-                _ = shutdown.changed() => {}
-            }
+    /// Loads the checkpoint once.
+    async fn load(&mut self) -> Result<(), SyncError> {
+        if !self.loaded {
+            self.checkpoint = self
+                .store
+                .load(&self.options.checkpoint_key)
+                .await
+                .map_err(|e| SyncError::checkpoint("load", &self.options.checkpoint_key, e))?;
+            self.loaded = true;
+            let cp = self.checkpoint.as_ref().map(ToString::to_string);
+            self.with_status(|s| s.checkpoint = cp);
         }
+        Ok(())
     }
 
-    fn backoff(&self, failures: u32) -> Duration {
-        let exp = failures.saturating_sub(1).min(20);
-        self.options
-            .backoff_base
-            .saturating_mul(1u32 << exp)
-            .min(self.options.backoff_cap)
+    async fn stream(
+        &mut self,
+        mode: flow::Mode,
+        stop: watch::Receiver<bool>,
+        clock: &(dyn Fn() -> DateTime<Utc> + Send + Sync),
+        progress: &mut (dyn FnMut(&Status) + Send),
+    ) -> Result<(), SyncError> {
+        self.load().await?;
+        // Answers kept by `round` belong to its batches; the stream starts from the mark.
+        self.answered.clear();
+        let parts = flow::Parts {
+            source: &mut self.source,
+            sink: Arc::clone(&self.sink),
+            store: &self.store,
+            pipeline: &mut self.pipeline,
+            quarantine: Arc::clone(&self.quarantine),
+            options: &self.options,
+            checkpoint: &mut self.checkpoint,
+            status: &self.status,
+            trigger: Arc::clone(&self.trigger),
+            directory: &mut self.directory,
+        };
+        flow::stream(parts, mode, stop, clock, progress).await
+    }
+
+    /// Delivers for ever, until `shutdown` turns true — the service.
+    ///
+    /// The source is read ahead (bounded by [`EngineOptions::window`]) and each record
+    /// prepared as it arrives; up to [`EngineOptions::concurrency`] calls are in flight and
+    /// complete in any order; a call that needs another try waits on its own timer (full
+    /// jitter, `Retry-After` honoured) while the others go on. The checkpoint is the mark of
+    /// an [`pbx_core::sync::AckWindow`] — never past an unacknowledged call — saved at most
+    /// every [`EngineOptions::save_interval`]. Once the source has nothing more, it is read
+    /// again after [`EngineOptions::poll_interval`] or when the trigger fires.
+    ///
+    /// **Outage vs poison.** When different calls keep failing with no success between (the
+    /// API down, DNS gone, a file sink that cannot be written), the engine pauses as a whole
+    /// and sends one probe at a time with growing pauses ([`EngineOptions::backoff_base`] to
+    /// [`EngineOptions::backoff_cap`]); nothing is quarantined meanwhile and delivery resumes
+    /// at the first answer. A call that keeps failing while others are delivered is a poison
+    /// call: after [`EngineOptions::max_attempts`] failures over at least
+    /// [`EngineOptions::poison_after`] it is quarantined with every answer it got
+    /// (`pbx_records_quarantined_total`, `poisoned` in the counters, a `warn` log with its
+    /// `pbxCallId`) and the checkpoint moves on. A rejection (400/422) is quarantined at once.
+    /// A 401/403 stops delivery at once: only calls already in flight are sent.
+    ///
+    /// On shutdown no new call starts; calls in flight get [`EngineOptions::shutdown_grace`],
+    /// then the acknowledged prefix is saved and `run` returns.
+    ///
+    /// # Errors
+    /// [`SyncError::AuthFailed`], checkpoint and quarantine failures (see
+    /// [`SyncError::is_transient`]); source failures and unavailable APIs are waited out.
+    pub async fn run(
+        &mut self,
+        shutdown: watch::Receiver<bool>,
+        clock: impl Fn() -> DateTime<Utc> + Send + Sync,
+    ) -> Result<(), SyncError> {
+        let result = self
+            .stream(flow::Mode::Serve, shutdown, &clock, &mut |_| {})
+            .await;
+        if let Err(e) = &result {
+            let message = e.to_string();
+            self.with_status(|s| s.stopped = Some(message));
+        }
+        result
+    }
+
+    /// Delivers until the source is drained (`--once`, a backfill), with the same window,
+    /// retries and outage/poison rules as [`Engine::run`]; `progress` is called with the
+    /// status as the checkpoint moves (at most every 100 ms) and once at the end.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use std::sync::Arc;
+    /// use pbx_core::memory::{MemoryCallSink, MemoryCheckpointStore, MemorySource};
+    /// use pbx_sources::sync::{Engine, EngineOptions, MemoryQuarantine};
+    /// let mut engine = Engine::new(MemorySource::new(vec![]), Arc::new(MemoryCallSink::new()),
+    ///     MemoryCheckpointStore::new(), Default::default(), Arc::new(MemoryQuarantine::default()),
+    ///     EngineOptions::default());
+    /// let (_stop, rx) = tokio::sync::watch::channel(false);
+    /// engine.drain(rx, chrono::Utc::now, |s| eprintln!("{} received", s.counters.received)).await?;
+    /// # Ok::<(), pbx_sources::sync::SyncError>(()) }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Engine::run`], and [`SyncError::Unavailable`] when every call failed until the
+    /// oldest one used its [`EngineOptions::max_attempts`] (the checkpoint is saved at the last
+    /// acknowledged call first), [`SyncError::Source`] after `max_attempts` source failures in
+    /// a row. When `stop` turns true it stops like `run` and returns `Ok`.
+    pub async fn drain(
+        &mut self,
+        stop: watch::Receiver<bool>,
+        clock: impl Fn() -> DateTime<Utc> + Send + Sync,
+        mut progress: impl FnMut(&Status) + Send,
+    ) -> Result<(), SyncError> {
+        self.stream(flow::Mode::Drain, stop, &clock, &mut progress)
+            .await
     }
 }
