@@ -39,7 +39,9 @@ pub enum FileSourceError {
         source: std::io::Error,
     },
     /// The saved checkpoint is not one of this source's.
-    #[error("checkpoint {0:?} is not a file position (inode:offset:line[:fingerprint])")]
+    #[error(
+        "checkpoint {0:?} is not a file position (inode:offset:line[:fingerprint]): it is corrupt; fix or remove it deliberately"
+    )]
     BadCheckpoint(String),
 }
 
