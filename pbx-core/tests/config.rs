@@ -242,6 +242,19 @@ fn files_breaking_several_things_report_everything_at_once() {
             ],
         ),
         (
+            "source: {kind: socket_listen, listen: '0.0.0.0:5000', allow_peers: 5}\n\
+             call_api: {base_url: 'http://api:99999'}\n\
+             direction: {trunk_dns: {a: 1}, service_dns: 7}\n\
+             http: {listen: nowhere}\n",
+            vec![
+                ("source.allow_peers", "must be a list (found integer `5`)"),
+                ("direction.trunk_dns", "must be a list (found map)"),
+                ("direction.service_dns", "must be a list"),
+                ("call_api.base_url", "has a port that is not a number"),
+                ("http.listen", "is not an address"),
+            ],
+        ),
+        (
             "source: {kind: socket_connect, connect: 'pbx'}\n\
              call_api: {base_url: 'htp://calls'}\n\
              xapi: {base_url: 'https://pbx.example.com?x=1', client_id: c, client_secret: s}\n\

@@ -392,37 +392,58 @@ impl Config {
             }
         }
         subst::substitute(&mut value, "", env, &mut issues);
-        let mut unknown = Vec::new();
-        let raw: Result<raw::RawConfig, _> = serde_path_to_error::deserialize(
-            serde_ignored::Deserializer::new(&value, &mut |path: serde_ignored::Path<'_>| {
-                // serde_ignored writes `?` for an `Option` level: not part of the user's path.
-                let p = path.to_string();
-                unknown.push(
-                    p.split('.')
-                        .filter(|s| *s != "?")
-                        .collect::<Vec<_>>()
-                        .join("."),
-                );
-            }),
-        );
-        for path in unknown {
-            issues.push(ConfigIssue {
-                path,
-                value: None,
-                message: "is not a known setting (check the spelling)".into(),
-            });
-        }
-        let raw = match raw {
-            Ok(raw) => raw,
-            Err(e) => {
-                issues.push(ConfigIssue {
-                    path: e.path().to_string(),
-                    value: None,
-                    message: format!("has the wrong shape: {}", e.inner()),
-                });
-                return fail(issues);
+        // A value of the wrong shape is reported and left out, and the rest read again, so it
+        // never hides the other problems (at most a bounded number of rounds).
+        let mut wrong_shape = Vec::new();
+        let raw = loop {
+            let mut unknown = Vec::new();
+            let raw: Result<raw::RawConfig, _> = serde_path_to_error::deserialize(
+                serde_ignored::Deserializer::new(&value, &mut |path: serde_ignored::Path<'_>| {
+                    // serde_ignored writes `?` for an `Option` level: not part of the user's path.
+                    let p = path.to_string();
+                    unknown.push(
+                        p.split('.')
+                            .filter(|s| *s != "?")
+                            .collect::<Vec<_>>()
+                            .join("."),
+                    );
+                }),
+            );
+            match raw {
+                Ok(raw) => {
+                    for path in unknown {
+                        issues.push(ConfigIssue {
+                            path,
+                            value: None,
+                            message: "is not a known setting (check the spelling)".into(),
+                        });
+                    }
+                    break raw;
+                }
+                Err(e) => {
+                    let segments: Vec<String> = e
+                        .path()
+                        .iter()
+                        .filter_map(|s| match s {
+                            serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    let issue = ConfigIssue {
+                        path: e.path().to_string(),
+                        value: None,
+                        message: shape_problem(&e.inner().to_string()),
+                    };
+                    if wrong_shape.len() >= 64 || !remove_at(&mut value, &segments) {
+                        issues.extend(wrong_shape);
+                        issues.push(issue);
+                        return fail(issues);
+                    }
+                    wrong_shape.push(issue);
+                }
             }
         };
+        issues.extend(wrong_shape);
         // A value whose substitution failed was reported once; its validation would only echo it.
         let unsubstituted: Vec<String> = issues.iter().map(|i| i.path.clone()).collect();
         let mut checked = Vec::new();
@@ -562,4 +583,38 @@ pub fn extensions_from_yaml(text: &str) -> Result<ExtensionMap, Error> {
     } else {
         Err(Error::InvalidConfig { issues })
     }
+}
+
+/// Removes the value at the mapping keys `path` from `value`; whether it was there.
+fn remove_at(value: &mut serde_json::Value, path: &[String]) -> bool {
+    let Some((last, parents)) = path.split_last() else {
+        return false;
+    };
+    let mut node = value;
+    for key in parents {
+        match node.get_mut(key) {
+            Some(next) => node = next,
+            None => return false,
+        }
+    }
+    node.as_object_mut()
+        .is_some_and(|m| m.remove(last).is_some())
+}
+
+/// A serde shape error (`invalid type: integer `5`, expected a sequence`) in the user's words.
+fn shape_problem(serde_message: &str) -> String {
+    let expected = if serde_message.contains("expected a sequence") {
+        "must be a list"
+    } else if serde_message.contains("expected a map") || serde_message.contains("expected struct")
+    {
+        "must be a mapping of settings"
+    } else {
+        "has the wrong shape"
+    };
+    let found = serde_message
+        .strip_prefix("invalid type: ")
+        .and_then(|rest| rest.split(", expected").next())
+        .map(|found| format!(" (found {found})"))
+        .unwrap_or_default();
+    format!("{expected}{found}")
 }
