@@ -19,60 +19,66 @@ NOW = datetime.datetime(2026, 11, 2, 12, tzinfo=datetime.timezone.utc)
 
 
 def _wrong() -> list[tuple[str, str, Callable[[], Any]]]:
-    parser = pbx.CdrParser("27")
+    # Through `Any`: these calls are wrong on purpose, and mypy would (rightly) refuse them.
+    api: Any = pbx
+    parser = api.CdrParser("27")
     cdr = parser.parse_line(LINE)
-    mapper = pbx.CallMapper()
-    hours = pbx.BusinessHours.weekdays("UTC")
-    monitor = pbx.GroupMonitor(hours)
-    state = pbx.MonitorState()
+    mapper = api.CallMapper()
+    hours = api.BusinessHours.weekdays("UTC")
+    monitor = api.GroupMonitor(hours)
+    state = api.MonitorState()
     wrong: list[tuple[str, str, Callable[[], Any]]] = [
-        ("normalize_number", "raw", lambda: pbx.normalize_number(2123444676)),
-        ("normalize_number", "default_region", lambda: pbx.normalize_number("1", 42)),
-        ("normalize_numbers", "raws", lambda: pbx.normalize_numbers(42, "AU")),
-        ("normalize_numbers", "default_region", lambda: pbx.normalize_numbers(["1"], 42)),
-        ("template_fields", "template", lambda: pbx.template_fields(27)),
-        ("CdrParser", "template", lambda: pbx.CdrParser(27)),
-        ("CdrParser", "max_line_len", lambda: pbx.CdrParser("27", "long")),
+        ("normalize_number", "raw", lambda: api.normalize_number(2123444676)),
+        ("normalize_number", "default_region", lambda: api.normalize_number("1", 42)),
+        ("normalize_numbers", "raws", lambda: api.normalize_numbers(42, "AU")),
+        ("normalize_numbers", "default_region", lambda: api.normalize_numbers(["1"], 42)),
+        ("template_fields", "template", lambda: api.template_fields(27)),
+        ("CdrParser", "template", lambda: api.CdrParser(27)),
+        ("CdrParser", "max_line_len", lambda: api.CdrParser("27", "long")),
         ("CdrParser.parse_line", "text", lambda: parser.parse_line(42)),
         ("CdrParser.parse_lines", "lines", lambda: parser.parse_lines(42)),
-        ("CallMapper", "timezone", lambda: pbx.CallMapper(timezone=42)),
-        ("CallMapper", "extensions", lambda: pbx.CallMapper(extensions=42)),
-        ("CallMapper", "default_region", lambda: pbx.CallMapper(default_region=42)),
-        ("CallMapper.from_config", "config", lambda: pbx.CallMapper.from_config("config.yml")),
+        ("CallMapper", "timezone", lambda: api.CallMapper(timezone=42)),
+        ("CallMapper", "extensions", lambda: api.CallMapper(extensions=42)),
+        ("CallMapper", "default_region", lambda: api.CallMapper(default_region=42)),
+        ("CallMapper.from_config", "config", lambda: api.CallMapper.from_config("config.yml")),
         ("CallMapper.classify", "cdr", lambda: mapper.classify(LINE)),
         ("CallMapper.map", "cdr", lambda: mapper.map(LINE)),
         ("CallMapper.map_lines", "parser", lambda: mapper.map_lines("27", [LINE])),
-        ("classify", "cdr", lambda: pbx.classify(LINE, mapper)),
-        ("to_call_request", "cdr", lambda: pbx.to_call_request(LINE, mapper)),
-        ("map_lines", "parser", lambda: pbx.map_lines("27", [LINE], mapper)),
-        ("ExtensionMap", "mapping", lambda: pbx.ExtensionMap(42)),
-        ("ExtensionMap", "default_email", lambda: pbx.ExtensionMap({}, 42)),
-        ("ExtensionMap.from_yaml", "text", lambda: pbx.ExtensionMap.from_yaml(42)),
-        ("Config.from_yaml", "text", lambda: pbx.Config.from_yaml(42)),
-        ("Config.load", "path", lambda: pbx.Config.load(42)),
-        ("load_config", "path", lambda: pbx.load_config(42)),
-        ("BusinessHours.from_config", "config", lambda: pbx.BusinessHours.from_config("x")),
-        ("BusinessHours.from_xapi", "office_hours", lambda: pbx.BusinessHours.from_xapi(42)),
-        ("BusinessHours.weekdays", "timezone", lambda: pbx.BusinessHours.weekdays(42)),
-        ("BusinessHours.always", "timezone", lambda: pbx.BusinessHours.always(42)),
-        ("BusinessHours.never", "timezone", lambda: pbx.BusinessHours.never(42)),
+        ("classify", "cdr", lambda: api.classify(LINE, mapper)),
+        ("to_call_request", "cdr", lambda: api.to_call_request(LINE, mapper)),
+        ("map_lines", "parser", lambda: api.map_lines("27", [LINE], mapper)),
+        ("ExtensionMap", "mapping", lambda: api.ExtensionMap(42)),
+        ("ExtensionMap", "default_email", lambda: api.ExtensionMap({}, 42)),
+        ("ExtensionMap.from_yaml", "text", lambda: api.ExtensionMap.from_yaml(42)),
+        ("Config.from_yaml", "text", lambda: api.Config.from_yaml(42)),
+        ("Config.load", "path", lambda: api.Config.load(42)),
+        ("load_config", "path", lambda: api.load_config(42)),
+        ("BusinessHours.from_config", "config", lambda: api.BusinessHours.from_config("x")),
+        ("BusinessHours.from_xapi", "office_hours", lambda: api.BusinessHours.from_xapi(42)),
+        ("BusinessHours.weekdays", "timezone", lambda: api.BusinessHours.weekdays(42)),
+        ("BusinessHours.always", "timezone", lambda: api.BusinessHours.always(42)),
+        ("BusinessHours.never", "timezone", lambda: api.BusinessHours.never(42)),
         ("BusinessHours.is_open", "at", lambda: hours.is_open("2026-11-02")),
         ("BusinessHours.next_change", "at", lambda: hours.next_change(42)),
-        ("GroupMonitor", "hours", lambda: pbx.GroupMonitor("hours")),
-        ("GroupMonitor", "debounce", lambda: pbx.GroupMonitor(hours, debounce="2")),
-        ("GroupMonitor.from_config", "config", lambda: pbx.GroupMonitor.from_config(42)),
-        ("MonitorState.from_json", "text", lambda: pbx.MonitorState.from_json(42)),
+        ("GroupMonitor", "hours", lambda: api.GroupMonitor("hours")),
+        ("GroupMonitor", "debounce", lambda: api.GroupMonitor(hours, debounce="2")),
+        ("GroupMonitor.from_config", "config", lambda: api.GroupMonitor.from_config(42)),
+        ("MonitorState.from_json", "text", lambda: api.MonitorState.from_json(42)),
         ("MonitorState.record_alert_id", "group_id", lambda: state.record_alert_id(1, "a")),
         ("MonitorState.open_failed", "group_id", lambda: state.open_failed(1)),
         ("MonitorState.adopt_active", "now", lambda: state.adopt_active([], "now")),
-        ("evaluate_groups", "monitor", lambda: pbx.evaluate_groups("m", [], state, NOW)),
-        ("evaluate_groups", "now", lambda: pbx.evaluate_groups(monitor, [], state, "now")),
+        ("evaluate_groups", "monitor", lambda: api.evaluate_groups("m", [], state, NOW)),
+        ("evaluate_groups", "now", lambda: api.evaluate_groups(monitor, [], state, "now")),
     ]
     assert cdr.history_id
     return wrong
 
 
-@pytest.mark.parametrize("name,param,call", _wrong(), ids=lambda v: v if isinstance(v, str) else "")
+def _id(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+@pytest.mark.parametrize("name,param,call", _wrong(), ids=_id)
 def test_a_wrong_argument_type_is_a_type_error_naming_the_parameter(
     name: str, param: str, call: Callable[[], Any]
 ) -> None:
