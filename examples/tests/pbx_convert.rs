@@ -269,6 +269,133 @@ fn extensions_may_be_a_flat_map_or_the_configuration_shape() {
     let out = run(&["--extensions", flat.to_str().unwrap()], Some(b""));
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("extensions.101.email"), "{err}");
+    assert!(err.contains("101.email"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The resident set size high-water mark of a running process, in kB (Linux).
+fn peak_rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .expect("VmHWM")
+}
+
+#[test]
+fn dev_zero_does_not_grow_memory() {
+    let mut child = Command::new(BIN)
+        .arg("/dev/zero")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let peak = peak_rss_kb(child.id());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Unbounded, it grew by hundreds of MB a second.
+    assert!(peak < 64 * 1024, "peak RSS {peak} kB reading /dev/zero");
+}
+
+#[test]
+fn an_endless_line_on_stdin_is_skipped_as_it_is_read() {
+    let mut child = Command::new(BIN)
+        .args(["--timezone", "America/Anchorage"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let chunk = vec![b'x'; 1 << 20];
+    for _ in 0..200 {
+        stdin.write_all(&chunk).unwrap(); // 200 MiB of one line
+    }
+    let peak = peak_rss_kb(child.id());
+    let sample = std::fs::read_to_string(format!("{DATA}/cdr-sample.log")).unwrap();
+    stdin.write_all(b"\n").unwrap();
+    stdin
+        .write_all(sample.lines().next().unwrap().as_bytes())
+        .unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(peak < 64 * 1024, "peak RSS {peak} kB with a 200 MiB line");
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 2);
+    assert!(
+        lines[0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("line 1: line is 209715201 bytes long, over the limit of 65536 bytes"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1]["call"].is_object() || lines[1]["skipped"].is_string(),
+        "{}",
+        lines[1]
+    );
+}
+
+#[test]
+fn a_directory_as_input_or_extensions_is_named() {
+    let dir = std::env::temp_dir().join(format!("pbx-convert-dir-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = run(&[dir.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("cannot read {}: it is a directory", dir.display())),
+        "{err}"
+    );
+    let out = run(&["--extensions", dir.to_str().unwrap()], Some(b""));
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("cannot read {}", dir.display())),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn extension_files_are_bounded_and_checked_like_the_sideloaders() {
+    let out = run(&["--extensions", "/dev/zero"], Some(b""));
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("over the limit of 1048576 bytes"), "{err}");
+    let dir = std::env::temp_dir().join(format!("pbx-convert-ext-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ext.yml");
+    for (yaml, expected) in [
+        (
+            "extensions: {'101': not-an-email}\n",
+            "extensions.101.email: \"not-an-email\" is not an email address",
+        ),
+        (
+            "extensions: {'101': {email: a@example.com, nmae: A}}\n",
+            "extensions.101.nmae: is not a known setting",
+        ),
+        (
+            "extensions: {'101': [1]}\n",
+            "extensions.101: \"[1]\" must be an email or {email, name}",
+        ),
+        (
+            "extensions: {'101': a@example.com}\nextensions: {}\n",
+            "the key `extensions` appears twice",
+        ),
+    ] {
+        std::fs::write(&path, yaml).unwrap();
+        let out = run(&["--extensions", path.to_str().unwrap()], Some(b""));
+        assert_eq!(out.status.code(), Some(2), "{yaml}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "{yaml}: {err}");
+        for jargon in ["untagged", "DuplicateKeyPolicy", "budget"] {
+            assert!(!err.contains(jargon), "{err}");
+        }
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }

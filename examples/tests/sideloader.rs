@@ -391,3 +391,245 @@ fn the_service_delivers_what_3cx_sends_to_its_socket() {
     assert_eq!(delivered, 50);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn an_endless_config_file_is_refused_at_its_limit() {
+    let started = std::time::Instant::now();
+    let (code, _, err) = run(&["--config", "/dev/zero", "--once"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("cannot read /dev/zero: it is over the limit of 1048576 bytes"),
+        "{err}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let dir = scratch("config-dir");
+    let (code, _, err) = run(&["--config", dir.to_str().unwrap(), "--once"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(&format!("cannot read {}", dir.display())),
+        "{err}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_checkpoint_of_the_wrong_shape_stops_delivery_instead_of_starting_over() {
+    let dir = scratch("checkpoint-shape");
+    let cfg = config(&dir, &format!("{DATA}/cdr-sample.log"));
+    for bad in ["{}", "{\"foo\":\"bar\"}", "{\"cdr\": 42}", "garbage"] {
+        std::fs::write(dir.join("checkpoint.json"), bad).unwrap();
+        let (code, _, err) = run(&["--config", cfg.to_str().unwrap(), "--once"]);
+        assert_eq!(code, 1, "{bad}: {err}");
+        assert!(
+            err.contains("is corrupt") && err.contains("fix or remove it deliberately"),
+            "{bad}: {err}"
+        );
+        assert!(
+            !dir.join("calls.jsonl").exists(),
+            "{bad}: delivered from zero"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("checkpoint.json")).unwrap(),
+            bad
+        );
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_torn_last_line_in_the_call_file_is_cut_and_written_again() {
+    let dir = scratch("torn-sink");
+    let cfg = config(&dir, &format!("{DATA}/cdr-sample.log"));
+    let (code, _, err) = run(&["--config", cfg.to_str().unwrap(), "--once"]);
+    assert_eq!(code, 0, "{err}");
+    let calls = std::fs::read_to_string(dir.join("calls.jsonl")).unwrap();
+    // A crash mid-write: the last line only in part, and the checkpoint before it.
+    let last_start = calls.trim_end().rfind('\n').unwrap() + 1;
+    std::fs::write(dir.join("calls.jsonl"), &calls[..last_start + 25]).unwrap();
+    std::fs::remove_file(dir.join("checkpoint.json")).unwrap();
+    let (code, out, err) = run(&["--config", cfg.to_str().unwrap(), "--once"]);
+    assert_eq!(code, 0, "never exit 2 for runtime state: {err}");
+    assert!(err.contains("cut a partly written last line"), "{err}");
+    assert!(out.contains("1 delivered, 49 already delivered"), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("calls.jsonl")).unwrap(),
+        calls
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The service port under a hostile client: hundreds of idle connections and slow ones
+/// sending a byte at a time. `/health` keeps answering, calls keep being delivered, the
+/// triggers need the token, and SIGTERM with a half-sent request open stops at once.
+#[test]
+fn the_service_port_survives_idle_and_slow_floods() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+    let dir = scratch("flood");
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (cdr_port, http_port) = (free(), free());
+    let cfg = config_with_source(
+        &dir,
+        &format!(
+            "source: {{kind: socket_listen, listen: '127.0.0.1:{cdr_port}', journal: '{}/journal'}}\n\
+             http: {{listen: '127.0.0.1:{http_port}', token: 'flood-t0ken'}}",
+            dir.display()
+        ),
+    );
+    let mut service = Command::new(BIN)
+        .args(["--config", cfg.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let http = ("127.0.0.1", http_port);
+    let request = |raw: &str| -> std::io::Result<String> {
+        let mut s = TcpStream::connect(http)?;
+        s.set_read_timeout(Some(Duration::from_secs(3)))?;
+        s.write_all(raw.as_bytes())?;
+        let mut out = String::new();
+        s.read_to_string(&mut out)?;
+        Ok(out)
+    };
+    let health = || request("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while health().is_err() {
+        assert!(Instant::now() < deadline, "the service did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // 400 idle connections, 40 slow ones (a byte every 200 ms, for 6 s at most).
+    let idle: Vec<TcpStream> = (0..400)
+        .filter_map(|_| TcpStream::connect(http).ok())
+        .collect();
+    let slow: Vec<_> = (0..40)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let started = Instant::now();
+                if let Ok(mut s) = TcpStream::connect(http) {
+                    for b in b"POST /trigger/poll HTTP/1.1\r\nHost: x\r\nX-Slow: "
+                        .iter()
+                        .cycle()
+                    {
+                        if s.write_all(&[*b]).is_err() || started.elapsed() > Duration::from_secs(6)
+                        {
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_millis(200));
+                    }
+                }
+                started.elapsed()
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    // Calls are delivered meanwhile.
+    let mut pbx = TcpStream::connect(("127.0.0.1", cdr_port)).unwrap();
+    let sample = std::fs::read_to_string(format!("{DATA}/cdr-sample.log")).unwrap();
+    for line in sample.lines() {
+        write!(pbx, "{line}\r\n").unwrap();
+    }
+    drop(pbx);
+    for _ in 0..10 {
+        let answer = health().expect("/health during the flood");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let trigger = |auth: &str| {
+        request(&format!(
+            "POST /trigger/poll HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n"
+        ))
+        .unwrap()
+    };
+    assert!(trigger("").starts_with("HTTP/1.1 401"));
+    assert!(trigger("Authorization: Bearer nope\r\n").starts_with("HTTP/1.1 401"));
+    assert!(trigger("Authorization: Bearer flood-t0ken\r\n").starts_with("HTTP/1.1 202"));
+    let calls = dir.join("calls.jsonl");
+    let delivered = loop {
+        let n = std::fs::read_to_string(&calls)
+            .map(|c| c.lines().count())
+            .unwrap_or(0);
+        if n >= 50 || Instant::now() > deadline {
+            break n;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(delivered, 50);
+    // The slow clients were cut off (header timeout) long before they gave up.
+    for s in slow {
+        let lasted = s.join().unwrap();
+        assert!(
+            lasted < Duration::from_secs(6),
+            "a slow client held on for {lasted:?}"
+        );
+    }
+    drop(idle);
+    // SIGTERM with a half-sent request and an idle connection open: stops at once.
+    let mut half = TcpStream::connect(http).unwrap();
+    half.write_all(b"GET /status HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let _idle = TcpStream::connect(http).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let stopping = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &service.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = loop {
+        if let Some(status) = service.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            stopping.elapsed() < Duration::from_secs(20),
+            "no stop within 20 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let took = stopping.elapsed();
+    assert_eq!(status.code(), Some(0));
+    assert!(took < Duration::from_secs(3), "stopping took {took:?}");
+    let mut err = String::new();
+    service
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(!err.contains("flood-t0ken"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_service_port_beyond_loopback_is_warned_about() {
+    let dir = scratch("exposed");
+    let cfg = config_with_source(
+        &dir,
+        &format!(
+            "source: {{kind: file, path: '{DATA}/cdr-sample.log'}}\nhttp: {{listen: '0.0.0.0:0'}}"
+        ),
+    );
+    let service = Command::new(BIN)
+        .args(["--config", cfg.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let _ = Command::new("kill")
+        .args(["-TERM", &service.id().to_string()])
+        .status();
+    let out = service.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the service port listens beyond this host and http.token is not set"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -220,3 +220,255 @@ fn oversized_config_is_refused() {
     );
     assert!(issues(&big)[0].message.contains("over the limit"));
 }
+
+/// Files that break several things at once: every problem is in the one report — listen
+/// address, call API URL (a bad port), source and checkpoint URLs together.
+#[test]
+fn files_breaking_several_things_report_everything_at_once() {
+    let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        (
+            "source: {kind: postgres_cdroutput, url: 'postgres://pbx:pw@db:99999/cdr'}\n\
+             call_api: {base_url: 'http://api.example.com:70000'}\n\
+             checkpoint: {kind: postgres, url: 'mysql://u:pw@db/x'}\n\
+             http: {listen: 'everywhere'}\n",
+            vec![
+                ("source.url", "has the port `99999`"),
+                ("call_api.base_url", "has a port that is not a number"),
+                (
+                    "checkpoint.url",
+                    "is not a postgres:// or postgresql:// URL",
+                ),
+                ("http.listen", "is not an address"),
+            ],
+        ),
+        (
+            "source: {kind: socket_listen, listen: '0.0.0.0:5000', allow_peers: 5}\n\
+             call_api: {base_url: 'http://api:99999'}\n\
+             direction: {trunk_dns: {a: 1}, service_dns: 7}\n\
+             http: {listen: nowhere}\n",
+            vec![
+                ("source.allow_peers", "must be a list (found integer `5`)"),
+                ("direction.trunk_dns", "must be a list (found map)"),
+                ("direction.service_dns", "must be a list"),
+                ("call_api.base_url", "has a port that is not a number"),
+                ("http.listen", "is not an address"),
+            ],
+        ),
+        (
+            "source: {kind: socket_connect, connect: 'pbx'}\n\
+             call_api: {base_url: 'htp://calls'}\n\
+             xapi: {base_url: 'https://pbx.example.com?x=1', client_id: c, client_secret: s}\n\
+             polling: {interval_secs: 0}\n\
+             logging: {level: chatty}\n",
+            vec![
+                ("source.connect", "is not host:port"),
+                (
+                    "call_api.base_url",
+                    "\"htp://calls\" is not an http:// or https:// URL",
+                ),
+                ("xapi.base_url", "has a query or fragment"),
+                ("polling.interval_secs", "is out of range"),
+                ("logging.level", "is not a log level"),
+            ],
+        ),
+        (
+            "source: {kind: postgres_table, url: 'postgres://db/x', table: 'a b'}\n\
+             call_api: {base_url: 'https://u:p@calls', timeout_secs: 100000000000000000000000}\n\
+             extensions: {map: {'101': not-an-email, 'x1': a@example.com}}\n\
+             http: {listen: '127.0.0.1:99999', token: ''}\n",
+            vec![
+                ("source.table", "is not a plain SQL identifier"),
+                ("call_api.base_url", "holds a user name or password"),
+                (
+                    "call_api.timeout_secs",
+                    "\"100000000000000000000000\" is not a whole number",
+                ),
+                (
+                    "extensions.map.101.email",
+                    "\"not-an-email\" is not an email address",
+                ),
+                ("extensions.map.x1", "is not an extension number"),
+                ("http.listen", "is not an address"),
+            ],
+        ),
+    ];
+    for (yaml, expected) in cases {
+        let found = issues(yaml);
+        let shown = found.iter().map(|i| i.to_string()).collect::<Vec<_>>();
+        for (path, fragment) in &expected {
+            assert!(
+                found
+                    .iter()
+                    .any(|i| i.path == *path && i.to_string().contains(fragment)),
+                "expected `{path}` … `{fragment}` for:\n{yaml}\ngot:\n{}",
+                shown.join("\n")
+            );
+        }
+        assert_eq!(
+            found.len(),
+            expected.len(),
+            "for:\n{yaml}\ngot:\n{}",
+            shown.join("\n")
+        );
+    }
+}
+
+/// Every configuration error that involves a URL shows it redacted: no password, no query
+/// value.
+#[test]
+fn url_errors_never_show_secrets() {
+    let secret = "PASSW0RD-d41d";
+    let cases = [
+        format!(
+            "source: {{kind: file, path: x}}\ncall_api: {{base_url: 'htp://admin:{secret}@api.example.com'}}\n"
+        ),
+        format!(
+            "source: {{kind: file, path: x}}\ncall_api: {{base_url: 'https://api.example.com/?key={secret}'}}\n"
+        ),
+        format!(
+            "source: {{kind: file, path: x}}\ncall_api: {{base_url: 'https://admin:{secret}@api.example.com'}}\n"
+        ),
+        format!(
+            "source: {{kind: file, path: x}}\ncall_api: {{base_url: 'http://admin:{secret}@api.example.com:99999'}}\n"
+        ),
+        format!(
+            "source: {{kind: file, path: x}}\ncall_api: {{base_url: 'admin:{secret}@api.example.com'}}\n"
+        ),
+        format!(
+            "{BASE}xapi: {{base_url: 'ftp://u:{secret}@pbx?token={secret}', client_id: c, client_secret: s}}\n"
+        ),
+        format!(
+            "source: {{kind: postgres_cl, url: 'mysql://u:{secret}@db/x'}}\ncall_api: {{base_url: 'http://x'}}\n"
+        ),
+        format!(
+            "source: {{kind: postgres_cl, url: 'postgres://u:{secret}@db:0/x?password={secret}'}}\ncall_api: {{base_url: 'http://x'}}\n"
+        ),
+        format!(
+            "source: {{kind: postgres_cdroutput, url: 'host=db password={secret}'}}\ncall_api: {{base_url: 'http://x'}}\n"
+        ),
+        format!("{BASE}checkpoint: {{kind: postgres, url: 'postgresql://u:{secret}@db:x/cp'}}\n"),
+        format!("{BASE}checkpoint: {{kind: postgres, url: 'pg://u:{secret}@db/cp'}}\n"),
+    ];
+    for yaml in &cases {
+        let e = Config::from_yaml(yaml, &no_env).unwrap_err().to_string();
+        assert!(!e.contains(secret), "secret shown:\n{e}");
+        assert!(e.contains("url"), "{e}");
+    }
+    // The redacted value is still recognisable.
+    let e = Config::from_yaml(&cases[0], &no_env)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("\"htp://***@api.example.com\""), "{e}");
+    let e = Config::from_yaml(&cases[1], &no_env)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("?key=***"), "{e}");
+}
+
+/// YAML problems in the user's words, with where they are.
+#[test]
+fn yaml_problems_are_worded_for_the_user() {
+    let dup = issues(&format!(
+        "{BASE}http: {{listen: '127.0.0.1:1'}}\nhttp: {{listen: '127.0.0.1:2'}}\n"
+    ));
+    let text = dup[0].to_string();
+    assert!(text.contains("the key `http` appears twice"), "{text}");
+    assert!(!text.contains("DuplicateKeyPolicy"), "{text}");
+    assert!(text.contains("line 4"), "{text}");
+    // Too many values, too many levels (the YAML reader's limits), far too many levels.
+    let many = format!("{BASE}x: [{}0]\n", "0,".repeat(300_000));
+    let deep = format!("{BASE}x: {}{}\n", "[".repeat(100), "]".repeat(100));
+    let deeper = format!("{BASE}x: {}{}\n", "[".repeat(5000), "]".repeat(5000));
+    for yaml in [many, deep, deeper] {
+        let text = issues(&yaml)[0].to_string();
+        assert!(
+            text.contains("too large or too deeply nested") || text.contains("nested too deeply"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("budget") && !text.contains("Nodes") && !text.contains("Depth"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn the_trigger_token_is_a_secret() {
+    let yaml = format!("{BASE}http: {{listen: '0.0.0.0:8081', token: 'tr1gger-t0ken'}}\n");
+    let config = Config::from_yaml(&yaml, &no_env).unwrap();
+    assert_eq!(
+        config.http_token.as_ref().map(|t| t.expose()),
+        Some("tr1gger-t0ken")
+    );
+    assert!(!format!("{config:?}").contains("tr1gger-t0ken"));
+    let config = Config::from_yaml(BASE, &no_env).unwrap();
+    assert!(config.http_token.is_none());
+}
+
+#[test]
+fn extension_files_use_the_sideloaders_validation() {
+    use pbx_core::config::extensions_from_yaml;
+    let map = extensions_from_yaml(
+        "extensions: {'101': a@example.com, '102': {email: b@example.com, name: B}}",
+    )
+    .unwrap();
+    assert_eq!(map.get("102").unwrap().email, "b@example.com");
+    // The configuration file's own layout, with its default email.
+    let map = extensions_from_yaml(
+        "extensions: {map: {'101': a@example.com}, default_email: pbx@example.com}",
+    )
+    .unwrap();
+    assert_eq!(map.email_for("101"), Some("a@example.com"));
+    assert_eq!(map.email_for("999"), Some("pbx@example.com"));
+    for (yaml, path, fragment) in [
+        (
+            "extensions: {'101': not-an-email}",
+            "extensions.101.email",
+            "\"not-an-email\" is not an email address",
+        ),
+        (
+            "'101': not-an-email",
+            "101.email",
+            "is not an email address",
+        ),
+        (
+            "extensions: {'10x': a@example.com}",
+            "extensions.10x",
+            "is not an extension number",
+        ),
+        (
+            "extensions: {'101': [a]}",
+            "extensions.101",
+            "must be an email or {email, name}",
+        ),
+        (
+            "extensions: {'101': {email: a@example.com, mail: b}}",
+            "extensions.101.mail",
+            "is not a known setting",
+        ),
+        (
+            "extensions: {map: {'101': a@example.com}, default_email: nobody}",
+            "extensions.default_email",
+            "is not an email address",
+        ),
+        (
+            "extensions: {map: {'101': x}}",
+            "extensions.map.101.email",
+            "is not an email address",
+        ),
+        ("extensions: [1]", "extensions", "must be a mapping"),
+        ("- a\n- b\n", "", "must be a mapping of extensions"),
+    ] {
+        let e = extensions_from_yaml(yaml).unwrap_err();
+        let Error::InvalidConfig { issues } = &e else {
+            panic!("{e}")
+        };
+        assert!(
+            issues
+                .iter()
+                .any(|i| i.path == path && i.to_string().contains(fragment)),
+            "{yaml}: {e}"
+        );
+        assert!(!e.to_string().contains("untagged"), "{e}");
+    }
+}

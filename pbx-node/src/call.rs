@@ -217,8 +217,10 @@ impl CallMapper {
     pub fn new(
         env: Env,
         extensions: Option<&ExtensionMap>,
-        options: Option<MapperOptions>,
+        #[napi(ts_arg_type = "MapperOptions | undefined | null")] options: Option<Unknown<'_>>,
     ) -> Result<Self> {
+        let options: Option<MapperOptions> =
+            crate::error::object_arg(&env, "new CallMapper", "options", options)?;
         let o = options.unwrap_or_default();
         let mut m = core::CallMapper::default();
         if let Some(x) = extensions {

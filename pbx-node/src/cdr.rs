@@ -282,8 +282,10 @@ impl CdrParser {
     pub fn new(
         env: Env,
         template: Option<String>,
-        options: Option<CdrParserOptions>,
+        #[napi(ts_arg_type = "CdrParserOptions | undefined | null")] options: Option<Unknown<'_>>,
     ) -> Result<Self> {
+        let options: Option<CdrParserOptions> =
+            crate::error::object_arg(&env, "new CdrParser", "options", options)?;
         let mut inner = core::CdrParser::new(parse_template(&env, template)?);
         if let Some(max) = options.and_then(|o| o.max_line_length) {
             inner = inner.with_max_line_len(max as usize);

@@ -202,3 +202,62 @@ pub(crate) fn invalid_argument(env: &Env, message: impl Into<String>) -> napi::E
         PbxErrorInfo::binding(INVALID_ARGUMENT, "invalid_argument", message),
     )
 }
+
+/// Throws a JS `TypeError` (code `PBX_INVALID_ARGUMENT`) for the argument `param` of
+/// `function` that is `got` instead of `expected`: `normalizeNumber: options must be an object
+/// or a region string like 'AU', not a number`.
+pub(crate) fn type_error(
+    env: &Env,
+    function: &str,
+    param: &str,
+    expected: &str,
+    got: &str,
+) -> napi::Error {
+    let message = format!("{function}: {param} must be {expected}, not {got}");
+    match env.throw_type_error(&message, Some(INVALID_ARGUMENT)) {
+        Ok(()) => napi::Error::from_status(Status::PendingException),
+        Err(_) => napi::Error::new(Status::InvalidArg, message),
+    }
+}
+
+/// A JS value's type in words, for [`type_error`].
+pub(crate) fn type_words(value: &Unknown<'_>) -> &'static str {
+    if value.is_array().unwrap_or(false) {
+        return "an array";
+    }
+    match value.get_type() {
+        Ok(ValueType::Undefined) => "undefined",
+        Ok(ValueType::Null) => "null",
+        Ok(ValueType::Boolean) => "a boolean",
+        Ok(ValueType::Number) => "a number",
+        Ok(ValueType::String) => "a string",
+        Ok(ValueType::Symbol) => "a symbol",
+        Ok(ValueType::Object) => "an object",
+        Ok(ValueType::Function) => "a function",
+        _ => "a value of another type",
+    }
+}
+
+/// An optional options-object argument: absent (`undefined`/`null`) or an object; anything
+/// else (`'AU'`, `42`, an array) is a `TypeError` naming `param` — never silently the defaults.
+pub(crate) fn object_arg<T: FromNapiValue>(
+    env: &Env,
+    function: &str,
+    param: &str,
+    value: Option<Unknown<'_>>,
+) -> napi::Result<Option<T>> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    match value.get_type()? {
+        ValueType::Undefined | ValueType::Null => Ok(None),
+        ValueType::Object if !value.is_array()? => T::from_unknown(value).map(Some),
+        _ => Err(type_error(
+            env,
+            function,
+            param,
+            "an object",
+            type_words(&value),
+        )),
+    }
+}

@@ -194,19 +194,13 @@ pub struct GroupMonitor {
 impl GroupMonitor {
     /// A monitor with one set of business hours.
     #[napi(constructor)]
-    pub fn new(hours: &BusinessHours, options: Option<MonitorOptions>) -> Self {
-        let mut inner = core::GroupMonitor::new(hours.inner.clone());
-        let o = options.unwrap_or_default();
-        if let Some(d) = o.debounce {
-            inner.config.debounce = d;
-        }
-        if let Some(v) = o.include {
-            inner.config.include = v;
-        }
-        if let Some(v) = o.exclude {
-            inner.config.exclude = v;
-        }
-        GroupMonitor { inner }
+    pub fn new(
+        env: Env,
+        hours: &BusinessHours,
+        #[napi(ts_arg_type = "MonitorOptions | undefined | null")] options: Option<Unknown<'_>>,
+    ) -> Result<Self> {
+        let options = crate::error::object_arg(&env, "new GroupMonitor", "options", options)?;
+        Ok(Self::with_options(hours, options))
     }
 
     /// The monitor a configuration describes (`groups.debounce`, `include`, `exclude`, and
@@ -258,9 +252,10 @@ pub fn evaluate_groups(
         serde_json::Value,
     >,
     now: JsDate<'_>,
-    options: Option<MonitorOptions>,
+    #[napi(ts_arg_type = "MonitorOptions | undefined | null")] options: Option<Unknown<'_>>,
 ) -> Result<GroupEvaluation> {
-    GroupMonitor::new(hours, options).evaluate(env, groups, state, now)
+    let options = crate::error::object_arg(&env, "evaluateGroups", "options", options)?;
+    GroupMonitor::with_options(hours, options).evaluate(env, groups, state, now)
 }
 
 /// The monitor state with the backend's id of the alert just opened for `groupId` (after
@@ -329,4 +324,22 @@ pub fn adopt_active_alerts(
         .map_err(|e| invalid_argument(&env, format!("alerts: {e}")))?;
     s.adopt_active(&alerts, now);
     write_state(&env, &s)
+}
+
+impl GroupMonitor {
+    /// A monitor with one set of business hours and `options`.
+    fn with_options(hours: &BusinessHours, options: Option<MonitorOptions>) -> Self {
+        let mut inner = core::GroupMonitor::new(hours.inner.clone());
+        let o = options.unwrap_or_default();
+        if let Some(d) = o.debounce {
+            inner.config.debounce = d;
+        }
+        if let Some(v) = o.include {
+            inner.config.include = v;
+        }
+        if let Some(v) = o.exclude {
+            inner.config.exclude = v;
+        }
+        GroupMonitor { inner }
+    }
 }

@@ -6,7 +6,7 @@ use napi_derive::napi;
 use pbx_core::phone::{self as core, Normalized, NumberFormat, NumberPolicy, Region};
 
 use crate::direction::DirectionPolicy;
-use crate::error::{OrThrow, invalid_argument};
+use crate::error::{OrThrow, invalid_argument, type_error, type_words};
 
 /// How numbers are normalized; a missing field keeps pbx-core's default.
 #[napi(object)]
@@ -80,25 +80,99 @@ fn policy(env: &Env, options: Option<NumberOptions>) -> Result<NumberPolicy> {
     Ok(p)
 }
 
+/// The `options` argument: a [`NumberOptions`] object, the default region alone as a string
+/// (`'AU'`, as Python's `normalize_numbers(numbers, "AU")`), or nothing. Anything else is a
+/// `TypeError` naming the parameter — never silently the defaults.
+fn options_arg(
+    env: &Env,
+    function: &str,
+    options: Option<Unknown<'_>>,
+) -> Result<Option<NumberOptions>> {
+    let Some(value) = options else {
+        return Ok(None);
+    };
+    let expected = "an object {defaultRegion, format, extensions} or a region string like 'AU'";
+    match value.get_type()? {
+        ValueType::Undefined | ValueType::Null => Ok(None),
+        ValueType::String => Ok(Some(NumberOptions {
+            default_region: Some(String::from_unknown(value)?),
+            ..NumberOptions::default()
+        })),
+        ValueType::Object if !value.is_array()? => NumberOptions::from_unknown(value)
+            .map(Some)
+            .map_err(|_| type_error(env, function, "options", expected, "an unusable object")),
+        _ => Err(type_error(
+            env,
+            function,
+            "options",
+            expected,
+            type_words(&value),
+        )),
+    }
+}
+
+/// A string argument, or a `TypeError` naming it.
+fn string_arg(env: &Env, function: &str, param: &str, value: Unknown<'_>) -> Result<String> {
+    match value.get_type()? {
+        ValueType::String => String::from_unknown(value),
+        _ => Err(type_error(
+            env,
+            function,
+            param,
+            "a string",
+            type_words(&value),
+        )),
+    }
+}
+
+/// An array-of-strings argument, or a `TypeError` naming it.
+fn strings_arg(env: &Env, function: &str, param: &str, value: Unknown<'_>) -> Result<Vec<String>> {
+    let expected = "an array of strings";
+    if !value.is_array()? {
+        return Err(type_error(
+            env,
+            function,
+            param,
+            expected,
+            type_words(&value),
+        ));
+    }
+    Vec::<String>::from_unknown(value).map_err(|_| {
+        type_error(
+            env,
+            function,
+            param,
+            expected,
+            "an array holding a non-string",
+        )
+    })
+}
+
 /// Normalizes one number (E.164 with a default region, or an extension, withheld, invalid).
-/// Throws `PBX_INVALID_ARGUMENT` for an unknown region or format.
-#[napi]
+/// `options` may be the default region alone (`'AU'`). Throws `PBX_INVALID_ARGUMENT` for an
+/// unknown region or format, and a `TypeError` for an argument of the wrong type.
+#[napi(ts_args_type = "raw: string, options?: NumberOptions | string")]
 pub fn normalize_number(
     env: Env,
-    raw: String,
-    options: Option<NumberOptions>,
+    raw: Unknown<'_>,
+    options: Option<Unknown<'_>>,
 ) -> Result<NormalizedNumber> {
+    let raw = string_arg(&env, "normalizeNumber", "raw", raw)?;
+    let options = options_arg(&env, "normalizeNumber", options)?;
     let p = policy(&env, options)?;
     Ok(to_js(core::normalize(&raw, &p)))
 }
 
 /// Normalizes many numbers in one call; element `i` is `normalizeNumber(raws[i])`.
-#[napi]
+/// `options` may be the default region alone (`'AU'`).
+#[napi(ts_args_type = "raws: string[], options?: NumberOptions | string")]
 pub fn normalize_numbers(
     env: Env,
-    raws: Vec<String>,
-    options: Option<NumberOptions>,
+    raws: Unknown<'_>,
+    options: Option<Unknown<'_>>,
 ) -> Result<Vec<NormalizedNumber>> {
+    let raws = strings_arg(&env, "normalizeNumbers", "raws", raws)?;
+    let options = options_arg(&env, "normalizeNumbers", options)?;
     let p = policy(&env, options)?;
     Ok(core::normalize_batch(&raws, &p)
         .into_iter()
@@ -107,12 +181,17 @@ pub fn normalize_numbers(
 }
 
 /// `normalizeNumbers` on the libuv thread pool, for big batches.
-#[napi(ts_return_type = "Promise<NormalizedNumber[]>")]
+#[napi(
+    ts_args_type = "raws: string[], options?: NumberOptions | string",
+    ts_return_type = "Promise<NormalizedNumber[]>"
+)]
 pub fn normalize_numbers_async(
     env: Env,
-    raws: Vec<String>,
-    options: Option<NumberOptions>,
+    raws: Unknown<'_>,
+    options: Option<Unknown<'_>>,
 ) -> Result<AsyncTask<NormalizeTask>> {
+    let raws = strings_arg(&env, "normalizeNumbersAsync", "raws", raws)?;
+    let options = options_arg(&env, "normalizeNumbersAsync", options)?;
     let policy = policy(&env, options)?;
     Ok(AsyncTask::new(NormalizeTask { raws, policy }))
 }

@@ -65,7 +65,14 @@ impl PyCallMapper {
         if let Some(ext) = extensions {
             mapper.extensions = match ext.cast::<PyExtensionMap>() {
                 Ok(m) => m.get().inner.clone(),
-                Err(_) => PyExtensionMap::new(Some(ext), None)?.inner,
+                Err(_) => {
+                    let ext = crate::convert::mapping_arg(
+                        "extensions",
+                        ext,
+                        "an ExtensionMap or a mapping of extension → email or {email, name}",
+                    )?;
+                    PyExtensionMap::new(Some(ext), None)?.inner
+                }
             };
         }
         mapper.direction.trunk_dns = trunk_dns;

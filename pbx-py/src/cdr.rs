@@ -338,7 +338,9 @@ impl PyCdrParser {
                     .collect()
             }))
         } else {
-            let items: Vec<String> = lines.extract()?;
+            let items: Vec<String> = lines
+                .extract()
+                .map_err(|e| crate::convert::for_arg(lines.py(), "lines", e))?;
             Ok(py.detach(|| {
                 items
                     .iter()

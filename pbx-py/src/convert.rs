@@ -7,6 +7,33 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyMapping, PyString, P
 use serde::Serialize;
 use serde_json::Value;
 
+/// `err` for the argument `name`, with the note pyo3 adds to its own argument errors
+/// (`while processing 'now'`), so a `TypeError` raised after extraction names the parameter
+/// too (the note shows with the traceback; Python < 3.11 has no notes).
+pub(crate) fn for_arg(py: Python<'_>, name: &str, err: PyErr) -> PyErr {
+    let _ = err
+        .value(py)
+        .call_method1("add_note", (format!("while processing '{name}'"),));
+    err
+}
+
+/// A mapping argument (a dict or any `Mapping`), or a `TypeError` naming it.
+pub(crate) fn mapping_arg<'a, 'py>(
+    name: &str,
+    obj: &'a Bound<'py, PyAny>,
+    expected: &str,
+) -> PyResult<&'a Bound<'py, PyAny>> {
+    if obj.cast::<PyMapping>().is_ok() || obj.cast::<PyDict>().is_ok() {
+        return Ok(obj);
+    }
+    let got = obj.get_type().name()?;
+    Err(for_arg(
+        obj.py(),
+        name,
+        PyTypeError::new_err(format!("{name} must be {expected}, not {got}")),
+    ))
+}
+
 /// An aware `datetime` → UTC. A naive one (no `tzinfo`, or `utcoffset()` is None) is a
 /// `ValueError`: pbx never guesses a timezone.
 pub(crate) fn utc(dt: &Bound<'_, PyAny>) -> PyResult<DateTime<Utc>> {

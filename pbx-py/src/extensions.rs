@@ -60,7 +60,12 @@ impl PyExtensionMap {
     ) -> PyResult<Self> {
         let map = match mapping {
             None => ExtensionMap::new(),
-            Some(m) => serde_json::from_value(py_to_json(m)?).map_err(|e| {
+            Some(m) => serde_json::from_value(py_to_json(crate::convert::mapping_arg(
+                "mapping",
+                m,
+                "a mapping of extension → email or {email, name}",
+            )?)?)
+            .map_err(|e| {
                 PyValueError::new_err(format!(
                     "an extension map maps an extension to an email or to {{email, name}}: {e}"
                 ))

@@ -123,7 +123,8 @@ impl PyMonitorState {
     fn adopt_active(&mut self, alerts: &Bound<'_, PyAny>, now: &Bound<'_, PyAny>) -> PyResult<()> {
         let alerts: Vec<Alert> = serde_json::from_value(json_arg(alerts)?)
             .map_err(|e| PyValueError::new_err(format!("not a list of alerts: {e}")))?;
-        self.inner.adopt_active(&alerts, utc(now)?);
+        let now = utc(now).map_err(|e| crate::convert::for_arg(now.py(), "now", e))?;
+        self.inner.adopt_active(&alerts, now);
         Ok(())
     }
 
@@ -196,7 +197,8 @@ pub(crate) fn evaluate_groups<'py>(
         .try_iter()?
         .map(|g| group_from_dict(&g?))
         .collect::<PyResult<_>>()?;
-    let actions = monitor.inner.evaluate(utc(now)?, &groups, &mut state.inner);
+    let now = utc(now).map_err(|e| crate::convert::for_arg(now.py(), "now", e))?;
+    let actions = monitor.inner.evaluate(now, &groups, &mut state.inner);
     let out = PyList::empty(py);
     for action in actions {
         let d = PyDict::new(py);

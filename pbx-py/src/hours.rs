@@ -46,6 +46,15 @@ impl PyBusinessHours {
     /// values (an unknown time zone, a bad period).
     #[staticmethod]
     fn from_xapi(py: Python<'_>, office_hours: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let office_hours = if office_hours.cast::<pyo3::types::PyString>().is_ok() {
+            office_hours
+        } else {
+            crate::convert::mapping_arg(
+                "office_hours",
+                office_hours,
+                "the JSON text or the dict of GET /OfficeHours",
+            )?
+        };
         let oh: OfficeHours = serde_json::from_value(json_arg(office_hours)?)
             .map_err(|e| PyValueError::new_err(format!("not an XAPI OfficeHours object: {e}")))?;
         Ok(PyBusinessHours {
@@ -89,13 +98,15 @@ impl PyBusinessHours {
 
     /// Whether the office is open at `at` (an aware datetime).
     fn is_open(&self, at: &Bound<'_, PyAny>) -> PyResult<bool> {
-        Ok(self.inner.is_open(utc(at)?))
+        let at = utc(at).map_err(|e| crate::convert::for_arg(at.py(), "at", e))?;
+        Ok(self.inner.is_open(at))
     }
 
     /// The next change after `at`: `(when, opens)` with `when` an aware UTC datetime and
     /// `opens` True when the office opens then; None when nothing changes any more.
     fn next_change(&self, at: &Bound<'_, PyAny>) -> PyResult<Option<(DateTime<Utc>, bool)>> {
-        Ok(self.inner.next_change(utc(at)?))
+        let at = utc(at).map_err(|e| crate::convert::for_arg(at.py(), "at", e))?;
+        Ok(self.inner.next_change(at))
     }
 
     fn __repr__(&self) -> String {

@@ -33,6 +33,11 @@ pub enum CheckpointError {
 /// Checkpoints in one JSON file (`{"key": "checkpoint", …}`), replaced atomically on every
 /// save: write a temporary file beside it, fsync, rename over, fsync the directory.
 ///
+/// A file that is not of that shape — garbage, `{}`, a value that is not a non-empty string,
+/// or (with [`FileCheckpointStore::expecting_keys`]) a key this program does not write — is
+/// [`CheckpointError::Corrupt`]: never read as "no checkpoint", which would deliver everything
+/// again.
+///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// use pbx_core::{Checkpoint, CheckpointStore};
@@ -47,6 +52,8 @@ pub enum CheckpointError {
 pub struct FileCheckpointStore {
     path: PathBuf,
     lock: tokio::sync::Mutex<()>,
+    /// The keys this program writes (see [`FileCheckpointStore::expecting_keys`]).
+    known_keys: Option<fn(&str) -> bool>,
 }
 
 impl FileCheckpointStore {
@@ -55,7 +62,30 @@ impl FileCheckpointStore {
         FileCheckpointStore {
             path: path.into(),
             lock: tokio::sync::Mutex::new(()),
+            known_keys: None,
         }
+    }
+
+    /// Only keys `known` accepts may be in the file: one holding another key (`{"foo": "bar"}`)
+    /// is [`CheckpointError::Corrupt`], not "no checkpoint yet" — which would start delivery
+    /// again from the first record.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use pbx_core::CheckpointStore;
+    /// let dir = std::env::temp_dir().join(format!("pbx-doc-keys-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// std::fs::write(dir.join("checkpoint.json"), r#"{"foo": "bar"}"#).unwrap();
+    /// let store = pbx_sources::checkpoint::FileCheckpointStore::new(dir.join("checkpoint.json"))
+    ///     .expecting_keys(|k| k == "cdr" || k.starts_with("backfill:"));
+    /// let err = store.load("cdr").await.unwrap_err();
+    /// assert!(err.to_string().contains("fix or remove it deliberately"), "{err}");
+    /// # std::fs::remove_dir_all(dir).unwrap();
+    /// # });
+    /// ```
+    pub fn expecting_keys(mut self, known: fn(&str) -> bool) -> Self {
+        self.known_keys = Some(known);
+        self
     }
 
     /// Runs the file work `f` on tokio's blocking pool (it reads, writes and fsyncs), so a
@@ -78,16 +108,53 @@ fn io(path: &Path, source: std::io::Error) -> CheckpointError {
     }
 }
 
-fn read(path: &Path) -> Result<BTreeMap<String, String>, CheckpointError> {
+/// The file's checkpoints; none when it does not exist. Anything but a non-empty mapping of
+/// `known` names to non-empty checkpoints is [`CheckpointError::Corrupt`].
+fn read(
+    path: &Path,
+    known_keys: Option<fn(&str) -> bool>,
+) -> Result<BTreeMap<String, String>, CheckpointError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
         Err(e) => return Err(io(path, e)),
     };
-    serde_json::from_str(&text).map_err(|e| CheckpointError::Corrupt {
+    let corrupt = |reason: String| CheckpointError::Corrupt {
         path: path.to_owned(),
-        reason: e.to_string(),
-    })
+        reason,
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| corrupt(format!("not JSON: {e}")))?;
+    let serde_json::Value::Object(entries) = value else {
+        return Err(corrupt(
+            "not a mapping of checkpoint names to checkpoints".into(),
+        ));
+    };
+    // Every save writes at least one entry: an empty mapping was not written by a store.
+    if entries.is_empty() {
+        return Err(corrupt("it holds no checkpoint".into()));
+    }
+    let mut all = BTreeMap::new();
+    for (key, value) in entries {
+        if key.trim().is_empty() || known_keys.is_some_and(|known| !known(&key)) {
+            return Err(corrupt(format!(
+                "{key:?} is not the name of a checkpoint this program writes"
+            )));
+        }
+        match value {
+            serde_json::Value::String(cp)
+                if !cp.trim().is_empty() && !cp.chars().any(char::is_control) =>
+            {
+                all.insert(key, cp);
+            }
+            other => {
+                return Err(corrupt(format!(
+                    "the checkpoint {key:?} is {other}, not a position"
+                )));
+            }
+        }
+    }
+    Ok(all)
 }
 
 fn write(path: &Path, all: &BTreeMap<String, String>) -> Result<(), CheckpointError> {
@@ -113,16 +180,16 @@ impl CheckpointStore for FileCheckpointStore {
 
     async fn load(&self, key: &str) -> Result<Option<Checkpoint>, CheckpointError> {
         let _guard = self.lock.lock().await;
-        let key = key.to_owned();
-        self.blocking(move |path| Ok(read(path)?.get(&key).map(Checkpoint::new)))
+        let (key, known) = (key.to_owned(), self.known_keys);
+        self.blocking(move |path| Ok(read(path, known)?.get(&key).map(Checkpoint::new)))
             .await
     }
 
     async fn save(&self, key: &str, checkpoint: &Checkpoint) -> Result<(), CheckpointError> {
         let _guard = self.lock.lock().await;
-        let (key, value) = (key.to_owned(), checkpoint.to_string());
+        let (key, value, known) = (key.to_owned(), checkpoint.to_string(), self.known_keys);
         self.blocking(move |path| {
-            let mut all = read(path)?;
+            let mut all = read(path, known)?;
             all.insert(key, value);
             write(path, &all)
         })

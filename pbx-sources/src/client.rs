@@ -65,34 +65,29 @@ pub(crate) fn base_url(setting: &'static str, raw: &str) -> Result<Url, Error> {
     };
     let url = Url::parse(raw.trim()).map_err(|e| {
         bad(
-            redact_userinfo(raw),
+            pbx_core::config::redact_url(raw),
             &format!("not an absolute URL ({e}); expected e.g. https://pbx.example.com"),
         )
     })?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err(bad(
-            redact_userinfo(raw),
+            pbx_core::config::redact_url(raw),
             "credentials do not belong in the URL; configure the token or client secret instead",
         ));
     }
     if url.scheme() != "http" && url.scheme() != "https" {
-        return Err(bad(url.to_string(), "the scheme must be http or https"));
+        return Err(bad(
+            pbx_core::config::redact_url(raw),
+            "the scheme must be http or https",
+        ));
     }
     if url.cannot_be_a_base() || url.query().is_some() || url.fragment().is_some() {
         return Err(bad(
-            url.to_string(),
+            pbx_core::config::redact_url(raw),
             "expected a base URL without query or fragment, e.g. https://pbx.example.com",
         ));
     }
     Ok(url)
-}
-
-/// `raw` with anything between `://` and `@` replaced, for error messages.
-fn redact_userinfo(raw: &str) -> String {
-    match (raw.find("://"), raw.rfind('@')) {
-        (Some(s), Some(at)) if at > s + 3 => format!("{}***{}", &raw[..s + 3], &raw[at..]),
-        _ => raw.to_owned(),
-    }
 }
 
 /// `base` with `segments` appended to its path (each one percent-encoded as needed).
@@ -214,6 +209,15 @@ mod tests {
         assert!(base_url("base_url", "ftp://pbx.example.com").is_err());
         assert!(base_url("base_url", "pbx.example.com").is_err());
         assert!(base_url("base_url", "https://pbx.example.com/?a=b").is_err());
+        // Every message shows the URL redacted: no password, no query value.
+        for raw in [
+            "htp://admin:hunter22@pbx.example.com",
+            "https://pbx.example.com/?key=hunter22",
+            "https://admin:hunter22@pbx.example.com:99999",
+        ] {
+            let e = base_url("base_url", raw).unwrap_err().to_string();
+            assert!(!e.contains("hunter22"), "{e}");
+        }
     }
 
     #[test]

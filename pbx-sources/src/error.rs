@@ -115,6 +115,23 @@ pub enum Error {
         #[source]
         source: pbx_core::Error,
     },
+    /// A file (a configuration, an extension map) could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    ReadFile {
+        /// The file as given.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file is larger than its limit; it was not read past the limit.
+    #[error("cannot read {}: it is over the limit of {limit} bytes", path.display())]
+    FileTooLarge {
+        /// The file as given.
+        path: std::path::PathBuf,
+        /// The limit in bytes.
+        limit: usize,
+    },
 }
 
 impl Error {

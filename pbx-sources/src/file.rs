@@ -39,7 +39,9 @@ pub enum FileSourceError {
         source: std::io::Error,
     },
     /// The saved checkpoint is not one of this source's.
-    #[error("checkpoint {0:?} is not a file position (inode:offset:line[:fingerprint])")]
+    #[error(
+        "checkpoint {0:?} is not a file position (inode:offset:line[:fingerprint]): it is corrupt; fix or remove it deliberately"
+    )]
     BadCheckpoint(String),
 }
 
@@ -229,42 +231,21 @@ fn read_lines(
 /// consumed (its bytes still count for the offset and the fingerprint) but not kept.
 const MAX_LINE: usize = pbx_core::cdr::DEFAULT_MAX_LINE_LEN;
 
-/// Reads one line (through `\n`, or to the end of the file) from `reader`, appending at most
-/// `keep` of its bytes to `buf` and every byte to the fingerprint `window` (kept at its last
-/// [`WINDOW`] bytes). Returns the bytes consumed and whether the line ended with `\n`.
+/// Reads one line with [`crate::bounded::read_line_bounded`] (at most `keep` bytes kept),
+/// every byte consumed also going to the fingerprint `window` (kept at its last [`WINDOW`]
+/// bytes). Returns the bytes consumed and whether the line ended with `\n`.
 fn read_line_bounded(
     reader: &mut impl BufRead,
     buf: &mut Vec<u8>,
     keep: usize,
     window: &mut Vec<u8>,
 ) -> std::io::Result<(usize, bool)> {
-    let mut consumed = 0;
-    loop {
-        let available = match reader.fill_buf() {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if available.is_empty() {
-            return Ok((consumed, false));
-        }
-        let (chunk, ended) = match available.iter().position(|&b| b == b'\n') {
-            Some(i) => (&available[..=i], true),
-            None => (available, false),
-        };
-        let room = keep.saturating_sub(buf.len());
-        buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    crate::bounded::read_line_bounded(reader, buf, keep, |chunk| {
         window.extend_from_slice(&chunk[chunk.len().saturating_sub(WINDOW)..]);
         if window.len() > WINDOW {
             window.drain(..window.len() - WINDOW);
         }
-        let n = chunk.len();
-        reader.consume(n);
-        consumed += n;
-        if ended {
-            return Ok((consumed, true));
-        }
-    }
+    })
 }
 
 /// A regular file next to `path` with inode `ino` (a rotated `cdr.log.1`, …).

@@ -22,22 +22,43 @@ impl JsonLinesSink {
     /// A sink writing to `path` (its folder is created). Calls already in the file are known,
     /// so sending them again answers `Duplicate`.
     ///
+    /// A last line without its line end — written only in part when the process died — is
+    /// cut off (and logged), as the socket journal does: its call was never acknowledged, so
+    /// it is sent again.
+    ///
     /// # Errors
-    /// When the file exists but cannot be read, or a line is not a call request.
+    /// When the file exists but cannot be read or cut, or a complete line is not a call
+    /// request.
     pub fn open(path: impl Into<PathBuf>) -> std::io::Result<Self> {
         let path = path.into();
         let mut ids = HashSet::new();
-        match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                for (i, line) in text
-                    .lines()
-                    .enumerate()
-                    .filter(|(_, l)| !l.trim().is_empty())
-                {
-                    let call: CallRequest = serde_json::from_str(line).map_err(|e| {
+        match std::fs::read(&path) {
+            Ok(mut bytes) => {
+                let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+                if complete < bytes.len() {
+                    let torn = bytes.len() - complete;
+                    let file = std::fs::OpenOptions::new().write(true).open(&path)?;
+                    file.set_len(complete as u64)?;
+                    file.sync_all()?;
+                    tracing::warn!(
+                        path = %path.display(),
+                        bytes = torn,
+                        "cut a partly written last line from the call file (the process stopped mid-write); its call will be written again"
+                    );
+                    bytes.truncate(complete);
+                }
+                for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+                    if line.iter().all(u8::is_ascii_whitespace) {
+                        continue;
+                    }
+                    let call: CallRequest = serde_json::from_slice(line).map_err(|e| {
                         std::io::Error::new(
                             std::io::ErrorKind::InvalidData,
-                            format!("{} line {}: {e}", path.display(), i + 1),
+                            format!(
+                                "{} line {} is not a call request ({e}); fix or move the file",
+                                path.display(),
+                                i + 1
+                            ),
                         )
                     })?;
                     ids.insert(call.pbx_call_id);

@@ -16,6 +16,7 @@
 //! | `postgres` (default) | [`postgres`] | 3CX `cdroutput` and `cl_*` sources, a site-table source, a checkpoint store, a leadership lock |
 //! | `file` + `socket` | [`text`] | all four CDR text modes behind one type, from a `SourceConfig` |
 //! | `sync` (default) | [`sync`] | the sync engine, the call-group monitor loop, the quarantine |
+//! | `http-server` | [`http_server`] | a bounded HTTP/1 server for a service port (timeouts, connection cap, size limits, fast shutdown, bearer-token guard) |
 //! | `mssql` | `mssql` | a site's own CDR table on SQL Server (tiberius, rustls): [`pbx_core::CdrSource`] |
 //!
 //! Secrets (bearer tokens, client secrets) are held in [`Secret`], which never prints itself
@@ -29,6 +30,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bounded;
 #[cfg(feature = "file")]
 pub mod checkpoint;
 #[cfg(any(feature = "http", feature = "xapi"))]
@@ -40,6 +42,8 @@ mod error;
 pub mod file;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "http-server")]
+pub mod http_server;
 #[cfg(feature = "file")]
 pub mod jsonl;
 #[cfg(feature = "mssql")]

@@ -385,3 +385,99 @@ async fn an_endless_line_is_an_error_for_that_line_and_is_never_held_in_memory()
     let last = src.fetch(Some(&batch[2].checkpoint), 10).await.unwrap();
     assert_eq!(texts(&last), vec![at_limit]);
 }
+
+/// A checkpoint file of the wrong shape is the same "corrupt" error as garbage — never read as
+/// "no checkpoint yet", which would deliver everything again.
+#[tokio::test]
+async fn a_checkpoint_of_the_wrong_shape_is_corrupt() {
+    let dir = scratch("checkpoint-shape");
+    let path = dir.join("checkpoint.json");
+    let known = |k: &str| k == "cdr" || k.starts_with("backfill:");
+    for (text, reason) in [
+        ("{}", "holds no checkpoint"),
+        (
+            "{\"foo\":\"bar\"}",
+            "\"foo\" is not the name of a checkpoint",
+        ),
+        ("{\"cdr\": 5}", "\"cdr\" is 5, not a position"),
+        ("{\"cdr\": \"\"}", "not a position"),
+        ("{\"cdr\": {\"offset\": 1}}", "not a position"),
+        ("[\"cdr\"]", "not a mapping"),
+        ("null", "not a mapping"),
+        ("\"1:2:3\"", "not a mapping"),
+        ("garbage", "not JSON"),
+        ("", "not JSON"),
+    ] {
+        std::fs::write(&path, text).unwrap();
+        let store = FileCheckpointStore::new(&path).expecting_keys(known);
+        let e = store.load("cdr").await.unwrap_err();
+        assert!(matches!(e, CheckpointError::Corrupt { .. }), "{text}: {e}");
+        let shown = e.to_string();
+        assert!(shown.contains(reason), "{text}: {shown}");
+        assert!(shown.ends_with("fix or remove it deliberately"), "{shown}");
+        assert!(store.save("cdr", &Checkpoint::new("1:1:1")).await.is_err());
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            text,
+            "never replaced"
+        );
+    }
+    // Known keys of another run (a backfill's) are not corruption: no checkpoint for `cdr`.
+    std::fs::write(&path, "{\"backfill:a/b\": \"1:2:3\"}").unwrap();
+    let store = FileCheckpointStore::new(&path).expecting_keys(known);
+    assert_eq!(store.load("cdr").await.unwrap(), None);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A last line written only in part (the process died mid-write) is cut on open and its call
+/// written again; a complete bad line is still an error naming the file and line.
+#[tokio::test]
+async fn jsonl_sink_cuts_a_torn_last_line() {
+    let dir = scratch("sink-torn");
+    let path = dir.join("calls.jsonl");
+    let call = |id: &str| CallRequest {
+        phone_number: "+19075551234".into(),
+        call_duration: 3,
+        call_owner_extension: "101".into(),
+        call_owner_email: "a@example.com".into(),
+        call_direction: CallDirection::Inbound,
+        timestamp: "2026-11-02T08:02:11.000-09:00".into(),
+        pbx_call_id: id.into(),
+    };
+    let sink = JsonLinesSink::open(&path).unwrap();
+    assert_eq!(
+        sink.deliver(&call("3cx-1")).await,
+        DeliveryOutcome::Delivered
+    );
+    let complete = std::fs::read_to_string(&path).unwrap();
+    // Half of a second line, without its line end (and cut inside a UTF-8 character).
+    let second = serde_json::to_string(&call("3cx-2")).unwrap();
+    let mut torn = complete.clone().into_bytes();
+    torn.extend_from_slice(&second.as_bytes()[..40]);
+    torn.extend_from_slice(&"é".as_bytes()[..1]);
+    std::fs::write(&path, &torn).unwrap();
+    let reopened = JsonLinesSink::open(&path).unwrap();
+    assert_eq!(reopened.len(), 1);
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        complete,
+        "the torn tail is cut"
+    );
+    assert_eq!(
+        reopened.deliver(&call("3cx-2")).await,
+        DeliveryOutcome::Delivered
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 2);
+    // A file of one torn line only.
+    std::fs::write(&path, &second.as_bytes()[..10]).unwrap();
+    assert!(JsonLinesSink::open(&path).unwrap().is_empty());
+    assert_eq!(std::fs::read(&path).unwrap(), b"");
+    // A complete line that is not a call is an error naming the file and the line.
+    std::fs::write(&path, format!("{complete}not json\n")).unwrap();
+    let e = JsonLinesSink::open(&path).unwrap_err().to_string();
+    assert!(
+        e.contains("calls.jsonl line 2 is not a call request"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -940,6 +940,37 @@ async fn call_log_owner_and_talk_time_follow_the_leg_rules() {
 
 // --- checkpoint store and leadership --------------------------------------------------------
 
+/// A checkpoint row no store wrote (empty, blank, unprintable) is the same "corrupt" error as
+/// in the file store, never "no checkpoint".
+#[tokio::test]
+async fn pg_checkpoint_of_the_wrong_shape_is_corrupt() {
+    let Some(db) = db("cp_shape", "").await else {
+        return;
+    };
+    let table = format!("{}.pbx_checkpoint", db.schema);
+    let store = PgCheckpointStore::new(&db.url, &table).unwrap();
+    store.save("cdr", &Checkpoint::new("10")).await.unwrap();
+    for bad in ["", "   ", "1\n2"] {
+        db.exec(&format!(
+            "UPDATE pbx_checkpoint SET checkpoint = E'{bad}' WHERE source = 'cdr'"
+        ))
+        .await;
+        let e = PgCheckpointStore::new(&db.url, &table)
+            .unwrap()
+            .load("cdr")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, PgError::CorruptCheckpoint { .. }),
+            "{bad:?}: {e}"
+        );
+        assert!(
+            e.to_string().ends_with("fix or remove it deliberately"),
+            "{e}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn pg_checkpoint_compare_and_set_never_moves_backwards() {
     let Some(db) = db("cp_cas", "").await else {

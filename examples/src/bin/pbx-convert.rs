@@ -19,7 +19,6 @@ use pbx_core::Location;
 use pbx_core::call::CallRequest;
 use pbx_core::call::{CallMapper, InternalCalls, Mapped, SkipReason, parse_timezone};
 use pbx_core::cdr::{CdrParser, FieldTemplate};
-use pbx_core::extensions::ExtensionMap;
 use pbx_core::phone::Region;
 use serde::Serialize;
 
@@ -38,8 +37,9 @@ struct Args {
     #[arg(long, default_value = "UTC")]
     timezone: String,
 
-    /// A YAML file mapping extensions to users: a flat `"101": email` map, or
-    /// `extensions: {"101": email | {email, name}}` (also the configuration's `extensions:` shape).
+    /// A YAML file mapping extensions to users: a flat `"101": email` map,
+    /// `extensions: {"101": email | {email, name}}`, or the configuration's
+    /// `extensions: {map: …, default_email: …}`; checked like the sideloader's `extensions.map`.
     #[arg(long)]
     extensions: Option<PathBuf>,
 
@@ -89,11 +89,21 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let input: Box<dyn BufRead> = match args.input.as_deref() {
-        None => Box::new(io::stdin().lock()),
-        Some(p) if p.as_os_str() == "-" => Box::new(io::stdin().lock()),
+    let (input, name): (Box<dyn BufRead>, String) = match args.input.as_deref() {
+        None => (Box::new(io::stdin().lock()), "stdin".into()),
+        Some(p) if p.as_os_str() == "-" => (Box::new(io::stdin().lock()), "stdin".into()),
         Some(p) => match File::open(p) {
-            Ok(f) => Box::new(BufReader::with_capacity(1 << 16, f)),
+            Ok(f) if f.metadata().is_ok_and(|m| m.is_dir()) => {
+                eprintln!(
+                    "pbx-convert: cannot read {}: it is a directory, not a CDR file",
+                    p.display()
+                );
+                return ExitCode::from(1);
+            }
+            Ok(f) => (
+                Box::new(BufReader::with_capacity(1 << 16, f)),
+                p.display().to_string(),
+            ),
             Err(e) => {
                 eprintln!("pbx-convert: cannot read {}: {e}", p.display());
                 return ExitCode::from(1);
@@ -102,10 +112,13 @@ fn main() -> ExitCode {
     };
     match convert(input, &parser, &mapper) {
         Ok(()) => ExitCode::SUCCESS,
-        // The reader of our output went away (e.g. `| head`): nothing more to say.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("pbx-convert: {e}");
+        Err(Failed::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(Failed::Write(e)) => {
+            eprintln!("pbx-convert: cannot write the output: {e}");
+            ExitCode::from(1)
+        }
+        Err(Failed::Read(e)) => {
+            eprintln!("pbx-convert: cannot read {name}: {e}");
             ExitCode::from(1)
         }
     }
@@ -122,10 +135,13 @@ fn setup(args: &Args) -> Result<(CdrParser, CallMapper), String> {
     mapper.options.default_region =
         Region::parse("--default-region", &args.default_region).map_err(|e| e.to_string())?;
     if let Some(path) = &args.extensions {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read --extensions {}: {e}", path.display()))?;
-        // A flat `"101": email` map, `extensions: {…}`, or the configuration's shape.
-        mapper.extensions = ExtensionMap::from_yaml(&text)
+        // Bounded (`--extensions /dev/zero` must not grow memory) and checked like the
+        // sideloader's `extensions.map` (one email validation for both programs); a flat
+        // `"101": email` map, `extensions: {…}`, or the configuration's shape.
+        let text =
+            pbx_sources::bounded::read_file_limited(path, pbx_core::config::MAX_CONFIG_BYTES)
+                .map_err(|e| format!("--extensions: {e}"))?;
+        mapper.extensions = pbx_core::config::extensions_from_yaml(&text)
             .map_err(|e| format!("--extensions {}: {e}", path.display()))?;
     }
     mapper.direction.trunk_dns.clone_from(&args.trunk_dns);
@@ -136,14 +152,29 @@ fn setup(args: &Args) -> Result<(CdrParser, CallMapper), String> {
     Ok((CdrParser::new(template), mapper))
 }
 
-fn convert(mut input: Box<dyn BufRead>, parser: &CdrParser, mapper: &CallMapper) -> io::Result<()> {
+/// Why the conversion stopped: the input or the output failed.
+enum Failed {
+    Read(io::Error),
+    Write(io::Error),
+}
+
+fn convert(
+    mut input: Box<dyn BufRead>,
+    parser: &CdrParser,
+    mapper: &CallMapper,
+) -> Result<(), Failed> {
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut buf = Vec::with_capacity(1024);
     let mut line_no = 0u64;
+    // At most the parser's line limit (plus a line end) is kept: an endless line (or
+    // /dev/zero) is skipped as it is read, never held whole.
+    let max = pbx_core::cdr::DEFAULT_MAX_LINE_LEN;
     loop {
         buf.clear();
-        if input.read_until(b'\n', &mut buf)? == 0 {
+        let (n, _) = pbx_sources::bounded::read_line_bounded(&mut input, &mut buf, max + 2, |_| {})
+            .map_err(Failed::Read)?;
+        if n == 0 {
             break;
         }
         line_no += 1;
@@ -153,7 +184,13 @@ fn convert(mut input: Box<dyn BufRead>, parser: &CdrParser, mapper: &CallMapper)
             skipped: None,
             error: None,
         };
-        let result = if buf.iter().all(u8::is_ascii_whitespace) {
+        let result = if n > buf.len() {
+            Err(pbx_core::Error::LineTooLong {
+                at: Location::Line(line_no),
+                len: n,
+                max,
+            })
+        } else if buf.iter().all(u8::is_ascii_whitespace) {
             Ok(Mapped::Skipped(SkipReason::BlankLine))
         } else {
             parser
@@ -173,8 +210,8 @@ fn convert(mut input: Box<dyn BufRead>, parser: &CdrParser, mapper: &CallMapper)
                 })
             }
         }
-        serde_json::to_writer(&mut out, &output)?;
-        out.write_all(b"\n")?;
+        serde_json::to_writer(&mut out, &output).map_err(|e| Failed::Write(e.into()))?;
+        out.write_all(b"\n").map_err(Failed::Write)?;
     }
-    out.flush()
+    out.flush().map_err(Failed::Write)
 }

@@ -259,7 +259,12 @@ impl CheckpointStore for Store {
 /// Builds the checkpoint store `config` names.
 fn build_store(config: &CheckpointConfig) -> Result<Store, String> {
     match config {
-        CheckpointConfig::File { path } => Ok(Store::File(FileCheckpointStore::new(path))),
+        // A file holding any other key is corrupt, not "no checkpoint yet".
+        CheckpointConfig::File { path } => Ok(Store::File(
+            FileCheckpointStore::new(path).expecting_keys(|key| {
+                key == "cdr" || key == pbx_sources::sync::STATE_KEY || key.starts_with("backfill:")
+            }),
+        )),
         CheckpointConfig::Postgres { url, table } => PgCheckpointStore::new(url.expose(), table)
             .map(|s| Store::Postgres(Box::new(s)))
             .map_err(|e| format!("checkpoint: {e}")),
@@ -296,13 +301,17 @@ fn main() -> ExitCode {
     }
     let text = match &args.config {
         None => EMBEDDED_DEFAULT.to_owned(),
-        Some(path) => match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("pbx-sideloader: cannot read {}: {e}", path.display());
-                return ExitCode::from(2);
+        // Read no further than the limit: `--config /dev/zero` must not grow memory.
+        Some(path) => {
+            match pbx_sources::bounded::read_file_limited(path, pbx_core::config::MAX_CONFIG_BYTES)
+            {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("pbx-sideloader: {e}");
+                    return ExitCode::from(2);
+                }
             }
-        },
+        }
     };
     let config = match Config::from_yaml(&text, &|name| std::env::var(name).ok()) {
         Ok(c) => c,
@@ -450,7 +459,11 @@ async fn run(config: Config, mode: Mode) -> ExitCode {
     let sink = match config.call_api.base_url.strip_prefix("file:") {
         Some(path) => match JsonLinesSink::open(path) {
             Ok(s) => Sink::File(s),
-            Err(e) => return refuse(format!("cannot open {path}: {e}")),
+            // Runtime state, not configuration: exit 1 (systemd restarts), never 2.
+            Err(e) => {
+                eprintln!("pbx-sideloader: cannot open the call file {path}: {e}");
+                return ExitCode::from(1);
+            }
         },
         None => {
             let mut http = CallLoggerConfig::from(&config.call_api);
@@ -796,8 +809,13 @@ async fn serve(
         )
         .route("/status", get(status))
         .route("/metrics", get(metrics))
-        .route("/trigger/poll", post(trigger))
-        .route("/trigger/alerts", post(trigger_alerts))
+        // `/trigger/*` needs `http.token` when one is set.
+        .merge(pbx_sources::http_server::require_bearer_token(
+            Router::new()
+                .route("/trigger/poll", post(trigger))
+                .route("/trigger/alerts", post(trigger_alerts)),
+            config.http_token.clone(),
+        ))
         .with_state(state);
     let listener = match tokio::net::TcpListener::bind(config.http_listen).await {
         Ok(l) => l,
@@ -827,13 +845,17 @@ async fn serve(
         }
     });
     let mut server_stop = stop_tx.subscribe();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = server_stop.changed().await;
-            })
-            .await
-    });
+    // Bounded: header/idle timeouts, a connection cap, size limits; on stop, idle and
+    // half-sent connections close at once and requests in progress get 5 s.
+    pbx_sources::http_server::warn_if_exposed(config.http_listen, config.http_token.is_some());
+    let server = tokio::spawn(pbx_sources::http_server::serve_bounded(
+        listener,
+        app,
+        pbx_sources::http_server::ServerOptions::default(),
+        async move {
+            let _ = server_stop.changed().await;
+        },
+    ));
     let code = tokio::select! {
         () = shutdown_signal() => {
             tracing::info!("stopping: finishing the calls in flight");

@@ -176,6 +176,7 @@ pub(super) struct RawQuarantine {
 #[serde(default)]
 pub(super) struct RawHttp {
     pub listen: V,
+    pub token: V,
 }
 
 #[derive(Deserialize, Default)]

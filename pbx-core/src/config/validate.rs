@@ -29,7 +29,11 @@ struct Check<'a> {
 fn text(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
+        // Rust writes a float without an exponent (`1e23` → `100000000000000000000000`).
+        Value::Number(n) => Some(match (n.as_u64(), n.as_i64(), n.as_f64()) {
+            (None, None, Some(f)) => f.to_string(),
+            _ => n.to_string(),
+        }),
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
     }
@@ -116,20 +120,45 @@ impl Check<'_> {
 
     fn url(&mut self, path: &str, v: &V, what: &str, allow_file: bool) -> String {
         let s = self.req_text(path, v, what).unwrap_or_default();
-        let file = allow_file && s.strip_prefix("file:").is_some_and(|p| !p.is_empty());
-        if !(s.is_empty() || file || s.starts_with("http://") || s.starts_with("https://")) {
-            let expected = if allow_file {
-                "is not an http:// or https:// URL (or file:PATH for a JSON-lines file)"
+        if s.is_empty() {
+            return s;
+        }
+        if allow_file && s.strip_prefix("file:").is_some_and(|p| !p.is_empty()) {
+            return s;
+        }
+        if let Err(problem) = super::url::check_http_url(&s) {
+            let message = if allow_file && problem == super::url::NOT_HTTP {
+                format!("{problem} (or file:PATH for a JSON-lines file)")
             } else {
-                "is not an http:// or https:// URL"
+                problem
             };
-            self.bad(path, v.as_ref(), expected);
+            // The value may hold a password or a key: shown redacted.
+            self.issues.push(ConfigIssue {
+                path: path.to_owned(),
+                value: Some(super::url::redact_url(&s)),
+                message,
+            });
         }
-        if file {
-            s
-        } else {
-            s.trim_end_matches('/').to_owned()
+        s.trim_end_matches('/').to_owned()
+    }
+
+    /// A PostgreSQL connection URL (a secret): checked, and shown redacted when wrong.
+    fn postgres_url(&mut self, path: &str, v: &V, what: &str) -> Secret {
+        let url = self.req_secret(path, v, what);
+        if !url.is_empty()
+            && let Err(problem) = super::url::check_postgres_url(url.expose())
+        {
+            let shown = url
+                .expose()
+                .contains("://")
+                .then(|| super::url::redact_url(url.expose()));
+            self.issues.push(ConfigIssue {
+                path: path.to_owned(),
+                value: shown,
+                message: problem,
+            });
         }
+        url
     }
 
     fn secret(&mut self, path: &str, v: &V) -> Option<Secret> {
@@ -252,46 +281,7 @@ pub(super) fn validate(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Config 
         ),
     });
 
-    let mut extensions = ExtensionMap::new();
-    for (ext, entry) in &raw.extensions.map {
-        let path = format!("extensions.map.{ext}");
-        if ext.is_empty() || !ext.chars().all(|ch| ch.is_ascii_digit()) {
-            c.bad(&path, None, "is not an extension number (digits only)");
-        }
-        let (email, name) = match entry {
-            Value::String(s) => (Some(s.clone()), None),
-            Value::Object(m) => {
-                for k in m.keys().filter(|k| *k != "email" && *k != "name") {
-                    c.bad(
-                        &format!("{path}.{k}"),
-                        None,
-                        "is not a known setting (check the spelling)",
-                    );
-                }
-                (
-                    c.opt_text(&format!("{path}.email"), &m.get("email").cloned()),
-                    c.opt_text(&format!("{path}.name"), &m.get("name").cloned()),
-                )
-            }
-            other => {
-                c.bad(&path, Some(other), "must be an email or {email, name}");
-                continue;
-            }
-        };
-        match email {
-            Some(e) if looks_like_email(&e) => extensions.insert(User {
-                extension: ext.clone(),
-                email: e,
-                name,
-            }),
-            Some(e) => c.bad(
-                &format!("{path}.email"),
-                Some(&Value::String(e)),
-                "is not an email address",
-            ),
-            None => c.bad(&format!("{path}.email"), None, "is required"),
-        }
-    }
+    let mut extensions = extension_entries(&mut c, "extensions.map", &raw.extensions.map);
     if let Some(default) = c.opt_text("extensions.default_email", &raw.extensions.default_email) {
         if looks_like_email(&default) {
             extensions = extensions.with_fallback(OwnerFallback::DefaultEmail(default));
@@ -373,7 +363,7 @@ pub(super) fn validate(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Config 
                 .unwrap_or_else(|| "pbx-checkpoint.json".into()),
         },
         Some("postgres") => CheckpointConfig::Postgres {
-            url: c.req_secret("checkpoint.url", &raw.checkpoint.url, "a postgres:// URL"),
+            url: c.postgres_url("checkpoint.url", &raw.checkpoint.url, "a postgres:// URL"),
             table: match &raw.checkpoint.table {
                 Some(v) => c
                     .identifier("checkpoint.table", v, true)
@@ -398,6 +388,7 @@ pub(super) fn validate(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Config 
         std::net::SocketAddr::from(([127, 0, 0, 1], 8081)),
         "an address like 127.0.0.1:8081",
     );
+    let http_token = c.secret("http.token", &raw.http.token);
     let log_level = c
         .opt_text("logging.level", &raw.logging.level)
         .unwrap_or_else(|| "info".into());
@@ -478,13 +469,74 @@ pub(super) fn validate(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Config 
             .opt_text("quarantine.path", &raw.quarantine.path)
             .unwrap_or_else(|| "pbx-quarantine.jsonl".into()),
         http_listen,
+        http_token,
         log_level,
         log_format,
         ha,
     }
 }
 
-fn looks_like_email(s: &str) -> bool {
+/// The entries of an extension map (`"101": email` or `"101": {email, name}`) under `prefix`,
+/// each problem reported with its path: the one validation of the sideloader's
+/// `extensions.map` and `pbx-convert --extensions`.
+fn extension_entries(
+    c: &mut Check<'_>,
+    prefix: &str,
+    entries: &BTreeMap<String, Value>,
+) -> ExtensionMap {
+    let mut extensions = ExtensionMap::new();
+    for (ext, entry) in entries {
+        let path = format!("{prefix}.{ext}");
+        if ext.is_empty() || !ext.chars().all(|ch| ch.is_ascii_digit()) {
+            c.bad(&path, None, "is not an extension number (digits only)");
+        }
+        let (email, name) = match entry {
+            Value::String(s) => (Some(s.clone()), None),
+            Value::Object(m) => {
+                for k in m.keys().filter(|k| *k != "email" && *k != "name") {
+                    c.bad(
+                        &format!("{path}.{k}"),
+                        None,
+                        "is not a known setting (check the spelling)",
+                    );
+                }
+                (
+                    c.opt_text(&format!("{path}.email"), &m.get("email").cloned()),
+                    c.opt_text(&format!("{path}.name"), &m.get("name").cloned()),
+                )
+            }
+            other => {
+                c.bad(&path, Some(other), "must be an email or {email, name}");
+                continue;
+            }
+        };
+        match email {
+            Some(e) if looks_like_email(&e) => extensions.insert(User {
+                extension: ext.clone(),
+                email: e,
+                name,
+            }),
+            Some(e) => c.bad(
+                &format!("{path}.email"),
+                Some(&Value::String(e)),
+                "is not an email address",
+            ),
+            None => c.bad(&format!("{path}.email"), None, "is required"),
+        }
+    }
+    extensions
+}
+
+/// An extension map file's mapping (see [`super::extensions_from_yaml`]).
+pub(super) fn extension_file(
+    entries: &BTreeMap<String, Value>,
+    prefix: &str,
+    issues: &mut Vec<ConfigIssue>,
+) -> ExtensionMap {
+    extension_entries(&mut Check { issues }, prefix, entries)
+}
+
+pub(super) fn looks_like_email(s: &str) -> bool {
     let mut parts = s.split('@');
     matches!((parts.next(), parts.next(), parts.next()), (Some(a), Some(b), None) if !a.is_empty() && b.contains('.') && !s.contains(char::is_whitespace))
 }
@@ -533,20 +585,11 @@ fn source(c: &mut Check<'_>, raw: &RawConfig) -> SourceConfig {
         return fallback;
     };
     let db_url = |c: &mut Check<'_>, postgres: bool| {
-        let url = c.req_secret("source.url", &s.url, "the database connection string");
-        if postgres
-            && !url.is_empty()
-            && !(url.expose().starts_with("postgres://")
-                || url.expose().starts_with("postgresql://"))
-        {
-            // The URL may hold a password: say what is wrong without showing it.
-            c.bad(
-                "source.url",
-                None,
-                "is not a postgres:// or postgresql:// URL",
-            );
+        if postgres {
+            c.postgres_url("source.url", &s.url, "the database connection string")
+        } else {
+            c.req_secret("source.url", &s.url, "the database connection string")
         }
-        url
     };
     let table = |c: &mut Check<'_>| {
         let name = match &s.table {

@@ -155,6 +155,15 @@ impl CheckpointStore for PgCheckpointStore {
     async fn load(&self, key: &str) -> Result<Option<Checkpoint>, PgError> {
         self.run(async |client, versions| {
             let stored = self.stored(client, key).await?;
+            if let Some((cp, _)) = &stored
+                && (cp.trim().is_empty() || cp.chars().any(char::is_control))
+            {
+                return Err(PgError::CorruptCheckpoint {
+                    key: key.to_owned(),
+                    table: self.quoted(),
+                    reason: format!("the stored value {cp:?} is not a position"),
+                });
+            }
             versions.insert(key.to_owned(), stored.as_ref().map(|(_, v)| *v));
             Ok(stored.map(|(cp, _)| Checkpoint::new(cp)))
         })

@@ -71,12 +71,25 @@ pub enum PgError {
     #[error("cannot set up TLS for PostgreSQL: {0}")]
     Tls(String),
     /// The saved checkpoint is not one this source wrote.
-    #[error("checkpoint {checkpoint:?} is not {expected}")]
+    #[error(
+        "checkpoint {checkpoint:?} is not {expected}: it is corrupt; fix or remove it deliberately"
+    )]
     BadCheckpoint {
         /// The checkpoint as saved.
         checkpoint: String,
         /// The form this source writes.
         expected: &'static str,
+    },
+    /// A checkpoint row that no store wrote (an empty or unprintable value). It is never
+    /// read as "no checkpoint": starting from zero would send every call again.
+    #[error("checkpoint `{key}` in {table} is corrupt ({reason}); fix or remove it deliberately")]
+    CorruptCheckpoint {
+        /// The checkpoint key (source name).
+        key: String,
+        /// The table.
+        table: String,
+        /// What is wrong.
+        reason: String,
     },
     /// Another instance moved the checkpoint since this store last read it: saving would move
     /// it backwards (or over another instance's progress), so it was not saved. Reload and

@@ -1,0 +1,185 @@
+//! Bounded reading: nothing is read whole before its limit is checked. A configuration or
+//! extension file is read up to its size limit and no further; a CDR line is kept up to its
+//! line limit and the rest of it is skipped without being stored. `/dev/zero`, a FIFO or an
+//! endless line on stdin cannot grow memory.
+
+use std::io::{BufRead, Read};
+use std::path::Path;
+
+use crate::Error;
+
+/// Reads the UTF-8 text file `path`, failing as soon as it is longer than `limit` bytes (at
+/// most `limit + 1` bytes are ever read). A directory, a missing file or non-UTF-8 content is
+/// [`Error::ReadFile`] naming the path; an oversized one [`Error::FileTooLarge`].
+///
+/// ```
+/// let dir = std::env::temp_dir().join(format!("pbx-bounded-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let file = dir.join("small.yml");
+/// std::fs::write(&file, "a: 1\n").unwrap();
+/// assert_eq!(pbx_sources::bounded::read_file_limited(&file, 1024).unwrap(), "a: 1\n");
+/// let err = pbx_sources::bounded::read_file_limited(&file, 3).unwrap_err();
+/// assert!(err.to_string().ends_with("small.yml: it is over the limit of 3 bytes"), "{err}");
+/// let err = pbx_sources::bounded::read_file_limited(&dir, 1024).unwrap_err();
+/// assert!(err.to_string().contains("is a directory"), "{err}");
+/// # std::fs::remove_dir_all(dir).unwrap();
+/// ```
+pub fn read_file_limited(path: &Path, limit: usize) -> Result<String, Error> {
+    let fail = |source| Error::ReadFile {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(fail)?;
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(fail(std::io::Error::other("it is a directory, not a file")));
+    }
+    read_limited(file, limit).map_err(|e| match e {
+        Limited::TooLarge => Error::FileTooLarge {
+            path: path.to_owned(),
+            limit,
+        },
+        Limited::Io(e) => fail(e),
+    })
+}
+
+/// Why [`read_limited`] stopped.
+#[derive(Debug)]
+enum Limited {
+    TooLarge,
+    Io(std::io::Error),
+}
+
+fn read_limited(reader: impl Read, limit: usize) -> Result<String, Limited> {
+    let mut bytes = Vec::new();
+    reader
+        .take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(Limited::Io)?;
+    if bytes.len() > limit {
+        return Err(Limited::TooLarge);
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        Limited::Io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "it is not UTF-8 text (byte {} is not valid UTF-8)",
+                e.utf8_error().valid_up_to() + 1
+            ),
+        ))
+    })
+}
+
+/// Reads one line (through `\n`, or to the end of input) from `reader`: appends at most `keep`
+/// of its bytes to `buf`, hands every byte consumed to `seen` (in order), and skips the rest
+/// of an overlong line without storing it. Returns the bytes consumed and whether the line
+/// ended with `\n`; `(0, false)` at the end of input. The line was cut when the count is larger
+/// than what `buf` gained.
+///
+/// ```
+/// use pbx_sources::bounded::read_line_bounded;
+/// let mut input = std::io::Cursor::new(b"short\nvery long line\ntail".to_vec());
+/// let mut buf = Vec::new();
+/// assert_eq!(read_line_bounded(&mut input, &mut buf, 8, |_| {}).unwrap(), (6, true));
+/// assert_eq!(buf, b"short\n");
+/// buf.clear();
+/// assert_eq!(read_line_bounded(&mut input, &mut buf, 8, |_| {}).unwrap(), (15, true));
+/// assert_eq!(buf, b"very lon"); // cut: 15 bytes consumed, 8 kept
+/// buf.clear();
+/// assert_eq!(read_line_bounded(&mut input, &mut buf, 8, |_| {}).unwrap(), (4, false));
+/// ```
+///
+/// # Errors
+/// The reader's errors (`Interrupted` is retried).
+pub fn read_line_bounded(
+    reader: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    keep: usize,
+    mut seen: impl FnMut(&[u8]),
+) -> std::io::Result<(usize, bool)> {
+    let mut consumed = 0;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok((consumed, false));
+        }
+        let (chunk, ended) = match memchr_newline(available) {
+            Some(i) => (&available[..=i], true),
+            None => (available, false),
+        };
+        let room = keep.saturating_sub(buf.len());
+        buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        seen(chunk);
+        let n = chunk.len();
+        reader.consume(n);
+        consumed += n;
+        if ended {
+            return Ok((consumed, true));
+        }
+    }
+}
+
+fn memchr_newline(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == b'\n')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An endless reader of one byte value (like `/dev/zero`), counting what was read.
+    struct Endless {
+        byte: u8,
+        read: u64,
+    }
+
+    impl Read for Endless {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            out.fill(self.byte);
+            self.read += out.len() as u64;
+            Ok(out.len())
+        }
+    }
+
+    #[test]
+    fn an_endless_input_is_read_only_to_the_limit() {
+        let mut zero = Endless { byte: 0, read: 0 };
+        assert!(matches!(
+            read_limited(&mut zero, 1024 * 1024),
+            Err(Limited::TooLarge)
+        ));
+        assert!(
+            zero.read <= 1024 * 1024 + 64 * 1024,
+            "read {} bytes",
+            zero.read
+        );
+    }
+
+    #[test]
+    fn an_endless_line_keeps_only_keep_bytes() {
+        // 64 MiB of one line without a newline, then a short line: memory stays at `keep`.
+        let endless = Endless {
+            byte: b'x',
+            read: 0,
+        };
+        let mut reader =
+            std::io::BufReader::new(endless.take(64 * 1024 * 1024).chain(&b"\nnext\n"[..]));
+        let mut buf = Vec::with_capacity(16);
+        let mut seen = 0usize;
+        let (n, ended) =
+            read_line_bounded(&mut reader, &mut buf, 100, |c| seen += c.len()).unwrap();
+        assert_eq!((n, ended), (64 * 1024 * 1024 + 1, true));
+        assert_eq!(seen, n);
+        assert_eq!(buf.len(), 100);
+        assert!(buf.capacity() < 4096, "capacity {}", buf.capacity());
+        buf.clear();
+        assert_eq!(
+            read_line_bounded(&mut reader, &mut buf, 100, |_| {}).unwrap(),
+            (5, true)
+        );
+        assert_eq!(buf, b"next\n");
+    }
+}
