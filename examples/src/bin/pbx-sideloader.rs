@@ -1,19 +1,7 @@
 //! `pbx-sideloader`: reads 3CX CDRs from the configured source and delivers each call to the
-//! call-logger API — checkpoint after acknowledgement, bad records quarantined.
-//!
-//! The runtime is `pbx_sources::runtime::Sideloader` (the same one Rust services, Node and
-//! Python embed); this file is the command line around it: arguments, logging, the HTTP
-//! endpoints, signals and exit codes.
-//!
-//! Without `--config` it runs the embedded default: the bundled sample CDR file as the
-//! source, `out/calls.jsonl` as the sink and `out/checkpoint.json` as the checkpoint, so a
-//! second run delivers nothing new. `--once` drains the source and prints a summary;
-//! otherwise it runs as a service with `GET /health`, `GET /status`, `GET /metrics`,
-//! `POST /trigger/poll` and `POST /trigger/alerts` on the configured address and stops
-//! gracefully (checkpoint saved) on SIGINT/SIGTERM. `--replay` sends the quarantined lines
-//! again. `backfill --from DATE --to DATE` delivers the calls of a range (days in
-//! `pbx.timezone`, both included; or RFC 3339 instants, `--to` excluded) with a progress bar
-//! on a terminal, under its own checkpoint (`backfill:<from>/<to>`).
+//! call-logger API. The runtime is `pbx_sources::runtime::Sideloader` (the one Rust services,
+//! Node and Python embed); this is the command line around it: arguments, logging (with the
+//! backfill's progress bar), the HTTP endpoints, signals and exit codes. See the README.
 //!
 //! Exit codes: 0 done; 1 a runtime failure (unreadable source, refused credentials); 2 an
 //! unusable configuration (every problem printed with its path; nothing started).
@@ -28,7 +16,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use pbx_core::config::{Config, LogFormat};
 use pbx_core::sync::TimeRange;
 use pbx_sources::runtime::{
-    Sideloader, SideloaderError, backfill_range, endpoints, source_progress,
+    Sideloader, SideloaderError, backfill_range, endpoints, progress_message, source_progress,
 };
 use tokio::sync::watch;
 
@@ -36,7 +24,11 @@ const EMBEDDED_DEFAULT: &str = include_str!("../../config/embedded-default.yml")
 
 /// Deliver 3CX call records to the call-logger API.
 #[derive(Parser, Debug)]
-#[command(name = "pbx-sideloader", version)]
+#[command(
+    name = "pbx-sideloader",
+    version,
+    args_conflicts_with_subcommands = true
+)]
 struct Args {
     /// The YAML configuration (see examples/config/sideloader.yml). Without it, the embedded
     /// default runs on the bundled sample.
@@ -74,27 +66,16 @@ enum Command {
     },
 }
 
+/// What to do; a backfill draws a progress bar when `progress`.
 enum Mode {
     Once,
     Serve,
     Replay,
-    /// Deliver the calls in the range, drawing a progress bar when `progress`.
-    Backfill {
-        range: TimeRange,
-        progress: bool,
-    },
+    Backfill { range: TimeRange, progress: bool },
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    if args.command.is_some() && (args.once || args.replay) {
-        <Args as clap::CommandFactory>::command()
-            .error(
-                clap::error::ErrorKind::ArgumentConflict,
-                "--once and --replay cannot be used with backfill",
-            )
-            .exit();
-    }
     let text = match &args.config {
         None => EMBEDDED_DEFAULT.to_owned(),
         Some(path) => match std::fs::read_to_string(path) {
@@ -150,36 +131,18 @@ async fn run(config: &Config, mode: Mode) -> Result<ExitCode, SideloaderError> {
             println!("pbx-sideloader: {summary}");
         }
         Mode::Replay => {
-            let r = sideloader.replay().await?;
-            println!(
-                "pbx-sideloader: replayed {} quarantined records: {} delivered, {} already delivered, {} skipped, {} kept ({} not replayable); quarantine {}",
-                r.entries,
-                r.delivered,
-                r.duplicates,
-                r.skipped,
-                r.kept,
-                r.not_replayable,
-                config.quarantine_path
-            );
+            println!("pbx-sideloader: {}", sideloader.replay().await?);
         }
         Mode::Backfill { range, progress } => {
             let bar = progress_bar(&sideloader, progress);
             let report = sideloader
                 .backfill(range, |s| {
-                    let c = &s.counters;
                     if let Some((done, _)) =
                         source_progress(&config.source, s.checkpoint.as_deref())
                     {
                         bar.set_position(done);
                     }
-                    bar.set_message(format!(
-                        "{} records: {} delivered, {} duplicate, {} skipped, {} quarantined",
-                        c.received,
-                        c.delivered,
-                        c.duplicates,
-                        c.skipped.values().sum::<u64>(),
-                        c.quarantined
-                    ));
+                    bar.set_message(progress_message(s));
                 })
                 .await;
             *PROGRESS.lock().unwrap_or_else(|e| e.into_inner()) = None;
@@ -202,18 +165,19 @@ fn progress_bar(sideloader: &Sideloader, shown: bool) -> ProgressBar {
     if !shown {
         return ProgressBar::hidden();
     }
-    let bar = match sideloader.source_progress(None) {
-        Some((_, total)) => ProgressBar::new(total).with_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {wide_bar} {percent:>3}% {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    let (bar, template) = match sideloader.source_progress(None) {
+        Some((_, total)) => (
+            ProgressBar::new(total),
+            "{spinner} [{elapsed_precise}] {wide_bar} {percent:>3}% {msg}",
         ),
-        None => ProgressBar::new_spinner().with_style(
-            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        None => (
+            ProgressBar::new_spinner(),
+            "{spinner} [{elapsed_precise}] {msg}",
         ),
     };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
     bar.enable_steady_tick(Duration::from_millis(200));
     *PROGRESS.lock().unwrap_or_else(|e| e.into_inner()) = Some(bar.clone());
     bar
@@ -222,15 +186,11 @@ fn progress_bar(sideloader: &Sideloader, shown: bool) -> ProgressBar {
 /// The service: the endpoints on `http_listen`, the sideloader until SIGINT/SIGTERM (the
 /// round in progress gets 20 s to finish and save its checkpoint).
 async fn serve(mut sideloader: Sideloader, config: &Config) -> Result<ExitCode, SideloaderError> {
-    let listener = match tokio::net::TcpListener::bind(config.http_listen).await {
-        Ok(l) => l,
-        Err(e) => {
-            return Ok(fail(
-                1,
-                format_args!("cannot listen on {}: {e}", config.http_listen),
-            ));
-        }
-    };
+    let listener = tokio::net::TcpListener::bind(config.http_listen)
+        .await
+        .map_err(|e| {
+            SideloaderError::Failed(format!("cannot listen on {}: {e}", config.http_listen))
+        })?;
     tracing::info!(listen = %config.http_listen, "serving /health, /status, /metrics, /trigger/poll");
     let (stop_tx, stop_rx) = watch::channel(false);
     let server = tokio::spawn(serve_endpoints(

@@ -222,6 +222,48 @@ impl fmt::Display for BackfillReport {
 /// What a replay of the quarantine did (re-exported from the engine).
 pub use crate::sync::ReplayReport;
 
+/// What [`Sideloader::replay`] did; `Display` is `pbx-sideloader --replay`'s line (after
+/// `pbx-sideloader: `).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Replayed {
+    /// The counts.
+    pub report: ReplayReport,
+    /// The quarantine file.
+    pub quarantine: String,
+}
+
+impl fmt::Display for Replayed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = &self.report;
+        write!(
+            f,
+            "replayed {} quarantined records: {} delivered, {} already delivered, {} skipped, {} kept ({} not replayable); quarantine {}",
+            r.entries,
+            r.delivered,
+            r.duplicates,
+            r.skipped,
+            r.kept,
+            r.not_replayable,
+            self.quarantine
+        )
+    }
+}
+
+/// A one-line progress message for a running drain or backfill:
+/// `N records: N delivered, N duplicate, N skipped, N quarantined`.
+pub fn progress_message(status: &Status) -> String {
+    let c = &status.counters;
+    format!(
+        "{} records: {} delivered, {} duplicate, {} skipped, {} quarantined",
+        c.received,
+        c.delivered,
+        c.duplicates,
+        c.skipped.values().sum::<u64>(),
+        c.quarantined
+    )
+}
+
 /// A backfill's range from its two bounds as a user writes them: days (`YYYY-MM-DD`, in
 /// `pbx.timezone`, both included) or RFC 3339 instants (`--to` excluded).
 ///
@@ -635,9 +677,13 @@ impl Sideloader {
     ///
     /// # Errors
     /// [`SideloaderError::Failed`] when the quarantine cannot be read or rewritten.
-    pub async fn replay(&self) -> Result<ReplayReport, SideloaderError> {
+    pub async fn replay(&self) -> Result<Replayed, SideloaderError> {
         crate::sync::replay(&self.quarantine, &self.pipeline, &*self.sink, Utc::now())
             .await
+            .map(|report| Replayed {
+                report,
+                quarantine: self.config.quarantine_path.clone(),
+            })
             .map_err(|e| {
                 SideloaderError::Failed(format!(
                     "cannot replay {}: {e}",
