@@ -39,6 +39,7 @@ __all__ = [
     "map_lines",
     "evaluate_groups",
     "load_config",
+    "Sideloader",
 ]
 
 __version__: str
@@ -471,7 +472,7 @@ class Sideloader:
     `ConfigError` (kind `config`) when a part cannot be built, `PbxError` when XAPI users
     cannot be read."""
 
-    def __init__(self, config: Config | str | os.PathLike[str]) -> None: ...
+    def __new__(cls, config: Config | str | os.PathLike[str]) -> Sideloader: ...
     def run_once(self) -> SideloaderSummary:
         """Drains the source once. Raises `PbxError` (kind `auth_failed`, `unacknowledged`,
         `checkpoint`, `quarantine`; `busy` while started) — never returns with calls left

@@ -208,9 +208,8 @@ impl PySideloader {
         if let Some(Running { shutdown, task }) = running {
             let _ = shutdown.send(true);
             let joined = py.detach(|| self.runtime.block_on(task));
-            let (sideloader, result) = joined.map_err(|e| {
-                PyRuntimeError::new_err(format!("the sideloader task failed: {e}"))
-            })?;
+            let (sideloader, result) = joined
+                .map_err(|e| PyRuntimeError::new_err(format!("the sideloader task failed: {e}")))?;
             self.put(Slot::Idle(sideloader));
             result.map_err(|e| to_py(py, &e))?;
         }

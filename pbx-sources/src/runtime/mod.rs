@@ -271,8 +271,9 @@ pub fn progress_message(status: &Status) -> String {
 /// A one-line message naming the bound that does not parse, or an empty range.
 ///
 /// ```
-/// let config = pbx_core::config::Config::from_yaml(
-///     include_str!("../../../examples/config/embedded-default.yml"), &|_| None).unwrap();
+/// let yaml = "{pbx: {timezone: America/Anchorage}, source: {kind: file, path: cdr.log},
+///     call_api: {base_url: 'file:calls.jsonl'}}";
+/// let config = pbx_core::config::Config::from_yaml(yaml, &|_| None).unwrap();
 /// let r = pbx_sources::runtime::backfill_range("2026-11-02", "2026-11-02", &config).unwrap();
 /// assert_eq!(r.from().to_rfc3339(), "2026-11-02T09:00:00+00:00");
 /// assert!(pbx_sources::runtime::backfill_range("2026-11-02", "yesterday", &config).is_err());
