@@ -24,11 +24,7 @@ const EMBEDDED_DEFAULT: &str = include_str!("../../config/embedded-default.yml")
 
 /// Deliver 3CX call records to the call-logger API.
 #[derive(Parser, Debug)]
-#[command(
-    name = "pbx-sideloader",
-    version,
-    args_conflicts_with_subcommands = true
-)]
+#[command(name = "pbx-sideloader", version)]
 struct Args {
     /// The YAML configuration (see examples/config/sideloader.yml). Without it, the embedded
     /// default runs on the bundled sample.
@@ -76,6 +72,14 @@ enum Mode {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if args.command.is_some() && (args.once || args.replay) {
+        <Args as clap::CommandFactory>::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "--once and --replay cannot be used with backfill",
+            )
+            .exit();
+    }
     let text = match &args.config {
         None => EMBEDDED_DEFAULT.to_owned(),
         Some(path) => match std::fs::read_to_string(path) {
