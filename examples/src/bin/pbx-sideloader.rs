@@ -70,7 +70,8 @@ enum Mode {
     Backfill { range: TimeRange, progress: bool },
 }
 
-fn main() -> ExitCode {
+#[tokio::main]
+async fn main() -> ExitCode {
     let args = Args::parse();
     if args.command.is_some() && (args.once || args.replay) {
         <Args as clap::CommandFactory>::command()
@@ -92,13 +93,6 @@ fn main() -> ExitCode {
         Err(e) => return fail(2, e),
     };
     init_logging(&config, args.json_logs);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => return fail(1, format_args!("cannot start the runtime: {e}")),
-    };
     let mode = match &args.command {
         Some(Command::Backfill { from, to }) => match backfill_range(from, to, &config) {
             Ok(range) => Mode::Backfill {
@@ -113,12 +107,10 @@ fn main() -> ExitCode {
         None if args.once => Mode::Once,
         None => Mode::Serve,
     };
-    runtime.block_on(async {
-        match run(&config, mode).await {
-            Ok(code) => code,
-            Err(e) => fail(e.exit_code(), e),
-        }
-    })
+    match run(&config, mode).await {
+        Ok(code) => code,
+        Err(e) => fail(e.exit_code(), e),
+    }
 }
 
 /// A one-line error on stderr, and the exit code.
