@@ -209,3 +209,66 @@ fn invalid_extensions_yaml_is_an_argument_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.yml"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn extensions_may_be_a_flat_map_or_the_configuration_shape() {
+    let dir = std::env::temp_dir().join(format!("pbx-convert-flat-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sample = format!("{DATA}/cdr-sample.log");
+    let nested = run(
+        &["--extensions", &format!("{DATA}/extensions.yml"), &sample],
+        None,
+    );
+    assert!(nested.status.success());
+    // What people write first: `"101": email`, without the `extensions:` key.
+    let flat = dir.join("flat.yml");
+    let mut text = String::new();
+    for line in std::fs::read_to_string(format!("{DATA}/extensions.yml"))
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("  \""))
+    {
+        text.push_str(line.trim_start());
+        text.push('\n');
+    }
+    std::fs::write(&flat, &text).unwrap();
+    let out = run(&["--extensions", flat.to_str().unwrap(), &sample], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        json_lines(&out),
+        json_lines(&nested),
+        "same calls either way"
+    );
+    // The configuration file's shape: `extensions: {map: …, default_email: …}`.
+    let config = dir.join("config.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "extensions:\n  map:\n{}  default_email: pbx@example.com\n",
+            text.lines()
+                .map(|l| format!("    {l}\n"))
+                .collect::<String>()
+        ),
+    )
+    .unwrap();
+    let out = run(&["--extensions", config.to_str().unwrap(), &sample], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&out);
+    // Line 21: 112 has no user; the default email takes it.
+    assert_eq!(lines[20]["call"]["callOwnerEmail"], "pbx@example.com");
+    // A flat map with a bad email names the entry.
+    std::fs::write(&flat, "\"101\": not-an-email\n").unwrap();
+    let out = run(&["--extensions", flat.to_str().unwrap()], Some(b""));
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("extensions.101.email"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -527,10 +527,27 @@ async fn a_user_added_at_the_pbx_owns_later_calls_and_sigterm_saves_the_checkpoi
     );
     let mut s = Sideloader::start(&cfg, port);
     // 120 is nobody yet: its call is skipped with the reason.
-    s.wait_status("the first call settled", |st| {
-        st["counters"]["skipped"]["no_owner_email"] == 1
-    })
-    .await;
+    let st = s
+        .wait_status("the first call settled", |st| {
+            st["counters"]["skipped"]["no_owner_email"] == 1
+        })
+        .await;
+    // …and it is listed as an unmapped extension in /status and /metrics.
+    assert_eq!(st["unmapped_extensions"]["120"]["calls"], 1, "{st}");
+    assert!(
+        st["unmapped_extensions"]["120"]["lastSeen"].is_string(),
+        "{st}"
+    );
+    let metrics = reqwest::get(format!("{}/metrics", s.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("pbx_unmapped_extension_calls_total{extension=\"120\"} 1\n"),
+        "{metrics}"
+    );
     // The configured map wins over XAPI for the extensions it lists.
     append(&source, &call_line(2, "101"));
     s.trigger("poll").await;

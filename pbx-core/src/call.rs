@@ -6,9 +6,9 @@ use chrono::{DateTime, Datelike, Offset, SecondsFormat, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::cdr::Cdr;
 use crate::cdr::PartyNumber;
-use crate::direction::{Classification, Direction, DirectionPolicy, classify};
+use crate::cdr::{CallLegs, Cdr, assemble_call};
+use crate::direction::{Classification, Direction, DirectionPolicy, Rule, classify};
 use crate::error::{Error, Location};
 use crate::extensions::ExtensionMap;
 use crate::phone::{Normalized, NumberCache, NumberFormat, Region, api_number, normalize_cached};
@@ -339,6 +339,54 @@ impl CallMapper {
         }
     }
 
+    /// Classifies a call from its database legs ([`CallLegs::summary`]: owner, other party and
+    /// direction by the leg rules), with the rule named after the entity types that decided.
+    /// An owner the site's extension rule does not accept
+    /// ([`DirectionPolicy::is_owner_extension`]) is dropped: a call's owner is always a person.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use pbx_core::call::CallMapper;
+    /// use pbx_core::cdr::{group_legs, CdrLeg, LegParty};
+    /// let t = |s| Some(Utc.with_ymd_and_hms(2026, 11, 2, 18, 0, s).unwrap());
+    /// let party = |entity: &str, dn: &str| LegParty { entity_type: Some(entity.into()),
+    ///     dn_number: Some(dn.into()), participant_phone_number: Some(dn.into()), ..Default::default() };
+    /// // Nobody answered the Support queue; the caller gave up.
+    /// let leg = CdrLeg { cdr_id: "a".into(), main_call_history_id: "m".into(),
+    ///     source: party("external_line", "+19075550142"), destination: party("queue", "800"),
+    ///     started_at: t(0), answered_at: t(1), ended_at: t(40), ..Default::default() };
+    /// let c = CallMapper::default().classify_legs(&group_legs(vec![leg])[0]);
+    /// assert_eq!(c.owner, None);
+    /// ```
+    pub fn classify_legs(&self, call: &CallLegs) -> Classification {
+        let summary = call.summary();
+        let rule = match summary.direction {
+            Direction::Inbound => Rule::FromTypeExternal,
+            Direction::Outbound => Rule::ToTypeExternal,
+            Direction::Internal => Rule::InternalTypes,
+            _ => Rule::Undetermined,
+        };
+        Classification {
+            direction: summary.direction,
+            rule,
+            owner: summary
+                .owner
+                .filter(|o| self.direction.is_owner_extension(o)),
+            counterpart: summary.counterpart,
+        }
+    }
+
+    /// Maps one call given as database legs: the legs assembled into a record
+    /// ([`assemble_call`]: start time, id, talk time), classified by the leg rules
+    /// ([`CallMapper::classify_legs`]).
+    ///
+    /// # Errors
+    /// As [`assemble_call`] and [`CallMapper::map`].
+    pub fn map_legs(&self, call: &CallLegs) -> Result<Mapped, Error> {
+        let cdr = assemble_call(call)?;
+        self.map_classified(&cdr, &self.classify_legs(call))
+    }
+
     /// Maps one CDR.
     ///
     /// # Errors
@@ -375,7 +423,13 @@ impl CallMapper {
             }
             _ => return Ok(Mapped::Skipped(SkipReason::UnknownDirection)),
         };
-        let Some(owner) = c.owner.as_deref() else {
+        // The owner is always a person: an extension by the site's extension rule, never a
+        // DID, trunk, queue, ring group or IVR (whatever classified the call).
+        let Some(owner) = c
+            .owner
+            .as_deref()
+            .filter(|o| self.direction.is_owner_extension(o))
+        else {
             return Ok(Mapped::Skipped(SkipReason::NoOwner));
         };
         let Some(email) = self.extensions.email_for(owner) else {

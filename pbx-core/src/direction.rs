@@ -158,6 +158,23 @@ impl DirectionPolicy {
         }
     }
 
+    /// Whether `dn` may own a call: a number the extension rule accepts
+    /// ([`DirectionPolicy::is_extension_number`]: digits only, within `extension_digits` or
+    /// `extension_ranges`, not a trunk DN) that is not a configured service DN (queue, ring
+    /// group, IVR, voicemail). A DID, a `+` number or a trunk never is.
+    ///
+    /// ```
+    /// let mut p = pbx_core::direction::DirectionPolicy::default();
+    /// p.service_dns = vec!["800".into()];
+    /// assert!(p.is_owner_extension("101"));
+    /// assert!(!p.is_owner_extension("800"));
+    /// assert!(!p.is_owner_extension("+19075550100"));
+    /// assert!(!p.is_owner_extension("9075550100"));
+    /// ```
+    pub fn is_owner_extension(&self, dn: &str) -> bool {
+        self.is_extension_number(dn) && !self.is_service(dn)
+    }
+
     /// Whether a number field is internal: `Ext.NNN`, or a bare extension-like number.
     pub fn is_internal(&self, n: &PartyNumber) -> bool {
         match n {
@@ -346,24 +363,35 @@ fn caller_is_internal(cdr: &Cdr, policy: &DirectionPolicy) -> bool {
                 .is_some_and(|dn| policy.is_extension_number(dn)))
 }
 
-/// The extension that answered an inbound call: `final-dn` when it is a person's extension,
-/// else the last person's extension in the chain, else `to-dn` when it is a person's. Queues, ring groups, IVRs and voicemail
-/// (by type field or by [`DirectionPolicy::service_dns`]) are never the owner.
+/// The extension that owns an inbound call: `final-dn` when it is a person's extension (a
+/// transfer's `final-dn` is the last agent); when the call ended in voicemail, the mailbox's
+/// extension (`final-dn` when the record also shows it as the extension rung, else the last
+/// person's extension in the chain); else the last person's extension in the chain, else
+/// `to-dn` when it is a person's. Queues, ring groups, IVRs and voicemail (by type field or
+/// by [`DirectionPolicy::service_dns`]), trunks and numbers the extension rule rejects are
+/// never the owner.
 fn answering_extension(cdr: &Cdr, policy: &DirectionPolicy) -> Option<String> {
+    let rung_as_extension = |dn: &str| {
+        cdr.to_dn.as_deref() == Some(dn) && cdr.to_type.as_ref() == Some(&PartyType::Extension)
+    };
     let is_service_dn = |dn: &str| {
         policy.is_service(dn)
             || policy.is_trunk(dn)
             || (cdr.to_dn.as_deref() == Some(dn)
                 && cdr.to_type.as_ref().is_some_and(is_service_type))
             || (cdr.final_dn.as_deref() == Some(dn)
-                && cdr.final_type.as_ref().is_some_and(is_service_type))
+                && cdr.final_type.as_ref().is_some_and(is_service_type)
+                && !(cdr.final_type == Some(PartyType::Voicemail) && rung_as_extension(dn)))
     };
+    let person = |dn: &str| policy.is_owner_extension(dn) && !is_service_dn(dn);
     if let Some(dn) = cdr.final_dn.as_deref() {
-        let person = match &cdr.final_type {
-            Some(t) => *t == PartyType::Extension,
-            None => policy.is_extension_number(dn),
+        let by_type = match &cdr.final_type {
+            Some(PartyType::Extension) | None => true,
+            // A voicemail DN that is the extension rung: that extension's mailbox.
+            Some(PartyType::Voicemail) => rung_as_extension(dn),
+            Some(_) => false,
         };
-        if person && !is_service_dn(dn) {
+        if by_type && person(dn) {
             return Some(dn.to_owned());
         }
     }
@@ -372,7 +400,7 @@ fn answering_extension(cdr: &Cdr, policy: &DirectionPolicy) -> Option<String> {
         .iter()
         .rev()
         .filter_map(PartyNumber::extension)
-        .find(|ext| !is_service_dn(ext));
+        .find(|ext| person(ext));
     if let Some(ext) = from_chain {
         return Some(ext.to_owned());
     }
@@ -380,31 +408,34 @@ fn answering_extension(cdr: &Cdr, policy: &DirectionPolicy) -> Option<String> {
     // rang, when that is a person's.
     cdr.to_dn
         .as_deref()
-        .filter(|dn| match &cdr.to_type {
+        .filter(|_| match &cdr.to_type {
             Some(t) => *t == PartyType::Extension,
-            None => policy.is_extension_number(dn),
+            None => true,
         })
-        .filter(|dn| !is_service_dn(dn))
+        .filter(|dn| person(dn))
         .map(str::to_owned)
 }
 
-/// The calling extension: `from-dn` when the caller is an extension, else `Ext.` of `from-no`.
+/// The calling extension: `from-dn` when the caller is an extension, else `Ext.` of `from-no`
+/// — only a number the extension rule accepts.
 fn calling_extension(cdr: &Cdr, policy: &DirectionPolicy) -> Option<String> {
+    let owner = |dn: &&str| policy.is_owner_extension(dn);
     if let Some(ext) = cdr.from_no.as_ref().and_then(PartyNumber::extension) {
-        return Some(
-            cdr.from_dn
-                .as_deref()
-                .filter(|dn| policy.is_extension_number(dn) || *dn == ext)
-                .unwrap_or(ext)
-                .to_owned(),
-        );
+        return cdr
+            .from_dn
+            .as_deref()
+            .filter(|dn| policy.is_extension_number(dn) || *dn == ext)
+            .filter(owner)
+            .or(Some(ext).filter(owner))
+            .map(str::to_owned);
     }
     let from_type_ext = cdr.from_type == Some(PartyType::Extension);
     cdr.from_dn
         .as_deref()
         .filter(|dn| from_type_ext || policy.is_extension_number(dn))
+        .filter(owner)
         .or_else(|| match &cdr.from_no {
-            Some(PartyNumber::Number(n)) if policy.is_extension_number(n) => Some(n.as_str()),
+            Some(PartyNumber::Number(n)) if policy.is_owner_extension(n) => Some(n.as_str()),
             _ => None,
         })
         .map(str::to_owned)

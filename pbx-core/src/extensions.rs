@@ -3,6 +3,9 @@
 use std::collections::HashMap;
 
 use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+use crate::error::Error;
 
 /// A person behind an extension.
 ///
@@ -127,6 +130,130 @@ impl ExtensionMap {
     pub fn is_empty(&self) -> bool {
         self.users.is_empty()
     }
+}
+
+impl ExtensionMap {
+    /// Reads an extension file (YAML or JSON) in any of the shapes people write:
+    ///
+    /// - a flat map, `"101": anna@example.com` (what people write first);
+    /// - under `extensions:`, each extension an email or `{email, name}`;
+    /// - the configuration file's own shape, `extensions: {map: {…}, default_email: …}`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`] naming the entry (`extensions.101.email`) and what is wrong:
+    /// not YAML, not a map, an entry without an email or with one that is not an address.
+    ///
+    /// ```
+    /// use pbx_core::extensions::ExtensionMap;
+    /// let flat = ExtensionMap::from_yaml("\"101\": anna@example.com\n102: {email: bob@example.com}\n")?;
+    /// assert_eq!(flat.email_for("101"), Some("anna@example.com"));
+    /// let nested = ExtensionMap::from_yaml("extensions:\n  \"101\": anna@example.com\n")?;
+    /// assert_eq!(nested, ExtensionMap::from_yaml("{\"101\": \"anna@example.com\"}")?);
+    /// let config = ExtensionMap::from_yaml(
+    ///     "extensions:\n  map:\n    \"101\": anna@example.com\n  default_email: pbx@example.com\n")?;
+    /// assert_eq!(config.email_for("999"), Some("pbx@example.com"));
+    /// assert!(ExtensionMap::from_yaml("\"101\": not-an-email\n").is_err());
+    /// # Ok::<(), pbx_core::Error>(())
+    /// ```
+    pub fn from_yaml(text: &str) -> Result<ExtensionMap, Error> {
+        let bad = |setting: &str, value: &Value, reason: &str| Error::InvalidSetting {
+            setting: setting.to_owned(),
+            value: match value {
+                Value::String(s) => s.clone(),
+                Value::Null => String::new(),
+                other => other.to_string(),
+            },
+            reason: reason.to_owned(),
+        };
+        let root: Value = if text.trim().is_empty() {
+            Value::Object(serde_json::Map::new())
+        } else {
+            serde_saphyr::from_str(text).map_err(|e| Error::InvalidSetting {
+                setting: "extensions".into(),
+                value: String::new(),
+                reason: format!("not a YAML or JSON map: {e}"),
+            })?
+        };
+        let Value::Object(root) = root else {
+            return Err(bad(
+                "extensions",
+                &root,
+                "expected a map of extension to email (\"101\": anna@example.com)",
+            ));
+        };
+        let (entries, prefix, default_email) = match root.get("extensions") {
+            Some(Value::Object(inner)) => match inner.get("map") {
+                Some(Value::Object(map)) => (
+                    map.clone(),
+                    "extensions.map",
+                    inner.get("default_email").cloned(),
+                ),
+                _ => (inner.clone(), "extensions", None),
+            },
+            Some(Value::Null) => (serde_json::Map::new(), "extensions", None),
+            Some(other) => {
+                return Err(bad(
+                    "extensions",
+                    other,
+                    "expected a map of extension to email under `extensions:`",
+                ));
+            }
+            None => (root, "extensions", None),
+        };
+        let mut out = ExtensionMap::new();
+        for (extension, entry) in entries {
+            let path = format!("{prefix}.{extension}");
+            let (email, name) = match &entry {
+                Value::String(e) => (e.clone(), None),
+                Value::Object(o) => match o.get("email") {
+                    Some(Value::String(e)) => (
+                        e.clone(),
+                        o.get("name").and_then(Value::as_str).map(str::to_owned),
+                    ),
+                    Some(other) => {
+                        return Err(bad(&format!("{path}.email"), other, "expected an email"));
+                    }
+                    None => return Err(bad(&format!("{path}.email"), &Value::Null, "is required")),
+                },
+                other => {
+                    return Err(bad(&path, other, "expected an email or {email, name}"));
+                }
+            };
+            let email = email.trim().to_owned();
+            if !looks_like_email(&email) {
+                return Err(bad(
+                    &format!("{path}.email"),
+                    &Value::String(email),
+                    "is not an email address",
+                ));
+            }
+            out.insert(User {
+                extension: extension.trim().to_owned(),
+                email,
+                name,
+            });
+        }
+        match default_email {
+            None | Some(Value::Null) => {}
+            Some(Value::String(e)) if looks_like_email(e.trim()) => {
+                out = out.with_fallback(OwnerFallback::DefaultEmail(e.trim().to_owned()));
+            }
+            Some(other) => {
+                return Err(bad(
+                    "extensions.default_email",
+                    &other,
+                    "is not an email address",
+                ));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// `local@domain.tld`, without whitespace (the same test the configuration applies).
+pub(crate) fn looks_like_email(s: &str) -> bool {
+    let mut parts = s.split('@');
+    matches!((parts.next(), parts.next(), parts.next()), (Some(a), Some(b), None) if !a.is_empty() && b.contains('.') && !s.contains(char::is_whitespace))
 }
 
 impl FromIterator<User> for ExtensionMap {

@@ -41,6 +41,7 @@ pub mod memory;
 pub mod phone;
 pub mod sync;
 mod traits;
+pub mod unmapped;
 
 // The README's Rust example (and any other `rust` block in it) runs as a doctest of this crate.
 #[cfg(doctest)]

@@ -21,7 +21,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::call::{CallMapper, CallRequest, Mapped, SkipReason};
+use crate::call::{CallMapper, CallRequest, Mapped, SkipReason, pbx_call_id};
 use crate::cdr::{CdrParser, assemble_call};
 use crate::error::Location;
 use crate::traits::{Checkpoint, DeliveryOutcome, RawRecord, SourceRecord};
@@ -53,6 +53,9 @@ pub struct Prepared {
     pub raw: String,
     /// What to do.
     pub disposition: Disposition,
+    /// The call's `pbxCallId` when the call is skipped (for the debug log that says why a
+    /// call was not logged); `None` otherwise or when the record has no id.
+    pub skipped_call_id: Option<String>,
 }
 
 /// Parses and maps records: the CDR parser (template) and the call mapper (direction policy,
@@ -92,9 +95,21 @@ impl Pipeline {
     /// assert_eq!(p.disposition, Disposition::Skip(SkipReason::OutsideRange));
     /// ```
     pub fn prepare_within(&self, record: &SourceRecord, range: Option<&TimeRange>) -> Prepared {
-        let map = |cdr: &crate::cdr::Cdr| match range {
-            Some(r) if !r.admits(cdr) => Ok(Mapped::Skipped(SkipReason::OutsideRange)),
-            _ => self.mapper.map(cdr),
+        // The id of a skipped call, for the log line that says why it was not logged.
+        let skipped_call_id = std::cell::RefCell::new(None);
+        let note_skip = |cdr: &crate::cdr::Cdr, mapped: &Result<Mapped, crate::Error>| {
+            if let Ok(Mapped::Skipped(_)) = mapped {
+                *skipped_call_id.borrow_mut() =
+                    pbx_call_id(cdr, &self.mapper.options.call_id_prefix);
+            }
+        };
+        let map = |cdr: &crate::cdr::Cdr| {
+            let mapped = match range {
+                Some(r) if !r.admits(cdr) => Ok(Mapped::Skipped(SkipReason::OutsideRange)),
+                _ => self.mapper.map(cdr),
+            };
+            note_skip(cdr, &mapped);
+            mapped
         };
         let (location, raw, mapped) = match &record.record {
             Err(e) => (
@@ -114,8 +129,20 @@ impl Pipeline {
             }
             Ok(RawRecord::Legs(legs)) => {
                 let at = Location::Row(legs.main_call_history_id.clone());
+                // Owner and other party by the leg rules (`CallMapper::map_legs`).
                 let mapped = assemble_call(legs)
-                    .and_then(|cdr| map(&cdr))
+                    .and_then(|cdr| {
+                        let mapped = match range {
+                            Some(r) if !r.admits(&cdr) => {
+                                Ok(Mapped::Skipped(SkipReason::OutsideRange))
+                            }
+                            _ => self
+                                .mapper
+                                .map_classified(&cdr, &self.mapper.classify_legs(legs)),
+                        };
+                        note_skip(&cdr, &mapped);
+                        mapped
+                    })
                     .map_err(|e| e.located(at.clone()));
                 let raw = format!(
                     "cdroutput main_call_history_id={} ({} legs)",
@@ -150,6 +177,7 @@ impl Pipeline {
             location,
             raw,
             disposition,
+            skipped_call_id: skipped_call_id.into_inner(),
         }
     }
 }

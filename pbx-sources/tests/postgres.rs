@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use pbx_core::call::{CallDirection, CallMapper, CallRequest};
+use pbx_core::call::{CallDirection, CallMapper, CallRequest, SkipReason};
 use pbx_core::config::TableMapping;
 use pbx_core::extensions::User;
 use pbx_core::memory::MemoryCallSink;
@@ -22,8 +22,10 @@ use pbx_sources::sync::{Engine, EngineOptions, MemoryQuarantine};
 use tokio_postgres::{Client, NoTls};
 
 const CDROUTPUT_SQL: &str = include_str!("sql/cdroutput.sql");
+const CDROUTPUT_DAY_SQL: &str = include_str!("sql/cdroutput_day.sql");
 const SITE_SQL: &str = include_str!("sql/site_table.sql");
 const CALL_LOG_SQL: &str = include_str!("sql/call_log.sql");
+const CALL_LOG_DAY_SQL: &str = include_str!("sql/call_log_day.sql");
 
 /// The server's URL, or `None` (skip) outside CI.
 fn pg_url() -> Option<String> {
@@ -446,10 +448,22 @@ async fn cdroutput_emits_completed_calls_once_and_in_progress_calls_only_when_do
     assert_eq!(out.call_duration, 95);
     let transfer = by_id("0400");
     assert_eq!(transfer.call_direction, CallDirection::Inbound);
-    let missed = by_id("0500");
-    assert_eq!(missed.call_duration, 0);
-    assert_eq!(missed.call_owner_extension, "102");
-    assert_eq!(calls.len(), 4, "the internal call is skipped");
+    assert_eq!(
+        transfer.call_owner_extension, "104",
+        "the agent transferred to"
+    );
+    assert_eq!(
+        transfer.call_duration,
+        55 + 120,
+        "both agents' talk, not 104's ringing"
+    );
+    // The missed call (…0500) rang 102 and ended without voicemail: no owner (issue 19).
+    assert!(!calls.iter().any(|c| c.pbx_call_id.ends_with("0500")));
+    assert_eq!(
+        calls.len(),
+        3,
+        "the internal call and the missed call are skipped"
+    );
 
     // Polling again from the checkpoint: nothing.
     let cp = records.last().unwrap().checkpoint.clone();
@@ -517,7 +531,9 @@ async fn cdroutput_restarts_from_the_stored_checkpoint_through_the_engine() {
     };
     let mut engine = run(at(19, 0, 0));
     drain(&mut engine, at(19, 0, 0)).await;
-    assert_eq!(sink.delivered().len(), 4);
+    // Five completed calls: the internal one and the missed one (no voicemail, so no owner)
+    // are skipped.
+    assert_eq!(sink.delivered().len(), 3);
     drop(engine);
     let mut engine = run(at(19, 5, 0));
     assert_eq!(
@@ -530,11 +546,11 @@ async fn cdroutput_restarts_from_the_stored_checkpoint_through_the_engine() {
     let mut engine = run(at(19, 30, 0));
     drain(&mut engine, at(19, 30, 0)).await;
     let all = ids(&sink);
-    assert_eq!(all.len(), 5, "{all:?}");
+    assert_eq!(all.len(), 4, "{all:?}");
     let mut unique = all.clone();
     unique.sort();
     unique.dedup();
-    assert_eq!(unique.len(), 5);
+    assert_eq!(unique.len(), 4);
     assert!(quarantine.entries().is_empty());
 }
 
@@ -605,11 +621,13 @@ async fn cdroutput_handles_legs_inserted_out_of_order() {
         ]
     );
     let call = &to_calls(&records[..1])[0];
+    // Issue 19: the extension that had the caller last, and both agents' talk
+    // (103: 19:15:05–19:16:00, 104: 19:16:01–19:20:00) — not 103 from its answer to the end.
     assert_eq!(
-        call.call_owner_extension, "103",
-        "the first extension that answered"
+        call.call_owner_extension, "104",
+        "the extension answered last (the transfer target)"
     );
-    assert_eq!(call.call_duration, 4 * 60 + 55);
+    assert_eq!(call.call_duration, 55 + 3 * 60 + 59);
 }
 
 #[tokio::test]
@@ -665,6 +683,152 @@ async fn cdroutput_recovers_after_its_connection_is_terminated() {
     assert_eq!(all.len(), 5);
 }
 
+/// A mapper knowing users 101–111 (112 deliberately unmapped).
+fn day_pipeline() -> Pipeline {
+    Pipeline {
+        mapper: CallMapper {
+            extensions: (101..=111)
+                .map(|e| User::new(e.to_string(), format!("u{e}@example.com")))
+                .collect(),
+            ..CallMapper::default()
+        },
+        ..Pipeline::default()
+    }
+}
+
+/// Each fetched call's disposition, keyed by the call number in the fixture (`…-5000-NN00-…`).
+fn dispositions(p: &Pipeline, records: &[SourceRecord]) -> Vec<(u32, Disposition)> {
+    records
+        .iter()
+        .map(|r| {
+            let prepared = p.prepare(r);
+            let id = prepared.location.to_string();
+            let n = id
+                .split('-')
+                .nth(3)
+                .and_then(|s| s.get(..2))
+                .and_then(|s| s.parse().ok())
+                .unwrap_or_else(|| panic!("fixture id {id}"));
+            (n, prepared.disposition)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn cdroutput_a_realistic_day_owner_and_talk_time_by_the_leg_rules() {
+    let Some(db) = db("cdr_day", &format!("{CDROUTPUT_SQL}\n{CDROUTPUT_DAY_SQL}")).await else {
+        return;
+    };
+    let p = day_pipeline();
+    let records = cdroutput(&db, at(19, 0, 0)).fetch(None, 100).await.unwrap();
+    let got = dispositions(&p, &records);
+    let numbers: Vec<u32> = got.iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+        numbers,
+        [1, 2, 3, 4, 5, 6, 7, 8, 9],
+        "in end order; the call in progress (10) is held back"
+    );
+    let call = |n: u32| match &got.iter().find(|(m, _)| *m == n).unwrap().1 {
+        Disposition::Deliver(c) => c.clone(),
+        other => panic!("call {n}: {other:?}"),
+    };
+    let skip = |n: u32| match &got.iter().find(|(m, _)| *m == n).unwrap().1 {
+        Disposition::Skip(r) => r.clone(),
+        other => panic!("call {n}: {other:?}"),
+    };
+    let summary = |c: &CallRequest| {
+        (
+            c.call_direction,
+            c.call_owner_extension.clone(),
+            c.phone_number.clone(),
+            c.call_duration,
+        )
+    };
+    use CallDirection::{Inbound, Outbound};
+    // IVR → queue: the agent who answered; talk from 106's answer.
+    assert_eq!(
+        summary(&call(1)),
+        (Inbound, "106".into(), "+19075550142".into(), 56)
+    );
+    // Ring group → 101 → blind transfer to 104: 104 owns it; A's talk plus B's talk.
+    assert_eq!(
+        summary(&call(2)),
+        (Inbound, "104".into(), "+19075550177".into(), 55 + 60)
+    );
+    // Abandoned queue call: no owner — never the DID.
+    assert_eq!(skip(3), SkipReason::NoOwner);
+    // Unanswered → 105's voicemail: 105, talk 0.
+    assert_eq!(
+        summary(&call(4)),
+        (Inbound, "105".into(), "+19075553321".into(), 0)
+    );
+    // Outbound through a rewriting rule: the number on the trunk leg.
+    assert_eq!(
+        summary(&call(5)),
+        (Outbound, "108".into(), "+442079460018".into(), 343)
+    );
+    assert_eq!(
+        summary(&call(6)),
+        (Inbound, "110".into(), "+46703014082".into(), 702)
+    );
+    assert_eq!(
+        summary(&call(7)),
+        (Inbound, "109".into(), "anonymous".into(), 60)
+    );
+    assert_eq!(skip(8), SkipReason::Internal);
+    // Attended transfer: 104 took over; the consultation overlaps the held call, counted once.
+    assert_eq!(
+        summary(&call(9)),
+        (Inbound, "104".into(), "+19075550199".into(), 197)
+    );
+    for (_, d) in &got {
+        if let Disposition::Deliver(c) = d {
+            assert!(
+                p.mapper
+                    .direction
+                    .is_owner_extension(&c.call_owner_extension),
+                "{c:?}"
+            );
+        }
+    }
+
+    // Emitted once: nothing more from the checkpoint until the live call ends and settles.
+    let cp = records.last().unwrap().checkpoint.clone();
+    assert!(
+        cdroutput(&db, at(19, 30, 0))
+            .fetch(Some(&cp), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    db.exec(
+        "UPDATE cdroutput SET cdr_ended_at = '2026-11-02 19:20:03+00', termination_reason = 'src_participant_terminated' \
+         WHERE cdr_id = '00000000-019a-5000-1000-000000000002'",
+    )
+    .await;
+    let later = cdroutput(&db, at(19, 30, 0))
+        .fetch(Some(&cp), 100)
+        .await
+        .unwrap();
+    let live = dispositions(&p, &later);
+    assert_eq!(live.len(), 1);
+    let Disposition::Deliver(c) = &live[0].1 else {
+        panic!("{live:?}")
+    };
+    assert_eq!(
+        summary(c),
+        (Inbound, "107".into(), "+19075550166".into(), 24 * 60)
+    );
+    let cp2 = later[0].checkpoint.clone();
+    assert!(
+        cdroutput(&db, at(20, 0, 0))
+            .fetch(Some(&cp2), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 // --- cl_* (v16 – v20 U5) --------------------------------------------------------------------
 
 #[tokio::test]
@@ -697,12 +861,81 @@ async fn call_log_joins_through_participants_without_swapping_caller_and_callee(
     assert_eq!(outbound.call_direction, CallDirection::Outbound);
     assert_eq!(outbound.phone_number, "+19075550199");
     assert_eq!(outbound.call_owner_extension, "101");
-    let missed = by_id("-1004");
-    assert_eq!(missed.call_duration, 0);
-    assert_eq!(missed.phone_number, "+19075550188");
+    // 1004 rang 102 and ended without voicemail: no owner (issue 19).
+    assert!(!calls.iter().any(|c| c.pbx_call_id.ends_with("-1004")));
+    let p = pipeline();
+    let missed = records
+        .iter()
+        .map(|r| p.prepare(r))
+        .find(|p| p.location.to_string() == "row 1004")
+        .expect("1004 is fetched");
+    assert_eq!(missed.disposition, Disposition::Skip(SkipReason::NoOwner));
+    assert_eq!(missed.skipped_call_id.as_deref(), Some("3cx-1004"));
     assert_eq!(records.len(), 4, "the call in progress (1005) is held back");
     let cp = records.last().unwrap().checkpoint.clone();
     assert!(source.fetch(Some(&cp), 100).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn call_log_owner_and_talk_time_follow_the_leg_rules() {
+    let Some(db) = db("cl_day", &format!("{CALL_LOG_SQL}\n{CALL_LOG_DAY_SQL}")).await else {
+        return;
+    };
+    let records = CallLogSource::new(&db.url, Duration::from_secs(60))
+        .unwrap()
+        .with_schema(&db.schema)
+        .unwrap()
+        .with_clock(|| at(19, 0, 0))
+        .fetch(None, 100)
+        .await
+        .unwrap();
+    let p = day_pipeline();
+    let got: Vec<(String, Disposition)> = records
+        .iter()
+        .map(|r| {
+            let prepared = p.prepare(r);
+            (prepared.location.to_string(), prepared.disposition)
+        })
+        .collect();
+    let of = |id: &str| {
+        got.iter()
+            .find(|(at, _)| at == &format!("row {id}"))
+            .map(|(_, d)| d.clone())
+            .unwrap_or_else(|| panic!("no call {id} in {got:?}"))
+    };
+    let call = |id: &str| match of(id) {
+        Disposition::Deliver(c) => (
+            c.call_direction,
+            c.call_owner_extension,
+            c.phone_number,
+            c.call_duration,
+        ),
+        other => panic!("{id}: {other:?}"),
+    };
+    use CallDirection::{Inbound, Outbound};
+    // A transfer: the agent transferred to, both agents' talk.
+    assert_eq!(
+        call("2001"),
+        (Inbound, "104".into(), "+19075550177".into(), 55 + 60)
+    );
+    // An abandoned queue call: no owner.
+    assert_eq!(of("2002"), Disposition::Skip(SkipReason::NoOwner));
+    // Unanswered, to 105's voicemail: 105 with talk 0.
+    assert_eq!(
+        call("2003"),
+        (Inbound, "105".into(), "+19075553321".into(), 0)
+    );
+    // Outbound: the number the trunk party carries.
+    assert_eq!(
+        call("2004"),
+        (Outbound, "108".into(), "+442079460018".into(), 343)
+    );
+    // A withheld caller.
+    assert_eq!(
+        call("2005"),
+        (Inbound, "109".into(), "anonymous".into(), 60)
+    );
+    assert_eq!(got.len(), 5);
 }
 
 // --- checkpoint store and leadership --------------------------------------------------------

@@ -21,7 +21,7 @@ use pbx_core::call::{CallMapper, InternalCalls, Mapped, SkipReason, parse_timezo
 use pbx_core::cdr::{CdrParser, FieldTemplate};
 use pbx_core::extensions::ExtensionMap;
 use pbx_core::phone::Region;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Convert 3CX CDR lines into call-logger API call requests (JSON lines).
 #[derive(Parser, Debug)]
@@ -38,7 +38,8 @@ struct Args {
     #[arg(long, default_value = "UTC")]
     timezone: String,
 
-    /// A YAML file mapping extensions to users (`extensions: {"101": email | {email, name}}`).
+    /// A YAML file mapping extensions to users: a flat `"101": email` map, or
+    /// `extensions: {"101": email | {email, name}}` (also the configuration's `extensions:` shape).
     #[arg(long)]
     extensions: Option<PathBuf>,
 
@@ -77,11 +78,6 @@ struct ErrorOut<'a> {
     field: Option<&'static str>,
     value: Option<&'a str>,
     message: String,
-}
-
-#[derive(Deserialize)]
-struct ExtensionsFile {
-    extensions: ExtensionMap,
 }
 
 fn main() -> ExitCode {
@@ -128,9 +124,9 @@ fn setup(args: &Args) -> Result<(CdrParser, CallMapper), String> {
     if let Some(path) = &args.extensions {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read --extensions {}: {e}", path.display()))?;
-        let file: ExtensionsFile = serde_saphyr::from_str(&text)
+        // A flat `"101": email` map, `extensions: {…}`, or the configuration's shape.
+        mapper.extensions = ExtensionMap::from_yaml(&text)
             .map_err(|e| format!("--extensions {}: {e}", path.display()))?;
-        mapper.extensions = file.extensions;
     }
     mapper.direction.trunk_dns.clone_from(&args.trunk_dns);
     mapper.direction.service_dns.clone_from(&args.service_dns);

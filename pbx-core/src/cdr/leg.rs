@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 
 use super::record::Cdr;
 use super::value::{PartyNumber, PartyType, TerminationReason};
+use crate::direction::Direction;
 use crate::error::{Error, Location};
 
 /// One side (`source_…` or `destination_…` columns) of a `cdroutput` row.
@@ -39,20 +40,48 @@ impl LegParty {
         self.entity_type.as_deref().map(PartyType::parse)
     }
 
-    /// The party as a CDR number: `Ext.` for an internal DN, else the external number.
+    /// The party as a CDR number: `Ext.` for a DN of the PBX (extension, queue, ring group,
+    /// IVR, voicemail, …), else the number as written. An `inbound_routing` party's DN is the
+    /// DID dialled — a phone number, never an `Ext.`.
     fn number(&self) -> Option<PartyNumber> {
         match self.kind() {
-            Some(PartyType::ExternalLine | PartyType::OutboundRule) | None => self
-                .participant_phone_number
-                .clone()
-                .or_else(|| self.dn_number.clone())
-                .map(PartyNumber::Number),
-            Some(_) => self
-                .dn_number
-                .clone()
-                .or_else(|| self.participant_phone_number.clone())
+            Some(
+                PartyType::Extension
+                | PartyType::Queue
+                | PartyType::RingGroup
+                | PartyType::Ivr
+                | PartyType::Voicemail
+                | PartyType::Script
+                | PartyType::Fax,
+            ) => non_empty(&self.dn_number)
+                .or_else(|| non_empty(&self.participant_phone_number))
                 .map(PartyNumber::Extension),
+            _ => non_empty(&self.participant_phone_number)
+                .or_else(|| non_empty(&self.dn_number))
+                .map(PartyNumber::Number),
         }
+    }
+
+    /// The DN of an extension party (`None` for any other kind of party).
+    fn extension(&self) -> Option<&str> {
+        (self.kind() == Some(PartyType::Extension))
+            .then(|| {
+                self.dn_number
+                    .as_deref()
+                    .or(self.participant_phone_number.as_deref())
+            })
+            .flatten()
+            .map(str::trim)
+            .filter(|dn| !dn.is_empty())
+    }
+
+    /// The number of an outside party (`external_line`): the SIP user part, else the DN;
+    /// `anonymous` when the trunk gave none (a withheld caller).
+    fn outside_number(&self) -> PartyNumber {
+        non_empty(&self.participant_phone_number).map_or_else(
+            || PartyNumber::Number("anonymous".into()),
+            PartyNumber::Number,
+        )
     }
 
     fn display_name(&self) -> Option<String> {
@@ -104,6 +133,19 @@ pub struct CdrLeg {
 }
 
 impl CdrLeg {
+    /// A leg with an extension as its source or destination (a person's phone). Legs between
+    /// a caller and a queue, ring group, IVR, inbound routing, outbound rule or voicemail are
+    /// not, even when answered (those answer to play audio).
+    fn is_extension_leg(&self) -> bool {
+        self.source.kind() == Some(PartyType::Extension)
+            || self.destination.kind() == Some(PartyType::Extension)
+    }
+
+    /// An extension leg a person (or, outbound, the far end) answered.
+    fn is_answered_extension_leg(&self) -> bool {
+        self.answered_at.is_some() && self.is_extension_leg()
+    }
+
     /// A queue polling an agent who did not answer: noise for call reconstruction.
     fn is_unanswered_poll(&self) -> bool {
         self.answered_at.is_none()
@@ -184,11 +226,282 @@ pub fn group_legs(legs: impl IntoIterator<Item = CdrLeg>) -> Vec<CallLegs> {
     calls
 }
 
-/// Builds one [`Cdr`] from the legs of a call, the way a CDR text line describes it:
-/// caller and first destination from the first leg; the final party is the extension that
-/// answered (else the last leg's destination); unanswered queue polling legs are ignored;
-/// talk time runs from the first answer by an extension (else the first answer of any leg) to
-/// the end of the last leg. `history_id` is the `main_call_history_id`.
+fn non_empty(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+/// What the legs of one call say: direction, owner, other party and talk time, by the rules
+/// for `cdroutput` calls (also used for `cl_*` segments turned into legs):
+///
+/// - an **extension leg** has an extension as source or destination; the call is
+///   **answered** when an extension leg has `cdr_answered_at` (a queue, IVR or voicemail
+///   answering to play audio does not count);
+/// - **talk time** is the sum over answered extension legs of `cdr_ended_at −
+///   cdr_answered_at` (a transfer adds both agents' talk; outbound talk sits on the extension
+///   → trunk leg); time two legs overlap (an attended transfer's consultation while the caller
+///   holds) counts once;
+/// - **inbound owner**: the destination extension of the answered extension leg answered
+///   last (ties broken by the `base_cdr_id` / `continued_in_cdr_id` chain: a successor is
+///   later); when no extension answered and the call ended in the voicemail of an extension,
+///   that extension (talk 0); otherwise none;
+/// - **outbound / internal owner**: the source extension of the `call_init` leg;
+/// - **other party**: inbound, the caller on the first leg; outbound, the number on the trunk
+///   (`external_line`) leg — what the outbound rule made of the dialled digits; internal, the
+///   called DN.
+///
+/// The owner is a DN as the legs name it; [`crate::call::CallMapper::classify_legs`] also
+/// checks it against the site's extension rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LegSummary {
+    /// Inbound (the first leg comes from an outside line), outbound (an extension reached a
+    /// trunk or outbound rule), internal, or unknown.
+    pub direction: Direction,
+    /// The extension that owns the call, if any.
+    pub owner: Option<String>,
+    /// True when the owner is the extension whose voicemail took the unanswered call.
+    pub owner_by_voicemail: bool,
+    /// The other party.
+    pub counterpart: Option<PartyNumber>,
+    /// The first answer by an extension leg; `None` when unanswered.
+    pub answered_at: Option<DateTime<Utc>>,
+    /// Talk time; `None` when no extension leg was answered.
+    pub talk: Option<Duration>,
+}
+
+impl CallLegs {
+    /// What the legs say about the call: see [`LegSummary`].
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use pbx_core::cdr::{group_legs, CdrLeg, LegParty};
+    /// use pbx_core::direction::Direction;
+    /// let t = |s| Some(Utc.with_ymd_and_hms(2026, 11, 2, 18, 0, s).unwrap());
+    /// let party = |entity: &str, dn: &str| LegParty { entity_type: Some(entity.into()),
+    ///     dn_number: Some(dn.into()), participant_phone_number: Some(dn.into()),
+    ///     participant_is_incoming: Some(entity == "external_line"), ..Default::default() };
+    /// let leg = |id: &str, to: &str, start, answer, end| CdrLeg { cdr_id: id.into(),
+    ///     main_call_history_id: "m".into(), source: party("external_line", "+19075550142"),
+    ///     destination: party("extension", to), started_at: t(start), answered_at: answer,
+    ///     ended_at: t(end), ..Default::default() };
+    /// // 101 answers and talks 20 s, then blind-transfers to 102, who talks 30 s.
+    /// let call = &group_legs(vec![leg("a", "101", 0, t(5), 25), leg("b", "102", 25, t(28), 58)])[0];
+    /// let s = call.summary();
+    /// assert_eq!(s.direction, Direction::Inbound);
+    /// assert_eq!(s.owner.as_deref(), Some("102"));
+    /// assert_eq!(s.talk, Some(std::time::Duration::from_secs(50)));
+    /// ```
+    pub fn summary(&self) -> LegSummary {
+        let legs = &self.legs;
+        let depth = chain_depths(legs);
+        let init = legs
+            .iter()
+            .find(|l| {
+                l.creation_method
+                    .as_deref()
+                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("call_init"))
+            })
+            .or(legs.first());
+        let direction = match init {
+            None => Direction::Unknown,
+            Some(init) => match init.source.kind() {
+                Some(PartyType::ExternalLine)
+                    if init.source.participant_is_incoming != Some(false) =>
+                {
+                    Direction::Inbound
+                }
+                Some(PartyType::Extension) => {
+                    if legs
+                        .iter()
+                        .any(|l| l.destination.kind().is_some_and(|k| k.is_external()))
+                    {
+                        Direction::Outbound
+                    } else {
+                        Direction::Internal
+                    }
+                }
+                _ if legs.iter().any(|l| {
+                    l.source.kind() == Some(PartyType::ExternalLine)
+                        && l.source.participant_is_incoming == Some(true)
+                }) =>
+                {
+                    Direction::Inbound
+                }
+                _ => Direction::Unknown,
+            },
+        };
+        let answered: Vec<usize> = (0..legs.len())
+            .filter(|&i| legs[i].is_answered_extension_leg())
+            .collect();
+        let answered_at = answered.iter().filter_map(|&i| legs[i].answered_at).min();
+        let talk = (!answered.is_empty()).then(|| talk_time(answered.iter().map(|&i| &legs[i])));
+
+        let mut owner_by_voicemail = false;
+        let (owner, counterpart) = match (direction, init) {
+            (Direction::Inbound, Some(init)) => {
+                let last_answer = answered
+                    .iter()
+                    .copied()
+                    .filter(|&i| legs[i].destination.extension().is_some())
+                    .max_by_key(|&i| (legs[i].answered_at, depth[i], legs[i].started_at, i));
+                let owner = match last_answer {
+                    Some(i) => legs[i].destination.extension().map(str::to_owned),
+                    None if answered.is_empty() => {
+                        let mailbox = voicemail_owner(legs, &depth);
+                        owner_by_voicemail = mailbox.is_some();
+                        mailbox
+                    }
+                    None => None,
+                };
+                let caller = legs
+                    .iter()
+                    .find(|l| {
+                        l.source.kind() == Some(PartyType::ExternalLine)
+                            && l.source.participant_is_incoming != Some(false)
+                    })
+                    .map_or(&init.source, |l| &l.source);
+                (owner, Some(caller.outside_number()))
+            }
+            (Direction::Outbound, Some(init)) => {
+                let trunk = (0..legs.len())
+                    .filter(|&i| legs[i].destination.kind() == Some(PartyType::ExternalLine))
+                    .max_by_key(|&i| {
+                        (
+                            legs[i].answered_at.is_some(),
+                            legs[i].started_at,
+                            depth[i],
+                            i,
+                        )
+                    });
+                let counterpart = match trunk {
+                    Some(i) => Some(legs[i].destination.outside_number()),
+                    None => legs
+                        .iter()
+                        .filter(|l| l.destination.kind() == Some(PartyType::OutboundRule))
+                        .find_map(|l| {
+                            l.destination
+                                .number()
+                                .map(|n| PartyNumber::Number(n.as_str().to_owned()))
+                        }),
+                };
+                (init.source.extension().map(str::to_owned), counterpart)
+            }
+            (Direction::Internal, Some(init)) => (
+                init.source.extension().map(str::to_owned),
+                init.destination.number(),
+            ),
+            _ => (None, None),
+        };
+        LegSummary {
+            direction,
+            owner,
+            owner_by_voicemail,
+            counterpart,
+            answered_at,
+            talk,
+        }
+    }
+}
+
+/// Each leg's position in the `base_cdr_id` / `continued_in_cdr_id` chain: 0 for a leg
+/// nothing precedes, else one more than its predecessor (cycles in bad data stop growing
+/// after a bounded number of passes).
+fn chain_depths(legs: &[CdrLeg]) -> Vec<u32> {
+    let index: HashMap<&str, usize> = legs
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.cdr_id.as_str(), i))
+        .collect();
+    // (predecessor, successor) pairs.
+    let mut edges: Vec<(usize, usize)> = Vec::new();
+    for (i, l) in legs.iter().enumerate() {
+        let find = |id: &Option<String>| id.as_deref().and_then(|id| index.get(id)).copied();
+        if let Some(next) = find(&l.continued_in_cdr_id).filter(|&n| n != i) {
+            edges.push((i, next));
+        }
+        if let Some(base) = find(&l.base_cdr_id).filter(|&b| b != i) {
+            edges.push((base, i));
+        }
+    }
+    let mut depth = vec![0u32; legs.len()];
+    for _ in 0..legs.len().min(64) {
+        let mut changed = false;
+        for &(from, to) in &edges {
+            if depth[to] <= depth[from] {
+                depth[to] = depth[from] + 1;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    depth
+}
+
+/// The union of the legs' `[answered, ended]` spans (overlaps counted once).
+fn talk_time<'a>(legs: impl Iterator<Item = &'a CdrLeg>) -> Duration {
+    let mut spans: Vec<(DateTime<Utc>, DateTime<Utc>)> = legs
+        .filter_map(|l| Some((l.answered_at?, l.ended_at?)))
+        .filter(|(a, e)| e > a)
+        .collect();
+    spans.sort();
+    let mut total = chrono::TimeDelta::zero();
+    let mut current: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
+    for (a, e) in spans {
+        current = match current {
+            Some((ca, ce)) if a <= ce => Some((ca, ce.max(e))),
+            Some((ca, ce)) => {
+                total += ce - ca;
+                Some((a, e))
+            }
+            None => Some((a, e)),
+        };
+    }
+    if let Some((ca, ce)) = current {
+        total += ce - ca;
+    }
+    total.to_std().unwrap_or(Duration::ZERO)
+}
+
+/// The extension whose voicemail took an unanswered call: the call's last leg (by end, then
+/// start, then chain) goes to voicemail, and its DN is an extension's mailbox — its DN type is
+/// `extension`, or the DN is an extension the call reached on another leg.
+fn voicemail_owner(legs: &[CdrLeg], depth: &[u32]) -> Option<String> {
+    let last =
+        (0..legs.len()).max_by_key(|&i| (legs[i].ended_at, legs[i].started_at, depth[i], i))?;
+    let vm = &legs[last].destination;
+    if vm.kind() != Some(PartyType::Voicemail) {
+        return None;
+    }
+    let dn = vm
+        .dn_number
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())?;
+    let extension_type = vm
+        .dn_type
+        .as_deref()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("extension"));
+    let reached = legs
+        .iter()
+        .any(|l| l.destination.extension() == Some(dn) || l.source.extension() == Some(dn));
+    (extension_type || reached).then(|| dn.to_owned())
+}
+
+/// Builds one [`Cdr`] from the legs of a call, the way a CDR text line describes it, with the
+/// meaning of [`CallLegs::summary`]: caller and first destination from the first leg; the
+/// final party is the owner's leg (the extension answered last, else the voicemail that took
+/// the call, else the last leg's destination; outbound: the trunk leg); `duration` is the
+/// talk time over answered extension legs (`None` when no extension answered);
+/// `time-answered` the first answer by an extension leg. Unanswered queue polling legs are
+/// left out of the chain. `history_id` is the `main_call_history_id`.
+///
+/// The sync pipeline maps legs with [`crate::call::CallMapper::map_legs`], which takes owner
+/// and other party from the summary rather than from this flattened record.
 ///
 /// # Errors
 /// [`Error::InvalidCall`] when there are no legs, or no leg has a start time.
@@ -225,39 +538,36 @@ pub fn assemble_call(call: &CallLegs) -> Result<Cdr, Error> {
         .min()
         .ok_or_else(|| invalid("no leg has cdr_started_at"))?;
     let time_end = call.legs.iter().filter_map(|l| l.ended_at).max();
+    let summary = call.summary();
     let relevant: Vec<&CdrLeg> = call
         .legs
         .iter()
         .filter(|l| !l.is_unanswered_poll())
         .collect();
-    let answered_by_extension = relevant
-        .iter()
-        .filter(|l| l.answered_at.is_some())
-        .filter(|l| l.destination.kind() == Some(PartyType::Extension))
-        .min_by_key(|l| l.answered_at);
-    // Only a person or the far end answering makes a call answered: a queue, IVR or voicemail
-    // picking up (to play a prompt or hold music, or record a message) does not.
-    let answered_any = relevant
-        .iter()
-        .filter(|l| l.answered_at.is_some())
-        .filter(|l| l.destination.kind().is_some_and(|k| k.is_external()))
-        .min_by_key(|l| l.answered_at);
-    let final_leg = answered_by_extension
-        .or(relevant.last())
-        .copied()
-        .unwrap_or(first);
-    let last_ended = call.legs.iter().max_by_key(|l| l.ended_at).unwrap_or(first);
-    // An extension's answer starts the talk time: a queue or IVR that picked up earlier (to
-    // play a prompt or hold music) does not. Without one (outbound: the far end answered),
-    // the first answer of any leg.
-    let time_answered = answered_by_extension
-        .or(answered_any)
-        .and_then(|l| l.answered_at);
-    let duration = match (time_answered, time_end) {
-        (Some(a), Some(e)) if e >= a => (e - a).to_std().ok(),
-        (Some(_), _) => Some(Duration::ZERO),
-        _ => None,
+    let latest = |pick: &dyn Fn(&CdrLeg) -> bool| {
+        call.legs
+            .iter()
+            .filter(|l| pick(l))
+            .max_by_key(|l| (l.answered_at, l.started_at))
     };
+    let final_leg = match summary.direction {
+        Direction::Outbound => {
+            latest(&|l: &CdrLeg| l.destination.kind() == Some(PartyType::ExternalLine))
+        }
+        _ => match summary.owner.as_deref() {
+            Some(owner) if summary.owner_by_voicemail => latest(&|l: &CdrLeg| {
+                l.destination.kind() == Some(PartyType::Voicemail)
+                    && l.destination.dn_number.as_deref().map(str::trim) == Some(owner)
+            }),
+            Some(owner) if summary.direction == Direction::Inbound => latest(&|l: &CdrLeg| {
+                l.is_answered_extension_leg() && l.destination.extension() == Some(owner)
+            }),
+            _ => None,
+        },
+    }
+    .or(relevant.last().copied())
+    .unwrap_or(first);
+    let last_ended = call.legs.iter().max_by_key(|l| l.ended_at).unwrap_or(first);
 
     let mut chain: Vec<PartyNumber> = Vec::new();
     let parties = std::iter::once(&first.source).chain(relevant.iter().map(|l| &l.destination));
@@ -270,9 +580,9 @@ pub fn assemble_call(call: &CallLegs) -> Result<Cdr, Error> {
     Ok(Cdr {
         history_id: Some(call.main_call_history_id.clone()),
         call_id: None,
-        duration,
+        duration: summary.talk,
         time_start: Some(time_start),
-        time_answered,
+        time_answered: summary.answered_at,
         time_end,
         reason_terminated: last_ended
             .termination_reason

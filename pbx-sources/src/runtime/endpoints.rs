@@ -46,6 +46,7 @@ pub fn status_json(handle: &SideloaderHandle) -> serde_json::Value {
         "counters": e.counters,
         "last_error": e.last_error,
         "stopped": e.stopped,
+        "unmapped_extensions": e.unmapped,
         "uptime_secs": s.uptime.as_secs(),
         "groups": s.groups,
         "business_hours": s.business_hours.map(|h| serde_json::json!({
@@ -108,6 +109,7 @@ pub fn metrics_text(handle: &SideloaderHandle) -> String {
     for (reason, n) in &c.skipped {
         let _ = writeln!(out, "pbx_records_skipped_total{{reason=\"{reason}\"}} {n}");
     }
+    s.unmapped.write_metrics(&mut out);
     let _ = writeln!(
         out,
         "# HELP pbx_up 1 while delivering, 0 once stopped.\n# TYPE pbx_up gauge\npbx_up {}",

@@ -23,6 +23,7 @@
 
 mod groups;
 mod quarantine;
+mod skips;
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -111,6 +112,8 @@ pub struct Status {
     pub last_error: Option<String>,
     /// Set when delivery stopped for good (credentials refused).
     pub stopped: Option<String>,
+    /// Extensions owning skipped calls without a user: count, first and last seen.
+    pub unmapped: pbx_core::unmapped::UnmappedExtensions,
 }
 
 /// The result of one round.
@@ -410,6 +413,7 @@ where
                 })?;
             }
         }
+        skips::note_settled(&self.status, prepared.iter().take(settled), now);
         self.with_status(|s| {
             s.counters.received += settled as u64;
             for (i, (_, o)) in outcomes.iter().enumerate() {
