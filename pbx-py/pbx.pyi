@@ -39,6 +39,7 @@ __all__ = [
     "map_lines",
     "evaluate_groups",
     "load_config",
+    "Sideloader",
 ]
 
 __version__: str
@@ -432,6 +433,58 @@ class MonitorState:
     def adopt_active(self, alerts: str | Sequence[Mapping[str, object]], now: datetime.datetime) -> None: ...
     @property
     def open_alerts(self) -> list[str]: ...
+
+class SideloaderSummary(TypedDict):
+    """What one `Sideloader.run_once()` drain did (`pbx-sideloader --once`'s summary)."""
+
+    received: int
+    delivered: int
+    duplicates: int
+    skipped: dict[str, int]
+    quarantined: int
+    retries: int
+    checkpoint: str | None
+    sink: str
+    text: str
+
+class SideloaderStatus(TypedDict):
+    """A `Sideloader`'s counters and position now (the sideloader's `/status`)."""
+
+    running: bool
+    received: int
+    delivered: int
+    duplicates: int
+    skipped: dict[str, int]
+    quarantined: int
+    retries: int
+    checkpoint: str | None
+    last_error: str | None
+    stopped: str | None
+    leader: bool | None
+
+@final
+class Sideloader:
+    """The sideloader `pbx-sideloader` runs: any source kind, the call-logger API or a
+    JSON-lines file, file or PostgreSQL checkpoints, the quarantine; as a service (`start()`)
+    also the call-group monitor and HA leadership. The GIL is released while it works.
+
+    Raises `OSError` / `ConfigError` (every problem in `issues`) for a bad configuration file,
+    `ConfigError` (kind `config`) when a part cannot be built, `PbxError` when XAPI users
+    cannot be read."""
+
+    def __new__(cls, config: Config | str | os.PathLike[str]) -> Sideloader: ...
+    def run_once(self) -> SideloaderSummary:
+        """Drains the source once. Raises `PbxError` (kind `auth_failed`, `unavailable`,
+        `checkpoint`, `quarantine`; `busy` while started) — never returns with calls left
+        behind."""
+    def start(self) -> None:
+        """Runs the service on a background thread until `stop()`."""
+    def stop(self) -> SideloaderStatus:
+        """Stops the service; the round in progress finishes and saves its checkpoint."""
+    def status(self) -> SideloaderStatus:
+        """The counters and the checkpoint, now."""
+    def trigger(self) -> None:
+        """Wakes the service for a round now."""
 
 def evaluate_groups(
     monitor: GroupMonitor,

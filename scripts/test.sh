@@ -37,8 +37,8 @@ source scripts/pg.sh
 trap pbx_pg_stop EXIT
 pbx_pg_start
 cargo test --workspace --locked
-pbx_pg_stop
-trap - EXIT
+# PostgreSQL stays up for the bindings' sideloader tests (pbx-py and pbx-node run.sh); it is
+# stopped after the node binding's step below.
 
 # --- SQL Server source (feature `mssql`, not in the default set) ------------------------
 step "SQL Server source: lint, unit tests, doctests, the TDS double (live only with PBX_TEST_MSSQL_URL)"
@@ -71,6 +71,8 @@ pbx-py/tests/run.sh
 step "node binding: npm ci (when needed), napi build, node --test (with the shared vectors), npm install ./pbx-node in a scratch project, tsc --noEmit; examples/node services"
 pbx-node/__test__/run.sh
 # --- end node binding ----------------------------------------------------------------------
+pbx_pg_stop
+trap - EXIT
 
 step "main job: the sideloader on its embedded default, twice (the second run delivers nothing)"
 # out/ holds only this demo's output (calls, checkpoint, quarantine): start it afresh.

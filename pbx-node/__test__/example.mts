@@ -12,6 +12,7 @@ import {
   normalizeNumbers,
   Sideloader,
   type SideloaderStatus,
+  type SideloaderSummary,
   type CallRequest,
   type LineOutcome,
   type PbxError,
@@ -51,10 +52,12 @@ try {
 }
 console.log(inbound)
 
-// The sync engine (file source, JSON-lines sink, file checkpoint): drain once, or run and stop.
+// The sideloader runtime (any source, the call API or a file): drain once, or run and stop.
 const sideloader = new Sideloader(loadConfig('examples/config/embedded-default.yml'))
-const drained: SideloaderStatus = await sideloader.runOnce()
-console.log(drained.delivered, drained.skipped['internal'], drained.checkpoint)
+const drained: SideloaderSummary = await sideloader.runOnce()
+console.log(drained.delivered, drained.skipped['internal'], drained.checkpoint, drained.text)
+const fromPath = new Sideloader('examples/config/embedded-default.yml')
+fromPath.trigger()
 sideloader.start()
 const stopped: SideloaderStatus = await sideloader.stop()
 console.log(stopped.running, sideloader.status().lastError)

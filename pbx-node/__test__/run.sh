@@ -41,7 +41,12 @@ cargo run --quiet --locked -p pbx-examples --bin pbx-convert -- \
   --timezone America/Anchorage --extensions examples/data/extensions.yml \
   examples/data/cdr-sample.log >"$convert_out"
 
-(cd pbx-node && PBX_CONVERT_OUTPUT="$convert_out" node --test --test-reporter=spec __test__/)
+# The sideloader tests compare with the binary's output (a bad configuration's problems).
+cargo build --quiet --locked -p pbx-examples --bin pbx-sideloader
+sideloader_bin=$PWD/target/debug/pbx-sideloader
+# sideloader_pg.test.mjs needs PBX_TEST_PG_URL (scripts/test.sh keeps its PostgreSQL up for it).
+(cd pbx-node && PBX_CONVERT_OUTPUT="$convert_out" PBX_SIDELOADER_BIN="$sideloader_bin" \
+  node --test --test-reporter=spec __test__/)
 
 # The package as a user installs it: `npm install ./pbx-node` into a scratch project (a copy,
 # --install-links, so only the files package.json lists are there), then `require` and

@@ -1,10 +1,12 @@
-// Sideloader: pbx-sources' sync engine on napi's tokio runtime, wired as the embedded default
-// of pbx-sideloader (file source, JSON-lines sink, file checkpoint, file quarantine), over the
-// shared sample (its hand-derived counts are in the README).
+// Sideloader: pbx-sources' runtime (the one pbx-sideloader runs) on napi's tokio runtime, on
+// the embedded default of pbx-sideloader (file source, JSON-lines sink, file checkpoint, file
+// quarantine), over the shared sample (its hand-derived counts are in the README). The
+// PostgreSQL site-table scenario is in sideloader_pg.test.mjs.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
+import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { Config, Sideloader, loadConfig } from '../index.js'
 import { path, read } from './helpers.mjs'
@@ -36,12 +38,16 @@ test('runOnce drains the file: the counts of the README, then nothing new', asyn
   const { dir, config, calls } = setup()
   t.after(() => rmSync(dir, { recursive: true, force: true }))
   const first = await new Sideloader(config).runOnce()
-  assert.equal(first.running, false)
   assert.equal(first.delivered, 47)
   assert.equal(first.duplicates, 0)
   assert.deepEqual(first.skipped, { internal: 9, no_owner: 6, no_owner_email: 3 })
   assert.equal(first.quarantined, 0)
   assert.ok(first.checkpoint, 'a checkpoint is saved')
+  assert.equal(first.sink, join(dir, 'calls.jsonl'))
+  assert.equal(
+    first.text,
+    `47 delivered, 0 already delivered, 18 skipped (internal 9, no_owner 6, no_owner_email 3), 0 quarantined; checkpoint ${first.checkpoint}; calls in ${first.sink}`,
+  )
   const written = calls()
   assert.equal(written.length, 47)
   assert.equal(
@@ -78,11 +84,44 @@ test('start() runs the loop, picks up appended lines, stop() saves and returns',
   assert.equal((await s.stop()).running, false)
 })
 
-test('settings this binding does not wire are refused with the setting', () => {
-  const config = loadConfig(path('examples/config/sideloader.yml'), {})
-  assert.throws(() => new Sideloader(config), (e) => {
-    assert.equal(e.code, 'PBX_INVALID_ARGUMENT')
-    assert.equal(e.setting, 'source.kind')
+test('a configuration path: the same problems as pbx-sideloader, or a working sideloader', async (t) => {
+  const { dir } = setup()
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  // Every problem of a bad file, with its path: the binary prints the same list (exit 2).
+  const bad = join(dir, 'bad.yml')
+  writeFileSync(bad, 'pbx: { timezone: Mars/Olympus }\nsource: { kind: carrier_pigeon }\ncall_api: { base_url: ftp://x }\n')
+  let issues
+  assert.throws(() => new Sideloader(bad), (e) => {
+    assert.equal(e.code, 'PBX_CONFIG_ERROR', e.message)
+    issues = e.issues
+    return true
+  })
+  assert.ok(issues.length >= 3, JSON.stringify(issues))
+  const bin = process.env.PBX_SIDELOADER_BIN
+  if (bin) {
+    const run = spawnSync(bin, ['--config', bad, '--once'], { encoding: 'utf8' })
+    assert.equal(run.status, 2, run.stderr)
+    for (const issue of issues) {
+      assert.ok(run.stderr.includes(issue.path) && run.stderr.includes(issue.message), `${issue.path}: ${issue.message}\n${run.stderr}`)
+    }
+  }
+  // A good path works like a loaded Config.
+  const good = join(dir, 'good.yml')
+  writeFileSync(good, read('examples/config/embedded-default.yml')
+    .replace('examples/data/cdr-sample.log', join(dir, 'cdr.log'))
+    .replaceAll('out/', dir + '/'))
+  assert.equal((await new Sideloader(good).runOnce()).delivered, 47)
+})
+
+test('a part that cannot be built throws the message pbx-sideloader prints', (t) => {
+  const { dir } = setup()
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  writeFileSync(join(dir, 'a-file'), '')
+  const yaml = read('examples/config/embedded-default.yml').replace('file:out/calls.jsonl', `file:${dir}/a-file/calls.jsonl`)
+  assert.throws(() => new Sideloader(Config.fromYaml(yaml, {})), (e) => {
+    assert.equal(e.code, 'PBX_INVALID_ARGUMENT', e.message)
+    assert.equal(e.kind, 'config')
+    assert.match(e.message, new RegExp(`^cannot open ${dir}/a-file/calls.jsonl: `))
     return true
   })
 })

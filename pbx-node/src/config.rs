@@ -255,7 +255,7 @@ fn from_yaml(env: &Env, text: &str, vars: Option<HashMap<String, String>>) -> Re
     result.map(|inner| Config { inner }).or_throw(env)
 }
 
-fn load(env: &Env, path: &str, vars: Option<HashMap<String, String>>) -> Result<Config> {
+pub(crate) fn load(env: &Env, path: &str, vars: Option<HashMap<String, String>>) -> Result<Config> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         let mut info = PbxErrorInfo::binding(IO_ERROR, "io", format!("cannot read {path}: {e}"));
         info.value = Some(path.to_owned());

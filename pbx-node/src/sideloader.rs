@@ -1,38 +1,31 @@
-//! `Sideloader`: pbx-sources' sync engine (`pbx_sources::sync::Engine`) on napi's tokio
-//! runtime, wired as the embedded default of `pbx-sideloader` is: the `file` CDR source, the
-//! JSON-lines call sink (`call_api.base_url: file:PATH`) and the file checkpoint store, with
-//! the file quarantine. The engine does the work; this file only starts, stops and reports it.
+//! `Sideloader`: `pbx_sources::runtime::Sideloader` — the runtime `pbx-sideloader` runs — on
+//! napi's tokio runtime. Every source kind, both sinks (the call-logger API or JSON lines),
+//! both checkpoint stores, the quarantine, XAPI users, the group monitor and HA leadership
+//! are wired by the runtime from the configuration; this file only starts, stops and reports.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use chrono::Utc;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use pbx_core::config::{CheckpointConfig, SourceConfig};
-use pbx_core::sync::Pipeline;
-use pbx_sources::checkpoint::FileCheckpointStore;
-use pbx_sources::file::FileSource;
-use pbx_sources::jsonl::JsonLinesSink;
-use pbx_sources::sync::{Engine, EngineOptions, FileQuarantine, Status, SyncError};
+use pbx_sources::runtime::{self, SideloaderError, SideloaderHandle, Summary};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::config::Config;
-use crate::error::{
-    INVALID_ARGUMENT, INVALID_STATE, IO_ERROR, PbxErrorInfo, SYNC_ERROR, rejection, throw,
-};
+use crate::config::{Config, load};
+use crate::error::{INVALID_ARGUMENT, INVALID_STATE, PbxErrorInfo, SYNC_ERROR, rejection, throw};
 
-type FileEngine = Engine<FileSource, JsonLinesSink, Arc<FileCheckpointStore>>;
+type Runtime = runtime::Sideloader;
 
-/// The engine's loop while it runs: how to stop it, and the task that gives the engine back.
+/// The service while it runs: how to stop it, and the task that gives the sideloader back.
 struct Running {
     shutdown: watch::Sender<bool>,
-    task: JoinHandle<(FileEngine, std::result::Result<(), SyncError>)>,
+    task: JoinHandle<(Box<Runtime>, std::result::Result<(), SideloaderError>)>,
 }
 
-/// Where the engine is: idle (here), running, or lent to a `runOnce` in progress.
+/// Where the sideloader is: idle (here), running, or lent to a `runOnce` in progress.
 enum Slot {
-    Idle(Box<FileEngine>),
+    Idle(Box<Runtime>),
     Running(Running),
     Busy,
 }
@@ -40,16 +33,16 @@ enum Slot {
 /// Counters and position of a `Sideloader` (the sideloader's `/status`).
 #[napi(object)]
 pub struct SideloaderStatus {
-    /// Whether the engine loop runs (between `start()` and `stop()`).
+    /// Whether the service runs (between `start()` and `stop()`).
     pub running: bool,
     /// Records read from the source.
     pub received: i64,
-    /// Calls written to the sink.
+    /// Calls the API stored (or written to the JSON-lines file).
     pub delivered: i64,
-    /// Calls the sink already had.
+    /// Calls the API already had.
     pub duplicates: i64,
     /// Records not sent, by reason (`internal`, `no_owner`, `no_owner_email`, …).
-    pub skipped: std::collections::HashMap<String, i64>,
+    pub skipped: HashMap<String, i64>,
     /// Records quarantined (unreadable or rejected).
     pub quarantined: i64,
     /// Delivery attempts that must be retried.
@@ -60,46 +53,84 @@ pub struct SideloaderStatus {
     pub last_error: Option<String>,
     /// Set when delivery stopped for good.
     pub stopped: Option<String>,
+    /// With `ha`: whether this instance holds the leadership lock.
+    pub leader: Option<bool>,
+}
+
+/// What one `runOnce()` drain did: `pbx-sideloader --once`'s summary.
+#[napi(object)]
+pub struct SideloaderSummary {
+    /// Records read from the source by this drain.
+    pub received: i64,
+    /// Calls the API stored.
+    pub delivered: i64,
+    /// Calls the API already had.
+    pub duplicates: i64,
+    /// Records not sent, by reason.
+    pub skipped: HashMap<String, i64>,
+    /// Records quarantined.
+    pub quarantined: i64,
+    /// Delivery attempts retried.
+    pub retries: i64,
+    /// The checkpoint saved at the end.
+    pub checkpoint: Option<String>,
+    /// Where the calls went: the API's base URL or the JSON-lines file.
+    pub sink: String,
+    /// The summary line `pbx-sideloader --once` prints (without its `pbx-sideloader: `).
+    pub text: String,
 }
 
 fn count(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-fn snapshot(status: &Mutex<Status>, running: bool) -> SideloaderStatus {
-    let s = status
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
-    let c = &s.counters;
+fn skipped(map: &std::collections::BTreeMap<String, u64>) -> HashMap<String, i64> {
+    map.iter().map(|(k, v)| (k.clone(), count(*v))).collect()
+}
+
+fn snapshot(handle: &SideloaderHandle, running: bool) -> SideloaderStatus {
+    let s = handle.status();
+    let c = &s.engine.counters;
     SideloaderStatus {
         running,
         received: count(c.received),
         delivered: count(c.delivered),
         duplicates: count(c.duplicates),
-        skipped: c
-            .skipped
-            .iter()
-            .map(|(k, v)| (k.clone(), count(*v)))
-            .collect(),
+        skipped: skipped(&c.skipped),
         quarantined: count(c.quarantined),
         retries: count(c.retries),
-        checkpoint: s.checkpoint,
-        last_error: s.last_error,
-        stopped: s.stopped,
+        checkpoint: s.engine.checkpoint,
+        last_error: s.engine.last_error,
+        stopped: s.engine.stopped,
+        leader: s.leader,
     }
 }
 
-fn sync_error(e: &SyncError) -> PbxErrorInfo {
-    let kind = match e {
-        SyncError::Source { .. } => "source",
-        SyncError::Checkpoint { .. } => "checkpoint",
-        SyncError::Unavailable { .. } => "unavailable",
-        SyncError::Quarantine(_) => "quarantine",
-        SyncError::AuthFailed { .. } => "auth_failed",
-        _ => "other",
+fn summary(s: &Summary) -> SideloaderSummary {
+    let c = &s.counters;
+    SideloaderSummary {
+        received: count(c.received),
+        delivered: count(c.delivered),
+        duplicates: count(c.duplicates),
+        skipped: skipped(&c.skipped),
+        quarantined: count(c.quarantined),
+        retries: count(c.retries),
+        checkpoint: s.checkpoint.clone(),
+        sink: s.sink.clone(),
+        text: s.to_string(),
+    }
+}
+
+/// The runtime's error as a JS error: `PBX_INVALID_ARGUMENT` (kind `config`) for a
+/// configuration that cannot be used, `PBX_SYNC_ERROR` otherwise, with `kind` saying why.
+fn sideloader_error(e: &SideloaderError) -> PbxErrorInfo {
+    let code = if e.is_config() {
+        INVALID_ARGUMENT
+    } else {
+        SYNC_ERROR
     };
-    PbxErrorInfo::binding(SYNC_ERROR, kind, e.to_string())
+    let kind = e.kind();
+    PbxErrorInfo::binding(code, kind, e.to_string())
 }
 
 fn busy() -> PbxErrorInfo {
@@ -110,20 +141,21 @@ fn busy() -> PbxErrorInfo {
     )
 }
 
-/// The sync engine as a Node object: reads the configured CDR file, maps every record through
-/// pbx-core, writes the call requests as JSON lines, and saves the checkpoint only past settled
-/// records; unusable records go to the quarantine file. The same engine and semantics as
-/// `pbx-sideloader` on `examples/config/embedded-default.yml`.
+/// The sideloader `pbx-sideloader` runs, as a Node object: any source kind (PostgreSQL, SQL
+/// Server with an `mssql` build, the CDR socket, files), the call-logger API or a JSON-lines
+/// file, file or PostgreSQL checkpoints, the quarantine; as a service also the call-group
+/// monitor and HA leadership. Checkpoints only past acknowledged calls.
 ///
 /// ```js
-/// const s = new Sideloader(loadConfig('examples/config/embedded-default.yml'))
-/// await s.runOnce()            // drain the file once, or: s.start() … await s.stop()
-/// console.log(s.status().delivered)
+/// const s = new Sideloader('sideloader.yml')   // or a Config from loadConfig(…)
+/// const summary = await s.runOnce()             // one drain; rejects if calls are left behind
+/// console.log(summary.text)
+/// s.start(); …; await s.stop()                  // the service; stop() saves the checkpoint
 /// ```
 #[napi]
 pub struct Sideloader {
     slot: Arc<Mutex<Slot>>,
-    status: Arc<Mutex<Status>>,
+    handle: SideloaderHandle,
 }
 
 impl Sideloader {
@@ -134,69 +166,33 @@ impl Sideloader {
 
 #[napi]
 impl Sideloader {
-    /// A sideloader for a loaded configuration. This binding wires `source.kind: file`,
-    /// `call_api.base_url: file:PATH` (JSON lines) and `checkpoint.kind: file`; anything else
-    /// throws `PBX_INVALID_ARGUMENT` naming the setting. A sink file that cannot be opened
-    /// throws `PBX_IO_ERROR`.
+    /// A sideloader for a loaded `Config`, or for the path of a YAML configuration (read as
+    /// `loadConfig(path)` reads it: `PBX_IO_ERROR`, `PBX_CONFIG_ERROR` with every problem in
+    /// `issues`). Builds the source (a socket source starts listening here), the sink and
+    /// the checkpoint store, and reads XAPI users with `extensions_from_xapi` (this blocks
+    /// for that read). A part that cannot be built throws `PBX_INVALID_ARGUMENT` (kind
+    /// `config`) with `pbx-sideloader`'s message; unreadable XAPI users `PBX_SYNC_ERROR`.
     #[napi(constructor)]
-    pub fn new(env: Env, config: &Config) -> Result<Self> {
-        let c = &config.inner;
-        let unsupported = |setting: &str, message: &str| {
-            let mut info = PbxErrorInfo::binding(INVALID_ARGUMENT, "unsupported", message);
-            info.setting = Some(setting.to_owned());
-            throw(&env, info)
-        };
-        let source = match &c.source {
-            SourceConfig::File { path } => FileSource::new(path),
-            _ => {
-                return Err(unsupported(
-                    "source.kind",
-                    "the Node Sideloader reads a CDR file (source.kind: file) in this version; other sources run in pbx-sideloader",
-                ));
+    pub fn new(env: Env, config: Either<ClassInstance<'_, Config>, String>) -> Result<Self> {
+        let loaded;
+        let config = match &config {
+            Either::A(c) => &c.inner,
+            Either::B(path) => {
+                loaded = load(&env, path, None)?;
+                &loaded.inner
             }
         };
-        let Some(path) = c.call_api.base_url.strip_prefix("file:") else {
-            return Err(unsupported(
-                "call_api.base_url",
-                "the Node Sideloader writes JSON lines (call_api.base_url: file:PATH) in this version; the HTTP API runs in pbx-sideloader",
-            ));
-        };
-        let sink = JsonLinesSink::open(path).map_err(|e| {
-            let mut info =
-                PbxErrorInfo::binding(IO_ERROR, "io", format!("cannot open {path}: {e}"));
-            info.value = Some(path.to_owned());
-            throw(&env, info)
-        })?;
-        let store = match &c.checkpoint {
-            CheckpointConfig::File { path } => Arc::new(FileCheckpointStore::new(path)),
-            _ => {
-                return Err(unsupported(
-                    "checkpoint.kind",
-                    "the Node Sideloader keeps its checkpoint in a file (checkpoint.kind: file) in this version",
-                ));
-            }
-        };
-        let pipeline = Pipeline {
-            parser: c.cdr_parser(),
-            mapper: c.call_mapper(),
-        };
-        let options = EngineOptions {
-            checkpoint_key: "cdr".into(),
-            batch_size: c.batch_size,
-            concurrency: c.call_api.concurrency,
-            poll_interval: c.poll_interval,
-            ..EngineOptions::default()
-        };
-        let quarantine = Arc::new(FileQuarantine::new(&c.quarantine_path));
-        let engine = Engine::new(source, Arc::new(sink), store, pipeline, quarantine, options);
+        let built = napi::bindgen_prelude::block_on(Runtime::from_config(config))
+            .map_err(|e| throw(&env, sideloader_error(&e)))?;
         Ok(Sideloader {
-            status: engine.status(),
-            slot: Arc::new(Mutex::new(Slot::Idle(Box::new(engine)))),
+            handle: built.handle(),
+            slot: Arc::new(Mutex::new(Slot::Idle(Box::new(built)))),
         })
     }
 
-    /// Starts the engine loop on the tokio runtime: rounds at once while there is more to
-    /// read, then every `polling.interval_secs`, with backoff after failures. Throws
+    /// Starts the service on the tokio runtime: rounds at once while there is more to read,
+    /// then every `polling.interval_secs` (sooner when a CDR socket or file has news), with
+    /// backoff after failures; the group monitor and HA leadership when configured. Throws
     /// `PBX_INVALID_STATE` when it already runs (or a `runOnce` is in progress).
     #[napi]
     pub fn start(&self, env: Env) -> Result<()> {
@@ -204,23 +200,24 @@ impl Sideloader {
         let Slot::Idle(_) = &*slot else {
             return Err(throw(&env, busy()));
         };
-        let Slot::Idle(mut engine) = std::mem::replace(&mut *slot, Slot::Busy) else {
+        let Slot::Idle(mut sideloader) = std::mem::replace(&mut *slot, Slot::Busy) else {
             unreachable!("checked above")
         };
         let (shutdown, rx) = watch::channel(false);
         let task = napi::bindgen_prelude::within_runtime_if_available(|| {
             tokio::spawn(async move {
-                let result = engine.run(rx, Utc::now).await;
-                (*engine, result)
+                let result = sideloader.run(rx).await;
+                (sideloader, result)
             })
         });
         *slot = Slot::Running(Running { shutdown, task });
         Ok(())
     }
 
-    /// Stops the loop: a round in progress finishes and saves its checkpoint first. Resolves
-    /// with the status; rejects with `PBX_SYNC_ERROR` when the engine had stopped on an error
-    /// (the checkpoint store or the quarantine failed). Resolves at once when not running.
+    /// Stops the service: the round in progress finishes and saves its checkpoint first.
+    /// Resolves with the status; rejects with `PBX_SYNC_ERROR` when delivery had stopped on
+    /// an error (credentials refused, the checkpoint store failed, leadership lost). Resolves
+    /// at once when not running.
     #[napi(ts_return_type = "Promise<SideloaderStatus>")]
     pub fn stop<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, SideloaderStatus>> {
         let running = {
@@ -234,35 +231,36 @@ impl Sideloader {
             }
         };
         let slot = Arc::clone(&self.slot);
-        let status = Arc::clone(&self.status);
+        let handle = self.handle.clone();
         env.spawn_future_with_callback(
             async move {
                 let Some(Running { shutdown, task }) = running else {
                     return Ok(Ok(()));
                 };
                 let _ = shutdown.send(true);
-                let (engine, result) = task.await.map_err(|e| {
-                    napi::Error::from_reason(format!("the engine task failed: {e}"))
+                let (sideloader, result) = task.await.map_err(|e| {
+                    napi::Error::from_reason(format!("the sideloader task failed: {e}"))
                 })?;
-                *slot.lock().unwrap_or_else(PoisonError::into_inner) = Slot::Idle(Box::new(engine));
-                Ok(result.map_err(|e| sync_error(&e)))
+                *slot.lock().unwrap_or_else(PoisonError::into_inner) = Slot::Idle(sideloader);
+                Ok(result.map_err(|e| sideloader_error(&e)))
             },
             move |env, result| match result {
-                Ok(()) => Ok(snapshot(&status, false)),
+                Ok(()) => Ok(snapshot(&handle, false)),
                 Err(info) => Err(rejection(env, &info)),
             },
         )
     }
 
-    /// Reads the source until it is drained, once (`pbx-sideloader --once`), and resolves with
-    /// the status. Rejects with `PBX_SYNC_ERROR` when a round fails (nothing past the last
-    /// settled record is checkpointed), `PBX_INVALID_STATE` while `start()`ed.
-    #[napi(ts_return_type = "Promise<SideloaderStatus>")]
-    pub fn run_once<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, SideloaderStatus>> {
-        let engine = {
+    /// Reads the source until it is drained, once (`pbx-sideloader --once`), and resolves
+    /// with the summary of this drain. Rejects — never resolves with calls left behind —
+    /// with `PBX_SYNC_ERROR`: kind `auth_failed` (credentials refused), `unavailable` (the
+    /// call API kept failing), `checkpoint`, `quarantine`; `PBX_INVALID_STATE` while started.
+    #[napi(ts_return_type = "Promise<SideloaderSummary>")]
+    pub fn run_once<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, SideloaderSummary>> {
+        let sideloader = {
             let mut slot = self.lock();
             match std::mem::replace(&mut *slot, Slot::Busy) {
-                Slot::Idle(engine) => Some(engine),
+                Slot::Idle(s) => Some(s),
                 other => {
                     *slot = other;
                     None
@@ -270,32 +268,32 @@ impl Sideloader {
             }
         };
         let slot = Arc::clone(&self.slot);
-        let status = Arc::clone(&self.status);
         env.spawn_future_with_callback(
             async move {
-                let Some(mut engine) = engine else {
+                let Some(mut sideloader) = sideloader else {
                     return Ok(Err(busy()));
                 };
-                // The engine's one drain loop: gives up (rejects) when the sink keeps failing.
-                let (_stop, rx) = watch::channel(false);
-                let result = engine
-                    .drain(rx, Utc::now, |_| {})
-                    .await
-                    .map_err(|e| sync_error(&e));
-                *slot.lock().unwrap_or_else(PoisonError::into_inner) = Slot::Idle(engine);
-                Ok::<_, napi::Error>(result)
+                let result = sideloader.once().await;
+                *slot.lock().unwrap_or_else(PoisonError::into_inner) = Slot::Idle(sideloader);
+                Ok::<_, napi::Error>(result.map_err(|e| sideloader_error(&e)))
             },
             move |env, result| match result {
-                Ok(()) => Ok(snapshot(&status, false)),
+                Ok(s) => Ok(summary(&s)),
                 Err(info) => Err(rejection(env, &info)),
             },
         )
     }
 
-    /// The counters, the checkpoint and the last error, now.
+    /// The counters, the checkpoint, the last error and (with `ha`) the leadership, now.
     #[napi]
     pub fn status(&self) -> SideloaderStatus {
         let running = matches!(&*self.lock(), Slot::Running(r) if !r.task.is_finished());
-        snapshot(&self.status, running)
+        snapshot(&self.handle, running)
+    }
+
+    /// Wakes the service for a round now (`POST /trigger/poll`).
+    #[napi]
+    pub fn trigger(&self) {
+        self.handle.trigger_poll();
     }
 }

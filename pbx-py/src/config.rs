@@ -43,7 +43,11 @@ impl PyConfig {
     /// `ConfigError` when it is invalid.
     #[staticmethod]
     #[pyo3(signature = (path, env = None))]
-    fn load(py: Python<'_>, path: PathBuf, env: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+    pub(crate) fn load(
+        py: Python<'_>,
+        path: PathBuf,
+        env: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
         let text = std::fs::read_to_string(&path)?;
         Self::from_yaml(py, &text, env)
     }

@@ -12,6 +12,7 @@ mod extensions;
 mod groups;
 mod hours;
 mod phone;
+mod sideloader;
 
 use pyo3::prelude::*;
 
@@ -60,6 +61,7 @@ fn pbx(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<groups::PyGroupMonitor>()?;
     m.add_class::<groups::PyMonitorState>()?;
     m.add_class::<phone::PyNormalizedNumber>()?;
+    m.add_class::<sideloader::PySideloader>()?;
     m.add_function(wrap_pyfunction!(template_fields, m)?)?;
     m.add_function(wrap_pyfunction!(phone::normalize_number, m)?)?;
     m.add_function(wrap_pyfunction!(phone::normalize_numbers, m)?)?;

@@ -52,9 +52,12 @@ if [ -n "$py39" ]; then
 fi
 export VIRTUAL_ENV=$venv PATH=$venv/bin:$PATH MYPY_CACHE_DIR=$build/mypy-cache
 
-# 2. pbx-convert, for the parity test (the main job of scripts/test.sh builds it anyway).
-(unset CARGO_TARGET_DIR && cargo build --quiet --locked -p pbx-examples --bin pbx-convert)
-export PBX_CONVERT=$PWD/target/debug/pbx-convert
+# 2. pbx-convert, for the parity test, and pbx-sideloader, to compare configuration errors
+# (the main job of scripts/test.sh builds both anyway).
+(unset CARGO_TARGET_DIR && cargo build --quiet --locked -p pbx-examples --bin pbx-convert --bin pbx-sideloader)
+export PBX_CONVERT=$PWD/target/debug/pbx-convert PBX_SIDELOADER=$PWD/target/debug/pbx-sideloader
+# test_sideloader.py's PostgreSQL scenario needs PBX_TEST_PG_URL (scripts/test.sh keeps its
+# PostgreSQL up for it).
 
 # 3. Tests (run from the repository, importing the installed package), stubs against the
 # installed module, type check of the tests and the example.

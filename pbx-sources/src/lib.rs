@@ -17,6 +17,7 @@
 //! | `file` + `socket` | [`text`] | all four CDR text modes behind one type, from a `SourceConfig` |
 //! | `sync` (default) | [`sync`] | the sync engine, the call-group monitor loop, the quarantine |
 //! | `http-server` | [`http_server`] | a bounded HTTP/1 server for a service port (timeouts, connection cap, size limits, fast shutdown, bearer-token guard) |
+//! | `runtime` | `runtime` | the sideloader as a library: `Sideloader::from_config`, `once`, `run`, `backfill`, `replay`, status, and its HTTP endpoints (axum) |
 //! | `mssql` | `mssql` | a site's own CDR table on SQL Server (tiberius, rustls): [`pbx_core::CdrSource`] |
 //!
 //! Secrets (bearer tokens, client secrets) are held in [`Secret`], which never prints itself
@@ -50,6 +51,8 @@ pub mod jsonl;
 pub mod mssql;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "runtime")]
+pub mod runtime;
 #[cfg(feature = "socket")]
 pub mod socket;
 #[cfg(feature = "sync")]

@@ -1,17 +1,15 @@
-// The sideloader's entry point, rewired onto pbx-node:
-//   node dist/main.js <config.yml> <cdr-file> [checkpoint.json]
-// loads and validates the configuration (every problem at once, with paths), then polls the
-// CDR file into the call-logger API once and prints the status.
+// The sideloader's entry point, on pbx-node:
+//   node dist/main.js <config.yml>
+// loads and validates the configuration (every problem at once, with paths), polls the
+// configured source into the configured sink once, and prints pbx-sideloader's summary line.
 import { loadConfig, type PbxError } from 'pbx-node'
 import { BusinessHoursService } from './services/business-hours.js'
 import { CdrPoller } from './services/cdr-poller.js'
-import { ExtensionMapper } from './services/extension-mapper.js'
-import { FileCdrSource, FileCheckpoint } from './file-source.js'
 
 async function main(argv: string[]): Promise<number> {
-  const [configPath, cdrPath, checkpointPath = 'pbx-checkpoint.json'] = argv
-  if (!configPath || !cdrPath) {
-    console.error('usage: main.js <config.yml> <cdr-file> [checkpoint.json]')
+  const [configPath] = argv
+  if (!configPath) {
+    console.error('usage: main.js <config.yml>')
     return 2
   }
   let config
@@ -22,14 +20,16 @@ async function main(argv: string[]): Promise<number> {
     console.error(`${err.code}: ${err.message}`)
     return 2
   }
-  const extensions = ExtensionMapper.fromConfig(config)
   const hours = BusinessHoursService.fromConfig(config)
-  const poller = CdrPoller.fromConfig(config, extensions, new FileCdrSource(cdrPath), new FileCheckpoint(checkpointPath), {
-    log: (m) => console.log(m),
-    quarantine: (q) => console.error(`quarantined ${q.position}: ${q.reason}`),
-  })
-  await poller.poll()
-  console.log(JSON.stringify({ poller: poller.status(), businessHours: hours.status(), extensions: extensions.size }))
+  try {
+    const summary = await new CdrPoller(config).poll()
+    console.log(summary?.text)
+  } catch (e) {
+    const err = e as PbxError
+    console.error(`${err.code} (${err.kind}): ${err.message}`)
+    return err.code === 'PBX_INVALID_ARGUMENT' ? 2 : 1
+  }
+  console.log(JSON.stringify({ businessHours: hours.status() }))
   return 0
 }
 

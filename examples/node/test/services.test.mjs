@@ -1,28 +1,22 @@
 // The example services against an in-process call-logger API (node:http) over the shared
-// sample data: every call pbx-node maps is posted once, the checkpoint moves only past final
-// outcomes, 409 counts as delivered, 5xx stops the round without losing the call.
+// sample data: the poller (pbx-node's Sideloader) posts every call once — the same calls the
+// JSON-lines sink writes —, 409 counts as already delivered, a 503 is retried, 401 rejects.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { CallMapper, CdrParser, ExtensionMap, loadConfig } from 'pbx-node'
+import { Config, loadConfig } from 'pbx-node'
 import { CdrPoller } from '../dist/services/cdr-poller.js'
 import { ExtensionMapper } from '../dist/services/extension-mapper.js'
 import { BusinessHoursService } from '../dist/services/business-hours.js'
 import { CallGroupMonitor } from '../dist/services/call-group-monitor.js'
-import { FileCdrSource, MemoryCheckpoint } from '../dist/file-source.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 const samplePath = root + 'examples/data/cdr-sample.log'
 const config = loadConfig(root + 'examples/config/sideloader.yml', {})
-const extensions = {
-  101: 'anna.berg@example.com', 102: 'bob.smith@example.com', 103: 'carla.nguyen@example.com',
-  104: 'david.kowalski@example.com', 105: 'erin.walsh@example.com', 106: 'frank.ahmaogak@example.com',
-  107: 'grace.kim@example.com', 108: 'jose.pena@example.com', 109: 'hannah.olsen@example.com',
-  110: 'ivan.petrov@example.com', 111: 'julia.martin@example.com',
-}
-
 /** A call-logger API: `respond(body, n)` picks the status of the n-th POST. */
 async function api(respond = () => 201) {
   const posts = []
@@ -40,85 +34,73 @@ async function api(respond = () => 201) {
   return { posts, baseUrl: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(r)) }
 }
 
-function poller(baseUrl, checkpoint, extra = {}) {
-  const mapper = new CallMapper(new ExtensionMap(extensions), { timezone: 'America/Anchorage' })
-  return new CdrPoller(mapper, '27', new FileCdrSource(samplePath), checkpoint, { baseUrl, batchSize: 20, ...extra })
+/** The embedded default on the sample, its files in a fresh directory, calls to `baseUrl`. */
+function setup(baseUrl) {
+  const dir = mkdtempSync(join(tmpdir(), 'pbx-poller-'))
+  const yaml = readFileSync(root + 'examples/config/embedded-default.yml', 'utf8')
+    .replace('examples/data/cdr-sample.log', samplePath)
+    .replace('file:out/calls.jsonl', baseUrl)
+    .replaceAll('out/', dir + '/')
+  return { dir, config: Config.fromYaml(yaml + 'polling: { interval_secs: 1 }\n', {}) }
 }
 
-test('the poller posts exactly the calls pbx-node maps, once each', async () => {
+/** The calls the same configuration writes to a JSON-lines file instead of the API. */
+async function expectedCalls() {
+  const { dir, config } = setup('file:' + tmpdir() + `/pbx-poller-expected-${process.pid}.jsonl`)
+  try {
+    rmSync(tmpdir() + `/pbx-poller-expected-${process.pid}.jsonl`, { force: true })
+    await new CdrPoller(config).poll()
+    return readFileSync(tmpdir() + `/pbx-poller-expected-${process.pid}.jsonl`, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+test('the poller (pbx-node Sideloader) posts every call once, as the file sink writes them', async (t) => {
   const server = await api()
-  try {
-    const checkpoint = new MemoryCheckpoint()
-    const p = poller(server.baseUrl, checkpoint, { token: 't0k' })
-    await p.poll()
-    const mapper = new CallMapper(new ExtensionMap(extensions), { timezone: 'America/Anchorage' })
-    const want = mapper.mapLines(new CdrParser('27'), readFileSync(samplePath)).flatMap((o) => (o.call ? [o.call] : []))
-    assert.deepEqual(server.posts.map((p) => p.call), want)
-    assert.ok(server.posts.every((p) => p.auth === 'Bearer t0k'))
-    const s = p.status()
-    assert.equal(s.delivered, want.length)
-    assert.equal(s.delivered + s.skipped, 65)
-    assert.equal(checkpoint.position, '65')
-    await p.poll() // nothing new
-    assert.equal(server.posts.length, want.length)
-  } finally {
-    await server.close()
-  }
+  const { dir, config } = setup(server.baseUrl)
+  t.after(async () => { await server.close(); rmSync(dir, { recursive: true, force: true }) })
+  const p = new CdrPoller(config)
+  const summary = await p.poll()
+  const want = await expectedCalls()
+  assert.equal(want.length, 47)
+  // Delivered concurrently (call_api.concurrency): the same calls, in any order.
+  const byId = (a, b) => a.pbxCallId.localeCompare(b.pbxCallId)
+  assert.deepEqual(server.posts.map((p) => p.call).sort(byId), want.sort(byId))
+  assert.equal(summary.delivered, 47)
+  assert.match(summary.text, /^47 delivered, 0 already delivered, 18 skipped/)
+  assert.equal((await p.poll()).delivered, 0) // nothing new
+  assert.equal(server.posts.length, 47)
 })
 
-test('409 is already delivered; 5xx stops the round and the call is sent again next round', async () => {
-  let failing = true
-  const server = await api((call, n) => (n === 1 ? 409 : failing && n === 3 ? 503 : 201))
-  try {
-    const checkpoint = new MemoryCheckpoint()
-    const p = poller(server.baseUrl, checkpoint)
-    await p.poll()
-    assert.equal(p.status().duplicates, 1)
-    assert.equal(p.status().lastError, 'HTTP 503')
-    const failed = server.posts[2].call.pbxCallId
-    const stoppedAt = checkpoint.position
-    failing = false
-    await p.poll()
-    assert.equal(server.posts[3].call.pbxCallId, failed)
-    assert.notEqual(checkpoint.position, stoppedAt)
-    assert.equal(checkpoint.position, '65')
-  } finally {
-    await server.close()
-  }
+test('409 is already delivered; a 503 is retried and the call is not lost', async (t) => {
+  const server = await api((call, n) => (n === 1 ? 409 : n === 3 ? 503 : 201))
+  const { dir, config } = setup(server.baseUrl)
+  t.after(async () => { await server.close(); rmSync(dir, { recursive: true, force: true }) })
+  const summary = await new CdrPoller(config).poll()
+  assert.equal(summary.duplicates, 1)
+  assert.equal(summary.delivered, 46)
+  const ids = new Set(server.posts.map((p) => p.call.pbxCallId))
+  assert.equal(ids.size, 47)
 })
 
-test('400 is final: the call is quarantined with the reason and the round goes on', async () => {
-  const server = await api((call, n) => (n === 2 ? 400 : 201))
-  try {
-    const quarantined = []
-    const p = poller(server.baseUrl, new MemoryCheckpoint(), { quarantine: (q) => quarantined.push(q) })
-    await p.poll()
-    assert.equal(quarantined.length, 1)
-    assert.match(quarantined[0].reason, /^HTTP 400/)
-    assert.equal(quarantined[0].call.pbxCallId, server.posts[1].call.pbxCallId)
-    assert.equal(p.status().delivered, server.posts.length - 1)
-  } finally {
-    await server.close()
-  }
+test('401 rejects the poll: never a success with calls left behind', async (t) => {
+  const server = await api(() => 401)
+  const { dir, config } = setup(server.baseUrl)
+  t.after(async () => { await server.close(); rmSync(dir, { recursive: true, force: true }) })
+  await assert.rejects(new CdrPoller(config).poll(), (e) => e.code === 'PBX_SYNC_ERROR' && e.kind === 'auth_failed')
 })
 
-test('start() polls on a timer; stop() waits for the poll in progress', async () => {
+test('start() polls on its own; stop() saves the checkpoint', async (t) => {
   const server = await api()
-  try {
-    const checkpoint = new MemoryCheckpoint()
-    const p = poller(server.baseUrl, checkpoint, { intervalMs: 10 })
-    p.start()
-    while (checkpoint.position !== '65') await new Promise((r) => setTimeout(r, 5))
-    await p.stop()
-    assert.equal(p.status().running, false)
-  } finally {
-    await server.close()
-  }
-})
-
-test('CdrPoller.fromConfig takes template, timezone, direction policy and API from the config', () => {
-  const p = CdrPoller.fromConfig(config, ExtensionMapper.fromConfig(config), new FileCdrSource(samplePath), new MemoryCheckpoint())
-  assert.equal(p.status().running, false)
+  const { dir, config } = setup(server.baseUrl)
+  t.after(async () => { await server.close(); rmSync(dir, { recursive: true, force: true }) })
+  const p = CdrPoller.fromConfig(config)
+  p.start()
+  while (p.status().delivered < 47) await new Promise((r) => setTimeout(r, 10))
+  const stopped = await p.stop()
+  assert.equal(stopped.running, false)
+  assert.ok(stopped.checkpoint)
 })
 
 test('extension-mapper', () => {

@@ -1,0 +1,236 @@
+//! `pbx.Sideloader` over `pbx_sources::runtime::Sideloader` — the runtime `pbx-sideloader`
+//! runs — on a tokio runtime of its own. The GIL is released while it works.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Mutex, PoisonError};
+
+use pbx_sources::runtime::{Sideloader, SideloaderError, SideloaderHandle, Summary};
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::PyConfig;
+use crate::error::{ConfigError, PbxError};
+
+/// The service while it runs: how to stop it, and the task that gives the sideloader back.
+struct Running {
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<(Box<Sideloader>, Result<(), SideloaderError>)>,
+}
+
+enum Slot {
+    Idle(Box<Sideloader>),
+    Running(Running),
+    Busy,
+}
+
+/// The error a Python caller sees: `ConfigError` (kind `config`) for a part of the
+/// configuration that cannot be built, `PbxError` otherwise, `kind` saying why.
+fn to_py(py: Python<'_>, e: &SideloaderError) -> PyErr {
+    let (err, kind, code) = match e {
+        SideloaderError::Config(_) => (
+            ConfigError::new_err(e.to_string()),
+            "config",
+            "PBX_INVALID_ARGUMENT",
+        ),
+        _ => {
+            let kind = e.kind();
+            (PbxError::new_err(e.to_string()), kind, "PBX_SYNC_ERROR")
+        }
+    };
+    let obj = err.value(py);
+    let set = obj
+        .setattr("kind", kind)
+        .and_then(|()| obj.setattr("code", code))
+        .and_then(|()| {
+            if err.is_instance_of::<ConfigError>(py) {
+                obj.setattr("issues", Vec::<Py<PyAny>>::new())
+            } else {
+                Ok(())
+            }
+        });
+    match set {
+        Ok(()) => err,
+        Err(e) => e,
+    }
+}
+
+fn busy() -> PyErr {
+    Python::attach(|py| {
+        let err = PbxError::new_err(
+            "the sideloader is running (or a run_once is in progress); stop() it first",
+        );
+        let _ = err.value(py).setattr("kind", "busy");
+        let _ = err.value(py).setattr("code", "PBX_INVALID_STATE");
+        err
+    })
+}
+
+fn skipped<'py>(py: Python<'py>, map: &BTreeMap<String, u64>) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    for (k, v) in map {
+        d.set_item(k, v)?;
+    }
+    Ok(d)
+}
+
+/// The sideloader `pbx-sideloader` runs, for Python ops scripts and services: any source
+/// kind, the call-logger API or a JSON-lines file, file or PostgreSQL checkpoints, the
+/// quarantine; as a service (`start()`) also the call-group monitor and HA leadership.
+/// Checkpoints only past acknowledged calls. The GIL is released while it works.
+///
+/// ```python
+/// s = pbx.Sideloader("sideloader.yml")   # or a pbx.Config
+/// print(s.run_once()["text"])            # one drain; raises if calls are left behind
+/// s.start(); ...; s.stop()               # the service on a background thread
+/// ```
+#[pyclass(name = "Sideloader", module = "pbx", frozen)]
+pub(crate) struct PySideloader {
+    runtime: tokio::runtime::Runtime,
+    slot: Mutex<Slot>,
+    handle: SideloaderHandle,
+}
+
+impl PySideloader {
+    fn take_idle(&self) -> PyResult<Box<Sideloader>> {
+        let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
+        match std::mem::replace(&mut *slot, Slot::Busy) {
+            Slot::Idle(s) => Ok(s),
+            other => {
+                *slot = other;
+                Err(busy())
+            }
+        }
+    }
+
+    fn put(&self, s: Slot) {
+        *self.slot.lock().unwrap_or_else(PoisonError::into_inner) = s;
+    }
+}
+
+#[pymethods]
+impl PySideloader {
+    /// A sideloader for a `Config` or the path of a YAML configuration (read as
+    /// `Config.load(path)`: `OSError`, `ConfigError` with every problem in `issues`). Builds
+    /// the source (a socket source starts listening here), the sink and the checkpoint
+    /// store, and reads XAPI users with `extensions_from_xapi`. A part that cannot be built
+    /// raises `ConfigError` (kind `config`) with `pbx-sideloader`'s message.
+    #[new]
+    fn new(py: Python<'_>, config: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let config = match config.cast::<PyConfig>() {
+            Ok(c) => c.get().inner.clone(),
+            Err(_) => {
+                let path: PathBuf = config.extract()?;
+                PyConfig::load(py, path, None)?.inner
+            }
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("pbx-sideloader")
+            .enable_all()
+            .build()
+            .map_err(|e| PyRuntimeError::new_err(format!("cannot start the runtime: {e}")))?;
+        let built = py
+            .detach(|| runtime.block_on(Sideloader::from_config(&config)))
+            .map_err(|e| to_py(py, &e))?;
+        Ok(PySideloader {
+            runtime,
+            handle: built.handle(),
+            slot: Mutex::new(Slot::Idle(Box::new(built))),
+        })
+    }
+
+    /// Reads the source until it is drained, once (`pbx-sideloader --once`), and returns the
+    /// summary of this drain. Raises `PbxError` — never returns with calls left behind —
+    /// with `kind` `auth_failed` (credentials refused), `unavailable` (the call API kept
+    /// failing), `checkpoint` or `quarantine`; kind `busy` while started.
+    fn run_once<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let mut sideloader = self.take_idle()?;
+        let result = py.detach(|| self.runtime.block_on(sideloader.once()));
+        self.put(Slot::Idle(sideloader));
+        let s: Summary = result.map_err(|e| to_py(py, &e))?;
+        let c = &s.counters;
+        let d = PyDict::new(py);
+        d.set_item("received", c.received)?;
+        d.set_item("delivered", c.delivered)?;
+        d.set_item("duplicates", c.duplicates)?;
+        d.set_item("skipped", skipped(py, &c.skipped)?)?;
+        d.set_item("quarantined", c.quarantined)?;
+        d.set_item("retries", c.retries)?;
+        d.set_item("checkpoint", s.checkpoint.as_deref())?;
+        d.set_item("sink", &s.sink)?;
+        d.set_item("text", s.to_string())?;
+        Ok(d)
+    }
+
+    /// Starts the service on a background thread: rounds at once while there is more to
+    /// read, then every `polling.interval_secs`, with backoff after failures; the group
+    /// monitor and HA leadership when configured. Raises `PbxError` (kind `busy`) when it
+    /// already runs.
+    fn start(&self) -> PyResult<()> {
+        let mut sideloader = self.take_idle()?;
+        let (shutdown, rx) = watch::channel(false);
+        let task = self.runtime.spawn(async move {
+            let result = sideloader.run(rx).await;
+            (sideloader, result)
+        });
+        self.put(Slot::Running(Running { shutdown, task }));
+        Ok(())
+    }
+
+    /// Stops the service: the round in progress finishes and saves its checkpoint first.
+    /// Returns the status; raises `PbxError` when delivery had stopped on an error
+    /// (credentials refused, the checkpoint store failed). Returns at once when not running.
+    fn stop<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let running = {
+            let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
+            match std::mem::replace(&mut *slot, Slot::Busy) {
+                Slot::Running(r) => Some(r),
+                other => {
+                    *slot = other;
+                    None
+                }
+            }
+        };
+        if let Some(Running { shutdown, task }) = running {
+            let _ = shutdown.send(true);
+            let joined = py.detach(|| self.runtime.block_on(task));
+            let (sideloader, result) = joined
+                .map_err(|e| PyRuntimeError::new_err(format!("the sideloader task failed: {e}")))?;
+            self.put(Slot::Idle(sideloader));
+            result.map_err(|e| to_py(py, &e))?;
+        }
+        self.status(py)
+    }
+
+    /// The counters, the checkpoint, the last error and (with `ha`) the leadership, now.
+    fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let running = matches!(
+            &*self.slot.lock().unwrap_or_else(PoisonError::into_inner),
+            Slot::Running(r) if !r.task.is_finished()
+        );
+        let s = self.handle.status();
+        let c = &s.engine.counters;
+        let d = PyDict::new(py);
+        d.set_item("running", running)?;
+        d.set_item("received", c.received)?;
+        d.set_item("delivered", c.delivered)?;
+        d.set_item("duplicates", c.duplicates)?;
+        d.set_item("skipped", skipped(py, &c.skipped)?)?;
+        d.set_item("quarantined", c.quarantined)?;
+        d.set_item("retries", c.retries)?;
+        d.set_item("checkpoint", s.engine.checkpoint.as_deref())?;
+        d.set_item("last_error", s.engine.last_error.as_deref())?;
+        d.set_item("stopped", s.engine.stopped.as_deref())?;
+        d.set_item("leader", s.leader)?;
+        Ok(d)
+    }
+
+    /// Wakes the service for a round now (`POST /trigger/poll`).
+    fn trigger(&self) {
+        self.handle.trigger_poll();
+    }
+}

@@ -1,0 +1,174 @@
+//! The sideloader's HTTP endpoints as an axum [`Router`] a host mounts or not: `GET /health`,
+//! `GET /status`, `GET /metrics` (Prometheus text), `POST /trigger/poll` and
+//! `POST /trigger/alerts`. With `http.token` in the configuration, the `/trigger/*` routes
+//! answer 401 without `Authorization: Bearer <token>`
+//! ([`crate::http_server::require_bearer_token`]); serve the router with
+//! [`crate::http_server::serve_bounded`] on a port others can reach.
+//!
+//! ```no_run
+//! # async fn demo(sideloader: &pbx_sources::runtime::Sideloader) {
+//! use pbx_sources::runtime::endpoints;
+//! // The sideloader's routes beside a service's own.
+//! let app = axum::Router::new()
+//!     .route("/hello", axum::routing::get(|| async { "hi" }))
+//!     .merge(endpoints::router(sideloader.handle()));
+//! # let _ = app;
+//! # }
+//! ```
+
+use std::fmt::Write as _;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+
+use super::SideloaderHandle;
+
+/// The routes, over `handle`'s sideloader; `/trigger/*` guarded by the configuration's
+/// `http.token` when it has one.
+pub fn router(handle: SideloaderHandle) -> Router {
+    let token = handle.shared.http_token.clone();
+    Router::new()
+        .route(
+            "/health",
+            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .route("/status", get(status))
+        .route("/metrics", get(metrics))
+        .merge(crate::http_server::require_bearer_token(
+            Router::new()
+                .route("/trigger/poll", post(trigger))
+                .route("/trigger/alerts", post(trigger_alerts)),
+            token,
+        ))
+        .with_state(handle)
+}
+
+/// `GET /status` as JSON (the body of the route).
+pub fn status_json(handle: &SideloaderHandle) -> serde_json::Value {
+    let s = handle.status();
+    let e = &s.engine;
+    serde_json::json!({
+        "checkpoint": e.checkpoint,
+        "counters": e.counters,
+        "last_error": e.last_error,
+        "stopped": e.stopped,
+        "unmapped_extensions": e.unmapped,
+        "uptime_secs": s.uptime.as_secs(),
+        "groups": s.groups,
+        "business_hours": s.business_hours.map(|h| serde_json::json!({
+            "open": h.open,
+            "next_change": h.next_change.map(|(t, opens)| serde_json::json!({"at": t.to_rfc3339(), "opens": opens})),
+        })),
+        "ha": s.leader.map(|l| serde_json::json!({"leader": l})),
+    })
+}
+
+async fn status(State(handle): State<SideloaderHandle>) -> impl IntoResponse {
+    axum::Json(status_json(&handle))
+}
+
+/// `GET /metrics` in the Prometheus text format (the body of the route).
+pub fn metrics_text(handle: &SideloaderHandle) -> String {
+    let s = handle.status().engine;
+    let c = &s.counters;
+    let mut out = String::new();
+    let mut counter = |name: &str, help: &str, value: u64| {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+        );
+    };
+    counter(
+        "pbx_records_received_total",
+        "Records read from the source and settled.",
+        c.received,
+    );
+    counter(
+        "pbx_calls_delivered_total",
+        "Calls the API stored.",
+        c.delivered,
+    );
+    counter(
+        "pbx_calls_duplicate_total",
+        "Calls the API already had.",
+        c.duplicates,
+    );
+    counter(
+        "pbx_records_quarantined_total",
+        "Records quarantined.",
+        c.quarantined,
+    );
+    counter(
+        "pbx_delivery_retries_total",
+        "Deliveries to be retried.",
+        c.retries,
+    );
+    counter(
+        "pbx_auth_failures_total",
+        "Credential refusals by the API.",
+        c.auth_failures,
+    );
+    counter(
+        "pbx_calls_poisoned_total",
+        "Calls quarantined as poison (failing while others were delivered).",
+        c.poisoned,
+    );
+    let _ = writeln!(
+        out,
+        "# HELP pbx_delivery_failures_total Failed delivery attempts, by reason.\n# TYPE pbx_delivery_failures_total counter"
+    );
+    for (reason, n) in &c.failures {
+        let _ = writeln!(
+            out,
+            "pbx_delivery_failures_total{{reason=\"{reason}\"}} {n}"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP pbx_records_skipped_total Records not sent, by reason.\n# TYPE pbx_records_skipped_total counter"
+    );
+    for (reason, n) in &c.skipped {
+        let _ = writeln!(out, "pbx_records_skipped_total{{reason=\"{reason}\"}} {n}");
+    }
+    s.unmapped.write_metrics(&mut out);
+    let _ = writeln!(
+        out,
+        "# HELP pbx_up 1 while delivering, 0 once stopped.\n# TYPE pbx_up gauge\npbx_up {}",
+        u8::from(s.stopped.is_none())
+    );
+    out
+}
+
+async fn metrics(State(handle): State<SideloaderHandle>) -> impl IntoResponse {
+    (
+        [("content-type", "text/plain; version=0.0.4")],
+        metrics_text(&handle),
+    )
+}
+
+async fn trigger(State(handle): State<SideloaderHandle>) -> impl IntoResponse {
+    handle.trigger_poll();
+    (
+        StatusCode::ACCEPTED,
+        axum::Json(serde_json::json!({"triggered": "poll"})),
+    )
+}
+
+async fn trigger_alerts(State(handle): State<SideloaderHandle>) -> impl IntoResponse {
+    if handle.trigger_alerts() {
+        (
+            StatusCode::ACCEPTED,
+            axum::Json(serde_json::json!({"triggered": "alerts"})),
+        )
+    } else {
+        (
+            StatusCode::CONFLICT,
+            axum::Json(
+                serde_json::json!({"error": "call-group monitoring is not enabled (groups.enabled)"}),
+            ),
+        )
+    }
+}

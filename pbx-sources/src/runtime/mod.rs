@@ -1,0 +1,946 @@
+//! The sideloader as a library: a [`Config`] in, a running sideloader out — the same
+//! runtime `pbx-sideloader`, the Node and Python bindings and any Rust service embed.
+//!
+//! [`Sideloader::from_config`] builds what the configuration names: the CDR source (every
+//! `source.kind`; `mssql_table` with the `mssql` feature), the sink (`http(s)://` the
+//! call-logger API, `file:PATH` JSON lines), the checkpoint store (file or PostgreSQL), the
+//! quarantine, the XAPI users refresh, and — when the service runs — the call-group monitor
+//! loop and HA leadership. Then:
+//!
+//! - [`Sideloader::run`] is the service: delivers until `shutdown`, groups monitored, HA
+//!   leadership held;
+//! - [`Sideloader::once`] drains the source once and returns a [`Summary`];
+//! - [`Sideloader::backfill`] delivers the calls of a time range (its own checkpoint);
+//! - [`Sideloader::replay`] sends the quarantined records again;
+//! - [`Sideloader::status`] and a cloneable [`SideloaderHandle`] (status, triggers) for hosts
+//!   and for [`endpoints::router`], the `/health`, `/status`, `/metrics` and `/trigger/*`
+//!   routes a host may mount or not.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), pbx_sources::runtime::SideloaderError> {
+//! use pbx_core::config::Config;
+//! use pbx_sources::runtime::Sideloader;
+//! let text = std::fs::read_to_string("sideloader.yml").unwrap();
+//! let config = Config::from_yaml(&text, &|name| std::env::var(name).ok()).unwrap();
+//! let mut sideloader = Sideloader::from_config(&config).await?;
+//! let summary = sideloader.once().await?;
+//! println!("{summary}"); // 47 delivered, 0 already delivered, 18 skipped (…), 0 quarantined; …
+//! # Ok(()) }
+//! ```
+
+pub mod endpoints;
+mod parts;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use pbx_core::ExtensionDirectory;
+use pbx_core::config::{CheckpointConfig, Config, HaConfig, HoursConfig};
+use pbx_core::groups::GroupMonitor;
+use pbx_core::hours::BusinessHours;
+use pbx_core::sync::{Counters, Pipeline, TimeRange};
+use serde::Serialize;
+use tokio::sync::{Notify, watch};
+
+use crate::http::{CallLoggerClient, CallLoggerConfig, RetryPolicy};
+use crate::jsonl::JsonLinesSink;
+use crate::postgres::{Connection, try_acquire_leadership};
+use crate::sync::{
+    CheckReport, Engine, EngineOptions, FileQuarantine, GroupLoop, Status, SyncError,
+};
+use crate::xapi::{XapiClient, XapiConfig, XapiExtensionDirectory, XapiGroupDirectory};
+pub use parts::source_progress;
+use parts::{Sink, Source, Store, build_source, build_store};
+
+type SideloaderEngine = Engine<Source, Sink, Arc<Store>>;
+type SideloaderGroups = GroupLoop<XapiGroupDirectory, CallLoggerClient, Arc<Store>>;
+
+/// Why a sideloader could not be built or stopped. The message is one line, the same the
+/// `pbx-sideloader` binary prints; [`SideloaderError::is_config`] tells a configuration
+/// problem (the binary exits 2, nothing started) from a runtime failure (exit 1).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SideloaderError {
+    /// The configuration cannot be used: a source, sink, checkpoint store, XAPI client or HA
+    /// setting that does not build (`source: …`, `cannot open out/calls.jsonl: …`). Nothing
+    /// was started.
+    #[error("{0}")]
+    Config(String),
+    /// Something the sideloader needs failed while starting or running (XAPI users or office
+    /// hours unreadable, the quarantine unreadable for a replay).
+    #[error("{0}")]
+    Failed(String),
+    /// A drain or backfill was stopped ([`SideloaderHandle::stop`], a signal) before the
+    /// source was drained: the calls in flight finished and the checkpoint is at the last
+    /// acknowledged call; run again to continue.
+    #[error(
+        "stopped before the source was drained; checkpoint saved at {}; run again to continue",
+        checkpoint.as_deref().unwrap_or("the start")
+    )]
+    Interrupted {
+        /// The checkpoint saved.
+        checkpoint: Option<String>,
+    },
+    /// Delivery stopped: credentials refused, the checkpoint store or the quarantine failed.
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    /// With `ha`: the leadership lock was lost; delivery stopped (another instance may
+    /// deliver by now).
+    #[error("lost the leadership lock ({0}); stopped delivering")]
+    LostLeadership(String),
+}
+
+impl SideloaderError {
+    /// Whether the configuration is at fault (`pbx-sideloader` exits 2) rather than a
+    /// runtime failure (exit 1).
+    pub fn is_config(&self) -> bool {
+        matches!(self, SideloaderError::Config(_))
+    }
+
+    /// The process exit code `pbx-sideloader` uses for this error: 2 for a configuration
+    /// problem, 1 for a runtime failure.
+    pub fn exit_code(&self) -> u8 {
+        if self.is_config() { 2 } else { 1 }
+    }
+
+    /// A stable name for the kind of error, the `kind` the Node and Python bindings give:
+    /// `config`, `failed`, `interrupted`, `lost_leadership`, and for a delivery that stopped
+    /// `source`, `checkpoint`, `quarantine`, `auth_failed`, `unavailable` (the call API or
+    /// the file sink kept failing).
+    ///
+    /// ```
+    /// use pbx_sources::runtime::SideloaderError;
+    /// assert_eq!(SideloaderError::Config("source: …".into()).kind(), "config");
+    /// ```
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SideloaderError::Config(_) => "config",
+            SideloaderError::Failed(_) => "failed",
+            SideloaderError::Interrupted { .. } => "interrupted",
+            SideloaderError::LostLeadership(_) => "lost_leadership",
+            SideloaderError::Sync(e) => match e {
+                SyncError::Source { .. } => "source",
+                SyncError::Checkpoint { .. } => "checkpoint",
+                SyncError::Quarantine(_) => "quarantine",
+                SyncError::AuthFailed { .. } => "auth_failed",
+                SyncError::Unavailable { .. } => "unavailable",
+            },
+        }
+    }
+}
+
+/// What one drain ([`Sideloader::once`]) did.
+///
+/// Its `Display` is the line `pbx-sideloader --once` prints after `pbx-sideloader: `:
+/// `47 delivered, 0 already delivered, 18 skipped (internal 9, …), 0 quarantined; checkpoint
+/// …; calls in out/calls.jsonl`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Summary {
+    /// The counters of this drain (not of earlier drains of the same sideloader).
+    pub counters: Counters,
+    /// The checkpoint saved at the end, if any.
+    pub checkpoint: Option<String>,
+    /// Where the calls went: the API's base URL or the JSON-lines file's path.
+    pub sink: String,
+}
+
+impl Summary {
+    /// `N delivered, N already delivered, N skipped (reason N, …), N quarantined`.
+    pub fn counts(&self) -> String {
+        counts(&self.counters)
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}; checkpoint {}; calls in {}",
+            self.counts(),
+            self.checkpoint.as_deref().unwrap_or("none"),
+            self.sink
+        )
+    }
+}
+
+fn counts(c: &Counters) -> String {
+    let skipped: u64 = c.skipped.values().sum();
+    let reasons: Vec<String> = c.skipped.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    format!(
+        "{} delivered, {} already delivered, {} skipped ({}), {} quarantined",
+        c.delivered,
+        c.duplicates,
+        skipped,
+        if reasons.is_empty() {
+            "none".to_owned()
+        } else {
+            reasons.join(", ")
+        },
+        c.quarantined,
+    )
+}
+
+/// `after - before`, counter by counter.
+fn since(before: &Counters, after: &Counters) -> Counters {
+    let by_key = |after: &BTreeMap<String, u64>, before: &BTreeMap<String, u64>| {
+        after
+            .iter()
+            .filter_map(|(k, v)| {
+                let d = v.saturating_sub(before.get(k).copied().unwrap_or(0));
+                (d > 0).then(|| (k.clone(), d))
+            })
+            .collect::<BTreeMap<_, _>>()
+    };
+    let skipped = by_key(&after.skipped, &before.skipped);
+    Counters {
+        received: after.received.saturating_sub(before.received),
+        delivered: after.delivered.saturating_sub(before.delivered),
+        duplicates: after.duplicates.saturating_sub(before.duplicates),
+        skipped,
+        quarantined: after.quarantined.saturating_sub(before.quarantined),
+        retries: after.retries.saturating_sub(before.retries),
+        auth_failures: after.auth_failures.saturating_sub(before.auth_failures),
+        poisoned: after.poisoned.saturating_sub(before.poisoned),
+        failures: by_key(&after.failures, &before.failures),
+        newest_call_start: after.newest_call_start.clone(),
+    }
+}
+
+/// What a backfill did; `Display` is `pbx-sideloader backfill`'s closing line (after
+/// `pbx-sideloader: `).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct BackfillReport {
+    /// The range delivered.
+    pub range: TimeRange,
+    /// The counters and the backfill's own checkpoint.
+    pub summary: Summary,
+    /// How long it ran.
+    pub elapsed: Duration,
+    /// Why it stopped before the end, if it did: run the same backfill again to resume.
+    pub error: Option<SideloaderError>,
+}
+
+impl BackfillReport {
+    /// Calls the API answered for (delivered + already delivered).
+    pub fn calls(&self) -> u64 {
+        self.summary.counters.delivered + self.summary.counters.duplicates
+    }
+}
+
+impl fmt::Display for BackfillReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let elapsed = self.elapsed.as_secs_f64();
+        let calls = self.calls();
+        write!(
+            f,
+            "backfill {} to {}: {}; {} records, {} calls in {:.1} s ({:.0} calls/s){}",
+            self.range.from().to_rfc3339(),
+            self.range.to().to_rfc3339(),
+            self.summary.counts(),
+            self.summary.counters.received,
+            calls,
+            elapsed,
+            calls as f64 / elapsed.max(1e-3),
+            if self.error.is_some() {
+                "; unfinished: run the same backfill again to resume"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+/// What a replay of the quarantine did (re-exported from the engine).
+pub use crate::sync::ReplayReport;
+
+/// What [`Sideloader::replay`] did; `Display` is `pbx-sideloader --replay`'s line (after
+/// `pbx-sideloader: `).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Replayed {
+    /// The counts.
+    pub report: ReplayReport,
+    /// The quarantine file.
+    pub quarantine: String,
+}
+
+impl fmt::Display for Replayed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = &self.report;
+        write!(
+            f,
+            "replayed {} quarantined records: {} delivered, {} already delivered, {} skipped, {} kept ({} not replayable); quarantine {}",
+            r.entries,
+            r.delivered,
+            r.duplicates,
+            r.skipped,
+            r.kept,
+            r.not_replayable,
+            self.quarantine
+        )
+    }
+}
+
+/// A one-line progress message for a running drain or backfill:
+/// `N records: N delivered, N duplicate, N skipped, N quarantined`.
+pub fn progress_message(status: &Status) -> String {
+    let c = &status.counters;
+    format!(
+        "{} records: {} delivered, {} duplicate, {} skipped, {} quarantined",
+        c.received,
+        c.delivered,
+        c.duplicates,
+        c.skipped.values().sum::<u64>(),
+        c.quarantined
+    )
+}
+
+/// A backfill's range from its two bounds as a user writes them: days (`YYYY-MM-DD`, in
+/// `pbx.timezone`, both included) or RFC 3339 instants (`--to` excluded).
+///
+/// # Errors
+/// A one-line message naming the bound that does not parse, or an empty range.
+///
+/// ```
+/// let yaml = "{pbx: {timezone: America/Anchorage}, source: {kind: file, path: cdr.log},
+///     call_api: {base_url: 'file:calls.jsonl'}}";
+/// let config = pbx_core::config::Config::from_yaml(yaml, &|_| None).unwrap();
+/// let r = pbx_sources::runtime::backfill_range("2026-11-02", "2026-11-02", &config).unwrap();
+/// assert_eq!(r.from().to_rfc3339(), "2026-11-02T09:00:00+00:00");
+/// assert!(pbx_sources::runtime::backfill_range("2026-11-02", "yesterday", &config).is_err());
+/// ```
+pub fn backfill_range(from: &str, to: &str, config: &Config) -> Result<TimeRange, String> {
+    enum Bound {
+        Day(NaiveDate),
+        At(DateTime<Utc>),
+    }
+    let tz = config.timezone;
+    let parse = |flag: &str, s: &str| {
+        if let Ok(d) = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
+            return Ok(Bound::Day(d));
+        }
+        DateTime::parse_from_rfc3339(s.trim())
+            .map(|t| Bound::At(t.with_timezone(&Utc)))
+            .map_err(|_| {
+                format!(
+                    "{flag} {s:?} is not a date (YYYY-MM-DD) or an instant (RFC 3339, e.g. 2026-11-02T08:00:00-09:00)"
+                )
+            })
+    };
+    let day = |d: NaiveDate| {
+        TimeRange::from_dates(d, d, tz).ok_or_else(|| format!("{d} is not a day in {tz}"))
+    };
+    let start = match parse("--from", from)? {
+        Bound::Day(d) => day(d)?.from(),
+        Bound::At(t) => t,
+    };
+    let end = match parse("--to", to)? {
+        Bound::Day(d) => day(d)?.to(),
+        Bound::At(t) => t,
+    };
+    TimeRange::new(start, end).ok_or_else(|| {
+        format!(
+            "--to {to} ({}) is not after --from {from} ({})",
+            end.to_rfc3339(),
+            start.to_rfc3339()
+        )
+    })
+}
+
+/// The business hours now, for `/status`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct HoursNow {
+    /// Whether the office is open.
+    pub open: bool,
+    /// The next change, and whether it opens.
+    pub next_change: Option<(DateTime<Utc>, bool)>,
+}
+
+/// A snapshot of a sideloader: what `GET /status` shows.
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct SideloaderStatus {
+    /// The engine's counters, checkpoint, last error, and why it stopped (if it did).
+    pub engine: Status,
+    /// Since the sideloader was built.
+    pub uptime: Duration,
+    /// The last call-group check, while the group monitor runs (`groups.enabled`).
+    pub groups: Option<CheckReport>,
+    /// Whether the office is open now, with `business_hours` in the configuration.
+    pub business_hours: Option<HoursNow>,
+    /// With `ha`: whether this instance holds the leadership lock.
+    pub leader: Option<bool>,
+}
+
+/// The group loop's handles, once it runs.
+#[derive(Clone)]
+struct Alerts {
+    trigger: Arc<Notify>,
+    report: Arc<Mutex<Option<CheckReport>>>,
+}
+
+struct Shared {
+    /// The status of the engine in use (replaced when a backfill builds its own engine).
+    status: Mutex<Arc<Mutex<Status>>>,
+    trigger: Arc<Notify>,
+    alerts: Mutex<Option<Alerts>>,
+    started: Instant,
+    hours: Option<BusinessHours>,
+    leader: Option<Arc<AtomicBool>>,
+    /// Stops a drain or backfill in progress ([`SideloaderHandle::stop`]).
+    stop: watch::Sender<bool>,
+    /// `http.token`: guards the endpoints' `/trigger/*`.
+    http_token: Option<pbx_core::config::Secret>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A cloneable handle on a [`Sideloader`]: its status and triggers, usable while
+/// [`Sideloader::run`] holds the sideloader (by the HTTP endpoints, say).
+#[derive(Clone)]
+pub struct SideloaderHandle {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for SideloaderHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SideloaderHandle").finish_non_exhaustive()
+    }
+}
+
+impl SideloaderHandle {
+    /// The status now.
+    pub fn status(&self) -> SideloaderStatus {
+        let s = &self.shared;
+        let engine = lock(&lock(&s.status)).clone();
+        let now = Utc::now();
+        SideloaderStatus {
+            engine,
+            uptime: s.started.elapsed(),
+            groups: lock(&s.alerts)
+                .as_ref()
+                .map(|a| lock(&a.report).clone().unwrap_or_default()),
+            business_hours: s.hours.as_ref().map(|h| HoursNow {
+                open: h.is_open(now),
+                next_change: h.next_change(now),
+            }),
+            leader: s.leader.as_ref().map(|l| l.load(Ordering::Relaxed)),
+        }
+    }
+
+    /// Stops a drain ([`Sideloader::once`]) or backfill in progress: no new call starts, the
+    /// calls in flight finish, the checkpoint is saved at the last acknowledged call, and it
+    /// returns [`SideloaderError::Interrupted`]. (The service stops on its own `shutdown`.)
+    pub fn stop(&self) {
+        self.shared.stop.send_replace(true);
+    }
+
+    /// A receiver for the next drain: not stopped yet.
+    fn stop_receiver(&self) -> watch::Receiver<bool> {
+        self.shared.stop.send_replace(false);
+        self.shared.stop.subscribe()
+    }
+
+    /// Wakes the engine for a round now (`POST /trigger/poll`).
+    pub fn trigger_poll(&self) {
+        self.shared.trigger.notify_one();
+    }
+
+    /// Runs a call-group check now (`POST /trigger/alerts`); `false` when the group monitor
+    /// does not run (`groups.enabled` off, or not serving).
+    pub fn trigger_alerts(&self) -> bool {
+        match lock(&self.shared.alerts).as_ref() {
+            Some(a) => {
+                a.trigger.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// The sideloader: see the [module](self) documentation.
+pub struct Sideloader {
+    config: Config,
+    /// The source, until an engine takes it.
+    source: Option<Source>,
+    /// The live engine (checkpoint key `cdr`), built by the first `once` or `run`.
+    engine: Option<SideloaderEngine>,
+    sink: Arc<Sink>,
+    store: Arc<Store>,
+    xapi: Option<Arc<XapiClient>>,
+    directory: Option<Arc<XapiExtensionDirectory>>,
+    pipeline: Pipeline,
+    quarantine: Arc<FileQuarantine>,
+    handle: SideloaderHandle,
+}
+
+impl fmt::Debug for Sideloader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sideloader")
+            .field("sink", &self.sink_name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sideloader {
+    /// Builds the sideloader `config` describes. A socket source starts listening (or
+    /// connecting) here; with `extensions_from_xapi`, the users are read from XAPI now.
+    ///
+    /// # Errors
+    /// [`SideloaderError::Config`] when a part does not build (source, sink, checkpoint
+    /// store, XAPI client); [`SideloaderError::Failed`] when XAPI's users cannot be read.
+    pub async fn from_config(config: &Config) -> Result<Sideloader, SideloaderError> {
+        let source = build_source(&config.source, None)
+            .await
+            .map_err(SideloaderError::Config)?;
+        Self::with_source(config, source).await
+    }
+
+    async fn with_source(config: &Config, source: Source) -> Result<Sideloader, SideloaderError> {
+        let refuse = SideloaderError::Config;
+        let sink = match config.call_api.base_url.strip_prefix("file:") {
+            // Runtime state, not configuration: a failure (exit 1, systemd restarts), never 2.
+            Some(path) => Sink::File(JsonLinesSink::open(path).map_err(|e| {
+                SideloaderError::Failed(format!("cannot open the call file {path}: {e}"))
+            })?),
+            None => {
+                let mut http = CallLoggerConfig::from(&config.call_api);
+                // One attempt per request: the engine schedules each call's next try on its
+                // own timer, so a failing call never holds a delivery slot while it waits.
+                http.retry = RetryPolicy::none();
+                Sink::Http(Box::new(
+                    CallLoggerClient::new(http)
+                        .map_err(|e| refuse(format!("call API client: {e}")))?,
+                ))
+            }
+        };
+        let store = Arc::new(build_store(&config.checkpoint).map_err(refuse)?);
+        let xapi = match &config.xapi {
+            None => None,
+            Some(x) => Some(Arc::new(
+                XapiClient::new(XapiConfig::from(x))
+                    .map_err(|e| refuse(format!("XAPI client: {e}")))?,
+            )),
+        };
+        let mut pipeline = Pipeline {
+            parser: config.cdr_parser(),
+            mapper: config.call_mapper(),
+        };
+        let mut directory = None;
+        if config.extensions_from_xapi
+            && let (Some(client), Some(x)) = (&xapi, &config.xapi)
+        {
+            // Users from 3CX, with the config's own map winning for the extensions it lists;
+            // read now (a failure stops the start), then again every `xapi.refresh_secs`.
+            let d = Arc::new(XapiExtensionDirectory::new(Arc::clone(client), x.refresh));
+            let from_pbx = d.extensions().await.map_err(|e| {
+                SideloaderError::Failed(format!("cannot read users from XAPI: {e}"))
+            })?;
+            pipeline.mapper.extensions = from_pbx.merged_with(&config.extensions);
+            directory = Some(d);
+        }
+        let hours = match &config.business_hours {
+            Some(HoursConfig::Schedule(h)) => Some((**h).clone()),
+            _ => None,
+        };
+        let handle = SideloaderHandle {
+            shared: Arc::new(Shared {
+                status: Mutex::new(Arc::default()),
+                trigger: Arc::new(Notify::new()),
+                alerts: Mutex::new(None),
+                started: Instant::now(),
+                hours,
+                leader: config.ha.as_ref().map(|_| Arc::new(AtomicBool::new(false))),
+                stop: watch::Sender::new(false),
+                http_token: config.http_token.clone(),
+            }),
+        };
+        Ok(Sideloader {
+            config: config.clone(),
+            source: Some(source),
+            engine: None,
+            sink: Arc::new(sink),
+            store,
+            xapi,
+            directory,
+            pipeline,
+            quarantine: Arc::new(FileQuarantine::new(&config.quarantine_path)),
+            handle,
+        })
+    }
+
+    /// The configuration it was built from.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Where calls go: the API's base URL, or the JSON-lines file's path.
+    pub fn sink_name(&self) -> &str {
+        let url = &self.config.call_api.base_url;
+        url.strip_prefix("file:").unwrap_or(url)
+    }
+
+    /// A cloneable handle: status and triggers while [`run`](Self::run) holds `self`.
+    pub fn handle(&self) -> SideloaderHandle {
+        self.handle.clone()
+    }
+
+    /// The status now (the same as `self.handle().status()`).
+    pub fn status(&self) -> SideloaderStatus {
+        self.handle.status()
+    }
+
+    /// For a progress bar: how far the source has been read, out of how much (bytes of a
+    /// CDR file), at `checkpoint`; `None` when the source cannot tell.
+    pub fn source_progress(&self, checkpoint: Option<&str>) -> Option<(u64, u64)> {
+        source_progress(&self.config.source, checkpoint)
+    }
+
+    fn options(&self, range: Option<TimeRange>) -> EngineOptions {
+        // A backfill keeps its own checkpoint: it resumes after an interruption and never
+        // moves the live one.
+        let key = match &range {
+            Some(r) => format!("backfill:{}/{}", r.from().to_rfc3339(), r.to().to_rfc3339()),
+            None => "cdr".into(),
+        };
+        EngineOptions {
+            range,
+            ..EngineOptions::from_config(&self.config, key)
+        }
+    }
+
+    fn engine(&self, source: Source, range: Option<TimeRange>) -> SideloaderEngine {
+        let mut engine = Engine::new(
+            source,
+            Arc::clone(&self.sink),
+            Arc::clone(&self.store),
+            self.pipeline.clone(),
+            Arc::clone(&self.quarantine) as _,
+            self.options(range),
+        )
+        .with_trigger(Arc::clone(&self.handle.shared.trigger));
+        if let Some(d) = &self.directory {
+            engine = engine.with_extension_directory(Arc::clone(d), self.config.extensions.clone());
+        }
+        *lock(&self.handle.shared.status) = engine.status();
+        engine
+    }
+
+    /// The live engine, built on first use. `wake`: a CDR text source wakes the engine as
+    /// soon as it has something (the socket's journal after each fsync; files and
+    /// directories checked every 200 ms) — for the service, not for a drain.
+    async fn live(&mut self, wake: bool) -> Result<&mut SideloaderEngine, SideloaderError> {
+        if self.engine.is_none() {
+            let source = match self.source.take() {
+                Some(s) => s,
+                None => build_source(&self.config.source, None)
+                    .await
+                    .map_err(SideloaderError::Config)?,
+            };
+            if wake && let Source::Text(text) = &source {
+                forward(
+                    text.wake_handle(Duration::from_millis(200)),
+                    Arc::clone(&self.handle.shared.trigger),
+                );
+            }
+            let engine = self.engine(source, None);
+            self.engine = Some(engine);
+        }
+        let engine = self.engine.as_mut().expect("built above");
+        *lock(&self.handle.shared.status) = engine.status();
+        Ok(engine)
+    }
+
+    /// Reads the source until it is drained, once (`pbx-sideloader --once`), with the
+    /// engine's drain ([`Engine::drain`]): calls in flight complete in any order, each retried
+    /// on its own timer, poison calls quarantined, an outage waited out until the oldest call
+    /// has used `call_api.max_attempts` tries.
+    ///
+    /// # Errors
+    /// [`SideloaderError::Sync`] when delivery stopped — the call API or file sink stayed
+    /// unavailable (`kind() == "unavailable"`; calls are left for the next run), credentials
+    /// refused, checkpoint store or quarantine failed — and
+    /// [`SideloaderError::Interrupted`] after [`SideloaderHandle::stop`]: never a summary with
+    /// calls left behind.
+    pub async fn once(&mut self) -> Result<Summary, SideloaderError> {
+        let stop = self.handle.stop_receiver();
+        let engine = self.live(false).await?;
+        let before = status_of(engine).counters;
+        drain(engine, stop, |_| {}).await?;
+        let after = status_of(engine);
+        Ok(Summary {
+            counters: since(&before, &after.counters),
+            checkpoint: after.checkpoint,
+            sink: self.sink_name().to_owned(),
+        })
+    }
+
+    /// Delivers the calls that started in `range`, with its own checkpoint
+    /// (`backfill:<from>/<to>`: an interrupted backfill resumes, the live checkpoint never
+    /// moves). `progress` is told the engine's status as the checkpoint moves.
+    /// [`SideloaderHandle::stop`] ends it early (the report's `error` is then
+    /// [`SideloaderError::Interrupted`]).
+    ///
+    /// The report is returned in every case; its `error` says why it stopped early.
+    pub async fn backfill(
+        &mut self,
+        range: TimeRange,
+        mut progress: impl FnMut(&Status) + Send,
+    ) -> BackfillReport {
+        let started = Instant::now();
+        tracing::info!(
+            from = %range.from().to_rfc3339(),
+            to = %range.to().to_rfc3339(),
+            "backfill started"
+        );
+        let source = match self.source.take() {
+            Some(s) => Ok(s),
+            None => build_source(&self.config.source, Some(&range))
+                .await
+                .map_err(SideloaderError::Config),
+        };
+        let (summary, error) = match source {
+            Err(e) => (Summary::default(), Some(e)),
+            Ok(source) => {
+                let stop = self.handle.stop_receiver();
+                let mut engine = self.engine(source, Some(range));
+                let result = drain(&mut engine, stop, |s| progress(s)).await;
+                let s = status_of(&engine);
+                (
+                    Summary {
+                        counters: s.counters,
+                        checkpoint: s.checkpoint,
+                        sink: self.sink_name().to_owned(),
+                    },
+                    result.err(),
+                )
+            }
+        };
+        BackfillReport {
+            range,
+            summary,
+            elapsed: started.elapsed(),
+            error,
+        }
+    }
+
+    /// Sends the quarantined CDR lines again (after their cause was fixed) and keeps in the
+    /// quarantine only those that still fail. Run it while the service is stopped.
+    ///
+    /// # Errors
+    /// [`SideloaderError::Failed`] when the quarantine cannot be read or rewritten.
+    pub async fn replay(&self) -> Result<Replayed, SideloaderError> {
+        crate::sync::replay(&self.quarantine, &self.pipeline, &*self.sink, Utc::now())
+            .await
+            .map(|report| Replayed {
+                report,
+                quarantine: self.config.quarantine_path.clone(),
+            })
+            .map_err(|e| {
+                SideloaderError::Failed(format!(
+                    "cannot replay {}: {e}",
+                    self.config.quarantine_path
+                ))
+            })
+    }
+
+    /// The service: rounds until `shutdown` turns true (woken early by the source, the
+    /// poll trigger and `shutdown`), the call-group monitor beside it when
+    /// `groups.enabled`, and with `ha` only while this instance holds the leadership lock.
+    /// A round in progress finishes (its checkpoint saved) before it returns `Ok`.
+    ///
+    /// # Errors
+    /// [`SideloaderError::Config`] (groups without `xapi`, an unusable `ha` connection),
+    /// [`SideloaderError::Failed`] (office hours unreadable), and why delivery stopped:
+    /// [`SideloaderError::Sync`] (credentials refused, checkpoint store failed) or
+    /// [`SideloaderError::LostLeadership`].
+    pub async fn run(&mut self, shutdown: watch::Receiver<bool>) -> Result<(), SideloaderError> {
+        let ha = match (&self.config.ha, &self.config.checkpoint) {
+            (Some(ha), CheckpointConfig::Postgres { url, .. }) => Some((
+                ha.clone(),
+                Connection::new(url.expose())
+                    .map_err(|e| SideloaderError::Config(format!("ha: {e}")))?,
+            )),
+            _ => None,
+        };
+        let groups = if self.config.groups.enabled {
+            self.group_loop().await?
+        } else {
+            None
+        };
+        let groups_task = groups.map(|mut g| {
+            *lock(&self.handle.shared.alerts) = Some(Alerts {
+                trigger: g.trigger(),
+                report: g.last_report(),
+            });
+            let rx = shutdown.clone();
+            let interval = self.config.groups.interval;
+            tokio::spawn(async move { g.run(interval, rx, Utc::now).await })
+        });
+        let leader = self.handle.shared.leader.clone();
+        let engine = self.live(true).await?;
+        let result = match (ha, leader) {
+            (Some((ha, conn)), Some(flag)) => lead(engine, &ha, conn, shutdown, &flag).await,
+            _ => engine.run(shutdown, Utc::now).await.map_err(Into::into),
+        };
+        if let Some(task) = groups_task {
+            if result.is_err() {
+                task.abort();
+            }
+            let _ = task.await;
+            *lock(&self.handle.shared.alerts) = None;
+        }
+        result
+    }
+
+    /// The call-group monitor, when `groups.enabled`: groups from XAPI, alerts to the call
+    /// API, its state beside the checkpoint.
+    async fn group_loop(&self) -> Result<Option<SideloaderGroups>, SideloaderError> {
+        let config = &self.config;
+        let Some(client) = self.xapi.clone() else {
+            return Err(SideloaderError::Config(
+                "groups.enabled needs the xapi section".into(),
+            ));
+        };
+        if config.call_api.base_url.starts_with("file:") {
+            tracing::warn!(
+                "call-group alerts need the call API; call_api.base_url is a file, so groups are not monitored"
+            );
+            return Ok(None);
+        }
+        let hours = match &config.business_hours {
+            Some(HoursConfig::Schedule(h)) => (**h).clone(),
+            _ => client.business_hours().await.map_err(|e| {
+                SideloaderError::Failed(format!("cannot read office hours from XAPI: {e}"))
+            })?,
+        };
+        let alerts = CallLoggerClient::new(CallLoggerConfig::from(&config.call_api))
+            .map_err(|e| SideloaderError::Config(format!("call API client: {e}")))?;
+        let mut monitor = GroupMonitor::new(hours);
+        monitor.config = config.groups.monitor.clone();
+        monitor.group_hours = config.groups.hours.clone();
+        Ok(Some(GroupLoop::new(
+            XapiGroupDirectory::new(client),
+            alerts,
+            Arc::clone(&self.store),
+            monitor,
+        )))
+    }
+}
+
+/// Forwards each wake-up of a source to the engine's trigger (the engine's trigger stays the
+/// one the handle and the endpoints hold).
+fn forward(from: Arc<Notify>, to: Arc<Notify>) {
+    tokio::spawn(async move {
+        loop {
+            from.notified().await;
+            to.notify_one();
+        }
+    });
+}
+
+fn status_of(engine: &SideloaderEngine) -> Status {
+    lock(&engine.status()).clone()
+}
+
+/// Delivers until the source is drained ([`Engine::drain`]: the one drain loop the engine
+/// has), telling `progress` as the checkpoint moves; a stop on `stop` is
+/// [`SideloaderError::Interrupted`] once the calls in flight finished and the acknowledged
+/// prefix is saved.
+async fn drain(
+    engine: &mut SideloaderEngine,
+    stop: watch::Receiver<bool>,
+    progress: impl FnMut(&Status) + Send,
+) -> Result<(), SideloaderError> {
+    let stopped = stop.clone();
+    engine.drain(stop, Utc::now, progress).await?;
+    if *stopped.borrow() {
+        return Err(SideloaderError::Interrupted {
+            checkpoint: status_of(engine).checkpoint,
+        });
+    }
+    Ok(())
+}
+
+/// With `ha`: stands by until this instance holds the PostgreSQL advisory lock
+/// `ha.lock_key` (tried every `ha.poll_secs`), then runs the engine while it does — the
+/// engine reads the checkpoint only then, so it resumes where the last leader stopped.
+/// Losing the lock or its connection stops delivery and fails: another instance may be
+/// delivering by then, and a restart (systemd `Restart=`) comes back as a standby.
+async fn lead(
+    engine: &mut SideloaderEngine,
+    ha: &HaConfig,
+    mut conn: Connection,
+    mut stop: watch::Receiver<bool>,
+    leader: &AtomicBool,
+) -> Result<(), SideloaderError> {
+    tracing::info!(
+        lock_key = ha.lock_key,
+        target = conn.target(),
+        "standby: waiting for the leadership lock"
+    );
+    loop {
+        if *stop.borrow() {
+            return Ok(());
+        }
+        let held = match conn.client().await {
+            Ok(client) => try_acquire_leadership(client, ha.lock_key).await,
+            Err(e) => Err(e),
+        };
+        match held {
+            Ok(true) => break,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot try the leadership lock; trying again");
+                conn.reset_if_lost(&e);
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(ha.poll) => {}
+            _ = stop.changed() => {}
+        }
+    }
+    let session = conn.generation();
+    leader.store(true, Ordering::Relaxed);
+    tracing::info!(lock_key = ha.lock_key, "leader: delivering");
+    let (lead_tx, lead_rx) = watch::channel(false);
+    let mut run = std::pin::pin!(engine.run(lead_rx, Utc::now));
+    loop {
+        tokio::select! {
+            result = &mut run => return result.map_err(Into::into),
+            _ = stop.changed() => {
+                let _ = lead_tx.send(true);
+                return run.await.map_err(Into::into);
+            }
+            () = tokio::time::sleep(ha.poll) => {
+                // The lock lives as long as its session: a new connection is a new session,
+                // which another instance may have beaten to the lock.
+                let held = match conn.client().await {
+                    Ok(client) => try_acquire_leadership(client, ha.lock_key).await,
+                    Err(e) => Err(e),
+                };
+                let lost = match held {
+                    Ok(true) if conn.generation() == session => None,
+                    Ok(_) => Some("the lock's session ended".to_owned()),
+                    Err(e) => Some(e.to_string()),
+                };
+                if let Some(why) = lost {
+                    leader.store(false, Ordering::Relaxed);
+                    let _ = lead_tx.send(true);
+                    let _ = run.await;
+                    return Err(SideloaderError::LostLeadership(why));
+                }
+            }
+        }
+    }
+}

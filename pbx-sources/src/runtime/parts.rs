@@ -1,0 +1,203 @@
+//! The configured parts of a sideloader: one enum per role over the adapters this crate has,
+//! each built from its section of [`Config`](pbx_core::config::Config).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use pbx_core::call::CallRequest;
+use pbx_core::config::{CheckpointConfig, SourceConfig};
+use pbx_core::sync::TimeRange;
+use pbx_core::{CallSink, CdrSource, Checkpoint, CheckpointStore, DeliveryOutcome, SourceRecord};
+
+use crate::checkpoint::{CheckpointError, FileCheckpointStore};
+use crate::http::CallLoggerClient;
+use crate::jsonl::JsonLinesSink;
+use crate::postgres::{
+    CallLogSource, CdrOutputSource, PgCheckpointStore, PgError, SiteTableSource,
+};
+use crate::text::{CdrTextSource, CdrTextSourceError};
+
+/// The configured sink: the API, or a JSON-lines file (`call_api.base_url: file:PATH`).
+pub(crate) enum Sink {
+    File(JsonLinesSink),
+    Http(Box<CallLoggerClient>),
+}
+
+#[async_trait]
+impl CallSink for Sink {
+    async fn deliver(&self, call: &CallRequest) -> DeliveryOutcome {
+        match self {
+            Sink::File(s) => s.deliver(call).await,
+            Sink::Http(s) => s.deliver(call).await,
+        }
+    }
+}
+
+/// The configured CDR source.
+pub(crate) enum Source {
+    /// The CDR text outputs: active or passive socket, single file, one file per call.
+    Text(Box<CdrTextSource>),
+    CdrOutput(Box<CdrOutputSource>),
+    CallLog(Box<CallLogSource>),
+    SiteTable(Box<SiteTableSource>),
+    #[cfg(feature = "mssql")]
+    Mssql(Box<crate::mssql::MssqlSource>),
+}
+
+/// Why the configured source failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SourceError {
+    #[error(transparent)]
+    Text(#[from] CdrTextSourceError),
+    #[error(transparent)]
+    Postgres(#[from] PgError),
+    #[cfg(feature = "mssql")]
+    #[error(transparent)]
+    Mssql(#[from] crate::mssql::MssqlError),
+}
+
+#[async_trait]
+impl CdrSource for Source {
+    type Error = SourceError;
+
+    async fn fetch(
+        &mut self,
+        after: Option<&Checkpoint>,
+        limit: usize,
+    ) -> Result<Vec<SourceRecord>, SourceError> {
+        match self {
+            Source::Text(s) => Ok(s.fetch(after, limit).await?),
+            Source::CdrOutput(s) => Ok(s.fetch(after, limit).await?),
+            Source::CallLog(s) => Ok(s.fetch(after, limit).await?),
+            Source::SiteTable(s) => Ok(s.fetch(after, limit).await?),
+            #[cfg(feature = "mssql")]
+            Source::Mssql(s) => Ok(s.fetch(after, limit).await?),
+        }
+    }
+}
+
+/// How long a `postgres_cl` call must have ended before it is read (the configuration has no
+/// setting for it: 3CX writes a `cl_calls` row once the call is over, its segments within
+/// moments).
+const CALL_LOG_SETTLE: Duration = Duration::from_secs(60);
+
+/// Builds the source `config` names (a socket source starts listening or connecting here).
+/// `range` is the backfill's time range, for a source that can narrow its query to it; none
+/// of this build's sources does yet (the database sources page by id or keyset from the
+/// backfill's own checkpoint), so the engine's filter skips the calls outside the range
+/// (`outside_range`). A kind this build cannot read is a configuration error.
+pub(crate) async fn build_source(
+    config: &SourceConfig,
+    range: Option<&TimeRange>,
+) -> Result<Source, String> {
+    let _ = range; // no source of this build narrows its reads yet: the engine filters
+    let pg = |e: PgError| format!("source: {e}");
+    match config {
+        SourceConfig::File { .. }
+        | SourceConfig::Directory { .. }
+        | SourceConfig::SocketListen { .. }
+        | SourceConfig::SocketConnect { .. } => CdrTextSource::from_config(config)
+            .await
+            .map(|s| Source::Text(Box::new(s)))
+            .map_err(|e| format!("source: {e}")),
+        SourceConfig::PostgresCdrOutput { url, settle } => Ok(Source::CdrOutput(Box::new(
+            CdrOutputSource::new(url.expose(), *settle).map_err(pg)?,
+        ))),
+        SourceConfig::PostgresCallLog { url } => Ok(Source::CallLog(Box::new(
+            CallLogSource::new(url.expose(), CALL_LOG_SETTLE).map_err(pg)?,
+        ))),
+        SourceConfig::PostgresTable { url, table } => Ok(Source::SiteTable(Box::new(
+            SiteTableSource::new(url.expose(), table).map_err(pg)?,
+        ))),
+        #[cfg(feature = "mssql")]
+        SourceConfig::MssqlTable { .. } => Ok(Source::Mssql(Box::new(
+            crate::mssql::MssqlSource::from_config(config).map_err(|e| format!("source: {e}"))?,
+        ))),
+        #[cfg(not(feature = "mssql"))]
+        SourceConfig::MssqlTable { .. } => Err(
+            "source kind mssql_table needs a build with the `mssql` feature \
+             (cargo build --release -p pbx-examples --features mssql); see the README"
+                .into(),
+        ),
+        other => {
+            let kind = format!("{other:?}");
+            let kind = kind.split([' ', '{']).next().unwrap_or_default().to_owned();
+            Err(format!(
+                "source kind {kind} is not available in this build yet; see the README"
+            ))
+        }
+    }
+}
+
+/// The configured checkpoint store.
+pub(crate) enum Store {
+    File(FileCheckpointStore),
+    Postgres(Box<PgCheckpointStore>),
+}
+
+/// Why the checkpoint store failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StoreError {
+    #[error(transparent)]
+    File(#[from] CheckpointError),
+    #[error(transparent)]
+    Postgres(#[from] PgError),
+}
+
+#[async_trait]
+impl CheckpointStore for Store {
+    type Error = StoreError;
+
+    async fn load(&self, key: &str) -> Result<Option<Checkpoint>, StoreError> {
+        match self {
+            Store::File(s) => Ok(s.load(key).await?),
+            Store::Postgres(s) => Ok(s.load(key).await?),
+        }
+    }
+
+    async fn save(&self, key: &str, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+        match self {
+            Store::File(s) => Ok(s.save(key, checkpoint).await?),
+            Store::Postgres(s) => Ok(s.save(key, checkpoint).await?),
+        }
+    }
+}
+
+/// Builds the checkpoint store `config` names.
+pub(crate) fn build_store(config: &CheckpointConfig) -> Result<Store, String> {
+    match config {
+        // A file holding any other key is corrupt, not "no checkpoint yet".
+        CheckpointConfig::File { path } => {
+            Ok(Store::File(FileCheckpointStore::new(path).expecting_keys(
+                |key| key == "cdr" || key == crate::sync::STATE_KEY || key.starts_with("backfill:"),
+            )))
+        }
+        CheckpointConfig::Postgres { url, table } => PgCheckpointStore::new(url.expose(), table)
+            .map(|s| Store::Postgres(Box::new(s)))
+            .map_err(|e| format!("checkpoint: {e}")),
+        _ => Err("this checkpoint store is not available in this build".into()),
+    }
+}
+
+/// How far through the source a checkpoint is, out of how much (bytes of the CDR file), for a
+/// backfill's progress bar. `None` when the source cannot tell.
+///
+/// ```
+/// use pbx_core::config::SourceConfig;
+/// let source = SourceConfig::File { path: "no/such/file.log".into() };
+/// assert_eq!(pbx_sources::runtime::source_progress(&source, None), None);
+/// ```
+pub fn source_progress(config: &SourceConfig, checkpoint: Option<&str>) -> Option<(u64, u64)> {
+    match config {
+        SourceConfig::File { path } => {
+            let total = std::fs::metadata(path).ok()?.len();
+            // The file source's checkpoint is `inode:offset:line`.
+            let done = checkpoint
+                .and_then(|c| c.split(':').nth(1))
+                .and_then(|o| o.parse().ok())
+                .unwrap_or(0);
+            Some((done.min(total), total))
+        }
+        _ => None,
+    }
+}
