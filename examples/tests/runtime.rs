@@ -223,10 +223,11 @@ fn run_stopped_during_delivery_saves_the_checkpoint_and_the_next_drain_resumes()
 }
 
 #[test]
-fn configuration_problems_keep_the_binarys_message_and_exit_class() {
+fn problems_keep_the_binarys_message_and_exit_class() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let dir = temp_dir("config");
-    // The sink's directory is a file: a configuration problem (exit 2).
+    // The sink's directory is a file: runtime state, not configuration (exit 1, so systemd
+    // restarts it; exit 2 is only for a configuration that cannot work).
     std::fs::write(dir.join("a-file"), "").unwrap();
     let yaml = include_str!("../config/embedded-default.yml")
         .replace(
@@ -241,16 +242,16 @@ fn configuration_problems_keep_the_binarys_message_and_exit_class() {
     let err = rt
         .block_on(Sideloader::from_config(&load(&yaml)))
         .expect_err("the sink cannot be opened");
-    assert!(err.is_config(), "{err:?}");
-    assert_eq!(err.exit_code(), 2);
+    assert!(!err.is_config(), "{err:?}");
+    assert_eq!(err.exit_code(), 1);
     assert!(
         err.to_string().starts_with(&format!(
-            "cannot open {}/a-file/calls.jsonl: ",
+            "cannot open the call file {}/a-file/calls.jsonl: ",
             dir.display()
         )),
         "{err}"
     );
-    // The same line from the binary, with exit code 2.
+    // The same line from the binary, with exit code 1.
     let path = dir.join("config.yml");
     std::fs::write(&path, &yaml).unwrap();
     let out = Command::new(BIN)
@@ -259,7 +260,7 @@ fn configuration_problems_keep_the_binarys_message_and_exit_class() {
         .arg("--once")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim_end(),
         format!("pbx-sideloader: {err}")
