@@ -401,7 +401,7 @@ pub struct CallMapper {
 
 impl CallMapper {
     /// Classifies the call (exposed for logs: the rule that decided).
-    pub fn classify<R: CallRecord + ?Sized>(&self, cdr: &R) -> Classification {
+    pub fn classify(&self, cdr: &Cdr) -> Classification {
         classify(cdr, &self.direction)
     }
 
@@ -452,13 +452,22 @@ impl CallMapper {
         )
     }
 
-    /// Maps one CDR (an owned [`Cdr`] or a borrowed [`crate::cdr::CdrRef`]).
+    /// Maps one CDR.
     ///
     /// # Errors
     /// [`Error::InvalidValue`] (with [`Location::Unknown`]; see [`Error::located`]) when the
     /// record lacks what every call needs: a start time (`time-start`) or an id (`historyid` /
     /// `callid`).
-    pub fn map<R: CallRecord + ?Sized>(&self, cdr: &R) -> Result<Mapped, Error> {
+    pub fn map(&self, cdr: &Cdr) -> Result<Mapped, Error> {
+        self.map_record(cdr)
+    }
+
+    /// [`CallMapper::map`] for any record: an owned [`Cdr`] or a borrowed
+    /// [`crate::cdr::CdrRef`] (the decisions are the same code).
+    ///
+    /// # Errors
+    /// As [`CallMapper::map`].
+    pub fn map_record<R: CallRecord + ?Sized>(&self, cdr: &R) -> Result<Mapped, Error> {
         let c = classify_ref(cdr, &self.direction);
         Ok(match self.call_parts(cdr, &c)? {
             Ok(parts) => Mapped::Call(self.call_request(parts)),

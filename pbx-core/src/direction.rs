@@ -9,7 +9,7 @@
 use std::fmt;
 use std::ops::RangeInclusive;
 
-use crate::cdr::{CallRecord, PartyNumber, PartyNumberRef, PartyType};
+use crate::cdr::{CallRecord, Cdr, PartyNumber, PartyNumberRef, PartyType};
 
 /// Which way a call went, seen from the company.
 ///
@@ -259,7 +259,7 @@ impl ClassificationRef<'_> {
     }
 }
 
-/// Classifies a call (an owned [`crate::cdr::Cdr`] or a borrowed [`crate::cdr::CdrRef`]).
+/// Classifies a call ([`classify_ref`] for a borrowed [`crate::cdr::CdrRef`]).
 ///
 /// ```
 /// use pbx_core::cdr::{CdrParser, FieldTemplate};
@@ -275,7 +275,7 @@ impl ClassificationRef<'_> {
 /// assert_eq!(c.counterpart.unwrap().as_str(), "0466452265");
 /// # Ok::<(), pbx_core::Error>(())
 /// ```
-pub fn classify<R: CallRecord + ?Sized>(cdr: &R, policy: &DirectionPolicy) -> Classification {
+pub fn classify(cdr: &Cdr, policy: &DirectionPolicy) -> Classification {
     classify_ref(cdr, policy).to_owned_classification()
 }
 

@@ -72,7 +72,7 @@ fn check(parser: &CdrParser, mappers: &[CallMapper], line: &[u8]) -> Result<(), 
             (Err(a), Err(b)) => prop_assert_eq!(a.to_string(), b.to_string()),
             (a, b) => return Err(TestCaseError::fail(format!("{a:?} vs {b:?}"))),
         }
-        prop_assert_eq!(m.map(&borrowed).ok(), m.map(&owned).ok());
+        prop_assert_eq!(m.map_record(&borrowed).ok(), m.map(&owned).ok());
     }
     Ok(())
 }

@@ -23,7 +23,7 @@ pub use borrowed::{CallRecord, CdrRef};
 pub use field::{Field, FieldTemplate};
 pub use format::format_line;
 pub use leg::{CallLegs, CdrLeg, LegParty, assemble_call, group_legs};
-pub use parser::{CdrParser, DEFAULT_MAX_LINE_LEN, MAX_FIELDS, parse_lines};
+pub use parser::{CdrParser, DEFAULT_MAX_LINE_LEN, MAX_FIELDS, parse_lines, split_lines};
 pub use record::Cdr;
 pub use site::{MAX_IDENTIFIER_LEN, SiteColumn, SiteField, SiteTable, SiteValue, SqlName};
 pub use value::{

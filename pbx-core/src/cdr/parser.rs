@@ -424,6 +424,19 @@ pub fn parse_lines<'a>(
     parser: &'a CdrParser,
     text: &'a [u8],
 ) -> impl Iterator<Item = (u64, Result<Cdr, Error>)> + 'a {
+    split_lines(text).map(|(n, l)| (n, parser.parse_bytes(n, l)))
+}
+
+/// The non-blank lines of a CDR text (CRLF or LF) with their 1-based line numbers, found with
+/// `memchr`: the line splitting of [`parse_lines`], for the zero-copy path
+/// ([`CdrParser::parse_ref`] on each line).
+///
+/// ```
+/// use pbx_core::cdr::split_lines;
+/// let lines: Vec<_> = split_lines(b"a\r\n\r\nb").collect();
+/// assert_eq!(lines, [(1, &b"a\r"[..]), (3, &b"b"[..])]);
+/// ```
+pub fn split_lines(text: &[u8]) -> impl Iterator<Item = (u64, &[u8])> {
     // The pieces between line feeds (as `split` would give them), found with memchr.
     let ends = memchr::memchr_iter(b'\n', text).chain([text.len()]);
     let mut start = 0;
@@ -434,8 +447,5 @@ pub fn parse_lines<'a>(
     })
     .enumerate()
     .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
-    .map(|(i, l)| {
-        let n = i as u64 + 1;
-        (n, parser.parse_bytes(n, l))
-    })
+    .map(|(i, l)| (i as u64 + 1, l))
 }
