@@ -45,6 +45,10 @@ step "SQL Server source: lint, unit tests, doctests, the TDS double (live only w
 cargo clippy -p pbx-sources --features mssql,sync --all-targets --locked -- -D warnings
 cargo test -p pbx-sources --features mssql,sync --locked --lib mssql::
 cargo test -p pbx-sources --features mssql,sync --locked --test mssql --test mssql_live -- --nocapture
+if [ -n "${PBX_TEST_MSSQL_URL:-}" ]; then
+  # A real SQL Server is named: run the live test (ignored otherwise).
+  cargo test -p pbx-sources --features mssql,sync --locked --test mssql_live -- --ignored --nocapture
+fi
 cargo test -p pbx-sources --features mssql --locked --doc mssql
 # The sideloader with `source.kind: mssql_table` (examples' feature `mssql`).
 cargo clippy -p pbx-examples --features mssql --all-targets --locked -- -D warnings

@@ -26,9 +26,14 @@ fn s<'a>(v: &'a Value, key: &str) -> &'a str {
 }
 
 fn cases<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    v[key]
+    let list = v[key]
         .as_array()
-        .unwrap_or_else(|| panic!("{key} is an array"))
+        .unwrap_or_else(|| panic!("{key} is an array"));
+    assert!(
+        !list.is_empty(),
+        "tests/vectors/core.json: the {key} list is empty, so nothing would be checked"
+    );
+    list
 }
 
 /// Collects mismatches; panics with all of them at the end.

@@ -21,6 +21,12 @@ const throwsLike = (fn, code, want) =>
     return true
   })
 
+test('every vector list has cases (an empty one would check nothing)', () => {
+  for (const key of ['phone', 'cdr', 'direction', 'calls', 'hours', 'config_errors']) {
+    assert.ok(Array.isArray(vectors[key]) && vectors[key].length > 0, `tests/vectors/core.json: ${key} is empty`)
+  }
+})
+
 test('phone numbers', () => {
   for (const c of vectors.phone) {
     const n = normalizeNumber(c.raw, { defaultRegion: c.region })

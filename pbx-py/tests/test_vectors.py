@@ -39,6 +39,15 @@ def error_dict(e: pbx.ParseError) -> dict[str, object]:
     return {"kind": e.kind, "line": e.line, "field": e.field, "value": e.value, "message": str(e)}
 
 
+LISTS = ("phone", "cdr", "direction", "calls", "hours", "config_errors")
+
+
+@pytest.mark.parametrize("key", LISTS)
+def test_every_vector_list_has_cases(key: str) -> None:
+    # An empty list would let its parametrized test pass without checking anything.
+    assert isinstance(VECTORS[key], list) and VECTORS[key], f"tests/vectors/core.json: {key} is empty"
+
+
 @pytest.mark.parametrize("case", VECTORS["phone"], ids=ids(VECTORS["phone"], "raw"))
 def test_phone(case: dict[str, Any]) -> None:
     n = pbx.normalize_number(case["raw"], case["region"])

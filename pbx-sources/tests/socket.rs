@@ -434,13 +434,14 @@ impl CallSink for HangingSink {
 
 const CHILD_ENV: &str = "PBX_SOCKET_KILL_CHILD_DIR";
 
-/// The child side of `sigkill_between_receive_and_delivery_loses_nothing`; does nothing
-/// unless started by it.
+/// The child side of `sigkill_between_receive_and_delivery_loses_nothing`, which starts it
+/// with `--ignored --exact kill_test_child` and the journal directory in `CHILD_ENV`.
 #[test]
+#[ignore = "the child process of sigkill_between_receive_and_delivery_loses_nothing; started by it"]
 fn kill_test_child() {
-    let Ok(dir) = std::env::var(CHILD_ENV) else {
-        return;
-    };
+    let dir = std::env::var(CHILD_ENV).unwrap_or_else(|_| {
+        panic!("{CHILD_ENV} is not set: this test is the child of sigkill_between_receive_and_delivery_loses_nothing")
+    });
     let dir = PathBuf::from(dir);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -526,6 +527,7 @@ async fn sigkill_between_receive_and_delivery_loses_nothing() {
     let mut child = KillOnDrop(
         std::process::Command::new(std::env::current_exe().unwrap())
             .args([
+                "--ignored",
                 "--exact",
                 "kill_test_child",
                 "--nocapture",
