@@ -328,18 +328,52 @@ impl Serialize for CallId<'_> {
     }
 }
 
-/// A call request borrowing its text: serialized exactly as [`CallRequest`] (same keys, same
-/// order).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct CallRequestRef<'a> {
-    phone_number: &'a str,
-    call_duration: u64,
-    call_owner_extension: &'a str,
-    call_owner_email: &'a str,
-    call_direction: CallDirection,
-    timestamp: &'a str,
-    pbx_call_id: CallId<'a>,
+/// Appends `s` as a JSON string, exactly as `serde_json` writes it: as it is between quotes
+/// when nothing in it needs escaping (the usual case, checked first), else by `serde_json`.
+fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        // Writing to a `Vec` cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
+}
+
+/// Appends the JSON of a [`CallRequest`] with these values, byte for byte what `serde_json`
+/// writes for it (same keys, same order; `pbx-core/tests/zero_copy.rs` compares them).
+fn write_call_json(out: &mut Vec<u8>, parts: &CallParts<'_>, phone_number: &str, timestamp: &str) {
+    out.extend_from_slice(b"{\"phoneNumber\":");
+    write_json_str(out, phone_number);
+    out.extend_from_slice(b",\"callDuration\":");
+    // serde_json writes integers with `itoa`; a `Vec` never fails.
+    let _ = serde_json::to_writer(&mut *out, &parts.talk_seconds);
+    out.extend_from_slice(b",\"callOwnerExtension\":");
+    write_json_str(out, parts.owner);
+    out.extend_from_slice(b",\"callOwnerEmail\":");
+    write_json_str(out, parts.email);
+    out.extend_from_slice(match parts.direction {
+        CallDirection::Inbound => b",\"callDirection\":\"INBOUND\",\"timestamp\":",
+        CallDirection::Outbound => b",\"callDirection\":\"OUTBOUND\",\"timestamp\":",
+    });
+    write_json_str(out, timestamp);
+    out.extend_from_slice(b",\"pbxCallId\":");
+    let id = parts.call_id;
+    let clean = |s: &str| s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
+    if clean(id.prefix) && id.parts.iter().flatten().all(|p| clean(p)) {
+        out.push(b'"');
+        out.extend_from_slice(id.prefix.as_bytes());
+        for p in id.parts.iter().flatten() {
+            out.push(b'-');
+            out.extend_from_slice(p.as_bytes());
+        }
+        out.push(b'"');
+    } else {
+        let _ = serde_json::to_writer(&mut *out, &id);
+    }
+    out.push(b'}');
 }
 
 /// What the mapping decided for a call to deliver, borrowed from the record, the
@@ -521,17 +555,7 @@ impl CallMapper {
         };
         let timestamp = ApiTimestamp::new(parts.start, self.options.timezone);
         let mut write = |phone_number: &str| {
-            let request = CallRequestRef {
-                phone_number,
-                call_duration: parts.talk_seconds,
-                call_owner_extension: parts.owner,
-                call_owner_email: parts.email,
-                call_direction: parts.direction,
-                timestamp: timestamp.as_str(),
-                pbx_call_id: parts.call_id,
-            };
-            // Writing to a `Vec` cannot fail, and every value here serializes.
-            let _ = serde_json::to_writer(&mut *out, &request);
+            write_call_json(out, &parts, phone_number, timestamp.as_str());
         };
         match parts.counterpart {
             Some(n) => self.with_phone_number(n, write),

@@ -181,7 +181,7 @@ impl DirectionPolicy {
         let PartyNumberRef::Number(s) = n.into() else {
             return false;
         };
-        let s = s.trim();
+        let s = crate::cdr::trim(s);
         if is_withheld(s) {
             return true;
         }

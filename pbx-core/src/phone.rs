@@ -560,7 +560,7 @@ pub(crate) fn normalize_visit<T>(
     cache: Option<&NumberCache>,
     visit: impl FnOnce(NormalizedRef<'_>) -> T,
 ) -> T {
-    let s = raw.trim();
+    let s = crate::cdr::trim(raw);
     let Some(&first) = s.as_bytes().first() else {
         return visit(NormalizedRef::Anonymous);
     };

@@ -26,6 +26,7 @@ pub use leg::{CallLegs, CdrLeg, LegParty, assemble_call, group_legs};
 pub use parser::{CdrParser, DEFAULT_MAX_LINE_LEN, MAX_FIELDS, parse_lines, split_lines};
 pub use record::Cdr;
 pub use site::{MAX_IDENTIFIER_LEN, SiteColumn, SiteField, SiteTable, SiteValue, SqlName};
+pub(crate) use value::trim;
 pub use value::{
     Chain, ChangeReason, PartyNumber, PartyNumberRef, PartyType, TerminationReason,
     format_duration, format_timestamp, parse_chain, parse_duration, parse_timestamp,

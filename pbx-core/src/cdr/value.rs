@@ -362,6 +362,7 @@ impl fmt::Display for ChangeReason {
 pub(crate) fn trim(s: &str) -> &str {
     match (s.as_bytes().first(), s.as_bytes().last()) {
         (Some(a), Some(b)) if (0x21..0x7f).contains(a) && (0x21..0x7f).contains(b) => s,
+        (None, _) | (_, None) => s,
         _ => s.trim(),
     }
 }
