@@ -162,17 +162,15 @@ def normalize_number(raw: str, default_region: str = "US") -> NormalizedNumber:
 @overload
 def normalize_numbers(
     raws: Sequence[str], default_region: str = "US", *, detailed: Literal[False] = False
-) -> list[str | None]: ...
+) -> list[str | None]:
+    """Normalizes many numbers in one call, without holding the GIL while working. The bulk
+    form (default): element `i` is `normalize_number(raws[i]).value` (the E.164 number or the
+    extension; None for a withheld or invalid number). `detailed=True`: the `NormalizedNumber`s."""
 @overload
 def normalize_numbers(
     raws: Sequence[str], default_region: str = "US", *, detailed: Literal[True]
 ) -> list[NormalizedNumber]: ...
-def normalize_numbers(
-    raws: Sequence[str], default_region: str = "US", *, detailed: bool = False
-) -> list[str | None] | list[NormalizedNumber]:
-    """Normalizes many numbers in one call, without holding the GIL while working. The bulk
-    form (default): element `i` is `normalize_number(raws[i]).value` (the E.164 number or the
-    extension; None for a withheld or invalid number). `detailed=True`: the `NormalizedNumber`s."""
+
 
 # --- CDR records -------------------------------------------------------------------------
 
