@@ -536,7 +536,7 @@ impl CallMapper {
     /// let (mut scratch, mut out) = (Vec::new(), Vec::new());
     /// let cdr = parser.parse_ref(1, line, &mut scratch)?;
     /// assert_eq!(mapper.map_json(&cdr, &mut out)?, MappedJson::Call);
-    /// let Mapped::Call(call) = mapper.map(&cdr)? else { panic!() };
+    /// let Mapped::Call(call) = mapper.map_record(&cdr)? else { panic!() };
     /// assert_eq!(out, serde_json::to_vec(&call).unwrap());
     /// # Ok::<(), pbx_core::Error>(())
     /// ```
