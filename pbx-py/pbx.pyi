@@ -8,7 +8,7 @@ core; messages are the Rust ones.
 import datetime
 import os
 from collections.abc import Mapping, Sequence
-from typing import Literal, NamedTuple, TypedDict, final
+from typing import Literal, NamedTuple, TypedDict, final, overload
 
 from typing_extensions import NotRequired
 
@@ -37,6 +37,7 @@ __all__ = [
     "classify",
     "to_call_request",
     "map_lines",
+    "map_lines_json",
     "evaluate_groups",
     "load_config",
     "Sideloader",
@@ -159,8 +160,18 @@ def normalize_number(raw: str, default_region: str = "US") -> NormalizedNumber:
     """Normalizes one number to E.164 with a default region. Raises `ConfigError` for an
     unknown region."""
 
-def normalize_numbers(raws: Sequence[str], default_region: str = "US") -> list[NormalizedNumber]:
-    """Normalizes many numbers in one call, without holding the GIL while working."""
+@overload
+def normalize_numbers(
+    raws: Sequence[str], default_region: str = "US", *, detailed: Literal[False] = False
+) -> list[str | None]:
+    """Normalizes many numbers in one call, without holding the GIL while working. The bulk
+    form (default): element `i` is `normalize_number(raws[i]).value` (the E.164 number or the
+    extension; None for a withheld or invalid number). `detailed=True`: the `NormalizedNumber`s."""
+@overload
+def normalize_numbers(
+    raws: Sequence[str], default_region: str = "US", *, detailed: Literal[True]
+) -> list[NormalizedNumber]: ...
+
 
 # --- CDR records -------------------------------------------------------------------------
 
@@ -274,6 +285,8 @@ class CallMapper:
         """`to_call_request(cdr, self)`."""
     def map_lines(self, parser: CdrParser, lines: str | Sequence[str]) -> list[tuple[int, CallRequest | Skip | ParseError]]:
         """`map_lines(parser, lines, self)`."""
+    def map_lines_json(self, parser: CdrParser, lines: str | Sequence[str]) -> bytes:
+        """`map_lines_json(parser, lines, self)`."""
 
 MappingConfig = CallMapper
 
@@ -317,6 +330,11 @@ def map_lines(
     parser: CdrParser, lines: str | Sequence[str], config: Config | CallMapper
 ) -> list[tuple[int, CallRequest | Skip | ParseError]]:
     """The fast path: parse and map many lines in one call; `(line, outcome)` for each."""
+
+def map_lines_json(parser: CdrParser, lines: str | Sequence[str], config: Config | CallMapper) -> bytes:
+    """The bulk form of `map_lines`: one JSON array (UTF-8 bytes, for `json.loads`) with one
+    object per line, `line` and one of `call`, `skipped` (reason text) or `error` (`field`,
+    `value`, `message`): the objects `pbx-convert` prints."""
 
 # --- Extensions --------------------------------------------------------------------------
 

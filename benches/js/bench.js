@@ -1,8 +1,10 @@
 // One timing for benches/compare.sh, in a process of its own (so its peak RSS is its own):
 //   node bench.js phone-libphonenumber FILE   libphonenumber-js: parse + isPossible + E.164
-//   node bench.js phone-pbx FILE              pbx-node normalizeNumbers (one batch)
+//   node bench.js phone-pbx FILE              pbx-node normalizeNumbers (one batch, strings)
+//   node bench.js phone-pbx-detailed FILE     pbx-node normalizeNumbersDetailed (objects)
 //   node bench.js cdr-js FILE                 the old sideloader's handling (old-cdr.js)
-//   node bench.js cdr-pbx FILE                pbx-node CallMapper.mapLines (one batch)
+//   node bench.js cdr-pbx FILE                pbx-node CallMapper.mapLines (one batch, objects)
+//   node bench.js cdr-pbx-json FILE           pbx-node CallMapper.mapLinesJson + JSON.parse
 // FILE holds one input per line. Prints `rate=<items per second> n=<items> check=<n>`: the
 // best of RUNS (default 3) runs, after a warm-up run that is not counted. pbx-node is loaded
 // from $PBX_NODE, libphonenumber-js from $NODE_PATH.
@@ -54,7 +56,19 @@ switch (mode) {
   }
   case 'phone-pbx': {
     const { normalizeNumbers } = pbx()
-    time(() => normalizeNumbers(lines, { defaultRegion: 'US' }).filter((n) => n.kind === 'e164').length)
+    time(() => normalizeNumbers(lines, { defaultRegion: 'US' }).filter((n) => n !== null && n[0] === '+').length)
+    break
+  }
+  case 'phone-pbx-detailed': {
+    const { normalizeNumbersDetailed } = pbx()
+    time(() => normalizeNumbersDetailed(lines, { defaultRegion: 'US' }).filter((n) => n.kind === 'e164').length)
+    break
+  }
+  case 'cdr-pbx-json': {
+    const { CdrParser, CallMapper, ExtensionMap } = pbx()
+    const parser = new CdrParser('27')
+    const mapper = new CallMapper(new ExtensionMap(extensions), { timezone: 'America/Anchorage' })
+    time(() => JSON.parse(mapper.mapLinesJson(parser, text)).filter((o) => o.call).length)
     break
   }
   case 'cdr-js': {
@@ -75,6 +89,6 @@ switch (mode) {
     break
   }
   default:
-    console.error('usage: node bench.js phone-libphonenumber|phone-pbx|cdr-js|cdr-pbx FILE')
+    console.error('usage: node bench.js phone-libphonenumber|phone-pbx|phone-pbx-detailed|cdr-js|cdr-pbx|cdr-pbx-json FILE')
     process.exit(2)
 }

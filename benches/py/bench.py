@@ -1,9 +1,12 @@
 """One timing for benches/compare.sh, in a process of its own (so its peak RSS is its own).
 
     python bench.py phone-phonenumbers FILE   phonenumbers: parse + is_possible + E.164
-    python bench.py phone-pbx FILE            pbx.normalize_numbers (one batch)
+    python bench.py phone-pbx FILE            pbx.normalize_numbers (one batch, the bulk form: str | None)
+    python bench.py phone-pbx-detailed FILE   pbx.normalize_numbers(detailed=True) (NormalizedNumber objects)
+    python bench.py cdr-py FILE               plain Python, the old sideloader's way (old_cdr.py)
     python bench.py cdr-pbx FILE              pbx CdrParser.parse_lines + to_call_request each
-    python bench.py cdr-pbx-batch FILE        pbx.map_lines (parse and map in one batch)
+    python bench.py cdr-pbx-batch FILE        pbx.map_lines (parse and map in one batch, objects)
+    python bench.py cdr-pbx-json FILE         pbx.map_lines_json + json.loads (the bulk form)
 
 FILE holds one input per line. Prints `rate=<items per second> n=<items> check=<n>`: the best
 of RUNS (default 2) runs, after a warm-up run that is not counted.
@@ -56,7 +59,25 @@ if mode == "phone-phonenumbers":
 elif mode == "phone-pbx":
     import pbx
 
-    timed(lambda: sum(1 for n in pbx.normalize_numbers(lines, "US") if n.kind == "e164"))
+    timed(lambda: sum(1 for n in pbx.normalize_numbers(lines, "US") if n is not None and n[0] == "+"))
+elif mode == "phone-pbx-detailed":
+    import pbx
+
+    timed(lambda: sum(1 for n in pbx.normalize_numbers(lines, "US", detailed=True) if n.kind == "e164"))
+elif mode == "cdr-py":
+    sys.path.insert(0, here)
+    from old_cdr import make_mapper
+
+    map_line = make_mapper("America/Anchorage", extensions)
+    timed(lambda: sum(1 for line in lines if "phoneNumber" in map_line(line)))
+elif mode == "cdr-pbx-json":
+    import json
+
+    import pbx
+
+    parser = pbx.CdrParser("27")
+    config = pbx.CallMapper(timezone="America/Anchorage", extensions=extensions)
+    timed(lambda: sum(1 for o in json.loads(pbx.map_lines_json(parser, text, config)) if "call" in o))
 elif mode in ("cdr-pbx", "cdr-pbx-batch"):
     import pbx
 

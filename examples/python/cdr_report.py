@@ -179,7 +179,7 @@ def report(
         out.write(f"  line {e.line}: {e}\n")
     if hours is not None:
         out.write(f"inbound after hours ({hours.timezone}): {after_hours}\n")
-    normalized = pbx.normalize_numbers(outside_numbers, default_region)  # one batch
+    normalized = pbx.normalize_numbers(outside_numbers, default_region, detailed=True)  # one batch
     top = Counter(n.value for n in normalized if n.kind == "e164" and n.value is not None)
     out.write("most frequent callers:\n")
     for number, n in top.most_common(3):

@@ -6,12 +6,15 @@ use chrono::{DateTime, Datelike, Offset, SecondsFormat, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::cdr::PartyNumber;
-use crate::cdr::{CallLegs, Cdr, assemble_call};
-use crate::direction::{Classification, Direction, DirectionPolicy, Rule, classify};
+use crate::cdr::{CallLegs, CallRecord, Cdr, PartyNumber, PartyNumberRef, assemble_call};
+use crate::direction::{
+    Classification, ClassificationRef, Direction, DirectionPolicy, Rule, classify, classify_ref,
+};
 use crate::error::{Error, Location};
 use crate::extensions::ExtensionMap;
-use crate::phone::{Normalized, NumberCache, NumberFormat, Region, api_number, normalize_cached};
+#[cfg(doc)]
+use crate::phone::Normalized;
+use crate::phone::{NormalizedRef, NumberCache, NumberFormat, Region, api_number, normalize_visit};
 
 /// `callDirection` of the call API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -199,41 +202,80 @@ pub fn parse_timezone(setting: &str, name: &str) -> Result<Tz, Error> {
 /// assert_eq!(pbx_core::call::api_timestamp(t, chrono_tz::UTC), "2025-01-21T19:30:00.000+00:00");
 /// ```
 pub fn api_timestamp(t: DateTime<Utc>, tz: Tz) -> String {
-    let local = t.with_timezone(&tz);
-    let offset = local.offset().fix().local_minus_utc();
-    let naive = local.naive_local();
-    let millis = naive.nanosecond() / 1_000_000;
-    if !(0..=9999).contains(&naive.year()) || millis > 999 || offset % 60 != 0 {
-        // Outside what the digits below write (chrono's own spelling, the same for the rest).
-        return local.to_rfc3339_opts(SecondsFormat::Millis, false);
+    ApiTimestamp::new(t, tz).as_str().to_owned()
+}
+
+/// [`api_timestamp`] on the stack: the text without a `String` for the usual years (chrono's
+/// spelling, in a `String`, for years outside 0–9999, leap seconds and offsets with seconds).
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use pbx_core::call::ApiTimestamp;
+/// let t = Utc.with_ymd_and_hms(2025, 1, 21, 19, 30, 0).unwrap();
+/// assert_eq!(ApiTimestamp::new(t, chrono_tz::America::Anchorage).as_str(), "2025-01-21T10:30:00.000-09:00");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiTimestamp(TimestampText);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum TimestampText {
+    Digits([u8; 29]),
+    Chrono(String),
+}
+
+impl ApiTimestamp {
+    /// `t` in `tz`, RFC 3339 with milliseconds and offset.
+    pub fn new(t: DateTime<Utc>, tz: Tz) -> ApiTimestamp {
+        let local = t.with_timezone(&tz);
+        let offset = local.offset().fix().local_minus_utc();
+        let naive = local.naive_local();
+        let millis = naive.nanosecond() / 1_000_000;
+        if !(0..=9999).contains(&naive.year()) || millis > 999 || offset % 60 != 0 {
+            // Outside what the digits below write (chrono's own spelling, the same for the rest).
+            return ApiTimestamp(TimestampText::Chrono(
+                local.to_rfc3339_opts(SecondsFormat::Millis, false),
+            ));
+        }
+        // `YYYY-MM-DDTHH:MM:SS.mmm±HH:MM`, written directly (chrono's formatter costs more than
+        // the rest of the mapping).
+        let mut out = *b"0000-00-00T00:00:00.000+00:00";
+        let abs = offset.unsigned_abs();
+        for (at, len, v) in [
+            (0, 4, naive.year().unsigned_abs()),
+            (5, 2, naive.month()),
+            (8, 2, naive.day()),
+            (11, 2, naive.hour()),
+            (14, 2, naive.minute()),
+            (17, 2, naive.second()),
+            (20, 3, millis),
+            (24, 2, abs / 3600),
+            (27, 2, abs / 60 % 60),
+        ] {
+            let mut v = v;
+            for digit in out[at..at + len].iter_mut().rev() {
+                *digit = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        }
+        if offset < 0 {
+            out[23] = b'-';
+        }
+        ApiTimestamp(TimestampText::Digits(out))
     }
-    // `YYYY-MM-DDTHH:MM:SS.mmm±HH:MM`, written directly (chrono's formatter costs more than
-    // the rest of the mapping).
-    let mut out = *b"0000-00-00T00:00:00.000+00:00";
-    let abs = offset.unsigned_abs();
-    for (at, len, v) in [
-        (0, 4, naive.year().unsigned_abs()),
-        (5, 2, naive.month()),
-        (8, 2, naive.day()),
-        (11, 2, naive.hour()),
-        (14, 2, naive.minute()),
-        (17, 2, naive.second()),
-        (20, 3, millis),
-        (24, 2, abs / 3600),
-        (27, 2, abs / 60 % 60),
-    ] {
-        let mut v = v;
-        for digit in out[at..at + len].iter_mut().rev() {
-            *digit = b'0' + (v % 10) as u8;
-            v /= 10;
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            // ASCII digits and separators only.
+            TimestampText::Digits(d) => std::str::from_utf8(d).unwrap_or_default(),
+            TimestampText::Chrono(s) => s,
         }
     }
-    if offset < 0 {
-        out[23] = b'-';
-    }
-    match std::str::from_utf8(&out) {
-        Ok(text) => text.to_owned(),
-        Err(_) => local.to_rfc3339_opts(SecondsFormat::Millis, false),
+}
+
+impl fmt::Display for ApiTimestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -247,21 +289,113 @@ pub fn api_timestamp(t: DateTime<Utc>, tz: Tz) -> String {
 /// cdr.call_id = Some("00000172FF13E364_4449".into());
 /// assert_eq!(pbx_core::call::pbx_call_id(&cdr, "3cx").as_deref(), Some("3cx-23194-00000172FF13E364_4449"));
 /// ```
-pub fn pbx_call_id(cdr: &Cdr, prefix: &str) -> Option<String> {
-    let parts = match (cdr.history_id.as_deref(), cdr.call_id.as_deref()) {
-        (Some(h), Some(c)) => [Some(h), Some(c)],
-        (Some(id), None) | (None, Some(id)) => [Some(id), None],
-        (None, None) => return None,
-    };
-    let mut out = String::with_capacity(
-        prefix.len() + parts.iter().flatten().map(|p| p.len() + 1).sum::<usize>(),
-    );
-    out.push_str(prefix);
-    for p in parts.into_iter().flatten() {
-        out.push('-');
-        out.push_str(p);
+pub fn pbx_call_id<R: CallRecord + ?Sized>(cdr: &R, prefix: &str) -> Option<String> {
+    CallId::of(cdr, prefix).map(|id| id.to_string())
+}
+
+/// `{prefix}-{historyid}-{callid}` without building it (written by `Display`).
+#[derive(Clone, Copy)]
+struct CallId<'a> {
+    prefix: &'a str,
+    parts: [Option<&'a str>; 2],
+}
+
+impl<'a> CallId<'a> {
+    fn of<R: CallRecord + ?Sized>(cdr: &'a R, prefix: &'a str) -> Option<CallId<'a>> {
+        let parts = match (cdr.history_id(), cdr.call_id()) {
+            (Some(h), Some(c)) => [Some(h), Some(c)],
+            (Some(id), None) | (None, Some(id)) => [Some(id), None],
+            (None, None) => return None,
+        };
+        Some(CallId { prefix, parts })
     }
-    Some(out)
+}
+
+impl fmt::Display for CallId<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.prefix)?;
+        for p in self.parts.into_iter().flatten() {
+            f.write_str("-")?;
+            f.write_str(p)?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for CallId<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Appends `s` as a JSON string, exactly as `serde_json` writes it: as it is between quotes
+/// when nothing in it needs escaping (the usual case, checked first), else by `serde_json`.
+fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        // Writing to a `Vec` cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
+}
+
+/// Appends the JSON of a [`CallRequest`] with these values, byte for byte what `serde_json`
+/// writes for it (same keys, same order; `pbx-core/tests/zero_copy.rs` compares them).
+fn write_call_json(out: &mut Vec<u8>, parts: &CallParts<'_>, phone_number: &str, timestamp: &str) {
+    out.extend_from_slice(b"{\"phoneNumber\":");
+    write_json_str(out, phone_number);
+    out.extend_from_slice(b",\"callDuration\":");
+    // serde_json writes integers with `itoa`; a `Vec` never fails.
+    let _ = serde_json::to_writer(&mut *out, &parts.talk_seconds);
+    out.extend_from_slice(b",\"callOwnerExtension\":");
+    write_json_str(out, parts.owner);
+    out.extend_from_slice(b",\"callOwnerEmail\":");
+    write_json_str(out, parts.email);
+    out.extend_from_slice(match parts.direction {
+        CallDirection::Inbound => b",\"callDirection\":\"INBOUND\",\"timestamp\":",
+        CallDirection::Outbound => b",\"callDirection\":\"OUTBOUND\",\"timestamp\":",
+    });
+    write_json_str(out, timestamp);
+    out.extend_from_slice(b",\"pbxCallId\":");
+    let id = parts.call_id;
+    let clean = |s: &str| s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
+    if clean(id.prefix) && id.parts.iter().flatten().all(|p| clean(p)) {
+        out.push(b'"');
+        out.extend_from_slice(id.prefix.as_bytes());
+        for p in id.parts.iter().flatten() {
+            out.push(b'-');
+            out.extend_from_slice(p.as_bytes());
+        }
+        out.push(b'"');
+    } else {
+        let _ = serde_json::to_writer(&mut *out, &id);
+    }
+    out.push(b'}');
+}
+
+/// What the mapping decided for a call to deliver, borrowed from the record, the
+/// classification and the extension map.
+struct CallParts<'a> {
+    start: DateTime<Utc>,
+    call_id: CallId<'a>,
+    direction: CallDirection,
+    owner: &'a str,
+    email: &'a str,
+    counterpart: Option<PartyNumberRef<'a>>,
+    talk_seconds: u64,
+}
+
+/// What [`CallMapper::map_json`] did with a record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MappedJson {
+    /// The call request's JSON was appended to the buffer.
+    Call,
+    /// A call not to deliver, and why (nothing was written).
+    Skipped(SkipReason),
 }
 
 /// Maps CDRs to call requests: classifies the direction, picks the owner and the other party,
@@ -322,21 +456,34 @@ impl CallMapper {
     /// assert_eq!(m.phone_number(&PartyNumber::parse("12-34")), "1234");
     /// ```
     pub fn phone_number(&self, n: &PartyNumber) -> String {
-        let normalized = match n {
-            PartyNumber::Extension(ext) => return ext.clone(),
-            other => normalize_cached(
-                other.as_str(),
-                self.options.default_region,
-                self.options.number_format,
-                &self.direction,
-                Some(&self.number_cache),
-            ),
-        };
-        match normalized {
-            Normalized::E164 { value, .. } | Normalized::Internal { value } => value,
-            Normalized::Anonymous => "anonymous".to_owned(),
-            _ => api_number(n),
+        self.with_phone_number(n.borrowed(), str::to_owned)
+    }
+
+    /// [`CallMapper::phone_number`] without building a `String`: `f` sees the text (borrowed
+    /// from the number, a stack buffer or the number cache).
+    ///
+    /// ```
+    /// use pbx_core::call::CallMapper;
+    /// use pbx_core::cdr::PartyNumberRef;
+    /// let m = CallMapper::default();
+    /// assert_eq!(m.with_phone_number(PartyNumberRef::parse("(907) 555-1234"), str::len), 12);
+    /// ```
+    pub fn with_phone_number<T>(&self, n: PartyNumberRef<'_>, f: impl FnOnce(&str) -> T) -> T {
+        if let PartyNumberRef::Extension(ext) = n {
+            return f(ext);
         }
+        normalize_visit(
+            n.as_str(),
+            self.options.default_region,
+            self.options.number_format,
+            &self.direction,
+            Some(&self.number_cache),
+            |normalized| match normalized {
+                NormalizedRef::E164 { value, .. } | NormalizedRef::Internal { value } => f(value),
+                NormalizedRef::Anonymous => f("anonymous"),
+                _ => f(&api_number(&n.into())),
+            },
+        )
     }
 
     /// Classifies a call from its database legs ([`CallLegs::summary`]: owner, other party and
@@ -394,7 +541,20 @@ impl CallMapper {
     /// record lacks what every call needs: a start time (`time-start`) or an id (`historyid` /
     /// `callid`).
     pub fn map(&self, cdr: &Cdr) -> Result<Mapped, Error> {
-        self.map_classified(cdr, &self.classify(cdr))
+        self.map_record(cdr)
+    }
+
+    /// [`CallMapper::map`] for any record: an owned [`Cdr`] or a borrowed
+    /// [`crate::cdr::CdrRef`] (the decisions are the same code).
+    ///
+    /// # Errors
+    /// As [`CallMapper::map`].
+    pub fn map_record<R: CallRecord + ?Sized>(&self, cdr: &R) -> Result<Mapped, Error> {
+        let c = classify_ref(cdr, &self.direction);
+        Ok(match self.call_parts(cdr, &c)? {
+            Ok(parts) => Mapped::Call(self.call_request(parts)),
+            Err(skip) => Mapped::Skipped(skip),
+        })
     }
 
     /// Maps one CDR already classified by [`CallMapper::classify`].
@@ -402,6 +562,79 @@ impl CallMapper {
     /// # Errors
     /// As [`CallMapper::map`].
     pub fn map_classified(&self, cdr: &Cdr, c: &Classification) -> Result<Mapped, Error> {
+        Ok(match self.call_parts(cdr, &c.borrowed())? {
+            Ok(parts) => Mapped::Call(self.call_request(parts)),
+            Err(skip) => Mapped::Skipped(skip),
+        })
+    }
+
+    /// Maps one record and, for a call to deliver, appends its request's JSON (exactly
+    /// `serde_json::to_writer` of the [`CallRequest`] [`CallMapper::map`] gives) to `out`,
+    /// without building the request: the allocation-free hot path (reuse `out` for every
+    /// record).
+    ///
+    /// ```
+    /// use pbx_core::call::{CallMapper, Mapped, MappedJson};
+    /// use pbx_core::cdr::{CdrParser, FieldTemplate};
+    /// use pbx_core::extensions::User;
+    /// let line = b"Call 1,a_1,00:00:05,2020/06/29 07:56:32,,,,Ext.101,0466452265,101,,,,,,,,,,";
+    /// let parser = CdrParser::new(FieldTemplate::v16_20());
+    /// let mut mapper = CallMapper::default();
+    /// mapper.extensions = [User::new("101", "a@example.com")].into_iter().collect();
+    /// let (mut scratch, mut out) = (Vec::new(), Vec::new());
+    /// let cdr = parser.parse_ref(1, line, &mut scratch)?;
+    /// assert_eq!(mapper.map_json(&cdr, &mut out)?, MappedJson::Call);
+    /// let Mapped::Call(call) = mapper.map_record(&cdr)? else { panic!() };
+    /// assert_eq!(out, serde_json::to_vec(&call).unwrap());
+    /// # Ok::<(), pbx_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`CallMapper::map`].
+    pub fn map_json<R: CallRecord + ?Sized>(
+        &self,
+        cdr: &R,
+        out: &mut Vec<u8>,
+    ) -> Result<MappedJson, Error> {
+        let c = classify_ref(cdr, &self.direction);
+        let parts = match self.call_parts(cdr, &c)? {
+            Ok(parts) => parts,
+            Err(skip) => return Ok(MappedJson::Skipped(skip)),
+        };
+        let timestamp = ApiTimestamp::new(parts.start, self.options.timezone);
+        let mut write = |phone_number: &str| {
+            write_call_json(out, &parts, phone_number, timestamp.as_str());
+        };
+        match parts.counterpart {
+            Some(n) => self.with_phone_number(n, write),
+            None => write(""),
+        }
+        Ok(MappedJson::Call)
+    }
+
+    /// The owned request of a call to deliver.
+    fn call_request(&self, parts: CallParts<'_>) -> CallRequest {
+        CallRequest {
+            phone_number: parts
+                .counterpart
+                .map(|n| self.with_phone_number(n, str::to_owned))
+                .unwrap_or_default(),
+            call_duration: parts.talk_seconds,
+            call_owner_extension: parts.owner.to_owned(),
+            call_owner_email: parts.email.to_owned(),
+            call_direction: parts.direction,
+            timestamp: api_timestamp(parts.start, self.options.timezone),
+            pbx_call_id: parts.call_id.to_string(),
+        }
+    }
+
+    /// The mapping decisions, once for every form of record and output: what every call
+    /// needs, the direction sent, the owner and its email, or why the call is skipped.
+    fn call_parts<'a, R: CallRecord + ?Sized>(
+        &'a self,
+        cdr: &'a R,
+        c: &ClassificationRef<'a>,
+    ) -> Result<Result<CallParts<'a>, SkipReason>, Error> {
         let missing = |field: &'static str, expected: &'static str| Error::InvalidValue {
             at: Location::Unknown,
             field,
@@ -409,46 +642,38 @@ impl CallMapper {
             expected,
         };
         let start = cdr
-            .time_start
+            .time_start()
             .ok_or_else(|| missing("time-start", "the call's start time (every call needs one)"))?;
-        let pbx_call_id = pbx_call_id(cdr, &self.options.call_id_prefix)
+        let call_id = CallId::of(cdr, &self.options.call_id_prefix)
             .ok_or_else(|| missing("historyid", "a history id or call id to identify the call"))?;
-        let call_direction = match (c.direction, self.options.internal_calls) {
+        let direction = match (c.direction, self.options.internal_calls) {
             (Direction::Inbound, _) => CallDirection::Inbound,
             (Direction::Outbound, _) | (Direction::Internal, InternalCalls::AsOutbound) => {
                 CallDirection::Outbound
             }
             (Direction::Internal, InternalCalls::Skip) => {
-                return Ok(Mapped::Skipped(SkipReason::Internal));
+                return Ok(Err(SkipReason::Internal));
             }
-            _ => return Ok(Mapped::Skipped(SkipReason::UnknownDirection)),
+            _ => return Ok(Err(SkipReason::UnknownDirection)),
         };
         // The owner is always a person: an extension by the site's extension rule, never a
         // DID, trunk, queue, ring group or IVR (whatever classified the call).
-        let Some(owner) = c
-            .owner
-            .as_deref()
-            .filter(|o| self.direction.is_owner_extension(o))
-        else {
-            return Ok(Mapped::Skipped(SkipReason::NoOwner));
+        let Some(owner) = c.owner.filter(|o| self.direction.is_owner_extension(o)) else {
+            return Ok(Err(SkipReason::NoOwner));
         };
         let Some(email) = self.extensions.email_for(owner) else {
-            return Ok(Mapped::Skipped(SkipReason::NoOwnerEmail {
+            return Ok(Err(SkipReason::NoOwnerEmail {
                 extension: owner.to_owned(),
             }));
         };
-        Ok(Mapped::Call(CallRequest {
-            phone_number: c
-                .counterpart
-                .as_ref()
-                .map(|n| self.phone_number(n))
-                .unwrap_or_default(),
-            call_duration: cdr.talk_seconds(),
-            call_owner_extension: owner.to_owned(),
-            call_owner_email: email.to_owned(),
-            call_direction,
-            timestamp: api_timestamp(start, self.options.timezone),
-            pbx_call_id,
+        Ok(Ok(CallParts {
+            start,
+            call_id,
+            direction,
+            owner,
+            email,
+            counterpart: c.counterpart,
+            talk_seconds: cdr.talk_seconds(),
         }))
     }
 }

@@ -9,7 +9,7 @@
 use std::fmt;
 use std::ops::RangeInclusive;
 
-use crate::cdr::{Cdr, PartyNumber, PartyType};
+use crate::cdr::{CallRecord, Cdr, PartyNumber, PartyNumberRef, PartyType};
 
 /// Which way a call went, seen from the company.
 ///
@@ -176,10 +176,10 @@ impl DirectionPolicy {
     }
 
     /// Whether a number field is internal: `Ext.NNN`, or a bare extension-like number.
-    pub fn is_internal(&self, n: &PartyNumber) -> bool {
-        match n {
-            PartyNumber::Extension(_) => true,
-            PartyNumber::Number(s) => self.is_extension_number(s),
+    pub fn is_internal<'a>(&self, n: impl Into<PartyNumberRef<'a>>) -> bool {
+        match n.into() {
+            PartyNumberRef::Extension(_) => true,
+            PartyNumberRef::Number(s) => self.is_extension_number(s),
             _ => false,
         }
     }
@@ -194,11 +194,11 @@ impl DirectionPolicy {
     /// assert!(p.is_external(&PartyNumber::Number("anonymous".into())));
     /// assert!(!p.is_external(&PartyNumber::Extension("101".into())));
     /// ```
-    pub fn is_external(&self, n: &PartyNumber) -> bool {
-        let PartyNumber::Number(s) = n else {
+    pub fn is_external<'a>(&self, n: impl Into<PartyNumberRef<'a>>) -> bool {
+        let PartyNumberRef::Number(s) = n.into() else {
             return false;
         };
-        let s = s.trim();
+        let s = crate::cdr::trim(s);
         if is_withheld(s) {
             return true;
         }
@@ -238,7 +238,45 @@ pub struct Classification {
     pub counterpart: Option<PartyNumber>,
 }
 
-/// Classifies a call.
+impl Classification {
+    /// The same classification, borrowed.
+    pub fn borrowed(&self) -> ClassificationRef<'_> {
+        ClassificationRef {
+            direction: self.direction,
+            rule: self.rule,
+            owner: self.owner.as_deref(),
+            counterpart: self.counterpart.as_ref().map(PartyNumber::borrowed),
+        }
+    }
+}
+
+/// A [`Classification`] borrowing the owner and the other party from the record (what
+/// [`classify_ref`] gives, without copying).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClassificationRef<'a> {
+    /// The direction.
+    pub direction: Direction,
+    /// The rule that decided it.
+    pub rule: Rule,
+    /// As [`Classification::owner`].
+    pub owner: Option<&'a str>,
+    /// As [`Classification::counterpart`].
+    pub counterpart: Option<PartyNumberRef<'a>>,
+}
+
+impl ClassificationRef<'_> {
+    /// The owned classification.
+    pub fn to_owned_classification(&self) -> Classification {
+        Classification {
+            direction: self.direction,
+            rule: self.rule,
+            owner: self.owner.map(str::to_owned),
+            counterpart: self.counterpart.map(PartyNumber::from),
+        }
+    }
+}
+
+/// Classifies a call ([`classify_ref`] for a borrowed [`crate::cdr::CdrRef`]).
 ///
 /// ```
 /// use pbx_core::cdr::{CdrParser, FieldTemplate};
@@ -255,6 +293,26 @@ pub struct Classification {
 /// # Ok::<(), pbx_core::Error>(())
 /// ```
 pub fn classify(cdr: &Cdr, policy: &DirectionPolicy) -> Classification {
+    classify_ref(cdr, policy).to_owned_classification()
+}
+
+/// [`classify`] without copying: the owner and the other party borrow from the record.
+///
+/// ```
+/// use pbx_core::cdr::{CdrParser, FieldTemplate, PartyNumberRef};
+/// use pbx_core::direction::{classify_ref, Direction, DirectionPolicy};
+/// let p = CdrParser::new(FieldTemplate::v16_20());
+/// let mut scratch = Vec::new();
+/// let cdr = p.parse_ref(1, b"Call 1,a_1,00:00:05,2020/06/29 07:56:32,,,,Ext.101,0466452265,101,,,,,,,,,,", &mut scratch)?;
+/// let c = classify_ref(&cdr, &DirectionPolicy::default());
+/// assert_eq!((c.direction, c.owner), (Direction::Outbound, Some("101")));
+/// assert_eq!(c.counterpart, Some(PartyNumberRef::Number("0466452265")));
+/// # Ok::<(), pbx_core::Error>(())
+/// ```
+pub fn classify_ref<'r, R: CallRecord + ?Sized>(
+    cdr: &'r R,
+    policy: &DirectionPolicy,
+) -> ClassificationRef<'r> {
     let (direction, rule) = decide(cdr, policy);
     let owner = match direction {
         Direction::Inbound => answering_extension(cdr, policy),
@@ -262,15 +320,14 @@ pub fn classify(cdr: &Cdr, policy: &DirectionPolicy) -> Classification {
         Direction::Unknown => None,
     };
     let counterpart = match direction {
-        Direction::Inbound => cdr.from_no.clone(),
+        Direction::Inbound => cdr.from_no(),
         Direction::Outbound => dialled_number(cdr, policy),
         Direction::Internal => cdr
-            .to_no
-            .clone()
-            .or_else(|| cdr.to_dn.clone().map(PartyNumber::Extension)),
+            .to_no()
+            .or_else(|| cdr.to_dn().map(PartyNumberRef::Extension)),
         Direction::Unknown => None,
     };
-    Classification {
+    ClassificationRef {
         direction,
         rule,
         owner,
@@ -278,58 +335,51 @@ pub fn classify(cdr: &Cdr, policy: &DirectionPolicy) -> Classification {
     }
 }
 
-fn decide(cdr: &Cdr, policy: &DirectionPolicy) -> (Direction, Rule) {
+fn decide<R: CallRecord + ?Sized>(cdr: &R, policy: &DirectionPolicy) -> (Direction, Rule) {
     // 1. Type fields.
-    match &cdr.from_type {
+    match cdr.from_type() {
         Some(t) if t.is_external() => return (Direction::Inbound, Rule::FromTypeExternal),
         Some(PartyType::Extension) => {
-            let dest = [&cdr.to_type, &cdr.final_type];
-            if dest
-                .iter()
-                .any(|t| t.as_ref().is_some_and(PartyType::is_external))
-            {
+            let dest = [cdr.to_type(), cdr.final_type()];
+            if dest.iter().any(|t| t.is_some_and(PartyType::is_external)) {
                 return (Direction::Outbound, Rule::ToTypeExternal);
             }
-            if dest
-                .iter()
-                .any(|t| t.as_ref().is_some_and(is_internal_type))
-            {
+            if dest.iter().any(|t| t.is_some_and(is_internal_type)) {
                 return (Direction::Internal, Rule::InternalTypes);
             }
         }
         _ => {}
     }
     // 2. Configured trunk DNs.
-    if cdr.from_dn.as_deref().is_some_and(|dn| policy.is_trunk(dn)) {
+    if cdr.from_dn().is_some_and(|dn| policy.is_trunk(dn)) {
         return (Direction::Inbound, Rule::FromTrunkDn);
     }
     let from_internal = caller_is_internal(cdr, policy);
     if from_internal
-        && [&cdr.to_dn, &cdr.final_dn]
+        && [cdr.to_dn(), cdr.final_dn()]
             .iter()
-            .any(|dn| dn.as_deref().is_some_and(|dn| policy.is_trunk(dn)))
+            .any(|dn| dn.is_some_and(|dn| policy.is_trunk(dn)))
     {
         return (Direction::Outbound, Rule::ToTrunkDn);
     }
     // 3. Number patterns.
-    if cdr.from_no.as_ref().is_some_and(|n| policy.is_external(n)) {
+    if cdr.from_no().is_some_and(|n| policy.is_external(n)) {
         return (Direction::Inbound, Rule::ExternalCallerNumber);
     }
     if from_internal {
-        let callees = [&cdr.final_number, &cdr.dial_no, &cdr.to_no];
+        let callees = [cdr.final_number(), cdr.dial_no(), cdr.to_no()];
         if callees
             .iter()
-            .any(|n| n.as_ref().is_some_and(|n| policy.is_external(n)))
+            .any(|n| n.is_some_and(|n| policy.is_external(n)))
         {
             return (Direction::Outbound, Rule::ExternalCalleeNumber);
         }
         let to_internal = callees
             .iter()
-            .any(|n| n.as_ref().is_some_and(|n| policy.is_internal(n)))
-            || [&cdr.to_dn, &cdr.final_dn].iter().any(|dn| {
-                dn.as_deref()
-                    .is_some_and(|dn| policy.is_extension_number(dn))
-            });
+            .any(|n| n.is_some_and(|n| policy.is_internal(n)))
+            || [cdr.to_dn(), cdr.final_dn()]
+                .iter()
+                .any(|dn| dn.is_some_and(|dn| policy.is_extension_number(dn)));
         if to_internal {
             return (Direction::Internal, Rule::InternalNumbers);
         }
@@ -354,12 +404,11 @@ fn is_service_type(t: &PartyType) -> bool {
     is_internal_type(t) && *t != PartyType::Extension
 }
 
-fn caller_is_internal(cdr: &Cdr, policy: &DirectionPolicy) -> bool {
-    cdr.from_no.as_ref().is_some_and(|n| policy.is_internal(n))
-        || (cdr.from_no.is_none()
+fn caller_is_internal<R: CallRecord + ?Sized>(cdr: &R, policy: &DirectionPolicy) -> bool {
+    cdr.from_no().is_some_and(|n| policy.is_internal(n))
+        || (cdr.from_no().is_none()
             && cdr
-                .from_dn
-                .as_deref()
+                .from_dn()
                 .is_some_and(|dn| policy.is_extension_number(dn)))
 }
 
@@ -370,85 +419,85 @@ fn caller_is_internal(cdr: &Cdr, policy: &DirectionPolicy) -> bool {
 /// `to-dn` when it is a person's. Queues, ring groups, IVRs and voicemail (by type field or
 /// by [`DirectionPolicy::service_dns`]), trunks and numbers the extension rule rejects are
 /// never the owner.
-fn answering_extension(cdr: &Cdr, policy: &DirectionPolicy) -> Option<String> {
-    let rung_as_extension = |dn: &str| {
-        cdr.to_dn.as_deref() == Some(dn) && cdr.to_type.as_ref() == Some(&PartyType::Extension)
-    };
+fn answering_extension<'r, R: CallRecord + ?Sized>(
+    cdr: &'r R,
+    policy: &DirectionPolicy,
+) -> Option<&'r str> {
+    let rung_as_extension =
+        |dn: &str| cdr.to_dn() == Some(dn) && cdr.to_type() == Some(&PartyType::Extension);
     let is_service_dn = |dn: &str| {
         policy.is_service(dn)
             || policy.is_trunk(dn)
-            || (cdr.to_dn.as_deref() == Some(dn)
-                && cdr.to_type.as_ref().is_some_and(is_service_type))
-            || (cdr.final_dn.as_deref() == Some(dn)
-                && cdr.final_type.as_ref().is_some_and(is_service_type)
-                && !(cdr.final_type == Some(PartyType::Voicemail) && rung_as_extension(dn)))
+            || (cdr.to_dn() == Some(dn) && cdr.to_type().is_some_and(is_service_type))
+            || (cdr.final_dn() == Some(dn)
+                && cdr.final_type().is_some_and(is_service_type)
+                && !(cdr.final_type() == Some(&PartyType::Voicemail) && rung_as_extension(dn)))
     };
     let person = |dn: &str| policy.is_owner_extension(dn) && !is_service_dn(dn);
-    if let Some(dn) = cdr.final_dn.as_deref() {
-        let by_type = match &cdr.final_type {
+    if let Some(dn) = cdr.final_dn() {
+        let by_type = match cdr.final_type() {
             Some(PartyType::Extension) | None => true,
             // A voicemail DN that is the extension rung: that extension's mailbox.
             Some(PartyType::Voicemail) => rung_as_extension(dn),
             Some(_) => false,
         };
         if by_type && person(dn) {
-            return Some(dn.to_owned());
+            return Some(dn);
         }
     }
     let from_chain = cdr
-        .chain
-        .iter()
+        .chain()
         .rev()
-        .filter_map(PartyNumber::extension)
+        .filter_map(|n| n.extension())
         .find(|ext| person(ext));
     if let Some(ext) = from_chain {
-        return Some(ext.to_owned());
+        return Some(ext);
     }
     // A record without final-dn or chain (a missed call in a short layout): the extension it
     // rang, when that is a person's.
-    cdr.to_dn
-        .as_deref()
-        .filter(|_| match &cdr.to_type {
+    cdr.to_dn()
+        .filter(|_| match cdr.to_type() {
             Some(t) => *t == PartyType::Extension,
             None => true,
         })
         .filter(|dn| person(dn))
-        .map(str::to_owned)
 }
 
 /// The calling extension: `from-dn` when the caller is an extension, else `Ext.` of `from-no`
 /// — only a number the extension rule accepts.
-fn calling_extension(cdr: &Cdr, policy: &DirectionPolicy) -> Option<String> {
+fn calling_extension<'r, R: CallRecord + ?Sized>(
+    cdr: &'r R,
+    policy: &DirectionPolicy,
+) -> Option<&'r str> {
     let owner = |dn: &&str| policy.is_owner_extension(dn);
-    if let Some(ext) = cdr.from_no.as_ref().and_then(PartyNumber::extension) {
+    if let Some(ext) = cdr.from_no().and_then(|n| n.extension()) {
         return cdr
-            .from_dn
-            .as_deref()
+            .from_dn()
             .filter(|dn| policy.is_extension_number(dn) || *dn == ext)
             .filter(owner)
-            .or(Some(ext).filter(owner))
-            .map(str::to_owned);
+            .or(Some(ext).filter(owner));
     }
-    let from_type_ext = cdr.from_type == Some(PartyType::Extension);
-    cdr.from_dn
-        .as_deref()
+    let from_type_ext = cdr.from_type() == Some(&PartyType::Extension);
+    cdr.from_dn()
         .filter(|dn| from_type_ext || policy.is_extension_number(dn))
         .filter(owner)
-        .or_else(|| match &cdr.from_no {
-            Some(PartyNumber::Number(n)) if policy.is_owner_extension(n) => Some(n.as_str()),
+        .or_else(|| match cdr.from_no() {
+            Some(PartyNumberRef::Number(n)) if policy.is_owner_extension(n) => Some(n),
             _ => None,
         })
-        .map(str::to_owned)
 }
 
 /// The outside number of an outbound call: the first external one of `final-number`,
 /// `dial-no`, `to-no`; else the first one present.
-fn dialled_number(cdr: &Cdr, policy: &DirectionPolicy) -> Option<PartyNumber> {
-    let candidates = [&cdr.final_number, &cdr.dial_no, &cdr.to_no];
+fn dialled_number<'r, R: CallRecord + ?Sized>(
+    cdr: &'r R,
+    policy: &DirectionPolicy,
+) -> Option<PartyNumberRef<'r>> {
+    let candidates = [cdr.final_number(), cdr.dial_no(), cdr.to_no()];
     candidates
         .iter()
-        .filter_map(|n| n.as_ref())
-        .find(|n| policy.is_external(n))
-        .or_else(|| candidates.iter().filter_map(|n| n.as_ref()).next())
-        .cloned()
+        .flatten()
+        .find(|n| policy.is_external(**n))
+        .or_else(|| candidates.iter().flatten().next())
+        .copied()
 }

@@ -37,6 +37,7 @@ pub mod extensions;
 pub mod framing;
 pub mod groups;
 pub mod hours;
+pub mod jsonl;
 pub mod memory;
 pub mod phone;
 pub mod sync;

@@ -373,6 +373,118 @@ impl Normalized {
     }
 }
 
+/// A [`Normalized`] borrowing its text: what [`normalize_ref`] hands its visitor, without
+/// building a `String` for the answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NormalizedRef<'a> {
+    /// As [`Normalized::E164`].
+    E164 {
+        /// The number, without any extension.
+        value: &'a str,
+        /// An extension written after the number, digits only.
+        extension: Option<&'a str>,
+    },
+    /// As [`Normalized::Internal`].
+    Internal {
+        /// The extension.
+        value: &'a str,
+    },
+    /// As [`Normalized::Anonymous`].
+    Anonymous,
+    /// As [`Normalized::Invalid`].
+    Invalid {
+        /// The input as given.
+        raw: &'a str,
+        /// Why.
+        reason: InvalidReason,
+    },
+}
+
+impl<'a> NormalizedRef<'a> {
+    /// The number of an external or internal outcome (as [`Normalized::value`]).
+    pub fn value(&self) -> Option<&'a str> {
+        match *self {
+            NormalizedRef::E164 { value, .. } | NormalizedRef::Internal { value } => Some(value),
+            NormalizedRef::Anonymous | NormalizedRef::Invalid { .. } => None,
+        }
+    }
+
+    /// The outcome's kind (as [`Normalized::kind`]).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            NormalizedRef::E164 { .. } => "e164",
+            NormalizedRef::Internal { .. } => "internal",
+            NormalizedRef::Anonymous => "anonymous",
+            NormalizedRef::Invalid { .. } => "invalid",
+        }
+    }
+
+    /// The owned outcome.
+    pub fn to_normalized(&self) -> Normalized {
+        match *self {
+            NormalizedRef::E164 { value, extension } => Normalized::E164 {
+                value: value.to_owned(),
+                extension: extension.map(str::to_owned),
+            },
+            NormalizedRef::Internal { value } => Normalized::internal(value),
+            NormalizedRef::Anonymous => Normalized::Anonymous,
+            NormalizedRef::Invalid { raw, reason } => Normalized::Invalid {
+                raw: raw.to_owned(),
+                reason,
+            },
+        }
+    }
+}
+
+impl Normalized {
+    /// The same outcome, borrowed.
+    pub fn borrowed(&self) -> NormalizedRef<'_> {
+        match self {
+            Normalized::E164 { value, extension } => NormalizedRef::E164 {
+                value,
+                extension: extension.as_deref(),
+            },
+            Normalized::Internal { value } => NormalizedRef::Internal { value },
+            Normalized::Anonymous => NormalizedRef::Anonymous,
+            Normalized::Invalid { raw, reason } => NormalizedRef::Invalid {
+                raw,
+                reason: *reason,
+            },
+        }
+    }
+}
+
+/// [`normalize`] without building the answer: `visit` sees it borrowed (from `raw`, a stack
+/// buffer or `cache`) and its result is returned. The allocation-free form for bulk callers;
+/// `cache` (optional) remembers libphonenumber's answers for numbers seen again.
+///
+/// ```
+/// use pbx_core::phone::{normalize_ref, NumberPolicy};
+/// let p = NumberPolicy::default();
+/// let mut out = String::new();
+/// for raw in ["(907) 555-1234", "Ext.101", "anonymous"] {
+///     normalize_ref(raw, &p, None, |n| out.push_str(n.value().unwrap_or("-")));
+///     out.push(' ');
+/// }
+/// assert_eq!(out, "+19075551234 101 - ");
+/// ```
+pub fn normalize_ref<T>(
+    raw: &str,
+    policy: &NumberPolicy,
+    cache: Option<&NumberCache>,
+    visit: impl FnOnce(NormalizedRef<'_>) -> T,
+) -> T {
+    normalize_visit(
+        raw,
+        policy.default_region,
+        policy.format,
+        &policy.extensions,
+        cache,
+        visit,
+    )
+}
+
 /// Normalizes one number (see the [module documentation](self) for the rules). Never panics.
 ///
 /// ```
@@ -434,37 +546,46 @@ pub(crate) fn normalize_cached(
     extensions: &DirectionPolicy,
     cache: Option<&NumberCache>,
 ) -> Normalized {
-    let s = raw.trim();
+    normalize_visit(raw, region, format, extensions, cache, |n| {
+        n.to_normalized()
+    })
+}
+
+/// The one implementation of the rules: the answer is handed to `visit` borrowed.
+pub(crate) fn normalize_visit<T>(
+    raw: &str,
+    region: Region,
+    format: NumberFormat,
+    extensions: &DirectionPolicy,
+    cache: Option<&NumberCache>,
+    visit: impl FnOnce(NormalizedRef<'_>) -> T,
+) -> T {
+    let s = crate::cdr::trim(raw);
     let Some(&first) = s.as_bytes().first() else {
-        return Normalized::Anonymous;
+        return visit(NormalizedRef::Anonymous);
     };
     let mut candidate = s;
     if !(first.is_ascii_digit() || first == b'+' || first == b'(') {
         match unwrap_3cx(s, extensions) {
             Unwrapped::Number(n) => candidate = n,
-            Unwrapped::Done(outcome) => return outcome,
-            Unwrapped::Invalid(reason) => {
-                return Normalized::Invalid {
-                    raw: raw.to_owned(),
-                    reason,
-                };
-            }
+            Unwrapped::Done(outcome) => return visit(outcome),
+            Unwrapped::Invalid(reason) => return visit(NormalizedRef::Invalid { raw, reason }),
         }
     }
     if extensions.is_extension_number(candidate) {
-        return Normalized::internal(candidate);
+        return visit(NormalizedRef::Internal { value: candidate });
     }
     if format == NumberFormat::E164
         && let Some(e164) = nanp_fast_path(candidate.as_bytes(), region == Region::US)
     {
-        return Normalized::E164 {
-            value: e164,
+        return visit(NormalizedRef::E164 {
+            value: e164.as_str(),
             extension: None,
-        };
+        });
     }
     match cache {
-        Some(cache) => cache.library(raw, candidate, region, format),
-        None => library(raw, candidate, region, format),
+        Some(cache) => cache.library(raw, candidate, region, format, visit),
+        None => visit(library(raw, candidate, region, format).borrowed()),
     }
 }
 
@@ -498,24 +619,27 @@ struct CachedAnswer {
 }
 
 impl NumberCache {
-    /// `library(raw, candidate, region, format)`, remembered. When another thread holds the
-    /// cache, computes without it.
-    fn library(
+    /// `library(raw, candidate, region, format)`, remembered, handed to `visit` (under the
+    /// cache's lock on a hit: no copy). When another thread holds the cache, computes without
+    /// it.
+    fn library<T>(
         &self,
         raw: &str,
         candidate: &str,
         region: Region,
         format: NumberFormat,
-    ) -> Normalized {
+        visit: impl FnOnce(NormalizedRef<'_>) -> T,
+    ) -> T {
         if let Ok(answers) = self.answers.try_lock()
             && let Some(hit) = answers.get(raw)
             && *hit.candidate == *candidate
             && hit.region == region
             && hit.format == format
         {
-            return hit.answer.clone();
+            return visit(hit.answer.borrowed());
         }
         let answer = library(raw, candidate, region, format);
+        let out = visit(answer.borrowed());
         if let Ok(mut answers) = self.answers.try_lock() {
             if answers.len() >= NUMBER_CACHE_SIZE {
                 answers.clear();
@@ -526,11 +650,11 @@ impl NumberCache {
                     candidate: candidate.into(),
                     region,
                     format,
-                    answer: answer.clone(),
+                    answer,
                 },
             );
         }
-        answer
+        out
     }
 
     /// How many answers it holds.
@@ -564,7 +688,7 @@ enum Unwrapped<'a> {
     /// A number to read on.
     Number(&'a str),
     /// A final outcome.
-    Done(Normalized),
+    Done(NormalizedRef<'a>),
     /// Not a number, for this reason.
     Invalid(InvalidReason),
 }
@@ -573,7 +697,7 @@ enum Unwrapped<'a> {
 /// `+` or `(` (those need none of them).
 fn unwrap_3cx<'a>(s: &'a str, extensions: &DirectionPolicy) -> Unwrapped<'a> {
     if is_withheld(s) {
-        return Unwrapped::Done(Normalized::Anonymous);
+        return Unwrapped::Done(NormalizedRef::Anonymous);
     }
     if s.eq_ignore_ascii_case("EndCall") || strip_prefix_ci(s, "Pickup").is_some() {
         return Unwrapped::Invalid(InvalidReason::NotAParty);
@@ -581,7 +705,7 @@ fn unwrap_3cx<'a>(s: &'a str, extensions: &DirectionPolicy) -> Unwrapped<'a> {
     if let Some(rest) = strip_prefix_ci(s, "sip:").or_else(|| strip_prefix_ci(s, "sips:")) {
         let user = rest.split(['@', ';']).next().unwrap_or_default().trim();
         if user.is_empty() || is_withheld(user) {
-            return Unwrapped::Done(Normalized::Anonymous);
+            return Unwrapped::Done(NormalizedRef::Anonymous);
         }
         return match unwrap_3cx_inner(user) {
             Some(done) => done,
@@ -591,7 +715,7 @@ fn unwrap_3cx<'a>(s: &'a str, extensions: &DirectionPolicy) -> Unwrapped<'a> {
     if let Some(rest) = strip_prefix_ci(s, "tel:") {
         let number = rest.split(';').next().unwrap_or_default().trim();
         if extensions.is_extension_number(number) {
-            return Unwrapped::Done(Normalized::internal(number));
+            return Unwrapped::Done(NormalizedRef::Internal { value: number });
         }
         return Unwrapped::Number(s);
     }
@@ -608,7 +732,7 @@ fn unwrap_3cx_inner(s: &str) -> Option<Unwrapped<'_>> {
         return Some(if ext.is_empty() {
             Unwrapped::Invalid(InvalidReason::NotANumber)
         } else {
-            Unwrapped::Done(Normalized::internal(ext))
+            Unwrapped::Done(NormalizedRef::Internal { value: ext })
         });
     }
     for code in ["*67", "*82", "#31#", "*31#"] {
@@ -642,7 +766,7 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 ///
 /// Everything else — `0xx`/`1xx` area codes, `011…`, letters, other punctuation — returns
 /// `None`.
-fn nanp_fast_path(s: &[u8], region_is_us: bool) -> Option<String> {
+fn nanp_fast_path(s: &[u8], region_is_us: bool) -> Option<Nanp> {
     if s.len() > 40 {
         return None;
     }
@@ -670,10 +794,19 @@ fn nanp_fast_path(s: &[u8], region_is_us: bool) -> Option<String> {
     if !(b'2'..=b'9').contains(&nsn[0]) {
         return None;
     }
-    let mut out = String::with_capacity(12);
-    out.push_str("+1");
-    out.extend(nsn.iter().map(|&b| char::from(b)));
-    Some(out)
+    let mut out = *b"+1..........";
+    out[2..].copy_from_slice(nsn);
+    Some(Nanp(out))
+}
+
+/// `+1` and ten ASCII digits, on the stack.
+struct Nanp([u8; 12]);
+
+impl Nanp {
+    fn as_str(&self) -> &str {
+        // Always ASCII (`+`, `1` and the digits copied in).
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
 }
 
 /// libphonenumber rejects longer input as too long (counted in characters, as Python's
@@ -816,6 +949,10 @@ pub fn api_number(n: &PartyNumber) -> String {
 mod tests {
     use super::*;
 
+    fn fast(s: &[u8], region_is_us: bool) -> Option<String> {
+        nanp_fast_path(s, region_is_us).map(|n| n.as_str().to_owned())
+    }
+
     fn n(raw: &str) -> Normalized {
         normalize(raw, &NumberPolicy::default())
     }
@@ -823,18 +960,18 @@ mod tests {
     #[test]
     fn fast_path_only_for_fixed_answers() {
         assert_eq!(
-            nanp_fast_path(b"(907) 555-1234", true).as_deref(),
+            fast(b"(907) 555-1234", true).as_deref(),
             Some("+19075551234")
         );
         assert_eq!(
-            nanp_fast_path(b"+1 907 555 1234", false).as_deref(),
+            fast(b"+1 907 555 1234", false).as_deref(),
             Some("+19075551234")
         );
-        assert_eq!(nanp_fast_path(b"19075551234", false), None);
-        assert_eq!(nanp_fast_path(b"1235551234", true), None);
-        assert_eq!(nanp_fast_path(b"0115551234", true), None);
-        assert_eq!(nanp_fast_path(b"907/555/1234", true), None);
-        assert_eq!(nanp_fast_path(b"907555123456", true), None);
+        assert_eq!(fast(b"19075551234", false), None);
+        assert_eq!(fast(b"1235551234", true), None);
+        assert_eq!(fast(b"0115551234", true), None);
+        assert_eq!(fast(b"907/555/1234", true), None);
+        assert_eq!(fast(b"907555123456", true), None);
     }
 
     #[test]
@@ -893,7 +1030,7 @@ mod tests {
                 4 => format!("{}.{}.{}", &d[..3], &d[3..6], &d[6..]),
                 _ => format!("+1 {} {} {}", &d[..3], &d[3..6], &d[6..]),
             };
-            let fast = nanp_fast_path(raw.as_bytes(), true);
+            let fast = fast(raw.as_bytes(), true);
             proptest::prop_assert!(fast.is_some());
             proptest::prop_assert_eq!(
                 Normalized::e164(fast.unwrap()),

@@ -10,6 +10,7 @@ import {
   evaluateGroups,
   loadConfig,
   normalizeNumbers,
+  normalizeNumbersDetailed,
   Sideloader,
   type SideloaderStatus,
   type SideloaderSummary,
@@ -40,8 +41,14 @@ if (hours) {
   for (const a of actions) if (a.action === 'open' && a.request) console.log(a.request.alertType, JSON.stringify(state))
 }
 
-const numbers = normalizeNumbers(['(907) 555-1234'], { defaultRegion: 'US' })
-console.log(numbers[0].kind === 'e164' ? numbers[0].value : undefined)
+const numbers: Array<string | null> = normalizeNumbers(['(907) 555-1234'], { defaultRegion: 'US' })
+console.log(numbers[0] ?? 'withheld or invalid')
+const detailed = normalizeNumbersDetailed(['(907) 555-1234'])
+console.log(detailed[0].kind === 'e164' ? detailed[0].value : undefined)
+const bulk: Array<{ line: number; call?: unknown; skipped?: string }> = JSON.parse(
+  mapper.mapLinesJson(parser, readFileSync('examples/data/cdr-sample.log')),
+)
+console.log(bulk.length)
 
 try {
   new ExtensionMap({ '101': 'anna@example.com', '102': { email: 'bob@example.com', name: 'Bob' } })

@@ -1,7 +1,7 @@
-// normalizeNumber / normalizeNumbers (one crossing per batch) / normalizeNumbersAsync.
+// normalizeNumber / normalizeNumbers (one crossing per batch, strings) / normalizeNumbersDetailed / normalizeNumbersAsync.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { normalizeNumber, normalizeNumbers, normalizeNumbersAsync } from '../index.js'
+import { normalizeNumber, normalizeNumbers, normalizeNumbersAsync, normalizeNumbersDetailed } from '../index.js'
 
 const inputs = ['(907) 555-1234', '011 44 20 7946 0018', 'Ext.101', 'anonymous', '', 'EndCall', '907-555-1234 ext. 12', '12']
 
@@ -18,9 +18,17 @@ test('normalizeNumber', () => {
   })
 })
 
-test('normalizeNumbers is normalizeNumber element by element; the async variant too', async () => {
+test('normalizeNumbersDetailed is normalizeNumber element by element', () => {
   const one = inputs.map((s) => normalizeNumber(s))
-  assert.deepEqual(normalizeNumbers(inputs), one)
-  assert.deepEqual(await normalizeNumbersAsync(inputs), one)
+  assert.deepEqual(normalizeNumbersDetailed(inputs), one)
+  assert.deepEqual(normalizeNumbersDetailed([]), [])
+})
+
+test('normalizeNumbers (the bulk form) is the value or null, element by element; the async variant too', async () => {
+  const values = inputs.map((s) => normalizeNumber(s).value ?? null)
+  assert.deepEqual(normalizeNumbers(inputs), values)
+  assert.deepEqual(normalizeNumbers(inputs), ['+19075551234', '+442079460018', '101', null, null, null, '+19075551234', '12'])
+  assert.deepEqual(await normalizeNumbersAsync(inputs), values)
+  assert.deepEqual(normalizeNumbers(['0701234567'], { defaultRegion: 'SE', format: 'international' }), ['+46 70 123 45 67'])
   assert.deepEqual(normalizeNumbers([]), [])
 })

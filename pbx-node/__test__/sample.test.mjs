@@ -4,7 +4,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { CdrParser, CallMapper, ExtensionMap, classify, loadConfig, mapLines, toCallRequest, templateFields } from '../index.js'
+import { CdrParser, CallMapper, ExtensionMap, classify, loadConfig, mapLines, mapLinesJson, toCallRequest, templateFields } from '../index.js'
 import { sampleLog, expectedRows, extensionsYaml, path } from './helpers.mjs'
 
 test('every sample line matches its expected row', () => {
@@ -96,6 +96,26 @@ test('mapLines agrees with pbx-convert line by line', { skip: !convertOutput && 
     return { line: o.line, error: { field: o.error.field ?? null, value: o.error.value ?? null, message: o.error.message } }
   })
   assert.deepEqual(got, want)
+})
+
+test('mapLinesJson is mapLines as one JSON array (the objects pbx-convert prints)', () => {
+  const parser = new CdrParser()
+  const mapper = new CallMapper(new ExtensionMap(extensionsYaml), { timezone: 'America/Anchorage' })
+  const text = mapper.mapLinesJson(parser, sampleLog)
+  assert.equal(typeof text, 'string')
+  const got = JSON.parse(text)
+  const want = mapper.mapLines(parser, sampleLog).map((o) => {
+    if (o.call) return { line: o.line, call: o.call }
+    if (o.skipped) return { line: o.line, skipped: o.skipped.message }
+    return { line: o.line, error: { field: o.error.field ?? null, value: o.error.value ?? null, message: o.error.message } }
+  })
+  assert.deepEqual(got, want)
+  for (const o of got) if (o.call) assert.deepEqual(Object.keys(o.call), Object.keys(want.find((w) => w.line === o.line).call))
+  const lines = sampleLog.toString().split('\n').filter((l) => l.trim())
+  const strip = (outcomes) => outcomes.map(({ line, ...rest }) => rest)
+  assert.deepEqual(strip(JSON.parse(mapper.mapLinesJson(parser, lines))), strip(got))
+  assert.equal(mapLinesJson(parser, sampleLog, mapper), text)
+  assert.deepEqual(JSON.parse(mapLinesJson(parser, [], mapper)), [])
 })
 
 test('the async batch variants give the sync results', async () => {

@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import {
-  BusinessHours, CallMapper, CdrParser, Config, classify, mapLines, normalizeNumber, normalizeNumbers, toCallRequest,
+  BusinessHours, CallMapper, CdrParser, Config, classify, mapLines, normalizeNumber, normalizeNumbers, normalizeNumbersDetailed, toCallRequest,
 } from '../index.js'
 import { read } from './helpers.mjs'
 
@@ -35,7 +35,9 @@ test('phone numbers', () => {
   }
   for (const region of new Set(vectors.phone.map((c) => c.region))) {
     const raws = vectors.phone.filter((c) => c.region === region).map((c) => c.raw)
-    assert.deepEqual(normalizeNumbers(raws, { defaultRegion: region }), raws.map((r) => normalizeNumber(r, { defaultRegion: region })))
+    assert.deepEqual(normalizeNumbersDetailed(raws, { defaultRegion: region }), raws.map((r) => normalizeNumber(r, { defaultRegion: region })))
+    const values = vectors.phone.filter((c) => c.region === region).map((c) => c.expect.value ?? null)
+    assert.deepEqual(normalizeNumbers(raws, { defaultRegion: region }), values)
   }
 })
 

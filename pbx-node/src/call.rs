@@ -5,6 +5,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use pbx_core::Location;
 use pbx_core::call::{self as core, InternalCalls, Mapped, SkipReason};
+use pbx_core::jsonl::LineWriter;
 use pbx_core::phone::{NumberFormat, Region};
 
 use crate::cdr::{Cdr, CdrParser, Lines, line_no};
@@ -200,6 +201,28 @@ fn run_map_lines(
         .collect()
 }
 
+/// The bulk form of `mapLines`: one JSON array with one object per line — `line` and one of
+/// `call`, `skipped` (the reason in words) or `error` (`field`, `value`, `message`), the objects
+/// `pbx-convert` prints — written in Rust without building any JS object.
+fn run_map_lines_json(
+    parser: &pbx_core::cdr::CdrParser,
+    mapper: &core::CallMapper,
+    lines: &Lines,
+) -> String {
+    let mut writer = LineWriter::new(parser, mapper);
+    let mut out = Vec::with_capacity(1 << 16);
+    out.push(b'[');
+    for (n, line) in lines.numbered() {
+        if out.len() > 1 {
+            out.push(b',');
+        }
+        writer.write_line(n, line, &mut out);
+    }
+    out.push(b']');
+    // serde_json writes UTF-8, and the punctuation around it is ASCII.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
 /// Maps CDRs to call requests: direction, owner, other party, owner email, timestamp in the
 /// PBX's timezone, `pbxCallId`.
 #[napi]
@@ -308,6 +331,20 @@ impl CallMapper {
         ))
     }
 
+    /// The bulk form of `mapLines`: the outcomes as the text of one JSON array (for
+    /// `JSON.parse`), one object per line — `line` and one of `call`, `skipped` (the reason in
+    /// words) or `error` (`field`, `value`, `message`): the objects `pbx-convert` prints. Much
+    /// faster than `mapLines` for big batches (no JS object is built per field); a blank
+    /// element of an array is a `skipped` line (`"blank line"`).
+    #[napi]
+    pub fn map_lines_json(
+        &self,
+        parser: &CdrParser,
+        input: Either3<String, Buffer, Vec<String>>,
+    ) -> String {
+        run_map_lines_json(&parser.inner, &self.inner, &Lines::from_js(input))
+    }
+
     /// `mapLines` on the libuv thread pool, for big batches.
     #[napi(ts_return_type = "Promise<LineOutcome[]>")]
     pub fn map_lines_async(
@@ -389,4 +426,23 @@ pub fn map_lines(
         }
     };
     to_outcomes(run_map_lines(&parser.inner, m, &Lines::from_js(input)))
+}
+
+/// `mapper.mapLinesJson(parser, input)` as a function (the Python binding's
+/// `map_lines_json(parser, lines, mapper)`).
+#[napi]
+pub fn map_lines_json(
+    parser: &CdrParser,
+    input: Either3<String, Buffer, Vec<String>>,
+    mapper: Either<&CallMapper, &Config>,
+) -> String {
+    let owned;
+    let m = match mapper {
+        Either::A(m) => &m.inner,
+        Either::B(c) => {
+            owned = c.inner.call_mapper();
+            &owned
+        }
+    };
+    run_map_lines_json(&parser.inner, m, &Lines::from_js(input))
 }

@@ -227,6 +227,17 @@ impl Lines {
     }
 }
 
+impl Lines {
+    /// Each line with its number: a text split at line breaks (blank lines passed over), or
+    /// one element per line.
+    pub(crate) fn numbered(&self) -> Box<dyn Iterator<Item = (u64, &[u8])> + '_> {
+        match self {
+            Lines::Text(t) => Box::new(core::split_lines(t)),
+            Lines::Array(v) => Box::new((1u64..).zip(v.iter().map(String::as_bytes))),
+        }
+    }
+}
+
 pub(crate) fn line_no(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }

@@ -163,16 +163,70 @@ pub fn normalize_number(
     Ok(to_js(core::normalize(&raw, &p)))
 }
 
-/// Normalizes many numbers in one call; element `i` is `normalizeNumber(raws[i])`.
+/// Normalizes many numbers in one call — the bulk form: element `i` is
+/// `normalizeNumber(raws[i]).value ?? null` (the number in the requested format or the
+/// extension; `null` for a withheld or invalid number), a plain string per item. For the whole
+/// `NormalizedNumber` objects, `normalizeNumbersDetailed`.
 /// `options` may be the default region alone (`'AU'`).
+#[napi(
+    ts_args_type = "raws: string[], options?: NumberOptions | string",
+    ts_return_type = "Array<string | null>"
+)]
+pub fn normalize_numbers<'env>(
+    env: &'env Env,
+    raws: Unknown<'_>,
+    options: Option<Unknown<'_>>,
+) -> Result<Array<'env>> {
+    let raws = strings_arg(env, "normalizeNumbers", "raws", raws)?;
+    let options = options_arg(env, "normalizeNumbers", options)?;
+    let p = policy(env, options)?;
+    compact(env, &compact_values(&raws, &p))
+}
+
+/// The answers of a batch in one buffer: the values end to end, and per input `None` or the
+/// value's span.
+struct Compact {
+    values: String,
+    spans: Vec<Option<(usize, usize)>>,
+}
+
+fn compact_values(raws: &[String], p: &NumberPolicy) -> Compact {
+    let mut values = String::with_capacity(raws.len() * 12);
+    let spans = raws
+        .iter()
+        .map(|raw| {
+            core::normalize_ref(raw, p, None, |n| {
+                n.value().map(|v| {
+                    let start = values.len();
+                    values.push_str(v);
+                    (start, values.len())
+                })
+            })
+        })
+        .collect();
+    Compact { values, spans }
+}
+
+/// A JS array of strings and nulls, each string made from the shared buffer.
+fn compact<'env>(env: &'env Env, c: &Compact) -> Result<Array<'env>> {
+    let mut out = env.create_array(u32::try_from(c.spans.len()).unwrap_or(u32::MAX))?;
+    for (i, span) in (0u32..).zip(&c.spans) {
+        out.set(i, span.map(|(a, b)| &c.values[a..b]))?;
+    }
+    Ok(out)
+}
+
+/// Normalizes many numbers in one call; element `i` is `normalizeNumber(raws[i])` (the
+/// convenient objects; `normalizeNumbers` is the faster bulk form). `options` may be the
+/// default region alone (`'AU'`).
 #[napi(ts_args_type = "raws: string[], options?: NumberOptions | string")]
-pub fn normalize_numbers(
+pub fn normalize_numbers_detailed(
     env: Env,
     raws: Unknown<'_>,
     options: Option<Unknown<'_>>,
 ) -> Result<Vec<NormalizedNumber>> {
-    let raws = strings_arg(&env, "normalizeNumbers", "raws", raws)?;
-    let options = options_arg(&env, "normalizeNumbers", options)?;
+    let raws = strings_arg(&env, "normalizeNumbersDetailed", "raws", raws)?;
+    let options = options_arg(&env, "normalizeNumbersDetailed", options)?;
     let p = policy(&env, options)?;
     Ok(core::normalize_batch(&raws, &p)
         .into_iter()
@@ -180,10 +234,11 @@ pub fn normalize_numbers(
         .collect())
 }
 
-/// `normalizeNumbers` on the libuv thread pool, for big batches.
+/// `normalizeNumbers` on the libuv thread pool, for big batches (the bulk form: strings and
+/// nulls).
 #[napi(
     ts_args_type = "raws: string[], options?: NumberOptions | string",
-    ts_return_type = "Promise<NormalizedNumber[]>"
+    ts_return_type = "Promise<Array<string | null>>"
 )]
 pub fn normalize_numbers_async(
     env: Env,
@@ -203,14 +258,18 @@ pub struct NormalizeTask {
 }
 
 impl Task for NormalizeTask {
-    type Output = Vec<Normalized>;
-    type JsValue = Vec<NormalizedNumber>;
+    type Output = Vec<Option<String>>;
+    type JsValue = Vec<Option<String>>;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        Ok(core::normalize_batch(&self.raws, &self.policy))
+        let c = compact_values(&self.raws, &self.policy);
+        Ok(c.spans
+            .into_iter()
+            .map(|span| span.map(|(a, b)| c.values[a..b].to_owned()))
+            .collect())
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(output.into_iter().map(to_js).collect())
+        Ok(output)
     }
 }

@@ -4,10 +4,12 @@
 
 use pbx_core::Location;
 use pbx_core::call::{CallMapper, CallRequest, InternalCalls, Mapped, SkipReason, parse_timezone};
+use pbx_core::cdr::split_lines;
+use pbx_core::jsonl::LineWriter;
 use pbx_core::phone::Region;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use pyo3::types::{PyBytes, PyList, PyString};
 
 use crate::cdr::{PyCdr, PyCdrParser};
 use crate::config::PyConfig;
@@ -110,6 +112,17 @@ impl PyCallMapper {
         map_one(py, &self.mapper, &cdr)
     }
 
+    /// `map_lines_json(parser, lines, self)`.
+    #[pyo3(name = "map_lines_json")]
+    fn map_lines_json_method<'py>(
+        &self,
+        py: Python<'py>,
+        parser: PyRef<'py, PyCdrParser>,
+        lines: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        run_map_lines_json(py, &parser, lines, &self.mapper)
+    }
+
     /// `map_lines(parser, lines, self)`.
     #[pyo3(name = "map_lines")]
     fn map_lines_method<'py>(
@@ -208,6 +221,64 @@ pub(crate) fn map_lines<'py>(
     config: MapperArg<'py>,
 ) -> PyResult<Bound<'py, PyList>> {
     run_map_lines(py, &parser, lines, config.mapper())
+}
+
+/// The bulk form of `map_lines`: the same lines, parsed and mapped in one call without the
+/// GIL, returned as the UTF-8 bytes of one JSON array with one object per line — `line` and
+/// exactly one of `call` (the call request), `skipped` (the reason in words) or `error`
+/// (`field`, `value`, `message`), the objects `pbx-convert` prints — for `json.loads` to read
+/// at once. Much faster than `map_lines` for big batches; `map_lines` gives typed objects.
+/// A blank element of a list is a `skipped` line (`"blank line"`).
+#[pyfunction]
+pub(crate) fn map_lines_json<'py>(
+    py: Python<'py>,
+    parser: PyRef<'py, PyCdrParser>,
+    lines: &Bound<'py, PyAny>,
+    config: MapperArg<'py>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    run_map_lines_json(py, &parser, lines, config.mapper())
+}
+
+fn run_map_lines_json<'py>(
+    py: Python<'py>,
+    parser: &PyCdrParser,
+    lines: &Bound<'py, PyAny>,
+    mapper: &CallMapper,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let write = |numbered: &mut dyn Iterator<Item = (u64, &[u8])>| {
+        let mut writer = LineWriter::new(&parser.inner, mapper);
+        let mut out = Vec::with_capacity(1 << 16);
+        out.push(b'[');
+        for (n, line) in numbered {
+            if out.len() > 1 {
+                out.push(b',');
+            }
+            writer.write_line(n, line, &mut out);
+        }
+        out.push(b']');
+        out
+    };
+    let out = if let Ok(s) = lines.cast::<PyString>() {
+        let text = s.to_cow()?;
+        py.detach(|| write(&mut split_lines(text.as_bytes())))
+    } else {
+        // All lines in one buffer (one copy each, no object per line).
+        let mut text = String::new();
+        let mut ends = Vec::new();
+        for item in lines.try_iter()? {
+            text.push_str(&item?.cast::<PyString>()?.to_cow()?);
+            ends.push(text.len());
+        }
+        py.detach(|| {
+            let mut start = 0;
+            write(&mut ends.iter().zip(1u64..).map(|(&end, n)| {
+                let line = &text.as_bytes()[start..end];
+                start = end;
+                (n, line)
+            }))
+        })
+    };
+    Ok(PyBytes::new(py, &out))
 }
 
 fn run_map_lines<'py>(

@@ -68,6 +68,7 @@ fn pbx(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(direction::classify, m)?)?;
     m.add_function(wrap_pyfunction!(call::to_call_request, m)?)?;
     m.add_function(wrap_pyfunction!(call::map_lines, m)?)?;
+    m.add_function(wrap_pyfunction!(call::map_lines_json, m)?)?;
     m.add_function(wrap_pyfunction!(groups::evaluate_groups, m)?)?;
     m.add_function(wrap_pyfunction!(config::load_config, m)?)?;
     Ok(())

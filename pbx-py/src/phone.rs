@@ -1,8 +1,10 @@
 //! `pbx.normalize_number`, `pbx.normalize_numbers` and `pbx.NormalizedNumber` over
 //! `pbx_core::phone`.
 
-use pbx_core::phone::{Normalized, NumberPolicy, Region, normalize, normalize_batch};
+use pbx_core::phone::{Normalized, NumberPolicy, Region, normalize, normalize_ref};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString};
 
 use crate::convert::{repr_opt, repr_str};
 use crate::error::CoreResult;
@@ -12,30 +14,50 @@ use crate::error::CoreResult;
 /// `extension` is an extension written after an external number (`ext. 12`); `raw` is the
 /// input of an invalid number and `reason` why it is invalid (`"too_short"`, `"not_a_number"`,
 /// …; None otherwise). The same fields as the Rust type's JSON form.
-#[pyclass(name = "NormalizedNumber", module = "pbx", frozen, get_all)]
+#[pyclass(name = "NormalizedNumber", module = "pbx", frozen)]
 pub(crate) struct PyNormalizedNumber {
-    /// `"e164"`, `"internal"`, `"anonymous"` or `"invalid"`.
-    kind: String,
+    /// `"e164"`, `"internal"`, `"anonymous"` or `"invalid"` (an interned `str` in Python).
+    kind: &'static str,
     /// The E.164 number or the extension; None for anonymous and invalid.
+    #[pyo3(get)]
     value: Option<String>,
     /// An extension written after an external number (digits), or None.
+    #[pyo3(get)]
     extension: Option<String>,
     /// The input of an invalid number, or None.
+    #[pyo3(get)]
     raw: Option<String>,
-    /// Why a number is invalid (`"too_short"`, `"not_a_number"`, …), or None.
-    reason: Option<String>,
+    /// Why a number is invalid (`"too_short"`, `"not_a_number"`, …), or None (interned).
+    reason: Option<&'static str>,
+}
+
+/// The same Python `str` object for every use of one of the few `kind` and `reason` codes.
+fn interned<'py>(py: Python<'py>, code: &'static str) -> Bound<'py, PyString> {
+    PyString::intern(py, code)
 }
 
 #[pymethods]
 impl PyNormalizedNumber {
+    /// `"e164"`, `"internal"`, `"anonymous"` or `"invalid"`.
+    #[getter]
+    fn kind<'py>(&self, py: Python<'py>) -> Bound<'py, PyString> {
+        interned(py, self.kind)
+    }
+
+    /// Why a number is invalid, or None.
+    #[getter]
+    fn reason<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyString>> {
+        self.reason.map(|r| interned(py, r))
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "NormalizedNumber(kind={}, value={}, extension={}, raw={}, reason={})",
-            repr_str(&self.kind),
+            repr_str(self.kind),
             repr_opt(self.value.as_deref()),
             repr_opt(self.extension.as_deref()),
             repr_opt(self.raw.as_deref()),
-            repr_opt(self.reason.as_deref()),
+            repr_opt(self.reason),
         )
     }
 
@@ -60,7 +82,7 @@ impl PyNormalizedNumber {
 /// `reason`), read without going through JSON: batches of a million numbers cross here.
 fn wrap(n: Normalized) -> PyNormalizedNumber {
     let mut out = PyNormalizedNumber {
-        kind: n.kind().to_owned(),
+        kind: n.kind(),
         value: n.value().map(str::to_owned),
         extension: None,
         raw: None,
@@ -70,7 +92,7 @@ fn wrap(n: Normalized) -> PyNormalizedNumber {
         Normalized::E164 { extension, .. } => out.extension = extension,
         Normalized::Invalid { raw, reason } => {
             out.raw = Some(raw);
-            out.reason = Some(reason.code().to_owned());
+            out.reason = Some(reason.code());
         }
         _ => {}
     }
@@ -98,15 +120,72 @@ pub(crate) fn normalize_number(
 }
 
 /// Normalizes many numbers in one call, without holding the GIL while working. Element `i`
-/// of the result is `normalize_number(raws[i], default_region)`.
+/// of the result is `normalize_number(raws[i], default_region).value` — the E.164 number or
+/// the extension, None for a withheld or invalid number — the compact form for bulk work; with
+/// `detailed=True` it is the whole `NormalizedNumber`.
 #[pyfunction]
-#[pyo3(signature = (raws, default_region = "US"))]
-pub(crate) fn normalize_numbers(
-    py: Python<'_>,
-    raws: Vec<String>,
+#[pyo3(signature = (raws, default_region = "US", *, detailed = false))]
+pub(crate) fn normalize_numbers<'py>(
+    py: Python<'py>,
+    raws: &Bound<'py, PyAny>,
     default_region: &str,
-) -> PyResult<Vec<PyNormalizedNumber>> {
+    detailed: bool,
+) -> PyResult<Bound<'py, PyList>> {
     let policy = policy(py, default_region)?;
-    let out = py.detach(|| normalize_batch(&raws, &policy));
-    Ok(out.into_iter().map(wrap).collect())
+    if raws.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err(
+            "normalize_numbers: raws must be a sequence of str, not a str (use normalize_number)",
+        ));
+    }
+    // All inputs in one buffer (one copy each, no object per input).
+    let mut text = String::new();
+    let mut ends = Vec::new();
+    for item in raws.try_iter()? {
+        let item = item?;
+        let s = item.cast::<PyString>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "normalize_numbers: expected str items, got {}",
+                item.get_type()
+                    .name()
+                    .map_or_else(|_| "?".into(), |n| n.to_string())
+            ))
+        })?;
+        text.push_str(&s.to_cow()?);
+        ends.push(text.len());
+    }
+    let inputs = || {
+        ends.iter().scan(0, |start, &end| {
+            Some(&text[std::mem::replace(start, end)..end])
+        })
+    };
+    if detailed {
+        let out = py.detach(|| {
+            inputs()
+                .map(|raw| normalize(raw, &policy))
+                .collect::<Vec<_>>()
+        });
+        return PyList::new(py, out.into_iter().map(wrap));
+    }
+    // The answers in one buffer too: `None` or the end of the value in `values`.
+    let (values, spans) = py.detach(|| {
+        let mut values = String::with_capacity(text.len());
+        let spans: Vec<Option<(usize, usize)>> = inputs()
+            .map(|raw| {
+                normalize_ref(raw, &policy, None, |n| {
+                    n.value().map(|v| {
+                        let start = values.len();
+                        values.push_str(v);
+                        (start, values.len())
+                    })
+                })
+            })
+            .collect();
+        (values, spans)
+    });
+    PyList::new(
+        py,
+        spans
+            .into_iter()
+            .map(|span| span.map(|(a, b)| PyString::new(py, &values[a..b]))),
+    )
 }

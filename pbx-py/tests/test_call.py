@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import pbx
@@ -167,6 +169,33 @@ def test_map_lines_reports_bad_lines_in_place() -> None:
     assert isinstance(bad, pbx.ParseError) and (bad.line, bad.field, bad.value) == (2, "time-start", "nope")
     missing = out[2][1]
     assert isinstance(missing, pbx.ParseError) and (missing.line, missing.field) == (4, "time-start")
+
+
+def test_map_lines_json_is_map_lines_as_json(sample_text: str, anchorage: pbx.CallMapper) -> None:
+    parser = pbx.CdrParser()
+    objects = pbx.map_lines(parser, sample_text, anchorage)
+    raw = pbx.map_lines_json(parser, sample_text, anchorage)
+    assert isinstance(raw, bytes)
+    bulk = json.loads(raw)
+    assert [o["line"] for o in bulk] == [line for line, _ in objects]
+    for o, (_, outcome) in zip(bulk, objects):
+        if isinstance(outcome, pbx.Skip):
+            assert o == {"line": o["line"], "skipped": outcome.message}
+        elif isinstance(outcome, pbx.ParseError):
+            assert o["error"]["field"] == outcome.field and o["error"]["message"] == str(outcome)
+        else:
+            assert o == {"line": o["line"], "call": outcome}
+            assert list(o["call"]) == list(outcome)  # the API's field order
+    assert pbx.map_lines_json(parser, sample_text.splitlines(), anchorage) == raw
+    assert anchorage.map_lines_json(parser, sample_text) == raw
+    assert json.loads(pbx.map_lines_json(parser, [], anchorage)) == []
+
+
+def test_map_lines_json_reports_bad_lines_in_place() -> None:
+    parser = pbx.CdrParser("historyid,callid,time-start")
+    out = json.loads(pbx.map_lines_json(parser, "Call 1,a,2026/11/02 17:02:11\nCall 2,b,nope\n", pbx.CallMapper()))
+    assert out[0] == {"line": 1, "skipped": "direction unknown: no type field, trunk DN or number pattern decides"}
+    assert out[1]["line"] == 2 and out[1]["error"]["field"] == "time-start" and out[1]["error"]["value"] == "nope"
 
 
 def test_the_call_mapper_has_the_node_binding_methods(

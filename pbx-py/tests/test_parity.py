@@ -47,3 +47,6 @@ def test_every_line_matches_pbx_convert(sample_text: str, extensions: pbx.Extens
             order.append(list(out))
     assert python == rust
     assert order == [list(x["call"]) for x in rust if "call" in x]  # the same key order too
+    # The bulk form is pbx-convert's output itself (blank lines aside, which it passes over).
+    bulk = json.loads(pbx.map_lines_json(pbx.CdrParser(), sample_text, mapping))
+    assert bulk == [x for x in rust if x.get("skipped") != "blank line"]

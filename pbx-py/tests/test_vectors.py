@@ -59,8 +59,10 @@ def test_phone_batch() -> None:
     # One crossing per region; element i is normalize_number(raws[i]).
     for region in {c["region"] for c in VECTORS["phone"]}:
         batch = [c for c in VECTORS["phone"] if c["region"] == region]
-        got = pbx.normalize_numbers([c["raw"] for c in batch], region)
+        got = pbx.normalize_numbers([c["raw"] for c in batch], region, detailed=True)
         assert got == [pbx.normalize_number(c["raw"], region) for c in batch]
+        compact = pbx.normalize_numbers([c["raw"] for c in batch], region)
+        assert compact == [c["expect"].get("value") for c in batch]
 
 
 @pytest.mark.parametrize("case", VECTORS["cdr"], ids=ids(VECTORS["cdr"]))

@@ -16,11 +16,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use pbx_core::Location;
-use pbx_core::call::CallRequest;
-use pbx_core::call::{CallMapper, InternalCalls, Mapped, SkipReason, parse_timezone};
+use pbx_core::call::{CallMapper, InternalCalls, parse_timezone};
 use pbx_core::cdr::{CdrParser, FieldTemplate};
+use pbx_core::jsonl::LineWriter;
 use pbx_core::phone::Region;
-use serde::Serialize;
 
 /// Convert 3CX CDR lines into call-logger API call requests (JSON lines).
 #[derive(Parser, Debug)]
@@ -59,25 +58,6 @@ struct Args {
     /// Send internal calls (as OUTBOUND from the caller) instead of skipping them.
     #[arg(long)]
     include_internal: bool,
-}
-
-/// One output line: `line` and exactly one of `call`, `skipped`, `error`.
-#[derive(Serialize)]
-struct Output<'a> {
-    line: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    call: Option<&'a CallRequest>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    skipped: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<ErrorOut<'a>>,
-}
-
-#[derive(Serialize)]
-struct ErrorOut<'a> {
-    field: Option<&'static str>,
-    value: Option<&'a str>,
-    message: String,
 }
 
 fn main() -> ExitCode {
@@ -166,6 +146,9 @@ fn convert(
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut buf = Vec::with_capacity(1024);
+    // The zero-copy path (pbx_core::jsonl): one input, one output buffer for every line.
+    let mut writer = LineWriter::new(parser, mapper);
+    let mut line_out = Vec::with_capacity(1024);
     let mut line_no = 0u64;
     // At most the parser's line limit (plus a line end) is kept: an endless line (or
     // /dev/zero) is skipped as it is read, never held whole.
@@ -178,40 +161,19 @@ fn convert(
             break;
         }
         line_no += 1;
-        let mut output = Output {
-            line: line_no,
-            call: None,
-            skipped: None,
-            error: None,
-        };
-        let result = if n > buf.len() {
-            Err(pbx_core::Error::LineTooLong {
+        line_out.clear();
+        if n > buf.len() {
+            let e = pbx_core::Error::LineTooLong {
                 at: Location::Line(line_no),
                 len: n,
                 max,
-            })
-        } else if buf.iter().all(u8::is_ascii_whitespace) {
-            Ok(Mapped::Skipped(SkipReason::BlankLine))
+            };
+            writer.write_error(line_no, &e, &mut line_out);
         } else {
-            parser
-                .parse_bytes(line_no, &buf)
-                .and_then(|cdr| mapper.map(&cdr))
-                .map_err(|e| e.located(Location::Line(line_no)))
-        };
-        match &result {
-            Ok(Mapped::Call(call)) => output.call = Some(call),
-            Ok(Mapped::Skipped(reason)) => output.skipped = Some(reason.to_string()),
-            Ok(other) => output.skipped = Some(format!("{other:?}")),
-            Err(e) => {
-                output.error = Some(ErrorOut {
-                    field: e.field(),
-                    value: e.value(),
-                    message: e.to_string(),
-                })
-            }
+            writer.write_line(line_no, &buf, &mut line_out);
         }
-        serde_json::to_writer(&mut out, &output).map_err(|e| Failed::Write(e.into()))?;
-        out.write_all(b"\n").map_err(Failed::Write)?;
+        line_out.push(b'\n');
+        out.write_all(&line_out).map_err(Failed::Write)?;
     }
     out.flush().map_err(Failed::Write)
 }

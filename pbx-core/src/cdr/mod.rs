@@ -10,6 +10,7 @@
 //! # Ok::<(), pbx_core::Error>(())
 //! ```
 
+mod borrowed;
 mod field;
 mod format;
 mod leg;
@@ -18,13 +19,15 @@ mod record;
 mod site;
 mod value;
 
+pub use borrowed::{CallRecord, CdrRef};
 pub use field::{Field, FieldTemplate};
 pub use format::format_line;
 pub use leg::{CallLegs, CdrLeg, LegParty, LegSummary, assemble_call, group_legs};
-pub use parser::{CdrParser, DEFAULT_MAX_LINE_LEN, MAX_FIELDS, parse_lines};
+pub use parser::{CdrParser, DEFAULT_MAX_LINE_LEN, MAX_FIELDS, parse_lines, split_lines};
 pub use record::Cdr;
 pub use site::{MAX_IDENTIFIER_LEN, SiteColumn, SiteField, SiteTable, SiteValue, SqlName};
+pub(crate) use value::trim;
 pub use value::{
-    ChangeReason, PartyNumber, PartyType, TerminationReason, format_duration, format_timestamp,
-    parse_chain, parse_duration, parse_timestamp,
+    Chain, ChangeReason, PartyNumber, PartyNumberRef, PartyType, TerminationReason,
+    format_duration, format_timestamp, parse_chain, parse_duration, parse_timestamp,
 };

@@ -1,12 +1,11 @@
 //! The CDR line parser: a field template plus RFC 4180 splitting (by `csv-core`).
 
-use std::borrow::Cow;
-
+use super::borrowed::CdrRef;
 use super::field::{Field, FieldTemplate};
 use super::record::Cdr;
 use super::value::{
-    ChangeReason, PartyNumber, PartyType, TerminationReason, parse_chain, parse_duration,
-    parse_timestamp, trim,
+    Chain, ChangeReason, PartyNumber, PartyNumberRef, PartyType, TerminationReason, parse_chain,
+    parse_duration, parse_timestamp, trim,
 };
 use crate::error::{Error, Location};
 
@@ -103,6 +102,34 @@ impl CdrParser {
     /// # Errors
     /// As [`CdrParser::parse_line`].
     pub fn parse_bytes(&self, line_no: u64, line: &[u8]) -> Result<Cdr, Error> {
+        let mut scratch = Vec::new();
+        self.parse_ref(line_no, line, &mut scratch)
+            .map(|cdr| cdr.to_cdr())
+    }
+
+    /// Parses one line without copying its text: the zero-copy form of
+    /// [`CdrParser::parse_bytes`], with the same checks and errors. The record borrows from
+    /// `line`, or from `scratch` for a line with quoted fields or bytes that are not UTF-8 (the
+    /// unquoted or decoded text is written there); reusing one `scratch` for every line keeps
+    /// the path free of allocation.
+    ///
+    /// ```
+    /// use pbx_core::cdr::CdrParser;
+    /// let p = CdrParser::new("historyid,from-dispname".parse()?);
+    /// let mut scratch = Vec::new();
+    /// let cdr = p.parse_ref(1, b"Call 9,\"Pe\"\"a, Jo\"\r\n", &mut scratch)?;
+    /// assert_eq!(cdr.from_dispname, Some("Pe\"a, Jo"));
+    /// # Ok::<(), pbx_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`CdrParser::parse_line`].
+    pub fn parse_ref<'a>(
+        &self,
+        line_no: u64,
+        line: &'a [u8],
+        scratch: &'a mut Vec<u8>,
+    ) -> Result<CdrRef<'a>, Error> {
         let at = || Location::Line(line_no);
         let line = trim_line_end(line);
         if line.len() > self.max_line_len {
@@ -115,49 +142,68 @@ impl CdrParser {
         if line.iter().all(u8::is_ascii_whitespace) {
             return Err(Error::EmptyLine { at: at() });
         }
-        // Field `i` is `buf[bounds[i].0..bounds[i].1]`.
-        let mut bounds = [(0usize, 0usize); MAX_FIELDS];
         let too_many = || Error::TooManyFields {
             at: at(),
             max: MAX_FIELDS,
         };
-        let out: Vec<u8>;
-        let (buf, nfields): (&[u8], usize) = if memchr::memchr3(b'"', b'\n', b'\r', line).is_some()
-        {
-            // Quotes or stray line breaks: let csv-core split it (RFC 4180).
-            let mut unquoted = vec![0u8; line.len()];
+        // Text that is not UTF-8 is decoded lossily as a whole into `scratch`: delimiters are
+        // ASCII, never part of an invalid sequence, so each field decodes as it would alone.
+        let line_text = std::str::from_utf8(line).ok();
+        let quoted = memchr::memchr3(b'"', b'\n', b'\r', line).is_some();
+        scratch.clear();
+        if line_text.is_none() {
+            scratch.extend_from_slice(String::from_utf8_lossy(line).as_bytes());
+        }
+        let decoded_len = scratch.len();
+        // Field `i` is `buf[bounds[i].0..bounds[i].1]`.
+        let mut bounds = [(0usize, 0usize); MAX_FIELDS];
+        let mut nfields = 0;
+        if quoted {
+            // Quotes or stray line breaks: let csv-core split it (RFC 4180), unquoting into
+            // `scratch` after the decoded text.
+            let len = if line_text.is_some() {
+                line.len()
+            } else {
+                decoded_len
+            };
+            scratch.resize(decoded_len + len, 0);
+            let (decoded, unquoted) = scratch.split_at_mut(decoded_len);
+            let src: &[u8] = if line_text.is_some() { line } else { decoded };
             let mut ends = [0usize; MAX_FIELDS];
-            let (n, left_over) = self
-                .split(line, &mut unquoted, &mut ends)
-                .ok_or_else(too_many)?;
+            let (n, left_over) = self.split(src, unquoted, &mut ends).ok_or_else(too_many)?;
             if left_over {
                 return Err(Error::InvalidValue {
                     at: at(),
                     field: "line",
-                    value: String::from_utf8_lossy(line).into_owned(),
+                    value: String::from_utf8_lossy(src).into_owned(),
                     expected: "one CDR record on one line (this one holds a line break)",
                 });
             }
             for i in 0..n {
                 bounds[i] = (if i == 0 { 0 } else { ends[i - 1] }, ends[i]);
             }
-            out = unquoted;
-            (&out, n)
-        } else {
+            nfields = n;
+        }
+        let scratch: &'a [u8] = scratch;
+        let text: &'a str = match (quoted, line_text) {
+            (false, Some(text)) => text,
+            (false, None) => std::str::from_utf8(&scratch[..decoded_len]).unwrap_or_default(),
+            // Unquoting removes ASCII quotes only: valid text stays valid.
+            (true, _) => std::str::from_utf8(&scratch[decoded_len..]).unwrap_or_default(),
+        };
+        if !quoted {
             // No quote anywhere: RFC 4180 fields are exactly the comma-separated pieces.
-            let mut n = 0;
             let mut start = 0;
-            for end in memchr::memchr_iter(b',', line).chain([line.len()]) {
-                if n == MAX_FIELDS {
+            for end in memchr::memchr_iter(b',', text.as_bytes()).chain([text.len()]) {
+                if nfields == MAX_FIELDS {
                     return Err(too_many());
                 }
-                bounds[n] = (start, end);
+                bounds[nfields] = (start, end);
                 start = end + 1;
-                n += 1;
+                nfields += 1;
             }
-            (line, n)
-        };
-        let field_at = |i: usize| &buf[bounds[i].0..bounds[i].1];
+        }
+        let field_at = |i: usize| text.get(bounds[i].0..bounds[i].1).unwrap_or_default();
         let expected = self.template.len();
         // A trailing comma leaves one more, empty field: 3CX writes lines that way.
         let found = if nfields == expected + 1 && field_at(nfields - 1).is_empty() {
@@ -172,16 +218,9 @@ impl CdrParser {
                 found,
             });
         }
-        let mut cdr = Cdr::default();
-        // Valid UTF-8 (the usual case) is checked once for the whole line; fields end at ASCII
-        // delimiters, so each is valid text on its own and decodes as it would alone.
-        let text = std::str::from_utf8(buf).ok();
+        let mut cdr = CdrRef::default();
         for (i, &field) in self.template.fields().iter().enumerate() {
-            let raw = match text.and_then(|t| t.get(bounds[i].0..bounds[i].1)) {
-                Some(s) => Cow::Borrowed(s),
-                None => String::from_utf8_lossy(field_at(i)),
-            };
-            set_field(&mut cdr, field, trim(&raw), &at)?;
+            set_ref(&mut cdr, field, trim(field_at(i)), &at)?;
         }
         Ok(cdr)
     }
@@ -220,6 +259,95 @@ fn trim_line_end(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
+/// Reads one field's text (already trimmed; empty = absent) into the borrowed record.
+fn set_ref<'a>(
+    cdr: &mut CdrRef<'a>,
+    field: Field,
+    raw: &'a str,
+    at: &dyn Fn() -> Location,
+) -> Result<(), Error> {
+    let text = (!raw.is_empty()).then_some(raw);
+    let number = || text.map(PartyNumberRef::parse);
+    let kind = || text.map(PartyType::parse);
+    match field {
+        Field::HistoryId => cdr.history_id = Some(strip_call_prefix(raw)).filter(|s| !s.is_empty()),
+        Field::CallId => cdr.call_id = text,
+        Field::Duration => cdr.duration = read_duration(field, raw, at)?,
+        Field::TimeStart => cdr.time_start = read_time(field, raw, at)?,
+        Field::TimeAnswered => cdr.time_answered = read_time(field, raw, at)?,
+        Field::TimeEnd => cdr.time_end = read_time(field, raw, at)?,
+        Field::ReasonTerminated => cdr.reason_terminated = text,
+        Field::FromNo => cdr.from_no = number(),
+        Field::ToNo => cdr.to_no = number(),
+        Field::FromDn => cdr.from_dn = text,
+        Field::ToDn => cdr.to_dn = text,
+        Field::DialNo => cdr.dial_no = number(),
+        Field::ReasonChanged => cdr.reason_changed = text,
+        Field::FinalNumber => cdr.final_number = number(),
+        Field::FinalDn => cdr.final_dn = text,
+        Field::BillCode => cdr.bill_code = text,
+        Field::BillRate => cdr.bill_rate = text,
+        Field::BillCost => cdr.bill_cost = text,
+        Field::BillName => cdr.bill_name = text,
+        Field::Chain => cdr.chain = Chain::parse(raw),
+        Field::FromType => cdr.from_type = kind(),
+        Field::ToType => cdr.to_type = kind(),
+        Field::FinalType => cdr.final_type = kind(),
+        Field::FromDispname => cdr.from_dispname = text,
+        Field::ToDispname => cdr.to_dispname = text,
+        Field::FinalDispname => cdr.final_dispname = text,
+        Field::MissedQueueCalls => cdr.missed_queue_calls = text,
+    }
+    Ok(())
+}
+
+fn invalid(field: Field, raw: &str, at: &dyn Fn() -> Location, expected: &'static str) -> Error {
+    Error::InvalidValue {
+        at: at(),
+        field: field.name(),
+        value: raw.to_owned(),
+        expected,
+    }
+}
+
+/// A time field (trimmed; empty = absent).
+fn read_time(
+    field: Field,
+    raw: &str,
+    at: &dyn Fn() -> Location,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, Error> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    parse_timestamp(raw).map(Some).ok_or_else(|| {
+        invalid(
+            field,
+            raw,
+            at,
+            "a UTC time like 2024/06/17 05:59:49 (separators / . or -)",
+        )
+    })
+}
+
+/// The talk time field (trimmed; empty = unanswered).
+fn read_duration(
+    field: Field,
+    raw: &str,
+    at: &dyn Fn() -> Location,
+) -> Result<Option<std::time::Duration>, Error> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    parse_duration(raw).map(Some).ok_or_else(|| {
+        invalid(
+            field,
+            raw,
+            at,
+            "a talk time HH:MM:SS, or empty when unanswered",
+        )
+    })
+}
+
 fn opt(raw: &str) -> Option<String> {
     (!raw.is_empty()).then(|| raw.to_owned())
 }
@@ -232,38 +360,15 @@ pub(super) fn set_field(
     raw: &str,
     at: &dyn Fn() -> Location,
 ) -> Result<(), Error> {
-    let invalid = |expected: &'static str| Error::InvalidValue {
-        at: at(),
-        field: field.name(),
-        value: raw.to_owned(),
-        expected,
-    };
-    let time = |raw: &str| -> Result<_, Error> {
-        if raw.is_empty() {
-            return Ok(None);
-        }
-        parse_timestamp(raw)
-            .map(Some)
-            .ok_or_else(|| invalid("a UTC time like 2024/06/17 05:59:49 (separators / . or -)"))
-    };
     let number = |raw: &str| (!raw.is_empty()).then(|| PartyNumber::parse(raw));
     let kind = |raw: &str| (!raw.is_empty()).then(|| PartyType::parse(raw));
     match field {
         Field::HistoryId => cdr.history_id = opt(strip_call_prefix(raw)),
         Field::CallId => cdr.call_id = opt(raw),
-        Field::Duration => {
-            cdr.duration = if raw.is_empty() {
-                None
-            } else {
-                Some(
-                    parse_duration(raw)
-                        .ok_or_else(|| invalid("a talk time HH:MM:SS, or empty when unanswered"))?,
-                )
-            }
-        }
-        Field::TimeStart => cdr.time_start = time(raw)?,
-        Field::TimeAnswered => cdr.time_answered = time(raw)?,
-        Field::TimeEnd => cdr.time_end = time(raw)?,
+        Field::Duration => cdr.duration = read_duration(field, raw, at)?,
+        Field::TimeStart => cdr.time_start = read_time(field, raw, at)?,
+        Field::TimeAnswered => cdr.time_answered = read_time(field, raw, at)?,
+        Field::TimeEnd => cdr.time_end = read_time(field, raw, at)?,
         Field::ReasonTerminated => {
             cdr.reason_terminated = (!raw.is_empty()).then(|| TerminationReason::parse(raw))
         }
@@ -319,6 +424,19 @@ pub fn parse_lines<'a>(
     parser: &'a CdrParser,
     text: &'a [u8],
 ) -> impl Iterator<Item = (u64, Result<Cdr, Error>)> + 'a {
+    split_lines(text).map(|(n, l)| (n, parser.parse_bytes(n, l)))
+}
+
+/// The non-blank lines of a CDR text (CRLF or LF) with their 1-based line numbers, found with
+/// `memchr`: the line splitting of [`parse_lines`], for the zero-copy path
+/// ([`CdrParser::parse_ref`] on each line).
+///
+/// ```
+/// use pbx_core::cdr::split_lines;
+/// let lines: Vec<_> = split_lines(b"a\r\n\r\nb").collect();
+/// assert_eq!(lines, [(1, &b"a\r"[..]), (3, &b"b"[..])]);
+/// ```
+pub fn split_lines(text: &[u8]) -> impl Iterator<Item = (u64, &[u8])> {
     // The pieces between line feeds (as `split` would give them), found with memchr.
     let ends = memchr::memchr_iter(b'\n', text).chain([text.len()]);
     let mut start = 0;
@@ -329,8 +447,5 @@ pub fn parse_lines<'a>(
     })
     .enumerate()
     .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
-    .map(|(i, l)| {
-        let n = i as u64 + 1;
-        (n, parser.parse_bytes(n, l))
-    })
+    .map(|(i, l)| (i as u64 + 1, l))
 }

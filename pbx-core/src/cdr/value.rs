@@ -29,14 +29,21 @@ pub enum PartyNumber {
 impl PartyNumber {
     /// Reads one number field. Never fails: what is not an `Ext.` or a special is a `Number`.
     pub fn parse(raw: &str) -> PartyNumber {
-        let raw = trim(raw);
-        if let Some(ext) = strip_prefix_ci(raw, "Ext.") {
-            return PartyNumber::Extension(trim(ext).to_owned());
+        PartyNumberRef::parse(raw).into()
+    }
+
+    /// The same number, borrowed (what [`crate::cdr::CdrRef`] holds).
+    ///
+    /// ```
+    /// use pbx_core::cdr::{PartyNumber, PartyNumberRef};
+    /// assert_eq!(PartyNumber::parse("Ext.114").borrowed(), PartyNumberRef::Extension("114"));
+    /// ```
+    pub fn borrowed(&self) -> PartyNumberRef<'_> {
+        match self {
+            PartyNumber::Extension(s) => PartyNumberRef::Extension(s),
+            PartyNumber::Number(s) => PartyNumberRef::Number(s),
+            PartyNumber::Special(s) => PartyNumberRef::Special(s),
         }
-        if raw.eq_ignore_ascii_case("EndCall") || strip_prefix_ci(raw, "Pickup").is_some() {
-            return PartyNumber::Special(raw.to_owned());
-        }
-        PartyNumber::Number(raw.to_owned())
     }
 
     /// The text of the number without any prefix (`Ext.114` → `114`).
@@ -51,6 +58,82 @@ impl PartyNumber {
         match self {
             PartyNumber::Extension(s) => Some(s),
             _ => None,
+        }
+    }
+}
+
+/// A number field borrowed from the line it was read from: [`PartyNumber`] without owning its
+/// text (the form the zero-copy path [`crate::cdr::CdrRef`] uses).
+///
+/// ```
+/// use pbx_core::cdr::{PartyNumber, PartyNumberRef};
+/// assert_eq!(PartyNumberRef::parse(" Ext.114 "), PartyNumberRef::Extension("114"));
+/// assert_eq!(PartyNumberRef::parse("EndCall"), PartyNumberRef::Special("EndCall"));
+/// assert_eq!(PartyNumber::from(PartyNumberRef::parse("0232354095")), PartyNumber::Number("0232354095".into()));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PartyNumberRef<'a> {
+    /// As [`PartyNumber::Extension`].
+    Extension(&'a str),
+    /// As [`PartyNumber::Number`].
+    Number(&'a str),
+    /// As [`PartyNumber::Special`].
+    Special(&'a str),
+}
+
+impl<'a> PartyNumberRef<'a> {
+    /// Reads one number field, as [`PartyNumber::parse`] does (the one implementation of both).
+    pub fn parse(raw: &'a str) -> PartyNumberRef<'a> {
+        let raw = trim(raw);
+        if let Some(ext) = strip_prefix_ci(raw, "Ext.") {
+            return PartyNumberRef::Extension(trim(ext));
+        }
+        if raw.eq_ignore_ascii_case("EndCall") || strip_prefix_ci(raw, "Pickup").is_some() {
+            return PartyNumberRef::Special(raw);
+        }
+        PartyNumberRef::Number(raw)
+    }
+
+    /// The text of the number without any prefix (`Ext.114` → `114`).
+    pub fn as_str(&self) -> &'a str {
+        match *self {
+            PartyNumberRef::Extension(s)
+            | PartyNumberRef::Number(s)
+            | PartyNumberRef::Special(s) => s,
+        }
+    }
+
+    /// The extension, when written as `Ext.NNN`.
+    pub fn extension(&self) -> Option<&'a str> {
+        match *self {
+            PartyNumberRef::Extension(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl From<PartyNumberRef<'_>> for PartyNumber {
+    fn from(n: PartyNumberRef<'_>) -> PartyNumber {
+        match n {
+            PartyNumberRef::Extension(s) => PartyNumber::Extension(s.to_owned()),
+            PartyNumberRef::Number(s) => PartyNumber::Number(s.to_owned()),
+            PartyNumberRef::Special(s) => PartyNumber::Special(s.to_owned()),
+        }
+    }
+}
+
+impl<'a> From<&'a PartyNumber> for PartyNumberRef<'a> {
+    fn from(n: &'a PartyNumber) -> PartyNumberRef<'a> {
+        n.borrowed()
+    }
+}
+
+impl fmt::Display for PartyNumberRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PartyNumberRef::Extension(s) => write!(f, "Ext.{s}"),
+            PartyNumberRef::Number(s) | PartyNumberRef::Special(s) => f.write_str(s),
         }
     }
 }
@@ -279,6 +362,7 @@ impl fmt::Display for ChangeReason {
 pub(crate) fn trim(s: &str) -> &str {
     match (s.as_bytes().first(), s.as_bytes().last()) {
         (Some(a), Some(b)) if (0x21..0x7f).contains(a) && (0x21..0x7f).contains(b) => s,
+        (None, _) | (_, None) => s,
         _ => s.trim(),
     }
 }
@@ -314,19 +398,52 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 /// ]);
 /// ```
 pub fn parse_chain(raw: &str) -> Vec<PartyNumber> {
-    let raw = trim(raw);
-    let body = strip_prefix_ci(raw, "Chain:").unwrap_or(raw);
-    if body.is_empty() {
+    parse_chain_of(Chain::parse(raw))
+}
+
+/// The owned entries of a chain.
+pub(super) fn parse_chain_of(chain: Chain<'_>) -> Vec<PartyNumber> {
+    if chain.is_empty() {
         return Vec::new();
     }
-    let mut out = Vec::with_capacity(memchr::memchr_iter(b';', body.as_bytes()).count() + 1);
-    out.extend(
+    let mut out = Vec::with_capacity(memchr::memchr_iter(b';', chain.0.as_bytes()).count() + 1);
+    out.extend(chain.iter().map(PartyNumber::from));
+    out
+}
+
+/// A `chain` field borrowed from its line, read entry by entry when asked (the zero-copy form
+/// of [`parse_chain`], which is this iterator collected).
+///
+/// ```
+/// use pbx_core::cdr::{Chain, PartyNumberRef};
+/// let chain = Chain::parse("Chain: 0474022045;Ext.611;;Ext.182;");
+/// let last = chain.iter().next_back();
+/// assert_eq!(last, Some(PartyNumberRef::Extension("182")));
+/// assert_eq!(chain.iter().count(), 3);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Chain<'a>(&'a str);
+
+impl<'a> Chain<'a> {
+    /// Reads a `chain` field: an optional `Chain:` label, then entries separated by `;`.
+    pub fn parse(raw: &'a str) -> Chain<'a> {
+        let raw = trim(raw);
+        Chain(strip_prefix_ci(raw, "Chain:").unwrap_or(raw))
+    }
+
+    /// True when the field holds no text after its label (it may still hold only `;`).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The entries in order; empty entries are passed over.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = PartyNumberRef<'a>> + 'a {
+        let body = self.0;
         body.split(';')
             .map(trim)
             .filter(|s| !s.is_empty())
-            .map(PartyNumber::parse),
-    );
-    out
+            .map(PartyNumberRef::parse)
+    }
 }
 
 /// Reads a talk time `HH:MM:SS` (hours may have any number of digits; an optional fraction
