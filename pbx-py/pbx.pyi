@@ -498,11 +498,11 @@ class Sideloader:
     def start(self) -> None:
         """Runs the service on a background thread until `stop()`."""
     def stop(self) -> SideloaderStatus:
-        """Stops the service; the round in progress finishes and saves its checkpoint."""
+        """Stops the service; calls in flight finish and the checkpoint is saved at the last acknowledged call."""
     def status(self) -> SideloaderStatus:
         """The counters and the checkpoint, now."""
     def trigger(self) -> None:
-        """Wakes the service for a round now."""
+        """Wakes the service to read the source now."""
 
 def evaluate_groups(
     monitor: GroupMonitor,

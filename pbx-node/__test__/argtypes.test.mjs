@@ -16,9 +16,11 @@ const typeError = (fn, param) =>
 test('normalizeNumber(s) take the region as a string, like Python', async () => {
   const au = pbx.normalizeNumber('(02) 1234 4676', 'AU')
   assert.deepEqual(au, { kind: 'e164', value: '+61212344676' })
-  assert.deepEqual(pbx.normalizeNumbers(['(02) 1234 4676'], 'AU'), [au])
-  assert.deepEqual(await pbx.normalizeNumbersAsync(['(02) 1234 4676'], 'AU'), [au])
-  assert.deepEqual(pbx.normalizeNumbers(['(02) 1234 4676'], { defaultRegion: 'AU' }), [au])
+  // The bulk forms give the value alone; the detailed form the objects.
+  assert.deepEqual(pbx.normalizeNumbers(['(02) 1234 4676'], 'AU'), [au.value])
+  assert.deepEqual(await pbx.normalizeNumbersAsync(['(02) 1234 4676'], 'AU'), [au.value])
+  assert.deepEqual(pbx.normalizeNumbers(['(02) 1234 4676'], { defaultRegion: 'AU' }), [au.value])
+  assert.deepEqual(pbx.normalizeNumbersDetailed(['(02) 1234 4676'], 'AU'), [au])
   // An unknown region string is the same error as in the options object.
   assert.throws(() => pbx.normalizeNumber('1', 'XX'), (e) => e.code === 'PBX_INVALID_ARGUMENT')
 })
@@ -32,6 +34,8 @@ test('phone functions: a TypeError naming the parameter', async () => {
   typeError(() => pbx.normalizeNumbers('(02) 1234 4676', 'AU'), 'raws')
   typeError(() => pbx.normalizeNumbers([1, 2], 'AU'), 'raws')
   typeError(() => pbx.normalizeNumbers(['1'], 42), 'options')
+  typeError(() => pbx.normalizeNumbersDetailed('(02) 1234 4676'), 'raws')
+  typeError(() => pbx.normalizeNumbersDetailed(['1'], 42), 'options')
   typeError(() => pbx.normalizeNumbersAsync(['1'], 42), 'options')
   typeError(() => pbx.normalizeNumbersAsync(null), 'raws')
   // Options objects of the classes too: a string there is not silently the defaults.

@@ -49,7 +49,7 @@ pub struct SideloaderStatus {
     pub retries: i64,
     /// The saved checkpoint (the source's position), or `null` before the first one.
     pub checkpoint: Option<String>,
-    /// The last error, if the last round failed (the engine retries).
+    /// The last error (a failed delivery or read; the engine retries).
     pub last_error: Option<String>,
     /// Set when delivery stopped for good.
     pub stopped: Option<String>,
@@ -190,9 +190,9 @@ impl Sideloader {
         })
     }
 
-    /// Starts the service on the tokio runtime: rounds at once while there is more to read,
-    /// then every `polling.interval_secs` (sooner when a CDR socket or file has news), with
-    /// backoff after failures; the group monitor and HA leadership when configured. Throws
+    /// Starts the service on the tokio runtime: delivers as a stream while there is more to
+    /// read, then polls every `polling.interval_secs` (sooner when a CDR socket or file has
+    /// news), each failed call retried on its own timer and outages waited out; the group monitor and HA leadership when configured. Throws
     /// `PBX_INVALID_STATE` when it already runs (or a `runOnce` is in progress).
     #[napi]
     pub fn start(&self, env: Env) -> Result<()> {
@@ -214,7 +214,8 @@ impl Sideloader {
         Ok(())
     }
 
-    /// Stops the service: the round in progress finishes and saves its checkpoint first.
+    /// Stops the service: no new call starts, the calls in flight finish (10 s at most) and
+    /// the checkpoint is saved at the last acknowledged call.
     /// Resolves with the status; rejects with `PBX_SYNC_ERROR` when delivery had stopped on
     /// an error (credentials refused, the checkpoint store failed, leadership lost). Resolves
     /// at once when not running.
@@ -291,7 +292,7 @@ impl Sideloader {
         snapshot(&self.handle, running)
     }
 
-    /// Wakes the service for a round now (`POST /trigger/poll`).
+    /// Wakes the service to read the source now (`POST /trigger/poll`).
     #[napi]
     pub fn trigger(&self) {
         self.handle.trigger_poll();

@@ -137,14 +137,22 @@ pub(crate) fn normalize_numbers<'py>(
             "normalize_numbers: raws must be a sequence of str, not a str (use normalize_number)",
         ));
     }
+    let items = raws.try_iter().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "normalize_numbers: raws must be a sequence of str, not {}",
+            raws.get_type()
+                .name()
+                .map_or_else(|_| "?".into(), |n| n.to_string())
+        ))
+    })?;
     // All inputs in one buffer (one copy each, no object per input).
     let mut text = String::new();
     let mut ends = Vec::new();
-    for item in raws.try_iter()? {
+    for item in items {
         let item = item?;
         let s = item.cast::<PyString>().map_err(|_| {
             PyTypeError::new_err(format!(
-                "normalize_numbers: expected str items, got {}",
+                "normalize_numbers: raws: expected str items, got {}",
                 item.get_type()
                     .name()
                     .map_or_else(|_| "?".into(), |n| n.to_string())

@@ -166,8 +166,9 @@ impl PySideloader {
         Ok(d)
     }
 
-    /// Starts the service on a background thread: rounds at once while there is more to
-    /// read, then every `polling.interval_secs`, with backoff after failures; the group
+    /// Starts the service on a background thread: delivers as a stream while there is more
+    /// to read, then polls every `polling.interval_secs`, each failed call retried on its own
+    /// timer and outages waited out; the group
     /// monitor and HA leadership when configured. Raises `PbxError` (kind `busy`) when it
     /// already runs.
     fn start(&self) -> PyResult<()> {
@@ -181,7 +182,8 @@ impl PySideloader {
         Ok(())
     }
 
-    /// Stops the service: the round in progress finishes and saves its checkpoint first.
+    /// Stops the service: no new call starts, the calls in flight finish (10 s at most) and
+    /// the checkpoint is saved at the last acknowledged call.
     /// Returns the status; raises `PbxError` when delivery had stopped on an error
     /// (credentials refused, the checkpoint store failed). Returns at once when not running.
     fn stop<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
@@ -229,7 +231,7 @@ impl PySideloader {
         Ok(d)
     }
 
-    /// Wakes the service for a round now (`POST /trigger/poll`).
+    /// Wakes the service to read the source now (`POST /trigger/poll`).
     fn trigger(&self) {
         self.handle.trigger_poll();
     }

@@ -90,6 +90,7 @@ def test_a_wrong_argument_type_is_a_type_error_naming_the_parameter(
 
 
 def test_the_region_as_a_string_is_the_documented_form() -> None:
-    au = pbx.normalize_numbers(["(02) 1234 4676"], "AU")
+    assert pbx.normalize_numbers(["(02) 1234 4676"], "AU") == ["+61212344676"]
+    au = pbx.normalize_numbers(["(02) 1234 4676"], "AU", detailed=True)
     assert [n.value for n in au] == ["+61212344676"]
     assert pbx.normalize_number("(02) 1234 4676", "AU").value == "+61212344676"

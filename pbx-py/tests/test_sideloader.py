@@ -130,13 +130,15 @@ def test_a_bad_configuration_lists_the_problems_the_binary_prints(tmp_path: Path
             assert issue.path in run.stderr and issue.message in run.stderr
 
 
-def test_a_part_that_cannot_be_built_is_a_config_error_with_the_binarys_message(tmp_path: Path) -> None:
+def test_a_sink_that_cannot_be_opened_fails_with_the_binarys_message(tmp_path: Path) -> None:
+    # Runtime state, not configuration: the binary exits 1 (not 2) with the same line.
     (tmp_path / "a-file").write_text("")
     text = embedded_default(tmp_path, sink=f"file:{tmp_path}/a-file/calls.jsonl")
-    with pytest.raises(pbx.ConfigError) as info:
+    with pytest.raises(pbx.PbxError) as info:
         pbx.Sideloader(pbx.Config.from_yaml(text, env={}))
-    assert info.value.kind == "config"
-    assert str(info.value).startswith(f"cannot open {tmp_path}/a-file/calls.jsonl: ")
+    assert not isinstance(info.value, pbx.ConfigError)
+    assert info.value.kind == "failed"
+    assert str(info.value).startswith(f"cannot open the call file {tmp_path}/a-file/calls.jsonl: ")
 
 
 def test_start_stop_and_status(tmp_path: Path, api: CallApi) -> None:
