@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -86,7 +87,10 @@ def test_a_wrong_argument_type_is_a_type_error_naming_the_parameter(
         call()
     # pyo3 names the parameter in a note (`while processing 'raw'`), printed with the traceback.
     shown = " ".join([str(info.value), *getattr(info.value, "__notes__", [])])
-    assert re.search(rf"\b{param}\b", shown), f"{name}: {shown}"
+    # Exception notes exist from Python 3.11: before it, pyo3 cannot name the parameter for
+    # an argument it converts itself (the TypeError is still raised, checked above).
+    if sys.version_info >= (3, 11):
+        assert re.search(rf"\b{param}\b", shown), f"{name}: {shown}"
 
 
 def test_the_region_as_a_string_is_the_documented_form() -> None:
