@@ -588,8 +588,11 @@ where
                         let range = options.range.as_ref();
                         for record in &records {
                             let p = pipeline.prepare_within(record, range);
-                            // A skip is final here: logged (and an unmapped owner counted) now.
-                            super::skips::note_settled(status, std::iter::once(&p), clock());
+                            // A skip is final here: logged (and an unmapped owner counted) now;
+                            // the clock is read only for skips, not for every call.
+                            if matches!(p.disposition, Disposition::Skip(_)) {
+                                super::skips::note_settled(status, std::iter::once(&p), clock());
+                            }
                             let seq = window.push(p.checkpoint.clone());
                             cursor = Some(p.checkpoint.clone());
                             match p.disposition {
