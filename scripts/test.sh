@@ -42,12 +42,12 @@ cargo test --workspace --locked
 
 # --- SQL Server source (feature `mssql`, not in the default set) ------------------------
 step "SQL Server source: lint, unit tests, doctests, the TDS double (live only with PBX_TEST_MSSQL_URL)"
-cargo clippy -p pbx-sources --features mssql,sync --all-targets --locked -- -D warnings
-cargo test -p pbx-sources --features mssql,sync --locked --lib mssql::
-cargo test -p pbx-sources --features mssql,sync --locked --test mssql --test mssql_live -- --nocapture
+cargo clippy -p pbx-sources --features mssql,delivery --all-targets --locked -- -D warnings
+cargo test -p pbx-sources --features mssql,delivery --locked --lib mssql::
+cargo test -p pbx-sources --features mssql,delivery --locked --test mssql --test mssql_live -- --nocapture
 if [ -n "${PBX_TEST_MSSQL_URL:-}" ]; then
   # A real SQL Server is named: run the live test (ignored otherwise).
-  cargo test -p pbx-sources --features mssql,sync --locked --test mssql_live -- --ignored --nocapture
+  cargo test -p pbx-sources --features mssql,delivery --locked --test mssql_live -- --ignored --nocapture
 fi
 cargo test -p pbx-sources --features mssql --locked --doc mssql
 # The sideloader with `source.kind: mssql_table` (examples' feature `mssql`).

@@ -89,7 +89,7 @@ pub enum SkipReason {
     /// A blank line in a CDR stream: no record at all.
     BlankLine,
     /// The call lies outside the time range being backfilled
-    /// ([`crate::sync::TimeRange`]).
+    /// ([`crate::delivery::TimeRange`]).
     OutsideRange,
 }
 

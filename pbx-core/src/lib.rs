@@ -31,6 +31,7 @@
 pub mod call;
 pub mod cdr;
 pub mod config;
+pub mod delivery;
 pub mod direction;
 mod error;
 pub mod extensions;
@@ -40,7 +41,6 @@ pub mod hours;
 pub mod jsonl;
 pub mod memory;
 pub mod phone;
-pub mod sync;
 mod traits;
 pub mod unmapped;
 

@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use pbx_core::call::SkipReason;
 use pbx_core::cdr::Cdr;
-use pbx_core::sync::{Disposition, Pipeline, TimeRange};
+use pbx_core::delivery::{Disposition, Pipeline, TimeRange};
 use pbx_core::{Checkpoint, RawRecord, SourceRecord};
 
 fn utc(s: &str) -> DateTime<Utc> {

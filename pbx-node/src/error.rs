@@ -18,7 +18,7 @@ pub(crate) const CONFIG_ERROR: &str = "PBX_CONFIG_ERROR";
 pub(crate) const INVALID_ARGUMENT: &str = "PBX_INVALID_ARGUMENT";
 /// A file could not be read (`loadConfigFile`).
 pub(crate) const IO_ERROR: &str = "PBX_IO_ERROR";
-/// The sync engine failed (`Sideloader`): the source, the checkpoint store, the quarantine, or
+/// The delivery engine failed (`Sideloader`): the source, the checkpoint store, the quarantine, or
 /// the call API refused the credentials.
 pub(crate) const SYNC_ERROR: &str = "PBX_SYNC_ERROR";
 /// A call that does not fit the object's state (`Sideloader.runOnce` while it runs).

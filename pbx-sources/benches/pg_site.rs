@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use pbx_core::call::CallMapper;
 use pbx_core::config::TableMapping;
+use pbx_core::delivery::{Disposition, Pipeline};
 use pbx_core::extensions::User;
-use pbx_core::sync::{Disposition, Pipeline};
 use pbx_core::{CdrSource, Checkpoint};
 use pbx_sources::postgres::SiteTableSource;
 use tokio_postgres::NoTls;

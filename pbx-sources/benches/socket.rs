@@ -3,7 +3,7 @@
 //! - `socket/accept_8_senders`: lines per second accepted (made durable) from 8 concurrent
 //!   senders streaming CRLF lines;
 //! - `socket/line_to_sink`: one line at a time, from the last byte written by the sender to
-//!   the call handed to an in-memory sink by the sync engine (woken by the journal). Besides
+//!   the call handed to an in-memory sink by the delivery engine (woken by the journal). Besides
 //!   criterion's figures, prints the p50/p99 of every sample taken.
 //!
 //! `cargo bench -p pbx-sources --bench socket`
@@ -16,12 +16,12 @@ use async_trait::async_trait;
 use chrono::Utc;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pbx_core::call::{CallMapper, CallRequest};
+use pbx_core::delivery::Pipeline;
 use pbx_core::extensions::User;
 use pbx_core::memory::MemoryCheckpointStore;
-use pbx_core::sync::Pipeline;
 use pbx_core::{CallSink, DeliveryOutcome};
+use pbx_sources::delivery::{Engine, EngineOptions, MemoryQuarantine};
 use pbx_sources::socket::{ListenOptions, SocketSource};
-use pbx_sources::sync::{Engine, EngineOptions, MemoryQuarantine};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 

@@ -3,7 +3,7 @@
 //! The I/O side of pbx: adapters that implement [`pbx_core`]'s traits
 //! ([`pbx_core::CdrSource`], [`pbx_core::CallSink`], [`pbx_core::AlertSink`],
 //! [`pbx_core::GroupDirectory`], [`pbx_core::ExtensionDirectory`],
-//! [`pbx_core::CheckpointStore`]) and the sync engine that drives them.
+//! [`pbx_core::CheckpointStore`]) and the delivery engine that drives them.
 //!
 //! Adapters land one per cargo feature:
 //!
@@ -11,11 +11,11 @@
 //! |---|---|---|
 //! | `http` (default) | [`http`] | the call-logger API client: [`pbx_core::CallSink`], [`pbx_core::AlertSink`], health |
 //! | `xapi` (default) | [`xapi`] | the 3CX XAPI client: token, `/Users`, `/RingGroups`, `/Queues`, `/OfficeHours`, `/CDRSettings` |
-//! | `file` (default) | [`file`](mod@file), [`directory`], [`jsonl`], [`checkpoint`] | the CDR file source (`tail -F`), the one-file-per-call directory source, a JSON-lines call sink, a file checkpoint store |
+//! | `file` (default) | [`file`](mod@file), [`folder`], [`jsonl`], [`file_checkpoint`] | the CDR file source (`tail -F`), the one-file-per-call directory source, a JSON-lines call sink, a file checkpoint store |
 //! | `socket` (default) | [`socket`] | the 3CX CDR socket source, active (we listen) and passive (we connect), journaled |
 //! | `postgres` (default) | [`postgres`] | 3CX `cdroutput` and `cl_*` sources, a site-table source, a checkpoint store, a leadership lock |
-//! | `file` + `socket` | [`text`] | all four CDR text modes behind one type, from a `SourceConfig` |
-//! | `sync` (default) | [`sync`] | the sync engine, the call-group monitor loop, the quarantine |
+//! | `file` + `socket` | [`cdr_text`] | all four CDR text modes behind one type, from a `SourceConfig` |
+//! | `delivery` (default; `sync` is its old name) | [`delivery`] | the delivery engine, the call-group monitor loop, the quarantine |
 //! | `http-server` | [`http_server`] | a bounded HTTP/1 server for a service port (timeouts, connection cap, size limits, fast shutdown, bearer-token guard) |
 //! | `runtime` | `runtime` | the sideloader as a library: `Sideloader::from_config`, `once`, `run`, `backfill`, `replay`, status, and its HTTP endpoints (axum) |
 //! | `mssql` | `mssql` | a site's own CDR table on SQL Server (tiberius, rustls): [`pbx_core::CdrSource`] |
@@ -32,15 +32,19 @@
 #![warn(missing_docs)]
 
 pub mod bounded;
-#[cfg(feature = "file")]
-pub mod checkpoint;
+#[cfg(all(feature = "file", feature = "socket"))]
+pub mod cdr_text;
 #[cfg(any(feature = "http", feature = "xapi"))]
 mod client;
-#[cfg(feature = "file")]
-pub mod directory;
+#[cfg(feature = "delivery")]
+pub mod delivery;
 mod error;
 #[cfg(feature = "file")]
 pub mod file;
+#[cfg(feature = "file")]
+pub mod file_checkpoint;
+#[cfg(feature = "file")]
+pub mod folder;
 #[cfg(feature = "http")]
 pub mod http;
 #[cfg(feature = "http-server")]
@@ -55,10 +59,6 @@ pub mod postgres;
 pub mod runtime;
 #[cfg(feature = "socket")]
 pub mod socket;
-#[cfg(feature = "sync")]
-pub mod sync;
-#[cfg(all(feature = "file", feature = "socket"))]
-pub mod text;
 #[cfg(feature = "xapi")]
 pub mod xapi;
 

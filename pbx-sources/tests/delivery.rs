@@ -14,14 +14,14 @@ use async_trait::async_trait;
 use chrono::Utc;
 use common::{Reply, Request, Server};
 use pbx_core::call::CallRequest;
+use pbx_core::delivery::Pipeline;
 use pbx_core::extensions::{ExtensionMap, OwnerFallback};
 use pbx_core::memory::{MemoryCheckpointStore, MemorySource};
-use pbx_core::sync::Pipeline;
 use pbx_core::{CallSink, Checkpoint, CheckpointStore, DeliveryOutcome, RawRecord};
-use pbx_sources::http::{CallLoggerClient, CallLoggerConfig, RetryPolicy};
-use pbx_sources::sync::{
+use pbx_sources::delivery::{
     Engine, EngineOptions, FileQuarantine, MemoryQuarantine, Quarantine, Status, SyncError, replay,
 };
+use pbx_sources::http::{CallLoggerClient, CallLoggerConfig, RetryPolicy};
 use tokio::sync::watch;
 
 const SAMPLE: &str = include_str!("../../examples/data/cdr-sample.log");
@@ -61,7 +61,7 @@ fn calls_in(records: &[RawRecord]) -> usize {
             };
             matches!(
                 p.prepare(&rec).disposition,
-                pbx_core::sync::Disposition::Deliver(_)
+                pbx_core::delivery::Disposition::Deliver(_)
             )
         })
         .count()

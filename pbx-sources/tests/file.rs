@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use pbx_core::call::{CallDirection, CallRequest};
 use pbx_core::{CallSink, CdrSource, Checkpoint, CheckpointStore, DeliveryOutcome, RawRecord};
-use pbx_sources::checkpoint::{CheckpointError, FileCheckpointStore};
-use pbx_sources::directory::{DirectorySource, DirectorySourceError};
 use pbx_sources::file::{FileSource, FileSourceError};
+use pbx_sources::file_checkpoint::{CheckpointError, FileCheckpointStore};
+use pbx_sources::folder::{DirectorySource, DirectorySourceError};
 use pbx_sources::jsonl::JsonLinesSink;
 
 fn scratch(name: &str) -> PathBuf {

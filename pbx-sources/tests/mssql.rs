@@ -437,14 +437,14 @@ async fn an_id_column_that_is_not_an_integer_fails_the_page() {
     assert!(e.to_string().contains("Conversion failed"), "{e}");
 }
 
-#[cfg(feature = "sync")]
+#[cfg(feature = "delivery")]
 #[tokio::test]
 async fn the_sync_engine_delivers_each_row_once_across_restarts() {
     use pbx_core::call::CallMapper;
+    use pbx_core::delivery::Pipeline;
     use pbx_core::extensions::User;
     use pbx_core::memory::{MemoryCallSink, MemoryCheckpointStore};
-    use pbx_core::sync::Pipeline;
-    use pbx_sources::sync::{Engine, EngineOptions, MemoryQuarantine};
+    use pbx_sources::delivery::{Engine, EngineOptions, MemoryQuarantine};
 
     let double = double_with(1..=7).await;
     let mut bad = inbound(8);

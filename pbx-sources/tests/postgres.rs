@@ -10,15 +10,15 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use pbx_core::call::{CallDirection, CallMapper, CallRequest, SkipReason};
 use pbx_core::config::TableMapping;
+use pbx_core::delivery::{Disposition, Pipeline};
 use pbx_core::extensions::User;
 use pbx_core::memory::MemoryCallSink;
-use pbx_core::sync::{Disposition, Pipeline};
 use pbx_core::{CdrSource, Checkpoint, CheckpointStore, RawRecord, SourceRecord};
+use pbx_sources::delivery::{Engine, EngineOptions, MemoryQuarantine};
 use pbx_sources::postgres::{
     CallLogSource, CdrOutputSource, PgCheckpointStore, PgError, SiteTableSource,
     release_leadership, try_acquire_leadership,
 };
-use pbx_sources::sync::{Engine, EngineOptions, MemoryQuarantine};
 use tokio_postgres::{Client, NoTls};
 
 const CDROUTPUT_SQL: &str = include_str!("sql/cdroutput.sql");

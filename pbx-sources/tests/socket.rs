@@ -13,13 +13,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::Utc;
 use pbx_core::call::{CallMapper, CallRequest};
+use pbx_core::delivery::{Disposition, Pipeline};
 use pbx_core::extensions::User;
 use pbx_core::memory::MemoryCallSink;
-use pbx_core::sync::{Disposition, Pipeline};
 use pbx_core::{CallSink, CdrSource, Checkpoint, DeliveryOutcome, RawRecord, SourceRecord};
-use pbx_sources::checkpoint::FileCheckpointStore;
+use pbx_sources::delivery::{Engine, EngineOptions, MemoryQuarantine};
+use pbx_sources::file_checkpoint::FileCheckpointStore;
 use pbx_sources::socket::{ConnectOptions, ListenOptions, SocketError, SocketSource};
-use pbx_sources::sync::{Engine, EngineOptions, MemoryQuarantine};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -608,7 +608,7 @@ async fn sigkill_between_receive_and_delivery_loses_nothing() {
 #[tokio::test]
 async fn text_sources_are_built_from_the_configuration() {
     use pbx_core::config::{Secret, SourceConfig};
-    use pbx_sources::text::{CdrTextSource, CdrTextSourceError};
+    use pbx_sources::cdr_text::{CdrTextSource, CdrTextSourceError};
     let dir = scratch("config");
     let listen = SourceConfig::SocketListen {
         listen: "127.0.0.1:0".into(),

@@ -10,10 +10,10 @@ use std::time::Duration;
 use chrono::{TimeDelta, TimeZone, Utc};
 use pbx_core::RawRecord;
 use pbx_core::call::CallMapper;
+use pbx_core::delivery::Pipeline;
 use pbx_core::extensions::User;
 use pbx_core::memory::{MemoryCallSink, MemoryCheckpointStore, MemorySource};
-use pbx_core::sync::Pipeline;
-use pbx_sources::sync::{Engine, EngineOptions, MemoryQuarantine};
+use pbx_sources::delivery::{Engine, EngineOptions, MemoryQuarantine};
 
 const SAMPLE: &str = include_str!("../../examples/data/cdr-sample.log");
 

@@ -19,7 +19,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use pbx_core::config::{Config, LogFormat};
-use pbx_core::sync::TimeRange;
+use pbx_core::delivery::TimeRange;
 use pbx_sources::runtime::{
     Sideloader, SideloaderError, backfill_range, endpoints, progress_message, source_progress,
 };

@@ -13,7 +13,7 @@
 //! `422`, …) → [`DeliveryOutcome::Rejected`] (the payload is refused: quarantine it). A `404`
 //! and a 3xx (redirects are not followed) are not retried in-line and answer `Retry`: they
 //! mean a wrong `base_url` far more often than a refused call, so no call is lost to a
-//! misconfiguration — every call fails, and the sync engine treats that as an outage (it
+//! misconfiguration — every call fails, and the delivery engine treats that as an outage (it
 //! backs off and quarantines nothing).
 //! Alerts use the same retries; their errors are [`Error`]s.
 

@@ -17,7 +17,7 @@ use super::PgError;
 /// ```no_run
 /// # async fn demo(client: &tokio_postgres::Client) -> Result<(), pbx_sources::postgres::PgError> {
 /// if pbx_sources::postgres::try_acquire_leadership(client, 0x3cc0_0001).await? {
-///     // run the sync engine
+///     // run the delivery engine
 /// }
 /// # Ok(()) }
 /// ```

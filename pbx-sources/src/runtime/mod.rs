@@ -40,18 +40,18 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, NaiveDate, Utc};
 use pbx_core::ExtensionDirectory;
 use pbx_core::config::{CheckpointConfig, Config, HaConfig, HoursConfig};
+use pbx_core::delivery::{Counters, Pipeline, TimeRange};
 use pbx_core::groups::GroupMonitor;
 use pbx_core::hours::BusinessHours;
-use pbx_core::sync::{Counters, Pipeline, TimeRange};
 use serde::Serialize;
 use tokio::sync::{Notify, watch};
 
+use crate::delivery::{
+    CheckReport, Engine, EngineOptions, FileQuarantine, GroupLoop, Status, SyncError,
+};
 use crate::http::{CallLoggerClient, CallLoggerConfig, RetryPolicy};
 use crate::jsonl::JsonLinesSink;
 use crate::postgres::{Connection, try_acquire_leadership};
-use crate::sync::{
-    CheckReport, Engine, EngineOptions, FileQuarantine, GroupLoop, Status, SyncError,
-};
 use crate::xapi::{XapiClient, XapiConfig, XapiExtensionDirectory, XapiGroupDirectory};
 pub use parts::source_progress;
 use parts::{Sink, Source, Store, build_source, build_store};
@@ -257,7 +257,7 @@ impl fmt::Display for BackfillReport {
 }
 
 /// What a replay of the quarantine did (re-exported from the engine).
-pub use crate::sync::ReplayReport;
+pub use crate::delivery::ReplayReport;
 
 /// What [`Sideloader::replay`] did; `Display` is `pbx-sideloader --replay`'s line (after
 /// `pbx-sideloader: `).
@@ -740,7 +740,7 @@ impl Sideloader {
     /// # Errors
     /// [`SideloaderError::Failed`] when the quarantine cannot be read or rewritten.
     pub async fn replay(&self) -> Result<Replayed, SideloaderError> {
-        crate::sync::replay(&self.quarantine, &self.pipeline, &*self.sink, Utc::now())
+        crate::delivery::replay(&self.quarantine, &self.pipeline, &*self.sink, Utc::now())
             .await
             .map(|report| Replayed {
                 report,

@@ -6,16 +6,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use pbx_core::call::CallRequest;
 use pbx_core::config::{CheckpointConfig, SourceConfig};
-use pbx_core::sync::TimeRange;
+use pbx_core::delivery::TimeRange;
 use pbx_core::{CallSink, CdrSource, Checkpoint, CheckpointStore, DeliveryOutcome, SourceRecord};
 
-use crate::checkpoint::{CheckpointError, FileCheckpointStore};
+use crate::cdr_text::{CdrTextSource, CdrTextSourceError};
+use crate::file_checkpoint::{CheckpointError, FileCheckpointStore};
 use crate::http::CallLoggerClient;
 use crate::jsonl::JsonLinesSink;
 use crate::postgres::{
     CallLogSource, CdrOutputSource, PgCheckpointStore, PgError, SiteTableSource,
 };
-use crate::text::{CdrTextSource, CdrTextSourceError};
 
 /// The configured sink: the API, or a JSON-lines file (`call_api.base_url: file:PATH`).
 pub(crate) enum Sink {
@@ -167,11 +167,11 @@ impl CheckpointStore for Store {
 pub(crate) fn build_store(config: &CheckpointConfig) -> Result<Store, String> {
     match config {
         // A file holding any other key is corrupt, not "no checkpoint yet".
-        CheckpointConfig::File { path } => {
-            Ok(Store::File(FileCheckpointStore::new(path).expecting_keys(
-                |key| key == "cdr" || key == crate::sync::STATE_KEY || key.starts_with("backfill:"),
-            )))
-        }
+        CheckpointConfig::File { path } => Ok(Store::File(
+            FileCheckpointStore::new(path).expecting_keys(|key| {
+                key == "cdr" || key == crate::delivery::STATE_KEY || key.starts_with("backfill:")
+            }),
+        )),
         CheckpointConfig::Postgres { url, table } => PgCheckpointStore::new(url.expose(), table)
             .map(|s| Store::Postgres(Box::new(s)))
             .map_err(|e| format!("checkpoint: {e}")),

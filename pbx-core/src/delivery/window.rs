@@ -18,7 +18,7 @@ use crate::traits::Checkpoint;
 ///
 /// ```
 /// use pbx_core::Checkpoint;
-/// use pbx_core::sync::AckWindow;
+/// use pbx_core::delivery::AckWindow;
 /// let mut w = AckWindow::new(None);
 /// let a = w.push(Checkpoint::new("1"));
 /// let b = w.push(Checkpoint::new("2"));
@@ -146,7 +146,7 @@ impl<T> AckWindow<T> {
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// use pbx_core::sync::{ApiHealth, CallTries, RetryRules, Verdict};
+/// use pbx_core::delivery::{ApiHealth, CallTries, RetryRules, Verdict};
 /// let rules = RetryRules { max_attempts: 2, poison_after: Duration::from_secs(10), outage_calls: 3 };
 /// let (mut health, mut tries, t0) = (ApiHealth::default(), CallTries::default(), Instant::now());
 /// assert_eq!(rules.failed(&mut tries, &mut health, 1, t0, "HTTP 500".into()), Verdict::RetryLater);

@@ -3,8 +3,8 @@
 //! one-file-per-call directory ([`DirectorySource`]).
 //!
 //! ```no_run
-//! # async fn demo(config: pbx_core::config::Config) -> Result<(), pbx_sources::text::CdrTextSourceError> {
-//! use pbx_sources::text::CdrTextSource;
+//! # async fn demo(config: pbx_core::config::Config) -> Result<(), pbx_sources::cdr_text::CdrTextSourceError> {
+//! use pbx_sources::cdr_text::CdrTextSource;
 //! let source = CdrTextSource::from_config(&config.source).await?;
 //! // Wake the engine as soon as a record arrives (files: checked every 200 ms).
 //! let wake = source.wake_handle(std::time::Duration::from_millis(200));
@@ -19,8 +19,8 @@ use pbx_core::config::SourceConfig;
 use pbx_core::{CdrSource, Checkpoint, SourceRecord};
 use tokio::sync::Notify;
 
-use crate::directory::{DirectorySource, DirectorySourceError};
 use crate::file::{FileSource, FileSourceError};
+use crate::folder::{DirectorySource, DirectorySourceError};
 use crate::socket::{SocketError, SocketSource};
 
 /// One of the CDR text sources.

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use pbx_core::call::{CallRequest, SkipReason};
-use pbx_core::sync::{
+use pbx_core::delivery::{
     AckWindow, ApiHealth, CallTries, Counters, Disposition, Outcome, Pipeline, QuarantineEntry,
     RetryRules, Verdict,
 };

@@ -42,7 +42,7 @@ pub enum CheckpointError {
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// use pbx_core::{Checkpoint, CheckpointStore};
 /// let dir = std::env::temp_dir().join(format!("pbx-doc-{}", std::process::id()));
-/// let store = pbx_sources::checkpoint::FileCheckpointStore::new(dir.join("checkpoint.json"));
+/// let store = pbx_sources::file_checkpoint::FileCheckpointStore::new(dir.join("checkpoint.json"));
 /// store.save("cdr", &Checkpoint::new("42")).await.unwrap();
 /// assert_eq!(store.load("cdr").await.unwrap(), Some(Checkpoint::new("42")));
 /// # std::fs::remove_dir_all(dir).unwrap();
@@ -76,7 +76,7 @@ impl FileCheckpointStore {
     /// let dir = std::env::temp_dir().join(format!("pbx-doc-keys-{}", std::process::id()));
     /// std::fs::create_dir_all(&dir).unwrap();
     /// std::fs::write(dir.join("checkpoint.json"), r#"{"foo": "bar"}"#).unwrap();
-    /// let store = pbx_sources::checkpoint::FileCheckpointStore::new(dir.join("checkpoint.json"))
+    /// let store = pbx_sources::file_checkpoint::FileCheckpointStore::new(dir.join("checkpoint.json"))
     ///     .expecting_keys(|k| k == "cdr" || k.starts_with("backfill:"));
     /// let err = store.load("cdr").await.unwrap_err();
     /// assert!(err.to_string().contains("fix or remove it deliberately"), "{err}");

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
 
-use pbx_core::sync::QuarantineEntry;
+use pbx_core::delivery::QuarantineEntry;
 
 /// Keeps quarantined records.
 pub trait Quarantine: Send + Sync {
@@ -124,11 +124,11 @@ pub struct ReplayReport {
 /// Reading or rewriting the quarantine file.
 pub async fn replay<K: pbx_core::CallSink + ?Sized>(
     quarantine: &FileQuarantine,
-    pipeline: &pbx_core::sync::Pipeline,
+    pipeline: &pbx_core::delivery::Pipeline,
     sink: &K,
     now: chrono::DateTime<chrono::Utc>,
 ) -> std::io::Result<ReplayReport> {
-    use pbx_core::sync::Disposition;
+    use pbx_core::delivery::Disposition;
     use pbx_core::{Checkpoint, DeliveryOutcome, RawRecord, SourceRecord};
 
     let entries = quarantine.read_all()?;

@@ -1,10 +1,10 @@
-//! The pure part of the sync engine: what to do with each record a source yields, how far the
-//! checkpoint may move, and the counters. The adapter loop (`pbx-sources::sync`) only fetches,
+//! The pure part of the delivery engine: what to do with each record a source yields, how far the
+//! checkpoint may move, and the counters. The adapter loop (`pbx-sources::delivery`) only fetches,
 //! delivers and saves; every decision is made here, without a runtime.
 //!
 //! ```
 //! use pbx_core::{Checkpoint, RawRecord, SourceRecord, DeliveryOutcome};
-//! use pbx_core::sync::{Disposition, Outcome, Pipeline, final_prefix};
+//! use pbx_core::delivery::{Disposition, Outcome, Pipeline, final_prefix};
 //! let pipeline = Pipeline::default();
 //! let rec = SourceRecord { checkpoint: Checkpoint::new("1"),
 //!     record: Ok(RawRecord::Line { number: 1, text: b"not a cdr".to_vec() }) };
@@ -87,7 +87,7 @@ impl Pipeline {
     /// use chrono::{TimeZone, Utc};
     /// use pbx_core::{Checkpoint, RawRecord, SourceRecord};
     /// use pbx_core::call::SkipReason;
-    /// use pbx_core::sync::{Disposition, Pipeline, TimeRange};
+    /// use pbx_core::delivery::{Disposition, Pipeline, TimeRange};
     /// let line = "Call 40001,000001A19D361A38_5204,00:03:04,2026/11/02 17:02:11,2026/11/02 17:02:20,\
     ///     2026/11/02 17:05:24,TerminatedBySrc,9075551234,Ext.101,10000,101,101,,Ext.101,101,,,,,\
     ///     Chain: 9075551234;Ext.101;,Line,Extension,Extension,9075551234,Anna Berg,Anna Berg,,";
@@ -195,7 +195,7 @@ impl Pipeline {
 ///
 /// ```
 /// use chrono::NaiveDate;
-/// use pbx_core::sync::TimeRange;
+/// use pbx_core::delivery::TimeRange;
 /// let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
 /// // 2 and 3 November 2026 in Anchorage (AKST, UTC−9).
 /// let r = TimeRange::from_dates(day(2), day(3), chrono_tz::America::Anchorage).unwrap();
@@ -214,7 +214,7 @@ impl TimeRange {
     /// ```
     /// use chrono::{TimeZone, Utc};
     /// let t = Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).unwrap();
-    /// assert!(pbx_core::sync::TimeRange::new(t, t).is_none());
+    /// assert!(pbx_core::delivery::TimeRange::new(t, t).is_none());
     /// ```
     pub fn new(from: DateTime<Utc>, to: DateTime<Utc>) -> Option<Self> {
         (from < to).then_some(TimeRange { from, to })
@@ -314,7 +314,7 @@ impl From<DeliveryOutcome> for Outcome {
 ///
 /// ```
 /// use pbx_core::Checkpoint;
-/// use pbx_core::sync::{Outcome, final_prefix};
+/// use pbx_core::delivery::{Outcome, final_prefix};
 /// let cp = |s: &str| Checkpoint::new(s);
 /// let run = [(cp("1"), Outcome::Delivered), (cp("2"), Outcome::Retry), (cp("3"), Outcome::Delivered)];
 /// assert_eq!(final_prefix(&run), Some(cp("1"))); // never past an unacknowledged call
@@ -336,10 +336,10 @@ pub fn final_prefix(outcomes: &[(Checkpoint, Outcome)]) -> Option<Checkpoint> {
 /// One quarantined record, as a JSON line in the quarantine file.
 ///
 /// ```
-/// let e = pbx_core::sync::QuarantineEntry { at: chrono::DateTime::UNIX_EPOCH, checkpoint: "7".into(),
+/// let e = pbx_core::delivery::QuarantineEntry { at: chrono::DateTime::UNIX_EPOCH, checkpoint: "7".into(),
 ///     location: "line 7".into(), reason: "bad".into(), record: "Call 1,x".into() };
 /// let line = serde_json::to_string(&e)?;
-/// assert_eq!(serde_json::from_str::<pbx_core::sync::QuarantineEntry>(&line)?, e);
+/// assert_eq!(serde_json::from_str::<pbx_core::delivery::QuarantineEntry>(&line)?, e);
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -387,7 +387,7 @@ impl Counters {
     /// Counts one outcome.
     ///
     /// ```
-    /// use pbx_core::sync::{Counters, Outcome};
+    /// use pbx_core::delivery::{Counters, Outcome};
     /// use pbx_core::call::SkipReason;
     /// let mut c = Counters::default();
     /// c.count(&Outcome::Skipped(SkipReason::Internal));

@@ -1,4 +1,4 @@
-//! The sync engine over pbx-core's in-memory adapters: checkpoints only after
+//! The delivery engine over pbx-core's in-memory adapters: checkpoints only after
 //! acknowledgement, retries, quarantine, credentials refused, restarts.
 
 use std::collections::HashSet;
@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use pbx_core::call::CallMapper;
+use pbx_core::delivery::Pipeline;
 use pbx_core::extensions::User;
 use pbx_core::memory::{MemoryCallSink, MemoryCheckpointStore, MemorySource};
-use pbx_core::sync::Pipeline;
 use pbx_core::{CheckpointStore, DeliveryOutcome, RawRecord};
-use pbx_sources::sync::{Engine, EngineOptions, MemoryQuarantine, SyncError};
+use pbx_sources::delivery::{Engine, EngineOptions, MemoryQuarantine, SyncError};
 
 const SAMPLE: &str = include_str!("../../examples/data/cdr-sample.log");
 
@@ -251,7 +251,7 @@ async fn run_backs_off_then_drains_and_stops_on_shutdown() {
 
 #[tokio::test]
 async fn a_time_range_delivers_only_the_calls_inside_and_settles_the_rest() {
-    use pbx_core::sync::TimeRange;
+    use pbx_core::delivery::TimeRange;
     let (sink, store, q) = (
         Arc::new(MemoryCallSink::new()),
         Arc::new(MemoryCheckpointStore::new()),

@@ -7,7 +7,7 @@ use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 use pbx_core::call::SkipReason;
-use pbx_core::sync::{Disposition, Prepared};
+use pbx_core::delivery::{Disposition, Prepared};
 
 use super::Status;
 

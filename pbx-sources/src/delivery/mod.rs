@@ -1,13 +1,13 @@
-//! The sync engine: source → pbx-core → call sink, with checkpoints after acknowledgement.
+//! The delivery engine: source → pbx-core → call sink, with checkpoints after acknowledgement.
 //!
 //! [`Engine::run`] (the service) and [`Engine::drain`] (`--once`, a backfill) deliver as a
-//! stream: the source is read ahead (bounded), each record prepared by [`pbx_core::sync`] as it
+//! stream: the source is read ahead (bounded), each record prepared by [`pbx_core::delivery`] as it
 //! arrives, up to [`EngineOptions::concurrency`] calls in flight completing in any order, and a
 //! call that needs another try waits on its own timer while the others go on. The checkpoint
-//! is the mark of a [`pbx_core::sync::AckWindow`] — the longest settled prefix, never past a
+//! is the mark of a [`pbx_core::delivery::AckWindow`] — the longest settled prefix, never past a
 //! call the API has not acknowledged — saved in the background, debounced, and always on the
 //! way out. Outages are waited out as a whole and poison calls set aside
-//! ([`pbx_core::sync::RetryRules`]); see [`Engine::run`]. Delivery is at-least-once (a call
+//! ([`pbx_core::delivery::RetryRules`]); see [`Engine::run`]. Delivery is at-least-once (a call
 //! acknowledged after the last save is sent again after a crash) and storage exactly-once by
 //! `pbxCallId` (the API answers 409).
 //!
@@ -39,10 +39,10 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use futures_util::stream;
 use pbx_core::call::CallRequest;
-use pbx_core::extensions::ExtensionMap;
-use pbx_core::sync::{
+use pbx_core::delivery::{
     Counters, Disposition, Outcome, Pipeline, QuarantineEntry, TimeRange, final_prefix,
 };
+use pbx_core::extensions::ExtensionMap;
 use pbx_core::{
     CallSink, CdrSource, Checkpoint, CheckpointStore, DeliveryOutcome, ExtensionDirectory,
 };
@@ -60,7 +60,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// a person (a checkpoint that cannot be read or written, a full disk, refused credentials).
 ///
 /// ```
-/// use pbx_sources::sync::SyncError;
+/// use pbx_sources::delivery::SyncError;
 /// let e = SyncError::AuthFailed { status: 401 };
 /// assert!(!e.is_transient());
 /// assert!(e.to_string().contains("401"));
@@ -221,7 +221,7 @@ impl EngineOptions {
     ///     "source: {kind: file, path: cdr.log}\ncall_api: {base_url: 'http://localhost:9', concurrency: 16, poison_after_secs: 30}\n",
     ///     &|_: &str| None,
     /// )?;
-    /// let o = pbx_sources::sync::EngineOptions::from_config(&config, "cdr");
+    /// let o = pbx_sources::delivery::EngineOptions::from_config(&config, "cdr");
     /// assert_eq!((o.concurrency, o.poison_after.as_secs()), (16, 30));
     /// # Ok::<(), pbx_core::Error>(())
     /// ```
@@ -365,7 +365,7 @@ where
     /// use std::sync::Arc;
     /// use pbx_core::extensions::{ExtensionMap, User};
     /// use pbx_core::memory::{MemoryCallSink, MemoryCheckpointStore, MemorySource, StaticExtensionDirectory};
-    /// use pbx_sources::sync::{Engine, EngineOptions, MemoryQuarantine};
+    /// use pbx_sources::delivery::{Engine, EngineOptions, MemoryQuarantine};
     /// let from_pbx: ExtensionMap = [User::new("120", "new@example.com")].into_iter().collect();
     /// let engine = Engine::new(MemorySource::new(vec![]), Arc::new(MemoryCallSink::new()),
     ///     MemoryCheckpointStore::new(), Default::default(), Arc::new(MemoryQuarantine::default()),
@@ -397,7 +397,7 @@ where
     /// ```
     /// use std::sync::Arc;
     /// use pbx_core::memory::{MemoryCallSink, MemoryCheckpointStore, MemorySource};
-    /// use pbx_sources::sync::{Engine, EngineOptions, MemoryQuarantine};
+    /// use pbx_sources::delivery::{Engine, EngineOptions, MemoryQuarantine};
     ///
     /// // In a service: `socket_source.wake_handle()` or `file_source.watch(…)`.
     /// let wake = Arc::new(tokio::sync::Notify::new());
@@ -642,7 +642,7 @@ where
     /// prepared as it arrives; up to [`EngineOptions::concurrency`] calls are in flight and
     /// complete in any order; a call that needs another try waits on its own timer (full
     /// jitter, `Retry-After` honoured) while the others go on. The checkpoint is the mark of
-    /// an [`pbx_core::sync::AckWindow`] — never past an unacknowledged call — saved at most
+    /// an [`pbx_core::delivery::AckWindow`] — never past an unacknowledged call — saved at most
     /// every [`EngineOptions::save_interval`]. Once the source has nothing more, it is read
     /// again after [`EngineOptions::poll_interval`] or when the trigger fires.
     ///
@@ -686,13 +686,13 @@ where
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// use std::sync::Arc;
     /// use pbx_core::memory::{MemoryCallSink, MemoryCheckpointStore, MemorySource};
-    /// use pbx_sources::sync::{Engine, EngineOptions, MemoryQuarantine};
+    /// use pbx_sources::delivery::{Engine, EngineOptions, MemoryQuarantine};
     /// let mut engine = Engine::new(MemorySource::new(vec![]), Arc::new(MemoryCallSink::new()),
     ///     MemoryCheckpointStore::new(), Default::default(), Arc::new(MemoryQuarantine::default()),
     ///     EngineOptions::default());
     /// let (_stop, rx) = tokio::sync::watch::channel(false);
     /// engine.drain(rx, chrono::Utc::now, |s| eprintln!("{} received", s.counters.received)).await?;
-    /// # Ok::<(), pbx_sources::sync::SyncError>(()) }).unwrap();
+    /// # Ok::<(), pbx_sources::delivery::SyncError>(()) }).unwrap();
     /// ```
     ///
     /// # Errors
