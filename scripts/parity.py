@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Python/Node parity: the public names of the two packages, compared.
+
+Lists what the installed Python package `pbx` exports (functions, classes and their public
+members) and what the built Node package `pbx-node` exports (functions, classes with their
+static and prototype members, enum objects), folds each name to one spelling (`from_config`
+and `fromConfig` are both `fromconfig`) and fails when one side has a name the other lacks
+and the exceptions file does not explain it. An exception that no longer applies fails too, so
+the list stays small and true.
+
+Usage (scripts/test.sh runs it after both bindings' steps):
+    PYTHON=target/pyenv/bin/python scripts/parity.py
+    python scripts/parity.py --list      # print both sides' folded names
+Exit status: 0 parity (modulo the exceptions), 1 a difference or a stale exception, 2 usage.
+
+The exceptions file (scripts/parity-exceptions.txt) has one line per known difference:
+    <side that has it: py|node>  <Name or Class.member>  <why, in words>
+Blank lines and lines starting with '#' are comments.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXCEPTIONS = ROOT / "scripts" / "parity-exceptions.txt"
+NODE_PACKAGE = ROOT / "pbx-node"
+
+# Names each language has by convention, not as a capability of pbx.
+PY_CONVENTIONS = {"add_note", "args", "with_traceback"}  # members every Python exception has
+NODE_CONVENTIONS = {"arguments", "caller", "length", "name", "prototype", "constructor"}
+
+
+def fold(name: str) -> str:
+    """One spelling for both languages: lower case without underscores."""
+    return name.replace("_", "").lower()
+
+
+def python_names() -> dict[str, str]:
+    """Folded name -> the name as Python spells it (`Class.member` for members)."""
+    import pbx  # the installed package
+
+    out: dict[str, str] = {}
+    for name in dir(pbx):
+        if name.startswith("_"):
+            continue
+        obj = getattr(pbx, name)
+        if inspect.ismodule(obj):
+            continue
+        out[fold(name)] = name
+        if inspect.isclass(obj):
+            for member in dir(obj):
+                if member.startswith("_") or member in PY_CONVENTIONS:
+                    continue
+                out[f"{fold(name)}.{fold(member)}"] = f"{name}.{member}"
+    return out
+
+
+NODE_LISTING = r"""
+const p = require(process.argv[1]);
+const skip = new Set(JSON.parse(process.argv[2]));
+const out = [];
+for (const name of Object.keys(p)) {
+  if (name.startsWith('_')) continue;
+  out.push(name);
+  const v = p[name];
+  if (typeof v === 'function' && v.prototype) {
+    for (const m of Object.getOwnPropertyNames(v)) if (!skip.has(m)) out.push(`${name}.${m}`);
+    for (const m of Object.getOwnPropertyNames(v.prototype)) if (!skip.has(m)) out.push(`${name}.${m}`);
+  }
+}
+console.log(JSON.stringify(out));
+"""
+
+
+def node_names() -> dict[str, str]:
+    done = subprocess.run(
+        ["node", "-e", NODE_LISTING, str(NODE_PACKAGE / "index.js"), json.dumps(sorted(NODE_CONVENTIONS))],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        sys.exit(f"parity: listing the Node package failed (is pbx-node built?):\n{done.stderr}")
+    out: dict[str, str] = {}
+    for name in json.loads(done.stdout):
+        cls, _, member = name.partition(".")
+        out[fold(cls) + (f".{fold(member)}" if member else "")] = name
+    return out
+
+
+def exceptions() -> dict[tuple[str, str], str]:
+    out: dict[tuple[str, str], str] = {}
+    for number, raw in enumerate(EXCEPTIONS.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = re.split(r"\s+", line, maxsplit=2)
+        if len(parts) < 3 or parts[0] not in ("py", "node"):
+            sys.exit(f"parity: {EXCEPTIONS.name} line {number}: expected '<py|node> <name> <why>', got {raw!r}")
+        side, name, why = parts
+        key = (side, ".".join(fold(p) for p in name.split(".")))
+        if key in out:
+            sys.exit(f"parity: {EXCEPTIONS.name} line {number}: {side} {name} is listed twice")
+        out[key] = why
+    return out
+
+
+def main() -> int:
+    py, node = python_names(), node_names()
+    if "--list" in sys.argv[1:]:
+        for key in sorted(set(py) | set(node)):
+            print(f"{py.get(key, '-'):40} {node.get(key, '-')}")
+        return 0
+    known = exceptions()
+    problems: list[str] = []
+    only = {"py": set(py) - set(node), "node": set(node) - set(py)}
+    names = {"py": py, "node": node}
+    other = {"py": "Node", "node": "Python"}
+    for side in ("py", "node"):
+        for key in sorted(only[side]):
+            # A member of a class the other side lacks altogether is covered by the class's line.
+            if "." in key and (side, key.split(".")[0]) in known and key.split(".")[0] in only[side]:
+                continue
+            if (side, key) not in known:
+                problems.append(f"only in {'Python' if side == 'py' else 'Node'}: {names[side][key]} "
+                                f"(add it to {other[side]}, or a line to {EXCEPTIONS.relative_to(ROOT)})")
+    for (side, key), why in sorted(known.items()):
+        if key not in only[side]:
+            problems.append(f"stale exception: {side} {key} ({why}) — both packages have it now, or neither")
+    shared = len(set(py) & set(node))
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        print(f"parity: {len(problems)} problem(s); {shared} names shared", file=sys.stderr)
+        return 1
+    print(f"parity: {shared} names shared; {len(known)} documented differences")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
