@@ -9,16 +9,9 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Api, BIN, SharedApi, serve_api};
+use common::{Api, BIN, SharedApi, scratch, serve_api};
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data");
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pbx-delivery-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn config(dir: &Path, base_url: &str, call_api_more: &str) -> PathBuf {
     let path = dir.join("config.yml");

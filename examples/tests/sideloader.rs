@@ -1,19 +1,14 @@
 //! `pbx-sideloader` run as a user runs it: twice over the sample (the second run delivers
 //! nothing), and with a bad configuration (every problem, exit 2, nothing started).
 
+mod common;
+use common::scratch;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_pbx-sideloader");
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data");
-
-fn scratch(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("pbx-sideloader-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn config(dir: &Path, source: &str) -> PathBuf {
     let path = dir.join("config.yml");

@@ -9,6 +9,9 @@
 //!   PBX owns the calls that come after;
 //! - SIGTERM stops the service within a deadline with its checkpoint saved.
 
+mod common;
+use common::{free_port, scratch};
+
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -219,22 +222,6 @@ async fn start_backend(backend: SharedBackend) -> SocketAddr {
 }
 
 // ---- the sideloader process ---------------------------------------------------------------
-
-fn scratch(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("pbx-sideloader-svc-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A process that is killed if the test fails before stopping it.
 struct Sideloader {

@@ -4,8 +4,9 @@
 
 #![allow(dead_code)] // each test binary uses its own part
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,19 +19,60 @@ use tokio::net::{TcpListener, TcpStream};
 
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_pbx-sideloader");
 
-/// The server's URL, or `None` (skip, with a message) outside CI; under `CI=true` a missing
-/// URL fails the test.
-pub(crate) fn pg_url() -> Option<String> {
+/// The PostgreSQL server's URL (`PBX_TEST_PG_URL`). The tests that need it are
+/// `#[ignore = "needs PostgreSQL…"]`; `scripts/test.sh` starts a private server and runs them with
+/// `--ignored`. Asked for without the variable, this fails the test with what to do.
+pub(crate) fn pg_url() -> String {
     match std::env::var("PBX_TEST_PG_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => panic!(
-            "PBX_TEST_PG_URL is not set under CI=true: run the tests through scripts/pg.sh or scripts/test.sh"
+        Ok(url) if !url.is_empty() => url,
+        _ => panic!(
+            "PBX_TEST_PG_URL is not set: run this test through scripts/pg.sh (a private PostgreSQL) or scripts/test.sh"
         ),
-        _ => {
-            eprintln!("skipped: PBX_TEST_PG_URL not set (run through scripts/pg.sh)");
-            None
-        }
     }
+}
+
+/// A fresh scratch directory for one test: `<tmp>/pbx-<test file>-<pid>-<name>`.
+pub(crate) fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "pbx-{}-{}-{name}",
+        env!("CARGO_CRATE_NAME"),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A TCP port on loopback that was free a moment ago.
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The site-table row ids of every call the API accepted.
+pub(crate) fn accepted_ids(api: &SharedApi) -> BTreeSet<u32> {
+    api.lock()
+        .unwrap()
+        .stored
+        .keys()
+        .map(|id| row_id(id))
+        .collect()
+}
+
+/// The checkpoint the sideloader stored under `key` in `<schema>.pbx_checkpoint`.
+pub(crate) async fn stored_checkpoint(url: &str, schema: &str, key: &str) -> Option<String> {
+    pg_connect(url)
+        .await
+        .query_opt(
+            &format!("SELECT checkpoint FROM {schema}.pbx_checkpoint WHERE source = $1"),
+            &[&key],
+        )
+        .await
+        .unwrap()
+        .map(|r| r.get(0))
 }
 
 pub(crate) async fn pg_connect(url: &str) -> tokio_postgres::Client {
