@@ -41,6 +41,21 @@ pub enum Error {
         /// Why it is unusable and what is expected.
         reason: String,
     },
+    /// A connection string (a database URL) cannot be used. The message names the problem
+    /// and never repeats the string, which may hold a password. Fix the setting.
+    #[error(
+        "invalid setting `{setting}` (not shown: it may hold a password): {reason}{}",
+        cause_suffix(source.as_deref())
+    )]
+    ConnectionString {
+        /// The setting (`source.url`, `checkpoint.url`, …).
+        setting: &'static str,
+        /// What is wrong and what is expected.
+        reason: String,
+        /// The parser's error, where one says more (it names keys and syntax, not values).
+        #[source]
+        source: Option<BoxError>,
+    },
     /// A setting was refused by pbx-core's checks (a table or column name that is not a plain
     /// SQL identifier, an unknown CDR field, a mapping without `time-start`).
     #[error("invalid setting `{setting}`: {source}")]
@@ -442,6 +457,10 @@ fn corrupt_where(store: &str, key: Option<&str>) -> String {
     }
 }
 
+fn cause_suffix(source: Option<&(dyn std::error::Error + Send + Sync + 'static)>) -> String {
+    source.map_or_else(String::new, |e| format!(": {e}"))
+}
+
 fn lost_why(cause: Option<&Error>) -> String {
     cause.map_or_else(
         || "the lock's session ended".to_owned(),
@@ -504,6 +523,7 @@ impl Error {
         matches!(
             self,
             Error::Config { .. }
+                | Error::ConnectionString { .. }
                 | Error::Setting { .. }
                 | Error::WrongSourceKind { .. }
                 | Error::Setup { .. }
@@ -535,6 +555,7 @@ impl Error {
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Config { .. }
+            | Error::ConnectionString { .. }
             | Error::Setting { .. }
             | Error::WrongSourceKind { .. }
             | Error::Setup { .. } => "config",

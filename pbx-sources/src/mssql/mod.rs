@@ -112,7 +112,7 @@ impl MssqlSource {
     /// accepted spellings). Nothing is connected yet: the first fetch connects.
     ///
     /// # Errors
-    /// [`Error::Config`] for an unusable `url`, [`Error::Setting`] for a
+    /// [`Error::ConnectionString`] for an unusable `url`, [`Error::Setting`] for a
     /// table or column name that is not a plain identifier, or a mapping without `time-start`.
     ///
     /// ```
@@ -132,10 +132,10 @@ impl MssqlSource {
     /// # Ok::<(), Error>(())
     /// ```
     pub fn new(url: &Secret, table: &TableMapping) -> Result<MssqlSource, Error> {
-        let config = connstr::parse(url.expose()).map_err(|e| Error::Config {
+        let config = connstr::parse(url.expose()).map_err(|e| Error::ConnectionString {
             setting: "source.url",
-            value: "not shown: it may hold a password".into(),
             reason: e.0,
+            source: e.1,
         })?;
         let table = SiteTable::new(table).map_err(|source| Error::Setting {
             setting: "source.table",

@@ -61,7 +61,7 @@ impl CallLogSource {
     /// `settle` old. Nothing is sent yet.
     ///
     /// # Errors
-    /// [`Error::Config`] for an unusable URL.
+    /// [`Error::ConnectionString`] for an unusable URL.
     pub fn new(url: &str, settle: Duration) -> Result<Self, Error> {
         Ok(Self::with_connection(Connection::new(url)?, settle))
     }

@@ -73,7 +73,7 @@ impl CdrOutputSource {
     /// before it is emitted. Nothing is sent yet.
     ///
     /// # Errors
-    /// [`Error::Config`] for an unusable URL.
+    /// [`Error::ConnectionString`] for an unusable URL.
     pub fn new(url: &str, settle: Duration) -> Result<Self, Error> {
         Ok(Self::with_connection(Connection::new(url)?, settle))
     }

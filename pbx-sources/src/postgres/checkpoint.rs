@@ -58,7 +58,7 @@ impl PgCheckpointStore {
     /// A store in `table` (`name` or `schema.name`) at `url`. Nothing is sent yet.
     ///
     /// # Errors
-    /// [`Error::Config`] for an unusable URL, [`Error::Setting`] for an unusable table name.
+    /// [`Error::ConnectionString`] for an unusable URL, [`Error::Setting`] for an unusable table name.
     pub fn new(url: &str, table: &str) -> Result<Self, Error> {
         Self::with_connection(Connection::new(url)?, table)
     }

@@ -37,12 +37,12 @@ impl Connection {
     /// A connection to `url` (libpq URL or key/value string). Nothing is sent yet.
     ///
     /// # Errors
-    /// [`Error::Config`] when the URL does not parse (the message never shows it: it may
+    /// [`Error::ConnectionString`] when the URL does not parse (the message never shows it: it may
     /// hold a password).
     pub fn new(url: &str) -> Result<Self, Error> {
-        let mut config: Config = url.parse().map_err(|_| Error::Config {
+        let mut config: Config = url.parse().map_err(|_| Error::ConnectionString {
             setting: "url",
-            value: "not shown: it may hold a password".into(),
+            source: None,
             reason: "is not a PostgreSQL connection URL (postgres://user@host:port/db?sslmode=…) or key=value string".into(),
         })?;
         if config.get_application_name().is_none() {

@@ -98,7 +98,7 @@ impl SiteTableSource {
     /// A source over `mapping`'s table at `url`. Nothing is sent yet.
     ///
     /// # Errors
-    /// [`Error::Config`] for an unusable URL, [`Error::Setting`] for an unusable mapping (a name that is not a plain
+    /// [`Error::ConnectionString`] for an unusable URL, [`Error::Setting`] for an unusable mapping (a name that is not a plain
     /// identifier, an unknown field, no `time-start` column).
     pub fn new(url: &str, mapping: &TableMapping) -> Result<Self, Error> {
         Ok(Self::with_connection(
