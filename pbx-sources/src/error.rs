@@ -75,12 +75,17 @@ pub enum Error {
         kind: String,
     },
     /// The HTTP client could not be set up (TLS roots, crypto provider).
-    #[error("cannot set up the HTTP client for {service}: {reason}")]
+    #[cfg(any(feature = "http", feature = "xapi"))]
+    #[error(
+        "cannot set up the HTTP client for {service}: {}",
+        crate::client::describe(source)
+    )]
     Client {
         /// `call-logger API` or `3CX XAPI`.
         service: &'static str,
-        /// What failed.
-        reason: String,
+        /// The HTTP client's error.
+        #[source]
+        source: reqwest::Error,
     },
 
     // --- HTTP (call-logger API, XAPI) -----------------------------------------------------
@@ -127,14 +132,16 @@ pub enum Error {
         reason: String,
     },
     /// The response is not the JSON expected (malformed, or a value of the wrong type).
-    #[error("{op}: malformed response at `{path}`: {message}")]
+    #[cfg(any(feature = "http", feature = "xapi"))]
+    #[error("{op}: malformed response at `{path}`: {source}")]
     Decode {
         /// The request.
         op: String,
         /// Where in the document (`value[3].Agents[0].Number`; `.` for the whole body).
         path: String,
         /// What the parser found.
-        message: String,
+        #[source]
+        source: serde_json::Error,
     },
     /// A field the request needs is absent (or null).
     #[error("{op}: {entity} at `{path}` lacks the required field `{field}`")]
@@ -559,11 +566,13 @@ impl Error {
             | Error::Setting { .. }
             | Error::WrongSourceKind { .. }
             | Error::Setup { .. } => "config",
+            #[cfg(any(feature = "http", feature = "xapi"))]
             Error::Client { .. } => "client",
             Error::Transport { .. } => "transport",
             Error::Status { .. } => "status",
             Error::Auth { .. } => "auth",
             Error::Token { .. } => "token",
+            #[cfg(any(feature = "http", feature = "xapi"))]
             Error::Decode { .. } => "decode",
             Error::MissingField { .. } => "missing_field",
             Error::Paging { .. } => "paging",
