@@ -594,9 +594,10 @@ impl Sideloader {
     /// has used `call_api.max_attempts` tries.
     ///
     /// # Errors
-    /// the engine's [`Error`] when delivery stopped — the call API or file sink stayed
-    /// unavailable (`kind() == "unavailable"`; calls are left for the next run), credentials
-    /// refused, checkpoint store or quarantine failed — and
+    /// the engine's errors ([`Error::Unavailable`], [`Error::Checkpoint`], …) when delivery
+    /// stopped — the call API or file sink stayed unavailable (`kind() == "unavailable"`;
+    /// calls are left for the next run), credentials refused, checkpoint store or quarantine
+    /// failed — and
     /// [`Error::Interrupted`] after [`SideloaderHandle::stop`]: never a summary with
     /// calls left behind.
     pub async fn once(&mut self) -> Result<Summary, Error> {
@@ -683,9 +684,9 @@ impl Sideloader {
     /// A round in progress finishes (its checkpoint saved) before it returns `Ok`.
     ///
     /// # Errors
-    /// [`Error::is_config`] (groups without `xapi`, an unusable `ha` connection),
-    /// [`Error::Failed`] (office hours unreadable), and why delivery stopped:
-    /// the engine's [`Error`] (credentials refused, checkpoint store failed) or
+    /// A configuration error ([`Error::is_config`]: groups without `xapi`, an unusable `ha`
+    /// connection), [`Error::Failed`] (office hours unreadable), and why delivery stopped:
+    /// the engine's errors ([`Error::AuthFailed`], [`Error::Checkpoint`], …) or
     /// [`Error::LostLeadership`].
     pub async fn run(&mut self, shutdown: watch::Receiver<bool>) -> Result<(), Error> {
         let ha = match (&self.config.ha, &self.config.checkpoint) {
