@@ -678,6 +678,47 @@ mod tests {
     }
 
     #[test]
+    fn the_engine_waits_out_only_what_may_pass() {
+        let transient = [
+            Error::Source {
+                source: "connection reset".into(),
+            },
+            Error::Unavailable {
+                attempts: 5,
+                last: "HTTP 503".into(),
+            },
+            Error::Transport {
+                op: "POST /api/calls".into(),
+                attempts: 1,
+                reason: "timed out".into(),
+            },
+            Error::Connect {
+                service: "PostgreSQL",
+                target: "db:5432/pbx".into(),
+                source: "refused".into(),
+            },
+        ];
+        for e in &transient {
+            assert!(e.is_transient(), "{e}");
+        }
+        let for_a_person = [
+            Error::checkpoint_for_test(),
+            Error::Quarantine {
+                source: std::io::Error::other("disk full"),
+            },
+            Error::AuthFailed { status: 401 },
+            Error::BadCheckpoint {
+                checkpoint: "x".into(),
+                expected: "a row id (an integer)",
+            },
+            Error::Interrupted { checkpoint: None },
+        ];
+        for e in &for_a_person {
+            assert!(!e.is_transient(), "{e}");
+        }
+    }
+
+    #[test]
     fn causes_are_sources_not_text() {
         use std::error::Error as _;
         let e = Error::Setup {
