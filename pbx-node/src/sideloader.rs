@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use pbx_sources::runtime::{self, SideloaderError, SideloaderHandle, Summary};
+use pbx_sources::Error as SideloaderError;
+use pbx_sources::runtime::{self, SideloaderHandle, Summary};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
 
-use pbx_sources::runtime::{Sideloader, SideloaderError, SideloaderHandle, Summary};
+use pbx_sources::Error as SideloaderError;
+use pbx_sources::runtime::{Sideloader, SideloaderHandle, Summary};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -31,7 +32,7 @@ enum Slot {
 /// configuration that cannot be built, `PbxError` otherwise, `kind` saying why.
 fn to_py(py: Python<'_>, e: &SideloaderError) -> PyErr {
     let (err, kind, code) = match e {
-        SideloaderError::Config(_) => (
+        _ if e.is_config() => (
             ConfigError::new_err(e.to_string()),
             "config",
             "PBX_INVALID_ARGUMENT",

@@ -3,7 +3,7 @@
 //! one-file-per-call directory ([`DirectorySource`]).
 //!
 //! ```no_run
-//! # async fn demo(config: pbx_core::config::Config) -> Result<(), pbx_sources::cdr_text::CdrTextSourceError> {
+//! # async fn demo(config: pbx_core::config::Config) -> Result<(), pbx_sources::Error> {
 //! use pbx_sources::cdr_text::CdrTextSource;
 //! let source = CdrTextSource::from_config(&config.source).await?;
 //! // Wake the engine as soon as a record arrives (files: checked every 200 ms).
@@ -19,9 +19,10 @@ use pbx_core::config::SourceConfig;
 use pbx_core::{CdrSource, Checkpoint, SourceRecord};
 use tokio::sync::Notify;
 
-use crate::file::{FileSource, FileSourceError};
-use crate::folder::{DirectorySource, DirectorySourceError};
-use crate::socket::{SocketError, SocketSource};
+use crate::Error;
+use crate::file::FileSource;
+use crate::folder::DirectorySource;
+use crate::socket::SocketSource;
 
 /// One of the CDR text sources.
 #[derive(Debug)]
@@ -35,30 +36,12 @@ pub enum CdrTextSource {
     Directory(DirectorySource),
 }
 
-/// The failure of whichever source is configured.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum CdrTextSourceError {
-    /// From the socket source.
-    #[error(transparent)]
-    Socket(#[from] SocketError),
-    /// From the file source.
-    #[error(transparent)]
-    File(#[from] FileSourceError),
-    /// From the directory source.
-    #[error(transparent)]
-    Directory(#[from] DirectorySourceError),
-    /// The configured source is not a CDR text source (a database source).
-    #[error("source {0} is not a CDR socket, file or directory source")]
-    NotText(String),
-}
-
 impl CdrTextSource {
     /// The source `config` describes (starting the socket listener or connector).
     ///
     /// # Errors
-    /// [`CdrTextSourceError::NotText`] for database sources; the socket's start-up errors.
-    pub async fn from_config(config: &SourceConfig) -> Result<Self, CdrTextSourceError> {
+    /// [`Error::WrongSourceKind`] for database sources; the socket's start-up errors.
+    pub async fn from_config(config: &SourceConfig) -> Result<Self, Error> {
         Ok(match config {
             SourceConfig::SocketListen { .. } | SourceConfig::SocketConnect { .. } => {
                 CdrTextSource::Socket(SocketSource::from_config(config).await?)
@@ -69,9 +52,10 @@ impl CdrTextSource {
             }
             other => {
                 let kind = format!("{other:?}");
-                return Err(CdrTextSourceError::NotText(
-                    kind.split([' ', '{']).next().unwrap_or_default().to_owned(),
-                ));
+                return Err(Error::WrongSourceKind {
+                    expected: "a CDR socket, file or directory source",
+                    kind: kind.split([' ', '{']).next().unwrap_or_default().to_owned(),
+                });
             }
         })
     }
@@ -90,13 +74,13 @@ impl CdrTextSource {
 
 #[async_trait]
 impl CdrSource for CdrTextSource {
-    type Error = CdrTextSourceError;
+    type Error = Error;
 
     async fn fetch(
         &mut self,
         after: Option<&Checkpoint>,
         limit: usize,
-    ) -> Result<Vec<SourceRecord>, CdrTextSourceError> {
+    ) -> Result<Vec<SourceRecord>, Error> {
         Ok(match self {
             CdrTextSource::Socket(s) => s.fetch(after, limit).await?,
             CdrTextSource::File(f) => f.fetch(after, limit).await?,

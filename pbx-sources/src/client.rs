@@ -120,10 +120,7 @@ pub(crate) fn build(
         .tls_danger_accept_invalid_certs(insecure)
         .user_agent(concat!("pbx/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| Error::Client {
-            service,
-            reason: describe(&e),
-        })
+        .map_err(|source| Error::Client { service, source })
 }
 
 /// A transport failure in words: the error and its causes, without the URL's query.
@@ -190,7 +187,7 @@ pub(crate) fn decode<T: DeserializeOwned>(
         Error::Decode {
             op: op.to_owned(),
             path,
-            message,
+            source: inner,
         }
     })
 }

@@ -26,24 +26,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use pbx_core::{CdrSource, Checkpoint, RawRecord, SourceRecord};
 
-/// Why the file could not be read.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum FileSourceError {
-    /// Reading failed.
-    #[error("CDR file {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The saved checkpoint is not one of this source's.
-    #[error(
-        "checkpoint {0:?} is not a file position (inode:offset:line[:fingerprint]): it is corrupt; fix or remove it deliberately"
-    )]
-    BadCheckpoint(String),
-}
+use crate::Error;
 
 /// Reads CDR lines from one file, following rotation and truncation.
 #[derive(Clone, Debug)]
@@ -139,8 +122,11 @@ struct Position {
     fingerprint: Option<u64>,
 }
 
-fn parse_checkpoint(cp: &Checkpoint) -> Result<Position, FileSourceError> {
-    let bad = || FileSourceError::BadCheckpoint(cp.to_string());
+fn parse_checkpoint(cp: &Checkpoint) -> Result<Position, Error> {
+    let bad = || Error::BadCheckpoint {
+        checkpoint: cp.to_string(),
+        expected: "a file position (inode:offset:line[:fingerprint])",
+    };
     let parts: Vec<&str> = cp.as_str().split(':').collect();
     let num = |s: &str| s.parse::<u64>().map_err(|_| bad());
     match parts[..] {
@@ -266,8 +252,9 @@ fn follow(
     held: &Mutex<Vec<(u64, File)>>,
     after: Option<Position>,
     limit: usize,
-) -> Result<Vec<SourceRecord>, FileSourceError> {
-    let io = |source| FileSourceError::Io {
+) -> Result<Vec<SourceRecord>, Error> {
+    let io = |source| Error::Io {
+        what: "CDR file",
         path: path.to_owned(),
         source,
     };
@@ -342,19 +329,20 @@ fn follow(
 
 #[async_trait]
 impl CdrSource for FileSource {
-    type Error = FileSourceError;
+    type Error = Error;
 
     async fn fetch(
         &mut self,
         after: Option<&Checkpoint>,
         limit: usize,
-    ) -> Result<Vec<SourceRecord>, FileSourceError> {
+    ) -> Result<Vec<SourceRecord>, Error> {
         let position = after.map(parse_checkpoint).transpose()?;
         let (path, held) = (self.path.clone(), Arc::clone(&self.held));
         tokio::task::spawn_blocking(move || follow(&path, &held, position, limit))
             .await
             .unwrap_or_else(|e| {
-                Err(FileSourceError::Io {
+                Err(Error::Io {
+                    what: "CDR file",
                     path: self.path.clone(),
                     source: std::io::Error::other(e),
                 })

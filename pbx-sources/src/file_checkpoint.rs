@@ -7,35 +7,14 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use pbx_core::{Checkpoint, CheckpointStore};
 
-/// Why a checkpoint file could not be used.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum CheckpointError {
-    /// Reading or writing failed.
-    #[error("checkpoint file {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The file exists but is not a checkpoint file (corrupt or truncated). It is never
-    /// silently replaced: starting from zero would send every call again.
-    #[error("checkpoint file {path} is corrupt ({reason}); fix or remove it deliberately")]
-    Corrupt {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        reason: String,
-    },
-}
+use crate::Error;
 
 /// Checkpoints in one JSON file (`{"key": "checkpoint", …}`), replaced atomically on every
 /// save: write a temporary file beside it, fsync, rename over, fsync the directory.
 ///
 /// A file that is not of that shape — garbage, `{}`, a value that is not a non-empty string,
 /// or (with [`FileCheckpointStore::expecting_keys`]) a key this program does not write — is
-/// [`CheckpointError::Corrupt`]: never read as "no checkpoint", which would deliver everything
+/// [`Error::CorruptCheckpoint`]: never read as "no checkpoint", which would deliver everything
 /// again.
 ///
 /// ```
@@ -67,7 +46,7 @@ impl FileCheckpointStore {
     }
 
     /// Only keys `known` accepts may be in the file: one holding another key (`{"foo": "bar"}`)
-    /// is [`CheckpointError::Corrupt`], not "no checkpoint yet" — which would start delivery
+    /// is [`Error::CorruptCheckpoint`], not "no checkpoint yet" — which would start delivery
     /// again from the first record.
     ///
     /// ```
@@ -92,35 +71,37 @@ impl FileCheckpointStore {
     /// slow disk does not stall the runtime's threads.
     async fn blocking<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Path) -> Result<T, CheckpointError> + Send + 'static,
-    ) -> Result<T, CheckpointError> {
+        f: impl FnOnce(&Path) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, Error> {
         let path = self.path.clone();
         tokio::task::spawn_blocking(move || f(&path))
             .await
-            .map_err(|e| io(&self.path, std::io::Error::other(e.to_string())))?
+            .map_err(|e| io(&self.path, std::io::Error::other(e)))?
     }
 }
 
-fn io(path: &Path, source: std::io::Error) -> CheckpointError {
-    CheckpointError::Io {
+fn io(path: &Path, source: std::io::Error) -> Error {
+    Error::Io {
+        what: "checkpoint file",
         path: path.to_owned(),
         source,
     }
 }
 
 /// The file's checkpoints; none when it does not exist. Anything but a non-empty mapping of
-/// `known` names to non-empty checkpoints is [`CheckpointError::Corrupt`].
+/// `known` names to non-empty checkpoints is [`Error::CorruptCheckpoint`].
 fn read(
     path: &Path,
     known_keys: Option<fn(&str) -> bool>,
-) -> Result<BTreeMap<String, String>, CheckpointError> {
+) -> Result<BTreeMap<String, String>, Error> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
         Err(e) => return Err(io(path, e)),
     };
-    let corrupt = |reason: String| CheckpointError::Corrupt {
-        path: path.to_owned(),
+    let corrupt = |reason: String| Error::CorruptCheckpoint {
+        store: format!("file {}", path.display()),
+        key: None,
         reason,
     };
     let value: serde_json::Value =
@@ -157,7 +138,7 @@ fn read(
     Ok(all)
 }
 
-fn write(path: &Path, all: &BTreeMap<String, String>) -> Result<(), CheckpointError> {
+fn write(path: &Path, all: &BTreeMap<String, String>) -> Result<(), Error> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -176,16 +157,16 @@ fn write(path: &Path, all: &BTreeMap<String, String>) -> Result<(), CheckpointEr
 
 #[async_trait]
 impl CheckpointStore for FileCheckpointStore {
-    type Error = CheckpointError;
+    type Error = Error;
 
-    async fn load(&self, key: &str) -> Result<Option<Checkpoint>, CheckpointError> {
+    async fn load(&self, key: &str) -> Result<Option<Checkpoint>, Error> {
         let _guard = self.lock.lock().await;
         let (key, known) = (key.to_owned(), self.known_keys);
         self.blocking(move |path| Ok(read(path, known)?.get(&key).map(Checkpoint::new)))
             .await
     }
 
-    async fn save(&self, key: &str, checkpoint: &Checkpoint) -> Result<(), CheckpointError> {
+    async fn save(&self, key: &str, checkpoint: &Checkpoint) -> Result<(), Error> {
         let _guard = self.lock.lock().await;
         let (key, value, known) = (key.to_owned(), checkpoint.to_string(), self.known_keys);
         self.blocking(move |path| {

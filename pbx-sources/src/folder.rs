@@ -31,25 +31,7 @@ use async_trait::async_trait;
 use pbx_core::config::SourceConfig;
 use pbx_core::{CdrSource, Checkpoint, RawRecord, SourceRecord};
 
-/// Why the directory could not be read.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum DirectorySourceError {
-    /// Listing, reading or moving failed.
-    #[error("CDR directory {path}: {source}")]
-    Io {
-        /// The file or directory.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The saved checkpoint is not one of this source's.
-    #[error("checkpoint {0:?} is not a CDR directory position (<n>/<name> or done/<name>)")]
-    BadCheckpoint(String),
-    /// The configuration is not a directory source.
-    #[error("source {0} is not a directory source")]
-    NotDirectory(String),
-}
+use crate::Error;
 
 /// Reads one-file-per-call CDR output; see the [module docs](self).
 #[derive(Clone, Debug)]
@@ -70,8 +52,11 @@ enum Progress {
     Done,
 }
 
-fn parse_checkpoint(cp: &Checkpoint) -> Result<(Progress, String), DirectorySourceError> {
-    let bad = || DirectorySourceError::BadCheckpoint(cp.to_string());
+fn parse_checkpoint(cp: &Checkpoint) -> Result<(Progress, String), Error> {
+    let bad = || Error::BadCheckpoint {
+        checkpoint: cp.to_string(),
+        expected: "a CDR directory position (<n>/<name> or done/<name>)",
+    };
     let (p, name) = cp.as_str().split_once('/').ok_or_else(bad)?;
     if name.is_empty() {
         return Err(bad());
@@ -98,8 +83,8 @@ impl DirectorySource {
     /// The source a [`SourceConfig::Directory`] describes.
     ///
     /// # Errors
-    /// [`DirectorySourceError::NotDirectory`] for another source kind.
-    pub fn from_config(config: &SourceConfig) -> Result<Self, DirectorySourceError> {
+    /// [`Error::WrongSourceKind`] for another source kind.
+    pub fn from_config(config: &SourceConfig) -> Result<Self, Error> {
         match config {
             SourceConfig::Directory {
                 path,
@@ -108,13 +93,14 @@ impl DirectorySource {
                 path,
                 processed_dir.as_ref().map(PathBuf::from),
             )),
-            other => Err(DirectorySourceError::NotDirectory(
-                format!("{other:?}")
+            other => Err(Error::WrongSourceKind {
+                expected: "a directory source",
+                kind: format!("{other:?}")
                     .split([' ', '{'])
                     .next()
                     .unwrap_or_default()
                     .to_owned(),
-            )),
+            }),
         }
     }
 
@@ -131,10 +117,14 @@ impl DirectorySource {
         after: Option<(Progress, String)>,
         limit: usize,
         now: SystemTime,
-    ) -> Result<Vec<SourceRecord>, DirectorySourceError> {
+    ) -> Result<Vec<SourceRecord>, Error> {
         let io = |path: &Path| {
             let path = path.to_owned();
-            move |source| DirectorySourceError::Io { path, source }
+            move |source| Error::Io {
+                what: "CDR directory",
+                path,
+                source,
+            }
         };
         let mut handed_out = self
             .handed_out
@@ -239,10 +229,14 @@ impl DirectorySource {
     }
 }
 
-fn move_file(from: &Path, to: &Path) -> Result<(), DirectorySourceError> {
+fn move_file(from: &Path, to: &Path) -> Result<(), Error> {
     let io = |path: &Path| {
         let path = path.to_owned();
-        move |source| DirectorySourceError::Io { path, source }
+        move |source| Error::Io {
+            what: "CDR directory",
+            path,
+            source,
+        }
     };
     match std::fs::rename(from, to) {
         Ok(()) => Ok(()),
@@ -260,19 +254,20 @@ fn move_file(from: &Path, to: &Path) -> Result<(), DirectorySourceError> {
 
 #[async_trait]
 impl CdrSource for DirectorySource {
-    type Error = DirectorySourceError;
+    type Error = Error;
 
     async fn fetch(
         &mut self,
         after: Option<&Checkpoint>,
         limit: usize,
-    ) -> Result<Vec<SourceRecord>, DirectorySourceError> {
+    ) -> Result<Vec<SourceRecord>, Error> {
         let after = after.map(parse_checkpoint).transpose()?;
         let this = self.clone();
         tokio::task::spawn_blocking(move || this.scan(after, limit, SystemTime::now()))
             .await
             .unwrap_or_else(|e| {
-                Err(DirectorySourceError::Io {
+                Err(Error::Io {
+                    what: "CDR directory",
                     path: self.dir.clone(),
                     source: std::io::Error::other(e),
                 })

@@ -22,7 +22,9 @@
 //!
 //! Secrets (bearer tokens, client secrets) are held in [`Secret`], which never prints itself
 //! (response bodies quoted in errors are scrubbed of them too);
-//! every adapter reports failures through one [`Error`].
+//! every adapter, the delivery engine and the runtime report failures through one [`Error`]
+//! (the underlying error kept as its `source()`), with [`Error::is_transient`],
+//! [`Error::kind`] and [`Error::is_config`] for what to do about it.
 //!
 //! ```
 //! use pbx_sources::core::memory::MemoryCheckpointStore;
@@ -66,6 +68,6 @@ pub mod xapi;
 pub use pbx_core as core;
 
 // The public interface is:
-pub use error::Error;
+pub use error::{BoxError, Error};
 /// The workspace's secret type (`pbx_core::config::Secret`): tokens and client secrets.
 pub use pbx_core::config::Secret;

@@ -18,8 +18,9 @@ use pbx_core::delivery::Pipeline;
 use pbx_core::extensions::{ExtensionMap, OwnerFallback};
 use pbx_core::memory::{MemoryCheckpointStore, MemorySource};
 use pbx_core::{CallSink, Checkpoint, CheckpointStore, DeliveryOutcome, RawRecord};
+use pbx_sources::Error;
 use pbx_sources::delivery::{
-    Engine, EngineOptions, FileQuarantine, MemoryQuarantine, Quarantine, Status, SyncError, replay,
+    Engine, EngineOptions, FileQuarantine, MemoryQuarantine, Quarantine, Status, replay,
 };
 use pbx_sources::http::{CallLoggerClient, CallLoggerConfig, RetryPolicy};
 use tokio::sync::watch;
@@ -131,7 +132,7 @@ fn options(concurrency: usize) -> EngineOptions {
 
 async fn drain<K: CallSink + 'static, C: CheckpointStore>(
     engine: &mut Engine<MemorySource, K, C>,
-) -> Result<(), SyncError> {
+) -> Result<(), Error> {
     let (_stop, rx) = watch::channel(false);
     engine.drain(rx, Utc::now, |_| {}).await
 }
@@ -421,7 +422,7 @@ async fn drain_gives_up_when_the_api_stays_down_and_keeps_the_acknowledged_prefi
     );
     let started = Instant::now();
     let err = drain(&mut engine).await.unwrap_err();
-    assert!(matches!(err, SyncError::Unavailable { .. }), "{err}");
+    assert!(matches!(err, Error::Unavailable { .. }), "{err}");
     assert!(err.is_transient());
     assert!(err.to_string().contains("503"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(10));
@@ -447,10 +448,7 @@ async fn refused_credentials_stop_every_call_not_yet_in_flight() {
         options(4),
     );
     let err = drain(&mut engine).await.unwrap_err();
-    assert!(
-        matches!(err, SyncError::AuthFailed { status: 401 }),
-        "{err}"
-    );
+    assert!(matches!(err, Error::AuthFailed { status: 401 }), "{err}");
     assert!(!err.is_transient());
     let posts = server.count("POST", "/api/calls/from-pbx");
     assert!(posts <= 4, "{posts} POSTs with a refused token");
@@ -554,7 +552,7 @@ async fn a_file_sink_that_cannot_be_written_says_so_and_drain_gives_up() {
         },
     );
     let err = drain(&mut engine).await.unwrap_err();
-    assert!(matches!(err, SyncError::Unavailable { .. }), "{err}");
+    assert!(matches!(err, Error::Unavailable { .. }), "{err}");
     assert!(err.to_string().contains("cannot write"), "{err}");
     let s = status(&engine);
     assert!(

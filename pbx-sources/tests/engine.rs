@@ -11,7 +11,8 @@ use pbx_core::delivery::Pipeline;
 use pbx_core::extensions::User;
 use pbx_core::memory::{MemoryCallSink, MemoryCheckpointStore, MemorySource};
 use pbx_core::{CheckpointStore, DeliveryOutcome, RawRecord};
-use pbx_sources::delivery::{Engine, EngineOptions, MemoryQuarantine, SyncError};
+use pbx_sources::Error;
+use pbx_sources::delivery::{Engine, EngineOptions, MemoryQuarantine};
 
 const SAMPLE: &str = include_str!("../../examples/data/cdr-sample.log");
 
@@ -208,10 +209,7 @@ async fn refused_credentials_stop_delivery_at_the_last_settled_record() {
         10,
     );
     let err = e.round(now()).await.unwrap_err();
-    assert!(
-        matches!(err, SyncError::AuthFailed { status: 403 }),
-        "{err}"
-    );
+    assert!(matches!(err, Error::AuthFailed { status: 403 }), "{err}");
     assert_eq!(
         store.load("cdr").await.unwrap().map(|c| c.to_string()),
         Some("1".into())

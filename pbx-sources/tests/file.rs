@@ -5,9 +5,10 @@ use std::path::PathBuf;
 
 use pbx_core::call::{CallDirection, CallRequest};
 use pbx_core::{CallSink, CdrSource, Checkpoint, CheckpointStore, DeliveryOutcome, RawRecord};
-use pbx_sources::file::{FileSource, FileSourceError};
-use pbx_sources::file_checkpoint::{CheckpointError, FileCheckpointStore};
-use pbx_sources::folder::{DirectorySource, DirectorySourceError};
+use pbx_sources::Error;
+use pbx_sources::file::FileSource;
+use pbx_sources::file_checkpoint::FileCheckpointStore;
+use pbx_sources::folder::DirectorySource;
 use pbx_sources::jsonl::JsonLinesSink;
 
 fn scratch(name: &str) -> PathBuf {
@@ -71,7 +72,7 @@ async fn file_source_reads_complete_lines_from_its_checkpoint() {
         .fetch(Some(&Checkpoint::new("17")), 10)
         .await
         .unwrap_err();
-    assert!(matches!(e, FileSourceError::BadCheckpoint(_)), "{e}");
+    assert!(matches!(e, Error::BadCheckpoint { .. }), "{e}");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -96,7 +97,7 @@ async fn checkpoint_file_is_atomic_and_corruption_is_an_error() {
     assert!(!path.with_extension("tmp").exists());
     std::fs::write(&path, "{\"cdr\": \"1:2").unwrap();
     let e = again.load("cdr").await.unwrap_err();
-    assert!(matches!(e, CheckpointError::Corrupt { .. }), "{e}");
+    assert!(matches!(e, Error::CorruptCheckpoint { .. }), "{e}");
     assert!(
         again.save("cdr", &Checkpoint::new("0")).await.is_err(),
         "never overwrites a corrupt file"
@@ -312,7 +313,7 @@ async fn directory_files_once_each_by_name_and_incomplete_ones_wait() {
         .fetch(Some(&Checkpoint::new("1:2:3")), 10)
         .await
         .unwrap_err();
-    assert!(matches!(e, DirectorySourceError::BadCheckpoint(_)), "{e}");
+    assert!(matches!(e, Error::BadCheckpoint { .. }), "{e}");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -411,7 +412,7 @@ async fn a_checkpoint_of_the_wrong_shape_is_corrupt() {
         std::fs::write(&path, text).unwrap();
         let store = FileCheckpointStore::new(&path).expecting_keys(known);
         let e = store.load("cdr").await.unwrap_err();
-        assert!(matches!(e, CheckpointError::Corrupt { .. }), "{text}: {e}");
+        assert!(matches!(e, Error::CorruptCheckpoint { .. }), "{text}: {e}");
         let shown = e.to_string();
         assert!(shown.contains(reason), "{text}: {shown}");
         assert!(shown.ends_with("fix or remove it deliberately"), "{shown}");

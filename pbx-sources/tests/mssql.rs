@@ -12,7 +12,8 @@ use std::time::Duration;
 use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
 use pbx_core::config::{Secret, TableMapping};
 use pbx_core::{CdrSource, Checkpoint, Location, RawRecord, SourceRecord};
-use pbx_sources::mssql::{MssqlError, MssqlSource};
+use pbx_sources::Error;
+use pbx_sources::mssql::MssqlSource;
 use tds::{Request, SqlType, TdsDouble, Value};
 
 const TABLE: &str = "dbo.CallLog";
@@ -294,7 +295,7 @@ async fn a_connection_cut_mid_result_is_an_error_then_the_next_fetch_recovers() 
     let mut src = source(&double);
     double.cut_next_result_after(3);
     let e = src.fetch(None, 10).await.unwrap_err();
-    assert!(matches!(e, MssqlError::Query { .. }), "{e:?}");
+    assert!(matches!(e, Error::SqlServer { .. }), "{e:?}");
     assert!(e.is_transient());
     assert!(!src.is_connected());
     // Nothing was handed out, so the same checkpoint gives the whole page on a new session.
@@ -331,7 +332,7 @@ async fn a_hung_server_times_out_then_the_next_fetch_recovers() {
         .with_timeout(Duration::from_millis(300));
     double.stall_next_query();
     let e = src.fetch(None, 10).await.unwrap_err();
-    assert!(matches!(e, MssqlError::Timeout { .. }), "{e:?}");
+    assert!(matches!(e, Error::Timeout { .. }), "{e:?}");
     assert_eq!(row_ids(&src.fetch(None, 10).await.unwrap()), [1, 2, 3]);
 }
 
@@ -352,7 +353,7 @@ async fn names_that_are_not_plain_identifiers_are_refused_before_any_connection(
             ..mapping()
         };
         let e = MssqlSource::new(&url, &m).unwrap_err();
-        assert!(matches!(e, MssqlError::Mapping(_)), "{name}: {e:?}");
+        assert!(matches!(e, Error::Setting { .. }), "{name}: {e:?}");
         assert!(e.to_string().contains("source.table"), "{e}");
     }
     for column in ["Caller]) OR (1=1", "Caller--", "Caller, [Callee]", "@P2"] {
@@ -382,7 +383,7 @@ async fn url_spellings_and_a_refused_login() {
     let wrong = double.ado_url().replace(tds::PASSWORD, "hunter2-wrong");
     let mut src = MssqlSource::new(&Secret::new(wrong), &mapping()).unwrap();
     let e = src.fetch(None, 5).await.unwrap_err();
-    assert!(matches!(e, MssqlError::Connect { .. }), "{e:?}");
+    assert!(matches!(e, Error::Connect { .. }), "{e:?}");
     assert!(e.to_string().contains("Login failed for user 'pbx'"), "{e}");
     assert!(!e.to_string().contains("hunter2"), "{e}");
     assert!(!format!("{src:?}").contains("hunter2"));
@@ -395,7 +396,7 @@ async fn url_spellings_and_a_refused_login() {
         .fetch(None, 5)
         .await
         .unwrap_err();
-    assert!(matches!(e, MssqlError::Connect { .. }), "{e:?}");
+    assert!(matches!(e, Error::Connect { .. }), "{e:?}");
     assert!(e.to_string().contains("encryption"), "{e}");
 
     // A checkpoint that is not an id is refused without a query.
@@ -404,7 +405,7 @@ async fn url_spellings_and_a_refused_login() {
         .fetch(Some(&Checkpoint::new("1:2:3")), 5)
         .await
         .unwrap_err();
-    assert!(matches!(e, MssqlError::BadCheckpoint(_)), "{e:?}");
+    assert!(matches!(e, Error::BadCheckpoint { .. }), "{e:?}");
     assert_eq!(double.requests().len(), before);
 }
 
@@ -433,7 +434,7 @@ async fn an_id_column_that_is_not_an_integer_fails_the_page() {
     let mut src = MssqlSource::new(&Secret::new(double.ado_url()), &m).unwrap();
     // The double, like SQL Server, cannot compare the text with the bigint parameter.
     let e = src.fetch(None, 5).await.unwrap_err();
-    assert!(matches!(e, MssqlError::Query { .. }), "{e:?}");
+    assert!(matches!(e, Error::SqlServer { .. }), "{e:?}");
     assert!(e.to_string().contains("Conversion failed"), "{e}");
 }
 

@@ -14,10 +14,11 @@ use pbx_core::delivery::{Disposition, Pipeline};
 use pbx_core::extensions::User;
 use pbx_core::memory::MemoryCallSink;
 use pbx_core::{CdrSource, Checkpoint, CheckpointStore, RawRecord, SourceRecord};
+use pbx_sources::Error;
 use pbx_sources::delivery::{Engine, EngineOptions, MemoryQuarantine};
 use pbx_sources::postgres::{
-    CallLogSource, CdrOutputSource, PgCheckpointStore, PgError, SiteTableSource,
-    release_leadership, try_acquire_leadership,
+    CallLogSource, CdrOutputSource, PgCheckpointStore, SiteTableSource, release_leadership,
+    try_acquire_leadership,
 };
 use tokio_postgres::{Client, NoTls};
 
@@ -303,7 +304,7 @@ async fn site_table_rows_map_with_their_types_and_bad_rows_are_row_errors() {
     );
     assert!(matches!(
         source.fetch(Some(&Checkpoint::new("six")), 2).await,
-        Err(PgError::BadCheckpoint { .. })
+        Err(Error::BadCheckpoint { .. })
     ));
 
     // A value that cannot be read as its field: a row error naming the row and column.
@@ -331,13 +332,13 @@ async fn site_table_names_are_validated_and_a_missing_table_is_a_query_error() {
     m.name = "CallLog\"; DROP TABLE x; --".into();
     assert!(matches!(
         SiteTableSource::new(&db.url, &m),
-        Err(PgError::Config { .. })
+        Err(Error::Setting { .. })
     ));
     let mut m = site_mapping(&db.schema);
     m.name = format!("{}.calllog", db.schema); // quoted: case matters, no such table
     let mut source = SiteTableSource::new(&db.url, &m).unwrap();
     let err = source.fetch(None, 10).await.unwrap_err();
-    assert!(matches!(err, PgError::Query { .. }), "{err}");
+    assert!(matches!(err, Error::Postgres { .. }), "{err}");
     assert!(!err.is_connection_lost());
 }
 
@@ -960,10 +961,7 @@ async fn pg_checkpoint_of_the_wrong_shape_is_corrupt() {
             .load("cdr")
             .await
             .unwrap_err();
-        assert!(
-            matches!(e, PgError::CorruptCheckpoint { .. }),
-            "{bad:?}: {e}"
-        );
+        assert!(matches!(e, Error::CorruptCheckpoint { .. }), "{bad:?}: {e}");
         assert!(
             e.to_string().ends_with("fix or remove it deliberately"),
             "{e}"
@@ -984,7 +982,7 @@ async fn pg_checkpoint_compare_and_set_never_moves_backwards() {
     a.save("k", &Checkpoint::new("10")).await.unwrap();
     // B read before A saved: its save would move the checkpoint back.
     let err = b.save("k", &Checkpoint::new("5")).await.unwrap_err();
-    assert!(matches!(err, PgError::CheckpointConflict { .. }), "{err}");
+    assert!(matches!(err, Error::CheckpointConflict { .. }), "{err}");
     assert!(err.to_string().contains("10"), "{err}");
     assert_eq!(a.load("k").await.unwrap(), Some(Checkpoint::new("10")));
     // After reading again, B carries on; now A is the stale one.
@@ -1046,7 +1044,7 @@ async fn pg_checkpoint_compare_and_set_never_moves_backwards() {
     // A bad table name is refused before anything is sent.
     assert!(matches!(
         PgCheckpointStore::new(&db.url, "pbx checkpoint"),
-        Err(PgError::Config { .. })
+        Err(Error::Setting { .. })
     ));
 }
 

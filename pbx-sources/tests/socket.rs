@@ -17,9 +17,10 @@ use pbx_core::delivery::{Disposition, Pipeline};
 use pbx_core::extensions::User;
 use pbx_core::memory::MemoryCallSink;
 use pbx_core::{CallSink, CdrSource, Checkpoint, DeliveryOutcome, RawRecord, SourceRecord};
+use pbx_sources::Error;
 use pbx_sources::delivery::{Engine, EngineOptions, MemoryQuarantine};
 use pbx_sources::file_checkpoint::FileCheckpointStore;
-use pbx_sources::socket::{ConnectOptions, ListenOptions, SocketError, SocketSource};
+use pbx_sources::socket::{ConnectOptions, ListenOptions, SocketSource};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -308,7 +309,7 @@ async fn journal_survives_restarts_and_is_compacted_past_the_checkpoint() {
         .fetch(Some(&Checkpoint::new("7:10:2")), 10)
         .await
         .unwrap_err();
-    assert!(matches!(e, SocketError::BadCheckpoint(_)), "{e}");
+    assert!(matches!(e, Error::BadCheckpoint { .. }), "{e}");
     drop(src);
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -608,7 +609,7 @@ async fn sigkill_between_receive_and_delivery_loses_nothing() {
 #[tokio::test]
 async fn text_sources_are_built_from_the_configuration() {
     use pbx_core::config::{Secret, SourceConfig};
-    use pbx_sources::cdr_text::{CdrTextSource, CdrTextSourceError};
+    use pbx_sources::cdr_text::CdrTextSource;
     let dir = scratch("config");
     let listen = SourceConfig::SocketListen {
         listen: "127.0.0.1:0".into(),
@@ -639,7 +640,7 @@ async fn text_sources_are_built_from_the_configuration() {
         url: Secret::new("postgres://x".to_owned()),
     };
     let e = CdrTextSource::from_config(&pg).await.unwrap_err();
-    assert!(matches!(e, CdrTextSourceError::NotText(_)), "{e}");
+    assert!(matches!(e, Error::WrongSourceKind { .. }), "{e}");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -652,7 +653,7 @@ async fn a_journal_directory_serves_one_source_at_a_time() {
     // A second source on the same journal is refused (after a short wait for a shutdown).
     let second = SocketSource::listen(ListenOptions::new(localhost(), dir.join("journal"))).await;
     match second {
-        Err(SocketError::Journal { source, .. }) => {
+        Err(Error::Io { source, .. }) => {
             assert_eq!(source.kind(), std::io::ErrorKind::WouldBlock);
             assert!(source.to_string().contains("journal is locked"), "{source}");
         }

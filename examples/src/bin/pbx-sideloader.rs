@@ -20,8 +20,9 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use pbx_core::config::{Config, LogFormat};
 use pbx_core::delivery::TimeRange;
+use pbx_sources::Error;
 use pbx_sources::runtime::{
-    Sideloader, SideloaderError, backfill_range, endpoints, progress_message, source_progress,
+    Sideloader, backfill_range, endpoints, progress_message, source_progress,
 };
 use tokio::sync::watch;
 
@@ -118,7 +119,7 @@ async fn main() -> ExitCode {
     };
     match run(&config, mode).await {
         Ok(code) => code,
-        Err(SideloaderError::Interrupted { checkpoint }) => fail(
+        Err(Error::Interrupted { checkpoint }) => fail(
             1,
             format_args!(
                 "stopped by a signal before the source was drained; checkpoint saved at {}; run again to continue",
@@ -135,7 +136,7 @@ fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(code)
 }
 
-async fn run(config: &Config, mode: Mode) -> Result<ExitCode, SideloaderError> {
+async fn run(config: &Config, mode: Mode) -> Result<ExitCode, Error> {
     let mut sideloader = Sideloader::from_config(config).await?;
     if !matches!(mode, Mode::Serve) {
         // A drain or backfill stops gracefully on SIGINT/SIGTERM too.
@@ -169,7 +170,7 @@ async fn run(config: &Config, mode: Mode) -> Result<ExitCode, SideloaderError> {
             *PROGRESS.lock().unwrap_or_else(|e| e.into_inner()) = None;
             bar.finish_and_clear();
             match &report.error {
-                Some(SideloaderError::Interrupted { .. }) => {
+                Some(Error::Interrupted { .. }) => {
                     eprintln!("pbx-sideloader: stopped by a signal before the range was delivered");
                 }
                 Some(e) => eprintln!("pbx-sideloader: {e}"),
@@ -210,11 +211,12 @@ fn progress_bar(sideloader: &Sideloader, shown: bool) -> ProgressBar {
 
 /// The service: the endpoints on `http_listen`, the sideloader until SIGINT/SIGTERM (calls in
 /// flight get 10 s, then the acknowledged prefix is saved).
-async fn serve(mut sideloader: Sideloader, config: &Config) -> Result<ExitCode, SideloaderError> {
+async fn serve(mut sideloader: Sideloader, config: &Config) -> Result<ExitCode, Error> {
     let listener = tokio::net::TcpListener::bind(config.http_listen)
         .await
-        .map_err(|e| {
-            SideloaderError::Failed(format!("cannot listen on {}: {e}", config.http_listen))
+        .map_err(|source| Error::Bind {
+            addr: config.http_listen,
+            source,
         })?;
     tracing::info!(listen = %config.http_listen, "serving /health, /status, /metrics, /trigger/poll");
     pbx_sources::http_server::warn_if_exposed(config.http_listen, config.http_token.is_some());
@@ -241,7 +243,7 @@ async fn serve(mut sideloader: Sideloader, config: &Config) -> Result<ExitCode, 
             let _ = stop_tx.send(true);
             let _ = server.await;
             return match result {
-                Err(e @ (SideloaderError::Config(_) | SideloaderError::Failed(_))) => Err(e),
+                Err(e) if e.is_config() || matches!(e, Error::Failed { .. }) => Err(e),
                 Err(e) => {
                     tracing::error!(error = %e, "delivery stopped");
                     Ok(ExitCode::from(1))

@@ -23,12 +23,13 @@ use rand::{RngExt, SeedableRng};
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
-use super::{DirectoryRefresh, EngineOptions, Quarantine, Status, SyncError, refresh_extensions};
+use super::{DirectoryRefresh, EngineOptions, Quarantine, Status, refresh_extensions};
+use crate::{BoxError, Error};
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A read in progress: it holds the source and hands it back with the records.
-type Fetch<'a, S> = BoxFuture<'a, (&'a mut S, Result<Vec<SourceRecord>, String>)>;
+type Fetch<'a, S> = BoxFuture<'a, (&'a mut S, Result<Vec<SourceRecord>, BoxError>)>;
 
 /// Whether the loop serves for ever (`run`) or stops once the source is drained (`drain`).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -150,7 +151,7 @@ pub(super) async fn stream<S, K, C>(
     mut stop: watch::Receiver<bool>,
     clock: &(dyn Fn() -> DateTime<Utc> + Send + Sync),
     progress: &mut (dyn FnMut(&Status) + Send),
-) -> Result<(), SyncError>
+) -> Result<(), Error>
 where
     S: CdrSource,
     K: CallSink + ?Sized + 'static,
@@ -200,7 +201,7 @@ where
     let mut source_failures: u32 = 0;
     let mut last_refresh: Option<Instant> = None;
 
-    let mut saving: Option<BoxFuture<'_, (Checkpoint, Result<(), String>)>> = None;
+    let mut saving: Option<BoxFuture<'_, (Checkpoint, Result<(), BoxError>)>> = None;
     let mut saved = checkpoint.clone();
     let mut last_save = Instant::now();
     let mut unsaved: usize = 0;
@@ -216,7 +217,7 @@ where
         last: None,
         held: 0,
     };
-    let mut gave_up: Option<SyncError> = None;
+    let mut gave_up: Option<Error> = None;
     // A dropped sender never stops the loop (nor wakes it again).
     let mut stop_open = true;
     if *stop.borrow() {
@@ -289,7 +290,7 @@ where
             last_save = now;
             unsaved = 0;
             saving = Some(Box::pin(async move {
-                let r = store.save(key, &cp).await.map_err(|e| e.to_string());
+                let r = store.save(key, &cp).await.map_err(BoxError::from);
                 (cp, r)
             }));
         }
@@ -316,7 +317,7 @@ where
             // Wait for a save in progress, then save the final mark.
             if let Some(f) = saving.take() {
                 let (cp, r) = f.await;
-                r.map_err(|e| SyncError::checkpoint("save", key, e))?;
+                r.map_err(|e| Error::checkpoint("save", key, e))?;
                 saved = Some(cp);
             }
             let mark = window.mark().cloned();
@@ -324,7 +325,7 @@ where
                 store
                     .save(key, &cp)
                     .await
-                    .map_err(|e| SyncError::checkpoint("save", key, e.to_string()))?;
+                    .map_err(|e| Error::checkpoint("save", key, e))?;
                 saved = Some(cp);
             }
             checkpoint.clone_from(&saved);
@@ -336,7 +337,7 @@ where
                 .clone();
             progress(&snapshot);
             if let Some(status) = auth {
-                return Err(SyncError::AuthFailed { status });
+                return Err(Error::AuthFailed { status });
             }
             if let Some(e) = gave_up {
                 return Err(e);
@@ -409,7 +410,7 @@ where
             let after = cursor.clone();
             fetching = Some(Box::pin(async move {
                 let r = src.fetch(after.as_ref(), batch).await;
-                (src, r.map_err(|e| e.to_string()))
+                (src, r.map_err(BoxError::from))
             }));
         }
 
@@ -482,7 +483,7 @@ where
                             );
                         }
                         auth.get_or_insert(code);
-                        let message = SyncError::AuthFailed { status: code }.to_string();
+                        let message = Error::AuthFailed { status: code }.to_string();
                         with_status(&mut |s| {
                             s.counters.auth_failures += 1;
                             s.last_error = Some(message.clone());
@@ -565,7 +566,7 @@ where
                                         && let Some(head) = jobs.get(&window.head())
                                         && head.tries.tries >= rules.max_attempts
                                     {
-                                        gave_up = Some(SyncError::Unavailable {
+                                        gave_up = Some(Error::Unavailable {
                                             attempts: head.tries.tries,
                                             last: head.tries.answers.last().cloned().unwrap_or_default(),
                                         });
@@ -639,7 +640,7 @@ where
                         tracing::warn!(error = %e, failures = source_failures, "CDR source failed; retrying");
                         with_status(&mut |s| s.last_error = Some(format!("the CDR source failed: {e}")));
                         if mode == Mode::Drain && source_failures >= rules.max_attempts {
-                            gave_up = Some(SyncError::Source { source: e.into() });
+                            gave_up = Some(Error::Source { source: e });
                         }
                         next_fetch = at + exponential(options.backoff_base, options.backoff_cap, source_failures - 1);
                     }
@@ -647,7 +648,7 @@ where
             }
             (cp, result) = maybe(&mut saving) => {
                 saving = None;
-                result.map_err(|e| SyncError::checkpoint("save", key, e))?;
+                result.map_err(|e| Error::checkpoint("save", key, e))?;
                 let text = cp.to_string();
                 checkpoint.replace(cp.clone());
                 saved = Some(cp);
@@ -689,12 +690,14 @@ fn send<K: CallSink + ?Sized + 'static>(
 async fn put_quarantine(
     quarantine: &Arc<dyn Quarantine>,
     entry: QuarantineEntry,
-) -> Result<(), SyncError> {
+) -> Result<(), Error> {
     let q = Arc::clone(quarantine);
     tokio::task::spawn_blocking(move || q.put(&entry))
         .await
-        .map_err(|e| SyncError::Quarantine(std::io::Error::other(e.to_string())))?
-        .map_err(SyncError::Quarantine)
+        .map_err(|e| Error::Quarantine {
+            source: std::io::Error::other(e),
+        })?
+        .map_err(|source| Error::Quarantine { source })
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@ use pbx_core::{AlertSink, Checkpoint, CheckpointStore, GroupDirectory};
 use serde::Serialize;
 use tokio::sync::{Notify, watch};
 
+use crate::Error;
+
 /// What one check did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct CheckReport {
@@ -24,21 +26,6 @@ pub struct CheckReport {
     pub resolved: usize,
     /// Actions that failed (retried on the next check), with why.
     pub failed: Vec<String>,
-}
-
-/// Why a check could not run.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum MonitorError {
-    /// The group directory failed.
-    #[error("cannot read the call groups: {0}")]
-    Directory(String),
-    /// The alert API failed while taking over its active alerts.
-    #[error("cannot list active alerts: {0}")]
-    Alerts(String),
-    /// The state could not be loaded or saved.
-    #[error("cannot keep the monitor state: {0}")]
-    State(String),
 }
 
 /// The loop's state key in the checkpoint store.
@@ -79,7 +66,7 @@ impl<D: GroupDirectory, A: AlertSink, C: CheckpointStore> GroupLoop<D, A, C> {
         Arc::clone(&self.trigger)
     }
 
-    async fn load_state(&mut self, now: DateTime<Utc>) -> Result<MonitorState, MonitorError> {
+    async fn load_state(&mut self, now: DateTime<Utc>) -> Result<MonitorState, Error> {
         if let Some(s) = self.state.take() {
             return Ok(s);
         }
@@ -87,10 +74,10 @@ impl<D: GroupDirectory, A: AlertSink, C: CheckpointStore> GroupLoop<D, A, C> {
             .store
             .load(STATE_KEY)
             .await
-            .map_err(|e| MonitorError::State(e.to_string()))?;
+            .map_err(|e| Error::MonitorState { source: e.into() })?;
         match saved {
             Some(cp) => serde_json::from_str(cp.as_str())
-                .map_err(|e| MonitorError::State(format!("saved state is unreadable: {e}"))),
+                .map_err(|e| Error::MonitorState { source: e.into() }),
             None => {
                 // First start (or lost state): take over what the backend has open.
                 let mut state = MonitorState::default();
@@ -98,7 +85,7 @@ impl<D: GroupDirectory, A: AlertSink, C: CheckpointStore> GroupLoop<D, A, C> {
                     .alerts
                     .active()
                     .await
-                    .map_err(|e| MonitorError::Alerts(e.to_string()))?;
+                    .map_err(|e| Error::ActiveAlerts { source: e.into() })?;
                 state.adopt_active(&active, now);
                 Ok(state)
             }
@@ -108,15 +95,15 @@ impl<D: GroupDirectory, A: AlertSink, C: CheckpointStore> GroupLoop<D, A, C> {
     /// One check at `now`.
     ///
     /// # Errors
-    /// [`MonitorError`]; failed alert actions are not errors (they are retried next check and
+    /// [`Error::GroupDirectory`], [`Error::ActiveAlerts`], [`Error::MonitorState`]; failed alert actions are not errors (they are retried next check and
     /// listed in the report).
-    pub async fn check(&mut self, now: DateTime<Utc>) -> Result<CheckReport, MonitorError> {
+    pub async fn check(&mut self, now: DateTime<Utc>) -> Result<CheckReport, Error> {
         let mut state = self.load_state(now).await?;
         let groups = match self.directory.groups().await {
             Ok(g) => g,
             Err(e) => {
                 self.state = Some(state);
-                return Err(MonitorError::Directory(e.to_string()));
+                return Err(Error::GroupDirectory { source: e.into() });
             }
         };
         let actions = self.monitor.evaluate(now, &groups, &mut state);
@@ -169,12 +156,12 @@ impl<D: GroupDirectory, A: AlertSink, C: CheckpointStore> GroupLoop<D, A, C> {
             }
         }
         let saved =
-            serde_json::to_string(&state).map_err(|e| MonitorError::State(e.to_string()))?;
+            serde_json::to_string(&state).map_err(|e| Error::MonitorState { source: e.into() })?;
         self.state = Some(state);
         self.store
             .save(STATE_KEY, &Checkpoint::new(saved))
             .await
-            .map_err(|e| MonitorError::State(e.to_string()))?;
+            .map_err(|e| Error::MonitorState { source: e.into() })?;
         *self.last.lock().unwrap_or_else(PoisonError::into_inner) = Some(report.clone());
         Ok(report)
     }

@@ -49,92 +49,10 @@ use pbx_core::{
 use serde::Serialize;
 use tokio::sync::{Notify, watch};
 
-pub use groups::{CheckReport, GroupLoop, MonitorError, STATE_KEY};
+use crate::{BoxError, Error};
+
+pub use groups::{CheckReport, GroupLoop, STATE_KEY};
 pub use quarantine::{FileQuarantine, MemoryQuarantine, Quarantine, ReplayReport, replay};
-
-/// A boxed error kept as the source of a [`SyncError`].
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
-
-/// Why the engine stopped (or a [`Engine::round`] failed). [`SyncError::is_transient`] tells
-/// a failure worth trying again later (the source or the API unavailable) from one that needs
-/// a person (a checkpoint that cannot be read or written, a full disk, refused credentials).
-///
-/// ```
-/// use pbx_sources::delivery::SyncError;
-/// let e = SyncError::AuthFailed { status: 401 };
-/// assert!(!e.is_transient());
-/// assert!(e.to_string().contains("401"));
-/// ```
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SyncError {
-    /// The source failed (connection lost, query failed). The service retries it with
-    /// backoff; [`Engine::drain`] gives up after `max_attempts` failures in a row.
-    #[error("the CDR source failed: {source}")]
-    Source {
-        /// The source's error.
-        #[source]
-        source: BoxError,
-    },
-    /// The checkpoint could not be loaded or saved; delivery stops rather than risk a resend
-    /// storm or a gap.
-    #[error("the checkpoint store cannot {op} `{key}`: {source}")]
-    Checkpoint {
-        /// `load` or `save`.
-        op: &'static str,
-        /// The checkpoint key.
-        key: String,
-        /// The store's error.
-        #[source]
-        source: BoxError,
-    },
-    /// A record could not be written to the quarantine; the checkpoint does not move past it.
-    #[error("cannot write the quarantine: {0}")]
-    Quarantine(#[source] std::io::Error),
-    /// The call API refused our credentials (401/403): fix the token and restart.
-    #[error("the call API refused the credentials (HTTP {status}); delivery stopped")]
-    AuthFailed {
-        /// The HTTP status.
-        status: u16,
-    },
-    /// [`Engine::drain`] gave up: the call API (or the file sink) failed for every call until
-    /// the oldest one had used its `max_attempts`. The checkpoint is at the last acknowledged
-    /// call; run again later.
-    #[error(
-        "the call API is unavailable: the oldest call failed {attempts} times while every other failed too (last: {last}); stopped at the last acknowledged call"
-    )]
-    Unavailable {
-        /// Attempts made for the oldest unacknowledged call.
-        attempts: u32,
-        /// Its last failure.
-        last: String,
-    },
-}
-
-impl SyncError {
-    /// Whether trying again later may succeed without anyone changing anything (the source
-    /// or the API was unavailable). Checkpoint, quarantine and credential failures are not.
-    pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            SyncError::Source { .. } | SyncError::Unavailable { .. }
-        )
-    }
-
-    pub(crate) fn checkpoint(op: &'static str, key: &str, source: impl Into<BoxError>) -> Self {
-        SyncError::Checkpoint {
-            op,
-            key: key.to_owned(),
-            source: source.into(),
-        }
-    }
-}
-
-impl From<std::io::Error> for SyncError {
-    fn from(e: std::io::Error) -> Self {
-        SyncError::Quarantine(e)
-    }
-}
 
 /// Engine settings.
 ///
@@ -315,13 +233,13 @@ struct DirectoryRefresh {
 /// [`ExtensionDirectory`] without its error type, so the engine can hold any.
 #[async_trait::async_trait]
 trait Directory: Send + Sync {
-    async fn read(&self) -> Result<ExtensionMap, String>;
+    async fn read(&self) -> Result<ExtensionMap, BoxError>;
 }
 
 #[async_trait::async_trait]
 impl<D: ExtensionDirectory> Directory for D {
-    async fn read(&self) -> Result<ExtensionMap, String> {
-        self.extensions().await.map_err(|e| e.to_string())
+    async fn read(&self) -> Result<ExtensionMap, BoxError> {
+        self.extensions().await.map_err(BoxError::from)
     }
 }
 
@@ -434,14 +352,14 @@ where
     /// [`Engine::drain`] to deliver; this is for tests and step-by-step embedding.
     ///
     /// # Errors
-    /// [`SyncError`]; the checkpoint never moves past an unsettled record.
-    pub async fn round(&mut self, now: DateTime<Utc>) -> Result<Round, SyncError> {
+    /// [`Error`]; the checkpoint never moves past an unsettled record.
+    pub async fn round(&mut self, now: DateTime<Utc>) -> Result<Round, Error> {
         if !self.loaded {
             self.checkpoint = self
                 .store
                 .load(&self.options.checkpoint_key)
                 .await
-                .map_err(|e| SyncError::checkpoint("load", &self.options.checkpoint_key, e))?;
+                .map_err(|e| Error::checkpoint("load", &self.options.checkpoint_key, e))?;
             self.loaded = true;
         }
         refresh_extensions(&mut self.directory, &mut self.pipeline).await;
@@ -449,7 +367,7 @@ where
             .source
             .fetch(self.checkpoint.as_ref(), self.options.batch_size)
             .await
-            .map_err(|e| SyncError::Source { source: e.into() })?;
+            .map_err(|e| Error::Source { source: e.into() })?;
         let range = self.options.range.as_ref();
         let prepared: Vec<_> = records
             .iter()
@@ -545,13 +463,15 @@ where
             .collect();
         for (i, p) in prepared.iter().enumerate().take(settled) {
             if matches!(outcomes[i].1, Outcome::Quarantined) {
-                self.quarantine.put(&QuarantineEntry {
-                    at: now,
-                    checkpoint: p.checkpoint.to_string(),
-                    location: p.location.to_string(),
-                    reason: reasons[i].clone().unwrap_or_default(),
-                    record: p.raw.clone(),
-                })?;
+                self.quarantine
+                    .put(&QuarantineEntry {
+                        at: now,
+                        checkpoint: p.checkpoint.to_string(),
+                        location: p.location.to_string(),
+                        reason: reasons[i].clone().unwrap_or_default(),
+                        record: p.raw.clone(),
+                    })
+                    .map_err(|source| Error::Quarantine { source })?;
             }
         }
         skips::note_settled(&self.status, prepared.iter().take(settled), now);
@@ -573,7 +493,7 @@ where
             self.store
                 .save(&self.options.checkpoint_key, &cp)
                 .await
-                .map_err(|e| SyncError::checkpoint("save", &self.options.checkpoint_key, e))?;
+                .map_err(|e| Error::checkpoint("save", &self.options.checkpoint_key, e))?;
             self.checkpoint = Some(cp);
         }
         let checkpoint = self.checkpoint.clone();
@@ -582,7 +502,7 @@ where
             s.last_error = None;
         });
         if let Some(status) = auth_status {
-            return Err(SyncError::AuthFailed { status });
+            return Err(Error::AuthFailed { status });
         }
         let retry = outcomes
             .iter()
@@ -597,13 +517,13 @@ where
     }
 
     /// Loads the checkpoint once.
-    async fn load(&mut self) -> Result<(), SyncError> {
+    async fn load(&mut self) -> Result<(), Error> {
         if !self.loaded {
             self.checkpoint = self
                 .store
                 .load(&self.options.checkpoint_key)
                 .await
-                .map_err(|e| SyncError::checkpoint("load", &self.options.checkpoint_key, e))?;
+                .map_err(|e| Error::checkpoint("load", &self.options.checkpoint_key, e))?;
             self.loaded = true;
             let cp = self.checkpoint.as_ref().map(ToString::to_string);
             self.with_status(|s| s.checkpoint = cp);
@@ -617,7 +537,7 @@ where
         stop: watch::Receiver<bool>,
         clock: &(dyn Fn() -> DateTime<Utc> + Send + Sync),
         progress: &mut (dyn FnMut(&Status) + Send),
-    ) -> Result<(), SyncError> {
+    ) -> Result<(), Error> {
         self.load().await?;
         // Answers kept by `round` belong to its batches; the stream starts from the mark.
         self.answered.clear();
@@ -661,13 +581,13 @@ where
     /// then the acknowledged prefix is saved and `run` returns.
     ///
     /// # Errors
-    /// [`SyncError::AuthFailed`], checkpoint and quarantine failures (see
-    /// [`SyncError::is_transient`]); source failures and unavailable APIs are waited out.
+    /// [`Error::AuthFailed`], checkpoint and quarantine failures (see
+    /// [`Error::is_transient`]); source failures and unavailable APIs are waited out.
     pub async fn run(
         &mut self,
         shutdown: watch::Receiver<bool>,
         clock: impl Fn() -> DateTime<Utc> + Send + Sync,
-    ) -> Result<(), SyncError> {
+    ) -> Result<(), Error> {
         let result = self
             .stream(flow::Mode::Serve, shutdown, &clock, &mut |_| {})
             .await;
@@ -692,20 +612,20 @@ where
     ///     EngineOptions::default());
     /// let (_stop, rx) = tokio::sync::watch::channel(false);
     /// engine.drain(rx, chrono::Utc::now, |s| eprintln!("{} received", s.counters.received)).await?;
-    /// # Ok::<(), pbx_sources::delivery::SyncError>(()) }).unwrap();
+    /// # Ok::<(), pbx_sources::Error>(()) }).unwrap();
     /// ```
     ///
     /// # Errors
-    /// As [`Engine::run`], and [`SyncError::Unavailable`] when every call failed until the
+    /// As [`Engine::run`], and [`Error::Unavailable`] when every call failed until the
     /// oldest one used its [`EngineOptions::max_attempts`] (the checkpoint is saved at the last
-    /// acknowledged call first), [`SyncError::Source`] after `max_attempts` source failures in
+    /// acknowledged call first), [`Error::Source`] after `max_attempts` source failures in
     /// a row. When `stop` turns true it stops like `run` and returns `Ok`.
     pub async fn drain(
         &mut self,
         stop: watch::Receiver<bool>,
         clock: impl Fn() -> DateTime<Utc> + Send + Sync,
         mut progress: impl FnMut(&Status) + Send,
-    ) -> Result<(), SyncError> {
+    ) -> Result<(), Error> {
         self.stream(flow::Mode::Drain, stop, &clock, &mut progress)
             .await
     }

@@ -22,9 +22,16 @@ use std::borrow::Cow;
 
 use tiberius::{AuthMethod, Config, EncryptionLevel};
 
-/// Why a connection string cannot be used. Never holds the string itself.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct ConnStrError(pub(crate) String);
+/// Why a connection string cannot be used, and the parser's error where there is one. Never
+/// holds the string itself.
+#[derive(Debug)]
+pub(crate) struct ConnStrError(pub(crate) String, pub(crate) Option<crate::BoxError>);
+
+impl ConnStrError {
+    fn new(reason: String) -> Self {
+        ConnStrError(reason, None)
+    }
+}
 
 /// The default SQL Server port.
 const DEFAULT_PORT: u16 = 1433;
@@ -34,7 +41,7 @@ pub(crate) fn parse(s: &str) -> Result<Config, ConnStrError> {
     let trimmed = s.trim();
     let lower = trimmed.to_ascii_lowercase();
     if lower.starts_with("jdbc:") {
-        return Config::from_jdbc_string(trimmed).map_err(|e| tiberius_error("JDBC URL", &e));
+        return Config::from_jdbc_string(trimmed).map_err(|e| tiberius_error("JDBC URL", e));
     }
     for scheme in ["mssql://", "sqlserver://"] {
         if let Some(rest) = lower.strip_prefix(scheme) {
@@ -42,39 +49,39 @@ pub(crate) fn parse(s: &str) -> Result<Config, ConnStrError> {
             // a `;` in its password as `%3B`).
             if rest.contains(';') {
                 let jdbc = format!("jdbc:sqlserver://{}", &trimmed[scheme.len()..]);
-                return Config::from_jdbc_string(&jdbc).map_err(|e| tiberius_error("JDBC URL", &e));
+                return Config::from_jdbc_string(&jdbc).map_err(|e| tiberius_error("JDBC URL", e));
             }
             return from_url(trimmed);
         }
     }
     if lower.contains("://") {
-        return Err(ConnStrError(
+        return Err(ConnStrError::new(
             "is a URL of an unknown scheme; use mssql://, sqlserver://, jdbc:sqlserver:// or an ADO.NET string (server=…;database=…)".into(),
         ));
     }
-    Config::from_ado_string(trimmed).map_err(|e| tiberius_error("ADO.NET connection string", &e))
+    Config::from_ado_string(trimmed).map_err(|e| tiberius_error("ADO.NET connection string", e))
 }
 
 /// tiberius' parse errors name keys and syntax, not values; they are passed on with the
 /// kind of string that was expected.
-fn tiberius_error(kind: &str, e: &tiberius::error::Error) -> ConnStrError {
-    ConnStrError(format!("is not a usable {kind}: {e}"))
+fn tiberius_error(kind: &str, e: tiberius::error::Error) -> ConnStrError {
+    ConnStrError(format!("is not a usable {kind}"), Some(Box::new(e)))
 }
 
 fn from_url(s: &str) -> Result<Config, ConnStrError> {
     let url = url::Url::parse(s)
-        .map_err(|e| ConnStrError(format!("is not a valid mssql:// URL: {e}")))?;
+        .map_err(|e| ConnStrError("is not a valid mssql:// URL".into(), Some(Box::new(e))))?;
     let mut config = Config::new();
     let host = url
         .host_str()
         .filter(|h| !h.is_empty())
-        .ok_or_else(|| ConnStrError("has no host (mssql://user:password@host:port)".into()))?;
+        .ok_or_else(|| ConnStrError::new("has no host (mssql://user:password@host:port)".into()))?;
     // IPv6 literals come bracketed; tiberius wants the bare address.
     config.host(host.trim_start_matches('[').trim_end_matches(']'));
     config.port(url.port().unwrap_or(DEFAULT_PORT));
     let path = url.path().trim_matches('/');
     if !path.is_empty() {
-        return Err(ConnStrError(
+        return Err(ConnStrError::new(
             "has a path; name the database with ?database=… (a named instance needs its TCP port instead)".into(),
         ));
     }
@@ -83,7 +90,7 @@ fn from_url(s: &str) -> Result<Config, ConnStrError> {
     if !user.is_empty() {
         config.authentication(AuthMethod::sql_server(user, password));
     } else if url.password().is_some() {
-        return Err(ConnStrError("has a password but no user name".into()));
+        return Err(ConnStrError::new("has a password but no user name".into()));
     }
     let mut encryption = EncryptionLevel::Required;
     let mut trust = false;
@@ -103,7 +110,7 @@ fn from_url(s: &str) -> Result<Config, ConnStrError> {
                     "strict" => EncryptionLevel::Strict,
                     "danger_plaintext" => EncryptionLevel::NotSupported,
                     _ => {
-                        return Err(ConnStrError(format!(
+                        return Err(ConnStrError::new(format!(
                             "has encrypt={value}; expected true, false, strict or DANGER_PLAINTEXT"
                         )));
                     }
@@ -113,14 +120,14 @@ fn from_url(s: &str) -> Result<Config, ConnStrError> {
             "trustservercertificateca" => trust_ca = Some(value.into_owned()),
             "applicationname" | "appname" => config.application_name(value),
             _ => {
-                return Err(ConnStrError(format!(
+                return Err(ConnStrError::new(format!(
                     "has the unknown query key `{key}`; known: database, encrypt, trust_server_certificate, trust_server_certificate_ca, application_name"
                 )));
             }
         }
     }
     if trust && trust_ca.is_some() {
-        return Err(ConnStrError(
+        return Err(ConnStrError::new(
             "sets both trust_server_certificate and trust_server_certificate_ca; use one".into(),
         ));
     }
@@ -136,7 +143,7 @@ fn from_url(s: &str) -> Result<Config, ConnStrError> {
 
 fn decode(s: &str, what: &str) -> Result<String, ConnStrError> {
     percent_decode(s).map(Cow::into_owned).ok_or_else(|| {
-        ConnStrError(format!(
+        ConnStrError::new(format!(
             "has a {what} that is not valid percent-encoded UTF-8"
         ))
     })
@@ -167,7 +174,7 @@ fn flag(key: &str, value: &str) -> Result<bool, ConnStrError> {
     match value.to_ascii_lowercase().as_str() {
         "true" | "yes" | "1" => Ok(true),
         "false" | "no" | "0" => Ok(false),
-        _ => Err(ConnStrError(format!(
+        _ => Err(ConnStrError::new(format!(
             "has {key}={value}; expected true or false"
         ))),
     }
@@ -206,6 +213,16 @@ mod tests {
         assert_eq!(addr("mssql://pbx:x@[::1]:1448"), "::1:1448");
     }
 
+    /// The whole message a user sees: the reason and the parser's error.
+    fn text(e: ConnStrError) -> String {
+        crate::Error::ConnectionString {
+            setting: "source.url",
+            reason: e.0,
+            source: e.1,
+        }
+        .to_string()
+    }
+
     #[test]
     fn url_problems_are_named_without_the_password() {
         let cases = [
@@ -224,9 +241,9 @@ mod tests {
             ),
         ];
         for (s, expected) in cases {
-            let e = parse(s).unwrap_err();
-            assert!(e.0.contains(expected), "{s}: {}", e.0);
-            assert!(!e.0.contains("hunter2"), "{s}: {}", e.0);
+            let e = text(parse(s).unwrap_err());
+            assert!(e.contains(expected), "{s}: {e}");
+            assert!(!e.contains("hunter2"), "{s}: {e}");
         }
     }
 
@@ -237,8 +254,8 @@ mod tests {
             "server=tcp:db;user=pbx;password=hunter2;encrypt=perhaps",
             "server=tcp:db;user=pbx;password=hunter2;TrustServerCertificate=true;TrustServerCertificateCA=/x.pem",
         ] {
-            let e = parse(s).unwrap_err();
-            assert!(!e.0.contains("hunter2"), "{s}: {}", e.0);
+            let e = text(parse(s).unwrap_err());
+            assert!(!e.contains("hunter2"), "{s}: {e}");
         }
     }
 }

@@ -78,79 +78,10 @@ use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
 
 use value::Cell;
 
+use crate::{BoxError, Error};
+
 /// How long connecting plus one page may take by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// What went wrong with the SQL Server source. No variant holds the connection string or the
-/// password.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum MssqlError {
-    /// `source.url` cannot be used; the reason names the problem, never the string. Fix the
-    /// configuration.
-    #[error("source.url {0}")]
-    ConnectionString(String),
-    /// The table mapping is unusable (a name that is not a plain SQL identifier, an unknown
-    /// field, `time-start` not mapped). Fix `source.table` / `source.columns`.
-    #[error("SQL Server source: {0}")]
-    Mapping(#[source] pbx_core::Error),
-    /// The source configuration is not an `mssql_table` one.
-    #[error("SQL Server source: the source kind is not mssql_table")]
-    WrongKind,
-    /// No session: the server is unreachable, TLS failed, or it refused the login.
-    /// Check the host, port, `encrypt`/certificate settings, user and password.
-    #[error("cannot connect to SQL Server at {server}: {reason}")]
-    Connect {
-        /// `host:port`.
-        server: String,
-        /// What failed (the server's message for a refused login).
-        reason: String,
-    },
-    /// The query failed or the connection broke during it. The next fetch reconnects and
-    /// starts again from the same checkpoint.
-    #[error("SQL Server at {server}: reading the CDR table failed: {reason}")]
-    Query {
-        /// `host:port`.
-        server: String,
-        /// The server's message or the transport failure.
-        reason: String,
-    },
-    /// Connecting and reading one page took longer than the timeout; retried next fetch.
-    #[error("SQL Server at {server}: no complete page within {after:?}")]
-    Timeout {
-        /// `host:port`.
-        server: String,
-        /// The limit.
-        after: Duration,
-    },
-    /// The saved checkpoint is not a row id of this source.
-    #[error("checkpoint {0:?} is not a row id (an integer)")]
-    BadCheckpoint(String),
-    /// The id column does not hold increasing integers, so rows cannot be ordered or
-    /// checkpointed. Map `id` to an integer key column (`int`, `bigint`).
-    #[error("SQL Server source: id column `{column}` {reason}")]
-    Id {
-        /// The id column.
-        column: String,
-        /// What it held.
-        reason: String,
-    },
-}
-
-impl MssqlError {
-    /// Whether trying again later may succeed (connection, query or timeout failures).
-    ///
-    /// ```
-    /// use pbx_sources::mssql::MssqlError;
-    /// assert!(!MssqlError::BadCheckpoint("x".into()).is_transient());
-    /// ```
-    pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            MssqlError::Connect { .. } | MssqlError::Query { .. } | MssqlError::Timeout { .. }
-        )
-    }
-}
 
 type Connection = Client<Compat<TcpStream>>;
 
@@ -181,12 +112,13 @@ impl MssqlSource {
     /// accepted spellings). Nothing is connected yet: the first fetch connects.
     ///
     /// # Errors
-    /// [`MssqlError::ConnectionString`] for an unusable `url`, [`MssqlError::Mapping`] for a
+    /// [`Error::ConnectionString`] for an unusable `url`, [`Error::Setting`] for a
     /// table or column name that is not a plain identifier, or a mapping without `time-start`.
     ///
     /// ```
     /// use pbx_core::config::{Secret, TableMapping};
-    /// use pbx_sources::mssql::{MssqlError, MssqlSource};
+    /// use pbx_sources::Error;
+    /// use pbx_sources::mssql::MssqlSource;
     /// let mapping = |name: &str| TableMapping {
     ///     name: name.into(),
     ///     columns: [("time-start".to_owned(), "started".to_owned())].into(),
@@ -196,12 +128,19 @@ impl MssqlSource {
     /// assert_eq!(source.sql(), "SELECT TOP (@P1) [id], [started] FROM [dbo].[cdr] WHERE [id] > @P2 ORDER BY [id]");
     /// assert_eq!(source.server(), "db:1433");
     /// let refused = MssqlSource::new(&url, &mapping("cdr; DROP TABLE cdr"));
-    /// assert!(matches!(refused, Err(MssqlError::Mapping(_))));
-    /// # Ok::<(), MssqlError>(())
+    /// assert!(matches!(refused, Err(Error::Setting { .. })));
+    /// # Ok::<(), Error>(())
     /// ```
-    pub fn new(url: &Secret, table: &TableMapping) -> Result<MssqlSource, MssqlError> {
-        let config = connstr::parse(url.expose()).map_err(|e| MssqlError::ConnectionString(e.0))?;
-        let table = SiteTable::new(table).map_err(MssqlError::Mapping)?;
+    pub fn new(url: &Secret, table: &TableMapping) -> Result<MssqlSource, Error> {
+        let config = connstr::parse(url.expose()).map_err(|e| Error::ConnectionString {
+            setting: "source.url",
+            reason: e.0,
+            source: e.1,
+        })?;
+        let table = SiteTable::new(table).map_err(|source| Error::Setting {
+            setting: "source.table",
+            source,
+        })?;
         Ok(MssqlSource {
             server: config.get_addr(),
             sql: query::keyset_select(&table),
@@ -215,11 +154,18 @@ impl MssqlSource {
     /// A source from the validated configuration's `source` (kind `mssql_table`).
     ///
     /// # Errors
-    /// [`MssqlError::WrongKind`] for another source kind; otherwise as [`MssqlSource::new`].
-    pub fn from_config(source: &SourceConfig) -> Result<MssqlSource, MssqlError> {
+    /// [`Error::WrongSourceKind`] for another source kind; otherwise as [`MssqlSource::new`].
+    pub fn from_config(source: &SourceConfig) -> Result<MssqlSource, Error> {
         match source {
             SourceConfig::MssqlTable { url, table } => MssqlSource::new(url, table),
-            _ => Err(MssqlError::WrongKind),
+            other => Err(Error::WrongSourceKind {
+                expected: "an mssql_table source",
+                kind: format!("{other:?}")
+                    .split([' ', '{'])
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+            }),
         }
     }
 
@@ -245,7 +191,7 @@ impl MssqlSource {
         self.client.is_some()
     }
 
-    async fn page(&mut self, after: i64, limit: i64) -> Result<Vec<SourceRecord>, MssqlError> {
+    async fn page(&mut self, after: i64, limit: i64) -> Result<Vec<SourceRecord>, Error> {
         let MssqlSource {
             config,
             server,
@@ -258,9 +204,9 @@ impl MssqlSource {
             Some(c) => c,
             None => client.insert(connect(config).await?),
         };
-        let failed = |e: tiberius::error::Error| MssqlError::Query {
+        let failed = |source: tiberius::error::Error| Error::SqlServer {
             server: server.clone(),
-            reason: e.to_string(),
+            source,
         };
         let mut rows = client
             .query(sql.as_str(), &[&limit, &after])
@@ -278,20 +224,21 @@ impl MssqlSource {
 }
 
 /// Opens a session, following one routing redirect (Azure SQL gateways send one).
-async fn connect(config: &Config) -> Result<Connection, MssqlError> {
+async fn connect(config: &Config) -> Result<Connection, Error> {
     let mut config = config.clone();
     let mut redirects = 0;
     loop {
         let server = config.get_addr();
-        let failed = |reason: String| MssqlError::Connect {
-            server: server.clone(),
-            reason,
+        let failed = |source: BoxError| Error::Connect {
+            service: "SQL Server",
+            target: server.clone(),
+            source,
         };
         let tcp = TcpStream::connect(&server)
             .await
-            .map_err(|e| failed(e.to_string()))?;
+            .map_err(|e| failed(e.into()))?;
         // Small requests and replies: send them at once.
-        tcp.set_nodelay(true).map_err(|e| failed(e.to_string()))?;
+        tcp.set_nodelay(true).map_err(|e| failed(e.into()))?;
         match Client::connect(config.clone(), tcp.compat_write()).await {
             Ok(client) => {
                 tracing::debug!(server = %server, "connected to SQL Server");
@@ -303,17 +250,17 @@ async fn connect(config: &Config) -> Result<Connection, MssqlError> {
                 config.host(host);
                 config.port(port);
             }
-            Err(e) => return Err(failed(e.to_string())),
+            Err(e) => return Err(failed(e.into())),
         }
     }
 }
 
 /// One row → its record. The id orders and checkpoints the rows, so a row without an
 /// increasing integer id fails the page; everything else is the row's own error.
-fn record(table: &SiteTable, cells: &[Cell], last: &mut i64) -> Result<SourceRecord, MssqlError> {
-    let id_error = |reason: String| MssqlError::Id {
-        column: table.id_column().to_string(),
-        reason,
+fn record(table: &SiteTable, cells: &[Cell], last: &mut i64) -> Result<SourceRecord, Error> {
+    let id_error = |reason: String| Error::Schema {
+        table: table.table().to_string(),
+        reason: format!("id column `{}` {reason}", table.id_column()),
     };
     let id = match cells.first() {
         Some(Cell::Int(id)) => *id,
@@ -360,20 +307,23 @@ fn record(table: &SiteTable, cells: &[Cell], last: &mut i64) -> Result<SourceRec
 
 #[async_trait]
 impl CdrSource for MssqlSource {
-    type Error = MssqlError;
+    type Error = Error;
 
     /// Up to `limit` rows with an id above the checkpoint's, in id order.
     async fn fetch(
         &mut self,
         after: Option<&Checkpoint>,
         limit: usize,
-    ) -> Result<Vec<SourceRecord>, MssqlError> {
+    ) -> Result<Vec<SourceRecord>, Error> {
         let after = match after {
             None => i64::MIN,
             Some(cp) => cp
                 .as_str()
                 .parse::<i64>()
-                .map_err(|_| MssqlError::BadCheckpoint(cp.to_string()))?,
+                .map_err(|_| Error::BadCheckpoint {
+                    checkpoint: cp.to_string(),
+                    expected: "a row id (an integer)",
+                })?,
         };
         if limit == 0 {
             return Ok(Vec::new());
@@ -382,8 +332,9 @@ impl CdrSource for MssqlSource {
         let timeout = self.timeout;
         let result = match tokio::time::timeout(timeout, self.page(after, limit)).await {
             Ok(result) => result,
-            Err(_) => Err(MssqlError::Timeout {
-                server: self.server.clone(),
+            Err(_) => Err(Error::Timeout {
+                service: "SQL Server",
+                target: self.server.clone(),
                 after: timeout,
             }),
         };
@@ -436,7 +387,7 @@ mod tests {
             (Cell::Text("12.5".into()), "not an integer"),
         ] {
             let e = record(&t, &[cell, start(), Cell::Null], &mut last).unwrap_err();
-            assert!(matches!(e, MssqlError::Id { .. }), "{e:?}");
+            assert!(matches!(e, Error::Schema { .. }), "{e:?}");
             assert!(e.to_string().contains(msg), "{e}");
         }
         assert_eq!(last, 12);

@@ -12,8 +12,9 @@ use pbx_core::{CdrSource, Checkpoint, Location, RawRecord, SourceRecord};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
+use super::Connection;
 use super::cdroutput::{Clock, beginning, parse_keyset};
-use super::{Connection, PgError};
+use crate::Error;
 
 /// 3CX v16 – v20 U5 call log (`source.kind: postgres_cl`): one record per ended `cl_calls`
 /// row, its `cl_segments` turned into legs ([`RawRecord::Legs`], assembled by pbx-core like
@@ -31,7 +32,7 @@ use super::{Connection, PgError};
 /// old; the checkpoint is that keyset (`<RFC 3339 time>|<id>`), never an `OFFSET`.
 ///
 /// ```no_run
-/// # async fn demo() -> Result<(), pbx_sources::postgres::PgError> {
+/// # async fn demo() -> Result<(), pbx_sources::Error> {
 /// use pbx_core::CdrSource;
 /// let mut source = pbx_sources::postgres::CallLogSource::new(
 ///     "postgres://phonesystem@pbx/database_single", std::time::Duration::from_secs(60))?;
@@ -60,8 +61,8 @@ impl CallLogSource {
     /// `settle` old. Nothing is sent yet.
     ///
     /// # Errors
-    /// [`PgError::Config`] for an unusable URL.
-    pub fn new(url: &str, settle: Duration) -> Result<Self, PgError> {
+    /// [`Error::ConnectionString`] for an unusable URL.
+    pub fn new(url: &str, settle: Duration) -> Result<Self, Error> {
         Ok(Self::with_connection(Connection::new(url)?, settle))
     }
 
@@ -78,11 +79,11 @@ impl CallLogSource {
     /// Reads the tables of `schema` instead of those on the search path.
     ///
     /// # Errors
-    /// [`PgError::Config`] when `schema` is not a plain identifier.
-    pub fn with_schema(mut self, schema: &str) -> Result<Self, PgError> {
-        let name = pbx_core::cdr::SqlName::column(schema).map_err(|e| PgError::Config {
-            setting: "source.schema".into(),
-            reason: e.to_string(),
+    /// [`Error::Setting`] when `schema` is not a plain identifier.
+    pub fn with_schema(mut self, schema: &str) -> Result<Self, Error> {
+        let name = pbx_core::cdr::SqlName::column(schema).map_err(|e| Error::Setting {
+            setting: "source.schema",
+            source: e,
         })?;
         self.schema = Some(name.quoted('"', '"'));
         Ok(self)
@@ -131,7 +132,7 @@ impl CallLogSource {
         &mut self,
         after: (DateTime<Utc>, i64),
         limit: usize,
-    ) -> Result<Vec<SourceRecord>, PgError> {
+    ) -> Result<Vec<SourceRecord>, Error> {
         let now = (self.clock)();
         let settle = chrono::TimeDelta::from_std(self.settle).unwrap_or(chrono::TimeDelta::MAX);
         let quiet_since = now.checked_sub_signed(settle).unwrap_or_else(beginning);
@@ -142,12 +143,12 @@ impl CallLogSource {
         let statement = client
             .prepare(&sql)
             .await
-            .map_err(|source| PgError::Query { op, source })?;
+            .map_err(|source| Error::Postgres { op, source })?;
         let params: [&(dyn ToSql + Sync); 4] = [&after.0, &after.1, &quiet_since, &limit_param];
         let rows = client
             .query_raw(&statement, params)
             .await
-            .map_err(|source| PgError::Query { op, source })?;
+            .map_err(|source| Error::Postgres { op, source })?;
         pin_mut!(rows);
         let mut out: Vec<SourceRecord> = Vec::new();
         let mut current: Option<(DateTime<Utc>, i64, Vec<CdrLeg>)> = None;
@@ -176,14 +177,14 @@ impl CallLogSource {
         while let Some(row) = rows
             .try_next()
             .await
-            .map_err(|source| PgError::Query { op, source })?
+            .map_err(|source| Error::Postgres { op, source })?
         {
             let ended: DateTime<Utc> = row
                 .try_get(0)
-                .map_err(|source| PgError::Query { op, source })?;
+                .map_err(|source| Error::Postgres { op, source })?;
             let id: i64 = row
                 .try_get(1)
-                .map_err(|source| PgError::Query { op, source })?;
+                .map_err(|source| Error::Postgres { op, source })?;
             if current.as_ref().is_none_or(|(_, cur, _)| *cur != id) {
                 finish(current.take(), &mut out);
                 current = Some((ended, id, Vec::new()));
@@ -251,19 +252,19 @@ fn segment_leg(row: &Row, call: i64) -> Option<CdrLeg> {
 
 #[async_trait]
 impl CdrSource for CallLogSource {
-    type Error = PgError;
+    type Error = Error;
 
     async fn fetch(
         &mut self,
         after: Option<&Checkpoint>,
         limit: usize,
-    ) -> Result<Vec<SourceRecord>, PgError> {
+    ) -> Result<Vec<SourceRecord>, Error> {
         let expected = "a call log keyset (<RFC 3339 time>|<cl_calls.id>)";
         let (time, id) = parse_keyset(after, expected)?;
         let id = if after.is_none() {
             i64::MIN
         } else {
-            id.parse::<i64>().map_err(|_| PgError::BadCheckpoint {
+            id.parse::<i64>().map_err(|_| Error::BadCheckpoint {
                 checkpoint: after.map(ToString::to_string).unwrap_or_default(),
                 expected,
             })?

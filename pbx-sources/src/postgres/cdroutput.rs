@@ -11,7 +11,8 @@ use pbx_core::{CdrSource, Checkpoint, Location, RawRecord, SourceRecord};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
-use super::{Connection, PgError};
+use super::Connection;
+use crate::Error;
 
 /// The clock a database source reads `now` from (tests pass a fixed one).
 pub(crate) type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
@@ -31,7 +32,7 @@ pub(crate) type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 /// `main_call_history_id` (3CX's own indexes cover both on current versions).
 ///
 /// ```no_run
-/// # async fn demo() -> Result<(), pbx_sources::postgres::PgError> {
+/// # async fn demo() -> Result<(), pbx_sources::Error> {
 /// use pbx_core::CdrSource;
 /// let mut source = pbx_sources::postgres::CdrOutputSource::new(
 ///     "postgres://phonesystem@pbx/database_single", std::time::Duration::from_secs(60))?;
@@ -72,8 +73,8 @@ impl CdrOutputSource {
     /// before it is emitted. Nothing is sent yet.
     ///
     /// # Errors
-    /// [`PgError::Config`] for an unusable URL.
-    pub fn new(url: &str, settle: Duration) -> Result<Self, PgError> {
+    /// [`Error::ConnectionString`] for an unusable URL.
+    pub fn new(url: &str, settle: Duration) -> Result<Self, Error> {
         Ok(Self::with_connection(Connection::new(url)?, settle))
     }
 
@@ -90,12 +91,12 @@ impl CdrOutputSource {
     /// Reads `schema.cdroutput` instead of `cdroutput` from the search path.
     ///
     /// # Errors
-    /// [`PgError::Config`] when `schema` is not a plain identifier.
-    pub fn with_schema(mut self, schema: &str) -> Result<Self, PgError> {
+    /// [`Error::Setting`] when `schema` is not a plain identifier.
+    pub fn with_schema(mut self, schema: &str) -> Result<Self, Error> {
         self.table =
-            SqlName::table(&format!("{schema}.cdroutput")).map_err(|e| PgError::Config {
-                setting: "source.schema".into(),
-                reason: e.to_string(),
+            SqlName::table(&format!("{schema}.cdroutput")).map_err(|e| Error::Setting {
+                setting: "source.schema",
+                source: e,
             })?;
         Ok(self)
     }
@@ -157,7 +158,7 @@ impl CdrOutputSource {
         &mut self,
         after: (DateTime<Utc>, String),
         limit: usize,
-    ) -> Result<Vec<SourceRecord>, PgError> {
+    ) -> Result<Vec<SourceRecord>, Error> {
         let now = (self.clock)();
         let settle = chrono::TimeDelta::from_std(self.settle).unwrap_or(chrono::TimeDelta::MAX);
         let quiet_since = now.checked_sub_signed(settle).unwrap_or_else(beginning);
@@ -173,7 +174,7 @@ impl CdrOutputSource {
                     &[],
                 )
                 .await
-                .map_err(|source| PgError::Query {
+                .map_err(|source| Error::Postgres {
                     op: "find the oldest cdroutput leg",
                     source,
                 })?;
@@ -206,7 +207,7 @@ impl CdrOutputSource {
         until: DateTime<Utc>,
         now: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<SourceRecord>, PgError> {
+    ) -> Result<Vec<SourceRecord>, Error> {
         let limit_param = i64::try_from(limit).unwrap_or(i64::MAX);
         let sql = self.sql();
         let client = self.conn.client().await?;
@@ -216,11 +217,11 @@ impl CdrOutputSource {
         let statement = client
             .prepare(&sql)
             .await
-            .map_err(|source| PgError::Query { op, source })?;
+            .map_err(|source| Error::Postgres { op, source })?;
         let rows = client
             .query_raw(&statement, params)
             .await
-            .map_err(|source| PgError::Query { op, source })?;
+            .map_err(|source| Error::Postgres { op, source })?;
         pin_mut!(rows);
 
         let mut out = Vec::new();
@@ -253,14 +254,14 @@ impl CdrOutputSource {
         while let Some(row) = rows
             .try_next()
             .await
-            .map_err(|source| PgError::Query { op, source })?
+            .map_err(|source| Error::Postgres { op, source })?
         {
             let ended: DateTime<Utc> = row
                 .try_get(0)
-                .map_err(|source| PgError::Query { op, source })?;
+                .map_err(|source| Error::Postgres { op, source })?;
             let id: String = row
                 .try_get(1)
-                .map_err(|source| PgError::Query { op, source })?;
+                .map_err(|source| Error::Postgres { op, source })?;
             if current.as_ref().is_none_or(|(_, cur, _)| *cur != id) {
                 if !finish(current.take(), &mut out) {
                     return Ok(out);
@@ -336,11 +337,11 @@ pub(crate) fn beginning() -> DateTime<Utc> {
 pub(crate) fn parse_keyset(
     cp: Option<&Checkpoint>,
     expected: &'static str,
-) -> Result<(DateTime<Utc>, String), PgError> {
+) -> Result<(DateTime<Utc>, String), Error> {
     let Some(cp) = cp else {
         return Ok((beginning(), String::new()));
     };
-    let bad = || PgError::BadCheckpoint {
+    let bad = || Error::BadCheckpoint {
         checkpoint: cp.to_string(),
         expected,
     };
@@ -351,13 +352,13 @@ pub(crate) fn parse_keyset(
 
 #[async_trait]
 impl CdrSource for CdrOutputSource {
-    type Error = PgError;
+    type Error = Error;
 
     async fn fetch(
         &mut self,
         after: Option<&Checkpoint>,
         limit: usize,
-    ) -> Result<Vec<SourceRecord>, PgError> {
+    ) -> Result<Vec<SourceRecord>, Error> {
         let after = parse_keyset(
             after,
             "a cdroutput keyset (<RFC 3339 time>|<main_call_history_id>)",

@@ -7,7 +7,8 @@ use pbx_core::cdr::SqlName;
 use pbx_core::{Checkpoint, CheckpointStore};
 use tokio::sync::Mutex;
 
-use super::{Connection, PgError};
+use super::Connection;
+use crate::Error;
 
 /// The table name used when the configuration names none.
 pub const DEFAULT_CHECKPOINT_TABLE: &str = "pbx_checkpoint";
@@ -26,12 +27,12 @@ pub const DEFAULT_CHECKPOINT_TABLE: &str = "pbx_checkpoint";
 /// Every save is a compare-and-set on `version`: it succeeds only when the row is still as
 /// this store last read or wrote it (or still absent, when it read none). A second instance
 /// working from an older read therefore cannot move the checkpoint backwards nor over the
-/// first one's progress: its save fails with [`PgError::CheckpointConflict`] and the stored
+/// first one's progress: its save fails with [`Error::CheckpointConflict`] and the stored
 /// value stays. A save without an earlier [`CheckpointStore::load`] of that key expects the
 /// row to be absent.
 ///
 /// ```no_run
-/// # async fn demo() -> Result<(), pbx_sources::postgres::PgError> {
+/// # async fn demo() -> Result<(), pbx_sources::Error> {
 /// use pbx_core::{Checkpoint, CheckpointStore};
 /// let store = pbx_sources::postgres::PgCheckpointStore::new("postgres://pbx@db/pbx", "pbx_checkpoint")?;
 /// let cp = store.load("cdr").await?;
@@ -57,19 +58,19 @@ impl PgCheckpointStore {
     /// A store in `table` (`name` or `schema.name`) at `url`. Nothing is sent yet.
     ///
     /// # Errors
-    /// [`PgError::Config`] for an unusable URL or table name.
-    pub fn new(url: &str, table: &str) -> Result<Self, PgError> {
+    /// [`Error::ConnectionString`] for an unusable URL, [`Error::Setting`] for an unusable table name.
+    pub fn new(url: &str, table: &str) -> Result<Self, Error> {
         Self::with_connection(Connection::new(url)?, table)
     }
 
     /// A store on a connection.
     ///
     /// # Errors
-    /// [`PgError::Config`] for an unusable table name.
-    pub fn with_connection(conn: Connection, table: &str) -> Result<Self, PgError> {
-        let table = SqlName::table(table).map_err(|e| PgError::Config {
-            setting: "checkpoint.table".into(),
-            reason: e.to_string(),
+    /// [`Error::Setting`] for an unusable table name.
+    pub fn with_connection(conn: Connection, table: &str) -> Result<Self, Error> {
+        let table = SqlName::table(table).map_err(|e| Error::Setting {
+            setting: "checkpoint.table",
+            source: e,
         })?;
         Ok(PgCheckpointStore {
             inner: Mutex::new(Inner {
@@ -90,8 +91,8 @@ impl PgCheckpointStore {
         f: impl AsyncFnOnce(
             &tokio_postgres::Client,
             &mut HashMap<String, Option<i64>>,
-        ) -> Result<T, PgError>,
-    ) -> Result<T, PgError> {
+        ) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let mut inner = self.inner.lock().await;
         let Inner {
             conn,
@@ -110,7 +111,7 @@ impl PgCheckpointStore {
                         self.quoted()
                     ))
                     .await
-                    .map_err(|source| PgError::Query {
+                    .map_err(|source| Error::Postgres {
                         op: "create the checkpoint table",
                         source,
                     })?;
@@ -130,7 +131,7 @@ impl PgCheckpointStore {
         &self,
         client: &tokio_postgres::Client,
         key: &str,
-    ) -> Result<Option<(String, i64)>, PgError> {
+    ) -> Result<Option<(String, i64)>, Error> {
         let row = client
             .query_opt(
                 &format!(
@@ -140,7 +141,7 @@ impl PgCheckpointStore {
                 &[&key],
             )
             .await
-            .map_err(|source| PgError::Query {
+            .map_err(|source| Error::Postgres {
                 op: "load the checkpoint",
                 source,
             })?;
@@ -150,17 +151,17 @@ impl PgCheckpointStore {
 
 #[async_trait]
 impl CheckpointStore for PgCheckpointStore {
-    type Error = PgError;
+    type Error = Error;
 
-    async fn load(&self, key: &str) -> Result<Option<Checkpoint>, PgError> {
+    async fn load(&self, key: &str) -> Result<Option<Checkpoint>, Error> {
         self.run(async |client, versions| {
             let stored = self.stored(client, key).await?;
             if let Some((cp, _)) = &stored
                 && (cp.trim().is_empty() || cp.chars().any(char::is_control))
             {
-                return Err(PgError::CorruptCheckpoint {
-                    key: key.to_owned(),
-                    table: self.quoted(),
+                return Err(Error::CorruptCheckpoint {
+                    store: format!("table {}", self.quoted()),
+                    key: Some(key.to_owned()),
                     reason: format!("the stored value {cp:?} is not a position"),
                 });
             }
@@ -170,7 +171,7 @@ impl CheckpointStore for PgCheckpointStore {
         .await
     }
 
-    async fn save(&self, key: &str, checkpoint: &Checkpoint) -> Result<(), PgError> {
+    async fn save(&self, key: &str, checkpoint: &Checkpoint) -> Result<(), Error> {
         self.run(async |client, versions| {
             let expected = versions.get(key).copied().flatten();
             let op = "save the checkpoint";
@@ -196,7 +197,7 @@ impl CheckpointStore for PgCheckpointStore {
                     )
                     .await,
             }
-            .map_err(|source| PgError::Query { op, source })?
+            .map_err(|source| Error::Postgres { op, source })?
             .map(|r| r.get(0));
             match saved {
                 Some(v) => {
@@ -206,7 +207,7 @@ impl CheckpointStore for PgCheckpointStore {
                 None => {
                     let stored = self.stored(client, key).await?;
                     let expected_cp = expected.map(|v| format!("version {v}"));
-                    Err(PgError::CheckpointConflict {
+                    Err(Error::CheckpointConflict {
                         key: key.to_owned(),
                         expected: expected_cp,
                         stored: stored.map(|(cp, v)| format!("{cp} (version {v})")),

@@ -5,13 +5,13 @@ use std::sync::Arc;
 use tokio_postgres::config::{Host, SslMode};
 use tokio_postgres::{Client, Config, NoTls};
 
-use super::PgError;
+use crate::Error;
 
 /// A connection that is made on first use and made again after it was lost: sources and
 /// stores hold one and ask it for a client before each operation.
 ///
 /// ```no_run
-/// # async fn demo() -> Result<(), pbx_sources::postgres::PgError> {
+/// # async fn demo() -> Result<(), pbx_sources::Error> {
 /// let mut conn = pbx_sources::postgres::Connection::new("postgres://pbx@127.0.0.1/pbx?sslmode=disable")?;
 /// let client = conn.client().await?;
 /// client.simple_query("SELECT 1").await.ok();
@@ -37,11 +37,12 @@ impl Connection {
     /// A connection to `url` (libpq URL or key/value string). Nothing is sent yet.
     ///
     /// # Errors
-    /// [`PgError::Config`] when the URL does not parse (the message never shows it: it may
+    /// [`Error::ConnectionString`] when the URL does not parse (the message never shows it: it may
     /// hold a password).
-    pub fn new(url: &str) -> Result<Self, PgError> {
-        let mut config: Config = url.parse().map_err(|_| PgError::Config {
-            setting: "url".into(),
+    pub fn new(url: &str) -> Result<Self, Error> {
+        let mut config: Config = url.parse().map_err(|_| Error::ConnectionString {
+            setting: "url",
+            source: None,
             reason: "is not a PostgreSQL connection URL (postgres://user@host:port/db?sslmode=…) or key=value string".into(),
         })?;
         if config.get_application_name().is_none() {
@@ -82,8 +83,8 @@ impl Connection {
     /// The client, connecting first when there is none or the last one was lost.
     ///
     /// # Errors
-    /// [`PgError::Connect`] or [`PgError::Tls`].
-    pub async fn client(&mut self) -> Result<&Client, PgError> {
+    /// [`Error::Connect`] or [`Error::Tls`].
+    pub async fn client(&mut self) -> Result<&Client, Error> {
         Ok(self.shared().await?)
     }
 
@@ -92,7 +93,7 @@ impl Connection {
     ///
     /// # Errors
     /// As [`Connection::client`].
-    pub async fn shared(&mut self) -> Result<&Arc<Client>, PgError> {
+    pub async fn shared(&mut self) -> Result<&Arc<Client>, Error> {
         let client = match self.client.take() {
             Some(c) if !c.is_closed() => c,
             _ => {
@@ -116,16 +117,17 @@ impl Connection {
 
     /// Drops the client after an error that lost the connection, so the next call
     /// reconnects.
-    pub fn reset_if_lost(&mut self, error: &PgError) {
+    pub fn reset_if_lost(&mut self, error: &Error) {
         if error.is_connection_lost() || self.client.as_ref().is_some_and(|c| c.is_closed()) {
             self.client = None;
         }
     }
 
-    async fn connect(&self) -> Result<Client, PgError> {
-        let connect_err = |source| PgError::Connect {
+    async fn connect(&self) -> Result<Client, Error> {
+        let connect_err = |source: tokio_postgres::Error| Error::Connect {
+            service: "PostgreSQL",
             target: self.target.clone(),
-            source,
+            source: Box::new(source),
         };
         let target = self.target.clone();
         if self.config.get_ssl_mode() == SslMode::Disable {
@@ -149,13 +151,19 @@ impl Connection {
     }
 }
 
-fn tls_config() -> Result<rustls::ClientConfig, PgError> {
+fn tls_config() -> Result<rustls::ClientConfig, Error> {
     use rustls_platform_verifier::BuilderVerifierExt;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| PgError::Tls(e.to_string()))?
+        .map_err(|source| Error::Tls {
+            service: "PostgreSQL",
+            source,
+        })?
         .with_platform_verifier()
-        .map_err(|e| PgError::Tls(e.to_string()))?
+        .map_err(|source| Error::Tls {
+            service: "PostgreSQL",
+            source,
+        })?
         .with_no_client_auth())
 }

@@ -2,7 +2,7 @@
 
 use tokio_postgres::Client;
 
-use super::PgError;
+use crate::Error;
 
 /// Tries to become the leader for `key`: takes the session-level advisory lock
 /// `pg_try_advisory_lock(key)` without waiting. `true` when this session holds it now (also
@@ -12,16 +12,16 @@ use super::PgError;
 /// connection), so keep `client`'s connection open while leading.
 ///
 /// # Errors
-/// [`PgError::Query`] when the query fails.
+/// [`Error::Postgres`] when the query fails.
 ///
 /// ```no_run
-/// # async fn demo(client: &tokio_postgres::Client) -> Result<(), pbx_sources::postgres::PgError> {
+/// # async fn demo(client: &tokio_postgres::Client) -> Result<(), pbx_sources::Error> {
 /// if pbx_sources::postgres::try_acquire_leadership(client, 0x3cc0_0001).await? {
 ///     // run the delivery engine
 /// }
 /// # Ok(()) }
 /// ```
-pub async fn try_acquire_leadership(client: &Client, key: i64) -> Result<bool, PgError> {
+pub async fn try_acquire_leadership(client: &Client, key: i64) -> Result<bool, Error> {
     client
         .query_one(
             // A bigint key is held as classid (high 32 bits) / objid (low 32 bits), objsubid 1.
@@ -33,7 +33,7 @@ pub async fn try_acquire_leadership(client: &Client, key: i64) -> Result<bool, P
         )
         .await
         .map(|row| row.get::<_, bool>(0))
-        .map_err(|source| PgError::Query {
+        .map_err(|source| Error::Postgres {
             op: "take the leadership lock",
             source,
         })
@@ -42,13 +42,13 @@ pub async fn try_acquire_leadership(client: &Client, key: i64) -> Result<bool, P
 /// Gives up leadership for `key` (`pg_advisory_unlock`). `true` when this session held it.
 ///
 /// # Errors
-/// [`PgError::Query`] when the query fails.
-pub async fn release_leadership(client: &Client, key: i64) -> Result<bool, PgError> {
+/// [`Error::Postgres`] when the query fails.
+pub async fn release_leadership(client: &Client, key: i64) -> Result<bool, Error> {
     client
         .query_one("SELECT pg_advisory_unlock($1)", &[&key])
         .await
         .map(|row| row.get::<_, bool>(0))
-        .map_err(|source| PgError::Query {
+        .map_err(|source| Error::Postgres {
             op: "release the leadership lock",
             source,
         })

@@ -11,7 +11,8 @@ use tokio_postgres::types::{ToSql, Type};
 
 use tokio_postgres::{Client, Row, Statement};
 
-use super::{Connection, PgError};
+use super::Connection;
+use crate::Error;
 
 /// How a selected column is read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,7 +83,7 @@ struct ReadAhead {
     after: i64,
     limit: usize,
     generation: u64,
-    task: tokio::task::JoinHandle<Result<(Vec<SourceRecord>, i64), PgError>>,
+    task: tokio::task::JoinHandle<Result<(Vec<SourceRecord>, i64), Error>>,
 }
 
 impl Drop for SiteTableSource {
@@ -97,14 +98,14 @@ impl SiteTableSource {
     /// A source over `mapping`'s table at `url`. Nothing is sent yet.
     ///
     /// # Errors
-    /// [`PgError::Config`] for an unusable URL or mapping (a name that is not a plain
+    /// [`Error::ConnectionString`] for an unusable URL, [`Error::Setting`] for an unusable mapping (a name that is not a plain
     /// identifier, an unknown field, no `time-start` column).
-    pub fn new(url: &str, mapping: &TableMapping) -> Result<Self, PgError> {
+    pub fn new(url: &str, mapping: &TableMapping) -> Result<Self, Error> {
         Ok(Self::with_connection(
             Connection::new(url)?,
-            SiteTable::new(mapping).map_err(|e| PgError::Config {
-                setting: "source.table".into(),
-                reason: e.to_string(),
+            SiteTable::new(mapping).map_err(|e| Error::Setting {
+                setting: "source.table",
+                source: e,
             })?,
         ))
     }
@@ -133,7 +134,7 @@ impl SiteTableSource {
         &self.table
     }
 
-    async fn prepare(&mut self) -> Result<(), PgError> {
+    async fn prepare(&mut self) -> Result<(), Error> {
         self.conn.client().await?;
         let generation = self.conn.generation();
         if self
@@ -149,10 +150,10 @@ impl SiteTableSource {
         let mut statement = client
             .prepare(&select_sql(table, &[]))
             .await
-            .map_err(|source| PgError::Query { op, source })?;
+            .map_err(|source| Error::Postgres { op, source })?;
         let id_type = statement.columns()[0].type_().clone();
         if !matches!(id_type, Type::INT2 | Type::INT4 | Type::INT8) {
-            return Err(PgError::Schema {
+            return Err(Error::Schema {
                 table: table.table().to_string(),
                 reason: format!(
                     "the id column `{}` is of type {id_type}; an increasing integer id (smallint, integer, bigint) is required",
@@ -169,7 +170,7 @@ impl SiteTableSource {
             statement = client
                 .prepare(&select_sql(table, &as_text))
                 .await
-                .map_err(|source| PgError::Query { op, source })?;
+                .map_err(|source| Error::Postgres { op, source })?;
         }
         let kinds: Arc<[Kind]> = statement
             .columns()
@@ -184,7 +185,7 @@ impl SiteTableSource {
         Ok(())
     }
 
-    async fn fetch_rows(&mut self, after: i64, limit: usize) -> Result<Vec<SourceRecord>, PgError> {
+    async fn fetch_rows(&mut self, after: i64, limit: usize) -> Result<Vec<SourceRecord>, Error> {
         let mut result = None;
         if let Some(ahead) = self.read_ahead.take() {
             if ahead.after == after
@@ -249,14 +250,14 @@ async fn read_page(
     table: Arc<SiteTable>,
     after: i64,
     limit: usize,
-) -> Result<(Vec<SourceRecord>, i64), PgError> {
+) -> Result<(Vec<SourceRecord>, i64), Error> {
     let limit_param = i64::try_from(limit).unwrap_or(i64::MAX);
     let params: [&(dyn ToSql + Sync); 2] = [&after, &limit_param];
     let op = "select site-table rows";
     let rows = client
         .query_raw(&statement, params)
         .await
-        .map_err(|source| PgError::Query { op, source })?;
+        .map_err(|source| Error::Postgres { op, source })?;
     pin_mut!(rows);
     let mut out = Vec::with_capacity(limit.min(65_536));
     let n = kinds.len();
@@ -264,7 +265,7 @@ async fn read_page(
     while let Some(row) = rows
         .try_next()
         .await
-        .map_err(|source| PgError::Query { op, source })?
+        .map_err(|source| Error::Postgres { op, source })?
     {
         // At most 28 columns: the id and the 27 CDR fields, each mapped once.
         let mut inline = [SiteValue::Null; 28];
@@ -348,20 +349,20 @@ fn read_row<'r>(row: &'r Row, kinds: &[Kind], values: &mut [SiteValue<'r>]) {
 
 #[async_trait]
 impl CdrSource for SiteTableSource {
-    type Error = PgError;
+    type Error = Error;
 
     async fn fetch(
         &mut self,
         after: Option<&Checkpoint>,
         limit: usize,
-    ) -> Result<Vec<SourceRecord>, PgError> {
+    ) -> Result<Vec<SourceRecord>, Error> {
         let after = match after {
             None => i64::MIN,
             Some(cp) => cp
                 .as_str()
                 .trim()
                 .parse::<i64>()
-                .map_err(|_| PgError::BadCheckpoint {
+                .map_err(|_| Error::BadCheckpoint {
                     checkpoint: cp.to_string(),
                     expected: "a row id (an integer)",
                 })?,

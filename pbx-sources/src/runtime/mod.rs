@@ -17,7 +17,7 @@
 //!   routes a host may mount or not.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), pbx_sources::runtime::SideloaderError> {
+//! # async fn demo() -> Result<(), pbx_sources::Error> {
 //! use pbx_core::config::Config;
 //! use pbx_sources::runtime::Sideloader;
 //! let text = std::fs::read_to_string("sideloader.yml").unwrap();
@@ -46,9 +46,8 @@ use pbx_core::hours::BusinessHours;
 use serde::Serialize;
 use tokio::sync::{Notify, watch};
 
-use crate::delivery::{
-    CheckReport, Engine, EngineOptions, FileQuarantine, GroupLoop, Status, SyncError,
-};
+use crate::Error;
+use crate::delivery::{CheckReport, Engine, EngineOptions, FileQuarantine, GroupLoop, Status};
 use crate::http::{CallLoggerClient, CallLoggerConfig, RetryPolicy};
 use crate::jsonl::JsonLinesSink;
 use crate::postgres::{Connection, try_acquire_leadership};
@@ -58,80 +57,6 @@ use parts::{Sink, Source, Store, build_source, build_store};
 
 type SideloaderEngine = Engine<Source, Sink, Arc<Store>>;
 type SideloaderGroups = GroupLoop<XapiGroupDirectory, CallLoggerClient, Arc<Store>>;
-
-/// Why a sideloader could not be built or stopped. The message is one line, the same the
-/// `pbx-sideloader` binary prints; [`SideloaderError::is_config`] tells a configuration
-/// problem (the binary exits 2, nothing started) from a runtime failure (exit 1).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SideloaderError {
-    /// The configuration cannot be used: a source, sink, checkpoint store, XAPI client or HA
-    /// setting that does not build (`source: …`, `cannot open out/calls.jsonl: …`). Nothing
-    /// was started.
-    #[error("{0}")]
-    Config(String),
-    /// Something the sideloader needs failed while starting or running (XAPI users or office
-    /// hours unreadable, the quarantine unreadable for a replay).
-    #[error("{0}")]
-    Failed(String),
-    /// A drain or backfill was stopped ([`SideloaderHandle::stop`], a signal) before the
-    /// source was drained: the calls in flight finished and the checkpoint is at the last
-    /// acknowledged call; run again to continue.
-    #[error(
-        "stopped before the source was drained; checkpoint saved at {}; run again to continue",
-        checkpoint.as_deref().unwrap_or("the start")
-    )]
-    Interrupted {
-        /// The checkpoint saved.
-        checkpoint: Option<String>,
-    },
-    /// Delivery stopped: credentials refused, the checkpoint store or the quarantine failed.
-    #[error(transparent)]
-    Sync(#[from] SyncError),
-    /// With `ha`: the leadership lock was lost; delivery stopped (another instance may
-    /// deliver by now).
-    #[error("lost the leadership lock ({0}); stopped delivering")]
-    LostLeadership(String),
-}
-
-impl SideloaderError {
-    /// Whether the configuration is at fault (`pbx-sideloader` exits 2) rather than a
-    /// runtime failure (exit 1).
-    pub fn is_config(&self) -> bool {
-        matches!(self, SideloaderError::Config(_))
-    }
-
-    /// The process exit code `pbx-sideloader` uses for this error: 2 for a configuration
-    /// problem, 1 for a runtime failure.
-    pub fn exit_code(&self) -> u8 {
-        if self.is_config() { 2 } else { 1 }
-    }
-
-    /// A stable name for the kind of error, the `kind` the Node and Python bindings give:
-    /// `config`, `failed`, `interrupted`, `lost_leadership`, and for a delivery that stopped
-    /// `source`, `checkpoint`, `quarantine`, `auth_failed`, `unavailable` (the call API or
-    /// the file sink kept failing).
-    ///
-    /// ```
-    /// use pbx_sources::runtime::SideloaderError;
-    /// assert_eq!(SideloaderError::Config("source: …".into()).kind(), "config");
-    /// ```
-    pub fn kind(&self) -> &'static str {
-        match self {
-            SideloaderError::Config(_) => "config",
-            SideloaderError::Failed(_) => "failed",
-            SideloaderError::Interrupted { .. } => "interrupted",
-            SideloaderError::LostLeadership(_) => "lost_leadership",
-            SideloaderError::Sync(e) => match e {
-                SyncError::Source { .. } => "source",
-                SyncError::Checkpoint { .. } => "checkpoint",
-                SyncError::Quarantine(_) => "quarantine",
-                SyncError::AuthFailed { .. } => "auth_failed",
-                SyncError::Unavailable { .. } => "unavailable",
-            },
-        }
-    }
-}
 
 /// What one drain ([`Sideloader::once`]) did.
 ///
@@ -223,7 +148,7 @@ pub struct BackfillReport {
     /// How long it ran.
     pub elapsed: Duration,
     /// Why it stopped before the end, if it did: run the same backfill again to resume.
-    pub error: Option<SideloaderError>,
+    pub error: Option<Error>,
 }
 
 impl BackfillReport {
@@ -439,7 +364,7 @@ impl SideloaderHandle {
 
     /// Stops a drain ([`Sideloader::once`]) or backfill in progress: no new call starts, the
     /// calls in flight finish, the checkpoint is saved at the last acknowledged call, and it
-    /// returns [`SideloaderError::Interrupted`]. (The service stops on its own `shutdown`.)
+    /// returns [`Error::Interrupted`]. (The service stops on its own `shutdown`.)
     pub fn stop(&self) {
         self.shared.stop.send_replace(true);
     }
@@ -497,21 +422,26 @@ impl Sideloader {
     /// connecting) here; with `extensions_from_xapi`, the users are read from XAPI now.
     ///
     /// # Errors
-    /// [`SideloaderError::Config`] when a part does not build (source, sink, checkpoint
-    /// store, XAPI client); [`SideloaderError::Failed`] when XAPI's users cannot be read.
-    pub async fn from_config(config: &Config) -> Result<Sideloader, SideloaderError> {
-        let source = build_source(&config.source, None)
-            .await
-            .map_err(SideloaderError::Config)?;
+    /// [`Error::Setup`] (or [`Error::Config`]) when a part does not build (source, sink,
+    /// checkpoint store, XAPI client); [`Error::Failed`] when XAPI's users cannot be read or
+    /// the call file cannot be opened.
+    pub async fn from_config(config: &Config) -> Result<Sideloader, Error> {
+        let source = build_source(&config.source, None).await?;
         Self::with_source(config, source).await
     }
 
-    async fn with_source(config: &Config, source: Source) -> Result<Sideloader, SideloaderError> {
-        let refuse = SideloaderError::Config;
+    async fn with_source(config: &Config, source: Source) -> Result<Sideloader, Error> {
+        let refuse = |part: &'static str| {
+            move |e: Error| Error::Setup {
+                part,
+                source: Box::new(e),
+            }
+        };
         let sink = match config.call_api.base_url.strip_prefix("file:") {
             // Runtime state, not configuration: a failure (exit 1, systemd restarts), never 2.
-            Some(path) => Sink::File(JsonLinesSink::open(path).map_err(|e| {
-                SideloaderError::Failed(format!("cannot open the call file {path}: {e}"))
+            Some(path) => Sink::File(JsonLinesSink::open(path).map_err(|e| Error::Failed {
+                step: format!("cannot open the call file {path}"),
+                source: e.into(),
             })?),
             None => {
                 let mut http = CallLoggerConfig::from(&config.call_api);
@@ -519,17 +449,15 @@ impl Sideloader {
                 // own timer, so a failing call never holds a delivery slot while it waits.
                 http.retry = RetryPolicy::none();
                 Sink::Http(Box::new(
-                    CallLoggerClient::new(http)
-                        .map_err(|e| refuse(format!("call API client: {e}")))?,
+                    CallLoggerClient::new(http).map_err(refuse("call API client"))?,
                 ))
             }
         };
-        let store = Arc::new(build_store(&config.checkpoint).map_err(refuse)?);
+        let store = Arc::new(build_store(&config.checkpoint)?);
         let xapi = match &config.xapi {
             None => None,
             Some(x) => Some(Arc::new(
-                XapiClient::new(XapiConfig::from(x))
-                    .map_err(|e| refuse(format!("XAPI client: {e}")))?,
+                XapiClient::new(XapiConfig::from(x)).map_err(refuse("XAPI client"))?,
             )),
         };
         let mut pipeline = Pipeline {
@@ -543,8 +471,9 @@ impl Sideloader {
             // Users from 3CX, with the config's own map winning for the extensions it lists;
             // read now (a failure stops the start), then again every `xapi.refresh_secs`.
             let d = Arc::new(XapiExtensionDirectory::new(Arc::clone(client), x.refresh));
-            let from_pbx = d.extensions().await.map_err(|e| {
-                SideloaderError::Failed(format!("cannot read users from XAPI: {e}"))
+            let from_pbx = d.extensions().await.map_err(|e| Error::Failed {
+                step: "cannot read users from XAPI".into(),
+                source: e.into(),
             })?;
             pipeline.mapper.extensions = from_pbx.merged_with(&config.extensions);
             directory = Some(d);
@@ -639,13 +568,11 @@ impl Sideloader {
     /// The live engine, built on first use. `wake`: a CDR text source wakes the engine as
     /// soon as it has something (the socket's journal after each fsync; files and
     /// directories checked every 200 ms) — for the service, not for a drain.
-    async fn live(&mut self, wake: bool) -> Result<&mut SideloaderEngine, SideloaderError> {
+    async fn live(&mut self, wake: bool) -> Result<&mut SideloaderEngine, Error> {
         if self.engine.is_none() {
             let source = match self.source.take() {
                 Some(s) => s,
-                None => build_source(&self.config.source, None)
-                    .await
-                    .map_err(SideloaderError::Config)?,
+                None => build_source(&self.config.source, None).await?,
             };
             if wake && let Source::Text(text) = &source {
                 forward(
@@ -667,12 +594,13 @@ impl Sideloader {
     /// has used `call_api.max_attempts` tries.
     ///
     /// # Errors
-    /// [`SideloaderError::Sync`] when delivery stopped — the call API or file sink stayed
-    /// unavailable (`kind() == "unavailable"`; calls are left for the next run), credentials
-    /// refused, checkpoint store or quarantine failed — and
-    /// [`SideloaderError::Interrupted`] after [`SideloaderHandle::stop`]: never a summary with
+    /// the engine's errors ([`Error::Unavailable`], [`Error::Checkpoint`], …) when delivery
+    /// stopped — the call API or file sink stayed unavailable (`kind() == "unavailable"`;
+    /// calls are left for the next run), credentials refused, checkpoint store or quarantine
+    /// failed — and
+    /// [`Error::Interrupted`] after [`SideloaderHandle::stop`]: never a summary with
     /// calls left behind.
-    pub async fn once(&mut self) -> Result<Summary, SideloaderError> {
+    pub async fn once(&mut self) -> Result<Summary, Error> {
         let stop = self.handle.stop_receiver();
         let engine = self.live(false).await?;
         let before = status_of(engine).counters;
@@ -689,7 +617,7 @@ impl Sideloader {
     /// (`backfill:<from>/<to>`: an interrupted backfill resumes, the live checkpoint never
     /// moves). `progress` is told the engine's status as the checkpoint moves.
     /// [`SideloaderHandle::stop`] ends it early (the report's `error` is then
-    /// [`SideloaderError::Interrupted`]).
+    /// [`Error::Interrupted`]).
     ///
     /// The report is returned in every case; its `error` says why it stopped early.
     pub async fn backfill(
@@ -705,9 +633,7 @@ impl Sideloader {
         );
         let source = match self.source.take() {
             Some(s) => Ok(s),
-            None => build_source(&self.config.source, Some(&range))
-                .await
-                .map_err(SideloaderError::Config),
+            None => build_source(&self.config.source, Some(&range)).await,
         };
         let (summary, error) = match source {
             Err(e) => (Summary::default(), Some(e)),
@@ -738,19 +664,17 @@ impl Sideloader {
     /// quarantine only those that still fail. Run it while the service is stopped.
     ///
     /// # Errors
-    /// [`SideloaderError::Failed`] when the quarantine cannot be read or rewritten.
-    pub async fn replay(&self) -> Result<Replayed, SideloaderError> {
+    /// [`Error::Failed`] when the quarantine cannot be read or rewritten.
+    pub async fn replay(&self) -> Result<Replayed, Error> {
         crate::delivery::replay(&self.quarantine, &self.pipeline, &*self.sink, Utc::now())
             .await
             .map(|report| Replayed {
                 report,
                 quarantine: self.config.quarantine_path.clone(),
             })
-            .map_err(|e| {
-                SideloaderError::Failed(format!(
-                    "cannot replay {}: {e}",
-                    self.config.quarantine_path
-                ))
+            .map_err(|e| Error::Failed {
+                step: format!("cannot replay {}", self.config.quarantine_path),
+                source: e.into(),
             })
     }
 
@@ -760,16 +684,18 @@ impl Sideloader {
     /// A round in progress finishes (its checkpoint saved) before it returns `Ok`.
     ///
     /// # Errors
-    /// [`SideloaderError::Config`] (groups without `xapi`, an unusable `ha` connection),
-    /// [`SideloaderError::Failed`] (office hours unreadable), and why delivery stopped:
-    /// [`SideloaderError::Sync`] (credentials refused, checkpoint store failed) or
-    /// [`SideloaderError::LostLeadership`].
-    pub async fn run(&mut self, shutdown: watch::Receiver<bool>) -> Result<(), SideloaderError> {
+    /// A configuration error ([`Error::is_config`]: groups without `xapi`, an unusable `ha`
+    /// connection), [`Error::Failed`] (office hours unreadable), and why delivery stopped:
+    /// the engine's errors ([`Error::AuthFailed`], [`Error::Checkpoint`], …) or
+    /// [`Error::LostLeadership`].
+    pub async fn run(&mut self, shutdown: watch::Receiver<bool>) -> Result<(), Error> {
         let ha = match (&self.config.ha, &self.config.checkpoint) {
             (Some(ha), CheckpointConfig::Postgres { url, .. }) => Some((
                 ha.clone(),
-                Connection::new(url.expose())
-                    .map_err(|e| SideloaderError::Config(format!("ha: {e}")))?,
+                Connection::new(url.expose()).map_err(|e| Error::Setup {
+                    part: "ha",
+                    source: Box::new(e),
+                })?,
             )),
             _ => None,
         };
@@ -791,7 +717,7 @@ impl Sideloader {
         let engine = self.live(true).await?;
         let result = match (ha, leader) {
             (Some((ha, conn)), Some(flag)) => lead(engine, &ha, conn, shutdown, &flag).await,
-            _ => engine.run(shutdown, Utc::now).await.map_err(Into::into),
+            _ => engine.run(shutdown, Utc::now).await,
         };
         if let Some(task) = groups_task {
             if result.is_err() {
@@ -805,12 +731,14 @@ impl Sideloader {
 
     /// The call-group monitor, when `groups.enabled`: groups from XAPI, alerts to the call
     /// API, its state beside the checkpoint.
-    async fn group_loop(&self) -> Result<Option<SideloaderGroups>, SideloaderError> {
+    async fn group_loop(&self) -> Result<Option<SideloaderGroups>, Error> {
         let config = &self.config;
         let Some(client) = self.xapi.clone() else {
-            return Err(SideloaderError::Config(
-                "groups.enabled needs the xapi section".into(),
-            ));
+            return Err(Error::Config {
+                setting: "groups.enabled",
+                value: "true".into(),
+                reason: "needs the xapi section".into(),
+            });
         };
         if config.call_api.base_url.starts_with("file:") {
             tracing::warn!(
@@ -820,12 +748,18 @@ impl Sideloader {
         }
         let hours = match &config.business_hours {
             Some(HoursConfig::Schedule(h)) => (**h).clone(),
-            _ => client.business_hours().await.map_err(|e| {
-                SideloaderError::Failed(format!("cannot read office hours from XAPI: {e}"))
+            _ => client.business_hours().await.map_err(|e| Error::Failed {
+                step: "cannot read office hours from XAPI".into(),
+                source: e.into(),
             })?,
         };
-        let alerts = CallLoggerClient::new(CallLoggerConfig::from(&config.call_api))
-            .map_err(|e| SideloaderError::Config(format!("call API client: {e}")))?;
+        let alerts =
+            CallLoggerClient::new(CallLoggerConfig::from(&config.call_api)).map_err(|e| {
+                Error::Setup {
+                    part: "call API client",
+                    source: Box::new(e),
+                }
+            })?;
         let mut monitor = GroupMonitor::new(hours);
         monitor.config = config.groups.monitor.clone();
         monitor.group_hours = config.groups.hours.clone();
@@ -855,17 +789,17 @@ fn status_of(engine: &SideloaderEngine) -> Status {
 
 /// Delivers until the source is drained ([`Engine::drain`]: the one drain loop the engine
 /// has), telling `progress` as the checkpoint moves; a stop on `stop` is
-/// [`SideloaderError::Interrupted`] once the calls in flight finished and the acknowledged
+/// [`Error::Interrupted`] once the calls in flight finished and the acknowledged
 /// prefix is saved.
 async fn drain(
     engine: &mut SideloaderEngine,
     stop: watch::Receiver<bool>,
     progress: impl FnMut(&Status) + Send,
-) -> Result<(), SideloaderError> {
+) -> Result<(), Error> {
     let stopped = stop.clone();
     engine.drain(stop, Utc::now, progress).await?;
     if *stopped.borrow() {
-        return Err(SideloaderError::Interrupted {
+        return Err(Error::Interrupted {
             checkpoint: status_of(engine).checkpoint,
         });
     }
@@ -883,7 +817,7 @@ async fn lead(
     mut conn: Connection,
     mut stop: watch::Receiver<bool>,
     leader: &AtomicBool,
-) -> Result<(), SideloaderError> {
+) -> Result<(), Error> {
     tracing::info!(
         lock_key = ha.lock_key,
         target = conn.target(),
@@ -917,10 +851,10 @@ async fn lead(
     let mut run = std::pin::pin!(engine.run(lead_rx, Utc::now));
     loop {
         tokio::select! {
-            result = &mut run => return result.map_err(Into::into),
+            result = &mut run => return result,
             _ = stop.changed() => {
                 let _ = lead_tx.send(true);
-                return run.await.map_err(Into::into);
+                return run.await;
             }
             () = tokio::time::sleep(ha.poll) => {
                 // The lock lives as long as its session: a new connection is a new session,
@@ -931,14 +865,14 @@ async fn lead(
                 };
                 let lost = match held {
                     Ok(true) if conn.generation() == session => None,
-                    Ok(_) => Some("the lock's session ended".to_owned()),
-                    Err(e) => Some(e.to_string()),
+                    Ok(_) => Some(None),
+                    Err(e) => Some(Some(Box::new(e))),
                 };
-                if let Some(why) = lost {
+                if let Some(cause) = lost {
                     leader.store(false, Ordering::Relaxed);
                     let _ = lead_tx.send(true);
                     let _ = run.await;
-                    return Err(SideloaderError::LostLeadership(why));
+                    return Err(Error::LostLeadership { cause });
                 }
             }
         }

@@ -9,13 +9,12 @@ use pbx_core::config::{CheckpointConfig, SourceConfig};
 use pbx_core::delivery::TimeRange;
 use pbx_core::{CallSink, CdrSource, Checkpoint, CheckpointStore, DeliveryOutcome, SourceRecord};
 
-use crate::cdr_text::{CdrTextSource, CdrTextSourceError};
-use crate::file_checkpoint::{CheckpointError, FileCheckpointStore};
+use crate::Error;
+use crate::cdr_text::CdrTextSource;
+use crate::file_checkpoint::FileCheckpointStore;
 use crate::http::CallLoggerClient;
 use crate::jsonl::JsonLinesSink;
-use crate::postgres::{
-    CallLogSource, CdrOutputSource, PgCheckpointStore, PgError, SiteTableSource,
-};
+use crate::postgres::{CallLogSource, CdrOutputSource, PgCheckpointStore, SiteTableSource};
 
 /// The configured sink: the API, or a JSON-lines file (`call_api.base_url: file:PATH`).
 pub(crate) enum Sink {
@@ -44,34 +43,22 @@ pub(crate) enum Source {
     Mssql(Box<crate::mssql::MssqlSource>),
 }
 
-/// Why the configured source failed.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum SourceError {
-    #[error(transparent)]
-    Text(#[from] CdrTextSourceError),
-    #[error(transparent)]
-    Postgres(#[from] PgError),
-    #[cfg(feature = "mssql")]
-    #[error(transparent)]
-    Mssql(#[from] crate::mssql::MssqlError),
-}
-
 #[async_trait]
 impl CdrSource for Source {
-    type Error = SourceError;
+    type Error = Error;
 
     async fn fetch(
         &mut self,
         after: Option<&Checkpoint>,
         limit: usize,
-    ) -> Result<Vec<SourceRecord>, SourceError> {
+    ) -> Result<Vec<SourceRecord>, Error> {
         match self {
-            Source::Text(s) => Ok(s.fetch(after, limit).await?),
-            Source::CdrOutput(s) => Ok(s.fetch(after, limit).await?),
-            Source::CallLog(s) => Ok(s.fetch(after, limit).await?),
-            Source::SiteTable(s) => Ok(s.fetch(after, limit).await?),
+            Source::Text(s) => s.fetch(after, limit).await,
+            Source::CdrOutput(s) => s.fetch(after, limit).await,
+            Source::CallLog(s) => s.fetch(after, limit).await,
+            Source::SiteTable(s) => s.fetch(after, limit).await,
             #[cfg(feature = "mssql")]
-            Source::Mssql(s) => Ok(s.fetch(after, limit).await?),
+            Source::Mssql(s) => s.fetch(after, limit).await,
         }
     }
 }
@@ -89,9 +76,12 @@ const CALL_LOG_SETTLE: Duration = Duration::from_secs(60);
 pub(crate) async fn build_source(
     config: &SourceConfig,
     range: Option<&TimeRange>,
-) -> Result<Source, String> {
+) -> Result<Source, Error> {
     let _ = range; // no source of this build narrows its reads yet: the engine filters
-    let pg = |e: PgError| format!("source: {e}");
+    let setup = |e: Error| Error::Setup {
+        part: "source",
+        source: Box::new(e),
+    };
     match config {
         SourceConfig::File { .. }
         | SourceConfig::Directory { .. }
@@ -99,32 +89,36 @@ pub(crate) async fn build_source(
         | SourceConfig::SocketConnect { .. } => CdrTextSource::from_config(config)
             .await
             .map(|s| Source::Text(Box::new(s)))
-            .map_err(|e| format!("source: {e}")),
+            .map_err(setup),
         SourceConfig::PostgresCdrOutput { url, settle } => Ok(Source::CdrOutput(Box::new(
-            CdrOutputSource::new(url.expose(), *settle).map_err(pg)?,
+            CdrOutputSource::new(url.expose(), *settle).map_err(setup)?,
         ))),
         SourceConfig::PostgresCallLog { url } => Ok(Source::CallLog(Box::new(
-            CallLogSource::new(url.expose(), CALL_LOG_SETTLE).map_err(pg)?,
+            CallLogSource::new(url.expose(), CALL_LOG_SETTLE).map_err(setup)?,
         ))),
         SourceConfig::PostgresTable { url, table } => Ok(Source::SiteTable(Box::new(
-            SiteTableSource::new(url.expose(), table).map_err(pg)?,
+            SiteTableSource::new(url.expose(), table).map_err(setup)?,
         ))),
         #[cfg(feature = "mssql")]
         SourceConfig::MssqlTable { .. } => Ok(Source::Mssql(Box::new(
-            crate::mssql::MssqlSource::from_config(config).map_err(|e| format!("source: {e}"))?,
+            crate::mssql::MssqlSource::from_config(config).map_err(setup)?,
         ))),
         #[cfg(not(feature = "mssql"))]
-        SourceConfig::MssqlTable { .. } => Err(
-            "source kind mssql_table needs a build with the `mssql` feature \
-             (cargo build --release -p pbx-examples --features mssql); see the README"
+        SourceConfig::MssqlTable { .. } => Err(Error::Config {
+            setting: "source.kind",
+            value: "mssql_table".into(),
+            reason: "needs a build with the `mssql` feature \
+                     (cargo build --release -p pbx-examples --features mssql); see the README"
                 .into(),
-        ),
+        }),
         other => {
             let kind = format!("{other:?}");
             let kind = kind.split([' ', '{']).next().unwrap_or_default().to_owned();
-            Err(format!(
-                "source kind {kind} is not available in this build yet; see the README"
-            ))
+            Err(Error::Config {
+                setting: "source.kind",
+                value: kind,
+                reason: "is not available in this build yet; see the README".into(),
+            })
         }
     }
 }
@@ -135,36 +129,27 @@ pub(crate) enum Store {
     Postgres(Box<PgCheckpointStore>),
 }
 
-/// Why the checkpoint store failed.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum StoreError {
-    #[error(transparent)]
-    File(#[from] CheckpointError),
-    #[error(transparent)]
-    Postgres(#[from] PgError),
-}
-
 #[async_trait]
 impl CheckpointStore for Store {
-    type Error = StoreError;
+    type Error = Error;
 
-    async fn load(&self, key: &str) -> Result<Option<Checkpoint>, StoreError> {
+    async fn load(&self, key: &str) -> Result<Option<Checkpoint>, Error> {
         match self {
-            Store::File(s) => Ok(s.load(key).await?),
-            Store::Postgres(s) => Ok(s.load(key).await?),
+            Store::File(s) => s.load(key).await,
+            Store::Postgres(s) => s.load(key).await,
         }
     }
 
-    async fn save(&self, key: &str, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+    async fn save(&self, key: &str, checkpoint: &Checkpoint) -> Result<(), Error> {
         match self {
-            Store::File(s) => Ok(s.save(key, checkpoint).await?),
-            Store::Postgres(s) => Ok(s.save(key, checkpoint).await?),
+            Store::File(s) => s.save(key, checkpoint).await,
+            Store::Postgres(s) => s.save(key, checkpoint).await,
         }
     }
 }
 
 /// Builds the checkpoint store `config` names.
-pub(crate) fn build_store(config: &CheckpointConfig) -> Result<Store, String> {
+pub(crate) fn build_store(config: &CheckpointConfig) -> Result<Store, Error> {
     match config {
         // A file holding any other key is corrupt, not "no checkpoint yet".
         CheckpointConfig::File { path } => Ok(Store::File(
@@ -174,8 +159,19 @@ pub(crate) fn build_store(config: &CheckpointConfig) -> Result<Store, String> {
         )),
         CheckpointConfig::Postgres { url, table } => PgCheckpointStore::new(url.expose(), table)
             .map(|s| Store::Postgres(Box::new(s)))
-            .map_err(|e| format!("checkpoint: {e}")),
-        _ => Err("this checkpoint store is not available in this build".into()),
+            .map_err(|e| Error::Setup {
+                part: "checkpoint",
+                source: Box::new(e),
+            }),
+        other => Err(Error::Config {
+            setting: "checkpoint.kind",
+            value: format!("{other:?}")
+                .split([' ', '{'])
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+            reason: "is not available in this build".into(),
+        }),
     }
 }
 

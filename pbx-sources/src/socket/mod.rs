@@ -20,7 +20,7 @@
 //! (`Engine::with_trigger`): it is notified after each fsync.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), pbx_sources::socket::SocketError> {
+//! # async fn demo() -> Result<(), pbx_sources::Error> {
 //! use pbx_sources::socket::{ListenOptions, SocketSource};
 //! let source = SocketSource::listen(ListenOptions::new("0.0.0.0:5000".parse().unwrap(), "pbx-journal")).await?;
 //! println!("listening on {}", source.local_addr().unwrap());
@@ -44,55 +44,7 @@ use tokio::task::JoinHandle;
 
 use journal::{Journal, Position};
 
-/// Why a socket source cannot start or read its journal.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SocketError {
-    /// The listen address cannot be bound (in use, no permission for ports below 1024).
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// The journal directory cannot be opened, written or read. Check the path, its
-    /// permissions and free space.
-    #[error("CDR journal {dir}: {source}")]
-    Journal {
-        /// The journal directory.
-        dir: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The saved checkpoint is not a position in a journal.
-    #[error(
-        "checkpoint {0:?} is not a CDR journal position (journal:<id>:<offset>:<line>); was it saved by another source kind?"
-    )]
-    BadCheckpoint(String),
-    /// The checkpoint lies beyond the journal's end: the journal lost data it had fsynced.
-    #[error(
-        "checkpoint {checkpoint} is past the end of the CDR journal in {dir} (offset {end}); the journal was damaged"
-    )]
-    CheckpointAhead {
-        /// The checkpoint.
-        checkpoint: String,
-        /// The journal directory.
-        dir: PathBuf,
-        /// The journal's end offset.
-        end: u64,
-    },
-    /// The configuration is not a socket source, or a setting is unusable.
-    #[error("invalid socket source setting `{setting}` ({value}): {reason}")]
-    Config {
-        /// The setting.
-        setting: &'static str,
-        /// Its value.
-        value: String,
-        /// Why.
-        reason: String,
-    },
-}
+use crate::Error;
 
 /// Journal settings shared by both modes.
 #[derive(Clone, Debug)]
@@ -233,9 +185,10 @@ async fn start_journal(
     options: &JournalOptions,
     wake: Arc<Notify>,
     stats: Arc<SocketStats>,
-) -> Result<(Arc<Journal>, mpsc::Sender<Batch>), SocketError> {
-    let failed = |source| SocketError::Journal {
-        dir: options.dir.clone(),
+) -> Result<(Arc<Journal>, mpsc::Sender<Batch>), Error> {
+    let failed = |source| Error::Io {
+        what: "CDR journal",
+        path: options.dir.clone(),
         source,
     };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
@@ -283,8 +236,9 @@ async fn start_journal(
                 wake.notify_one();
             }
         });
-    spawned.map_err(|source| SocketError::Journal {
-        dir: options.dir.clone(),
+    spawned.map_err(|source| Error::Io {
+        what: "CDR journal",
+        path: options.dir.clone(),
         source,
     })?;
     Ok((journal, tx))
@@ -295,11 +249,11 @@ impl SocketSource {
     /// (call from within a tokio runtime).
     ///
     /// # Errors
-    /// [`SocketError::Bind`], [`SocketError::Journal`].
-    pub async fn listen(options: ListenOptions) -> Result<Self, SocketError> {
+    /// [`Error::Bind`], [`Error::Io`].
+    pub async fn listen(options: ListenOptions) -> Result<Self, Error> {
         let listener = tokio::net::TcpListener::bind(options.listen)
             .await
-            .map_err(|source| SocketError::Bind {
+            .map_err(|source| Error::Bind {
                 addr: options.listen,
                 source,
             })?;
@@ -323,8 +277,8 @@ impl SocketSource {
     /// The PBX being unreachable is not an error here; it is logged and retried.
     ///
     /// # Errors
-    /// [`SocketError::Journal`].
-    pub async fn connect(options: ConnectOptions) -> Result<Self, SocketError> {
+    /// [`Error::Io`].
+    pub async fn connect(options: ConnectOptions) -> Result<Self, Error> {
         let wake = Arc::new(Notify::new());
         let stats = Arc::new(SocketStats::default());
         let (journal, tx) =
@@ -343,16 +297,16 @@ impl SocketSource {
     /// describes, with default timeouts and limits.
     ///
     /// # Errors
-    /// [`SocketError::Config`] for another source kind or an unusable address; else as
+    /// [`Error::WrongSourceKind`] for another source kind, [`Error::Config`] for an unusable address; else as
     /// [`SocketSource::listen`] / [`SocketSource::connect`].
-    pub async fn from_config(config: &SourceConfig) -> Result<Self, SocketError> {
+    pub async fn from_config(config: &SourceConfig) -> Result<Self, Error> {
         match config {
             SourceConfig::SocketListen {
                 listen,
                 allow_peers,
                 journal,
             } => {
-                let addr = listen.parse().map_err(|_| SocketError::Config {
+                let addr = listen.parse().map_err(|_| Error::Config {
                     setting: "source.listen",
                     value: listen.clone(),
                     reason: "is not an address like 0.0.0.0:5000".into(),
@@ -364,14 +318,13 @@ impl SocketSource {
             SourceConfig::SocketConnect { connect, journal } => {
                 SocketSource::connect(ConnectOptions::new(connect, journal)).await
             }
-            other => Err(SocketError::Config {
-                setting: "source.kind",
-                value: format!("{other:?}")
+            other => Err(Error::WrongSourceKind {
+                expected: "a socket source (socket_listen or socket_connect)",
+                kind: format!("{other:?}")
                     .split([' ', '{'])
                     .next()
                     .unwrap_or("")
                     .into(),
-                reason: "is not a socket source (socket_listen or socket_connect)".into(),
             }),
         }
     }
@@ -397,8 +350,11 @@ impl SocketSource {
         self.journal.dir()
     }
 
-    fn parse_checkpoint(&self, cp: &Checkpoint) -> Result<Option<Position>, SocketError> {
-        let bad = || SocketError::BadCheckpoint(cp.to_string());
+    fn parse_checkpoint(&self, cp: &Checkpoint) -> Result<Option<Position>, Error> {
+        let bad = || Error::BadCheckpoint {
+            checkpoint: cp.to_string(),
+            expected: "a CDR journal position (journal:<id>:<offset>:<line>)",
+        };
         let mut parts = cp.as_str().split(':');
         let (Some("journal"), Some(id), Some(offset), Some(line), None) = (
             parts.next(),
@@ -425,26 +381,27 @@ impl SocketSource {
 
 #[async_trait]
 impl CdrSource for SocketSource {
-    type Error = SocketError;
+    type Error = Error;
 
     async fn fetch(
         &mut self,
         after: Option<&Checkpoint>,
         limit: usize,
-    ) -> Result<Vec<SourceRecord>, SocketError> {
+    ) -> Result<Vec<SourceRecord>, Error> {
         let position = match after {
             Some(cp) => self.parse_checkpoint(cp)?,
             None => None,
         };
         let journal = Arc::clone(&self.journal);
-        let io = |source| SocketError::Journal {
-            dir: journal.dir().to_owned(),
+        let io = |source| Error::Io {
+            what: "CDR journal",
+            path: journal.dir().to_owned(),
             source,
         };
         if let Some(p) = position {
             let end = journal.durable();
             if p.offset > end.offset {
-                return Err(SocketError::CheckpointAhead {
+                return Err(Error::CheckpointAhead {
                     checkpoint: after.map(ToString::to_string).unwrap_or_default(),
                     dir: journal.dir().to_owned(),
                     end: end.offset,

@@ -43,7 +43,7 @@ pub use model::{
 pub use query::{Query, odata_string};
 
 use model::Collection;
-use token::{CachedToken, TokenError, TokenResponse, refresh_after};
+use token::{CachedToken, OAuthErrorBody, TokenResponse, refresh_after};
 
 const SERVICE: &str = "3CX XAPI";
 const TOKEN_OP: &str = "POST /connect/token";
@@ -294,8 +294,8 @@ impl XapiClient {
             .await
             .map_err(|e| self.transport_text(TOKEN_OP, &e))?;
         if !status.is_success() {
-            let detail = match serde_json::from_slice::<TokenError>(&body) {
-                Ok(TokenError {
+            let detail = match serde_json::from_slice::<OAuthErrorBody>(&body) {
+                Ok(OAuthErrorBody {
                     error: Some(code),
                     error_description,
                 }) => match error_description {

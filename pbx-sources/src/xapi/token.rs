@@ -17,7 +17,7 @@ pub(crate) struct TokenResponse {
 
 /// What an OAuth error answer holds (RFC 6749 §5.2).
 #[derive(Deserialize)]
-pub(crate) struct TokenError {
+pub(crate) struct OAuthErrorBody {
     #[serde(default)]
     pub(crate) error: Option<String>,
     #[serde(default)]

@@ -1,0 +1,126 @@
+//! The runtime's failures through the one `pbx_sources::Error`: the `kind` the bindings give,
+//! the exit code the binary uses, and the cause kept as a typed `source()` (not text) — from
+//! real paths: a socket source whose port is taken, a call file that cannot be opened, a
+//! corrupt checkpoint file.
+
+use std::error::Error as _;
+use std::path::{Path, PathBuf};
+
+use pbx_core::config::Config;
+use pbx_sources::Error;
+use pbx_sources::runtime::Sideloader;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pbx-runtime-err-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn config(dir: &Path, source: &str, calls: &str) -> Config {
+    let yaml = format!(
+        "pbx: {{timezone: America/Anchorage}}\n\
+         source: {source}\n\
+         call_api: {{base_url: 'file:{calls}'}}\n\
+         extensions: {{default_email: 'pbx@example.com'}}\n\
+         checkpoint: {{kind: file, path: '{dir}/checkpoint.json'}}\n\
+         quarantine: {{path: '{dir}/quarantine.jsonl'}}\n",
+        dir = dir.display()
+    );
+    Config::from_yaml(&yaml, &|_| None).expect("a valid configuration")
+}
+
+#[tokio::test]
+async fn a_source_that_cannot_start_is_a_config_error_with_the_os_error_as_its_cause() {
+    let dir = scratch("bind");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let source = format!(
+        "{{kind: socket_listen, listen: '{addr}', journal: '{}/journal'}}",
+        dir.display()
+    );
+    let calls = format!("{}/calls.jsonl", dir.display());
+    let Err(e) = Sideloader::from_config(&config(&dir, &source, &calls)).await else {
+        panic!("the port is taken");
+    };
+    assert_eq!(e.kind(), "config", "{e}");
+    assert!(e.is_config());
+    assert_eq!(e.exit_code(), 2);
+    assert!(
+        e.to_string()
+            .starts_with(&format!("source: cannot listen on {addr}: ")),
+        "{e}"
+    );
+    let Error::Setup { part, source } = &e else {
+        panic!("{e:?}");
+    };
+    assert_eq!(*part, "source");
+    assert!(matches!(**source, Error::Bind { .. }), "{source:?}");
+    let os = source
+        .source()
+        .and_then(|c| c.downcast_ref::<std::io::Error>())
+        .expect("the OS error, typed");
+    assert_eq!(os.kind(), std::io::ErrorKind::AddrInUse);
+    drop(taken);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_call_file_that_cannot_be_opened_fails_at_run_time() {
+    let dir = scratch("sink");
+    std::fs::write(dir.join("a-file"), "").unwrap();
+    std::fs::write(dir.join("cdr.log"), "").unwrap();
+    let source = format!("{{kind: file, path: '{}/cdr.log'}}", dir.display());
+    let calls = format!("{}/a-file/calls.jsonl", dir.display());
+    let Err(e) = Sideloader::from_config(&config(&dir, &source, &calls)).await else {
+        panic!("the call file's folder is a file");
+    };
+    assert_eq!(e.kind(), "failed", "{e}");
+    assert!(!e.is_config());
+    assert_eq!(e.exit_code(), 1);
+    assert!(
+        e.to_string()
+            .starts_with(&format!("cannot open the call file {calls}: ")),
+        "{e}"
+    );
+    assert!(
+        e.source()
+            .and_then(|c| c.downcast_ref::<std::io::Error>())
+            .is_some(),
+        "{e:?}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_corrupt_checkpoint_stops_a_drain_with_the_stores_own_error_as_its_cause() {
+    let dir = scratch("checkpoint");
+    std::fs::write(dir.join("cdr.log"), "").unwrap();
+    std::fs::write(dir.join("checkpoint.json"), "{}").unwrap();
+    let source = format!("{{kind: file, path: '{}/cdr.log'}}", dir.display());
+    let calls = format!("{}/calls.jsonl", dir.display());
+    let mut sideloader = Sideloader::from_config(&config(&dir, &source, &calls))
+        .await
+        .unwrap();
+    let e = sideloader
+        .once()
+        .await
+        .expect_err("the checkpoint is corrupt");
+    assert_eq!(e.kind(), "checkpoint", "{e}");
+    assert!(!e.is_transient());
+    assert_eq!(e.exit_code(), 1);
+    assert!(
+        e.to_string()
+            .ends_with("is corrupt (it holds no checkpoint); fix or remove it deliberately"),
+        "{e}"
+    );
+    let store = e
+        .source()
+        .and_then(|c| c.downcast_ref::<Error>())
+        .expect("the store's error, typed");
+    assert!(
+        matches!(store, Error::CorruptCheckpoint { key: None, .. }),
+        "{store:?}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
