@@ -87,7 +87,7 @@ fn the_old_sideloader_shape_loads() {
     assert_eq!(config.timezone, chrono_tz::America::Anchorage);
     assert_eq!(config.poll_interval, Duration::from_secs(30));
     assert_eq!(config.groups.interval, Duration::from_secs(300));
-    assert_eq!(config.http_listen.port(), 3000);
+    assert_eq!(config.service.http.listen.port(), 3000);
     let Some(HoursConfig::Schedule(hours)) = &config.business_hours else {
         panic!("hours")
     };
@@ -397,12 +397,12 @@ fn the_trigger_token_is_a_secret() {
     let yaml = format!("{BASE}http: {{listen: '0.0.0.0:8081', token: 'tr1gger-t0ken'}}\n");
     let config = Config::from_yaml(&yaml, &no_env).unwrap();
     assert_eq!(
-        config.http_token.as_ref().map(|t| t.expose()),
+        config.service.http.token.as_ref().map(|t| t.expose()),
         Some("tr1gger-t0ken")
     );
     assert!(!format!("{config:?}").contains("tr1gger-t0ken"));
     let config = Config::from_yaml(BASE, &no_env).unwrap();
-    assert!(config.http_token.is_none());
+    assert!(config.service.http.token.is_none());
 }
 
 #[test]

@@ -24,12 +24,14 @@
 //! (response bodies quoted in errors are scrubbed of them too);
 //! every adapter reports failures through one [`Error`].
 //!
+//! The core crate comes along as [`core`]: one dependency gives both.
+//!
 //! ```
-//! use pbx_sources::core::memory::MemoryCheckpointStore;
-//! let _store = MemoryCheckpointStore::new();
+//! use pbx_sources::core::Checkpoint;
+//! assert_eq!(Checkpoint::new("42").as_str(), "42");
 //! ```
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod bounded;
 #[cfg(all(feature = "file", feature = "socket"))]
@@ -59,6 +61,8 @@ pub mod postgres;
 pub mod runtime;
 #[cfg(feature = "socket")]
 pub mod socket;
+#[cfg(any(feature = "postgres", feature = "mssql"))]
+pub mod sql;
 #[cfg(feature = "xapi")]
 pub mod xapi;
 

@@ -204,7 +204,7 @@ impl MssqlSource {
         let table = SiteTable::new(table).map_err(MssqlError::Mapping)?;
         Ok(MssqlSource {
             server: config.get_addr(),
-            sql: query::keyset_select(&table),
+            sql: query::keyset_select(&table).map_err(MssqlError::Mapping)?,
             config,
             table,
             timeout: DEFAULT_TIMEOUT,

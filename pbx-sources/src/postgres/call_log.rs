@@ -80,7 +80,7 @@ impl CallLogSource {
     /// # Errors
     /// [`PgError::Config`] when `schema` is not a plain identifier.
     pub fn with_schema(mut self, schema: &str) -> Result<Self, PgError> {
-        let name = pbx_core::cdr::SqlName::column(schema).map_err(|e| PgError::Config {
+        let name = crate::sql::SqlName::column(schema).map_err(|e| PgError::Config {
             setting: "source.schema".into(),
             reason: e.to_string(),
         })?;

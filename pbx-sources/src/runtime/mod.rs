@@ -560,9 +560,13 @@ impl Sideloader {
                 alerts: Mutex::new(None),
                 started: Instant::now(),
                 hours,
-                leader: config.ha.as_ref().map(|_| Arc::new(AtomicBool::new(false))),
+                leader: config
+                    .service
+                    .ha
+                    .as_ref()
+                    .map(|_| Arc::new(AtomicBool::new(false))),
                 stop: watch::Sender::new(false),
-                http_token: config.http_token.clone(),
+                http_token: config.service.http.token.clone(),
             }),
         };
         Ok(Sideloader {
@@ -765,7 +769,7 @@ impl Sideloader {
     /// [`SideloaderError::Sync`] (credentials refused, checkpoint store failed) or
     /// [`SideloaderError::LostLeadership`].
     pub async fn run(&mut self, shutdown: watch::Receiver<bool>) -> Result<(), SideloaderError> {
-        let ha = match (&self.config.ha, &self.config.checkpoint) {
+        let ha = match (&self.config.service.ha, &self.config.checkpoint) {
             (Some(ha), CheckpointConfig::Postgres { url, .. }) => Some((
                 ha.clone(),
                 Connection::new(url.expose())
