@@ -485,13 +485,13 @@ mod tests {
                 "from_type"
             ]
         );
-        assert_eq!(t.id_column().as_str(), "row_id");
+        assert_eq!(t.id_column(), "row_id");
     }
 
     #[test]
     fn id_defaults_to_a_column_named_id() {
         let t = SiteTable::new(&mapping("cdr", &[("time_start", "ts")])).unwrap();
-        assert_eq!(t.id_column().as_str(), "id");
+        assert_eq!(t.id_column(), "id");
         let (id, cdr) = t
             .text_row(&[Some("5"), Some("2024-06-17 05:59:49")])
             .unwrap();
