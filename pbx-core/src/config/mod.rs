@@ -328,8 +328,10 @@ pub struct Config {
 
 /// The service-only settings: what a long-running sideloader (the `pbx-sideloader` program,
 /// or a host running `pbx_sources::runtime`'s service) reads besides the core [`Config`]. The
-/// YAML keeps them in their own top-level sections: `http`, `logging`, `ha`.
+/// YAML keeps them in their own top-level sections: `http`, `logging`, `ha`. Built by
+/// [`Config::from_yaml`] (non-exhaustive: a section may gain settings).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ServiceConfig {
     /// The status/health/trigger HTTP listener (`http`).
     pub http: HttpConfig,
@@ -342,6 +344,7 @@ pub struct ServiceConfig {
 
 /// The service's status/health/trigger HTTP listener (the `http` section).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HttpConfig {
     /// Where it listens (`http.listen`, default `127.0.0.1:8081`).
     pub listen: std::net::SocketAddr,
@@ -351,6 +354,7 @@ pub struct HttpConfig {
 
 /// The service's log output (the `logging` section).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LoggingConfig {
     /// Log level (`logging.level`): error, warn, info (default), debug, trace.
     pub level: String,
