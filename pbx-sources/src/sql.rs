@@ -1,14 +1,14 @@
 //! SQL names for the database adapters (`postgres`, `mssql`): a table or
 //! column name checked to be a plain identifier, then quoted for the server's dialect.
 //!
-//! The check is pbx-core's ([`pbx_core::cdr::is_plain_identifier`]: ASCII letters, digits and
+//! The check is pbx-core's ([`pbx_core::cdr::check_identifier`]: ASCII letters, digits and
 //! `_`, starting with a letter or `_`, at most 63 long; `schema.table` for tables), the same one
 //! the configuration's validation and [`SiteTable`](pbx_core::cdr::SiteTable) use. Quoting
 //! lives here, next to the SQL it goes into: the core never writes SQL.
 
 use std::fmt;
 
-use pbx_core::cdr::is_plain_identifier;
+use pbx_core::cdr::check_identifier;
 
 /// A validated SQL name: `name`, or `schema.name` for a table. Every part is a plain
 /// identifier ([`pbx_core::cdr::is_plain_identifier`]), so quoting it can never change its
@@ -49,22 +49,11 @@ impl SqlName {
     }
 
     fn parse(name: &str, qualified: bool, setting: &str) -> Result<SqlName, pbx_core::Error> {
-        if is_plain_identifier(name, qualified) {
-            Ok(SqlName {
-                text: name.to_owned(),
-                parts: name.split('.').map(str::to_owned).collect(),
-            })
-        } else {
-            Err(pbx_core::Error::InvalidSetting {
-                setting: setting.to_owned(),
-                value: name.to_owned(),
-                reason: if qualified {
-                    "is not a plain SQL identifier (ASCII letters, digits and _, starting with a letter or _, at most 63 long; schema.table allowed)".into()
-                } else {
-                    "is not a plain SQL identifier (ASCII letters, digits and _, starting with a letter or _, at most 63 long)".into()
-                },
-            })
-        }
+        check_identifier(name, qualified, setting)?;
+        Ok(SqlName {
+            text: name.to_owned(),
+            parts: name.split('.').map(str::to_owned).collect(),
+        })
     }
 
     /// The name as written (`schema.table`).

@@ -75,11 +75,21 @@ pub fn is_plain_identifier(name: &str, qualified: bool) -> bool {
     }
 }
 
-/// `name` when it is a plain identifier ([`is_plain_identifier`]), else the error for
-/// `setting`.
-fn plain_name(name: &str, qualified: bool, setting: &str) -> Result<String, Error> {
+/// [`is_plain_identifier`] as a configuration check: `Ok` for a plain identifier, else the
+/// error naming `setting` (its path, such as `source.table`), the value and what is accepted.
+///
+/// ```
+/// use pbx_core::cdr::check_identifier;
+/// assert!(check_identifier("public.cdr", true, "source.table").is_ok());
+/// let err = check_identifier("cdr; --", true, "source.table").unwrap_err();
+/// assert!(err.to_string().starts_with(r#"invalid setting `source.table` = "cdr; --": is not a plain SQL identifier"#), "{err}");
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidSetting`] when `name` is not a plain identifier.
+pub fn check_identifier(name: &str, qualified: bool, setting: &str) -> Result<(), Error> {
     if is_plain_identifier(name, qualified) {
-        Ok(name.to_owned())
+        Ok(())
     } else {
         Err(Error::InvalidSetting {
             setting: setting.to_owned(),
@@ -176,12 +186,14 @@ impl SiteTable {
     /// key that is neither `id` nor a CDR field name, a field mapped twice, or `time-start`
     /// not mapped.
     pub fn new(mapping: &TableMapping) -> Result<SiteTable, Error> {
-        let table = plain_name(&mapping.name, true, "source.table")?;
+        check_identifier(&mapping.name, true, "source.table")?;
+        let table = mapping.name.clone();
         let mut id: Option<String> = None;
         let mut fields: Vec<SiteColumn> = Vec::with_capacity(mapping.columns.len());
         for (key, column) in &mapping.columns {
             let setting = || format!("source.columns.{key}");
-            let name = plain_name(column, false, &setting())?;
+            check_identifier(column, false, &setting())?;
+            let name = column.clone();
             if key.trim().eq_ignore_ascii_case("id") {
                 id = Some(name);
                 continue;
