@@ -25,8 +25,14 @@
 //! assert_eq!(call.call_duration, 223);
 //! # Ok::<(), pbx_core::Error>(())
 //! ```
+//!
+//! ## Cargo features
+//!
+//! | feature | what |
+//! |---|---|
+//! | `testing` (off) | `memory`: in-memory implementations of the adapter traits — test doubles for tests, examples and benchmarks (`pbx-core = { version = "…", features = ["testing"] }` under `[dev-dependencies]`) |
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod call;
 pub mod cdr;
@@ -39,6 +45,7 @@ pub mod framing;
 pub mod groups;
 pub mod hours;
 pub mod jsonl;
+#[cfg(feature = "testing")]
 pub mod memory;
 pub mod phone;
 mod traits;

@@ -1,4 +1,12 @@
-//! In-memory implementations of the adapter traits, for tests and examples.
+//! In-memory implementations of the adapter traits, for tests and examples (the `testing`
+//! feature, off by default): test doubles, not production adapters — a source over a list, sinks
+//! that keep what they receive, directories over fixed values, a checkpoint store in a map.
+//! Enable it for tests only:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! pbx-core = { version = "0.1", features = ["testing"] }
+//! ```
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::convert::Infallible;

@@ -87,7 +87,7 @@ fn the_old_sideloader_shape_loads() {
     assert_eq!(config.timezone, chrono_tz::America::Anchorage);
     assert_eq!(config.poll_interval, Duration::from_secs(30));
     assert_eq!(config.groups.interval, Duration::from_secs(300));
-    assert_eq!(config.http_listen.port(), 3000);
+    assert_eq!(config.service.http.listen.port(), 3000);
     let Some(HoursConfig::Schedule(hours)) = &config.business_hours else {
         panic!("hours")
     };
@@ -397,12 +397,12 @@ fn the_trigger_token_is_a_secret() {
     let yaml = format!("{BASE}http: {{listen: '0.0.0.0:8081', token: 'tr1gger-t0ken'}}\n");
     let config = Config::from_yaml(&yaml, &no_env).unwrap();
     assert_eq!(
-        config.http_token.as_ref().map(|t| t.expose()),
+        config.service.http.token.as_ref().map(|t| t.expose()),
         Some("tr1gger-t0ken")
     );
     assert!(!format!("{config:?}").contains("tr1gger-t0ken"));
     let config = Config::from_yaml(BASE, &no_env).unwrap();
-    assert!(config.http_token.is_none());
+    assert!(config.service.http.token.is_none());
 }
 
 #[test]
@@ -471,4 +471,53 @@ fn extension_files_use_the_sideloaders_validation() {
         );
         assert!(!e.to_string().contains("untagged"), "{e}");
     }
+}
+
+#[test]
+fn the_service_sections_fill_config_service_and_keep_their_messages() {
+    use pbx_core::config::{HaConfig, LogFormat};
+    let yaml = format!(
+        "{BASE}http: {{listen: '0.0.0.0:9090', token: t0k}}\nlogging: {{level: debug, format: json}}\n\
+         checkpoint: {{kind: postgres, url: 'postgres://h/db'}}\nha: {{enabled: true, lock_key: 42, poll_secs: 5}}\n"
+    );
+    let config = Config::from_yaml(&yaml, &no_env).unwrap_or_else(|e| panic!("{e}"));
+    let service = &config.service;
+    assert_eq!(service.http.listen.to_string(), "0.0.0.0:9090");
+    assert_eq!(service.http.token.as_ref().map(|t| t.expose()), Some("t0k"));
+    assert_eq!(service.logging.level, "debug");
+    assert_eq!(service.logging.format, LogFormat::Json);
+    let ha = service.ha.as_ref().expect("ha enabled");
+    assert_eq!((ha.lock_key, ha.poll), (42, Duration::from_secs(5)));
+
+    // Defaults: the service sections may be left out entirely.
+    let config = Config::from_yaml(BASE, &no_env).unwrap();
+    assert_eq!(config.service.http.listen.to_string(), "127.0.0.1:8081");
+    assert_eq!(config.service.logging.level, "info");
+    assert_eq!(config.service.logging.format, LogFormat::Text);
+    assert!(config.service.ha.is_none());
+    let yaml = format!(
+        "{BASE}checkpoint: {{kind: postgres, url: 'postgres://h/db'}}\nha: {{enabled: true}}\n"
+    );
+    let config = Config::from_yaml(&yaml, &no_env).unwrap();
+    assert_eq!(
+        config.service.ha.map(|h| h.lock_key),
+        Some(HaConfig::DEFAULT_LOCK_KEY)
+    );
+
+    // The messages are those of the sections, by path, as before the split.
+    let found: Vec<String> = issues(&format!(
+        "{BASE}ha: {{enabled: true, lock_key: big}}\nlogging: {{level: loud}}\n"
+    ))
+    .iter()
+    .map(|i| i.to_string())
+    .collect();
+    assert_eq!(
+        found,
+        [
+            "logging.level: \"loud\" is not a log level (error, warn, info, debug, trace)",
+            "ha.enabled: needs checkpoint.kind: postgres (the standby resumes from the leader's checkpoint, and the lock lives on that server)",
+            "ha.lock_key: \"big\" is not a whole number (a 64-bit signed integer)",
+        ],
+        "{found:#?}"
+    );
 }

@@ -227,19 +227,19 @@ impl Config {
     /// The status/health listener, `ip:port`.
     #[napi(getter)]
     pub fn http_listen(&self) -> String {
-        self.inner.http_listen.to_string()
+        self.inner.service.http.listen.to_string()
     }
 
     /// Log level.
     #[napi(getter)]
     pub fn log_level(&self) -> String {
-        self.inner.log_level.clone()
+        self.inner.service.logging.level.clone()
     }
 
     /// `text` or `json`.
     #[napi(getter, ts_return_type = "'text' | 'json'")]
     pub fn log_format(&self) -> String {
-        match self.inner.log_format {
+        match self.inner.service.logging.format {
             LogFormat::Json => "json",
             _ => "text",
         }

@@ -14,6 +14,7 @@
 //! | `file` (default) | [`file`](mod@file), [`folder`], [`jsonl`], [`file_checkpoint`] | the CDR file source (`tail -F`), the one-file-per-call directory source, a JSON-lines call sink, a file checkpoint store |
 //! | `socket` (default) | [`socket`] | the 3CX CDR socket source, active (we listen) and passive (we connect), journaled |
 //! | `postgres` (default) | [`postgres`] | 3CX `cdroutput` and `cl_*` sources, a site-table source, a checkpoint store, a leadership lock |
+//! | `postgres` or `mssql` | [`sql`] | [`sql::SqlName`]: table and column names checked as plain identifiers, quoted for PostgreSQL or SQL Server |
 //! | `file` + `socket` | [`cdr_text`] | all four CDR text modes behind one type, from a `SourceConfig` |
 //! | `delivery` (default; `sync` is its old name) | [`delivery`] | the delivery engine, the call-group monitor loop, the quarantine |
 //! | `http-server` | [`http_server`] | a bounded HTTP/1 server for a service port (timeouts, connection cap, size limits, fast shutdown, bearer-token guard) |
@@ -26,12 +27,14 @@
 //! (the underlying error kept as its `source()`), with [`Error::is_transient`],
 //! [`Error::kind`] and [`Error::is_config`] for what to do about it.
 //!
+//! The core crate comes along as [`core`]: one dependency gives both.
+//!
 //! ```
-//! use pbx_sources::core::memory::MemoryCheckpointStore;
-//! let _store = MemoryCheckpointStore::new();
+//! use pbx_sources::core::Checkpoint;
+//! assert_eq!(Checkpoint::new("42").as_str(), "42");
 //! ```
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod bounded;
 #[cfg(all(feature = "file", feature = "socket"))]
@@ -61,6 +64,8 @@ pub mod postgres;
 pub mod runtime;
 #[cfg(feature = "socket")]
 pub mod socket;
+#[cfg(any(feature = "postgres", feature = "mssql"))]
+pub mod sql;
 #[cfg(feature = "xapi")]
 pub mod xapi;
 

@@ -108,7 +108,7 @@ async fn main() -> ExitCode {
             Ok(range) => Mode::Backfill {
                 range,
                 progress: !args.json_logs
-                    && config.log_format != LogFormat::Json
+                    && config.service.logging.format != LogFormat::Json
                     && std::io::IsTerminal::is_terminal(&std::io::stderr()),
             },
             Err(e) => return fail(2, format_args!("backfill: {e}")),
@@ -209,17 +209,20 @@ fn progress_bar(sideloader: &Sideloader, shown: bool) -> ProgressBar {
     bar
 }
 
-/// The service: the endpoints on `http_listen`, the sideloader until SIGINT/SIGTERM (calls in
+/// The service: the endpoints on `http.listen`, the sideloader until SIGINT/SIGTERM (calls in
 /// flight get 10 s, then the acknowledged prefix is saved).
 async fn serve(mut sideloader: Sideloader, config: &Config) -> Result<ExitCode, Error> {
-    let listener = tokio::net::TcpListener::bind(config.http_listen)
+    let listener = tokio::net::TcpListener::bind(config.service.http.listen)
         .await
         .map_err(|source| Error::Bind {
-            addr: config.http_listen,
+            addr: config.service.http.listen,
             source,
         })?;
-    tracing::info!(listen = %config.http_listen, "serving /health, /status, /metrics, /trigger/poll");
-    pbx_sources::http_server::warn_if_exposed(config.http_listen, config.http_token.is_some());
+    tracing::info!(listen = %config.service.http.listen, "serving /health, /status, /metrics, /trigger/poll");
+    pbx_sources::http_server::warn_if_exposed(
+        config.service.http.listen,
+        config.service.http.token.is_some(),
+    );
     let (stop_tx, stop_rx) = watch::channel(false);
     let server = tokio::spawn(serve_endpoints(
         listener,
@@ -297,12 +300,17 @@ async fn shutdown_signal() {
 }
 
 fn init_logging(config: &Config, json: bool) {
-    let level = config.log_level.parse().unwrap_or(tracing::Level::INFO);
+    let level = config
+        .service
+        .logging
+        .level
+        .parse()
+        .unwrap_or(tracing::Level::INFO);
     let builder = tracing_subscriber::fmt()
         .with_max_level(level)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(|| LogWriter);
-    if json || config.log_format == LogFormat::Json {
+    if json || config.service.logging.format == LogFormat::Json {
         builder.json().init();
     } else {
         builder.init();

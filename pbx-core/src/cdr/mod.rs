@@ -25,7 +25,10 @@ pub use format::format_line;
 pub use leg::{CallLegs, CdrLeg, LegParty, LegSummary, assemble_call, group_legs};
 pub use parser::{CdrParser, DEFAULT_MAX_LINE_LEN, MAX_FIELDS, parse_lines, split_lines};
 pub use record::Cdr;
-pub use site::{MAX_IDENTIFIER_LEN, SiteColumn, SiteField, SiteTable, SiteValue, SqlName};
+pub use site::{
+    MAX_IDENTIFIER_LEN, SiteColumn, SiteField, SiteTable, SiteValue, check_identifier,
+    is_plain_identifier,
+};
 pub(crate) use value::trim;
 pub use value::{
     Chain, ChangeReason, PartyNumber, PartyNumberRef, PartyType, TerminationReason,

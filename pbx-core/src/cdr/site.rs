@@ -4,8 +4,8 @@
 //! The adapters (PostgreSQL, SQL Server) build a [`SiteTable`] from the configured
 //! [`TableMapping`], select [`SiteTable::columns`] in that order from [`SiteTable::table`]
 //! ordered by the id column, and hand each row's values back to [`SiteTable::row`]. Names are
-//! validated here as plain SQL identifiers ([`SqlName`]); quoting them is the adapter's job
-//! ([`SqlName::quoted`] does it for a given quote pair). Values never become SQL text.
+//! validated here as plain SQL identifiers ([`is_plain_identifier`]); quoting them is the
+//! adapter's job (`pbx_sources::sql::SqlName`). Values never become SQL text.
 //!
 //! ```
 //! use pbx_core::cdr::{SiteTable, SiteValue};
@@ -16,7 +16,7 @@
 //!         .into_iter().map(|(f, c)| (f.to_owned(), c.to_owned())).collect(),
 //! };
 //! let table = SiteTable::new(&mapping)?;
-//! assert_eq!(table.table().quoted('"', '"'), r#""public"."call_log""#);
+//! assert_eq!(table.table(), "public.call_log");
 //! let names: Vec<&str> = table.columns().iter().map(|c| c.name.as_str()).collect();
 //! assert_eq!(names, ["id", "history", "started", "caller"]);
 //! let (id, cdr) = table.text_row(&[Some("17"), Some("Call 23194"), Some("2020/06/29 07:56:32"), Some("0466452265")])?;
@@ -42,99 +42,64 @@ use crate::error::{Error, Location};
 /// The longest identifier accepted (PostgreSQL's limit; SQL Server allows more).
 pub const MAX_IDENTIFIER_LEN: usize = 63;
 
-/// A validated SQL name: `name`, or `schema.name` for a table. Each part starts with an ASCII
-/// letter or `_` and holds only ASCII letters, digits and `_` (at most
-/// [`MAX_IDENTIFIER_LEN`] bytes), so quoting it can never change its meaning.
+/// Whether `name` is a plain SQL identifier: each part starts with an ASCII letter or `_` and
+/// holds only ASCII letters, digits and `_` (at most [`MAX_IDENTIFIER_LEN`] bytes); one part,
+/// or two (`schema.table`) when `qualified`. Such a name cannot change a statement's meaning
+/// once quoted, whatever the SQL dialect.
+///
+/// This is the one identifier check of the workspace: the configuration's validation
+/// (`source.table`, `source.columns`, `checkpoint.table`), [`SiteTable::new`] and the SQL
+/// adapters' quoting (`pbx_sources::sql::SqlName`, which quotes names that pass it) all use
+/// it. Quoting itself is the adapters' job, not the core's.
 ///
 /// ```
-/// use pbx_core::cdr::SqlName;
-/// let t = SqlName::table("dbo.CallLog")?;
-/// assert_eq!(t.parts(), ["dbo", "CallLog"]);
-/// assert_eq!(t.quoted('[', ']'), "[dbo].[CallLog]");
-/// assert!(SqlName::table("x; DROP TABLE y").is_err());
-/// assert!(SqlName::column("a.b").is_err());
-/// # Ok::<(), pbx_core::Error>(())
+/// use pbx_core::cdr::is_plain_identifier;
+/// assert!(is_plain_identifier("dbo.CallLog", true));
+/// assert!(!is_plain_identifier("dbo.CallLog", false));
+/// assert!(is_plain_identifier("_started_2", false));
+/// assert!(!is_plain_identifier("x; DROP TABLE y", true));
+/// assert!(!is_plain_identifier("a.b.c", true));
+/// assert!(!is_plain_identifier("", false));
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct SqlName {
-    text: String,
-    parts: Vec<String>,
-}
-
-impl SqlName {
-    /// A table name: `table` or `schema.table`.
-    ///
-    /// # Errors
-    /// [`Error::InvalidSetting`] (setting `source.table`) when it is not such a name.
-    pub fn table(name: &str) -> Result<SqlName, Error> {
-        Self::parse(name, true, "source.table")
-    }
-
-    /// A column name (one part).
-    ///
-    /// # Errors
-    /// [`Error::InvalidSetting`] (setting `source.columns`) when it is not a plain identifier.
-    pub fn column(name: &str) -> Result<SqlName, Error> {
-        Self::parse(name, false, "source.columns")
-    }
-
-    fn parse(name: &str, dotted: bool, setting: &str) -> Result<SqlName, Error> {
-        let ok_part = |p: &str| {
-            p.len() <= MAX_IDENTIFIER_LEN
-                && p.chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        };
-        let parts: Vec<&str> = name.split('.').collect();
-        if parts.iter().all(|p| ok_part(p)) && (parts.len() == 1 || (dotted && parts.len() == 2)) {
-            Ok(SqlName {
-                text: name.to_owned(),
-                parts: parts.into_iter().map(str::to_owned).collect(),
-            })
-        } else {
-            Err(Error::InvalidSetting {
-                setting: setting.to_owned(),
-                value: name.to_owned(),
-                reason: if dotted {
-                    "is not a plain SQL identifier (ASCII letters, digits and _, starting with a letter or _, at most 63 long; schema.table allowed)".into()
-                } else {
-                    "is not a plain SQL identifier (ASCII letters, digits and _, starting with a letter or _, at most 63 long)".into()
-                },
-            })
-        }
-    }
-
-    /// The name as written (`schema.table`).
-    pub fn as_str(&self) -> &str {
-        &self.text
-    }
-
-    /// Its parts (one, or schema and table).
-    pub fn parts(&self) -> &[String] {
-        &self.parts
-    }
-
-    /// Each part enclosed in `open`/`close`, joined by `.`: `"public"."cdr"` (PostgreSQL,
-    /// `'"', '"'`) or `[dbo].[cdr]` (SQL Server, `'[', ']'`). Safe because the parts hold no
-    /// quote characters.
-    pub fn quoted(&self, open: char, close: char) -> String {
-        let mut out = String::with_capacity(self.text.len() + 4 * self.parts.len());
-        for (i, p) in self.parts.iter().enumerate() {
-            if i > 0 {
-                out.push('.');
-            }
-            out.push(open);
-            out.push_str(p);
-            out.push(close);
-        }
-        out
+pub fn is_plain_identifier(name: &str, qualified: bool) -> bool {
+    let ok_part = |p: &str| {
+        p.len() <= MAX_IDENTIFIER_LEN
+            && p.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    match name.split_once('.') {
+        None => ok_part(name),
+        Some((schema, table)) => qualified && ok_part(schema) && ok_part(table),
     }
 }
 
-impl fmt::Display for SqlName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+/// [`is_plain_identifier`] as a configuration check: `Ok` for a plain identifier, else the
+/// error naming `setting` (its path, such as `source.table`), the value and what is accepted.
+///
+/// ```
+/// use pbx_core::cdr::check_identifier;
+/// assert!(check_identifier("public.cdr", true, "source.table").is_ok());
+/// let err = check_identifier("cdr; --", true, "source.table").unwrap_err();
+/// assert!(err.to_string().starts_with(r#"invalid setting `source.table` = "cdr; --": is not a plain SQL identifier"#), "{err}");
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidSetting`] when `name` is not a plain identifier.
+pub fn check_identifier(name: &str, qualified: bool, setting: &str) -> Result<(), Error> {
+    if is_plain_identifier(name, qualified) {
+        Ok(())
+    } else {
+        Err(Error::InvalidSetting {
+            setting: setting.to_owned(),
+            value: name.to_owned(),
+            reason: if qualified {
+                "is not a plain SQL identifier (ASCII letters, digits and _, starting with a letter or _, at most 63 long; schema.table allowed)".into()
+            } else {
+                "is not a plain SQL identifier (ASCII letters, digits and _, starting with a letter or _, at most 63 long)".into()
+            },
+        })
     }
 }
 
@@ -163,8 +128,8 @@ impl SiteField {
 pub struct SiteColumn {
     /// What it holds.
     pub field: SiteField,
-    /// The column's name in the table.
-    pub name: SqlName,
+    /// The column's name in the table: a plain identifier ([`is_plain_identifier`]), unquoted.
+    pub name: String,
 }
 
 /// One value of a row, as the adapter read it. Text is read as a CDR line field would be
@@ -208,7 +173,7 @@ impl fmt::Display for SiteValue<'_> {
 /// mapped it must not be NULL (when both are, at least one).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SiteTable {
-    table: SqlName,
+    table: String,
     columns: Vec<SiteColumn>,
     id_as_history: bool,
 }
@@ -221,19 +186,14 @@ impl SiteTable {
     /// key that is neither `id` nor a CDR field name, a field mapped twice, or `time-start`
     /// not mapped.
     pub fn new(mapping: &TableMapping) -> Result<SiteTable, Error> {
-        let table = SqlName::table(&mapping.name)?;
-        let mut id: Option<SqlName> = None;
+        check_identifier(&mapping.name, true, "source.table")?;
+        let table = mapping.name.clone();
+        let mut id: Option<String> = None;
         let mut fields: Vec<SiteColumn> = Vec::with_capacity(mapping.columns.len());
         for (key, column) in &mapping.columns {
             let setting = || format!("source.columns.{key}");
-            let name = SqlName::column(column).map_err(|e| match e {
-                Error::InvalidSetting { value, reason, .. } => Error::InvalidSetting {
-                    setting: setting(),
-                    value,
-                    reason,
-                },
-                other => other,
-            })?;
+            check_identifier(column, false, &setting())?;
+            let name = column.clone();
             if key.trim().eq_ignore_ascii_case("id") {
                 id = Some(name);
                 continue;
@@ -278,10 +238,7 @@ impl SiteTable {
         let mut columns = Vec::with_capacity(fields.len() + 1);
         columns.push(SiteColumn {
             field: SiteField::Id,
-            name: id.unwrap_or_else(|| SqlName {
-                text: "id".into(),
-                parts: vec!["id".into()],
-            }),
+            name: id.unwrap_or_else(|| "id".into()),
         });
         columns.extend(fields);
         Ok(SiteTable {
@@ -291,13 +248,14 @@ impl SiteTable {
         })
     }
 
-    /// The table.
-    pub fn table(&self) -> &SqlName {
+    /// The table: `table` or `schema.table`, a plain identifier ([`is_plain_identifier`]),
+    /// unquoted.
+    pub fn table(&self) -> &str {
         &self.table
     }
 
-    /// The id column (the checkpoint, ordered by).
-    pub fn id_column(&self) -> &SqlName {
+    /// The id column (the checkpoint, ordered by), unquoted.
+    pub fn id_column(&self) -> &str {
         &self.columns[0].name
     }
 
@@ -539,13 +497,13 @@ mod tests {
                 "from_type"
             ]
         );
-        assert_eq!(t.id_column().as_str(), "row_id");
+        assert_eq!(t.id_column(), "row_id");
     }
 
     #[test]
     fn id_defaults_to_a_column_named_id() {
         let t = SiteTable::new(&mapping("cdr", &[("time_start", "ts")])).unwrap();
-        assert_eq!(t.id_column().as_str(), "id");
+        assert_eq!(t.id_column(), "id");
         let (id, cdr) = t
             .text_row(&[Some("5"), Some("2024-06-17 05:59:49")])
             .unwrap();
@@ -589,7 +547,14 @@ mod tests {
         assert!(e.to_string().contains("second time"), "{e}");
         let e = SiteTable::new(&mapping("cdr", &[("from-no", "f")])).unwrap_err();
         assert!(e.to_string().contains("time-start"), "{e}");
-        assert!(SqlName::table("_s1.T_2").is_ok());
+        assert!(is_plain_identifier("_s1.T_2", true));
+        let long = "a".repeat(MAX_IDENTIFIER_LEN);
+        assert!(is_plain_identifier(&long, false));
+        assert!(!is_plain_identifier(&format!("{long}b"), false));
+        assert!(!is_plain_identifier(&format!("s.{long}b"), true));
+        for bad in ["", ".", "a.", ".a", "1a", "a-b", "a b", "ä", "a\"b", "[a]"] {
+            assert!(!is_plain_identifier(bad, true), "{bad:?}");
+        }
     }
 
     #[test]

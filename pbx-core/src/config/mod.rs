@@ -255,7 +255,7 @@ pub enum CheckpointConfig {
     },
 }
 
-/// Log output format.
+/// Log output format (`logging.format`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LogFormat {
@@ -266,6 +266,27 @@ pub enum LogFormat {
 }
 
 /// The validated sideloader configuration.
+///
+/// Two parts, one YAML file:
+/// - **core** — the fields of `Config` itself: what turns records into calls and delivers them
+///   (`pbx`, `source`, `call_api`, `xapi`, `extensions`, `direction`, `phone`,
+///   `business_hours`, `groups`, `polling`, `checkpoint`, `quarantine`). pbx-core's mapping
+///   ([`Config::call_mapper`], [`Config::cdr_parser`]) and pbx-sources' adapters and delivery
+///   engine read these, in whatever host they run.
+/// - **service** — [`Config::service`] ([`ServiceConfig`]): the `http`, `logging` and `ha`
+///   sections, which only a long-running sideloader service reads (its status/trigger
+///   listener, its log output, its leadership among standbys). A program that only maps CDRs
+///   or drains once can ignore them.
+///
+/// ```
+/// let config = pbx_core::config::Config::from_yaml(
+///     "source: {kind: file, path: x}\ncall_api: {base_url: 'http://x'}\nhttp: {listen: '0.0.0.0:9000'}\n",
+///     &|_: &str| None)?;
+/// assert_eq!(config.service.http.listen.port(), 9000);
+/// assert_eq!(config.service.logging.level, "info");
+/// assert!(config.service.ha.is_none());
+/// # Ok::<(), pbx_core::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     /// The PBX's timezone (`pbx.timezone`, default UTC).
@@ -300,17 +321,45 @@ pub struct Config {
     pub checkpoint: CheckpointConfig,
     /// The quarantine file (JSON lines; default `pbx-quarantine.jsonl`).
     pub quarantine_path: String,
-    /// The status/health HTTP listener (default `127.0.0.1:8081`).
-    pub http_listen: std::net::SocketAddr,
-    /// The bearer token `POST /trigger/*` needs (`http.token`; none: the triggers are open).
-    pub http_token: Option<Secret>,
-    /// Log level: error, warn, info (default), debug, trace.
-    pub log_level: String,
-    /// Log format.
-    pub log_format: LogFormat,
+    /// The settings only the sideloader service reads: its HTTP listener, logging and high
+    /// availability (the `http`, `logging` and `ha` sections).
+    pub service: ServiceConfig,
+}
+
+/// The service-only settings: what a long-running sideloader (the `pbx-sideloader` program,
+/// or a host running `pbx_sources::runtime`'s service) reads besides the core [`Config`]. The
+/// YAML keeps them in their own top-level sections: `http`, `logging`, `ha`. Built by
+/// [`Config::from_yaml`] (non-exhaustive: a section may gain settings).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServiceConfig {
+    /// The status/health/trigger HTTP listener (`http`).
+    pub http: HttpConfig,
+    /// Log output (`logging`).
+    pub logging: LoggingConfig,
     /// High availability (`ha.enabled`): only the instance holding a PostgreSQL advisory lock
     /// delivers. `None` when disabled.
     pub ha: Option<HaConfig>,
+}
+
+/// The service's status/health/trigger HTTP listener (the `http` section).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HttpConfig {
+    /// Where it listens (`http.listen`, default `127.0.0.1:8081`).
+    pub listen: std::net::SocketAddr,
+    /// The bearer token `POST /trigger/*` needs (`http.token`; none: the triggers are open).
+    pub token: Option<Secret>,
+}
+
+/// The service's log output (the `logging` section).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LoggingConfig {
+    /// Log level (`logging.level`): error, warn, info (default), debug, trace.
+    pub level: String,
+    /// Log format (`logging.format`, default text).
+    pub format: LogFormat,
 }
 
 /// High availability: several sideloaders on one source, one delivering at a time — the one

@@ -11,7 +11,8 @@ use serde_json::Value;
 use super::raw::{RawConfig, RawHours, V};
 use super::{
     CallApiConfig, CheckpointConfig, Config, ConfigIssue, GroupsConfig, HaConfig, HoursConfig,
-    LogFormat, Secret, SourceConfig, TableMapping, XapiConfig,
+    HttpConfig, LogFormat, LoggingConfig, Secret, ServiceConfig, SourceConfig, TableMapping,
+    XapiConfig,
 };
 use crate::call::InternalCalls;
 use crate::cdr::{Field, FieldTemplate};
@@ -199,15 +200,7 @@ impl Check<'_> {
 
     fn identifier(&mut self, path: &str, v: &Value, dotted: bool) -> Option<String> {
         let s = text(v)?;
-        let ok_part = |p: &str| {
-            p.chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                && p.len() <= 63
-        };
-        let parts: Vec<&str> = s.split('.').collect();
-        if parts.iter().all(|p| ok_part(p)) && (parts.len() == 1 || (dotted && parts.len() == 2)) {
+        if crate::cdr::is_plain_identifier(&s, dotted) {
             Some(s)
         } else {
             self.bad(path, Some(v), "is not a plain SQL identifier (letters, digits, _; schema.table allowed for tables)");
@@ -468,11 +461,17 @@ pub(super) fn validate(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Config 
         quarantine_path: c
             .opt_text("quarantine.path", &raw.quarantine.path)
             .unwrap_or_else(|| "pbx-quarantine.jsonl".into()),
-        http_listen,
-        http_token,
-        log_level,
-        log_format,
-        ha,
+        service: ServiceConfig {
+            http: HttpConfig {
+                listen: http_listen,
+                token: http_token,
+            },
+            logging: LoggingConfig {
+                level: log_level,
+                format: log_format,
+            },
+            ha,
+        },
     }
 }
 

@@ -143,7 +143,10 @@ impl MssqlSource {
         })?;
         Ok(MssqlSource {
             server: config.get_addr(),
-            sql: query::keyset_select(&table),
+            sql: query::keyset_select(&table).map_err(|source| Error::Setting {
+                setting: "source.table",
+                source,
+            })?,
             config,
             table,
             timeout: DEFAULT_TIMEOUT,

@@ -5,25 +5,31 @@
 //! ```
 //!
 //! Names come from [`SiteTable`], which admits only plain identifiers (ASCII letters, digits
-//! and `_`), so bracket-quoting them cannot change their meaning. `@P1` is the page size and
+//! and `_`), and are quoted by [`SqlName`] (which checks them again), so bracket-quoting them
+//! cannot change their meaning. `@P1` is the page size and
 //! `@P2` the last id handed out, both `bigint`; tiberius sends them as `sp_executesql`
 //! parameters, so no value is ever part of the SQL text.
 
 use pbx_core::cdr::SiteTable;
 
+use crate::sql::SqlName;
+
 /// The statement for `table`: placeholders `@P1` = page size, `@P2` = last id.
-pub(crate) fn keyset_select(table: &SiteTable) -> String {
-    let id = table.id_column().quoted('[', ']');
-    let columns: Vec<String> = table
+///
+/// # Errors
+/// A name that is not a plain identifier (never for a [`SiteTable`], which checked them).
+pub(crate) fn keyset_select(table: &SiteTable) -> Result<String, pbx_core::Error> {
+    let id = SqlName::column(table.id_column())?.quoted('[', ']');
+    let columns = table
         .columns()
         .iter()
-        .map(|c| c.name.quoted('[', ']'))
-        .collect();
-    format!(
+        .map(|c| Ok(SqlName::column(&c.name)?.quoted('[', ']')))
+        .collect::<Result<Vec<String>, pbx_core::Error>>()?;
+    Ok(format!(
         "SELECT TOP (@P1) {} FROM {} WHERE {id} > @P2 ORDER BY {id}",
         columns.join(", "),
-        table.table().quoted('[', ']'),
-    )
+        SqlName::table(table.table())?.quoted('[', ']'),
+    ))
 }
 
 #[cfg(test)]
@@ -54,12 +60,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            keyset_select(&t),
+            keyset_select(&t).unwrap(),
             "SELECT TOP (@P1) [CdrId], [started], [caller] FROM [dbo].[CallLog] WHERE [CdrId] > @P2 ORDER BY [CdrId]"
         );
         let t = table("cdr", &[("time-start", "ts")]).unwrap();
         assert_eq!(
-            keyset_select(&t),
+            keyset_select(&t).unwrap(),
             "SELECT TOP (@P1) [id], [ts] FROM [cdr] WHERE [id] > @P2 ORDER BY [id]"
         );
     }

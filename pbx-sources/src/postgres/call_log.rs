@@ -81,7 +81,7 @@ impl CallLogSource {
     /// # Errors
     /// [`Error::Setting`] when `schema` is not a plain identifier.
     pub fn with_schema(mut self, schema: &str) -> Result<Self, Error> {
-        let name = pbx_core::cdr::SqlName::column(schema).map_err(|e| Error::Setting {
+        let name = crate::sql::SqlName::column(schema).map_err(|e| Error::Setting {
             setting: "source.schema",
             source: e,
         })?;

@@ -6,7 +6,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures_util::{TryStreamExt, pin_mut};
-use pbx_core::cdr::{CdrLeg, LegParty, SqlName, group_legs};
+use pbx_core::cdr::{CdrLeg, LegParty, group_legs};
+
+use crate::sql::SqlName;
 use pbx_core::{CdrSource, Checkpoint, Location, RawRecord, SourceRecord};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;

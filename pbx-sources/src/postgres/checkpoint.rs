@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
+use crate::sql::SqlName;
 use async_trait::async_trait;
-use pbx_core::cdr::SqlName;
 use pbx_core::{Checkpoint, CheckpointStore};
 use tokio::sync::Mutex;
 

@@ -13,6 +13,7 @@ use tokio_postgres::{Client, Row, Statement};
 
 use super::Connection;
 use crate::Error;
+use crate::sql::SqlName;
 
 /// How a selected column is read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,8 +148,14 @@ impl SiteTableSource {
         let table = &self.table;
         let client = self.conn.client().await?;
         let op = "prepare the site-table query";
+        let sql = |as_text: &[bool]| {
+            select_sql(table, as_text).map_err(|source| Error::Setting {
+                setting: "source.table",
+                source,
+            })
+        };
         let mut statement = client
-            .prepare(&select_sql(table, &[]))
+            .prepare(&sql(&[])?)
             .await
             .map_err(|source| Error::Postgres { op, source })?;
         let id_type = statement.columns()[0].type_().clone();
@@ -168,7 +175,7 @@ impl SiteTableSource {
             .collect();
         if as_text.iter().any(|&t| t) {
             statement = client
-                .prepare(&select_sql(table, &as_text))
+                .prepare(&sql(&as_text)?)
                 .await
                 .map_err(|source| Error::Postgres { op, source })?;
         }
@@ -291,27 +298,28 @@ async fn read_page(
 }
 
 /// `SELECT <columns> FROM <table> WHERE <id> > $1 ORDER BY <id> LIMIT $2`, names quoted,
-/// the columns flagged in `as_text` cast to text.
-fn select_sql(table: &SiteTable, as_text: &[bool]) -> String {
-    let q = |n: &pbx_core::cdr::SqlName| n.quoted('"', '"');
-    let cols: Vec<String> = table
+/// the columns flagged in `as_text` cast to text. The names were checked by [`SiteTable::new`];
+/// [`SqlName`] checks them again before quoting them (an error here is never expected).
+fn select_sql(table: &SiteTable, as_text: &[bool]) -> Result<String, pbx_core::Error> {
+    let cols = table
         .columns()
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            if as_text.get(i).copied().unwrap_or(false) {
-                format!("{}::text", q(&c.name))
+            let name = SqlName::column(&c.name)?.quoted('"', '"');
+            Ok(if as_text.get(i).copied().unwrap_or(false) {
+                format!("{name}::text")
             } else {
-                q(&c.name)
-            }
+                name
+            })
         })
-        .collect();
-    let id = q(table.id_column());
-    format!(
+        .collect::<Result<Vec<String>, pbx_core::Error>>()?;
+    let id = SqlName::column(table.id_column())?.quoted('"', '"');
+    Ok(format!(
         "SELECT {} FROM {} WHERE {id} > $1::bigint ORDER BY {id} LIMIT $2::bigint",
         cols.join(", "),
-        q(table.table()),
-    )
+        SqlName::table(table.table())?.quoted('"', '"'),
+    ))
 }
 
 /// Reads one row's values into `values`, in column order.

@@ -489,9 +489,13 @@ impl Sideloader {
                 alerts: Mutex::new(None),
                 started: Instant::now(),
                 hours,
-                leader: config.ha.as_ref().map(|_| Arc::new(AtomicBool::new(false))),
+                leader: config
+                    .service
+                    .ha
+                    .as_ref()
+                    .map(|_| Arc::new(AtomicBool::new(false))),
                 stop: watch::Sender::new(false),
-                http_token: config.http_token.clone(),
+                http_token: config.service.http.token.clone(),
             }),
         };
         Ok(Sideloader {
@@ -689,7 +693,7 @@ impl Sideloader {
     /// the engine's errors ([`Error::AuthFailed`], [`Error::Checkpoint`], …) or
     /// [`Error::LostLeadership`].
     pub async fn run(&mut self, shutdown: watch::Receiver<bool>) -> Result<(), Error> {
-        let ha = match (&self.config.ha, &self.config.checkpoint) {
+        let ha = match (&self.config.service.ha, &self.config.checkpoint) {
             (Some(ha), CheckpointConfig::Postgres { url, .. }) => Some((
                 ha.clone(),
                 Connection::new(url.expose()).map_err(|e| Error::Setup {
