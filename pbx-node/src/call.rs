@@ -8,6 +8,7 @@ use pbx_core::call::{self as core, InternalCalls, Mapped, SkipReason};
 use pbx_core::jsonl::LineWriter;
 use pbx_core::phone::{NumberFormat, Region};
 
+use crate::args::{arg, opt_arg};
 use crate::cdr::{Cdr, CdrParser, Lines, line_no};
 use crate::config::Config;
 use crate::direction::{self, Classification, DirectionPolicy};
@@ -239,14 +240,15 @@ impl CallMapper {
     #[napi(constructor)]
     pub fn new(
         env: Env,
-        extensions: Option<&ExtensionMap>,
+        #[napi(ts_arg_type = "ExtensionMap | undefined | null")] extensions: Option<Unknown<'_>>,
         #[napi(ts_arg_type = "MapperOptions | undefined | null")] options: Option<Unknown<'_>>,
     ) -> Result<Self> {
-        let options: Option<MapperOptions> =
-            crate::error::object_arg(&env, "new CallMapper", "options", options)?;
+        let extensions: Option<ClassInstance<ExtensionMap>> =
+            opt_arg(&env, "new CallMapper", "extensions", extensions)?;
+        let options: Option<MapperOptions> = opt_arg(&env, "new CallMapper", "options", options)?;
         let o = options.unwrap_or_default();
         let mut m = core::CallMapper::default();
-        if let Some(x) = extensions {
+        if let Some(x) = &extensions {
             m.extensions = x.inner.clone();
         }
         if let Some(tz) = &o.timezone {
@@ -293,22 +295,36 @@ impl CallMapper {
     /// The mapper a loaded configuration describes (timezone, extension map, direction
     /// policy, internal calls, default region).
     #[napi(factory)]
-    pub fn from_config(config: &Config) -> Self {
-        CallMapper {
+    pub fn from_config(
+        env: Env,
+        #[napi(ts_arg_type = "Config")] config: Unknown<'_>,
+    ) -> Result<Self> {
+        let config: ClassInstance<Config> = arg(&env, "CallMapper.fromConfig", "config", config)?;
+        Ok(CallMapper {
             inner: config.inner.call_mapper(),
-        }
+        })
     }
 
     /// Classifies a record with this mapper's direction policy.
     #[napi]
-    pub fn classify(&self, cdr: &Cdr) -> Classification {
-        direction::to_js(&self.inner.classify(&cdr.inner))
+    pub fn classify(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "Cdr")] cdr: Unknown<'_>,
+    ) -> Result<Classification> {
+        let cdr: ClassInstance<Cdr> = arg(&env, "CallMapper.classify", "cdr", cdr)?;
+        Ok(direction::to_js(&self.inner.classify(&cdr.inner)))
     }
 
     /// Maps one record. Throws `PBX_PARSE_ERROR` (kind `InvalidValue`) when it lacks a start
     /// time or an id.
     #[napi]
-    pub fn map(&self, env: Env, cdr: &Cdr) -> Result<MapResult> {
+    pub fn map(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "Cdr")] cdr: Unknown<'_>,
+    ) -> Result<MapResult> {
+        let cdr: ClassInstance<Cdr> = arg(&env, "CallMapper.map", "cdr", cdr)?;
         self.inner
             .map(&cdr.inner)
             .map_err(|e| cdr.locate(e))
@@ -321,14 +337,18 @@ impl CallMapper {
     #[napi]
     pub fn map_lines(
         &self,
-        parser: &CdrParser,
-        input: Either3<String, Buffer, Vec<String>>,
-    ) -> Vec<LineOutcome> {
-        to_outcomes(run_map_lines(
+        env: Env,
+        #[napi(ts_arg_type = "CdrParser")] parser: Unknown<'_>,
+        #[napi(ts_arg_type = "string | Buffer | Array<string>")] input: Unknown<'_>,
+    ) -> Result<Vec<LineOutcome>> {
+        let f = "CallMapper.mapLines";
+        let parser: ClassInstance<CdrParser> = arg(&env, f, "parser", parser)?;
+        let input = Lines::arg(&env, f, input)?;
+        Ok(to_outcomes(run_map_lines(
             &parser.inner,
             &self.inner,
-            &Lines::from_js(input),
-        ))
+            &input,
+        )))
     }
 
     /// The bulk form of `mapLines`: the outcomes as the text of one JSON array (for
@@ -339,24 +359,32 @@ impl CallMapper {
     #[napi]
     pub fn map_lines_json(
         &self,
-        parser: &CdrParser,
-        input: Either3<String, Buffer, Vec<String>>,
-    ) -> String {
-        run_map_lines_json(&parser.inner, &self.inner, &Lines::from_js(input))
+        env: Env,
+        #[napi(ts_arg_type = "CdrParser")] parser: Unknown<'_>,
+        #[napi(ts_arg_type = "string | Buffer | Array<string>")] input: Unknown<'_>,
+    ) -> Result<String> {
+        let f = "CallMapper.mapLinesJson";
+        let parser: ClassInstance<CdrParser> = arg(&env, f, "parser", parser)?;
+        let input = Lines::arg(&env, f, input)?;
+        Ok(run_map_lines_json(&parser.inner, &self.inner, &input))
     }
 
     /// `mapLines` on the libuv thread pool, for big batches.
     #[napi(ts_return_type = "Promise<LineOutcome[]>")]
     pub fn map_lines_async(
         &self,
-        parser: &CdrParser,
-        input: Either3<String, Buffer, Vec<String>>,
-    ) -> AsyncTask<MapLinesTask> {
-        AsyncTask::new(MapLinesTask {
+        env: Env,
+        #[napi(ts_arg_type = "CdrParser")] parser: Unknown<'_>,
+        #[napi(ts_arg_type = "string | Buffer | Array<string>")] input: Unknown<'_>,
+    ) -> Result<AsyncTask<MapLinesTask>> {
+        let f = "CallMapper.mapLinesAsync";
+        let parser: ClassInstance<CdrParser> = arg(&env, f, "parser", parser)?;
+        let lines = Lines::arg(&env, f, input)?;
+        Ok(AsyncTask::new(MapLinesTask {
             parser: parser.inner.clone(),
             mapper: self.inner.clone(),
-            lines: Lines::from_js(input),
-        })
+            lines,
+        }))
     }
 }
 
@@ -387,11 +415,13 @@ impl Task for MapLinesTask {
 #[napi]
 pub fn to_call_request(
     env: Env,
-    cdr: &Cdr,
-    mapper: Option<Either<&CallMapper, &Config>>,
+    #[napi(ts_arg_type = "Cdr")] cdr: Unknown<'_>,
+    #[napi(ts_arg_type = "CallMapper | Config | undefined | null")] mapper: Option<Unknown<'_>>,
 ) -> Result<MapResult> {
+    let cdr: ClassInstance<Cdr> = arg(&env, "toCallRequest", "cdr", cdr)?;
+    let mapper: Option<MapperArg> = opt_arg(&env, "toCallRequest", "mapper", mapper)?;
     let owned;
-    let m = match mapper {
+    let m = match &mapper {
         Some(Either::A(m)) => &m.inner,
         Some(Either::B(c)) => {
             owned = c.inner.call_mapper();
@@ -413,36 +443,49 @@ pub fn to_call_request(
 /// loaded `Config`. Never throws for a bad line: its entry has `error`.
 #[napi]
 pub fn map_lines(
-    parser: &CdrParser,
-    input: Either3<String, Buffer, Vec<String>>,
-    mapper: Either<&CallMapper, &Config>,
-) -> Vec<LineOutcome> {
+    env: Env,
+    #[napi(ts_arg_type = "CdrParser")] parser: Unknown<'_>,
+    #[napi(ts_arg_type = "string | Buffer | Array<string>")] input: Unknown<'_>,
+    #[napi(ts_arg_type = "CallMapper | Config")] mapper: Unknown<'_>,
+) -> Result<Vec<LineOutcome>> {
+    let f = "mapLines";
+    let parser: ClassInstance<CdrParser> = arg(&env, f, "parser", parser)?;
+    let input = Lines::arg(&env, f, input)?;
+    let mapper: MapperArg = arg(&env, f, "mapper", mapper)?;
     let owned;
-    let m = match mapper {
+    let m = match &mapper {
         Either::A(m) => &m.inner,
         Either::B(c) => {
             owned = c.inner.call_mapper();
             &owned
         }
     };
-    to_outcomes(run_map_lines(&parser.inner, m, &Lines::from_js(input)))
+    Ok(to_outcomes(run_map_lines(&parser.inner, m, &input)))
 }
 
 /// `mapper.mapLinesJson(parser, input)` as a function (the Python binding's
 /// `map_lines_json(parser, lines, mapper)`).
 #[napi]
 pub fn map_lines_json(
-    parser: &CdrParser,
-    input: Either3<String, Buffer, Vec<String>>,
-    mapper: Either<&CallMapper, &Config>,
-) -> String {
+    env: Env,
+    #[napi(ts_arg_type = "CdrParser")] parser: Unknown<'_>,
+    #[napi(ts_arg_type = "string | Buffer | Array<string>")] input: Unknown<'_>,
+    #[napi(ts_arg_type = "CallMapper | Config")] mapper: Unknown<'_>,
+) -> Result<String> {
+    let f = "mapLinesJson";
+    let parser: ClassInstance<CdrParser> = arg(&env, f, "parser", parser)?;
+    let input = Lines::arg(&env, f, input)?;
+    let mapper: MapperArg = arg(&env, f, "mapper", mapper)?;
     let owned;
-    let m = match mapper {
+    let m = match &mapper {
         Either::A(m) => &m.inner,
         Either::B(c) => {
             owned = c.inner.call_mapper();
             &owned
         }
     };
-    run_map_lines_json(&parser.inner, m, &Lines::from_js(input))
+    Ok(run_map_lines_json(&parser.inner, m, &input))
 }
+
+/// The `mapper` argument of the batch functions: a `CallMapper` or a loaded `Config`.
+type MapperArg<'v> = Either<ClassInstance<'v, CallMapper>, ClassInstance<'v, Config>>;

@@ -8,6 +8,7 @@ use napi_derive::napi;
 use pbx_core::call::InternalCalls;
 use pbx_core::config::{self as core, HoursConfig, LogFormat, SourceConfig};
 
+use crate::args::{arg, opt_arg};
 use crate::direction::DirectionPolicy;
 use crate::error::{IO_ERROR, OrThrow, PbxErrorInfo, throw};
 
@@ -268,8 +269,14 @@ pub(crate) fn load(env: &Env, path: &str, vars: Option<HashMap<String, String>>)
 impl Config {
     /// Reads, substitutes and validates a configuration file: the same as `loadConfig`.
     #[napi(factory)]
-    pub fn load(env: Env, path: String, vars: Option<HashMap<String, String>>) -> Result<Config> {
-        load(&env, &path, vars)
+    pub fn load(
+        env: Env,
+        #[napi(ts_arg_type = "string")] path: Unknown<'_>,
+        #[napi(ts_arg_type = "Record<string, string> | undefined | null")] vars: Option<
+            Unknown<'_>,
+        >,
+    ) -> Result<Config> {
+        load_arg(&env, "Config.load", path, vars)
     }
 
     /// Substitutes (`${VAR}`, `${VAR:-default}`) and validates a YAML configuration given as
@@ -278,9 +285,13 @@ impl Config {
     #[napi(factory)]
     pub fn from_yaml(
         env: Env,
-        yaml: String,
-        vars: Option<HashMap<String, String>>,
+        #[napi(ts_arg_type = "string")] yaml: Unknown<'_>,
+        #[napi(ts_arg_type = "Record<string, string> | undefined | null")] vars: Option<
+            Unknown<'_>,
+        >,
     ) -> Result<Config> {
+        let yaml: String = arg(&env, "Config.fromYaml", "yaml", yaml)?;
+        let vars = opt_arg(&env, "Config.fromYaml", "vars", vars)?;
         from_yaml(&env, &yaml, vars)
     }
 }
@@ -293,18 +304,30 @@ impl Config {
 #[napi]
 pub fn load_config(
     env: Env,
-    path: String,
-    vars: Option<HashMap<String, String>>,
+    #[napi(ts_arg_type = "string")] path: Unknown<'_>,
+    #[napi(ts_arg_type = "Record<string, string> | undefined | null")] vars: Option<Unknown<'_>>,
 ) -> Result<Config> {
-    load(&env, &path, vars)
+    load_arg(&env, "loadConfig", path, vars)
 }
 
 /// @deprecated The former name of `loadConfig(path, vars)`.
 #[napi]
 pub fn load_config_file(
     env: Env,
-    path: String,
-    vars: Option<HashMap<String, String>>,
+    #[napi(ts_arg_type = "string")] path: Unknown<'_>,
+    #[napi(ts_arg_type = "Record<string, string> | undefined | null")] vars: Option<Unknown<'_>>,
 ) -> Result<Config> {
-    load(&env, &path, vars)
+    load_arg(&env, "loadConfigFile", path, vars)
+}
+
+/// `load` with its arguments read for `function`.
+fn load_arg(
+    env: &Env,
+    function: &str,
+    path: Unknown<'_>,
+    vars: Option<Unknown<'_>>,
+) -> Result<Config> {
+    let path: String = arg(env, function, "path", path)?;
+    let vars = opt_arg(env, function, "vars", vars)?;
+    load(env, &path, vars)
 }

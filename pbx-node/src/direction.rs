@@ -1,9 +1,10 @@
 //! `pbx_core::direction`: `classify` and the direction policy.
 
-use napi::bindgen_prelude::Either3;
+use napi::bindgen_prelude::{ClassInstance, Either3, Env, Result, Unknown};
 use napi_derive::napi;
 use pbx_core::direction::{self as core, Direction, Rule};
 
+use crate::args::{arg, opt_arg};
 use crate::call::CallMapper;
 use crate::cdr::Cdr;
 use crate::config::Config;
@@ -171,14 +172,20 @@ pub(crate) fn to_js(c: &core::Classification) -> Classification {
 /// (default: pbx-core's). The Python binding's `classify(cdr, mapper)`.
 #[napi]
 pub fn classify(
-    cdr: &Cdr,
-    settings: Option<Either3<&CallMapper, &Config, DirectionPolicy>>,
-) -> Classification {
+    env: Env,
+    #[napi(ts_arg_type = "Cdr")] cdr: Unknown<'_>,
+    #[napi(ts_arg_type = "CallMapper | Config | DirectionPolicy | undefined | null")]
+    settings: Option<Unknown<'_>>,
+) -> Result<Classification> {
+    let cdr: ClassInstance<Cdr> = arg(&env, "classify", "cdr", cdr)?;
+    let settings: Option<
+        Either3<ClassInstance<CallMapper>, ClassInstance<Config>, DirectionPolicy>,
+    > = opt_arg(&env, "classify", "settings", settings)?;
     let c = match settings {
         Some(Either3::A(m)) => m.inner.classify(&cdr.inner),
         Some(Either3::B(config)) => core::classify(&cdr.inner, &config.inner.direction),
         Some(Either3::C(p)) => core::classify(&cdr.inner, &p.to_core()),
         None => core::classify(&cdr.inner, &core::DirectionPolicy::default()),
     };
-    to_js(&c)
+    Ok(to_js(&c))
 }

@@ -1,10 +1,10 @@
 //! `pbx_core::groups`: call-group coverage evaluation (`evaluateGroups`, `GroupMonitor`).
 
-use napi::JsDate;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use pbx_core::groups::{self as core, AlertAction, ResolveReason};
 
+use crate::args::{JsonArray, JsonObject, arg, opt_arg};
 use crate::config::Config;
 use crate::error::invalid_argument;
 use crate::hours::{BusinessHours, instant};
@@ -196,21 +196,29 @@ impl GroupMonitor {
     #[napi(constructor)]
     pub fn new(
         env: Env,
-        hours: &BusinessHours,
+        #[napi(ts_arg_type = "BusinessHours")] hours: Unknown<'_>,
         #[napi(ts_arg_type = "MonitorOptions | undefined | null")] options: Option<Unknown<'_>>,
     ) -> Result<Self> {
-        let options = crate::error::object_arg(&env, "new GroupMonitor", "options", options)?;
-        Ok(Self::with_options(hours, options))
+        let hours: ClassInstance<BusinessHours> = arg(&env, "new GroupMonitor", "hours", hours)?;
+        let options = opt_arg(&env, "new GroupMonitor", "options", options)?;
+        Ok(Self::with_options(&hours, options))
     }
 
     /// The monitor a configuration describes (`groups.debounce`, `include`, `exclude`, and
     /// `groups.hours` per group), with `hours` for every other group.
     #[napi(factory)]
-    pub fn from_config(config: &Config, hours: &BusinessHours) -> Self {
+    pub fn from_config(
+        env: Env,
+        #[napi(ts_arg_type = "Config")] config: Unknown<'_>,
+        #[napi(ts_arg_type = "BusinessHours")] hours: Unknown<'_>,
+    ) -> Result<Self> {
+        let f = "GroupMonitor.fromConfig";
+        let config: ClassInstance<Config> = arg(&env, f, "config", config)?;
+        let hours: ClassInstance<BusinessHours> = arg(&env, f, "hours", hours)?;
         let mut inner = core::GroupMonitor::new(hours.inner.clone());
         inner.config = config.inner.groups.monitor.clone();
         inner.group_hours = config.inner.groups.hours.clone();
-        GroupMonitor { inner }
+        Ok(GroupMonitor { inner })
     }
 
     /// One check at `now` over a snapshot of the groups, from the previous `state` (`null`
@@ -220,13 +228,30 @@ impl GroupMonitor {
     pub fn evaluate(
         &self,
         env: Env,
-        groups: Vec<CallGroup>,
+        #[napi(ts_arg_type = "Array<CallGroup>")] groups: Unknown<'_>,
         #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<
-            serde_json::Value,
+            Unknown<'_>,
         >,
-        now: JsDate<'_>,
+        #[napi(ts_arg_type = "Date")] now: Unknown<'_>,
     ) -> Result<GroupEvaluation> {
-        let now = instant(&env, &now)?;
+        self.evaluate_args(&env, "GroupMonitor.evaluate", groups, state, now)
+    }
+}
+
+impl GroupMonitor {
+    /// `evaluate` with its arguments read for `function`.
+    fn evaluate_args(
+        &self,
+        env: &Env,
+        function: &str,
+        groups: Unknown<'_>,
+        state: Option<Unknown<'_>>,
+        now: Unknown<'_>,
+    ) -> Result<GroupEvaluation> {
+        let groups: Vec<CallGroup> = arg(env, function, "groups", groups)?;
+        let state = state_arg(env, function, state)?;
+        let now = instant(env, &arg(env, function, "now", now)?)?;
+        let env = *env;
         let mut state = read_state(&env, state)?;
         let groups = groups
             .into_iter()
@@ -246,16 +271,26 @@ impl GroupMonitor {
 #[napi]
 pub fn evaluate_groups(
     env: Env,
-    hours: &BusinessHours,
-    groups: Vec<CallGroup>,
-    #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<
-        serde_json::Value,
-    >,
-    now: JsDate<'_>,
+    #[napi(ts_arg_type = "BusinessHours")] hours: Unknown<'_>,
+    #[napi(ts_arg_type = "Array<CallGroup>")] groups: Unknown<'_>,
+    #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<Unknown<'_>>,
+    #[napi(ts_arg_type = "Date")] now: Unknown<'_>,
     #[napi(ts_arg_type = "MonitorOptions | undefined | null")] options: Option<Unknown<'_>>,
 ) -> Result<GroupEvaluation> {
-    let options = crate::error::object_arg(&env, "evaluateGroups", "options", options)?;
-    GroupMonitor::with_options(hours, options).evaluate(env, groups, state, now)
+    let f = "evaluateGroups";
+    let hours: ClassInstance<BusinessHours> = arg(&env, f, "hours", hours)?;
+    let options = opt_arg(&env, f, "options", options)?;
+    GroupMonitor::with_options(&hours, options).evaluate_args(&env, f, groups, state, now)
+}
+
+/// The `state` argument of `function`: a monitor state object, or `null`/`undefined` for
+/// the first check.
+fn state_arg(
+    env: &Env,
+    function: &str,
+    state: Option<Unknown<'_>>,
+) -> Result<Option<serde_json::Value>> {
+    Ok(opt_arg::<JsonObject>(env, function, "state", state)?.map(|s| s.0))
 }
 
 /// The monitor state with the backend's id of the alert just opened for `groupId` (after
@@ -263,12 +298,14 @@ pub fn evaluate_groups(
 #[napi(ts_return_type = "Record<string, unknown>")]
 pub fn record_alert_id(
     env: Env,
-    #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<
-        serde_json::Value,
-    >,
-    group_id: String,
-    alert_id: String,
+    #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<Unknown<'_>>,
+    #[napi(ts_arg_type = "string")] group_id: Unknown<'_>,
+    #[napi(ts_arg_type = "string")] alert_id: Unknown<'_>,
 ) -> Result<serde_json::Value> {
+    let f = "recordAlertId";
+    let state = state_arg(&env, f, state)?;
+    let group_id: String = arg(&env, f, "groupId", group_id)?;
+    let alert_id: String = arg(&env, f, "alertId", alert_id)?;
     let mut s = read_state(&env, state)?;
     s.record_alert_id(&group_id, core::AlertId(alert_id));
     write_state(&env, &s)
@@ -278,11 +315,12 @@ pub fn record_alert_id(
 #[napi(ts_return_type = "Record<string, unknown>")]
 pub fn alert_open_failed(
     env: Env,
-    #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<
-        serde_json::Value,
-    >,
-    group_id: String,
+    #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<Unknown<'_>>,
+    #[napi(ts_arg_type = "string")] group_id: Unknown<'_>,
 ) -> Result<serde_json::Value> {
+    let f = "alertOpenFailed";
+    let state = state_arg(&env, f, state)?;
+    let group_id: String = arg(&env, f, "groupId", group_id)?;
     let mut s = read_state(&env, state)?;
     s.open_failed(&group_id);
     write_state(&env, &s)
@@ -293,12 +331,14 @@ pub fn alert_open_failed(
 #[napi(ts_return_type = "Record<string, unknown>")]
 pub fn alert_resolve_failed(
     env: Env,
-    #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<
-        serde_json::Value,
-    >,
-    group_id: String,
-    #[napi(ts_arg_type = "Record<string, unknown>")] alert: serde_json::Value,
+    #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<Unknown<'_>>,
+    #[napi(ts_arg_type = "string")] group_id: Unknown<'_>,
+    #[napi(ts_arg_type = "Record<string, unknown>")] alert: Unknown<'_>,
 ) -> Result<serde_json::Value> {
+    let f = "alertResolveFailed";
+    let state = state_arg(&env, f, state)?;
+    let group_id: String = arg(&env, f, "groupId", group_id)?;
+    let JsonObject(alert) = arg(&env, f, "alert", alert)?;
     let mut s = read_state(&env, state)?;
     let alert: core::OpenAlert =
         serde_json::from_value(alert).map_err(|e| invalid_argument(&env, format!("alert: {e}")))?;
@@ -312,13 +352,14 @@ pub fn alert_resolve_failed(
 #[napi(ts_return_type = "Record<string, unknown>")]
 pub fn adopt_active_alerts(
     env: Env,
-    #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<
-        serde_json::Value,
-    >,
-    #[napi(ts_arg_type = "Array<Record<string, unknown>>")] alerts: serde_json::Value,
-    now: JsDate<'_>,
+    #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<Unknown<'_>>,
+    #[napi(ts_arg_type = "Array<Record<string, unknown>>")] alerts: Unknown<'_>,
+    #[napi(ts_arg_type = "Date")] now: Unknown<'_>,
 ) -> Result<serde_json::Value> {
-    let now = instant(&env, &now)?;
+    let f = "adoptActiveAlerts";
+    let state = state_arg(&env, f, state)?;
+    let JsonArray(alerts) = arg(&env, f, "alerts", alerts)?;
+    let now = instant(&env, &arg(&env, f, "now", now)?)?;
     let mut s = read_state(&env, state)?;
     let alerts: Vec<core::Alert> = serde_json::from_value(alerts)
         .map_err(|e| invalid_argument(&env, format!("alerts: {e}")))?;

@@ -4,6 +4,7 @@
 //! `normalizeNumbers`) cross the JS/Rust boundary once per batch; their `…Async` variants run
 //! on the libuv thread pool as napi `Task`s.
 
+pub(crate) mod args;
 pub mod call;
 pub mod cdr;
 pub mod config;
