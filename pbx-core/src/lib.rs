@@ -43,6 +43,7 @@ pub mod phone;
 pub mod sync;
 mod traits;
 pub mod unmapped;
+pub mod vocab;
 
 // The README's Rust example (and any other `rust` block in it) runs as a doctest of this crate.
 #[cfg(doctest)]
@@ -50,8 +51,9 @@ pub mod unmapped;
 struct ReadmeDoctests;
 
 // The public interface is:
-pub use error::{Error, Location};
+pub use error::{Error, ErrorCategory, ErrorKind, Location};
 pub use traits::{
     AlertSink, CallSink, CdrSource, Checkpoint, CheckpointStore, DeliveryOutcome,
     ExtensionDirectory, GroupDirectory, RawRecord, SourceRecord,
 };
+pub use vocab::Vocabulary;
