@@ -219,6 +219,29 @@ pub enum Mapped {
     Skipped(SkipReason),
 }
 
+impl Mapped {
+    /// The call to deliver, if it is one.
+    pub fn call(&self) -> Option<&CallRequest> {
+        match self {
+            Mapped::Call(c) => Some(c),
+            Mapped::Skipped(_) => None,
+        }
+    }
+
+    /// Why the call is not delivered, if it is skipped.
+    ///
+    /// ```
+    /// use pbx_core::call::{Mapped, SkipReason};
+    /// assert_eq!(Mapped::Skipped(SkipReason::NoOwner).skip_reason(), Some(&SkipReason::NoOwner));
+    /// ```
+    pub fn skip_reason(&self) -> Option<&SkipReason> {
+        match self {
+            Mapped::Skipped(r) => Some(r),
+            Mapped::Call(_) => None,
+        }
+    }
+}
+
 /// Settings for mapping CDRs to call requests.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MappingOptions {

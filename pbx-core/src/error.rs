@@ -20,6 +20,29 @@ pub enum Location {
     Unknown,
 }
 
+impl Location {
+    /// The 1-based line number, for a [`Location::Line`].
+    ///
+    /// ```
+    /// assert_eq!(pbx_core::Location::Line(3).line(), Some(3));
+    /// assert_eq!(pbx_core::Location::Unknown.line(), None);
+    /// ```
+    pub fn line(&self) -> Option<u64> {
+        match self {
+            Location::Line(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// The row id, for a [`Location::Row`].
+    pub fn row(&self) -> Option<&str> {
+        match self {
+            Location::Row(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -197,6 +220,45 @@ impl Error {
             *at = location;
         }
         self
+    }
+
+    /// The problems as configuration issues (path, value, message), for errors about a
+    /// configuration or a setting: every issue of [`Error::InvalidConfig`]; one for
+    /// [`Error::InvalidSetting`] (at the setting); one at `template` for
+    /// [`Error::UnknownField`] and [`Error::InvalidTemplate`]. Empty for errors about a record.
+    ///
+    /// ```
+    /// let e = "sometimes".parse::<pbx_core::call::InternalCalls>().unwrap_err();
+    /// let issues = e.issues();
+    /// assert_eq!(issues[0].path, "internal_calls");
+    /// assert_eq!(issues[0].value.as_deref(), Some("sometimes"));
+    /// assert_eq!(issues[0].message, "expected one of skip, as_outbound");
+    /// ```
+    pub fn issues(&self) -> Vec<crate::config::ConfigIssue> {
+        use crate::config::ConfigIssue;
+        match self {
+            Error::InvalidConfig { issues } => issues.clone(),
+            Error::InvalidSetting {
+                setting,
+                value,
+                reason,
+            } => vec![ConfigIssue {
+                path: setting.clone(),
+                value: Some(value.clone()),
+                message: reason.clone(),
+            }],
+            Error::UnknownField { name } => vec![ConfigIssue {
+                path: "template".to_owned(),
+                value: Some(name.clone()),
+                message: self.to_string(),
+            }],
+            Error::InvalidTemplate { .. } => vec![ConfigIssue {
+                path: "template".to_owned(),
+                value: None,
+                message: self.to_string(),
+            }],
+            _ => Vec::new(),
+        }
     }
 
     /// The raw value the error is about, when it is about one value.

@@ -123,7 +123,7 @@ impl PySideloader {
         let config = match config.cast::<PyConfig>() {
             Ok(c) => c.get().inner.clone(),
             Err(_) => {
-                let path: PathBuf = config.extract()?;
+                let path: PathBuf = crate::arg::config(config)?;
                 PyConfig::load(py, path, None)?.inner
             }
         };
