@@ -68,6 +68,7 @@ const now = new Date('2026-11-02T12:00:00Z')
 // (`name#2`): the first parameter, a later one, a missing one, a wrong class.
 const WRONG = {
   'version': null,
+  '_vocabulary': null,
   'normalizeNumber': [() => pbx.normalizeNumber(42), 'raw'],
   'normalizeNumber#2': [() => pbx.normalizeNumber('1', 42), 'options'],
   'normalizeNumbers': [() => pbx.normalizeNumbers('1'), 'raws'],
@@ -170,7 +171,7 @@ const WRONG = {
 function callables(module) {
   const names = []
   for (const [name, value] of Object.entries(module)) {
-    if (name === 'default' || name.startsWith('__')) continue
+    if (name === 'default' || name.startsWith('__')) continue // __napiBindingTarget
     if (typeof value !== 'function') continue
     if (!/^[A-Z]/.test(name)) {
       names.push(name)

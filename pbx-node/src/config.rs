@@ -5,8 +5,7 @@ use std::collections::HashMap;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use pbx_core::call::InternalCalls;
-use pbx_core::config::{self as core, HoursConfig, LogFormat, SourceConfig};
+use pbx_core::config::{self as core, HoursConfig, LogFormat};
 
 use crate::args::{arg, opt_arg};
 use crate::direction::DirectionPolicy;
@@ -89,23 +88,12 @@ impl Config {
             .collect()
     }
 
-    /// The source kind as written in `source.kind` (`postgres_cdroutput`, `postgres_cl`,
-    /// `postgres_table`, `mssql_table`, `socket_listen`, `socket_connect`, `file`,
-    /// `directory`).
-    #[napi(getter)]
+    /// The source kind as written in `source.kind`: pbx-core's `SourceKind` code
+    /// (`postgres_cdroutput`, `postgres_cl`, `postgres_table`, `mssql_table`,
+    /// `socket_listen`, `socket_connect`, `file`, `directory`).
+    #[napi(getter, ts_return_type = "SourceKind")]
     pub fn source_kind(&self) -> String {
-        match &self.inner.source {
-            SourceConfig::PostgresCdrOutput { .. } => "postgres_cdroutput",
-            SourceConfig::PostgresCallLog { .. } => "postgres_cl",
-            SourceConfig::PostgresTable { .. } => "postgres_table",
-            SourceConfig::MssqlTable { .. } => "mssql_table",
-            SourceConfig::SocketListen { .. } => "socket_listen",
-            SourceConfig::SocketConnect { .. } => "socket_connect",
-            SourceConfig::File { .. } => "file",
-            SourceConfig::Directory { .. } => "directory",
-            _ => "other",
-        }
-        .to_owned()
+        self.inner.source.kind().code().to_owned()
     }
 
     /// The call-logger API settings.
@@ -164,14 +152,10 @@ impl Config {
         DirectionPolicy::from_core(&self.inner.direction)
     }
 
-    /// `skip` or `asOutbound`.
-    #[napi(getter, ts_return_type = "'skip' | 'asOutbound'")]
+    /// `skip` or `as_outbound` (pbx-core's `InternalCalls` code, the YAML's spelling).
+    #[napi(getter, ts_return_type = "InternalCalls")]
     pub fn internal_calls(&self) -> String {
-        match self.inner.internal_calls {
-            InternalCalls::AsOutbound => "asOutbound",
-            _ => "skip",
-        }
-        .to_owned()
+        self.inner.internal_calls.code().to_owned()
     }
 
     /// The default region for phone numbers.

@@ -2,11 +2,11 @@
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use pbx_core::groups::{self as core, AlertAction, ResolveReason};
+use pbx_core::groups::{self as core, AlertAction};
 
 use crate::args::{JsonArray, JsonObject, arg, opt_arg};
 use crate::config::Config;
-use crate::error::invalid_argument;
+use crate::error::{OrThrow, invalid_argument};
 use crate::hours::{BusinessHours, instant};
 
 /// A member of a call group.
@@ -27,8 +27,8 @@ pub struct CallGroup {
     pub id: String,
     /// Its name.
     pub name: String,
-    /// `queue` or `ringGroup`.
-    #[napi(ts_type = "'queue' | 'ringGroup'")]
+    /// `queue` or `ring_group` (pbx-core's `GroupKind` codes; `ringGroup` is accepted too).
+    #[napi(ts_type = "GroupKind | 'ringGroup'")]
     pub kind: String,
     /// Its members.
     pub members: Vec<GroupMember>,
@@ -50,8 +50,8 @@ pub struct AlertRequest {
 /// What to do: post an alert (`open`) or resolve one (`resolve`).
 #[napi(object)]
 pub struct GroupAction {
-    /// `open` or `resolve`.
-    #[napi(ts_type = "'open' | 'resolve'")]
+    /// `open` or `resolve` (pbx-core's `AlertAction` codes).
+    #[napi(ts_type = "AlertActionCode")]
     pub action: String,
     /// The group's id.
     pub group_id: String,
@@ -62,7 +62,9 @@ pub struct GroupAction {
     /// For `resolve`: the backend's alert id, when known (else find it among the active
     /// alerts by group id).
     pub alert_id: Option<String>,
-    /// For `resolve`: `staffed`, `closed`, `excluded` or `gone`.
+    /// For `resolve`: pbx-core's `ResolveReason` code (`staffed`, `closed`, `excluded` or
+    /// `gone`).
+    #[napi(ts_type = "ResolveReason")]
     pub reason: Option<String>,
     /// For `resolve`: the alert being resolved, as the monitor state holds it (pass it to
     /// `alertResolveFailed` when the resolve could not be delivered).
@@ -105,19 +107,10 @@ fn write_state(env: &Env, state: &core::MonitorState) -> Result<serde_json::Valu
 }
 
 fn to_core_group(env: &Env, g: CallGroup) -> Result<core::CallGroup> {
-    let kind = match g.kind.as_str() {
-        "queue" => core::GroupKind::Queue,
-        "ringGroup" => core::GroupKind::RingGroup,
-        other => {
-            return Err(invalid_argument(
-                env,
-                format!(
-                    "group {}: kind {other:?}, expected queue or ringGroup",
-                    g.id
-                ),
-            ));
-        }
-    };
+    let kind = g
+        .kind
+        .parse::<core::GroupKind>()
+        .map_err(|e| invalid_argument(env, format!("group {}: {e}", g.id)))?;
     Ok(core::CallGroup {
         id: g.id,
         name: g.name,
@@ -135,53 +128,34 @@ fn to_core_group(env: &Env, g: CallGroup) -> Result<core::CallGroup> {
 }
 
 fn to_action(a: AlertAction) -> GroupAction {
+    let mut out = GroupAction {
+        action: a.code().to_owned(),
+        group_id: a.group_id().to_owned(),
+        alert_type: String::new(),
+        request: None,
+        alert_id: None,
+        reason: None,
+        alert: None,
+    };
     match a {
-        AlertAction::Open(r) => GroupAction {
-            action: "open".to_owned(),
-            group_id: r.call_group_id.clone(),
-            alert_type: String::from(r.alert_type.clone()),
-            request: Some(AlertRequest {
+        AlertAction::Open(r) => {
+            out.alert_type = String::from(r.alert_type.clone());
+            out.request = Some(AlertRequest {
                 call_group_id: r.call_group_id,
                 call_group_name: r.call_group_name,
                 alert_type: String::from(r.alert_type),
                 alert_message: r.alert_message,
-            }),
-            alert_id: None,
-            reason: None,
-            alert: None,
-        },
-        AlertAction::Resolve {
-            group_id,
-            alert,
-            reason,
-        } => GroupAction {
-            action: "resolve".to_owned(),
-            group_id,
-            alert_type: String::from(alert.alert_type.clone()),
-            request: None,
-            alert_id: alert.alert_id.as_ref().map(ToString::to_string),
-            alert: serde_json::to_value(&alert).ok(),
-            reason: Some(
-                match reason {
-                    ResolveReason::Staffed => "staffed",
-                    ResolveReason::Closed => "closed",
-                    ResolveReason::Excluded => "excluded",
-                    ResolveReason::Gone => "gone",
-                    _ => "other",
-                }
-                .to_owned(),
-            ),
-        },
-        other => GroupAction {
-            action: format!("{other:?}"),
-            group_id: String::new(),
-            alert_type: String::new(),
-            request: None,
-            alert_id: None,
-            reason: None,
-            alert: None,
-        },
+            });
+        }
+        AlertAction::Resolve { alert, reason, .. } => {
+            out.alert_type = String::from(alert.alert_type.clone());
+            out.alert_id = alert.alert_id.as_ref().map(ToString::to_string);
+            out.alert = serde_json::to_value(&alert).ok();
+            out.reason = Some(reason.code().to_owned());
+        }
+        _ => {}
     }
+    out
 }
 
 /// The coverage monitor: business hours (and per-group hours) plus settings.
@@ -215,9 +189,8 @@ impl GroupMonitor {
         let f = "GroupMonitor.fromConfig";
         let config: ClassInstance<Config> = arg(&env, f, "config", config)?;
         let hours: ClassInstance<BusinessHours> = arg(&env, f, "hours", hours)?;
-        let mut inner = core::GroupMonitor::new(hours.inner.clone());
-        inner.config = config.inner.groups.monitor.clone();
-        inner.group_hours = config.inner.groups.hours.clone();
+        let inner = core::GroupMonitor::from_config(&config.inner, Some(hours.inner.clone()))
+            .or_throw(&env)?;
         Ok(GroupMonitor { inner })
     }
 
@@ -370,17 +343,19 @@ pub fn adopt_active_alerts(
 impl GroupMonitor {
     /// A monitor with one set of business hours and `options`.
     fn with_options(hours: &BusinessHours, options: Option<MonitorOptions>) -> Self {
-        let mut inner = core::GroupMonitor::new(hours.inner.clone());
         let o = options.unwrap_or_default();
+        let mut config = core::MonitorConfig::default();
         if let Some(d) = o.debounce {
-            inner.config.debounce = d;
+            config.debounce = d;
         }
         if let Some(v) = o.include {
-            inner.config.include = v;
+            config.include = v;
         }
         if let Some(v) = o.exclude {
-            inner.config.exclude = v;
+            config.exclude = v;
         }
-        GroupMonitor { inner }
+        GroupMonitor {
+            inner: core::GroupMonitor::new(hours.inner.clone()).with_config(config),
+        }
     }
 }

@@ -7,7 +7,7 @@ use pbx_core::phone::{self as core, Normalized, NumberFormat, NumberPolicy, Regi
 
 use crate::args::{FromArg, arg, opt_arg};
 use crate::direction::DirectionPolicy;
-use crate::error::{OrThrow, invalid_argument};
+use crate::error::OrThrow;
 
 /// How numbers are normalized; a missing field keeps pbx-core's default.
 #[napi(object)]
@@ -16,7 +16,7 @@ pub struct NumberOptions {
     /// The region of numbers written without a country code (default `US`).
     pub default_region: Option<String>,
     /// How an external number is written (default `e164`).
-    #[napi(ts_type = "'e164' | 'international' | 'national' | 'rfc3966'")]
+    #[napi(ts_type = "NumberFormat")]
     pub format: Option<String>,
     /// Which bare numbers are extensions (the direction policy's rule).
     pub extensions: Option<DirectionPolicy>,
@@ -35,8 +35,9 @@ pub struct NormalizedNumber {
     pub extension: Option<String>,
     /// The input (`invalid`).
     pub raw: Option<String>,
-    /// Why it is invalid: `not_a_party`, `not_a_number`, `invalid_country_code`,
-    /// `too_short`, `too_long`, `invalid_length`.
+    /// Why it is invalid: pbx-core's `InvalidReason` code (`not_a_party`, `not_a_number`,
+    /// `invalid_country_code`, `too_short`, `too_long`, `invalid_length`).
+    #[napi(ts_type = "InvalidReason")]
     pub reason: Option<String>,
 }
 
@@ -66,14 +67,8 @@ fn policy(env: &Env, options: Option<NumberOptions>) -> Result<NumberPolicy> {
     if let Some(r) = &o.default_region {
         p.default_region = Region::parse("defaultRegion", r).or_throw(env)?;
     }
-    if let Some(f) = o.format {
-        p.format = serde_json::from_value::<NumberFormat>(serde_json::Value::String(f.clone()))
-            .map_err(|_| {
-                invalid_argument(
-                    env,
-                    format!("format {f:?}: expected e164, international, national or rfc3966"),
-                )
-            })?;
+    if let Some(f) = &o.format {
+        p.format = f.parse::<NumberFormat>().or_throw(env)?;
     }
     if let Some(d) = &o.extensions {
         p.extensions = d.to_core();
