@@ -43,3 +43,5 @@ export type NumberFormat = 'e164' | 'international' | 'national' | 'rfc3966'
 export type InvalidReason = 'not_a_party' | 'not_a_number' | 'invalid_country_code' | 'too_short' | 'too_long' | 'invalid_length'
 /** A configuration's `source.kind` (`SourceKind`). */
 export type SourceKind = 'postgres_cdroutput' | 'postgres_cl' | 'postgres_table' | 'mssql_table' | 'socket_listen' | 'socket_connect' | 'file' | 'directory'
+/** Why the office is open or closed (`HoursState`). */
+export type HoursReason = 'interval' | 'extra_opening' | 'always' | 'outside_hours' | 'holiday' | 'extra_closure' | 'break' | 'never'

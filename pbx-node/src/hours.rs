@@ -5,7 +5,7 @@ use napi::JsDate;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use pbx_core::config::HoursConfig;
-use pbx_core::hours::{self as core, ClosedReason, HoursState, OpenReason, xapi::OfficeHours};
+use pbx_core::hours::{self as core, HoursState, xapi::OfficeHours};
 
 use crate::args::{JsonObject, arg, opt_arg};
 use crate::config::Config;
@@ -38,33 +38,19 @@ pub struct HoursChange {
 pub struct HoursStatus {
     /// Whether the office is open.
     pub open: bool,
-    /// Why: `interval`, `extraOpening`, `always` when open; `outsideHours`, `holiday`,
-    /// `extraClosure`, `break`, `never` when closed.
+    /// Why: pbx-core's `HoursState` code — `interval`, `extra_opening`, `always` when open;
+    /// `outside_hours`, `holiday`, `extra_closure`, `break`, `never` when closed.
+    #[napi(ts_type = "HoursReason")]
     pub reason: String,
     /// The holiday's or closure's name, when that is the reason.
     pub name: Option<String>,
 }
 
 fn status(s: &HoursState) -> HoursStatus {
-    let (open, reason, name) = match s {
-        HoursState::Open(OpenReason::Interval { .. }) => (true, "interval", None),
-        HoursState::Open(OpenReason::ExtraOpening { .. }) => (true, "extraOpening", None),
-        HoursState::Open(OpenReason::Always) => (true, "always", None),
-        HoursState::Closed(ClosedReason::OutsideHours) => (false, "outsideHours", None),
-        HoursState::Closed(ClosedReason::Holiday { name, .. }) => {
-            (false, "holiday", Some(name.clone()))
-        }
-        HoursState::Closed(ClosedReason::ExtraClosure { name }) => {
-            (false, "extraClosure", Some(name.clone()))
-        }
-        HoursState::Closed(ClosedReason::Break) => (false, "break", None),
-        HoursState::Closed(ClosedReason::Never) => (false, "never", None),
-        other => (other.is_open(), "other", None),
-    };
     HoursStatus {
-        open,
-        reason: reason.to_owned(),
-        name,
+        open: s.is_open(),
+        reason: s.code().to_owned(),
+        name: s.name().map(str::to_owned),
     }
 }
 

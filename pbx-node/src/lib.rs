@@ -51,6 +51,7 @@ pub fn vocabulary() -> std::collections::HashMap<&'static str, Vec<&'static str>
             "alert_action",
             pbx_core::groups::AlertAction::CODES.to_vec(),
         ),
+        ("hours_state", pbx_core::hours::HoursState::CODES.to_vec()),
     ]
     .into_iter()
     .collect()
