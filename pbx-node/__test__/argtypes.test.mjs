@@ -116,6 +116,7 @@ const WRONG = {
   'new CallMapper#2': [() => new pbx.CallMapper(config), 'extensions'],
   'new CallMapper#3': [() => new pbx.CallMapper(null, 'America/Anchorage'), 'options'],
   'new CallMapper#4': [() => new pbx.CallMapper(null, { timezone: 42 }), 'options'],
+  'new CallMapper#5': [() => new pbx.CallMapper(Object.create(pbx.ExtensionMap.prototype)), 'extensions'],
   'CallMapper.fromConfig': [() => pbx.CallMapper.fromConfig(sideloaderYaml), 'config'],
   'CallMapper#classify': [() => mapper.classify(parser), 'cdr'],
   'CallMapper#map': [() => mapper.map(LINE), 'cdr'],
@@ -230,6 +231,9 @@ test('valid arguments still work after the checks', async () => {
   assert.equal(pbx.toCallRequest(cdr, config).call?.callOwnerExtension ?? 'skipped', pbx.toCallRequest(cdr, pbx.CallMapper.fromConfig(config)).call?.callOwnerExtension ?? 'skipped')
   assert.equal(new pbx.CallMapper(extensions, { timezone: 'America/Anchorage' }).map(cdr).call.callOwnerEmail, 'anna@example.com')
   assert.equal(extensions.emailFor('101'), 'anna@example.com')
+  // An instance of a JS subclass is an instance of the class.
+  class Mapper extends pbx.CallMapper {}
+  assert.equal(JSON.parse(pbx.mapLinesJson(parser, [LINE], new Mapper())).length, 1)
   assert.equal(hours.isOpen(now), true)
   assert.equal(pbx.GroupMonitor.fromConfig(config, hours).evaluate([], undefined, now).actions.length, 0)
   assert.ok(pbx.BusinessHours.fromConfig(config))

@@ -221,20 +221,22 @@ impl<'v> FromArg<'v> for Buffer {
     }
 }
 
-/// An instance of one of this package's classes (`CallMapper`, `Config`, …); an object of
-/// another class is refused before it is unwrapped.
+/// An instance of one of this package's classes (`CallMapper`, `Config`, …), or of a JS
+/// subclass of it. napi checks the class recorded when the object was made before it unwraps
+/// it, so an instance of another class is refused, never misread.
 impl<'v, T: 'v + TypeName + MaybeTypeTag> FromArg<'v> for ClassInstance<'v, T> {
     fn expected() -> String {
         with_article(T::type_name())
     }
 
     fn from_arg(value: Unknown<'v>) -> std::result::Result<Self, String> {
-        if !is_type(&value, ValueType::Object)
-            || class_name(&value).as_deref() != Some(T::type_name())
-        {
+        if !is_type(&value, ValueType::Object) {
             return Err(type_words(&value));
         }
-        ClassInstance::<T>::from_unknown(value).map_err(|_| type_words(&value))
+        ClassInstance::<T>::from_unknown(value).map_err(|_| match type_words(&value) {
+            words if words == Self::expected() => format!("{words} not made by its constructor"),
+            words => words,
+        })
     }
 }
 
