@@ -44,6 +44,7 @@ fn _vocabulary() -> std::collections::BTreeMap<&'static str, Vec<&'static str>> 
         codes::<pbx_core::ErrorKind>(),
         codes::<pbx_core::ErrorCategory>(),
         codes::<pbx_core::call::SkipReason>(),
+        codes::<pbx_core::call::CallDirection>(),
         codes::<pbx_core::call::InternalCalls>(),
         codes::<pbx_core::direction::Direction>(),
         codes::<pbx_core::direction::Rule>(),

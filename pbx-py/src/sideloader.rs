@@ -30,16 +30,14 @@ enum Slot {
 /// The error a Python caller sees: `ConfigError` (kind `config`) for a part of the
 /// configuration that cannot be built, `PbxError` otherwise, `kind` saying why.
 fn to_py(py: Python<'_>, e: &SideloaderError) -> PyErr {
-    let (err, kind, code) = match e {
-        SideloaderError::Config(_) => (
+    let (err, kind, code) = if e.is_config() {
+        (
             ConfigError::new_err(e.to_string()),
             "config",
             "PBX_INVALID_ARGUMENT",
-        ),
-        _ => {
-            let kind = e.kind();
-            (PbxError::new_err(e.to_string()), kind, "PBX_SYNC_ERROR")
-        }
+        )
+    } else {
+        (PbxError::new_err(e.to_string()), e.kind(), "PBX_SYNC_ERROR")
     };
     let obj = err.value(py);
     let set = obj

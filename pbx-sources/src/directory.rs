@@ -109,11 +109,7 @@ impl DirectorySource {
                 processed_dir.as_ref().map(PathBuf::from),
             )),
             other => Err(DirectorySourceError::NotDirectory(
-                format!("{other:?}")
-                    .split([' ', '{'])
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned(),
+                other.kind().code().to_owned(),
             )),
         }
     }

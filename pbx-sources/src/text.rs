@@ -68,10 +68,7 @@ impl CdrTextSource {
                 CdrTextSource::Directory(DirectorySource::from_config(config)?)
             }
             other => {
-                let kind = format!("{other:?}");
-                return Err(CdrTextSourceError::NotText(
-                    kind.split([' ', '{']).next().unwrap_or_default().to_owned(),
-                ));
+                return Err(CdrTextSourceError::NotText(other.kind().code().to_owned()));
             }
         })
     }

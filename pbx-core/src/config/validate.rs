@@ -758,16 +758,15 @@ fn direction(c: &mut Check<'_>, raw: &RawConfig) -> (DirectionPolicy, InternalCa
         .opt_text("direction.internal_calls", &d.internal_calls)
         .as_deref()
     {
-        None | Some("skip") => InternalCalls::Skip,
-        Some("as_outbound") => InternalCalls::AsOutbound,
-        Some(_) => {
+        None => InternalCalls::Skip,
+        Some(text) => text.parse().unwrap_or_else(|_| {
             c.bad(
                 "direction.internal_calls",
                 d.internal_calls.as_ref(),
                 "is not skip or as_outbound",
             );
             InternalCalls::Skip
-        }
+        }),
     };
     (policy, internal)
 }

@@ -826,9 +826,8 @@ impl Sideloader {
         };
         let alerts = CallLoggerClient::new(CallLoggerConfig::from(&config.call_api))
             .map_err(|e| SideloaderError::Config(format!("call API client: {e}")))?;
-        let mut monitor = GroupMonitor::new(hours);
-        monitor.config = config.groups.monitor.clone();
-        monitor.group_hours = config.groups.hours.clone();
+        let monitor = GroupMonitor::from_config(config, Some(hours))
+            .map_err(|e| SideloaderError::Config(e.to_string()))?;
         Ok(Some(GroupLoop::new(
             XapiGroupDirectory::new(client),
             alerts,

@@ -119,13 +119,10 @@ pub(crate) async fn build_source(
              (cargo build --release -p pbx-examples --features mssql); see the README"
                 .into(),
         ),
-        other => {
-            let kind = format!("{other:?}");
-            let kind = kind.split([' ', '{']).next().unwrap_or_default().to_owned();
-            Err(format!(
-                "source kind {kind} is not available in this build yet; see the README"
-            ))
-        }
+        other => Err(format!(
+            "source kind {} is not available in this build yet; see the README",
+            other.kind()
+        )),
     }
 }
 

@@ -366,11 +366,7 @@ impl SocketSource {
             }
             other => Err(SocketError::Config {
                 setting: "source.kind",
-                value: format!("{other:?}")
-                    .split([' ', '{'])
-                    .next()
-                    .unwrap_or("")
-                    .into(),
+                value: other.kind().code().into(),
                 reason: "is not a socket source (socket_listen or socket_connect)".into(),
             }),
         }
