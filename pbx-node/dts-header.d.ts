@@ -3,12 +3,45 @@
 
 /**
  * Every error pbx-node throws: a JS `Error` whose `code` is stable — `PBX_PARSE_ERROR`,
- * `PBX_INVALID_CALL`, `PBX_CONFIG_ERROR` (with `issues`), `PBX_INVALID_ARGUMENT`,
- * `PBX_IO_ERROR` or `PBX_ERROR` — and whose other properties are those of `PbxErrorInfo`.
- * (An argument of the wrong JS type is refused by napi-rs before pbx runs, with napi's own
- * stable codes: `InvalidArg`, `StringExpected`, `NumberExpected`, `ObjectExpected`, …)
+ * `PBX_INVALID_CALL`, `PBX_CONFIG_ERROR` (with `issues`), `PBX_INVALID_ARGUMENT` (pbx-core's
+ * `ErrorCategory` codes), `PBX_IO_ERROR`, `PBX_SYNC_ERROR` or `PBX_INVALID_STATE` — and whose
+ * other properties are those of `PbxErrorInfo`. An argument of the wrong type is a `TypeError`
+ * with code `PBX_INVALID_ARGUMENT` naming the function and the parameter.
  */
 export interface PbxError extends Error, PbxErrorInfo {
   code: string
   message: string
 }
+
+// The codes of pbx-core's vocabulary (`pbx_core::vocab`), as this package publishes them.
+// `_vocabulary()` returns the same lists from pbx-core; __test__/vocabulary.test.mjs fails when
+// a code is missing here.
+
+/** `PbxErrorInfo.code` of a pbx-core error (`ErrorCategory`). */
+export type ErrorCategory = 'PBX_PARSE_ERROR' | 'PBX_INVALID_CALL' | 'PBX_CONFIG_ERROR' | 'PBX_INVALID_ARGUMENT'
+/** `PbxErrorInfo.kind` of a pbx-core error (`ErrorKind`). */
+export type ErrorKind = 'unknown_field' | 'invalid_template' | 'invalid_value' | 'invalid_column' | 'field_count' | 'too_many_fields' | 'line_too_long' | 'empty_line' | 'invalid_call' | 'invalid_config' | 'invalid_setting'
+/** Why a call is not sent (`SkipReason`). */
+export type SkipCode = 'INTERNAL' | 'UNKNOWN_DIRECTION' | 'NO_OWNER' | 'NO_OWNER_EMAIL' | 'BLANK_LINE' | 'OUTSIDE_RANGE'
+/** The direction of a call request (`CallDirection`). */
+export type CallDirection = 'INBOUND' | 'OUTBOUND'
+/** Which way a call went (`Direction`). */
+export type CallDirectionKind = 'INBOUND' | 'OUTBOUND' | 'INTERNAL' | 'UNKNOWN'
+/** The rule that decided a direction (`Rule`). */
+export type DirectionRule = 'FROM_TYPE_EXTERNAL' | 'TO_TYPE_EXTERNAL' | 'INTERNAL_TYPES' | 'FROM_TRUNK_DN' | 'TO_TRUNK_DN' | 'EXTERNAL_CALLER_NUMBER' | 'EXTERNAL_CALLEE_NUMBER' | 'INTERNAL_NUMBERS' | 'UNDETERMINED'
+/** What to do with internal calls (`InternalCalls`). */
+export type InternalCalls = 'skip' | 'as_outbound'
+/** A call group's kind (`GroupKind`). */
+export type GroupKind = 'queue' | 'ring_group'
+/** Why an alert is resolved (`ResolveReason`). */
+export type ResolveReason = 'staffed' | 'closed' | 'excluded' | 'gone'
+/** What the group monitor asks for (`AlertAction`). */
+export type AlertActionCode = 'open' | 'resolve'
+/** How an external number is written (`NumberFormat`). */
+export type NumberFormat = 'e164' | 'international' | 'national' | 'rfc3966'
+/** Why a number is invalid (`InvalidReason`). */
+export type InvalidReason = 'not_a_party' | 'not_a_number' | 'invalid_country_code' | 'too_short' | 'too_long' | 'invalid_length'
+/** A configuration's `source.kind` (`SourceKind`). */
+export type SourceKind = 'postgres_cdroutput' | 'postgres_cl' | 'postgres_table' | 'mssql_table' | 'socket_listen' | 'socket_connect' | 'file' | 'directory'
+/** Why the office is open or closed (`HoursState`). */
+export type HoursReason = 'interval' | 'extra_opening' | 'always' | 'outside_hours' | 'holiday' | 'extra_closure' | 'break' | 'never'

@@ -14,6 +14,7 @@ export const {
   ExtensionMap,
   GroupMonitor,
   Sideloader,
+  _vocabulary,
   adoptActiveAlerts,
   alertOpenFailed,
   alertResolveFailed,

@@ -79,6 +79,17 @@ class ConfigError(PbxError):
 CallDirection = Literal["INBOUND", "OUTBOUND"]
 Direction = Literal["INBOUND", "OUTBOUND", "INTERNAL", "UNKNOWN"]
 NumberKind = Literal["e164", "internal", "anonymous", "invalid"]
+NumberFormat = Literal["e164", "international", "national", "rfc3966"]
+SourceKind = Literal[
+    "postgres_cdroutput",
+    "postgres_cl",
+    "postgres_table",
+    "mssql_table",
+    "socket_listen",
+    "socket_connect",
+    "file",
+    "directory",
+]
 RuleCode = Literal[
     "FROM_TYPE_EXTERNAL",
     "TO_TYPE_EXTERNAL",
@@ -275,6 +286,8 @@ class CallMapper:
         default_region: str = "US",
         trunk_dns: Sequence[str] = ...,
         service_dns: Sequence[str] = ...,
+        number_format: NumberFormat = "e164",
+        call_id_prefix: str = "3cx",
     ) -> CallMapper: ...
     @staticmethod
     def from_config(config: Config) -> CallMapper:
@@ -305,7 +318,9 @@ class Classification:
     @property
     def counterpart(self) -> str | None: ...
 
-SkipCode = Literal["INTERNAL", "UNKNOWN_DIRECTION", "NO_OWNER", "NO_OWNER_EMAIL", "BLANK_LINE", "OTHER"]
+SkipCode = Literal[
+    "INTERNAL", "UNKNOWN_DIRECTION", "NO_OWNER", "NO_OWNER_EMAIL", "BLANK_LINE", "OUTSIDE_RANGE"
+]
 
 @final
 class Skip:
@@ -386,6 +401,8 @@ class Config:
     def default_region(self) -> str: ...
     @property
     def internal_calls(self) -> Literal["skip", "as_outbound"]: ...
+    @property
+    def source_kind(self) -> SourceKind: ...
     @property
     def trunk_dns(self) -> list[str]: ...
     @property

@@ -27,6 +27,14 @@ pub enum CallDirection {
     Outbound,
 }
 
+crate::vocab::vocabulary!(
+    /// `INBOUND` or `OUTBOUND`, as serialized.
+    CallDirection, "call_direction",
+    { Self::Inbound => "INBOUND", Self::Outbound => "OUTBOUND" },
+    all: [Self::Inbound, Self::Outbound],
+    display: code
+);
+
 /// The call API's `PbxCallRequest`, exactly as its JSON (camelCase).
 ///
 /// ```
@@ -71,6 +79,23 @@ pub enum InternalCalls {
     AsOutbound,
 }
 
+crate::vocab::vocabulary!(
+    /// `skip` or `as_outbound` (the YAML's `direction.internal_calls`). `FromStr` also
+    /// accepts `asOutbound`.
+    ///
+    /// ```
+    /// use pbx_core::call::InternalCalls;
+    /// assert_eq!(InternalCalls::AsOutbound.code(), "as_outbound");
+    /// assert_eq!("asOutbound".parse::<InternalCalls>()?, InternalCalls::AsOutbound);
+    /// # Ok::<(), pbx_core::Error>(())
+    /// ```
+    InternalCalls, "internal_calls",
+    { Self::Skip => "skip", Self::AsOutbound => "as_outbound" },
+    all: [Self::Skip, Self::AsOutbound],
+    aliases: [("asOutbound", Self::AsOutbound)],
+    display: code
+);
+
 /// Why a call was not turned into a call request. Every skip says why.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -93,8 +118,59 @@ pub enum SkipReason {
     OutsideRange,
 }
 
+crate::vocab::vocabulary!(
+    /// The reason's stable code, as the bindings publish it: `INTERNAL`, `UNKNOWN_DIRECTION`,
+    /// `NO_OWNER`, `NO_OWNER_EMAIL`, `BLANK_LINE`, `OUTSIDE_RANGE` (the upper-case
+    /// [`SkipReason::kind`]). `Display` is the explanation. `FromStr` accepts the code or the
+    /// kind; `NO_OWNER_EMAIL` gives an empty `extension` (as in [`SkipReason::ALL`]).
+    ///
+    /// ```
+    /// use pbx_core::call::SkipReason;
+    /// assert_eq!(SkipReason::OutsideRange.code(), "OUTSIDE_RANGE");
+    /// assert_eq!("no_owner".parse::<SkipReason>()?, SkipReason::NoOwner);
+    /// # Ok::<(), pbx_core::Error>(())
+    /// ```
+    SkipReason, "skip_reason",
+    {
+        Self::Internal => "INTERNAL",
+        Self::UnknownDirection => "UNKNOWN_DIRECTION",
+        Self::NoOwner => "NO_OWNER",
+        Self::NoOwnerEmail { .. } => "NO_OWNER_EMAIL",
+        Self::BlankLine => "BLANK_LINE",
+        Self::OutsideRange => "OUTSIDE_RANGE",
+    },
+    all: [
+        Self::Internal, Self::UnknownDirection, Self::NoOwner,
+        Self::NoOwnerEmail { extension: String::new() }, Self::BlankLine, Self::OutsideRange,
+    ],
+    aliases: [
+        ("internal", Self::Internal),
+        ("unknown_direction", Self::UnknownDirection),
+        ("no_owner", Self::NoOwner),
+        ("no_owner_email", Self::NoOwnerEmail { extension: String::new() }),
+        ("blank_line", Self::BlankLine),
+        ("outside_range", Self::OutsideRange),
+    ]
+);
+
 impl SkipReason {
-    /// A short stable name of the reason (for counters and metrics labels).
+    /// The extension the reason names ([`SkipReason::NoOwnerEmail`]), else `None`.
+    ///
+    /// ```
+    /// use pbx_core::call::SkipReason;
+    /// let r = SkipReason::NoOwnerEmail { extension: "101".into() };
+    /// assert_eq!(r.extension(), Some("101"));
+    /// assert_eq!(SkipReason::NoOwner.extension(), None);
+    /// ```
+    pub fn extension(&self) -> Option<&str> {
+        match self {
+            SkipReason::NoOwnerEmail { extension } => Some(extension),
+            _ => None,
+        }
+    }
+
+    /// A short stable name of the reason (for counters and metrics labels; [`SkipReason::code`]
+    /// is the same in upper case).
     ///
     /// ```
     /// assert_eq!(pbx_core::call::SkipReason::NoOwner.kind(), "no_owner");
@@ -143,6 +219,29 @@ pub enum Mapped {
     Skipped(SkipReason),
 }
 
+impl Mapped {
+    /// The call to deliver, if it is one.
+    pub fn call(&self) -> Option<&CallRequest> {
+        match self {
+            Mapped::Call(c) => Some(c),
+            Mapped::Skipped(_) => None,
+        }
+    }
+
+    /// Why the call is not delivered, if it is skipped.
+    ///
+    /// ```
+    /// use pbx_core::call::{Mapped, SkipReason};
+    /// assert_eq!(Mapped::Skipped(SkipReason::NoOwner).skip_reason(), Some(&SkipReason::NoOwner));
+    /// ```
+    pub fn skip_reason(&self) -> Option<&SkipReason> {
+        match self {
+            Mapped::Skipped(r) => Some(r),
+            Mapped::Call(_) => None,
+        }
+    }
+}
+
 /// Settings for mapping CDRs to call requests.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MappingOptions {
@@ -172,24 +271,35 @@ impl Default for MappingOptions {
     }
 }
 
-/// Reads an IANA timezone name (`America/Anchorage`).
+/// Reads a timezone: an IANA name (`America/Anchorage`) or a Windows zone name as 3CX's
+/// `OfficeHours.TimeZoneId` may give it (`Alaskan Standard Time`, mapped by CLDR's
+/// windowsZones, world default). Surrounding white space is ignored. This is pbx's one
+/// timezone parser: the configuration, the XAPI office hours and the bindings all use it.
 ///
 /// # Errors
-/// [`Error::InvalidSetting`] naming `setting` when the name is not an IANA zone.
+/// [`Error::InvalidSetting`] naming `setting` when the name is neither.
 ///
 /// ```
-/// let tz = pbx_core::call::parse_timezone("timezone", "America/Anchorage")?;
-/// assert_eq!(tz, chrono_tz::America::Anchorage);
-/// assert!(pbx_core::call::parse_timezone("timezone", "Mars/Olympus").is_err());
+/// use pbx_core::call::parse_timezone;
+/// assert_eq!(parse_timezone("timezone", "America/Anchorage")?, chrono_tz::America::Anchorage);
+/// assert_eq!(parse_timezone("TimeZoneId", "Alaskan Standard Time")?, chrono_tz::America::Anchorage);
+/// let err = parse_timezone("timezone", "Mars/Olympus").unwrap_err();
+/// assert!(err.to_string().starts_with("invalid setting `timezone` = \"Mars/Olympus\""));
 /// # Ok::<(), pbx_core::Error>(())
 /// ```
 pub fn parse_timezone(setting: &str, name: &str) -> Result<Tz, Error> {
-    name.trim()
-        .parse::<Tz>()
-        .map_err(|_| Error::InvalidSetting {
+    let trimmed = name.trim();
+    if let Ok(tz) = trimmed.parse::<Tz>() {
+        return Ok(tz);
+    }
+    localzone::win_zone_to_iana(trimmed, None)
+        .and_then(|iana| iana.parse::<Tz>().ok())
+        .ok_or_else(|| Error::InvalidSetting {
             setting: setting.to_owned(),
             value: name.to_owned(),
-            reason: "not an IANA timezone name (such as America/Anchorage or Europe/Berlin)".into(),
+            reason: "not an IANA timezone name (such as America/Anchorage or Europe/Berlin) \
+                     nor a Windows zone name (such as Alaskan Standard Time)"
+                .into(),
         })
 }
 
@@ -434,6 +544,75 @@ pub struct CallMapper {
 }
 
 impl CallMapper {
+    /// A mapper with these settings (and an empty number cache).
+    ///
+    /// ```
+    /// use pbx_core::call::{CallMapper, MappingOptions};
+    /// use pbx_core::direction::DirectionPolicy;
+    /// use pbx_core::extensions::{ExtensionMap, User};
+    /// let mut options = MappingOptions::default();
+    /// options.timezone = pbx_core::call::parse_timezone("timezone", "America/Anchorage")?;
+    /// let users: ExtensionMap = [User::new("101", "a@example.com")].into_iter().collect();
+    /// let mapper = CallMapper::new(options, DirectionPolicy::default(), users);
+    /// assert_eq!(mapper.options().timezone, chrono_tz::America::Anchorage);
+    /// assert_eq!(mapper.extensions().len(), 1);
+    /// # Ok::<(), pbx_core::Error>(())
+    /// ```
+    pub fn new(
+        options: MappingOptions,
+        direction: DirectionPolicy,
+        extensions: ExtensionMap,
+    ) -> Self {
+        CallMapper {
+            direction,
+            options,
+            extensions,
+            number_cache: NumberCache::default(),
+        }
+    }
+
+    /// The same mapper with these mapping options.
+    #[must_use]
+    pub fn with_options(mut self, options: MappingOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The same mapper with this direction policy.
+    #[must_use]
+    pub fn with_direction(mut self, direction: DirectionPolicy) -> Self {
+        self.direction = direction;
+        self
+    }
+
+    /// The same mapper with this extension map.
+    #[must_use]
+    pub fn with_extensions(mut self, extensions: ExtensionMap) -> Self {
+        self.extensions = extensions;
+        self
+    }
+
+    /// The mapping options (timezone, internal calls, id prefix, region, number format).
+    pub fn options(&self) -> &MappingOptions {
+        &self.options
+    }
+
+    /// The direction policy.
+    pub fn direction(&self) -> &DirectionPolicy {
+        &self.direction
+    }
+
+    /// The extension map.
+    pub fn extensions(&self) -> &ExtensionMap {
+        &self.extensions
+    }
+
+    /// The cache of libphonenumber's answers (for tests and metrics: it never changes a
+    /// result).
+    pub fn number_cache(&self) -> &NumberCache {
+        &self.number_cache
+    }
+
     /// Classifies the call (exposed for logs: the rule that decided).
     pub fn classify(&self, cdr: &Cdr) -> Classification {
         classify(cdr, &self.direction)

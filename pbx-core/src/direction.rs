@@ -29,16 +29,18 @@ pub enum Direction {
     Unknown,
 }
 
-impl fmt::Display for Direction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Direction::Inbound => "INBOUND",
-            Direction::Outbound => "OUTBOUND",
-            Direction::Internal => "INTERNAL",
-            Direction::Unknown => "UNKNOWN",
-        })
-    }
-}
+crate::vocab::vocabulary!(
+    /// `INBOUND`, `OUTBOUND`, `INTERNAL` or `UNKNOWN` (also its `Display`).
+    Direction, "direction",
+    {
+        Self::Inbound => "INBOUND",
+        Self::Outbound => "OUTBOUND",
+        Self::Internal => "INTERNAL",
+        Self::Unknown => "UNKNOWN",
+    },
+    all: [Self::Inbound, Self::Outbound, Self::Internal, Self::Unknown],
+    display: code
+);
 
 /// The rule that decided a [`Direction`], for logs and debugging.
 ///
@@ -68,6 +70,35 @@ pub enum Rule {
     /// Nothing in the record decides the direction.
     Undetermined,
 }
+
+crate::vocab::vocabulary!(
+    /// The rule's stable code, its name in SCREAMING_SNAKE_CASE as the bindings publish it
+    /// (`FROM_TYPE_EXTERNAL`, …, `UNDETERMINED`). `Display` is the explanation.
+    ///
+    /// ```
+    /// use pbx_core::direction::Rule;
+    /// assert_eq!(Rule::ToTrunkDn.code(), "TO_TRUNK_DN");
+    /// assert_eq!("TO_TRUNK_DN".parse::<Rule>()?, Rule::ToTrunkDn);
+    /// # Ok::<(), pbx_core::Error>(())
+    /// ```
+    Rule, "direction_rule",
+    {
+        Self::FromTypeExternal => "FROM_TYPE_EXTERNAL",
+        Self::ToTypeExternal => "TO_TYPE_EXTERNAL",
+        Self::InternalTypes => "INTERNAL_TYPES",
+        Self::FromTrunkDn => "FROM_TRUNK_DN",
+        Self::ToTrunkDn => "TO_TRUNK_DN",
+        Self::ExternalCallerNumber => "EXTERNAL_CALLER_NUMBER",
+        Self::ExternalCalleeNumber => "EXTERNAL_CALLEE_NUMBER",
+        Self::InternalNumbers => "INTERNAL_NUMBERS",
+        Self::Undetermined => "UNDETERMINED",
+    },
+    all: [
+        Self::FromTypeExternal, Self::ToTypeExternal, Self::InternalTypes, Self::FromTrunkDn,
+        Self::ToTrunkDn, Self::ExternalCallerNumber, Self::ExternalCalleeNumber,
+        Self::InternalNumbers, Self::Undetermined,
+    ]
+);
 
 impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -20,6 +20,29 @@ pub enum Location {
     Unknown,
 }
 
+impl Location {
+    /// The 1-based line number, for a [`Location::Line`].
+    ///
+    /// ```
+    /// assert_eq!(pbx_core::Location::Line(3).line(), Some(3));
+    /// assert_eq!(pbx_core::Location::Unknown.line(), None);
+    /// ```
+    pub fn line(&self) -> Option<u64> {
+        match self {
+            Location::Line(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// The row id, for a [`Location::Row`].
+    pub fn row(&self) -> Option<&str> {
+        match self {
+            Location::Row(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -199,6 +222,45 @@ impl Error {
         self
     }
 
+    /// The problems as configuration issues (path, value, message), for errors about a
+    /// configuration or a setting: every issue of [`Error::InvalidConfig`]; one for
+    /// [`Error::InvalidSetting`] (at the setting); one at `template` for
+    /// [`Error::UnknownField`] and [`Error::InvalidTemplate`]. Empty for errors about a record.
+    ///
+    /// ```
+    /// let e = "sometimes".parse::<pbx_core::call::InternalCalls>().unwrap_err();
+    /// let issues = e.issues();
+    /// assert_eq!(issues[0].path, "internal_calls");
+    /// assert_eq!(issues[0].value.as_deref(), Some("sometimes"));
+    /// assert_eq!(issues[0].message, "expected one of skip, as_outbound");
+    /// ```
+    pub fn issues(&self) -> Vec<crate::config::ConfigIssue> {
+        use crate::config::ConfigIssue;
+        match self {
+            Error::InvalidConfig { issues } => issues.clone(),
+            Error::InvalidSetting {
+                setting,
+                value,
+                reason,
+            } => vec![ConfigIssue {
+                path: setting.clone(),
+                value: Some(value.clone()),
+                message: reason.clone(),
+            }],
+            Error::UnknownField { name } => vec![ConfigIssue {
+                path: "template".to_owned(),
+                value: Some(name.clone()),
+                message: self.to_string(),
+            }],
+            Error::InvalidTemplate { .. } => vec![ConfigIssue {
+                path: "template".to_owned(),
+                value: None,
+                message: self.to_string(),
+            }],
+            _ => Vec::new(),
+        }
+    }
+
     /// The raw value the error is about, when it is about one value.
     pub fn value(&self) -> Option<&str> {
         match self {
@@ -208,3 +270,153 @@ impl Error {
         }
     }
 }
+
+impl Error {
+    /// The variant of this error as a [`ErrorKind`] (its stable code: `kind().code()`).
+    ///
+    /// ```
+    /// use pbx_core::{ErrorCategory, ErrorKind};
+    /// let err = pbx_core::cdr::CdrParser::default().parse_line(7, "").unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::EmptyLine);
+    /// assert_eq!(err.kind().code(), "empty_line");
+    /// assert_eq!(err.kind().category(), ErrorCategory::Parse);
+    /// assert_eq!(err.kind().category().code(), "PBX_PARSE_ERROR");
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::UnknownField { .. } => ErrorKind::UnknownField,
+            Error::InvalidTemplate { .. } => ErrorKind::InvalidTemplate,
+            Error::InvalidValue { .. } => ErrorKind::InvalidValue,
+            Error::InvalidColumn { .. } => ErrorKind::InvalidColumn,
+            Error::FieldCount { .. } => ErrorKind::FieldCount,
+            Error::TooManyFields { .. } => ErrorKind::TooManyFields,
+            Error::LineTooLong { .. } => ErrorKind::LineTooLong,
+            Error::EmptyLine { .. } => ErrorKind::EmptyLine,
+            Error::InvalidCall { .. } => ErrorKind::InvalidCall,
+            Error::InvalidConfig { .. } => ErrorKind::InvalidConfig,
+            Error::InvalidSetting { .. } => ErrorKind::InvalidSetting,
+        }
+    }
+}
+
+/// Which [`Error`] variant an error is, without its data: what the bindings publish as an
+/// error's `kind`. `Display` writes the code (see [`crate::vocab`]).
+///
+/// ```
+/// use pbx_core::ErrorKind;
+/// assert_eq!("field_count".parse::<ErrorKind>()?, ErrorKind::FieldCount);
+/// assert_eq!(ErrorKind::FieldCount.to_string(), "field_count");
+/// # Ok::<(), pbx_core::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// [`Error::UnknownField`].
+    UnknownField,
+    /// [`Error::InvalidTemplate`].
+    InvalidTemplate,
+    /// [`Error::InvalidValue`].
+    InvalidValue,
+    /// [`Error::InvalidColumn`].
+    InvalidColumn,
+    /// [`Error::FieldCount`].
+    FieldCount,
+    /// [`Error::TooManyFields`].
+    TooManyFields,
+    /// [`Error::LineTooLong`].
+    LineTooLong,
+    /// [`Error::EmptyLine`].
+    EmptyLine,
+    /// [`Error::InvalidCall`].
+    InvalidCall,
+    /// [`Error::InvalidConfig`].
+    InvalidConfig,
+    /// [`Error::InvalidSetting`].
+    InvalidSetting,
+}
+
+crate::vocab::vocabulary!(
+    /// The variant's name in snake_case (`invalid_value`): the bindings' `kind`.
+    ErrorKind, "error_kind",
+    {
+        Self::UnknownField => "unknown_field",
+        Self::InvalidTemplate => "invalid_template",
+        Self::InvalidValue => "invalid_value",
+        Self::InvalidColumn => "invalid_column",
+        Self::FieldCount => "field_count",
+        Self::TooManyFields => "too_many_fields",
+        Self::LineTooLong => "line_too_long",
+        Self::EmptyLine => "empty_line",
+        Self::InvalidCall => "invalid_call",
+        Self::InvalidConfig => "invalid_config",
+        Self::InvalidSetting => "invalid_setting",
+    },
+    all: [
+        Self::UnknownField, Self::InvalidTemplate, Self::InvalidValue, Self::InvalidColumn,
+        Self::FieldCount, Self::TooManyFields, Self::LineTooLong, Self::EmptyLine,
+        Self::InvalidCall, Self::InvalidConfig, Self::InvalidSetting,
+    ],
+    display: code
+);
+
+impl ErrorKind {
+    /// The group of errors this kind belongs to (what the bindings publish as `code`, and
+    /// which exception class Python raises).
+    ///
+    /// ```
+    /// use pbx_core::{ErrorCategory, ErrorKind};
+    /// assert_eq!(ErrorKind::InvalidColumn.category(), ErrorCategory::Parse);
+    /// assert_eq!(ErrorKind::UnknownField.category(), ErrorCategory::InvalidArgument);
+    /// ```
+    pub fn category(self) -> ErrorCategory {
+        match self {
+            ErrorKind::InvalidValue
+            | ErrorKind::InvalidColumn
+            | ErrorKind::FieldCount
+            | ErrorKind::TooManyFields
+            | ErrorKind::LineTooLong
+            | ErrorKind::EmptyLine => ErrorCategory::Parse,
+            ErrorKind::InvalidCall => ErrorCategory::InvalidCall,
+            ErrorKind::InvalidConfig => ErrorCategory::Config,
+            ErrorKind::UnknownField | ErrorKind::InvalidTemplate | ErrorKind::InvalidSetting => {
+                ErrorCategory::InvalidArgument
+            }
+        }
+    }
+}
+
+/// A group of [`ErrorKind`]s with one stable code, the `code` the bindings' errors carry
+/// (`PBX_PARSE_ERROR`, …). `Display` writes the code.
+///
+/// ```
+/// use pbx_core::ErrorCategory;
+/// assert_eq!(ErrorCategory::Config.code(), "PBX_CONFIG_ERROR");
+/// assert_eq!("PBX_INVALID_CALL".parse::<ErrorCategory>()?, ErrorCategory::InvalidCall);
+/// # Ok::<(), pbx_core::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCategory {
+    /// A line, a row or a value cannot be read.
+    Parse,
+    /// A call cannot be built from database legs.
+    InvalidCall,
+    /// A configuration has problems (each with its path).
+    Config,
+    /// One setting or argument is unusable (a template, a timezone, a code).
+    InvalidArgument,
+}
+
+crate::vocab::vocabulary!(
+    /// The stable code: `PBX_PARSE_ERROR`, `PBX_INVALID_CALL`, `PBX_CONFIG_ERROR` or
+    /// `PBX_INVALID_ARGUMENT`.
+    ErrorCategory, "error_category",
+    {
+        Self::Parse => "PBX_PARSE_ERROR",
+        Self::InvalidCall => "PBX_INVALID_CALL",
+        Self::Config => "PBX_CONFIG_ERROR",
+        Self::InvalidArgument => "PBX_INVALID_ARGUMENT",
+    },
+    all: [Self::Parse, Self::InvalidCall, Self::Config, Self::InvalidArgument],
+    display: code
+);

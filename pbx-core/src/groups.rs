@@ -19,6 +19,22 @@ pub enum GroupKind {
     RingGroup,
 }
 
+crate::vocab::vocabulary!(
+    /// `queue` or `ring_group` (also its `Display`). `FromStr` also accepts `ringGroup`.
+    ///
+    /// ```
+    /// use pbx_core::groups::GroupKind;
+    /// assert_eq!(GroupKind::RingGroup.code(), "ring_group");
+    /// assert_eq!("ringGroup".parse::<GroupKind>()?, GroupKind::RingGroup);
+    /// # Ok::<(), pbx_core::Error>(())
+    /// ```
+    GroupKind, "group_kind",
+    { Self::Queue => "queue", Self::RingGroup => "ring_group" },
+    all: [Self::Queue, Self::RingGroup],
+    aliases: [("ringGroup", Self::RingGroup)],
+    display: code
+);
+
 /// A member of a group and whether it can take calls right now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupMember {
@@ -302,6 +318,48 @@ pub enum ResolveReason {
     Gone,
 }
 
+crate::vocab::vocabulary!(
+    /// `staffed`, `closed`, `excluded` or `gone` (also its `Display`).
+    ResolveReason, "resolve_reason",
+    {
+        Self::Staffed => "staffed",
+        Self::Closed => "closed",
+        Self::Excluded => "excluded",
+        Self::Gone => "gone",
+    },
+    all: [Self::Staffed, Self::Closed, Self::Excluded, Self::Gone],
+    display: code
+);
+
+impl AlertAction {
+    /// The codes [`AlertAction::code`] gives, one per variant.
+    pub const CODES: &'static [&'static str] = &["open", "resolve"];
+
+    /// `open` or `resolve`.
+    ///
+    /// ```
+    /// use pbx_core::groups::{AlertAction, AlertRequest, AlertType};
+    /// let open = AlertAction::Open(AlertRequest { call_group_id: "800".into(),
+    ///     call_group_name: "Support".into(), alert_type: AlertType::NoAssignedUsers,
+    ///     alert_message: "no one".into() });
+    /// assert_eq!(open.code(), "open");
+    /// ```
+    pub fn code(&self) -> &'static str {
+        match self {
+            AlertAction::Open(_) => "open",
+            AlertAction::Resolve { .. } => "resolve",
+        }
+    }
+
+    /// The group the action is about.
+    pub fn group_id(&self) -> &str {
+        match self {
+            AlertAction::Open(req) => &req.call_group_id,
+            AlertAction::Resolve { group_id, .. } => group_id,
+        }
+    }
+}
+
 /// What the monitor asks the adapter to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -358,6 +416,87 @@ impl GroupMonitor {
             hours,
             group_hours: HashMap::new(),
         }
+    }
+
+    /// The same monitor with these settings (debounce, include, exclude).
+    ///
+    /// ```
+    /// use pbx_core::groups::{GroupMonitor, MonitorConfig};
+    /// use pbx_core::hours::BusinessHours;
+    /// let config = MonitorConfig { debounce: 3, include: vec![], exclude: vec!["900".into()] };
+    /// let monitor = GroupMonitor::new(BusinessHours::always(chrono_tz::UTC)).with_config(config);
+    /// assert_eq!(monitor.config().debounce, 3);
+    /// ```
+    #[must_use]
+    pub fn with_config(mut self, config: MonitorConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The same monitor with business hours of particular groups (group id → hours); every
+    /// other group keeps the monitor's own hours.
+    #[must_use]
+    pub fn with_group_hours(mut self, group_hours: HashMap<String, BusinessHours>) -> Self {
+        self.group_hours = group_hours;
+        self
+    }
+
+    /// The monitor a configuration describes: `groups` (debounce, include, exclude, hours per
+    /// group) and, for every other group, `hours` when given, else the `business_hours`
+    /// schedule of the configuration.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidSetting`] (`business_hours`) when `hours` is `None` and the
+    /// configuration has no schedule (the section is absent, or takes the hours from XAPI:
+    /// read `GET /OfficeHours` and pass them).
+    ///
+    /// ```
+    /// use pbx_core::config::Config;
+    /// use pbx_core::groups::GroupMonitor;
+    /// let yaml = "source: {kind: file, path: x}\ncall_api: {base_url: 'http://x'}\n\
+    ///     groups: {debounce: 3}\n";
+    /// let config = Config::from_yaml(yaml, &|_: &str| None)?;
+    /// assert!(GroupMonitor::from_config(&config, None).is_err()); // no business_hours
+    /// let hours = pbx_core::hours::BusinessHours::always(chrono_tz::UTC);
+    /// assert_eq!(GroupMonitor::from_config(&config, Some(hours))?.config().debounce, 3);
+    /// # Ok::<(), pbx_core::Error>(())
+    /// ```
+    pub fn from_config(
+        config: &crate::config::Config,
+        hours: Option<BusinessHours>,
+    ) -> Result<Self, crate::Error> {
+        use crate::config::HoursConfig;
+        let hours = match (hours, &config.business_hours) {
+            (Some(h), _) => h,
+            (None, Some(HoursConfig::Schedule(h))) => (**h).clone(),
+            (None, other) => {
+                return Err(crate::Error::InvalidSetting {
+                    setting: "business_hours".to_owned(),
+                    value: if other.is_some() { "from_xapi" } else { "" }.to_owned(),
+                    reason: "the configuration has no business_hours schedule; pass the hours \
+                             (read from XAPI GET /OfficeHours)"
+                        .to_owned(),
+                });
+            }
+        };
+        Ok(GroupMonitor::new(hours)
+            .with_config(config.groups.monitor.clone())
+            .with_group_hours(config.groups.hours.clone()))
+    }
+
+    /// Debounce and which groups are monitored.
+    pub fn config(&self) -> &MonitorConfig {
+        &self.config
+    }
+
+    /// The business hours of every group without its own.
+    pub fn hours(&self) -> &BusinessHours {
+        &self.hours
+    }
+
+    /// Business hours per group id.
+    pub fn group_hours(&self) -> &HashMap<String, BusinessHours> {
+        &self.group_hours
     }
 
     /// One check at `now` over a snapshot of the groups: updates `state` and returns the

@@ -50,6 +50,7 @@ pub mod memory;
 pub mod phone;
 mod traits;
 pub mod unmapped;
+pub mod vocab;
 
 // The README's Rust example (and any other `rust` block in it) runs as a doctest of this crate.
 #[cfg(doctest)]
@@ -57,8 +58,9 @@ pub mod unmapped;
 struct ReadmeDoctests;
 
 // The public interface is:
-pub use error::{Error, Location};
+pub use error::{Error, ErrorCategory, ErrorKind, Location};
 pub use traits::{
     AlertSink, CallSink, CdrSource, Checkpoint, CheckpointStore, DeliveryOutcome,
     ExtensionDirectory, GroupDirectory, RawRecord, SourceRecord,
 };
+pub use vocab::Vocabulary;

@@ -177,6 +177,25 @@ pub enum NumberFormat {
     Rfc3966,
 }
 
+crate::vocab::vocabulary!(
+    /// `e164`, `international`, `national` or `rfc3966`, as serialized (also its `Display`).
+    ///
+    /// ```
+    /// use pbx_core::phone::NumberFormat;
+    /// assert_eq!("rfc3966".parse::<NumberFormat>()?, NumberFormat::Rfc3966);
+    /// # Ok::<(), pbx_core::Error>(())
+    /// ```
+    NumberFormat, "number_format",
+    {
+        Self::E164 => "e164",
+        Self::International => "international",
+        Self::National => "national",
+        Self::Rfc3966 => "rfc3966",
+    },
+    all: [Self::E164, Self::International, Self::National, Self::Rfc3966],
+    display: code
+);
+
 /// What [`normalize`] needs to know: the default region, which bare numbers are extensions,
 /// and the output format.
 ///
@@ -236,30 +255,32 @@ pub enum InvalidReason {
     InvalidLength,
 }
 
-impl InvalidReason {
+crate::vocab::vocabulary!(
     /// The reason's code as in its serialized form (`too_short`, `not_a_number`, …), for the
-    /// bindings' `reason` field.
+    /// bindings' `reason` field. `Display` is the explanation.
     ///
     /// ```
     /// use pbx_core::phone::InvalidReason;
     /// assert_eq!(InvalidReason::TooShort.code(), "too_short");
-    /// use InvalidReason::*;
-    /// for r in [NotAParty, NotANumber, InvalidCountryCode, TooShort, TooLong, InvalidLength] {
+    /// for r in InvalidReason::ALL {
     ///     assert_eq!(serde_json::to_value(r)?, r.code());
     /// }
     /// # Ok::<(), serde_json::Error>(())
     /// ```
-    pub fn code(&self) -> &'static str {
-        match self {
-            InvalidReason::NotAParty => "not_a_party",
-            InvalidReason::NotANumber => "not_a_number",
-            InvalidReason::InvalidCountryCode => "invalid_country_code",
-            InvalidReason::TooShort => "too_short",
-            InvalidReason::TooLong => "too_long",
-            InvalidReason::InvalidLength => "invalid_length",
-        }
-    }
-}
+    InvalidReason, "invalid_reason",
+    {
+        Self::NotAParty => "not_a_party",
+        Self::NotANumber => "not_a_number",
+        Self::InvalidCountryCode => "invalid_country_code",
+        Self::TooShort => "too_short",
+        Self::TooLong => "too_long",
+        Self::InvalidLength => "invalid_length",
+    },
+    all: [
+        Self::NotAParty, Self::NotANumber, Self::InvalidCountryCode, Self::TooShort,
+        Self::TooLong, Self::InvalidLength,
+    ]
+);
 
 impl fmt::Display for InvalidReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

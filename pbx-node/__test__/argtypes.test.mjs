@@ -4,6 +4,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import * as pbx from '../index.js'
+import { sideloaderYaml } from './helpers.mjs'
 
 const typeError = (fn, param) =>
   assert.throws(fn, (e) => {
@@ -49,50 +50,193 @@ test('phone functions: a TypeError naming the parameter', async () => {
   assert.equal(pbx.normalizeNumber('(907) 555-1234', undefined).value, '+19075551234')
 })
 
-// One wrong-typed call per public function and class: it throws, never returns as if the
-// argument were absent.
+// One wrong-typed call per public function, method, constructor and setter: a TypeError
+// (code PBX_INVALID_ARGUMENT) whose message names the parameter. The test below enumerates the
+// module's exports and class prototypes, so a new function cannot be added without a row here.
 const LINE = 'Call 40001,000001A19D361A38_5204,00:03:04,2026/11/02 17:02:11,2026/11/02 17:02:20,2026/11/02 17:05:24,TerminatedBySrc,9075551234,Ext.101,10000,101,101,,Ext.101,101,,,,,Chain: 9075551234;Ext.101;,Line,Extension,Extension,9075551234,Anna Berg,Anna Berg,,'
 
-test('every public function rejects a wrong argument type', () => {
-  const parser = new pbx.CdrParser('27')
-  const cdr = parser.parseLine(LINE)
-  const hours = pbx.BusinessHours.weekdays('UTC')
-  const calls = {
-    CdrParser: () => new pbx.CdrParser(27),
-    CdrParserOptions: () => new pbx.CdrParser('27', 'strict'),
-    'CdrParser.parseLine': () => parser.parseLine(42),
-    CallMapper: () => new pbx.CallMapper('anna@example.com'),
-    CallMapperOptions: () => new pbx.CallMapper(null, 'America/Anchorage'),
-    ExtensionMap: () => new pbx.ExtensionMap(42),
-    'BusinessHours.always': () => pbx.BusinessHours.always(42),
-    'BusinessHours.weekdays': () => pbx.BusinessHours.weekdays('UTC', 9),
-    'BusinessHours.fromXapi': () => pbx.BusinessHours.fromXapi(42),
-    'BusinessHours.fromConfig': () => pbx.BusinessHours.fromConfig('config'),
-    GroupMonitor: () => new pbx.GroupMonitor('hours'),
-    'GroupMonitor.evaluate': () => new pbx.GroupMonitor(hours).evaluate('groups', null, new Date()),
-    loadConfig: () => pbx.loadConfig(42),
-    loadConfigFile: () => pbx.loadConfigFile(42),
-    templateFields: () => pbx.templateFields(27),
-    toCallRequest: () => pbx.toCallRequest(LINE),
-    mapLines: () => pbx.mapLines('27', [LINE], new pbx.CallMapper()),
-    classify: () => pbx.classify(LINE),
-    evaluateGroups: () => pbx.evaluateGroups(hours, 'groups', null, new Date()),
-    recordAlertId: () => pbx.recordAlertId(42, 'g', 'id'),
-    alertOpenFailed: () => pbx.alertOpenFailed(42, 'g'),
-    alertResolveFailed: () => pbx.alertResolveFailed(42, 'g'),
-    adoptActiveAlerts: () => pbx.adoptActiveAlerts(42, 'alerts'),
-    Sideloader: () => new pbx.Sideloader('config'),
-  }
-  const accepted = []
-  for (const [name, call] of Object.entries(calls)) {
-    try {
-      call()
-      accepted.push(name)
-    } catch (e) {
-      assert.ok(e instanceof Error, `${name}: threw ${e}`)
-      assert.ok(e.message.length > 0, name)
+const parser = new pbx.CdrParser('27')
+const cdr = parser.parseLine(LINE)
+const hours = pbx.BusinessHours.weekdays('UTC')
+const config = pbx.Config.fromYaml(sideloaderYaml, {})
+const mapper = new pbx.CallMapper()
+const extensions = new pbx.ExtensionMap({ 101: 'anna@example.com' })
+const monitor = new pbx.GroupMonitor(hours)
+const now = new Date('2026-11-02T12:00:00Z')
+
+// name → [the wrong call, the parameter it names]. Several rows per name are allowed
+// (`name#2`): the first parameter, a later one, a missing one, a wrong class.
+const WRONG = {
+  'version': null,
+  '_vocabulary': null,
+  'normalizeNumber': [() => pbx.normalizeNumber(42), 'raw'],
+  'normalizeNumber#2': [() => pbx.normalizeNumber('1', 42), 'options'],
+  'normalizeNumbers': [() => pbx.normalizeNumbers('1'), 'raws'],
+  'normalizeNumbersDetailed': [() => pbx.normalizeNumbersDetailed(['1'], true), 'options'],
+  'normalizeNumbersAsync': [() => pbx.normalizeNumbersAsync([1]), 'raws'],
+  'templateFields': [() => pbx.templateFields(27), 'template'],
+  'templateFields#2': [() => pbx.templateFields(), 'template'],
+  'toCallRequest': [() => pbx.toCallRequest(LINE), 'cdr'],
+  'toCallRequest#2': [() => pbx.toCallRequest(cdr, 'mapper'), 'mapper'],
+  'toCallRequest#3': [() => pbx.toCallRequest(cdr, extensions), 'mapper'],
+  'mapLines': [() => pbx.mapLines('27', [LINE], mapper), 'parser'],
+  'mapLines#2': [() => pbx.mapLines(parser, 42, mapper), 'input'],
+  'mapLines#3': [() => pbx.mapLines(parser, [LINE]), 'mapper'],
+  'mapLinesJson': [() => pbx.mapLinesJson(parser, [LINE], {}), 'mapper'],
+  'mapLinesJson#2': [() => pbx.mapLinesJson(parser, [LINE, 42], mapper), 'input'],
+  'classify': [() => pbx.classify(LINE), 'cdr'],
+  'classify#2': [() => pbx.classify(cdr, 'US'), 'settings'],
+  'classify#3': [() => pbx.classify(cdr, extensions), 'settings'],
+  'classify#4': [() => pbx.classify(cdr, { trunkDns: '10000' }), 'settings'],
+  'loadConfig': [() => pbx.loadConfig(42), 'path'],
+  'loadConfig#2': [() => pbx.loadConfig('x.yml', 'vars'), 'vars'],
+  'loadConfigFile': [() => pbx.loadConfigFile(), 'path'],
+  'evaluateGroups': [() => pbx.evaluateGroups('hours', [], null, now), 'hours'],
+  'evaluateGroups#2': [() => pbx.evaluateGroups(hours, 'groups', null, now), 'groups'],
+  'evaluateGroups#3': [() => pbx.evaluateGroups(hours, [], 'state', now), 'state'],
+  'evaluateGroups#4': [() => pbx.evaluateGroups(hours, [], null, now.getTime()), 'now'],
+  'evaluateGroups#5': [() => pbx.evaluateGroups(hours, [], null, now, 'x'), 'options'],
+  'recordAlertId': [() => pbx.recordAlertId(null, 7, 'id'), 'groupId'],
+  'recordAlertId#2': [() => pbx.recordAlertId(null, 'g'), 'alertId'],
+  'alertOpenFailed': [() => pbx.alertOpenFailed(42, 'g'), 'state'],
+  'alertResolveFailed': [() => pbx.alertResolveFailed(null, 'g', 'alert'), 'alert'],
+  'adoptActiveAlerts': [() => pbx.adoptActiveAlerts(null, {}, now), 'alerts'],
+  'adoptActiveAlerts#2': [() => pbx.adoptActiveAlerts(null, [], '2026-11-02'), 'now'],
+  'new BusinessHours': [() => new pbx.BusinessHours(42), 'constructor'],
+  'BusinessHours.fromConfig': [() => pbx.BusinessHours.fromConfig('config'), 'config'],
+  'BusinessHours.fromConfigGroup': [() => pbx.BusinessHours.fromConfigGroup(config, 800), 'groupId'],
+  'BusinessHours.fromXapi': [() => pbx.BusinessHours.fromXapi('{}'), 'officeHours'],
+  'BusinessHours.always': [() => pbx.BusinessHours.always(42), 'timezone'],
+  'BusinessHours.weekdays': [() => pbx.BusinessHours.weekdays('UTC', 9), 'interval'],
+  'BusinessHours.never': [() => pbx.BusinessHours.never(), 'timezone'],
+  'BusinessHours#isOpen': [() => hours.isOpen(Date.now()), 'at'],
+  'BusinessHours#state': [() => hours.state('now'), 'at'],
+  'BusinessHours#nextChange': [() => hours.nextChange(), 'at'],
+  'new CallMapper': [() => new pbx.CallMapper('anna@example.com'), 'extensions'],
+  'new CallMapper#2': [() => new pbx.CallMapper(config), 'extensions'],
+  'new CallMapper#3': [() => new pbx.CallMapper(null, 'America/Anchorage'), 'options'],
+  'new CallMapper#4': [() => new pbx.CallMapper(null, { timezone: 42 }), 'options'],
+  'new CallMapper#5': [() => new pbx.CallMapper(Object.create(pbx.ExtensionMap.prototype)), 'extensions'],
+  'CallMapper.fromConfig': [() => pbx.CallMapper.fromConfig(sideloaderYaml), 'config'],
+  'CallMapper#classify': [() => mapper.classify(parser), 'cdr'],
+  'CallMapper#map': [() => mapper.map(LINE), 'cdr'],
+  'CallMapper#mapLines': [() => mapper.mapLines(parser, { lines: [LINE] }), 'input'],
+  'CallMapper#mapLinesJson': [() => mapper.mapLinesJson(mapper, [LINE]), 'parser'],
+  'CallMapper#mapLinesAsync': [() => mapper.mapLinesAsync(parser), 'input'],
+  'new Cdr': [() => new pbx.Cdr(LINE), 'constructor'],
+  'Cdr#toObject': null,
+  'Cdr#toJSON': null,
+  'Cdr#toLine': [() => cdr.toLine(27), 'template'],
+  'new CdrParser': [() => new pbx.CdrParser(27), 'template'],
+  'new CdrParser#2': [() => new pbx.CdrParser('27', 'strict'), 'options'],
+  'new CdrParser#3': [() => new pbx.CdrParser('27', { maxLineLength: 'big' }), 'options'],
+  'CdrParser#parseLine': [() => parser.parseLine(42), 'line'],
+  'CdrParser#parseLine#2': [() => parser.parseLine(LINE, '3'), 'lineNo'],
+  'CdrParser#parseLine#3': [() => parser.parseLine(LINE, -1), 'lineNo'],
+  'CdrParser#parseLines': [() => parser.parseLines(42), 'input'],
+  'CdrParser#parseLinesAsync': [() => parser.parseLinesAsync(null), 'input'],
+  'new Config': [() => new pbx.Config(sideloaderYaml), 'constructor'],
+  'Config.load': [() => pbx.Config.load(42), 'path'],
+  'Config.fromYaml': [() => pbx.Config.fromYaml({ timezone: 'UTC' }), 'yaml'],
+  'Config.fromYaml#2': [() => pbx.Config.fromYaml(sideloaderYaml, { A: 1 }), 'vars'],
+  'Config#callApiToken': null,
+  'Config#xapiClientSecret': null,
+  'new ExtensionMap': [() => new pbx.ExtensionMap(42), 'map'],
+  'new ExtensionMap#2': [() => new pbx.ExtensionMap(null, 42), 'defaultEmail'],
+  'ExtensionMap.fromConfig': [() => pbx.ExtensionMap.fromConfig(), 'config'],
+  'ExtensionMap#set': [() => extensions.set(102, 'b@example.com'), 'extension'],
+  'ExtensionMap#set#2': [() => extensions.set('102'), 'email'],
+  'ExtensionMap#set#3': [() => extensions.set('102', 'b@example.com', 7), 'name'],
+  'ExtensionMap#get': [() => extensions.get(101), 'extension'],
+  'ExtensionMap#emailFor': [() => extensions.emailFor(101), 'extension'],
+  'new GroupMonitor': [() => new pbx.GroupMonitor('hours'), 'hours'],
+  'new GroupMonitor#2': [() => new pbx.GroupMonitor(hours, 2), 'options'],
+  'GroupMonitor.fromConfig': [() => pbx.GroupMonitor.fromConfig(config, config), 'hours'],
+  'GroupMonitor#evaluate': [() => monitor.evaluate('groups', null, now), 'groups'],
+  'GroupMonitor#evaluate#2': [() => monitor.evaluate([{ id: 1 }], null, now), 'groups'],
+  'GroupMonitor#evaluate#3': [() => monitor.evaluate([], null), 'now'],
+  'new Sideloader': [() => new pbx.Sideloader(42), 'config'],
+  'new Sideloader#2': [() => new pbx.Sideloader(hours), 'config'],
+  'Sideloader#start': null,
+  'Sideloader#stop': null,
+  'Sideloader#runOnce': null,
+  'Sideloader#status': null,
+  'Sideloader#trigger': null,
+}
+// `null` rows take no argument. Classes without a constructor (`Cdr`, `Config`, `BusinessHours`
+// are made by their factories) throw for `new` whatever the argument; their rows name
+// `constructor` and only check that it throws.
+
+// Every callable of the module: functions, `new Class`, static methods `Class.m`, methods
+// `Class#m` and setters `Class#m=` (getters take no argument).
+function callables(module) {
+  const names = []
+  for (const [name, value] of Object.entries(module)) {
+    if (name === 'default' || name.startsWith('__')) continue // __napiBindingTarget
+    if (typeof value !== 'function') continue
+    if (!/^[A-Z]/.test(name)) {
+      names.push(name)
+      continue
+    }
+    names.push(`new ${name}`)
+    for (const key of Object.getOwnPropertyNames(value)) {
+      if (['length', 'name', 'prototype'].includes(key)) continue
+      if (typeof Object.getOwnPropertyDescriptor(value, key).value === 'function') names.push(`${name}.${key}`)
+    }
+    for (const key of Object.getOwnPropertyNames(value.prototype)) {
+      if (key === 'constructor') continue
+      const d = Object.getOwnPropertyDescriptor(value.prototype, key)
+      if (typeof d.value === 'function') names.push(`${name}#${key}`)
+      if (d.set) names.push(`${name}#${key}=`)
     }
   }
-  assert.deepEqual(accepted, [], 'accepted a wrong argument type silently')
-  assert.ok(cdr)
+  return names.sort()
+}
+
+test('the wrong-type table covers every function, method, constructor and setter', () => {
+  const names = callables(pbx)
+  assert.ok(names.length > 60, `only ${names.length} callables found`)
+  const rows = new Set(Object.keys(WRONG).map((k) => k.replace(/#\d+$/, '')))
+  assert.deepEqual(names.filter((n) => !rows.has(n)), [], 'callables without a wrong-type row')
+  assert.deepEqual([...rows].filter((r) => !names.includes(r)), [], 'rows for names the module lacks')
+})
+
+test('every function, method and constructor: a TypeError naming the parameter', async () => {
+  for (const [name, row] of Object.entries(WRONG)) {
+    if (row === null) continue
+    const [call, param] = row
+    if (param === 'constructor') {
+      assert.throws(call, Error, name)
+      continue
+    }
+    assert.throws(call, (e) => {
+      assert.ok(e instanceof TypeError, `${name}: ${e?.constructor?.name}: ${e?.message}`)
+      assert.equal(e.code, 'PBX_INVALID_ARGUMENT', name)
+      assert.match(e.message, new RegExp(`\\b${param} must be `), name)
+      return true
+    }, name)
+  }
+})
+
+test('valid arguments still work after the checks', async () => {
+  assert.equal(cdr.toLine('27'), cdr.toLine())
+  assert.equal(parser.parseLine(LINE, 3).line, 3)
+  assert.equal(parser.parseLines(Buffer.from(LINE)).length, 1)
+  assert.equal((await parser.parseLinesAsync([LINE])).length, 1)
+  assert.equal(pbx.mapLines(parser, LINE, config).length, 1)
+  assert.equal(JSON.parse(mapper.mapLinesJson(parser, [LINE])).length, 1)
+  assert.equal((await mapper.mapLinesAsync(parser, [LINE])).length, 1)
+  assert.equal(pbx.classify(cdr, { trunkDns: ['10000'] }).direction, 'INBOUND')
+  assert.equal(pbx.classify(cdr, config).direction, pbx.classify(cdr, pbx.CallMapper.fromConfig(config)).direction)
+  assert.equal(pbx.toCallRequest(cdr, config).call?.callOwnerExtension ?? 'skipped', pbx.toCallRequest(cdr, pbx.CallMapper.fromConfig(config)).call?.callOwnerExtension ?? 'skipped')
+  assert.equal(new pbx.CallMapper(extensions, { timezone: 'America/Anchorage' }).map(cdr).call.callOwnerEmail, 'anna@example.com')
+  assert.equal(extensions.emailFor('101'), 'anna@example.com')
+  // An instance of a JS subclass is an instance of the class.
+  class Mapper extends pbx.CallMapper {}
+  assert.equal(JSON.parse(pbx.mapLinesJson(parser, [LINE], new Mapper())).length, 1)
+  assert.equal(hours.isOpen(now), true)
+  assert.equal(pbx.GroupMonitor.fromConfig(config, hours).evaluate([], undefined, now).actions.length, 0)
+  assert.ok(pbx.BusinessHours.fromConfig(config))
+  // A Date whose time is NaN is the right type but an unusable value: not a TypeError.
+  assert.throws(() => hours.isOpen(new Date('x')), (e) => !(e instanceof TypeError) && e.code === 'PBX_INVALID_ARGUMENT')
 })

@@ -40,7 +40,9 @@ test('unusable arguments: PBX_INVALID_ARGUMENT', () => {
   throwsCode(() => normalizeNumber('1', { defaultRegion: 'XX' }), 'PBX_INVALID_ARGUMENT', { setting: 'defaultRegion' })
   throwsCode(() => new ExtensionMap({ 101: 42 }), 'PBX_INVALID_ARGUMENT')
   throwsCode(() => BusinessHours.always('UTC').isOpen(new Date('not a date')), 'PBX_INVALID_ARGUMENT')
-  throwsCode(() => BusinessHours.always('UTC').isOpen('2026-11-23T18:00:00Z'), 'PBX_INVALID_ARGUMENT', { message: 'expected a Date' })
+  throwsCode(() => BusinessHours.always('UTC').isOpen('2026-11-23T18:00:00Z'), 'PBX_INVALID_ARGUMENT', {
+    message: 'BusinessHours.isOpen: at must be a Date, not a string',
+  })
   throwsCode(() => BusinessHours.fromXapi({ TimeZoneId: 'Atlantis Time', Hours: { Type: 'AllHours' } }), 'PBX_INVALID_ARGUMENT', {
     setting: 'TimeZoneId',
   })

@@ -34,7 +34,7 @@ test('options: debounce 1 opens at once; excluded groups are left alone', () => 
   assert.equal(evaluateGroups(always, empty, null, now, { debounce: 1 }).actions.length, 1)
   assert.equal(evaluateGroups(always, empty, null, now, { debounce: 1, exclude: ['800'] }).actions.length, 0)
   const monitor = new GroupMonitor(always, { debounce: 1 })
-  const away = [{ id: '700', name: 'Sales', kind: 'ringGroup', members: [{ extension: '101', available: false }] }]
+  const away = [{ id: '700', name: 'Sales', kind: 'ring_group', members: [{ extension: '101', available: false }] }]
   assert.equal(monitor.evaluate(away, undefined, now).actions[0].request.alertType, 'NO_AVAILABLE_USERS')
 })
 

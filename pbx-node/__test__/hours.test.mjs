@@ -12,7 +12,7 @@ test('isOpen and state on the example schedule (Anchorage, UTC-9 in November)', 
   assert.equal(hours.isOpen(new Date('2026-11-23T18:00:00Z')), true)
   assert.equal(hours.isOpen(new Date('2026-11-23T21:30:00Z')), false)
   assert.deepEqual(hours.state(new Date('2026-11-23T18:00:00Z')), { open: true, reason: 'interval' })
-  assert.deepEqual(hours.state(new Date('2026-11-28T20:00:00Z')), { open: false, reason: 'outsideHours' })
+  assert.deepEqual(hours.state(new Date('2026-11-28T20:00:00Z')), { open: false, reason: 'outside_hours' })
   // Christmas 2026 is a Friday: closed by the holiday.
   assert.deepEqual(hours.state(new Date('2026-12-25T20:00:00Z')), { open: false, reason: 'holiday', name: 'Christmas' })
 })

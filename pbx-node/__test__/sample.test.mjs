@@ -149,7 +149,7 @@ test('classify with a policy and a mapper from options', () => {
   assert.equal(c.rule, 'TO_TRUNK_DN')
   assert.equal(c.owner, '101')
   const mapper = new CallMapper(new ExtensionMap({ 101: { email: 'a@example.com', name: 'A' } }), {
-    internalCalls: 'asOutbound',
+    internalCalls: 'as_outbound',
     callIdPrefix: 'pbx',
     direction: { trunkDns: ['10000'] },
   })
@@ -169,7 +169,7 @@ test('the names the Python binding has: mapLines(parser, input, mapper), classif
   assert.deepEqual(classify(cdr, config), fromConfig.classify(cdr))
   assert.deepEqual(classify(cdr, mapper), mapper.classify(cdr))
   assert.equal(cdr.isAnswered, true)
-  // 'as_outbound' (the YAML's and Python's spelling) works as well as 'asOutbound'.
+  // 'as_outbound' (pbx-core's code, the YAML's and Python's spelling); the former Node spelling 'asOutbound' still works.
   const internal = parser.parseLines(sampleLog)[3].cdr
   const a = new CallMapper(new ExtensionMap(extensionsYaml), { internalCalls: 'as_outbound' }).map(internal)
   const b = new CallMapper(new ExtensionMap(extensionsYaml), { internalCalls: 'asOutbound' }).map(internal)

@@ -8,10 +8,11 @@ use pbx_core::call::{self as core, InternalCalls, Mapped, SkipReason};
 use pbx_core::jsonl::LineWriter;
 use pbx_core::phone::{NumberFormat, Region};
 
+use crate::args::{arg, opt_arg};
 use crate::cdr::{Cdr, CdrParser, Lines, line_no};
 use crate::config::Config;
 use crate::direction::{self, Classification, DirectionPolicy};
-use crate::error::{OrThrow, PbxErrorInfo, invalid_argument};
+use crate::error::{OrThrow, PbxErrorInfo};
 use crate::extensions::ExtensionMap;
 
 /// The call API's `PbxCallRequest`: `JSON.stringify` of it is exactly the request body.
@@ -26,7 +27,7 @@ pub struct CallRequest {
     /// That extension's user email.
     pub call_owner_email: String,
     /// `INBOUND` or `OUTBOUND`.
-    #[napi(ts_type = "'INBOUND' | 'OUTBOUND'")]
+    #[napi(ts_type = "CallDirection")]
     pub call_direction: String,
     /// Call start, RFC 3339 in the PBX's timezone, milliseconds, with offset.
     pub timestamp: String,
@@ -34,29 +35,12 @@ pub struct CallRequest {
     pub pbx_call_id: String,
 }
 
-/// Why a call is not sent.
-#[napi(string_enum = "UPPER_SNAKE")]
-#[derive(Debug, PartialEq, Eq)]
-pub enum SkipCode {
-    /// An internal call, and internal calls are not sent.
-    Internal,
-    /// The direction cannot be told from the record.
-    UnknownDirection,
-    /// No extension owns the call.
-    NoOwner,
-    /// The owner's extension has no user email.
-    NoOwnerEmail,
-    /// A blank line.
-    BlankLine,
-    /// A reason this binding does not know yet.
-    Other,
-}
-
 /// A skipped call: the stable reason and the message.
 #[napi(object)]
 pub struct Skip {
-    /// Stable code.
-    pub reason: SkipCode,
+    /// Stable code: pbx-core's `SkipReason` code.
+    #[napi(ts_type = "SkipCode")]
+    pub reason: String,
     /// In words, e.g. `internal call (internal calls are not sent)`.
     pub message: String,
     /// The extension, for `NO_OWNER_EMAIL`.
@@ -95,10 +79,11 @@ pub struct MapperOptions {
     /// The region of numbers written without a country code (default `US`).
     pub default_region: Option<String>,
     /// How `phoneNumber` is written for an external number (default `e164`).
-    #[napi(ts_type = "'e164' | 'international' | 'national' | 'rfc3966'")]
+    #[napi(ts_type = "NumberFormat")]
     pub number_format: Option<String>,
-    /// `skip` internal calls (default) or send them `asOutbound`.
-    #[napi(ts_type = "'skip' | 'asOutbound' | 'as_outbound'")]
+    /// `skip` internal calls (default) or send them `as_outbound` (pbx-core's `InternalCalls`
+    /// codes; `asOutbound` is accepted too).
+    #[napi(ts_type = "InternalCalls | 'asOutbound'")]
     pub internal_calls: Option<String>,
     /// The prefix of `pbxCallId` (default `3cx`).
     pub call_id_prefix: Option<String>,
@@ -107,55 +92,29 @@ pub struct MapperOptions {
 }
 
 fn to_call(c: &core::CallRequest) -> CallRequest {
-    let direction = serde_json::to_value(c.call_direction)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
     CallRequest {
         phone_number: c.phone_number.clone(),
         call_duration: i64::try_from(c.call_duration).unwrap_or(i64::MAX),
         call_owner_extension: c.call_owner_extension.clone(),
         call_owner_email: c.call_owner_email.clone(),
-        call_direction: direction,
+        call_direction: c.call_direction.code().to_owned(),
         timestamp: c.timestamp.clone(),
         pbx_call_id: c.pbx_call_id.clone(),
     }
 }
 
 fn to_skip(r: &SkipReason) -> Skip {
-    let (reason, extension) = match r {
-        SkipReason::Internal => (SkipCode::Internal, None),
-        SkipReason::UnknownDirection => (SkipCode::UnknownDirection, None),
-        SkipReason::NoOwner => (SkipCode::NoOwner, None),
-        SkipReason::NoOwnerEmail { extension } => (SkipCode::NoOwnerEmail, Some(extension.clone())),
-        SkipReason::BlankLine => (SkipCode::BlankLine, None),
-        _ => (SkipCode::Other, None),
-    };
     Skip {
-        reason,
+        reason: r.code().to_owned(),
         message: r.to_string(),
-        extension,
+        extension: r.extension().map(str::to_owned),
     }
 }
 
 fn to_result(m: &Mapped) -> MapResult {
-    match m {
-        Mapped::Call(c) => MapResult {
-            call: Some(to_call(c)),
-            skipped: None,
-        },
-        Mapped::Skipped(r) => MapResult {
-            call: None,
-            skipped: Some(to_skip(r)),
-        },
-        other => MapResult {
-            call: None,
-            skipped: Some(Skip {
-                reason: SkipCode::Other,
-                message: format!("{other:?}"),
-                extension: None,
-            }),
-        },
+    MapResult {
+        call: m.call().map(to_call),
+        skipped: m.skip_reason().map(to_skip),
     }
 }
 
@@ -239,76 +198,73 @@ impl CallMapper {
     #[napi(constructor)]
     pub fn new(
         env: Env,
-        extensions: Option<&ExtensionMap>,
+        #[napi(ts_arg_type = "ExtensionMap | undefined | null")] extensions: Option<Unknown<'_>>,
         #[napi(ts_arg_type = "MapperOptions | undefined | null")] options: Option<Unknown<'_>>,
     ) -> Result<Self> {
-        let options: Option<MapperOptions> =
-            crate::error::object_arg(&env, "new CallMapper", "options", options)?;
+        let extensions: Option<ClassInstance<ExtensionMap>> =
+            opt_arg(&env, "new CallMapper", "extensions", extensions)?;
+        let options: Option<MapperOptions> = opt_arg(&env, "new CallMapper", "options", options)?;
         let o = options.unwrap_or_default();
-        let mut m = core::CallMapper::default();
-        if let Some(x) = extensions {
-            m.extensions = x.inner.clone();
-        }
+        let mut options = core::MappingOptions::default();
         if let Some(tz) = &o.timezone {
-            m.options.timezone = core::parse_timezone("timezone", tz).or_throw(&env)?;
+            options.timezone = core::parse_timezone("timezone", tz).or_throw(&env)?;
         }
         if let Some(r) = &o.default_region {
-            m.options.default_region = Region::parse("defaultRegion", r).or_throw(&env)?;
+            options.default_region = Region::parse("defaultRegion", r).or_throw(&env)?;
         }
-        if let Some(f) = o.number_format {
-            m.options.number_format = serde_json::from_value::<NumberFormat>(
-                serde_json::Value::String(f.clone()),
-            )
-            .map_err(|_| {
-                invalid_argument(
-                    &env,
-                    format!(
-                        "numberFormat {f:?}: expected e164, international, national or rfc3966"
-                    ),
-                )
-            })?;
+        if let Some(f) = &o.number_format {
+            options.number_format = f.parse::<NumberFormat>().or_throw(&env)?;
         }
-        if let Some(i) = o.internal_calls.as_deref() {
-            m.options.internal_calls = match i {
-                "skip" => InternalCalls::Skip,
-                // `as_outbound`: the spelling of the YAML and of the Python binding.
-                "asOutbound" | "as_outbound" => InternalCalls::AsOutbound,
-                other => {
-                    return Err(invalid_argument(
-                        &env,
-                        format!("internalCalls {other:?}: expected skip or asOutbound"),
-                    ));
-                }
-            };
+        if let Some(i) = &o.internal_calls {
+            options.internal_calls = i.parse::<InternalCalls>().or_throw(&env)?;
         }
         if let Some(p) = o.call_id_prefix {
-            m.options.call_id_prefix = p;
+            options.call_id_prefix = p;
         }
-        if let Some(d) = &o.direction {
-            m.direction = d.to_core();
-        }
-        Ok(CallMapper { inner: m })
+        let direction = o
+            .direction
+            .as_ref()
+            .map(DirectionPolicy::to_core)
+            .unwrap_or_default();
+        let extensions = extensions.map(|x| x.inner.clone()).unwrap_or_default();
+        Ok(CallMapper {
+            inner: core::CallMapper::new(options, direction, extensions),
+        })
     }
 
     /// The mapper a loaded configuration describes (timezone, extension map, direction
     /// policy, internal calls, default region).
     #[napi(factory)]
-    pub fn from_config(config: &Config) -> Self {
-        CallMapper {
+    pub fn from_config(
+        env: Env,
+        #[napi(ts_arg_type = "Config")] config: Unknown<'_>,
+    ) -> Result<Self> {
+        let config: ClassInstance<Config> = arg(&env, "CallMapper.fromConfig", "config", config)?;
+        Ok(CallMapper {
             inner: config.inner.call_mapper(),
-        }
+        })
     }
 
     /// Classifies a record with this mapper's direction policy.
     #[napi]
-    pub fn classify(&self, cdr: &Cdr) -> Classification {
-        direction::to_js(&self.inner.classify(&cdr.inner))
+    pub fn classify(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "Cdr")] cdr: Unknown<'_>,
+    ) -> Result<Classification> {
+        let cdr: ClassInstance<Cdr> = arg(&env, "CallMapper.classify", "cdr", cdr)?;
+        Ok(direction::to_js(&self.inner.classify(&cdr.inner)))
     }
 
     /// Maps one record. Throws `PBX_PARSE_ERROR` (kind `InvalidValue`) when it lacks a start
     /// time or an id.
     #[napi]
-    pub fn map(&self, env: Env, cdr: &Cdr) -> Result<MapResult> {
+    pub fn map(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "Cdr")] cdr: Unknown<'_>,
+    ) -> Result<MapResult> {
+        let cdr: ClassInstance<Cdr> = arg(&env, "CallMapper.map", "cdr", cdr)?;
         self.inner
             .map(&cdr.inner)
             .map_err(|e| cdr.locate(e))
@@ -321,14 +277,18 @@ impl CallMapper {
     #[napi]
     pub fn map_lines(
         &self,
-        parser: &CdrParser,
-        input: Either3<String, Buffer, Vec<String>>,
-    ) -> Vec<LineOutcome> {
-        to_outcomes(run_map_lines(
+        env: Env,
+        #[napi(ts_arg_type = "CdrParser")] parser: Unknown<'_>,
+        #[napi(ts_arg_type = "string | Buffer | Array<string>")] input: Unknown<'_>,
+    ) -> Result<Vec<LineOutcome>> {
+        let f = "CallMapper.mapLines";
+        let parser: ClassInstance<CdrParser> = arg(&env, f, "parser", parser)?;
+        let input = Lines::arg(&env, f, input)?;
+        Ok(to_outcomes(run_map_lines(
             &parser.inner,
             &self.inner,
-            &Lines::from_js(input),
-        ))
+            &input,
+        )))
     }
 
     /// The bulk form of `mapLines`: the outcomes as the text of one JSON array (for
@@ -339,24 +299,32 @@ impl CallMapper {
     #[napi]
     pub fn map_lines_json(
         &self,
-        parser: &CdrParser,
-        input: Either3<String, Buffer, Vec<String>>,
-    ) -> String {
-        run_map_lines_json(&parser.inner, &self.inner, &Lines::from_js(input))
+        env: Env,
+        #[napi(ts_arg_type = "CdrParser")] parser: Unknown<'_>,
+        #[napi(ts_arg_type = "string | Buffer | Array<string>")] input: Unknown<'_>,
+    ) -> Result<String> {
+        let f = "CallMapper.mapLinesJson";
+        let parser: ClassInstance<CdrParser> = arg(&env, f, "parser", parser)?;
+        let input = Lines::arg(&env, f, input)?;
+        Ok(run_map_lines_json(&parser.inner, &self.inner, &input))
     }
 
     /// `mapLines` on the libuv thread pool, for big batches.
     #[napi(ts_return_type = "Promise<LineOutcome[]>")]
     pub fn map_lines_async(
         &self,
-        parser: &CdrParser,
-        input: Either3<String, Buffer, Vec<String>>,
-    ) -> AsyncTask<MapLinesTask> {
-        AsyncTask::new(MapLinesTask {
+        env: Env,
+        #[napi(ts_arg_type = "CdrParser")] parser: Unknown<'_>,
+        #[napi(ts_arg_type = "string | Buffer | Array<string>")] input: Unknown<'_>,
+    ) -> Result<AsyncTask<MapLinesTask>> {
+        let f = "CallMapper.mapLinesAsync";
+        let parser: ClassInstance<CdrParser> = arg(&env, f, "parser", parser)?;
+        let lines = Lines::arg(&env, f, input)?;
+        Ok(AsyncTask::new(MapLinesTask {
             parser: parser.inner.clone(),
             mapper: self.inner.clone(),
-            lines: Lines::from_js(input),
-        })
+            lines,
+        }))
     }
 }
 
@@ -387,11 +355,13 @@ impl Task for MapLinesTask {
 #[napi]
 pub fn to_call_request(
     env: Env,
-    cdr: &Cdr,
-    mapper: Option<Either<&CallMapper, &Config>>,
+    #[napi(ts_arg_type = "Cdr")] cdr: Unknown<'_>,
+    #[napi(ts_arg_type = "CallMapper | Config | undefined | null")] mapper: Option<Unknown<'_>>,
 ) -> Result<MapResult> {
+    let cdr: ClassInstance<Cdr> = arg(&env, "toCallRequest", "cdr", cdr)?;
+    let mapper: Option<MapperArg> = opt_arg(&env, "toCallRequest", "mapper", mapper)?;
     let owned;
-    let m = match mapper {
+    let m = match &mapper {
         Some(Either::A(m)) => &m.inner,
         Some(Either::B(c)) => {
             owned = c.inner.call_mapper();
@@ -413,36 +383,49 @@ pub fn to_call_request(
 /// loaded `Config`. Never throws for a bad line: its entry has `error`.
 #[napi]
 pub fn map_lines(
-    parser: &CdrParser,
-    input: Either3<String, Buffer, Vec<String>>,
-    mapper: Either<&CallMapper, &Config>,
-) -> Vec<LineOutcome> {
+    env: Env,
+    #[napi(ts_arg_type = "CdrParser")] parser: Unknown<'_>,
+    #[napi(ts_arg_type = "string | Buffer | Array<string>")] input: Unknown<'_>,
+    #[napi(ts_arg_type = "CallMapper | Config")] mapper: Unknown<'_>,
+) -> Result<Vec<LineOutcome>> {
+    let f = "mapLines";
+    let parser: ClassInstance<CdrParser> = arg(&env, f, "parser", parser)?;
+    let input = Lines::arg(&env, f, input)?;
+    let mapper: MapperArg = arg(&env, f, "mapper", mapper)?;
     let owned;
-    let m = match mapper {
+    let m = match &mapper {
         Either::A(m) => &m.inner,
         Either::B(c) => {
             owned = c.inner.call_mapper();
             &owned
         }
     };
-    to_outcomes(run_map_lines(&parser.inner, m, &Lines::from_js(input)))
+    Ok(to_outcomes(run_map_lines(&parser.inner, m, &input)))
 }
 
 /// `mapper.mapLinesJson(parser, input)` as a function (the Python binding's
 /// `map_lines_json(parser, lines, mapper)`).
 #[napi]
 pub fn map_lines_json(
-    parser: &CdrParser,
-    input: Either3<String, Buffer, Vec<String>>,
-    mapper: Either<&CallMapper, &Config>,
-) -> String {
+    env: Env,
+    #[napi(ts_arg_type = "CdrParser")] parser: Unknown<'_>,
+    #[napi(ts_arg_type = "string | Buffer | Array<string>")] input: Unknown<'_>,
+    #[napi(ts_arg_type = "CallMapper | Config")] mapper: Unknown<'_>,
+) -> Result<String> {
+    let f = "mapLinesJson";
+    let parser: ClassInstance<CdrParser> = arg(&env, f, "parser", parser)?;
+    let input = Lines::arg(&env, f, input)?;
+    let mapper: MapperArg = arg(&env, f, "mapper", mapper)?;
     let owned;
-    let m = match mapper {
+    let m = match &mapper {
         Either::A(m) => &m.inner,
         Either::B(c) => {
             owned = c.inner.call_mapper();
             &owned
         }
     };
-    run_map_lines_json(&parser.inner, m, &Lines::from_js(input))
+    Ok(run_map_lines_json(&parser.inner, m, &input))
 }
+
+/// The `mapper` argument of the batch functions: a `CallMapper` or a loaded `Config`.
+type MapperArg<'v> = Either<ClassInstance<'v, CallMapper>, ClassInstance<'v, Config>>;

@@ -5,6 +5,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use pbx_core::cdr as core;
 
+use crate::args::{arg, opt_arg};
 use crate::error::{OrThrow, PbxErrorInfo};
 
 /// One parsed call record (3CX CDR). Times are UTC `Date`s; an empty field is `undefined`.
@@ -178,7 +179,12 @@ impl Cdr {
     /// The record written back as one CDR line laid out as `template` (`"20"`, `"27"` or a
     /// comma list; default `"27"`).
     #[napi]
-    pub fn to_line(&self, env: Env, template: Option<String>) -> Result<String> {
+    pub fn to_line(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string | undefined | null")] template: Option<Unknown<'_>>,
+    ) -> Result<String> {
+        let template = opt_arg(&env, "Cdr.toLine", "template", template)?;
         let t = parse_template(&env, template)?;
         Ok(core::format_line(&self.inner, &t))
     }
@@ -203,12 +209,15 @@ pub(crate) enum Lines {
 }
 
 impl Lines {
-    pub(crate) fn from_js(input: Either3<String, Buffer, Vec<String>>) -> Lines {
-        match input {
-            Either3::A(s) => Lines::Text(s.into_bytes()),
-            Either3::B(b) => Lines::Text(b.to_vec()),
-            Either3::C(v) => Lines::Array(v),
-        }
+    /// Reads the `input` argument of `function` (a `TypeError` naming it when it is neither).
+    pub(crate) fn arg(env: &Env, function: &str, input: Unknown<'_>) -> Result<Lines> {
+        Ok(
+            match arg::<Either3<String, Buffer, Vec<String>>>(env, function, "input", input)? {
+                Either3::A(s) => Lines::Text(s.into_bytes()),
+                Either3::B(b) => Lines::Text(b.to_vec()),
+                Either3::C(v) => Lines::Array(v),
+            },
+        )
     }
 
     /// Each line's number and its parse result.
@@ -292,11 +301,11 @@ impl CdrParser {
     #[napi(constructor)]
     pub fn new(
         env: Env,
-        template: Option<String>,
+        #[napi(ts_arg_type = "string | undefined | null")] template: Option<Unknown<'_>>,
         #[napi(ts_arg_type = "CdrParserOptions | undefined | null")] options: Option<Unknown<'_>>,
     ) -> Result<Self> {
-        let options: Option<CdrParserOptions> =
-            crate::error::object_arg(&env, "new CdrParser", "options", options)?;
+        let template = opt_arg(&env, "new CdrParser", "template", template)?;
+        let options: Option<CdrParserOptions> = opt_arg(&env, "new CdrParser", "options", options)?;
         let mut inner = core::CdrParser::new(parse_template(&env, template)?);
         if let Some(max) = options.and_then(|o| o.max_line_length) {
             inner = inner.with_max_line_len(max as usize);
@@ -318,7 +327,14 @@ impl CdrParser {
     /// Parses one line (`lineNo`, default 1, is used in errors and as `Cdr.line`). Throws
     /// `PBX_PARSE_ERROR` with `line`, `field` and `value`.
     #[napi]
-    pub fn parse_line(&self, env: Env, line: String, line_no: Option<u32>) -> Result<Cdr> {
+    pub fn parse_line(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] line: Unknown<'_>,
+        #[napi(ts_arg_type = "number | undefined | null")] line_no: Option<Unknown<'_>>,
+    ) -> Result<Cdr> {
+        let line: String = arg(&env, "CdrParser.parseLine", "line", line)?;
+        let line_no: Option<u32> = opt_arg(&env, "CdrParser.parseLine", "lineNo", line_no)?;
         let n = u64::from(line_no.unwrap_or(1));
         self.inner
             .parse_line(n, &line)
@@ -332,20 +348,27 @@ impl CdrParser {
     /// Parses a batch in one call: a whole text (`string` or `Buffer`; blank lines are passed
     /// over) or an array of lines. Never throws for a bad line: its entry has `error`.
     #[napi]
-    pub fn parse_lines(&self, input: Either3<String, Buffer, Vec<String>>) -> Vec<ParsedLine> {
-        to_parsed(Lines::from_js(input).parse(&self.inner))
+    pub fn parse_lines(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string | Buffer | Array<string>")] input: Unknown<'_>,
+    ) -> Result<Vec<ParsedLine>> {
+        let input = Lines::arg(&env, "CdrParser.parseLines", input)?;
+        Ok(to_parsed(input.parse(&self.inner)))
     }
 
     /// `parseLines` on the libuv thread pool, for big batches.
     #[napi(ts_return_type = "Promise<ParsedLine[]>")]
     pub fn parse_lines_async(
         &self,
-        input: Either3<String, Buffer, Vec<String>>,
-    ) -> AsyncTask<ParseLinesTask> {
-        AsyncTask::new(ParseLinesTask {
+        env: Env,
+        #[napi(ts_arg_type = "string | Buffer | Array<string>")] input: Unknown<'_>,
+    ) -> Result<AsyncTask<ParseLinesTask>> {
+        let input = Lines::arg(&env, "CdrParser.parseLinesAsync", input)?;
+        Ok(AsyncTask::new(ParseLinesTask {
             parser: self.inner.clone(),
-            lines: Some(Lines::from_js(input)),
-        })
+            lines: Some(input),
+        }))
     }
 }
 
@@ -375,7 +398,11 @@ impl Task for ParseLinesTask {
 /// The field names of a CDR template: `"20"`, `"27"` or a comma list of 3CX field names.
 /// Throws `PBX_INVALID_ARGUMENT` naming the unknown field or the problem.
 #[napi]
-pub fn template_fields(env: Env, template: String) -> Result<Vec<String>> {
+pub fn template_fields(
+    env: Env,
+    #[napi(ts_arg_type = "string")] template: Unknown<'_>,
+) -> Result<Vec<String>> {
+    let template: String = arg(&env, "templateFields", "template", template)?;
     let t = parse_template(&env, Some(template))?;
     Ok(t.fields().iter().map(|f| f.name().to_owned()).collect())
 }

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use pbx_core::call::InternalCalls;
-use pbx_core::config::{self as core, HoursConfig, LogFormat, SourceConfig};
+use pbx_core::config::{self as core, HoursConfig, LogFormat};
 
+use crate::args::{arg, opt_arg};
 use crate::direction::DirectionPolicy;
 use crate::error::{IO_ERROR, OrThrow, PbxErrorInfo, throw};
 
@@ -88,23 +88,12 @@ impl Config {
             .collect()
     }
 
-    /// The source kind as written in `source.kind` (`postgres_cdroutput`, `postgres_cl`,
-    /// `postgres_table`, `mssql_table`, `socket_listen`, `socket_connect`, `file`,
-    /// `directory`).
-    #[napi(getter)]
+    /// The source kind as written in `source.kind`: pbx-core's `SourceKind` code
+    /// (`postgres_cdroutput`, `postgres_cl`, `postgres_table`, `mssql_table`,
+    /// `socket_listen`, `socket_connect`, `file`, `directory`).
+    #[napi(getter, ts_return_type = "SourceKind")]
     pub fn source_kind(&self) -> String {
-        match &self.inner.source {
-            SourceConfig::PostgresCdrOutput { .. } => "postgres_cdroutput",
-            SourceConfig::PostgresCallLog { .. } => "postgres_cl",
-            SourceConfig::PostgresTable { .. } => "postgres_table",
-            SourceConfig::MssqlTable { .. } => "mssql_table",
-            SourceConfig::SocketListen { .. } => "socket_listen",
-            SourceConfig::SocketConnect { .. } => "socket_connect",
-            SourceConfig::File { .. } => "file",
-            SourceConfig::Directory { .. } => "directory",
-            _ => "other",
-        }
-        .to_owned()
+        self.inner.source.kind().code().to_owned()
     }
 
     /// The call-logger API settings.
@@ -163,14 +152,10 @@ impl Config {
         DirectionPolicy::from_core(&self.inner.direction)
     }
 
-    /// `skip` or `asOutbound`.
-    #[napi(getter, ts_return_type = "'skip' | 'asOutbound'")]
+    /// `skip` or `as_outbound` (pbx-core's `InternalCalls` code, the YAML's spelling).
+    #[napi(getter, ts_return_type = "InternalCalls")]
     pub fn internal_calls(&self) -> String {
-        match self.inner.internal_calls {
-            InternalCalls::AsOutbound => "asOutbound",
-            _ => "skip",
-        }
-        .to_owned()
+        self.inner.internal_calls.code().to_owned()
     }
 
     /// The default region for phone numbers.
@@ -268,8 +253,14 @@ pub(crate) fn load(env: &Env, path: &str, vars: Option<HashMap<String, String>>)
 impl Config {
     /// Reads, substitutes and validates a configuration file: the same as `loadConfig`.
     #[napi(factory)]
-    pub fn load(env: Env, path: String, vars: Option<HashMap<String, String>>) -> Result<Config> {
-        load(&env, &path, vars)
+    pub fn load(
+        env: Env,
+        #[napi(ts_arg_type = "string")] path: Unknown<'_>,
+        #[napi(ts_arg_type = "Record<string, string> | undefined | null")] vars: Option<
+            Unknown<'_>,
+        >,
+    ) -> Result<Config> {
+        load_arg(&env, "Config.load", path, vars)
     }
 
     /// Substitutes (`${VAR}`, `${VAR:-default}`) and validates a YAML configuration given as
@@ -278,9 +269,13 @@ impl Config {
     #[napi(factory)]
     pub fn from_yaml(
         env: Env,
-        yaml: String,
-        vars: Option<HashMap<String, String>>,
+        #[napi(ts_arg_type = "string")] yaml: Unknown<'_>,
+        #[napi(ts_arg_type = "Record<string, string> | undefined | null")] vars: Option<
+            Unknown<'_>,
+        >,
     ) -> Result<Config> {
+        let yaml: String = arg(&env, "Config.fromYaml", "yaml", yaml)?;
+        let vars = opt_arg(&env, "Config.fromYaml", "vars", vars)?;
         from_yaml(&env, &yaml, vars)
     }
 }
@@ -293,18 +288,30 @@ impl Config {
 #[napi]
 pub fn load_config(
     env: Env,
-    path: String,
-    vars: Option<HashMap<String, String>>,
+    #[napi(ts_arg_type = "string")] path: Unknown<'_>,
+    #[napi(ts_arg_type = "Record<string, string> | undefined | null")] vars: Option<Unknown<'_>>,
 ) -> Result<Config> {
-    load(&env, &path, vars)
+    load_arg(&env, "loadConfig", path, vars)
 }
 
 /// @deprecated The former name of `loadConfig(path, vars)`.
 #[napi]
 pub fn load_config_file(
     env: Env,
-    path: String,
-    vars: Option<HashMap<String, String>>,
+    #[napi(ts_arg_type = "string")] path: Unknown<'_>,
+    #[napi(ts_arg_type = "Record<string, string> | undefined | null")] vars: Option<Unknown<'_>>,
 ) -> Result<Config> {
-    load(&env, &path, vars)
+    load_arg(&env, "loadConfigFile", path, vars)
+}
+
+/// `load` with its arguments read for `function`.
+fn load_arg(
+    env: &Env,
+    function: &str,
+    path: Unknown<'_>,
+    vars: Option<Unknown<'_>>,
+) -> Result<Config> {
+    let path: String = arg(env, function, "path", path)?;
+    let vars = opt_arg(env, function, "vars", vars)?;
+    load(env, &path, vars)
 }

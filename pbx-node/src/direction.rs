@@ -1,9 +1,10 @@
 //! `pbx_core::direction`: `classify` and the direction policy.
 
-use napi::bindgen_prelude::Either3;
+use napi::bindgen_prelude::{ClassInstance, Either3, Env, Result, Unknown};
 use napi_derive::napi;
-use pbx_core::direction::{self as core, Direction, Rule};
+use pbx_core::direction as core;
 
+use crate::args::{arg, opt_arg};
 use crate::call::CallMapper;
 use crate::cdr::Cdr;
 use crate::config::Config;
@@ -88,51 +89,15 @@ impl DirectionPolicy {
     }
 }
 
-/// Which way a call went.
-#[napi(string_enum = "UPPER_SNAKE")]
-#[derive(Debug, PartialEq, Eq)]
-pub enum CallDirectionKind {
-    /// From an outside number to the company.
-    Inbound,
-    /// From an extension to an outside number.
-    Outbound,
-    /// Between extensions.
-    Internal,
-    /// The record does not say enough.
-    Unknown,
-}
-
-/// The rule that decided a direction.
-#[napi(string_enum = "UPPER_SNAKE")]
-#[derive(Debug, PartialEq, Eq)]
-pub enum DirectionRule {
-    /// `from-type` is a line → inbound.
-    FromTypeExternal,
-    /// `from-type` is an extension and a destination type is external → outbound.
-    ToTypeExternal,
-    /// `from-type` is an extension and the destination types are internal → internal.
-    InternalTypes,
-    /// `from-dn` is a configured trunk DN → inbound.
-    FromTrunkDn,
-    /// An internal caller reached a configured trunk DN → outbound.
-    ToTrunkDn,
-    /// The caller's number is external → inbound.
-    ExternalCallerNumber,
-    /// An internal caller dialled an external number → outbound.
-    ExternalCalleeNumber,
-    /// Both numbers are extensions → internal.
-    InternalNumbers,
-    /// Nothing decides.
-    Undetermined,
-}
-
 /// The outcome of classifying one call.
 #[napi(object)]
 pub struct Classification {
-    /// The direction.
-    pub direction: CallDirectionKind,
-    /// The rule that decided it (stable code).
-    pub rule: DirectionRule,
+    /// The direction: pbx-core's `Direction` code.
+    #[napi(ts_type = "CallDirectionKind")]
+    pub direction: String,
+    /// The rule that decided it: pbx-core's `Rule` code.
+    #[napi(ts_type = "DirectionRule")]
+    pub rule: String,
     /// The rule, in words.
     pub explanation: String,
     /// The extension that owns the call (inbound: who answered; otherwise: the caller).
@@ -143,23 +108,8 @@ pub struct Classification {
 
 pub(crate) fn to_js(c: &core::Classification) -> Classification {
     Classification {
-        direction: match c.direction {
-            Direction::Inbound => CallDirectionKind::Inbound,
-            Direction::Outbound => CallDirectionKind::Outbound,
-            Direction::Internal => CallDirectionKind::Internal,
-            _ => CallDirectionKind::Unknown,
-        },
-        rule: match c.rule {
-            Rule::FromTypeExternal => DirectionRule::FromTypeExternal,
-            Rule::ToTypeExternal => DirectionRule::ToTypeExternal,
-            Rule::InternalTypes => DirectionRule::InternalTypes,
-            Rule::FromTrunkDn => DirectionRule::FromTrunkDn,
-            Rule::ToTrunkDn => DirectionRule::ToTrunkDn,
-            Rule::ExternalCallerNumber => DirectionRule::ExternalCallerNumber,
-            Rule::ExternalCalleeNumber => DirectionRule::ExternalCalleeNumber,
-            Rule::InternalNumbers => DirectionRule::InternalNumbers,
-            _ => DirectionRule::Undetermined,
-        },
+        direction: c.direction.code().to_owned(),
+        rule: c.rule.code().to_owned(),
         explanation: c.rule.to_string(),
         owner: c.owner.clone(),
         counterpart: c.counterpart.as_ref().map(|n| n.as_str().to_owned()),
@@ -171,14 +121,20 @@ pub(crate) fn to_js(c: &core::Classification) -> Classification {
 /// (default: pbx-core's). The Python binding's `classify(cdr, mapper)`.
 #[napi]
 pub fn classify(
-    cdr: &Cdr,
-    settings: Option<Either3<&CallMapper, &Config, DirectionPolicy>>,
-) -> Classification {
+    env: Env,
+    #[napi(ts_arg_type = "Cdr")] cdr: Unknown<'_>,
+    #[napi(ts_arg_type = "CallMapper | Config | DirectionPolicy | undefined | null")]
+    settings: Option<Unknown<'_>>,
+) -> Result<Classification> {
+    let cdr: ClassInstance<Cdr> = arg(&env, "classify", "cdr", cdr)?;
+    let settings: Option<
+        Either3<ClassInstance<CallMapper>, ClassInstance<Config>, DirectionPolicy>,
+    > = opt_arg(&env, "classify", "settings", settings)?;
     let c = match settings {
         Some(Either3::A(m)) => m.inner.classify(&cdr.inner),
         Some(Either3::B(config)) => core::classify(&cdr.inner, &config.inner.direction),
         Some(Either3::C(p)) => core::classify(&cdr.inner, &p.to_core()),
         None => core::classify(&cdr.inner, &core::DirectionPolicy::default()),
     };
-    to_js(&c)
+    Ok(to_js(&c))
 }

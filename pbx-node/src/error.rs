@@ -6,15 +6,12 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use pbx_core::Location;
 
-/// A line or value could not be read (`InvalidValue`, `FieldCount`, `TooManyFields`,
-/// `LineTooLong`, `EmptyLine`).
-pub(crate) const PARSE_ERROR: &str = "PBX_PARSE_ERROR";
-/// A call could not be built from database legs (`InvalidCall`).
-pub(crate) const INVALID_CALL: &str = "PBX_INVALID_CALL";
-/// A configuration has problems (`InvalidConfig`); the error carries `issues`.
-pub(crate) const CONFIG_ERROR: &str = "PBX_CONFIG_ERROR";
-/// An argument is unusable: a template, a timezone, a region, a setting value
-/// (`UnknownField`, `InvalidTemplate`, `InvalidSetting`), or a value the binding cannot read.
+// A pbx-core error's `code` and `kind` are its category's and kind's codes
+// (`pbx_core::ErrorCategory`, `pbx_core::ErrorKind`): `PBX_PARSE_ERROR`, `PBX_INVALID_CALL`,
+// `PBX_CONFIG_ERROR`, `PBX_INVALID_ARGUMENT`. The codes below are the binding's own.
+
+/// An argument is unusable: a value the binding cannot read, an argument of the wrong type
+/// (the same code as pbx-core's `ErrorCategory::InvalidArgument`).
 pub(crate) const INVALID_ARGUMENT: &str = "PBX_INVALID_ARGUMENT";
 /// A file could not be read (`loadConfigFile`).
 pub(crate) const IO_ERROR: &str = "PBX_IO_ERROR";
@@ -23,9 +20,6 @@ pub(crate) const IO_ERROR: &str = "PBX_IO_ERROR";
 pub(crate) const SYNC_ERROR: &str = "PBX_SYNC_ERROR";
 /// A call that does not fit the object's state (`Sideloader.runOnce` while it runs).
 pub(crate) const INVALID_STATE: &str = "PBX_INVALID_STATE";
-/// A pbx-core error of a kind this binding does not know yet (pbx-core's error is
-/// `#[non_exhaustive]`).
-pub(crate) const OTHER: &str = "PBX_ERROR";
 
 /// One problem in a configuration.
 #[napi(object)]
@@ -44,11 +38,11 @@ pub struct ConfigIssue {
 #[derive(Clone, Debug)]
 pub struct PbxErrorInfo {
     /// Stable code: `PBX_PARSE_ERROR`, `PBX_INVALID_CALL`, `PBX_CONFIG_ERROR`,
-    /// `PBX_INVALID_ARGUMENT`, `PBX_IO_ERROR`, `PBX_SYNC_ERROR`, `PBX_INVALID_STATE` or
-    /// `PBX_ERROR`.
+    /// `PBX_INVALID_ARGUMENT` (pbx-core's error categories), `PBX_IO_ERROR`, `PBX_SYNC_ERROR` or
+    /// `PBX_INVALID_STATE`.
     pub code: String,
-    /// The pbx-core error variant in snake_case, as the Python binding's `kind` (`invalid_value`,
-    /// `field_count`, `empty_line`, `invalid_config`, …).
+    /// The pbx-core error kind's code, as the Python binding's `kind` (`invalid_value`,
+    /// `invalid_column`, `field_count`, `empty_line`, `invalid_config`, …).
     pub kind: String,
     /// The whole message, saying what and where.
     pub message: String,
@@ -86,25 +80,13 @@ impl PbxErrorInfo {
 impl From<&pbx_core::Error> for PbxErrorInfo {
     fn from(e: &pbx_core::Error) -> Self {
         use pbx_core::Error as E;
-        let (code, kind) = match e {
-            E::InvalidValue { .. } => (PARSE_ERROR, "invalid_value"),
-            E::FieldCount { .. } => (PARSE_ERROR, "field_count"),
-            E::TooManyFields { .. } => (PARSE_ERROR, "too_many_fields"),
-            E::LineTooLong { .. } => (PARSE_ERROR, "line_too_long"),
-            E::EmptyLine { .. } => (PARSE_ERROR, "empty_line"),
-            E::InvalidCall { .. } => (INVALID_CALL, "invalid_call"),
-            E::InvalidConfig { .. } => (CONFIG_ERROR, "invalid_config"),
-            E::UnknownField { .. } => (INVALID_ARGUMENT, "unknown_field"),
-            E::InvalidTemplate { .. } => (INVALID_ARGUMENT, "invalid_template"),
-            E::InvalidSetting { .. } => (INVALID_ARGUMENT, "invalid_setting"),
-            _ => (OTHER, "other"),
-        };
-        let mut info = PbxErrorInfo::binding(code, kind, e.to_string());
-        match e.location() {
-            Some(Location::Line(n)) => info.line = i64::try_from(*n).ok(),
-            Some(Location::Row(id)) => info.row = Some(id.clone()),
-            _ => {}
-        }
+        let kind = e.kind();
+        let mut info = PbxErrorInfo::binding(kind.category().code(), kind.code(), e.to_string());
+        info.line = e
+            .location()
+            .and_then(Location::line)
+            .and_then(|n| i64::try_from(n).ok());
+        info.row = e.location().and_then(Location::row).map(str::to_owned);
         info.field = e.field().map(str::to_owned);
         info.value = e.value().map(str::to_owned);
         match e {
@@ -217,47 +199,5 @@ pub(crate) fn type_error(
     match env.throw_type_error(&message, Some(INVALID_ARGUMENT)) {
         Ok(()) => napi::Error::from_status(Status::PendingException),
         Err(_) => napi::Error::new(Status::InvalidArg, message),
-    }
-}
-
-/// A JS value's type in words, for [`type_error`].
-pub(crate) fn type_words(value: &Unknown<'_>) -> &'static str {
-    if value.is_array().unwrap_or(false) {
-        return "an array";
-    }
-    match value.get_type() {
-        Ok(ValueType::Undefined) => "undefined",
-        Ok(ValueType::Null) => "null",
-        Ok(ValueType::Boolean) => "a boolean",
-        Ok(ValueType::Number) => "a number",
-        Ok(ValueType::String) => "a string",
-        Ok(ValueType::Symbol) => "a symbol",
-        Ok(ValueType::Object) => "an object",
-        Ok(ValueType::Function) => "a function",
-        _ => "a value of another type",
-    }
-}
-
-/// An optional options-object argument: absent (`undefined`/`null`) or an object; anything
-/// else (`'AU'`, `42`, an array) is a `TypeError` naming `param` — never silently the defaults.
-pub(crate) fn object_arg<T: FromNapiValue>(
-    env: &Env,
-    function: &str,
-    param: &str,
-    value: Option<Unknown<'_>>,
-) -> napi::Result<Option<T>> {
-    let Some(value) = value else {
-        return Ok(None);
-    };
-    match value.get_type()? {
-        ValueType::Undefined | ValueType::Null => Ok(None),
-        ValueType::Object if !value.is_array()? => T::from_unknown(value).map(Some),
-        _ => Err(type_error(
-            env,
-            function,
-            param,
-            "an object",
-            type_words(&value),
-        )),
     }
 }

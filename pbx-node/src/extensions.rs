@@ -4,6 +4,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use pbx_core::extensions::{self as core, OwnerFallback};
 
+use crate::args::{JsonObject, arg, opt_arg};
 use crate::config::Config;
 use crate::error::invalid_argument;
 
@@ -34,19 +35,24 @@ impl ExtensionMap {
     pub fn new(
         env: Env,
         #[napi(ts_arg_type = "Record<string, string | { email: string; name?: string }>")]
-        map: Option<serde_json::Value>,
-        default_email: Option<String>,
+        map: Option<Unknown<'_>>,
+        #[napi(ts_arg_type = "string | undefined | null")] default_email: Option<Unknown<'_>>,
     ) -> Result<Self> {
+        let f = "new ExtensionMap";
+        let map: Option<JsonObject> = opt_arg(&env, f, "map", map)?;
+        let default_email: Option<String> = opt_arg(&env, f, "defaultEmail", default_email)?;
         let mut inner = match map {
-            None | Some(serde_json::Value::Null) => core::ExtensionMap::new(),
-            Some(v) => serde_json::from_value::<core::ExtensionMap>(v).map_err(|e| {
-                invalid_argument(
-                    &env,
-                    format!(
-                        "extension map: {e} (each value must be an email or {{ email, name }})"
-                    ),
-                )
-            })?,
+            None => core::ExtensionMap::new(),
+            Some(JsonObject(v)) => {
+                serde_json::from_value::<core::ExtensionMap>(v).map_err(|e| {
+                    invalid_argument(
+                        &env,
+                        format!(
+                            "extension map: {e} (each value must be an email or {{ email, name }})"
+                        ),
+                    )
+                })?
+            }
         };
         if let Some(email) = default_email {
             inner = inner.with_fallback(OwnerFallback::DefaultEmail(email));
@@ -56,35 +62,60 @@ impl ExtensionMap {
 
     /// The map of a loaded configuration (`extensions.map` and `extensions.default_email`).
     #[napi(factory)]
-    pub fn from_config(config: &Config) -> Self {
-        ExtensionMap {
+    pub fn from_config(
+        env: Env,
+        #[napi(ts_arg_type = "Config")] config: Unknown<'_>,
+    ) -> Result<Self> {
+        let config: ClassInstance<Config> = arg(&env, "ExtensionMap.fromConfig", "config", config)?;
+        Ok(ExtensionMap {
             inner: config.inner.extensions.clone(),
-        }
+        })
     }
 
     /// Adds or replaces a user.
     #[napi]
-    pub fn set(&mut self, extension: String, email: String, name: Option<String>) {
+    pub fn set(
+        &mut self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] extension: Unknown<'_>,
+        #[napi(ts_arg_type = "string")] email: Unknown<'_>,
+        #[napi(ts_arg_type = "string | undefined | null")] name: Option<Unknown<'_>>,
+    ) -> Result<()> {
+        let f = "ExtensionMap.set";
+        let extension: String = arg(&env, f, "extension", extension)?;
+        let email: String = arg(&env, f, "email", email)?;
+        let name: Option<String> = opt_arg(&env, f, "name", name)?;
         let mut user = core::User::new(extension, email);
         user.name = name;
         self.inner.insert(user);
+        Ok(())
     }
 
     /// The user of an extension, or `null`.
     #[napi]
-    pub fn get(&self, extension: String) -> Option<ExtensionUser> {
-        self.inner.get(&extension).map(|u| ExtensionUser {
+    pub fn get(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] extension: Unknown<'_>,
+    ) -> Result<Option<ExtensionUser>> {
+        let extension: String = arg(&env, "ExtensionMap.get", "extension", extension)?;
+        Ok(self.inner.get(&extension).map(|u| ExtensionUser {
             extension: u.extension.clone(),
             email: u.email.clone(),
             name: u.name.clone(),
-        })
+        }))
     }
 
     /// The email a call of this extension is attributed to (the user's, else the default
     /// email), or `null`.
     #[napi]
-    pub fn email_for(&self, extension: String) -> Option<String> {
-        self.inner.email_for(&extension).map(str::to_owned)
+    pub fn email_for(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] extension: Unknown<'_>,
+    ) -> Result<Option<String>> {
+        let extension: String = arg(&env, "ExtensionMap.emailFor", "extension", extension)?;
+        Ok(self.inner.email_for(&extension).map(str::to_owned))
     }
 
     /// How many users are mapped.

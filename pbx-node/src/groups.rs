@@ -1,12 +1,12 @@
 //! `pbx_core::groups`: call-group coverage evaluation (`evaluateGroups`, `GroupMonitor`).
 
-use napi::JsDate;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use pbx_core::groups::{self as core, AlertAction, ResolveReason};
+use pbx_core::groups::{self as core, AlertAction};
 
+use crate::args::{JsonArray, JsonObject, arg, opt_arg};
 use crate::config::Config;
-use crate::error::invalid_argument;
+use crate::error::{OrThrow, invalid_argument};
 use crate::hours::{BusinessHours, instant};
 
 /// A member of a call group.
@@ -27,8 +27,8 @@ pub struct CallGroup {
     pub id: String,
     /// Its name.
     pub name: String,
-    /// `queue` or `ringGroup`.
-    #[napi(ts_type = "'queue' | 'ringGroup'")]
+    /// `queue` or `ring_group` (pbx-core's `GroupKind` codes; `ringGroup` is accepted too).
+    #[napi(ts_type = "GroupKind | 'ringGroup'")]
     pub kind: String,
     /// Its members.
     pub members: Vec<GroupMember>,
@@ -50,8 +50,8 @@ pub struct AlertRequest {
 /// What to do: post an alert (`open`) or resolve one (`resolve`).
 #[napi(object)]
 pub struct GroupAction {
-    /// `open` or `resolve`.
-    #[napi(ts_type = "'open' | 'resolve'")]
+    /// `open` or `resolve` (pbx-core's `AlertAction` codes).
+    #[napi(ts_type = "AlertActionCode")]
     pub action: String,
     /// The group's id.
     pub group_id: String,
@@ -62,7 +62,9 @@ pub struct GroupAction {
     /// For `resolve`: the backend's alert id, when known (else find it among the active
     /// alerts by group id).
     pub alert_id: Option<String>,
-    /// For `resolve`: `staffed`, `closed`, `excluded` or `gone`.
+    /// For `resolve`: pbx-core's `ResolveReason` code (`staffed`, `closed`, `excluded` or
+    /// `gone`).
+    #[napi(ts_type = "ResolveReason")]
     pub reason: Option<String>,
     /// For `resolve`: the alert being resolved, as the monitor state holds it (pass it to
     /// `alertResolveFailed` when the resolve could not be delivered).
@@ -105,19 +107,10 @@ fn write_state(env: &Env, state: &core::MonitorState) -> Result<serde_json::Valu
 }
 
 fn to_core_group(env: &Env, g: CallGroup) -> Result<core::CallGroup> {
-    let kind = match g.kind.as_str() {
-        "queue" => core::GroupKind::Queue,
-        "ringGroup" => core::GroupKind::RingGroup,
-        other => {
-            return Err(invalid_argument(
-                env,
-                format!(
-                    "group {}: kind {other:?}, expected queue or ringGroup",
-                    g.id
-                ),
-            ));
-        }
-    };
+    let kind = g
+        .kind
+        .parse::<core::GroupKind>()
+        .map_err(|e| invalid_argument(env, format!("group {}: {e}", g.id)))?;
     Ok(core::CallGroup {
         id: g.id,
         name: g.name,
@@ -135,53 +128,34 @@ fn to_core_group(env: &Env, g: CallGroup) -> Result<core::CallGroup> {
 }
 
 fn to_action(a: AlertAction) -> GroupAction {
+    let mut out = GroupAction {
+        action: a.code().to_owned(),
+        group_id: a.group_id().to_owned(),
+        alert_type: String::new(),
+        request: None,
+        alert_id: None,
+        reason: None,
+        alert: None,
+    };
     match a {
-        AlertAction::Open(r) => GroupAction {
-            action: "open".to_owned(),
-            group_id: r.call_group_id.clone(),
-            alert_type: String::from(r.alert_type.clone()),
-            request: Some(AlertRequest {
+        AlertAction::Open(r) => {
+            out.alert_type = String::from(r.alert_type.clone());
+            out.request = Some(AlertRequest {
                 call_group_id: r.call_group_id,
                 call_group_name: r.call_group_name,
                 alert_type: String::from(r.alert_type),
                 alert_message: r.alert_message,
-            }),
-            alert_id: None,
-            reason: None,
-            alert: None,
-        },
-        AlertAction::Resolve {
-            group_id,
-            alert,
-            reason,
-        } => GroupAction {
-            action: "resolve".to_owned(),
-            group_id,
-            alert_type: String::from(alert.alert_type.clone()),
-            request: None,
-            alert_id: alert.alert_id.as_ref().map(ToString::to_string),
-            alert: serde_json::to_value(&alert).ok(),
-            reason: Some(
-                match reason {
-                    ResolveReason::Staffed => "staffed",
-                    ResolveReason::Closed => "closed",
-                    ResolveReason::Excluded => "excluded",
-                    ResolveReason::Gone => "gone",
-                    _ => "other",
-                }
-                .to_owned(),
-            ),
-        },
-        other => GroupAction {
-            action: format!("{other:?}"),
-            group_id: String::new(),
-            alert_type: String::new(),
-            request: None,
-            alert_id: None,
-            reason: None,
-            alert: None,
-        },
+            });
+        }
+        AlertAction::Resolve { alert, reason, .. } => {
+            out.alert_type = String::from(alert.alert_type.clone());
+            out.alert_id = alert.alert_id.as_ref().map(ToString::to_string);
+            out.alert = serde_json::to_value(&alert).ok();
+            out.reason = Some(reason.code().to_owned());
+        }
+        _ => {}
     }
+    out
 }
 
 /// The coverage monitor: business hours (and per-group hours) plus settings.
@@ -196,21 +170,28 @@ impl GroupMonitor {
     #[napi(constructor)]
     pub fn new(
         env: Env,
-        hours: &BusinessHours,
+        #[napi(ts_arg_type = "BusinessHours")] hours: Unknown<'_>,
         #[napi(ts_arg_type = "MonitorOptions | undefined | null")] options: Option<Unknown<'_>>,
     ) -> Result<Self> {
-        let options = crate::error::object_arg(&env, "new GroupMonitor", "options", options)?;
-        Ok(Self::with_options(hours, options))
+        let hours: ClassInstance<BusinessHours> = arg(&env, "new GroupMonitor", "hours", hours)?;
+        let options = opt_arg(&env, "new GroupMonitor", "options", options)?;
+        Ok(Self::with_options(&hours, options))
     }
 
     /// The monitor a configuration describes (`groups.debounce`, `include`, `exclude`, and
     /// `groups.hours` per group), with `hours` for every other group.
     #[napi(factory)]
-    pub fn from_config(config: &Config, hours: &BusinessHours) -> Self {
-        let mut inner = core::GroupMonitor::new(hours.inner.clone());
-        inner.config = config.inner.groups.monitor.clone();
-        inner.group_hours = config.inner.groups.hours.clone();
-        GroupMonitor { inner }
+    pub fn from_config(
+        env: Env,
+        #[napi(ts_arg_type = "Config")] config: Unknown<'_>,
+        #[napi(ts_arg_type = "BusinessHours")] hours: Unknown<'_>,
+    ) -> Result<Self> {
+        let f = "GroupMonitor.fromConfig";
+        let config: ClassInstance<Config> = arg(&env, f, "config", config)?;
+        let hours: ClassInstance<BusinessHours> = arg(&env, f, "hours", hours)?;
+        let inner = core::GroupMonitor::from_config(&config.inner, Some(hours.inner.clone()))
+            .or_throw(&env)?;
+        Ok(GroupMonitor { inner })
     }
 
     /// One check at `now` over a snapshot of the groups, from the previous `state` (`null`
@@ -220,13 +201,30 @@ impl GroupMonitor {
     pub fn evaluate(
         &self,
         env: Env,
-        groups: Vec<CallGroup>,
+        #[napi(ts_arg_type = "Array<CallGroup>")] groups: Unknown<'_>,
         #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<
-            serde_json::Value,
+            Unknown<'_>,
         >,
-        now: JsDate<'_>,
+        #[napi(ts_arg_type = "Date")] now: Unknown<'_>,
     ) -> Result<GroupEvaluation> {
-        let now = instant(&env, &now)?;
+        self.evaluate_args(&env, "GroupMonitor.evaluate", groups, state, now)
+    }
+}
+
+impl GroupMonitor {
+    /// `evaluate` with its arguments read for `function`.
+    fn evaluate_args(
+        &self,
+        env: &Env,
+        function: &str,
+        groups: Unknown<'_>,
+        state: Option<Unknown<'_>>,
+        now: Unknown<'_>,
+    ) -> Result<GroupEvaluation> {
+        let groups: Vec<CallGroup> = arg(env, function, "groups", groups)?;
+        let state = state_arg(env, function, state)?;
+        let now = instant(env, &arg(env, function, "now", now)?)?;
+        let env = *env;
         let mut state = read_state(&env, state)?;
         let groups = groups
             .into_iter()
@@ -246,16 +244,26 @@ impl GroupMonitor {
 #[napi]
 pub fn evaluate_groups(
     env: Env,
-    hours: &BusinessHours,
-    groups: Vec<CallGroup>,
-    #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<
-        serde_json::Value,
-    >,
-    now: JsDate<'_>,
+    #[napi(ts_arg_type = "BusinessHours")] hours: Unknown<'_>,
+    #[napi(ts_arg_type = "Array<CallGroup>")] groups: Unknown<'_>,
+    #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<Unknown<'_>>,
+    #[napi(ts_arg_type = "Date")] now: Unknown<'_>,
     #[napi(ts_arg_type = "MonitorOptions | undefined | null")] options: Option<Unknown<'_>>,
 ) -> Result<GroupEvaluation> {
-    let options = crate::error::object_arg(&env, "evaluateGroups", "options", options)?;
-    GroupMonitor::with_options(hours, options).evaluate(env, groups, state, now)
+    let f = "evaluateGroups";
+    let hours: ClassInstance<BusinessHours> = arg(&env, f, "hours", hours)?;
+    let options = opt_arg(&env, f, "options", options)?;
+    GroupMonitor::with_options(&hours, options).evaluate_args(&env, f, groups, state, now)
+}
+
+/// The `state` argument of `function`: a monitor state object, or `null`/`undefined` for
+/// the first check.
+fn state_arg(
+    env: &Env,
+    function: &str,
+    state: Option<Unknown<'_>>,
+) -> Result<Option<serde_json::Value>> {
+    Ok(opt_arg::<JsonObject>(env, function, "state", state)?.map(|s| s.0))
 }
 
 /// The monitor state with the backend's id of the alert just opened for `groupId` (after
@@ -263,12 +271,14 @@ pub fn evaluate_groups(
 #[napi(ts_return_type = "Record<string, unknown>")]
 pub fn record_alert_id(
     env: Env,
-    #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<
-        serde_json::Value,
-    >,
-    group_id: String,
-    alert_id: String,
+    #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<Unknown<'_>>,
+    #[napi(ts_arg_type = "string")] group_id: Unknown<'_>,
+    #[napi(ts_arg_type = "string")] alert_id: Unknown<'_>,
 ) -> Result<serde_json::Value> {
+    let f = "recordAlertId";
+    let state = state_arg(&env, f, state)?;
+    let group_id: String = arg(&env, f, "groupId", group_id)?;
+    let alert_id: String = arg(&env, f, "alertId", alert_id)?;
     let mut s = read_state(&env, state)?;
     s.record_alert_id(&group_id, core::AlertId(alert_id));
     write_state(&env, &s)
@@ -278,11 +288,12 @@ pub fn record_alert_id(
 #[napi(ts_return_type = "Record<string, unknown>")]
 pub fn alert_open_failed(
     env: Env,
-    #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<
-        serde_json::Value,
-    >,
-    group_id: String,
+    #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<Unknown<'_>>,
+    #[napi(ts_arg_type = "string")] group_id: Unknown<'_>,
 ) -> Result<serde_json::Value> {
+    let f = "alertOpenFailed";
+    let state = state_arg(&env, f, state)?;
+    let group_id: String = arg(&env, f, "groupId", group_id)?;
     let mut s = read_state(&env, state)?;
     s.open_failed(&group_id);
     write_state(&env, &s)
@@ -293,12 +304,14 @@ pub fn alert_open_failed(
 #[napi(ts_return_type = "Record<string, unknown>")]
 pub fn alert_resolve_failed(
     env: Env,
-    #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<
-        serde_json::Value,
-    >,
-    group_id: String,
-    #[napi(ts_arg_type = "Record<string, unknown>")] alert: serde_json::Value,
+    #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<Unknown<'_>>,
+    #[napi(ts_arg_type = "string")] group_id: Unknown<'_>,
+    #[napi(ts_arg_type = "Record<string, unknown>")] alert: Unknown<'_>,
 ) -> Result<serde_json::Value> {
+    let f = "alertResolveFailed";
+    let state = state_arg(&env, f, state)?;
+    let group_id: String = arg(&env, f, "groupId", group_id)?;
+    let JsonObject(alert) = arg(&env, f, "alert", alert)?;
     let mut s = read_state(&env, state)?;
     let alert: core::OpenAlert =
         serde_json::from_value(alert).map_err(|e| invalid_argument(&env, format!("alert: {e}")))?;
@@ -312,13 +325,14 @@ pub fn alert_resolve_failed(
 #[napi(ts_return_type = "Record<string, unknown>")]
 pub fn adopt_active_alerts(
     env: Env,
-    #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<
-        serde_json::Value,
-    >,
-    #[napi(ts_arg_type = "Array<Record<string, unknown>>")] alerts: serde_json::Value,
-    now: JsDate<'_>,
+    #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<Unknown<'_>>,
+    #[napi(ts_arg_type = "Array<Record<string, unknown>>")] alerts: Unknown<'_>,
+    #[napi(ts_arg_type = "Date")] now: Unknown<'_>,
 ) -> Result<serde_json::Value> {
-    let now = instant(&env, &now)?;
+    let f = "adoptActiveAlerts";
+    let state = state_arg(&env, f, state)?;
+    let JsonArray(alerts) = arg(&env, f, "alerts", alerts)?;
+    let now = instant(&env, &arg(&env, f, "now", now)?)?;
     let mut s = read_state(&env, state)?;
     let alerts: Vec<core::Alert> = serde_json::from_value(alerts)
         .map_err(|e| invalid_argument(&env, format!("alerts: {e}")))?;
@@ -329,17 +343,19 @@ pub fn adopt_active_alerts(
 impl GroupMonitor {
     /// A monitor with one set of business hours and `options`.
     fn with_options(hours: &BusinessHours, options: Option<MonitorOptions>) -> Self {
-        let mut inner = core::GroupMonitor::new(hours.inner.clone());
         let o = options.unwrap_or_default();
+        let mut config = core::MonitorConfig::default();
         if let Some(d) = o.debounce {
-            inner.config.debounce = d;
+            config.debounce = d;
         }
         if let Some(v) = o.include {
-            inner.config.include = v;
+            config.include = v;
         }
         if let Some(v) = o.exclude {
-            inner.config.exclude = v;
+            config.exclude = v;
         }
-        GroupMonitor { inner }
+        GroupMonitor {
+            inner: core::GroupMonitor::new(hours.inner.clone()).with_config(config),
+        }
     }
 }

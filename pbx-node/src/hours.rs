@@ -5,12 +5,13 @@ use napi::JsDate;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use pbx_core::config::HoursConfig;
-use pbx_core::hours::{self as core, ClosedReason, HoursState, OpenReason, xapi::OfficeHours};
+use pbx_core::hours::{self as core, HoursState, xapi::OfficeHours};
 
+use crate::args::{JsonObject, arg, opt_arg};
 use crate::config::Config;
 use crate::error::{OrThrow, invalid_argument};
 
-/// Reads a JS `Date`; anything else, or an invalid date (`new Date('x')`), is
+/// The instant of a JS `Date` (read with [`arg`]); an invalid date (`new Date('x')`) is
 /// `PBX_INVALID_ARGUMENT`.
 pub(crate) fn instant(env: &Env, at: &JsDate<'_>) -> Result<DateTime<Utc>> {
     let ms = at
@@ -37,33 +38,19 @@ pub struct HoursChange {
 pub struct HoursStatus {
     /// Whether the office is open.
     pub open: bool,
-    /// Why: `interval`, `extraOpening`, `always` when open; `outsideHours`, `holiday`,
-    /// `extraClosure`, `break`, `never` when closed.
+    /// Why: pbx-core's `HoursState` code — `interval`, `extra_opening`, `always` when open;
+    /// `outside_hours`, `holiday`, `extra_closure`, `break`, `never` when closed.
+    #[napi(ts_type = "HoursReason")]
     pub reason: String,
     /// The holiday's or closure's name, when that is the reason.
     pub name: Option<String>,
 }
 
 fn status(s: &HoursState) -> HoursStatus {
-    let (open, reason, name) = match s {
-        HoursState::Open(OpenReason::Interval { .. }) => (true, "interval", None),
-        HoursState::Open(OpenReason::ExtraOpening { .. }) => (true, "extraOpening", None),
-        HoursState::Open(OpenReason::Always) => (true, "always", None),
-        HoursState::Closed(ClosedReason::OutsideHours) => (false, "outsideHours", None),
-        HoursState::Closed(ClosedReason::Holiday { name, .. }) => {
-            (false, "holiday", Some(name.clone()))
-        }
-        HoursState::Closed(ClosedReason::ExtraClosure { name }) => {
-            (false, "extraClosure", Some(name.clone()))
-        }
-        HoursState::Closed(ClosedReason::Break) => (false, "break", None),
-        HoursState::Closed(ClosedReason::Never) => (false, "never", None),
-        other => (other.is_open(), "other", None),
-    };
     HoursStatus {
-        open,
-        reason: reason.to_owned(),
-        name,
+        open: s.is_open(),
+        reason: s.code().to_owned(),
+        name: s.name().map(str::to_owned),
     }
 }
 
@@ -80,25 +67,37 @@ impl BusinessHours {
     /// The business hours of a loaded configuration (`business_hours`), or `null` when it has
     /// none or reads them from XAPI (`business_hours.from_xapi: true`; use `fromXapi` then).
     #[napi]
-    pub fn from_config(config: &Config) -> Option<BusinessHours> {
-        match &config.inner.business_hours {
+    pub fn from_config(
+        env: Env,
+        #[napi(ts_arg_type = "Config")] config: Unknown<'_>,
+    ) -> Result<Option<BusinessHours>> {
+        let config: ClassInstance<Config> =
+            arg(&env, "BusinessHours.fromConfig", "config", config)?;
+        Ok(match &config.inner.business_hours {
             Some(HoursConfig::Schedule(h)) => Some(BusinessHours {
                 inner: (**h).clone(),
             }),
             _ => None,
-        }
+        })
     }
 
     /// The business hours of a group that has its own in the configuration
     /// (`groups.hours.<id>`), or `null`.
     #[napi]
-    pub fn from_config_group(config: &Config, group_id: String) -> Option<BusinessHours> {
-        config
+    pub fn from_config_group(
+        env: Env,
+        #[napi(ts_arg_type = "Config")] config: Unknown<'_>,
+        #[napi(ts_arg_type = "string")] group_id: Unknown<'_>,
+    ) -> Result<Option<BusinessHours>> {
+        let f = "BusinessHours.fromConfigGroup";
+        let config: ClassInstance<Config> = arg(&env, f, "config", config)?;
+        let group_id: String = arg(&env, f, "groupId", group_id)?;
+        Ok(config
             .inner
             .groups
             .hours
             .get(&group_id)
-            .map(|h| BusinessHours { inner: h.clone() })
+            .map(|h| BusinessHours { inner: h.clone() }))
     }
 
     /// From 3CX XAPI `GET /OfficeHours` JSON as XAPI returns it (`TimeZoneId`, `Hours`,
@@ -106,8 +105,10 @@ impl BusinessHours {
     #[napi(factory)]
     pub fn from_xapi(
         env: Env,
-        #[napi(ts_arg_type = "Record<string, unknown>")] office_hours: serde_json::Value,
+        #[napi(ts_arg_type = "Record<string, unknown>")] office_hours: Unknown<'_>,
     ) -> Result<BusinessHours> {
+        let JsonObject(office_hours) =
+            arg(&env, "BusinessHours.fromXapi", "officeHours", office_hours)?;
         let oh: OfficeHours = serde_json::from_value(office_hours)
             .map_err(|e| invalid_argument(&env, format!("XAPI OfficeHours: {e}")))?;
         oh.to_business_hours()
@@ -117,7 +118,11 @@ impl BusinessHours {
 
     /// Always open, in `timezone`.
     #[napi(factory)]
-    pub fn always(env: Env, timezone: String) -> Result<BusinessHours> {
+    pub fn always(
+        env: Env,
+        #[napi(ts_arg_type = "string")] timezone: Unknown<'_>,
+    ) -> Result<BusinessHours> {
+        let timezone: String = arg(&env, "BusinessHours.always", "timezone", timezone)?;
         let tz = pbx_core::call::parse_timezone("timezone", &timezone).or_throw(&env)?;
         Ok(BusinessHours {
             inner: core::BusinessHours::always(tz),
@@ -128,7 +133,14 @@ impl BusinessHours {
     /// Python binding's `BusinessHours.weekdays`). Throws `PBX_INVALID_ARGUMENT` for an unknown
     /// timezone or an unusable interval.
     #[napi(factory)]
-    pub fn weekdays(env: Env, timezone: String, interval: Option<String>) -> Result<BusinessHours> {
+    pub fn weekdays(
+        env: Env,
+        #[napi(ts_arg_type = "string")] timezone: Unknown<'_>,
+        #[napi(ts_arg_type = "string | undefined | null")] interval: Option<Unknown<'_>>,
+    ) -> Result<BusinessHours> {
+        let f = "BusinessHours.weekdays";
+        let timezone: String = arg(&env, f, "timezone", timezone)?;
+        let interval: Option<String> = opt_arg(&env, f, "interval", interval)?;
         let tz = pbx_core::call::parse_timezone("timezone", &timezone).or_throw(&env)?;
         let interval = interval
             .as_deref()
@@ -142,7 +154,11 @@ impl BusinessHours {
 
     /// Never open, in `timezone`.
     #[napi(factory)]
-    pub fn never(env: Env, timezone: String) -> Result<BusinessHours> {
+    pub fn never(
+        env: Env,
+        #[napi(ts_arg_type = "string")] timezone: Unknown<'_>,
+    ) -> Result<BusinessHours> {
+        let timezone: String = arg(&env, "BusinessHours.never", "timezone", timezone)?;
         let tz = pbx_core::call::parse_timezone("timezone", &timezone).or_throw(&env)?;
         Ok(BusinessHours {
             inner: core::BusinessHours::never(tz),
@@ -157,23 +173,34 @@ impl BusinessHours {
 
     /// Whether the office is open at `at`.
     #[napi]
-    pub fn is_open(&self, env: Env, at: JsDate<'_>) -> Result<bool> {
-        Ok(self.inner.is_open(instant(&env, &at)?))
+    pub fn is_open(&self, env: Env, #[napi(ts_arg_type = "Date")] at: Unknown<'_>) -> Result<bool> {
+        let at = instant(&env, &arg(&env, "BusinessHours.isOpen", "at", at)?)?;
+        Ok(self.inner.is_open(at))
     }
 
     /// Open or closed at `at`, and why.
     #[napi]
-    pub fn state(&self, env: Env, at: JsDate<'_>) -> Result<HoursStatus> {
-        Ok(status(&self.inner.state(instant(&env, &at)?)))
+    pub fn state(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "Date")] at: Unknown<'_>,
+    ) -> Result<HoursStatus> {
+        let at = instant(&env, &arg(&env, "BusinessHours.state", "at", at)?)?;
+        Ok(status(&self.inner.state(at)))
     }
 
     /// The next opening or closing after `at`, or `null` when nothing changes within two
     /// years (always open, never open).
     #[napi]
-    pub fn next_change(&self, env: Env, at: JsDate<'_>) -> Result<Option<HoursChange>> {
+    pub fn next_change(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "Date")] at: Unknown<'_>,
+    ) -> Result<Option<HoursChange>> {
+        let at = instant(&env, &arg(&env, "BusinessHours.nextChange", "at", at)?)?;
         Ok(self
             .inner
-            .next_change(instant(&env, &at)?)
+            .next_change(at)
             .map(|(at, opens)| HoursChange { at, opens }))
     }
 }

@@ -4,6 +4,7 @@
 //! `normalizeNumbers`) cross the JS/Rust boundary once per batch; their `…Async` variants run
 //! on the libuv thread pool as napi `Task`s.
 
+pub(crate) mod args;
 pub mod call;
 pub mod cdr;
 pub mod config;
@@ -21,4 +22,37 @@ use napi_derive::napi;
 #[napi]
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_owned()
+}
+
+/// The core vocabulary: every code pbx-core defines for the values this package publishes as
+/// strings, by vocabulary (`{ skip_reason: ['INTERNAL', …], direction_rule: […], … }`; the
+/// names are pbx-core's, as the Python binding's `_vocabulary()`). A test checks that each code
+/// is in the TypeScript types and accepted where the package takes it.
+#[napi(js_name = "_vocabulary", ts_return_type = "Record<string, string[]>")]
+pub fn vocabulary() -> std::collections::HashMap<&'static str, Vec<&'static str>> {
+    use pbx_core::Vocabulary;
+    fn codes<T: Vocabulary>() -> (&'static str, Vec<&'static str>) {
+        (T::NAME, T::codes())
+    }
+    [
+        codes::<pbx_core::ErrorKind>(),
+        codes::<pbx_core::ErrorCategory>(),
+        codes::<pbx_core::call::SkipReason>(),
+        codes::<pbx_core::call::CallDirection>(),
+        codes::<pbx_core::call::InternalCalls>(),
+        codes::<pbx_core::direction::Direction>(),
+        codes::<pbx_core::direction::Rule>(),
+        codes::<pbx_core::groups::GroupKind>(),
+        codes::<pbx_core::groups::ResolveReason>(),
+        codes::<pbx_core::phone::NumberFormat>(),
+        codes::<pbx_core::phone::InvalidReason>(),
+        codes::<pbx_core::config::SourceKind>(),
+        (
+            "alert_action",
+            pbx_core::groups::AlertAction::CODES.to_vec(),
+        ),
+        ("hours_state", pbx_core::hours::HoursState::CODES.to_vec()),
+    ]
+    .into_iter()
+    .collect()
 }

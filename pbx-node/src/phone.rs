@@ -5,8 +5,9 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use pbx_core::phone::{self as core, Normalized, NumberFormat, NumberPolicy, Region};
 
+use crate::args::{FromArg, arg, opt_arg};
 use crate::direction::DirectionPolicy;
-use crate::error::{OrThrow, invalid_argument, type_error, type_words};
+use crate::error::OrThrow;
 
 /// How numbers are normalized; a missing field keeps pbx-core's default.
 #[napi(object)]
@@ -15,7 +16,7 @@ pub struct NumberOptions {
     /// The region of numbers written without a country code (default `US`).
     pub default_region: Option<String>,
     /// How an external number is written (default `e164`).
-    #[napi(ts_type = "'e164' | 'international' | 'national' | 'rfc3966'")]
+    #[napi(ts_type = "NumberFormat")]
     pub format: Option<String>,
     /// Which bare numbers are extensions (the direction policy's rule).
     pub extensions: Option<DirectionPolicy>,
@@ -34,8 +35,9 @@ pub struct NormalizedNumber {
     pub extension: Option<String>,
     /// The input (`invalid`).
     pub raw: Option<String>,
-    /// Why it is invalid: `not_a_party`, `not_a_number`, `invalid_country_code`,
-    /// `too_short`, `too_long`, `invalid_length`.
+    /// Why it is invalid: pbx-core's `InvalidReason` code (`not_a_party`, `not_a_number`,
+    /// `invalid_country_code`, `too_short`, `too_long`, `invalid_length`).
+    #[napi(ts_type = "InvalidReason")]
     pub reason: Option<String>,
 }
 
@@ -65,14 +67,8 @@ fn policy(env: &Env, options: Option<NumberOptions>) -> Result<NumberPolicy> {
     if let Some(r) = &o.default_region {
         p.default_region = Region::parse("defaultRegion", r).or_throw(env)?;
     }
-    if let Some(f) = o.format {
-        p.format = serde_json::from_value::<NumberFormat>(serde_json::Value::String(f.clone()))
-            .map_err(|_| {
-                invalid_argument(
-                    env,
-                    format!("format {f:?}: expected e164, international, national or rfc3966"),
-                )
-            })?;
+    if let Some(f) = &o.format {
+        p.format = f.parse::<NumberFormat>().or_throw(env)?;
     }
     if let Some(d) = &o.extensions {
         p.extensions = d.to_core();
@@ -80,72 +76,33 @@ fn policy(env: &Env, options: Option<NumberOptions>) -> Result<NumberPolicy> {
     Ok(p)
 }
 
-/// The `options` argument: a [`NumberOptions`] object, the default region alone as a string
-/// (`'AU'`, as Python's `normalize_numbers(numbers, "AU")`), or nothing. Anything else is a
-/// `TypeError` naming the parameter — never silently the defaults.
+/// The `options` argument of the phone functions: a [`NumberOptions`] object, or the default
+/// region alone as a string (`'AU'`, as Python's `normalize_numbers(numbers, "AU")`).
+struct OptionsArg(NumberOptions);
+
+impl<'v> FromArg<'v> for OptionsArg {
+    fn expected() -> String {
+        "an object {defaultRegion, format, extensions} or a region string like 'AU'".to_owned()
+    }
+
+    fn from_arg(value: Unknown<'v>) -> std::result::Result<Self, String> {
+        match String::from_arg(value) {
+            Ok(region) => Ok(OptionsArg(NumberOptions {
+                default_region: Some(region),
+                ..NumberOptions::default()
+            })),
+            Err(_) => NumberOptions::from_arg(value).map(OptionsArg),
+        }
+    }
+}
+
+/// The `options` argument of `function`; never silently the defaults for a wrong type.
 fn options_arg(
     env: &Env,
     function: &str,
     options: Option<Unknown<'_>>,
 ) -> Result<Option<NumberOptions>> {
-    let Some(value) = options else {
-        return Ok(None);
-    };
-    let expected = "an object {defaultRegion, format, extensions} or a region string like 'AU'";
-    match value.get_type()? {
-        ValueType::Undefined | ValueType::Null => Ok(None),
-        ValueType::String => Ok(Some(NumberOptions {
-            default_region: Some(String::from_unknown(value)?),
-            ..NumberOptions::default()
-        })),
-        ValueType::Object if !value.is_array()? => NumberOptions::from_unknown(value)
-            .map(Some)
-            .map_err(|_| type_error(env, function, "options", expected, "an unusable object")),
-        _ => Err(type_error(
-            env,
-            function,
-            "options",
-            expected,
-            type_words(&value),
-        )),
-    }
-}
-
-/// A string argument, or a `TypeError` naming it.
-fn string_arg(env: &Env, function: &str, param: &str, value: Unknown<'_>) -> Result<String> {
-    match value.get_type()? {
-        ValueType::String => String::from_unknown(value),
-        _ => Err(type_error(
-            env,
-            function,
-            param,
-            "a string",
-            type_words(&value),
-        )),
-    }
-}
-
-/// An array-of-strings argument, or a `TypeError` naming it.
-fn strings_arg(env: &Env, function: &str, param: &str, value: Unknown<'_>) -> Result<Vec<String>> {
-    let expected = "an array of strings";
-    if !value.is_array()? {
-        return Err(type_error(
-            env,
-            function,
-            param,
-            expected,
-            type_words(&value),
-        ));
-    }
-    Vec::<String>::from_unknown(value).map_err(|_| {
-        type_error(
-            env,
-            function,
-            param,
-            expected,
-            "an array holding a non-string",
-        )
-    })
+    Ok(opt_arg::<OptionsArg>(env, function, "options", options)?.map(|o| o.0))
 }
 
 /// Normalizes one number (E.164 with a default region, or an extension, withheld, invalid).
@@ -157,7 +114,7 @@ pub fn normalize_number(
     raw: Unknown<'_>,
     options: Option<Unknown<'_>>,
 ) -> Result<NormalizedNumber> {
-    let raw = string_arg(&env, "normalizeNumber", "raw", raw)?;
+    let raw: String = arg(&env, "normalizeNumber", "raw", raw)?;
     let options = options_arg(&env, "normalizeNumber", options)?;
     let p = policy(&env, options)?;
     Ok(to_js(core::normalize(&raw, &p)))
@@ -177,7 +134,7 @@ pub fn normalize_numbers<'env>(
     raws: Unknown<'_>,
     options: Option<Unknown<'_>>,
 ) -> Result<Array<'env>> {
-    let raws = strings_arg(env, "normalizeNumbers", "raws", raws)?;
+    let raws = arg::<Vec<String>>(env, "normalizeNumbers", "raws", raws)?;
     let options = options_arg(env, "normalizeNumbers", options)?;
     let p = policy(env, options)?;
     compact(env, &compact_values(&raws, &p))
@@ -225,7 +182,7 @@ pub fn normalize_numbers_detailed(
     raws: Unknown<'_>,
     options: Option<Unknown<'_>>,
 ) -> Result<Vec<NormalizedNumber>> {
-    let raws = strings_arg(&env, "normalizeNumbersDetailed", "raws", raws)?;
+    let raws = arg::<Vec<String>>(&env, "normalizeNumbersDetailed", "raws", raws)?;
     let options = options_arg(&env, "normalizeNumbersDetailed", options)?;
     let p = policy(&env, options)?;
     Ok(core::normalize_batch(&raws, &p)
@@ -245,7 +202,7 @@ pub fn normalize_numbers_async(
     raws: Unknown<'_>,
     options: Option<Unknown<'_>>,
 ) -> Result<AsyncTask<NormalizeTask>> {
-    let raws = strings_arg(&env, "normalizeNumbersAsync", "raws", raws)?;
+    let raws = arg::<Vec<String>>(&env, "normalizeNumbersAsync", "raws", raws)?;
     let options = options_arg(&env, "normalizeNumbersAsync", options)?;
     let policy = policy(&env, options)?;
     Ok(AsyncTask::new(NormalizeTask { raws, policy }))

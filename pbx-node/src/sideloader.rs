@@ -13,6 +13,7 @@ use pbx_sources::runtime::{self, SideloaderHandle, Summary};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::args::arg;
 use crate::config::{Config, load};
 use crate::error::{INVALID_ARGUMENT, INVALID_STATE, PbxErrorInfo, SYNC_ERROR, rejection, throw};
 
@@ -174,7 +175,12 @@ impl Sideloader {
     /// for that read). A part that cannot be built throws `PBX_INVALID_ARGUMENT` (kind
     /// `config`) with `pbx-sideloader`'s message; unreadable XAPI users `PBX_SYNC_ERROR`.
     #[napi(constructor)]
-    pub fn new(env: Env, config: Either<ClassInstance<'_, Config>, String>) -> Result<Self> {
+    pub fn new(
+        env: Env,
+        #[napi(ts_arg_type = "Config | string")] config: Unknown<'_>,
+    ) -> Result<Self> {
+        let config: Either<ClassInstance<Config>, String> =
+            arg(&env, "new Sideloader", "config", config)?;
         let loaded;
         let config = match &config {
             Either::A(c) => &c.inner,

@@ -3,8 +3,9 @@
 //! (`CallMapper`, `toCallRequest`, `mapLines`).
 
 use pbx_core::Location;
-use pbx_core::call::{CallMapper, CallRequest, InternalCalls, Mapped, SkipReason, parse_timezone};
+use pbx_core::call::{CallMapper, CallRequest, Mapped, MappingOptions, SkipReason, parse_timezone};
 use pbx_core::cdr::split_lines;
+use pbx_core::direction::DirectionPolicy;
 use pbx_core::jsonl::LineWriter;
 use pbx_core::phone::Region;
 use pyo3::exceptions::PyRuntimeError;
@@ -23,11 +24,13 @@ use crate::extensions::PyExtensionMap;
 /// gives the one a `Config` describes. (`MappingConfig` is its former name.)
 ///
 /// `CallMapper(timezone="UTC", extensions=None, internal_calls="skip", default_region="US",
-/// trunk_dns=(), service_dns=())`: `timezone` is the PBX's IANA zone (timestamps carry its
-/// offset); `extensions` an `ExtensionMap` or a dict of extension → email or {email, name};
-/// `internal_calls` is `"skip"` or `"as_outbound"`; `trunk_dns` / `service_dns` are the DNs of
-/// trunks and of queues, ring groups, IVRs and voicemail, used when records carry no type
-/// fields. Raises `ConfigError` for an unusable setting.
+/// trunk_dns=(), service_dns=(), number_format="e164", call_id_prefix="3cx")`: `timezone` is
+/// the PBX's IANA zone (timestamps carry its offset); `extensions` an `ExtensionMap` or a dict
+/// of extension → email or {email, name}; `internal_calls` is `"skip"` or `"as_outbound"`;
+/// `trunk_dns` / `service_dns` are the DNs of trunks and of queues, ring groups, IVRs and
+/// voicemail, used when records carry no type fields; `number_format` how `phoneNumber` is
+/// written (`"e164"`, `"international"`, `"national"` or `"rfc3966"`); `call_id_prefix` the
+/// prefix of `pbxCallId`. Raises `ConfigError` for an unusable setting.
 #[pyclass(name = "CallMapper", module = "pbx", frozen)]
 pub(crate) struct PyCallMapper {
     mapper: CallMapper,
@@ -36,36 +39,38 @@ pub(crate) struct PyCallMapper {
 #[pymethods]
 impl PyCallMapper {
     #[new]
-    #[pyo3(signature = (timezone = "UTC", extensions = None, internal_calls = "skip",
-        default_region = "US", trunk_dns = Vec::new(), service_dns = Vec::new()))]
+    #[pyo3(signature = (timezone = "UTC".to_owned(), extensions = None,
+        internal_calls = "skip".to_owned(), default_region = "US".to_owned(),
+        trunk_dns = Vec::new(), service_dns = Vec::new(), number_format = "e164".to_owned(),
+        call_id_prefix = "3cx".to_owned()),
+        text_signature = "(timezone='UTC', extensions=None, internal_calls='skip', default_region='US', trunk_dns=..., service_dns=..., number_format='e164', call_id_prefix='3cx')")]
+    #[allow(clippy::too_many_arguments)] // Python keyword arguments
     fn new(
         py: Python<'_>,
-        timezone: &str,
+        #[pyo3(from_py_with = crate::arg::timezone)] timezone: String,
         extensions: Option<&Bound<'_, PyAny>>,
-        internal_calls: &str,
-        default_region: &str,
-        trunk_dns: Vec<String>,
-        service_dns: Vec<String>,
+        #[pyo3(from_py_with = crate::arg::internal_calls)] internal_calls: String,
+        #[pyo3(from_py_with = crate::arg::default_region)] default_region: String,
+        #[pyo3(from_py_with = crate::arg::trunk_dns)] trunk_dns: Vec<String>,
+        #[pyo3(from_py_with = crate::arg::service_dns)] service_dns: Vec<String>,
+        #[pyo3(from_py_with = crate::arg::number_format)] number_format: String,
+        #[pyo3(from_py_with = crate::arg::call_id_prefix)] call_id_prefix: String,
     ) -> PyResult<Self> {
-        let mut mapper = CallMapper::default();
-        mapper.options.timezone = parse_timezone("timezone", timezone).py(py)?;
-        mapper.options.default_region = Region::parse("default_region", default_region).py(py)?;
-        mapper.options.internal_calls = match internal_calls {
-            "skip" => InternalCalls::Skip,
-            "as_outbound" => InternalCalls::AsOutbound,
-            other => {
-                return Err(to_py(
-                    py,
-                    pbx_core::Error::InvalidSetting {
-                        setting: "internal_calls".into(),
-                        value: other.into(),
-                        reason: "is not skip or as_outbound".into(),
-                    },
-                ));
-            }
+        let options = MappingOptions {
+            timezone: parse_timezone("timezone", &timezone).py(py)?,
+            default_region: Region::parse("default_region", &default_region).py(py)?,
+            internal_calls: internal_calls.parse().py(py)?,
+            number_format: number_format.parse().py(py)?,
+            call_id_prefix,
         };
-        if let Some(ext) = extensions {
-            mapper.extensions = match ext.cast::<PyExtensionMap>() {
+        let direction = DirectionPolicy {
+            trunk_dns,
+            service_dns,
+            ..DirectionPolicy::default()
+        };
+        let extensions = match extensions {
+            None => Default::default(),
+            Some(ext) => match ext.cast::<PyExtensionMap>() {
                 Ok(m) => m.get().inner.clone(),
                 Err(_) => {
                     let ext = crate::convert::mapping_arg(
@@ -75,40 +80,48 @@ impl PyCallMapper {
                     )?;
                     PyExtensionMap::new(Some(ext), None)?.inner
                 }
-            };
-        }
-        mapper.direction.trunk_dns = trunk_dns;
-        mapper.direction.service_dns = service_dns;
-        Ok(PyCallMapper { mapper })
+            },
+        };
+        Ok(PyCallMapper {
+            mapper: CallMapper::new(options, direction, extensions),
+        })
     }
 
     fn __repr__(&self) -> String {
-        let o = &self.mapper.options;
+        let o = self.mapper.options();
         format!(
-            "CallMapper(timezone={}, internal_calls={:?}, default_region={}, extensions=<{} users>)",
+            "CallMapper(timezone={}, internal_calls={}, default_region={}, number_format={}, extensions=<{} users>)",
             repr_str(o.timezone.name()),
-            o.internal_calls,
+            repr_str(o.internal_calls.code()),
             repr_str(o.default_region.as_str()),
-            self.mapper.extensions.len()
+            repr_str(o.number_format.code()),
+            self.mapper.extensions().len()
         )
     }
 
     /// The mapper a loaded `Config` describes (timezone, extension map, direction policy,
     /// internal calls, default region).
     #[staticmethod]
-    fn from_config(config: PyRef<'_, PyConfig>) -> Self {
+    fn from_config(#[pyo3(from_py_with = crate::arg::config)] config: PyRef<'_, PyConfig>) -> Self {
         PyCallMapper {
             mapper: config.mapper.clone(),
         }
     }
 
     /// `classify(cdr, self)`.
-    fn classify(&self, cdr: PyRef<'_, PyCdr>) -> PyClassification {
+    fn classify(
+        &self,
+        #[pyo3(from_py_with = crate::arg::cdr)] cdr: PyRef<'_, PyCdr>,
+    ) -> PyClassification {
         crate::direction::classify_with(&self.mapper, &cdr)
     }
 
     /// `to_call_request(cdr, self)`.
-    fn map<'py>(&self, py: Python<'py>, cdr: PyRef<'py, PyCdr>) -> PyResult<Bound<'py, PyAny>> {
+    fn map<'py>(
+        &self,
+        py: Python<'py>,
+        #[pyo3(from_py_with = crate::arg::cdr)] cdr: PyRef<'py, PyCdr>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         map_one(py, &self.mapper, &cdr)
     }
 
@@ -117,7 +130,7 @@ impl PyCallMapper {
     fn map_lines_json_method<'py>(
         &self,
         py: Python<'py>,
-        parser: PyRef<'py, PyCdrParser>,
+        #[pyo3(from_py_with = crate::arg::parser)] parser: PyRef<'py, PyCdrParser>,
         lines: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyBytes>> {
         run_map_lines_json(py, &parser, lines, &self.mapper)
@@ -128,7 +141,7 @@ impl PyCallMapper {
     fn map_lines_method<'py>(
         &self,
         py: Python<'py>,
-        parser: PyRef<'py, PyCdrParser>,
+        #[pyo3(from_py_with = crate::arg::parser)] parser: PyRef<'py, PyCdrParser>,
         lines: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyList>> {
         run_map_lines(py, &parser, lines, &self.mapper)
@@ -152,9 +165,9 @@ impl MapperArg<'_> {
 }
 
 /// A call not sent to the API, and why: `reason` is a stable code (`"INTERNAL"`,
-/// `"UNKNOWN_DIRECTION"`, `"NO_OWNER"`, `"NO_OWNER_EMAIL"`, `"BLANK_LINE"`, `"OTHER"` — the
-/// Node binding's `skipped.reason`), `message` the Rust text, `extension` the extension of a
-/// `NO_OWNER_EMAIL` skip (None otherwise).
+/// `"UNKNOWN_DIRECTION"`, `"NO_OWNER"`, `"NO_OWNER_EMAIL"`, `"BLANK_LINE"`, `"OUTSIDE_RANGE"`:
+/// `pbx_core::call::SkipReason::code`, the Node binding's `skipped.reason`), `message` the
+/// Rust text, `extension` the extension of a `NO_OWNER_EMAIL` skip (None otherwise).
 #[pyclass(name = "Skip", module = "pbx", frozen, get_all)]
 pub(crate) struct PySkip {
     /// The stable code.
@@ -189,7 +202,8 @@ fn map_one<'py>(py: Python<'py>, mapper: &CallMapper, cdr: &PyCdr) -> PyResult<B
     };
     match mapper.map(&cdr.inner).map_err(located).py(py)? {
         Mapped::Call(call) => to_py_json(py, &call),
-        other => Ok(Bound::new(py, skip(other))?.into_any()),
+        Mapped::Skipped(r) => Ok(Bound::new(py, skip(&r))?.into_any()),
+        _ => Err(unknown_outcome()),
     }
 }
 
@@ -201,8 +215,8 @@ fn map_one<'py>(py: Python<'py>, mapper: &CallMapper, cdr: &PyCdr) -> PyResult<B
 #[pyfunction]
 pub(crate) fn to_call_request<'py>(
     py: Python<'py>,
-    cdr: PyRef<'py, PyCdr>,
-    config: MapperArg<'py>,
+    #[pyo3(from_py_with = crate::arg::cdr)] cdr: PyRef<'py, PyCdr>,
+    #[pyo3(from_py_with = crate::arg::config)] config: MapperArg<'py>,
 ) -> PyResult<Bound<'py, PyAny>> {
     map_one(py, config.mapper(), &cdr)
 }
@@ -216,9 +230,9 @@ pub(crate) fn to_call_request<'py>(
 #[pyfunction]
 pub(crate) fn map_lines<'py>(
     py: Python<'py>,
-    parser: PyRef<'py, PyCdrParser>,
+    #[pyo3(from_py_with = crate::arg::parser)] parser: PyRef<'py, PyCdrParser>,
     lines: &Bound<'py, PyAny>,
-    config: MapperArg<'py>,
+    #[pyo3(from_py_with = crate::arg::config)] config: MapperArg<'py>,
 ) -> PyResult<Bound<'py, PyList>> {
     run_map_lines(py, &parser, lines, config.mapper())
 }
@@ -232,9 +246,9 @@ pub(crate) fn map_lines<'py>(
 #[pyfunction]
 pub(crate) fn map_lines_json<'py>(
     py: Python<'py>,
-    parser: PyRef<'py, PyCdrParser>,
+    #[pyo3(from_py_with = crate::arg::parser)] parser: PyRef<'py, PyCdrParser>,
     lines: &Bound<'py, PyAny>,
-    config: MapperArg<'py>,
+    #[pyo3(from_py_with = crate::arg::config)] config: MapperArg<'py>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     run_map_lines_json(py, &parser, lines, config.mapper())
 }
@@ -305,7 +319,8 @@ fn run_map_lines<'py>(
             Ok(Mapped::Call(_)) => decoded
                 .next()
                 .ok_or_else(|| PyRuntimeError::new_err("fewer decoded calls than calls"))??,
-            Ok(other) => Bound::new(py, skip(other))?.into_any(),
+            Ok(Mapped::Skipped(r)) => Bound::new(py, skip(&r))?.into_any(),
+            Ok(_) => return Err(unknown_outcome()),
             Err(e) => to_py(py, e).into_value(py).into_bound(py).into_any(),
         };
         out.append((line, outcome))?;
@@ -313,29 +328,15 @@ fn run_map_lines<'py>(
     Ok(out)
 }
 
-fn skip(m: Mapped) -> PySkip {
-    match m {
-        Mapped::Skipped(r) => {
-            let (reason, extension) = match &r {
-                SkipReason::Internal => ("INTERNAL", None),
-                SkipReason::UnknownDirection => ("UNKNOWN_DIRECTION", None),
-                SkipReason::NoOwner => ("NO_OWNER", None),
-                SkipReason::NoOwnerEmail { extension } => {
-                    ("NO_OWNER_EMAIL", Some(extension.clone()))
-                }
-                SkipReason::BlankLine => ("BLANK_LINE", None),
-                _ => ("OTHER", None),
-            };
-            PySkip {
-                reason,
-                message: r.to_string(),
-                extension,
-            }
-        }
-        other => PySkip {
-            reason: "OTHER",
-            message: format!("{other:?}"),
-            extension: None,
-        },
+fn skip(r: &SkipReason) -> PySkip {
+    PySkip {
+        reason: r.code(),
+        message: r.to_string(),
+        extension: r.extension().map(str::to_owned),
     }
+}
+
+/// A mapping outcome of a kind this binding does not know (`Mapped` is `#[non_exhaustive]`).
+fn unknown_outcome() -> PyErr {
+    PyRuntimeError::new_err("pbx-core returned a mapping outcome this version of pbx does not know")
 }

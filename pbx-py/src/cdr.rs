@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use pbx_core::Error;
-use pbx_core::cdr::{Cdr, CdrParser, PartyNumber, parse_lines};
+use pbx_core::cdr::{Cdr, CdrParser, Field, parse_lines};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 
@@ -23,12 +23,11 @@ pub(crate) struct PyCdr {
     pub(crate) line: Option<u64>,
 }
 
-fn number(n: &Option<PartyNumber>) -> Option<String> {
-    n.as_ref().map(ToString::to_string)
-}
-
-fn text<T: ToString>(v: &Option<T>) -> Option<String> {
-    v.as_ref().map(ToString::to_string)
+impl PyCdr {
+    /// A field as text, as 3CX wrote it ([`pbx_core::cdr::FieldValue`]'s `Display`).
+    fn text(&self, field: Field) -> Option<String> {
+        self.inner.get(field).map(|v| v.to_string())
+    }
 }
 
 #[pymethods]
@@ -41,12 +40,12 @@ impl PyCdr {
     /// `historyid` without its `Call ` prefix.
     #[getter]
     fn history_id(&self) -> Option<String> {
-        self.inner.history_id.clone()
+        self.text(Field::HistoryId)
     }
     /// `callid`.
     #[getter]
     fn call_id(&self) -> Option<String> {
-        self.inner.call_id.clone()
+        self.text(Field::CallId)
     }
     /// `duration`: talk time; None when unanswered.
     #[getter]
@@ -71,67 +70,67 @@ impl PyCdr {
     /// `reason-terminated` (3CX's older vocabulary where it has a name).
     #[getter]
     fn reason_terminated(&self) -> Option<String> {
-        text(&self.inner.reason_terminated)
+        self.text(Field::ReasonTerminated)
     }
     /// `from-no`.
     #[getter]
     fn get_from_no(&self) -> Option<String> {
-        number(&self.inner.from_no)
+        self.text(Field::FromNo)
     }
     /// `to-no`.
     #[getter]
     fn to_no(&self) -> Option<String> {
-        number(&self.inner.to_no)
+        self.text(Field::ToNo)
     }
     /// `from-dn`.
     #[getter]
     fn get_from_dn(&self) -> Option<String> {
-        self.inner.from_dn.clone()
+        self.text(Field::FromDn)
     }
     /// `to-dn`.
     #[getter]
     fn to_dn(&self) -> Option<String> {
-        self.inner.to_dn.clone()
+        self.text(Field::ToDn)
     }
     /// `dial-no`.
     #[getter]
     fn dial_no(&self) -> Option<String> {
-        number(&self.inner.dial_no)
+        self.text(Field::DialNo)
     }
     /// `reason-changed`.
     #[getter]
     fn reason_changed(&self) -> Option<String> {
-        text(&self.inner.reason_changed)
+        self.text(Field::ReasonChanged)
     }
     /// `final-number`.
     #[getter]
     fn final_number(&self) -> Option<String> {
-        number(&self.inner.final_number)
+        self.text(Field::FinalNumber)
     }
     /// `final-dn`.
     #[getter]
     fn final_dn(&self) -> Option<String> {
-        self.inner.final_dn.clone()
+        self.text(Field::FinalDn)
     }
     /// `bill-code`.
     #[getter]
     fn bill_code(&self) -> Option<String> {
-        self.inner.bill_code.clone()
+        self.text(Field::BillCode)
     }
     /// `bill-rate`, as written.
     #[getter]
     fn bill_rate(&self) -> Option<String> {
-        self.inner.bill_rate.clone()
+        self.text(Field::BillRate)
     }
     /// `bill-cost`, as written.
     #[getter]
     fn bill_cost(&self) -> Option<String> {
-        self.inner.bill_cost.clone()
+        self.text(Field::BillCost)
     }
     /// `bill-name`.
     #[getter]
     fn bill_name(&self) -> Option<String> {
-        self.inner.bill_name.clone()
+        self.text(Field::BillName)
     }
     /// `chain`: every endpoint, in order.
     #[getter]
@@ -141,37 +140,37 @@ impl PyCdr {
     /// `from-type`.
     #[getter]
     fn get_from_type(&self) -> Option<String> {
-        text(&self.inner.from_type)
+        self.text(Field::FromType)
     }
     /// `to-type`.
     #[getter]
     fn to_type(&self) -> Option<String> {
-        text(&self.inner.to_type)
+        self.text(Field::ToType)
     }
     /// `final-type`.
     #[getter]
     fn final_type(&self) -> Option<String> {
-        text(&self.inner.final_type)
+        self.text(Field::FinalType)
     }
     /// `from-dispname`.
     #[getter]
     fn get_from_dispname(&self) -> Option<String> {
-        self.inner.from_dispname.clone()
+        self.text(Field::FromDispname)
     }
     /// `to-dispname`.
     #[getter]
     fn to_dispname(&self) -> Option<String> {
-        self.inner.to_dispname.clone()
+        self.text(Field::ToDispname)
     }
     /// `final-dispname`.
     #[getter]
     fn final_dispname(&self) -> Option<String> {
-        self.inner.final_dispname.clone()
+        self.text(Field::FinalDispname)
     }
     /// `missed-queue-calls`, as written.
     #[getter]
     fn missed_queue_calls(&self) -> Option<String> {
-        self.inner.missed_queue_calls.clone()
+        self.text(Field::MissedQueueCalls)
     }
     /// Talk time in whole seconds: `duration`, else `time-end − time-answered`, else 0.
     #[getter]
@@ -201,8 +200,8 @@ impl PyCdr {
                 .map_or_else(|| "None".to_owned(), |n| n.to_string()),
             repr_opt(self.inner.history_id.as_deref()),
             repr_opt(self.inner.call_id.as_deref()),
-            repr_opt(number(&self.inner.from_no).as_deref()),
-            repr_opt(number(&self.inner.to_no).as_deref()),
+            repr_opt(self.text(Field::FromNo).as_deref()),
+            repr_opt(self.text(Field::ToNo).as_deref()),
         )
     }
 
@@ -256,8 +255,13 @@ pub(crate) struct PyCdrParser {
 #[pymethods]
 impl PyCdrParser {
     #[new]
-    #[pyo3(signature = (template = "27", max_line_len = None))]
-    fn new(py: Python<'_>, template: &str, max_line_len: Option<usize>) -> PyResult<Self> {
+    #[pyo3(signature = (template = "27".to_owned(), max_line_len = None),
+        text_signature = "(template='27', max_line_len=None)")]
+    fn new(
+        py: Python<'_>,
+        #[pyo3(from_py_with = crate::arg::template)] template: String,
+        #[pyo3(from_py_with = crate::arg::max_line_len)] max_line_len: Option<usize>,
+    ) -> PyResult<Self> {
         let mut inner = CdrParser::new(template.parse().py(py)?);
         if let Some(max) = max_line_len {
             inner = inner.with_max_line_len(max);
@@ -279,8 +283,13 @@ impl PyCdrParser {
     /// Parses one line. Raises `ParseError` (with `line`, `field`, `value`) when it cannot be
     /// read; `line` is only used in errors and as `Cdr.line`.
     #[pyo3(signature = (text, line = 1))]
-    fn parse_line(&self, py: Python<'_>, text: &str, line: u64) -> PyResult<PyCdr> {
-        let cdr = self.inner.parse_line(line, text).py(py)?;
+    fn parse_line(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = crate::arg::text)] text: String,
+        #[pyo3(from_py_with = crate::arg::line)] line: u64,
+    ) -> PyResult<PyCdr> {
+        let cdr = self.inner.parse_line(line, &text).py(py)?;
         Ok(PyCdr {
             inner: Arc::new(cdr),
             line: Some(line),

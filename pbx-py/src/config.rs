@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use pbx_core::call::{CallMapper, InternalCalls};
+use pbx_core::call::CallMapper;
 use pbx_core::config::Config;
 use pyo3::prelude::*;
 
@@ -18,7 +18,7 @@ use crate::extensions::PyExtensionMap;
 #[pyo3(signature = (path, env = None))]
 pub(crate) fn load_config(
     py: Python<'_>,
-    path: PathBuf,
+    #[pyo3(from_py_with = crate::arg::path)] path: PathBuf,
     env: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyConfig> {
     PyConfig::load(py, path, env)
@@ -45,22 +45,26 @@ impl PyConfig {
     #[pyo3(signature = (path, env = None))]
     pub(crate) fn load(
         py: Python<'_>,
-        path: PathBuf,
+        #[pyo3(from_py_with = crate::arg::path)] path: PathBuf,
         env: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let text = std::fs::read_to_string(&path)?;
-        Self::from_yaml(py, &text, env)
+        Self::from_yaml(py, text, env)
     }
 
     /// Reads and validates a configuration from YAML text. Raises `ConfigError`.
     #[staticmethod]
     #[pyo3(signature = (text, env = None))]
-    fn from_yaml(py: Python<'_>, text: &str, env: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+    fn from_yaml(
+        py: Python<'_>,
+        #[pyo3(from_py_with = crate::arg::text)] text: String,
+        env: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
         let env: Option<HashMap<String, String>> = env.map(str_map).transpose()?;
         let config = py
             .detach(|| match &env {
-                Some(vars) => Config::from_yaml(text, &|n: &str| vars.get(n).cloned()),
-                None => Config::from_yaml(text, &|n: &str| std::env::var(n).ok()),
+                Some(vars) => Config::from_yaml(&text, &|n: &str| vars.get(n).cloned()),
+                None => Config::from_yaml(&text, &|n: &str| std::env::var(n).ok()),
             })
             .py(py)?;
         let mapper = config.call_mapper();
@@ -91,10 +95,15 @@ impl PyConfig {
     /// `direction.internal_calls`: `"skip"` or `"as_outbound"`.
     #[getter]
     fn internal_calls(&self) -> &'static str {
-        match self.inner.internal_calls {
-            InternalCalls::AsOutbound => "as_outbound",
-            _ => "skip",
-        }
+        self.inner.internal_calls.code()
+    }
+
+    /// `source.kind`: `"postgres_cdroutput"`, `"postgres_cl"`, `"postgres_table"`,
+    /// `"mssql_table"`, `"socket_listen"`, `"socket_connect"`, `"file"` or `"directory"`
+    /// (as Node's `Config.sourceKind`).
+    #[getter]
+    fn source_kind(&self) -> &'static str {
+        self.inner.source.kind().code()
     }
 
     /// `direction.trunk_dns`.

@@ -7,14 +7,10 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyMapping, PyString, P
 use serde::Serialize;
 use serde_json::Value;
 
-/// `err` for the argument `name`, with the note pyo3 adds to its own argument errors
-/// (`while processing 'now'`), so a `TypeError` raised after extraction names the parameter
-/// too (the note shows with the traceback; Python < 3.11 has no notes).
+/// `err` for the argument `name`: a `TypeError` names the parameter in its message
+/// ([`crate::arg::name_in_message`]: `argument 'now': …`), on every Python version.
 pub(crate) fn for_arg(py: Python<'_>, name: &str, err: PyErr) -> PyErr {
-    let _ = err
-        .value(py)
-        .call_method1("add_note", (format!("while processing '{name}'"),));
-    err
+    crate::arg::name_in_message(py, name, err)
 }
 
 /// A mapping argument (a dict or any `Mapping`), or a `TypeError` naming it.
@@ -30,7 +26,7 @@ pub(crate) fn mapping_arg<'a, 'py>(
     Err(for_arg(
         obj.py(),
         name,
-        PyTypeError::new_err(format!("{name} must be {expected}, not {got}")),
+        PyTypeError::new_err(format!("argument '{name}' must be {expected}, not {got}")),
     ))
 }
 

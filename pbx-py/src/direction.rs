@@ -16,7 +16,7 @@ pub(crate) struct PyClassification {
     direction: String,
     /// The rule that decided, explained (Rust's `Display` of the rule).
     rule: String,
-    /// The rule as a code, e.g. `"FROM_TYPE_EXTERNAL"` (its Rust name in SCREAMING_SNAKE_CASE,
+    /// The rule as a code, e.g. `"FROM_TYPE_EXTERNAL"` (`pbx_core::direction::Rule::code`,
     /// as the Node binding spells it).
     rule_code: String,
     /// The extension that owns the call (inbound: the one that answered), or None.
@@ -41,7 +41,10 @@ impl PyClassification {
 /// Classifies a call's direction with the settings of `config` (a `Config` or
 /// `CallMapper`): type fields first, then configured trunk DNs, then number patterns.
 #[pyfunction]
-pub(crate) fn classify(cdr: PyRef<'_, PyCdr>, config: MapperArg<'_>) -> PyClassification {
+pub(crate) fn classify(
+    #[pyo3(from_py_with = crate::arg::cdr)] cdr: PyRef<'_, PyCdr>,
+    #[pyo3(from_py_with = crate::arg::config)] config: MapperArg<'_>,
+) -> PyClassification {
     classify_with(config.mapper(), &cdr)
 }
 
@@ -49,22 +52,10 @@ pub(crate) fn classify(cdr: PyRef<'_, PyCdr>, config: MapperArg<'_>) -> PyClassi
 pub(crate) fn classify_with(mapper: &pbx_core::call::CallMapper, cdr: &PyCdr) -> PyClassification {
     let c = mapper.classify(&cdr.inner);
     PyClassification {
-        direction: c.direction.to_string(),
+        direction: c.direction.code().to_owned(),
         rule: c.rule.to_string(),
-        rule_code: screaming_snake(&format!("{:?}", c.rule)),
+        rule_code: c.rule.code().to_owned(),
         owner: c.owner,
         counterpart: c.counterpart.map(|n| n.as_str().to_owned()),
     }
-}
-
-/// `FromTypeExternal` → `FROM_TYPE_EXTERNAL`.
-fn screaming_snake(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() + 4);
-    for (i, ch) in name.chars().enumerate() {
-        if i > 0 && ch.is_ascii_uppercase() {
-            out.push('_');
-        }
-        out.push(ch.to_ascii_uppercase());
-    }
-    out
 }

@@ -1,18 +1,18 @@
 //! The one error bridge: every `pbx_core::Error` becomes a `pbx.PbxError` subclass carrying the
 //! Rust message unchanged and the error's data as attributes.
 //!
-//! | core error | Python class | attributes |
+//! | core error category | Python class | attributes |
 //! |---|---|---|
-//! | `InvalidValue`, `FieldCount`, `TooManyFields`, `LineTooLong`, `EmptyLine`, `InvalidCall` | `ParseError` | `line`, `field`, `value` |
-//! | `InvalidConfig`, `InvalidSetting`, `UnknownField`, `InvalidTemplate` | `ConfigError` | `issues` |
-//! | anything newer | `PbxError` | |
+//! | `Parse` (`InvalidValue`, `InvalidColumn`, `FieldCount`, `TooManyFields`, `LineTooLong`, `EmptyLine`), `InvalidCall` | `ParseError` | `line`, `field`, `value` |
+//! | `Config` (`InvalidConfig`), `InvalidArgument` (`InvalidSetting`, `UnknownField`, `InvalidTemplate`) | `ConfigError` | `issues` |
 //!
-//! Every instance also has `kind`: the core variant's name in snake_case (`invalid_value`), and
-//! `code`: the same stable code the Node binding's errors carry (`PBX_PARSE_ERROR`,
-//! `PBX_INVALID_CALL`, `PBX_CONFIG_ERROR`, `PBX_INVALID_ARGUMENT`, `PBX_ERROR`). `issues` items
-//! are `pbx.ConfigIssue` named tuples `(path, value, message)`.
+//! Every instance also has `kind` ([`pbx_core::ErrorKind::code`]: `invalid_value`, …) and
+//! `code` ([`pbx_core::ErrorCategory::code`]: `PBX_PARSE_ERROR`, `PBX_INVALID_CALL`,
+//! `PBX_CONFIG_ERROR`, `PBX_INVALID_ARGUMENT`), the codes the Node binding's errors carry.
+//! `issues` items are `pbx.ConfigIssue` named tuples `(path, value, message)`
+//! ([`pbx_core::Error::issues`]).
 
-use pbx_core::{Error, Location};
+use pbx_core::{Error, ErrorCategory, Location};
 use pyo3::prelude::*;
 use pyo3::{PyErr, Python, create_exception};
 
@@ -35,40 +35,28 @@ create_exception!(
     "A configuration or setting is unusable. `issues` lists every problem as a `ConfigIssue(path, value or None, message)`."
 );
 
-/// The Python exception for a core error.
+/// The Python exception for a core error: its class by the error's category, `kind` and
+/// `code` from the core vocabulary ([`pbx_core::ErrorKind::code`],
+/// [`pbx_core::ErrorCategory::code`]).
 pub(crate) fn to_py(py: Python<'_>, e: Error) -> PyErr {
-    let message = e.to_string();
-    let (err, kind, code) = match &e {
-        Error::InvalidValue { .. } => (ParseError::new_err(message), "invalid_value", PARSE),
-        Error::FieldCount { .. } => (ParseError::new_err(message), "field_count", PARSE),
-        Error::TooManyFields { .. } => (ParseError::new_err(message), "too_many_fields", PARSE),
-        Error::LineTooLong { .. } => (ParseError::new_err(message), "line_too_long", PARSE),
-        Error::EmptyLine { .. } => (ParseError::new_err(message), "empty_line", PARSE),
-        Error::InvalidCall { .. } => (
-            ParseError::new_err(message),
-            "invalid_call",
-            "PBX_INVALID_CALL",
-        ),
-        Error::InvalidConfig { .. } => (
-            ConfigError::new_err(message),
-            "invalid_config",
-            "PBX_CONFIG_ERROR",
-        ),
-        Error::InvalidSetting { .. } => (ConfigError::new_err(message), "invalid_setting", ARG),
-        Error::UnknownField { .. } => (ConfigError::new_err(message), "unknown_field", ARG),
-        Error::InvalidTemplate { .. } => (ConfigError::new_err(message), "invalid_template", ARG),
-        _ => (PbxError::new_err(message), "other", "PBX_ERROR"),
-    };
-    if let Err(set) = attach(py, &err, kind, code, &e) {
+    let kind = e.kind();
+    let category = kind.category();
+    let err = exception(category, e.to_string());
+    if let Err(set) = attach(py, &err, kind.code(), category.code(), &e) {
         return set;
     }
     err
 }
 
-/// `code` of a `ParseError` about a line or value (as in the Node binding).
-const PARSE: &str = "PBX_PARSE_ERROR";
-/// `code` of a `ConfigError` about one argument or setting (as in the Node binding).
-const ARG: &str = "PBX_INVALID_ARGUMENT";
+/// The Python class of an error category: `ParseError`, `ConfigError`, or `PbxError` for a
+/// category this binding does not know (tests/test_vocabulary.py checks there is none).
+pub(crate) fn exception(category: ErrorCategory, message: String) -> PyErr {
+    match category {
+        ErrorCategory::Parse | ErrorCategory::InvalidCall => ParseError::new_err(message),
+        ErrorCategory::Config | ErrorCategory::InvalidArgument => ConfigError::new_err(message),
+        _ => PbxError::new_err(message),
+    }
+}
 
 /// `map_err` for core results inside a binding function.
 pub(crate) trait CoreResult<T> {
@@ -87,33 +75,15 @@ fn attach(py: Python<'_>, err: &PyErr, kind: &str, code: &str, e: &Error) -> PyR
     obj.setattr("kind", kind)?;
     obj.setattr("code", code)?;
     if err.is_instance_of::<ParseError>(py) {
-        let line = match e.location() {
-            Some(Location::Line(n)) => Some(*n),
-            _ => None,
-        };
-        obj.setattr("line", line)?;
+        obj.setattr("line", e.location().and_then(Location::line))?;
         obj.setattr("field", e.field())?;
         obj.setattr("value", e.value())?;
     } else if err.is_instance_of::<ConfigError>(py) {
-        let issues: Vec<(String, Option<String>, String)> = match e {
-            Error::InvalidConfig { issues } => issues
-                .iter()
-                .map(|i| (i.path.clone(), i.value.clone(), i.message.clone()))
-                .collect(),
-            Error::InvalidSetting {
-                setting,
-                value,
-                reason,
-            } => vec![(setting.clone(), Some(value.clone()), reason.clone())],
-            Error::UnknownField { name } => {
-                vec![("template".to_owned(), Some(name.clone()), e.to_string())]
-            }
-            _ => vec![("template".to_owned(), None, e.to_string())],
-        };
         let issue = py.import("pbx")?.getattr("ConfigIssue")?;
-        let issues = issues
+        let issues = e
+            .issues()
             .into_iter()
-            .map(|i| issue.call1(i))
+            .map(|i| issue.call1((i.path, i.value, i.message)))
             .collect::<PyResult<Vec<_>>>()?;
         obj.setattr("issues", issues)?;
     }

@@ -56,7 +56,7 @@ impl PyExtensionMap {
     #[pyo3(signature = (mapping = None, default_email = None))]
     pub(crate) fn new(
         mapping: Option<&Bound<'_, PyAny>>,
-        default_email: Option<String>,
+        #[pyo3(from_py_with = crate::arg::default_email)] default_email: Option<String>,
     ) -> PyResult<Self> {
         let map = match mapping {
             None => ExtensionMap::new(),
@@ -78,13 +78,17 @@ impl PyExtensionMap {
     /// the value under that top-level key (`key="extensions"` for `examples/data/extensions.yml`).
     #[staticmethod]
     #[pyo3(signature = (text, key = None, default_email = None))]
-    fn from_yaml(text: &str, key: Option<&str>, default_email: Option<String>) -> PyResult<Self> {
+    fn from_yaml(
+        #[pyo3(from_py_with = crate::arg::text)] text: String,
+        #[pyo3(from_py_with = crate::arg::key)] key: Option<String>,
+        #[pyo3(from_py_with = crate::arg::default_email)] default_email: Option<String>,
+    ) -> PyResult<Self> {
         let bad = |e: String| PyValueError::new_err(format!("not an extension map: {e}"));
         let mut doc: serde_json::Value =
-            serde_saphyr::from_str(text).map_err(|e| bad(e.to_string()))?;
+            serde_saphyr::from_str(&text).map_err(|e| bad(e.to_string()))?;
         if let Some(key) = key {
             doc = doc
-                .get_mut(key)
+                .get_mut(&key)
                 .map(serde_json::Value::take)
                 .ok_or_else(|| bad(format!("no top-level key {key:?}")))?;
         }
@@ -93,14 +97,20 @@ impl PyExtensionMap {
     }
 
     /// The user of an extension, or None.
-    fn get(&self, extension: &str) -> Option<PyUser> {
-        self.inner.get(extension).map(PyUser::from)
+    fn get(
+        &self,
+        #[pyo3(from_py_with = crate::arg::extension)] extension: String,
+    ) -> Option<PyUser> {
+        self.inner.get(&extension).map(PyUser::from)
     }
 
     /// The email a call of this extension is attributed to: the user's, else the fallback
     /// `default_email`, else None.
-    fn email_for(&self, extension: &str) -> Option<String> {
-        self.inner.email_for(extension).map(str::to_owned)
+    fn email_for(
+        &self,
+        #[pyo3(from_py_with = crate::arg::extension)] extension: String,
+    ) -> Option<String> {
+        self.inner.email_for(&extension).map(str::to_owned)
     }
 
     fn __len__(&self) -> usize {

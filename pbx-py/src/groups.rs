@@ -2,10 +2,9 @@
 
 use std::collections::HashMap;
 
-use pbx_core::config::HoursConfig;
 use pbx_core::groups::{
     Alert, AlertAction, AlertId, CallGroup, GroupKind, GroupMember, GroupMonitor, MonitorConfig,
-    MonitorState, ResolveReason,
+    MonitorState,
 };
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -29,22 +28,27 @@ impl PyGroupMonitor {
     #[pyo3(signature = (hours, debounce = 2, include = Vec::new(), exclude = Vec::new(),
         group_hours = HashMap::new()))]
     fn new(
-        hours: PyBusinessHours,
-        debounce: u32,
-        include: Vec<String>,
-        exclude: Vec<String>,
-        group_hours: HashMap<String, PyBusinessHours>,
+        #[pyo3(from_py_with = crate::arg::hours)] hours: PyBusinessHours,
+        #[pyo3(from_py_with = crate::arg::debounce)] debounce: u32,
+        #[pyo3(from_py_with = crate::arg::include)] include: Vec<String>,
+        #[pyo3(from_py_with = crate::arg::exclude)] exclude: Vec<String>,
+        #[pyo3(from_py_with = crate::arg::group_hours)] group_hours: HashMap<
+            String,
+            PyBusinessHours,
+        >,
     ) -> Self {
-        let mut inner = GroupMonitor::new(hours.inner);
-        inner.config = MonitorConfig {
-            debounce,
-            include,
-            exclude,
-        };
-        inner.group_hours = group_hours
-            .into_iter()
-            .map(|(id, h)| (id, h.inner))
-            .collect();
+        let inner = GroupMonitor::new(hours.inner)
+            .with_config(MonitorConfig {
+                debounce,
+                include,
+                exclude,
+            })
+            .with_group_hours(
+                group_hours
+                    .into_iter()
+                    .map(|(id, h)| (id, h.inner))
+                    .collect(),
+            );
         PyGroupMonitor { inner }
     }
 
@@ -53,24 +57,17 @@ impl PyGroupMonitor {
     /// without either, `ValueError`.
     #[staticmethod]
     #[pyo3(signature = (config, hours = None))]
-    fn from_config(config: PyRef<'_, PyConfig>, hours: Option<PyBusinessHours>) -> PyResult<Self> {
-        let hours = match (hours, &config.inner.business_hours) {
-            (Some(h), _) => h.inner,
-            (None, Some(HoursConfig::Schedule(h))) => (**h).clone(),
-            _ => {
-                return Err(PyValueError::new_err(
-                    "the configuration has no business_hours schedule; pass hours=",
-                ));
-            }
-        };
-        let mut inner = GroupMonitor::new(hours);
-        inner.config = config.inner.groups.monitor.clone();
-        inner.group_hours = config.inner.groups.hours.clone();
+    fn from_config(
+        #[pyo3(from_py_with = crate::arg::config)] config: PyRef<'_, PyConfig>,
+        #[pyo3(from_py_with = crate::arg::hours)] hours: Option<PyBusinessHours>,
+    ) -> PyResult<Self> {
+        let inner = GroupMonitor::from_config(&config.inner, hours.map(|h| h.inner))
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
         Ok(PyGroupMonitor { inner })
     }
 
     fn __repr__(&self) -> String {
-        let c = &self.inner.config;
+        let c = self.inner.config();
         format!(
             "GroupMonitor(debounce={}, include={:?}, exclude={:?})",
             c.debounce, c.include, c.exclude
@@ -101,21 +98,25 @@ impl PyMonitorState {
 
     /// A state saved by `to_json`. Raises `ValueError` for anything else.
     #[staticmethod]
-    fn from_json(text: &str) -> PyResult<Self> {
+    fn from_json(#[pyo3(from_py_with = crate::arg::text)] text: String) -> PyResult<Self> {
         Ok(PyMonitorState {
-            inner: serde_json::from_str(text)
+            inner: serde_json::from_str(&text)
                 .map_err(|e| PyValueError::new_err(format!("not a monitor state: {e}")))?,
         })
     }
 
     /// Records the backend's id of the alert just opened for `group_id`.
-    fn record_alert_id(&mut self, group_id: &str, alert_id: String) {
-        self.inner.record_alert_id(group_id, AlertId(alert_id));
+    fn record_alert_id(
+        &mut self,
+        #[pyo3(from_py_with = crate::arg::group_id)] group_id: String,
+        #[pyo3(from_py_with = crate::arg::alert_id)] alert_id: String,
+    ) {
+        self.inner.record_alert_id(&group_id, AlertId(alert_id));
     }
 
     /// Undoes an "open" action whose delivery failed, so the next check tries again.
-    fn open_failed(&mut self, group_id: &str) {
-        self.inner.open_failed(group_id);
+    fn open_failed(&mut self, #[pyo3(from_py_with = crate::arg::group_id)] group_id: String) {
+        self.inner.open_failed(&group_id);
     }
 
     /// Takes over alerts the backend reports as active (a list of its alert objects, or the
@@ -146,15 +147,9 @@ impl PyMonitorState {
 
 fn group_from_dict(d: &Bound<'_, PyAny>) -> PyResult<CallGroup> {
     let kind: String = d.get_item("kind")?.extract()?;
-    let kind = match kind.as_str() {
-        "queue" => GroupKind::Queue,
-        "ring_group" => GroupKind::RingGroup,
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "group kind {other:?} is not \"queue\" or \"ring_group\""
-            )));
-        }
-    };
+    let kind: GroupKind = kind
+        .parse()
+        .map_err(|e: pbx_core::Error| PyValueError::new_err(e.to_string()))?;
     let members = d
         .get_item("members")?
         .try_iter()?
@@ -188,9 +183,9 @@ fn group_from_dict(d: &Bound<'_, PyAny>) -> PyResult<CallGroup> {
 #[pyfunction]
 pub(crate) fn evaluate_groups<'py>(
     py: Python<'py>,
-    monitor: PyRef<'py, PyGroupMonitor>,
+    #[pyo3(from_py_with = crate::arg::monitor)] monitor: PyRef<'py, PyGroupMonitor>,
     groups: &Bound<'py, PyAny>,
-    mut state: PyRefMut<'py, PyMonitorState>,
+    #[pyo3(from_py_with = crate::arg::state)] mut state: PyRefMut<'py, PyMonitorState>,
     now: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyList>> {
     let groups: Vec<CallGroup> = groups
@@ -202,33 +197,16 @@ pub(crate) fn evaluate_groups<'py>(
     let out = PyList::empty(py);
     for action in actions {
         let d = PyDict::new(py);
+        d.set_item("action", action.code())?;
+        d.set_item("group_id", action.group_id())?;
         match action {
-            AlertAction::Open(req) => {
-                d.set_item("action", "open")?;
-                d.set_item("group_id", &req.call_group_id)?;
-                d.set_item("request", to_py_json(py, &req)?)?;
-            }
-            AlertAction::Resolve {
-                group_id,
-                alert,
-                reason,
-            } => {
-                d.set_item("action", "resolve")?;
-                d.set_item("group_id", group_id)?;
+            AlertAction::Open(req) => d.set_item("request", to_py_json(py, &req)?)?,
+            AlertAction::Resolve { alert, reason, .. } => {
                 d.set_item("alert_type", alert.alert_type.to_string())?;
                 d.set_item("alert_id", alert.alert_id.map(|id| id.0))?;
-                let reason = match reason {
-                    ResolveReason::Staffed => "staffed".to_owned(),
-                    ResolveReason::Closed => "closed".to_owned(),
-                    ResolveReason::Excluded => "excluded".to_owned(),
-                    ResolveReason::Gone => "gone".to_owned(),
-                    other => format!("{other:?}").to_lowercase(),
-                };
-                d.set_item("reason", reason)?;
+                d.set_item("reason", reason.code())?;
             }
-            other => {
-                d.set_item("action", format!("{other:?}"))?;
-            }
+            _ => {}
         }
         out.append(d)?;
     }

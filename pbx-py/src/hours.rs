@@ -26,7 +26,9 @@ impl PyBusinessHours {
     /// The `business_hours` schedule of a loaded `Config`. Raises `ValueError` when the
     /// configuration has none (the section is absent, or says `from_xapi: true`).
     #[staticmethod]
-    fn from_config(config: PyRef<'_, PyConfig>) -> PyResult<Self> {
+    fn from_config(
+        #[pyo3(from_py_with = crate::arg::config)] config: PyRef<'_, PyConfig>,
+    ) -> PyResult<Self> {
         match &config.inner.business_hours {
             Some(HoursConfig::Schedule(hours)) => Ok(PyBusinessHours {
                 inner: (**hours).clone(),
@@ -64,9 +66,14 @@ impl PyBusinessHours {
 
     /// Monday to Friday, one interval (`"09:00-17:00"`), in an IANA timezone.
     #[staticmethod]
-    #[pyo3(signature = (timezone, interval = "09:00-17:00"))]
-    fn weekdays(py: Python<'_>, timezone: &str, interval: &str) -> PyResult<Self> {
-        let tz = parse_timezone("timezone", timezone).py(py)?;
+    #[pyo3(signature = (timezone, interval = "09:00-17:00".to_owned()),
+        text_signature = "(timezone, interval='09:00-17:00')")]
+    fn weekdays(
+        py: Python<'_>,
+        #[pyo3(from_py_with = crate::arg::timezone)] timezone: String,
+        #[pyo3(from_py_with = crate::arg::interval)] interval: String,
+    ) -> PyResult<Self> {
+        let tz = parse_timezone("timezone", &timezone).py(py)?;
         Ok(PyBusinessHours {
             inner: BusinessHours::weekdays(tz, interval.parse().py(py)?),
         })
@@ -74,8 +81,11 @@ impl PyBusinessHours {
 
     /// Open all the time.
     #[staticmethod]
-    fn always(py: Python<'_>, timezone: &str) -> PyResult<Self> {
-        let tz = parse_timezone("timezone", timezone).py(py)?;
+    fn always(
+        py: Python<'_>,
+        #[pyo3(from_py_with = crate::arg::timezone)] timezone: String,
+    ) -> PyResult<Self> {
+        let tz = parse_timezone("timezone", &timezone).py(py)?;
         Ok(PyBusinessHours {
             inner: BusinessHours::always(tz),
         })
@@ -83,8 +93,11 @@ impl PyBusinessHours {
 
     /// Never open.
     #[staticmethod]
-    fn never(py: Python<'_>, timezone: &str) -> PyResult<Self> {
-        let tz = parse_timezone("timezone", timezone).py(py)?;
+    fn never(
+        py: Python<'_>,
+        #[pyo3(from_py_with = crate::arg::timezone)] timezone: String,
+    ) -> PyResult<Self> {
+        let tz = parse_timezone("timezone", &timezone).py(py)?;
         Ok(PyBusinessHours {
             inner: BusinessHours::never(tz),
         })

@@ -2,6 +2,7 @@
 //! calls `pbx-core`; no logic lives here. One file per core module; errors are converted in
 //! one place (the `error` module).
 
+mod arg;
 mod call;
 mod cdr;
 mod config;
@@ -20,11 +21,54 @@ use pyo3::prelude::*;
 ///
 /// Raises `ConfigError` naming the unknown field or the problem.
 #[pyfunction]
-#[pyo3(signature = (template = "27"))]
-fn template_fields(py: Python<'_>, template: &str) -> PyResult<Vec<&'static str>> {
+#[pyo3(signature = (template = "27".to_owned()), text_signature = "(template='27')")]
+fn template_fields(
+    py: Python<'_>,
+    #[pyo3(from_py_with = crate::arg::template)] template: String,
+) -> PyResult<Vec<&'static str>> {
     use error::CoreResult;
     let t: pbx_core::cdr::FieldTemplate = template.parse().py(py)?;
     Ok(t.fields().iter().map(|f| f.name()).collect())
+}
+
+/// The core vocabulary: every code pbx-core defines for the values this module publishes as
+/// strings (`{"skip_reason": ["INTERNAL", …], "direction_rule": […], …}`), so a test can check
+/// that each one is accepted, documented in `pbx.pyi` and mapped (tests/test_vocabulary.py).
+#[pyfunction]
+fn _vocabulary() -> std::collections::BTreeMap<&'static str, Vec<&'static str>> {
+    use pbx_core::Vocabulary;
+    fn codes<T: Vocabulary>() -> (&'static str, Vec<&'static str>) {
+        (T::NAME, T::codes())
+    }
+    [
+        codes::<pbx_core::ErrorKind>(),
+        codes::<pbx_core::ErrorCategory>(),
+        codes::<pbx_core::call::SkipReason>(),
+        codes::<pbx_core::call::CallDirection>(),
+        codes::<pbx_core::call::InternalCalls>(),
+        codes::<pbx_core::direction::Direction>(),
+        codes::<pbx_core::direction::Rule>(),
+        codes::<pbx_core::groups::GroupKind>(),
+        codes::<pbx_core::groups::ResolveReason>(),
+        codes::<pbx_core::phone::NumberFormat>(),
+        codes::<pbx_core::phone::InvalidReason>(),
+        codes::<pbx_core::config::SourceKind>(),
+        (
+            "alert_action",
+            pbx_core::groups::AlertAction::CODES.to_vec(),
+        ),
+    ]
+    .into_iter()
+    .collect()
+}
+
+/// The exception class this module raises for a core error category code
+/// (`PBX_PARSE_ERROR` → `ParseError`); `ConfigError` for an unknown code.
+#[pyfunction]
+fn _error_class<'py>(py: Python<'py>, code: &str) -> PyResult<Bound<'py, pyo3::types::PyType>> {
+    use error::CoreResult;
+    let category: pbx_core::ErrorCategory = code.parse().py(py)?;
+    Ok(error::exception(category, String::new()).get_type(py))
 }
 
 /// The `pbx` Python module.
@@ -71,5 +115,7 @@ fn pbx(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(call::map_lines_json, m)?)?;
     m.add_function(wrap_pyfunction!(groups::evaluate_groups, m)?)?;
     m.add_function(wrap_pyfunction!(config::load_config, m)?)?;
+    m.add_function(wrap_pyfunction!(_vocabulary, m)?)?;
+    m.add_function(wrap_pyfunction!(_error_class, m)?)?;
     Ok(())
 }

@@ -109,14 +109,15 @@ fn policy(py: Python<'_>, default_region: &str) -> PyResult<NumberPolicy> {
 /// `Ext.101` and short numbers stay internal extensions, withheld callers are anonymous.
 /// Raises `ConfigError` for an unknown region.
 #[pyfunction]
-#[pyo3(signature = (raw, default_region = "US"))]
+#[pyo3(signature = (raw, default_region = "US".to_owned()),
+    text_signature = "(raw, default_region='US')")]
 pub(crate) fn normalize_number(
     py: Python<'_>,
-    raw: &str,
-    default_region: &str,
+    #[pyo3(from_py_with = crate::arg::raw)] raw: String,
+    #[pyo3(from_py_with = crate::arg::default_region)] default_region: String,
 ) -> PyResult<PyNormalizedNumber> {
-    let policy = policy(py, default_region)?;
-    Ok(wrap(normalize(raw, &policy)))
+    let policy = policy(py, &default_region)?;
+    Ok(wrap(normalize(&raw, &policy)))
 }
 
 /// Normalizes many numbers in one call, without holding the GIL while working. Element `i`
@@ -124,14 +125,15 @@ pub(crate) fn normalize_number(
 /// the extension, None for a withheld or invalid number — the compact form for bulk work; with
 /// `detailed=True` it is the whole `NormalizedNumber`.
 #[pyfunction]
-#[pyo3(signature = (raws, default_region = "US", *, detailed = false))]
+#[pyo3(signature = (raws, default_region = "US".to_owned(), *, detailed = false),
+    text_signature = "(raws, default_region='US', *, detailed=False)")]
 pub(crate) fn normalize_numbers<'py>(
     py: Python<'py>,
     raws: &Bound<'py, PyAny>,
-    default_region: &str,
-    detailed: bool,
+    #[pyo3(from_py_with = crate::arg::default_region)] default_region: String,
+    #[pyo3(from_py_with = crate::arg::detailed)] detailed: bool,
 ) -> PyResult<Bound<'py, PyList>> {
-    let policy = policy(py, default_region)?;
+    let policy = policy(py, &default_region)?;
     if raws.is_instance_of::<PyString>() {
         return Err(PyTypeError::new_err(
             "normalize_numbers: raws must be a sequence of str, not a str (use normalize_number)",

@@ -31,16 +31,14 @@ enum Slot {
 /// The error a Python caller sees: `ConfigError` (kind `config`) for a part of the
 /// configuration that cannot be built, `PbxError` otherwise, `kind` saying why.
 fn to_py(py: Python<'_>, e: &SideloaderError) -> PyErr {
-    let (err, kind, code) = match e {
-        _ if e.is_config() => (
+    let (err, kind, code) = if e.is_config() {
+        (
             ConfigError::new_err(e.to_string()),
             "config",
             "PBX_INVALID_ARGUMENT",
-        ),
-        _ => {
-            let kind = e.kind();
-            (PbxError::new_err(e.to_string()), kind, "PBX_SYNC_ERROR")
-        }
+        )
+    } else {
+        (PbxError::new_err(e.to_string()), e.kind(), "PBX_SYNC_ERROR")
     };
     let obj = err.value(py);
     let set = obj
@@ -124,7 +122,7 @@ impl PySideloader {
         let config = match config.cast::<PyConfig>() {
             Ok(c) => c.get().inner.clone(),
             Err(_) => {
-                let path: PathBuf = config.extract()?;
+                let path: PathBuf = crate::arg::config(config)?;
                 PyConfig::load(py, path, None)?.inner
             }
         };

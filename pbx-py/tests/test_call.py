@@ -137,9 +137,28 @@ def test_unusable_settings_raise_config_error_with_the_setting() -> None:
     assert info.value.issues[0][:2] == ("timezone", "Mars/Olympus")
     with pytest.raises(pbx.ConfigError) as info:
         pbx.CallMapper(internal_calls="sometimes")  # type: ignore[arg-type]
-    assert info.value.issues == [("internal_calls", "sometimes", "is not skip or as_outbound")]
+    assert info.value.issues == [("internal_calls", "sometimes", "expected one of skip, as_outbound")]
     with pytest.raises(pbx.ConfigError):
         pbx.CallMapper(default_region="XX")
+
+
+def test_number_format_and_call_id_prefix_as_in_node(sample: list[pbx.Cdr], extensions: pbx.ExtensionMap) -> None:
+    mapper = pbx.CallMapper(
+        timezone="America/Anchorage",
+        extensions=extensions,
+        number_format="international",
+        call_id_prefix="pbx1",
+    )
+    call = pbx.to_call_request(sample[0], mapper)
+    assert isinstance(call, dict)
+    assert call["phoneNumber"] == "+1 907-555-1234"
+    assert call["pbxCallId"] == "pbx1-40001-000001A19D361A38_5204"
+    assert "number_format='international'" in repr(mapper)
+    with pytest.raises(pbx.ConfigError) as info:
+        pbx.CallMapper(number_format="e.164")  # type: ignore[arg-type]
+    assert info.value.issues == [
+        ("number_format", "e.164", "expected one of e164, international, national, rfc3966")
+    ]
 
 
 def test_the_config_argument_is_checked(sample: list[pbx.Cdr]) -> None:

@@ -90,7 +90,7 @@ def test_the_sample_config_monitor(config: pbx.Config) -> None:
 def test_bad_input() -> None:
     monitor = pbx.GroupMonitor(pbx.BusinessHours.always("UTC"))
     state = pbx.MonitorState()
-    with pytest.raises(ValueError, match="is not \"queue\" or \"ring_group\""):
+    with pytest.raises(ValueError, match="group_kind` = \"hunt\": expected one of queue, ring_group"):
         pbx.evaluate_groups(monitor, [{"id": "1", "name": "x", "kind": "hunt", "members": []}], state, NOW)  # type: ignore[typeddict-item]
     with pytest.raises(ValueError, match="naive"):
         pbx.evaluate_groups(monitor, EMPTY, state, NOW.replace(tzinfo=None))

@@ -51,10 +51,9 @@ impl CdrTextSource {
                 CdrTextSource::Directory(DirectorySource::from_config(config)?)
             }
             other => {
-                let kind = format!("{other:?}");
                 return Err(Error::WrongSourceKind {
                     expected: "a CDR socket, file or directory source",
-                    kind: kind.split([' ', '{']).next().unwrap_or_default().to_owned(),
+                    kind: other.kind().code().to_owned(),
                 });
             }
         })

@@ -95,11 +95,7 @@ impl DirectorySource {
             )),
             other => Err(Error::WrongSourceKind {
                 expected: "a directory source",
-                kind: format!("{other:?}")
-                    .split([' ', '{'])
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned(),
+                kind: other.kind().code().to_owned(),
             }),
         }
     }

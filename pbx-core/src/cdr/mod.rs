@@ -24,7 +24,7 @@ pub use field::{Field, FieldTemplate};
 pub use format::format_line;
 pub use leg::{CallLegs, CdrLeg, LegParty, LegSummary, assemble_call, group_legs};
 pub use parser::{CdrParser, DEFAULT_MAX_LINE_LEN, MAX_FIELDS, parse_lines, split_lines};
-pub use record::Cdr;
+pub use record::{Cdr, FieldValue};
 pub use site::{
     MAX_IDENTIFIER_LEN, SiteColumn, SiteField, SiteTable, SiteValue, check_identifier,
     is_plain_identifier,

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::field::Field;
 use super::value::{ChangeReason, PartyNumber, PartyType, TerminationReason};
 
 /// One call as 3CX reports it in a CDR text line (or as assembled from database legs by
@@ -109,5 +110,139 @@ impl Cdr {
             (Some(a), Some(e)) if e > a => u64::try_from((e - a).num_seconds()).unwrap_or(0),
             _ => 0,
         }
+    }
+}
+
+/// The value of one field of a [`Cdr`], borrowed, typed as the record holds it
+/// ([`Cdr::get`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FieldValue<'a> {
+    /// Text as written (ids, DNs, names, billing values).
+    Text(&'a str),
+    /// A party number (`from-no`, `to-no`, `dial-no`, `final-number`).
+    Number(&'a PartyNumber),
+    /// A time (UTC).
+    Time(DateTime<Utc>),
+    /// The talk time.
+    Duration(Duration),
+    /// `reason-terminated`.
+    Termination(&'a TerminationReason),
+    /// `reason-changed`.
+    Change(&'a ChangeReason),
+    /// A party type (`from-type`, `to-type`, `final-type`).
+    Type(&'a PartyType),
+    /// `chain`: every endpoint, in order.
+    Chain(&'a [PartyNumber]),
+}
+
+impl std::fmt::Display for FieldValue<'_> {
+    /// The value as text: numbers, reasons and types as 3CX writes them, times in RFC 3339
+    /// (UTC), the talk time in whole seconds, the chain's parties joined by `;`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FieldValue::Text(s) => f.write_str(s),
+            FieldValue::Number(n) => write!(f, "{n}"),
+            FieldValue::Time(t) => f.write_str(&t.to_rfc3339()),
+            FieldValue::Duration(d) => write!(f, "{}", d.as_secs()),
+            FieldValue::Termination(r) => write!(f, "{r}"),
+            FieldValue::Change(r) => write!(f, "{r}"),
+            FieldValue::Type(t) => write!(f, "{t}"),
+            FieldValue::Chain(c) => {
+                for (i, n) in c.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(";")?;
+                    }
+                    write!(f, "{n}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Cdr {
+    /// The value of one field, or `None` when the record has none (an empty chain is
+    /// `None` too). With [`Field`]'s `FromStr` (which accepts `time_start` as well as
+    /// `time-start`) a binding reads any field by name without a getter per field.
+    ///
+    /// ```
+    /// use pbx_core::cdr::{CdrParser, Field, FieldValue, PartyNumber};
+    /// let parser = CdrParser::new("historyid,callid,duration,from-no".parse()?);
+    /// let cdr = parser.parse_line(1, "Call 5,abc_1,00:00:07,Ext.101")?;
+    /// assert_eq!(cdr.get(Field::HistoryId), Some(FieldValue::Text("5")));
+    /// assert_eq!(cdr.get("from_no".parse()?), Some(FieldValue::Number(&PartyNumber::Extension("101".into()))));
+    /// assert_eq!(cdr.get(Field::Duration).map(|v| v.to_string()).as_deref(), Some("7"));
+    /// assert_eq!(cdr.get(Field::TimeStart), None);
+    /// # Ok::<(), pbx_core::Error>(())
+    /// ```
+    pub fn get(&self, field: Field) -> Option<FieldValue<'_>> {
+        fn text(v: &Option<String>) -> Option<FieldValue<'_>> {
+            v.as_deref().map(FieldValue::Text)
+        }
+        fn number(v: &Option<PartyNumber>) -> Option<FieldValue<'_>> {
+            v.as_ref().map(FieldValue::Number)
+        }
+        fn party(v: &Option<PartyType>) -> Option<FieldValue<'_>> {
+            v.as_ref().map(FieldValue::Type)
+        }
+        match field {
+            Field::HistoryId => text(&self.history_id),
+            Field::CallId => text(&self.call_id),
+            Field::Duration => self.duration.map(FieldValue::Duration),
+            Field::TimeStart => self.time_start.map(FieldValue::Time),
+            Field::TimeAnswered => self.time_answered.map(FieldValue::Time),
+            Field::TimeEnd => self.time_end.map(FieldValue::Time),
+            Field::ReasonTerminated => self.reason_terminated.as_ref().map(FieldValue::Termination),
+            Field::FromNo => number(&self.from_no),
+            Field::ToNo => number(&self.to_no),
+            Field::FromDn => text(&self.from_dn),
+            Field::ToDn => text(&self.to_dn),
+            Field::DialNo => number(&self.dial_no),
+            Field::ReasonChanged => self.reason_changed.as_ref().map(FieldValue::Change),
+            Field::FinalNumber => number(&self.final_number),
+            Field::FinalDn => text(&self.final_dn),
+            Field::BillCode => text(&self.bill_code),
+            Field::BillRate => text(&self.bill_rate),
+            Field::BillCost => text(&self.bill_cost),
+            Field::BillName => text(&self.bill_name),
+            Field::Chain => (!self.chain.is_empty()).then_some(FieldValue::Chain(&self.chain)),
+            Field::FromType => party(&self.from_type),
+            Field::ToType => party(&self.to_type),
+            Field::FinalType => party(&self.final_type),
+            Field::FromDispname => text(&self.from_dispname),
+            Field::ToDispname => text(&self.to_dispname),
+            Field::FinalDispname => text(&self.final_dispname),
+            Field::MissedQueueCalls => text(&self.missed_queue_calls),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cdr::{CdrParser, FieldTemplate};
+
+    #[test]
+    fn every_field_of_a_full_line_reads_by_name() {
+        let line = "Call 288831,4cc2c72490010000_26808,00:00:25,2024/06/17 05:59:49,2024/06/17 05:59:58,\
+            2024/06/17 06:00:23,TerminatedBySrc,Ext.10016,+46703014082,10016,10020,+46703014082,ReplacedDst,\
+            +46703014082,10020,default,1,0.43,default,Chain: Ext.10016;+46703014082;,Extension,Line,\
+            Line,Backup no2,+46703014082,+46703014082,3";
+        let cdr = CdrParser::new(FieldTemplate::v20_27())
+            .parse_line(1, line)
+            .unwrap();
+        for field in Field::ALL {
+            let value = cdr.get(field).unwrap_or_else(|| panic!("{field} is empty"));
+            let by_name = cdr.get(field.name().replace('-', "_").parse().unwrap());
+            assert_eq!(by_name, Some(value), "{field}");
+            assert!(!value.to_string().is_empty(), "{field}");
+        }
+        assert_eq!(
+            cdr.get(Field::Chain).unwrap().to_string(),
+            "Ext.10016;+46703014082"
+        );
+        assert!(Cdr::default().get(Field::Chain).is_none());
+        assert!(Field::ALL.iter().all(|f| Cdr::default().get(*f).is_none()));
     }
 }

@@ -22,6 +22,7 @@
 mod legacy;
 mod raw;
 mod secret;
+mod source_kind;
 mod subst;
 mod url;
 mod validate;
@@ -41,6 +42,7 @@ use crate::groups::MonitorConfig;
 use crate::hours::BusinessHours;
 
 pub use secret::Secret;
+pub use source_kind::SourceKind;
 pub use url::redact_url;
 
 /// The top-level sections.

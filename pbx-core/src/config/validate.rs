@@ -187,7 +187,7 @@ impl Check<'_> {
     fn tz(&mut self, path: &str, v: &V, default: Tz) -> Tz {
         match self.opt_text(path, v) {
             None => default,
-            Some(s) => crate::hours::xapi::parse_zone(path, &s).unwrap_or_else(|_| {
+            Some(s) => crate::call::parse_timezone(path, &s).unwrap_or_else(|_| {
                 self.bad(
                     path,
                     v.as_ref(),
@@ -757,16 +757,15 @@ fn direction(c: &mut Check<'_>, raw: &RawConfig) -> (DirectionPolicy, InternalCa
         .opt_text("direction.internal_calls", &d.internal_calls)
         .as_deref()
     {
-        None | Some("skip") => InternalCalls::Skip,
-        Some("as_outbound") => InternalCalls::AsOutbound,
-        Some(_) => {
+        None => InternalCalls::Skip,
+        Some(text) => text.parse().unwrap_or_else(|_| {
             c.bad(
                 "direction.internal_calls",
                 d.internal_calls.as_ref(),
                 "is not skip or as_outbound",
             );
             InternalCalls::Skip
-        }
+        }),
     };
     (policy, internal)
 }

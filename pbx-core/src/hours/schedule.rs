@@ -73,9 +73,54 @@ pub enum HoursState {
 }
 
 impl HoursState {
+    /// The codes [`HoursState::code`] gives, one per reason (see [`crate::vocab`]).
+    pub const CODES: &'static [&'static str] = &[
+        "interval",
+        "extra_opening",
+        "always",
+        "outside_hours",
+        "holiday",
+        "extra_closure",
+        "break",
+        "never",
+    ];
+
     /// True when open.
     pub fn is_open(&self) -> bool {
         matches!(self, HoursState::Open(_))
+    }
+
+    /// Why, as a stable code (what the bindings publish): `interval`, `extra_opening` or
+    /// `always` when open; `outside_hours`, `holiday`, `extra_closure`, `break` or `never`
+    /// when closed.
+    ///
+    /// ```
+    /// use pbx_core::hours::{BusinessHours, HoursState};
+    /// let always = BusinessHours::always(chrono_tz::UTC);
+    /// assert_eq!(always.state(chrono::Utc::now()).code(), "always");
+    /// assert!(HoursState::CODES.contains(&"outside_hours"));
+    /// ```
+    pub fn code(&self) -> &'static str {
+        match self {
+            HoursState::Open(OpenReason::Interval { .. }) => "interval",
+            HoursState::Open(OpenReason::ExtraOpening { .. }) => "extra_opening",
+            HoursState::Open(OpenReason::Always) => "always",
+            HoursState::Closed(ClosedReason::OutsideHours) => "outside_hours",
+            HoursState::Closed(ClosedReason::Holiday { .. }) => "holiday",
+            HoursState::Closed(ClosedReason::ExtraClosure { .. }) => "extra_closure",
+            HoursState::Closed(ClosedReason::Break) => "break",
+            HoursState::Closed(ClosedReason::Never) => "never",
+        }
+    }
+
+    /// The holiday's or the closure's name, when that is why the office is closed.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            HoursState::Closed(
+                ClosedReason::Holiday { name, .. } | ClosedReason::ExtraClosure { name },
+            ) => Some(name),
+            _ => None,
+        }
     }
 }
 

@@ -2,7 +2,6 @@
 //! to [`BusinessHours`].
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Weekday};
-use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::holiday::{Holiday, HolidayDate};
@@ -125,7 +124,7 @@ impl OfficeHours {
     /// [`Error::InvalidSetting`] naming the XAPI field and value that cannot be used.
     pub fn to_business_hours(&self) -> Result<BusinessHours, Error> {
         let tz_name = self.time_zone_id.as_deref().unwrap_or_default();
-        let tz = parse_zone("TimeZoneId", tz_name)?;
+        let tz = crate::call::parse_timezone("TimeZoneId", tz_name)?;
         let hours = self
             .hours
             .as_ref()
@@ -168,34 +167,6 @@ fn invalid(setting: &str, value: &str, reason: &str) -> Error {
         value: value.to_owned(),
         reason: reason.to_owned(),
     }
-}
-
-/// A zone given as an IANA name or a Windows zone name (CLDR windowsZones, world default).
-///
-/// ```
-/// use pbx_core::hours::xapi::parse_zone;
-/// assert_eq!(parse_zone("TimeZoneId", "Alaskan Standard Time")?, chrono_tz::America::Anchorage);
-/// assert_eq!(parse_zone("TimeZoneId", "Europe/Berlin")?, chrono_tz::Europe::Berlin);
-/// assert!(parse_zone("TimeZoneId", "Atlantis Time").is_err());
-/// # Ok::<(), pbx_core::Error>(())
-/// ```
-///
-/// # Errors
-/// [`Error::InvalidSetting`] naming `setting` when the name is neither.
-pub fn parse_zone(setting: &str, name: &str) -> Result<Tz, Error> {
-    let name = name.trim();
-    if let Ok(tz) = name.parse::<Tz>() {
-        return Ok(tz);
-    }
-    localzone::win_zone_to_iana(name, None)
-        .and_then(|iana| iana.parse::<Tz>().ok())
-        .ok_or_else(|| {
-            invalid(
-                setting,
-                name,
-                "neither an IANA zone (America/Anchorage) nor a Windows zone name (Alaskan Standard Time)",
-            )
-        })
 }
 
 fn weekday(name: &str) -> Option<Weekday> {

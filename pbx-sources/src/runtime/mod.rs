@@ -764,9 +764,11 @@ impl Sideloader {
                     source: Box::new(e),
                 }
             })?;
-        let mut monitor = GroupMonitor::new(hours);
-        monitor.config = config.groups.monitor.clone();
-        monitor.group_hours = config.groups.hours.clone();
+        let monitor =
+            GroupMonitor::from_config(config, Some(hours)).map_err(|source| Error::Setting {
+                setting: "groups",
+                source,
+            })?;
         Ok(Some(GroupLoop::new(
             XapiGroupDirectory::new(client),
             alerts,

@@ -111,15 +111,11 @@ pub(crate) async fn build_source(
                      (cargo build --release -p pbx-examples --features mssql); see the README"
                 .into(),
         }),
-        other => {
-            let kind = format!("{other:?}");
-            let kind = kind.split([' ', '{']).next().unwrap_or_default().to_owned();
-            Err(Error::Config {
-                setting: "source.kind",
-                value: kind,
-                reason: "is not available in this build yet; see the README".into(),
-            })
-        }
+        other => Err(Error::Config {
+            setting: "source.kind",
+            value: other.kind().code().into(),
+            reason: "is not available in this build yet; see the README".into(),
+        }),
     }
 }
 

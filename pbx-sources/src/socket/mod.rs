@@ -320,11 +320,7 @@ impl SocketSource {
             }
             other => Err(Error::WrongSourceKind {
                 expected: "a socket source (socket_listen or socket_connect)",
-                kind: format!("{other:?}")
-                    .split([' ', '{'])
-                    .next()
-                    .unwrap_or("")
-                    .into(),
+                kind: other.kind().code().into(),
             }),
         }
     }
