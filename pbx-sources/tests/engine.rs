@@ -1,12 +1,14 @@
 //! The delivery engine over pbx-core's in-memory adapters: checkpoints only after
 //! acknowledgement, retries, quarantine, credentials refused, restarts.
 
+mod common;
+
+use common::pipeline_for;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use pbx_core::call::CallMapper;
 use pbx_core::delivery::Pipeline;
 use pbx_core::extensions::User;
 use pbx_core::memory::{MemoryCallSink, MemoryCheckpointStore, MemorySource};
@@ -24,19 +26,6 @@ fn lines(text: &str) -> Vec<RawRecord> {
             text: l.as_bytes().to_vec(),
         })
         .collect()
-}
-
-fn pipeline() -> Pipeline {
-    let mapper = CallMapper {
-        extensions: (101..=112)
-            .map(|e| User::new(e.to_string(), format!("u{e}@example.com")))
-            .collect(),
-        ..CallMapper::default()
-    };
-    Pipeline {
-        mapper,
-        ..Pipeline::default()
-    }
 }
 
 fn now() -> chrono::DateTime<Utc> {
@@ -63,7 +52,7 @@ fn engine(
         MemorySource::new(records),
         Arc::clone(sink),
         Arc::clone(store),
-        pipeline(),
+        pipeline_for(101..=112),
         quarantine.clone(),
         options,
     )
@@ -282,7 +271,7 @@ async fn a_time_range_delivers_only_the_calls_inside_and_settles_the_rest() {
         MemorySource::new(lines(SAMPLE)),
         Arc::clone(&sink),
         Arc::clone(&store),
-        pipeline(),
+        pipeline_for(101..=112),
         q.clone(),
         EngineOptions {
             batch_size: 10,

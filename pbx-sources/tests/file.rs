@@ -1,7 +1,9 @@
 //! File adapters on real files: the CDR file source, the checkpoint file, the JSON-lines sink.
 
+mod common;
+
+use common::scratch;
 use std::io::Write;
-use std::path::PathBuf;
 
 use pbx_core::call::{CallDirection, CallRequest};
 use pbx_core::{CallSink, CdrSource, Checkpoint, CheckpointStore, DeliveryOutcome, RawRecord};
@@ -10,13 +12,6 @@ use pbx_sources::file::FileSource;
 use pbx_sources::file_checkpoint::FileCheckpointStore;
 use pbx_sources::folder::DirectorySource;
 use pbx_sources::jsonl::JsonLinesSink;
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pbx-file-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn texts(batch: &[pbx_core::SourceRecord]) -> Vec<String> {
     batch

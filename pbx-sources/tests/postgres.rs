@@ -4,6 +4,9 @@
 //! `PBX_TEST_PG_URL`. Every test is `#[ignore = "needs PostgreSQL…"]` (a plain `cargo test` lists
 //! them as ignored); `scripts/test.sh` runs them with `--ignored`. Each test works in a schema of its own, filled from `tests/sql/`.
 
+mod common;
+
+use common::pipeline_for;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -95,24 +98,12 @@ impl Db {
     }
 }
 
-fn pipeline() -> Pipeline {
-    Pipeline {
-        mapper: CallMapper {
-            extensions: (101..=104)
-                .map(|e| User::new(e.to_string(), format!("u{e}@example.com")))
-                .collect(),
-            ..CallMapper::default()
-        },
-        ..Pipeline::default()
-    }
-}
-
 fn at(h: u32, m: u32, s: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 2, h, m, s).unwrap()
 }
 
 fn to_calls(records: &[SourceRecord]) -> Vec<CallRequest> {
-    let p = pipeline();
+    let p = pipeline_for(101..=104);
     records
         .iter()
         .filter_map(|r| match p.prepare(r).disposition {
@@ -194,7 +185,7 @@ async fn site_table_each_call_once_across_polls_and_restarts() {
             SiteTableSource::new(&db.url, &site_mapping(&db.schema)).unwrap(),
             Arc::clone(&sink),
             PgCheckpointStore::new(&db.url, &format!("{}.pbx_checkpoint", db.schema)).unwrap(),
-            pipeline(),
+            pipeline_for(101..=104),
             quarantine.clone(),
             engine_options(2, "site"),
         )
@@ -515,7 +506,7 @@ async fn cdroutput_restarts_from_the_stored_checkpoint_through_the_engine() {
             cdroutput(&db, now),
             Arc::clone(&sink),
             PgCheckpointStore::new(&db.url, &table).unwrap(),
-            pipeline(),
+            pipeline_for(101..=104),
             quarantine.clone(),
             engine_options(2, "cdroutput"),
         )
@@ -628,7 +619,10 @@ async fn cdroutput_null_where_required_is_a_row_error() {
         .await;
     let records = cdroutput(&db, at(19, 0, 0)).fetch(None, 100).await.unwrap();
     assert_eq!(records.len(), 5, "the bad call does not stop the others");
-    let prepared: Vec<_> = records.iter().map(|r| pipeline().prepare(r)).collect();
+    let prepared: Vec<_> = records
+        .iter()
+        .map(|r| pipeline_for(101..=104).prepare(r))
+        .collect();
     let bad = &prepared[1];
     assert_eq!(
         bad.location,
@@ -849,7 +843,7 @@ async fn call_log_joins_through_participants_without_swapping_caller_and_callee(
     assert_eq!(outbound.call_owner_extension, "101");
     // 1004 rang 102 and ended without voicemail: no owner (issue 19).
     assert!(!calls.iter().any(|c| c.pbx_call_id.ends_with("-1004")));
-    let p = pipeline();
+    let p = pipeline_for(101..=104);
     let missed = records
         .iter()
         .map(|r| p.prepare(r))

@@ -3,6 +3,9 @@
 //! anywhere, reconnects; bad peers; the journal across restarts; a child process killed
 //! (SIGKILL) between receiving lines and delivering their calls.
 
+mod common;
+
+use common::{pipeline_for, scratch};
 use std::collections::HashSet;
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -12,9 +15,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::Utc;
-use pbx_core::call::{CallMapper, CallRequest};
-use pbx_core::delivery::{Disposition, Pipeline};
-use pbx_core::extensions::User;
+use pbx_core::call::CallRequest;
+use pbx_core::delivery::Disposition;
 use pbx_core::memory::MemoryCallSink;
 use pbx_core::{CallSink, CdrSource, Checkpoint, DeliveryOutcome, RawRecord, SourceRecord};
 use pbx_sources::Error;
@@ -26,13 +28,6 @@ use tokio::net::{TcpListener, TcpStream};
 
 const SAMPLE: &str = include_str!("../../examples/data/cdr-sample.log");
 const WAIT: Duration = Duration::from_secs(20);
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pbx-socket-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn localhost() -> std::net::SocketAddr {
     "127.0.0.1:0".parse().unwrap()
@@ -314,21 +309,9 @@ async fn journal_survives_restarts_and_is_compacted_past_the_checkpoint() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-fn pipeline() -> Pipeline {
-    Pipeline {
-        mapper: CallMapper {
-            extensions: (101..=112)
-                .map(|e| User::new(e.to_string(), format!("u{e}@example.com")))
-                .collect(),
-            ..CallMapper::default()
-        },
-        ..Pipeline::default()
-    }
-}
-
 /// The pbxCallIds the sample's first `n` lines map to, in order.
 fn expected_ids(n: usize) -> Vec<String> {
-    let p = pipeline();
+    let p = pipeline_for(101..=112);
     SAMPLE
         .lines()
         .take(n)
@@ -376,7 +359,7 @@ async fn the_engine_delivers_as_lines_arrive() {
         src,
         Arc::clone(&sink),
         Arc::new(FileCheckpointStore::new(dir.join("checkpoint.json"))),
-        pipeline(),
+        pipeline_for(101..=112),
         Arc::new(MemoryQuarantine::default()),
         options,
     )
@@ -474,7 +457,7 @@ fn kill_test_child() {
                 seen: std::sync::Mutex::new(0),
             }),
             Arc::new(FileCheckpointStore::new(dir.join("checkpoint.json"))),
-            pipeline(),
+            pipeline_for(101..=112),
             Arc::new(MemoryQuarantine::default()),
             engine_options(),
         )
@@ -582,7 +565,7 @@ async fn sigkill_between_receive_and_delivery_loses_nothing() {
         src,
         Arc::clone(&sink),
         Arc::new(FileCheckpointStore::new(dir.join("checkpoint.json"))),
-        pipeline(),
+        pipeline_for(101..=112),
         Arc::new(MemoryQuarantine::default()),
         engine_options(),
     );

@@ -4,11 +4,15 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use pbx_core::call::{CallDirection, CallRequest};
+use pbx_core::call::{CallDirection, CallMapper, CallRequest};
+use pbx_core::delivery::Pipeline;
+use pbx_core::extensions::User;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -334,4 +338,25 @@ impl Logs {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
+}
+
+/// A pipeline whose mapper knows the extensions `exts`, each as `u<ext>@example.com`.
+pub fn pipeline_for(exts: RangeInclusive<u32>) -> Pipeline {
+    let users = exts.map(|e| User::new(e.to_string(), format!("u{e}@example.com")));
+    Pipeline {
+        mapper: CallMapper::default().with_extensions(users.collect()),
+        ..Pipeline::default()
+    }
+}
+
+/// A fresh scratch directory for one test: `<tmp>/pbx-<test file>-<pid>-<name>`.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "pbx-{}-{}-{name}",
+        env!("CARGO_CRATE_NAME"),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
