@@ -1,8 +1,11 @@
 //! Integration tests of `pbx_core::call::CallMapper`: CDR → the call API's `PbxCallRequest`.
 
+mod common;
+
+use common::{s, utc};
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use pbx_core::call::{
     CallDirection, CallMapper, CallRequest, InternalCalls, Mapped, SkipReason, api_timestamp,
@@ -17,16 +20,8 @@ use pbx_core::{Error, Location};
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap()
-}
-
 fn n(raw: &str) -> Option<PartyNumber> {
     Some(PartyNumber::parse(raw))
-}
-
-fn s(raw: &str) -> Option<String> {
-    Some(raw.to_owned())
 }
 
 /// An answered inbound call from 9075551234 to extension 101: 300 s talk, typed (v20 layout).

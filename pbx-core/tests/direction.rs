@@ -1,5 +1,8 @@
 //! Integration tests of call direction: `pbx_core::direction::classify` and `DirectionPolicy`.
 
+mod common;
+
+use common::s;
 use pbx_core::cdr::{Cdr, CdrParser, FieldTemplate, PartyNumber, PartyType};
 use pbx_core::direction::{Classification, Direction, DirectionPolicy, Rule, classify};
 
@@ -10,10 +13,6 @@ use pbx_core::direction::{Classification, Direction, DirectionPolicy, Rule, clas
 /// `Ext.NNN` / a raw number / a special, as 3CX writes it.
 fn n(raw: &str) -> Option<PartyNumber> {
     Some(PartyNumber::parse(raw))
-}
-
-fn s(raw: &str) -> Option<String> {
-    Some(raw.to_owned())
 }
 
 /// A type field; empty means absent.

@@ -1,8 +1,11 @@
 //! Business hours: boundaries, overnight spans, holidays and observed days, DST in several
 //! zones, next_change, XAPI conversion, and no panic over 1970–2200.
 
+mod common;
+
 use chrono::{DateTime, NaiveDate, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
+use common::utc;
 use pbx_core::hours::xapi::OfficeHours;
 use pbx_core::hours::{
     BusinessHours, ClosedReason, Holiday, HoursState, Interval, ObservedRule, OpenReason, Shift,
@@ -11,10 +14,6 @@ use proptest::prelude::*;
 
 fn iv(s: &str) -> Interval {
     s.parse().unwrap()
-}
-
-fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap()
 }
 
 /// A local wall time in `tz` as UTC (the first occurrence in a fold).

@@ -1,9 +1,11 @@
 //! Integration tests of the database row model: `cdroutput` legs grouped, completed and
 //! assembled into one call, then classified.
 
+mod common;
+
+use common::{at, s};
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use pbx_core::call::{CallDirection, CallMapper, Mapped};
 use pbx_core::cdr::{
     CallLegs, CdrLeg, LegParty, PartyNumber, PartyType, assemble_call, group_legs,
@@ -15,15 +17,6 @@ use pbx_core::{Error, Location};
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-/// `secs` seconds after 2026-11-02 18:00:00 UTC.
-fn at(secs: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 2, 18, 0, 0).unwrap() + TimeDelta::seconds(secs)
-}
-
-fn s(raw: &str) -> Option<String> {
-    Some(raw.to_owned())
-}
 
 /// An outside party on trunk 10000.
 fn external(number: &str, incoming: bool) -> LegParty {

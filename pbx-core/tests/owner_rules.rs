@@ -5,9 +5,12 @@
 //! The scenarios model a small PBX: DID +1 907 555 0100 on trunk 10000, ring group 700
 //! (101, 102), queue 800 (agents 103–106), IVR 900, general voicemail 999, users 101–111.
 
+mod common;
+
+use common::{at, s};
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use pbx_core::call::{CallDirection, CallMapper, CallRequest, InternalCalls, Mapped, SkipReason};
 use pbx_core::cdr::{
     CallLegs, Cdr, CdrLeg, CdrParser, FieldTemplate, LegParty, PartyNumber, PartyType, group_legs,
@@ -19,14 +22,6 @@ use proptest::prelude::*;
 // ---------------------------------------------------------------------------------------------
 // Leg builders
 // ---------------------------------------------------------------------------------------------
-
-fn at(secs: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 2, 18, 0, 0).unwrap() + TimeDelta::seconds(secs)
-}
-
-fn s(v: &str) -> Option<String> {
-    Some(v.to_owned())
-}
 
 const DID: &str = "+19075550100";
 const CALLER: &str = "+19075550142";
