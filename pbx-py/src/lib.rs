@@ -115,7 +115,9 @@ fn pbx(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(call::map_lines_json, m)?)?;
     m.add_function(wrap_pyfunction!(groups::evaluate_groups, m)?)?;
     m.add_function(wrap_pyfunction!(config::load_config, m)?)?;
-    m.add_function(wrap_pyfunction!(_vocabulary, m)?)?;
-    m.add_function(wrap_pyfunction!(_error_class, m)?)?;
+    // Test hooks: attributes of the native module `pbx.pbx`, not in `__all__` (so the package
+    // `pbx`, `from pbx import *` and the stubs leave them out).
+    m.setattr("_vocabulary", wrap_pyfunction!(_vocabulary, m)?)?;
+    m.setattr("_error_class", wrap_pyfunction!(_error_class, m)?)?;
     Ok(())
 }
