@@ -92,6 +92,13 @@ macro_rules! vocabulary {
             }
         }
 
+        // `code()` matches every variant (no wildcard), so one code per variant: `ALL` must
+        // list as many values, or the crate does not compile.
+        const _: () = assert!(
+            $ty::ALL.len() == [$($code),+].len(),
+            concat!(stringify!($ty), "::ALL does not list every variant")
+        );
+
         impl $crate::vocab::Vocabulary for $ty {
             const NAME: &'static str = $name;
             fn all() -> &'static [Self] {
