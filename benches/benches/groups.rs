@@ -43,12 +43,13 @@ fn hours(tz: chrono_tz::Tz) -> BusinessHours {
 
 fn bench(c: &mut Criterion) {
     let groups = groups(500);
-    let mut monitor = GroupMonitor::new(hours(chrono_tz::America::Anchorage));
-    for g in groups.iter().step_by(10) {
-        monitor
-            .group_hours
-            .insert(g.id.clone(), hours(chrono_tz::Europe::Stockholm));
-    }
+    let own_hours = groups
+        .iter()
+        .step_by(10)
+        .map(|g| (g.id.clone(), hours(chrono_tz::Europe::Stockholm)))
+        .collect();
+    let monitor =
+        GroupMonitor::new(hours(chrono_tz::America::Anchorage)).with_group_hours(own_hours);
     // Tuesday 2026-11-24 10:00 in Anchorage: open there, and in Stockholm (20:00) closed.
     let now = Utc
         .with_ymd_and_hms(2026, 11, 24, 19, 0, 0)

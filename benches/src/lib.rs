@@ -1,7 +1,7 @@
 //! Shared inputs for the pbx benchmarks: the bundled sample CDR file and its extension map,
 //! embedded.
 
-use pbx_core::call::CallMapper;
+use pbx_core::call::{CallMapper, MappingOptions};
 use pbx_core::extensions::ExtensionMap;
 
 /// The bundled sample (`examples/data/cdr-sample.log`, 27-field layout).
@@ -29,7 +29,7 @@ pub const SAMPLE_EXTENSIONS_YAML: &str = include_str!("../../examples/data/exten
 ///
 /// ```
 /// let m = pbx_benches::sample_mapper();
-/// assert_eq!(m.extensions.email_for("101"), Some("anna.berg@example.com"));
+/// assert_eq!(m.extensions().email_for("101"), Some("anna.berg@example.com"));
 /// ```
 pub fn sample_mapper() -> CallMapper {
     #[derive(serde::Deserialize)]
@@ -38,10 +38,13 @@ pub fn sample_mapper() -> CallMapper {
     }
     let file: File =
         serde_saphyr::from_str(SAMPLE_EXTENSIONS_YAML).expect("the bundled extensions.yml reads");
-    let mut mapper = CallMapper::default();
-    mapper.options.timezone = chrono_tz::America::Anchorage;
-    mapper.extensions = file.extensions;
-    mapper
+    let options = MappingOptions {
+        timezone: chrono_tz::America::Anchorage,
+        ..MappingOptions::default()
+    };
+    CallMapper::default()
+        .with_options(options)
+        .with_extensions(file.extensions)
 }
 
 /// A realistic mix of counterpart numbers as 3CX writes them, `n` of them, deterministic:

@@ -94,15 +94,15 @@ fn cdr_file(n: usize) -> String {
 
 fn expected_ids(text: &str) -> HashSet<String> {
     let parser = CdrParser::default();
-    let mapper = CallMapper {
-        extensions: ExtensionMap::new()
-            .with_fallback(OwnerFallback::DefaultEmail("pbx@example.com".into())),
-        options: MappingOptions {
+    let mapper = CallMapper::default()
+        .with_extensions(
+            ExtensionMap::new()
+                .with_fallback(OwnerFallback::DefaultEmail("pbx@example.com".into())),
+        )
+        .with_options(MappingOptions {
             timezone: chrono_tz::America::Anchorage,
             ..MappingOptions::default()
-        },
-        ..CallMapper::default()
-    };
+        });
     text.lines()
         .enumerate()
         .filter_map(|(i, l)| {

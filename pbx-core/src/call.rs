@@ -520,9 +520,9 @@ pub enum MappedJson {
 ///     +46703014082,10020,default,1,0.43,default,Chain: Ext.10016;+46703014082;,Extension,Line,\
 ///     Line,Backup no2,+46703014082,+46703014082,";
 /// let cdr = CdrParser::new(FieldTemplate::v20_27()).parse_line(1, line)?;
-/// let mut mapper = CallMapper::default();
-/// mapper.extensions = [User::new("10016", "backup@example.com")].into_iter().collect();
-/// mapper.options.timezone = chrono_tz::Europe::Stockholm;
+/// let mut mapper = CallMapper::default()
+///     .with_extensions([User::new("10016", "backup@example.com")].into_iter().collect());
+/// mapper.options_mut().timezone = chrono_tz::Europe::Stockholm;
 /// let Mapped::Call(call) = mapper.map(&cdr)? else { panic!("skipped") };
 /// assert_eq!(call.phone_number, "+46703014082");
 /// assert_eq!(call.call_owner_extension, "10016");
@@ -533,14 +533,14 @@ pub enum MappedJson {
 #[derive(Clone, Debug, Default)]
 pub struct CallMapper {
     /// How to tell directions when type fields do not.
-    pub direction: DirectionPolicy,
+    direction: DirectionPolicy,
     /// Timezone, internal calls, id prefix.
-    pub options: MappingOptions,
+    options: MappingOptions,
     /// Extension → user.
-    pub extensions: ExtensionMap,
+    extensions: ExtensionMap,
     /// libphonenumber's answers for numbers seen before (never changes a result; a clone
     /// starts empty).
-    pub number_cache: NumberCache,
+    number_cache: NumberCache,
 }
 
 impl CallMapper {
@@ -592,9 +592,41 @@ impl CallMapper {
         self
     }
 
+    /// Replaces the extension map in place (the users refreshed from 3CX while a service
+    /// runs); the number cache is kept.
+    ///
+    /// ```
+    /// use pbx_core::call::CallMapper;
+    /// use pbx_core::extensions::User;
+    /// let mut mapper = CallMapper::default();
+    /// mapper.set_extensions([User::new("101", "a@example.com")].into_iter().collect());
+    /// assert_eq!(mapper.extensions().email_for("101"), Some("a@example.com"));
+    /// ```
+    pub fn set_extensions(&mut self, extensions: ExtensionMap) {
+        self.extensions = extensions;
+    }
+
     /// The mapping options (timezone, internal calls, id prefix, region, number format).
     pub fn options(&self) -> &MappingOptions {
         &self.options
+    }
+
+    /// The mapping options, to change one in place (the number cache stays valid: it is
+    /// keyed by region and format).
+    ///
+    /// ```
+    /// use pbx_core::call::CallMapper;
+    /// let mut mapper = CallMapper::default();
+    /// mapper.options_mut().timezone = chrono_tz::Europe::Stockholm;
+    /// assert_eq!(mapper.options().timezone, chrono_tz::Europe::Stockholm);
+    /// ```
+    pub fn options_mut(&mut self) -> &mut MappingOptions {
+        &mut self.options
+    }
+
+    /// The direction policy, to change in place.
+    pub fn direction_mut(&mut self) -> &mut DirectionPolicy {
+        &mut self.direction
     }
 
     /// The direction policy.
@@ -758,8 +790,8 @@ impl CallMapper {
     /// use pbx_core::extensions::User;
     /// let line = b"Call 1,a_1,00:00:05,2020/06/29 07:56:32,,,,Ext.101,0466452265,101,,,,,,,,,,";
     /// let parser = CdrParser::new(FieldTemplate::v16_20());
-    /// let mut mapper = CallMapper::default();
-    /// mapper.extensions = [User::new("101", "a@example.com")].into_iter().collect();
+    /// let mapper = CallMapper::default()
+    ///     .with_extensions([User::new("101", "a@example.com")].into_iter().collect());
     /// let (mut scratch, mut out) = (Vec::new(), Vec::new());
     /// let cdr = parser.parse_ref(1, line, &mut scratch)?;
     /// assert_eq!(mapper.map_json(&cdr, &mut out)?, MappedJson::Call);

@@ -104,7 +104,7 @@ impl Pipeline {
         let note_skip = |cdr: &crate::cdr::Cdr, mapped: &Result<Mapped, crate::Error>| {
             if let Ok(Mapped::Skipped(_)) = mapped {
                 *skipped_call_id.borrow_mut() =
-                    pbx_call_id(cdr, &self.mapper.options.call_id_prefix);
+                    pbx_call_id(cdr, &self.mapper.options().call_id_prefix);
             }
         };
         let map = |cdr: &crate::cdr::Cdr| {

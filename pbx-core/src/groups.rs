@@ -401,11 +401,11 @@ pub enum AlertAction {
 #[derive(Clone, Debug)]
 pub struct GroupMonitor {
     /// Debounce and which groups.
-    pub config: MonitorConfig,
+    config: MonitorConfig,
     /// Business hours of every group without its own.
-    pub hours: BusinessHours,
+    hours: BusinessHours,
     /// Business hours per group id.
-    pub group_hours: HashMap<String, BusinessHours>,
+    group_hours: HashMap<String, BusinessHours>,
 }
 
 impl GroupMonitor {

@@ -18,8 +18,8 @@
 //! let cdr = parser.parse_line(1, "Call 23194,00000172FF13E364_4449,00:03:43,2020/06/29 07:56:32,\
 //!     2020/06/29 07:56:33,2020/06/29 08:00:16,TerminatedBySrc,0466452265,Ext.611,10000,611,611,\
 //!     ReplacedDst,Ext.194,194,,,,,Chain: 0466452265;Ext.611;Ext.194;")?;
-//! let mut mapper = CallMapper::default();
-//! mapper.extensions = [User::new("194", "eva@example.com")].into_iter().collect();
+//! let mapper = CallMapper::default()
+//!     .with_extensions([User::new("194", "eva@example.com")].into_iter().collect());
 //! let Mapped::Call(call) = mapper.map(&cdr)? else { panic!("skipped") };
 //! assert_eq!(call.call_owner_email, "eva@example.com");
 //! assert_eq!(call.call_duration, 223);

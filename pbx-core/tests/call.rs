@@ -95,15 +95,12 @@ fn users() -> ExtensionMap {
 }
 
 fn mapper() -> CallMapper {
-    CallMapper {
-        extensions: users(),
-        ..CallMapper::default()
-    }
+    CallMapper::default().with_extensions(users())
 }
 
 fn mapper_in(tz: Tz) -> CallMapper {
     let mut m = mapper();
-    m.options.timezone = tz;
+    m.options_mut().timezone = tz;
     m
 }
 
@@ -203,7 +200,7 @@ fn documented_examples_map_to_exact_json() {
     let cdr = v16.parse_line(1, line).unwrap();
     // A Swedish PBX: the national number 0466452265 is +46 466452265.
     let mut se = mapper_in(chrono_tz::Europe::Stockholm);
-    se.options.default_region = Region::parse("region", "SE").unwrap();
+    se.options_mut().default_region = Region::parse("region", "SE").unwrap();
     let c = call(&se, &cdr);
     assert_eq!(
         json(&c),
@@ -432,7 +429,7 @@ fn pbx_call_id_with_one_id_and_custom_prefix() {
     cdr.history_id = None;
     assert_eq!(call(&mapper(), &cdr).pbx_call_id, "3cx-00000194A1B2C3D4_77");
     let mut m = mapper();
-    m.options.call_id_prefix = "pbx-east".into();
+    m.options_mut().call_id_prefix = "pbx-east".into();
     assert_eq!(
         call(&m, &inbound()).pbx_call_id,
         "pbx-east-12345-00000194A1B2C3D4_77"
@@ -452,7 +449,7 @@ fn internal_calls_are_skipped_by_default() {
 #[test]
 fn internal_calls_as_outbound() {
     let mut m = mapper();
-    m.options.internal_calls = InternalCalls::AsOutbound;
+    m.options_mut().internal_calls = InternalCalls::AsOutbound;
     let c = call(&m, &internal());
     assert_eq!(
         json(&c),
@@ -463,7 +460,7 @@ fn internal_calls_as_outbound() {
 #[test]
 fn as_outbound_does_not_change_inbound_or_outbound_calls() {
     let mut m = mapper();
-    m.options.internal_calls = InternalCalls::AsOutbound;
+    m.options_mut().internal_calls = InternalCalls::AsOutbound;
     assert_eq!(call(&m, &inbound()).call_direction, CallDirection::Inbound);
     assert_eq!(
         call(&m, &outbound()).call_direction,
@@ -531,10 +528,9 @@ fn default_email_fallback_avoids_no_owner_email() {
         final_dn: s("555"),
         ..inbound()
     };
-    let m = CallMapper {
-        extensions: users().with_fallback(OwnerFallback::DefaultEmail("pbx@example.com".into())),
-        ..CallMapper::default()
-    };
+    let m = CallMapper::default().with_extensions(
+        users().with_fallback(OwnerFallback::DefaultEmail("pbx@example.com".into())),
+    );
     let c = call(&m, &cdr);
     assert_eq!(c.call_owner_extension, "555");
     assert_eq!(c.call_owner_email, "pbx@example.com");
@@ -698,7 +694,7 @@ fn phone_number_follows_the_default_region() {
     assert_eq!(us(&m, "101"), "101");
     assert_eq!(us(&m, "sip:101@pbx.local"), "101");
     assert_eq!(us(&m, "private"), "anonymous");
-    m.options.default_region = Region::parse("region", "SE").unwrap();
+    m.options_mut().default_region = Region::parse("region", "SE").unwrap();
     assert_eq!(us(&m, "00 44 20 7946 0018"), "+442079460018");
     assert_eq!(us(&m, "070-123 45 67"), "+46701234567");
 }

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
-use pbx_core::call::{CallMapper, api_timestamp};
+use pbx_core::call::{CallMapper, MappingOptions, api_timestamp};
 use pbx_core::cdr::{CdrParser, PartyNumber, parse_duration, parse_lines};
 use pbx_core::phone::{Normalized, NumberPolicy, Region, api_number, normalize};
 use proptest::prelude::*;
@@ -136,7 +136,11 @@ fn the_number_cache_never_changes_an_answer() {
         "GB".parse().unwrap(),
         Region::US,
     ] {
-        mapper.options.default_region = region;
+        let options = MappingOptions {
+            default_region: region,
+            ..mapper.options().clone()
+        };
+        mapper = mapper.with_options(options);
         let policy = NumberPolicy::new(region);
         for round in 0..3 {
             for raw in numbers {
@@ -157,6 +161,6 @@ fn the_number_cache_never_changes_an_answer() {
             }
         }
     }
-    assert!(!mapper.number_cache.is_empty());
-    assert!(mapper.clone().number_cache.is_empty());
+    assert!(!mapper.number_cache().is_empty());
+    assert!(mapper.clone().number_cache().is_empty());
 }

@@ -84,13 +84,10 @@ fn no_members_opens_after_debounce_once() {
 
 #[test]
 fn members_but_none_available() {
-    let m = GroupMonitor {
-        config: MonitorConfig {
-            debounce: 1,
-            ..MonitorConfig::default()
-        },
-        ..monitor()
-    };
+    let m = monitor().with_config(MonitorConfig {
+        debounce: 1,
+        ..MonitorConfig::default()
+    });
     let mut s = MonitorState::default();
     let a = m.evaluate(
         at(10),
@@ -125,13 +122,10 @@ fn staffed_groups_and_closed_hours_raise_nothing() {
 
 #[test]
 fn flapping_member_resets_the_debounce() {
-    let m = GroupMonitor {
-        config: MonitorConfig {
-            debounce: 3,
-            ..MonitorConfig::default()
-        },
-        ..monitor()
-    };
+    let m = monitor().with_config(MonitorConfig {
+        debounce: 3,
+        ..MonitorConfig::default()
+    });
     let mut s = MonitorState::default();
     let down = vec![group("800", vec![member("101", false)])];
     let up = vec![group("800", vec![member("101", true)])];
@@ -233,13 +227,10 @@ fn lost_state_adopts_the_backends_active_alerts() {
 
 #[test]
 fn failed_delivery_is_retried_on_the_next_check() {
-    let m = GroupMonitor {
-        config: MonitorConfig {
-            debounce: 1,
-            ..MonitorConfig::default()
-        },
-        ..monitor()
-    };
+    let m = monitor().with_config(MonitorConfig {
+        debounce: 1,
+        ..MonitorConfig::default()
+    });
     let mut s = MonitorState::default();
     let empty = vec![group("800", vec![])];
     assert_eq!(opens(&m.evaluate(at(10), &empty, &mut s)).len(), 1);
@@ -263,17 +254,18 @@ fn failed_delivery_is_retried_on_the_next_check() {
 
 #[test]
 fn excluded_and_gone_groups() {
-    let mut m = GroupMonitor {
-        config: MonitorConfig {
-            debounce: 1,
-            ..MonitorConfig::default()
-        },
-        ..monitor()
-    };
+    let mut m = monitor().with_config(MonitorConfig {
+        debounce: 1,
+        ..MonitorConfig::default()
+    });
     let mut s = MonitorState::default();
     let groups = vec![group("800", vec![]), group("700", vec![])];
     assert_eq!(opens(&m.evaluate(at(10), &groups, &mut s)).len(), 2);
-    m.config.exclude = vec!["700".into()];
+    let config = MonitorConfig {
+        exclude: vec!["700".into()],
+        ..m.config().clone()
+    };
+    m = m.with_config(config);
     let a = m.evaluate(at(11), &groups, &mut s);
     assert_eq!(resolves(&a), vec![("700".into(), ResolveReason::Excluded)]);
     assert!(
@@ -285,11 +277,11 @@ fn excluded_and_gone_groups() {
     assert_eq!(resolves(&a), vec![("800".into(), ResolveReason::Gone)]);
     assert!(!s.groups.contains_key("800"));
     // Include list: only 900 is watched.
-    m.config = MonitorConfig {
+    m = m.with_config(MonitorConfig {
         debounce: 1,
         include: vec!["900".into()],
         exclude: vec![],
-    };
+    });
     let a = m.evaluate(
         at(14),
         &[group("900", vec![]), group("901", vec![])],
@@ -300,15 +292,16 @@ fn excluded_and_gone_groups() {
 
 #[test]
 fn per_group_hours() {
-    let mut m = GroupMonitor {
-        config: MonitorConfig {
+    let m = monitor()
+        .with_config(MonitorConfig {
             debounce: 1,
             ..MonitorConfig::default()
-        },
-        ..monitor()
-    };
-    m.group_hours
-        .insert("night".into(), BusinessHours::always(chrono_tz::UTC));
+        })
+        .with_group_hours(
+            [("night".to_owned(), BusinessHours::always(chrono_tz::UTC))]
+                .into_iter()
+                .collect(),
+        );
     let mut s = MonitorState::default();
     let a = m.evaluate(
         at(22),

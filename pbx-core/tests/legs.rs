@@ -138,10 +138,7 @@ fn outbound_direct() -> Vec<CdrLeg> {
 
 /// A mapper that knows one user.
 fn mapper_for(extension: &str, email: &str) -> CallMapper {
-    CallMapper {
-        extensions: [User::new(extension, email)].into_iter().collect(),
-        ..CallMapper::default()
-    }
+    CallMapper::default().with_extensions([User::new(extension, email)].into_iter().collect())
 }
 
 fn one_call(legs: Vec<CdrLeg>) -> CallLegs {
@@ -325,7 +322,7 @@ fn inbound_via_queue_that_answered_for_hold_music_times_talk_from_the_agent() {
 fn inbound_via_queue_maps_to_the_api_request() {
     let cdr = assemble_call(&one_call(inbound_via_queue(None))).unwrap();
     let mut mapper = mapper_for("104", "agent104@example.com");
-    mapper.options.timezone = chrono_tz::America::Anchorage;
+    mapper.options_mut().timezone = chrono_tz::America::Anchorage;
     let Mapped::Call(call) = mapper.map(&cdr).unwrap() else {
         panic!("skipped")
     };

@@ -173,12 +173,11 @@ fn call(main: &str, legs: Vec<L>) -> CallLegs {
 }
 
 fn mapper() -> CallMapper {
-    CallMapper {
-        extensions: (101..=111)
+    CallMapper::default().with_extensions(
+        (101..=111)
             .map(|e| User::new(e.to_string(), format!("u{e}@example.com")))
             .collect(),
-        ..CallMapper::default()
-    }
+    )
 }
 
 fn delivered(m: &CallMapper, c: &CallLegs) -> CallRequest {
@@ -329,8 +328,9 @@ fn an_abandoned_queue_call_has_no_owner_never_the_did() {
     assert_eq!(skipped(&mapper(), &c), SkipReason::NoOwner);
     // Even with a default email: there is no owner to give it to.
     let mut m = mapper();
-    m.extensions =
-        ExtensionMap::new().with_fallback(OwnerFallback::DefaultEmail("pbx@example.com".into()));
+    m.set_extensions(
+        ExtensionMap::new().with_fallback(OwnerFallback::DefaultEmail("pbx@example.com".into())),
+    );
     assert_eq!(skipped(&m, &c), SkipReason::NoOwner);
     // The assembled record never names the DID as an extension.
     let cdr = pbx_core::cdr::assemble_call(&c).unwrap();
@@ -571,7 +571,7 @@ fn internal_calls_belong_to_the_caller() {
     assert_eq!(c.summary().direction, Direction::Internal);
     assert_eq!(skipped(&mapper(), &c), SkipReason::Internal);
     let mut m = mapper();
-    m.options.internal_calls = InternalCalls::AsOutbound;
+    m.options_mut().internal_calls = InternalCalls::AsOutbound;
     let call = delivered(&m, &c);
     assert_eq!(call.call_owner_extension, "103");
     assert_eq!(call.phone_number, "106");
@@ -610,10 +610,11 @@ fn an_owner_outside_the_extension_rule_is_never_delivered() {
         vec![l("a", caller(Some(CALLER)), ext("123456"), 0, Some(2), 20).init()],
     );
     let mut m = mapper();
-    m.extensions =
-        ExtensionMap::new().with_fallback(OwnerFallback::DefaultEmail("pbx@example.com".into()));
+    m.set_extensions(
+        ExtensionMap::new().with_fallback(OwnerFallback::DefaultEmail("pbx@example.com".into())),
+    );
     assert_eq!(skipped(&m, &c), SkipReason::NoOwner);
-    m.direction.extension_ranges = vec![100_000..=199_999];
+    m.direction_mut().extension_ranges = vec![100_000..=199_999];
     assert_eq!(delivered(&m, &c).call_owner_extension, "123456");
     // A configured service DN is never an owner either.
     let q = call(
@@ -621,7 +622,7 @@ fn an_owner_outside_the_extension_rule_is_never_delivered() {
         vec![l("a", caller(Some(CALLER)), ext("800"), 0, Some(2), 20).init()],
     );
     let mut m = mapper();
-    m.direction.service_dns = vec!["800".into()];
+    m.direction_mut().service_dns = vec!["800".into()];
     assert_eq!(skipped(&m, &q), SkipReason::NoOwner);
 }
 
@@ -638,10 +639,11 @@ fn a_real_extension_without_a_user_goes_to_the_default_email() {
         }
     );
     let mut m = mapper();
-    m.extensions = m
-        .extensions
+    let extensions = m
+        .extensions()
         .clone()
         .with_fallback(OwnerFallback::DefaultEmail("pbx@example.com".into()));
+    m.set_extensions(extensions);
     let call = delivered(&m, &c);
     assert_eq!(call.call_owner_extension, "112");
     assert_eq!(call.call_owner_email, "pbx@example.com");
@@ -894,15 +896,16 @@ fn policies() -> impl Strategy<Value = DirectionPolicy> {
 
 fn any_mapper(policy: DirectionPolicy, fallback: bool, internal: bool) -> CallMapper {
     let mut m = mapper();
-    m.direction = policy;
+    *m.direction_mut() = policy;
     if fallback {
-        m.extensions = m
-            .extensions
+        let extensions = m
+            .extensions()
             .clone()
             .with_fallback(OwnerFallback::DefaultEmail("pbx@example.com".into()));
+        m.set_extensions(extensions);
     }
     if internal {
-        m.options.internal_calls = InternalCalls::AsOutbound;
+        m.options_mut().internal_calls = InternalCalls::AsOutbound;
     }
     m
 }
@@ -916,13 +919,13 @@ proptest! {
     ) {
         let m = any_mapper(policy, fallback, internal);
         if let Some(owner) = m.classify(&cdr).owner {
-            prop_assert!(m.direction.is_owner_extension(&owner), "classified owner {owner:?}");
+            prop_assert!(m.direction().is_owner_extension(&owner), "classified owner {owner:?}");
         }
         if let Ok(Mapped::Call(call)) = m.map(&cdr) {
-            prop_assert!(m.direction.is_owner_extension(&call.call_owner_extension),
+            prop_assert!(m.direction().is_owner_extension(&call.call_owner_extension),
                 "delivered owner {:?}", call.call_owner_extension);
             prop_assert!(!call.call_owner_extension.starts_with('+'));
-            prop_assert!(!m.direction.is_trunk(&call.call_owner_extension));
+            prop_assert!(!m.direction().is_trunk(&call.call_owner_extension));
         }
     }
 
@@ -933,10 +936,10 @@ proptest! {
         let m = any_mapper(policy, fallback, internal);
         let _ = legs.summary();
         if let Some(owner) = m.classify_legs(&legs).owner {
-            prop_assert!(m.direction.is_owner_extension(&owner), "classified owner {owner:?}");
+            prop_assert!(m.direction().is_owner_extension(&owner), "classified owner {owner:?}");
         }
         if let Ok(Mapped::Call(call)) = m.map_legs(&legs) {
-            prop_assert!(m.direction.is_owner_extension(&call.call_owner_extension),
+            prop_assert!(m.direction().is_owner_extension(&call.call_owner_extension),
                 "delivered owner {:?}", call.call_owner_extension);
             // Talk time never exceeds the call's span.
             prop_assert!(call.call_duration <= 300);

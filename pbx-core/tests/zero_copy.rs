@@ -17,21 +17,17 @@ fn mappers() -> Vec<CallMapper> {
         .into_iter()
         .map(|e| User::new(e, format!("user{e}@example.com")))
         .collect();
-    let mut a = CallMapper {
-        extensions: ext.clone(),
-        ..CallMapper::default()
-    };
-    a.options.timezone = chrono_tz::America::Anchorage;
+    let mut a = CallMapper::default().with_extensions(ext.clone());
+    a.options_mut().timezone = chrono_tz::America::Anchorage;
     let mut b = a.clone();
-    b.options.internal_calls = InternalCalls::AsOutbound;
-    b.direction.trunk_dns = vec!["10000".into()];
-    b.direction.service_dns = vec!["800".into(), "611".into()];
-    let mut c = CallMapper {
-        extensions: ext,
-        ..CallMapper::default()
-    };
-    c.options.call_id_prefix = "pbx\"x".into();
-    c.options.default_region = "SE".parse().unwrap();
+    b.options_mut().internal_calls = InternalCalls::AsOutbound;
+    let mut direction = b.direction().clone();
+    direction.trunk_dns = vec!["10000".into()];
+    direction.service_dns = vec!["800".into(), "611".into()];
+    let b = b.with_direction(direction);
+    let mut c = CallMapper::default().with_extensions(ext);
+    c.options_mut().call_id_prefix = "pbx\"x".into();
+    c.options_mut().default_region = "SE".parse().unwrap();
     vec![a, b, c]
 }
 
@@ -51,8 +47,8 @@ fn check(parser: &CdrParser, mappers: &[CallMapper], line: &[u8]) -> Result<(), 
     prop_assert_eq!(&borrowed.to_cdr(), &owned);
     for m in mappers {
         prop_assert_eq!(
-            classify_ref(&borrowed, &m.direction).to_owned_classification(),
-            classify(&owned, &m.direction)
+            classify_ref(&borrowed, m.direction()).to_owned_classification(),
+            classify(&owned, m.direction())
         );
         let mut out = b"prefix".to_vec();
         let fast = m.map_json(&borrowed, &mut out);

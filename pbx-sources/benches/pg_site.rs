@@ -174,12 +174,9 @@ fn main() {
     runtime.block_on(async {
         load(&url, rows).await;
         let pipeline = Pipeline {
-            mapper: CallMapper {
-                extensions: (100..200)
+            mapper: CallMapper::default().with_extensions((100..200)
                     .map(|e| User::new(e.to_string(), format!("u{e}@example.com")))
-                    .collect(),
-                ..CallMapper::default()
-            },
+                    .collect()),
             ..Pipeline::default()
         };
         let rss_before = peak_rss_kib();

@@ -124,10 +124,8 @@ fn latency(c: &mut Criterion) {
         let addr = src.local_addr().expect("bound");
         let wake = src.wake_handle();
         let pipeline = Pipeline {
-            mapper: CallMapper {
-                extensions: [User::new("101", "anna@example.com")].into_iter().collect(),
-                ..CallMapper::default()
-            },
+            mapper: CallMapper::default()
+                .with_extensions([User::new("101", "anna@example.com")].into_iter().collect()),
             ..Pipeline::default()
         };
         let mut engine = Engine::new(

@@ -45,8 +45,9 @@ fn cdr_lines(n: usize) -> Vec<RawRecord> {
 
 fn pipeline() -> Pipeline {
     let mut p = Pipeline::default();
-    p.mapper.extensions =
-        ExtensionMap::new().with_fallback(OwnerFallback::DefaultEmail("pbx@example.com".into()));
+    p.mapper.set_extensions(
+        ExtensionMap::new().with_fallback(OwnerFallback::DefaultEmail("pbx@example.com".into())),
+    );
     p
 }
 

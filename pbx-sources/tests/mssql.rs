@@ -462,10 +462,8 @@ async fn the_sync_engine_delivers_each_row_once_across_restarts() {
             Arc::clone(&sink),
             Arc::clone(&store),
             Pipeline {
-                mapper: CallMapper {
-                    extensions: [User::new("101", "anna@example.com")].into_iter().collect(),
-                    ..CallMapper::default()
-                },
+                mapper: CallMapper::default()
+                    .with_extensions([User::new("101", "anna@example.com")].into_iter().collect()),
                 ..Pipeline::default()
             },
             quarantine.clone(),

@@ -668,12 +668,11 @@ async fn cdroutput_recovers_after_its_connection_is_terminated() {
 /// A mapper knowing users 101–111 (112 deliberately unmapped).
 fn day_pipeline() -> Pipeline {
     Pipeline {
-        mapper: CallMapper {
-            extensions: (101..=111)
+        mapper: CallMapper::default().with_extensions(
+            (101..=111)
                 .map(|e| User::new(e.to_string(), format!("u{e}@example.com")))
                 .collect(),
-            ..CallMapper::default()
-        },
+        ),
         ..Pipeline::default()
     }
 }
@@ -766,7 +765,7 @@ async fn cdroutput_a_realistic_day_owner_and_talk_time_by_the_leg_rules() {
         if let Disposition::Deliver(c) = d {
             assert!(
                 p.mapper
-                    .direction
+                    .direction()
                     .is_owner_extension(&c.call_owner_extension),
                 "{c:?}"
             );

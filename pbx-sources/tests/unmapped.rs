@@ -42,12 +42,11 @@ fn engine(
     batch_size: usize,
 ) -> Engine<MemorySource, MemoryCallSink, Arc<MemoryCheckpointStore>> {
     // Users 101–111: 112 (Kevin Lee) owns three sample calls and has no user.
-    let mapper = CallMapper {
-        extensions: (101..=111)
+    let mapper = CallMapper::default().with_extensions(
+        (101..=111)
             .map(|e| User::new(e.to_string(), format!("u{e}@example.com")))
             .collect(),
-        ..CallMapper::default()
-    };
+    );
     Engine::new(
         MemorySource::new(records),
         Arc::new(MemoryCallSink::new()),

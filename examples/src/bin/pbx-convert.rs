@@ -16,8 +16,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use pbx_core::Location;
-use pbx_core::call::{CallMapper, InternalCalls, parse_timezone};
+use pbx_core::call::{CallMapper, InternalCalls, MappingOptions, parse_timezone};
 use pbx_core::cdr::{CdrParser, FieldTemplate};
+use pbx_core::direction::DirectionPolicy;
+use pbx_core::extensions::ExtensionMap;
 use pbx_core::jsonl::LineWriter;
 use pbx_core::phone::Region;
 
@@ -109,11 +111,16 @@ fn setup(args: &Args) -> Result<(CdrParser, CallMapper), String> {
         .template
         .parse()
         .map_err(|e| format!("--template: {e}"))?;
-    let mut mapper = CallMapper::default();
-    mapper.options.timezone =
-        parse_timezone("--timezone", &args.timezone).map_err(|e| e.to_string())?;
-    mapper.options.default_region =
-        Region::parse("--default-region", &args.default_region).map_err(|e| e.to_string())?;
+    let mut options = MappingOptions {
+        timezone: parse_timezone("--timezone", &args.timezone).map_err(|e| e.to_string())?,
+        default_region: Region::parse("--default-region", &args.default_region)
+            .map_err(|e| e.to_string())?,
+        ..MappingOptions::default()
+    };
+    if args.include_internal {
+        options.internal_calls = InternalCalls::AsOutbound;
+    }
+    let mut extensions = ExtensionMap::default();
     if let Some(path) = &args.extensions {
         // Bounded (`--extensions /dev/zero` must not grow memory) and checked like the
         // sideloader's `extensions.map` (one email validation for both programs); a flat
@@ -121,14 +128,13 @@ fn setup(args: &Args) -> Result<(CdrParser, CallMapper), String> {
         let text =
             pbx_sources::bounded::read_file_limited(path, pbx_core::config::MAX_CONFIG_BYTES)
                 .map_err(|e| format!("--extensions: {e}"))?;
-        mapper.extensions = pbx_core::config::extensions_from_yaml(&text)
+        extensions = pbx_core::config::extensions_from_yaml(&text)
             .map_err(|e| format!("--extensions {}: {e}", path.display()))?;
     }
-    mapper.direction.trunk_dns.clone_from(&args.trunk_dns);
-    mapper.direction.service_dns.clone_from(&args.service_dns);
-    if args.include_internal {
-        mapper.options.internal_calls = InternalCalls::AsOutbound;
-    }
+    let mut direction = DirectionPolicy::default();
+    direction.trunk_dns.clone_from(&args.trunk_dns);
+    direction.service_dns.clone_from(&args.service_dns);
+    let mapper = CallMapper::new(options, direction, extensions);
     Ok((CdrParser::new(template), mapper))
 }
 

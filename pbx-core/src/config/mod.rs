@@ -390,21 +390,20 @@ impl Config {
     /// let config = pbx_core::config::Config::from_yaml(
     ///     "source: {kind: file, path: x}\ncall_api: {base_url: 'http://x'}\npbx: {timezone: Europe/Berlin}\n",
     ///     &|_: &str| None)?;
-    /// assert_eq!(config.call_mapper().options.timezone, chrono_tz::Europe::Berlin);
+    /// assert_eq!(config.call_mapper().options().timezone, chrono_tz::Europe::Berlin);
     /// # Ok::<(), pbx_core::Error>(())
     /// ```
     pub fn call_mapper(&self) -> crate::call::CallMapper {
-        crate::call::CallMapper {
-            direction: self.direction.clone(),
-            options: crate::call::MappingOptions {
+        crate::call::CallMapper::new(
+            crate::call::MappingOptions {
                 timezone: self.timezone,
                 internal_calls: self.internal_calls,
                 default_region: self.default_region,
                 ..crate::call::MappingOptions::default()
             },
-            extensions: self.extensions.clone(),
-            number_cache: crate::phone::NumberCache::default(),
-        }
+            self.direction.clone(),
+            self.extensions.clone(),
+        )
     }
 
     /// The CDR line parser for `pbx.cdr_template`.

@@ -212,7 +212,9 @@ async fn refresh_extensions(directory: &mut Option<DirectoryRefresh>, pipeline: 
                     users = map.len(),
                     "extension map updated from the directory"
                 );
-                pipeline.mapper.extensions = map.clone().merged_with(&d.overrides);
+                pipeline
+                    .mapper
+                    .set_extensions(map.clone().merged_with(&d.overrides));
                 d.last = Some(map);
             }
         }

@@ -475,7 +475,9 @@ impl Sideloader {
                 step: "cannot read users from XAPI".into(),
                 source: e.into(),
             })?;
-            pipeline.mapper.extensions = from_pbx.merged_with(&config.extensions);
+            pipeline
+                .mapper
+                .set_extensions(from_pbx.merged_with(&config.extensions));
             directory = Some(d);
         }
         let hours = match &config.business_hours {
