@@ -521,3 +521,20 @@ fn the_service_sections_fill_config_service_and_keep_their_messages() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn log_format_and_hours_source_codes_are_the_yaml_spellings() {
+    use pbx_core::config::LogFormat;
+    // Each code reads back as the YAML value it came from.
+    for (yaml, code) in [("text", "text"), ("json", "json")] {
+        let config = Config::from_yaml(&format!("{BASE}logging: {{format: {yaml}}}\n"), &no_env)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.service.logging.format.code(), code);
+    }
+    assert_eq!(LogFormat::Text.code(), "text");
+    let example = Config::from_yaml(EXAMPLE, &no_env).unwrap_or_else(|e| panic!("{e}"));
+    let hours = example.business_hours.as_ref().expect("the example has business hours");
+    assert_eq!(hours.source_code(), "schedule");
+    assert!(matches!(hours, HoursConfig::Schedule(_)));
+    assert_eq!(HoursConfig::FromXapi.source_code(), "xapi");
+}

@@ -66,6 +66,17 @@ impl PyGroupMonitor {
         Ok(PyGroupMonitor { inner })
     }
 
+    /// One coverage check at `now` (an aware datetime) over a snapshot of the groups: the
+    /// same as `evaluate_groups(monitor, groups, state, now)`, which documents the shapes.
+    fn evaluate<'py>(
+        &self,
+        groups: &Bound<'py, PyAny>,
+        #[pyo3(from_py_with = crate::arg::state)] mut state: PyRefMut<'py, PyMonitorState>,
+        now: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        evaluate_with(&self.inner, groups, &mut state, now)
+    }
+
     fn __repr__(&self) -> String {
         let c = self.inner.config();
         format!(
@@ -182,18 +193,28 @@ fn group_from_dict(d: &Bound<'_, PyAny>) -> PyResult<CallGroup> {
 /// "alert_type", "alert_id" (or None), "reason": "staffed" | "closed" | "excluded" | "gone"}`.
 #[pyfunction]
 pub(crate) fn evaluate_groups<'py>(
-    py: Python<'py>,
     #[pyo3(from_py_with = crate::arg::monitor)] monitor: PyRef<'py, PyGroupMonitor>,
     groups: &Bound<'py, PyAny>,
     #[pyo3(from_py_with = crate::arg::state)] mut state: PyRefMut<'py, PyMonitorState>,
     now: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyList>> {
+    evaluate_with(&monitor.inner, groups, &mut state, now)
+}
+
+/// `evaluate_groups` / `GroupMonitor.evaluate` with the monitor and state borrowed.
+fn evaluate_with<'py>(
+    monitor: &GroupMonitor,
+    groups: &Bound<'py, PyAny>,
+    state: &mut PyMonitorState,
+    now: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyList>> {
+    let py = groups.py();
     let groups: Vec<CallGroup> = groups
         .try_iter()?
         .map(|g| group_from_dict(&g?))
         .collect::<PyResult<_>>()?;
     let now = utc(now).map_err(|e| crate::convert::for_arg(now.py(), "now", e))?;
-    let actions = monitor.inner.evaluate(now, &groups, &mut state.inner);
+    let actions = monitor.evaluate(now, &groups, &mut state.inner);
     let out = PyList::empty(py);
     for action in actions {
         let d = PyDict::new(py);
