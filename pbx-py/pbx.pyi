@@ -145,6 +145,7 @@ class ResolveAction(TypedDict):
     alert_type: str
     alert_id: str | None
     reason: Literal["staffed", "closed", "excluded", "gone"]
+    alert: dict[str, object]
 
 AlertAction = OpenAction | ResolveAction
 
@@ -521,14 +522,16 @@ class BusinessHours:
     def next_change(self, at: datetime.datetime) -> tuple[datetime.datetime, bool] | None:
         """The next change after `at`: (when, opens), or None."""
 
+HoursReason = Literal[
+    "interval", "extra_opening", "always", "outside_hours", "holiday", "extra_closure", "break", "never"
+]
+
 class HoursStatus(TypedDict):
     """`BusinessHours.state(at)`: open or closed, why (`HoursState` code) and the holiday's or
     closure's name when that is why."""
 
     open: bool
-    reason: Literal[
-        "interval", "extra_opening", "always", "outside_hours", "holiday", "extra_closure", "break", "never"
-    ]
+    reason: HoursReason
     name: str | None
 
 @final
@@ -560,6 +563,8 @@ class MonitorState:
     def from_json(text: str) -> MonitorState: ...
     def record_alert_id(self, group_id: str, alert_id: str) -> None: ...
     def open_failed(self, group_id: str) -> None: ...
+    def resolve_failed(self, group_id: str, alert: Mapping[str, object]) -> None:
+        """Undoes a resolve action whose delivery failed (`alert`: the action's `alert`)."""
     def adopt_active(self, alerts: str | Sequence[Mapping[str, object]], now: datetime.datetime) -> None: ...
     @property
     def open_alerts(self) -> list[str]: ...

@@ -533,7 +533,10 @@ fn log_format_and_hours_source_codes_are_the_yaml_spellings() {
     }
     assert_eq!(LogFormat::Text.code(), "text");
     let example = Config::from_yaml(EXAMPLE, &no_env).unwrap_or_else(|e| panic!("{e}"));
-    let hours = example.business_hours.as_ref().expect("the example has business hours");
+    let hours = example
+        .business_hours
+        .as_ref()
+        .expect("the example has business hours");
     assert_eq!(hours.source_code(), "schedule");
     assert!(matches!(hours, HoursConfig::Schedule(_)));
     assert_eq!(HoursConfig::FromXapi.source_code(), "xapi");

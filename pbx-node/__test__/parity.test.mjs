@@ -40,13 +40,13 @@ test('ExtensionMap.fromYaml reads extensions.yml (with its key) and plain maps',
   assert.equal(plain.emailFor('999'), null)
   const fallback = pbx.ExtensionMap.fromYaml("'101': anna@example.com\n", null, 'desk@example.com')
   assert.equal(fallback.emailFor('999'), 'desk@example.com')
-  // A missing key or another shape: PBX_CONFIG_ERROR naming the key.
+  // A missing key, another shape or no YAML: PBX_INVALID_ARGUMENT (kind invalid_setting) naming the key.
   assert.throws(
     () => pbx.ExtensionMap.fromYaml('users: {}\n', 'extensions'),
-    (e) => e.code === 'PBX_CONFIG_ERROR' && /extensions/.test(e.message) && /no top-level key/.test(e.message),
+    (e) => e.code === 'PBX_INVALID_ARGUMENT' && /extensions/.test(e.message) && /no top-level key/.test(e.message),
   )
-  assert.throws(() => pbx.ExtensionMap.fromYaml("'101': [1, 2]\n"), (e) => e.code === 'PBX_CONFIG_ERROR')
-  assert.throws(() => pbx.ExtensionMap.fromYaml('{ not yaml'), (e) => e.code === 'PBX_CONFIG_ERROR')
+  assert.throws(() => pbx.ExtensionMap.fromYaml("'101': [1, 2]\n"), (e) => e.code === 'PBX_INVALID_ARGUMENT')
+  assert.throws(() => pbx.ExtensionMap.fromYaml('{ not yaml'), (e) => e.code === 'PBX_INVALID_ARGUMENT')
 })
 
 test('Classification.ruleCode is the rule code (Python: rule_code)', () => {

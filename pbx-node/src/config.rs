@@ -9,8 +9,8 @@ use pbx_core::config as core;
 
 use crate::args::{arg, opt_arg};
 use crate::direction::DirectionPolicy;
-use crate::extensions::ExtensionMap;
 use crate::error::{IO_ERROR, OrThrow, PbxErrorInfo, throw};
+use crate::extensions::ExtensionMap;
 
 /// The call-logger API settings (the token is not here: see `Config.callApiToken()`).
 #[napi(object)]

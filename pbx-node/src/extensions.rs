@@ -75,7 +75,7 @@ impl ExtensionMap {
 
     /// A map from YAML text: extension → email or `{ email, name }`; with `key`, the map is the
     /// value under that top-level key (`'extensions'` for `examples/data/extensions.yml`).
-    /// Throws `PBX_CONFIG_ERROR` naming the key when the text is not such a map.
+    /// Throws `PBX_INVALID_ARGUMENT` naming the key when the text is not such a map.
     #[napi(factory)]
     pub fn from_yaml(
         env: Env,

@@ -95,9 +95,7 @@ impl PyExtensionMap {
     /// The map of a loaded `Config` (`extensions.map` and `extensions.default_email`): the
     /// same as `config.extensions`.
     #[staticmethod]
-    fn from_config(
-        #[pyo3(from_py_with = crate::arg::config)] config: PyRef<'_, PyConfig>,
-    ) -> Self {
+    fn from_config(#[pyo3(from_py_with = crate::arg::config)] config: PyRef<'_, PyConfig>) -> Self {
         PyExtensionMap {
             inner: config.inner.extensions.clone(),
         }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use pbx_core::groups::{
     Alert, AlertAction, AlertId, CallGroup, GroupKind, GroupMember, GroupMonitor, MonitorConfig,
-    MonitorState,
+    MonitorState, OpenAlert,
 };
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -130,6 +130,20 @@ impl PyMonitorState {
         self.inner.open_failed(&group_id);
     }
 
+    /// Undoes a "resolve" action whose delivery failed (`alert` is the action's `alert`), so
+    /// the next check tries again. Raises `ValueError` for an `alert` of another shape.
+    fn resolve_failed(
+        &mut self,
+        #[pyo3(from_py_with = crate::arg::group_id)] group_id: String,
+        alert: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let alert = crate::convert::mapping_arg("alert", alert, "the `alert` of a resolve action")?;
+        let alert: OpenAlert = serde_json::from_value(json_arg(alert)?)
+            .map_err(|e| PyValueError::new_err(format!("not an alert of a resolve action: {e}")))?;
+        self.inner.resolve_failed(&group_id, alert);
+        Ok(())
+    }
+
     /// Takes over alerts the backend reports as active (a list of its alert objects, or the
     /// JSON text), so they are resolved later rather than posted again.
     fn adopt_active(&mut self, alerts: &Bound<'_, PyAny>, now: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -190,7 +204,9 @@ fn group_from_dict(d: &Bound<'_, PyAny>) -> PyResult<CallGroup> {
 /// (optional), "available"}]}`. Updates `state` in place and returns the actions to carry
 /// out, each a dict: `{"action": "open", "group_id", "request"}` with `request` the exact
 /// `POST /api/alerts/call-groups` body (camelCase), or `{"action": "resolve", "group_id",
-/// "alert_type", "alert_id" (or None), "reason": "staffed" | "closed" | "excluded" | "gone"}`.
+/// "alert_type", "alert_id" (or None), "reason": "staffed" | "closed" | "excluded" | "gone",
+/// "alert"}` with `alert` the open alert as the state held it (pass it to
+/// `MonitorState.resolve_failed` when the resolve could not be delivered).
 #[pyfunction]
 pub(crate) fn evaluate_groups<'py>(
     #[pyo3(from_py_with = crate::arg::monitor)] monitor: PyRef<'py, PyGroupMonitor>,
@@ -224,8 +240,9 @@ fn evaluate_with<'py>(
             AlertAction::Open(req) => d.set_item("request", to_py_json(py, &req)?)?,
             AlertAction::Resolve { alert, reason, .. } => {
                 d.set_item("alert_type", alert.alert_type.to_string())?;
-                d.set_item("alert_id", alert.alert_id.map(|id| id.0))?;
+                d.set_item("alert_id", alert.alert_id.clone().map(|id| id.0))?;
                 d.set_item("reason", reason.code())?;
+                d.set_item("alert", to_py_json(py, &alert)?)?;
             }
             _ => {}
         }

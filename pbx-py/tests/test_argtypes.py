@@ -78,6 +78,8 @@ def _wrong() -> list[tuple[str, str, Callable[[], Any]]]:
         ("MonitorState.from_json", "text", lambda: api.MonitorState.from_json(42)),
         ("MonitorState.record_alert_id", "group_id", lambda: state.record_alert_id(1, "a")),
         ("MonitorState.open_failed", "group_id", lambda: state.open_failed(1)),
+        ("MonitorState.resolve_failed", "group_id", lambda: state.resolve_failed(1, {})),
+        ("MonitorState.resolve_failed", "alert", lambda: state.resolve_failed("800", 42)),
         ("MonitorState.adopt_active", "now", lambda: state.adopt_active([], "now")),
         ("evaluate_groups", "monitor", lambda: api.evaluate_groups("m", [], state, NOW)),
         ("evaluate_groups", "now", lambda: api.evaluate_groups(monitor, [], state, "now")),

@@ -128,3 +128,21 @@ def test_cdr_to_line_round_trips_and_classification_explains() -> None:
     c = pbx.classify(cdr, pbx.CallMapper(trunk_dns=["10000"]))
     assert c.explanation == c.rule and c.explanation
     assert c.rule_code == "FROM_TYPE_EXTERNAL"
+
+
+def test_a_failed_resolve_is_tried_again() -> None:
+    always = pbx.GroupMonitor(pbx.BusinessHours.always("UTC"), debounce=1)
+    state = pbx.MonitorState()
+    assert [a["action"] for a in always.evaluate(AWAY, state, NOW)] == ["open"]
+    state.record_alert_id("800", "7")
+    closed = pbx.GroupMonitor(pbx.BusinessHours.never("UTC"))
+    [action] = closed.evaluate(AWAY, state, NOW)
+    assert action["action"] == "resolve"
+    assert state.open_alerts == []
+    alert = action["alert"]
+    state.resolve_failed("800", alert)
+    assert state.open_alerts == ["800"]
+    [again] = closed.evaluate(AWAY, state, NOW)
+    assert again == action
+    with pytest.raises(ValueError, match="not an alert"):
+        state.resolve_failed("800", {"alert_type": 1})
