@@ -45,3 +45,6 @@ export type InvalidReason = 'not_a_party' | 'not_a_number' | 'invalid_country_co
 export type SourceKind = 'postgres_cdroutput' | 'postgres_cl' | 'postgres_table' | 'mssql_table' | 'socket_listen' | 'socket_connect' | 'file' | 'directory'
 /** Why the office is open or closed (`HoursState`). */
 export type HoursReason = 'interval' | 'extra_opening' | 'always' | 'outside_hours' | 'holiday' | 'extra_closure' | 'break' | 'never'
+
+/** @deprecated The former name of `User` (what `ExtensionMap.get` returns). */
+export type ExtensionUser = User

@@ -145,6 +145,7 @@ class ResolveAction(TypedDict):
     alert_type: str
     alert_id: str | None
     reason: Literal["staffed", "closed", "excluded", "gone"]
+    alert: dict[str, object]
 
 AlertAction = OpenAction | ResolveAction
 
@@ -254,6 +255,9 @@ class Cdr:
     def talk_seconds(self) -> int: ...
     @property
     def is_answered(self) -> bool: ...
+    def to_line(self, template: str = "27") -> str:
+        """The record written back as one CDR line laid out as `template`; `ConfigError` for an
+        unusable template."""
     def to_dict(self) -> dict[str, object]:
         """Every attribute as a dict (same names; times stay datetimes)."""
     def __eq__(self, other: object, /) -> bool: ...
@@ -313,6 +317,9 @@ class Classification:
     def rule(self) -> str: ...
     @property
     def rule_code(self) -> RuleCode: ...
+    @property
+    def explanation(self) -> str:
+        """The rule in words (the same text as `rule`; Node's `explanation`)."""
     @property
     def owner(self) -> str | None: ...
     @property
@@ -376,6 +383,11 @@ class ExtensionMap:
     @staticmethod
     def from_yaml(text: str, key: str | None = None, default_email: str | None = None) -> ExtensionMap:
         """Reads a YAML mapping of extension → email or {email, name}."""
+    @staticmethod
+    def from_config(config: Config) -> ExtensionMap:
+        """The map of a loaded `Config` (the same as `config.extensions`)."""
+    def set(self, extension: str, email: str, name: str | None = None) -> None:
+        """Adds or replaces the user of `extension`."""
     def get(self, extension: str) -> User | None: ...
     def email_for(self, extension: str) -> str | None: ...
     def __len__(self) -> int: ...
@@ -411,6 +423,71 @@ class Config:
     def extensions(self) -> ExtensionMap: ...
     @property
     def groups_enabled(self) -> bool: ...
+    @property
+    def call_api(self) -> CallApiSettings: ...
+    def call_api_token(self) -> str | None:
+        """The call API's bearer token, or None (a method, so it never shows as an attribute)."""
+    @property
+    def xapi(self) -> XapiSettings | None: ...
+    def xapi_client_secret(self) -> str | None:
+        """The XAPI client secret, or None."""
+    @property
+    def extensions_from_xapi(self) -> bool: ...
+    @property
+    def direction(self) -> DirectionSettings: ...
+    @property
+    def business_hours_source(self) -> Literal["schedule", "xapi"] | None: ...
+    @property
+    def groups(self) -> GroupSettings: ...
+    @property
+    def poll_interval_secs(self) -> float: ...
+    @property
+    def batch_size(self) -> int: ...
+    @property
+    def quarantine_path(self) -> str: ...
+    @property
+    def http_listen(self) -> str: ...
+    @property
+    def log_level(self) -> str: ...
+    @property
+    def log_format(self) -> Literal["text", "json"]: ...
+
+class CallApiSettings(TypedDict):
+    """`Config.call_api`: the call-logger API settings without the token."""
+
+    base_url: str
+    has_token: bool
+    timeout_secs: float
+    concurrency: int
+    max_attempts: int
+    insecure_skip_tls_verify: bool
+
+class XapiSettings(TypedDict):
+    """`Config.xapi`: the 3CX XAPI settings without the client secret."""
+
+    base_url: str
+    client_id: str
+    refresh_secs: float
+    insecure_skip_tls_verify: bool
+
+class DirectionSettings(TypedDict):
+    """`Config.direction`: the direction policy."""
+
+    trunk_dns: list[str]
+    service_dns: list[str]
+    extension_digits: tuple[int, int]
+    extension_ranges: list[tuple[int, int]]
+    min_external_digits: int
+
+class GroupSettings(TypedDict):
+    """`Config.groups`: call-group monitoring settings."""
+
+    enabled: bool
+    interval_secs: float
+    debounce: int
+    include: list[str]
+    exclude: list[str]
+    groups_with_own_hours: list[str]
 
 def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Config:
     """`Config.load(path, env)` (Node: `loadConfig(path, vars)`); raises `OSError` or `ConfigError`."""
@@ -425,6 +502,9 @@ class BusinessHours:
     def from_config(config: Config) -> BusinessHours:
         """The `business_hours` schedule of a loaded `Config`; `ValueError` when it has none."""
     @staticmethod
+    def from_config_group(config: Config, group_id: str) -> BusinessHours | None:
+        """The hours of a group that has its own (`groups.hours.<group_id>`), or None."""
+    @staticmethod
     def from_xapi(office_hours: str | Mapping[str, object]) -> BusinessHours:
         """From 3CX XAPI `GET /OfficeHours` (JSON text or the decoded dict)."""
     @staticmethod
@@ -437,8 +517,22 @@ class BusinessHours:
     def timezone(self) -> str: ...
     def is_open(self, at: datetime.datetime) -> bool:
         """Whether open at `at`; a naive datetime raises `ValueError`."""
+    def state(self, at: datetime.datetime) -> HoursStatus:
+        """Open or closed at `at`, and why."""
     def next_change(self, at: datetime.datetime) -> tuple[datetime.datetime, bool] | None:
         """The next change after `at`: (when, opens), or None."""
+
+HoursReason = Literal[
+    "interval", "extra_opening", "always", "outside_hours", "holiday", "extra_closure", "break", "never"
+]
+
+class HoursStatus(TypedDict):
+    """`BusinessHours.state(at)`: open or closed, why (`HoursState` code) and the holiday's or
+    closure's name when that is why."""
+
+    open: bool
+    reason: HoursReason
+    name: str | None
 
 @final
 class GroupMonitor:
@@ -454,6 +548,10 @@ class GroupMonitor:
     ) -> GroupMonitor: ...
     @staticmethod
     def from_config(config: Config, hours: BusinessHours | None = None) -> GroupMonitor: ...
+    def evaluate(
+        self, groups: Sequence[GroupDict], state: MonitorState, now: datetime.datetime
+    ) -> list[AlertAction]:
+        """`evaluate_groups(self, groups, state, now)`."""
 
 @final
 class MonitorState:
@@ -465,6 +563,8 @@ class MonitorState:
     def from_json(text: str) -> MonitorState: ...
     def record_alert_id(self, group_id: str, alert_id: str) -> None: ...
     def open_failed(self, group_id: str) -> None: ...
+    def resolve_failed(self, group_id: str, alert: Mapping[str, object]) -> None:
+        """Undoes a resolve action whose delivery failed (`alert`: the action's `alert`)."""
     def adopt_active(self, alerts: str | Sequence[Mapping[str, object]], now: datetime.datetime) -> None: ...
     @property
     def open_alerts(self) -> list[str]: ...

@@ -18,12 +18,15 @@ The exceptions file (scripts/parity-exceptions.txt) has one line per known diffe
 `Class.*` stands for every member of Class that the other side lacks. Blank lines and lines
 starting with '#' are comments.
 
-Two differences are the languages' idioms and are not listed there:
+Four differences are the languages' idioms and are not listed there:
 - Node's `xAsync` twin of a function or method both packages have (a Promise on the libuv pool;
   Python callers use threads) — the `Async` suffix is Node's convention;
 - a Python class whose instances are plain results (`NormalizedNumber`, `Skip`, …) is a plain
   object in Node, described by the `interface` of the same name in the generated index.d.ts;
-  those interfaces' fields are read as the Node side's members.
+  those interfaces' fields are read as the Node side's members;
+- members a Python class inherits from a built-in type (`ConfigIssue` is a named tuple, so it
+  has `count` and `index`; the exceptions have `args`, `with_traceback`, `add_note`);
+- Python's `len(x)` (`__len__`) is Node's `x.size` (as for `Map` and `Set`).
 """
 
 from __future__ import annotations
@@ -65,10 +68,15 @@ def python_names() -> dict[str, str]:
             continue
         out[fold(name)] = name
         if inspect.isclass(obj):
+            builtin = [b for b in obj.__mro__[1:] if b.__module__ == "builtins"]
             for member in dir(obj):
                 if member.startswith("_") or member in PY_CONVENTIONS:
                     continue
+                if any(hasattr(b, member) for b in builtin):
+                    continue  # the built-in base's, e.g. tuple.count of a named tuple
                 out[f"{fold(name)}.{fold(member)}"] = f"{name}.{member}"
+            if "__len__" in vars(obj):  # Python's spelling of Node's `size`
+                out[f"{fold(name)}.size"] = f"{name}.__len__"
     return out
 
 

@@ -75,6 +75,10 @@ pbx-py/tests/run.sh
 step "node binding: npm ci (when needed), napi build, node --test (with the shared vectors), npm install ./pbx-node in a scratch project, tsc --noEmit; examples/node services"
 pbx-node/__test__/run.sh
 # --- end node binding ----------------------------------------------------------------------
+
+# Both packages are built now: target/pyenv has pbx installed, pbx-node/index.js its .node.
+step "python/node parity (scripts/parity.py)"
+target/pyenv/bin/python scripts/parity.py
 pbx_pg_stop
 trap - EXIT
 

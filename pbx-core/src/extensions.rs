@@ -129,6 +129,46 @@ impl ExtensionMap {
     }
 }
 
+impl ExtensionMap {
+    /// Reads a YAML mapping of extension → email or `{email, name}` (the shape of
+    /// `extensions.map`). With `key`, the map is the value under that top-level key
+    /// (`Some("extensions")` for `examples/data/extensions.yml`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`](crate::Error::InvalidSetting) at `key` (or `extensions`)
+    /// when the text is not YAML, the key is missing, or a value has another shape.
+    ///
+    /// ```
+    /// use pbx_core::extensions::ExtensionMap;
+    /// let yaml = "extensions:\n  '101': anna@example.com\n";
+    /// let map = ExtensionMap::from_yaml(yaml, Some("extensions")).unwrap();
+    /// assert_eq!(map.email_for("101"), Some("anna@example.com"));
+    /// assert!(ExtensionMap::from_yaml(yaml, Some("users")).is_err());
+    /// ```
+    pub fn from_yaml(text: &str, key: Option<&str>) -> Result<Self, crate::Error> {
+        let bad = |reason: String| crate::Error::InvalidSetting {
+            setting: key.unwrap_or("extensions").to_owned(),
+            value: String::new(),
+            reason,
+        };
+        let mut doc: HashMap<String, serde_json::Value> = match key {
+            Some(_) => serde_saphyr::from_str(text).map_err(|e| bad(e.to_string()))?,
+            None => HashMap::new(),
+        };
+        let value = match key {
+            Some(k) => doc
+                .remove(k)
+                .ok_or_else(|| bad(format!("no top-level key {k:?}")))?,
+            None => serde_saphyr::from_str(text).map_err(|e| bad(e.to_string()))?,
+        };
+        serde_json::from_value(value).map_err(|e| {
+            bad(format!(
+                "not an extension map ({e}); each value is an email or {{email, name}}"
+            ))
+        })
+    }
+}
+
 impl FromIterator<User> for ExtensionMap {
     fn from_iter<I: IntoIterator<Item = User>>(iter: I) -> Self {
         let mut map = ExtensionMap::new();

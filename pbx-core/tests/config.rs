@@ -521,3 +521,57 @@ fn the_service_sections_fill_config_service_and_keep_their_messages() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn log_format_and_hours_source_codes_are_the_yaml_spellings() {
+    use pbx_core::config::LogFormat;
+    // Each code reads back as the YAML value it came from.
+    for (yaml, code) in [("text", "text"), ("json", "json")] {
+        let config = Config::from_yaml(&format!("{BASE}logging: {{format: {yaml}}}\n"), &no_env)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.service.logging.format.code(), code);
+    }
+    assert_eq!(LogFormat::Text.code(), "text");
+    let example = Config::from_yaml(EXAMPLE, &no_env).unwrap_or_else(|e| panic!("{e}"));
+    let hours = example
+        .business_hours
+        .as_ref()
+        .expect("the example has business hours");
+    assert_eq!(hours.source_code(), "schedule");
+    assert!(matches!(hours, HoursConfig::Schedule(_)));
+    assert_eq!(HoursConfig::FromXapi.source_code(), "xapi");
+}
+
+#[test]
+fn an_extension_map_from_yaml_names_the_key_of_each_problem() {
+    use pbx_core::extensions::ExtensionMap;
+    let yaml =
+        "extensions:\n  '101': {email: anna@example.com, name: Anna}\n  '102': bob@example.com\n";
+    let map = ExtensionMap::from_yaml(yaml, Some("extensions")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(map.len(), 2);
+    assert_eq!(map.get("101").and_then(|u| u.name.as_deref()), Some("Anna"));
+    let plain = ExtensionMap::from_yaml("'102': bob@example.com\n", None).unwrap();
+    assert_eq!(plain.email_for("102"), Some("bob@example.com"));
+    for (text, key, reason) in [
+        (yaml, Some("users"), "no top-level key \"users\""),
+        ("'101': [1, 2]\n", None, "not an extension map"),
+        (
+            "extensions: [1]\n",
+            Some("extensions"),
+            "not an extension map",
+        ),
+        ("{ not yaml", None, "unclosed"),
+    ] {
+        match ExtensionMap::from_yaml(text, key) {
+            Err(Error::InvalidSetting {
+                setting,
+                reason: got,
+                ..
+            }) => {
+                assert_eq!(setting, key.unwrap_or("extensions"));
+                assert!(got.contains(reason), "{got}");
+            }
+            other => panic!("{text:?}: {other:?}"),
+        }
+    }
+}

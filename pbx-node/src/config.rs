@@ -5,11 +5,12 @@ use std::collections::HashMap;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use pbx_core::config::{self as core, HoursConfig, LogFormat};
+use pbx_core::config as core;
 
 use crate::args::{arg, opt_arg};
 use crate::direction::DirectionPolicy;
 use crate::error::{IO_ERROR, OrThrow, PbxErrorInfo, throw};
+use crate::extensions::ExtensionMap;
 
 /// The call-logger API settings (the token is not here: see `Config.callApiToken()`).
 #[napi(object)]
@@ -146,6 +147,33 @@ impl Config {
         self.inner.extensions_from_xapi
     }
 
+    /// `direction.trunk_dns` (also in `direction`).
+    #[napi(getter)]
+    pub fn trunk_dns(&self) -> Vec<String> {
+        self.inner.direction.trunk_dns.clone()
+    }
+
+    /// `direction.service_dns` (also in `direction`).
+    #[napi(getter)]
+    pub fn service_dns(&self) -> Vec<String> {
+        self.inner.direction.service_dns.clone()
+    }
+
+    /// The extension map with its fallback (`extensions`): the same as
+    /// `ExtensionMap.fromConfig(config)`.
+    #[napi(getter)]
+    pub fn extensions(&self) -> ExtensionMap {
+        ExtensionMap {
+            inner: self.inner.extensions.clone(),
+        }
+    }
+
+    /// `groups.enabled` (also in `groups`).
+    #[napi(getter)]
+    pub fn groups_enabled(&self) -> bool {
+        self.inner.groups.enabled
+    }
+
     /// The direction policy (pass to `classify`).
     #[napi(getter)]
     pub fn direction(&self) -> DirectionPolicy {
@@ -168,11 +196,10 @@ impl Config {
     /// (`BusinessHours.fromXapi`), or `null` when not configured.
     #[napi(getter, ts_return_type = "'schedule' | 'xapi' | null")]
     pub fn business_hours_source(&self) -> Option<String> {
-        match &self.inner.business_hours {
-            Some(HoursConfig::Schedule(_)) => Some("schedule".to_owned()),
-            Some(_) => Some("xapi".to_owned()),
-            None => None,
-        }
+        self.inner
+            .business_hours
+            .as_ref()
+            .map(|h| h.source_code().to_owned())
     }
 
     /// Call-group monitoring settings.
@@ -224,11 +251,7 @@ impl Config {
     /// `text` or `json`.
     #[napi(getter, ts_return_type = "'text' | 'json'")]
     pub fn log_format(&self) -> String {
-        match self.inner.service.logging.format {
-            LogFormat::Json => "json",
-            _ => "text",
-        }
-        .to_owned()
+        self.inner.service.logging.format.code().to_owned()
     }
 }
 

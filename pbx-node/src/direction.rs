@@ -98,6 +98,9 @@ pub struct Classification {
     /// The rule that decided it: pbx-core's `Rule` code.
     #[napi(ts_type = "DirectionRule")]
     pub rule: String,
+    /// The same code as `rule` (the Python binding's `rule_code`).
+    #[napi(ts_type = "DirectionRule")]
+    pub rule_code: String,
     /// The rule, in words.
     pub explanation: String,
     /// The extension that owns the call (inbound: who answered; otherwise: the caller).
@@ -110,6 +113,7 @@ pub(crate) fn to_js(c: &core::Classification) -> Classification {
     Classification {
         direction: c.direction.code().to_owned(),
         rule: c.rule.code().to_owned(),
+        rule_code: c.rule.code().to_owned(),
         explanation: c.rule.to_string(),
         owner: c.owner.clone(),
         counterpart: c.counterpart.as_ref().map(|n| n.as_str().to_owned()),

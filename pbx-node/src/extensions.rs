@@ -6,11 +6,12 @@ use pbx_core::extensions::{self as core, OwnerFallback};
 
 use crate::args::{JsonObject, arg, opt_arg};
 use crate::config::Config;
-use crate::error::invalid_argument;
+use crate::error::{OrThrow, invalid_argument};
 
-/// A person behind an extension.
+/// A person behind an extension (the Python binding's `User`; `ExtensionUser` is this
+/// type's former name, kept as a type alias).
 #[napi(object)]
-pub struct ExtensionUser {
+pub struct User {
     /// The extension, e.g. `"101"`.
     pub extension: String,
     /// The user's email.
@@ -72,6 +73,27 @@ impl ExtensionMap {
         })
     }
 
+    /// A map from YAML text: extension → email or `{ email, name }`; with `key`, the map is the
+    /// value under that top-level key (`'extensions'` for `examples/data/extensions.yml`).
+    /// Throws `PBX_INVALID_ARGUMENT` naming the key when the text is not such a map.
+    #[napi(factory)]
+    pub fn from_yaml(
+        env: Env,
+        #[napi(ts_arg_type = "string")] text: Unknown<'_>,
+        #[napi(ts_arg_type = "string | undefined | null")] key: Option<Unknown<'_>>,
+        #[napi(ts_arg_type = "string | undefined | null")] default_email: Option<Unknown<'_>>,
+    ) -> Result<Self> {
+        let f = "ExtensionMap.fromYaml";
+        let text: String = arg(&env, f, "text", text)?;
+        let key: Option<String> = opt_arg(&env, f, "key", key)?;
+        let default_email: Option<String> = opt_arg(&env, f, "defaultEmail", default_email)?;
+        let mut inner = core::ExtensionMap::from_yaml(&text, key.as_deref()).or_throw(&env)?;
+        if let Some(email) = default_email {
+            inner = inner.with_fallback(OwnerFallback::DefaultEmail(email));
+        }
+        Ok(ExtensionMap { inner })
+    }
+
     /// Adds or replaces a user.
     #[napi]
     pub fn set(
@@ -97,9 +119,9 @@ impl ExtensionMap {
         &self,
         env: Env,
         #[napi(ts_arg_type = "string")] extension: Unknown<'_>,
-    ) -> Result<Option<ExtensionUser>> {
+    ) -> Result<Option<User>> {
         let extension: String = arg(&env, "ExtensionMap.get", "extension", extension)?;
-        Ok(self.inner.get(&extension).map(|u| ExtensionUser {
+        Ok(self.inner.get(&extension).map(|u| User {
             extension: u.extension.clone(),
             email: u.email.clone(),
             name: u.name.clone(),

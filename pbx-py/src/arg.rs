@@ -84,4 +84,6 @@ parameters!(
     trunk_dns,
     alert_id,
     interval,
+    email,
+    name,
 );

@@ -71,7 +71,7 @@ impl PyCallMapper {
         let extensions = match extensions {
             None => Default::default(),
             Some(ext) => match ext.cast::<PyExtensionMap>() {
-                Ok(m) => m.get().inner.clone(),
+                Ok(m) => m.borrow().inner.clone(),
                 Err(_) => {
                     let ext = crate::convert::mapping_arg(
                         "extensions",

@@ -183,6 +183,19 @@ impl PyCdr {
         self.inner.is_answered()
     }
 
+    /// The record written back as one CDR line laid out as `template` (`"20"`, `"27"` or a
+    /// comma list of 3CX field names; default `"27"`). Raises `ConfigError` for an unusable
+    /// template.
+    #[pyo3(signature = (template = "27".to_owned()), text_signature = "(self, template='27')")]
+    fn to_line(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = crate::arg::template)] template: String,
+    ) -> PyResult<String> {
+        let t: pbx_core::cdr::FieldTemplate = template.parse().py(py)?;
+        Ok(pbx_core::cdr::format_line(&self.inner, &t))
+    }
+
     /// Every attribute above as a dict (same names; times stay datetimes).
     fn to_dict<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyDict>> {
         let py = slf.py();

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use pbx_core::call::CallMapper;
 use pbx_core::config::Config;
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
 use crate::convert::{repr_str, str_map};
 use crate::error::CoreResult;
@@ -130,6 +131,143 @@ impl PyConfig {
     #[getter]
     fn groups_enabled(&self) -> bool {
         self.inner.groups.enabled
+    }
+
+    /// `call_api` without the token: a dict `{"base_url", "has_token", "timeout_secs",
+    /// "concurrency", "max_attempts", "insecure_skip_tls_verify"}` (as Node's
+    /// `Config.callApi`). The token itself: `call_api_token()`.
+    #[getter]
+    fn call_api<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let c = &self.inner.call_api;
+        let d = PyDict::new(py);
+        d.set_item("base_url", &c.base_url)?;
+        d.set_item("has_token", c.token.as_ref().is_some_and(|t| !t.is_empty()))?;
+        d.set_item("timeout_secs", c.timeout.as_secs_f64())?;
+        d.set_item("concurrency", c.concurrency)?;
+        d.set_item("max_attempts", c.max_attempts)?;
+        d.set_item("insecure_skip_tls_verify", c.insecure_skip_tls_verify)?;
+        Ok(d)
+    }
+
+    /// The call API's bearer token, or None. A method, not an attribute, so printing the
+    /// configuration's attributes never shows it.
+    fn call_api_token(&self) -> Option<String> {
+        self.inner
+            .call_api
+            .token
+            .as_ref()
+            .map(|t| t.expose().to_owned())
+    }
+
+    /// `xapi` without the secret: a dict `{"base_url", "client_id", "refresh_secs",
+    /// "insecure_skip_tls_verify"}`, or None when the section is absent.
+    #[getter]
+    fn xapi<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(x) = &self.inner.xapi else {
+            return Ok(None);
+        };
+        let d = PyDict::new(py);
+        d.set_item("base_url", &x.base_url)?;
+        d.set_item("client_id", &x.client_id)?;
+        d.set_item("refresh_secs", x.refresh.as_secs_f64())?;
+        d.set_item("insecure_skip_tls_verify", x.insecure_skip_tls_verify)?;
+        Ok(Some(d))
+    }
+
+    /// The XAPI client secret, or None (a method, as `call_api_token`).
+    fn xapi_client_secret(&self) -> Option<String> {
+        self.inner
+            .xapi
+            .as_ref()
+            .map(|x| x.client_secret.expose().to_owned())
+    }
+
+    /// `extensions.from_xapi`: whether users are also read from XAPI `/Users`.
+    #[getter]
+    fn extensions_from_xapi(&self) -> bool {
+        self.inner.extensions_from_xapi
+    }
+
+    /// The direction policy: a dict `{"trunk_dns", "service_dns", "extension_digits": (from,
+    /// to), "extension_ranges": [(from, to), …], "min_external_digits"}`.
+    #[getter]
+    fn direction<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let p = &self.inner.direction;
+        let d = PyDict::new(py);
+        d.set_item("trunk_dns", &p.trunk_dns)?;
+        d.set_item("service_dns", &p.service_dns)?;
+        d.set_item(
+            "extension_digits",
+            (*p.extension_digits.start(), *p.extension_digits.end()),
+        )?;
+        let ranges: Vec<(u64, u64)> = p
+            .extension_ranges
+            .iter()
+            .map(|r| (*r.start(), *r.end()))
+            .collect();
+        d.set_item("extension_ranges", ranges)?;
+        d.set_item("min_external_digits", p.min_external_digits)?;
+        Ok(d)
+    }
+
+    /// Where business hours come from: `"schedule"` (`BusinessHours.from_config`), `"xapi"`
+    /// (`BusinessHours.from_xapi`), or None when not configured.
+    #[getter]
+    fn business_hours_source(&self) -> Option<&'static str> {
+        self.inner.business_hours.as_ref().map(|h| h.source_code())
+    }
+
+    /// `groups`: a dict `{"enabled", "interval_secs", "debounce", "include", "exclude",
+    /// "groups_with_own_hours"}` (the ids `BusinessHours.from_config_group` knows, sorted).
+    #[getter]
+    fn groups<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let g = &self.inner.groups;
+        let mut own: Vec<&String> = g.hours.keys().collect();
+        own.sort();
+        let d = PyDict::new(py);
+        d.set_item("enabled", g.enabled)?;
+        d.set_item("interval_secs", g.interval.as_secs_f64())?;
+        d.set_item("debounce", g.monitor.debounce)?;
+        d.set_item("include", &g.monitor.include)?;
+        d.set_item("exclude", &g.monitor.exclude)?;
+        d.set_item("groups_with_own_hours", own)?;
+        Ok(d)
+    }
+
+    /// `polling.interval` in seconds: how often a database source is polled.
+    #[getter]
+    fn poll_interval_secs(&self) -> f64 {
+        self.inner.poll_interval.as_secs_f64()
+    }
+
+    /// `polling.batch_size`: records per batch.
+    #[getter]
+    fn batch_size(&self) -> usize {
+        self.inner.batch_size
+    }
+
+    /// `quarantine.path`: the quarantine file.
+    #[getter]
+    fn quarantine_path(&self) -> &str {
+        &self.inner.quarantine_path
+    }
+
+    /// `http.listen`: the status/health listener, `ip:port`.
+    #[getter]
+    fn http_listen(&self) -> String {
+        self.inner.service.http.listen.to_string()
+    }
+
+    /// `logging.level`.
+    #[getter]
+    fn log_level(&self) -> &str {
+        &self.inner.service.logging.level
+    }
+
+    /// `logging.format`: `"text"` or `"json"`.
+    #[getter]
+    fn log_format(&self) -> &'static str {
+        self.inner.service.logging.format.code()
     }
 
     fn __repr__(&self) -> String {

@@ -8,7 +8,7 @@ use crate::convert::{repr_opt, repr_str};
 
 /// How a call was classified: `direction` (`"INBOUND"`, `"OUTBOUND"`, `"INTERNAL"` or
 /// `"UNKNOWN"`), `rule` (the deciding rule, explained as in Rust's `Display`), `rule_code`
-/// (`"FROM_TYPE_EXTERNAL"`, …), `owner` (the owning extension) and
+/// (`"FROM_TYPE_EXTERNAL"`, …), `explanation` (the same text as `rule`), `owner` (the owning extension) and
 /// `counterpart` (the other party's number, without an `Ext.` prefix).
 #[pyclass(name = "Classification", module = "pbx", frozen, get_all)]
 pub(crate) struct PyClassification {
@@ -19,6 +19,8 @@ pub(crate) struct PyClassification {
     /// The rule as a code, e.g. `"FROM_TYPE_EXTERNAL"` (`pbx_core::direction::Rule::code`,
     /// as the Node binding spells it).
     rule_code: String,
+    /// The rule in words: the same text as `rule` (the Node binding's `explanation`).
+    explanation: String,
     /// The extension that owns the call (inbound: the one that answered), or None.
     owner: Option<String>,
     /// The other party's number, without an `Ext.` prefix, or None.
@@ -54,6 +56,7 @@ pub(crate) fn classify_with(mapper: &pbx_core::call::CallMapper, cdr: &PyCdr) ->
     PyClassification {
         direction: c.direction.code().to_owned(),
         rule: c.rule.to_string(),
+        explanation: c.rule.to_string(),
         rule_code: c.rule.code().to_owned(),
         owner: c.owner,
         counterpart: c.counterpart.map(|n| n.as_str().to_owned()),

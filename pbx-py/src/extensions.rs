@@ -4,6 +4,7 @@ use pbx_core::extensions::{ExtensionMap, OwnerFallback, User};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
+use crate::config::PyConfig;
 use crate::convert::{py_to_json, repr_opt, repr_str};
 
 /// A person behind an extension: `extension`, `email`, `name` (or None).
@@ -44,7 +45,10 @@ impl From<&User> for PyUser {
 /// `ExtensionMap(mapping, default_email=None)`: `mapping` maps an extension to an email or to
 /// `{"email": ..., "name": ...}` (the same shape as the YAML `extensions.map`). Without
 /// `default_email`, calls of an unmapped extension are skipped with the reason.
-#[pyclass(name = "ExtensionMap", module = "pbx", frozen)]
+///
+/// `set(extension, email, name=None)` adds or replaces a user; `len(m)` is how many users
+/// it holds.
+#[pyclass(name = "ExtensionMap", module = "pbx")]
 #[derive(Clone)]
 pub(crate) struct PyExtensionMap {
     pub(crate) inner: ExtensionMap,
@@ -83,17 +87,31 @@ impl PyExtensionMap {
         #[pyo3(from_py_with = crate::arg::key)] key: Option<String>,
         #[pyo3(from_py_with = crate::arg::default_email)] default_email: Option<String>,
     ) -> PyResult<Self> {
-        let bad = |e: String| PyValueError::new_err(format!("not an extension map: {e}"));
-        let mut doc: serde_json::Value =
-            serde_saphyr::from_str(&text).map_err(|e| bad(e.to_string()))?;
-        if let Some(key) = key {
-            doc = doc
-                .get_mut(&key)
-                .map(serde_json::Value::take)
-                .ok_or_else(|| bad(format!("no top-level key {key:?}")))?;
-        }
-        let map = serde_json::from_value(doc).map_err(|e| bad(e.to_string()))?;
+        let map = ExtensionMap::from_yaml(&text, key.as_deref())
+            .map_err(|e| PyValueError::new_err(format!("not an extension map: {e}")))?;
         Ok(Self::wrap(map, default_email))
+    }
+
+    /// The map of a loaded `Config` (`extensions.map` and `extensions.default_email`): the
+    /// same as `config.extensions`.
+    #[staticmethod]
+    fn from_config(#[pyo3(from_py_with = crate::arg::config)] config: PyRef<'_, PyConfig>) -> Self {
+        PyExtensionMap {
+            inner: config.inner.extensions.clone(),
+        }
+    }
+
+    /// Adds or replaces the user of `extension`.
+    #[pyo3(signature = (extension, email, name = None))]
+    fn set(
+        &mut self,
+        #[pyo3(from_py_with = crate::arg::extension)] extension: String,
+        #[pyo3(from_py_with = crate::arg::email)] email: String,
+        #[pyo3(from_py_with = crate::arg::name)] name: Option<String>,
+    ) {
+        let mut user = User::new(extension, email);
+        user.name = name;
+        self.inner.insert(user);
     }
 
     /// The user of an extension, or None.

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use pbx_core::groups::{
     Alert, AlertAction, AlertId, CallGroup, GroupKind, GroupMember, GroupMonitor, MonitorConfig,
-    MonitorState,
+    MonitorState, OpenAlert,
 };
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -66,6 +66,17 @@ impl PyGroupMonitor {
         Ok(PyGroupMonitor { inner })
     }
 
+    /// One coverage check at `now` (an aware datetime) over a snapshot of the groups: the
+    /// same as `evaluate_groups(monitor, groups, state, now)`, which documents the shapes.
+    fn evaluate<'py>(
+        &self,
+        groups: &Bound<'py, PyAny>,
+        #[pyo3(from_py_with = crate::arg::state)] mut state: PyRefMut<'py, PyMonitorState>,
+        now: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        evaluate_with(&self.inner, groups, &mut state, now)
+    }
+
     fn __repr__(&self) -> String {
         let c = self.inner.config();
         format!(
@@ -117,6 +128,20 @@ impl PyMonitorState {
     /// Undoes an "open" action whose delivery failed, so the next check tries again.
     fn open_failed(&mut self, #[pyo3(from_py_with = crate::arg::group_id)] group_id: String) {
         self.inner.open_failed(&group_id);
+    }
+
+    /// Undoes a "resolve" action whose delivery failed (`alert` is the action's `alert`), so
+    /// the next check tries again. Raises `ValueError` for an `alert` of another shape.
+    fn resolve_failed(
+        &mut self,
+        #[pyo3(from_py_with = crate::arg::group_id)] group_id: String,
+        alert: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let alert = crate::convert::mapping_arg("alert", alert, "the `alert` of a resolve action")?;
+        let alert: OpenAlert = serde_json::from_value(json_arg(alert)?)
+            .map_err(|e| PyValueError::new_err(format!("not an alert of a resolve action: {e}")))?;
+        self.inner.resolve_failed(&group_id, alert);
+        Ok(())
     }
 
     /// Takes over alerts the backend reports as active (a list of its alert objects, or the
@@ -179,21 +204,33 @@ fn group_from_dict(d: &Bound<'_, PyAny>) -> PyResult<CallGroup> {
 /// (optional), "available"}]}`. Updates `state` in place and returns the actions to carry
 /// out, each a dict: `{"action": "open", "group_id", "request"}` with `request` the exact
 /// `POST /api/alerts/call-groups` body (camelCase), or `{"action": "resolve", "group_id",
-/// "alert_type", "alert_id" (or None), "reason": "staffed" | "closed" | "excluded" | "gone"}`.
+/// "alert_type", "alert_id" (or None), "reason": "staffed" | "closed" | "excluded" | "gone",
+/// "alert"}` with `alert` the open alert as the state held it (pass it to
+/// `MonitorState.resolve_failed` when the resolve could not be delivered).
 #[pyfunction]
 pub(crate) fn evaluate_groups<'py>(
-    py: Python<'py>,
     #[pyo3(from_py_with = crate::arg::monitor)] monitor: PyRef<'py, PyGroupMonitor>,
     groups: &Bound<'py, PyAny>,
     #[pyo3(from_py_with = crate::arg::state)] mut state: PyRefMut<'py, PyMonitorState>,
     now: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyList>> {
+    evaluate_with(&monitor.inner, groups, &mut state, now)
+}
+
+/// `evaluate_groups` / `GroupMonitor.evaluate` with the monitor and state borrowed.
+fn evaluate_with<'py>(
+    monitor: &GroupMonitor,
+    groups: &Bound<'py, PyAny>,
+    state: &mut PyMonitorState,
+    now: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyList>> {
+    let py = groups.py();
     let groups: Vec<CallGroup> = groups
         .try_iter()?
         .map(|g| group_from_dict(&g?))
         .collect::<PyResult<_>>()?;
     let now = utc(now).map_err(|e| crate::convert::for_arg(now.py(), "now", e))?;
-    let actions = monitor.inner.evaluate(now, &groups, &mut state.inner);
+    let actions = monitor.evaluate(now, &groups, &mut state.inner);
     let out = PyList::empty(py);
     for action in actions {
         let d = PyDict::new(py);
@@ -203,8 +240,9 @@ pub(crate) fn evaluate_groups<'py>(
             AlertAction::Open(req) => d.set_item("request", to_py_json(py, &req)?)?,
             AlertAction::Resolve { alert, reason, .. } => {
                 d.set_item("alert_type", alert.alert_type.to_string())?;
-                d.set_item("alert_id", alert.alert_id.map(|id| id.0))?;
+                d.set_item("alert_id", alert.alert_id.clone().map(|id| id.0))?;
                 d.set_item("reason", reason.code())?;
+                d.set_item("alert", to_py_json(py, &alert)?)?;
             }
             _ => {}
         }

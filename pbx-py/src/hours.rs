@@ -7,6 +7,7 @@ use pbx_core::hours::BusinessHours;
 use pbx_core::hours::xapi::OfficeHours;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
 use crate::config::PyConfig;
 use crate::convert::{json_arg, repr_str, utc};
@@ -41,6 +42,22 @@ impl PyBusinessHours {
                 "the configuration has no business_hours section",
             )),
         }
+    }
+
+    /// The business hours of a group that has its own in a loaded `Config`
+    /// (`groups.hours.<group_id>`), or None (`config.groups["groups_with_own_hours"]` lists
+    /// those ids).
+    #[staticmethod]
+    fn from_config_group(
+        #[pyo3(from_py_with = crate::arg::config)] config: PyRef<'_, PyConfig>,
+        #[pyo3(from_py_with = crate::arg::group_id)] group_id: String,
+    ) -> Option<Self> {
+        config
+            .inner
+            .groups
+            .hours
+            .get(&group_id)
+            .map(|h| PyBusinessHours { inner: h.clone() })
     }
 
     /// From 3CX XAPI `GET /OfficeHours`: the JSON text or the decoded dict. Raises
@@ -113,6 +130,22 @@ impl PyBusinessHours {
     fn is_open(&self, at: &Bound<'_, PyAny>) -> PyResult<bool> {
         let at = utc(at).map_err(|e| crate::convert::for_arg(at.py(), "at", e))?;
         Ok(self.inner.is_open(at))
+    }
+
+    /// Open or closed at `at` (an aware datetime), and why: a dict `{"open": bool, "reason":
+    /// str, "name": str | None}` with `reason` pbx-core's `HoursState` code (`"interval"`,
+    /// `"extra_opening"`, `"always"` when open; `"outside_hours"`, `"holiday"`,
+    /// `"extra_closure"`, `"break"`, `"never"` when closed) and `name` the holiday's or
+    /// closure's name when that is the reason.
+    fn state<'py>(&self, at: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+        let py = at.py();
+        let at = utc(at).map_err(|e| crate::convert::for_arg(py, "at", e))?;
+        let s = self.inner.state(at);
+        let d = PyDict::new(py);
+        d.set_item("open", s.is_open())?;
+        d.set_item("reason", s.code())?;
+        d.set_item("name", s.name())?;
+        Ok(d)
     }
 
     /// The next change after `at`: `(when, opens)` with `when` an aware UTC datetime and

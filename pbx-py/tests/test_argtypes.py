@@ -27,6 +27,8 @@ def _wrong() -> list[tuple[str, str, Callable[[], Any]]]:
     hours = api.BusinessHours.weekdays("UTC")
     monitor = api.GroupMonitor(hours)
     state = api.MonitorState()
+    ext = api.ExtensionMap()
+    config = api.Config.from_yaml("source: {kind: file, path: /tmp/x}\ncall_api: {base_url: 'http://x:1'}\n")
     wrong: list[tuple[str, str, Callable[[], Any]]] = [
         ("normalize_number", "raw", lambda: api.normalize_number(2123444676)),
         ("normalize_number", "default_region", lambda: api.normalize_number("1", 42)),
@@ -50,6 +52,16 @@ def _wrong() -> list[tuple[str, str, Callable[[], Any]]]:
         ("ExtensionMap", "mapping", lambda: api.ExtensionMap(42)),
         ("ExtensionMap", "default_email", lambda: api.ExtensionMap({}, 42)),
         ("ExtensionMap.from_yaml", "text", lambda: api.ExtensionMap.from_yaml(42)),
+        ("ExtensionMap.from_config", "config", lambda: api.ExtensionMap.from_config("x")),
+        ("ExtensionMap.set", "extension", lambda: ext.set(101, "a@example.com")),
+        ("ExtensionMap.set", "email", lambda: ext.set("101", 42)),
+        ("ExtensionMap.set", "name", lambda: ext.set("101", "a@example.com", 42)),
+        ("Cdr.to_line", "template", lambda: cdr.to_line(27)),
+        ("BusinessHours.from_config_group", "config", lambda: api.BusinessHours.from_config_group("x", "800")),
+        ("BusinessHours.from_config_group", "group_id", lambda: api.BusinessHours.from_config_group(config, 800)),
+        ("BusinessHours.state", "at", lambda: hours.state("2026-11-02")),
+        ("GroupMonitor.evaluate", "state", lambda: monitor.evaluate([], {}, NOW)),
+        ("GroupMonitor.evaluate", "now", lambda: monitor.evaluate([], state, "now")),
         ("Config.from_yaml", "text", lambda: api.Config.from_yaml(42)),
         ("Config.load", "path", lambda: api.Config.load(42)),
         ("load_config", "path", lambda: api.load_config(42)),
@@ -66,6 +78,8 @@ def _wrong() -> list[tuple[str, str, Callable[[], Any]]]:
         ("MonitorState.from_json", "text", lambda: api.MonitorState.from_json(42)),
         ("MonitorState.record_alert_id", "group_id", lambda: state.record_alert_id(1, "a")),
         ("MonitorState.open_failed", "group_id", lambda: state.open_failed(1)),
+        ("MonitorState.resolve_failed", "group_id", lambda: state.resolve_failed(1, {})),
+        ("MonitorState.resolve_failed", "alert", lambda: state.resolve_failed("800", 42)),
         ("MonitorState.adopt_active", "now", lambda: state.adopt_active([], "now")),
         ("evaluate_groups", "monitor", lambda: api.evaluate_groups("m", [], state, NOW)),
         ("evaluate_groups", "now", lambda: api.evaluate_groups(monitor, [], state, "now")),

@@ -226,6 +226,22 @@ pub enum HoursConfig {
     FromXapi,
 }
 
+impl HoursConfig {
+    /// Where the hours come from, as the bindings publish it: `"schedule"` (given in the
+    /// configuration) or `"xapi"` (`business_hours.from_xapi: true`).
+    ///
+    /// ```
+    /// use pbx_core::config::HoursConfig;
+    /// assert_eq!(HoursConfig::FromXapi.source_code(), "xapi");
+    /// ```
+    pub fn source_code(&self) -> &'static str {
+        match self {
+            HoursConfig::Schedule(_) => "schedule",
+            HoursConfig::FromXapi => "xapi",
+        }
+    }
+}
+
 /// Call-group coverage monitoring.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupsConfig {
@@ -265,6 +281,21 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+impl LogFormat {
+    /// The YAML spelling (`logging.format`): `"text"` or `"json"`.
+    ///
+    /// ```
+    /// use pbx_core::config::LogFormat;
+    /// assert_eq!(LogFormat::Json.code(), "json");
+    /// ```
+    pub fn code(self) -> &'static str {
+        match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        }
+    }
 }
 
 /// The validated sideloader configuration.
