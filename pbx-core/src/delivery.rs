@@ -384,6 +384,43 @@ pub struct Counters {
 }
 
 impl Counters {
+    /// What was counted since `before` (an earlier snapshot of the same counters), counter by
+    /// counter; the newest call start is this one's.
+    ///
+    /// ```
+    /// use pbx_core::delivery::{Counters, Outcome};
+    /// let mut c = Counters::default();
+    /// c.count(&Outcome::Delivered);
+    /// let before = c.clone();
+    /// c.count(&Outcome::Delivered);
+    /// c.count(&Outcome::Duplicate);
+    /// let d = c.since(&before);
+    /// assert_eq!((d.delivered, d.duplicates), (1, 1));
+    /// ```
+    pub fn since(&self, before: &Counters) -> Counters {
+        let by_key = |after: &BTreeMap<String, u64>, before: &BTreeMap<String, u64>| {
+            after
+                .iter()
+                .filter_map(|(k, v)| {
+                    let d = v.saturating_sub(before.get(k).copied().unwrap_or(0));
+                    (d > 0).then(|| (k.clone(), d))
+                })
+                .collect::<BTreeMap<_, _>>()
+        };
+        Counters {
+            received: self.received.saturating_sub(before.received),
+            delivered: self.delivered.saturating_sub(before.delivered),
+            duplicates: self.duplicates.saturating_sub(before.duplicates),
+            skipped: by_key(&self.skipped, &before.skipped),
+            quarantined: self.quarantined.saturating_sub(before.quarantined),
+            retries: self.retries.saturating_sub(before.retries),
+            auth_failures: self.auth_failures.saturating_sub(before.auth_failures),
+            poisoned: self.poisoned.saturating_sub(before.poisoned),
+            failures: by_key(&self.failures, &before.failures),
+            newest_call_start: self.newest_call_start.clone(),
+        }
+    }
+
     /// Counts one outcome.
     ///
     /// ```

@@ -69,6 +69,39 @@ pub trait Vocabulary: Sized + Clone + 'static {
     }
 }
 
+/// Every code list the bindings publish, by vocabulary name: each [`Vocabulary`] of the crate,
+/// plus the alert actions (`alert_action`) and the business-hours states (`hours_state`),
+/// which carry data and so list their codes as constants. Both bindings return this from their
+/// `_vocabulary()` test hook, so a new vocabulary reaches their tests without binding code.
+///
+/// ```
+/// let all = pbx_core::vocab::all_codes();
+/// let skip = all.iter().find(|(name, _)| *name == "skip_reason").unwrap();
+/// assert!(skip.1.contains(&"NO_OWNER"));
+/// assert!(all.iter().all(|(_, codes)| !codes.is_empty()));
+/// ```
+pub fn all_codes() -> Vec<(&'static str, Vec<&'static str>)> {
+    fn codes<T: Vocabulary>() -> (&'static str, Vec<&'static str>) {
+        (T::NAME, T::codes())
+    }
+    vec![
+        codes::<crate::ErrorKind>(),
+        codes::<crate::ErrorCategory>(),
+        codes::<crate::call::SkipReason>(),
+        codes::<crate::call::CallDirection>(),
+        codes::<crate::call::InternalCalls>(),
+        codes::<crate::direction::Direction>(),
+        codes::<crate::direction::Rule>(),
+        codes::<crate::groups::GroupKind>(),
+        codes::<crate::groups::ResolveReason>(),
+        codes::<crate::phone::NumberFormat>(),
+        codes::<crate::phone::InvalidReason>(),
+        codes::<crate::config::SourceKind>(),
+        ("alert_action", crate::groups::AlertAction::CODES.to_vec()),
+        ("hours_state", crate::hours::HoursState::CODES.to_vec()),
+    ]
+}
+
 /// Implements [`Vocabulary`], the inherent `code()` and `ALL`, `FromStr` and (optionally)
 /// `Display` for a fieldless enum (or one whose variants in `ALL` are constants).
 macro_rules! vocabulary {

@@ -30,29 +30,7 @@ pub fn version() -> String {
 /// is in the TypeScript types and accepted where the package takes it.
 #[napi(js_name = "_vocabulary", ts_return_type = "Record<string, string[]>")]
 pub fn vocabulary() -> std::collections::HashMap<&'static str, Vec<&'static str>> {
-    use pbx_core::Vocabulary;
-    fn codes<T: Vocabulary>() -> (&'static str, Vec<&'static str>) {
-        (T::NAME, T::codes())
-    }
-    [
-        codes::<pbx_core::ErrorKind>(),
-        codes::<pbx_core::ErrorCategory>(),
-        codes::<pbx_core::call::SkipReason>(),
-        codes::<pbx_core::call::CallDirection>(),
-        codes::<pbx_core::call::InternalCalls>(),
-        codes::<pbx_core::direction::Direction>(),
-        codes::<pbx_core::direction::Rule>(),
-        codes::<pbx_core::groups::GroupKind>(),
-        codes::<pbx_core::groups::ResolveReason>(),
-        codes::<pbx_core::phone::NumberFormat>(),
-        codes::<pbx_core::phone::InvalidReason>(),
-        codes::<pbx_core::config::SourceKind>(),
-        (
-            "alert_action",
-            pbx_core::groups::AlertAction::CODES.to_vec(),
-        ),
-        ("hours_state", pbx_core::hours::HoursState::CODES.to_vec()),
-    ]
+    pbx_core::vocab::all_codes()
     .into_iter()
     .collect()
 }

@@ -36,28 +36,7 @@ fn template_fields(
 /// that each one is accepted, documented in `pbx.pyi` and mapped (tests/test_vocabulary.py).
 #[pyfunction]
 fn _vocabulary() -> std::collections::BTreeMap<&'static str, Vec<&'static str>> {
-    use pbx_core::Vocabulary;
-    fn codes<T: Vocabulary>() -> (&'static str, Vec<&'static str>) {
-        (T::NAME, T::codes())
-    }
-    [
-        codes::<pbx_core::ErrorKind>(),
-        codes::<pbx_core::ErrorCategory>(),
-        codes::<pbx_core::call::SkipReason>(),
-        codes::<pbx_core::call::CallDirection>(),
-        codes::<pbx_core::call::InternalCalls>(),
-        codes::<pbx_core::direction::Direction>(),
-        codes::<pbx_core::direction::Rule>(),
-        codes::<pbx_core::groups::GroupKind>(),
-        codes::<pbx_core::groups::ResolveReason>(),
-        codes::<pbx_core::phone::NumberFormat>(),
-        codes::<pbx_core::phone::InvalidReason>(),
-        codes::<pbx_core::config::SourceKind>(),
-        (
-            "alert_action",
-            pbx_core::groups::AlertAction::CODES.to_vec(),
-        ),
-    ]
+    pbx_core::vocab::all_codes()
     .into_iter()
     .collect()
 }

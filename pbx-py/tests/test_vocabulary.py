@@ -47,6 +47,7 @@ def test_the_core_lists_every_vocabulary() -> None:
         "error_category",
         "error_kind",
         "group_kind",
+        "hours_state",
         "internal_calls",
         "invalid_reason",
         "number_format",
@@ -66,6 +67,7 @@ def test_the_core_lists_every_vocabulary() -> None:
         ("call_direction", "CallDirection"),
         ("number_format", "NumberFormat"),
         ("source.kind", "SourceKind"),
+        ("hours_state", "HoursReason"),
     ],
 )
 def test_the_stubs_list_exactly_the_core_codes(vocabulary: str, alias: str) -> None:

@@ -356,14 +356,7 @@ where
     /// # Errors
     /// [`Error`]; the checkpoint never moves past an unsettled record.
     pub async fn round(&mut self, now: DateTime<Utc>) -> Result<Round, Error> {
-        if !self.loaded {
-            self.checkpoint = self
-                .store
-                .load(&self.options.checkpoint_key)
-                .await
-                .map_err(|e| Error::checkpoint("load", &self.options.checkpoint_key, e))?;
-            self.loaded = true;
-        }
+        self.load().await?;
         refresh_extensions(&mut self.directory, &mut self.pipeline).await;
         let records = self
             .source

@@ -31,7 +31,6 @@
 pub mod endpoints;
 mod parts;
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -108,32 +107,6 @@ fn counts(c: &Counters) -> String {
         },
         c.quarantined,
     )
-}
-
-/// `after - before`, counter by counter.
-fn since(before: &Counters, after: &Counters) -> Counters {
-    let by_key = |after: &BTreeMap<String, u64>, before: &BTreeMap<String, u64>| {
-        after
-            .iter()
-            .filter_map(|(k, v)| {
-                let d = v.saturating_sub(before.get(k).copied().unwrap_or(0));
-                (d > 0).then(|| (k.clone(), d))
-            })
-            .collect::<BTreeMap<_, _>>()
-    };
-    let skipped = by_key(&after.skipped, &before.skipped);
-    Counters {
-        received: after.received.saturating_sub(before.received),
-        delivered: after.delivered.saturating_sub(before.delivered),
-        duplicates: after.duplicates.saturating_sub(before.duplicates),
-        skipped,
-        quarantined: after.quarantined.saturating_sub(before.quarantined),
-        retries: after.retries.saturating_sub(before.retries),
-        auth_failures: after.auth_failures.saturating_sub(before.auth_failures),
-        poisoned: after.poisoned.saturating_sub(before.poisoned),
-        failures: by_key(&after.failures, &before.failures),
-        newest_call_start: after.newest_call_start.clone(),
-    }
 }
 
 /// What a backfill did; `Display` is `pbx-sideloader backfill`'s closing line (after
@@ -613,7 +586,7 @@ impl Sideloader {
         drain(engine, stop, |_| {}).await?;
         let after = status_of(engine);
         Ok(Summary {
-            counters: since(&before, &after.counters),
+            counters: after.counters.since(&before),
             checkpoint: after.checkpoint,
             sink: self.sink_name().to_owned(),
         })
