@@ -1,7 +1,7 @@
 // extension-mapper: who owns a call. The old service read `extensions:` from its YAML config
 // and looked emails up in a plain object; this one keeps the same small interface and leaves
 // the map (and its default-email fallback) to pbx-node.
-import { ExtensionMap, type Config, type ExtensionUser } from 'pbx-node'
+import { ExtensionMap, type Config, type User } from 'pbx-node'
 
 export class ExtensionMapper {
   private map: ExtensionMap
@@ -29,7 +29,7 @@ export class ExtensionMapper {
   }
 
   /** The mapped user, or null. */
-  getUser(extension: string): ExtensionUser | null {
+  getUser(extension: string): User | null {
     return this.map.get(extension)
   }
 
