@@ -1,11 +1,11 @@
 //! `pbx.Sideloader` over `pbx_sources::runtime::Sideloader` — the runtime `pbx-sideloader`
 //! runs — on a tokio runtime of its own. The GIL is released while it works.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
 
 use pbx_sources::Error as SideloaderError;
+use pbx_core::delivery::Counters;
 use pbx_sources::runtime::{Sideloader, SideloaderHandle, Summary};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -68,11 +68,19 @@ fn busy() -> PyErr {
     })
 }
 
-fn skipped<'py>(py: Python<'py>, map: &BTreeMap<String, u64>) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    for (k, v) in map {
-        d.set_item(k, v)?;
+/// A dict of the counters `run_once()` and `status()` both report (`received` … `retries`).
+fn counters_dict<'py>(py: Python<'py>, c: &Counters) -> PyResult<Bound<'py, PyDict>> {
+    let skipped = PyDict::new(py);
+    for (k, v) in &c.skipped {
+        skipped.set_item(k, v)?;
     }
+    let d = PyDict::new(py);
+    d.set_item("received", c.received)?;
+    d.set_item("delivered", c.delivered)?;
+    d.set_item("duplicates", c.duplicates)?;
+    d.set_item("skipped", skipped)?;
+    d.set_item("quarantined", c.quarantined)?;
+    d.set_item("retries", c.retries)?;
     Ok(d)
 }
 
@@ -151,14 +159,7 @@ impl PySideloader {
         let result = py.detach(|| self.runtime.block_on(sideloader.once()));
         self.put(Slot::Idle(sideloader));
         let s: Summary = result.map_err(|e| to_py(py, &e))?;
-        let c = &s.counters;
-        let d = PyDict::new(py);
-        d.set_item("received", c.received)?;
-        d.set_item("delivered", c.delivered)?;
-        d.set_item("duplicates", c.duplicates)?;
-        d.set_item("skipped", skipped(py, &c.skipped)?)?;
-        d.set_item("quarantined", c.quarantined)?;
-        d.set_item("retries", c.retries)?;
+        let d = counters_dict(py, &s.counters)?;
         d.set_item("checkpoint", s.checkpoint.as_deref())?;
         d.set_item("sink", &s.sink)?;
         d.set_item("text", s.to_string())?;
@@ -214,15 +215,8 @@ impl PySideloader {
             Slot::Running(r) if !r.task.is_finished()
         );
         let s = self.handle.status();
-        let c = &s.engine.counters;
-        let d = PyDict::new(py);
+        let d = counters_dict(py, &s.engine.counters)?;
         d.set_item("running", running)?;
-        d.set_item("received", c.received)?;
-        d.set_item("delivered", c.delivered)?;
-        d.set_item("duplicates", c.duplicates)?;
-        d.set_item("skipped", skipped(py, &c.skipped)?)?;
-        d.set_item("quarantined", c.quarantined)?;
-        d.set_item("retries", c.retries)?;
         d.set_item("checkpoint", s.engine.checkpoint.as_deref())?;
         d.set_item("last_error", s.engine.last_error.as_deref())?;
         d.set_item("stopped", s.engine.stopped.as_deref())?;
