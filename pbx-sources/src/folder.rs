@@ -114,14 +114,6 @@ impl DirectorySource {
         limit: usize,
         now: SystemTime,
     ) -> Result<Vec<SourceRecord>, Error> {
-        let io = |path: &Path| {
-            let path = path.to_owned();
-            move |source| Error::Io {
-                what: "CDR directory",
-                path,
-                source,
-            }
-        };
         let mut handed_out = self
             .handed_out
             .lock()
@@ -225,15 +217,17 @@ impl DirectorySource {
     }
 }
 
+/// An I/O failure on `path` in the CDR directory, for `map_err`.
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error {
+    let path = path.to_owned();
+    move |source| Error::Io {
+        what: "CDR directory",
+        path,
+        source,
+    }
+}
+
 fn move_file(from: &Path, to: &Path) -> Result<(), Error> {
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |source| Error::Io {
-            what: "CDR directory",
-            path,
-            source,
-        }
-    };
     match std::fs::rename(from, to) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()), // moved already
