@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
 
-use pbx_sources::Error as SideloaderError;
 use pbx_core::delivery::Counters;
+use pbx_sources::Error as SideloaderError;
 use pbx_sources::runtime::{Sideloader, SideloaderHandle, Summary};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::pipeline_for;
+use common::{ids, pipeline_for};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,13 +56,6 @@ fn engine(
         quarantine.clone(),
         options,
     )
-}
-
-fn ids(sink: &MemoryCallSink) -> Vec<String> {
-    sink.delivered()
-        .into_iter()
-        .map(|c| c.pbx_call_id)
-        .collect()
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::pipeline_for;
+use common::{ids, pipeline_for};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -163,13 +163,6 @@ async fn drain<S: CdrSource, C: CheckpointStore>(
         }
     }
     panic!("the source never ran dry");
-}
-
-fn ids(sink: &MemoryCallSink) -> Vec<String> {
-    sink.delivered()
-        .into_iter()
-        .map(|c| c.pbx_call_id)
-        .collect()
 }
 
 // --- site table ------------------------------------------------------------------------------

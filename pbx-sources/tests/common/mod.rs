@@ -13,6 +13,7 @@ use std::time::Duration;
 use pbx_core::call::{CallDirection, CallMapper, CallRequest};
 use pbx_core::delivery::Pipeline;
 use pbx_core::extensions::User;
+use pbx_core::memory::MemoryCallSink;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -338,6 +339,14 @@ impl Logs {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
+}
+
+/// The `pbxCallId`s the sink received, in order.
+pub fn ids(sink: &MemoryCallSink) -> Vec<String> {
+    sink.delivered()
+        .into_iter()
+        .map(|c| c.pbx_call_id)
+        .collect()
 }
 
 /// A pipeline whose mapper knows the extensions `exts`, each as `u<ext>@example.com`.
