@@ -388,3 +388,109 @@ async fn users_added_to_the_directory_own_later_calls_and_the_config_wins() {
         .expect("line 38 (a call of 102) delivered");
     assert_eq!(line_38.call_owner_email, "bob@example.com");
 }
+
+/// A source that grows while the engine runs; while `hold` is set, a fetch reads what is
+/// there, says so on `entered`, then waits for `gate` before answering (a slow read that
+/// began before new records arrived).
+struct GrowingSource {
+    records: Arc<std::sync::Mutex<Vec<RawRecord>>>,
+    hold: Arc<std::sync::atomic::AtomicBool>,
+    entered: Arc<tokio::sync::Notify>,
+    gate: Arc<tokio::sync::Notify>,
+}
+
+#[async_trait::async_trait]
+impl pbx_core::CdrSource for GrowingSource {
+    type Error = pbx_core::Error;
+
+    async fn fetch(
+        &mut self,
+        after: Option<&pbx_core::Checkpoint>,
+        limit: usize,
+    ) -> Result<Vec<pbx_core::SourceRecord>, pbx_core::Error> {
+        let start: usize = after.map_or(0, |c| c.as_str().parse().unwrap());
+        let read: Vec<pbx_core::SourceRecord> = self
+            .records
+            .lock()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .skip(start)
+            .take(limit)
+            .map(|(i, r)| pbx_core::SourceRecord {
+                checkpoint: pbx_core::Checkpoint::new((i + 1).to_string()),
+                record: Ok(r.clone()),
+            })
+            .collect();
+        if self.hold.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            self.entered.notify_one();
+            self.gate.notified().await;
+        }
+        Ok(read)
+    }
+}
+
+#[tokio::test]
+async fn a_wake_up_during_a_fetch_reads_the_source_again_at_once() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use tokio::sync::Notify;
+    let all = lines(SAMPLE);
+    let records = Arc::new(std::sync::Mutex::new(all[..3].to_vec()));
+    let hold = Arc::new(AtomicBool::new(false));
+    let (entered, gate, wake) = (
+        Arc::new(Notify::new()),
+        Arc::new(Notify::new()),
+        Arc::new(Notify::new()),
+    );
+    let source = GrowingSource {
+        records: Arc::clone(&records),
+        hold: Arc::clone(&hold),
+        entered: Arc::clone(&entered),
+        gate: Arc::clone(&gate),
+    };
+    let options = EngineOptions {
+        // Only a wake-up makes the engine read again within this test.
+        poll_interval: Duration::from_secs(3600),
+        save_interval: Duration::from_millis(10),
+        ..EngineOptions::default()
+    };
+    let sink = Arc::new(MemoryCallSink::new());
+    let mut e = Engine::new(
+        source,
+        Arc::clone(&sink),
+        Arc::new(MemoryCheckpointStore::new()),
+        pipeline_for(101..=112),
+        Arc::new(MemoryQuarantine::default()),
+        options,
+    )
+    .with_trigger(Arc::clone(&wake));
+    let status = e.status();
+    let received = move || status.lock().unwrap().counters.received;
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(async move { e.run(rx, now).await });
+    let until = |n: u64, what: &'static str| {
+        let received = received.clone();
+        async move {
+            tokio::time::timeout(Duration::from_secs(10), async {
+                while received() < n {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            })
+            .await
+            .unwrap_or_else(|_| panic!("{what}: {} of {n} records read", received()));
+        }
+    };
+    until(3, "the first read").await;
+    // A wake-up starts a read that finds nothing new and is slow to answer; two records
+    // arrive (with their own wake-up) while it is out.
+    hold.store(true, Ordering::SeqCst);
+    wake.notify_one();
+    entered.notified().await;
+    records.lock().unwrap().extend_from_slice(&all[3..5]);
+    wake.notify_one();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    gate.notify_one();
+    until(5, "after the wake-up during the read").await;
+    tx.send(true).unwrap();
+    task.await.unwrap().unwrap();
+}

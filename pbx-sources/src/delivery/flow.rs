@@ -198,6 +198,10 @@ where
     let mut fetching: Option<Fetch<'_, S>> = None;
     let mut source_done = false;
     let mut next_fetch = Instant::now();
+    // A wake-up that came while a fetch was in flight: that fetch may have read before the
+    // new records were there, so the source is read again at once instead of after
+    // `poll_interval`.
+    let mut woken_during_fetch = false;
     let mut source_failures: u32 = 0;
     let mut last_refresh: Option<Instant> = None;
 
@@ -408,6 +412,7 @@ where
                 refresh_extensions(directory, pipeline).await;
             }
             let after = cursor.clone();
+            woken_during_fetch = false;
             fetching = Some(Box::pin(async move {
                 let r = src.fetch(after.as_ref(), batch).await;
                 (src, r.map_err(BoxError::from))
@@ -629,6 +634,7 @@ where
                             // Caught up with the source.
                             match mode {
                                 Mode::Drain => source_done = true,
+                                Mode::Serve if woken_during_fetch => next_fetch = at,
                                 Mode::Serve => next_fetch = at + options.poll_interval,
                             }
                         } else {
@@ -656,6 +662,7 @@ where
             }
             () = trigger.notified(), if mode == Mode::Serve => {
                 next_fetch = Instant::now();
+                woken_during_fetch |= fetching.is_some();
             }
             changed = stop.changed(), if stopping.is_none() && stop_open => {
                 stop_open = changed.is_ok();
