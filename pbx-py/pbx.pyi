@@ -499,8 +499,9 @@ class BusinessHours:
     """A weekly schedule in one IANA timezone with holidays. Queries take aware datetimes."""
 
     @staticmethod
-    def from_config(config: Config) -> BusinessHours:
-        """The `business_hours` schedule of a loaded `Config`; `ValueError` when it has none."""
+    def from_config(config: Config) -> BusinessHours | None:
+        """The `business_hours` schedule of a loaded `Config`, or None when it has none (the
+        section is absent, or `business_hours_source` is `"xapi"`: use `from_xapi` then)."""
     @staticmethod
     def from_config_group(config: Config, group_id: str) -> BusinessHours | None:
         """The hours of a group that has its own (`groups.hours.<group_id>`), or None."""
@@ -582,6 +583,28 @@ class SideloaderSummary(TypedDict):
     sink: str
     text: str
 
+BackfillSummary = TypedDict(
+    "BackfillSummary",
+    {
+        "received": int,
+        "delivered": int,
+        "duplicates": int,
+        "skipped": dict[str, int],
+        "quarantined": int,
+        "retries": int,
+        "checkpoint": str | None,
+        "sink": str,
+        "text": str,
+        "from": str,
+        "to": str,
+        "calls": int,
+        "elapsed_secs": float,
+    },
+)
+"""What one `Sideloader.backfill()` did (`pbx-sideloader backfill`'s summary): the counters,
+the backfill's own checkpoint, `from`/`to` as RFC 3339 instants, the calls the API answered
+for (`delivered + duplicates`) and how long it ran."""
+
 class SideloaderStatus(TypedDict):
     """A `Sideloader`'s counters and position now (the sideloader's `/status`)."""
 
@@ -612,6 +635,12 @@ class Sideloader:
         """Drains the source once. Raises `PbxError` (kind `auth_failed`, `unavailable`,
         `checkpoint`, `quarantine`; `busy` while started) — never returns with calls left
         behind."""
+    def backfill(self, from_: str, to: str) -> BackfillSummary:
+        """Delivers the calls that started between `from_` and `to` (`pbx-sideloader
+        backfill`): each a day (`YYYY-MM-DD` in `pbx.timezone`, both days included) or an RFC
+        3339 instant (`to` excluded), with the backfill's own checkpoint (run it again to
+        resume). Raises `ConfigError` (kind `invalid_setting`) for a bad bound or an empty
+        range, `PbxError` (kinds as `run_once()`'s) when it stopped before its end."""
     def start(self) -> None:
         """Runs the service on a background thread until `stop()`."""
     def stop(self) -> SideloaderStatus:

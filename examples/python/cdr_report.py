@@ -55,11 +55,7 @@ def build_settings(
     """The mapping settings, business hours and extension map the arguments name."""
     if args.config is not None:
         config = pbx.load_config(args.config)
-        try:
-            hours: pbx.BusinessHours | None = pbx.BusinessHours.from_config(config)
-        except ValueError:
-            hours = None
-        return config, hours, config.extensions
+        return config, pbx.BusinessHours.from_config(config), config.extensions
     extensions = None
     if args.extensions is not None:
         text = Path(args.extensions).read_text(encoding="utf-8")

@@ -273,7 +273,7 @@ fn a_bad_backfill_range_exits_2_and_starts_nothing() {
         ),
         (
             vec!["backfill", "--from", "2026-11-09", "--to", "2026-11-05"],
-            "is not after --from 2026-11-09",
+            "--to \"2026-11-05\" ends the range at 2026-11-06T09:00:00+00:00, not after its start 2026-11-09T09:00:00+00:00 (from \"2026-11-09\")",
         ),
         (vec!["backfill", "--from", "2026-11-09"], "--to"),
         (

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::call::{CallMapper, CallRequest, Mapped, SkipReason, pbx_call_id};
 use crate::cdr::{CdrParser, assemble_call};
-use crate::error::Location;
+use crate::error::{Error, Location};
 use crate::traits::{Checkpoint, DeliveryOutcome, RawRecord, SourceRecord};
 
 mod window;
@@ -101,7 +101,7 @@ impl Pipeline {
     pub fn prepare_within(&self, record: &SourceRecord, range: Option<&TimeRange>) -> Prepared {
         // The id of a skipped call, for the log line that says why it was not logged.
         let skipped_call_id = std::cell::RefCell::new(None);
-        let note_skip = |cdr: &crate::cdr::Cdr, mapped: &Result<Mapped, crate::Error>| {
+        let note_skip = |cdr: &crate::cdr::Cdr, mapped: &Result<Mapped, Error>| {
             if let Ok(Mapped::Skipped(_)) = mapped {
                 *skipped_call_id.borrow_mut() =
                     pbx_call_id(cdr, &self.mapper.options().call_id_prefix);
@@ -229,6 +229,76 @@ impl TimeRange {
         TimeRange::new(from, to)
     }
 
+    /// A range from its two bounds as a person writes them: each a day (`YYYY-MM-DD`, in
+    /// `tz`; `from`'s day from its start, `to`'s day through its end, so `2026-11-02` to
+    /// `2026-11-02` is that one day) or an RFC 3339 instant (`to` excluded). This is what
+    /// `pbx-sideloader backfill --from … --to …` and the bindings' `Sideloader.backfill`
+    /// accept.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`] at `from` or `to` for a bound that is neither, and at `to`
+    /// when the range is empty (its reason gives both bounds as instants).
+    ///
+    /// ```
+    /// use pbx_core::delivery::TimeRange;
+    /// let tz = chrono_tz::America::Anchorage;
+    /// let r = TimeRange::parse("2026-11-02", "2026-11-02", tz).unwrap();
+    /// assert_eq!(r.from().to_rfc3339(), "2026-11-02T09:00:00+00:00");
+    /// assert_eq!(r.to().to_rfc3339(), "2026-11-03T09:00:00+00:00");
+    /// let r = TimeRange::parse("2026-11-02T08:00:00-09:00", "2026-11-02T12:00:00Z", tz).unwrap();
+    /// assert_eq!(r.from().to_rfc3339(), "2026-11-02T17:00:00+00:00");
+    /// let e = TimeRange::parse("2026-11-02", "yesterday", tz).unwrap_err();
+    /// assert_eq!(e.kind().code(), "invalid_setting");
+    /// assert!(e.to_string().starts_with("invalid setting `to` = \"yesterday\": is not a date"));
+    /// ```
+    pub fn parse(from: &str, to: &str, tz: Tz) -> Result<Self, Error> {
+        let invalid = |setting: &str, value: &str, reason: String| Error::InvalidSetting {
+            setting: setting.to_owned(),
+            value: value.to_owned(),
+            reason,
+        };
+        // The first and the last instant-or-day of the range, each as written.
+        let bound = |setting: &str, text: &str| -> Result<Bound, Error> {
+            let t = text.trim();
+            if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+                return Ok(Bound::Day(d));
+            }
+            DateTime::parse_from_rfc3339(t)
+                .map(|at| Bound::At(at.with_timezone(&Utc)))
+                .map_err(|_| {
+                    invalid(
+                        setting,
+                        text,
+                        "is not a date (YYYY-MM-DD) or an instant (RFC 3339, e.g. 2026-11-02T08:00:00-09:00)"
+                            .into(),
+                    )
+                })
+        };
+        let day = |setting: &str, text: &str, d: NaiveDate| {
+            TimeRange::from_dates(d, d, tz)
+                .ok_or_else(|| invalid(setting, text, format!("{d} is not a day in {tz}")))
+        };
+        let start = match bound("from", from)? {
+            Bound::Day(d) => day("from", from, d)?.from,
+            Bound::At(t) => t,
+        };
+        let end = match bound("to", to)? {
+            Bound::Day(d) => day("to", to, d)?.to,
+            Bound::At(t) => t,
+        };
+        TimeRange::new(start, end).ok_or_else(|| {
+            invalid(
+                "to",
+                to,
+                format!(
+                    "ends the range at {}, not after its start {} (from {from:?})",
+                    end.to_rfc3339(),
+                    start.to_rfc3339()
+                ),
+            )
+        })
+    }
+
     /// The first instant in the range.
     pub fn from(&self) -> DateTime<Utc> {
         self.from
@@ -253,6 +323,12 @@ impl TimeRange {
             .or(cdr.time_end)
             .is_none_or(|at| self.contains(at))
     }
+}
+
+/// One bound of [`TimeRange::parse`] as written: a whole day or an instant.
+enum Bound {
+    Day(NaiveDate),
+    At(DateTime<Utc>),
 }
 
 /// The first instant of `day` in `tz` (after the gap when midnight is skipped).

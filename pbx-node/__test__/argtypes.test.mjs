@@ -1,10 +1,13 @@
 // Every public function rejects an argument of the wrong type instead of ignoring it; the
 // phone functions throw a TypeError naming the parameter and take the region as a string
 // (like Python's `normalize_numbers(numbers, "AU")`).
-import { test } from 'node:test'
+import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import * as pbx from '../index.js'
-import { sideloaderYaml } from './helpers.mjs'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { path, read, sideloaderYaml } from './helpers.mjs'
 
 const typeError = (fn, param) =>
   assert.throws(fn, (e) => {
@@ -58,6 +61,17 @@ const LINE = 'Call 40001,000001A19D361A38_5204,00:03:04,2026/11/02 17:02:11,2026
 const parser = new pbx.CdrParser('27')
 const cdr = parser.parseLine(LINE)
 const hours = pbx.BusinessHours.weekdays('UTC')
+// A sideloader on the embedded default (files only) in a scratch directory.
+const scratch = mkdtempSync(join(tmpdir(), 'pbx-argtypes-'))
+after(() => rmSync(scratch, { recursive: true, force: true }))
+const sideloader = new pbx.Sideloader(
+  pbx.Config.fromYaml(
+    read('examples/config/embedded-default.yml')
+      .replace('examples/data/', path('examples/data') + '/')
+      .replaceAll('out/', scratch + '/'),
+    {},
+  ),
+)
 const config = pbx.Config.fromYaml(sideloaderYaml, {})
 const mapper = new pbx.CallMapper()
 const extensions = new pbx.ExtensionMap({ 101: 'anna@example.com' })
@@ -163,6 +177,8 @@ const WRONG = {
   'Sideloader#start': null,
   'Sideloader#stop': null,
   'Sideloader#runOnce': null,
+  'Sideloader#backfill': [() => sideloader.backfill(20261105, '2026-11-09'), 'from'],
+  'Sideloader#backfill#2': [() => sideloader.backfill('2026-11-05'), 'to'],
   'Sideloader#status': null,
   'Sideloader#trigger': null,
 }

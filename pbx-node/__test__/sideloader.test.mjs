@@ -63,6 +63,53 @@ test('runOnce drains the file: the counts of the README, then nothing new', asyn
   assert.equal(calls().length, 47)
 })
 
+test('backfill delivers the calls of its days once and leaves the live checkpoint', async (t) => {
+  const { dir, config, calls } = setup()
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const s = new Sideloader(config)
+  // Days in pbx.timezone (AKST, UTC-9), both included.
+  const report = await s.backfill('2026-11-05', '2026-11-09')
+  assert.equal(report.from, '2026-11-05T09:00:00+00:00')
+  assert.equal(report.to, '2026-11-10T09:00:00+00:00')
+  assert.equal(report.received, 65)
+  assert.ok(report.delivered > 5, `${report.delivered}`)
+  assert.equal(report.calls, report.delivered)
+  assert.ok(report.skipped.outside_range > 0)
+  assert.ok(report.text.startsWith(`backfill ${report.from} to ${report.to}: ${report.delivered} delivered`), report.text)
+  assert.ok(report.elapsedSecs >= 0)
+  const written = calls()
+  assert.equal(written.length, report.delivered)
+  for (const c of written) assert.ok(c.timestamp.slice(0, 10) >= '2026-11-05' && c.timestamp.slice(0, 10) <= '2026-11-09', c.timestamp)
+  // Its own checkpoint: again, nothing is read or sent twice ...
+  const again = await s.backfill('2026-11-05', '2026-11-09')
+  assert.deepEqual([again.received, again.delivered], [0, 0])
+  // ... and the live checkpoint did not move: a drain reads every record.
+  const drained = await s.runOnce()
+  assert.equal(drained.received, 65)
+  assert.equal(drained.delivered + drained.duplicates, 47)
+})
+
+test('a bad backfill range rejects naming the bound, and starts nothing', async (t) => {
+  const { dir, config, calls } = setup()
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const s = new Sideloader(config)
+  for (const [from, to, setting, words] of [
+    ['2026-13-01', '2026-11-09', 'from', 'is not a date (YYYY-MM-DD) or an instant'],
+    ['2026-11-09', 'yesterday', 'to', 'is not a date (YYYY-MM-DD) or an instant'],
+    ['2026-11-09', '2026-11-05', 'to', 'not after its start 2026-11-09T09:00:00+00:00'],
+  ]) {
+    await assert.rejects(s.backfill(from, to), (e) => {
+      assert.equal(e.code, 'PBX_INVALID_ARGUMENT')
+      assert.equal(e.kind, 'invalid_setting')
+      assert.equal(e.setting, setting)
+      assert.ok(e.message.includes(words), e.message)
+      return true
+    })
+  }
+  assert.equal(calls().length, 0)
+  assert.equal((await s.runOnce()).delivered, 47)
+})
+
 test('start() runs the loop, picks up appended lines, stop() saves and returns', async (t) => {
   const { dir, config, calls } = setup('polling: { interval_secs: 1 }\n')
   t.after(() => rmSync(dir, { recursive: true, force: true }))

@@ -65,7 +65,8 @@ pub struct BusinessHours {
 #[napi]
 impl BusinessHours {
     /// The business hours of a loaded configuration (`business_hours`), or `null` when it has
-    /// none or reads them from XAPI (`business_hours.from_xapi: true`; use `fromXapi` then).
+    /// none or reads them from XAPI (`business_hours.from_xapi: true`, `businessHoursSource`
+    /// `'xapi'`: use `fromXapi` with `GET /OfficeHours` then).
     #[napi]
     pub fn from_config(
         env: Env,
@@ -73,12 +74,12 @@ impl BusinessHours {
     ) -> Result<Option<BusinessHours>> {
         let config: ClassInstance<Config> =
             arg(&env, "BusinessHours.fromConfig", "config", config)?;
-        Ok(match &config.inner.business_hours {
-            Some(HoursConfig::Schedule(h)) => Some(BusinessHours {
-                inner: (**h).clone(),
-            }),
-            _ => None,
-        })
+        Ok(config
+            .inner
+            .business_hours
+            .as_ref()
+            .and_then(HoursConfig::schedule)
+            .map(|h| BusinessHours { inner: h.clone() }))
     }
 
     /// The business hours of a group that has its own in the configuration

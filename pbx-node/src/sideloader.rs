@@ -9,13 +9,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use pbx_sources::Error as SideloaderError;
-use pbx_sources::runtime::{self, SideloaderHandle, Summary};
+use pbx_core::delivery::TimeRange;
+use pbx_sources::runtime::{self, BackfillReport, SideloaderHandle, Summary};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::args::arg;
 use crate::config::{Config, load};
 use crate::error::{INVALID_ARGUMENT, INVALID_STATE, PbxErrorInfo, SYNC_ERROR, rejection, throw};
+
 
 type Runtime = runtime::Sideloader;
 
@@ -80,6 +82,56 @@ pub struct SideloaderSummary {
     pub sink: String,
     /// The summary line `pbx-sideloader --once` prints (without its `pbx-sideloader: `).
     pub text: String,
+}
+
+/// What one `backfill()` did: `pbx-sideloader backfill`'s summary.
+#[napi(object)]
+pub struct BackfillSummary {
+    /// Records read from the source by this backfill.
+    pub received: i64,
+    /// Calls the API stored.
+    pub delivered: i64,
+    /// Calls the API already had.
+    pub duplicates: i64,
+    /// Records not sent, by reason (`outside_range` for those outside the range).
+    pub skipped: HashMap<String, i64>,
+    /// Records quarantined.
+    pub quarantined: i64,
+    /// Delivery attempts retried.
+    pub retries: i64,
+    /// The backfill's own checkpoint (the service's is untouched).
+    pub checkpoint: Option<String>,
+    /// Where the calls went: the API's base URL or the JSON-lines file.
+    pub sink: String,
+    /// The line `pbx-sideloader backfill` prints (without its `pbx-sideloader: `).
+    pub text: String,
+    /// The first instant of the range (RFC 3339, UTC).
+    pub from: String,
+    /// The first instant after the range (RFC 3339, UTC).
+    pub to: String,
+    /// Calls the API answered for (`delivered + duplicates`).
+    pub calls: i64,
+    /// How long it ran, in seconds.
+    pub elapsed_secs: f64,
+}
+
+fn backfill_summary(r: &BackfillReport) -> BackfillSummary {
+    let s = summary(&r.summary);
+    BackfillSummary {
+        received: s.received,
+        delivered: s.delivered,
+        duplicates: s.duplicates,
+        skipped: s.skipped,
+        quarantined: s.quarantined,
+        retries: s.retries,
+        checkpoint: s.checkpoint,
+        sink: s.sink,
+        text: r.to_string(),
+        from: r.range.from().to_rfc3339(),
+        to: r.range.to().to_rfc3339(),
+        calls: count(r.calls()),
+        elapsed_secs: r.elapsed.as_secs_f64(),
+    }
 }
 
 fn count(v: u64) -> i64 {
@@ -287,6 +339,63 @@ impl Sideloader {
             },
             move |env, result| match result {
                 Ok(s) => Ok(summary(&s)),
+                Err(info) => Err(rejection(env, &info)),
+            },
+        )
+    }
+
+    /// Delivers the calls that started between `from` and `to` (`pbx-sideloader backfill`):
+    /// each bound a day (`YYYY-MM-DD` in `pbx.timezone`, both days included) or an RFC 3339
+    /// instant (`to` excluded). A database source reads only that range. The backfill keeps
+    /// its own checkpoint (the service's is untouched), so the same backfill run again
+    /// resumes where it stopped and delivers each call once. Resolves with the summary;
+    /// rejects with `PBX_INVALID_ARGUMENT` (kind `invalid_setting`, `setting` `from` or `to`)
+    /// for a bound that does not parse or an empty range, with `PBX_SYNC_ERROR` (kinds as
+    /// `runOnce`'s) when it stopped before its end (run it again to resume),
+    /// `PBX_INVALID_STATE` while started.
+    #[napi(
+        ts_args_type = "from: string, to: string",
+        ts_return_type = "Promise<BackfillSummary>"
+    )]
+    pub fn backfill<'env>(
+        &self,
+        env: &'env Env,
+        from: Unknown<'_>,
+        to: Unknown<'_>,
+    ) -> Result<PromiseRaw<'env, BackfillSummary>> {
+        let from: String = arg(env, "Sideloader.backfill", "from", from)?;
+        let to: String = arg(env, "Sideloader.backfill", "to", to)?;
+        let sideloader = {
+            let mut slot = self.lock();
+            match std::mem::replace(&mut *slot, Slot::Busy) {
+                Slot::Idle(s) => Some(s),
+                other => {
+                    *slot = other;
+                    None
+                }
+            }
+        };
+        let slot = Arc::clone(&self.slot);
+        env.spawn_future_with_callback(
+            async move {
+                let Some(mut sideloader) = sideloader else {
+                    return Ok(Err(busy()));
+                };
+                let result = match TimeRange::parse(&from, &to, sideloader.config().timezone) {
+                    Err(e) => Err(PbxErrorInfo::from(&e)),
+                    Ok(range) => {
+                        let report = sideloader.backfill(range, |_| {}).await;
+                        match &report.error {
+                            Some(e) => Err(sideloader_error(e)),
+                            None => Ok(backfill_summary(&report)),
+                        }
+                    }
+                };
+                *slot.lock().unwrap_or_else(PoisonError::into_inner) = Slot::Idle(sideloader);
+                Ok::<_, napi::Error>(result)
+            },
+            move |env, result| match result {
+                Ok(s) => Ok(s),
                 Err(info) => Err(rejection(env, &info)),
             },
         )

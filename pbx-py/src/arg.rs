@@ -86,4 +86,6 @@ parameters!(
     interval,
     email,
     name,
+    from_,
+    to,
 );

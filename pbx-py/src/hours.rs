@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, Utc};
 use pbx_core::call::parse_timezone;
-use pbx_core::config::HoursConfig;
 use pbx_core::hours::BusinessHours;
 use pbx_core::hours::xapi::OfficeHours;
 use pyo3::exceptions::PyValueError;
@@ -24,24 +23,17 @@ pub(crate) struct PyBusinessHours {
 
 #[pymethods]
 impl PyBusinessHours {
-    /// The `business_hours` schedule of a loaded `Config`. Raises `ValueError` when the
-    /// configuration has none (the section is absent, or says `from_xapi: true`).
+    /// The `business_hours` schedule of a loaded `Config`, or None when it has none: the
+    /// section is absent, or says `from_xapi: true` (`config.business_hours_source` is then
+    /// `"xapi"`: build them with `BusinessHours.from_xapi` from `GET /OfficeHours`).
     #[staticmethod]
     fn from_config(
         #[pyo3(from_py_with = crate::arg::config)] config: PyRef<'_, PyConfig>,
-    ) -> PyResult<Self> {
-        match &config.inner.business_hours {
-            Some(HoursConfig::Schedule(hours)) => Ok(PyBusinessHours {
-                inner: (**hours).clone(),
-            }),
-            Some(HoursConfig::FromXapi) => Err(PyValueError::new_err(
-                "the configuration takes business hours from XAPI (business_hours.from_xapi); \
-                 use BusinessHours.from_xapi with GET /OfficeHours",
-            )),
-            _ => Err(PyValueError::new_err(
-                "the configuration has no business_hours section",
-            )),
-        }
+    ) -> Option<Self> {
+        let hours = config.inner.business_hours.as_ref()?.schedule()?;
+        Some(PyBusinessHours {
+            inner: hours.clone(),
+        })
     }
 
     /// The business hours of a group that has its own in a loaded `Config`

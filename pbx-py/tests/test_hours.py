@@ -16,7 +16,9 @@ UTC = dt.timezone.utc
 
 @pytest.fixture(scope="module")
 def hours(config: pbx.Config) -> pbx.BusinessHours:
-    return pbx.BusinessHours.from_config(config)
+    hours = pbx.BusinessHours.from_config(config)
+    assert hours is not None
+    return hours
 
 
 def test_the_sample_config_schedule(hours: pbx.BusinessHours) -> None:
@@ -91,7 +93,15 @@ def test_simple_schedules() -> None:
         pbx.BusinessHours.weekdays("UTC", "25:00-26:00")
 
 
-def test_from_config_without_hours() -> None:
+def test_from_config_without_a_schedule_is_none_as_in_node() -> None:
     text = "source: { kind: file, path: /tmp/cdr.log }\ncall_api: { base_url: 'http://localhost:8080' }\n"
-    with pytest.raises(ValueError, match="no business_hours"):
-        pbx.BusinessHours.from_config(pbx.Config.from_yaml(text))
+    absent = pbx.Config.from_yaml(text)
+    assert absent.business_hours_source is None
+    assert pbx.BusinessHours.from_config(absent) is None
+    xapi = pbx.Config.from_yaml(
+        text
+        + "business_hours: { from_xapi: true }\n"
+        + "xapi: { base_url: 'https://pbx.example.com', client_id: c, client_secret: s }\n"
+    )
+    assert xapi.business_hours_source == "xapi"
+    assert pbx.BusinessHours.from_config(xapi) is None

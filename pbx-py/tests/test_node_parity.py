@@ -100,6 +100,7 @@ def test_business_hours_of_a_group_and_state(config: pbx.Config) -> None:
     assert own.is_open(monday_7_30)
     assert own.state(monday_7_30) == {"open": True, "reason": "interval", "name": None}
     hours = pbx.BusinessHours.from_config(config)
+    assert hours is not None
     assert hours.state(monday_7_30) == {"open": False, "reason": "outside_hours", "name": None}
     christmas = dt.datetime(2026, 12, 25, 12, tzinfo=AK)
     assert hours.state(christmas) == {"open": False, "reason": "holiday", "name": "Christmas"}

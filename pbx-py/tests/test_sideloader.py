@@ -112,6 +112,49 @@ def test_run_once_drains_the_sample_then_nothing(tmp_path: Path) -> None:
     assert second["delivered"] + second["received"] == 0
 
 
+def test_backfill_delivers_its_days_once_and_leaves_the_live_checkpoint(tmp_path: Path) -> None:
+    config = pbx.Config.from_yaml(embedded_default(tmp_path), env={})
+    s = pbx.Sideloader(config)
+    # Days in pbx.timezone (AKST, UTC-9), both included.
+    report = s.backfill("2026-11-05", "2026-11-09")
+    assert (report["from"], report["to"]) == ("2026-11-05T09:00:00+00:00", "2026-11-10T09:00:00+00:00")
+    assert report["received"] == 65
+    assert report["delivered"] > 5 and report["calls"] == report["delivered"]
+    assert report["skipped"]["outside_range"] > 0
+    assert report["text"].startswith(
+        f"backfill 2026-11-05T09:00:00+00:00 to 2026-11-10T09:00:00+00:00: {report['delivered']} delivered"
+    )
+    assert report["elapsed_secs"] >= 0
+    calls = [json.loads(line) for line in (tmp_path / "calls.jsonl").read_text().splitlines()]
+    assert len(calls) == report["delivered"]
+    assert all("2026-11-05" <= c["timestamp"][:10] <= "2026-11-09" for c in calls), calls
+    # Its own checkpoint: again, nothing is read or sent twice ...
+    again = s.backfill("2026-11-05", "2026-11-09")
+    assert (again["received"], again["delivered"]) == (0, 0)
+    # ... and the live checkpoint did not move: a drain reads every record.
+    drained = s.run_once()
+    assert drained["received"] == 65
+    assert drained["delivered"] + drained["duplicates"] == 47
+
+
+def test_a_bad_backfill_range_raises_naming_the_bound(tmp_path: Path) -> None:
+    s = pbx.Sideloader(pbx.Config.from_yaml(embedded_default(tmp_path), env={}))
+    for (start, end), setting, words in [
+        (("2026-13-01", "2026-11-09"), "from", "is not a date (YYYY-MM-DD) or an instant"),
+        (("2026-11-09", "yesterday"), "to", "is not a date (YYYY-MM-DD) or an instant"),
+        (("2026-11-09", "2026-11-05"), "to", "not after its start 2026-11-09T09:00:00+00:00"),
+    ]:
+        with pytest.raises(pbx.ConfigError) as info:
+            s.backfill(start, end)
+        assert info.value.kind == "invalid_setting"
+        assert [i.path for i in info.value.issues] == [setting]
+        assert words in str(info.value)
+    with pytest.raises(TypeError, match="argument 'to'"):
+        s.backfill("2026-11-05", 20261109)  # type: ignore[arg-type]
+    # Nothing was started: the sideloader is still usable.
+    assert s.run_once()["delivered"] == 47
+
+
 def test_a_bad_configuration_lists_the_problems_the_binary_prints(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yml"
     bad.write_text(

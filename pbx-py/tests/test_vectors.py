@@ -122,7 +122,9 @@ def test_hours(case: dict[str, Any]) -> None:
         hours = pbx.BusinessHours.from_xapi(case["xapi"])
         assert pbx.BusinessHours.from_xapi(json.dumps(case["xapi"])).timezone == hours.timezone
     else:
-        hours = pbx.BusinessHours.from_config(pbx.Config.from_yaml(BASE + case["config"], env={}))
+        schedule = pbx.BusinessHours.from_config(pbx.Config.from_yaml(BASE + case["config"], env={}))
+        assert schedule is not None, case
+        hours = schedule
     for q in case["queries"]:
         at = utc(q["at"])
         change = hours.next_change(at)

@@ -22,7 +22,7 @@ use pbx_core::config::{Config, LogFormat};
 use pbx_core::delivery::TimeRange;
 use pbx_sources::Error;
 use pbx_sources::runtime::{
-    Sideloader, backfill_range, endpoints, progress_message, source_progress,
+    Sideloader, endpoints, progress_message, source_progress,
 };
 use tokio::sync::watch;
 
@@ -104,13 +104,19 @@ async fn main() -> ExitCode {
     };
     init_logging(&config, args.json_logs);
     let mode = match &args.command {
-        Some(Command::Backfill { from, to }) => match backfill_range(from, to, &config) {
+        Some(Command::Backfill { from, to }) => match TimeRange::parse(from, to, config.timezone) {
             Ok(range) => Mode::Backfill {
                 range,
                 progress: !args.json_logs
                     && config.service.logging.format != LogFormat::Json
                     && std::io::IsTerminal::is_terminal(&std::io::stderr()),
             },
+            // In the command line's words: `--from "x" is not a date …`.
+            Err(pbx_core::Error::InvalidSetting {
+                setting,
+                value,
+                reason,
+            }) => return fail(2, format_args!("backfill: --{setting} {value:?} {reason}")),
             Err(e) => return fail(2, format_args!("backfill: {e}")),
         },
         None if args.replay => Mode::Replay,

@@ -240,6 +240,20 @@ impl HoursConfig {
             HoursConfig::FromXapi => "xapi",
         }
     }
+
+    /// The schedule given in the configuration; `None` when the hours come from XAPI (read
+    /// `GET /OfficeHours` and build them with [`BusinessHours::from_xapi`] then).
+    ///
+    /// ```
+    /// use pbx_core::config::HoursConfig;
+    /// assert!(HoursConfig::FromXapi.schedule().is_none());
+    /// ```
+    pub fn schedule(&self) -> Option<&BusinessHours> {
+        match self {
+            HoursConfig::Schedule(h) => Some(h),
+            HoursConfig::FromXapi => None,
+        }
+    }
 }
 
 /// Call-group coverage monitoring.

@@ -36,7 +36,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use pbx_core::ExtensionDirectory;
 use pbx_core::config::{CheckpointConfig, Config, HaConfig, HoursConfig};
 use pbx_core::delivery::{Counters, Pipeline, TimeRange};
@@ -197,58 +197,6 @@ pub fn progress_message(status: &Status) -> String {
         c.skipped.values().sum::<u64>(),
         c.quarantined
     )
-}
-
-/// A backfill's range from its two bounds as a user writes them: days (`YYYY-MM-DD`, in
-/// `pbx.timezone`, both included) or RFC 3339 instants (`--to` excluded).
-///
-/// # Errors
-/// A one-line message naming the bound that does not parse, or an empty range.
-///
-/// ```
-/// let yaml = "{pbx: {timezone: America/Anchorage}, source: {kind: file, path: cdr.log},
-///     call_api: {base_url: 'file:calls.jsonl'}}";
-/// let config = pbx_core::config::Config::from_yaml(yaml, &|_| None).unwrap();
-/// let r = pbx_sources::runtime::backfill_range("2026-11-02", "2026-11-02", &config).unwrap();
-/// assert_eq!(r.from().to_rfc3339(), "2026-11-02T09:00:00+00:00");
-/// assert!(pbx_sources::runtime::backfill_range("2026-11-02", "yesterday", &config).is_err());
-/// ```
-pub fn backfill_range(from: &str, to: &str, config: &Config) -> Result<TimeRange, String> {
-    enum Bound {
-        Day(NaiveDate),
-        At(DateTime<Utc>),
-    }
-    let tz = config.timezone;
-    let parse = |flag: &str, s: &str| {
-        if let Ok(d) = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
-            return Ok(Bound::Day(d));
-        }
-        DateTime::parse_from_rfc3339(s.trim())
-            .map(|t| Bound::At(t.with_timezone(&Utc)))
-            .map_err(|_| {
-                format!(
-                    "{flag} {s:?} is not a date (YYYY-MM-DD) or an instant (RFC 3339, e.g. 2026-11-02T08:00:00-09:00)"
-                )
-            })
-    };
-    let day = |d: NaiveDate| {
-        TimeRange::from_dates(d, d, tz).ok_or_else(|| format!("{d} is not a day in {tz}"))
-    };
-    let start = match parse("--from", from)? {
-        Bound::Day(d) => day(d)?.from(),
-        Bound::At(t) => t,
-    };
-    let end = match parse("--to", to)? {
-        Bound::Day(d) => day(d)?.to(),
-        Bound::At(t) => t,
-    };
-    TimeRange::new(start, end).ok_or_else(|| {
-        format!(
-            "--to {to} ({}) is not after --from {from} ({})",
-            end.to_rfc3339(),
-            start.to_rfc3339()
-        )
-    })
 }
 
 /// The business hours now, for `/status`.
