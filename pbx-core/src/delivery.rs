@@ -245,7 +245,7 @@ impl TimeRange {
     /// let r = TimeRange::parse("2026-11-02", "2026-11-02", tz).unwrap();
     /// assert_eq!(r.from().to_rfc3339(), "2026-11-02T09:00:00+00:00");
     /// assert_eq!(r.to().to_rfc3339(), "2026-11-03T09:00:00+00:00");
-    /// let r = TimeRange::parse("2026-11-02T08:00:00-09:00", "2026-11-02T12:00:00Z", tz).unwrap();
+    /// let r = TimeRange::parse("2026-11-02T08:00:00-09:00", "2026-11-02T20:00:00Z", tz).unwrap();
     /// assert_eq!(r.from().to_rfc3339(), "2026-11-02T17:00:00+00:00");
     /// let e = TimeRange::parse("2026-11-02", "yesterday", tz).unwrap_err();
     /// assert_eq!(e.kind().code(), "invalid_setting");

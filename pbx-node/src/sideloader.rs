@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use pbx_sources::Error as SideloaderError;
 use pbx_core::delivery::TimeRange;
+use pbx_sources::Error as SideloaderError;
 use pbx_sources::runtime::{self, BackfillReport, SideloaderHandle, Summary};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -17,7 +17,6 @@ use tokio::task::JoinHandle;
 use crate::args::arg;
 use crate::config::{Config, load};
 use crate::error::{INVALID_ARGUMENT, INVALID_STATE, PbxErrorInfo, SYNC_ERROR, rejection, throw};
-
 
 type Runtime = runtime::Sideloader;
 
