@@ -242,7 +242,8 @@ impl HoursConfig {
     }
 
     /// The schedule given in the configuration; `None` when the hours come from XAPI (read
-    /// `GET /OfficeHours` and build them with [`BusinessHours::from_xapi`] then).
+    /// `GET /OfficeHours` and build them with [`crate::hours::xapi::OfficeHours::to_business_hours`]
+    /// then).
     ///
     /// ```
     /// use pbx_core::config::HoursConfig;
