@@ -135,6 +135,8 @@ impl From<&pbx_core::config::CallApiConfig> for CallLoggerConfig {
 pub struct CallLoggerClient {
     http: reqwest::Client,
     base: Url,
+    /// `POST /api/calls/from-pbx`, joined once (not per call: the hot path).
+    calls_url: Url,
     token: Option<Secret>,
     auth: Option<HeaderValue>,
     concurrency: usize,
@@ -229,6 +231,7 @@ impl CallLoggerClient {
         let http = client::build(SERVICE, config.timeout, config.danger_accept_invalid_certs)?;
         Ok(CallLoggerClient {
             http,
+            calls_url: join(&base, &["api", "calls", "from-pbx"]),
             base,
             token: config.token,
             auth,
@@ -464,10 +467,11 @@ impl CallLoggerClient {
     /// ```
     pub async fn deliver(&self, call: &CallRequest) -> DeliveryOutcome {
         const OP: &str = "POST /api/calls/from-pbx";
-        let url = join(&self.base, &["api", "calls", "from-pbx"]);
         let (step, attempts) = self
             .retrying(OP, || async {
-                let answer = self.send(self.http.post(url.clone()).json(call)).await;
+                let answer = self
+                    .send(self.http.post(self.calls_url.clone()).json(call))
+                    .await;
                 self.call_step(answer)
             })
             .await;
