@@ -249,6 +249,24 @@ def test_the_ops_script_prints_the_summary(tmp_path: Path) -> None:
     assert run.stdout.startswith("pbx-sideloader: 47 delivered, 0 already delivered, 18 skipped")
 
 
+def test_the_backfill_script_prints_the_binarys_line_and_exits_as_it_does(tmp_path: Path) -> None:
+    path = tmp_path / "config.yml"
+    path.write_text(embedded_default(tmp_path))
+    script = ROOT / "examples" / "python" / "backfill.py"
+
+    def backfill(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, str(script), str(path), *args], capture_output=True, text=True)
+
+    run = backfill("2026-11-05", "2026-11-09")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith(
+        "pbx-sideloader: backfill 2026-11-05T09:00:00+00:00 to 2026-11-10T09:00:00+00:00: "
+    ), run.stdout
+    bad = backfill("2026-11-09", "yesterday")
+    assert bad.returncode == 2
+    assert "invalid setting `to` = \"yesterday\"" in bad.stderr, bad.stderr
+
+
 # --- The PostgreSQL site-table scenario ----------------------------------------------------
 
 COLUMNS = [
