@@ -73,6 +73,22 @@ test('the poller (pbx-node Sideloader) posts every call once, as the file sink w
   assert.equal(server.posts.length, 47)
 })
 
+test('backfill posts the calls of its days once, beside the poller', async (t) => {
+  const server = await api((call) => (server.posts.filter((p) => p.call.pbxCallId === call.pbxCallId).length > 1 ? 409 : 201))
+  const { dir, config } = setup(server.baseUrl)
+  t.after(async () => { await server.close(); rmSync(dir, { recursive: true, force: true }) })
+  const p = new CdrPoller(config)
+  const report = await p.backfill('2026-11-05', '2026-11-09')
+  assert.equal(report.from, '2026-11-05T09:00:00+00:00')
+  assert.ok(report.delivered > 5 && report.delivered < 47, `${report.delivered}`)
+  assert.equal(server.posts.length, report.delivered)
+  for (const { call } of server.posts) assert.ok(call.timestamp >= '2026-11-05' && call.timestamp < '2026-11-10', call.timestamp)
+  // The poller's own checkpoint did not move: it posts every call, the backfilled ones are 409.
+  const summary = await p.poll()
+  assert.equal(summary.delivered + summary.duplicates, 47)
+  assert.equal(summary.duplicates, report.delivered)
+})
+
 test('409 is already delivered; a 503 is retried and the call is not lost', async (t) => {
   const server = await api((call, n) => (n === 1 ? 409 : n === 3 ? 503 : 201))
   const { dir, config } = setup(server.baseUrl)

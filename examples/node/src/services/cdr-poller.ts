@@ -4,7 +4,7 @@
 // (any `source.kind`: the PBX database, a site table, the CDR socket, a file), the call API
 // client (201/200 delivered, 409 already delivered, retries with backoff, 401/403 stop), the
 // checkpoint (only past acknowledged calls) and the quarantine are all the configuration's.
-import { Sideloader, type Config, type SideloaderStatus, type SideloaderSummary } from 'pbx-node'
+import { Sideloader, type BackfillSummary, type Config, type SideloaderStatus, type SideloaderSummary } from 'pbx-node'
 
 export class CdrPoller {
   private readonly sideloader: Sideloader
@@ -41,5 +41,12 @@ export class CdrPoller {
       return null
     }
     return this.sideloader.runOnce()
+  }
+
+  /** Delivers the calls of a range again (`pbx-sideloader backfill`): days `YYYY-MM-DD` in
+   * `pbx.timezone` (both included) or RFC 3339 instants, with the backfill's own checkpoint —
+   * what the old app could not do after an outage of the call API. Rejects while started. */
+  backfill(from: string, to: string): Promise<BackfillSummary> {
+    return this.sideloader.backfill(from, to)
   }
 }
