@@ -465,19 +465,19 @@ impl GroupMonitor {
         config: &crate::config::Config,
         hours: Option<BusinessHours>,
     ) -> Result<Self, crate::Error> {
-        use crate::config::HoursConfig;
-        let hours = match (hours, &config.business_hours) {
-            (Some(h), _) => h,
-            (None, Some(HoursConfig::Schedule(h))) => (**h).clone(),
-            (None, other) => {
-                return Err(crate::Error::InvalidSetting {
-                    setting: "business_hours".to_owned(),
-                    value: if other.is_some() { "from_xapi" } else { "" }.to_owned(),
-                    reason: "the configuration has no business_hours schedule; pass the hours \
-                             (read from XAPI GET /OfficeHours)"
-                        .to_owned(),
-                });
-            }
+        let Some(hours) = hours.or_else(|| config.business_hours_schedule().cloned()) else {
+            return Err(crate::Error::InvalidSetting {
+                setting: "business_hours".to_owned(),
+                value: if config.business_hours.is_some() {
+                    "from_xapi"
+                } else {
+                    ""
+                }
+                .to_owned(),
+                reason: "the configuration has no business_hours schedule; pass the hours \
+                         (read from XAPI GET /OfficeHours)"
+                    .to_owned(),
+            });
         };
         Ok(GroupMonitor::new(hours)
             .with_config(config.groups.monitor.clone())

@@ -4,7 +4,6 @@ use chrono::{DateTime, Utc};
 use napi::JsDate;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use pbx_core::config::HoursConfig;
 use pbx_core::hours::{self as core, HoursState, xapi::OfficeHours};
 
 use crate::args::{JsonObject, arg, opt_arg};
@@ -76,9 +75,7 @@ impl BusinessHours {
             arg(&env, "BusinessHours.fromConfig", "config", config)?;
         Ok(config
             .inner
-            .business_hours
-            .as_ref()
-            .and_then(HoursConfig::schedule)
+            .business_hours_schedule()
             .map(|h| BusinessHours { inner: h.clone() }))
     }
 

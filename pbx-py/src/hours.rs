@@ -30,10 +30,10 @@ impl PyBusinessHours {
     fn from_config(
         #[pyo3(from_py_with = crate::arg::config)] config: PyRef<'_, PyConfig>,
     ) -> Option<Self> {
-        let hours = config.inner.business_hours.as_ref()?.schedule()?;
-        Some(PyBusinessHours {
-            inner: hours.clone(),
-        })
+        config
+            .inner
+            .business_hours_schedule()
+            .map(|h| PyBusinessHours { inner: h.clone() })
     }
 
     /// The business hours of a group that has its own in a loaded `Config`

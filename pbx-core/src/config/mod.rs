@@ -240,21 +240,6 @@ impl HoursConfig {
             HoursConfig::FromXapi => "xapi",
         }
     }
-
-    /// The schedule given in the configuration; `None` when the hours come from XAPI (read
-    /// `GET /OfficeHours` and build them with [`crate::hours::xapi::OfficeHours::to_business_hours`]
-    /// then).
-    ///
-    /// ```
-    /// use pbx_core::config::HoursConfig;
-    /// assert!(HoursConfig::FromXapi.schedule().is_none());
-    /// ```
-    pub fn schedule(&self) -> Option<&BusinessHours> {
-        match self {
-            HoursConfig::Schedule(h) => Some(h),
-            HoursConfig::FromXapi => None,
-        }
-    }
 }
 
 /// Call-group coverage monitoring.
@@ -450,6 +435,23 @@ impl Config {
             self.direction.clone(),
             self.extensions.clone(),
         )
+    }
+
+    /// The business-hours schedule given in `business_hours`; `None` when the section is
+    /// absent or says `from_xapi: true` (read `GET /OfficeHours` and build the hours with
+    /// [`crate::hours::xapi::OfficeHours::to_business_hours`] then).
+    ///
+    /// ```
+    /// let yaml = "source: {kind: file, path: x}\ncall_api: {base_url: 'http://x'}\n";
+    /// let config = pbx_core::config::Config::from_yaml(yaml, &|_: &str| None)?;
+    /// assert!(config.business_hours_schedule().is_none());
+    /// # Ok::<(), pbx_core::Error>(())
+    /// ```
+    pub fn business_hours_schedule(&self) -> Option<&BusinessHours> {
+        match self.business_hours.as_ref()? {
+            HoursConfig::Schedule(h) => Some(h),
+            HoursConfig::FromXapi => None,
+        }
     }
 
     /// The CDR line parser for `pbx.cdr_template`.

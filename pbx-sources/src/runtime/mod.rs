@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use pbx_core::ExtensionDirectory;
-use pbx_core::config::{CheckpointConfig, Config, HaConfig, HoursConfig};
+use pbx_core::config::{CheckpointConfig, Config, HaConfig};
 use pbx_core::delivery::{Counters, Pipeline, TimeRange};
 use pbx_core::groups::GroupMonitor;
 use pbx_core::hours::BusinessHours;
@@ -401,10 +401,7 @@ impl Sideloader {
                 .set_extensions(from_pbx.merged_with(&config.extensions));
             directory = Some(d);
         }
-        let hours = match &config.business_hours {
-            Some(HoursConfig::Schedule(h)) => Some((**h).clone()),
-            _ => None,
-        };
+        let hours = config.business_hours_schedule().cloned();
         let handle = SideloaderHandle {
             shared: Arc::new(Shared {
                 status: Mutex::new(Arc::default()),
@@ -673,9 +670,9 @@ impl Sideloader {
             );
             return Ok(None);
         }
-        let hours = match &config.business_hours {
-            Some(HoursConfig::Schedule(h)) => (**h).clone(),
-            _ => client.business_hours().await.map_err(|e| Error::Failed {
+        let hours = match config.business_hours_schedule() {
+            Some(h) => h.clone(),
+            None => client.business_hours().await.map_err(|e| Error::Failed {
                 step: "cannot read office hours from XAPI".into(),
                 source: e.into(),
             })?,
