@@ -215,6 +215,19 @@ impl Sideloader {
     fn lock(&self) -> std::sync::MutexGuard<'_, Slot> {
         self.slot.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// The idle runtime, lent out (the slot is `Busy` until it is put back); `None` while it
+    /// runs or is lent to a `runOnce` / `backfill` in progress.
+    fn take_idle(&self) -> Option<Box<Runtime>> {
+        let mut slot = self.lock();
+        match std::mem::replace(&mut *slot, Slot::Busy) {
+            Slot::Idle(s) => Some(s),
+            other => {
+                *slot = other;
+                None
+            }
+        }
+    }
 }
 
 #[napi]
@@ -254,12 +267,8 @@ impl Sideloader {
     /// `PBX_INVALID_STATE` when it already runs (or a `runOnce` is in progress).
     #[napi]
     pub fn start(&self, env: Env) -> Result<()> {
-        let mut slot = self.lock();
-        let Slot::Idle(_) = &*slot else {
+        let Some(mut sideloader) = self.take_idle() else {
             return Err(throw(&env, busy()));
-        };
-        let Slot::Idle(mut sideloader) = std::mem::replace(&mut *slot, Slot::Busy) else {
-            unreachable!("checked above")
         };
         let (shutdown, rx) = watch::channel(false);
         let task = napi::bindgen_prelude::within_runtime_if_available(|| {
@@ -268,7 +277,7 @@ impl Sideloader {
                 (sideloader, result)
             })
         });
-        *slot = Slot::Running(Running { shutdown, task });
+        *self.lock() = Slot::Running(Running { shutdown, task });
         Ok(())
     }
 
@@ -316,16 +325,7 @@ impl Sideloader {
     /// call API kept failing), `checkpoint`, `quarantine`; `PBX_INVALID_STATE` while started.
     #[napi(ts_return_type = "Promise<SideloaderSummary>")]
     pub fn run_once<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, SideloaderSummary>> {
-        let sideloader = {
-            let mut slot = self.lock();
-            match std::mem::replace(&mut *slot, Slot::Busy) {
-                Slot::Idle(s) => Some(s),
-                other => {
-                    *slot = other;
-                    None
-                }
-            }
-        };
+        let sideloader = self.take_idle();
         let slot = Arc::clone(&self.slot);
         env.spawn_future_with_callback(
             async move {
@@ -364,16 +364,7 @@ impl Sideloader {
     ) -> Result<PromiseRaw<'env, BackfillSummary>> {
         let from: String = arg(env, "Sideloader.backfill", "from", from)?;
         let to: String = arg(env, "Sideloader.backfill", "to", to)?;
-        let sideloader = {
-            let mut slot = self.lock();
-            match std::mem::replace(&mut *slot, Slot::Busy) {
-                Slot::Idle(s) => Some(s),
-                other => {
-                    *slot = other;
-                    None
-                }
-            }
-        };
+        let sideloader = self.take_idle();
         let slot = Arc::clone(&self.slot);
         env.spawn_future_with_callback(
             async move {
