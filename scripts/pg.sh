@@ -51,6 +51,9 @@ pbx_pg_start() {
   fi
   chmod 700 "$PBX_PG_DIR"
   pbx_pg_as_owner "$PBX_PG_BIN/initdb" -D "$PBX_PG_DIR/data" -A trust -U postgres --no-sync -E UTF8 >/dev/null
+  # One role must give a password (the tests of a refused login); every other role is trusted.
+  { echo "host all pbx_pw_login 127.0.0.1/32 scram-sha-256"; cat "$PBX_PG_DIR/data/pg_hba.conf"; } >"$PBX_PG_DIR/hba"
+  pbx_pg_as_owner cp "$PBX_PG_DIR/hba" "$PBX_PG_DIR/data/pg_hba.conf"
   local port=${PBX_PG_PORT:-55432} tries=0
   while :; do
     while ! pbx_pg_port_free "$port"; do port=$((port + 1)); done

@@ -351,6 +351,19 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// The CDR source failed in a way waiting will not heal: the login was refused, the
+    /// database, table or column is missing, a permission is denied, the server's certificate
+    /// is not trusted ([`crate::misconfigured`]). `--once` and a backfill stop at once (exit
+    /// code 2); the service reports it in `/health` and `/status` and probes slowly. Fix the
+    /// setting it names (or the server's set-up).
+    #[error("the CDR source is misconfigured: {diagnosis}")]
+    SourceMisconfigured {
+        /// What is wrong and the setting to fix.
+        diagnosis: crate::misconfigured::Misconfigured,
+        /// The source's error.
+        #[source]
+        source: BoxError,
+    },
     /// The checkpoint could not be loaded or saved; delivery stops rather than risk a resend
     /// storm or a gap.
     #[error("the checkpoint store cannot {op} `{key}`: {source}")]
@@ -534,6 +547,7 @@ impl Error {
                 | Error::Setting { .. }
                 | Error::WrongSourceKind { .. }
                 | Error::Setup { .. }
+                | Error::SourceMisconfigured { .. }
         )
     }
 
@@ -595,6 +609,7 @@ impl Error {
             Error::Tls { .. } => "tls",
             Error::Schema { .. } => "schema",
             Error::Source { .. } => "source",
+            Error::SourceMisconfigured { .. } => "source_misconfigured",
             Error::Checkpoint { .. } => "checkpoint",
             Error::Quarantine { .. } => "quarantine",
             Error::AuthFailed { .. } => "auth_failed",

@@ -56,6 +56,7 @@ pub mod http;
 pub mod http_server;
 #[cfg(feature = "file")]
 pub mod jsonl;
+pub mod misconfigured;
 #[cfg(feature = "mssql")]
 pub mod mssql;
 #[cfg(feature = "postgres")]

@@ -23,8 +23,20 @@ use rand::{RngExt, SeedableRng};
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
-use super::{DirectoryRefresh, EngineOptions, Quarantine, Status, refresh_extensions};
+use super::{
+    DirectoryRefresh, EngineOptions, Quarantine, SourceHealth, Status, refresh_extensions,
+};
+use crate::misconfigured::Misconfigured;
 use crate::{BoxError, Error};
+
+/// How often the service repeats the `error` log of a misconfigured source that stays so.
+const MISCONFIGURED_LOG_EVERY: Duration = Duration::from_secs(300);
+
+/// How often the service reads a misconfigured source again: slowly, so a fix on the
+/// server's side (a grant, a created table) is picked up without a restart.
+fn misconfigured_probe(options: &EngineOptions) -> Duration {
+    options.backoff_cap
+}
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -203,6 +215,9 @@ where
     // `poll_interval`.
     let mut woken_during_fetch = false;
     let mut source_failures: u32 = 0;
+    // The configuration problem last logged, and when (logged again at most every
+    // `MISCONFIGURED_LOG_EVERY`, or when it changes).
+    let mut misconfigured_said: Option<(Misconfigured, Instant)> = None;
     let mut last_refresh: Option<Instant> = None;
 
     let mut saving: Option<BoxFuture<'_, (Checkpoint, Result<(), BoxError>)>> = None;
@@ -590,6 +605,13 @@ where
                 match result {
                     Ok(records) => {
                         source_failures = 0;
+                        if misconfigured_said.take().is_some() {
+                            tracing::info!("the CDR source is readable again");
+                            with_status(&mut |s| {
+                                s.source = SourceHealth::Ok;
+                                s.last_error = None;
+                            });
+                        }
                         let got = records.len();
                         let range = options.range.as_ref();
                         for record in &records {
@@ -643,6 +665,27 @@ where
                     }
                     Err(e) => {
                         source_failures = source_failures.saturating_add(1);
+                        if let Some(diagnosis) = Misconfigured::diagnose(&*e as &(dyn std::error::Error + 'static)) {
+                            // Waiting will not heal it: `--once` stops now; the service says so
+                            // (once, then every few minutes) and probes slowly.
+                            if mode == Mode::Drain {
+                                gave_up = Some(Error::SourceMisconfigured { diagnosis, source: e });
+                                continue;
+                            }
+                            let again = misconfigured_said.as_ref().is_none_or(|(said, when)| {
+                                *said != diagnosis || at.saturating_duration_since(*when) >= MISCONFIGURED_LOG_EVERY
+                            });
+                            if again {
+                                tracing::error!(setting = diagnosis.setting(), problem = %diagnosis.problem(), "the CDR source is misconfigured: {diagnosis}; probing every {:?} until it is fixed", misconfigured_probe(options));
+                                misconfigured_said = Some((diagnosis.clone(), at));
+                            }
+                            with_status(&mut |s| {
+                                s.last_error = Some(format!("the CDR source is misconfigured: {diagnosis}"));
+                                s.source = SourceHealth::misconfigured(&diagnosis);
+                            });
+                            next_fetch = at + misconfigured_probe(options);
+                            continue;
+                        }
                         tracing::warn!(error = %e, failures = source_failures, "CDR source failed; retrying");
                         with_status(&mut |s| s.last_error = Some(format!("the CDR source failed: {e}")));
                         if mode == Mode::Drain && source_failures >= rules.max_attempts {

@@ -169,6 +169,51 @@ pub struct Status {
     pub stopped: Option<String>,
     /// Extensions owning skipped calls without a user: count, first and last seen.
     pub unmapped: pbx_core::unmapped::UnmappedExtensions,
+    /// Whether the source can be read, or is misconfigured (`/health`, `/status`).
+    pub source: SourceHealth,
+}
+
+/// The source's health as the service reports it: `{"state": "ok"}`, or
+/// `{"state": "misconfigured", "problem": "login", "setting": "source.url", "message": "…"}`
+/// while the last read failed in a way waiting will not heal
+/// ([`crate::misconfigured::Misconfigured`]). Transient failures (a connection refused, a
+/// timeout) leave it `ok`; they show in `last_error`.
+///
+/// ```
+/// use pbx_sources::delivery::SourceHealth;
+/// assert_eq!(serde_json::to_value(SourceHealth::Ok).unwrap(), serde_json::json!({"state": "ok"}));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SourceHealth {
+    /// The last read succeeded, or failed in a way that may heal.
+    #[default]
+    Ok,
+    /// The last read failed in a way that needs a person.
+    Misconfigured {
+        /// [`crate::misconfigured::Problem::as_str`]: `login`, `database`, `table`, …
+        problem: &'static str,
+        /// The setting to fix first.
+        setting: &'static str,
+        /// The whole message, with what the server said.
+        message: String,
+    },
+}
+
+impl SourceHealth {
+    fn misconfigured(diagnosis: &crate::misconfigured::Misconfigured) -> Self {
+        SourceHealth::Misconfigured {
+            problem: diagnosis.problem().as_str(),
+            setting: diagnosis.setting(),
+            message: diagnosis.to_string(),
+        }
+    }
+
+    /// Whether the source is misconfigured (the service is not ready).
+    pub fn is_misconfigured(&self) -> bool {
+        matches!(self, SourceHealth::Misconfigured { .. })
+    }
 }
 
 /// The result of one round.

@@ -31,10 +31,7 @@ use super::SideloaderHandle;
 pub fn router(handle: SideloaderHandle) -> Router {
     let token = handle.shared.http_token.clone();
     Router::new()
-        .route(
-            "/health",
-            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
-        )
+        .route("/health", get(health))
         .route("/status", get(status))
         .route("/metrics", get(metrics))
         .merge(crate::http_server::require_bearer_token(
@@ -46,6 +43,24 @@ pub fn router(handle: SideloaderHandle) -> Router {
         .with_state(handle)
 }
 
+/// `GET /health`: `200 {"status": "ok"}`, or `503 {"status": "not_ready", "source": {…}}`
+/// while the CDR source is misconfigured (a refused login, a missing table, …: see
+/// [`crate::delivery::SourceHealth`]). Transient failures do not make it unready.
+async fn health(State(handle): State<SideloaderHandle>) -> impl IntoResponse {
+    let source = handle.status().engine.source;
+    if source.is_misconfigured() {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"status": "not_ready", "source": source})),
+        )
+    } else {
+        (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({"status": "ok"})),
+        )
+    }
+}
+
 /// `GET /status` as JSON (the body of the route).
 pub fn status_json(handle: &SideloaderHandle) -> serde_json::Value {
     let s = handle.status();
@@ -55,6 +70,7 @@ pub fn status_json(handle: &SideloaderHandle) -> serde_json::Value {
         "counters": e.counters,
         "last_error": e.last_error,
         "stopped": e.stopped,
+        "source": e.source,
         "unmapped_extensions": e.unmapped,
         "uptime_secs": s.uptime.as_secs(),
         "groups": s.groups,
@@ -134,6 +150,11 @@ pub fn metrics_text(handle: &SideloaderHandle) -> String {
         let _ = writeln!(out, "pbx_records_skipped_total{{reason=\"{reason}\"}} {n}");
     }
     s.unmapped.write_metrics(&mut out);
+    let _ = writeln!(
+        out,
+        "# HELP pbx_source_misconfigured 1 while the CDR source fails in a way waiting will not heal (login, table, permission, TLS trust).\n# TYPE pbx_source_misconfigured gauge\npbx_source_misconfigured {}",
+        u8::from(s.source.is_misconfigured())
+    );
     let _ = writeln!(
         out,
         "# HELP pbx_up 1 while delivering, 0 once stopped.\n# TYPE pbx_up gauge\npbx_up {}",
