@@ -572,3 +572,112 @@ async fn the_double_tells_a_literal_batch_from_parameters() {
         ]
     );
 }
+
+/// Errors that cannot heal, by SQL Server's error numbers (the double answers as SQL Server
+/// does): a drain stops at once with `SourceMisconfigured` naming the setting (exit code 2).
+#[tokio::test]
+async fn errors_that_cannot_heal_stop_a_drain_at_once_and_name_the_setting() {
+    use pbx_core::delivery::Pipeline;
+    use pbx_core::memory::{MemoryCallSink, MemoryCheckpointStore};
+    use pbx_sources::delivery::{Engine, EngineOptions, MemoryQuarantine};
+    use pbx_sources::misconfigured::Problem;
+
+    let double = double_with(1..=2).await;
+    let drain = |url: String, table: TableMapping| async move {
+        let mut e = Engine::new(
+            MssqlSource::new(&Secret::new(url), &table)
+                .unwrap()
+                .with_timeout(Duration::from_secs(10)),
+            Arc::new(MemoryCallSink::new()),
+            MemoryCheckpointStore::new(),
+            Pipeline::default(),
+            Arc::new(MemoryQuarantine::default()),
+            EngineOptions {
+                backoff_base: Duration::from_secs(1),
+                ..EngineOptions::default()
+            },
+        );
+        let (_stop, rx) = tokio::sync::watch::channel(false);
+        let started = std::time::Instant::now();
+        let err = e.drain(rx, Utc::now, |_| {}).await.unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(8),
+            "{:?}",
+            started.elapsed()
+        );
+        err
+    };
+    let check = |err: Error, problem: Problem, setting: &str, says: &str| {
+        let Error::SourceMisconfigured { diagnosis, .. } = &err else {
+            panic!("expected SourceMisconfigured, got {err:?}");
+        };
+        assert_eq!(
+            (diagnosis.problem(), diagnosis.setting()),
+            (problem, setting),
+            "{err}"
+        );
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains(says), "{err}");
+        assert!(!err.to_string().contains(tds::PASSWORD), "{err}");
+    };
+
+    let wrong = double.ado_url().replace(tds::PASSWORD, "hunter2-wrong");
+    let err = drain(wrong, mapping()).await;
+    check(
+        err,
+        Problem::Login,
+        "source.url",
+        "Login failed for user 'pbx'",
+    );
+
+    let db = double
+        .ado_url()
+        .replace("database=cdrdb", "database=nosuchdb");
+    check(
+        drain(db, mapping()).await,
+        Problem::Database,
+        "source.url",
+        "nosuchdb",
+    );
+
+    let mut missing = mapping();
+    missing.name = "dbo.NoSuchTable".into();
+    check(
+        drain(double.ado_url(), missing).await,
+        Problem::Table,
+        "source.table",
+        "NoSuchTable",
+    );
+
+    let mut column = mapping();
+    column
+        .columns
+        .insert("to-dispname".into(), "NoSuchColumn".into());
+    check(
+        drain(double.ado_url(), column).await,
+        Problem::Column,
+        "source.columns",
+        "NoSuchColumn",
+    );
+
+    double.deny_select("dbo.CallLog", true);
+    check(
+        drain(double.ado_url(), mapping()).await,
+        Problem::Permission,
+        "source.url",
+        "SELECT permission was denied",
+    );
+    double.deny_select("dbo.CallLog", false);
+
+    // `encrypt=strict` against a server without TDS 8: said so within seconds, not a bare
+    // 15 s handshake timeout.
+    let strict = double
+        .ado_url()
+        .replace("encrypt=DANGER_PLAINTEXT", "encrypt=strict");
+    check(
+        drain(strict, mapping()).await,
+        Problem::Encryption,
+        "source.url",
+        "encrypt=strict needs TDS 8",
+    );
+}

@@ -78,6 +78,7 @@ use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
 
 use value::Cell;
 
+use crate::misconfigured::{Misconfigured, Problem};
 use crate::{BoxError, Error};
 
 /// How long connecting plus one page may take by default.
@@ -92,7 +93,25 @@ pub struct MssqlSource {
     table: SiteTable,
     sql: String,
     timeout: Duration,
+    /// `encrypt=strict` (TDS 8): a handshake that stalls or breaks means the server does not
+    /// speak it.
+    strict: bool,
     client: Option<Connection>,
+}
+
+/// How long a TDS 8 (`encrypt=strict`) handshake may take before pbx says the server does not
+/// speak TDS 8 (a server without it waits for a prelogin that never comes).
+const STRICT_HANDSHAKE: Duration = Duration::from_secs(5);
+
+/// Whether the connection string asks for `encrypt=strict` (any spelling: ADO.NET, JDBC, URL).
+fn wants_strict(url: &str) -> bool {
+    let flat: String = url
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    flat.split([';', '&', '?'])
+        .any(|pair| pair == "encrypt=strict")
 }
 
 impl fmt::Debug for MssqlSource {
@@ -132,16 +151,21 @@ impl MssqlSource {
     /// # Ok::<(), Error>(())
     /// ```
     pub fn new(url: &Secret, table: &TableMapping) -> Result<MssqlSource, Error> {
-        let config = connstr::parse(url.expose()).map_err(|e| Error::ConnectionString {
+        let mut config = connstr::parse(url.expose()).map_err(|e| Error::ConnectionString {
             setting: "source.url",
             reason: e.0,
             source: e.1,
         })?;
+        let strict = wants_strict(url.expose());
+        if strict {
+            config.handshake_timeout(Some(STRICT_HANDSHAKE));
+        }
         let table = SiteTable::new(table).map_err(|source| Error::Setting {
             setting: "source.table",
             source,
         })?;
         Ok(MssqlSource {
+            strict,
             server: config.get_addr(),
             sql: query::keyset_select(&table).map_err(|source| Error::Setting {
                 setting: "source.table",
@@ -201,11 +225,12 @@ impl MssqlSource {
             table,
             sql,
             client,
+            strict,
             ..
         } = self;
         let client = match client {
             Some(c) => c,
-            None => client.insert(connect(config).await?),
+            None => client.insert(connect(config, *strict).await?),
         };
         let failed = |source: tiberius::error::Error| Error::SqlServer {
             server: server.clone(),
@@ -227,7 +252,7 @@ impl MssqlSource {
 }
 
 /// Opens a session, following one routing redirect (Azure SQL gateways send one).
-async fn connect(config: &Config) -> Result<Connection, Error> {
+async fn connect(config: &Config, strict: bool) -> Result<Connection, Error> {
     let mut config = config.clone();
     let mut redirects = 0;
     loop {
@@ -252,6 +277,22 @@ async fn connect(config: &Config) -> Result<Connection, Error> {
                 redirects += 1;
                 config.host(host);
                 config.port(port);
+            }
+            // TDS 8 starts with TLS; a server without it waits for a prelogin (or hangs up).
+            Err(tiberius::error::Error::Io { kind, message })
+                if strict
+                    && matches!(
+                        kind,
+                        std::io::ErrorKind::TimedOut
+                            | std::io::ErrorKind::UnexpectedEof
+                            | std::io::ErrorKind::ConnectionReset
+                            | std::io::ErrorKind::ConnectionAborted
+                    ) =>
+            {
+                return Err(failed(Box::new(Misconfigured::new(
+                    Problem::Encryption,
+                    format!("no TDS 8 handshake ({kind}): {message}"),
+                ))));
             }
             Err(e) => return Err(failed(e.into())),
         }
@@ -366,6 +407,14 @@ mod tests {
 
     fn start() -> Cell {
         Cell::Time(chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap())
+    }
+
+    #[test]
+    fn strict_is_found_in_every_spelling() {
+        assert!(super::wants_strict("server=tcp:db,1433;Encrypt = Strict;user id=pbx"));
+        assert!(super::wants_strict("mssql://pbx:x@db?database=cdr&encrypt=strict"));
+        assert!(super::wants_strict("jdbc:sqlserver://db:1433;encrypt=strict;"));
+        assert!(!super::wants_strict("server=db;encrypt=true;password=encrypt=strict-ish"));
     }
 
     #[test]

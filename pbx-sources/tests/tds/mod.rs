@@ -133,6 +133,8 @@ struct State {
     cut_after_rows: Option<usize>,
     stall_next: bool,
     open: usize,
+    /// Tables (lower-cased, as named in `deny_select`) whose SELECT is denied (error 229).
+    denied: Vec<String>,
 }
 
 /// The running double. Dropping it stops the listener and every connection.
@@ -201,6 +203,17 @@ impl TdsDouble {
             PASSWORD.replace(';', "%3B").replace('=', "%3D"),
             self.addr.port()
         )
+    }
+
+    /// Denies SELECT on `table` (as SQL Server answers a login without the grant: error 229),
+    /// or grants it again.
+    pub fn deny_select(&self, table: &str, deny: bool) {
+        let mut state = lock(&self.state);
+        let name = table.to_ascii_lowercase();
+        state.denied.retain(|t| *t != name);
+        if deny {
+            state.denied.push(name);
+        }
     }
 
     /// Creates (or replaces) a table; `name` is `schema.table` (`dbo.` is implied when
@@ -826,6 +839,23 @@ fn run_request(ty: u8, payload: &[u8], state: &Mutex<State>) -> Reply {
     let mut state = lock(state);
     state.requests.push(request.clone());
     let cut = state.cut_after_rows.take();
+    let sql_text = match &request {
+        Request::Batch { sql } | Request::Rpc { sql, .. } => sql.to_ascii_lowercase(),
+    };
+    if let Some(t) = state
+        .denied
+        .iter()
+        .find(|t| sql_text.replace(['[', ']'], "").contains(t.as_str()))
+    {
+        let e = SqlError {
+            number: 229,
+            class: 14,
+            message: format!(
+                "The SELECT permission was denied on the object '{t}', database '{DATABASE}', schema 'dbo'."
+            ),
+        };
+        return Reply::Complete(error_reply(&e, is_rpc));
+    }
     let result = match &request {
         Request::Batch { sql } => select(sql, &HashMap::new(), &state.tables),
         Request::Rpc {
