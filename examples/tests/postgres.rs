@@ -347,3 +347,121 @@ fn ha_the_standby_takes_over_when_the_leader_dies_without_loss_or_double_accepta
         let _ = std::fs::remove_dir_all(dir);
     }
 }
+
+fn http_get(addr: &str, path: &str) -> Option<(u16, serde_json::Value)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    let (head, body) = answer.split_once("\r\n\r\n")?;
+    let code = head.split(' ').nth(1)?.parse().ok()?;
+    Some((code, serde_json::from_str(body).ok()?))
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: PBX_TEST_PG_URL (scripts/test.sh runs it; scripts/pg.sh starts a private server)"]
+fn a_missing_table_is_exit_2_at_once_and_the_service_is_not_ready_until_it_exists() {
+    let url = pg_url();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let schema = format!("wire_missing_{}", std::process::id());
+    let admin = runtime.block_on(pg_connect(&url));
+    runtime.block_on(async {
+        admin
+            .batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};"
+            ))
+            .await
+            .unwrap();
+    });
+    let api: SharedApi = Arc::new(Mutex::new(Api::default()));
+    let addr = serve_api(&runtime, &api);
+    let dir = scratch("pg-missing");
+    let port = free_port();
+    let config = write_config(&dir, &url, &schema, &format!("http://{addr}"), "");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "http: {listen: '127.0.0.1:0'}",
+        &format!("http: {{listen: '127.0.0.1:{port}'}}"),
+    );
+    std::fs::write(&config, text).unwrap();
+
+    // `--once`: one line naming the setting, exit code 2, in well under the retry time.
+    let started = Instant::now();
+    let out = Command::new(BIN)
+        .args(["--config", &config, "--once"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(
+        stderr.contains("`source.table`") && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+
+    // The service: /health 503 with the reason, then ready once the table exists.
+    let mut service = Command::new(BIN)
+        .args(["--config", &config])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let http = format!("127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let health = loop {
+        if let Some((503, body)) = http_get(&http, "/health") {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "never reported not ready");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(health["status"], "not_ready");
+    assert_eq!(health["source"]["state"], "misconfigured");
+    assert_eq!(health["source"]["setting"], "source.table");
+    let (_, status) = http_get(&http, "/status").unwrap();
+    assert_eq!(status["source"]["problem"], "table");
+
+    // Made beside it and moved in: `site_table` recreates its schema, which holds the
+    // checkpoint table the service made.
+    runtime.block_on(async {
+        site_table(&admin, &format!("{schema}_src"), 3).await;
+        admin
+            .batch_execute(&format!("ALTER TABLE {schema}_src.cdr SET SCHEMA {schema}"))
+            .await
+            .unwrap();
+    });
+    // The service probes every `backoff_cap` (60 s by default): poll once now.
+    let poll = loop {
+        use std::io::{Read, Write};
+        if let Ok(mut s) = std::net::TcpStream::connect(&http) {
+            let _ = write!(
+                s,
+                "POST /trigger/poll HTTP/1.1\r\nHost: {http}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            let mut a = String::new();
+            let _ = s.read_to_string(&mut a);
+            break a;
+        }
+    };
+    assert!(poll.starts_with("HTTP/1.1 2"), "{poll}");
+    while accepted_ids(&api).len() < 3 {
+        assert!(Instant::now() < deadline, "the new table was never read");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    loop {
+        match http_get(&http, "/health") {
+            Some((200, h)) => {
+                assert_eq!(h["status"], "ok");
+                break;
+            }
+            other => assert!(Instant::now() < deadline, "still not ready: {other:?}"),
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = service.kill();
+    let _ = service.wait();
+}

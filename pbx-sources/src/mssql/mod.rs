@@ -411,10 +411,18 @@ mod tests {
 
     #[test]
     fn strict_is_found_in_every_spelling() {
-        assert!(super::wants_strict("server=tcp:db,1433;Encrypt = Strict;user id=pbx"));
-        assert!(super::wants_strict("mssql://pbx:x@db?database=cdr&encrypt=strict"));
-        assert!(super::wants_strict("jdbc:sqlserver://db:1433;encrypt=strict;"));
-        assert!(!super::wants_strict("server=db;encrypt=true;password=encrypt=strict-ish"));
+        assert!(super::wants_strict(
+            "server=tcp:db,1433;Encrypt = Strict;user id=pbx"
+        ));
+        assert!(super::wants_strict(
+            "mssql://pbx:x@db?database=cdr&encrypt=strict"
+        ));
+        assert!(super::wants_strict(
+            "jdbc:sqlserver://db:1433;encrypt=strict;"
+        ));
+        assert!(!super::wants_strict(
+            "server=db;encrypt=true;password=encrypt=strict-ish"
+        ));
     }
 
     #[test]
