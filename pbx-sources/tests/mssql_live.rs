@@ -1,4 +1,5 @@
-//! The SQL Server site-table source against a real SQL Server, when `PBX_TEST_MSSQL_URL`
+//! The SQL Server site-table source against a real server that speaks TDS (SQL Server, or a
+//! T-SQL engine such as Babelfish; the test prints what `@@VERSION` says), when `PBX_TEST_MSSQL_URL`
 //! names one (any spelling `pbx_sources::mssql` accepts, e.g.
 //! `server=tcp:localhost,1433;user id=sa;password=…;TrustServerCertificate=true`). The test
 //! creates its own table `dbo.pbx_live_cdr_<pid>`, fills it, reads it through the source in
@@ -47,6 +48,20 @@ async fn site_table_on_a_real_sql_server() {
     });
     let table = format!("pbx_live_cdr_{}", std::process::id());
     let mut client = admin(&url).await;
+    // What answered: SQL Server says "Microsoft SQL Server 2022 …", a T-SQL engine such as
+    // Babelfish names itself.
+    let server: String = client
+        .simple_query("SELECT @@VERSION")
+        .await
+        .unwrap()
+        .into_row()
+        .await
+        .unwrap()
+        .and_then(|row| {
+            row.get::<&str, _>(0)
+                .map(|v| v.lines().next().unwrap_or(v).trim().to_owned())
+        })
+        .unwrap_or_else(|| "a server that did not say its version".into());
     let url = url.clone();
     client
         .simple_query(format!(
@@ -148,9 +163,7 @@ async fn site_table_on_a_real_sql_server() {
         assert_eq!(bad, [Some(Location::Row("40".into()))]);
         let expected: Vec<i64> = (1..=250).map(|i| i * 2).filter(|id| *id != 40).collect();
         assert_eq!(ids, expected);
-        println!(
-            "mssql_live: 250 rows in {pages} pages from a real SQL Server, 1 row error (id 40)"
-        );
+        println!("mssql_live: 250 rows in {pages} pages from {server}, 1 row error (id 40)");
     };
     let outcome = tokio::spawn(result).await;
     client
