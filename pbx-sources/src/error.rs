@@ -490,7 +490,8 @@ fn lost_why(cause: Option<&Error>) -> String {
 
 impl Error {
     /// Whether trying again later may succeed without anyone changing anything: no response
-    /// or a 5xx / 429 / 408 status, a database connection or query that failed, a timeout,
+    /// or a 5xx / 429 / 408 status, a database connection or query that failed (unless
+    /// [`crate::misconfigured`] recognises a refused login, a missing table, …), a timeout,
     /// the CDR source or the call API unavailable to the engine, the group directory or the
     /// alert API down. Settings, credentials, checkpoints, the quarantine and the runtime's
     /// outcomes are not. The engine waits out transient failures; the others need a person.
@@ -502,17 +503,20 @@ impl Error {
     /// ```
     pub fn is_transient(&self) -> bool {
         match self {
+            // A refused login, a missing table, an untrusted certificate: waiting won't help.
+            Error::Connect { .. } => crate::misconfigured::Misconfigured::diagnose(self).is_none(),
+            #[cfg(feature = "postgres")]
+            Error::Postgres { .. } => crate::misconfigured::Misconfigured::diagnose(self).is_none(),
+            #[cfg(feature = "mssql")]
+            Error::SqlServer { .. } => {
+                crate::misconfigured::Misconfigured::diagnose(self).is_none()
+            }
             Error::Transport { .. }
-            | Error::Connect { .. }
             | Error::Timeout { .. }
             | Error::Source { .. }
             | Error::Unavailable { .. }
             | Error::GroupDirectory { .. }
             | Error::ActiveAlerts { .. } => true,
-            #[cfg(feature = "postgres")]
-            Error::Postgres { .. } => true,
-            #[cfg(feature = "mssql")]
-            Error::SqlServer { .. } => true,
             Error::Status { status, .. } => *status >= 500 || *status == 429 || *status == 408,
             _ => false,
         }
