@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures_util::{TryStreamExt, pin_mut};
 use pbx_core::cdr::{CdrLeg, LegParty, group_legs};
+use pbx_core::delivery::TimeRange;
 
 use crate::sql::SqlName;
 use pbx_core::{CdrSource, Checkpoint, Location, RawRecord, SourceRecord};
@@ -46,7 +47,11 @@ pub struct CdrOutputSource {
     settle: Duration,
     table: SqlName,
     clock: Clock,
+    range: Option<TimeRange>,
 }
+
+/// How long after a backfill's range a call that started in it is looked for (by its end).
+const LONGEST_CALL: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
 impl std::fmt::Debug for CdrOutputSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -87,6 +92,7 @@ impl CdrOutputSource {
             settle,
             table: SqlName::table("cdroutput").unwrap_or_else(|_| unreachable!()),
             clock: Arc::new(Utc::now),
+            range: None,
         }
     }
 
@@ -101,6 +107,16 @@ impl CdrOutputSource {
                 source: e,
             })?;
         Ok(self)
+    }
+
+    /// Reads only the calls that started in `range` (the first leg's `cdr_started_at`): a
+    /// backfill's range. The legs are searched by end time from the range's start to its end
+    /// plus 24 hours (a call longer than that is not found by a backfill), so a one-day
+    /// backfill groups about two days of legs, not the whole table (an index on
+    /// `cdr_ended_at` lets the server find them without a scan).
+    pub fn with_range(mut self, range: Option<TimeRange>) -> Self {
+        self.range = range;
+        self
     }
 
     /// Reads `now` from `clock` instead of the system clock (for tests and replays).
@@ -125,7 +141,8 @@ impl CdrOutputSource {
                 .join(", ")
         };
         // $1, $2: the checkpoint keyset; $3: now − settle; $4: how many calls; $5: the end of
-        // the window of end times searched.
+        // the window of end times searched; $6, $7: a backfill's range of start times (NULL:
+        // none).
         format!(
             "WITH calls AS ( \
                SELECT main_call_history_id AS mid, main_call_history_id::text AS call, \
@@ -138,6 +155,8 @@ impl CdrOutputSource {
                   AND (max(cdr_ended_at), main_call_history_id::text) > ($1, $2) \
                   AND max(greatest(cdr_started_at, cdr_ended_at)) <= $3 \
                   AND max(cdr_ended_at) <= $5 \
+                  AND ($6::timestamptz IS NULL OR min(cdr_started_at) >= $6) \
+                  AND ($7::timestamptz IS NULL OR min(cdr_started_at) < $7) \
                ORDER BY 3, 2 \
                LIMIT $4) \
              SELECT calls.ended, calls.call, c.cdr_id::text, c.call_history_id::text, {}, {}, \
@@ -163,7 +182,17 @@ impl CdrOutputSource {
     ) -> Result<Vec<SourceRecord>, Error> {
         let now = (self.clock)();
         let settle = chrono::TimeDelta::from_std(self.settle).unwrap_or(chrono::TimeDelta::MAX);
-        let quiet_since = now.checked_sub_signed(settle).unwrap_or_else(beginning);
+        let mut quiet_since = now.checked_sub_signed(settle).unwrap_or_else(beginning);
+        if let Some(r) = self.range {
+            // A call that started in the range ended after its start and, unless it lasted
+            // longer than `LONGEST_CALL`, before the range's end plus that.
+            quiet_since =
+                quiet_since.min(r.to().checked_add_signed(LONGEST_CALL).unwrap_or(r.to()));
+        }
+        let after = match self.range {
+            Some(r) if after.0 < r.from() => (r.from(), String::new()),
+            _ => after,
+        };
         let base = if after.0 <= beginning() {
             // No checkpoint yet: start at the oldest leg (an index lookup).
             let client = self.conn.client().await?;
@@ -214,8 +243,18 @@ impl CdrOutputSource {
         let sql = self.sql();
         let client = self.conn.client().await?;
         let op = "select cdroutput legs";
-        let params: [&(dyn ToSql + Sync); 5] =
-            [&after.0, &after.1, &quiet_since, &limit_param, &until];
+        let (from, to) = self
+            .range
+            .map_or((None, None), |r| (Some(r.from()), Some(r.to())));
+        let params: [&(dyn ToSql + Sync); 7] = [
+            &after.0,
+            &after.1,
+            &quiet_since,
+            &limit_param,
+            &until,
+            &from,
+            &to,
+        ];
         let statement = client
             .prepare(&sql)
             .await

@@ -3,8 +3,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use futures_util::{TryStreamExt, pin_mut};
-use pbx_core::cdr::{SiteTable, SiteValue};
+use pbx_core::cdr::{Field, SiteField, SiteTable, SiteValue};
 use pbx_core::config::TableMapping;
+use pbx_core::delivery::TimeRange;
 use pbx_core::{CdrSource, Checkpoint, RawRecord, SourceRecord};
 use std::sync::Arc;
 use tokio_postgres::types::{ToSql, Type};
@@ -69,6 +70,7 @@ pub struct SiteTableSource {
     prepared: Option<Prepared>,
     read_ahead_enabled: bool,
     read_ahead: Option<ReadAhead>,
+    range: Option<TimeRange>,
 }
 
 #[derive(Debug)]
@@ -76,6 +78,8 @@ struct Prepared {
     generation: u64,
     statement: Statement,
     kinds: Arc<[Kind]>,
+    /// The range the statement narrows to (`$3`, `$4`), and how the start column is typed.
+    narrow: Option<(TimeRange, Kind)>,
 }
 
 /// The next page, being read while the caller handles the last one.
@@ -119,7 +123,31 @@ impl SiteTableSource {
             prepared: None,
             read_ahead_enabled: true,
             read_ahead: None,
+            range: None,
         }
+    }
+
+    /// Reads only the rows whose start time (the `time-start` column) is in `range`, or is
+    /// NULL — a backfill's range, so that a one-day backfill reads one day's rows, not the
+    /// whole table. Applies when that column is a `timestamptz` or a `timestamp` (taken as
+    /// UTC); a start time kept as text cannot be compared in SQL, and the rows are then all
+    /// read (the engine still skips those outside the range). Create an index on the column
+    /// (`CREATE INDEX ON cdr (started_at)`) so the server finds the range without a scan.
+    ///
+    /// ```
+    /// # fn demo(s: pbx_sources::postgres::SiteTableSource) {
+    /// use chrono::{TimeZone, Utc};
+    /// let day = pbx_core::delivery::TimeRange::new(
+    ///     Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).unwrap(),
+    ///     Utc.with_ymd_and_hms(2026, 11, 3, 0, 0, 0).unwrap(),
+    /// ).unwrap();
+    /// let s = s.with_range(Some(day));
+    /// # let _ = s; }
+    /// ```
+    pub fn with_range(mut self, range: Option<TimeRange>) -> Self {
+        self.range = range;
+        self.prepared = None;
+        self
     }
 
     /// Whether to read the next page while the caller handles a full one (on by default).
@@ -184,10 +212,51 @@ impl SiteTableSource {
             .iter()
             .map(|c| Kind::of(c.type_()).unwrap_or(Kind::Text))
             .collect();
+        // A backfill's range, where the start column can be compared in SQL.
+        let start = table
+            .columns()
+            .iter()
+            .position(|c| c.field == SiteField::Cdr(Field::TimeStart));
+        let narrow = match (self.range, start.and_then(|i| kinds.get(i))) {
+            (Some(range), Some(kind @ (Kind::TimeTz | Kind::Time))) => Some((range, *kind)),
+            (Some(_), _) => {
+                tracing::info!(
+                    table = %table.table(),
+                    "the start-time column is not a timestamp: the backfill reads the whole table and skips the rows outside its range"
+                );
+                None
+            }
+            (None, _) => None,
+        };
+        if let (Some((_, kind)), Some(i)) = (narrow, start) {
+            let column = SqlName::column(&table.columns()[i].name)
+                .map_err(|source| Error::Setting {
+                    setting: "source.table",
+                    source,
+                })?
+                .quoted('"', '"');
+            let ty = if kind == Kind::TimeTz {
+                "timestamptz"
+            } else {
+                "timestamp"
+            };
+            let narrowed = sql(&as_text)?.replacen(
+                " ORDER BY ",
+                &format!(
+                    " AND (({column} >= $3::{ty} AND {column} < $4::{ty}) OR {column} IS NULL) ORDER BY "
+                ),
+                1,
+            );
+            statement = client
+                .prepare(&narrowed)
+                .await
+                .map_err(|source| Error::Postgres { op, source })?;
+        }
         self.prepared = Some(Prepared {
             generation,
             statement,
             kinds,
+            narrow,
         });
         Ok(())
     }
@@ -218,6 +287,7 @@ impl SiteTableSource {
                     prepared.statement.clone(),
                     Arc::clone(&prepared.kinds),
                     Arc::clone(&self.table),
+                    prepared.narrow,
                     after,
                     limit,
                 )
@@ -239,6 +309,7 @@ impl SiteTableSource {
                     prepared.statement.clone(),
                     Arc::clone(&prepared.kinds),
                     Arc::clone(&self.table),
+                    prepared.narrow,
                     last,
                     limit,
                 )),
@@ -255,12 +326,20 @@ async fn read_page(
     statement: Statement,
     kinds: Arc<[Kind]>,
     table: Arc<SiteTable>,
+    narrow: Option<(TimeRange, Kind)>,
     after: i64,
     limit: usize,
 ) -> Result<(Vec<SourceRecord>, i64), Error> {
     let limit_param = i64::try_from(limit).unwrap_or(i64::MAX);
-    let params: [&(dyn ToSql + Sync); 2] = [&after, &limit_param];
     let op = "select site-table rows";
+    let (from, to) = narrow.map_or((None, None), |(r, _)| (Some(r.from()), Some(r.to())));
+    let (naive_from, naive_to) = (from.map(|t| t.naive_utc()), to.map(|t| t.naive_utc()));
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&after, &limit_param];
+    match narrow {
+        Some((_, Kind::TimeTz)) => params.extend([&from as &(dyn ToSql + Sync), &to]),
+        Some(_) => params.extend([&naive_from as &(dyn ToSql + Sync), &naive_to]),
+        None => {}
+    }
     let rows = client
         .query_raw(&statement, params)
         .await

@@ -69,15 +69,14 @@ impl CdrSource for Source {
 const CALL_LOG_SETTLE: Duration = Duration::from_secs(60);
 
 /// Builds the source `config` names (a socket source starts listening or connecting here).
-/// `range` is the backfill's time range, for a source that can narrow its query to it; none
-/// of this build's sources does yet (the database sources page by id or keyset from the
-/// backfill's own checkpoint), so the engine's filter skips the calls outside the range
-/// (`outside_range`). A kind this build cannot read is a configuration error.
+/// `range` is the backfill's time range: the PostgreSQL sources narrow their queries to it
+/// (`with_range`); the text sources and `mssql_table` read everything and the engine's
+/// filter skips the calls outside the range (`outside_range`), as it does for every source.
+/// A kind this build cannot read is a configuration error.
 pub(crate) async fn build_source(
     config: &SourceConfig,
     range: Option<&TimeRange>,
 ) -> Result<Source, Error> {
-    let _ = range; // no source of this build narrows its reads yet: the engine filters
     let setup = |e: Error| Error::Setup {
         part: "source",
         source: Box::new(e),
@@ -91,13 +90,19 @@ pub(crate) async fn build_source(
             .map(|s| Source::Text(Box::new(s)))
             .map_err(setup),
         SourceConfig::PostgresCdrOutput { url, settle } => Ok(Source::CdrOutput(Box::new(
-            CdrOutputSource::new(url.expose(), *settle).map_err(setup)?,
+            CdrOutputSource::new(url.expose(), *settle)
+                .map_err(setup)?
+                .with_range(range.copied()),
         ))),
         SourceConfig::PostgresCallLog { url } => Ok(Source::CallLog(Box::new(
-            CallLogSource::new(url.expose(), CALL_LOG_SETTLE).map_err(setup)?,
+            CallLogSource::new(url.expose(), CALL_LOG_SETTLE)
+                .map_err(setup)?
+                .with_range(range.copied()),
         ))),
         SourceConfig::PostgresTable { url, table } => Ok(Source::SiteTable(Box::new(
-            SiteTableSource::new(url.expose(), table).map_err(setup)?,
+            SiteTableSource::new(url.expose(), table)
+                .map_err(setup)?
+                .with_range(range.copied()),
         ))),
         #[cfg(feature = "mssql")]
         SourceConfig::MssqlTable { .. } => Ok(Source::Mssql(Box::new(
