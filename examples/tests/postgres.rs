@@ -206,18 +206,7 @@ fn fault_campaign_every_call_exactly_once_through_failures_resets_kills_and_an_o
 
 /// `GET /status` of a sideloader whose `http.listen` is `addr`.
 fn leader_of(addr: &str) -> Option<bool> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr).ok()?;
-    write!(
-        stream,
-        "GET /status HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).ok()?;
-    let (_, body) = answer.split_once("\r\n\r\n")?;
-    let status: serde_json::Value = serde_json::from_str(body).ok()?;
-    status["ha"]["leader"].as_bool()
+    http_get(addr, "/status")?.1["ha"]["leader"].as_bool()
 }
 
 #[test]
