@@ -100,6 +100,7 @@ def test_only_the_groups_own_alert_is_recorded_for_an_open() -> None:
     monitor = pbx.GroupMonitor(pbx.BusinessHours.always("UTC"), debounce=1)
     state = pbx.MonitorState()
     [action] = pbx.evaluate_groups(monitor, AWAY, state, NOW)
+    assert action["action"] == "open"
     request = action["request"]
     answer = {"id": 9, "callGroupId": "999", "callGroupName": "Other", "alertType": request["alertType"],
               "alertMessage": "m", "isActive": True}
