@@ -29,6 +29,7 @@ export const {
   normalizeNumbersAsync,
   normalizeNumbersDetailed,
   recordAlertId,
+  recordOpenedAlert,
   templateFields,
   toCallRequest,
   version,

@@ -5,6 +5,9 @@
 //! - call-group monitoring: a group without an available member during business hours opens
 //!   exactly one alert; a restart neither posts it again nor forgets it; when a member
 //!   becomes available it is resolved; `POST /trigger/alerts` runs a check now;
+//! - office hours from XAPI (`business_hours.from_xapi`) are read again every
+//!   `xapi.refresh_secs` and shown in `/status`, and the monitor's health (a failing XAPI,
+//!   failures by reason, open alerts) shows in `/status` and `/metrics`;
 //! - the extension map is read from XAPI again every `xapi.refresh_secs`: a user added at the
 //!   PBX owns the calls that come after;
 //! - SIGTERM stops the service within a deadline with its checkpoint saved.
@@ -39,6 +42,10 @@ const TOKEN: &str = "xapi-token-e2e";
 struct Pbx {
     users: Vec<Value>,
     ring_groups: Vec<Value>,
+    /// `GET /OfficeHours` (`null`: 404).
+    office_hours: Value,
+    /// The next `/Users` requests to answer 502.
+    users_fail: usize,
     /// Requests per path (`/xapi/v1/Users`, …).
     hits: HashMap<String, usize>,
 }
@@ -96,7 +103,28 @@ async fn users(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
+    {
+        let mut p = pbx.lock().unwrap();
+        if p.users_fail > 0 {
+            p.users_fail -= 1;
+            return (StatusCode::BAD_GATEWAY, "upstream down").into_response();
+        }
+    }
     odata(&pbx, "/xapi/v1/Users", &headers, &q, |p| &p.users)
+}
+
+async fn office_hours(State(pbx): State<SharedPbx>, headers: HeaderMap) -> Response {
+    if headers.get("authorization").and_then(|v| v.to_str().ok())
+        != Some(&format!("Bearer {TOKEN}"))
+    {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let mut p = pbx.lock().unwrap();
+    *p.hits.entry("/xapi/v1/OfficeHours".to_owned()).or_default() += 1;
+    if p.office_hours.is_null() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    axum::Json(p.office_hours.clone()).into_response()
 }
 
 async fn ring_groups(
@@ -205,6 +233,7 @@ async fn start_pbx(pbx: SharedPbx) -> SocketAddr {
             .route("/xapi/v1/Users", get(users))
             .route("/xapi/v1/RingGroups", get(ring_groups))
             .route("/xapi/v1/Queues", get(queues))
+            .route("/xapi/v1/OfficeHours", get(office_hours))
             .with_state(pbx),
     )
     .await
@@ -485,6 +514,129 @@ async fn an_unstaffed_group_opens_one_alert_survives_a_restart_and_resolves() {
         assert_eq!((b.alert_posts, b.resolves), (1, 1));
         assert_eq!(b.alerts[0]["isActive"], false);
     }
+    s.terminate(Duration::from_secs(10));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn office_hours_from_xapi_and_the_monitors_health_show_in_status_and_metrics() {
+    let dir = scratch("groups-health");
+    std::fs::write(dir.join("cdr.log"), "").unwrap();
+    let all_day = |day: &str| json!({"DayOfWeek": day, "Start": "00:00:00", "Stop": "00:00:00"});
+    let days = [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ];
+    let pbx: SharedPbx = Arc::new(Mutex::new(Pbx {
+        users: vec![user(1, "101", "anna@example.com", false)],
+        ring_groups: vec![json!({"Id": 1, "Number": "800", "Name": "Support",
+            "Members": [{"Id": 11, "Number": "101", "Name": "Anna"}]})],
+        office_hours: json!({
+            "Hours": {"Type": "OfficeHours", "IgnoreHolidays": false,
+                "Periods": days.iter().map(|d| all_day(d)).collect::<Vec<_>>()},
+            "BreakTime": {"Type": "BreakTime", "Periods": []},
+            "TimeZoneId": "W. Europe Standard Time",
+            "OfficeHolidays": []}),
+        ..Pbx::default()
+    }));
+    let backend: SharedBackend = Arc::default();
+    let (pbx_addr, api_addr) = (
+        start_pbx(pbx.clone()).await,
+        start_backend(backend.clone()).await,
+    );
+    let port = free_port();
+    let cfg = write_config(
+        &dir,
+        port,
+        pbx_addr,
+        api_addr,
+        "",
+        "business_hours: {from_xapi: true}\n\
+         groups: {enabled: true, interval_secs: 3600, debounce: 1}\n",
+    );
+    let mut s = Sideloader::start(&cfg, port);
+    let st = s
+        .wait_status("the first check", |st| st["groups"]["opened"] == 1)
+        .await;
+    // The schedule in use: from XAPI, when read, open now.
+    let hours = &st["business_hours"];
+    assert_eq!(hours["source"], "xapi", "{st}");
+    assert_eq!(hours["timezone"], "Europe/Berlin", "{st}");
+    assert_eq!(hours["open"], true, "{st}");
+    assert!(hours["read_at"].is_string(), "{st}");
+    assert!(hours["last_error"].is_null(), "{st}");
+    let g = &st["groups"];
+    assert_eq!(g["checks"], 1, "{st}");
+    assert_eq!(g["open_alerts"], 1, "{st}");
+    assert!(
+        g["last_success"].is_string() && g["last_failure"].is_null(),
+        "{st}"
+    );
+    assert_eq!(g["states"]["800"]["alert"]["alert_id"], "1", "{st}");
+
+    // XAPI /Users fails: the failure, its reason and the count are visible.
+    pbx.lock().unwrap().users_fail = 1;
+    let (code, _) = s.trigger("alerts").await;
+    assert_eq!(code, 202);
+    let st = s
+        .wait_status("the failed check", |st| st["groups"]["checks"] == 2)
+        .await;
+    let g = &st["groups"];
+    assert_eq!(g["last_failure"]["reason"], "directory", "{st}");
+    assert!(
+        g["last_failure"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP 502"),
+        "{st}"
+    );
+    assert_eq!(g["failed"].as_array().unwrap().len(), 1, "{st}");
+    assert_eq!(g["failures"]["directory"], 1, "{st}");
+    assert_eq!(g["open_alerts"], 1, "the alert is still held: {st}");
+    let metrics = reqwest::get(format!("{}/metrics", s.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "pbx_group_checks_total 2",
+        "pbx_group_check_failures_total{reason=\"directory\"} 1",
+        "pbx_group_check_failures_total{reason=\"office_hours\"} 0",
+        "pbx_group_alerts_open 1",
+        "pbx_xapi_requests_total{outcome=\"status\"} 1",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line}:\n{metrics}");
+    }
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("pbx_xapi_requests_total{outcome=\"ok\"} ")),
+        "{metrics}"
+    );
+    assert_eq!(pbx.lock().unwrap().hits["/xapi/v1/OfficeHours"], 1);
+
+    // 3CX: the office closes for good. After `xapi.refresh_secs` (10 s) the next check reads
+    // the hours again and resolves the alert (closed).
+    pbx.lock().unwrap().office_hours["Hours"]["Periods"] = json!([]);
+    pbx.lock().unwrap().users_fail = 0;
+    let read_at = hours["read_at"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    s.trigger("alerts").await;
+    let st = s
+        .wait_status("the check after the refresh", |st| {
+            st["groups"]["checks"] == 3
+        })
+        .await;
+    assert_eq!(pbx.lock().unwrap().hits["/xapi/v1/OfficeHours"], 2);
+    assert_eq!(st["groups"]["resolved"], 1, "{st}");
+    assert_eq!(st["business_hours"]["open"], false, "{st}");
+    assert_ne!(st["business_hours"]["read_at"], json!(read_at), "{st}");
     s.terminate(Duration::from_secs(10));
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -133,6 +133,54 @@ pub struct AlertRequest {
     pub alert_message: String,
 }
 
+impl AlertRequest {
+    /// Whether `alert`, as the backend answered this request, is this group's alert: the same
+    /// `callGroupId` and `alertType`. An answer that is not (another group's alert, say) must
+    /// never be taken as ours — resolving it later would close another group's alert.
+    ///
+    /// ```
+    /// use pbx_core::groups::{Alert, AlertId, AlertRequest, AlertType};
+    /// let req = AlertRequest { call_group_id: "801".into(), call_group_name: "Sales".into(),
+    ///     alert_type: AlertType::NoAssignedUsers, alert_message: "m".into() };
+    /// let mut answer = Alert { id: AlertId("1".into()), call_group_id: "999".into(),
+    ///     call_group_name: "Other".into(), alert_type: AlertType::NoAssignedUsers,
+    ///     alert_message: "m".into(), is_active: true, created_at: None, resolved_at: None };
+    /// assert!(!req.is_answered_by(&answer));
+    /// answer.call_group_id = "801".into();
+    /// assert!(req.is_answered_by(&answer));
+    /// ```
+    pub fn is_answered_by(&self, alert: &Alert) -> bool {
+        alert.call_group_id == self.call_group_id && alert.alert_type == self.alert_type
+    }
+}
+
+/// What the backend said to a resolve (`PUT /api/alerts/call-groups/{id}/resolve`).
+///
+/// ```
+/// use pbx_core::groups::ResolveOutcome;
+/// assert_eq!(ResolveOutcome::NotFound.code(), "not_found");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResolveOutcome {
+    /// The alert is resolved (2xx).
+    Resolved,
+    /// The backend does not know the alert (404 or 410: purged, or never its id): there is
+    /// nothing left to resolve, so the monitor forgets it and alerts again when the group is
+    /// unstaffed again.
+    NotFound,
+}
+
+impl ResolveOutcome {
+    /// `resolved` or `not_found`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ResolveOutcome::Resolved => "resolved",
+            ResolveOutcome::NotFound => "not_found",
+        }
+    }
+}
+
 /// An alert's id as the backend assigns it (a number or a string in JSON).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(from = "IdRepr", into = "String")]
@@ -288,8 +336,44 @@ impl MonitorState {
         self.groups.entry(group_id.to_owned()).or_default().alert = Some(alert);
     }
 
+    /// Records the backend's answer to an [`AlertAction::Open`] of `req`: its id when the
+    /// answer is this group's alert ([`AlertRequest::is_answered_by`]); otherwise the open is
+    /// undone as by [`MonitorState::open_failed`] (the next check posts again) and `false` is
+    /// returned — the foreign alert is never stored, so it is never resolved.
+    ///
+    /// ```
+    /// use chrono::Utc;
+    /// use pbx_core::groups::{Alert, AlertId, AlertRequest, AlertType, MonitorState, OpenAlert};
+    /// let mut state = MonitorState::default();
+    /// state.groups.entry("801".into()).or_default().alert = Some(OpenAlert {
+    ///     alert_type: AlertType::NoAssignedUsers, alert_id: None, opened_at: Utc::now() });
+    /// let req = AlertRequest { call_group_id: "801".into(), call_group_name: "Sales".into(),
+    ///     alert_type: AlertType::NoAssignedUsers, alert_message: "m".into() };
+    /// let foreign = Alert { id: AlertId("9".into()), call_group_id: "999".into(),
+    ///     call_group_name: "Other".into(), alert_type: AlertType::NoAssignedUsers,
+    ///     alert_message: "m".into(), is_active: true, created_at: None, resolved_at: None };
+    /// assert!(!state.record_opened(&req, &foreign));
+    /// assert!(state.groups["801"].alert.is_none());
+    /// ```
+    pub fn record_opened(&mut self, req: &AlertRequest, answer: &Alert) -> bool {
+        if req.is_answered_by(answer) {
+            self.record_alert_id(&req.call_group_id, answer.id.clone());
+            true
+        } else {
+            self.open_failed(&req.call_group_id);
+            false
+        }
+    }
+
+    /// The number of groups with an alert open.
+    pub fn open_alerts(&self) -> usize {
+        self.groups.values().filter(|g| g.alert.is_some()).count()
+    }
+
     /// Takes over alerts the backend reports as active (e.g. after the state file was lost),
-    /// so they are resolved later rather than posted again.
+    /// so they are resolved later rather than posted again. Inactive alerts are ignored; of
+    /// several active alerts of one group the first is taken. An adopted alert the backend
+    /// later does not know ([`ResolveOutcome::NotFound`]) is simply forgotten.
     pub fn adopt_active(&mut self, alerts: &[Alert], now: DateTime<Utc>) {
         for a in alerts.iter().filter(|a| a.is_active) {
             let g = self.groups.entry(a.call_group_id.clone()).or_default();
@@ -368,8 +452,9 @@ pub enum AlertAction {
     /// [`MonitorState::open_failed`] when it could not be posted).
     Open(AlertRequest),
     /// Resolve the group's alert (on failure, call [`MonitorState::resolve_failed`] with
-    /// `alert`). When `alert.alert_id` is `None`, find the id among the backend's active
-    /// alerts by group id.
+    /// `alert`; when the backend does not know the alert, [`ResolveOutcome::NotFound`], do
+    /// nothing: the alert is gone and the monitor has already forgotten it). When
+    /// `alert.alert_id` is `None`, find the id among the backend's active alerts by group id.
     Resolve {
         /// The group's id.
         group_id: String,
@@ -482,6 +567,20 @@ impl GroupMonitor {
         Ok(GroupMonitor::new(hours)
             .with_config(config.groups.monitor.clone())
             .with_group_hours(config.groups.hours.clone()))
+    }
+
+    /// Replaces the business hours of every group without its own (e.g. office hours read
+    /// again from XAPI); the state is untouched.
+    ///
+    /// ```
+    /// use pbx_core::groups::GroupMonitor;
+    /// use pbx_core::hours::BusinessHours;
+    /// let mut monitor = GroupMonitor::new(BusinessHours::always(chrono_tz::UTC));
+    /// monitor.set_hours(BusinessHours::always(chrono_tz::Europe::Berlin));
+    /// assert_eq!(monitor.hours().timezone(), chrono_tz::Europe::Berlin);
+    /// ```
+    pub fn set_hours(&mut self, hours: BusinessHours) {
+        self.hours = hours;
     }
 
     /// Debounce and which groups are monitored.

@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use crate::call::CallRequest;
 use crate::error::Error;
 use crate::extensions::ExtensionMap;
-use crate::groups::{Alert, AlertId, AlertRequest, CallGroup};
+use crate::groups::{Alert, AlertId, AlertRequest, CallGroup, ResolveOutcome};
 use crate::traits::{
     AlertSink, CallSink, CdrSource, Checkpoint, CheckpointStore, DeliveryOutcome,
     ExtensionDirectory, GroupDirectory, RawRecord, SourceRecord,
@@ -161,13 +161,17 @@ impl CallSink for MemoryCallSink {
 /// let a = futures_executor::block_on(sink.open(&req))?;
 /// let b = futures_executor::block_on(sink.open(&req))?;
 /// assert_eq!(a.id, b.id);
-/// futures_executor::block_on(sink.resolve(&a.id))?;
+/// assert_eq!(futures_executor::block_on(sink.resolve(&a.id))?, pbx_core::groups::ResolveOutcome::Resolved);
 /// assert!(futures_executor::block_on(sink.active())?.is_empty());
+/// sink.purge(&a.id); // as an operator deleting it: resolving it now finds nothing
+/// assert_eq!(futures_executor::block_on(sink.resolve(&a.id))?, pbx_core::groups::ResolveOutcome::NotFound);
 /// # Ok::<(), std::convert::Infallible>(())
 /// ```
 #[derive(Debug, Default)]
 pub struct MemoryAlertSink {
     alerts: Mutex<Vec<Alert>>,
+    /// Ids handed out (never reused, even after [`MemoryAlertSink::purge`]).
+    issued: std::sync::atomic::AtomicU64,
 }
 
 impl MemoryAlertSink {
@@ -179,6 +183,12 @@ impl MemoryAlertSink {
     /// Every alert ever opened, active or resolved.
     pub fn all(&self) -> Vec<Alert> {
         lock(&self.alerts).clone()
+    }
+
+    /// Deletes an alert, as a backend operator purging it would: a later resolve of `id`
+    /// answers [`ResolveOutcome::NotFound`].
+    pub fn purge(&self, id: &AlertId) {
+        lock(&self.alerts).retain(|a| &a.id != id);
     }
 }
 
@@ -195,7 +205,13 @@ impl AlertSink for MemoryAlertSink {
             return Ok(a.clone());
         }
         let alert = Alert {
-            id: AlertId((alerts.len() + 1).to_string()),
+            id: AlertId(
+                (self
+                    .issued
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                    + 1)
+                .to_string(),
+            ),
             call_group_id: req.call_group_id.clone(),
             call_group_name: req.call_group_name.clone(),
             alert_type: req.alert_type.clone(),
@@ -216,11 +232,17 @@ impl AlertSink for MemoryAlertSink {
             .collect())
     }
 
-    async fn resolve(&self, id: &AlertId) -> Result<(), Infallible> {
+    async fn resolve(&self, id: &AlertId) -> Result<ResolveOutcome, Infallible> {
+        let mut found = false;
         for a in lock(&self.alerts).iter_mut().filter(|a| &a.id == id) {
             a.is_active = false;
+            found = true;
         }
-        Ok(())
+        Ok(if found {
+            ResolveOutcome::Resolved
+        } else {
+            ResolveOutcome::NotFound
+        })
     }
 }
 

@@ -9,7 +9,7 @@ use crate::call::CallRequest;
 use crate::cdr::{CallLegs, Cdr};
 use crate::error::Error;
 use crate::extensions::ExtensionMap;
-use crate::groups::{Alert, AlertId, AlertRequest, CallGroup};
+use crate::groups::{Alert, AlertId, AlertRequest, CallGroup, ResolveOutcome};
 
 /// An opaque position in a source (a line offset, a keyset, a last id), saved after delivery.
 /// Each source writes and reads its own format.
@@ -154,8 +154,9 @@ pub trait AlertSink: Send + Sync {
     async fn open(&self, alert: &AlertRequest) -> Result<Alert, Self::Error>;
     /// The active alerts.
     async fn active(&self) -> Result<Vec<Alert>, Self::Error>;
-    /// Resolves an alert.
-    async fn resolve(&self, id: &AlertId) -> Result<(), Self::Error>;
+    /// Resolves an alert: [`ResolveOutcome::NotFound`] when the backend does not know it
+    /// (purged, or never its id), so the caller forgets it instead of trying again.
+    async fn resolve(&self, id: &AlertId) -> Result<ResolveOutcome, Self::Error>;
 }
 
 /// Where call groups and their members' availability come from (3CX XAPI).
@@ -210,7 +211,7 @@ impl<T: AlertSink + ?Sized> AlertSink for std::sync::Arc<T> {
     async fn active(&self) -> Result<Vec<Alert>, Self::Error> {
         (**self).active().await
     }
-    async fn resolve(&self, id: &AlertId) -> Result<(), Self::Error> {
+    async fn resolve(&self, id: &AlertId) -> Result<ResolveOutcome, Self::Error> {
         (**self).resolve(id).await
     }
 }

@@ -313,3 +313,92 @@ fn per_group_hours() {
         vec![("night".into(), AlertType::NoAssignedUsers)]
     );
 }
+
+fn backend_alert(id: &str, group: &str, kind: AlertType) -> Alert {
+    Alert {
+        id: AlertId(id.into()),
+        call_group_id: group.into(),
+        call_group_name: format!("Group {group}"),
+        alert_type: kind,
+        alert_message: "m".into(),
+        is_active: true,
+        created_at: None,
+        resolved_at: None,
+    }
+}
+
+#[test]
+fn only_the_groups_own_alert_is_recorded_for_an_open() {
+    let m = monitor().with_config(MonitorConfig {
+        debounce: 1,
+        ..MonitorConfig::default()
+    });
+    let groups = vec![group("801", vec![member("101", false)])];
+    let mut state = MonitorState::default();
+    let actions = m.evaluate(at(10), &groups, &mut state);
+    let [AlertAction::Open(req)] = &actions[..] else {
+        panic!("{actions:?}")
+    };
+    // Another group's alert, or this group's of another type: not ours, open undone.
+    for foreign in [
+        backend_alert("9", "999", AlertType::NoAvailableUsers),
+        backend_alert("9", "801", AlertType::NoAssignedUsers),
+    ] {
+        assert!(!req.is_answered_by(&foreign));
+        let mut s = state.clone();
+        assert!(!s.record_opened(req, &foreign));
+        assert!(s.groups["801"].alert.is_none());
+        assert_eq!(s.open_alerts(), 0);
+        // The next check posts again.
+        assert_eq!(opens(&m.evaluate(at(11), &groups, &mut s)).len(), 1);
+    }
+    let own = backend_alert("5", "801", AlertType::NoAvailableUsers);
+    assert!(state.record_opened(req, &own));
+    assert_eq!(
+        state.groups["801"].alert.as_ref().unwrap().alert_id,
+        Some(AlertId("5".into()))
+    );
+    assert_eq!(state.open_alerts(), 1);
+}
+
+#[test]
+fn a_forgotten_alert_lets_the_group_be_alerted_again() {
+    // The adapter got NotFound for the resolve and did not call resolve_failed: the alert
+    // is gone from the state, so the next unstaffed spell opens a new one.
+    let m = monitor().with_config(MonitorConfig {
+        debounce: 1,
+        ..MonitorConfig::default()
+    });
+    let mut state = MonitorState::default();
+    let unstaffed = vec![group("800", vec![member("101", false)])];
+    let staffed = vec![group("800", vec![member("101", true)])];
+    assert_eq!(opens(&m.evaluate(at(10), &unstaffed, &mut state)).len(), 1);
+    state.record_alert_id("800", AlertId("1".into()));
+    assert_eq!(resolves(&m.evaluate(at(11), &staffed, &mut state)).len(), 1);
+    assert!(m.evaluate(at(12), &staffed, &mut state).is_empty());
+    assert_eq!(opens(&m.evaluate(at(13), &unstaffed, &mut state)).len(), 1);
+}
+
+#[test]
+fn set_hours_replaces_the_shared_hours_only() {
+    let mut m = monitor().with_group_hours(
+        [(
+            "900".to_owned(),
+            BusinessHours::weekdays(chrono_tz::UTC, "00:00-23:59".parse().unwrap()),
+        )]
+        .into_iter()
+        .collect(),
+    );
+    let groups = vec![
+        group("800", vec![member("101", false)]),
+        group("900", vec![member("102", false)]),
+    ];
+    let mut state = MonitorState::default();
+    // 20:00: only 900 is open; after set_hours (open all day) 800 is too.
+    m.evaluate(at(20), &groups, &mut state);
+    assert_eq!(state.groups["800"].failures, 0);
+    m.set_hours(BusinessHours::always(chrono_tz::UTC));
+    m.evaluate(at(20), &groups, &mut state);
+    assert_eq!(state.groups["800"].failures, 1);
+    assert_eq!(state.groups["900"].failures, 2);
+}

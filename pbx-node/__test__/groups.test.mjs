@@ -3,6 +3,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import {
   BusinessHours, GroupMonitor, adoptActiveAlerts, alertOpenFailed, alertResolveFailed, evaluateGroups, recordAlertId,
+  recordOpenedAlert,
 } from '../index.js'
 
 const always = BusinessHours.always('UTC')
@@ -61,4 +62,19 @@ test('state helpers: record the alert id, undo a failed open or resolve, adopt a
   }], now)
   assert.deepEqual(evaluateGroups(always, empty, adopted, now, { debounce: 1 }).actions, [])
   assert.equal(evaluateGroups(always, staffed, adopted, now).actions[0].alertId, '42')
+})
+
+test('recordOpenedAlert: only the group\'s own alert is recorded for an open', () => {
+  const opened = evaluateGroups(always, empty, null, now, { debounce: 1 })
+  const request = opened.actions[0].request
+  const answer = { id: 9, callGroupId: '999', callGroupName: 'Other', alertType: request.alertType, alertMessage: 'm', isActive: true }
+  // Another group's alert: not recorded, the open undone (the next check posts again).
+  const foreign = recordOpenedAlert(opened.state, request, answer)
+  assert.equal(foreign.accepted, false)
+  const again = evaluateGroups(always, empty, foreign.state, now, { debounce: 1 })
+  assert.equal(again.actions[0].action, 'open')
+  const own = recordOpenedAlert(again.state, again.actions[0].request, { ...answer, callGroupId: '800' })
+  assert.equal(own.accepted, true)
+  assert.equal(evaluateGroups(always, staffed, own.state, now).actions[0].alertId, '9')
+  assert.throws(() => recordOpenedAlert(opened.state, request, { id: 1 }), { code: 'PBX_INVALID_ARGUMENT' })
 })

@@ -284,6 +284,44 @@ pub fn record_alert_id(
     write_state(&env, &s)
 }
 
+/// What [`record_opened_alert`] returns.
+#[napi(object)]
+pub struct RecordedOpen {
+    /// The new monitor state.
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub state: serde_json::Value,
+    /// Whether the backend's answer is the group's own alert (same `callGroupId` and
+    /// `alertType`), whose id is now recorded. `false`: the open is undone (the next check
+    /// posts again) — never resolve that alert.
+    pub accepted: bool,
+}
+
+/// The monitor state after the backend answered an `open` action's `request` with `alert`:
+/// its id recorded when it is the group's own alert (same `callGroupId` and `alertType`),
+/// otherwise the open undone (`accepted: false`; the next check posts again).
+#[napi]
+pub fn record_opened_alert(
+    env: Env,
+    #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<Unknown<'_>>,
+    #[napi(ts_arg_type = "Record<string, unknown>")] request: Unknown<'_>,
+    #[napi(ts_arg_type = "Record<string, unknown>")] alert: Unknown<'_>,
+) -> Result<RecordedOpen> {
+    let f = "recordOpenedAlert";
+    let state = state_arg(&env, f, state)?;
+    let JsonObject(request) = arg(&env, f, "request", request)?;
+    let JsonObject(alert) = arg(&env, f, "alert", alert)?;
+    let mut s = read_state(&env, state)?;
+    let request: core::AlertRequest = serde_json::from_value(request)
+        .map_err(|e| invalid_argument(&env, format!("request: {e}")))?;
+    let alert: core::Alert =
+        serde_json::from_value(alert).map_err(|e| invalid_argument(&env, format!("alert: {e}")))?;
+    let accepted = s.record_opened(&request, &alert);
+    Ok(RecordedOpen {
+        state: write_state(&env, &s)?,
+        accepted,
+    })
+}
+
 /// The monitor state after an `open` action could not be posted: the next check tries again.
 #[napi(ts_return_type = "Record<string, unknown>")]
 pub fn alert_open_failed(
@@ -300,7 +338,8 @@ pub fn alert_open_failed(
 }
 
 /// The monitor state after a `resolve` action could not be delivered (`alert` is the action's
-/// `alert`): the next check tries again.
+/// `alert`): the next check tries again. Not for a resolve answered 404 or 410: that alert is
+/// gone, and the monitor has already forgotten it.
 #[napi(ts_return_type = "Record<string, unknown>")]
 pub fn alert_resolve_failed(
     env: Env,

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use pbx_core::groups::{
-    Alert, AlertAction, AlertId, CallGroup, GroupKind, GroupMember, GroupMonitor, MonitorConfig,
-    MonitorState, OpenAlert,
+    Alert, AlertAction, AlertId, AlertRequest, CallGroup, GroupKind, GroupMember, GroupMonitor,
+    MonitorConfig, MonitorState, OpenAlert,
 };
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -125,13 +125,35 @@ impl PyMonitorState {
         self.inner.record_alert_id(&group_id, AlertId(alert_id));
     }
 
+    /// Records the backend's answer to an "open" action: `request` is the action's `request`,
+    /// `alert` the alert the backend answered (a dict). True when it is the group's own alert
+    /// (same `callGroupId` and `alertType`: its id is recorded); otherwise the open is undone
+    /// (the next check posts again) and False is returned — never resolve that alert. Raises
+    /// `ValueError` for a `request` or `alert` of another shape.
+    fn record_opened(
+        &mut self,
+        request: &Bound<'_, PyAny>,
+        alert: &Bound<'_, PyAny>,
+    ) -> PyResult<bool> {
+        let request =
+            crate::convert::mapping_arg("request", request, "the `request` of an open action")?;
+        let request: AlertRequest = serde_json::from_value(json_arg(request)?).map_err(|e| {
+            PyValueError::new_err(format!("not the request of an open action: {e}"))
+        })?;
+        let alert = crate::convert::mapping_arg("alert", alert, "an alert of the backend")?;
+        let alert: Alert = serde_json::from_value(json_arg(alert)?)
+            .map_err(|e| PyValueError::new_err(format!("not an alert: {e}")))?;
+        Ok(self.inner.record_opened(&request, &alert))
+    }
+
     /// Undoes an "open" action whose delivery failed, so the next check tries again.
     fn open_failed(&mut self, #[pyo3(from_py_with = crate::arg::group_id)] group_id: String) {
         self.inner.open_failed(&group_id);
     }
 
     /// Undoes a "resolve" action whose delivery failed (`alert` is the action's `alert`), so
-    /// the next check tries again. Raises `ValueError` for an `alert` of another shape.
+    /// the next check tries again. Not for a resolve the backend answered 404 or 410: that
+    /// alert is gone, and the monitor has already forgotten it. Raises `ValueError` for an `alert` of another shape.
     fn resolve_failed(
         &mut self,
         #[pyo3(from_py_with = crate::arg::group_id)] group_id: String,

@@ -77,6 +77,7 @@ def _wrong() -> list[tuple[str, str, Callable[[], Any]]]:
         ("GroupMonitor.from_config", "config", lambda: api.GroupMonitor.from_config(42)),
         ("MonitorState.from_json", "text", lambda: api.MonitorState.from_json(42)),
         ("MonitorState.record_alert_id", "group_id", lambda: state.record_alert_id(1, "a")),
+        ("MonitorState.record_opened", "request", lambda: state.record_opened(1, {})),
         ("MonitorState.open_failed", "group_id", lambda: state.open_failed(1)),
         ("MonitorState.resolve_failed", "group_id", lambda: state.resolve_failed(1, {})),
         ("MonitorState.resolve_failed", "alert", lambda: state.resolve_failed("800", 42)),

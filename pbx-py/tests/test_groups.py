@@ -94,3 +94,22 @@ def test_bad_input() -> None:
         pbx.evaluate_groups(monitor, [{"id": "1", "name": "x", "kind": "hunt", "members": []}], state, NOW)  # type: ignore[typeddict-item]
     with pytest.raises(ValueError, match="naive"):
         pbx.evaluate_groups(monitor, EMPTY, state, NOW.replace(tzinfo=None))
+
+
+def test_only_the_groups_own_alert_is_recorded_for_an_open() -> None:
+    monitor = pbx.GroupMonitor(pbx.BusinessHours.always("UTC"), debounce=1)
+    state = pbx.MonitorState()
+    [action] = pbx.evaluate_groups(monitor, AWAY, state, NOW)
+    assert action["action"] == "open"
+    request = action["request"]
+    answer = {"id": 9, "callGroupId": "999", "callGroupName": "Other", "alertType": request["alertType"],
+              "alertMessage": "m", "isActive": True}
+    # Another group's alert: not recorded, the open undone (the next check posts again).
+    assert state.record_opened(request, answer) is False
+    assert state.open_alerts == []
+    [again] = pbx.evaluate_groups(monitor, AWAY, state, NOW)
+    assert again["action"] == "open"
+    assert state.record_opened(again["request"], {**answer, "callGroupId": "800"}) is True
+    assert state.open_alerts == ["800"]
+    with pytest.raises(ValueError, match="not an alert"):
+        state.record_opened(request, {"id": 1})

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{Logs, RecordingSleeper, Reply, Server, call};
-use pbx_core::groups::{AlertId, AlertRequest, AlertType};
+use pbx_core::groups::{AlertId, AlertRequest, AlertType, ResolveOutcome};
 use pbx_core::{AlertSink, CallSink, DeliveryOutcome};
 use pbx_sources::http::{CallLoggerClient, CallLoggerConfig, RetryPolicy};
 use pbx_sources::{Error, Secret};
@@ -583,20 +583,40 @@ async fn alerts_open_list_and_resolve_against_the_contract() {
     assert_eq!(again.id, a.id);
     let b = c.open(&alert_request("200")).await.unwrap();
     assert_eq!(c.active().await.unwrap().len(), 2);
-    c.resolve(&a.id).await.unwrap();
+    assert_eq!(c.resolve(&a.id).await.unwrap(), ResolveOutcome::Resolved);
     let active = c.active().await.unwrap();
     assert_eq!(active.len(), 1);
     assert_eq!(active[0].id, b.id);
     assert_eq!(server.count("POST", ALERTS), 3);
     assert_eq!(server.count("GET", ALERTS), 2);
     assert_eq!(server.count("PUT", "/api/alerts/call-groups/1/resolve"), 1);
-    // Resolving an alert the backend does not know is an error naming the request.
-    let e = c.resolve(&AlertId("99".into())).await.unwrap_err();
-    assert!(matches!(e, Error::Status { status: 404, .. }), "{e}");
+    // An alert the backend does not know (404) is NotFound, not an error to retry.
+    assert_eq!(
+        c.resolve(&AlertId("99".into())).await.unwrap(),
+        ResolveOutcome::NotFound
+    );
+    assert_eq!(server.count("PUT", "/api/alerts/call-groups/99/resolve"), 1);
+}
+
+#[tokio::test]
+async fn a_resolve_answered_410_is_not_found_and_other_failures_are_errors() {
+    let server = Server::start(scripted(vec![
+        Reply::text(410, "gone"),
+        Reply::text(400, "bad id"),
+    ]))
+    .await;
+    let (c, sleeper) = client(&server);
+    assert_eq!(
+        c.resolve(&AlertId("7".into())).await.unwrap(),
+        ResolveOutcome::NotFound
+    );
+    let e = c.resolve(&AlertId("7".into())).await.unwrap_err();
+    assert!(matches!(e, Error::Status { status: 400, .. }), "{e}");
     assert!(
-        e.to_string().contains("/api/alerts/call-groups/99/resolve"),
+        e.to_string().contains("/api/alerts/call-groups/7/resolve"),
         "{e}"
     );
+    assert!(sleeper.delays().is_empty(), "neither is retried in-line");
 }
 
 #[tokio::test]

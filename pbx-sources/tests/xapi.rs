@@ -576,10 +576,10 @@ async fn a_missing_required_field_is_a_typed_error_naming_it() {
             "Name".to_owned()
         )
     );
-    assert_eq!(
-        field(c.extension_map().await.unwrap_err()),
-        ("User", "[4]".to_owned(), "Number".to_owned())
-    );
+    // A user without a number is skipped (with a warning), not an error for every user.
+    let map = c.extension_map().await.unwrap();
+    assert_eq!(map.email_for("105"), None);
+    assert_eq!(map.email_for("101"), Some("anna.berg@example.com"));
     let e = c.ring_groups(None).await.unwrap_err();
     assert!(
         e.to_string().contains("lacks the required field `value`"),
@@ -633,6 +633,134 @@ async fn the_extension_map_comes_from_users() {
     assert_eq!(map.email_for("101"), Some("anna.berg@example.com"));
     assert_eq!(map.get("101").unwrap().name.as_deref(), Some("User 101"));
     assert_eq!(map.email_for("103"), None);
+}
+
+#[tokio::test]
+async fn two_users_with_one_number_keep_the_first_by_id_and_say_which_email_is_used() {
+    let (server, pbx) = start().await;
+    {
+        let mut p = pbx.lock().unwrap();
+        // Id 8 takes Anna's number with another email; Id 9 repeats Bob's email (no conflict).
+        let mut dup = p.users[0].clone();
+        dup["Id"] = json!(8);
+        dup["EmailAddress"] = json!("impostor@example.com");
+        let mut same = p.users[1].clone();
+        same["Id"] = json!(9);
+        p.users.extend([dup, same]);
+    }
+    let (logs, guard) = common::Logs::capture();
+    let map = client(&server).extension_map().await.unwrap();
+    drop(guard);
+    assert_eq!(map.email_for("101"), Some("anna.berg@example.com"));
+    assert_eq!(map.email_for("102"), Some("bob.smith@example.com"));
+    let text = logs.text();
+    let warns: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("same number"))
+        .collect();
+    assert_eq!(warns.len(), 1, "{text}");
+    for part in [
+        "number=\"101\"",
+        "used=anna.berg@example.com",
+        "ignored=impostor@example.com",
+        "ignored_user_id=8",
+        "first by Id keeps it",
+    ] {
+        assert!(warns[0].contains(part), "{part}: {}", warns[0]);
+    }
+}
+
+#[tokio::test]
+async fn users_without_a_number_or_email_are_skipped_with_a_warning_not_a_failed_start() {
+    let (server, pbx) = start().await;
+    {
+        let mut p = pbx.lock().unwrap();
+        p.users[3]["Number"] = json!("");
+        p.users[4].as_object_mut().unwrap().remove("Number");
+        p.users[5]["Number"] = json!(null);
+    }
+    let (logs, guard) = common::Logs::capture();
+    // The directory the sideloader reads at start: it answers, without those users.
+    let dir = XapiExtensionDirectory::new(Arc::new(client(&server)), Duration::from_secs(300));
+    let map = dir.extensions().await.unwrap();
+    drop(guard);
+    assert_eq!(map.len(), 3, "101, 102 and 107 (103 has no email)");
+    assert_eq!(map.email_for("104"), None);
+    let text = logs.text();
+    assert!(
+        text.contains("XAPI users without a number are skipped")
+            && text.contains(
+                "users=Id 4 (dan@example.com), Id 5 (eve@example.com), Id 6 (fay@example.com)"
+            ),
+        "{text}"
+    );
+    assert!(
+        text.contains("without an email address") && text.contains("numbers=103"),
+        "{text}"
+    );
+    // The groups still join: a member whose user has no number is just unavailable.
+    let groups = XapiGroupDirectory::new(Arc::new(client(&server)))
+        .groups()
+        .await
+        .unwrap();
+    assert_eq!(groups.len(), 3);
+}
+
+#[tokio::test]
+async fn the_user_list_is_bounded_in_total_with_a_clear_error() {
+    let (server, pbx) = start().await;
+    let mut cfg = config(&server);
+    cfg.max_entities = 5;
+    let c = XapiClient::new(cfg.clone()).unwrap();
+    // Page by page (3 + 3 > 5): the second page is refused, the third never asked for.
+    let e = c.users().await.unwrap_err();
+    assert!(matches!(e, Error::Paging { pages: 1, .. }), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "GET /xapi/v1/Users: paging stopped after 1 pages: more than 5 User entities (the \
+         limit, XapiConfig::max_entities); nothing of this list is used"
+    );
+    assert_eq!(server.count("GET", "/xapi/v1/Users"), 2);
+    // One page with everything (a server that ignores $top): refused too.
+    let all = json!({"value": pbx.lock().unwrap().users.clone()});
+    pbx.lock()
+        .unwrap()
+        .fault("/xapi/v1/Users", vec![Reply::json(200, all)]);
+    let e = c.extension_map().await.unwrap_err();
+    assert!(matches!(e, Error::Paging { pages: 0, .. }), "{e:?}");
+    // At the limit exactly: read.
+    cfg.max_entities = 7;
+    assert_eq!(
+        XapiClient::new(cfg).unwrap().users().await.unwrap().len(),
+        7
+    );
+    assert_eq!(
+        XapiConfig::new("http://x", "c", Secret::new("s")).max_entities,
+        20_000
+    );
+}
+
+#[tokio::test]
+async fn requests_are_counted_by_outcome() {
+    let (server, pbx) = start().await;
+    let c = client(&server);
+    c.users().await.unwrap(); // 3 pages
+    pbx.lock().unwrap().fault(
+        "/xapi/v1/CDRSettings",
+        vec![
+            Reply::status(502),
+            Reply::raw_json(200, "{"),
+            Reply::status(403),
+        ],
+    );
+    for _ in 0..3 {
+        c.cdr_settings().await.unwrap_err();
+    }
+    let counts = c.request_counts();
+    assert_eq!(
+        counts.into_iter().collect::<Vec<_>>(),
+        vec![("auth", 1), ("decode", 1), ("ok", 3), ("status", 1)]
+    );
 }
 
 #[tokio::test]

@@ -51,7 +51,10 @@ use tokio::sync::{Notify, watch};
 
 use crate::{BoxError, Error};
 
-pub use groups::{CheckReport, GroupLoop, STATE_KEY};
+pub use groups::{
+    CheckFailure, CheckReport, FailureReason, GroupHealth, GroupLoop, HoursSource, STATE_KEY,
+    Schedule, ScheduleSource,
+};
 pub use quarantine::{FileQuarantine, MemoryQuarantine, Quarantine, ReplayReport, replay};
 
 /// Engine settings.

@@ -27,7 +27,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use pbx_core::call::CallRequest;
-use pbx_core::groups::{Alert, AlertId, AlertRequest};
+use pbx_core::groups::{Alert, AlertId, AlertRequest, ResolveOutcome};
 use pbx_core::{AlertSink, CallSink, DeliveryOutcome};
 use rand::rngs::StdRng;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
@@ -619,7 +619,7 @@ impl CallSink for CallLoggerClient {
 /// let alert = client.open(&AlertRequest { call_group_id: "100".into(),
 ///     call_group_name: "Support Team".into(), alert_type: AlertType::NoAssignedUsers,
 ///     alert_message: "Support Team has no assigned users during business hours".into() }).await?;
-/// client.resolve(&alert.id).await?;
+/// client.resolve(&alert.id).await?; // Resolved, or NotFound when the backend purged it
 /// # Ok(()) }
 /// ```
 #[async_trait]
@@ -657,18 +657,20 @@ impl AlertSink for CallLoggerClient {
         self.active_alerts().await
     }
 
-    /// `PUT /api/alerts/call-groups/{id}/resolve`.
-    async fn resolve(&self, id: &AlertId) -> Result<(), Error> {
+    /// `PUT /api/alerts/call-groups/{id}/resolve`: any 2xx is
+    /// [`ResolveOutcome::Resolved`]; `404` and `410` are [`ResolveOutcome::NotFound`] (the
+    /// backend does not know the alert: purged by an operator, or never its id).
+    async fn resolve(&self, id: &AlertId) -> Result<ResolveOutcome, Error> {
         let op = format!("PUT /api/alerts/call-groups/{id}/resolve");
         let url = join(
             &self.base,
             &["api", "alerts", "call-groups", &id.0, "resolve"],
         );
         let a = self.request(&op, || self.http.put(url.clone())).await?;
-        if a.status.is_success() {
-            Ok(())
-        } else {
-            Err(self.unexpected(&op, &a))
+        match a.status.as_u16() {
+            200..=299 => Ok(ResolveOutcome::Resolved),
+            404 | 410 => Ok(ResolveOutcome::NotFound),
+            _ => Err(self.unexpected(&op, &a)),
         }
     }
 }

@@ -25,6 +25,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 
 use super::SideloaderHandle;
+use crate::delivery::FailureReason;
 
 /// The routes, over `handle`'s sideloader; `/trigger/*` guarded by the configuration's
 /// `http.token` when it has one.
@@ -77,6 +78,10 @@ pub fn status_json(handle: &SideloaderHandle) -> serde_json::Value {
         "business_hours": s.business_hours.map(|h| serde_json::json!({
             "open": h.open,
             "next_change": h.next_change.map(|(t, opens)| serde_json::json!({"at": t.to_rfc3339(), "opens": opens})),
+            "source": h.source,
+            "timezone": h.timezone,
+            "read_at": h.read_at.map(|t| t.to_rfc3339()),
+            "last_error": h.last_error,
         })),
         "ha": s.leader.map(|l| serde_json::json!({"leader": l})),
     })
@@ -88,7 +93,9 @@ async fn status(State(handle): State<SideloaderHandle>) -> impl IntoResponse {
 
 /// `GET /metrics` in the Prometheus text format (the body of the route).
 pub fn metrics_text(handle: &SideloaderHandle) -> String {
-    let s = handle.status().engine;
+    let status = handle.status();
+    let groups = status.groups;
+    let s = status.engine;
     let c = &s.counters;
     let mut out = String::new();
     let mut counter = |name: &str, help: &str, value: u64| {
@@ -150,6 +157,44 @@ pub fn metrics_text(handle: &SideloaderHandle) -> String {
         let _ = writeln!(out, "pbx_records_skipped_total{{reason=\"{reason}\"}} {n}");
     }
     s.unmapped.write_metrics(&mut out);
+    if let Some(g) = &groups {
+        let _ = writeln!(
+            out,
+            "# HELP pbx_group_checks_total Call-group checks run.\n# TYPE pbx_group_checks_total counter\npbx_group_checks_total {}",
+            g.checks
+        );
+        let _ = writeln!(
+            out,
+            "# HELP pbx_group_check_failures_total Call-group monitor failures, by reason.\n# TYPE pbx_group_check_failures_total counter"
+        );
+        for reason in FailureReason::ALL {
+            let n = g.failures.get(reason.code()).copied().unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "pbx_group_check_failures_total{{reason=\"{}\"}} {n}",
+                reason.code()
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP pbx_group_alerts_open Call groups with an alert open.\n# TYPE pbx_group_alerts_open gauge\npbx_group_alerts_open {}",
+            g.open_alerts
+        );
+        let _ = writeln!(
+            out,
+            "# HELP pbx_group_last_success_timestamp_seconds End of the last call-group check without failures (0: none yet).\n# TYPE pbx_group_last_success_timestamp_seconds gauge\npbx_group_last_success_timestamp_seconds {}",
+            g.last_success.map_or(0, |t| t.timestamp())
+        );
+    }
+    if let Some(xapi) = &handle.shared.xapi {
+        let _ = writeln!(
+            out,
+            "# HELP pbx_xapi_requests_total XAPI requests (token requests included), by outcome.\n# TYPE pbx_xapi_requests_total counter"
+        );
+        for (outcome, n) in xapi.request_counts() {
+            let _ = writeln!(out, "pbx_xapi_requests_total{{outcome=\"{outcome}\"}} {n}");
+        }
+    }
     let _ = writeln!(
         out,
         "# HELP pbx_source_misconfigured 1 while the CDR source fails in a way waiting will not heal (login, table, permission, TLS trust).\n# TYPE pbx_source_misconfigured gauge\npbx_source_misconfigured {}",

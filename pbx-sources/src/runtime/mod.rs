@@ -46,7 +46,9 @@ use serde::Serialize;
 use tokio::sync::{Notify, watch};
 
 use crate::Error;
-use crate::delivery::{CheckReport, Engine, EngineOptions, FileQuarantine, GroupLoop, Status};
+use crate::delivery::{
+    Engine, EngineOptions, FileQuarantine, GroupHealth, GroupLoop, Schedule, ScheduleSource, Status,
+};
 use crate::http::{CallLoggerClient, CallLoggerConfig, RetryPolicy};
 use crate::jsonl::JsonLinesSink;
 use crate::postgres::{Connection, try_acquire_leadership};
@@ -207,6 +209,28 @@ pub struct HoursNow {
     pub open: bool,
     /// The next change, and whether it opens.
     pub next_change: Option<(DateTime<Utc>, bool)>,
+    /// Where the schedule in use comes from: the configuration, or XAPI office hours and
+    /// holidays (read again every `xapi.refresh_secs` by the group monitor).
+    pub source: ScheduleSource,
+    /// The schedule's timezone (IANA name).
+    pub timezone: String,
+    /// When it was last read from XAPI (`None` for the configuration's).
+    pub read_at: Option<DateTime<Utc>>,
+    /// Why the last read from XAPI failed, while the earlier schedule stays in use.
+    pub last_error: Option<String>,
+}
+
+impl HoursNow {
+    fn of(schedule: &Schedule, now: DateTime<Utc>) -> Self {
+        HoursNow {
+            open: schedule.hours.is_open(now),
+            next_change: schedule.hours.next_change(now),
+            source: schedule.source,
+            timezone: schedule.hours.timezone().name().to_owned(),
+            read_at: schedule.read_at,
+            last_error: schedule.last_error.clone(),
+        }
+    }
 }
 
 /// A snapshot of a sideloader: what `GET /status` shows.
@@ -217,9 +241,13 @@ pub struct SideloaderStatus {
     pub engine: Status,
     /// Since the sideloader was built.
     pub uptime: Duration,
-    /// The last call-group check, while the group monitor runs (`groups.enabled`).
-    pub groups: Option<CheckReport>,
-    /// Whether the office is open now, with `business_hours` in the configuration.
+    /// The call-group monitor's health (last check, last success, last failure and why,
+    /// failures by reason, open alerts, each group's state), while it runs
+    /// (`groups.enabled`).
+    pub groups: Option<GroupHealth>,
+    /// The business hours in use and whether the office is open now: the configuration's,
+    /// or — with `business_hours.from_xapi` — the office hours the group monitor read from
+    /// XAPI (`None` until it ran).
     pub business_hours: Option<HoursNow>,
     /// With `ha`: whether this instance holds the leadership lock.
     pub leader: Option<bool>,
@@ -229,7 +257,8 @@ pub struct SideloaderStatus {
 #[derive(Clone)]
 struct Alerts {
     trigger: Arc<Notify>,
-    report: Arc<Mutex<Option<CheckReport>>>,
+    health: Arc<Mutex<GroupHealth>>,
+    schedule: Arc<Mutex<Schedule>>,
 }
 
 struct Shared {
@@ -238,7 +267,10 @@ struct Shared {
     trigger: Arc<Notify>,
     alerts: Mutex<Option<Alerts>>,
     started: Instant,
+    /// The configuration's schedule (the group monitor's, once it runs, wins).
     hours: Option<BusinessHours>,
+    /// The XAPI client, for `/metrics` (requests by outcome).
+    xapi: Option<Arc<XapiClient>>,
     leader: Option<Arc<AtomicBool>>,
     /// Stops a drain or backfill in progress ([`SideloaderHandle::stop`]).
     stop: watch::Sender<bool>,
@@ -269,16 +301,26 @@ impl SideloaderHandle {
         let s = &self.shared;
         let engine = lock(&lock(&s.status)).clone();
         let now = Utc::now();
+        let alerts = lock(&s.alerts).clone();
+        let business_hours = match &alerts {
+            Some(a) => Some(HoursNow::of(&lock(&a.schedule), now)),
+            None => s.hours.as_ref().map(|h| {
+                HoursNow::of(
+                    &Schedule {
+                        hours: h.clone(),
+                        source: ScheduleSource::Config,
+                        read_at: None,
+                        last_error: None,
+                    },
+                    now,
+                )
+            }),
+        };
         SideloaderStatus {
             engine,
             uptime: s.started.elapsed(),
-            groups: lock(&s.alerts)
-                .as_ref()
-                .map(|a| lock(&a.report).clone().unwrap_or_default()),
-            business_hours: s.hours.as_ref().map(|h| HoursNow {
-                open: h.is_open(now),
-                next_change: h.next_change(now),
-            }),
+            groups: alerts.as_ref().map(|a| lock(&a.health).clone()),
+            business_hours,
             leader: s.leader.as_ref().map(|l| l.load(Ordering::Relaxed)),
         }
     }
@@ -409,6 +451,7 @@ impl Sideloader {
                 alerts: Mutex::new(None),
                 started: Instant::now(),
                 hours,
+                xapi: xapi.clone(),
                 leader: config
                     .service
                     .ha
@@ -631,7 +674,8 @@ impl Sideloader {
         let groups_task = groups.map(|mut g| {
             *lock(&self.handle.shared.alerts) = Some(Alerts {
                 trigger: g.trigger(),
-                report: g.last_report(),
+                health: g.health(),
+                schedule: g.schedule(),
             });
             let rx = shutdown.clone();
             let interval = self.config.groups.interval;
@@ -670,12 +714,17 @@ impl Sideloader {
             );
             return Ok(None);
         }
-        let hours = match config.business_hours_schedule() {
-            Some(h) => h.clone(),
-            None => client.business_hours().await.map_err(|e| Error::Failed {
-                step: "cannot read office hours from XAPI".into(),
-                source: e.into(),
-            })?,
+        // From XAPI: read now (a failure stops the start), then again every
+        // `xapi.refresh_secs` by the loop (a failed read keeps the hours in use).
+        let (hours, from_xapi) = match config.business_hours_schedule() {
+            Some(h) => (h.clone(), false),
+            None => (
+                client.business_hours().await.map_err(|e| Error::Failed {
+                    step: "cannot read office hours from XAPI".into(),
+                    source: e.into(),
+                })?,
+                true,
+            ),
         };
         let alerts =
             CallLoggerClient::new(CallLoggerConfig::from(&config.call_api)).map_err(|e| {
@@ -689,12 +738,20 @@ impl Sideloader {
                 setting: "groups",
                 source,
             })?;
-        Ok(Some(GroupLoop::new(
-            XapiGroupDirectory::new(client),
+        let mut group_loop = GroupLoop::new(
+            XapiGroupDirectory::new(Arc::clone(&client)),
             alerts,
             Arc::clone(&self.store),
             monitor,
-        )))
+        );
+        if from_xapi {
+            let every = config
+                .xapi
+                .as_ref()
+                .map_or(Duration::from_secs(300), |x| x.refresh);
+            group_loop = group_loop.with_hours_source(client, every, Some(Utc::now()));
+        }
+        Ok(Some(group_loop))
     }
 }
 

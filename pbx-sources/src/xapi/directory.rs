@@ -16,55 +16,97 @@ use super::{XapiClient, odata_string};
 use crate::Error;
 
 /// The extension → user map from `/Users`: `Number` → `EmailAddress`, with `DisplayName`
-/// (or `FirstName LastName`) as the name. Users without an email are left out (their calls
-/// are then skipped with "no user email", or go to the map's fallback).
+/// (or `FirstName LastName`) as the name.
 ///
-/// # Errors
-/// [`Error::MissingField`] naming `Number` for a user without one.
+/// Users that cannot be used are left out with one `warn` per read, never failing the read
+/// (their calls are then skipped with "no user email", or go to the map's fallback):
+/// - a user without a `Number` (or a blank one);
+/// - a user without an `EmailAddress` (or a blank one).
+///
+/// Two users with the same number: the first in the list keeps it — XAPI lists users by `Id`,
+/// so the user created first — and each other one is reported in a `warn` naming the number,
+/// the email used and the email ignored (the same email twice is no conflict).
 ///
 /// ```
 /// let users: Vec<pbx_sources::xapi::XapiUser> = serde_json::from_str(r#"[
 ///   {"Id":1,"Number":"101","EmailAddress":"anna.berg@example.com","DisplayName":"Anna Berg"},
-///   {"Id":2,"Number":"102","EmailAddress":""}]"#).unwrap();
-/// let map = pbx_sources::xapi::extension_map(&users)?;
-/// assert_eq!(map.email_for("101"), Some("anna.berg@example.com"));
+///   {"Id":2,"Number":"102","EmailAddress":""},
+///   {"Id":3,"Number":"","EmailAddress":"nobody@example.com"},
+///   {"Id":4,"Number":"101","EmailAddress":"someone.else@example.com"}]"#).unwrap();
+/// let map = pbx_sources::xapi::extension_map(&users);
+/// assert_eq!(map.email_for("101"), Some("anna.berg@example.com")); // Id 1 came first
 /// assert_eq!(map.email_for("102"), None);
-/// # Ok::<(), pbx_sources::Error>(())
+/// assert_eq!(map.len(), 1);
 /// ```
-pub fn extension_map(users: &[XapiUser]) -> Result<ExtensionMap, Error> {
+pub fn extension_map(users: &[XapiUser]) -> ExtensionMap {
     let mut map = ExtensionMap::new();
-    let mut without_email = 0usize;
-    for (i, u) in users.iter().enumerate() {
-        let number = user_number(i, u)?;
-        match u.email_address.as_deref().map(str::trim) {
-            Some(email) if !email.is_empty() => map.insert(User {
-                extension: number.to_owned(),
-                email: email.to_owned(),
-                name: u.name(),
-            }),
-            _ => without_email += 1,
+    let mut without_number = Vec::new();
+    let mut without_email = Vec::new();
+    for u in users {
+        let Some(number) = nonblank(u.number.as_deref()) else {
+            without_number.push(user_label(u));
+            continue;
+        };
+        let Some(email) = nonblank(u.email_address.as_deref()) else {
+            without_email.push(number.to_owned());
+            continue;
+        };
+        if let Some(kept) = map.get(number) {
+            if !kept.email.eq_ignore_ascii_case(email) {
+                tracing::warn!(
+                    number,
+                    used = %kept.email,
+                    ignored = %email,
+                    ignored_user_id = u.id,
+                    "two XAPI users have the same number; the first by Id keeps it (its email is used, the other is ignored)"
+                );
+            }
+            continue;
         }
+        map.insert(User {
+            extension: number.to_owned(),
+            email: email.to_owned(),
+            name: u.name(),
+        });
     }
-    if without_email > 0 {
-        tracing::debug!(
-            without_email,
-            "XAPI users without an email address are not in the extension map"
+    if !without_number.is_empty() {
+        tracing::warn!(
+            count = without_number.len(),
+            users = %sample(&without_number),
+            "XAPI users without a number are skipped"
         );
     }
-    Ok(map)
+    if !without_email.is_empty() {
+        tracing::warn!(
+            count = without_email.len(),
+            numbers = %sample(&without_email),
+            "XAPI users without an email address are not in the extension map; their calls are skipped (no user email) or go to the fallback"
+        );
+    }
+    map
 }
 
-fn user_number(i: usize, u: &XapiUser) -> Result<&str, Error> {
-    u.number
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| Error::MissingField {
-            op: "GET /xapi/v1/Users".into(),
-            entity: "User",
-            path: format!("[{i}]"),
-            field: "Number".into(),
-        })
+/// A user for a log line: `Id 7 (anna@example.com)`.
+fn user_label(u: &XapiUser) -> String {
+    match nonblank(u.email_address.as_deref()) {
+        Some(e) => format!("Id {} ({e})", u.id),
+        None => format!("Id {}", u.id),
+    }
+}
+
+/// The first few items of a list, for a log line.
+fn sample(items: &[String]) -> String {
+    const SHOWN: usize = 10;
+    let mut s = items
+        .iter()
+        .take(SHOWN)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > SHOWN {
+        s.push_str(&format!(" and {} more", items.len() - SHOWN));
+    }
+    s
 }
 
 /// When a group member counts as able to take calls.
@@ -129,7 +171,8 @@ impl AvailabilityPolicy {
 /// without `Name` is named by its number.
 ///
 /// # Errors
-/// [`Error::MissingField`] for a group, member or user without `Number`.
+/// [`Error::MissingField`] for a group or member without `Number` (a user without one is
+/// left out: it is no member of any group).
 ///
 /// ```
 /// use pbx_sources::xapi::{AvailabilityPolicy, Queue, XapiUser, call_groups};
@@ -149,9 +192,13 @@ pub fn call_groups(
     users: &[XapiUser],
     policy: &AvailabilityPolicy,
 ) -> Result<Vec<CallGroup>, Error> {
+    // Users without a number are no member of anything; of two with one number the first
+    // (by Id) counts, as in the extension map.
     let mut by_number: HashMap<&str, &XapiUser> = HashMap::with_capacity(users.len());
-    for (i, u) in users.iter().enumerate() {
-        by_number.insert(user_number(i, u)?, u);
+    for u in users {
+        if let Some(n) = nonblank(u.number.as_deref()) {
+            by_number.entry(n).or_insert(u);
+        }
     }
     let member = |kind: GroupKind, number: &str, name: Option<&String>| GroupMember {
         extension: number.to_owned(),

@@ -19,6 +19,7 @@ mod model;
 mod query;
 mod token;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use pbx_core::cdr::FieldTemplate;
@@ -49,6 +50,8 @@ const SERVICE: &str = "3CX XAPI";
 const TOKEN_OP: &str = "POST /connect/token";
 /// Paging stops with an error after this many pages (a server that ignores `$skip`).
 const MAX_PAGES: u64 = 10_000;
+/// The default [`XapiConfig::max_entities`].
+pub const DEFAULT_MAX_ENTITIES: usize = 20_000;
 /// The `/Users` properties pbx reads.
 const USER_FIELDS: [&str; 9] = [
     "Id",
@@ -68,6 +71,7 @@ const USER_FIELDS: [&str; 9] = [
 /// use pbx_sources::{Secret, xapi::XapiConfig};
 /// let cfg = XapiConfig::new("https://pbx.example.com", "pbx-sync", Secret::new("s3cr3t"));
 /// assert_eq!(cfg.page_size, 100);
+/// assert_eq!(cfg.max_entities, 20_000);
 /// assert!(!format!("{cfg:?}").contains("s3cr3t"));
 /// ```
 #[derive(Clone, Debug)]
@@ -83,6 +87,10 @@ pub struct XapiConfig {
     pub timeout: Duration,
     /// `$top` of each page (default 100, at least 1).
     pub page_size: u64,
+    /// The most entities one collection read may hold, over all its pages (default
+    /// [`DEFAULT_MAX_ENTITIES`], 20 000): more is [`Error::Paging`], so a PBX (or a server
+    /// that ignores `$top`) cannot make the process hold an unbounded user list.
+    pub max_entities: usize,
     /// Accept any TLS certificate. Never in production; a warning is logged at start-up.
     pub danger_accept_invalid_certs: bool,
 }
@@ -106,6 +114,7 @@ impl XapiConfig {
             client_secret,
             timeout: Duration::from_secs(15),
             page_size: 100,
+            max_entities: DEFAULT_MAX_ENTITIES,
             danger_accept_invalid_certs: false,
         }
     }
@@ -154,7 +163,10 @@ pub struct XapiClient {
     client_id: String,
     secret: Secret,
     page_size: u64,
+    max_entities: usize,
     token: Mutex<TokenSlot>,
+    /// Requests by outcome (`ok`, or the error's [`Error::kind`]).
+    requests: std::sync::Mutex<BTreeMap<&'static str, u64>>,
 }
 
 #[derive(Default)]
@@ -216,8 +228,42 @@ impl XapiClient {
             client_id: config.client_id,
             secret: config.client_secret,
             page_size: config.page_size,
+            max_entities: config.max_entities.max(1),
             token: Mutex::new(TokenSlot::default()),
+            requests: std::sync::Mutex::default(),
         })
+    }
+
+    /// XAPI requests so far by outcome: `ok`, or the [`Error::kind`] of the failure (`auth`,
+    /// `token`, `status`, `transport`, `decode`, `missing_field`, `paging`, …). A page of a
+    /// collection is one request; a token request is part of the request that needed it.
+    ///
+    /// ```
+    /// use pbx_sources::{Secret, xapi::{XapiClient, XapiConfig}};
+    /// let xapi = XapiClient::new(XapiConfig::new("https://pbx.example.com", "pbx", Secret::new("s3cr3t")))?;
+    /// assert!(xapi.request_counts().is_empty());
+    /// # Ok::<(), pbx_sources::Error>(())
+    /// ```
+    pub fn request_counts(&self) -> BTreeMap<&'static str, u64> {
+        self.requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Counts one request's outcome.
+    fn count<T>(&self, result: Result<T, Error>) -> Result<T, Error> {
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(e) => e.kind(),
+        };
+        *self
+            .requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(outcome)
+            .or_default() += 1;
+        result
     }
 
     fn scrub(&self, text: &str) -> String {
@@ -428,8 +474,10 @@ impl XapiClient {
         entity: &'static str,
     ) -> Result<T, Error> {
         let op = format!("GET /xapi/v1/{entity_set}");
-        let body = self.fetch(&op, &self.url(entity_set, query)).await?;
-        client::decode(&op, entity, &body)
+        self.count(match self.fetch(&op, &self.url(entity_set, query)).await {
+            Ok(body) => client::decode(&op, entity, &body),
+            Err(e) => Err(e),
+        })
     }
 
     /// Every entity of a collection, read page by page (`$top` = the page size, `$skip`
@@ -437,7 +485,8 @@ impl XapiClient {
     /// Give `query` an `$orderby` so that pages do not overlap.
     ///
     /// # Errors
-    /// As [`XapiClient::get`], for any page; [`Error::Paging`] when the pages never end.
+    /// As [`XapiClient::get`], for any page; [`Error::Paging`] when the pages never end or
+    /// hold more than [`XapiConfig::max_entities`] entities in all.
     ///
     /// ```no_run
     /// # async fn run(xapi: pbx_sources::xapi::XapiClient) -> Result<(), pbx_sources::Error> {
@@ -466,9 +515,21 @@ impl XapiClient {
             }
             let q = query.clone().top(self.page_size).skip(skip);
             let op = format!("GET /xapi/v1/{entity_set} ($skip={skip})");
-            let body = self.fetch(&op, &self.url(entity_set, &q)).await?;
-            let page: Collection<T> = client::decode(&op, entity, &body)?;
+            let (body, page) =
+                self.count(match self.fetch(&op, &self.url(entity_set, &q)).await {
+                    Ok(body) => {
+                        client::decode::<Collection<T>>(&op, entity, &body).map(|page| (body, page))
+                    }
+                    Err(e) => Err(e),
+                })?;
             let n = page.value.len() as u64;
+            if all.len().saturating_add(page.value.len()) > self.max_entities {
+                return Err(paging(&format!(
+                    "more than {} {entity} entities (the limit, XapiConfig::max_entities); \
+                     nothing of this list is used",
+                    self.max_entities
+                )));
+            }
             // A short page is the last; a longer one means the server ignored $top and sent all.
             if n != self.page_size {
                 all.extend(page.value);
@@ -617,7 +678,7 @@ impl XapiClient {
     /// The extension map from `/Users` (see [`extension_map`]).
     ///
     /// # Errors
-    /// As [`XapiClient::users`]; [`Error::MissingField`] for a user without `Number`.
+    /// As [`XapiClient::users`] (users that cannot be used are skipped with a warning).
     ///
     /// ```no_run
     /// # async fn run(xapi: pbx_sources::xapi::XapiClient) -> Result<(), pbx_sources::Error> {
@@ -626,7 +687,7 @@ impl XapiClient {
     /// # Ok(()) }
     /// ```
     pub async fn extension_map(&self) -> Result<ExtensionMap, Error> {
-        extension_map(&self.users().await?)
+        Ok(extension_map(&self.users().await?))
     }
 }
 
