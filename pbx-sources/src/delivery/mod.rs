@@ -169,6 +169,8 @@ pub struct Status {
     pub stopped: Option<String>,
     /// Extensions owning skipped calls without a user: count, first and last seen.
     pub unmapped: pbx_core::unmapped::UnmappedExtensions,
+    /// Records whose type fields hold words 3CX does not write (treated as absent), per word.
+    pub unknown_types: pbx_core::unknown_types::UnknownTypeWords,
 }
 
 /// The result of one round.

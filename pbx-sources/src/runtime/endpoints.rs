@@ -56,6 +56,7 @@ pub fn status_json(handle: &SideloaderHandle) -> serde_json::Value {
         "last_error": e.last_error,
         "stopped": e.stopped,
         "unmapped_extensions": e.unmapped,
+        "unknown_type_words": e.unknown_types,
         "uptime_secs": s.uptime.as_secs(),
         "groups": s.groups,
         "business_hours": s.business_hours.map(|h| serde_json::json!({
@@ -134,6 +135,7 @@ pub fn metrics_text(handle: &SideloaderHandle) -> String {
         let _ = writeln!(out, "pbx_records_skipped_total{{reason=\"{reason}\"}} {n}");
     }
     s.unmapped.write_metrics(&mut out);
+    s.unknown_types.write_metrics(&mut out);
     let _ = writeln!(
         out,
         "# HELP pbx_up 1 while delivering, 0 once stopped.\n# TYPE pbx_up gauge\npbx_up {}",
