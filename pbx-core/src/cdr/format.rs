@@ -27,8 +27,7 @@ pub fn format_line(cdr: &Cdr, template: &FieldTemplate) -> String {
             line.push(b',');
         }
         let mut text = field_text(cdr, field);
-        if i == 0 && field != Field::HistoryId {
-            // `historyid` writes its own `Call ` (and nothing when absent).
+        if i == 0 {
             text.insert_str(0, "Call ");
         }
         // Worst case every byte is a quote (doubled) plus the two enclosing quotes.
@@ -51,11 +50,7 @@ fn field_text(cdr: &Cdr, field: Field) -> String {
         v.as_ref().map(T::to_string).unwrap_or_default()
     }
     match field {
-        Field::HistoryId => cdr
-            .history_id
-            .as_ref()
-            .map(|h| format!("Call {h}"))
-            .unwrap_or_default(),
+        Field::HistoryId => s(&cdr.history_id),
         Field::CallId => s(&cdr.call_id),
         Field::Duration => cdr.duration.map(format_duration).unwrap_or_default(),
         Field::TimeStart => cdr.time_start.map(format_timestamp).unwrap_or_default(),
