@@ -528,6 +528,47 @@ fn a_queue_forwarding_to_an_outside_number_makes_no_one_the_owner() {
 }
 
 #[test]
+fn the_leg_a_divert_modifies_decides_whose_forward_it_is() {
+    // 103 forwards to queue 800 (103's rule); the queue's own no-answer rule sends the call
+    // to an outside number. The divert to the outside modifies the queue's leg: no one's
+    // mobile, although 103's leg was redirected earlier.
+    let mut rule = entity("outbound_rule", "rule-out");
+    rule.participant_phone_number = s("+41791234567");
+    let c = call(
+        "ext-queue-out",
+        vec![
+            l("a", caller(Some(CALLER)), ext("103"), 0, None, 20)
+                .init()
+                .redirected("b"),
+            l(
+                "b",
+                caller(Some(CALLER)),
+                entity("queue", "800"),
+                20,
+                Some(21),
+                60,
+            )
+            .base("a", "divert")
+            .redirected("c"),
+            l("c", caller(Some(CALLER)), rule, 60, None, 61)
+                .base("b", "divert")
+                .continued_in("d"),
+            l(
+                "d",
+                caller(Some(CALLER)),
+                trunk_out("+41791234567"),
+                61,
+                Some(65),
+                90,
+            )
+            .base("c", "route_to"),
+        ],
+    );
+    assert_eq!(c.summary().owner, None);
+    assert_eq!(skipped(&mapper(), &c), SkipReason::NoOwner);
+}
+
+#[test]
 fn outbound_through_a_rewriting_rule_logs_the_number_on_the_trunk() {
     // 108 dials 011 44 20 7946 0018; the outbound rule sends +44 20 7946 0018.
     let mut rule = entity("outbound_rule", "OR1");

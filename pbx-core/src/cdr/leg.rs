@@ -502,9 +502,10 @@ fn is_method(leg: &CdrLeg, method: &str) -> bool {
 }
 
 /// The forward to a mobile (see [`LegSummary`]): a `divert` leg to an outbound rule or
-/// external line; the extension leg it diverted (the divert's `base_cdr_id` or
-/// `originating_cdr_id`, else the latest extension leg `redirected` before it) — that leg
-/// `redirected` and unanswered; and answered legs to an external line from the divert on.
+/// external line; the extension leg it diverted (the divert's `base_cdr_id` when that names a
+/// leg of the call, else its `originating_cdr_id` when that is such a leg, else the latest
+/// extension leg `redirected` before it) — that leg `redirected` and unanswered; and answered
+/// legs to an external line from the divert on.
 /// Call only when no extension took the call (no answered leg to an extension).
 fn forwarded_outside(legs: &[CdrLeg], depth: &[u32]) -> Option<Forward> {
     let redirected_extension = |l: &CdrLeg| {
@@ -520,18 +521,21 @@ fn forwarded_outside(legs: &[CdrLeg], depth: &[u32]) -> Option<Forward> {
         .filter(|&i| is_method(&legs[i], "divert") && outside(&legs[i].destination))
         .max_by_key(|&i| (legs[i].started_at, depth[i], i))?;
     let d = &legs[divert];
-    let linked = [&d.base_cdr_id, &d.originating_cdr_id]
-        .into_iter()
-        .flatten()
-        .find_map(|id| {
-            legs.iter()
-                .find(|l| &l.cdr_id == id && redirected_extension(l))
-        });
-    let from = linked.or_else(|| {
+    let find = |id: &Option<String>| {
+        id.as_deref()
+            .and_then(|id| legs.iter().find(|l| l.cdr_id == id))
+    };
+    let before_divert = || {
         legs.iter()
             .filter(|l| redirected_extension(l) && l.started_at <= d.started_at)
             .max_by_key(|l| l.started_at)
-    })?;
+    };
+    let from = match (find(&d.base_cdr_id), find(&d.originating_cdr_id)) {
+        // The leg the divert modifies decides: a queue's or ring group's forward is no one's.
+        (Some(base), _) => Some(base).filter(|l| redirected_extension(l)),
+        (None, Some(origin)) if redirected_extension(origin) => Some(origin),
+        _ => before_divert(),
+    }?;
     let extension = from.destination.extension()?.to_owned();
     // The outside legs that answered, from the divert on (the rule's leg and what it became).
     let reached: Vec<&CdrLeg> = legs
