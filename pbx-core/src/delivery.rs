@@ -60,6 +60,10 @@ pub struct Prepared {
     /// The call's `pbxCallId` when the call is skipped (for the debug log that says why a
     /// call was not logged); `None` otherwise or when the record has no id.
     pub skipped_call_id: Option<String>,
+    /// The words in the record's type fields that 3CX does not write (treated as absent;
+    /// [`crate::unknown_types::unrecognised_type_words`]), for the adapter to count and warn
+    /// about; empty for nearly every record.
+    pub unknown_type_words: Vec<String>,
 }
 
 /// Parses and maps records: the CDR parser (template) and the call mapper (direction policy,
@@ -101,7 +105,13 @@ impl Pipeline {
     pub fn prepare_within(&self, record: &SourceRecord, range: Option<&TimeRange>) -> Prepared {
         // The id of a skipped call, for the log line that says why it was not logged.
         let skipped_call_id = std::cell::RefCell::new(None);
-        let note_skip = |cdr: &crate::cdr::Cdr, mapped: &Result<Mapped, Error>| {
+        // Type words 3CX does not write, for the operator's count.
+        let unknown_type_words = std::cell::RefCell::new(Vec::new());
+        let note = |cdr: &crate::cdr::Cdr, mapped: &Result<Mapped, Error>| {
+            let words = crate::unknown_types::unrecognised_type_words(cdr);
+            if !words.is_empty() {
+                *unknown_type_words.borrow_mut() = words.into_iter().map(str::to_owned).collect();
+            }
             if let Ok(Mapped::Skipped(_)) = mapped {
                 *skipped_call_id.borrow_mut() =
                     pbx_call_id(cdr, &self.mapper.options().call_id_prefix);
@@ -112,7 +122,7 @@ impl Pipeline {
                 Some(r) if !r.admits(cdr) => Ok(Mapped::Skipped(SkipReason::OutsideRange)),
                 _ => self.mapper.map(cdr),
             };
-            note_skip(cdr, &mapped);
+            note(cdr, &mapped);
             mapped
         };
         let (location, raw, mapped) = match &record.record {
@@ -144,7 +154,7 @@ impl Pipeline {
                                 .mapper
                                 .map_classified(&cdr, &self.mapper.classify_legs(legs)),
                         };
-                        note_skip(&cdr, &mapped);
+                        note(&cdr, &mapped);
                         mapped
                     })
                     .map_err(|e| e.located(at.clone()));
@@ -182,6 +192,7 @@ impl Pipeline {
             raw,
             disposition,
             skipped_call_id: skipped_call_id.into_inner(),
+            unknown_type_words: unknown_type_words.into_inner(),
         }
     }
 }

@@ -1,8 +1,9 @@
 //! Call direction: inbound, outbound, internal — with the rule that decided it, the owning
 //! extension and the other party's number.
 //!
-//! Type fields (`from-type`, `to-type`, `final-type`) decide first. Only when they are absent
-//! or say nothing does the classifier fall back to configured trunk DNs, then to number
+//! Type fields (`from-type`, `to-type`, `final-type`) decide first. Only when they are absent,
+//! hold a word 3CX does not write ([`PartyType::is_recognised`]: treated as absent) or say
+//! nothing does the classifier fall back to configured trunk DNs, then to number
 //! patterns (an `Ext.` prefix or a short number is internal; a long number, a `+` number or a
 //! withheld caller is external). Digit length alone never makes a call inbound.
 
@@ -367,11 +368,11 @@ pub fn classify_ref<'r, R: CallRecord + ?Sized>(
 }
 
 fn decide<R: CallRecord + ?Sized>(cdr: &R, policy: &DirectionPolicy) -> (Direction, Rule) {
-    // 1. Type fields.
-    match cdr.from_type() {
+    // 1. Type fields (a word 3CX does not write counts as absent).
+    match known(cdr.from_type()) {
         Some(t) if t.is_external() => return (Direction::Inbound, Rule::FromTypeExternal),
         Some(PartyType::Extension) => {
-            let dest = [cdr.to_type(), cdr.final_type()];
+            let dest = [known(cdr.to_type()), known(cdr.final_type())];
             if dest.iter().any(|t| t.is_some_and(PartyType::is_external)) {
                 return (Direction::Outbound, Rule::ToTypeExternal);
             }
@@ -418,6 +419,11 @@ fn decide<R: CallRecord + ?Sized>(cdr: &R, policy: &DirectionPolicy) -> (Directi
     (Direction::Unknown, Rule::Undetermined)
 }
 
+/// A type field's value when it is a word 3CX writes; an unrecognised word is as absent.
+fn known(t: Option<&PartyType>) -> Option<&PartyType> {
+    t.filter(|t| t.is_recognised())
+}
+
 fn is_internal_type(t: &PartyType) -> bool {
     matches!(
         t,
@@ -444,29 +450,34 @@ fn caller_is_internal<R: CallRecord + ?Sized>(cdr: &R, policy: &DirectionPolicy)
 }
 
 /// The extension that owns an inbound call: `final-dn` when it is a person's extension (a
-/// transfer's `final-dn` is the last agent); when the call ended in voicemail, the mailbox's
+/// transfer's `final-dn` is the last agent) and `final-number` is not an outside number (a
+/// call forwarded to a mobile ends on the trunk's DN); when the call ended in voicemail, the mailbox's
 /// extension (`final-dn` when the record also shows it as the extension rung, else the last
 /// person's extension in the chain); else the last person's extension in the chain, else
 /// `to-dn` when it is a person's. Queues, ring groups, IVRs and voicemail (by type field or
 /// by [`DirectionPolicy::service_dns`]), trunks and numbers the extension rule rejects are
-/// never the owner.
+/// never the owner. A type field holding a word 3CX does not write counts as absent.
 fn answering_extension<'r, R: CallRecord + ?Sized>(
     cdr: &'r R,
     policy: &DirectionPolicy,
 ) -> Option<&'r str> {
+    let (to_type, final_type) = (known(cdr.to_type()), known(cdr.final_type()));
     let rung_as_extension =
-        |dn: &str| cdr.to_dn() == Some(dn) && cdr.to_type() == Some(&PartyType::Extension);
+        |dn: &str| cdr.to_dn() == Some(dn) && to_type == Some(&PartyType::Extension);
     let is_service_dn = |dn: &str| {
         policy.is_service(dn)
             || policy.is_trunk(dn)
-            || (cdr.to_dn() == Some(dn) && cdr.to_type().is_some_and(is_service_type))
+            || (cdr.to_dn() == Some(dn) && to_type.is_some_and(is_service_type))
             || (cdr.final_dn() == Some(dn)
-                && cdr.final_type().is_some_and(is_service_type)
-                && !(cdr.final_type() == Some(&PartyType::Voicemail) && rung_as_extension(dn)))
+                && final_type.is_some_and(is_service_type)
+                && !(final_type == Some(&PartyType::Voicemail) && rung_as_extension(dn)))
     };
     let person = |dn: &str| policy.is_owner_extension(dn) && !is_service_dn(dn);
-    if let Some(dn) = cdr.final_dn() {
-        let by_type = match cdr.final_type() {
+    // A call that ended on an outside number (forwarded to a mobile, transferred out): its
+    // `final-dn` is the line it left through, not a person — the chain names who forwarded.
+    let ended_outside = cdr.final_number().is_some_and(|n| policy.is_external(n));
+    if let Some(dn) = cdr.final_dn().filter(|_| !ended_outside) {
+        let by_type = match final_type {
             Some(PartyType::Extension) | None => true,
             // A voicemail DN that is the extension rung: that extension's mailbox.
             Some(PartyType::Voicemail) => rung_as_extension(dn),
@@ -487,7 +498,7 @@ fn answering_extension<'r, R: CallRecord + ?Sized>(
     // A record without final-dn or chain (a missed call in a short layout): the extension it
     // rang, when that is a person's.
     cdr.to_dn()
-        .filter(|_| match cdr.to_type() {
+        .filter(|_| match to_type {
             Some(t) => *t == PartyType::Extension,
             None => true,
         })

@@ -49,6 +49,7 @@ pub mod jsonl;
 pub mod memory;
 pub mod phone;
 mod traits;
+pub mod unknown_types;
 pub mod unmapped;
 pub mod vocab;
 

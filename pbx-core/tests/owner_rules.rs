@@ -416,6 +416,158 @@ fn a_missed_call_not_ending_in_voicemail_has_no_owner() {
     assert_eq!(skipped(&mapper(), &c), SkipReason::NoOwner);
 }
 
+/// DID → 103 rings 20 s unanswered → 103's own forwarding rule (`divert`, no answer) sends
+/// the call through an outbound rule to 103's mobile, which answers at +28 and talks until
+/// +153. `linked`: the divert names 103's leg as its base (else only times relate them).
+fn forwarded_to_a_mobile(linked: bool, mobile_answers: bool) -> CallLegs {
+    let mut rule = entity("outbound_rule", "rule-mobile");
+    rule.participant_phone_number = s("+41791234567");
+    let divert = l("c", caller(Some(CALLER)), rule, 20, None, 21).continued_in("d");
+    let divert = if linked {
+        divert.base("b", "divert")
+    } else {
+        L {
+            method: "divert",
+            ..divert
+        }
+    };
+    call(
+        "mobile",
+        vec![
+            l("a", caller(Some(CALLER)), inbound_routing(), 0, None, 0)
+                .init()
+                .continued_in("b"),
+            l("b", caller(Some(CALLER)), ext("103"), 0, None, 20)
+                .base("a", "route_to")
+                .redirected("c"),
+            divert,
+            l(
+                "d",
+                caller(Some(CALLER)),
+                trunk_out("+41791234567"),
+                21,
+                mobile_answers.then_some(28),
+                153,
+            )
+            .base("c", "route_to"),
+        ],
+    )
+}
+
+#[test]
+fn a_call_forwarded_to_a_mobile_by_an_extensions_rule_is_that_extensions_call() {
+    for linked in [true, false] {
+        let c = forwarded_to_a_mobile(linked, true);
+        let sum = c.summary();
+        assert_eq!(sum.direction, Direction::Inbound);
+        assert_eq!(sum.owner.as_deref(), Some("103"), "linked {linked}");
+        assert!(sum.owner_by_forward && !sum.owner_by_voicemail);
+        assert_eq!(sum.talk, Some(Duration::from_secs(125)));
+        assert_eq!(sum.answered_at, Some(at(28)));
+        let call = delivered(&mapper(), &c);
+        assert_eq!(call.call_owner_extension, "103");
+        assert_eq!(call.call_duration, 125, "the mobile leg's talk");
+        assert_eq!(call.call_direction, CallDirection::Inbound);
+        assert_eq!(call.phone_number, CALLER);
+        // The assembled record reads the same way (the text rules on it).
+        let cdr = pbx_core::cdr::assemble_call(&c).unwrap();
+        assert_eq!(cdr.final_type, Some(PartyType::ExternalLine));
+        assert_eq!(
+            cdr.final_number,
+            Some(PartyNumber::Number("+41791234567".into()))
+        );
+        assert_eq!(cdr.talk_seconds(), 125);
+        let text = mapper().map(&cdr).unwrap();
+        assert_eq!(text, Mapped::Call(call));
+    }
+}
+
+#[test]
+fn a_forward_the_mobile_does_not_answer_has_no_owner() {
+    let c = forwarded_to_a_mobile(true, false);
+    assert_eq!(c.summary().owner, None);
+    assert_eq!(skipped(&mapper(), &c), SkipReason::NoOwner);
+}
+
+#[test]
+fn a_queue_forwarding_to_an_outside_number_makes_no_one_the_owner() {
+    // Queue 800's no-answer destination is an outside number: no extension's rule forwarded
+    // it (the polled agent's leg was cancelled, not redirected).
+    let mut rule = entity("outbound_rule", "rule-out");
+    rule.participant_phone_number = s("+41791234567");
+    let c = call(
+        "queue-out",
+        vec![
+            l(
+                "a",
+                caller(Some(CALLER)),
+                entity("queue", "800"),
+                0,
+                Some(1),
+                30,
+            )
+            .init()
+            .redirected("c"),
+            l("p", caller(Some(CALLER)), ext("104"), 2, None, 20).polling(),
+            l("c", caller(Some(CALLER)), rule, 30, None, 31)
+                .base("a", "divert")
+                .continued_in("d"),
+            l(
+                "d",
+                caller(Some(CALLER)),
+                trunk_out("+41791234567"),
+                31,
+                Some(35),
+                90,
+            )
+            .base("c", "route_to"),
+        ],
+    );
+    assert_eq!(c.summary().owner, None);
+    assert_eq!(skipped(&mapper(), &c), SkipReason::NoOwner);
+}
+
+#[test]
+fn the_leg_a_divert_modifies_decides_whose_forward_it_is() {
+    // 103 forwards to queue 800 (103's rule); the queue's own no-answer rule sends the call
+    // to an outside number. The divert to the outside modifies the queue's leg: no one's
+    // mobile, although 103's leg was redirected earlier.
+    let mut rule = entity("outbound_rule", "rule-out");
+    rule.participant_phone_number = s("+41791234567");
+    let c = call(
+        "ext-queue-out",
+        vec![
+            l("a", caller(Some(CALLER)), ext("103"), 0, None, 20)
+                .init()
+                .redirected("b"),
+            l(
+                "b",
+                caller(Some(CALLER)),
+                entity("queue", "800"),
+                20,
+                Some(21),
+                60,
+            )
+            .base("a", "divert")
+            .redirected("c"),
+            l("c", caller(Some(CALLER)), rule, 60, None, 61)
+                .base("b", "divert")
+                .continued_in("d"),
+            l(
+                "d",
+                caller(Some(CALLER)),
+                trunk_out("+41791234567"),
+                61,
+                Some(65),
+                90,
+            )
+            .base("c", "route_to"),
+        ],
+    );
+    assert_eq!(c.summary().owner, None);
+    assert_eq!(skipped(&mapper(), &c), SkipReason::NoOwner);
+}
+
 #[test]
 fn outbound_through_a_rewriting_rule_logs_the_number_on_the_trunk() {
     // 108 dials 011 44 20 7946 0018; the outbound rule sends +44 20 7946 0018.

@@ -224,11 +224,11 @@ fn prefixes_and_specials() {
 
 #[test]
 fn timestamps_with_every_separator_read_as_utc() {
-    let p = parser("time-start,time-answered,time-end");
+    let p = parser("time-start,time-answered,time-end,historyid");
     let cdr = p
         .parse_line(
             1,
-            "2020/06/29 07:56:32,2020.06.29 07:56:33,2020-06-29 08:00:16",
+            "2020/06/29 07:56:32,2020.06.29 07:56:33,2020-06-29 08:00:16,1",
         )
         .unwrap();
     assert_eq!(
@@ -244,20 +244,20 @@ fn timestamps_with_every_separator_read_as_utc() {
         Some(Utc.with_ymd_and_hms(2020, 6, 29, 8, 0, 16).unwrap())
     );
     // Fractions of a second are kept.
-    let cdr = p.parse_line(1, "2020/06/29 07:56:32.250,,").unwrap();
+    let cdr = p.parse_line(1, "2020/06/29 07:56:32.250,,,1").unwrap();
     assert_eq!(cdr.time_start.unwrap().timestamp_subsec_millis(), 250);
 }
 
 #[test]
 fn both_vocabularies_case_insensitive_unknown_kept() {
-    let p = parser("reason-terminated,reason-changed,from-type,to-type,final-type");
+    let p = parser("reason-terminated,reason-changed,from-type,to-type,final-type,historyid");
     let old = p
-        .parse_line(1, "TerminatedByDst,ReplacedSrc,Line,Queue,VMail")
+        .parse_line(1, "TerminatedByDst,ReplacedSrc,Line,Queue,VMail,1")
         .unwrap();
     let new = p
         .parse_line(
             1,
-            "DST_PARTICIPANT_TERMINATED,replacedsrc,external_line,queue,voicemail",
+            "DST_PARTICIPANT_TERMINATED,replacedsrc,external_line,queue,voicemail,1",
         )
         .unwrap();
     assert_eq!(old, new);
@@ -279,7 +279,7 @@ fn both_vocabularies_case_insensitive_unknown_kept() {
         assert_eq!(TerminationReason::parse(raw), want, "{raw}");
     }
     let odd = p
-        .parse_line(1, "license_limit,Polling,Conference,ivr,script")
+        .parse_line(1, "license_limit,Polling,Conference,ivr,script,1")
         .unwrap();
     assert_eq!(
         odd.reason_terminated,

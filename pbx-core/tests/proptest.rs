@@ -15,7 +15,13 @@ fn template() -> impl Strategy<Value = FieldTemplate> {
         Just(FieldTemplate::v16_20()),
         proptest::sample::subsequence(Field::ALL.to_vec(), 1..=27)
             .prop_shuffle()
-            .prop_map(|f| FieldTemplate::new(f).expect("distinct fields")),
+            .prop_map(|mut f| {
+                // A template must identify the call: without either id it is refused.
+                if !f.contains(&Field::HistoryId) && !f.contains(&Field::CallId) {
+                    f.push(Field::HistoryId);
+                }
+                FieldTemplate::new(f).expect("distinct fields with an id")
+            }),
     ]
 }
 

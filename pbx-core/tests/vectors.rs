@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use pbx_core::call::{CallMapper, Mapped, SkipReason};
-use pbx_core::cdr::{Cdr, CdrParser};
+use pbx_core::cdr::{Cdr, CdrParser, FieldTemplate};
 use pbx_core::config::{Config, HoursConfig};
 use pbx_core::hours::BusinessHours;
 use pbx_core::hours::xapi::OfficeHours;
@@ -283,6 +283,24 @@ fn config_errors() {
             other => json!(format!("not an InvalidConfig: {other:?}")),
         };
         check.eq(name, "issues", &got, &case["issues"]);
+    }
+    check.done();
+}
+
+#[test]
+fn field_templates() {
+    let v = vectors();
+    let mut check = Check::default();
+    for case in cases(&v, "templates") {
+        let got = match s(case, "template").parse::<FieldTemplate>() {
+            Ok(t) => json!({"fields": t.fields().iter().map(|f| f.name()).collect::<Vec<_>>()}),
+            Err(e) => json!({"error": {
+                "code": e.kind().category().code(),
+                "kind": e.kind().code(),
+                "message": e.to_string(),
+            }}),
+        };
+        check.eq(s(case, "name"), "template", &got, &case["expect"]);
     }
     check.done();
 }

@@ -22,7 +22,7 @@ const throwsLike = (fn, code, want) =>
   })
 
 test('every vector list has cases (an empty one would check nothing)', () => {
-  for (const key of ['phone', 'cdr', 'direction', 'calls', 'hours', 'config_errors']) {
+  for (const key of ['phone', 'cdr', 'direction', 'calls', 'hours', 'config_errors', 'templates']) {
     assert.ok(Array.isArray(vectors[key]) && vectors[key].length > 0, `tests/vectors/core.json: ${key} is empty`)
   }
 })
@@ -121,5 +121,18 @@ test('configuration errors: every problem with its path', () => {
       assert.deepEqual(e.issues.map((i) => ({ path: i.path, value: i.value ?? null, message: i.message })), c.issues, c.name)
       return true
     })
+  }
+})
+
+test('field templates: one without the call ids is refused by the constructor', () => {
+  for (const c of vectors.templates) {
+    if (c.expect.error) {
+      assert.throws(() => new CdrParser(c.template), (e) => {
+        assert.deepEqual({ code: e.code, kind: e.kind, message: e.message }, c.expect.error, c.name)
+        return true
+      })
+      continue
+    }
+    assert.deepEqual(new CdrParser(c.template).fields, c.expect.fields, c.name)
   }
 })

@@ -39,7 +39,7 @@ def error_dict(e: pbx.ParseError) -> dict[str, object]:
     return {"kind": e.kind, "line": e.line, "field": e.field, "value": e.value, "message": str(e)}
 
 
-LISTS = ("phone", "cdr", "direction", "calls", "hours", "config_errors")
+LISTS = ("phone", "cdr", "direction", "calls", "hours", "config_errors", "templates")
 
 
 @pytest.mark.parametrize("key", LISTS)
@@ -145,3 +145,16 @@ def test_config_errors(case: dict[str, Any]) -> None:
     e = info.value
     assert (e.code, e.kind) == ("PBX_CONFIG_ERROR", "invalid_config")
     assert [i._asdict() for i in e.issues] == case["issues"]
+
+
+@pytest.mark.parametrize("case", VECTORS["templates"], ids=ids(VECTORS["templates"]))
+def test_templates(case: dict[str, Any]) -> None:
+    expect = case["expect"]
+    if "error" in expect:
+        # Refused by the parser's constructor, once, before any line is read.
+        with pytest.raises(pbx.ConfigError) as info:
+            pbx.CdrParser(case["template"])
+        e = info.value
+        assert {"code": e.code, "kind": e.kind, "message": str(e)} == expect["error"]
+        return
+    assert pbx.CdrParser(case["template"]).fields == expect["fields"]

@@ -144,6 +144,12 @@ impl FromStr for Field {
     }
 }
 
+/// Why a template without `historyid` and `callid` is refused, naming the 3CX setting to change.
+const MISSING_IDENTITY: &str = "the template has neither `historyid` nor `callid`, so no \
+    call could be identified; in the 3CX management console's CDR settings, add `historyid` \
+    and `callid` to the CDR output's enabled fields (XAPI CDRSettings.EnabledFields), then \
+    list them in pbx.cdr_template in the same order";
+
 /// Which fields a CDR line holds, and in which order.
 ///
 /// 3CX lets the administrator choose the fields (XAPI `CDRSettings.EnabledFields`), so the
@@ -167,11 +173,16 @@ impl FieldTemplate {
     /// A template from a list of fields.
     ///
     /// # Errors
-    /// [`Error::InvalidTemplate`] when the list is empty or names a field twice.
+    /// [`Error::InvalidTemplate`] when the list is empty, names a field twice, or holds
+    /// neither `historyid` nor `callid` (the call's identity: without one, no line could be
+    /// delivered, so the template is refused once at start rather than every line after).
     ///
     /// ```
     /// use pbx_core::cdr::{Field, FieldTemplate};
     /// assert!(FieldTemplate::new(vec![Field::CallId, Field::CallId]).is_err());
+    /// let e = FieldTemplate::new(vec![Field::TimeStart, Field::FromNo]).unwrap_err();
+    /// assert!(matches!(e, pbx_core::Error::InvalidTemplate { .. }));
+    /// assert!(FieldTemplate::new(vec![Field::TimeStart, Field::CallId]).is_ok());
     /// ```
     pub fn new(fields: Vec<Field>) -> Result<Self, Error> {
         if fields.is_empty() {
@@ -185,6 +196,11 @@ impl FieldTemplate {
                     reason: format!("field `{f}` appears more than once"),
                 });
             }
+        }
+        if !fields.contains(&Field::HistoryId) && !fields.contains(&Field::CallId) {
+            return Err(Error::InvalidTemplate {
+                reason: MISSING_IDENTITY.to_owned(),
+            });
         }
         Ok(FieldTemplate { fields })
     }

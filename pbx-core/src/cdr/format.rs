@@ -7,12 +7,16 @@ use super::value::{format_duration, format_timestamp};
 /// Formats `cdr` as one CDR line laid out as `template` (no line ending), quoting fields as
 /// RFC 4180 requires (by `csv-core`). Parsing the result with the same template gives `cdr`
 /// back, except that fractions of seconds are dropped and `Chain:` is written for the chain.
+/// As 3CX does, the line starts with `Call ` whatever the template's first field is.
 ///
 /// ```
 /// use pbx_core::cdr::{format_line, CdrParser, FieldTemplate};
 /// let t: FieldTemplate = "historyid,from-dispname,duration".parse()?;
 /// let cdr = CdrParser::new(t.clone()).parse_line(1, r#"Call 7,"Smith, John",00:01:00"#)?;
 /// assert_eq!(format_line(&cdr, &t), r#"Call 7,"Smith, John",00:01:00"#);
+/// let t: FieldTemplate = "time-start,historyid".parse()?;
+/// let cdr = CdrParser::new(t.clone()).parse_line(1, "Call 2024/09/09 02:06:33,7")?;
+/// assert_eq!(format_line(&cdr, &t), "Call 2024/09/09 02:06:33,7");
 /// # Ok::<(), pbx_core::Error>(())
 /// ```
 pub fn format_line(cdr: &Cdr, template: &FieldTemplate) -> String {
@@ -22,7 +26,10 @@ pub fn format_line(cdr: &Cdr, template: &FieldTemplate) -> String {
         if i > 0 {
             line.push(b',');
         }
-        let text = field_text(cdr, field);
+        let mut text = field_text(cdr, field);
+        if i == 0 {
+            text.insert_str(0, "Call ");
+        }
         // Worst case every byte is a quote (doubled) plus the two enclosing quotes.
         let mut out = vec![0u8; text.len() * 2 + 2];
         let (_, _, n) = writer.field(text.as_bytes(), &mut out);
@@ -43,11 +50,7 @@ fn field_text(cdr: &Cdr, field: Field) -> String {
         v.as_ref().map(T::to_string).unwrap_or_default()
     }
     match field {
-        Field::HistoryId => cdr
-            .history_id
-            .as_ref()
-            .map(|h| format!("Call {h}"))
-            .unwrap_or_default(),
+        Field::HistoryId => s(&cdr.history_id),
         Field::CallId => s(&cdr.call_id),
         Field::Duration => cdr.duration.map(format_duration).unwrap_or_default(),
         Field::TimeStart => cdr.time_start.map(format_timestamp).unwrap_or_default(),

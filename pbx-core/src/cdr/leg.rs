@@ -245,7 +245,11 @@ fn non_empty(s: &Option<String>) -> Option<String> {
 ///   holds) counts once;
 /// - **inbound owner**: the destination extension of the answered extension leg answered
 ///   last (ties broken by the `base_cdr_id` / `continued_in_cdr_id` chain: a successor is
-///   later); when no extension answered and the call ended in the voicemail of an extension,
+///   later); when no extension answered but the call was **forwarded to an outside number by
+///   an extension's own rule** (that extension's leg `redirected`, then a `divert` leg to an
+///   `outbound_rule` or `external_line`, answered on an `external_line` leg — the person's
+///   mobile), that extension, with the talk time of the answered outside leg(s) after the
+///   divert; when no extension answered and the call ended in the voicemail of an extension,
 ///   that extension (talk 0); otherwise none;
 /// - **outbound / internal owner**: the source extension of the `call_init` leg;
 /// - **other party**: inbound, the caller on the first leg; outbound, the number on the trunk
@@ -264,11 +268,16 @@ pub struct LegSummary {
     pub owner: Option<String>,
     /// True when the owner is the extension whose voicemail took the unanswered call.
     pub owner_by_voicemail: bool,
+    /// True when the owner is the extension whose forwarding rule sent the unanswered call to
+    /// an outside number that answered (a mobile); talk time is that outside leg's.
+    pub owner_by_forward: bool,
     /// The other party.
     pub counterpart: Option<PartyNumber>,
-    /// The first answer by an extension leg; `None` when unanswered.
+    /// The first answer by an extension leg (forwarded to a mobile: by the outside leg);
+    /// `None` when unanswered.
     pub answered_at: Option<DateTime<Utc>>,
-    /// Talk time; `None` when no extension leg was answered.
+    /// Talk time (forwarded to a mobile: the outside leg's); `None` when no extension leg
+    /// was answered.
     pub talk: Option<Duration>,
 }
 
@@ -336,10 +345,12 @@ impl CallLegs {
         let answered: Vec<usize> = (0..legs.len())
             .filter(|&i| legs[i].is_answered_extension_leg())
             .collect();
-        let answered_at = answered.iter().filter_map(|&i| legs[i].answered_at).min();
-        let talk = (!answered.is_empty()).then(|| talk_time(answered.iter().map(|&i| &legs[i])));
+        let mut answered_at = answered.iter().filter_map(|&i| legs[i].answered_at).min();
+        let mut talk =
+            (!answered.is_empty()).then(|| talk_time(answered.iter().map(|&i| &legs[i])));
 
         let mut owner_by_voicemail = false;
+        let mut owner_by_forward = false;
         let (owner, counterpart) = match (direction, init) {
             (Direction::Inbound, Some(init)) => {
                 let last_answer = answered
@@ -349,12 +360,20 @@ impl CallLegs {
                     .max_by_key(|&i| (legs[i].answered_at, depth[i], legs[i].started_at, i));
                 let owner = match last_answer {
                     Some(i) => legs[i].destination.extension().map(str::to_owned),
-                    None if answered.is_empty() => {
-                        let mailbox = voicemail_owner(legs, &depth);
-                        owner_by_voicemail = mailbox.is_some();
-                        mailbox
+                    None => {
+                        if let Some(forward) = forwarded_outside(legs, &depth) {
+                            owner_by_forward = true;
+                            answered_at = Some(forward.answered_at);
+                            talk = Some(forward.talk);
+                            Some(forward.extension)
+                        } else if answered.is_empty() {
+                            let mailbox = voicemail_owner(legs, &depth);
+                            owner_by_voicemail = mailbox.is_some();
+                            mailbox
+                        } else {
+                            None
+                        }
                     }
-                    None => None,
                 };
                 let caller = legs
                     .iter()
@@ -399,6 +418,7 @@ impl CallLegs {
             direction,
             owner,
             owner_by_voicemail,
+            owner_by_forward,
             counterpart,
             answered_at,
             talk,
@@ -465,6 +485,74 @@ fn talk_time<'a>(legs: impl Iterator<Item = &'a CdrLeg>) -> Duration {
         total += ce - ca;
     }
     total.to_std().unwrap_or(Duration::ZERO)
+}
+
+/// An unanswered call an extension's own forwarding rule sent to an outside number that
+/// answered: the extension, and the outside answer and talk.
+struct Forward {
+    extension: String,
+    answered_at: DateTime<Utc>,
+    talk: Duration,
+}
+
+fn is_method(leg: &CdrLeg, method: &str) -> bool {
+    leg.creation_method
+        .as_deref()
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case(method))
+}
+
+/// The forward to a mobile (see [`LegSummary`]): a `divert` leg to an outbound rule or
+/// external line; the extension leg it diverted (the divert's `base_cdr_id` when that names a
+/// leg of the call, else its `originating_cdr_id` when that is such a leg, else the latest
+/// extension leg `redirected` before it) — that leg `redirected` and unanswered; and answered
+/// legs to an external line from the divert on.
+/// Call only when no extension took the call (no answered leg to an extension).
+fn forwarded_outside(legs: &[CdrLeg], depth: &[u32]) -> Option<Forward> {
+    let redirected_extension = |l: &CdrLeg| {
+        l.answered_at.is_none()
+            && l.destination.extension().is_some()
+            && l.termination_reason
+                .as_deref()
+                .is_some_and(|r| r.trim().eq_ignore_ascii_case("redirected"))
+    };
+    let outside = |p: &LegParty| p.kind().is_some_and(|k| k.is_external());
+    // The latest divert to the outside (by start, then chain).
+    let divert = (0..legs.len())
+        .filter(|&i| is_method(&legs[i], "divert") && outside(&legs[i].destination))
+        .max_by_key(|&i| (legs[i].started_at, depth[i], i))?;
+    let d = &legs[divert];
+    let find = |id: &Option<String>| {
+        id.as_deref()
+            .and_then(|id| legs.iter().find(|l| l.cdr_id == id))
+    };
+    let before_divert = || {
+        legs.iter()
+            .filter(|l| redirected_extension(l) && l.started_at <= d.started_at)
+            .max_by_key(|l| l.started_at)
+    };
+    let from = match (find(&d.base_cdr_id), find(&d.originating_cdr_id)) {
+        // The leg the divert modifies decides: a queue's or ring group's forward is no one's.
+        (Some(base), _) => Some(base).filter(|l| redirected_extension(l)),
+        (None, Some(origin)) if redirected_extension(origin) => Some(origin),
+        _ => before_divert(),
+    }?;
+    let extension = from.destination.extension()?.to_owned();
+    // The outside legs that answered, from the divert on (the rule's leg and what it became).
+    let reached: Vec<&CdrLeg> = legs
+        .iter()
+        .filter(|l| {
+            l.answered_at.is_some()
+                && l.destination.kind() == Some(PartyType::ExternalLine)
+                && l.destination.participant_is_incoming != Some(true)
+                && l.started_at >= d.started_at
+        })
+        .collect();
+    let answered_at = reached.iter().filter_map(|l| l.answered_at).min()?;
+    Some(Forward {
+        extension,
+        answered_at,
+        talk: talk_time(reached.into_iter()),
+    })
 }
 
 /// The extension whose voicemail took an unanswered call: the call's last leg (by end, then
@@ -555,6 +643,9 @@ pub fn assemble_call(call: &CallLegs) -> Result<Cdr, Error> {
             latest(&|l: &CdrLeg| l.destination.kind() == Some(PartyType::ExternalLine))
         }
         _ => match summary.owner.as_deref() {
+            Some(_) if summary.owner_by_forward => latest(&|l: &CdrLeg| {
+                l.answered_at.is_some() && l.destination.kind() == Some(PartyType::ExternalLine)
+            }),
             Some(owner) if summary.owner_by_voicemail => latest(&|l: &CdrLeg| {
                 l.destination.kind() == Some(PartyType::Voicemail)
                     && l.destination.dn_number.as_deref().map(str::trim) == Some(owner)

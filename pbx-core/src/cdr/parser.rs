@@ -18,7 +18,8 @@ pub const DEFAULT_MAX_LINE_LEN: usize = 64 * 1024;
 /// Parses 3CX CDR text lines with a given field template.
 ///
 /// A line is split as RFC 4180 CSV (quoted fields, `""` inside quotes), its CR/LF ending and a
-/// trailing comma are ignored, bytes that are not UTF-8 are decoded lossily, and white space
+/// trailing comma are ignored, the `Call ` 3CX writes in front of every line is taken off the
+/// first field whatever that field is, bytes that are not UTF-8 are decoded lossily, and white space
 /// around each field is trimmed. Each field is
 /// then read into its type; a value that cannot be read is an [`Error::InvalidValue`] naming the
 /// line, field, raw value and what was expected. Unknown reason and type values are kept, not
@@ -142,6 +143,14 @@ impl CdrParser {
         if line.iter().all(u8::is_ascii_whitespace) {
             return Err(Error::EmptyLine { at: at() });
         }
+        // 3CX writes `Call ` in front of every line, whatever the template's first field is
+        // (`historyid` in the presets, `time-start` in a site's own order): it is no part of
+        // that field. Taken off the line (so a quoted first field behind it reads as quoted),
+        // or else off a first field that holds it inside quotes (below).
+        let (line, prefixed) = match line.get(..5) {
+            Some(head) if head.eq_ignore_ascii_case(b"call ") => (&line[5..], true),
+            _ => (line, false),
+        };
         let too_many = || Error::TooManyFields {
             at: at(),
             max: MAX_FIELDS,
@@ -202,6 +211,12 @@ impl CdrParser {
                 start = end + 1;
                 nfields += 1;
             }
+        }
+        if nfields > 0 && !prefixed {
+            let (start, end) = bounds[0];
+            let first = text.get(start..end).unwrap_or_default();
+            let kept = strip_call_prefix(first.trim_start());
+            bounds[0].0 = end - kept.len();
         }
         let field_at = |i: usize| text.get(bounds[i].0..bounds[i].1).unwrap_or_default();
         let expected = self.template.len();
@@ -398,7 +413,8 @@ pub(super) fn set_field(
     Ok(())
 }
 
-/// `Call 23193` → `23193` (case-insensitive; a bare id is kept).
+/// `Call 23193` → `23193`, `Call 2024/09/09 02:06:33` → `2024/09/09 02:06:33`
+/// (case-insensitive; a value without the prefix is kept).
 fn strip_call_prefix(raw: &str) -> &str {
     match raw.get(..5) {
         Some(head) if head.eq_ignore_ascii_case("call ") => raw[5..].trim_start(),

@@ -223,6 +223,57 @@ impl PartyType {
     pub fn is_external(&self) -> bool {
         matches!(self, PartyType::ExternalLine | PartyType::OutboundRule)
     }
+
+    /// Whether the value is a word 3CX writes: one of the kinds above, or another documented
+    /// 3CX entity or DN type pbx has no rule for (`inbound_routing`, `endcall`, `paging_group`,
+    /// `unknown`, …; compared ignoring case and `_`). A word that is neither — `External` or
+    /// `Internal` written by a spreadsheet, say — is not trusted: the direction rules treat
+    /// the field as absent, so trunk DNs and number patterns decide.
+    ///
+    /// ```
+    /// use pbx_core::cdr::PartyType;
+    /// assert!(PartyType::parse("Line").is_recognised());
+    /// assert!(PartyType::parse("inbound_routing").is_recognised());
+    /// assert!(PartyType::parse("PagingGroup").is_recognised());
+    /// assert!(!PartyType::parse("External").is_recognised());
+    /// assert!(!PartyType::parse("Internal").is_recognised());
+    /// ```
+    pub fn is_recognised(&self) -> bool {
+        let PartyType::Other(raw) = self else {
+            return true;
+        };
+        let mut key = [0u8; 24];
+        let mut n = 0;
+        for b in raw.bytes().filter(|&b| b != b'_') {
+            let Some(slot) = key.get_mut(n) else {
+                return false;
+            };
+            *slot = b.to_ascii_lowercase();
+            n += 1;
+        }
+        // 3CX's entity types (`cdroutput.*_entity_type`) and DN types (`*_dn_type`) beyond
+        // the kinds above, without `_`.
+        const OTHER_3CX_TYPES: [&[u8]; 15] = [
+            b"bridge",
+            b"callbacktest",
+            b"conference",
+            b"echotest",
+            b"endcall",
+            b"group",
+            b"inboundrouting",
+            b"paginggroup",
+            b"parkingorbit",
+            b"provider",
+            b"servicecall",
+            b"sharedparking",
+            b"specialmenu",
+            b"unknown",
+            b"vmailconsole",
+        ];
+        OTHER_3CX_TYPES
+            .iter()
+            .any(|w| w.eq_ignore_ascii_case(&key[..n]))
+    }
 }
 
 impl fmt::Display for PartyType {

@@ -558,10 +558,15 @@ fn template(c: &mut Check<'_>, v: &V) -> FieldTemplate {
         },
     };
     result.unwrap_or_else(|e| {
+        let why = match &e {
+            // Not "invalid CDR field template" twice.
+            crate::Error::InvalidTemplate { reason } => reason.clone(),
+            other => other.to_string(),
+        };
         c.bad(
             path,
             v.as_ref(),
-            format!("is not a CDR field template: {e}"),
+            format!("is not a CDR field template: {why}"),
         );
         FieldTemplate::default()
     })

@@ -617,8 +617,11 @@ where
                         for record in &records {
                             let p = pipeline.prepare_within(record, range);
                             // A skip is final here: logged (and an unmapped owner counted) now;
-                            // the clock is read only for skips, not for every call.
-                            if matches!(p.disposition, Disposition::Skip(_)) {
+                            // so are unrecognised type words (each record is fetched once). The
+                            // clock is read only for those, not for every call.
+                            if matches!(p.disposition, Disposition::Skip(_))
+                                || !p.unknown_type_words.is_empty()
+                            {
                                 super::skips::note_settled(status, std::iter::once(&p), clock());
                             }
                             let seq = window.push(p.checkpoint.clone());

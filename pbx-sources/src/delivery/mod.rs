@@ -172,6 +172,8 @@ pub struct Status {
     pub stopped: Option<String>,
     /// Extensions owning skipped calls without a user: count, first and last seen.
     pub unmapped: pbx_core::unmapped::UnmappedExtensions,
+    /// Records whose type fields hold words 3CX does not write (treated as absent), per word.
+    pub unknown_types: pbx_core::unknown_types::UnknownTypeWords,
     /// Whether the source can be read, or is misconfigured (`/health`, `/status`).
     pub source: SourceHealth,
 }

@@ -1,7 +1,10 @@
 //! Skipped calls made visible: every settled skip logged at `debug` (pbxCallId, location,
 //! reason), and calls whose owner extension has no user counted per extension
 //! ([`pbx_core::unmapped::UnmappedExtensions`] in [`super::Status::unmapped`]), with a `warn`
-//! the first time an extension is seen and at most hourly after.
+//! the first time an extension is seen and at most hourly after. Records whose type fields
+//! hold words 3CX does not write are counted per word
+//! ([`pbx_core::unknown_types::UnknownTypeWords`] in [`super::Status::unknown_types`]), with
+//! one `warn` naming the words the first time each is seen.
 
 use std::sync::{Mutex, PoisonError};
 
@@ -11,13 +14,17 @@ use pbx_core::delivery::{Disposition, Prepared};
 
 use super::Status;
 
-/// Records the settled records' skips (call once per settled record).
+/// Records the settled records' skips and unrecognised type words (call once per settled
+/// record; a record without either may be left out).
 pub(super) fn note_settled<'a>(
     status: &Mutex<Status>,
     settled: impl IntoIterator<Item = &'a Prepared>,
     now: DateTime<Utc>,
 ) {
     for p in settled {
+        if !p.unknown_type_words.is_empty() {
+            note_unknown_type_words(status, p);
+        }
         let Disposition::Skip(reason) = &p.disposition else {
             continue;
         };
@@ -45,5 +52,26 @@ pub(super) fn note_settled<'a>(
                 );
             }
         }
+    }
+}
+
+/// Counts one record's unrecognised type words; warns once, naming the words seen for the
+/// first time.
+fn note_unknown_type_words(status: &Mutex<Status>, p: &Prepared) {
+    let new = status
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .unknown_types
+        .record(p.unknown_type_words.iter().map(String::as_str));
+    if !new.is_empty() {
+        let words = new.join(", ");
+        tracing::warn!(
+            words = %words,
+            location = %p.location,
+            "type fields (from-type, to-type, final-type) hold words 3CX does not write: {words}; \
+             they are treated as absent, so configured trunk DNs and number patterns decide \
+             direction and owner (counted in /status unknown_type_words and /metrics \
+             pbx_unknown_type_words_total)"
+        );
     }
 }

@@ -73,6 +73,7 @@ pub fn status_json(handle: &SideloaderHandle) -> serde_json::Value {
         "stopped": e.stopped,
         "source": e.source,
         "unmapped_extensions": e.unmapped,
+        "unknown_type_words": e.unknown_types,
         "uptime_secs": s.uptime.as_secs(),
         "groups": s.groups,
         "business_hours": s.business_hours.map(|h| serde_json::json!({
@@ -200,6 +201,7 @@ pub fn metrics_text(handle: &SideloaderHandle) -> String {
         "# HELP pbx_source_misconfigured 1 while the CDR source fails in a way waiting will not heal (login, table, permission, TLS trust).\n# TYPE pbx_source_misconfigured gauge\npbx_source_misconfigured {}",
         u8::from(s.source.is_misconfigured())
     );
+    s.unknown_types.write_metrics(&mut out);
     let _ = writeln!(
         out,
         "# HELP pbx_up 1 while delivering, 0 once stopped.\n# TYPE pbx_up gauge\npbx_up {}",
