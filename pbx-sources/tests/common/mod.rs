@@ -308,14 +308,29 @@ impl pbx_sources::http::Sleeper for RecordingSleeper {
 }
 
 /// Everything logged (at every level) on this thread while the guard lives.
+///
+/// One global subscriber (installed once per test binary) writes each event to the buffer of
+/// the thread that logged it, if that thread is capturing. A per-test `set_default` would race
+/// with tracing's callsite interest cache when tests run in parallel: a log statement first
+/// reached by a thread without a subscriber can be cached as "never", and a test that captures
+/// later then sees nothing (seen under load).
 #[derive(Clone, Default)]
 pub struct Logs(Arc<Mutex<Vec<u8>>>);
 
-struct LogWriter(Arc<Mutex<Vec<u8>>>);
+thread_local! {
+    static CAPTURING: std::cell::RefCell<Option<Arc<Mutex<Vec<u8>>>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+struct LogWriter;
 
 impl std::io::Write for LogWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        CAPTURING.with(|c| {
+            if let Some(b) = c.borrow().as_ref() {
+                b.lock().unwrap().extend_from_slice(buf);
+            }
+        });
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -323,17 +338,29 @@ impl std::io::Write for LogWriter {
     }
 }
 
+/// Stops the capture of this thread when dropped.
+pub struct CaptureGuard(());
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        CAPTURING.with(|c| c.borrow_mut().take());
+    }
+}
+
 impl Logs {
-    pub fn capture() -> (Logs, tracing::subscriber::DefaultGuard) {
-        use tracing_subscriber::util::SubscriberInitExt;
+    pub fn capture() -> (Logs, CaptureGuard) {
+        static INSTALL: std::sync::Once = std::sync::Once::new();
+        INSTALL.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing_subscriber::filter::LevelFilter::TRACE)
+                .with_writer(|| LogWriter)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other global subscriber in the tests");
+        });
         let logs = Logs::default();
-        let buf = logs.0.clone();
-        let guard = tracing_subscriber::fmt()
-            .with_max_level(tracing_subscriber::filter::LevelFilter::TRACE)
-            .with_writer(move || LogWriter(buf.clone()))
-            .finish()
-            .set_default();
-        (logs, guard)
+        CAPTURING.with(|c| *c.borrow_mut() = Some(logs.0.clone()));
+        (logs, CaptureGuard(()))
     }
 
     pub fn text(&self) -> String {
