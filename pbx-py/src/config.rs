@@ -25,6 +25,42 @@ pub(crate) fn load_config(
     PyConfig::load(py, path, env)
 }
 
+/// Reads a configuration file as `pbx-sideloader --config` does: at most
+/// `MAX_CONFIG_BYTES` (1 MiB) are read, so `/dev/zero` or a FIFO cannot grow memory. Every
+/// failure is an `OSError` naming the file (`filename`): `FileNotFoundError` (errno set) for
+/// a missing one; `OSError("cannot read …: it is over the limit of 1048576 bytes")` for one
+/// over the limit.
+pub(crate) fn read_config(path: &std::path::Path) -> PyResult<String> {
+    use pyo3::exceptions::PyOSError;
+    let name = path.display().to_string();
+    match pbx_sources::bounded::read_file_limited(path, pbx_core::config::MAX_CONFIG_BYTES) {
+        Ok(text) => Ok(text),
+        Err(pbx_sources::Error::ReadFile { source, .. }) => Err(match source.raw_os_error() {
+            // OSError(errno, strerror, filename): Python picks the subclass
+            // (FileNotFoundError, PermissionError, IsADirectoryError) from errno.
+            Some(errno) => {
+                let text = source.to_string();
+                let strerror = text
+                    .strip_suffix(&format!(" (os error {errno})"))
+                    .unwrap_or(&text)
+                    .to_owned();
+                PyOSError::new_err((errno, strerror, name))
+            }
+            None => os_error(format!("cannot read {name}: {source}"), name),
+        }),
+        Err(e) => os_error(e.to_string(), name),
+    }
+}
+
+/// An `OSError` with `message` and its `filename` set.
+fn os_error(message: String, filename: String) -> PyErr {
+    Python::attach(|py| {
+        let err = pyo3::exceptions::PyOSError::new_err(message);
+        let _ = err.value(py).setattr("filename", filename);
+        err
+    })
+}
+
 /// The validated sideloader configuration (the YAML of `examples/config/sideloader.yml`).
 ///
 /// Build it with `Config.load(path)` or `Config.from_yaml(text)`; both raise `ConfigError`
@@ -49,7 +85,7 @@ impl PyConfig {
         #[pyo3(from_py_with = crate::arg::path)] path: PathBuf,
         env: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let text = std::fs::read_to_string(&path)?;
+        let text = py.detach(|| read_config(&path))?;
         Self::from_yaml(py, text, env)
     }
 

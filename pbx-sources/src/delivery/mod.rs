@@ -52,7 +52,10 @@ use tokio::sync::{Notify, watch};
 use crate::{BoxError, Error};
 
 pub use groups::{CheckReport, GroupLoop, STATE_KEY};
-pub use quarantine::{FileQuarantine, MemoryQuarantine, Quarantine, ReplayReport, replay};
+pub use quarantine::{
+    FileQuarantine, MAX_ENTRY_BYTES, MemoryQuarantine, Quarantine, QuarantineContents,
+    ReplayReport, UnreadableLine, replay,
+};
 
 /// Engine settings.
 ///
