@@ -329,7 +329,8 @@ fn init_logging(config: &Config, json: bool) {
 fn escaped_fields() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> + 'static {
     use tracing_subscriber::field::MakeExt;
     tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
-        let text = escape_controls(&format!("{value:?}"));
+        let raw = format!("{value:?}");
+        let text = escape_controls(&raw);
         match field.name() {
             "message" => write!(w, "{text}"),
             name => write!(w, "{}={text}", name.trim_start_matches("r#")),
