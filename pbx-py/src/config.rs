@@ -48,7 +48,7 @@ pub(crate) fn read_config(path: &std::path::Path) -> PyResult<String> {
             }
             None => os_error(format!("cannot read {name}: {source}"), name),
         }),
-        Err(e) => os_error(e.to_string(), name),
+        Err(e) => Err(os_error(e.to_string(), name)),
     }
 }
 
