@@ -27,38 +27,37 @@ pub(crate) fn load_config(
 
 /// Reads a configuration file as `pbx-sideloader --config` does: at most
 /// `MAX_CONFIG_BYTES` (1 MiB) are read, so `/dev/zero` or a FIFO cannot grow memory. Every
-/// failure is an `OSError` naming the file (`filename`): `FileNotFoundError` (errno set) for
-/// a missing one; `OSError("cannot read …: it is over the limit of 1048576 bytes")` for one
-/// over the limit.
+/// failure is an `OSError` naming the file (`filename`): `FileNotFoundError` for a missing
+/// one, `[Errno 27] it is over the limit of 1048576 bytes: '/dev/zero'` (errno `EFBIG`) for
+/// one over the limit.
 pub(crate) fn read_config(path: &std::path::Path) -> PyResult<String> {
     use pyo3::exceptions::PyOSError;
+    // OSError(errno, strerror, filename): Python picks the subclass (FileNotFoundError,
+    // PermissionError, …) from errno, and its text names the file.
+    const EINVAL: i32 = 22;
+    const EFBIG: i32 = 27;
     let name = path.display().to_string();
-    match pbx_sources::bounded::read_file_limited(path, pbx_core::config::MAX_CONFIG_BYTES) {
-        Ok(text) => Ok(text),
-        Err(pbx_sources::Error::ReadFile { source, .. }) => Err(match source.raw_os_error() {
-            // OSError(errno, strerror, filename): Python picks the subclass
-            // (FileNotFoundError, PermissionError, IsADirectoryError) from errno.
-            Some(errno) => {
-                let text = source.to_string();
-                let strerror = text
-                    .strip_suffix(&format!(" (os error {errno})"))
-                    .unwrap_or(&text)
-                    .to_owned();
-                PyOSError::new_err((errno, strerror, name))
+    let (errno, strerror) =
+        match pbx_sources::bounded::read_file_limited(path, pbx_core::config::MAX_CONFIG_BYTES) {
+            Ok(text) => return Ok(text),
+            Err(pbx_sources::Error::ReadFile { source, .. }) => match source.raw_os_error() {
+                Some(errno) => {
+                    let text = source.to_string();
+                    let strerror = text
+                        .strip_suffix(&format!(" (os error {errno})"))
+                        .unwrap_or(&text)
+                        .to_owned();
+                    (errno, strerror)
+                }
+                // A directory, or not UTF-8 text.
+                None => (EINVAL, source.to_string()),
+            },
+            Err(pbx_sources::Error::FileTooLarge { limit, .. }) => {
+                (EFBIG, format!("it is over the limit of {limit} bytes"))
             }
-            None => os_error(format!("cannot read {name}: {source}"), name),
-        }),
-        Err(e) => Err(os_error(e.to_string(), name)),
-    }
-}
-
-/// An `OSError` with `message` and its `filename` set.
-fn os_error(message: String, filename: String) -> PyErr {
-    Python::attach(|py| {
-        let err = pyo3::exceptions::PyOSError::new_err(message);
-        let _ = err.value(py).setattr("filename", filename);
-        err
-    })
+            Err(e) => (EINVAL, e.to_string()),
+        };
+    Err(PyOSError::new_err((errno, strerror, name)))
 }
 
 /// The validated sideloader configuration (the YAML of `examples/config/sideloader.yml`).

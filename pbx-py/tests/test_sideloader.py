@@ -209,6 +209,9 @@ def test_ctrl_c_stops_a_run_gracefully_and_raises_keyboard_interrupt(tmp_path: P
     # 3.6 s. Ctrl-C after 0.5 s stops it once the calls in flight are answered, as
     # pbx-sideloader stops on SIGINT.
     slow = CallApi(delay=0.3)
+    # Python's own Ctrl-C handler, as in a terminal (a shell's background job starts with
+    # SIGINT ignored).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         config = pbx.Config.from_yaml(embedded_default(tmp_path, sink=slow.base_url), env={})
         s = pbx.Sideloader(config)
@@ -229,6 +232,7 @@ def test_ctrl_c_stops_a_run_gracefully_and_raises_keyboard_interrupt(tmp_path: P
         assert rest["delivered"] == 47 - first, rest
         assert len(slow.stored) == 47
     finally:
+        signal.signal(signal.SIGINT, previous)
         slow.close()
 
 
