@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -215,7 +215,12 @@ def test_ctrl_c_stops_a_run_gracefully_and_raises_keyboard_interrupt(tmp_path: P
     try:
         config = pbx.Config.from_yaml(embedded_default(tmp_path, sink=slow.base_url), env={})
         s = pbx.Sideloader(config)
-        go = (lambda: s.run_once()) if run == "run_once" else (lambda: s.backfill("2026-11-01", "2026-11-30"))
+
+        def go() -> Mapping[str, object]:
+            if run == "run_once":
+                return s.run_once()
+            return s.backfill("2026-11-01", "2026-11-30")
+
         timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
         started = time.monotonic()
         timer.start()
