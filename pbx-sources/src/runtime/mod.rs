@@ -463,15 +463,19 @@ impl Sideloader {
     /// [`Error::InUse`] instead of overwriting this one's checkpoints. An idle sideloader
     /// holds no lock.
     fn hold_files(&self) -> Result<Vec<FileLock>, Error> {
-        let mut held = Vec::new();
+        // Not beside a device or a FIFO (`/dev/zero`): no lock file in `/dev`; reading
+        // such a path is refused anyway.
+        let lockable = |path: &Path| std::fs::metadata(path).map_or(true, |m| m.is_file());
+        let mut files: Vec<(&Path, &'static str)> = Vec::new();
         if let CheckpointConfig::File { path } = &self.config.checkpoint {
-            held.push(lock_exclusive(Path::new(path), "checkpoint file")?);
+            files.push((Path::new(path), "checkpoint file"));
         }
-        held.push(lock_exclusive(
-            Path::new(&self.config.quarantine_path),
-            "quarantine file",
-        )?);
-        Ok(held)
+        files.push((Path::new(&self.config.quarantine_path), "quarantine file"));
+        files
+            .into_iter()
+            .filter(|(path, _)| lockable(path))
+            .map(|(path, what)| lock_exclusive(path, what))
+            .collect()
     }
 
     /// A cloneable handle: status and triggers while [`run`](Self::run) holds `self`.
