@@ -2,8 +2,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import {
-  BusinessHours, CallMapper, CdrParser, ExtensionMap, Config, loadConfig, loadConfigFile, normalizeNumber, templateFields,
+  BusinessHours, CallMapper, CdrParser, ExtensionMap, Config, Sideloader, loadConfig, loadConfigFile, normalizeNumber, templateFields,
 } from '../index.js'
+import { existsSync } from 'node:fs'
 
 const throwsCode = (fn, code, more = {}) =>
   assert.throws(fn, (e) => {
@@ -68,6 +69,13 @@ test('a bad configuration: PBX_CONFIG_ERROR listing every issue with its path', 
 test('an unreadable configuration file: PBX_IO_ERROR', () => {
   throwsCode(() => loadConfig('/nonexistent/pbx.yml'), 'PBX_IO_ERROR', { kind: 'io', value: '/nonexistent/pbx.yml' })
   throwsCode(() => loadConfigFile('/nonexistent/pbx.yml'), 'PBX_IO_ERROR', { value: '/nonexistent/pbx.yml' })
+})
+
+test('an endless configuration file is refused at 1 MiB, as pbx-sideloader --config refuses it', { skip: !existsSync('/dev/zero') }, () => {
+  const message = 'cannot read /dev/zero: it is over the limit of 1048576 bytes'
+  for (const load of [() => loadConfig('/dev/zero'), () => Config.load('/dev/zero'), () => new Sideloader('/dev/zero')]) {
+    throwsCode(load, 'PBX_IO_ERROR', { kind: 'io', value: '/dev/zero', message })
+  }
 })
 
 test('a JS value of the wrong type: napi-rs refuses it with its own code', () => {

@@ -6,7 +6,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { Config, Sideloader, loadConfig } from '../index.js'
 import { path, read } from './helpers.mjs'
@@ -131,6 +131,35 @@ test('start() runs the loop, picks up appended lines, stop() saves and returns',
   s.start()
   assert.equal((await s.stop()).delivered, 48)
   assert.equal((await s.stop()).running, false)
+})
+
+test('start() keeps the process alive while the service runs, like server.listen, even unreferenced', async (t) => {
+  const { dir } = setup()
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, 'sideloader.yml')
+  writeFileSync(file, read('examples/config/embedded-default.yml')
+    .replace('examples/data/cdr-sample.log', join(dir, 'cdr.log'))
+    .replaceAll('out/', dir + '/'))
+  // A script that only starts the service, drops its only reference and forces a collection:
+  // the service goes on delivering (the process does not exit at once, the object is kept).
+  const script = `
+    const { Sideloader } = require(${JSON.stringify(path('pbx-node/index.js'))})
+    new Sideloader(${JSON.stringify(file)}).start()
+    setTimeout(() => globalThis.gc(), 200).unref()
+  `
+  const child = spawn(process.execPath, ['--expose-gc', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (d) => { stderr += d })
+  let exited = null
+  child.on('exit', (code, signal) => { exited = { code, signal } })
+  t.after(() => child.kill('SIGKILL'))
+  const calls = () => readJsonLines(join(dir, 'calls.jsonl')).length
+  await until(() => calls() === 47 || exited !== null, 20_000)
+  assert.equal(exited, null, `the process exited (${JSON.stringify(exited)}) having delivered ${calls()} calls: ${stderr}`)
+  assert.equal(calls(), 47)
+  // Still serving after the collection.
+  await new Promise((r) => setTimeout(r, 500))
+  assert.equal(exited, null, stderr)
 })
 
 test('a configuration path: the same problems as pbx-sideloader, or a working sideloader', async (t) => {

@@ -264,11 +264,14 @@ fn from_yaml(env: &Env, text: &str, vars: Option<HashMap<String, String>>) -> Re
 }
 
 pub(crate) fn load(env: &Env, path: &str, vars: Option<HashMap<String, String>>) -> Result<Config> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        let mut info = PbxErrorInfo::binding(IO_ERROR, "io", format!("cannot read {path}: {e}"));
-        info.value = Some(path.to_owned());
-        throw(env, info)
-    })?;
+    // As `pbx-sideloader --config` reads it: never past 1 MiB (`/dev/zero`, a FIFO).
+    let text =
+        pbx_sources::bounded::read_file_limited(std::path::Path::new(path), core::MAX_CONFIG_BYTES)
+            .map_err(|e| {
+                let mut info = PbxErrorInfo::binding(IO_ERROR, "io", e.to_string());
+                info.value = Some(path.to_owned());
+                throw(env, info)
+            })?;
     from_yaml(env, &text, vars)
 }
 

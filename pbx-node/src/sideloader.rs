@@ -265,8 +265,21 @@ impl Sideloader {
     /// read, then polls every `polling.interval_secs` (sooner when a CDR socket or file has
     /// news), each failed call retried on its own timer and outages waited out; the group monitor and HA leadership when configured. Throws
     /// `PBX_INVALID_STATE` when it already runs (or a `runOnce` is in progress).
+    ///
+    /// Like a listening `net.Server`, a started `Sideloader` keeps the process alive and is
+    /// kept from garbage collection until `stop()` (or until delivery stops on an error): a
+    /// script that only calls `new Sideloader(path).start()` runs the service.
     #[napi]
-    pub fn start(&self, env: Env) -> Result<()> {
+    pub fn start(&self, env: Env, this: This<'_>) -> Result<()> {
+        // A referenced threadsafe function keeps Node's event loop alive; made from
+        // `this.status` bound to `this`, it also holds this object. It is released when the
+        // service's task ends.
+        let status: Function<'_, (), Unknown<'static>> =
+            this.object.get_named_property("status")?;
+        let keep_alive = status
+            .bind(this.object)?
+            .build_threadsafe_function::<()>()
+            .build()?;
         let Some(mut sideloader) = self.take_idle() else {
             return Err(throw(&env, busy()));
         };
@@ -274,6 +287,7 @@ impl Sideloader {
         let task = napi::bindgen_prelude::within_runtime_if_available(|| {
             tokio::spawn(async move {
                 let result = sideloader.run(rx).await;
+                drop(keep_alive);
                 (sideloader, result)
             })
         });

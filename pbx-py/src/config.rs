@@ -25,6 +25,41 @@ pub(crate) fn load_config(
     PyConfig::load(py, path, env)
 }
 
+/// Reads a configuration file as `pbx-sideloader --config` does: at most
+/// `MAX_CONFIG_BYTES` (1 MiB) are read, so `/dev/zero` or a FIFO cannot grow memory. Every
+/// failure is an `OSError` naming the file (`filename`): `FileNotFoundError` for a missing
+/// one, `[Errno 27] it is over the limit of 1048576 bytes: '/dev/zero'` (errno `EFBIG`) for
+/// one over the limit.
+pub(crate) fn read_config(path: &std::path::Path) -> PyResult<String> {
+    use pyo3::exceptions::PyOSError;
+    // OSError(errno, strerror, filename): Python picks the subclass (FileNotFoundError,
+    // PermissionError, …) from errno, and its text names the file.
+    const EINVAL: i32 = 22;
+    const EFBIG: i32 = 27;
+    let name = path.display().to_string();
+    let (errno, strerror) =
+        match pbx_sources::bounded::read_file_limited(path, pbx_core::config::MAX_CONFIG_BYTES) {
+            Ok(text) => return Ok(text),
+            Err(pbx_sources::Error::ReadFile { source, .. }) => match source.raw_os_error() {
+                Some(errno) => {
+                    let text = source.to_string();
+                    let strerror = text
+                        .strip_suffix(&format!(" (os error {errno})"))
+                        .unwrap_or(&text)
+                        .to_owned();
+                    (errno, strerror)
+                }
+                // A directory, or not UTF-8 text.
+                None => (EINVAL, source.to_string()),
+            },
+            Err(pbx_sources::Error::FileTooLarge { limit, .. }) => {
+                (EFBIG, format!("it is over the limit of {limit} bytes"))
+            }
+            Err(e) => (EINVAL, e.to_string()),
+        };
+    Err(PyOSError::new_err((errno, strerror, name)))
+}
+
 /// The validated sideloader configuration (the YAML of `examples/config/sideloader.yml`).
 ///
 /// Build it with `Config.load(path)` or `Config.from_yaml(text)`; both raise `ConfigError`
@@ -49,7 +84,7 @@ impl PyConfig {
         #[pyo3(from_py_with = crate::arg::path)] path: PathBuf,
         env: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let text = std::fs::read_to_string(&path)?;
+        let text = py.detach(|| read_config(&path))?;
         Self::from_yaml(py, text, env)
     }
 

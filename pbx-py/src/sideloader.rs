@@ -116,6 +116,42 @@ impl PySideloader {
     fn put(&self, s: Slot) {
         *self.slot.lock().unwrap_or_else(PoisonError::into_inner) = s;
     }
+
+    /// Runs `work` (a drain or a backfill) to its end with the GIL released, checking for
+    /// signals every 50 ms as Python does between bytecodes: on Ctrl-C (a signal handler
+    /// raising, `KeyboardInterrupt` by default) the run is stopped as `pbx-sideloader` stops
+    /// on SIGINT — no new call starts, the calls in flight finish, the checkpoint is saved
+    /// — and then the handler's exception is returned instead of the run's result.
+    fn interruptible<T: Send>(
+        &self,
+        py: Python<'_>,
+        work: impl std::future::Future<Output = T> + Send,
+    ) -> Result<T, PyErr> {
+        let handle = &self.handle;
+        let mut interrupted: Option<PyErr> = None;
+        let out = py.detach(|| {
+            self.runtime.block_on(async {
+                let mut work = std::pin::pin!(work);
+                let mut tick = tokio::time::interval(std::time::Duration::from_millis(50));
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tokio::select! {
+                        out = &mut work => return out,
+                        _ = tick.tick(), if interrupted.is_none() => {
+                            if let Err(e) = Python::attach(|py| py.check_signals()) {
+                                handle.stop();
+                                interrupted = Some(e);
+                            }
+                        }
+                    }
+                }
+            })
+        });
+        match interrupted {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
 }
 
 #[pymethods]
@@ -153,12 +189,14 @@ impl PySideloader {
     /// Reads the source until it is drained, once (`pbx-sideloader --once`), and returns the
     /// summary of this drain. Raises `PbxError` — never returns with calls left behind —
     /// with `kind` `auth_failed` (credentials refused), `unavailable` (the call API kept
-    /// failing), `checkpoint` or `quarantine`; kind `busy` while started.
+    /// failing), `checkpoint` or `quarantine`; kind `busy` while started. Ctrl-C stops the
+    /// drain as `pbx-sideloader` stops on SIGINT (the calls in flight finish, the checkpoint
+    /// is saved at the last acknowledged call) and raises `KeyboardInterrupt`.
     fn run_once<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let mut sideloader = self.take_idle()?;
-        let result = py.detach(|| self.runtime.block_on(sideloader.once()));
+        let result = self.interruptible(py, sideloader.once());
         self.put(Slot::Idle(sideloader));
-        let s: Summary = result.map_err(|e| to_py(py, &e))?;
+        let s: Summary = result?.map_err(|e| to_py(py, &e))?;
         let d = counters_dict(py, &s.counters)?;
         d.set_item("checkpoint", s.checkpoint.as_deref())?;
         d.set_item("sink", &s.sink)?;
@@ -175,7 +213,8 @@ impl PySideloader {
     /// as RFC 3339 instants, `calls` and `elapsed_secs`). Raises `ConfigError` (kind
     /// `invalid_setting`, the issue at `from` or `to`) for a bound that does not parse or an
     /// empty range; `PbxError` when the backfill stopped before its end (kinds as
-    /// `run_once()`'s): run it again to resume.
+    /// `run_once()`'s): run it again to resume. Ctrl-C stops it as it stops `run_once()`
+    /// and raises `KeyboardInterrupt`; the same backfill run again resumes.
     fn backfill<'py>(
         &self,
         py: Python<'py>,
@@ -190,8 +229,9 @@ impl PySideloader {
                 return Err(crate::error::to_py(py, e));
             }
         };
-        let report = py.detach(|| self.runtime.block_on(sideloader.backfill(range, |_| {})));
+        let report = self.interruptible(py, sideloader.backfill(range, |_| {}));
         self.put(Slot::Idle(sideloader));
+        let report = report?;
         if let Some(e) = &report.error {
             return Err(to_py(py, e));
         }

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -182,6 +183,62 @@ def test_a_sink_that_cannot_be_opened_fails_with_the_binarys_message(tmp_path: P
     assert not isinstance(info.value, pbx.ConfigError)
     assert info.value.kind == "failed"
     assert str(info.value).startswith(f"cannot open the call file {tmp_path}/a-file/calls.jsonl: ")
+
+
+def test_a_missing_configuration_file_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "nonexistent.yml"
+    with pytest.raises(FileNotFoundError) as info:
+        pbx.Sideloader(str(missing))
+    assert info.value.filename == str(missing)
+    assert str(missing) in str(info.value)
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_an_endless_configuration_file_is_refused_at_its_limit() -> None:
+    # Read no further than pbx-sideloader --config reads: 1 MiB, not the whole "file".
+    for load in (pbx.load_config, pbx.Config.load, pbx.Sideloader):
+        with pytest.raises(OSError) as info:
+            load("/dev/zero")
+        assert "it is over the limit of 1048576 bytes" in str(info.value), info.value
+        assert info.value.filename == "/dev/zero"
+
+
+@pytest.mark.parametrize("run", ["run_once", "backfill"])
+def test_ctrl_c_stops_a_run_gracefully_and_raises_keyboard_interrupt(tmp_path: Path, run: str) -> None:
+    # Each answer takes 0.3 s, 4 in flight (call_api.concurrency): the whole drain takes about
+    # 3.6 s. Ctrl-C after 0.5 s stops it once the calls in flight are answered, as
+    # pbx-sideloader stops on SIGINT.
+    slow = CallApi(delay=0.3)
+    # Python's own Ctrl-C handler, as in a terminal (a shell's background job starts with
+    # SIGINT ignored).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        config = pbx.Config.from_yaml(embedded_default(tmp_path, sink=slow.base_url), env={})
+        s = pbx.Sideloader(config)
+
+        def go() -> Mapping[str, object]:
+            if run == "run_once":
+                return s.run_once()
+            return s.backfill("2026-11-01", "2026-11-30")
+
+        timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+        started = time.monotonic()
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            go()
+        elapsed = time.monotonic() - started
+        timer.join()
+        assert elapsed < 2.0, f"not prompt: {elapsed:.1f} s"
+        first = len(slow.stored)
+        assert 0 < first < 47, first
+        # The checkpoint was saved at the last acknowledged call: the same run resumes, and
+        # nothing is sent twice.
+        rest = go()
+        assert rest["delivered"] == 47 - first, rest
+        assert len(slow.stored) == 47
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        slow.close()
 
 
 def test_start_stop_and_status(tmp_path: Path, api: CallApi) -> None:

@@ -122,6 +122,78 @@ pub fn read_line_bounded(
     }
 }
 
+/// How [`read_line_capped`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CappedLine {
+    /// A whole line, through its `\n` (kept in the buffer).
+    Complete,
+    /// The last bytes of the input, without a line end (kept in the buffer).
+    Unterminated,
+    /// The line is longer than the cap: reading stopped there, the rest of the line was not
+    /// read (the buffer holds its first `cap` bytes).
+    TooLong,
+    /// Nothing left to read.
+    End,
+}
+
+/// Reads one line (through `\n`) into `buf`, but never more than `cap` bytes of it: a longer
+/// line stops the read at the cap ([`CappedLine::TooLong`]) instead of being consumed, so an
+/// endless line (`/dev/zero`, `/dev/full`) costs `cap` bytes and no more time. For files
+/// whose every line is ours (the call file, the quarantine): a line over the cap means the
+/// file is not what it should be.
+///
+/// ```
+/// use pbx_sources::bounded::{CappedLine, read_line_capped};
+/// let mut input = std::io::Cursor::new(b"ok\nlonger line\ntail".to_vec());
+/// let mut buf = Vec::new();
+/// assert_eq!(read_line_capped(&mut input, &mut buf, 8).unwrap(), CappedLine::Complete);
+/// assert_eq!(buf, b"ok\n");
+/// buf.clear();
+/// assert_eq!(read_line_capped(&mut input, &mut buf, 8).unwrap(), CappedLine::TooLong);
+/// assert_eq!(buf, b"longer l");
+/// ```
+///
+/// # Errors
+/// The reader's errors (`Interrupted` is retried).
+pub fn read_line_capped(
+    reader: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    cap: usize,
+) -> std::io::Result<CappedLine> {
+    let start = buf.len();
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(if buf.len() == start {
+                CappedLine::End
+            } else {
+                CappedLine::Unterminated
+            });
+        }
+        let room = cap.saturating_sub(buf.len() - start);
+        let (chunk, ended) = match memchr_newline(available) {
+            Some(i) => (&available[..=i], true),
+            None => (available, false),
+        };
+        if chunk.len() > room {
+            buf.extend_from_slice(&chunk[..room]);
+            reader.consume(room);
+            return Ok(CappedLine::TooLong);
+        }
+        buf.extend_from_slice(chunk);
+        let n = chunk.len();
+        reader.consume(n);
+        if ended {
+            return Ok(CappedLine::Complete);
+        }
+    }
+}
+
 fn memchr_newline(bytes: &[u8]) -> Option<usize> {
     bytes.iter().position(|&b| b == b'\n')
 }
@@ -181,5 +253,34 @@ mod tests {
             (5, true)
         );
         assert_eq!(buf, b"next\n");
+    }
+
+    #[test]
+    fn a_capped_line_stops_an_endless_input_at_the_cap() {
+        let mut zero = std::io::BufReader::new(Endless { byte: 0, read: 0 });
+        let mut buf = Vec::new();
+        assert_eq!(
+            read_line_capped(&mut zero, &mut buf, 1 << 20).unwrap(),
+            CappedLine::TooLong
+        );
+        assert_eq!(buf.len(), 1 << 20);
+        assert!(zero.get_ref().read <= (1 << 20) + 64 * 1024);
+        let mut input = std::io::Cursor::new(b"a\nb".to_vec());
+        buf.clear();
+        assert_eq!(
+            read_line_capped(&mut input, &mut buf, 4).unwrap(),
+            CappedLine::Complete
+        );
+        buf.clear();
+        assert_eq!(
+            read_line_capped(&mut input, &mut buf, 4).unwrap(),
+            CappedLine::Unterminated
+        );
+        assert_eq!(buf, b"b");
+        buf.clear();
+        assert_eq!(
+            read_line_capped(&mut input, &mut buf, 4).unwrap(),
+            CappedLine::End
+        );
     }
 }

@@ -208,6 +208,22 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Another process holds the file (the checkpoint file or the quarantine): two
+    /// sideloaders on one file would overwrite each other's checkpoints. Stop the other
+    /// process, or give each its own `checkpoint.path` and `quarantine.path`.
+    #[error(
+        "{what} {} is in use by another process (it holds the lock {}); stop that process or give this one its own file",
+        path.display(),
+        lock.display()
+    )]
+    InUse {
+        /// `checkpoint file` or `quarantine file`.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The lock file beside it.
+        lock: PathBuf,
+    },
     /// A listening socket cannot be bound (in use, no permission for ports below 1024).
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -598,6 +614,7 @@ impl Error {
             Error::ReadFile { .. } => "read_file",
             Error::FileTooLarge { .. } => "file_too_large",
             Error::Io { .. } => "io",
+            Error::InUse { .. } => "in_use",
             Error::Bind { .. } => "bind",
             Error::BadCheckpoint { .. } => "bad_checkpoint",
             Error::CorruptCheckpoint { .. } => "corrupt_checkpoint",

@@ -33,7 +33,13 @@ pub struct FileCheckpointStore {
     lock: tokio::sync::Mutex<()>,
     /// The keys this program writes (see [`FileCheckpointStore::expecting_keys`]).
     known_keys: Option<fn(&str) -> bool>,
+    /// The exclusive lock, once taken ([`FileCheckpointStore::locked`]).
+    held: Option<crate::file_lock::FileLock>,
 }
+
+/// The largest checkpoint file read: checkpoints are a few hundred bytes; a larger file (or
+/// `/dev/zero`) is not read past this and is [`Error::CorruptCheckpoint`].
+pub const MAX_CHECKPOINT_BYTES: usize = 1024 * 1024;
 
 impl FileCheckpointStore {
     /// A store in `path` (created, with its folder, on the first save).
@@ -42,7 +48,40 @@ impl FileCheckpointStore {
             path: path.into(),
             lock: tokio::sync::Mutex::new(()),
             known_keys: None,
+            held: None,
         }
+    }
+
+    /// Takes an exclusive lock on the file (on `<path>.lock` beside it, see
+    /// [`crate::file_lock`]) for as long as the store lives: a second process pointed at the
+    /// same file is refused instead of overwriting this one's checkpoints.
+    ///
+    /// ```
+    /// let dir = std::env::temp_dir().join(format!("pbx-doc-lock-{}", std::process::id()));
+    /// use pbx_sources::file_checkpoint::FileCheckpointStore;
+    /// let first = FileCheckpointStore::new(dir.join("checkpoint.json")).locked().unwrap();
+    /// let second = FileCheckpointStore::new(dir.join("checkpoint.json")).locked();
+    /// assert_eq!(second.unwrap_err().kind(), "in_use");
+    /// # drop(first);
+    /// # std::fs::remove_dir_all(dir).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InUse`] when another process holds it; [`Error::Io`] when the lock file
+    /// cannot be created.
+    pub fn locked(mut self) -> Result<Self, Error> {
+        if self.held.is_none() {
+            self.held = Some(crate::file_lock::lock_exclusive(
+                &self.path,
+                "checkpoint file",
+            )?);
+        }
+        Ok(self)
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Only keys `known` accepts may be in the file: one holding another key (`{"foo": "bar"}`)
@@ -94,15 +133,26 @@ fn read(
     path: &Path,
     known_keys: Option<fn(&str) -> bool>,
 ) -> Result<BTreeMap<String, String>, Error> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
-        Err(e) => return Err(io(path, e)),
-    };
     let corrupt = |reason: String| Error::CorruptCheckpoint {
         store: format!("file {}", path.display()),
         key: None,
         reason,
+    };
+    let text = match crate::bounded::read_file_limited(path, MAX_CHECKPOINT_BYTES) {
+        Ok(t) => t,
+        Err(Error::ReadFile { source, .. }) => {
+            return match source.kind() {
+                std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+                std::io::ErrorKind::InvalidData => Err(corrupt(source.to_string())),
+                _ => Err(io(path, source)),
+            };
+        }
+        Err(Error::FileTooLarge { limit, .. }) => {
+            return Err(corrupt(format!(
+                "it is over the limit of {limit} bytes, not a checkpoint file"
+            )));
+        }
+        Err(e) => return Err(e),
     };
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| corrupt(format!("not JSON: {e}")))?;
@@ -144,15 +194,34 @@ fn write(path: &Path, all: &BTreeMap<String, String>) -> Result<(), Error> {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| io(path, e))?;
-    let tmp = path.with_extension("tmp");
+    let tmp = temporary_path(path);
     let body = serde_json::to_vec_pretty(all).map_err(|e| io(path, std::io::Error::other(e)))?;
-    let mut f = std::fs::File::create(&tmp).map_err(|e| io(path, e))?;
-    f.write_all(&body).map_err(|e| io(path, e))?;
-    f.sync_all().map_err(|e| io(path, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| io(path, e))?;
+    let written = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        f.write_all(&body)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(path, e));
+    }
     std::fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| io(path, e))
+}
+
+/// A temporary name beside `path` that no other writer uses: `<name>.<pid>.<n>.tmp` (the
+/// process id and a per-process counter), so two writers never share a temporary file.
+fn temporary_path(path: &Path) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut name = path.file_name().unwrap_or_default().to_owned();
+    name.push(format!(".{}.{n}.tmp", std::process::id()));
+    path.with_file_name(name)
 }
 
 #[async_trait]

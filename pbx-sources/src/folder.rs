@@ -4,8 +4,12 @@
 //! **When a file is complete.** A file is taken when it ends with a line end and has not been
 //! modified for `settle` (default 300 ms), or, whatever its last byte, has not been modified
 //! for `stale` (default 30 s: a writer that leaves out the final line end, or died). A
-//! modification time ahead of the clock counts as just written. Hidden files (`.name`) and
-//! sub-directories are ignored.
+//! modification time ahead of the clock (more than 2 s: clock skew, a clock stepped back, a
+//! `touch -d 2099-01-01`) says nothing about when the file was written: it is logged as a
+//! warning, and the file is complete when it ends with a line end, or when its size has not
+//! changed for `stale` as this process measures it — so such a file never holds the files
+//! after it for long. Hidden files (`.name`) and sub-directories are ignored. Files are
+//! streamed, never read whole: a line over the CDR parser's limit is an error for that line.
 //!
 //! **Order.** Files are taken in name order — 3CX names them by time, so name order is the
 //! order calls ended — and never past a file that is not complete yet, so a later file cannot
@@ -22,10 +26,11 @@
 //!   the directory is not done — except that a crash between saving the checkpoint and the
 //!   move delivers the files of that batch again, which the call API's idempotency absorbs.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 use pbx_core::config::SourceConfig;
@@ -44,6 +49,29 @@ pub struct DirectorySource {
     pub stale: Duration,
     /// Files handed out and not yet moved (moved mode).
     handed_out: Arc<Mutex<BTreeSet<String>>>,
+    /// Files whose modification time is ahead of the clock: their size and since when (by
+    /// this process's monotonic clock) it has not changed.
+    ahead: Arc<Mutex<HashMap<String, (u64, Instant)>>>,
+}
+
+/// How far ahead of the clock a file's modification time may be before it counts as "in the
+/// future" (file systems and network shares round or lag their times by a second or two).
+const FUTURE_TOLERANCE: Duration = Duration::from_secs(2);
+
+/// The longest line kept in memory: the CDR parser's limit (plus a line end). A longer line
+/// is read past (never held whole) and handed out as [`pbx_core::Error::LineTooLong`].
+const MAX_LINE: usize = pbx_core::cdr::DEFAULT_MAX_LINE_LEN;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The last byte of a non-empty file.
+fn last_byte(file: &mut std::fs::File) -> std::io::Result<u8> {
+    let mut b = [0u8];
+    file.seek(SeekFrom::End(-1))?;
+    file.read_exact(&mut b)?;
+    Ok(b[0])
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,6 +105,7 @@ impl DirectorySource {
             settle: Duration::from_millis(300),
             stale: Duration::from_secs(30),
             handed_out: Arc::default(),
+            ahead: Arc::default(),
         }
     }
 
@@ -106,6 +135,29 @@ impl DirectorySource {
     /// for files written slower than that. Call from within a tokio runtime.
     pub fn watch(&self, every: Duration) -> Arc<tokio::sync::Notify> {
         crate::file::watch_metadata(self.dir.clone(), every, self.settle + every)
+    }
+
+    /// For a file whose time is `by` ahead of the clock: warns the first time it is seen, and
+    /// returns how long its size has stayed `len` (by this process's monotonic clock).
+    fn unchanged_for(&self, name: &str, len: u64, by: Duration) -> Duration {
+        let mut ahead = lock(&self.ahead);
+        match ahead.get_mut(name) {
+            Some((seen, since)) if *seen == len => since.elapsed(),
+            Some(entry) => {
+                *entry = (len, Instant::now());
+                Duration::ZERO
+            }
+            None => {
+                tracing::warn!(
+                    dir = %self.dir.display(),
+                    file = name,
+                    ahead_secs = by.as_secs(),
+                    "a CDR file's modification time is in the future (is the clock right?); it is read once it ends with a line end, or after its size has not changed for the stale time"
+                );
+                ahead.insert(name.to_owned(), (len, Instant::now()));
+                Duration::ZERO
+            }
+        }
     }
 
     fn scan(
@@ -162,55 +214,110 @@ impl DirectorySource {
             if out.len() >= limit {
                 break;
             }
-            let age = meta
-                .modified()
-                .ok()
-                .and_then(|m| now.duration_since(m).ok())
-                .unwrap_or(Duration::ZERO);
+            let before = out.len();
             let path = self.dir.join(&name);
-            let data = match std::fs::read(&path) {
-                Ok(d) => d,
+            let mut file = match std::fs::File::open(&path) {
+                Ok(f) => f,
                 // Moved away or deleted meanwhile.
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(io(&path)(e)),
             };
-            let complete = (data.last() == Some(&b'\n') && age >= self.settle)
-                || (age >= self.stale && !data.is_empty());
-            if !complete {
-                if data.is_empty() && age >= self.stale {
-                    continue; // an empty file nobody writes to: nothing in it
+            let meta = file.metadata().unwrap_or(meta);
+            let len = meta.len();
+            let ends_with_newline = len > 0 && last_byte(&mut file).map_err(io(&path))? == b'\n';
+            let ahead = meta
+                .modified()
+                .ok()
+                .and_then(|m| m.duration_since(now).ok())
+                .filter(|by| *by > FUTURE_TOLERANCE);
+            let complete = match ahead {
+                None => {
+                    let age = meta
+                        .modified()
+                        .ok()
+                        .and_then(|m| now.duration_since(m).ok())
+                        .unwrap_or(Duration::ZERO);
+                    if len == 0 && age >= self.stale {
+                        continue; // an empty file nobody writes to: nothing in it
+                    }
+                    (ends_with_newline && age >= self.settle) || (age >= self.stale && len > 0)
                 }
+                // The clock is behind the file's time (skew, a clock stepped back): its time
+                // says nothing about when it was written. It is complete when it ends with a
+                // line end, or when its size has not changed for `stale` (measured here).
+                Some(by) => {
+                    let quiet = self.unchanged_for(&name, len, by);
+                    if len == 0 && quiet >= self.stale {
+                        continue;
+                    }
+                    ends_with_newline || (quiet >= self.stale && len > 0)
+                }
+            };
+            if !complete {
                 break; // still being written: nothing after it either
             }
-            let lines: Vec<(u64, &[u8])> = data
-                .split(|&b| b == b'\n')
-                .enumerate()
-                .map(|(i, l)| (i as u64 + 1, l.strip_suffix(b"\r").unwrap_or(l)))
-                .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
-                .collect();
-            let last = lines.last().map_or(0, |(n, _)| *n);
-            for (n, text) in lines {
-                if n <= resume {
-                    continue;
-                }
-                if out.len() >= limit {
+            file.seek(SeekFrom::Start(0)).map_err(io(&path))?;
+            let mut reader = BufReader::new(file);
+            let mut buf = Vec::new();
+            let mut number = 0u64;
+            // Each line is handed out once the next one is seen, so the file's last line is
+            // known (its checkpoint is `done/<name>`) without reading the file whole.
+            let mut pending: Option<(u64, Result<RawRecord, pbx_core::Error>)> = None;
+            let mut full = false;
+            loop {
+                buf.clear();
+                let (consumed, _) =
+                    crate::bounded::read_line_bounded(&mut reader, &mut buf, MAX_LINE + 2, |_| {})
+                        .map_err(io(&path))?;
+                if consumed == 0 {
                     break;
                 }
-                let checkpoint = if n == last {
-                    format!("done/{name}")
-                } else {
-                    format!("{n}/{name}")
-                };
-                out.push(SourceRecord {
-                    checkpoint: Checkpoint::new(checkpoint),
-                    record: Ok(RawRecord::Line {
-                        number: n,
-                        text: text.to_vec(),
-                    }),
-                });
-                if self.processed_dir.is_some() {
-                    handed_out.insert(name.clone());
+                number += 1;
+                let cut = consumed > buf.len();
+                let text = buf.strip_suffix(b"\n").unwrap_or(&buf);
+                let text = text.strip_suffix(b"\r").unwrap_or(text);
+                if !cut && text.iter().all(u8::is_ascii_whitespace) {
+                    continue;
                 }
+                if number <= resume {
+                    continue;
+                }
+                if let Some((n, record)) = pending.take() {
+                    out.push(SourceRecord {
+                        checkpoint: Checkpoint::new(format!("{n}/{name}")),
+                        record,
+                    });
+                    if out.len() >= limit {
+                        full = true;
+                        break;
+                    }
+                }
+                let record = if cut {
+                    Err(pbx_core::Error::LineTooLong {
+                        at: pbx_core::Location::Line(number),
+                        len: consumed,
+                        max: MAX_LINE,
+                    })
+                } else {
+                    Ok(RawRecord::Line {
+                        number,
+                        text: text.to_vec(),
+                    })
+                };
+                pending = Some((number, record));
+            }
+            if let Some((_, record)) = pending.take() {
+                out.push(SourceRecord {
+                    checkpoint: Checkpoint::new(format!("done/{name}")),
+                    record,
+                });
+            }
+            if out.len() > before && self.processed_dir.is_some() {
+                handed_out.insert(name.clone());
+            }
+            lock(&self.ahead).remove(&name);
+            if full {
+                break;
             }
         }
         Ok(out)

@@ -4,12 +4,14 @@
 
 use std::collections::HashSet;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use pbx_core::call::CallRequest;
 use pbx_core::{CallSink, DeliveryOutcome};
+
+use crate::bounded::{CappedLine, read_line_capped};
 
 /// Appends each call as one JSON line (synced to disk before it counts as delivered).
 #[derive(Debug)]
@@ -22,46 +24,32 @@ impl JsonLinesSink {
     /// A sink writing to `path` (its folder is created). Calls already in the file are known,
     /// so sending them again answers `Duplicate`.
     ///
-    /// A last line without its line end — written only in part when the process died — is
-    /// cut off (and logged), as the socket journal does: its call was never acknowledged, so
-    /// it is sent again.
+    /// The file is read line by line, each line at most [`MAX_CALL_LINE`] bytes, and every
+    /// complete line must be a call request — so a file that is not a call file (a text file,
+    /// the checkpoint, `/dev/full`) is refused, untouched. Then, and only then, a last line
+    /// without its line end that is the start of a call request — written only in part when
+    /// the process died — is cut off (and logged), as the socket journal does: its call was
+    /// never acknowledged, so it is sent again. A torn last line that is not the start of a
+    /// call request is refused too.
     ///
     /// # Errors
-    /// When the file exists but cannot be read or cut, or a complete line is not a call
-    /// request.
+    /// When the file exists but cannot be read or cut, a complete line is not a call request,
+    /// a line is over [`MAX_CALL_LINE`], or a torn last line is not the start of one.
     pub fn open(path: impl Into<PathBuf>) -> std::io::Result<Self> {
         let path = path.into();
         let mut ids = HashSet::new();
-        match std::fs::read(&path) {
-            Ok(mut bytes) => {
-                let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-                if complete < bytes.len() {
-                    let torn = bytes.len() - complete;
+        match std::fs::File::open(&path) {
+            Ok(file) => {
+                if let Some(complete) = read_calls(&path, file, &mut ids)? {
                     let file = std::fs::OpenOptions::new().write(true).open(&path)?;
-                    file.set_len(complete as u64)?;
+                    let len = file.metadata()?.len();
+                    file.set_len(complete)?;
                     file.sync_all()?;
                     tracing::warn!(
                         path = %path.display(),
-                        bytes = torn,
+                        bytes = len - complete,
                         "cut a partly written last line from the call file (the process stopped mid-write); its call will be written again"
                     );
-                    bytes.truncate(complete);
-                }
-                for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
-                    if line.iter().all(u8::is_ascii_whitespace) {
-                        continue;
-                    }
-                    let call: CallRequest = serde_json::from_slice(line).map_err(|e| {
-                        std::io::Error::new(
-                            std::io::ErrorKind::InvalidData,
-                            format!(
-                                "{} line {} is not a call request ({e}); fix or move the file",
-                                path.display(),
-                                i + 1
-                            ),
-                        )
-                    })?;
-                    ids.insert(call.pbx_call_id);
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -85,6 +73,78 @@ impl JsonLinesSink {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// The longest line of a call file read back: a call request is well under 64 KiB. A longer
+/// line (or an endless one, `/dev/full`) means the file is not a call file; it is not read
+/// past this.
+pub const MAX_CALL_LINE: usize = 1024 * 1024;
+
+/// How a call request's JSON line starts (its first field).
+const CALL_START: &[u8] = b"{\"phoneNumber\":";
+
+/// Reads the call file `file` into `ids`; returns where to cut it when its last line is a
+/// torn call request (`Some(length to keep)`), `None` when it ends cleanly. Never changes the
+/// file.
+fn read_calls(
+    path: &Path,
+    file: std::fs::File,
+    ids: &mut HashSet<String>,
+) -> std::io::Result<Option<u64>> {
+    let not_ours = |line: u64, why: String| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "{} line {line} is not a call request ({why}): this is not a call file written by pbx; \
+                 it was not changed — fix or move it, or point call_api.base_url at another file",
+                path.display()
+            ),
+        )
+    };
+    let mut reader = std::io::BufReader::new(file);
+    let mut buf = Vec::new();
+    let mut offset = 0u64;
+    for line in 1u64.. {
+        buf.clear();
+        let ended = match read_line_capped(&mut reader, &mut buf, MAX_CALL_LINE)? {
+            CappedLine::End => return Ok(None),
+            CappedLine::TooLong => {
+                return Err(not_ours(
+                    line,
+                    format!("it is over the limit of {MAX_CALL_LINE} bytes"),
+                ));
+            }
+            CappedLine::Unterminated => false,
+            CappedLine::Complete => true,
+        };
+        let text = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        if ended {
+            offset += buf.len() as u64;
+            if text.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let call: CallRequest =
+                serde_json::from_slice(text).map_err(|e| not_ours(line, e.to_string()))?;
+            ids.insert(call.pbx_call_id);
+            continue;
+        }
+        // The last line, without a line end: ours only if it is the start of a call request.
+        let prefix = &text[..text.len().min(CALL_START.len())];
+        let parsed = serde_json::from_slice::<CallRequest>(text);
+        let torn_call = CALL_START.starts_with(prefix)
+            && match &parsed {
+                Ok(_) => true,
+                Err(e) => e.is_eof(),
+            };
+        if !torn_call {
+            return Err(not_ours(
+                line,
+                "its last line has no line end and is not the start of a call request".into(),
+            ));
+        }
+        return Ok(Some(offset));
+    }
+    Ok(None)
 }
 
 #[async_trait]
@@ -112,8 +172,13 @@ impl CallSink for JsonLinesSink {
                     .create(true)
                     .append(true)
                     .open(&*path)?;
-                f.write_all(&line)?;
-                f.sync_data()
+                let before = f.metadata()?.len();
+                let written = f.write_all(&line).and_then(|()| f.sync_data());
+                if written.is_err() && f.metadata().is_ok_and(|m| m.is_file() && m.len() > before) {
+                    // Cut back the part written, so the next call starts on a line of its own.
+                    let _ = f.set_len(before);
+                }
+                written
             };
             match write() {
                 Ok(()) => {

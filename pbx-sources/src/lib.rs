@@ -48,6 +48,7 @@ mod error;
 pub mod file;
 #[cfg(feature = "file")]
 pub mod file_checkpoint;
+pub mod file_lock;
 #[cfg(feature = "file")]
 pub mod folder;
 #[cfg(feature = "http")]

@@ -477,3 +477,182 @@ async fn jsonl_sink_cuts_a_torn_last_line() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Issue 28, point 3: the sink checks a file before it repairs anything, and repairs only a
+/// torn call request — an unrelated text file or the checkpoint file is refused untouched.
+#[tokio::test]
+async fn jsonl_sink_refuses_files_that_are_not_call_files_and_leaves_them_untouched() {
+    let dir = scratch("sink-not-ours");
+    let path = dir.join("notes.txt");
+    for text in [
+        "first line\nsecond line without a line end",
+        // What the checkpoint store writes (pretty JSON, no final line end).
+        "{\n  \"cdr\": \"1234:5678:9:00ff00ff00ff00ff\"\n}",
+        "just one line",
+    ] {
+        std::fs::write(&path, text).unwrap();
+        let e = JsonLinesSink::open(&path).unwrap_err().to_string();
+        assert!(e.contains("is not a call request"), "{e}");
+        assert!(e.contains("it was not changed"), "{e}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "untouched");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Issue 28, point 2: the sink reads its file line by line, no line past 1 MiB.
+#[tokio::test]
+async fn jsonl_sink_reads_no_line_past_its_limit() {
+    let dir = scratch("sink-long");
+    let path = dir.join("calls.jsonl");
+    std::fs::write(&path, vec![b'x'; 2 * 1024 * 1024]).unwrap();
+    let e = JsonLinesSink::open(&path).unwrap_err().to_string();
+    assert!(e.contains("over the limit of 1048576 bytes"), "{e}");
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 2 * 1024 * 1024);
+    #[cfg(target_os = "linux")]
+    {
+        // An endless "file": refused at the limit, at once.
+        let started = std::time::Instant::now();
+        let e = JsonLinesSink::open("/dev/full").unwrap_err().to_string();
+        assert!(e.contains("over the limit"), "{e}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Issue 28, point 2: a checkpoint file is read up to 1 MiB, never whole.
+#[tokio::test]
+async fn an_oversized_checkpoint_file_is_corrupt_not_read_whole() {
+    let dir = scratch("checkpoint-large");
+    let path = dir.join("checkpoint.json");
+    let big = format!("{{\"cdr\": \"{}\"}}", "1".repeat(2 * 1024 * 1024));
+    std::fs::write(&path, big).unwrap();
+    let store = FileCheckpointStore::new(&path);
+    let e = store.load("cdr").await.unwrap_err();
+    assert!(matches!(e, Error::CorruptCheckpoint { .. }), "{e}");
+    assert!(e.to_string().contains("over the limit"), "{e}");
+    #[cfg(unix)]
+    {
+        let e = FileCheckpointStore::new("/dev/zero")
+            .load("cdr")
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::CorruptCheckpoint { .. }), "{e}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Issue 28, point 6: two writers of one checkpoint file never share a temporary file, and a
+/// locked store refuses a second one.
+#[tokio::test]
+async fn two_checkpoint_writers_never_share_a_temporary_file_and_a_lock_refuses_the_second() {
+    let dir = scratch("checkpoint-two");
+    let path = dir.join("checkpoint.json");
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap();
+                let store = FileCheckpointStore::new(&path);
+                rt.block_on(async {
+                    for i in 0..300 {
+                        store
+                            .save("cdr", &Checkpoint::new(format!("{w}-{i}")))
+                            .await
+                            .unwrap_or_else(|e| panic!("writer {w}, save {i}: {e}"));
+                    }
+                });
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let first = FileCheckpointStore::new(&path).locked().unwrap();
+    let e = FileCheckpointStore::new(&path).locked().unwrap_err();
+    assert!(matches!(e, Error::InUse { .. }), "{e}");
+    assert!(e.to_string().contains("in use by another process"), "{e}");
+    drop(first);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+fn set_future(path: &std::path::Path) {
+    let future = std::time::SystemTime::now() + std::time::Duration::from_secs(3600 * 24 * 365);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(future)
+        .unwrap();
+}
+
+/// Issue 28, point 5: a file whose time is in the future (clock skew, `touch -d 2099-01-01`)
+/// does not hold itself and every later file.
+#[tokio::test]
+async fn a_file_from_the_future_does_not_hide_the_files_after_it() {
+    let dir = scratch("dir-future");
+    let cdr = dir.join("cdr");
+    std::fs::create_dir_all(&cdr).unwrap();
+    for (name, data) in [
+        ("cdr-1.log", "call-1\r\n"),
+        ("cdr-2.log", "call-2\r\n"),
+        ("cdr-3.log", "call-3\r\n"),
+    ] {
+        std::fs::write(cdr.join(name), data).unwrap();
+        set_old(&cdr.join(name));
+    }
+    set_future(&cdr.join("cdr-2.log"));
+    let mut src = DirectorySource::new(&cdr, None);
+    let (got, _) = drain_dir(&mut src, None).await;
+    assert_eq!(got, ["call-1", "call-2", "call-3"]);
+    // One still being written (no line end yet) waits, even with a time in the future…
+    std::fs::write(cdr.join("cdr-4.log"), "call-4").unwrap();
+    set_future(&cdr.join("cdr-4.log"));
+    std::fs::write(cdr.join("cdr-5.log"), "call-5\r\n").unwrap();
+    set_old(&cdr.join("cdr-5.log"));
+    let mut quick = DirectorySource::new(&cdr, None);
+    quick.stale = std::time::Duration::from_millis(300);
+    let after = Some(Checkpoint::new("done/cdr-3.log"));
+    let (got, _) = drain_dir(&mut quick, after.clone()).await;
+    assert!(got.is_empty(), "{got:?}");
+    // …until its size has not changed for `stale`, measured by this process.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let (got, _) = drain_dir(&mut quick, after).await;
+    assert_eq!(got, ["call-4", "call-5"]);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Issue 28, point 2: a directory source's file is streamed: an overlong line is an error
+/// for that line, never held whole, and the other lines of the file are read.
+#[tokio::test]
+async fn a_directory_file_is_streamed_and_an_overlong_line_is_its_own_error() {
+    let dir = scratch("dir-long");
+    let cdr = dir.join("cdr");
+    std::fs::create_dir_all(&cdr).unwrap();
+    let path = cdr.join("cdr-1.log");
+    let mut data = b"call-1\r\n".to_vec();
+    data.extend(vec![b'x'; 300 * 1024]);
+    data.extend_from_slice(b"\r\ncall-3\r\n");
+    std::fs::write(&path, data).unwrap();
+    set_old(&path);
+    let batch = DirectorySource::new(&cdr, None)
+        .fetch(None, 10)
+        .await
+        .unwrap();
+    assert_eq!(batch.len(), 3);
+    assert!(matches!(
+        &batch[1].record,
+        Err(pbx_core::Error::LineTooLong { len, .. }) if *len > 300 * 1024
+    ));
+    assert_eq!(batch[1].checkpoint, Checkpoint::new("2/cdr-1.log"));
+    assert_eq!(batch[2].checkpoint, Checkpoint::new("done/cdr-1.log"));
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -130,7 +130,8 @@ async fn main() -> ExitCode {
                 checkpoint.as_deref().unwrap_or("the start")
             ),
         ),
-        Err(e) => fail(e.exit_code(), e),
+        // Escaped as the text log is: an error can quote an API's answer.
+        Err(e) => fail(e.exit_code(), escape_controls(&e.to_string())),
     }
 }
 
@@ -317,8 +318,48 @@ fn init_logging(config: &Config, json: bool) {
     if json || config.service.logging.format == LogFormat::Json {
         builder.json().init();
     } else {
-        builder.init();
+        builder.fmt_fields(escaped_fields()).init();
     }
+}
+
+/// The text log's field formatter: every value (the message too) with its control characters
+/// escaped (`\n`, `\r`, `\t`, `\u{1b}`, …), so a value from outside — an API's error body,
+/// a CDR line, a file name — cannot start a fake log line, move the cursor or recolour the
+/// terminal. JSON logs escape them already.
+fn escaped_fields() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> + 'static {
+    use tracing_subscriber::field::MakeExt;
+    tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
+        let raw = format!("{value:?}");
+        let text = escape_controls(&raw);
+        match field.name() {
+            "message" => write!(w, "{text}"),
+            name => write!(w, "{}={text}", name.trim_start_matches("r#")),
+        }
+    })
+    .delimited(" ")
+}
+
+/// `text` with control characters (C0, DEL, C1) and the Unicode line and bidirectional
+/// override characters written as escapes.
+fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    let special = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(special) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if special(c) => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// The backfill's progress bar while it is drawn: log lines are written above it.

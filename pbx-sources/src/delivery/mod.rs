@@ -55,7 +55,10 @@ pub use groups::{
     CheckFailure, CheckReport, FailureReason, GroupHealth, GroupLoop, HoursSource, STATE_KEY,
     Schedule, ScheduleSource,
 };
-pub use quarantine::{FileQuarantine, MemoryQuarantine, Quarantine, ReplayReport, replay};
+pub use quarantine::{
+    FileQuarantine, MAX_ENTRY_BYTES, MemoryQuarantine, Quarantine, QuarantineContents,
+    ReplayReport, UnreadableLine, replay,
+};
 
 /// Engine settings.
 ///

@@ -32,6 +32,7 @@ pub mod endpoints;
 mod parts;
 
 use std::fmt;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -49,6 +50,7 @@ use crate::Error;
 use crate::delivery::{
     Engine, EngineOptions, FileQuarantine, GroupHealth, GroupLoop, Schedule, ScheduleSource, Status,
 };
+use crate::file_lock::{FileLock, lock_exclusive};
 use crate::http::{CallLoggerClient, CallLoggerConfig, RetryPolicy};
 use crate::jsonl::JsonLinesSink;
 use crate::postgres::{Connection, try_acquire_leadership};
@@ -183,7 +185,17 @@ impl fmt::Display for Replayed {
             r.kept,
             r.not_replayable,
             self.quarantine
-        )
+        )?;
+        if r.unreadable > 0 {
+            let lines: Vec<String> = r.unreadable_lines.iter().map(u64::to_string).collect();
+            write!(
+                f,
+                "; {} unreadable line(s) skipped and kept as they are (line {})",
+                r.unreadable,
+                lines.join(", ")
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -400,6 +412,7 @@ impl Sideloader {
                 source: Box::new(e),
             }
         };
+        distinct_files(config)?;
         let sink = match config.call_api.base_url.strip_prefix("file:") {
             // Runtime state, not configuration: a failure (exit 1, systemd restarts), never 2.
             Some(path) => Sink::File(JsonLinesSink::open(path).map_err(|e| Error::Failed {
@@ -417,6 +430,7 @@ impl Sideloader {
             }
         };
         let store = Arc::new(build_store(&config.checkpoint)?);
+        let quarantine = Arc::new(FileQuarantine::new(&config.quarantine_path));
         let xapi = match &config.xapi {
             None => None,
             Some(x) => Some(Arc::new(
@@ -470,7 +484,7 @@ impl Sideloader {
             xapi,
             directory,
             pipeline,
-            quarantine: Arc::new(FileQuarantine::new(&config.quarantine_path)),
+            quarantine,
             handle,
         })
     }
@@ -484,6 +498,27 @@ impl Sideloader {
     pub fn sink_name(&self) -> &str {
         let url = &self.config.call_api.base_url;
         url.strip_prefix("file:").unwrap_or(url)
+    }
+
+    /// Takes the exclusive locks on the checkpoint file (with `checkpoint.kind: file`) and
+    /// the quarantine for the time of a run ([`crate::file_lock`]): a second process — or a
+    /// second `Sideloader` in this one — working on the same files meanwhile is refused with
+    /// [`Error::InUse`] instead of overwriting this one's checkpoints. An idle sideloader
+    /// holds no lock.
+    fn hold_files(&self) -> Result<Vec<FileLock>, Error> {
+        // Not beside a device or a FIFO (`/dev/zero`): no lock file in `/dev`; reading
+        // such a path is refused anyway.
+        let lockable = |path: &Path| std::fs::metadata(path).map_or(true, |m| m.is_file());
+        let mut files: Vec<(&Path, &'static str)> = Vec::new();
+        if let CheckpointConfig::File { path } = &self.config.checkpoint {
+            files.push((Path::new(path), "checkpoint file"));
+        }
+        files.push((Path::new(&self.config.quarantine_path), "quarantine file"));
+        files
+            .into_iter()
+            .filter(|(path, _)| lockable(path))
+            .map(|(path, what)| lock_exclusive(path, what))
+            .collect()
     }
 
     /// A cloneable handle: status and triggers while [`run`](Self::run) holds `self`.
@@ -564,10 +599,12 @@ impl Sideloader {
     /// the engine's errors ([`Error::Unavailable`], [`Error::Checkpoint`], …) when delivery
     /// stopped — the call API or file sink stayed unavailable (`kind() == "unavailable"`;
     /// calls are left for the next run), credentials refused, checkpoint store or quarantine
-    /// failed — and
+    /// failed — [`Error::InUse`] when another process works on the same checkpoint file or
+    /// quarantine, and
     /// [`Error::Interrupted`] after [`SideloaderHandle::stop`]: never a summary with
     /// calls left behind.
     pub async fn once(&mut self) -> Result<Summary, Error> {
+        let _held = self.hold_files()?;
         let stop = self.handle.stop_receiver();
         let engine = self.live(false).await?;
         let before = status_of(engine).counters;
@@ -598,9 +635,16 @@ impl Sideloader {
             to = %range.to().to_rfc3339(),
             "backfill started"
         );
-        let source = match self.source.take() {
-            Some(s) => Ok(s),
-            None => build_source(&self.config.source, Some(&range)).await,
+        // The files stay locked until the report is made (`held` lives to the end).
+        let (_held, source) = match self.hold_files() {
+            Err(e) => (None, Err(e)),
+            Ok(held) => (
+                Some(held),
+                match self.source.take() {
+                    Some(s) => Ok(s),
+                    None => build_source(&self.config.source, Some(&range)).await,
+                },
+            ),
         };
         let (summary, error) = match source {
             Err(e) => (Summary::default(), Some(e)),
@@ -633,6 +677,7 @@ impl Sideloader {
     /// # Errors
     /// [`Error::Failed`] when the quarantine cannot be read or rewritten.
     pub async fn replay(&self) -> Result<Replayed, Error> {
+        let _held = self.hold_files()?;
         crate::delivery::replay(&self.quarantine, &self.pipeline, &*self.sink, Utc::now())
             .await
             .map(|report| Replayed {
@@ -656,6 +701,7 @@ impl Sideloader {
     /// the engine's errors ([`Error::AuthFailed`], [`Error::Checkpoint`], …) or
     /// [`Error::LostLeadership`].
     pub async fn run(&mut self, shutdown: watch::Receiver<bool>) -> Result<(), Error> {
+        let _held = self.hold_files()?;
         let ha = match (&self.config.service.ha, &self.config.checkpoint) {
             (Some(ha), CheckpointConfig::Postgres { url, .. }) => Some((
                 ha.clone(),
@@ -752,6 +798,55 @@ impl Sideloader {
             group_loop = group_loop.with_hours_source(client, every, Some(Utc::now()));
         }
         Ok(Some(group_loop))
+    }
+}
+
+/// Refuses a configuration whose call file (`call_api.base_url: file:…`), checkpoint file
+/// (`checkpoint.path`) and quarantine (`quarantine.path`) are not three different files:
+/// each would overwrite or misread the others (the sink would take the checkpoint for a
+/// call file, a replay would rewrite the call file).
+fn distinct_files(config: &Config) -> Result<(), Error> {
+    let mut files: Vec<(&'static str, &str)> = Vec::new();
+    if let Some(path) = config.call_api.base_url.strip_prefix("file:") {
+        files.push(("call_api.base_url", path));
+    }
+    if let CheckpointConfig::File { path } = &config.checkpoint {
+        files.push(("checkpoint.path", path));
+    }
+    files.push(("quarantine.path", &config.quarantine_path));
+    for (i, (setting, path)) in files.iter().enumerate() {
+        for (other, other_path) in &files[..i] {
+            if same_file(Path::new(path), Path::new(other_path)) {
+                return Err(Error::Config {
+                    setting,
+                    value: (*path).to_owned(),
+                    reason: format!(
+                        "is the same file as `{other}` ({other_path}); the call file, the checkpoint file and the quarantine must be three different files"
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether `a` and `b` name one file: the same device and inode when both exist, else the
+/// same absolute path once their folders' symbolic links are resolved.
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    if let (Ok(ma), Ok(mb)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+        use std::os::unix::fs::MetadataExt;
+        return ma.dev() == mb.dev() && ma.ino() == mb.ino();
+    }
+    fn resolved(p: &Path) -> Option<std::path::PathBuf> {
+        let p = std::path::absolute(p).ok()?;
+        let parent = p.parent()?;
+        let parent = std::fs::canonicalize(parent).unwrap_or_else(|_| parent.to_owned());
+        Some(parent.join(p.file_name()?))
+    }
+    match (resolved(a), resolved(b)) {
+        (Some(a), Some(b)) => a == b,
+        _ => a == b,
     }
 }
 

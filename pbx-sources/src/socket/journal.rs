@@ -108,11 +108,19 @@ fn new_id() -> String {
 
 fn read_or_create_id(dir: &Path) -> std::io::Result<String> {
     let path = dir.join("journal.id");
-    match std::fs::read_to_string(&path) {
+    // An id is 16 hex digits: read no more than a few hundred bytes of the file.
+    match crate::bounded::read_file_limited(&path, 256) {
         Ok(s) if !s.trim().is_empty() => return Ok(s.trim().to_owned()),
         Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
+        Err(crate::Error::ReadFile { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound => {}
+        Err(crate::Error::ReadFile { source, .. }) => return Err(source),
+        Err(e) => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                e.to_string(),
+            ));
+        }
     }
     let id = new_id();
     let tmp = dir.join("journal.id.tmp");
@@ -156,25 +164,38 @@ impl Journal {
         }
         let last = segments.last().cloned().unwrap_or_else(|| unreachable!());
         // Count the last segment's lines; cut a partial last line.
+        // Streamed in blocks: the segment is never held in memory whole.
         let mut file = OpenOptions::new().read(true).write(true).open(&last.path)?;
-        let mut data = Vec::new();
-        file.read_to_end(&mut data)?;
-        let complete = data.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        if complete < data.len() {
+        let (mut len, mut complete, mut lines) = (0u64, 0u64, 0u64);
+        let mut block = vec![0u8; 64 * 1024];
+        loop {
+            let n = match file.read(&mut block) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            let chunk = &block[..n];
+            lines += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+            if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
+                complete = len + i as u64 + 1;
+            }
+            len += n as u64;
+        }
+        if complete < len {
             tracing::warn!(
                 segment = %last.path.display(),
-                bytes = data.len() - complete,
+                bytes = len - complete,
                 "journal: cutting a partial last line left by a crash (it was never acknowledged)"
             );
-            file.set_len(complete as u64)?;
+            file.set_len(complete)?;
             file.sync_all()?;
         }
-        let lines = data[..complete].iter().filter(|&&b| b == b'\n').count() as u64;
         let end = Position {
-            offset: last.start.offset + complete as u64,
+            offset: last.start.offset + complete,
             line: last.start.line + lines,
         };
-        file.seek(SeekFrom::Start(complete as u64))?;
+        file.seek(SeekFrom::Start(complete))?;
         let journal = Arc::new(Journal {
             dir: dir.to_owned(),
             id,
