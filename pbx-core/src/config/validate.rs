@@ -46,9 +46,17 @@ fn show(v: &Value) -> String {
 
 impl Check<'_> {
     fn bad(&mut self, path: &str, value: Option<&Value>, message: impl Into<String>) {
+        // A secret-bearing setting's value is only ever shown redacted.
+        let secret = super::subst::is_secret_path(path);
         self.issues.push(ConfigIssue {
             path: path.to_owned(),
-            value: value.map(show),
+            value: value.map(show).map(|v| {
+                if secret {
+                    super::subst::redact_secret(&v)
+                } else {
+                    v
+                }
+            }),
             message: message.into(),
         });
     }
@@ -152,7 +160,7 @@ impl Check<'_> {
             let shown = url
                 .expose()
                 .contains("://")
-                .then(|| super::url::redact_url(url.expose()));
+                .then(|| super::subst::redact_secret(url.expose()));
             self.issues.push(ConfigIssue {
                 path: path.to_owned(),
                 value: shown,
