@@ -182,7 +182,8 @@ impl DirectorySource {
                 }
                 break; // still being written: nothing after it either
             }
-            let lines: Vec<(u64, &[u8])> = data
+            // A byte-order mark starting the file is not part of its first record.
+            let lines: Vec<(u64, &[u8])> = pbx_core::framing::strip_bom(&data)
                 .split(|&b| b == b'\n')
                 .enumerate()
                 .map(|(i, l)| (i as u64 + 1, l.strip_suffix(b"\r").unwrap_or(l)))

@@ -1,6 +1,6 @@
-//! Configuration hardening (issue #28): secrets stay hidden in every error, `${…}` problems
-//! included; duplicate extensions; an empty trigger token beyond loopback; range checks on
-//! disabled sections.
+//! Hardening, issue #28: secrets stay hidden in every configuration error, `${…}` problems
+//! included; a byte-order mark starting a text; duplicate extensions; an empty trigger token
+//! beyond loopback; range checks on disabled sections; numbers that cannot be E.164.
 
 use pbx_core::Error;
 use pbx_core::config::{Config, ConfigIssue};
@@ -117,4 +117,27 @@ fn substitution_errors_never_show_secrets() {
         text.contains(r#"quarantine.path: "/var/${DIR" has an unterminated `${`"#),
         "{text}"
     );
+}
+
+/// A configuration or extension file saved with a byte-order mark (Windows editors) reads as
+/// without it (the YAML reader's own rule; kept as a regression check).
+#[test]
+fn a_byte_order_mark_starting_a_config_is_ignored() {
+    let config = Config::from_yaml(&format!("\u{feff}{BASE}"), &no_env).unwrap();
+    assert_eq!(config.call_api.base_url, "http://localhost:8080");
+    let map = pbx_core::config::extensions_from_yaml("\u{feff}'101': anna@example.com\n").unwrap();
+    assert_eq!(map.email_for("101"), Some("anna@example.com"));
+}
+
+/// Text handed to the parser whole (the bindings' `parse_lines`) loses a byte-order mark that
+/// starts it: the first call keeps its `pbxCallId`.
+#[test]
+fn a_byte_order_mark_starting_parsed_text_is_not_part_of_the_first_record() {
+    let line = "Call 40001,000001A19D361A38_5204,00:03:04,2026/11/02 17:02:11,2026/11/02 17:02:20,2026/11/02 17:05:24,TerminatedBySrc,9075551234,Ext.101,10000,101,101,,Ext.101,101,,,,,Chain: 9075551234;Ext.101;,Line,Extension,Extension,9075551234,Anna Berg,Anna Berg,,";
+    let parser = pbx_core::cdr::CdrParser::new(pbx_core::cdr::FieldTemplate::default());
+    let text = format!("\u{feff}{line}\r\n{line}\r\n");
+    let ids: Vec<String> = pbx_core::cdr::parse_lines(&parser, text.as_bytes())
+        .map(|(_, cdr)| pbx_core::call::pbx_call_id(&cdr.unwrap(), "3cx").unwrap())
+        .collect();
+    assert_eq!(ids, ["3cx-40001-000001A19D361A38_5204"; 2]);
 }
