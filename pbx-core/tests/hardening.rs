@@ -141,3 +141,31 @@ fn a_byte_order_mark_starting_parsed_text_is_not_part_of_the_first_record() {
         .collect();
     assert_eq!(ids, ["3cx-40001-000001A19D361A38_5204"; 2]);
 }
+
+/// One extension written twice (`"101"` and `101` are one key) is reported, in the
+/// configuration and in an extension file, never silently the last one.
+#[test]
+fn an_extension_written_twice_is_reported() {
+    for yaml in [
+        format!("{BASE}extensions:\n  map:\n    \"101\": a@example.com\n    101: b@example.com\n"),
+        format!("{BASE}extensions: {{map: {{'101': a@example.com, 101: b@example.com}}}}\n"),
+    ] {
+        let found = issues(&yaml);
+        let text = found[0].to_string();
+        assert!(
+            text.contains("the key `101` appears twice in one mapping"),
+            "{text}"
+        );
+        assert!(text.contains("(line "), "{text}");
+    }
+    let err = pbx_core::config::extensions_from_yaml("'101': a@example.com\n101: b@example.com\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("the key `101` appears twice"), "{err}");
+    // The YAML reader's own check (the same spelling twice) still answers as before.
+    let text = issues(&format!(
+        "{BASE}extensions: {{map: {{'101': a@example.com, '101': b@example.com}}}}\n"
+    ))[0]
+        .to_string();
+    assert!(text.contains("the key `101` appears twice"), "{text}");
+}

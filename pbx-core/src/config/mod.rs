@@ -26,6 +26,7 @@ mod source_kind;
 mod subst;
 mod url;
 mod validate;
+mod yaml_value;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -582,7 +583,7 @@ fn parse_yaml(text: &str, not_a_mapping: &str) -> Result<serde_json::Value, Conf
             text.len()
         )));
     }
-    let value: serde_json::Value = serde_saphyr::from_str(text)
+    let yaml_value::StrictValue(value) = serde_saphyr::from_str(text)
         .map_err(|e| document_issue(format!("is not valid YAML: {}", yaml_problem(&e))))?;
     match value {
         serde_json::Value::Null => Ok(serde_json::Value::Object(Default::default())),
