@@ -655,7 +655,9 @@ impl CallMapper {
     /// number (without any extension suffix) for an external number, the digits of an internal
     /// extension, `anonymous` for a withheld caller. A number that cannot be normalized
     /// ([`Normalized::Invalid`]) is not dropped: it is sent as [`api_number`] writes it
-    /// (its digits, a leading `+` kept; the text itself when it has no digit).
+    /// (its digits, a leading `+` kept; the text itself when it has no digit) — except that
+    /// [`CallMapper::map`] refuses a call whose number holds a control character or, being
+    /// invalid, more than [`crate::phone::E164_MAX_DIGITS`] digits.
     ///
     /// ```
     /// use pbx_core::call::CallMapper;
@@ -750,7 +752,9 @@ impl CallMapper {
     /// # Errors
     /// [`Error::InvalidValue`] (with [`Location::Unknown`]; see [`Error::located`]) when the
     /// record lacks what every call needs: a start time (`time-start`) or an id (`historyid` /
-    /// `callid`).
+    /// `callid`); for a call to deliver, with field `phoneNumber` when the other party's
+    /// number holds a control character (a NUL) or, where libphonenumber finds no number,
+    /// more than [`crate::phone::E164_MAX_DIGITS`] digits.
     pub fn map(&self, cdr: &Cdr) -> Result<Mapped, Error> {
         self.map_record(cdr)
     }
@@ -877,6 +881,9 @@ impl CallMapper {
                 extension: owner.to_owned(),
             }));
         };
+        if let Some(n) = c.counterpart {
+            self.check_sendable(n)?;
+        }
         Ok(Ok(CallParts {
             start,
             call_id,
@@ -886,5 +893,47 @@ impl CallMapper {
             counterpart: c.counterpart,
             talk_seconds: cdr.talk_seconds(),
         }))
+    }
+
+    /// Refuses a counterpart no `phoneNumber` can be made of: one holding a control character
+    /// (a NUL: the record is damaged, and its digits alone would pass for another number), or
+    /// one libphonenumber rejects with more digits than E.164 allows
+    /// ([`crate::phone::E164_MAX_DIGITS`]), which [`api_number`] would otherwise pass through.
+    /// A byte scan; libphonenumber only runs for the rare number over 15 digits (it may
+    /// still be a number with an extension).
+    fn check_sendable(&self, n: PartyNumberRef<'_>) -> Result<(), Error> {
+        let raw = n.as_str();
+        let refuse = |expected: &'static str| {
+            Err(Error::InvalidValue {
+                at: Location::Unknown,
+                field: "phoneNumber",
+                value: raw.to_owned(),
+                expected,
+            })
+        };
+        if raw.chars().any(|ch| ch.is_control() && !ch.is_whitespace()) {
+            return refuse(
+                "the other party's number without control characters (a NUL or another control byte means a damaged record)",
+            );
+        }
+        if matches!(n, PartyNumberRef::Extension(_))
+            || raw.bytes().filter(u8::is_ascii_digit).count() <= crate::phone::E164_MAX_DIGITS
+        {
+            return Ok(());
+        }
+        let invalid = normalize_visit(
+            raw,
+            self.options.default_region,
+            self.options.number_format,
+            &self.direction,
+            Some(&self.number_cache),
+            |normalized| matches!(normalized, NormalizedRef::Invalid { .. }),
+        );
+        if invalid {
+            return refuse(
+                "the other party's number: at most 15 digits, the most an E.164 number has",
+            );
+        }
+        Ok(())
     }
 }

@@ -268,3 +268,61 @@ fn settings_of_disabled_sections_are_range_checked() {
         );
     }
 }
+
+/// A number no `phoneNumber` can be made of refuses the call with an error naming the value
+/// (the sideloader quarantines it; the other records go on), where it used to be sent as its
+/// bare digits: `907555<NUL>1234` as `9075551234` (not E.164, and another party's number), and
+/// 200 digits as they are.
+#[test]
+fn numbers_that_cannot_be_e164_refuse_the_call() {
+    use pbx_core::call::{CallMapper, Mapped, MappedJson};
+    use pbx_core::cdr::{CdrParser, FieldTemplate};
+    use pbx_core::extensions::User;
+    let line = "Call 40001,000001A19D361A38_5204,00:03:04,2026/11/02 17:02:11,2026/11/02 17:02:20,2026/11/02 17:05:24,TerminatedBySrc,9075551234,Ext.101,10000,101,101,,Ext.101,101,,,,,Chain: 9075551234;Ext.101;,Line,Extension,Extension,9075551234,Anna Berg,Anna Berg,,";
+    let parser = CdrParser::new(FieldTemplate::default());
+    let mapper = CallMapper::default()
+        .with_extensions([User::new("101", "anna@example.com")].into_iter().collect());
+    let map = |number: &str| {
+        let cdr = parser
+            .parse_line(7, &line.replace("9075551234", number))
+            .unwrap();
+        let mut json = Vec::new();
+        let as_json = mapper.map_json(&cdr, &mut json);
+        (mapper.map(&cdr), as_json, json)
+    };
+    let long = "9".repeat(200);
+    let cases = [
+        ("907555\u{0}1234", "without control characters"),
+        ("+1907555\u{0}1234", "without control characters"),
+        (long.as_str(), "at most 15 digits"),
+        ("1234567890123456", "at most 15 digits"),
+    ];
+    for (number, want) in cases {
+        let (mapped, as_json, json) = map(number);
+        let e = mapped.unwrap_err();
+        assert_eq!(e.field(), Some("phoneNumber"));
+        let text = e.located(pbx_core::Location::Line(7)).to_string();
+        assert!(
+            text.starts_with("line 7: field `phoneNumber` has value"),
+            "{text}"
+        );
+        assert!(text.contains(want), "{text}");
+        assert_eq!(as_json.unwrap_err().field(), Some("phoneNumber"));
+        assert!(json.is_empty(), "nothing written for a refused call");
+    }
+    // Still sent: E.164 numbers, a number with a long extension, short invalid numbers as
+    // their digits (as before), withheld callers.
+    for (number, sent) in [
+        ("9075551234", "+19075551234"),
+        ("+1 907 555 1234 ext. 1234567890", "+19075551234"),
+        ("12-34", "1234"),
+        ("anonymous", "anonymous"),
+    ] {
+        let (mapped, as_json, _) = map(number);
+        match mapped.unwrap() {
+            Mapped::Call(call) => assert_eq!(call.phone_number, sent, "{number}"),
+            other => panic!("{number}: {other:?}"),
+        }
+        assert_eq!(as_json.unwrap(), MappedJson::Call);
+    }
+}
