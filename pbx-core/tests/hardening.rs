@@ -111,6 +111,15 @@ fn substitution_errors_never_show_secrets() {
         text.contains(r#"call_api.token: "***" environment variable `TENANT` is not set"#),
         "{text}"
     );
+    // An API address is shown redacted as every URL in a message is.
+    let text = issues(&format!(
+        "source: {{kind: file, path: x}}\ncall_api: {{base_url: 'https://admin:{secret}@${{API_HOST}}'}}\n"
+    ))[0]
+        .to_string();
+    assert!(
+        text.contains(r#"call_api.base_url: "https://***@${API_HOST}" environment variable `API_HOST` is not set"#),
+        "{text}"
+    );
     // A setting that is not a secret still shows its value.
     let text = issues(&format!("{BASE}quarantine: {{path: '/var/${{DIR'}}\n"))[0].to_string();
     assert!(

@@ -14,6 +14,10 @@ pub(super) const SECRET_PATHS: [&str; 5] = [
     "checkpoint.url",
 ];
 
+/// The API addresses: not secrets, but a URL may carry a password or a query key, shown
+/// redacted ([`super::url::redact_url`]) as in every other message about a URL.
+const URL_PATHS: [&str; 2] = ["call_api.base_url", "xapi.base_url"];
+
 /// Whether the setting at `path` holds a secret ([`SECRET_PATHS`]).
 pub(super) fn is_secret_path(path: &str) -> bool {
     SECRET_PATHS.contains(&path)
@@ -51,10 +55,19 @@ pub(super) fn substitute(
             Ok(v) => *s = v,
             Err(problem) => {
                 let secret = is_secret_path(path);
+                // An API address may carry credentials too: redacted as every URL in a message.
+                let url = URL_PATHS.contains(&path);
+                let shown = if secret {
+                    redact_secret(s)
+                } else if url {
+                    super::url::redact_url(s)
+                } else {
+                    s.clone()
+                };
                 issues.push(ConfigIssue {
                     path: path.to_owned(),
-                    value: Some(if secret { redact_secret(s) } else { s.clone() }),
-                    message: problem.message(secret),
+                    value: Some(shown),
+                    message: problem.message(secret || url),
                 });
             }
         },
