@@ -267,8 +267,20 @@ fn settings_of_disabled_sections_are_range_checked() {
             "is not an interval",
         ),
     ];
-    for (yaml, path, want) in &cases {
-        let found = issues(yaml);
+    let cases = cases.into_iter().chain([
+        (
+            format!("{BASE}checkpoint: {{kind: file, url: 'postgres://u:pw@db:99999/cp'}}\n"),
+            "checkpoint.url",
+            "port",
+        ),
+        (
+            format!("{BASE}checkpoint: {{table: 'cp; drop table x'}}\n"),
+            "checkpoint.table",
+            "is not a plain SQL identifier",
+        ),
+    ]);
+    for (yaml, path, want) in cases {
+        let found = issues(&yaml);
         assert!(
             found
                 .iter()

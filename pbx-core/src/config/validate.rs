@@ -358,11 +358,20 @@ pub(super) fn validate(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Config 
         .opt_text("checkpoint.kind", &raw.checkpoint.kind)
         .as_deref()
     {
-        None | Some("file") => CheckpointConfig::File {
-            path: c
-                .opt_text("checkpoint.path", &raw.checkpoint.path)
-                .unwrap_or_else(|| "pbx-checkpoint.json".into()),
-        },
+        None | Some("file") => {
+            // The PostgreSQL settings are unused here, but checked all the same.
+            if c.opt_text("checkpoint.url", &raw.checkpoint.url).is_some() {
+                c.postgres_url("checkpoint.url", &raw.checkpoint.url, "a postgres:// URL");
+            }
+            if let Some(v) = &raw.checkpoint.table {
+                c.identifier("checkpoint.table", v, true);
+            }
+            CheckpointConfig::File {
+                path: c
+                    .opt_text("checkpoint.path", &raw.checkpoint.path)
+                    .unwrap_or_else(|| "pbx-checkpoint.json".into()),
+            }
+        }
         Some("postgres") => CheckpointConfig::Postgres {
             url: c.postgres_url("checkpoint.url", &raw.checkpoint.url, "a postgres:// URL"),
             table: match &raw.checkpoint.table {
