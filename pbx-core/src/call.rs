@@ -498,6 +498,9 @@ struct CallParts<'a> {
     talk_seconds: u64,
 }
 
+/// The expectation of a `phoneNumber` error for a number holding a control character.
+const CONTROL_IN_NUMBER: &str = "the other party's number without control characters (a NUL or another control byte means a damaged record)";
+
 /// What [`CallMapper::map_json`] did with a record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -911,14 +914,24 @@ impl CallMapper {
                 expected,
             })
         };
-        if raw.chars().any(|ch| ch.is_control() && !ch.is_whitespace()) {
-            return refuse(
-                "the other party's number without control characters (a NUL or another control byte means a damaged record)",
-            );
+        // One pass over the bytes: the digits, and any control character that is not white
+        // space (`char::is_control` minus `char::is_whitespace`: C0 but tab to CR, DEL, C1
+        // but NEL, which UTF-8 writes as 0xC2 0x80–0x9F).
+        let bytes = raw.as_bytes();
+        let mut digits = 0usize;
+        for (i, &b) in bytes.iter().enumerate() {
+            match b {
+                b'0'..=b'9' => digits += 1,
+                0x00..=0x08 | 0x0e..=0x1f | 0x7f => {
+                    return refuse(CONTROL_IN_NUMBER);
+                }
+                0xc2 if matches!(bytes.get(i + 1), Some(0x80..=0x84 | 0x86..=0x9f)) => {
+                    return refuse(CONTROL_IN_NUMBER);
+                }
+                _ => {}
+            }
         }
-        if matches!(n, PartyNumberRef::Extension(_))
-            || raw.bytes().filter(u8::is_ascii_digit).count() <= crate::phone::E164_MAX_DIGITS
-        {
+        if matches!(n, PartyNumberRef::Extension(_)) || digits <= crate::phone::E164_MAX_DIGITS {
             return Ok(());
         }
         let invalid = normalize_visit(

@@ -347,3 +347,34 @@ fn numbers_that_cannot_be_e164_refuse_the_call() {
         assert_eq!(as_json.unwrap(), MappedJson::Call);
     }
 }
+
+/// The mapping's byte-level control check agrees with `char::is_control` minus
+/// `char::is_whitespace` on every character up to U+00FF (C0, DEL, C1, NEL, Latin-1).
+#[test]
+fn the_control_character_rule_is_chars_own() {
+    use pbx_core::call::CallMapper;
+    use pbx_core::cdr::{CdrParser, FieldTemplate};
+    use pbx_core::extensions::User;
+    let line = "Call 40001,000001A19D361A38_5204,00:03:04,2026/11/02 17:02:11,2026/11/02 17:02:20,2026/11/02 17:05:24,TerminatedBySrc,NUM,Ext.101,10000,101,101,,Ext.101,101,,,,,Chain: 9075551234;Ext.101;,Line,Extension,Extension,9075551234,Anna Berg,Anna Berg,,";
+    let parser = CdrParser::new(FieldTemplate::default());
+    let mapper = CallMapper::default()
+        .with_extensions([User::new("101", "anna@example.com")].into_iter().collect());
+    for code in 0u32..=0xff {
+        let ch = char::from_u32(code).unwrap();
+        if matches!(ch, ',' | '"' | '\n' | '\r') {
+            continue; // CSV syntax, not field content
+        }
+        let number = format!("907555{ch}1234");
+        let Ok(cdr) = parser.parse_line(1, &line.replace("NUM", &number)) else {
+            continue;
+        };
+        let refused = mapper
+            .map(&cdr)
+            .is_err_and(|e| e.field() == Some("phoneNumber"));
+        assert_eq!(
+            refused,
+            ch.is_control() && !ch.is_whitespace(),
+            "U+{code:04X}"
+        );
+    }
+}
