@@ -378,3 +378,41 @@ fn the_control_character_rule_is_chars_own() {
         );
     }
 }
+
+/// In the sideloader's pipeline such a call is quarantined with its line, field and value;
+/// the record after it is delivered as usual.
+#[test]
+fn a_refused_number_is_quarantined_and_the_next_record_goes_on() {
+    use pbx_core::call::CallMapper;
+    use pbx_core::delivery::{Disposition, Pipeline};
+    use pbx_core::extensions::User;
+    use pbx_core::{Checkpoint, RawRecord, SourceRecord};
+    let line = "Call 40001,000001A19D361A38_5204,00:03:04,2026/11/02 17:02:11,2026/11/02 17:02:20,2026/11/02 17:05:24,TerminatedBySrc,NUM,Ext.101,10000,101,101,,Ext.101,101,,,,,Chain: NUM;Ext.101;,Line,Extension,Extension,NUM,Anna Berg,Anna Berg,,";
+    let pipeline = Pipeline {
+        mapper: CallMapper::default()
+            .with_extensions([User::new("101", "anna@example.com")].into_iter().collect()),
+        ..Pipeline::default()
+    };
+    let record = |n: u64, number: &str| SourceRecord {
+        checkpoint: Checkpoint::new(n.to_string()),
+        record: Ok(RawRecord::Line {
+            number: n,
+            text: line.replace("NUM", number).into_bytes(),
+        }),
+    };
+    let bad = pipeline.prepare(&record(4, "907555\u{0}1234"));
+    match &bad.disposition {
+        Disposition::Quarantine { reason } => assert!(
+            reason.starts_with(r#"line 4: field `phoneNumber` has value "907555\01234""#),
+            "{reason}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    let long = pipeline.prepare(&record(5, &"9".repeat(200)));
+    assert!(matches!(long.disposition, Disposition::Quarantine { .. }));
+    let good = pipeline.prepare(&record(6, "9075551234"));
+    match good.disposition {
+        Disposition::Deliver(call) => assert_eq!(call.phone_number, "+19075551234"),
+        other => panic!("{other:?}"),
+    }
+}
