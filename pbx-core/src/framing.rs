@@ -93,15 +93,6 @@ pub fn strip_bom(text: &[u8]) -> &[u8] {
     text.strip_prefix(UTF8_BOM).unwrap_or(text)
 }
 
-/// [`strip_bom`] for text already decoded (`\u{FEFF}` at its start).
-///
-/// ```
-/// assert_eq!(pbx_core::framing::strip_bom_str("\u{FEFF}Call 1,a"), "Call 1,a");
-/// ```
-pub fn strip_bom_str(text: &str) -> &str {
-    text.strip_prefix('\u{FEFF}').unwrap_or(text)
-}
-
 /// The line as handed out: a byte-order mark removed when it starts the stream.
 fn stream_line(line_start: u64, line: &[u8]) -> &[u8] {
     if line_start == 0 {
