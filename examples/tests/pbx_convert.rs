@@ -399,3 +399,28 @@ fn extension_files_are_bounded_and_checked_like_the_sideloaders() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A byte-order mark starting the input (a file saved by a Windows editor) is not part of the
+/// first record: the same call, the same `pbxCallId` as without it (issue #28 point 8).
+#[test]
+fn a_byte_order_mark_starting_the_input_is_not_part_of_the_first_record() {
+    let sample = std::fs::read(format!("{DATA}/cdr-sample.log")).unwrap();
+    let ext = format!("{DATA}/extensions.yml");
+    let args = ["--timezone", "America/Anchorage", "--extensions", &ext];
+    let plain = json_lines(&run(&args, Some(&sample)));
+    let mut marked = b"\xEF\xBB\xBF".to_vec();
+    marked.extend_from_slice(&sample);
+    let from_stdin = json_lines(&run(&args, Some(&marked)));
+    assert_eq!(
+        from_stdin[0]["call"]["pbxCallId"],
+        "3cx-40001-000001A19D361A38_5204"
+    );
+    assert_eq!(from_stdin, plain);
+    let dir = std::env::temp_dir().join(format!("pbx-convert-bom-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("cdr.log");
+    std::fs::write(&file, &marked).unwrap();
+    let from_file = json_lines(&run(&[&args[..], &[file.to_str().unwrap()]].concat(), None));
+    assert_eq!(from_file, plain);
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -498,6 +498,9 @@ struct CallParts<'a> {
     talk_seconds: u64,
 }
 
+/// The expectation of a `phoneNumber` error for a number holding a control character.
+const CONTROL_IN_NUMBER: &str = "the other party's number without control characters (a NUL or another control byte means a damaged record)";
+
 /// What [`CallMapper::map_json`] did with a record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -655,7 +658,9 @@ impl CallMapper {
     /// number (without any extension suffix) for an external number, the digits of an internal
     /// extension, `anonymous` for a withheld caller. A number that cannot be normalized
     /// ([`Normalized::Invalid`]) is not dropped: it is sent as [`api_number`] writes it
-    /// (its digits, a leading `+` kept; the text itself when it has no digit).
+    /// (its digits, a leading `+` kept; the text itself when it has no digit) — except that
+    /// [`CallMapper::map`] refuses a call whose number holds a control character or, being
+    /// invalid, more than [`crate::phone::E164_MAX_DIGITS`] digits.
     ///
     /// ```
     /// use pbx_core::call::CallMapper;
@@ -750,7 +755,9 @@ impl CallMapper {
     /// # Errors
     /// [`Error::InvalidValue`] (with [`Location::Unknown`]; see [`Error::located`]) when the
     /// record lacks what every call needs: a start time (`time-start`) or an id (`historyid` /
-    /// `callid`).
+    /// `callid`); for a call to deliver, with field `phoneNumber` when the other party's
+    /// number holds a control character (a NUL) or, where libphonenumber finds no number,
+    /// more than [`crate::phone::E164_MAX_DIGITS`] digits.
     pub fn map(&self, cdr: &Cdr) -> Result<Mapped, Error> {
         self.map_record(cdr)
     }
@@ -877,6 +884,9 @@ impl CallMapper {
                 extension: owner.to_owned(),
             }));
         };
+        if let Some(n) = c.counterpart {
+            self.check_sendable(n)?;
+        }
         Ok(Ok(CallParts {
             start,
             call_id,
@@ -886,5 +896,57 @@ impl CallMapper {
             counterpart: c.counterpart,
             talk_seconds: cdr.talk_seconds(),
         }))
+    }
+
+    /// Refuses a counterpart no `phoneNumber` can be made of: one holding a control character
+    /// (a NUL: the record is damaged, and its digits alone would pass for another number), or
+    /// one libphonenumber rejects with more digits than E.164 allows
+    /// ([`crate::phone::E164_MAX_DIGITS`]), which [`api_number`] would otherwise pass through.
+    /// A byte scan; libphonenumber only runs for the rare number over 15 digits (it may
+    /// still be a number with an extension).
+    fn check_sendable(&self, n: PartyNumberRef<'_>) -> Result<(), Error> {
+        let raw = n.as_str();
+        let refuse = |expected: &'static str| {
+            Err(Error::InvalidValue {
+                at: Location::Unknown,
+                field: "phoneNumber",
+                value: raw.to_owned(),
+                expected,
+            })
+        };
+        // One pass over the bytes: the digits, and any control character that is not white
+        // space (`char::is_control` minus `char::is_whitespace`: C0 but tab to CR, DEL, C1
+        // but NEL, which UTF-8 writes as 0xC2 0x80–0x9F).
+        let bytes = raw.as_bytes();
+        let mut digits = 0usize;
+        for (i, &b) in bytes.iter().enumerate() {
+            match b {
+                b'0'..=b'9' => digits += 1,
+                0x00..=0x08 | 0x0e..=0x1f | 0x7f => {
+                    return refuse(CONTROL_IN_NUMBER);
+                }
+                0xc2 if matches!(bytes.get(i + 1), Some(0x80..=0x84 | 0x86..=0x9f)) => {
+                    return refuse(CONTROL_IN_NUMBER);
+                }
+                _ => {}
+            }
+        }
+        if matches!(n, PartyNumberRef::Extension(_)) || digits <= crate::phone::E164_MAX_DIGITS {
+            return Ok(());
+        }
+        let invalid = normalize_visit(
+            raw,
+            self.options.default_region,
+            self.options.number_format,
+            &self.direction,
+            Some(&self.number_cache),
+            |normalized| matches!(normalized, NormalizedRef::Invalid { .. }),
+        );
+        if invalid {
+            return refuse(
+                "the other party's number: at most 15 digits, the most an E.164 number has",
+            );
+        }
+        Ok(())
     }
 }

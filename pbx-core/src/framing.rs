@@ -16,6 +16,8 @@
 //!   `0x0e`–`0x1f`, `0x7f`) is [`FrameError::Binary`]: CDR lines are text (bytes ≥ `0x80` are
 //!   fine — Windows builds write non-UTF-8 names), and such bytes mean the peer is not a 3CX
 //!   CDR stream (a TLS handshake, a port scanner);
+//! - a UTF-8 byte-order mark (`EF BB BF`) at the very start of the stream is removed from the
+//!   first line ([`strip_bom`]): Windows tools write one, and it is not part of the record;
 //! - after an error the framer stays failed: every later call returns the same error;
 //! - at the end of the stream, [`LineFramer::finish`] hands out a last line that had no line
 //!   end (builds that send one record per connection may close right after it).
@@ -71,6 +73,33 @@ pub struct LineFramer {
     /// Stream offset of the next byte pushed.
     offset: u64,
     failed: Option<FrameError>,
+}
+
+/// The UTF-8 byte-order mark, `EF BB BF` (U+FEFF).
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// `text` without a leading UTF-8 byte-order mark: what every reader of CDR text applies to
+/// the start of a stream (a file, a socket connection, standard input), so that a record
+/// written by a tool that adds one (Notepad, PowerShell's `Out-File`) reads the same as
+/// without — the same fields, the same `pbxCallId`. A mark anywhere else is left alone.
+///
+/// ```
+/// use pbx_core::framing::strip_bom;
+/// assert_eq!(strip_bom(b"\xEF\xBB\xBFCall 1,a"), b"Call 1,a");
+/// assert_eq!(strip_bom(b"Call 1,a"), b"Call 1,a");
+/// assert_eq!(strip_bom(b"\xEF\xBB"), b"\xEF\xBB");
+/// ```
+pub fn strip_bom(text: &[u8]) -> &[u8] {
+    text.strip_prefix(UTF8_BOM).unwrap_or(text)
+}
+
+/// The line as handed out: a byte-order mark removed when it starts the stream.
+fn stream_line(line_start: u64, line: &[u8]) -> &[u8] {
+    if line_start == 0 {
+        strip_bom(line)
+    } else {
+        line
+    }
 }
 
 fn is_control(b: u8) -> bool {
@@ -152,15 +181,16 @@ impl LineFramer {
                     };
                     let line_len = len - usize::from(ends_with_cr);
                     if self.partial.is_empty() {
-                        let line = &segment[..line_len];
+                        let line = stream_line(line_start, &segment[..line_len]);
                         if !is_blank(line) {
                             emit(line);
                         }
                     } else {
                         self.partial.extend_from_slice(segment);
                         self.partial.truncate(line_len);
-                        if !is_blank(&self.partial) {
-                            emit(&self.partial);
+                        let line = stream_line(line_start, &self.partial);
+                        if !is_blank(line) {
+                            emit(line);
                         }
                         self.partial.clear();
                     }
@@ -180,11 +210,13 @@ impl LineFramer {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
+        let line_start = self.offset - self.partial.len() as u64;
         if self.partial.last() == Some(&b'\r') {
             self.partial.pop();
         }
-        if !is_blank(&self.partial) {
-            emit(&self.partial);
+        let line = stream_line(line_start, &self.partial);
+        if !is_blank(line) {
+            emit(line);
         }
         self.partial.clear();
         Ok(())
@@ -282,6 +314,25 @@ mod tests {
     fn non_utf8_and_tabs_are_text() {
         let (lines, err) = run(100, &[b"J\xf6rg\tx\r\n"]);
         assert_eq!((lines, err), (vec![b"J\xf6rg\tx".to_vec()], None));
+    }
+
+    #[test]
+    fn a_bom_starting_the_stream_is_removed_however_it_is_split() {
+        let want = vec![b"Call 1,a".to_vec(), b"\xEF\xBB\xBFCall 2,b".to_vec()];
+        let stream: &[u8] = b"\xEF\xBB\xBFCall 1,a\r\n\xEF\xBB\xBFCall 2,b\r\n";
+        for cut in 0..stream.len() {
+            let (a, b) = stream.split_at(cut);
+            assert_eq!(run(100, &[a, b]), (want.clone(), None), "cut at {cut}");
+        }
+        // Without a line end, and alone on its line.
+        assert_eq!(
+            run(100, &[b"\xEF\xBB", b"\xBFCall 1,a"]),
+            (vec![b"Call 1,a".to_vec()], None)
+        );
+        assert_eq!(
+            run(100, &[b"\xEF\xBB\xBF\r\nCall 1,a\n"]),
+            (vec![b"Call 1,a".to_vec()], None)
+        );
     }
 
     proptest! {

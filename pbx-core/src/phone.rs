@@ -938,6 +938,11 @@ fn library(raw: &str, candidate: &str, region: Region, format: NumberFormat) -> 
     Normalized::E164 { value, extension }
 }
 
+/// The most digits an E.164 number has, country code included (ITU-T E.164 §6.1). A call
+/// whose other party's number libphonenumber rejects and that holds more digits is refused by
+/// the call mapping, never sent as [`api_number`] would write it.
+pub const E164_MAX_DIGITS: usize = 15;
+
 /// The number to send for a party without normalization: digits only (a leading `+` kept),
 /// `anonymous` for a withheld caller, or the raw text when it holds no digit. The call
 /// mapping sends this for numbers that [`normalize`] calls [`Normalized::Invalid`].

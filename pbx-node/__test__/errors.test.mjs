@@ -66,6 +66,26 @@ test('a bad configuration: PBX_CONFIG_ERROR listing every issue with its path', 
   throwsCode(() => Config.fromYaml('source: { kind: file, path: x }\ncall_api: { base_url: "${MISSING_VAR}" }\n', {}), 'PBX_CONFIG_ERROR')
 })
 
+test('a configuration error about a secret shows it redacted, as in Python', () => {
+  const yaml =
+    "source: { kind: postgres_cl, url: 'postgres://user:RealPassw0rd@${DB_HOST}/db' }\n" +
+    "call_api: { base_url: 'http://x', token: 'RealT0ken-${TENANT}' }\n" +
+    "http: { token: 'Tr1gger${' }\n"
+  let error
+  try {
+    Config.fromYaml(yaml, {})
+  } catch (e) {
+    error = e
+  }
+  assert.equal(error.code, 'PBX_CONFIG_ERROR')
+  const value = (path) => error.issues.find((i) => i.path === path).value
+  assert.equal(value('source.url'), 'postgres://***@${DB_HOST}/db')
+  assert.equal(value('call_api.token'), '***')
+  assert.equal(value('http.token'), '***')
+  const shown = error.message + JSON.stringify(error.issues)
+  for (const secret of ['RealPassw0rd', 'RealT0ken', 'Tr1gger']) assert.ok(!shown.includes(secret), shown)
+})
+
 test('an unreadable configuration file: PBX_IO_ERROR', () => {
   throwsCode(() => loadConfig('/nonexistent/pbx.yml'), 'PBX_IO_ERROR', { kind: 'io', value: '/nonexistent/pbx.yml' })
   throwsCode(() => loadConfigFile('/nonexistent/pbx.yml'), 'PBX_IO_ERROR', { value: '/nonexistent/pbx.yml' })

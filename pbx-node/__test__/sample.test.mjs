@@ -32,6 +32,16 @@ test('parseLines takes a string, a Buffer or an array of lines, with the same re
   assert.deepEqual(fromArray, fromText)
 })
 
+test('parseLines: a byte-order mark starting the text is not part of the first record, as in Python', () => {
+  const parser = new CdrParser()
+  const plain = parser.parseLines(sampleLog).map((p) => p.cdr.toObject())
+  const marked = parser.parseLines('\ufeff' + sampleLog).map((p) => p.cdr.toObject())
+  assert.equal(marked[0].historyId, '40001')
+  assert.deepEqual(marked, plain)
+  const fromBuffer = parser.parseLines(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(sampleLog)]))
+  assert.deepEqual(fromBuffer.map((p) => p.cdr.toObject()), plain)
+})
+
 test('parseLine, the Cdr getters and toLine round trip', () => {
   const parser = new CdrParser()
   const first = sampleLog.split('\r\n')[0]

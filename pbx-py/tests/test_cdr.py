@@ -40,6 +40,12 @@ def test_a_list_gives_the_same_records_as_the_text(sample_text: str) -> None:
     assert parser.parse_lines(sample_text.splitlines()) == parser.parse_lines(sample_text)
 
 
+def test_a_byte_order_mark_starting_the_text_is_not_part_of_the_first_record(sample_text: str) -> None:
+    parser = pbx.CdrParser()
+    assert parser.parse_lines("\ufeff" + sample_text) == parser.parse_lines(sample_text)
+    assert cdrs(parser.parse_lines("\ufeff" + sample_text))[0].history_id == "40001"
+
+
 def test_attributes_of_the_first_line(sample_text: str) -> None:
     cdr = pbx.CdrParser().parse_line(sample_text.splitlines()[0])
     assert cdr.line == 1

@@ -115,3 +115,20 @@ def test_load_config_is_config_load_and_errors_carry_the_node_codes(tmp_path: Pa
         pbx.CdrParser("historyid,duration").parse_line("Call 1,bad")
     assert (parse.value.code, parse.value.kind) == ("PBX_PARSE_ERROR", "invalid_value")
     assert issubclass(pbx.ParseError, pbx.PbxError) and issubclass(pbx.ConfigError, pbx.PbxError)
+
+
+def test_issue_values_of_secret_settings_are_redacted() -> None:
+    text = (
+        "source: { kind: postgres_cl, url: 'postgres://user:RealPassw0rd@${DB_HOST}/db' }\n"
+        "call_api: { base_url: 'http://x', token: 'RealT0ken-${TENANT}' }\n"
+        "http: { token: 'Tr1gger${' }\n"
+    )
+    with pytest.raises(pbx.ConfigError) as info:
+        pbx.Config.from_yaml(text, env={})
+    by_path = {i.path: i for i in info.value.issues}
+    assert by_path["source.url"].value == "postgres://***@${DB_HOST}/db"
+    assert by_path["call_api.token"].value == "***"
+    assert by_path["http.token"].value == "***"
+    shown = str(info.value) + repr(info.value.issues)
+    for secret in ("RealPassw0rd", "RealT0ken", "Tr1gger"):
+        assert secret not in shown

@@ -187,12 +187,17 @@ fn read_lines(
         if n == 0 || (!ended && !take_partial) {
             break; // end of file, or a line still being written
         }
+        let (line_start, cut) = (offset, n > buf.len());
         offset += n as u64;
         line += 1;
+        if line_start == 0 && buf.starts_with(pbx_core::framing::UTF8_BOM) {
+            // A byte-order mark starting the file is not part of its first record.
+            buf.drain(..pbx_core::framing::UTF8_BOM.len());
+        }
         if buf.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let record = if n > buf.len() {
+        let record = if cut {
             // Only the first bytes were kept (room for the parser's limit and a line end).
             Err(pbx_core::Error::LineTooLong {
                 at: pbx_core::Location::Line(line),

@@ -276,6 +276,12 @@ impl DirectorySource {
                 let cut = consumed > buf.len();
                 let text = buf.strip_suffix(b"\n").unwrap_or(&buf);
                 let text = text.strip_suffix(b"\r").unwrap_or(text);
+                // A byte-order mark starting the file is not part of its first record.
+                let text = if number == 1 {
+                    pbx_core::framing::strip_bom(text)
+                } else {
+                    text
+                };
                 if !cut && text.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }

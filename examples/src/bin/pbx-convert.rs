@@ -176,7 +176,13 @@ fn convert(
             };
             writer.write_error(line_no, &e, &mut line_out);
         } else {
-            writer.write_line(line_no, &buf, &mut line_out);
+            // A byte-order mark starting the input is not part of its first record.
+            let line = if line_no == 1 {
+                pbx_core::framing::strip_bom(&buf)
+            } else {
+                &buf
+            };
+            writer.write_line(line_no, line, &mut line_out);
         }
         line_out.push(b'\n');
         out.write_all(&line_out).map_err(Failed::Write)?;

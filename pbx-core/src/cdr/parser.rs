@@ -445,14 +445,17 @@ pub fn parse_lines<'a>(
 
 /// The non-blank lines of a CDR text (CRLF or LF) with their 1-based line numbers, found with
 /// `memchr`: the line splitting of [`parse_lines`], for the zero-copy path
-/// ([`CdrParser::parse_ref`] on each line).
+/// ([`CdrParser::parse_ref`] on each line). A byte-order mark starting the text is not part of
+/// its first line ([`crate::framing::strip_bom`]).
 ///
 /// ```
 /// use pbx_core::cdr::split_lines;
 /// let lines: Vec<_> = split_lines(b"a\r\n\r\nb").collect();
 /// assert_eq!(lines, [(1, &b"a\r"[..]), (3, &b"b"[..])]);
+/// assert_eq!(split_lines(b"\xEF\xBB\xBFa").next(), Some((1, &b"a"[..])));
 /// ```
 pub fn split_lines(text: &[u8]) -> impl Iterator<Item = (u64, &[u8])> {
+    let text = crate::framing::strip_bom(text);
     // The pieces between line feeds (as `split` would give them), found with memchr.
     let ends = memchr::memchr_iter(b'\n', text).chain([text.len()]);
     let mut start = 0;

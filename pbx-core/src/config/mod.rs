@@ -26,6 +26,7 @@ mod source_kind;
 mod subst;
 mod url;
 mod validate;
+mod yaml_value;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -494,6 +495,11 @@ impl Config {
                 }
             }
         }
+        // `http.token` as written, before substitution: an empty token is refused naming it.
+        let http_token_written = value
+            .get("http")
+            .and_then(|h| h.get("token"))
+            .map(|t| t.as_str().map(str::to_owned));
         subst::substitute(&mut value, "", env, &mut issues);
         // A value of the wrong shape is reported and left out, and the rest read again, so it
         // never hides the other problems (at most a bounded number of rounds).
@@ -556,12 +562,47 @@ impl Config {
                 .into_iter()
                 .filter(|i| !unsubstituted.contains(&i.path)),
         );
+        if let Some(written) = http_token_written
+            && !issues.iter().any(|i| i.path == "http.token")
+        {
+            issues.extend(empty_trigger_token(&config.service.http, written));
+        }
         if issues.is_empty() {
             Ok(config)
         } else {
             fail(issues)
         }
     }
+}
+
+/// The issue of an `http.token` the user wrote (`written`: its text before substitution, `None`
+/// for a null) that is empty (or only white space) once substituted, on a listener beyond
+/// loopback: it would leave `/trigger/*` open to every host. On loopback an empty token means
+/// no token, as when it is not written at all.
+fn empty_trigger_token(http: &HttpConfig, written: Option<String>) -> Option<ConfigIssue> {
+    let empty = http
+        .token
+        .as_ref()
+        .is_none_or(|t| t.expose().trim().is_empty());
+    if !empty || http.listen.ip().is_loopback() {
+        return None;
+    }
+    let detail = match &written {
+        Some(w) if w.contains("${") => " once its variables are substituted",
+        Some(w) if !w.is_empty() => " (only white space)",
+        _ => "",
+    };
+    Some(ConfigIssue {
+        path: "http.token".into(),
+        message: format!(
+            "is empty{detail}, and http.listen {} is beyond this host: /trigger/* would be open \
+             to every host that reaches it; set a token, or listen on 127.0.0.1",
+            http.listen
+        ),
+        // Empty once substituted: what was written holds no secret (only references to
+        // empty or unset variables, and white space).
+        value: written,
+    })
 }
 
 /// A whole-document problem (no path).
@@ -582,7 +623,7 @@ fn parse_yaml(text: &str, not_a_mapping: &str) -> Result<serde_json::Value, Conf
             text.len()
         )));
     }
-    let value: serde_json::Value = serde_saphyr::from_str(text)
+    let yaml_value::StrictValue(value) = serde_saphyr::from_str(text)
         .map_err(|e| document_issue(format!("is not valid YAML: {}", yaml_problem(&e))))?;
     match value {
         serde_json::Value::Null => Ok(serde_json::Value::Object(Default::default())),

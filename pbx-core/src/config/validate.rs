@@ -46,9 +46,17 @@ fn show(v: &Value) -> String {
 
 impl Check<'_> {
     fn bad(&mut self, path: &str, value: Option<&Value>, message: impl Into<String>) {
+        // A secret-bearing setting's value is only ever shown redacted.
+        let secret = super::subst::is_secret_path(path);
         self.issues.push(ConfigIssue {
             path: path.to_owned(),
-            value: value.map(show),
+            value: value.map(show).map(|v| {
+                if secret {
+                    super::subst::redact_secret(&v)
+                } else {
+                    v
+                }
+            }),
             message: message.into(),
         });
     }
@@ -152,7 +160,7 @@ impl Check<'_> {
             let shown = url
                 .expose()
                 .contains("://")
-                .then(|| super::url::redact_url(url.expose()));
+                .then(|| super::subst::redact_secret(url.expose()));
             self.issues.push(ConfigIssue {
                 path: path.to_owned(),
                 value: shown,
@@ -350,11 +358,20 @@ pub(super) fn validate(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Config 
         .opt_text("checkpoint.kind", &raw.checkpoint.kind)
         .as_deref()
     {
-        None | Some("file") => CheckpointConfig::File {
-            path: c
-                .opt_text("checkpoint.path", &raw.checkpoint.path)
-                .unwrap_or_else(|| "pbx-checkpoint.json".into()),
-        },
+        None | Some("file") => {
+            // The PostgreSQL settings are unused here, but checked all the same.
+            if c.opt_text("checkpoint.url", &raw.checkpoint.url).is_some() {
+                c.postgres_url("checkpoint.url", &raw.checkpoint.url, "a postgres:// URL");
+            }
+            if let Some(v) = &raw.checkpoint.table {
+                c.identifier("checkpoint.table", v, true);
+            }
+            CheckpointConfig::File {
+                path: c
+                    .opt_text("checkpoint.path", &raw.checkpoint.path)
+                    .unwrap_or_else(|| "pbx-checkpoint.json".into()),
+            }
+        }
         Some("postgres") => CheckpointConfig::Postgres {
             url: c.postgres_url("checkpoint.url", &raw.checkpoint.url, "a postgres:// URL"),
             table: match &raw.checkpoint.table {
@@ -404,32 +421,31 @@ pub(super) fn validate(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Config 
             LogFormat::Text
         }
     };
-    let ha = if c.flag("ha.enabled", &raw.ha.enabled, false) {
-        if !matches!(checkpoint, CheckpointConfig::Postgres { .. }) {
-            c.bad(
-                "ha.enabled",
-                None,
-                "needs checkpoint.kind: postgres (the standby resumes from the leader's checkpoint, and the lock lives on that server)",
-            );
-        }
-        let lock_key = match c.opt_text("ha.lock_key", &raw.ha.lock_key) {
-            None => HaConfig::DEFAULT_LOCK_KEY,
-            Some(s) => s.parse().unwrap_or_else(|_| {
-                c.bad(
-                    "ha.lock_key",
-                    raw.ha.lock_key.as_ref(),
-                    "is not a whole number (a 64-bit signed integer)",
-                );
-                HaConfig::DEFAULT_LOCK_KEY
-            }),
-        };
-        Some(HaConfig {
-            lock_key,
-            poll: c.secs("ha.poll_secs", &raw.ha.poll_secs, 2, 1, 3_600),
-        })
-    } else {
-        None
+    // Every `ha` setting is checked, enabled or not: a wrong value must not wait to surface
+    // until the day high availability is switched on.
+    let ha_enabled = c.flag("ha.enabled", &raw.ha.enabled, false);
+    if ha_enabled && !matches!(checkpoint, CheckpointConfig::Postgres { .. }) {
+        c.bad(
+            "ha.enabled",
+            None,
+            "needs checkpoint.kind: postgres (the standby resumes from the leader's checkpoint, and the lock lives on that server)",
+        );
+    }
+    let lock_key = match c.opt_text("ha.lock_key", &raw.ha.lock_key) {
+        None => HaConfig::DEFAULT_LOCK_KEY,
+        Some(s) => s.parse().unwrap_or_else(|e: std::num::ParseIntError| {
+            let message = match e.kind() {
+                std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
+                    format!("is out of range ({} to {})", i64::MIN, i64::MAX)
+                }
+                _ => "is not a whole number (a 64-bit signed integer)".to_owned(),
+            };
+            c.bad("ha.lock_key", raw.ha.lock_key.as_ref(), message);
+            HaConfig::DEFAULT_LOCK_KEY
+        }),
     };
+    let poll = c.secs("ha.poll_secs", &raw.ha.poll_secs, 2, 1, 3_600);
+    let ha = ha_enabled.then_some(HaConfig { lock_key, poll });
     Config {
         timezone,
         cdr_template,
@@ -627,10 +643,12 @@ fn source(c: &mut Check<'_>, raw: &RawConfig) -> SourceConfig {
         c.opt_text("source.journal", &s.journal)
             .unwrap_or_else(|| "pbx-journal".into())
     };
+    // Checked whatever the kind (only postgres_cdroutput uses it).
+    let settle = c.secs("source.settle_secs", &s.settle_secs, 60, 0, 3600);
     match kind.as_str() {
         "postgres_cdroutput" => SourceConfig::PostgresCdrOutput {
             url: db_url(c, true),
-            settle: c.secs("source.settle_secs", &s.settle_secs, 60, 0, 3600),
+            settle,
         },
         "postgres_cl" => SourceConfig::PostgresCallLog {
             url: db_url(c, true),
@@ -833,9 +851,9 @@ fn day_intervals(c: &mut Check<'_>, path: &str, v: &V) -> Vec<Interval> {
 }
 
 fn hours_config(c: &mut Check<'_>, path: &str, h: &RawHours, default_tz: Tz) -> HoursConfig {
-    if c.flag(&format!("{path}.from_xapi"), &h.from_xapi, false) {
-        return HoursConfig::FromXapi;
-    }
+    // The schedule is checked even when 3CX's hours are used instead: a wrong value must not
+    // wait to surface until the day `from_xapi` is switched off.
+    let from_xapi = c.flag(&format!("{path}.from_xapi"), &h.from_xapi, false);
     let tz = c.tz(&format!("{path}.timezone"), &h.timezone, default_tz);
     let mut bh = BusinessHours::new(tz);
     let days = [
@@ -937,5 +955,8 @@ fn hours_config(c: &mut Check<'_>, path: &str, h: &RawHours, default_tz: Tz) -> 
             Shift::Monday,
         ),
     };
+    if from_xapi {
+        return HoursConfig::FromXapi;
+    }
     HoursConfig::Schedule(Box::new(bh.with_observed_rule(rule)))
 }
