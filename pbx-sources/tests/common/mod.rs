@@ -353,6 +353,7 @@ impl Logs {
         INSTALL.call_once(|| {
             let subscriber = tracing_subscriber::fmt()
                 .with_max_level(tracing_subscriber::filter::LevelFilter::TRACE)
+                .with_ansi(false)
                 .with_writer(|| LogWriter)
                 .finish();
             tracing::subscriber::set_global_default(subscriber)
