@@ -121,6 +121,14 @@ fn rng(seed: Option<u64>) -> StdRng {
     }
 }
 
+/// `at + d`, saturating: a wait too long for the clock ends a year from `at` (never a panic).
+pub(super) fn later(at: Instant, d: Duration) -> Instant {
+    const YEAR: Duration = Duration::from_secs(365 * 86_400);
+    at.checked_add(d)
+        .or_else(|| at.checked_add(YEAR))
+        .unwrap_or(at)
+}
+
 /// `min(cap, base × 2ⁿ)`.
 fn exponential(base: Duration, cap: Duration, n: u32) -> Duration {
     base.saturating_mul(2u32.saturating_pow(n.min(31))).min(cap)
@@ -136,7 +144,7 @@ struct Throttle {
 impl Throttle {
     /// `Some(held back since the last one)` when a warning may be logged now.
     fn pass(&mut self, now: Instant) -> Option<u64> {
-        if self.last.is_some_and(|t| now < t + self.every) {
+        if self.last.is_some_and(|t| now < later(t, self.every)) {
             self.held += 1;
             return None;
         }
@@ -225,7 +233,7 @@ where
     // A dropped sender never stops the loop (nor wakes it again).
     let mut stop_open = true;
     if *stop.borrow() {
-        stopping = Some(Instant::now() + options.shutdown_grace);
+        stopping = Some(later(Instant::now(), options.shutdown_grace));
     }
     let mut pending_counts = Counters::default();
     let mut newest: Option<String> = None;
@@ -272,7 +280,7 @@ where
                     c.newest_call_start.clone_from(&newest);
                 }
             });
-            if now >= last_progress + Duration::from_millis(100) {
+            if now >= later(last_progress, Duration::from_millis(100)) {
                 last_progress = now;
                 let snapshot = status
                     .lock()
@@ -287,7 +295,7 @@ where
         let dirty = mark.is_some() && mark != saved;
         if dirty
             && saving.is_none()
-            && (now >= last_save + options.save_interval
+            && (now >= later(last_save, options.save_interval)
                 || unsaved >= options.save_every_calls.max(1))
             && let Some(cp) = mark.clone()
         {
@@ -406,7 +414,8 @@ where
             && now >= next_fetch
             && let Some(src) = source_slot.take()
         {
-            if directory.is_some() && last_refresh.is_none_or(|t| now >= t + Duration::from_secs(1))
+            if directory.is_some()
+                && last_refresh.is_none_or(|t| now >= later(t, Duration::from_secs(1)))
             {
                 last_refresh = Some(now);
                 refresh_extensions(directory, pipeline).await;
@@ -433,7 +442,7 @@ where
             earliest(next_fetch);
         }
         if mark_dirty(&window, &saved) && saving.is_none() {
-            earliest(last_save + options.save_interval);
+            earliest(later(last_save, options.save_interval));
         }
         let sleep = async {
             match wake {
@@ -500,6 +509,8 @@ where
                             DeliveryOutcome::Retry { reason, after } => (reason, after),
                             other => (format!("{other:?}"), None),
                         };
+                        // The API's `Retry-After` is honoured up to the configured cap.
+                        let after = after.map(|a| a.min(options.max_retry_after));
                         let kind = failure_kind(&reason);
                         with_status(&mut |s| {
                             s.counters.retries += 1;
@@ -549,7 +560,7 @@ where
                                 if let Some(a) = after {
                                     delay = delay.max(a);
                                 }
-                                let due = at + delay;
+                                let due = later(at, delay);
                                 waiting.insert((due, seq));
                                 due_of.insert(seq, due);
                                 if health.in_outage() {
@@ -565,17 +576,23 @@ where
                                     let wait = exponential(options.backoff_base, options.backoff_cap, outage_level)
                                         .mul_f64(rng.random_range(0.5..=1.0))
                                         .max(after.unwrap_or_default());
-                                    outage_probe = Some(at + wait);
-                                    // `--once`: give up once the oldest call used its attempts.
-                                    if mode == Mode::Drain
-                                        && let Some(head) = jobs.get(&window.head())
-                                        && head.tries.tries >= rules.max_attempts
-                                    {
-                                        gave_up = Some(Error::Unavailable {
-                                            attempts: head.tries.tries,
-                                            last: head.tries.answers.last().cloned().unwrap_or_default(),
-                                        });
-                                    }
+                                    outage_probe = Some(later(at, wait));
+                                }
+                                // `--once`: give up once the oldest call used its attempts
+                                // (each `Retry-After` counts) while nothing else got through:
+                                // during an outage, or when no other call succeeded since its
+                                // first failure and none is in flight (a lone failing call).
+                                if mode == Mode::Drain
+                                    && let Some(head) = jobs.get(&window.head())
+                                    && head.tries.tries >= rules.max_attempts
+                                    && (health.in_outage()
+                                        || (!head.tries.others_succeeded(&health)
+                                            && in_flight.is_empty()))
+                                {
+                                    gave_up = Some(Error::Unavailable {
+                                        attempts: head.tries.tries,
+                                        last: head.tries.answers.last().cloned().unwrap_or_default(),
+                                    });
                                 }
                             }
                         }
@@ -635,7 +652,7 @@ where
                             match mode {
                                 Mode::Drain => source_done = true,
                                 Mode::Serve if woken_during_fetch => next_fetch = at,
-                                Mode::Serve => next_fetch = at + options.poll_interval,
+                                Mode::Serve => next_fetch = later(at, options.poll_interval),
                             }
                         } else {
                             next_fetch = at;
@@ -648,7 +665,7 @@ where
                         if mode == Mode::Drain && source_failures >= rules.max_attempts {
                             gave_up = Some(Error::Source { source: e });
                         }
-                        next_fetch = at + exponential(options.backoff_base, options.backoff_cap, source_failures - 1);
+                        next_fetch = later(at, exponential(options.backoff_base, options.backoff_cap, source_failures - 1));
                     }
                 }
             }
@@ -667,7 +684,7 @@ where
             changed = stop.changed(), if stopping.is_none() && stop_open => {
                 stop_open = changed.is_ok();
                 if stop_open && *stop.borrow() {
-                    stopping = Some(Instant::now() + options.shutdown_grace);
+                    stopping = Some(later(Instant::now(), options.shutdown_grace));
                     // Calls not sent yet stay unsettled: the mark does not pass them.
                     queue.clear();
                     fetching = None;
