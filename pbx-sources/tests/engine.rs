@@ -494,3 +494,64 @@ async fn a_wake_up_during_a_fetch_reads_the_source_again_at_once() {
     tx.send(true).unwrap();
     task.await.unwrap().unwrap();
 }
+
+/// A sink that panics on its `n`th call (a bug somewhere below the engine), then delivers.
+struct PanicsOnce {
+    inner: MemoryCallSink,
+    calls: std::sync::atomic::AtomicUsize,
+    at: usize,
+}
+
+#[async_trait::async_trait]
+impl pbx_core::CallSink for PanicsOnce {
+    async fn deliver(&self, call: &pbx_core::call::CallRequest) -> DeliveryOutcome {
+        let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n == self.at {
+            panic!("a bug in the sink");
+        }
+        self.inner.deliver(call).await
+    }
+}
+
+#[tokio::test]
+async fn a_panic_in_the_engine_is_an_error_and_the_engine_runs_again() {
+    let sink = Arc::new(PanicsOnce {
+        inner: MemoryCallSink::new(),
+        calls: 0.into(),
+        at: 10,
+    });
+    let store = Arc::new(MemoryCheckpointStore::new());
+    let mut e = Engine::new(
+        MemorySource::new(lines(SAMPLE)),
+        Arc::clone(&sink),
+        Arc::clone(&store),
+        pipeline_for(101..=112),
+        Arc::new(MemoryQuarantine::default()),
+        EngineOptions::default(),
+    );
+    let (_stop, rx) = tokio::sync::watch::channel(false);
+    let err = e.drain(rx.clone(), now, |_| {}).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Panicked { during: "a drain", message } if message == "a bug in the sink"),
+        "{err}"
+    );
+    assert_eq!(err.kind(), "panicked");
+    // The same engine drains the rest; nothing is lost and nothing stored twice.
+    e.drain(rx, now, |_| {}).await.unwrap();
+    let got: HashSet<String> = ids(&sink.inner).into_iter().collect();
+    let clean = Arc::new(MemoryCallSink::new());
+    let q = Arc::new(MemoryQuarantine::default());
+    let mut reference = engine(
+        lines(SAMPLE),
+        &clean,
+        &Arc::new(MemoryCheckpointStore::new()),
+        &q,
+        500,
+    );
+    let (_stop, rx) = tokio::sync::watch::channel(false);
+    reference.drain(rx, now, |_| {}).await.unwrap();
+    let want: HashSet<String> = ids(&clean).into_iter().collect();
+    assert!(want.len() > 10);
+    assert_eq!(got, want);
+    assert_eq!(store.load("cdr").await.unwrap().unwrap().as_str(), "65");
+}

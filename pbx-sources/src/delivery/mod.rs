@@ -29,6 +29,7 @@
 
 mod flow;
 mod groups;
+pub(crate) mod panics;
 mod quarantine;
 mod skips;
 
@@ -553,7 +554,11 @@ where
             trigger: Arc::clone(&self.trigger),
             directory: &mut self.directory,
         };
-        flow::stream(parts, mode, stop, clock, progress).await
+        let during = match mode {
+            flow::Mode::Serve => "the service",
+            flow::Mode::Drain => "a drain",
+        };
+        panics::caught(during, flow::stream(parts, mode, stop, clock, progress)).await
     }
 
     /// Delivers for ever, until `shutdown` turns true — the service.
