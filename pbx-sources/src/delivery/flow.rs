@@ -581,13 +581,16 @@ where
                                 // `--once`: give up once the oldest call used its attempts
                                 // (each `Retry-After` counts) while nothing else got through:
                                 // during an outage, or when no other call succeeded since its
-                                // first failure and none is in flight (a lone failing call).
+                                // first failure, none is in flight and none is left to try
+                                // (a lone failing call).
                                 if mode == Mode::Drain
                                     && let Some(head) = jobs.get(&window.head())
                                     && head.tries.tries >= rules.max_attempts
                                     && (health.in_outage()
                                         || (!head.tries.others_succeeded(&health)
-                                            && in_flight.is_empty()))
+                                            && in_flight.is_empty()
+                                            && queue.is_empty()
+                                            && source_done))
                                 {
                                     gave_up = Some(Error::Unavailable {
                                         attempts: head.tries.tries,
