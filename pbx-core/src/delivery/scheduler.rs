@@ -39,7 +39,8 @@ pub struct SchedulerConfig {
     pub batch_size: usize,
     /// Calls in flight at once (at least 1).
     pub concurrency: usize,
-    /// Records read but not behind the checkpoint, at most (at least `batch_size`).
+    /// Records read but not behind the checkpoint, at most (at least twice `batch_size`; only the
+    /// unsettled ones count while calls wait for a retry and nothing else can be sent).
     pub window: usize,
     /// Wait before reading again once caught up (serve), unless woken.
     pub poll_interval: Duration,
@@ -366,6 +367,7 @@ fn exponential(base: Duration, cap: Duration, n: u32) -> Duration {
 pub struct Scheduler<T> {
     cfg: SchedulerConfig,
     rules: RetryRules,
+    outage_calls: usize,
     rng: SplitMix64,
     window: AckWindow<Settled>,
     jobs: HashMap<u64, Job<T>>,
@@ -412,6 +414,7 @@ impl<T: Clone> Scheduler<T> {
             outage_calls: concurrency.clamp(3, 8),
         };
         Scheduler {
+            outage_calls: rules.outage_calls,
             rules,
             rng: SplitMix64::new(seed),
             window: AckWindow::new(start.clone()),
@@ -664,6 +667,7 @@ impl<T: Clone> Scheduler<T> {
         self.last_error = Some(reason.clone());
         // The API's wait is honoured up to the cap; it counts as an attempt like any failure.
         let after = retry_after.map(|a| a.min(self.cfg.max_retry_after));
+        let waiting_calls = self.jobs.len();
         let Some(job) = self.jobs.get_mut(&seq) else {
             return;
         };
@@ -681,8 +685,11 @@ impl<T: Clone> Scheduler<T> {
         // outages. Poison: `max_attempts` counted failures over at least `poison_after`,
         // other calls succeeded since its first failure, and at least one failure was
         // corroborated — so a healthy call failing only in an outage is never set aside.
-        self.rules
-            .failed(&mut job.tries, &mut self.health, seq, now, reason);
+        // An outage is `outage_calls` different calls failing with no success between — or
+        // every call there is (at least two), when fewer are waiting.
+        let mut rules = self.rules.clone();
+        rules.outage_calls = self.outage_calls.min(waiting_calls.max(2));
+        rules.failed(&mut job.tries, &mut self.health, seq, now, reason);
         let old_enough = job
             .tries
             .first_failure
@@ -788,19 +795,24 @@ impl<T: Clone> Scheduler<T> {
         self.stopping.is_none() && self.auth.is_none() && self.stopped.is_none()
     }
 
-    /// Whether a read may start (its time aside). The window bounds memory; when it is full
-    /// behind calls waiting for a retry while nothing is in flight or queued (and the API is
-    /// not known to be down), one batch more may be read: other calls succeeding is what
-    /// tells a poison call from an outage.
+    /// Whether a read may start (its time aside). The window bounds memory; while calls
+    /// wait for a retry and nothing is in flight or queued, only the unsettled records count — other calls succeeding after a failing
+    /// one is what tells a poison call from an outage, so they must be read.
     fn may_fetch(&self) -> bool {
         let batch = self.cfg.batch_size.max(1);
-        let idle = self.in_flight == 0 && self.queue.is_empty() && !self.health.in_outage();
-        let cap = self.cfg.window.max(batch) + if idle { batch } else { 0 };
+        let idle = self.in_flight == 0 && self.queue.is_empty();
+        let cap = self.cfg.window.max(2 * batch);
+        // Idle behind a waiting call, records already settled behind it do not count.
+        let held = if idle {
+            self.window.unsettled()
+        } else {
+            self.window.len()
+        };
         !self.fetching
             && !self.source_done
             && self.may_send()
             && self.queue.len() <= batch
-            && self.window.len() + batch <= cap
+            && held + batch <= cap
     }
 
     fn dirty(&self) -> bool {
@@ -922,21 +934,29 @@ impl<T: Clone> Scheduler<T> {
         }
         if self.health.in_outage() {
             // One probe at a time, when its timer is up: the earliest retry other than the
-            // last probe (a poison call at the head must not stand for the whole API), else
-            // a new call, else the last probe again.
+            // last probe (a poison call at the head must not stand for the whole API) or a
+            // new call, else the last probe again.
             if self.probe.is_some()
                 || self.in_flight > 0
                 || self.outage_probe.is_some_and(|t| now < t)
             {
                 return None;
             }
+            // Retries and new calls take turns, so calls that fail for themselves (poison)
+            // cannot keep the API looking down.
             let last = self.last_probe;
-            let pick = match self.waiting.iter().find(|(_, seq)| Some(*seq) != last) {
-                Some(&(_, seq)) => Some(seq),
-                None => self
-                    .queue
-                    .pop_front()
-                    .or_else(|| last.filter(|l| self.due_of.contains_key(l))),
+            let retry = self
+                .waiting
+                .iter()
+                .find(|(_, seq)| Some(*seq) != last)
+                .map(|&(_, seq)| seq);
+            let new_turn = last.is_some_and(|l| self.due_of.contains_key(&l));
+            let pick = if new_turn && !self.queue.is_empty() {
+                self.queue.pop_front()
+            } else {
+                retry
+                    .or_else(|| self.queue.pop_front())
+                    .or_else(|| last.filter(|l| self.due_of.contains_key(l)))
             }?;
             self.probe = Some(pick);
             self.last_probe = Some(pick);
