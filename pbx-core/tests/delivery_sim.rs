@@ -89,7 +89,7 @@ enum SimAnswer {
     Failed {
         kind: u8,
         reason: String,
-        after_ms: Option<u64>,
+        after: Option<Duration>,
         outage: bool,
     },
 }
@@ -350,7 +350,7 @@ impl Sim {
                 SimAnswer::Failed {
                     kind: 4,
                     reason,
-                    after_ms: None,
+                    after: None,
                     outage: true,
                 },
             );
@@ -376,11 +376,14 @@ impl Sim {
         edge += f.p_429;
         if roll < edge {
             let (label, after) = match self.rng.below(5) {
-                0 => ("small", Some(self.rng.below(5_000))),
-                1 => ("u64::MAX seconds", Some(u64::MAX)),
-                2 => ("99999", Some(99_999_000)),
+                0 => ("small", Some(Duration::from_millis(self.rng.below(5_000)))),
+                1 => ("u64::MAX seconds", Some(Duration::from_secs(u64::MAX))),
+                2 => ("99999", Some(Duration::from_secs(99_999))),
                 // A date in year 9999, as the driver computes it: that date minus now.
-                3 => ("year 9999", Some(253_402_300_799_000 - 1_796_601_600_000)),
+                3 => (
+                    "year 9999",
+                    Some(Duration::from_secs(253_402_300_799 - 1_796_601_600)),
+                ),
                 _ => ("garbage", None),
             };
             if !self.retry_after_kinds.contains(&label) {
@@ -629,12 +632,12 @@ impl Sim {
                     SimAnswer::Failed {
                         kind,
                         reason,
-                        after_ms,
+                        after,
                         ..
                     } => Answer::Failed {
                         kind: kind_of(kind),
                         reason,
-                        retry_after: after_ms.map(Duration::from_millis),
+                        retry_after: after,
                     },
                 };
                 let id = self.record_of(seq);
@@ -777,11 +780,11 @@ impl Sim {
     }
 }
 
-fn failed(kind: u8, reason: String, after_ms: Option<u64>) -> SimAnswer {
+fn failed(kind: u8, reason: String, after: Option<Duration>) -> SimAnswer {
     SimAnswer::Failed {
         kind,
         reason,
-        after_ms,
+        after,
         outage: false,
     }
 }
