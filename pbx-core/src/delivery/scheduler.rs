@@ -686,9 +686,9 @@ impl<T: Clone> Scheduler<T> {
         // other calls succeeded since its first failure, and at least one failure was
         // corroborated — so a healthy call failing only in an outage is never set aside.
         // An outage is `outage_calls` different calls failing with no success between — or
-        // every call there is (at least two), when fewer are waiting.
+        // every call there is (at least three), when fewer are waiting.
         let mut rules = self.rules.clone();
-        rules.outage_calls = self.outage_calls.min(waiting_calls.max(2));
+        rules.outage_calls = self.outage_calls.min(waiting_calls.max(3));
         rules.failed(&mut job.tries, &mut self.health, seq, now, reason);
         let old_enough = job
             .tries
@@ -785,7 +785,8 @@ impl<T: Clone> Scheduler<T> {
         if self.may_fetch() {
             earliest(self.next_fetch);
         }
-        if self.dirty() && self.saving.is_none() {
+        // Ending (a stop, an error) saves at once or waits for an answer: no timer then.
+        if self.dirty() && self.saving.is_none() && self.may_send() {
             earliest(later(self.last_save, self.cfg.save_interval));
         }
         wake
