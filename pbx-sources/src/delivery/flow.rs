@@ -429,10 +429,15 @@ where
         }
 
         // 6. Wait for the next thing to happen.
+        // Only timers that can start something: a retry due while every slot is taken, or
+        // a probe due while one is in flight, would wake the loop at once, again and again
+        // (a spin until an answer comes; found by the scheduler simulation).
         let mut wake: Option<Instant> = if health.in_outage() {
-            outage_probe
-        } else {
+            outage_probe.filter(|_| in_flight.is_empty())
+        } else if in_flight.len() < concurrency {
             waiting.iter().next().map(|(t, _)| *t)
+        } else {
+            None
         };
         let mut earliest = |t: Instant| wake = Some(wake.map_or(t, |w| w.min(t)));
         if let Some(d) = stopping {
