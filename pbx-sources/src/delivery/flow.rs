@@ -223,6 +223,7 @@ where
     let mut outage_probe: Option<Instant> = None;
     let mut outage_level: u32 = 0;
     let mut probe: Option<u64> = None;
+    let mut last_probe: Option<u64> = None;
     let mut last_progress = Instant::now();
     let mut warn_throttle = Throttle {
         every: Duration::from_secs(5),
@@ -363,20 +364,27 @@ where
             if health.in_outage() {
                 if probe.is_none() && in_flight.is_empty() && outage_probe.is_none_or(|t| now >= t)
                 {
-                    // The oldest record if it waits; else the earliest retry; else a new call.
-                    let head = window.head();
-                    let pick = if due_of.contains_key(&head) {
-                        Some(head)
-                    } else if let Some(&(_, seq)) = waiting.iter().next() {
-                        Some(seq)
-                    } else {
+                    // Retries other than the last probe and new calls take turns, so a poison
+                    // call at the head cannot stand for the whole API (found by the scheduler
+                    // simulation: the outage never ended); else the last probe again.
+                    let retry = waiting
+                        .iter()
+                        .find(|(_, seq)| Some(*seq) != last_probe)
+                        .map(|&(_, seq)| seq);
+                    let new_turn = last_probe.is_some_and(|l| due_of.contains_key(&l));
+                    let pick = if new_turn && !queue.is_empty() {
                         queue.pop_front()
+                    } else {
+                        retry
+                            .or_else(|| queue.pop_front())
+                            .or_else(|| last_probe.filter(|l| due_of.contains_key(l)))
                     };
                     if let Some(seq) = pick {
                         if let Some(due) = due_of.remove(&seq) {
                             waiting.remove(&(due, seq));
                         }
                         probe = Some(seq);
+                        last_probe = Some(seq);
                         if let Some(job) = jobs.get(&seq) {
                             in_flight.push(send(&sink, seq, &job.call));
                         }
