@@ -224,6 +224,7 @@ where
     let mut outage_level: u32 = 0;
     let mut probe: Option<u64> = None;
     let mut last_probe: Option<u64> = None;
+    let mut failed_probes: u32 = 0;
     let mut last_progress = Instant::now();
     let mut warn_throttle = Throttle {
         every: Duration::from_secs(5),
@@ -465,7 +466,8 @@ where
         };
         tokio::select! {
             Some((seq, outcome)) = in_flight.next(), if !in_flight.is_empty() => {
-                if probe == Some(seq) {
+                let was_probe = probe == Some(seq);
+                if was_probe {
                     probe = None;
                 }
                 let at = Instant::now();
@@ -475,6 +477,7 @@ where
                             tracing::info!("the call API answers again; delivery resumes");
                             outage_level = 0;
                             outage_probe = None;
+                            failed_probes = 0;
                         }
                         if waiting.is_empty() {
                             with_status(&mut |s| s.last_error = None);
@@ -495,6 +498,7 @@ where
                             tracing::info!("the call API answers again; delivery resumes");
                             outage_level = 0;
                             outage_probe = None;
+                            failed_probes = 0;
                         }
                         if let Some(job) = jobs.remove(&seq) {
                             let reason = format!("the call API rejected it (HTTP {code}): {body}");
@@ -590,12 +594,26 @@ where
                                         .mul_f64(rng.random_range(0.5..=1.0))
                                         .max(after.unwrap_or_default());
                                     outage_probe = Some(later(at, wait));
+                                    if was_probe {
+                                        failed_probes = failed_probes.saturating_add(1);
+                                    }
                                 }
                                 // `--once`: give up once the oldest call used its attempts
                                 // (each `Retry-After` counts) while nothing else got through:
                                 // during an outage, or when no other call succeeded since its
                                 // first failure, none is in flight and none is left to try
                                 // (a lone failing call).
+                                // Probes take turns between calls, so during an outage it
+                                // is also `max_attempts` failed probes in a row.
+                                if mode == Mode::Drain
+                                    && health.in_outage()
+                                    && failed_probes >= rules.max_attempts
+                                {
+                                    gave_up = Some(Error::Unavailable {
+                                        attempts: failed_probes,
+                                        last: reason.clone(),
+                                    });
+                                }
                                 if mode == Mode::Drain
                                     && let Some(head) = jobs.get(&window.head())
                                     && head.tries.tries >= rules.max_attempts
