@@ -397,6 +397,7 @@ pub struct Scheduler<T> {
     outage_level: u32,
     probe: Option<u64>,
     last_probe: Option<u64>,
+    failed_probes: u32,
     stopped: Option<Stopped>,
     finished: bool,
     counters: Counters,
@@ -444,6 +445,7 @@ impl<T: Clone> Scheduler<T> {
             outage_level: 0,
             probe: None,
             last_probe: None,
+            failed_probes: 0,
             stopped: None,
             finished: false,
             counters: Counters::default(),
@@ -598,6 +600,7 @@ impl<T: Clone> Scheduler<T> {
         if self.health.succeeded() {
             self.outage_level = 0;
             self.outage_probe = None;
+            self.failed_probes = 0;
         }
     }
 
@@ -607,7 +610,8 @@ impl<T: Clone> Scheduler<T> {
             return; // not in flight (answered already, or from before a restart)
         }
         self.in_flight = self.in_flight.saturating_sub(1);
-        if self.probe == Some(seq) {
+        let was_probe = self.probe == Some(seq);
+        if was_probe {
             self.probe = None;
         }
         match answer {
@@ -646,7 +650,7 @@ impl<T: Clone> Scheduler<T> {
                 kind,
                 reason,
                 retry_after,
-            } => self.failed(seq, kind, reason, retry_after, now),
+            } => self.failed(seq, kind, reason, retry_after, was_probe, now),
         }
     }
 
@@ -656,6 +660,7 @@ impl<T: Clone> Scheduler<T> {
         kind: FailureKind,
         reason: String,
         retry_after: Option<Duration>,
+        was_probe: bool,
         now: Instant,
     ) {
         self.counters.retries += 1;
@@ -733,6 +738,25 @@ impl<T: Clone> Scheduler<T> {
             .mul_f64(0.5 + self.rng.unit() / 2.0)
             .max(after.unwrap_or_default());
             self.outage_probe = Some(later(now, wait));
+            if was_probe {
+                self.failed_probes = self.failed_probes.saturating_add(1);
+            }
+        }
+        // Probes take turns between calls: during an outage a drain also gives up after
+        // `max_attempts` failed probes in a row.
+        if self.cfg.mode == RunMode::Drain
+            && self.health.in_outage()
+            && self.failed_probes >= self.rules.max_attempts
+        {
+            let last = self
+                .jobs
+                .get(&seq)
+                .and_then(|j| j.tries.answers.last().cloned())
+                .unwrap_or_default();
+            self.stopped.get_or_insert(Stopped::Unavailable {
+                attempts: self.failed_probes,
+                last,
+            });
         }
         // A drain gives up once the oldest call used its attempts while nothing else got
         // through: during an outage, or when it fails alone (no success since its first
