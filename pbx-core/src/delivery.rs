@@ -26,8 +26,13 @@ use crate::cdr::{CdrParser, assemble_call};
 use crate::error::{Error, Location};
 use crate::traits::{Checkpoint, DeliveryOutcome, RawRecord, SourceRecord};
 
+mod scheduler;
 mod window;
 
+pub use scheduler::{
+    Action, Answer, FailureKind, Incoming, RunMode, Scheduler, SchedulerConfig, SplitMix64,
+    Stopped, Summary, later,
+};
 pub use window::{AckWindow, ApiHealth, CallTries, RetryRules, Verdict};
 
 /// What to do with one record.

@@ -42,6 +42,10 @@ fn the_example_config_loads_and_validates() {
     assert_eq!(config.call_api.token, None, "empty default → no token");
     assert_eq!(config.call_api.concurrency, 4);
     assert_eq!(
+        config.call_api.max_retry_after,
+        std::time::Duration::from_secs(300)
+    );
+    assert_eq!(
         config.extensions.email_for("102"),
         Some("bob.smith@example.com")
     );
@@ -150,6 +154,10 @@ fn bad_configs_table() {
         (format!("{BASE}business_hours: {{observed: {{saturday: thursday}}}}"), vec![("business_hours.observed.saturday", "is not friday, monday or none")]),
         (format!("{BASE}call_api: {{base_url: 'http://x', timeout_secs: 0, concurrency: many}}").replacen(BASE.lines().nth(1).unwrap(), "", 1),
             vec![("call_api.timeout_secs", "is out of range"), ("call_api.concurrency", "\"many\" is not a whole number")]),
+        (format!("{BASE}call_api: {{base_url: 'http://x', max_retry_after_secs: 0}}").replacen(BASE.lines().nth(1).unwrap(), "", 1),
+            vec![("call_api.max_retry_after_secs", "is out of range")]),
+        (format!("{BASE}call_api: {{base_url: 'http://x', max_retry_after_secs: 18446744073709551615}}").replacen(BASE.lines().nth(1).unwrap(), "", 1),
+            vec![("call_api.max_retry_after_secs", "is out of range")]),
         (format!("{BASE}extensions: {{map: {{'10a': x@example.com, '102': not-an-email}}}}"),
             vec![("extensions.map.10a", "is not an extension number"), ("extensions.map.102.email", "\"not-an-email\" is not an email address")]),
         (format!("{BASE}extensions: {{map: {{'101': {{email: a@example.com, nmae: A}}}}}}"), vec![("extensions.map.101.nmae", "is not a known setting")]),

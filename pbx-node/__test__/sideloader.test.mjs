@@ -218,3 +218,22 @@ test('a corrupt checkpoint stops the run with PBX_SYNC_ERROR and is left alone',
   assert.equal(readFileSync(join(dir, 'checkpoint.json'), 'utf8'), '{ not json')
   assert.equal(calls().length, 0)
 })
+
+test('after a failed runOnce or start, stop() then runOnce() works on the same object', async (t) => {
+  const { dir, config, calls } = setup()
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const checkpoint = join(dir, 'checkpoint.json')
+  writeFileSync(checkpoint, '{ not json')
+  const s = new Sideloader(config)
+  await assert.rejects(s.runOnce(), (e) => e.kind === 'checkpoint' || assert.fail(e.message))
+  await s.stop()
+  // The service fails the same way; its task ends, stop() reports the error and frees the object.
+  s.start()
+  await until(() => !s.status().running)
+  await assert.rejects(s.stop(), (e) => e.kind === 'checkpoint' || assert.fail(e.message))
+  assert.equal((await s.stop()).running, false)
+  rmSync(checkpoint)
+  const summary = await s.runOnce()
+  assert.ok(summary.delivered > 0, JSON.stringify(summary))
+  assert.equal(calls().length, summary.delivered)
+})

@@ -297,6 +297,29 @@ def test_auth_failure_raises(tmp_path: Path) -> None:
         refusing.close()
 
 
+def test_after_a_failed_run_once_or_start_stop_then_run_once_works(tmp_path: Path) -> None:
+    config = pbx.Config.from_yaml(embedded_default(tmp_path), env={})
+    checkpoint = tmp_path / "checkpoint.json"
+    checkpoint.write_text("{ not json", encoding="utf-8")
+    s = pbx.Sideloader(config)
+    with pytest.raises(pbx.PbxError) as once:
+        s.run_once()
+    assert once.value.kind == "checkpoint"
+    assert s.stop()["running"] is False
+    # The service fails the same way; its task ends, stop() raises and frees the object.
+    s.start()
+    deadline = time.monotonic() + 20
+    while s.status()["running"]:
+        assert time.monotonic() < deadline, s.status()
+        time.sleep(0.02)
+    with pytest.raises(pbx.PbxError) as stopped:
+        s.stop()
+    assert stopped.value.kind == "checkpoint"
+    assert s.stop()["running"] is False
+    checkpoint.unlink()
+    assert s.run_once()["delivered"] == 47
+
+
 def test_the_ops_script_prints_the_summary(tmp_path: Path) -> None:
     path = tmp_path / "config.yml"
     path.write_text(embedded_default(tmp_path))

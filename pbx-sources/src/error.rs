@@ -476,6 +476,16 @@ pub enum Error {
         /// The checkpoint saved.
         checkpoint: Option<String>,
     },
+    /// A bug: the delivery engine panicked while `during` (a drain, the service, a backfill).
+    /// The panic was caught and the engine is usable again: what was in flight is sent again
+    /// from the saved checkpoint (the API answers 409 for what it has). Please report it.
+    #[error("the sideloader panicked during {during} (a bug; please report it): {message}")]
+    Panicked {
+        /// What was running (`a drain`, `the service`, …).
+        during: &'static str,
+        /// The panic's message.
+        message: String,
+    },
     /// With `ha`: the leadership lock was lost; delivery stopped (another instance may
     /// deliver by now).
     #[error("lost the leadership lock ({}); stopped delivering", lost_why(cause.as_deref()))]
@@ -582,7 +592,8 @@ impl Error {
     /// `interrupted`, `lost_leadership`, and for a delivery that stopped `source`,
     /// `checkpoint`, `quarantine`, `auth_failed`, `unavailable` (the call API or the file sink
     /// kept failing). The adapters' own errors have their own names (`transport`, `status`,
-    /// `bad_checkpoint`, `corrupt_checkpoint`, …), one per variant.
+    /// `bad_checkpoint`, `corrupt_checkpoint`, …), one per variant; `panicked` is a bug in the engine,
+    /// caught ([`Error::Panicked`]).
     ///
     /// ```
     /// use pbx_sources::Error;
@@ -640,6 +651,7 @@ impl Error {
             Error::MonitorState { .. } => "monitor_state",
             Error::Failed { .. } => "failed",
             Error::Interrupted { .. } => "interrupted",
+            Error::Panicked { .. } => "panicked",
             Error::LostLeadership { .. } => "lost_leadership",
         }
     }

@@ -494,3 +494,143 @@ async fn a_wake_up_during_a_fetch_reads_the_source_again_at_once() {
     tx.send(true).unwrap();
     task.await.unwrap().unwrap();
 }
+
+/// A sink that panics on its `n`th call (a bug somewhere below the engine), then delivers.
+struct PanicsOnce {
+    inner: MemoryCallSink,
+    calls: std::sync::atomic::AtomicUsize,
+    at: usize,
+}
+
+#[async_trait::async_trait]
+impl pbx_core::CallSink for PanicsOnce {
+    async fn deliver(&self, call: &pbx_core::call::CallRequest) -> DeliveryOutcome {
+        let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n == self.at {
+            panic!("a bug in the sink");
+        }
+        self.inner.deliver(call).await
+    }
+}
+
+#[tokio::test]
+async fn a_panic_in_the_engine_is_an_error_and_the_engine_runs_again() {
+    let sink = Arc::new(PanicsOnce {
+        inner: MemoryCallSink::new(),
+        calls: 0.into(),
+        at: 10,
+    });
+    let store = Arc::new(MemoryCheckpointStore::new());
+    let mut e = Engine::new(
+        MemorySource::new(lines(SAMPLE)),
+        Arc::clone(&sink),
+        Arc::clone(&store),
+        pipeline_for(101..=112),
+        Arc::new(MemoryQuarantine::default()),
+        EngineOptions::default(),
+    );
+    let (_stop, rx) = tokio::sync::watch::channel(false);
+    let err = e.drain(rx.clone(), now, |_| {}).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Panicked { during: "a drain", message } if message == "a bug in the sink"),
+        "{err}"
+    );
+    assert_eq!(err.kind(), "panicked");
+    // The same engine drains the rest; nothing is lost and nothing stored twice.
+    e.drain(rx, now, |_| {}).await.unwrap();
+    let got: HashSet<String> = ids(&sink.inner).into_iter().collect();
+    let clean = Arc::new(MemoryCallSink::new());
+    let q = Arc::new(MemoryQuarantine::default());
+    let mut reference = engine(
+        lines(SAMPLE),
+        &clean,
+        &Arc::new(MemoryCheckpointStore::new()),
+        &q,
+        500,
+    );
+    let (_stop, rx) = tokio::sync::watch::channel(false);
+    reference.drain(rx, now, |_| {}).await.unwrap();
+    let want: HashSet<String> = ids(&clean).into_iter().collect();
+    assert!(want.len() > 10);
+    assert_eq!(got, want);
+    assert_eq!(store.load("cdr").await.unwrap().unwrap().as_str(), "65");
+}
+
+/// Fails every call for the first `down` (an outage), and the first call it ever saw always
+/// (a poison call, at the head of the window).
+struct DownThenPoison {
+    inner: MemoryCallSink,
+    started: std::time::Instant,
+    down: Duration,
+    poison: std::sync::Mutex<Option<String>>,
+}
+
+#[async_trait::async_trait]
+impl pbx_core::CallSink for DownThenPoison {
+    async fn deliver(&self, call: &pbx_core::call::CallRequest) -> DeliveryOutcome {
+        let poison = self
+            .poison
+            .lock()
+            .unwrap()
+            .get_or_insert_with(|| call.pbx_call_id.clone())
+            .clone();
+        let reason = if call.pbx_call_id == poison {
+            "HTTP 500: boom"
+        } else if self.started.elapsed() < self.down {
+            "connection refused"
+        } else {
+            return self.inner.deliver(call).await;
+        };
+        DeliveryOutcome::Retry {
+            reason: reason.into(),
+            after: None,
+        }
+    }
+}
+
+/// After an outage, the probes must not all be the poison call at the head: the outage ends
+/// at the first other call that goes through, and the poison call is set aside.
+#[tokio::test]
+async fn a_poison_call_at_the_head_does_not_keep_an_outage_going() {
+    let sink = Arc::new(DownThenPoison {
+        inner: MemoryCallSink::new(),
+        started: std::time::Instant::now(),
+        down: Duration::from_millis(300),
+        poison: std::sync::Mutex::new(None),
+    });
+    let mut e = Engine::new(
+        MemorySource::new(lines(SAMPLE)),
+        Arc::clone(&sink),
+        MemoryCheckpointStore::new(),
+        pipeline_for(101..=112),
+        Arc::new(MemoryQuarantine::default()),
+        EngineOptions {
+            concurrency: 2,
+            max_attempts: 2,
+            poison_after: Duration::ZERO,
+            retry_base: Duration::from_millis(5),
+            backoff_base: Duration::from_millis(10),
+            backoff_cap: Duration::from_millis(40),
+            poll_interval: Duration::from_millis(50),
+            seed: Some(3),
+            ..EngineOptions::default()
+        },
+    );
+    let status = e.status();
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let run = tokio::spawn(async move { e.run(rx, now).await });
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let c = status.lock().unwrap().counters.clone();
+        if c.poisoned == 1 && c.delivered >= 20 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "stuck behind the poison call: {c:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.send(true).unwrap();
+    run.await.unwrap().unwrap();
+}

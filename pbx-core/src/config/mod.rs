@@ -198,6 +198,9 @@ pub struct CallApiConfig {
     /// The least time between a call's first failure and its quarantine as poison
     /// (`call_api.poison_after_secs`, default 120 s).
     pub poison_after: Duration,
+    /// The longest wait the API's `Retry-After` (seconds or an HTTP date) can impose on a
+    /// call (`call_api.max_retry_after_secs`, default 300 s); a longer one is cut to this.
+    pub max_retry_after: Duration,
     /// Skip TLS verification (never in production; logged loudly).
     pub insecure_skip_tls_verify: bool,
 }

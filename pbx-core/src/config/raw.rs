@@ -60,6 +60,7 @@ pub(super) struct RawCallApi {
     pub concurrency: V,
     pub max_attempts: V,
     pub poison_after_secs: V,
+    pub max_retry_after_secs: V,
     pub insecure_skip_tls_verify: V,
 }
 

@@ -236,6 +236,7 @@ pub(super) fn validate(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Config 
                 concurrency: 4,
                 max_attempts: 5,
                 poison_after: Duration::from_secs(120),
+                max_retry_after: Duration::from_secs(300),
                 insecure_skip_tls_verify: false,
             }
         }
@@ -255,6 +256,13 @@ pub(super) fn validate(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Config 
                 &a.poison_after_secs,
                 120,
                 0,
+                86_400,
+            ),
+            max_retry_after: c.secs(
+                "call_api.max_retry_after_secs",
+                &a.max_retry_after_secs,
+                300,
+                1,
                 86_400,
             ),
             insecure_skip_tls_verify: c.flag(

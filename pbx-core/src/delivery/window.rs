@@ -190,6 +190,24 @@ pub struct CallTries {
     pub answers: Vec<String>,
 }
 
+impl CallTries {
+    /// Whether some other call succeeded since this call's first failure (so the API works,
+    /// for other calls). `false` before its first failure.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use pbx_core::delivery::{ApiHealth, CallTries, RetryRules};
+    /// let (mut health, mut tries) = (ApiHealth::default(), CallTries::default());
+    /// RetryRules::default().failed(&mut tries, &mut health, 1, Instant::now(), "503".into());
+    /// assert!(!tries.others_succeeded(&health));
+    /// health.succeeded();
+    /// assert!(tries.others_succeeded(&health));
+    /// ```
+    pub fn others_succeeded(&self, health: &ApiHealth) -> bool {
+        self.first_failure.is_some() && health.successes > self.successes_then
+    }
+}
+
 /// The API's recent record: successes, and the different calls failing since the last one.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ApiHealth {

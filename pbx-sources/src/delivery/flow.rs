@@ -133,6 +133,14 @@ fn rng(seed: Option<u64>) -> StdRng {
     }
 }
 
+/// `at + d`, saturating: a wait too long for the clock ends a year from `at` (never a panic).
+pub(super) fn later(at: Instant, d: Duration) -> Instant {
+    const YEAR: Duration = Duration::from_secs(365 * 86_400);
+    at.checked_add(d)
+        .or_else(|| at.checked_add(YEAR))
+        .unwrap_or(at)
+}
+
 /// `min(cap, base × 2ⁿ)`.
 fn exponential(base: Duration, cap: Duration, n: u32) -> Duration {
     base.saturating_mul(2u32.saturating_pow(n.min(31))).min(cap)
@@ -148,7 +156,7 @@ struct Throttle {
 impl Throttle {
     /// `Some(held back since the last one)` when a warning may be logged now.
     fn pass(&mut self, now: Instant) -> Option<u64> {
-        if self.last.is_some_and(|t| now < t + self.every) {
+        if self.last.is_some_and(|t| now < later(t, self.every)) {
             self.held += 1;
             return None;
         }
@@ -230,6 +238,8 @@ where
     let mut outage_probe: Option<Instant> = None;
     let mut outage_level: u32 = 0;
     let mut probe: Option<u64> = None;
+    let mut last_probe: Option<u64> = None;
+    let mut failed_probes: u32 = 0;
     let mut last_progress = Instant::now();
     let mut warn_throttle = Throttle {
         every: Duration::from_secs(5),
@@ -240,7 +250,7 @@ where
     // A dropped sender never stops the loop (nor wakes it again).
     let mut stop_open = true;
     if *stop.borrow() {
-        stopping = Some(Instant::now() + options.shutdown_grace);
+        stopping = Some(later(Instant::now(), options.shutdown_grace));
     }
     let mut pending_counts = Counters::default();
     let mut newest: Option<String> = None;
@@ -287,7 +297,7 @@ where
                     c.newest_call_start.clone_from(&newest);
                 }
             });
-            if now >= last_progress + Duration::from_millis(100) {
+            if now >= later(last_progress, Duration::from_millis(100)) {
                 last_progress = now;
                 let snapshot = status
                     .lock()
@@ -302,7 +312,7 @@ where
         let dirty = mark.is_some() && mark != saved;
         if dirty
             && saving.is_none()
-            && (now >= last_save + options.save_interval
+            && (now >= later(last_save, options.save_interval)
                 || unsaved >= options.save_every_calls.max(1))
             && let Some(cp) = mark.clone()
         {
@@ -370,20 +380,27 @@ where
             if health.in_outage() {
                 if probe.is_none() && in_flight.is_empty() && outage_probe.is_none_or(|t| now >= t)
                 {
-                    // The oldest record if it waits; else the earliest retry; else a new call.
-                    let head = window.head();
-                    let pick = if due_of.contains_key(&head) {
-                        Some(head)
-                    } else if let Some(&(_, seq)) = waiting.iter().next() {
-                        Some(seq)
-                    } else {
+                    // Retries other than the last probe and new calls take turns, so a poison
+                    // call at the head cannot stand for the whole API (found by the scheduler
+                    // simulation: the outage never ended); else the last probe again.
+                    let retry = waiting
+                        .iter()
+                        .find(|(_, seq)| Some(*seq) != last_probe)
+                        .map(|&(_, seq)| seq);
+                    let new_turn = last_probe.is_some_and(|l| due_of.contains_key(&l));
+                    let pick = if new_turn && !queue.is_empty() {
                         queue.pop_front()
+                    } else {
+                        retry
+                            .or_else(|| queue.pop_front())
+                            .or_else(|| last_probe.filter(|l| due_of.contains_key(l)))
                     };
                     if let Some(seq) = pick {
                         if let Some(due) = due_of.remove(&seq) {
                             waiting.remove(&(due, seq));
                         }
                         probe = Some(seq);
+                        last_probe = Some(seq);
                         if let Some(job) = jobs.get(&seq) {
                             in_flight.push(send(&sink, seq, &job.call));
                         }
@@ -421,7 +438,8 @@ where
             && now >= next_fetch
             && let Some(src) = source_slot.take()
         {
-            if directory.is_some() && last_refresh.is_none_or(|t| now >= t + Duration::from_secs(1))
+            if directory.is_some()
+                && last_refresh.is_none_or(|t| now >= later(t, Duration::from_secs(1)))
             {
                 last_refresh = Some(now);
                 refresh_extensions(directory, pipeline).await;
@@ -435,10 +453,15 @@ where
         }
 
         // 6. Wait for the next thing to happen.
+        // Only timers that can start something: a retry due while every slot is taken, or
+        // a probe due while one is in flight, would wake the loop at once, again and again
+        // (a spin until an answer comes; found by the scheduler simulation).
         let mut wake: Option<Instant> = if health.in_outage() {
-            outage_probe
-        } else {
+            outage_probe.filter(|_| in_flight.is_empty())
+        } else if in_flight.len() < concurrency {
             waiting.iter().next().map(|(t, _)| *t)
+        } else {
+            None
         };
         let mut earliest = |t: Instant| wake = Some(wake.map_or(t, |w| w.min(t)));
         if let Some(d) = stopping {
@@ -448,7 +471,7 @@ where
             earliest(next_fetch);
         }
         if mark_dirty(&window, &saved) && saving.is_none() {
-            earliest(last_save + options.save_interval);
+            earliest(later(last_save, options.save_interval));
         }
         let sleep = async {
             match wake {
@@ -458,7 +481,8 @@ where
         };
         tokio::select! {
             Some((seq, outcome)) = in_flight.next(), if !in_flight.is_empty() => {
-                if probe == Some(seq) {
+                let was_probe = probe == Some(seq);
+                if was_probe {
                     probe = None;
                 }
                 let at = Instant::now();
@@ -468,6 +492,7 @@ where
                             tracing::info!("the call API answers again; delivery resumes");
                             outage_level = 0;
                             outage_probe = None;
+                            failed_probes = 0;
                         }
                         if waiting.is_empty() {
                             with_status(&mut |s| s.last_error = None);
@@ -488,6 +513,7 @@ where
                             tracing::info!("the call API answers again; delivery resumes");
                             outage_level = 0;
                             outage_probe = None;
+                            failed_probes = 0;
                         }
                         if let Some(job) = jobs.remove(&seq) {
                             let reason = format!("the call API rejected it (HTTP {code}): {body}");
@@ -515,6 +541,8 @@ where
                             DeliveryOutcome::Retry { reason, after } => (reason, after),
                             other => (format!("{other:?}"), None),
                         };
+                        // The API's `Retry-After` is honoured up to the configured cap.
+                        let after = after.map(|a| a.min(options.max_retry_after));
                         let kind = failure_kind(&reason);
                         with_status(&mut |s| {
                             s.counters.retries += 1;
@@ -564,7 +592,7 @@ where
                                 if let Some(a) = after {
                                     delay = delay.max(a);
                                 }
-                                let due = at + delay;
+                                let due = later(at, delay);
                                 waiting.insert((due, seq));
                                 due_of.insert(seq, due);
                                 if health.in_outage() {
@@ -580,17 +608,40 @@ where
                                     let wait = exponential(options.backoff_base, options.backoff_cap, outage_level)
                                         .mul_f64(rng.random_range(0.5..=1.0))
                                         .max(after.unwrap_or_default());
-                                    outage_probe = Some(at + wait);
-                                    // `--once`: give up once the oldest call used its attempts.
-                                    if mode == Mode::Drain
-                                        && let Some(head) = jobs.get(&window.head())
-                                        && head.tries.tries >= rules.max_attempts
-                                    {
-                                        gave_up = Some(Error::Unavailable {
-                                            attempts: head.tries.tries,
-                                            last: head.tries.answers.last().cloned().unwrap_or_default(),
-                                        });
+                                    outage_probe = Some(later(at, wait));
+                                    if was_probe {
+                                        failed_probes = failed_probes.saturating_add(1);
                                     }
+                                }
+                                // `--once`: give up once the oldest call used its attempts
+                                // (each `Retry-After` counts) while nothing else got through:
+                                // during an outage, or when no other call succeeded since its
+                                // first failure, none is in flight and none is left to try
+                                // (a lone failing call).
+                                // Probes take turns between calls, so during an outage it
+                                // is also `max_attempts` failed probes in a row.
+                                if mode == Mode::Drain
+                                    && health.in_outage()
+                                    && failed_probes >= rules.max_attempts
+                                {
+                                    gave_up = Some(Error::Unavailable {
+                                        attempts: failed_probes,
+                                        last: reason.clone(),
+                                    });
+                                }
+                                if mode == Mode::Drain
+                                    && let Some(head) = jobs.get(&window.head())
+                                    && head.tries.tries >= rules.max_attempts
+                                    && (health.in_outage()
+                                        || (!head.tries.others_succeeded(&health)
+                                            && in_flight.is_empty()
+                                            && queue.is_empty()
+                                            && source_done))
+                                {
+                                    gave_up = Some(Error::Unavailable {
+                                        attempts: head.tries.tries,
+                                        last: head.tries.answers.last().cloned().unwrap_or_default(),
+                                    });
                                 }
                             }
                         }
@@ -660,7 +711,7 @@ where
                             match mode {
                                 Mode::Drain => source_done = true,
                                 Mode::Serve if woken_during_fetch => next_fetch = at,
-                                Mode::Serve => next_fetch = at + options.poll_interval,
+                                Mode::Serve => next_fetch = later(at, options.poll_interval),
                             }
                         } else {
                             next_fetch = at;
@@ -694,7 +745,7 @@ where
                         if mode == Mode::Drain && source_failures >= rules.max_attempts {
                             gave_up = Some(Error::Source { source: e });
                         }
-                        next_fetch = at + exponential(options.backoff_base, options.backoff_cap, source_failures - 1);
+                        next_fetch = later(at, exponential(options.backoff_base, options.backoff_cap, source_failures - 1));
                     }
                 }
             }
@@ -713,7 +764,7 @@ where
             changed = stop.changed(), if stopping.is_none() && stop_open => {
                 stop_open = changed.is_ok();
                 if stop_open && *stop.borrow() {
-                    stopping = Some(Instant::now() + options.shutdown_grace);
+                    stopping = Some(later(Instant::now(), options.shutdown_grace));
                     // Calls not sent yet stay unsettled: the mark does not pass them.
                     queue.clear();
                     fetching = None;

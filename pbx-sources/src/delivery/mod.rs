@@ -29,6 +29,7 @@
 
 mod flow;
 mod groups;
+pub(crate) mod panics;
 mod quarantine;
 mod skips;
 
@@ -98,6 +99,9 @@ pub struct EngineOptions {
     pub retry_base: Duration,
     /// The longest wait before a call's next try (default 30 s), unless `Retry-After` says more.
     pub retry_cap: Duration,
+    /// The longest wait a `Retry-After` from the API can impose (`call_api.max_retry_after_secs`,
+    /// default 300 s): a longer one (`99999`, a date in year 9999) is cut to this.
+    pub max_retry_after: Duration,
     /// Records read but not yet behind the checkpoint, at most (default 8 192): bounds memory
     /// while an old call waits for its next try.
     pub window: usize,
@@ -126,6 +130,7 @@ impl Default for EngineOptions {
             poison_after: Duration::from_secs(120),
             retry_base: Duration::from_millis(250),
             retry_cap: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(300),
             window: 8192,
             save_interval: Duration::from_millis(200),
             save_every_calls: 5000,
@@ -157,6 +162,7 @@ impl EngineOptions {
             poll_interval: config.poll_interval,
             max_attempts: config.call_api.max_attempts,
             poison_after: config.call_api.poison_after,
+            max_retry_after: config.call_api.max_retry_after,
             ..EngineOptions::default()
         }
     }
@@ -601,7 +607,11 @@ where
             trigger: Arc::clone(&self.trigger),
             directory: &mut self.directory,
         };
-        flow::stream(parts, mode, stop, clock, progress).await
+        let during = match mode {
+            flow::Mode::Serve => "the service",
+            flow::Mode::Drain => "a drain",
+        };
+        panics::caught(during, flow::stream(parts, mode, stop, clock, progress)).await
     }
 
     /// Delivers for ever, until `shutdown` turns true — the service.

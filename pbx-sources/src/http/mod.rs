@@ -108,6 +108,9 @@ impl From<&pbx_core::config::CallApiConfig> for CallLoggerConfig {
             concurrency: c.concurrency,
             retry: RetryPolicy {
                 attempts: c.max_attempts,
+                max_retry_after: RetryPolicy::default()
+                    .max_retry_after
+                    .min(c.max_retry_after),
                 ..RetryPolicy::default()
             },
             danger_accept_invalid_certs: c.insecure_skip_tls_verify,
