@@ -31,7 +31,7 @@ mod window;
 
 pub use scheduler::{
     Action, Answer, FailureKind, Incoming, RunMode, Scheduler, SchedulerConfig, SplitMix64,
-    Stopped, Summary, later,
+    Stopped, Summary, exponential, later,
 };
 pub use window::{AckWindow, ApiHealth, CallTries, RetryRules, Verdict};
 

@@ -339,8 +339,16 @@ pub fn later(at: Instant, d: Duration) -> Instant {
         .unwrap_or(at)
 }
 
-/// `min(cap, base × 2ⁿ)`.
-fn exponential(base: Duration, cap: Duration, n: u32) -> Duration {
+/// `min(cap, base × 2ⁿ)`, never overflowing: the back-off of the `n`-th failure in a row.
+///
+/// ```
+/// use std::time::Duration;
+/// use pbx_core::delivery::exponential;
+/// let (base, cap) = (Duration::from_millis(250), Duration::from_secs(60));
+/// assert_eq!(exponential(base, cap, 3), Duration::from_secs(2));
+/// assert_eq!(exponential(base, cap, 40), cap);
+/// ```
+pub fn exponential(base: Duration, cap: Duration, n: u32) -> Duration {
     base.saturating_mul(2u32.saturating_pow(n.min(31))).min(cap)
 }
 

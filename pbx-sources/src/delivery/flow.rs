@@ -15,7 +15,7 @@ use futures_util::stream::FuturesUnordered;
 use pbx_core::call::{CallRequest, SkipReason};
 use pbx_core::delivery::{
     AckWindow, ApiHealth, CallTries, Counters, Disposition, Outcome, Pipeline, QuarantineEntry,
-    RetryRules, Verdict,
+    RetryRules, Verdict, exponential,
 };
 use pbx_core::{CallSink, CdrSource, Checkpoint, CheckpointStore, DeliveryOutcome, SourceRecord};
 use rand::rngs::StdRng;
@@ -31,12 +31,6 @@ use crate::{BoxError, Error};
 
 /// How often the service repeats the `error` log of a misconfigured source that stays so.
 const MISCONFIGURED_LOG_EVERY: Duration = Duration::from_secs(300);
-
-/// How often the service reads a misconfigured source again: slowly, so a fix on the
-/// server's side (a grant, a created table) is picked up without a restart.
-fn misconfigured_probe(options: &EngineOptions) -> Duration {
-    options.backoff_cap
-}
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -133,17 +127,9 @@ fn rng(seed: Option<u64>) -> StdRng {
     }
 }
 
-/// `at + d`, saturating: a wait too long for the clock ends a year from `at` (never a panic).
+/// [`pbx_core::delivery::later`] on tokio's clock: `at + d`, never a panic.
 pub(super) fn later(at: Instant, d: Duration) -> Instant {
-    const YEAR: Duration = Duration::from_secs(365 * 86_400);
-    at.checked_add(d)
-        .or_else(|| at.checked_add(YEAR))
-        .unwrap_or(at)
-}
-
-/// `min(cap, base × 2ⁿ)`.
-fn exponential(base: Duration, cap: Duration, n: u32) -> Duration {
-    base.saturating_mul(2u32.saturating_pow(n.min(31))).min(cap)
+    Instant::from_std(pbx_core::delivery::later(at.into_std(), d))
 }
 
 /// Rate-limits a repeated warning: at most one per `every`, with the number held back.
@@ -730,14 +716,16 @@ where
                                 *said != diagnosis || at.saturating_duration_since(*when) >= MISCONFIGURED_LOG_EVERY
                             });
                             if again {
-                                tracing::error!(setting = diagnosis.setting(), problem = %diagnosis.problem(), "the CDR source is misconfigured: {diagnosis}; probing every {:?} until it is fixed", misconfigured_probe(options));
+                                tracing::error!(setting = diagnosis.setting(), problem = %diagnosis.problem(), "the CDR source is misconfigured: {diagnosis}; probing every {:?} until it is fixed", options.backoff_cap);
                                 misconfigured_said = Some((diagnosis.clone(), at));
                             }
                             with_status(&mut |s| {
                                 s.last_error = Some(format!("the CDR source is misconfigured: {diagnosis}"));
                                 s.source = SourceHealth::misconfigured(&diagnosis);
                             });
-                            next_fetch = at + misconfigured_probe(options);
+                            // Read again slowly, so a fix on the server (a grant, a created table) is
+                            // picked up without a restart.
+                            next_fetch = later(at, options.backoff_cap);
                             continue;
                         }
                         tracing::warn!(error = %e, failures = source_failures, "CDR source failed; retrying");
