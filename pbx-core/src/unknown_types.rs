@@ -140,15 +140,7 @@ impl UnknownTypeWords {
             "# HELP {name} Records holding each unrecognised type word.\n# TYPE {name} counter"
         );
         for (word, n) in &self.words {
-            let mut label = String::with_capacity(word.len());
-            for c in word.chars() {
-                match c {
-                    '\\' => label.push_str("\\\\"),
-                    '"' => label.push_str("\\\""),
-                    '\n' => label.push_str("\\n"),
-                    c => label.push(c),
-                }
-            }
+            let label = crate::unmapped::label_value(word);
             let _ = writeln!(out, "{name}{{word=\"{label}\"}} {n}");
         }
     }

@@ -160,18 +160,25 @@ impl UnmappedExtensions {
             "# HELP {name} Calls skipped because their owner extension has no user, by extension.\n# TYPE {name} counter"
         );
         for (ext, e) in &self.entries {
-            let mut label = String::with_capacity(ext.len());
-            for c in ext.chars() {
-                match c {
-                    '\\' => label.push_str("\\\\"),
-                    '"' => label.push_str("\\\""),
-                    '\n' => label.push_str("\\n"),
-                    c => label.push(c),
-                }
-            }
+            let label = label_value(ext);
             let _ = writeln!(out, "{name}{{extension=\"{label}\"}} {}", e.calls);
         }
     }
+}
+
+/// `value` escaped for a Prometheus label value (`\\`, `\"`, `\n`), as the text exposition
+/// format asks.
+pub(crate) fn label_value(value: &str) -> String {
+    let mut label = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => label.push_str("\\\\"),
+            '"' => label.push_str("\\\""),
+            '\n' => label.push_str("\\n"),
+            c => label.push(c),
+        }
+    }
+    label
 }
 
 impl Serialize for UnmappedExtensions {
