@@ -176,14 +176,14 @@ impl SiteTableSource {
         let table = &self.table;
         let client = self.conn.client().await?;
         let op = "prepare the site-table query";
-        let sql = |as_text: &[bool]| {
-            select_sql(table, as_text).map_err(|source| Error::Setting {
+        let sql = |as_text: &[bool], narrow: Option<Kind>| {
+            select_sql(table, as_text, narrow).map_err(|source| Error::Setting {
                 setting: "source.table",
                 source,
             })
         };
         let mut statement = client
-            .prepare(&sql(&[])?)
+            .prepare(&sql(&[], None)?)
             .await
             .map_err(|source| Error::Postgres { op, source })?;
         let id_type = statement.columns()[0].type_().clone();
@@ -201,12 +201,7 @@ impl SiteTableSource {
             .iter()
             .map(|c| Kind::of(c.type_()).is_none())
             .collect();
-        if as_text.iter().any(|&t| t) {
-            statement = client
-                .prepare(&sql(&as_text)?)
-                .await
-                .map_err(|source| Error::Postgres { op, source })?;
-        }
+        // A column read as text comes back as text.
         let kinds: Arc<[Kind]> = statement
             .columns()
             .iter()
@@ -228,27 +223,10 @@ impl SiteTableSource {
             }
             (None, _) => None,
         };
-        if let (Some((_, kind)), Some(i)) = (narrow, start) {
-            let column = SqlName::column(&table.columns()[i].name)
-                .map_err(|source| Error::Setting {
-                    setting: "source.table",
-                    source,
-                })?
-                .quoted('"', '"');
-            let ty = if kind == Kind::TimeTz {
-                "timestamptz"
-            } else {
-                "timestamp"
-            };
-            let narrowed = sql(&as_text)?.replacen(
-                " ORDER BY ",
-                &format!(
-                    " AND (({column} >= $3::{ty} AND {column} < $4::{ty}) OR {column} IS NULL) ORDER BY "
-                ),
-                1,
-            );
+        // The statement as it will run: prepared again only when it differs from the first.
+        if as_text.iter().any(|&t| t) || narrow.is_some() {
             statement = client
-                .prepare(&narrowed)
+                .prepare(&sql(&as_text, narrow.map(|(_, kind)| kind))?)
                 .await
                 .map_err(|source| Error::Postgres { op, source })?;
         }
@@ -377,15 +355,33 @@ async fn read_page(
 }
 
 /// `SELECT <columns> FROM <table> WHERE <id> > $1 ORDER BY <id> LIMIT $2`, names quoted,
-/// the columns flagged in `as_text` cast to text. The names were checked by [`SiteTable::new`];
-/// [`SqlName`] checks them again before quoting them (an error here is never expected).
-fn select_sql(table: &SiteTable, as_text: &[bool]) -> Result<String, pbx_core::Error> {
+/// the columns flagged in `as_text` cast to text; with `narrow` (the start column's type, a
+/// timestamp kind) also `AND ((<start> >= $3 AND <start> < $4) OR <start> IS NULL)`. The names
+/// were checked by [`SiteTable::new`]; [`SqlName`] checks them again before quoting them (an
+/// error here is never expected).
+fn select_sql(
+    table: &SiteTable,
+    as_text: &[bool],
+    narrow: Option<Kind>,
+) -> Result<String, pbx_core::Error> {
+    let mut range = String::new();
     let cols = table
         .columns()
         .iter()
         .enumerate()
         .map(|(i, c)| {
             let name = SqlName::column(&c.name)?.quoted('"', '"');
+            if let Some(kind) = narrow
+                && c.field == SiteField::Cdr(Field::TimeStart)
+            {
+                let ty = if kind == Kind::TimeTz {
+                    "timestamptz"
+                } else {
+                    "timestamp"
+                };
+                range =
+                    format!(" AND (({name} >= $3::{ty} AND {name} < $4::{ty}) OR {name} IS NULL)");
+            }
             Ok(if as_text.get(i).copied().unwrap_or(false) {
                 format!("{name}::text")
             } else {
@@ -395,7 +391,7 @@ fn select_sql(table: &SiteTable, as_text: &[bool]) -> Result<String, pbx_core::E
         .collect::<Result<Vec<String>, pbx_core::Error>>()?;
     let id = SqlName::column(table.id_column())?.quoted('"', '"');
     Ok(format!(
-        "SELECT {} FROM {} WHERE {id} > $1::bigint ORDER BY {id} LIMIT $2::bigint",
+        "SELECT {} FROM {} WHERE {id} > $1::bigint{range} ORDER BY {id} LIMIT $2::bigint",
         cols.join(", "),
         SqlName::table(table.table())?.quoted('"', '"'),
     ))
