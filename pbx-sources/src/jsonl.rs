@@ -3,7 +3,6 @@
 //! already holds, so re-sent calls are never written twice.
 
 use std::collections::HashSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -168,17 +167,7 @@ impl CallSink for JsonLinesSink {
             let write = || -> std::io::Result<()> {
                 let mut line = line.map_err(std::io::Error::other)?;
                 line.push(b'\n');
-                let mut f = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&*path)?;
-                let before = f.metadata()?.len();
-                let written = f.write_all(&line).and_then(|()| f.sync_data());
-                if written.is_err() && f.metadata().is_ok_and(|m| m.is_file() && m.len() > before) {
-                    // Cut back the part written, so the next call starts on a line of its own.
-                    let _ = f.set_len(before);
-                }
-                written
+                crate::append::append_line(&path, &line)
             };
             match write() {
                 Ok(()) => {

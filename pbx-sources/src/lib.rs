@@ -36,6 +36,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(any(feature = "file", feature = "delivery"))]
+mod append;
 pub mod bounded;
 #[cfg(all(feature = "file", feature = "socket"))]
 pub mod cdr_text;

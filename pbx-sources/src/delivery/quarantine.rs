@@ -214,20 +214,7 @@ impl Quarantine for FileQuarantine {
         }
         let mut line = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
         line.push(b'\n');
-        let mut f = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)?;
-        let before = f.metadata()?.len();
-        let written = f.write_all(&line).and_then(|()| f.sync_data());
-        if let Err(e) = written {
-            // Cut back what was written of it, so the next entry starts on a line of its own.
-            if f.metadata().is_ok_and(|m| m.is_file() && m.len() > before) {
-                let _ = f.set_len(before);
-            }
-            return Err(e);
-        }
-        Ok(())
+        crate::append::append_line(&self.path, &line)
     }
 }
 
