@@ -11,7 +11,7 @@
 //! let prepared = pipeline.prepare(&rec);
 //! assert!(matches!(prepared.disposition, Disposition::Quarantine { .. }));
 //! let outcomes = [(Checkpoint::new("1"), Outcome::Quarantined), (Checkpoint::new("2"),
-//!     Outcome::from(DeliveryOutcome::Retry { reason: "503".into(), after: None }))];
+//!     Outcome::from(DeliveryOutcome::retry(pbx_core::FailureKind::Http5xx, "503")))];
 //! assert_eq!(final_prefix(&outcomes), Some(Checkpoint::new("1")));
 //! ```
 
@@ -29,9 +29,10 @@ use crate::traits::{Checkpoint, DeliveryOutcome, RawRecord, SourceRecord};
 mod scheduler;
 mod window;
 
+pub use crate::traits::FailureKind;
 pub use scheduler::{
-    Action, Answer, FailureKind, Incoming, RunMode, Scheduler, SchedulerConfig, SplitMix64,
-    Stopped, Summary, exponential, later,
+    Action, Incoming, RunMode, Scheduler, SchedulerConfig, SplitMix64, Stopped, Summary,
+    exponential, later,
 };
 pub use window::{AckWindow, ApiHealth, CallTries, RetryRules, Verdict};
 

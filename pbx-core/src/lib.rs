@@ -62,6 +62,6 @@ struct ReadmeDoctests;
 pub use error::{Error, ErrorCategory, ErrorKind, Location};
 pub use traits::{
     AlertSink, CallSink, CdrSource, Checkpoint, CheckpointStore, DeliveryOutcome,
-    ExtensionDirectory, GroupDirectory, RawRecord, SourceRecord,
+    ExtensionDirectory, FailureKind, GroupDirectory, RawRecord, SourceRecord,
 };
 pub use vocab::Vocabulary;

@@ -100,7 +100,7 @@ impl CdrSource for MemorySource {
 /// #   "callOwnerExtension":"101","callOwnerEmail":"a@b","callDirection":"INBOUND",
 /// #   "timestamp":"2025-01-21T10:30:00.000-09:00","pbxCallId":"3cx-1"}"#).unwrap();
 /// let sink = MemoryCallSink::new();
-/// sink.script(DeliveryOutcome::Retry { reason: "503".into(), after: None });
+/// sink.script(DeliveryOutcome::retry(pbx_core::FailureKind::Http5xx, "503"));
 /// let deliver = |c| futures_executor::block_on(sink.deliver(c));
 /// assert!(matches!(deliver(&call), DeliveryOutcome::Retry { .. }));
 /// assert_eq!(deliver(&call), DeliveryOutcome::Delivered);

@@ -88,6 +88,47 @@ pub trait CdrSource: Send {
     ) -> Result<Vec<SourceRecord>, Self::Error>;
 }
 
+/// Why a delivery attempt failed, for `/metrics` (`pbx_delivery_failures_total{reason}`) —
+/// decided by the sink where the failure happened, never read back from a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum FailureKind {
+    /// HTTP 429.
+    Http429,
+    /// HTTP 5xx.
+    Http5xx,
+    /// Another unexpected HTTP status (404, a redirect).
+    HttpOther,
+    /// No answer within the timeout.
+    Timeout,
+    /// Refused, reset or broken connection.
+    Connection,
+    /// A local write failed (a file sink).
+    Io,
+    /// Anything else.
+    Other,
+}
+
+impl FailureKind {
+    /// The metric label: `http_429`, `http_5xx`, `http_other`, `timeout`, `connection`,
+    /// `io`, `other`.
+    ///
+    /// ```
+    /// assert_eq!(pbx_core::FailureKind::Http5xx.as_str(), "http_5xx");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Http429 => "http_429",
+            FailureKind::Http5xx => "http_5xx",
+            FailureKind::HttpOther => "http_other",
+            FailureKind::Timeout => "timeout",
+            FailureKind::Connection => "connection",
+            FailureKind::Io => "io",
+            FailureKind::Other => "other",
+        }
+    }
+}
+
 /// What became of one call sent to the call API.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -111,6 +152,8 @@ pub enum DeliveryOutcome {
     },
     /// A transient failure (5xx, 429, timeout, connection error): try again later.
     Retry {
+        /// What kind of failure (decided where it happened, for `/metrics`).
+        kind: FailureKind,
         /// What happened.
         reason: String,
         /// How long the backend asked us to wait (`Retry-After`), if it said.
@@ -125,7 +168,7 @@ impl DeliveryOutcome {
     /// ```
     /// use pbx_core::DeliveryOutcome;
     /// assert!(DeliveryOutcome::Duplicate.is_final());
-    /// assert!(!DeliveryOutcome::Retry { reason: "503".into(), after: None }.is_final());
+    /// assert!(!DeliveryOutcome::retry(pbx_core::FailureKind::Http5xx, "HTTP 503").is_final());
     /// ```
     pub fn is_final(&self) -> bool {
         matches!(
@@ -134,6 +177,21 @@ impl DeliveryOutcome {
                 | DeliveryOutcome::Duplicate
                 | DeliveryOutcome::Rejected { .. }
         )
+    }
+
+    /// A transient failure of `kind` without a `Retry-After`: [`DeliveryOutcome::Retry`].
+    ///
+    /// ```
+    /// use pbx_core::{DeliveryOutcome, FailureKind};
+    /// let d = DeliveryOutcome::retry(FailureKind::Timeout, "timed out");
+    /// assert!(matches!(d, DeliveryOutcome::Retry { kind: FailureKind::Timeout, after: None, .. }));
+    /// ```
+    pub fn retry(kind: FailureKind, reason: impl Into<String>) -> Self {
+        DeliveryOutcome::Retry {
+            kind,
+            reason: reason.into(),
+            after: None,
+        }
     }
 }
 

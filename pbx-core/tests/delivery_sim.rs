@@ -24,9 +24,10 @@ use std::collections::{BinaryHeap, HashMap};
 use std::time::{Duration, Instant};
 
 use pbx_core::Checkpoint;
+use pbx_core::DeliveryOutcome as Answer;
 use pbx_core::call::SkipReason;
 use pbx_core::delivery::{
-    Action, Answer, FailureKind, Incoming, RunMode, Scheduler, SchedulerConfig, SplitMix64, Stopped,
+    Action, FailureKind, Incoming, RunMode, Scheduler, SchedulerConfig, SplitMix64, Stopped,
 };
 
 const TIMEOUT_MS: u64 = 2_000;
@@ -634,15 +635,15 @@ impl Sim {
                         reason,
                         after,
                         ..
-                    } => Answer::Failed {
+                    } => Answer::Retry {
                         kind: kind_of(kind),
                         reason,
-                        retry_after: after,
+                        after,
                     },
                 };
                 let id = self.record_of(seq);
                 match &answer {
-                    Answer::Failed { .. } => {
+                    Answer::Retry { .. } => {
                         self.first_failure.entry(id).or_insert(self.steps);
                         self.last_fail_outage.insert(id, outage);
                         if !outage {

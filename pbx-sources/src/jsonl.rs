@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use pbx_core::call::CallRequest;
-use pbx_core::{CallSink, DeliveryOutcome};
+use pbx_core::{CallSink, DeliveryOutcome, FailureKind};
 
 use crate::bounded::{CappedLine, read_line_capped};
 
@@ -156,10 +156,7 @@ impl CallSink for JsonLinesSink {
         let line = serde_json::to_vec(call);
         let work = move || {
             let Ok(mut ids) = state.lock() else {
-                return DeliveryOutcome::Retry {
-                    reason: "sink state poisoned".into(),
-                    after: None,
-                };
+                return DeliveryOutcome::retry(FailureKind::Other, "sink state poisoned");
             };
             if ids.contains(&id) {
                 return DeliveryOutcome::Duplicate;
@@ -174,17 +171,14 @@ impl CallSink for JsonLinesSink {
                     ids.insert(id);
                     DeliveryOutcome::Delivered
                 }
-                Err(e) => DeliveryOutcome::Retry {
-                    reason: format!("cannot write {}: {e}", path.display()),
-                    after: None,
-                },
+                Err(e) => DeliveryOutcome::retry(
+                    FailureKind::Io,
+                    format!("cannot write {}: {e}", path.display()),
+                ),
             }
         };
-        tokio::task::spawn_blocking(work)
-            .await
-            .unwrap_or_else(|e| DeliveryOutcome::Retry {
-                reason: format!("the sink's writer failed: {e}"),
-                after: None,
-            })
+        tokio::task::spawn_blocking(work).await.unwrap_or_else(|e| {
+            DeliveryOutcome::retry(FailureKind::Other, format!("the sink's writer failed: {e}"))
+        })
     }
 }

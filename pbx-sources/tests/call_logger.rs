@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::{Logs, RecordingSleeper, Reply, Server, call};
 use pbx_core::groups::{AlertId, AlertRequest, AlertType, ResolveOutcome};
-use pbx_core::{AlertSink, CallSink, DeliveryOutcome};
+use pbx_core::{AlertSink, CallSink, DeliveryOutcome, FailureKind};
 use pbx_sources::http::{CallLoggerClient, CallLoggerConfig, RetryPolicy};
 use pbx_sources::{Error, Secret};
 use serde_json::json;
@@ -199,6 +199,7 @@ async fn persistent_5xx_uses_up_the_attempts_and_answers_retry() {
     let (c, sleeper) = client_with(cfg);
     match c.deliver(&call("3cx-1")).await {
         DeliveryOutcome::Retry {
+            kind: FailureKind::Http5xx,
             reason,
             after: None,
         } => {
@@ -280,7 +281,11 @@ async fn retry_after_beyond_the_cap_is_handed_to_the_caller_without_waiting() {
     .await;
     let (c, sleeper) = client(&server);
     match c.deliver(&call("3cx-1")).await {
-        DeliveryOutcome::Retry { after, reason } => {
+        DeliveryOutcome::Retry {
+            kind: FailureKind::Http429,
+            after,
+            reason,
+        } => {
             assert_eq!(after, Some(Duration::from_secs(3600)));
             assert!(reason.contains("429"), "{reason}");
         }
@@ -323,6 +328,7 @@ async fn timeouts_on_every_attempt_answer_retry() {
     let (c, _) = client_with(cfg);
     match c.deliver(&call("3cx-1")).await {
         DeliveryOutcome::Retry {
+            kind: FailureKind::Timeout,
             reason,
             after: None,
         } => {
@@ -397,7 +403,11 @@ async fn a_refused_connection_answers_retry_after_the_attempts() {
     };
     let (c, sleeper) = client_with(cfg);
     match c.deliver(&call("3cx-1")).await {
-        DeliveryOutcome::Retry { reason, .. } => {
+        DeliveryOutcome::Retry {
+            kind: FailureKind::Connection,
+            reason,
+            ..
+        } => {
             assert!(reason.contains("connection failed"), "{reason}")
         }
         other => panic!("{other:?}"),
@@ -411,6 +421,7 @@ async fn an_unexpected_404_is_not_final_and_not_retried_in_line() {
     let (c, sleeper) = client(&server);
     match c.deliver(&call("3cx-1")).await {
         DeliveryOutcome::Retry {
+            kind: FailureKind::HttpOther,
             reason,
             after: None,
         } => {

@@ -12,7 +12,7 @@ use chrono::{TimeZone, Utc};
 use pbx_core::delivery::Pipeline;
 use pbx_core::extensions::User;
 use pbx_core::memory::{MemoryCallSink, MemoryCheckpointStore, MemorySource};
-use pbx_core::{CheckpointStore, DeliveryOutcome, RawRecord};
+use pbx_core::{CheckpointStore, DeliveryOutcome, FailureKind, RawRecord};
 use pbx_sources::Error;
 use pbx_sources::delivery::{Engine, EngineOptions, MemoryQuarantine};
 
@@ -101,6 +101,7 @@ async fn the_checkpoint_never_passes_an_unacknowledged_call() {
     let three: Vec<RawRecord> = lines(SAMPLE).into_iter().take(3).collect();
     sink.script(DeliveryOutcome::Delivered); // line 1: scripted "stored" (not kept by the sink)
     sink.script(DeliveryOutcome::Retry {
+        kind: FailureKind::Http5xx,
         reason: "HTTP 503".into(),
         after: Some(Duration::from_secs(2)),
     });
@@ -207,6 +208,7 @@ async fn run_backs_off_then_drains_and_stops_on_shutdown() {
     );
     for _ in 0..3 {
         sink.script(DeliveryOutcome::Retry {
+            kind: FailureKind::Timeout,
             reason: "timeout".into(),
             after: None,
         });
@@ -574,14 +576,15 @@ impl pbx_core::CallSink for DownThenPoison {
             .unwrap()
             .get_or_insert_with(|| call.pbx_call_id.clone())
             .clone();
-        let reason = if call.pbx_call_id == poison {
-            "HTTP 500: boom"
+        let (kind, reason) = if call.pbx_call_id == poison {
+            (FailureKind::Http5xx, "HTTP 500: boom")
         } else if self.started.elapsed() < self.down {
-            "connection refused"
+            (FailureKind::Connection, "connection refused")
         } else {
             return self.inner.deliver(call).await;
         };
         DeliveryOutcome::Retry {
+            kind,
             reason: reason.into(),
             after: None,
         }

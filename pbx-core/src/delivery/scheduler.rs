@@ -14,7 +14,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::call::SkipReason;
-use crate::traits::Checkpoint;
+use crate::traits::{Checkpoint, DeliveryOutcome, FailureKind};
 
 use super::window::{AckWindow, ApiHealth, CallTries, RetryRules};
 use super::{Counters, Outcome};
@@ -127,79 +127,6 @@ impl SplitMix64 {
     }
 }
 
-/// Why a delivery attempt failed, for `/metrics` (`pbx_delivery_failures_total{reason}`) —
-/// decided by the sink where the failure happened, never read back from a message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum FailureKind {
-    /// HTTP 429.
-    Http429,
-    /// HTTP 5xx.
-    Http5xx,
-    /// Another unexpected HTTP status (404, a redirect).
-    HttpOther,
-    /// No answer within the timeout.
-    Timeout,
-    /// Refused, reset or broken connection.
-    Connection,
-    /// A local write failed (a file sink).
-    Io,
-    /// Anything else.
-    Other,
-}
-
-impl FailureKind {
-    /// The metric label: `http_429`, `http_5xx`, `http_other`, `timeout`, `connection`,
-    /// `io`, `other`.
-    ///
-    /// ```
-    /// assert_eq!(pbx_core::delivery::FailureKind::Http5xx.as_str(), "http_5xx");
-    /// ```
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FailureKind::Http429 => "http_429",
-            FailureKind::Http5xx => "http_5xx",
-            FailureKind::HttpOther => "http_other",
-            FailureKind::Timeout => "timeout",
-            FailureKind::Connection => "connection",
-            FailureKind::Io => "io",
-            FailureKind::Other => "other",
-        }
-    }
-}
-
-/// The answer to one [`Action::Send`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Answer {
-    /// Stored (2xx).
-    Delivered,
-    /// Already stored (409).
-    Duplicate,
-    /// This payload is refused (400, 422, …): quarantined at once.
-    Rejected {
-        /// HTTP status.
-        status: u16,
-        /// The API's message.
-        body: String,
-    },
-    /// Credentials refused (401/403): no further call is sent.
-    AuthFailed {
-        /// HTTP status.
-        status: u16,
-    },
-    /// A transient failure: try again later.
-    Failed {
-        /// What kind of failure.
-        kind: FailureKind,
-        /// What happened, for logs and the quarantine entry.
-        reason: String,
-        /// The API's `Retry-After` as a wait from now (seconds, or an HTTP date minus now),
-        /// if it sent one; cut to [`SchedulerConfig::max_retry_after`].
-        retry_after: Option<Duration>,
-    },
-}
-
 /// What became of a record the driver read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -298,7 +225,7 @@ enum Settled {
     Delivered,
     Duplicate,
     Skipped(SkipReason),
-    Quarantined { poison: bool },
+    Quarantined,
 }
 
 #[derive(Debug)]
@@ -357,14 +284,15 @@ pub fn exponential(base: Duration, cap: Duration, n: u32) -> Duration {
 /// ```
 /// use std::time::{Duration, Instant};
 /// use pbx_core::Checkpoint;
-/// use pbx_core::delivery::{Action, Answer, Incoming, RunMode, Scheduler, SchedulerConfig};
+/// use pbx_core::DeliveryOutcome;
+/// use pbx_core::delivery::{Action, Incoming, RunMode, Scheduler, SchedulerConfig};
 /// let t0 = Instant::now();
 /// let cfg = SchedulerConfig { mode: RunMode::Drain, ..SchedulerConfig::default() };
 /// let mut s: Scheduler<&str> = Scheduler::new(cfg, None, 7, t0);
 /// assert!(matches!(s.poll_action(t0), Some(Action::Fetch { after: None, .. })));
 /// s.records(vec![(Checkpoint::new("1"), Incoming::Deliver("call 1"))], t0);
 /// let Some(Action::Send { seq, item: "call 1" }) = s.poll_action(t0) else { panic!() };
-/// s.answered(seq, Answer::Delivered, t0);
+/// s.answered(seq, DeliveryOutcome::Delivered, t0);
 /// assert_eq!(s.poll_action(t0), Some(Action::Save(Checkpoint::new("1"))));
 /// s.saved(Checkpoint::new("1"), t0);
 /// let Some(Action::Finished(summary)) = s.poll_action(t0) else { panic!() };
@@ -492,6 +420,11 @@ impl<T: Clone> Scheduler<T> {
         self.in_flight
     }
 
+    /// The attempts made so far for the record `seq` (0 once it is settled, or unknown).
+    pub fn attempts(&self, seq: u64) -> u32 {
+        self.jobs.get(&seq).map_or(0, |j| j.tries.tries)
+    }
+
     /// Whether the run is over ([`Action::Finished`] was handed out).
     pub fn is_finished(&self) -> bool {
         self.finished
@@ -559,6 +492,21 @@ impl<T: Clone> Scheduler<T> {
         );
     }
 
+    /// The answer to [`Action::Fetch`] when the read failed in a way waiting will not heal (a
+    /// refused login, a missing table): a drain stops at once ([`Stopped::Source`]); the
+    /// service reads again after `backoff_cap`, so a fix on the server is picked up.
+    pub fn source_misconfigured(&mut self, error: String, now: Instant) {
+        self.fetching = false;
+        self.woken_during_fetch = false;
+        if self.cfg.mode == RunMode::Drain {
+            self.stopped.get_or_insert(Stopped::Source {
+                last: error.clone(),
+            });
+        }
+        self.last_error = Some(format!("the CDR source is misconfigured: {error}"));
+        self.next_fetch = later(now, self.cfg.backoff_cap);
+    }
+
     /// The source has new records (a trigger, a watched file): read now, also when a read is
     /// in progress (it may have missed them).
     pub fn woken(&mut self, now: Instant) {
@@ -600,7 +548,9 @@ impl<T: Clone> Scheduler<T> {
         if let Some(poison) = self.quarantining.remove(&seq)
             && self.jobs.remove(&seq).is_some()
         {
-            self.window.settle(seq, Settled::Quarantined { poison });
+            self.counters.quarantined += 1;
+            self.counters.poisoned += u64::from(poison);
+            self.window.settle(seq, Settled::Quarantined);
         }
     }
 
@@ -612,8 +562,9 @@ impl<T: Clone> Scheduler<T> {
         }
     }
 
-    /// The answer to [`Action::Send`] `seq`.
-    pub fn answered(&mut self, seq: u64, answer: Answer, now: Instant) {
+    /// The answer to [`Action::Send`] `seq`. A `Retry-After` (`after`) is cut to
+    /// [`SchedulerConfig::max_retry_after`] and counts as an attempt.
+    pub fn answered(&mut self, seq: u64, answer: DeliveryOutcome, now: Instant) {
         if !self.sent.remove(&seq) {
             return; // not in flight (answered already, or from before a restart)
         }
@@ -623,21 +574,25 @@ impl<T: Clone> Scheduler<T> {
             self.probe = None;
         }
         match answer {
-            Answer::Delivered | Answer::Duplicate => {
+            DeliveryOutcome::Delivered | DeliveryOutcome::Duplicate => {
                 self.api_works();
                 if self.waiting.is_empty() {
                     self.last_error = None;
                 }
                 if self.jobs.remove(&seq).is_some() {
-                    let settled = if answer == Answer::Delivered {
+                    // Counted as the API acknowledges it, not once the mark passes it: a
+                    // call waiting at the head does not hide the calls delivered behind it.
+                    let settled = if answer == DeliveryOutcome::Delivered {
+                        self.counters.delivered += 1;
                         Settled::Delivered
                     } else {
+                        self.counters.duplicates += 1;
                         Settled::Duplicate
                     };
                     self.window.settle(seq, settled);
                 }
             }
-            Answer::Rejected { status, body } => {
+            DeliveryOutcome::Rejected { status, body } => {
                 self.api_works();
                 self.to_quarantine.push_back((
                     seq,
@@ -645,20 +600,20 @@ impl<T: Clone> Scheduler<T> {
                     false,
                 ));
             }
-            Answer::AuthFailed { status } => {
+            DeliveryOutcome::AuthFailed { status } => {
                 self.auth.get_or_insert(status);
                 self.counters.auth_failures += 1;
                 self.last_error = Some(format!(
-                    "the call API refused the credentials (HTTP {status})"
+                    "the call API refused the credentials (HTTP {status}); delivery stopped"
                 ));
                 // Nothing more is sent; calls in flight finish.
                 self.queue.clear();
             }
-            Answer::Failed {
+            DeliveryOutcome::Retry {
                 kind,
                 reason,
-                retry_after,
-            } => self.failed(seq, kind, reason, retry_after, was_probe, now),
+                after,
+            } => self.failed(seq, kind, reason, after, was_probe, now),
         }
     }
 
@@ -875,14 +830,9 @@ impl<T: Clone> Scheduler<T> {
         while let Some((_, settled)) = self.window.pop_settled() {
             self.unsaved += 1;
             self.counters.received += 1;
-            match settled {
-                Settled::Delivered => self.counters.count(&Outcome::Delivered),
-                Settled::Duplicate => self.counters.count(&Outcome::Duplicate),
-                Settled::Skipped(reason) => self.counters.count(&Outcome::Skipped(reason)),
-                Settled::Quarantined { poison } => {
-                    self.counters.count(&Outcome::Quarantined);
-                    self.counters.poisoned += u64::from(poison);
-                }
+            // Delivered, duplicate and quarantined records were counted as they happened.
+            if let Settled::Skipped(reason) = settled {
+                self.counters.count(&Outcome::Skipped(reason));
             }
         }
         // Quarantine entries are written before their records settle.

@@ -27,10 +27,11 @@
 //! before every read (at most once a second) and maps calls with its map merged with the configured one (the
 //! configured entries win). When the directory fails, the last map is kept.
 
-mod flow;
+mod driver;
 mod groups;
 pub(crate) mod panics;
 mod quarantine;
+mod report;
 mod skips;
 
 use std::sync::{Arc, Mutex, PoisonError};
@@ -41,7 +42,7 @@ use futures_util::StreamExt;
 use futures_util::stream;
 use pbx_core::call::CallRequest;
 use pbx_core::delivery::{
-    Counters, Disposition, Outcome, Pipeline, QuarantineEntry, TimeRange, final_prefix,
+    Counters, Disposition, Outcome, Pipeline, QuarantineEntry, RunMode, TimeRange, final_prefix,
 };
 use pbx_core::extensions::ExtensionMap;
 use pbx_core::{
@@ -468,10 +469,10 @@ where
                 Disposition::Skip(reason) => (Outcome::Skipped(reason.clone()), None),
                 Disposition::Quarantine { reason } => (Outcome::Quarantined, Some(reason.clone())),
                 Disposition::Deliver(_) => {
-                    let answer = answers.next().unwrap_or(DeliveryOutcome::Retry {
-                        reason: "no answer".into(),
-                        after: None,
-                    });
+                    let answer = answers.next().unwrap_or(DeliveryOutcome::retry(
+                        pbx_core::FailureKind::Other,
+                        "no answer",
+                    ));
                     let reason = match &answer {
                         DeliveryOutcome::Rejected { status, body } => {
                             Some(format!("the call API rejected it (HTTP {status}): {body}"))
@@ -587,7 +588,7 @@ where
 
     async fn stream(
         &mut self,
-        mode: flow::Mode,
+        mode: RunMode,
         stop: watch::Receiver<bool>,
         clock: &(dyn Fn() -> DateTime<Utc> + Send + Sync),
         progress: &mut (dyn FnMut(&Status) + Send),
@@ -595,7 +596,7 @@ where
         self.load().await?;
         // Answers kept by `round` belong to its batches; the stream starts from the mark.
         self.answered.clear();
-        let parts = flow::Parts {
+        let parts = driver::Parts {
             source: &mut self.source,
             sink: Arc::clone(&self.sink),
             store: &self.store,
@@ -608,10 +609,10 @@ where
             directory: &mut self.directory,
         };
         let during = match mode {
-            flow::Mode::Serve => "the service",
-            flow::Mode::Drain => "a drain",
+            RunMode::Drain => "a drain",
+            _ => "the service",
         };
-        panics::caught(during, flow::stream(parts, mode, stop, clock, progress)).await
+        panics::caught(during, driver::run(parts, mode, stop, clock, progress)).await
     }
 
     /// Delivers for ever, until `shutdown` turns true — the service.
@@ -647,7 +648,7 @@ where
         clock: impl Fn() -> DateTime<Utc> + Send + Sync,
     ) -> Result<(), Error> {
         let result = self
-            .stream(flow::Mode::Serve, shutdown, &clock, &mut |_| {})
+            .stream(RunMode::Serve, shutdown, &clock, &mut |_| {})
             .await;
         if let Err(e) = &result {
             let message = e.to_string();
@@ -684,7 +685,7 @@ where
         clock: impl Fn() -> DateTime<Utc> + Send + Sync,
         mut progress: impl FnMut(&Status) + Send,
     ) -> Result<(), Error> {
-        self.stream(flow::Mode::Drain, stop, &clock, &mut progress)
+        self.stream(RunMode::Drain, stop, &clock, &mut progress)
             .await
     }
 }

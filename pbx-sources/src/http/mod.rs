@@ -28,7 +28,7 @@ use async_trait::async_trait;
 use futures_util::StreamExt;
 use pbx_core::call::CallRequest;
 use pbx_core::groups::{Alert, AlertId, AlertRequest, ResolveOutcome};
-use pbx_core::{AlertSink, CallSink, DeliveryOutcome};
+use pbx_core::{AlertSink, CallSink, DeliveryOutcome, FailureKind};
 use rand::rngs::StdRng;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use reqwest::{RequestBuilder, StatusCode};
@@ -172,6 +172,8 @@ enum Step<T> {
     Done(T),
     /// Transient: may be tried again.
     Again {
+        /// What kind of failure (for `/metrics`).
+        kind: FailureKind,
         /// What happened, for logs and the final outcome.
         reason: String,
         /// `Retry-After`, if the server sent it.
@@ -179,6 +181,26 @@ enum Step<T> {
         /// The HTTP status and the quoted body, if there was an answer.
         status: Option<(u16, String)>,
     },
+}
+
+/// The failure kind of a transient or unexpected HTTP status.
+fn status_kind(status: StatusCode) -> FailureKind {
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        FailureKind::Http429
+    } else if status.is_server_error() {
+        FailureKind::Http5xx
+    } else {
+        FailureKind::HttpOther
+    }
+}
+
+/// The failure kind of a request that got no answer.
+fn transport_kind(e: &reqwest::Error) -> FailureKind {
+    if e.is_timeout() {
+        FailureKind::Timeout
+    } else {
+        FailureKind::Connection
+    }
 }
 
 fn is_transient(status: StatusCode) -> bool {
@@ -273,7 +295,7 @@ impl CallLoggerClient {
     }
 
     /// Sends one request; `Err` is a transport failure in words.
-    async fn send(&self, request: RequestBuilder) -> Result<Answer, String> {
+    async fn send(&self, request: RequestBuilder) -> Result<Answer, (FailureKind, String)> {
         let request = match &self.auth {
             Some(v) => request.header(AUTHORIZATION, v.clone()),
             None => request,
@@ -281,7 +303,7 @@ impl CallLoggerClient {
         let response = request
             .send()
             .await
-            .map_err(|e| self.scrub(&client::describe(&e)))?;
+            .map_err(|e| (transport_kind(&e), self.scrub(&client::describe(&e))))?;
         let status = response.status();
         let headers = response.headers().clone();
         let body = client::read_body(response, client::CALL_API_BODY_LIMIT)
@@ -305,18 +327,20 @@ impl CallLoggerClient {
         let mut n = 0;
         loop {
             n += 1;
-            let (reason, after, status) = match once().await {
+            let (kind, reason, after, status) = match once().await {
                 Step::Done(t) => return (Step::Done(t), n),
                 Step::Again {
+                    kind,
                     reason,
                     after,
                     status,
-                } => (reason, after, status),
+                } => (kind, reason, after, status),
             };
             let too_long = after.is_some_and(|a| a > self.retry.max_retry_after);
             if n >= attempts || too_long {
                 return (
                     Step::Again {
+                        kind,
                         reason,
                         after,
                         status,
@@ -349,7 +373,8 @@ impl CallLoggerClient {
         let (step, attempts) = self
             .retrying(op, || async {
                 match self.send(make()).await {
-                    Err(reason) => Step::Again {
+                    Err((kind, reason)) => Step::Again {
+                        kind,
                         reason,
                         after: None,
                         status: None,
@@ -357,6 +382,7 @@ impl CallLoggerClient {
                     Ok(a) if is_transient(a.status) => {
                         let body = self.quote(&a.body);
                         Step::Again {
+                            kind: status_kind(a.status),
                             reason: format!("HTTP {}: {body}", a.status.as_u16()),
                             after: retry::retry_after(&a.headers),
                             status: Some((a.status.as_u16(), body)),
@@ -365,6 +391,7 @@ impl CallLoggerClient {
                     Ok(Answer {
                         body: Err(reason), ..
                     }) => Step::Again {
+                        kind: FailureKind::Connection,
                         reason,
                         after: None,
                         status: None,
@@ -414,11 +441,12 @@ impl CallLoggerClient {
     }
 
     /// What one answer to `POST /api/calls/from-pbx` means.
-    fn call_step(&self, answer: Result<Answer, String>) -> Step<DeliveryOutcome> {
+    fn call_step(&self, answer: Result<Answer, (FailureKind, String)>) -> Step<DeliveryOutcome> {
         let a = match answer {
             Ok(a) => a,
-            Err(reason) => {
+            Err((kind, reason)) => {
                 return Step::Again {
+                    kind,
                     reason,
                     after: None,
                     status: None,
@@ -442,12 +470,14 @@ impl CallLoggerClient {
             _ if is_transient(a.status) => {
                 let body = self.quote(&a.body);
                 Step::Again {
+                    kind: status_kind(a.status),
                     reason: format!("HTTP {status}: {body}"),
                     after: retry::retry_after(&a.headers),
                     status: Some((status, body)),
                 }
             }
             _ => Step::Done(DeliveryOutcome::Retry {
+                kind: FailureKind::HttpOther,
                 reason: format!(
                     "unexpected HTTP {status} (check base_url): {}",
                     self.quote(&a.body)
@@ -480,7 +510,13 @@ impl CallLoggerClient {
             .await;
         let outcome = match step {
             Step::Done(outcome) => outcome,
-            Step::Again { reason, after, .. } => DeliveryOutcome::Retry {
+            Step::Again {
+                kind,
+                reason,
+                after,
+                ..
+            } => DeliveryOutcome::Retry {
+                kind,
                 reason: format!("{reason} (after {attempts} attempt(s))"),
                 after,
             },
@@ -564,7 +600,7 @@ impl CallLoggerClient {
         let a = self
             .send(self.http.get(url))
             .await
-            .map_err(|reason| Error::Transport {
+            .map_err(|(_, reason)| Error::Transport {
                 op: OP.to_owned(),
                 attempts: 1,
                 reason,

@@ -1,0 +1,389 @@
+//! The delivery engine's I/O: it runs a [`Scheduler`] — reads the source, sends calls, saves
+//! checkpoints and writes quarantine entries when the scheduler asks, tells it what happened
+//! with the time it happened, and sleeps until its next timeout. Every decision (windows,
+//! retries, `Retry-After` caps, outages, poison calls, saves, giving up, stopping) is the
+//! scheduler's, so the deterministic simulation (`pbx-core/tests/delivery_sim.rs`) covers
+//! the engine that runs.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use pbx_core::call::CallRequest;
+use pbx_core::delivery::{
+    Action, Disposition, Incoming, Pipeline, QuarantineEntry, RunMode, Scheduler, SchedulerConfig,
+    Stopped,
+};
+use pbx_core::{CallSink, CdrSource, Checkpoint, CheckpointStore, DeliveryOutcome, SourceRecord};
+use tokio::sync::{Notify, watch};
+use tokio::time::Instant;
+
+use super::report::Report;
+use super::{DirectoryRefresh, EngineOptions, Quarantine, Status, refresh_extensions};
+use crate::misconfigured::Misconfigured;
+use crate::{BoxError, Error};
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A read in progress: it holds the source and hands it back with the records.
+type Fetch<'a, S> = BoxFuture<'a, (&'a mut S, Result<Vec<SourceRecord>, BoxError>)>;
+
+/// What the scheduler carries for a record: the call to send (none for an unusable record)
+/// and what its quarantine entry needs.
+#[derive(Debug)]
+pub(super) struct Item {
+    call: Option<CallRequest>,
+    checkpoint: Checkpoint,
+    location: String,
+    raw: String,
+}
+
+/// The engine's parts the driver works with.
+pub(super) struct Parts<'a, S, K: ?Sized, C> {
+    pub source: &'a mut S,
+    pub sink: Arc<K>,
+    pub store: &'a C,
+    pub pipeline: &'a mut Pipeline,
+    pub quarantine: Arc<dyn Quarantine>,
+    pub options: &'a EngineOptions,
+    pub checkpoint: &'a mut Option<Checkpoint>,
+    pub status: &'a Arc<Mutex<Status>>,
+    pub trigger: Arc<Notify>,
+    pub directory: &'a mut Option<DirectoryRefresh>,
+}
+
+/// The scheduler's settings from the engine's.
+pub(super) fn scheduler_config(o: &EngineOptions, mode: RunMode) -> SchedulerConfig {
+    SchedulerConfig {
+        mode,
+        batch_size: o.batch_size.max(1),
+        concurrency: o.concurrency.max(1),
+        window: o.window,
+        poll_interval: o.poll_interval,
+        backoff_base: o.backoff_base,
+        backoff_cap: o.backoff_cap,
+        max_attempts: o.max_attempts.max(1),
+        poison_after: o.poison_after,
+        retry_base: o.retry_base,
+        retry_cap: o.retry_cap,
+        max_retry_after: o.max_retry_after,
+        save_interval: o.save_interval,
+        save_every_calls: o.save_every_calls,
+        shutdown_grace: o.shutdown_grace,
+        ..SchedulerConfig::default()
+    }
+}
+
+/// Awaits the future in `slot`, or never when there is none.
+async fn maybe<F: Future + Unpin>(slot: &mut Option<F>) -> F::Output {
+    match slot {
+        Some(f) => f.await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A call's answer, with what the reports need.
+type Answered = (u64, Arc<Item>, DeliveryOutcome);
+
+/// A seed for the retry jitter from the operating system (else the time).
+fn os_seed() -> u64 {
+    use rand::{Rng, SeedableRng, rngs::StdRng};
+    StdRng::try_from_rng(&mut rand::rngs::SysRng)
+        .unwrap_or_else(|_| {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            StdRng::seed_from_u64(nanos as u64)
+        })
+        .next_u64()
+}
+
+fn std_now() -> std::time::Instant {
+    Instant::now().into_std()
+}
+
+/// Runs the scheduler to its end: the service (`Serve`) or `--once`/a backfill (`Drain`).
+pub(super) async fn run<S, K, C>(
+    parts: Parts<'_, S, K, C>,
+    mode: RunMode,
+    mut stop: watch::Receiver<bool>,
+    clock: &(dyn Fn() -> DateTime<Utc> + Send + Sync),
+    progress: &mut (dyn FnMut(&Status) + Send),
+) -> Result<(), Error>
+where
+    S: CdrSource,
+    K: CallSink + ?Sized + 'static,
+    C: CheckpointStore,
+{
+    let Parts {
+        source,
+        sink,
+        store,
+        pipeline,
+        quarantine,
+        options,
+        checkpoint,
+        status,
+        trigger,
+        directory,
+    } = parts;
+    let key = options.checkpoint_key.as_str();
+    let seed = options.seed.unwrap_or_else(os_seed);
+    let config = scheduler_config(options, mode);
+    let mut sched: Scheduler<Arc<Item>> =
+        Scheduler::new(config, checkpoint.clone(), seed, std_now());
+    let mut report = Report::new(status, options.backoff_cap);
+    let mut sending = FuturesUnordered::<BoxFuture<'static, Answered>>::new();
+    let mut source_slot = Some(source);
+    let mut fetching: Option<Fetch<'_, S>> = None;
+    let mut saving: Option<BoxFuture<'_, (Checkpoint, Result<(), BoxError>)>> = None;
+    let mut last_refresh: Option<Instant> = None;
+    // The typed causes of a stop (the scheduler keeps only their text).
+    let (mut source_error, mut save_error): (Option<Error>, Option<Error>) = (None, None);
+    let mut stop_open = true;
+    if *stop.borrow() {
+        sched.stop(std_now());
+    }
+    loop {
+        let now = Instant::now();
+        while let Some(action) = sched.poll_action(now.into_std()) {
+            match action {
+                Action::Fetch { after, limit } => {
+                    let Some(src) = source_slot.take() else {
+                        break; // a read dropped by a stop; nothing is read any more
+                    };
+                    if directory.is_some()
+                        && last_refresh.is_none_or(|t| now >= t + Duration::from_secs(1))
+                    {
+                        last_refresh = Some(now);
+                        refresh_extensions(directory, pipeline).await;
+                    }
+                    fetching = Some(Box::pin(async move {
+                        let r = src.fetch(after.as_ref(), limit).await;
+                        (src, r.map_err(BoxError::from))
+                    }));
+                }
+                Action::Send { seq, item } => {
+                    let sink = Arc::clone(&sink);
+                    sending.push(Box::pin(async move {
+                        let outcome = match &item.call {
+                            Some(call) => sink.deliver(call).await,
+                            // Never asked (only calls are sent): kept in the quarantine.
+                            None => DeliveryOutcome::Rejected {
+                                status: 0,
+                                body: "no call to send".into(),
+                            },
+                        };
+                        (seq, item, outcome)
+                    }));
+                }
+                Action::Save(cp) => {
+                    saving = Some(Box::pin(async move {
+                        let r = store.save(key, &cp).await.map_err(BoxError::from);
+                        (cp, r)
+                    }));
+                }
+                Action::Quarantine {
+                    seq,
+                    item,
+                    reason,
+                    poison,
+                } => {
+                    if poison {
+                        report.poison(&item, &reason);
+                    }
+                    let entry = QuarantineEntry {
+                        at: clock(),
+                        checkpoint: item.checkpoint.to_string(),
+                        location: item.location.clone(),
+                        reason,
+                        record: item.raw.clone(),
+                    };
+                    put_quarantine(&quarantine, entry).await?;
+                    sched.quarantined(seq, Instant::now().into_std());
+                }
+                Action::Finished(summary) => {
+                    if !sending.is_empty() {
+                        tracing::warn!(
+                            in_flight = sending.len(),
+                            "shutdown deadline passed with calls in flight; saving the acknowledged prefix (those calls are sent again next time)"
+                        );
+                    }
+                    checkpoint.clone_from(&summary.checkpoint);
+                    report.finished(&sched, summary.checkpoint.as_ref(), progress);
+                    return match summary.stopped {
+                        None => Ok(()),
+                        Some(Stopped::AuthFailed { status }) => Err(Error::AuthFailed { status }),
+                        Some(Stopped::Unavailable { attempts, last }) => {
+                            Err(Error::Unavailable { attempts, last })
+                        }
+                        Some(Stopped::Source { last }) => {
+                            Err(source_error.unwrap_or_else(|| Error::Source {
+                                source: last.into(),
+                            }))
+                        }
+                        Some(Stopped::Save { error }) => {
+                            Err(save_error.unwrap_or_else(|| Error::checkpoint("save", key, error)))
+                        }
+                        Some(other) => Err(Error::Source {
+                            source: format!("{other:?}").into(),
+                        }),
+                    };
+                }
+                _ => {}
+            }
+        }
+        report.publish(&sched, progress);
+        let wake = sched.poll_timeout().map(Instant::from_std);
+        let sleep = async {
+            match wake {
+                Some(t) => tokio::time::sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            Some((seq, item, outcome)) = sending.next(), if !sending.is_empty() => {
+                report.answer(&item, &outcome);
+                let was_outage = sched.in_outage();
+                let failed = matches!(outcome, DeliveryOutcome::Retry { .. }).then(|| outcome.clone());
+                sched.answered(seq, outcome, std_now());
+                if let Some(failed) = failed {
+                    report.failed(&item, sched.attempts(seq), &failed);
+                }
+                report.outage_changed(was_outage, &sched);
+            }
+            (src, result) = maybe(&mut fetching) => {
+                fetching = None;
+                source_slot = Some(src);
+                let at = std_now();
+                match result {
+                    Ok(records) => {
+                        report.source_ok();
+                        let batch = prepare(pipeline, options, status, clock, &records);
+                        sched.records(batch, at);
+                    }
+                    Err(e) => {
+                        let text = e.to_string();
+                        match Misconfigured::diagnose(&*e as &(dyn std::error::Error + 'static)) {
+                            Some(diagnosis) => {
+                                report.misconfigured(&diagnosis, mode);
+                                sched.source_misconfigured(diagnosis.to_string(), at);
+                                source_error = Some(Error::SourceMisconfigured { diagnosis, source: e });
+                            }
+                            None => {
+                                sched.source_failed(text, at);
+                                report.source_failed(&e);
+                                source_error = Some(Error::Source { source: e });
+                            }
+                        }
+                    }
+                }
+            }
+            (cp, result) = maybe(&mut saving) => {
+                saving = None;
+                match result {
+                    Ok(()) => {
+                        report.saved(&cp);
+                        checkpoint.replace(cp.clone());
+                        sched.saved(cp, std_now());
+                    }
+                    Err(e) => {
+                        sched.save_failed(e.to_string(), std_now());
+                        save_error.get_or_insert(Error::checkpoint("save", key, e));
+                    }
+                }
+            }
+            () = trigger.notified(), if mode == RunMode::Serve => sched.woken(std_now()),
+            changed = stop.changed(), if stop_open => {
+                stop_open = changed.is_ok();
+                if stop_open && *stop.borrow() {
+                    sched.stop(std_now());
+                    fetching = None;
+                }
+            }
+            () = sleep => {}
+        }
+    }
+}
+
+/// Prepares a batch read from the source: each record mapped (skips and unknown type words
+/// noted for `/status`) and handed to the scheduler as a call, a skip or a bad record.
+fn prepare(
+    pipeline: &Pipeline,
+    options: &EngineOptions,
+    status: &Mutex<Status>,
+    clock: &(dyn Fn() -> DateTime<Utc> + Send + Sync),
+    records: &[SourceRecord],
+) -> Vec<(Checkpoint, Incoming<Arc<Item>>)> {
+    let range = options.range.as_ref();
+    records
+        .iter()
+        .map(|record| {
+            let p = pipeline.prepare_within(record, range);
+            // A skip is final here: logged (and an unmapped owner counted) now; so are
+            // unrecognised type words (each record is fetched once). The clock is read only
+            // for those, not for every call.
+            if matches!(p.disposition, Disposition::Skip(_)) || !p.unknown_type_words.is_empty() {
+                super::skips::note_settled(status, std::iter::once(&p), clock());
+            }
+            let item = |call| {
+                Arc::new(Item {
+                    call,
+                    checkpoint: p.checkpoint.clone(),
+                    location: p.location.to_string(),
+                    raw: p.raw.clone(),
+                })
+            };
+            let incoming = match &p.disposition {
+                Disposition::Deliver(call) => Incoming::Deliver(item(Some(call.clone()))),
+                Disposition::Skip(reason) => Incoming::Skip(reason.clone()),
+                Disposition::Quarantine { reason } => Incoming::Bad {
+                    item: item(None),
+                    reason: reason.clone(),
+                },
+                // A decision this engine does not know: kept in the quarantine, not lost.
+                other => Incoming::Bad {
+                    item: item(None),
+                    reason: format!("a decision this engine does not know: {other:?}"),
+                },
+            };
+            (p.checkpoint.clone(), incoming)
+        })
+        .collect()
+}
+
+/// Writes a quarantine entry off the runtime's threads (it fsyncs), before the record may
+/// settle.
+async fn put_quarantine(
+    quarantine: &Arc<dyn Quarantine>,
+    entry: QuarantineEntry,
+) -> Result<(), Error> {
+    let q = Arc::clone(quarantine);
+    tokio::task::spawn_blocking(move || q.put(&entry))
+        .await
+        .map_err(|e| Error::Quarantine {
+            source: std::io::Error::other(e),
+        })?
+        .map_err(|source| Error::Quarantine { source })
+}
+
+impl Item {
+    /// The call's `pbxCallId`, or `-` for an unusable record.
+    pub(super) fn id(&self) -> &str {
+        self.call.as_ref().map_or("-", |c| c.pbx_call_id.as_str())
+    }
+
+    /// The call's start, for the lag metric.
+    pub(super) fn start(&self) -> Option<&str> {
+        self.call.as_ref().map(|c| c.timestamp.as_str())
+    }
+
+    /// Where it came from.
+    pub(super) fn location(&self) -> &str {
+        &self.location
+    }
+}
