@@ -74,7 +74,6 @@ pub(super) fn scheduler_config(o: &EngineOptions, mode: RunMode) -> SchedulerCon
         save_interval: o.save_interval,
         save_every_calls: o.save_every_calls,
         shutdown_grace: o.shutdown_grace,
-        ..SchedulerConfig::default()
     }
 }
 
