@@ -575,3 +575,62 @@ async fn a_file_sink_that_cannot_be_written_says_so_and_drain_gives_up() {
     assert!((1..=2).contains(&warnings), "{warnings} warnings:\n{text}");
     assert!(text.contains("looks down"), "{text}");
 }
+
+/// `/status` counts what the API acknowledged as it happens: with the first call failing
+/// (its retries held back by a long `Retry-After`), the calls behind it show as delivered
+/// while the checkpoint cannot move past the first one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_counts_acknowledged_calls_while_the_head_call_waits() {
+    let records = cdr_lines(40);
+    let calls = calls_in(&records);
+    let head = "0000000000000000_0";
+    let api = Api::default();
+    let a = api.clone();
+    let server = Server::start(move |req| {
+        let id = req.json()["pbxCallId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let fate = id
+            .contains(head)
+            .then(|| Reply::text(503, "busy").header("Retry-After", "3600"));
+        a.answer(req, Duration::from_millis(1), fate)
+    })
+    .await;
+    let store = Arc::new(MemoryCheckpointStore::new());
+    let mut engine = Engine::new(
+        MemorySource::new(records),
+        Arc::new(client(&server.url(), Duration::from_secs(2))),
+        Arc::clone(&store),
+        pipeline(),
+        Arc::new(MemoryQuarantine::default()),
+        options(4),
+    );
+    let status = engine.status();
+    let (stop, rx) = watch::channel(false);
+    let run = tokio::spawn(async move {
+        engine.run(rx, Utc::now).await.unwrap();
+        engine
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let s = status.lock().unwrap().clone();
+        if s.counters.delivered as usize == calls - 1 {
+            assert_eq!(
+                s.checkpoint, None,
+                "the checkpoint waits for the first call"
+            );
+            assert!(s.counters.failures["http_5xx"] >= 1, "{:?}", s.counters);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never counted live: {:?}",
+            s.counters
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.send(true).unwrap();
+    run.await.unwrap();
+    assert_eq!(store.load("cdr").await.unwrap(), None);
+}
