@@ -29,6 +29,7 @@
 
 mod driver;
 mod groups;
+mod item;
 pub(crate) mod panics;
 mod quarantine;
 mod report;

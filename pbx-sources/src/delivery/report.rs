@@ -9,7 +9,7 @@ use pbx_core::delivery::{Counters, RunMode, Scheduler};
 use pbx_core::{Checkpoint, DeliveryOutcome};
 use tokio::time::Instant;
 
-use super::driver::Item;
+use super::item::Item;
 use super::{SourceHealth, Status};
 use crate::BoxError;
 use crate::misconfigured::Misconfigured;
