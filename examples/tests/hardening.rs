@@ -121,7 +121,14 @@ fn a_second_process_on_one_checkpoint_is_refused() {
     let calls = std::fs::read_to_string(dir.join("calls.jsonl")).unwrap();
     let ids: Vec<&str> = calls
         .lines()
-        .map(|l| l.split("\"pbxCallId\":\"").nth(1).unwrap().split('"').next().unwrap())
+        .map(|l| {
+            l.split("\"pbxCallId\":\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+        })
         .collect();
     let unique: std::collections::BTreeSet<&&str> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len(), "a call written twice:\n{calls}");

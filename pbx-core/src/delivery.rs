@@ -1,18 +1,16 @@
-//! The pure part of the delivery engine: what to do with each record a source yields, how far the
-//! checkpoint may move, and the counters. The adapter loop (`pbx-sources::delivery`) only fetches,
-//! delivers and saves; every decision is made here, without a runtime.
+//! The pure part of the delivery engine: what to do with each record a source yields
+//! ([`Pipeline`]), how far the checkpoint may move ([`AckWindow`]), every timing and retry
+//! decision ([`Scheduler`]), and the counters. The adapter loop (`pbx-sources::delivery`) only
+//! fetches, delivers and saves; every decision is made here, without a runtime or a clock.
 //!
 //! ```
-//! use pbx_core::{Checkpoint, RawRecord, SourceRecord, DeliveryOutcome};
-//! use pbx_core::delivery::{Disposition, Outcome, Pipeline, final_prefix};
+//! use pbx_core::{Checkpoint, RawRecord, SourceRecord};
+//! use pbx_core::delivery::{Disposition, Pipeline};
 //! let pipeline = Pipeline::default();
 //! let rec = SourceRecord { checkpoint: Checkpoint::new("1"),
 //!     record: Ok(RawRecord::Line { number: 1, text: b"not a cdr".to_vec() }) };
 //! let prepared = pipeline.prepare(&rec);
 //! assert!(matches!(prepared.disposition, Disposition::Quarantine { .. }));
-//! let outcomes = [(Checkpoint::new("1"), Outcome::Quarantined), (Checkpoint::new("2"),
-//!     Outcome::from(DeliveryOutcome::retry(pbx_core::FailureKind::Http5xx, "503")))];
-//! assert_eq!(final_prefix(&outcomes), Some(Checkpoint::new("1")));
 //! ```
 
 use std::collections::BTreeMap;
@@ -400,30 +398,6 @@ impl From<DeliveryOutcome> for Outcome {
             _ => Outcome::Retry,
         }
     }
-}
-
-/// The checkpoint to save: the last one of the leading run of final outcomes, in source
-/// order. `None` when the first record is not final (nothing may move).
-///
-/// ```
-/// use pbx_core::Checkpoint;
-/// use pbx_core::delivery::{Outcome, final_prefix};
-/// let cp = |s: &str| Checkpoint::new(s);
-/// let run = [(cp("1"), Outcome::Delivered), (cp("2"), Outcome::Retry), (cp("3"), Outcome::Delivered)];
-/// assert_eq!(final_prefix(&run), Some(cp("1"))); // never past an unacknowledged call
-/// ```
-pub fn final_prefix(outcomes: &[(Checkpoint, Outcome)]) -> Option<Checkpoint> {
-    // The degenerate case of the acknowledgement window: every record pushed, the final ones
-    // settled, the settled prefix taken.
-    let mut window = AckWindow::new(None);
-    for (checkpoint, outcome) in outcomes {
-        let seq = window.push(checkpoint.clone());
-        if outcome.is_final() {
-            window.settle(seq, ());
-        }
-    }
-    while window.pop_settled().is_some() {}
-    window.mark().cloned()
 }
 
 /// One quarantined record, as a JSON line in the quarantine file.

@@ -448,56 +448,6 @@ async fn redirects_are_not_followed() {
 }
 
 #[tokio::test]
-async fn deliver_all_bounds_concurrency_and_keeps_the_input_order() {
-    let server = Server::start(|r| {
-        let id = r.json()["pbxCallId"].as_str().unwrap().to_owned();
-        let n: u32 = id.trim_start_matches("3cx-").parse().unwrap();
-        let reply = match n % 3 {
-            0 => Reply::text(409, "dup"),
-            1 => Reply::json(201, stored(n)),
-            _ => Reply::text(400, &format!("bad {id}")),
-        };
-        // Later calls answer sooner, so completion order differs from input order.
-        reply.after(Duration::from_millis(20 + 10 * u64::from(12 - n)))
-    })
-    .await;
-    let mut cfg = config(&server);
-    cfg.concurrency = 3;
-    let (c, _) = client_with(cfg);
-    let calls: Vec<_> = (0..12).map(|i| call(&format!("3cx-{i}"))).collect();
-    let outcomes = c.deliver_all(&calls).await;
-    assert_eq!(outcomes.len(), 12);
-    for (i, o) in outcomes.iter().enumerate() {
-        let expected = match i % 3 {
-            0 => DeliveryOutcome::Duplicate,
-            1 => DeliveryOutcome::Delivered,
-            _ => DeliveryOutcome::Rejected {
-                status: 400,
-                body: format!("bad 3cx-{i}"),
-            },
-        };
-        assert_eq!(*o, expected, "call {i}");
-    }
-    assert_eq!(server.count("POST", CALLS), 12);
-    assert_eq!(server.max_in_flight(), 3);
-}
-
-#[tokio::test]
-async fn deliver_all_stops_sending_once_credentials_are_refused() {
-    let server = Server::start(scripted(vec![Reply::status(401)])).await;
-    let mut cfg = config(&server);
-    cfg.concurrency = 1;
-    let (c, _) = client_with(cfg);
-    let calls: Vec<_> = (0..5).map(|i| call(&format!("3cx-{i}"))).collect();
-    let outcomes = c.deliver_all(&calls).await;
-    assert_eq!(
-        outcomes,
-        vec![DeliveryOutcome::AuthFailed { status: 401 }; 5]
-    );
-    assert_eq!(server.count("POST", CALLS), 1);
-}
-
-#[tokio::test]
 async fn call_sink_trait_delivers_through_the_client() {
     let server = Server::start(scripted(vec![Reply::json(201, stored(1))])).await;
     let (c, _) = client(&server);

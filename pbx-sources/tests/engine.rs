@@ -34,6 +34,23 @@ fn now() -> chrono::DateTime<Utc> {
 
 type TestEngine = Engine<MemorySource, MemoryCallSink, Arc<MemoryCheckpointStore>>;
 
+/// Delivers until the source is drained, the clock standing at [`now`].
+async fn drain<S: pbx_core::CdrSource>(
+    e: &mut Engine<S, MemoryCallSink, Arc<MemoryCheckpointStore>>,
+) -> Result<(), Error> {
+    let (_stop, rx) = tokio::sync::watch::channel(false);
+    e.drain(rx, now, |_| {}).await
+}
+
+fn received<S, K, C>(e: &Engine<S, K, C>) -> u64
+where
+    S: pbx_core::CdrSource,
+    K: pbx_core::CallSink + 'static,
+    C: CheckpointStore,
+{
+    e.status().lock().unwrap().counters.received
+}
+
 fn engine(
     records: Vec<RawRecord>,
     sink: &Arc<MemoryCallSink>,
@@ -66,9 +83,11 @@ async fn every_call_once_and_a_second_run_sends_nothing() {
         Arc::new(MemoryQuarantine::default()),
     );
     let mut e = engine(lines(SAMPLE), &sink, &store, &q, 500);
-    let r = e.round(now()).await.unwrap();
-    assert_eq!((r.fetched, r.settled, r.retry), (65, 65, None));
-    assert_eq!(r.checkpoint.as_ref().map(|c| c.as_str()), Some("65"));
+    drain(&mut e).await.unwrap();
+    assert_eq!(
+        store.load("cdr").await.unwrap().map(|c| c.to_string()),
+        Some("65".into())
+    );
     let delivered = ids(&sink);
     assert_eq!(
         delivered.len(),
@@ -85,19 +104,19 @@ async fn every_call_once_and_a_second_run_sends_nothing() {
     assert!(counters.skipped["internal"] > 0);
     // A restart: a new engine on the same store fetches after the checkpoint.
     let mut again = engine(lines(SAMPLE), &sink, &store, &q, 500);
-    let r = again.round(now()).await.unwrap();
-    assert_eq!(r.fetched, 0);
+    drain(&mut again).await.unwrap();
+    assert_eq!(received(&again), 0);
     assert_eq!(ids(&sink).len(), delivered.len());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_checkpoint_never_passes_an_unacknowledged_call() {
     let (sink, store, q) = (
         Arc::new(MemoryCallSink::new()),
         Arc::new(MemoryCheckpointStore::new()),
         Arc::new(MemoryQuarantine::default()),
     );
-    // Lines 1–3 are calls (inbound, outbound, inbound).
+    // Lines 1–3 are calls (inbound, outbound, inbound); line 2 is asked to wait 2 s.
     let three: Vec<RawRecord> = lines(SAMPLE).into_iter().take(3).collect();
     sink.script(DeliveryOutcome::Delivered); // line 1: scripted "stored" (not kept by the sink)
     sink.script(DeliveryOutcome::Retry {
@@ -106,18 +125,23 @@ async fn the_checkpoint_never_passes_an_unacknowledged_call() {
         after: Some(Duration::from_secs(2)),
     });
     let mut e = engine(three, &sink, &store, &q, 10);
-    let r = e.round(now()).await.unwrap();
-    assert_eq!(r.settled, 1);
-    assert_eq!(r.retry, Some(Duration::from_secs(2)));
+    let started = std::time::Instant::now();
+    let run = tokio::spawn(async move {
+        drain(&mut e).await.unwrap();
+        e
+    });
+    // While line 2 waits, line 3 is stored but the checkpoint stays at line 1.
+    tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(
         store.load("cdr").await.unwrap().map(|c| c.to_string()),
         Some("1".into())
     );
-    // Line 3 went through in round 1 even though line 2 did not: next round it is not sent
-    // again (the engine remembers the answer) and settles with line 2.
-    assert_eq!(ids(&sink).len(), 1);
-    let r = e.round(now()).await.unwrap();
-    assert_eq!((r.fetched, r.settled, r.retry), (2, 2, None));
+    assert_eq!(ids(&sink).len(), 1, "line 3 stored");
+    let e = run.await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "Retry-After honoured"
+    );
     assert_eq!(ids(&sink).len(), 2, "each call stored once");
     let counters = e.status().lock().unwrap().counters.clone();
     assert_eq!((counters.delivered, counters.duplicates), (3, 0));
@@ -133,8 +157,8 @@ async fn the_checkpoint_never_passes_an_unacknowledged_call() {
         &q,
         10,
     );
-    let r = fresh.round(now()).await.unwrap();
-    assert_eq!(r.settled, 2);
+    drain(&mut fresh).await.unwrap();
+    assert_eq!(received(&fresh), 2);
     assert_eq!(fresh.status().lock().unwrap().counters.duplicates, 2);
     assert_eq!(ids(&sink).len(), 2);
 }
@@ -160,10 +184,13 @@ async fn bad_and_rejected_records_are_quarantined_and_the_rest_go_on() {
         body: "phoneNumber must not be blank".into(),
     });
     let mut e = engine(records, &sink, &store, &q, 10);
-    let r = e.round(now()).await.unwrap();
-    assert_eq!((r.fetched, r.settled), (4, 4));
-    let entries = q.entries();
+    drain(&mut e).await.unwrap();
+    assert_eq!(received(&e), 4);
+    let mut entries = q.entries();
     assert_eq!(entries.len(), 2);
+    // The bad line is quarantined as it is read, the rejected call once the API answers.
+    entries.sort_by_key(|e| e.location != "line 99");
+    entries.reverse();
     assert!(
         entries[0].reason.contains("HTTP 400") && entries[0].reason.contains("must not be blank"),
         "{:?}",
@@ -191,7 +218,7 @@ async fn refused_credentials_stop_delivery_at_the_last_settled_record() {
         &q,
         10,
     );
-    let err = e.round(now()).await.unwrap_err();
+    let err = drain(&mut e).await.unwrap_err();
     assert!(matches!(err, Error::AuthFailed { status: 403 }), "{err}");
     assert_eq!(
         store.load("cdr").await.unwrap().map(|c| c.to_string()),
@@ -241,7 +268,7 @@ async fn a_time_range_delivers_only_the_calls_inside_and_settles_the_rest() {
     );
     // Everything first, to know what the range should keep.
     let mut all = engine(lines(SAMPLE), &sink, &store, &q, 500);
-    all.round(now()).await.unwrap();
+    drain(&mut all).await.unwrap();
     let every: Vec<_> = sink.delivered();
     let range = TimeRange::new(
         Utc.with_ymd_and_hms(2026, 11, 5, 0, 0, 0).unwrap(),
@@ -274,16 +301,12 @@ async fn a_time_range_delivers_only_the_calls_inside_and_settles_the_rest() {
             ..EngineOptions::default()
         },
     );
-    let mut rounds = 0;
-    loop {
-        let r = e.round(now()).await.unwrap();
-        rounds += 1;
-        if r.fetched < 10 {
-            break;
-        }
-    }
-    assert_eq!(rounds, 7);
-    assert_eq!(ids(&sink), inside);
+    drain(&mut e).await.unwrap();
+    let mut delivered = ids(&sink);
+    let mut expected = inside.clone();
+    delivered.sort();
+    expected.sort();
+    assert_eq!(delivered, expected);
     let status = e.status();
     let c = status.lock().unwrap().counters.clone();
     assert_eq!(c.received, 65);
@@ -338,8 +361,16 @@ async fn users_added_to_the_directory_own_later_calls_and_the_config_wins() {
         [User::new("101", "configured-101@example.com")]
             .into_iter()
             .collect();
+    let all = lines(SAMPLE);
+    let records = Arc::new(std::sync::Mutex::new(all[..8].to_vec()));
+    let source = GrowingSource {
+        records: Arc::clone(&records),
+        hold: Arc::default(),
+        entered: Arc::default(),
+        gate: Arc::default(),
+    };
     let mut e = Engine::new(
-        MemorySource::new(lines(SAMPLE)),
+        source,
         Arc::clone(&sink),
         Arc::clone(&store),
         Pipeline::default(),
@@ -351,7 +382,7 @@ async fn users_added_to_the_directory_own_later_calls_and_the_config_wins() {
     )
     .with_extension_directory(Arc::clone(&directory), config_map);
     // Lines 1–8: 101's call goes to the configured address; 102's (line 2) has no user yet.
-    e.round(now()).await.unwrap();
+    drain(&mut e).await.unwrap();
     let first = sink.delivered();
     assert!(
         first
@@ -366,9 +397,8 @@ async fn users_added_to_the_directory_own_later_calls_and_the_config_wins() {
         .lock()
         .unwrap()
         .insert(User::new("102", "bob@example.com"));
-    for _ in 0..3 {
-        e.round(now()).await.unwrap(); // lines 9–32
-    }
+    records.lock().unwrap().extend_from_slice(&all[8..32]);
+    drain(&mut e).await.unwrap(); // lines 9–32
     let second = sink.delivered();
     assert!(
         second[first.len()..]
@@ -380,9 +410,8 @@ async fn users_added_to_the_directory_own_later_calls_and_the_config_wins() {
     directory
         .fail
         .store(true, std::sync::atomic::Ordering::SeqCst);
-    for _ in 0..8 {
-        e.round(now()).await.unwrap();
-    }
+    records.lock().unwrap().extend_from_slice(&all[32..]);
+    drain(&mut e).await.unwrap();
     let all = sink.delivered();
     let line_38 = all
         .iter()

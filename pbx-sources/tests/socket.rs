@@ -569,12 +569,8 @@ async fn sigkill_between_receive_and_delivery_loses_nothing() {
         Arc::new(MemoryQuarantine::default()),
         engine_options(),
     );
-    loop {
-        let round = engine.round(Utc::now()).await.unwrap();
-        if round.fetched == 0 {
-            break;
-        }
-    }
+    let (_stop, rx) = tokio::sync::watch::channel(false);
+    engine.drain(rx, Utc::now, |_| {}).await.unwrap();
     let after: Vec<String> = sink
         .delivered()
         .into_iter()

@@ -148,9 +148,8 @@ async fn unknown_type_words_are_counted_and_warned_about_once_by_rounds() {
     let (mut engine, sink) = engine(3);
     let status = engine.status();
     let t0 = Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap();
-    for _ in 0..4 {
-        engine.round(t0).await.unwrap();
-    }
+    let (_stop, rx) = tokio::sync::watch::channel(false);
+    engine.drain(rx, move || t0, |_| {}).await.unwrap();
     check_counts(&status.lock().unwrap());
     assert_eq!(sink.delivered().len(), 7);
     one_warning(&log);

@@ -89,17 +89,22 @@ async fn unmapped_extensions_are_counted_warned_about_and_every_skip_is_logged()
     let mut engine = engine(sample(), 10);
     let status = engine.status();
     let t0 = Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap();
-    // Seven rounds of ten lines: the whole sample, each line settled once.
-    for i in 0..7 {
-        engine.round(t0 + TimeDelta::minutes(i)).await.unwrap();
-    }
+    // The whole sample, each line settled once; the clock moves a minute each time it is read.
+    let ticks = std::sync::atomic::AtomicI64::new(0);
+    let clock =
+        move || t0 + TimeDelta::minutes(ticks.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
+    let (_stop, rx) = tokio::sync::watch::channel(false);
+    engine.drain(rx.clone(), clock, |_| {}).await.unwrap();
     let s = status.lock().unwrap().clone();
     let kevin = s.unmapped.get("112").expect("112 is tracked");
     assert_eq!(kevin.calls, 3, "lines 21, 23 and 53");
     assert_eq!(s.unmapped.len(), 1, "only 112 lacks a user");
     assert!(kevin.first_seen < kevin.last_seen);
     // Nothing new on a later round: settled skips are counted once.
-    engine.round(t0 + TimeDelta::hours(2)).await.unwrap();
+    engine
+        .drain(rx, move || t0 + TimeDelta::hours(2), |_| {})
+        .await
+        .unwrap();
     assert_eq!(status.lock().unwrap().unmapped.get("112").unwrap().calls, 3);
 
     // /status and /metrics material.
@@ -160,12 +165,15 @@ async fn an_unmapped_extension_is_warned_about_again_after_an_hour() {
         .collect();
     let mut engine = engine(records, 1);
     let t0 = Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap();
-    for minutes in [0, 10, 61] {
-        engine
-            .round(t0 + TimeDelta::minutes(minutes))
-            .await
-            .unwrap();
-    }
+    // The clock reads 0, 10 and 61 minutes after t0 as the three calls are skipped.
+    let times = std::sync::Mutex::new(vec![61, 10, 0]);
+    let clock = move || {
+        let mut t = times.lock().unwrap();
+        let m = if t.len() > 1 { t.pop().unwrap() } else { t[0] };
+        t0 + TimeDelta::minutes(m)
+    };
+    let (_stop, rx) = tokio::sync::watch::channel(false);
+    engine.drain(rx, clock, |_| {}).await.unwrap();
     let text = log.text();
     let warnings: Vec<&str> = text.lines().filter(|l| l.contains("WARN")).collect();
     assert_eq!(warnings.len(), 2, "first time and an hour later: {text}");

@@ -11,9 +11,6 @@
 //! acknowledged after the last save is sent again after a crash) and storage exactly-once by
 //! `pbxCallId` (the API answers 409).
 //!
-//! [`Engine::round`] is one bounded pass (fetch a batch, deliver it, save the settled prefix),
-//! for tests and step-by-step embedding; it has no retry timers.
-//!
 //! **Backfill.** With [`EngineOptions::range`] set, calls outside the [`TimeRange`] are
 //! skipped (reason `outside_range`) before they are mapped — whatever the source. A source
 //! that can narrow its own query (a database source: `time_start` in the range) should take
@@ -39,16 +36,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
-use futures_util::stream;
-use pbx_core::call::CallRequest;
-use pbx_core::delivery::{
-    Counters, Disposition, Outcome, Pipeline, QuarantineEntry, RunMode, TimeRange, final_prefix,
-};
+use pbx_core::delivery::{Counters, Pipeline, RunMode, TimeRange};
 use pbx_core::extensions::ExtensionMap;
-use pbx_core::{
-    CallSink, CdrSource, Checkpoint, CheckpointStore, DeliveryOutcome, ExtensionDirectory,
-};
+use pbx_core::{CallSink, CdrSource, Checkpoint, CheckpointStore, ExtensionDirectory};
 use serde::Serialize;
 use tokio::sync::{Notify, watch};
 
@@ -177,7 +167,7 @@ pub struct Status {
     pub counters: Counters,
     /// The saved checkpoint.
     pub checkpoint: Option<String>,
-    /// The last error, if the last round failed.
+    /// The last failure (a call's, the source's), until a delivery succeeds.
     pub last_error: Option<String>,
     /// Set when delivery stopped for good (credentials refused).
     pub stopped: Option<String>,
@@ -232,19 +222,6 @@ impl SourceHealth {
     }
 }
 
-/// The result of one round.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Round {
-    /// Records fetched.
-    pub fetched: usize,
-    /// Records settled (the checkpoint moved past them).
-    pub settled: usize,
-    /// Some record must be retried; wait this long at least (the API's `Retry-After`).
-    pub retry: Option<Duration>,
-    /// The checkpoint after the round.
-    pub checkpoint: Option<Checkpoint>,
-}
-
 /// The engine. Generic over pbx-core's traits; the clock is passed in (`now`).
 pub struct Engine<S, K, C> {
     source: S,
@@ -257,7 +234,6 @@ pub struct Engine<S, K, C> {
     loaded: bool,
     status: Arc<Mutex<Status>>,
     trigger: Arc<Notify>,
-    answered: std::collections::HashMap<String, DeliveryOutcome>,
     directory: Option<DirectoryRefresh>,
 }
 
@@ -332,12 +308,11 @@ where
             loaded: false,
             status: Arc::default(),
             trigger: Arc::new(Notify::new()),
-            answered: std::collections::HashMap::new(),
             directory: None,
         }
     }
 
-    /// Maps calls with the users of `directory`, asked before every round, merged with
+    /// Maps calls with the users of `directory`, asked before reads (at most once a second), merged with
     /// `overrides` (the configured map: its entries and its fallback win). The directory
     /// decides how often it really reads (XAPI's caches for `xapi.refresh_secs`); when it
     /// fails, the map in use is kept and a warning logged.
@@ -373,7 +348,7 @@ where
 
     /// Uses `trigger` as the engine's wake-up handle: a source that knows when it has new
     /// records (a CDR socket's journal, a watched file) notifies it, and the engine runs a
-    /// round right away instead of waiting for `poll_interval`.
+    /// read right away instead of waiting for `poll_interval`.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -399,177 +374,13 @@ where
         self
     }
 
-    /// A handle that wakes the engine for a round now (`POST /trigger/poll`).
+    /// A handle that wakes the engine to read now (`POST /trigger/poll`).
     pub fn trigger(&self) -> Arc<Notify> {
         Arc::clone(&self.trigger)
     }
 
     fn with_status<T>(&self, f: impl FnOnce(&mut Status) -> T) -> T {
         f(&mut self.status.lock().unwrap_or_else(PoisonError::into_inner))
-    }
-
-    /// One bounded pass: fetch a batch, decide, deliver it (in source order, `concurrency` at
-    /// a time), quarantine, save the checkpoint of its settled prefix. Calls behind an
-    /// unsettled one are fetched again by the next pass; those already answered for good are
-    /// not sent again. No retry timers, no outage or poison rules: use [`Engine::run`] or
-    /// [`Engine::drain`] to deliver; this is for tests and step-by-step embedding.
-    ///
-    /// # Errors
-    /// [`Error`]; the checkpoint never moves past an unsettled record.
-    pub async fn round(&mut self, now: DateTime<Utc>) -> Result<Round, Error> {
-        self.load().await?;
-        refresh_extensions(&mut self.directory, &mut self.pipeline).await;
-        let records = self
-            .source
-            .fetch(self.checkpoint.as_ref(), self.options.batch_size)
-            .await
-            .map_err(|e| Error::Source { source: e.into() })?;
-        let range = self.options.range.as_ref();
-        let prepared: Vec<_> = records
-            .iter()
-            .map(|r| self.pipeline.prepare_within(r, range))
-            .collect();
-
-        // Deliver the calls in source order, `concurrency` at a time — except those answered
-        // for good in an earlier round behind a call that was not (kept in `answered`).
-        let sink = Arc::clone(&self.sink);
-        let mut answered = std::mem::take(&mut self.answered);
-        let work: Vec<Result<DeliveryOutcome, CallRequest>> = prepared
-            .iter()
-            .filter_map(|p| match &p.disposition {
-                Disposition::Deliver(call) => Some(
-                    answered
-                        .remove(&call.pbx_call_id)
-                        .ok_or_else(|| call.clone()),
-                ),
-                _ => None,
-            })
-            .collect();
-        let mut answers = stream::iter(work)
-            .map(|known| {
-                let sink = Arc::clone(&sink);
-                async move {
-                    match known {
-                        Ok(answer) => answer,
-                        Err(call) => sink.deliver(&call).await,
-                    }
-                }
-            })
-            .buffered(self.options.concurrency.max(1))
-            .collect::<Vec<DeliveryOutcome>>()
-            .await
-            .into_iter();
-
-        let mut outcomes = Vec::with_capacity(prepared.len());
-        // Why each quarantined record is quarantined.
-        let mut reasons: Vec<Option<String>> = Vec::with_capacity(prepared.len());
-        let mut retry_after: Option<Duration> = None;
-        let mut auth_status: Option<u16> = None;
-        for p in &prepared {
-            let (outcome, reason) = match &p.disposition {
-                Disposition::Skip(reason) => (Outcome::Skipped(reason.clone()), None),
-                Disposition::Quarantine { reason } => (Outcome::Quarantined, Some(reason.clone())),
-                Disposition::Deliver(_) => {
-                    let answer = answers.next().unwrap_or(DeliveryOutcome::retry(
-                        pbx_core::FailureKind::Other,
-                        "no answer",
-                    ));
-                    let reason = match &answer {
-                        DeliveryOutcome::Rejected { status, body } => {
-                            Some(format!("the call API rejected it (HTTP {status}): {body}"))
-                        }
-                        DeliveryOutcome::Retry { after, .. } => {
-                            let wait = after.unwrap_or_default();
-                            retry_after = Some(retry_after.map_or(wait, |w| w.max(wait)));
-                            None
-                        }
-                        DeliveryOutcome::AuthFailed { status } => {
-                            auth_status.get_or_insert(*status);
-                            None
-                        }
-                        _ => None,
-                    };
-                    (Outcome::from(answer), reason)
-                }
-                // A decision this engine does not know: never settle it.
-                _ => (Outcome::Retry, None),
-            };
-            outcomes.push((p.checkpoint.clone(), outcome));
-            reasons.push(reason);
-        }
-
-        // Settle the leading run of final outcomes: quarantine, count, save.
-        let settled = outcomes.iter().take_while(|(_, o)| o.is_final()).count();
-        // Remember the final answers behind the first unsettled record: they are not sent
-        // again next round (after a restart they are, and the API answers 409).
-        self.answered = prepared
-            .iter()
-            .zip(&outcomes)
-            .skip(settled)
-            .filter(|(_, (_, o))| o.is_final())
-            .filter_map(|(p, (_, o))| match (&p.disposition, o) {
-                (Disposition::Deliver(call), Outcome::Delivered) => {
-                    Some((call.pbx_call_id.clone(), DeliveryOutcome::Delivered))
-                }
-                (Disposition::Deliver(call), Outcome::Duplicate) => {
-                    Some((call.pbx_call_id.clone(), DeliveryOutcome::Duplicate))
-                }
-                _ => None,
-            })
-            .collect();
-        for (i, p) in prepared.iter().enumerate().take(settled) {
-            if matches!(outcomes[i].1, Outcome::Quarantined) {
-                self.quarantine
-                    .put(&QuarantineEntry {
-                        at: now,
-                        checkpoint: p.checkpoint.to_string(),
-                        location: p.location.to_string(),
-                        reason: reasons[i].clone().unwrap_or_default(),
-                        record: p.raw.clone(),
-                    })
-                    .map_err(|source| Error::Quarantine { source })?;
-            }
-        }
-        skips::note_settled(&self.status, prepared.iter().take(settled), now);
-        self.with_status(|s| {
-            s.counters.received += settled as u64;
-            for (i, (_, o)) in outcomes.iter().enumerate() {
-                if i < settled || matches!(o, Outcome::Retry | Outcome::AuthFailed) {
-                    s.counters.count(o);
-                }
-                if i < settled
-                    && matches!(o, Outcome::Delivered | Outcome::Duplicate)
-                    && let Disposition::Deliver(call) = &prepared[i].disposition
-                {
-                    s.counters.newest_call_start = Some(call.timestamp.clone());
-                }
-            }
-        });
-        if let Some(cp) = final_prefix(&outcomes) {
-            self.store
-                .save(&self.options.checkpoint_key, &cp)
-                .await
-                .map_err(|e| Error::checkpoint("save", &self.options.checkpoint_key, e))?;
-            self.checkpoint = Some(cp);
-        }
-        let checkpoint = self.checkpoint.clone();
-        self.with_status(|s| {
-            s.checkpoint = checkpoint.as_ref().map(ToString::to_string);
-            s.last_error = None;
-        });
-        if let Some(status) = auth_status {
-            return Err(Error::AuthFailed { status });
-        }
-        let retry = outcomes
-            .iter()
-            .any(|(_, o)| matches!(o, Outcome::Retry))
-            .then(|| retry_after.unwrap_or_default());
-        Ok(Round {
-            fetched: prepared.len(),
-            settled,
-            retry,
-            checkpoint,
-        })
     }
 
     /// Loads the checkpoint once.
@@ -595,8 +406,6 @@ where
         progress: &mut (dyn FnMut(&Status) + Send),
     ) -> Result<(), Error> {
         self.load().await?;
-        // Answers kept by `round` belong to its batches; the stream starts from the mark.
-        self.answered.clear();
         let parts = driver::Parts {
             source: &mut self.source,
             sink: Arc::clone(&self.sink),

@@ -20,12 +20,10 @@
 mod retry;
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures_util::StreamExt;
 use pbx_core::call::CallRequest;
 use pbx_core::groups::{Alert, AlertId, AlertRequest, ResolveOutcome};
 use pbx_core::{AlertSink, CallSink, DeliveryOutcome, FailureKind};
@@ -61,7 +59,7 @@ pub struct CallLoggerConfig {
     pub token: Option<Secret>,
     /// Per request, connecting included (default 10 s).
     pub timeout: Duration,
-    /// Calls in flight at once in [`CallLoggerClient::deliver_all`] (default 4, at least 1).
+    /// Calls in flight at once (`call_api.concurrency`; the delivery engine's in-flight budget; default 4, at least 1).
     pub concurrency: usize,
     /// Retries of transient failures.
     pub retry: RetryPolicy,
@@ -543,41 +541,6 @@ impl CallLoggerClient {
             _ => {}
         }
         outcome
-    }
-
-    /// Delivers `calls` with at most `concurrency` in flight; the outcomes are in the order of
-    /// `calls`. Once the API refuses the credentials, no further call is sent: those not yet
-    /// sent answer the same [`DeliveryOutcome::AuthFailed`].
-    ///
-    /// ```no_run
-    /// # async fn run(calls: Vec<pbx_core::call::CallRequest>) -> Result<(), pbx_sources::Error> {
-    /// use pbx_sources::http::{CallLoggerClient, CallLoggerConfig};
-    /// let client = CallLoggerClient::new(CallLoggerConfig::new("http://localhost:8080"))?;
-    /// let outcomes = client.deliver_all(&calls).await;
-    /// assert_eq!(outcomes.len(), calls.len());
-    /// # Ok(()) }
-    /// ```
-    pub async fn deliver_all(&self, calls: &[CallRequest]) -> Vec<DeliveryOutcome> {
-        let refused = AtomicU16::new(0);
-        let refused = &refused;
-        let mut done: Vec<(usize, DeliveryOutcome)> =
-            futures_util::stream::iter(calls.iter().enumerate())
-                .map(|(i, call)| async move {
-                    let status = refused.load(Ordering::SeqCst);
-                    if status != 0 {
-                        return (i, DeliveryOutcome::AuthFailed { status });
-                    }
-                    let outcome = self.deliver(call).await;
-                    if let DeliveryOutcome::AuthFailed { status } = outcome {
-                        refused.store(status, Ordering::SeqCst);
-                    }
-                    (i, outcome)
-                })
-                .buffer_unordered(self.concurrency)
-                .collect()
-                .await;
-        done.sort_by_key(|(i, _)| *i);
-        done.into_iter().map(|(_, o)| o).collect()
     }
 
     /// `GET /api/health`: the backend's status JSON (a JSON string if the body is not JSON).
