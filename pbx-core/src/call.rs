@@ -12,7 +12,10 @@ use crate::direction::{
 };
 use crate::error::{Error, Location};
 use crate::extensions::ExtensionMap;
-use crate::missed::{MissedCalls, MissedRoute, reached_by_legs, reached_dns, single_extension_rung};
+use crate::missed::{
+    MissedCalls, MissedRoute, answered_outside, nobody_answered, reached_by_legs, reached_dns,
+    single_extension_rung,
+};
 #[cfg(doc)]
 use crate::phone::Normalized;
 use crate::phone::{NormalizedRef, NumberCache, NumberFormat, Region, api_number, normalize_visit};
@@ -803,9 +806,11 @@ impl CallMapper {
             owner: summary
                 .owner
                 .or_else(|| {
-                    (self.missed.enabled && summary.direction == Direction::Inbound)
-                        .then(|| single_extension_rung(call).map(str::to_owned))
-                        .flatten()
+                    (self.missed.enabled
+                        && summary.direction == Direction::Inbound
+                        && nobody_answered(call))
+                    .then(|| single_extension_rung(call).map(str::to_owned))
+                    .flatten()
                 })
                 .filter(|o| self.direction.is_owner_extension(o)),
             counterpart: summary.counterpart,
@@ -822,17 +827,21 @@ impl CallMapper {
         let mut cdr = assemble_call(call)?;
         let mut c = self.classify_legs(call);
         if c.direction == Direction::Inbound && c.owner.is_none() {
-            // A missed call: routed by the DNs the legs reached (their types say which are
-            // queues, ring groups and IVRs).
+            // No owner: a missed call (nobody picked up) is routed by the DNs the legs
+            // reached (their types say which are queues, ring groups and IVRs); any other
+            // has no owner.
             let start = cdr.time_start.unwrap_or_default();
             let region = self.options.default_region;
-            match self.missed.route(&reached_by_legs(call), region, start) {
-                None => {}
+            let route = nobody_answered(call)
+                .then(|| self.missed.route(&reached_by_legs(call), region, start))
+                .flatten();
+            match route {
                 Some(MissedRoute::Routed { extension, .. }) => {
                     c.owner = Some(extension.to_owned());
                     cdr.duration = None;
                 }
                 Some(other) => return Ok(Mapped::Skipped(missed_skip(other))),
+                None => return Ok(Mapped::Skipped(SkipReason::NoOwner)),
             }
         }
         self.map_classified(&cdr, &c)
@@ -965,16 +974,19 @@ impl CallMapper {
         // The owner is always a person: an extension by the site's extension rule, never a
         // DID, trunk, queue, ring group or IVR (whatever classified the call).
         let mut talk_seconds = cdr.talk_seconds();
-        let owner = match c.owner.filter(|o| self.direction.is_owner_extension(o)) {
-            Some(owner) => owner,
-            // A missed call: routed to the person who calls back ([`crate::missed`]).
-            None => match (c.direction == Direction::Inbound)
-                .then(|| {
-                    let reached = reached_dns(cdr, &self.direction);
-                    self.missed
-                        .route(&reached, self.options.default_region, start)
-                })
-                .flatten()
+        let owner = match c.owner {
+            Some(owner) if self.direction.is_owner_extension(owner) => owner,
+            Some(_) => return Ok(Err(SkipReason::NoOwner)),
+            // A missed call (nobody answered, not even outside): routed to the person who
+            // calls back ([`crate::missed`]).
+            None => match (c.direction == Direction::Inbound
+                && !answered_outside(cdr, &self.direction))
+            .then(|| {
+                let reached = reached_dns(cdr, &self.direction);
+                self.missed
+                    .route(&reached, self.options.default_region, start)
+            })
+            .flatten()
             {
                 Some(MissedRoute::Routed { extension, .. })
                     if self.direction.is_owner_extension(extension) =>

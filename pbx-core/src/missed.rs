@@ -327,7 +327,11 @@ pub fn reached_by_legs<'c>(call: &'c CallLegs) -> Vec<&'c str> {
                 .as_deref()
                 .is_some_and(|t| t.trim().eq_ignore_ascii_case("inbound_routing"))
             {
-                push(p.dn_number.as_deref().or(p.participant_phone_number.as_deref()));
+                push(
+                    p.dn_number
+                        .as_deref()
+                        .or(p.participant_phone_number.as_deref()),
+                );
             }
         }
     }
@@ -337,6 +341,48 @@ pub fn reached_by_legs<'c>(call: &'c CallLegs) -> Vec<&'c str> {
         }
     }
     out
+}
+
+/// Whether no one picked up a call given as database legs: no leg to an extension and no leg
+/// to an outside number (a forward to a mobile) was answered. A queue, IVR or voicemail
+/// answering to play audio is no one.
+///
+/// ```
+/// use pbx_core::cdr::{group_legs, CdrLeg, LegParty};
+/// let to = |entity: &str| LegParty { entity_type: Some(entity.into()), dn_number: Some("800".into()), ..Default::default() };
+/// let leg = CdrLeg { cdr_id: "a".into(), main_call_history_id: "m".into(), destination: to("queue"),
+///     answered_at: Some(chrono::Utc::now()), ..Default::default() };
+/// assert!(pbx_core::missed::nobody_answered(&group_legs(vec![leg])[0]));
+/// ```
+pub fn nobody_answered(call: &CallLegs) -> bool {
+    use crate::cdr::PartyType;
+    !call.legs.iter().any(|l| {
+        l.answered_at.is_some()
+            && match l.destination.kind() {
+                Some(PartyType::Extension) => true,
+                Some(PartyType::ExternalLine) => {
+                    l.destination.participant_is_incoming != Some(true)
+                }
+                _ => false,
+            }
+    })
+}
+
+/// Whether a CDR without an owner was answered outside (its `final-number` is an outside
+/// number and it has talk time: a queue's or ring group's forward to a mobile): not a missed
+/// call.
+///
+/// ```
+/// use pbx_core::cdr::{Cdr, PartyNumber};
+/// let mut cdr = Cdr { final_number: Some(PartyNumber::Number("+41791234567".into())),
+///     duration: Some(std::time::Duration::from_secs(60)), ..Cdr::default() };
+/// let policy = pbx_core::direction::DirectionPolicy::default();
+/// assert!(pbx_core::missed::answered_outside(&cdr, &policy));
+/// cdr.duration = None;
+/// assert!(!pbx_core::missed::answered_outside(&cdr, &policy));
+/// ```
+pub fn answered_outside<R: CallRecord + ?Sized>(cdr: &R, policy: &DirectionPolicy) -> bool {
+    cdr.talk_seconds() > 0 && cdr.final_number().is_some_and(|n| policy.is_external(n))
 }
 
 /// Rule 1 for database legs: the one extension an unanswered call rang — every leg's

@@ -531,7 +531,11 @@ fn missed_calls(c: &mut Check<'_>, raw: &RawConfig, direction: &DirectionPolicy)
         }
         let Some(extension) = c.opt_text(&path, &Some(value.clone())) else {
             if !matches!(value, Value::Array(_) | Value::Object(_)) {
-                c.bad(&path, None, "is required (the extension of the person who calls back)");
+                c.bad(
+                    &path,
+                    None,
+                    "is required (the extension of the person who calls back)",
+                );
             }
             continue;
         };
