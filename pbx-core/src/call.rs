@@ -824,12 +824,20 @@ impl CallMapper {
     /// # Errors
     /// As [`assemble_call`] and [`CallMapper::map`].
     pub fn map_legs(&self, call: &CallLegs) -> Result<Mapped, Error> {
-        let mut cdr = assemble_call(call)?;
+        self.map_assembled_legs(call, &assemble_call(call)?)
+    }
+
+    /// [`CallMapper::map_legs`] for legs already assembled into `cdr` ([`assemble_call`] of
+    /// the same legs): classified by the leg rules, and a missed call (nobody picked up)
+    /// routed by the DNs the legs reached ([`crate::missed`]).
+    ///
+    /// # Errors
+    /// As [`CallMapper::map`].
+    pub fn map_assembled_legs(&self, call: &CallLegs, cdr: &Cdr) -> Result<Mapped, Error> {
         let mut c = self.classify_legs(call);
         if c.direction == Direction::Inbound && c.owner.is_none() {
-            // No owner: a missed call (nobody picked up) is routed by the DNs the legs
-            // reached (their types say which are queues, ring groups and IVRs); any other
-            // has no owner.
+            // No owner: a missed call is routed by the DNs the legs reached (their types say
+            // which are queues, ring groups and IVRs); any other has no owner.
             let start = cdr.time_start.unwrap_or_default();
             let region = self.options.default_region;
             let route = nobody_answered(call)
@@ -838,13 +846,20 @@ impl CallMapper {
             match route {
                 Some(MissedRoute::Routed { extension, .. }) => {
                     c.owner = Some(extension.to_owned());
-                    cdr.duration = None;
+                    if cdr.duration.is_some() {
+                        // A missed call has no talk time, whatever a leg's clock says.
+                        let unanswered = Cdr {
+                            duration: None,
+                            ..cdr.clone()
+                        };
+                        return self.map_classified(&unanswered, &c);
+                    }
                 }
                 Some(other) => return Ok(Mapped::Skipped(missed_skip(other))),
                 None => return Ok(Mapped::Skipped(SkipReason::NoOwner)),
             }
         }
-        self.map_classified(&cdr, &c)
+        self.map_classified(cdr, &c)
     }
 
     /// Maps one CDR.

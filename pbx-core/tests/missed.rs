@@ -512,3 +512,67 @@ fn the_configuration_is_checked_with_paths() {
         pbx_core::missed::OutsideHours::Skip
     );
 }
+
+#[test]
+fn the_delivery_pipeline_routes_database_legs_like_map_legs() {
+    use pbx_core::delivery::{Disposition, Pipeline};
+    use pbx_core::{Checkpoint, RawRecord, SourceRecord};
+    // `cl_*` segments carry no forward reason: the agents rung look like any leg.
+    let segments = |t: i64| {
+        legs(vec![
+            leg(
+                "a",
+                caller(),
+                party("queue", "800"),
+                (t, t + 95),
+                Some(t + 1),
+                "none",
+            ),
+            leg(
+                "b",
+                party("queue", "800"),
+                party("extension", "103"),
+                (t + 2, t + 30),
+                None,
+                "none",
+            ),
+            leg(
+                "c",
+                party("queue", "800"),
+                party("extension", "104"),
+                (t + 30, t + 60),
+                None,
+                "none",
+            ),
+        ])
+    };
+    let cases = [
+        (ROUTES, abandoned_queue(OPEN)),
+        (ROUTES, abandoned_queue(CLOSED)),
+        ("", abandoned_queue(OPEN)),
+        ("", segments(OPEN)),
+        (ROUTES, segments(OPEN)),
+    ];
+    for (i, (missed, call)) in cases.into_iter().enumerate() {
+        let t = i;
+        let mapper = mapper(missed);
+        let want = match mapper.map_legs(&call).unwrap() {
+            Mapped::Call(c) => Disposition::Deliver(c),
+            Mapped::Skipped(r) => Disposition::Skip(r),
+            other => panic!("{other:?}"),
+        };
+        let pipeline = Pipeline {
+            mapper,
+            ..Pipeline::default()
+        };
+        let record = SourceRecord {
+            checkpoint: Checkpoint::new("m"),
+            record: Ok(RawRecord::Legs(call)),
+        };
+        assert_eq!(
+            pipeline.prepare(&record).disposition,
+            want,
+            "{missed} at {t}"
+        );
+    }
+}

@@ -126,7 +126,11 @@ async fn unmapped_extensions_are_counted_warned_about_and_every_skip_is_logged()
         .filter(|l| l.contains("WARN") && l.contains("missed calls to 800"))
         .collect();
     assert_eq!(queue.len(), 1, "{text}");
-    assert!(queue[0].contains("missed_calls.route.\"800\""), "{}", queue[0]);
+    assert!(
+        queue[0].contains("missed_calls.route.\"800\""),
+        "{}",
+        queue[0]
+    );
     assert_eq!(s.unmapped.missed_unrouted().get("800").unwrap().calls, 2);
     // Every skip at debug: 18 in the sample (internal 9, missed_unrouted 6, no_owner_email 3).
     let skips: Vec<&str> = text
