@@ -992,27 +992,13 @@ impl CallMapper {
         let owner = match c.owner {
             Some(owner) if self.direction.is_owner_extension(owner) => owner,
             Some(_) => return Ok(Err(SkipReason::NoOwner)),
-            // A missed call (nobody answered, not even outside): routed to the person who
-            // calls back ([`crate::missed`]).
-            None => match (c.direction == Direction::Inbound
-                && !answered_outside(cdr, &self.direction))
-            .then(|| {
-                let reached = reached_dns(cdr, &self.direction);
-                self.missed
-                    .route(&reached, self.options.default_region, start)
-            })
-            .flatten()
-            {
-                Some(MissedRoute::Routed { extension, .. })
-                    if self.direction.is_owner_extension(extension) =>
-                {
+            // A missed call: routed to the person who calls back ([`crate::missed`]).
+            None => match self.missed_owner(cdr, c.direction, start) {
+                Ok(extension) => {
                     talk_seconds = 0;
                     extension
                 }
-                Some(other @ (MissedRoute::Unrouted { .. } | MissedRoute::OutsideHours { .. })) => {
-                    return Ok(Err(missed_skip(other)));
-                }
-                _ => return Ok(Err(SkipReason::NoOwner)),
+                Err(skip) => return Ok(Err(skip)),
             },
         };
         let Some(email) = self.extensions.email_for(owner) else {
@@ -1032,6 +1018,35 @@ impl CallMapper {
             counterpart: c.counterpart,
             talk_seconds,
         }))
+    }
+
+    /// The owner of a record without one: for an inbound call nobody answered (not even on
+    /// a mobile), the extension the missed-call routes give the DNs it reached; else why it
+    /// is skipped.
+    fn missed_owner<R: CallRecord + ?Sized>(
+        &self,
+        cdr: &R,
+        direction: Direction,
+        start: DateTime<Utc>,
+    ) -> Result<&str, SkipReason> {
+        if direction != Direction::Inbound || answered_outside(cdr, &self.direction) {
+            return Err(SkipReason::NoOwner);
+        }
+        let reached = reached_dns(cdr, &self.direction);
+        match self
+            .missed
+            .route(&reached, self.options.default_region, start)
+        {
+            Some(MissedRoute::Routed { extension, .. })
+                if self.direction.is_owner_extension(extension) =>
+            {
+                Ok(extension)
+            }
+            Some(other @ (MissedRoute::Unrouted { .. } | MissedRoute::OutsideHours { .. })) => {
+                Err(missed_skip(other))
+            }
+            _ => Err(SkipReason::NoOwner),
+        }
     }
 
     /// Refuses a counterpart no `phoneNumber` can be made of: one holding a control character
