@@ -576,3 +576,49 @@ fn the_delivery_pipeline_routes_database_legs_like_map_legs() {
         );
     }
 }
+
+#[test]
+fn unrouted_missed_calls_are_counted_per_dn_for_status_and_metrics() {
+    use chrono::TimeDelta;
+    use pbx_core::unmapped::UnmappedExtensions;
+    let mut status = UnmappedExtensions::default();
+    let t0 = at(0);
+    // What the service does with each settled skip: count it under its DN.
+    for (dn, minutes) in [("800", 0), ("800", 5), ("", 6), ("700", 70), ("800", 61)] {
+        let warning = status
+            .missed_unrouted_mut()
+            .record(dn, t0 + TimeDelta::minutes(minutes));
+        // A warning the first time a DN is seen, then at most hourly.
+        let due = matches!((dn, minutes), (_, 0) | ("", 6) | ("700", 70) | ("800", 61));
+        assert_eq!(warning.is_some(), due, "{dn} at {minutes} min");
+    }
+    let unrouted = status.missed_unrouted();
+    assert_eq!(unrouted.len(), 3);
+    assert!(status.is_empty(), "no extension is unmapped");
+    let queue = unrouted.get("800").unwrap();
+    assert_eq!(
+        (queue.calls, queue.first_seen, queue.last_seen),
+        (3, t0, t0 + TimeDelta::minutes(61))
+    );
+    let json = serde_json::to_value(unrouted).unwrap();
+    assert_eq!(json["800"]["calls"], 3);
+    assert_eq!(json["700"]["calls"], 1);
+    assert_eq!(json[""]["calls"], 1);
+    let mut metrics = String::new();
+    unrouted.write_metrics(&mut metrics);
+    assert!(
+        metrics.starts_with("# HELP pbx_missed_unrouted_calls_total "),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("# TYPE pbx_missed_unrouted_calls_total counter\n"),
+        "{metrics}"
+    );
+    for line in [
+        "pbx_missed_unrouted_calls_total{dn=\"\"} 1\n",
+        "pbx_missed_unrouted_calls_total{dn=\"700\"} 1\n",
+        "pbx_missed_unrouted_calls_total{dn=\"800\"} 3\n",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
+}
