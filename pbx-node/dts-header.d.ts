@@ -22,7 +22,7 @@ export type ErrorCategory = 'PBX_PARSE_ERROR' | 'PBX_INVALID_CALL' | 'PBX_CONFIG
 /** `PbxErrorInfo.kind` of a pbx-core error (`ErrorKind`). */
 export type ErrorKind = 'unknown_field' | 'invalid_template' | 'invalid_value' | 'invalid_column' | 'field_count' | 'too_many_fields' | 'line_too_long' | 'empty_line' | 'invalid_call' | 'invalid_config' | 'invalid_setting'
 /** Why a call is not sent (`SkipReason`). */
-export type SkipCode = 'INTERNAL' | 'UNKNOWN_DIRECTION' | 'NO_OWNER' | 'NO_OWNER_EMAIL' | 'BLANK_LINE' | 'OUTSIDE_RANGE'
+export type SkipCode = 'INTERNAL' | 'UNKNOWN_DIRECTION' | 'NO_OWNER' | 'NO_OWNER_EMAIL' | 'BLANK_LINE' | 'OUTSIDE_RANGE' | 'MISSED_UNROUTED' | 'MISSED_OUTSIDE_HOURS'
 /** The direction of a call request (`CallDirection`). */
 export type CallDirection = 'INBOUND' | 'OUTBOUND'
 /** Which way a call went (`Direction`). */

@@ -326,7 +326,14 @@ class Classification:
     def counterpart(self) -> str | None: ...
 
 SkipCode = Literal[
-    "INTERNAL", "UNKNOWN_DIRECTION", "NO_OWNER", "NO_OWNER_EMAIL", "BLANK_LINE", "OUTSIDE_RANGE"
+    "INTERNAL",
+    "UNKNOWN_DIRECTION",
+    "NO_OWNER",
+    "NO_OWNER_EMAIL",
+    "BLANK_LINE",
+    "OUTSIDE_RANGE",
+    "MISSED_UNROUTED",
+    "MISSED_OUTSIDE_HOURS",
 ]
 
 @final

@@ -257,7 +257,7 @@ fn problems_keep_the_binarys_message_and_exit_class() {
     });
     assert_eq!(
         summary.counts(),
-        "47 delivered, 0 already delivered, 18 skipped (internal 9, no_owner 6, no_owner_email 3), 0 quarantined"
+        "47 delivered, 0 already delivered, 18 skipped (internal 9, missed_unrouted 6, no_owner_email 3), 0 quarantined"
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }

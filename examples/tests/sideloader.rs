@@ -45,7 +45,7 @@ fn two_runs_deliver_each_call_once() {
     assert_eq!(code, 0, "{err}");
     // With a default email every inbound/outbound call with an owner is delivered.
     assert!(
-        out.contains("50 delivered") && out.contains("internal 9, no_owner 6"),
+        out.contains("50 delivered") && out.contains("internal 9, missed_unrouted 6"),
         "{out}"
     );
     assert!(out.contains("quarantined"), "{out}");

@@ -853,3 +853,61 @@ async fn sigterm_finishes_the_calls_in_flight_and_saves_the_acknowledged_prefix(
     assert_eq!(backend.lock().unwrap().calls.len(), 6);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Missed calls (issue 29, point 2) with `business_hours.from_xapi`: 3CX's office hours, read
+/// at start, decide which routed missed calls are logged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routed_missed_calls_follow_the_office_hours_from_xapi() {
+    let dir = scratch("missed-xapi");
+    // The sample's line 10 (Tue 3 Nov 00:20 UTC) and line 43 (Sat 7 Nov 20:14 UTC): nobody
+    // answered queue 800.
+    let lines: Vec<&str> = SAMPLE.lines().collect();
+    std::fs::write(
+        dir.join("cdr.log"),
+        format!("{}\n{}\n", lines[9], lines[42]),
+    )
+    .unwrap();
+    let pbx: SharedPbx = Arc::new(Mutex::new(Pbx {
+        // Open all Tuesday, closed on Saturday.
+        office_hours: json!({
+            "Hours": {"Type": "OfficeHours", "IgnoreHolidays": false,
+                "Periods": [{"DayOfWeek": "Tuesday", "Start": "00:00:00", "Stop": "00:00:00"}]},
+            "BreakTime": {"Type": "BreakTime", "Periods": []},
+            "TimeZoneId": "UTC",
+            "OfficeHolidays": []}),
+        ..Pbx::default()
+    }));
+    let backend: SharedBackend = Arc::default();
+    let (pbx_addr, api_addr) = (
+        start_pbx(pbx.clone()).await,
+        start_backend(backend.clone()).await,
+    );
+    let port = free_port();
+    let cfg = write_config(
+        &dir,
+        port,
+        pbx_addr,
+        api_addr,
+        "",
+        "business_hours: {from_xapi: true}\n\
+         extensions: {map: {'103': carla@example.com}}\n\
+         missed_calls: {route: {'800': '103'}}\n",
+    );
+    let mut s = Sideloader::start(&cfg, port);
+    let st = s
+        .wait_status("both calls settled", |st| st["counters"]["received"] == 2)
+        .await;
+    assert_eq!(st["counters"]["skipped"]["missed_outside_hours"], 1, "{st}");
+    eventually("the Tuesday call", || {
+        backend.lock().unwrap().calls.len() == 1
+    })
+    .await;
+    let call = backend.lock().unwrap().calls[0].clone();
+    assert_eq!(call["callOwnerExtension"], "103", "{call}");
+    assert_eq!(call["callOwnerEmail"], "carla@example.com", "{call}");
+    assert_eq!(call["callDuration"], 0, "{call}");
+    assert_eq!(call["phoneNumber"], "+19075557810", "{call}");
+    assert_eq!(pbx.lock().unwrap().hits["/xapi/v1/OfficeHours"], 1);
+    s.terminate(Duration::from_secs(10));
+    std::fs::remove_dir_all(dir).unwrap();
+}

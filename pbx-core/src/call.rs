@@ -12,6 +12,10 @@ use crate::direction::{
 };
 use crate::error::{Error, Location};
 use crate::extensions::ExtensionMap;
+use crate::missed::{
+    MissedCalls, MissedRoute, answered_outside, nobody_answered, reached_by_legs, reached_dns,
+    single_extension_rung,
+};
 #[cfg(doc)]
 use crate::phone::Normalized;
 use crate::phone::{NormalizedRef, NumberCache, NumberFormat, Region, api_number, normalize_visit};
@@ -116,13 +120,24 @@ pub enum SkipReason {
     /// The call lies outside the time range being backfilled
     /// ([`crate::delivery::TimeRange`]).
     OutsideRange,
+    /// A missed inbound call (nobody answered) that no `missed_calls.route` entry takes
+    /// ([`crate::missed`]).
+    MissedUnrouted {
+        /// The DN a route would need: the queue, ring group, IVR or DID the call reached last
+        /// (empty when the record names none).
+        dn: String,
+    },
+    /// A missed inbound call routed to a person, outside business hours, and
+    /// `missed_calls.outside_hours` is `skip`.
+    MissedOutsideHours,
 }
 
 crate::vocab::vocabulary!(
     /// The reason's stable code, as the bindings publish it: `INTERNAL`, `UNKNOWN_DIRECTION`,
-    /// `NO_OWNER`, `NO_OWNER_EMAIL`, `BLANK_LINE`, `OUTSIDE_RANGE` (the upper-case
-    /// [`SkipReason::kind`]). `Display` is the explanation. `FromStr` accepts the code or the
-    /// kind; `NO_OWNER_EMAIL` gives an empty `extension` (as in [`SkipReason::ALL`]).
+    /// `NO_OWNER`, `NO_OWNER_EMAIL`, `BLANK_LINE`, `OUTSIDE_RANGE`, `MISSED_UNROUTED`,
+    /// `MISSED_OUTSIDE_HOURS` (the upper-case [`SkipReason::kind`]). `Display` is the
+    /// explanation. `FromStr` accepts the code or the kind; `NO_OWNER_EMAIL` gives an empty
+    /// `extension` and `MISSED_UNROUTED` an empty `dn` (as in [`SkipReason::ALL`]).
     ///
     /// ```
     /// use pbx_core::call::SkipReason;
@@ -138,10 +153,13 @@ crate::vocab::vocabulary!(
         Self::NoOwnerEmail { .. } => "NO_OWNER_EMAIL",
         Self::BlankLine => "BLANK_LINE",
         Self::OutsideRange => "OUTSIDE_RANGE",
+        Self::MissedUnrouted { .. } => "MISSED_UNROUTED",
+        Self::MissedOutsideHours => "MISSED_OUTSIDE_HOURS",
     },
     all: [
         Self::Internal, Self::UnknownDirection, Self::NoOwner,
         Self::NoOwnerEmail { extension: String::new() }, Self::BlankLine, Self::OutsideRange,
+        Self::MissedUnrouted { dn: String::new() }, Self::MissedOutsideHours,
     ],
     aliases: [
         ("internal", Self::Internal),
@@ -150,6 +168,8 @@ crate::vocab::vocabulary!(
         ("no_owner_email", Self::NoOwnerEmail { extension: String::new() }),
         ("blank_line", Self::BlankLine),
         ("outside_range", Self::OutsideRange),
+        ("missed_unrouted", Self::MissedUnrouted { dn: String::new() }),
+        ("missed_outside_hours", Self::MissedOutsideHours),
     ]
 );
 
@@ -183,6 +203,8 @@ impl SkipReason {
             SkipReason::NoOwnerEmail { .. } => "no_owner_email",
             SkipReason::BlankLine => "blank_line",
             SkipReason::OutsideRange => "outside_range",
+            SkipReason::MissedUnrouted { .. } => "missed_unrouted",
+            SkipReason::MissedOutsideHours => "missed_outside_hours",
         }
     }
 }
@@ -205,6 +227,17 @@ impl fmt::Display for SkipReason {
             SkipReason::OutsideRange => {
                 f.write_str("the call is outside the time range being backfilled")
             }
+            SkipReason::MissedUnrouted { dn } if dn.is_empty() => f.write_str(
+                "missed call: the record names no queue, ring group, IVR or DID, and \
+                 missed_calls.route has no default",
+            ),
+            SkipReason::MissedUnrouted { dn } => write!(
+                f,
+                "missed call to {dn}: missed_calls.route has no entry for it (nor a default)"
+            ),
+            SkipReason::MissedOutsideHours => f.write_str(
+                "missed call outside business hours (missed_calls.outside_hours is skip)",
+            ),
         }
     }
 }
@@ -498,6 +531,15 @@ struct CallParts<'a> {
     talk_seconds: u64,
 }
 
+/// The skip of a missed call no route logs.
+fn missed_skip(route: MissedRoute<'_>) -> SkipReason {
+    match route {
+        MissedRoute::Unrouted { dn } => SkipReason::MissedUnrouted { dn },
+        MissedRoute::OutsideHours { .. } => SkipReason::MissedOutsideHours,
+        MissedRoute::Routed { .. } => SkipReason::NoOwner,
+    }
+}
+
 /// The expectation of a `phoneNumber` error for a number holding a control character.
 const CONTROL_IN_NUMBER: &str = "the other party's number without control characters (a NUL or another control byte means a damaged record)";
 
@@ -544,6 +586,8 @@ pub struct CallMapper {
     /// libphonenumber's answers for numbers seen before (never changes a result; a clone
     /// starts empty).
     number_cache: NumberCache,
+    /// Who calls back a missed call ([`crate::missed`]).
+    missed: MissedCalls,
 }
 
 impl CallMapper {
@@ -571,7 +615,31 @@ impl CallMapper {
             options,
             extensions,
             number_cache: NumberCache::default(),
+            missed: MissedCalls::default(),
         }
+    }
+
+    /// The same mapper with these missed-call rules ([`crate::missed`]).
+    #[must_use]
+    pub fn with_missed_calls(mut self, missed: MissedCalls) -> Self {
+        self.missed = missed;
+        self
+    }
+
+    /// The missed-call rules.
+    pub fn missed_calls(&self) -> &MissedCalls {
+        &self.missed
+    }
+
+    /// The missed-call rules, to change in place (the business hours read from 3CX at start).
+    ///
+    /// ```
+    /// let mut mapper = pbx_core::call::CallMapper::default();
+    /// mapper.missed_calls_mut().enabled = false;
+    /// assert!(!mapper.missed_calls().enabled);
+    /// ```
+    pub fn missed_calls_mut(&mut self) -> &mut MissedCalls {
+        &mut self.missed
     }
 
     /// The same mapper with these mapping options.
@@ -706,6 +774,9 @@ impl CallMapper {
     /// direction by the leg rules), with the rule named after the entity types that decided.
     /// An owner the site's extension rule does not accept
     /// ([`DirectionPolicy::is_owner_extension`]) is dropped: a call's owner is always a person.
+    /// With the missed-call rules on ([`crate::missed`]), an inbound call nobody answered
+    /// that rang exactly one extension is that extension's
+    /// ([`crate::missed::single_extension_rung`]).
     ///
     /// ```
     /// use chrono::{TimeZone, Utc};
@@ -734,6 +805,13 @@ impl CallMapper {
             rule,
             owner: summary
                 .owner
+                .or_else(|| {
+                    (self.missed.enabled
+                        && summary.direction == Direction::Inbound
+                        && nobody_answered(call))
+                    .then(|| single_extension_rung(call).map(str::to_owned))
+                    .flatten()
+                })
                 .filter(|o| self.direction.is_owner_extension(o)),
             counterpart: summary.counterpart,
         }
@@ -746,8 +824,42 @@ impl CallMapper {
     /// # Errors
     /// As [`assemble_call`] and [`CallMapper::map`].
     pub fn map_legs(&self, call: &CallLegs) -> Result<Mapped, Error> {
-        let cdr = assemble_call(call)?;
-        self.map_classified(&cdr, &self.classify_legs(call))
+        self.map_assembled_legs(call, &assemble_call(call)?)
+    }
+
+    /// [`CallMapper::map_legs`] for legs already assembled into `cdr` ([`assemble_call`] of
+    /// the same legs): classified by the leg rules, and a missed call (nobody picked up)
+    /// routed by the DNs the legs reached ([`crate::missed`]).
+    ///
+    /// # Errors
+    /// As [`CallMapper::map`].
+    pub fn map_assembled_legs(&self, call: &CallLegs, cdr: &Cdr) -> Result<Mapped, Error> {
+        let mut c = self.classify_legs(call);
+        if c.direction == Direction::Inbound && c.owner.is_none() {
+            // No owner: a missed call is routed by the DNs the legs reached (their types say
+            // which are queues, ring groups and IVRs); any other has no owner.
+            let start = cdr.time_start.unwrap_or_default();
+            let region = self.options.default_region;
+            let route = nobody_answered(call)
+                .then(|| self.missed.route(&reached_by_legs(call), region, start))
+                .flatten();
+            match route {
+                Some(MissedRoute::Routed { extension, .. }) => {
+                    c.owner = Some(extension.to_owned());
+                    if cdr.duration.is_some() {
+                        // A missed call has no talk time, whatever a leg's clock says.
+                        let unanswered = Cdr {
+                            duration: None,
+                            ..cdr.clone()
+                        };
+                        return self.map_classified(&unanswered, &c);
+                    }
+                }
+                Some(other) => return Ok(Mapped::Skipped(missed_skip(other))),
+                None => return Ok(Mapped::Skipped(SkipReason::NoOwner)),
+            }
+        }
+        self.map_classified(cdr, &c)
     }
 
     /// Maps one CDR.
@@ -876,8 +988,18 @@ impl CallMapper {
         };
         // The owner is always a person: an extension by the site's extension rule, never a
         // DID, trunk, queue, ring group or IVR (whatever classified the call).
-        let Some(owner) = c.owner.filter(|o| self.direction.is_owner_extension(o)) else {
-            return Ok(Err(SkipReason::NoOwner));
+        let mut talk_seconds = cdr.talk_seconds();
+        let owner = match c.owner {
+            Some(owner) if self.direction.is_owner_extension(owner) => owner,
+            Some(_) => return Ok(Err(SkipReason::NoOwner)),
+            // A missed call: routed to the person who calls back ([`crate::missed`]).
+            None => match self.missed_owner(cdr, c.direction, start) {
+                Ok(extension) => {
+                    talk_seconds = 0;
+                    extension
+                }
+                Err(skip) => return Ok(Err(skip)),
+            },
         };
         let Some(email) = self.extensions.email_for(owner) else {
             return Ok(Err(SkipReason::NoOwnerEmail {
@@ -894,8 +1016,37 @@ impl CallMapper {
             owner,
             email,
             counterpart: c.counterpart,
-            talk_seconds: cdr.talk_seconds(),
+            talk_seconds,
         }))
+    }
+
+    /// The owner of a record without one: for an inbound call nobody answered (not even on
+    /// a mobile), the extension the missed-call routes give the DNs it reached; else why it
+    /// is skipped.
+    fn missed_owner<R: CallRecord + ?Sized>(
+        &self,
+        cdr: &R,
+        direction: Direction,
+        start: DateTime<Utc>,
+    ) -> Result<&str, SkipReason> {
+        if direction != Direction::Inbound || answered_outside(cdr, &self.direction) {
+            return Err(SkipReason::NoOwner);
+        }
+        let reached = reached_dns(cdr, &self.direction);
+        match self
+            .missed
+            .route(&reached, self.options.default_region, start)
+        {
+            Some(MissedRoute::Routed { extension, .. })
+                if self.direction.is_owner_extension(extension) =>
+            {
+                Ok(extension)
+            }
+            Some(other @ (MissedRoute::Unrouted { .. } | MissedRoute::OutsideHours { .. })) => {
+                Err(missed_skip(other))
+            }
+            _ => Err(SkipReason::NoOwner),
+        }
     }
 
     /// Refuses a counterpart no `phoneNumber` can be made of: one holding a control character

@@ -154,9 +154,7 @@ impl Pipeline {
                             Some(r) if !r.admits(&cdr) => {
                                 Ok(Mapped::Skipped(SkipReason::OutsideRange))
                             }
-                            _ => self
-                                .mapper
-                                .map_classified(&cdr, &self.mapper.classify_legs(legs)),
+                            _ => self.mapper.map_assembled_legs(legs, &cdr),
                         };
                         note(&cdr, &mapped);
                         mapped

@@ -47,6 +47,7 @@ pub mod hours;
 pub mod jsonl;
 #[cfg(feature = "testing")]
 pub mod memory;
+pub mod missed;
 pub mod phone;
 mod traits;
 pub mod unknown_types;

@@ -55,40 +55,47 @@ pub struct UnmappedWarning {
 
 /// Extension → count, first and last seen, with a warning schedule. Serializes as a map of
 /// extension to `{calls, firstSeen, lastSeen}` (for `/status`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// It also carries the missed calls no route takes ([`UnmappedExtensions::missed_unrouted`]):
+/// both are what an operator has to map, and the service keeps them side by side.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UnmappedExtensions {
+    tally: Tally,
+    missed_unrouted: crate::missed::UnroutedMissedCalls,
+}
+
+/// Key → count, first and last seen, with a warning schedule, bounded by [`MAX_TRACKED`]: the
+/// counting behind [`UnmappedExtensions`] and [`crate::missed::UnroutedMissedCalls`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Tally {
     entries: BTreeMap<String, UnmappedExtension>,
     warn_every: TimeDelta,
     untracked: u64,
 }
 
-impl Default for UnmappedExtensions {
+impl Default for Tally {
     fn default() -> Self {
-        UnmappedExtensions::new(TimeDelta::hours(1))
+        Tally::new(TimeDelta::hours(1))
     }
 }
 
-impl UnmappedExtensions {
-    /// A tracker that asks to warn about an extension at most once per `warn_every`.
-    pub fn new(warn_every: TimeDelta) -> Self {
-        UnmappedExtensions {
+impl Tally {
+    pub(crate) fn new(warn_every: TimeDelta) -> Self {
+        Tally {
             entries: BTreeMap::new(),
             warn_every,
             untracked: 0,
         }
     }
 
-    /// Records one skipped call owned by `extension` at `now`. Returns a warning the first
-    /// time the extension is seen and whenever the last warning about it is at least the
-    /// interval old; `None` otherwise.
-    pub fn record(&mut self, extension: &str, now: DateTime<Utc>) -> Option<UnmappedWarning> {
-        if !self.entries.contains_key(extension) && self.entries.len() >= MAX_TRACKED {
+    pub(crate) fn record(&mut self, key: &str, now: DateTime<Utc>) -> Option<UnmappedWarning> {
+        if !self.entries.contains_key(key) && self.entries.len() >= MAX_TRACKED {
             self.untracked = self.untracked.saturating_add(1);
             return None;
         }
         let warn_every = self.warn_every;
         let mut first = false;
-        let entry = self.entries.entry(extension.to_owned()).or_insert_with(|| {
+        let entry = self.entries.entry(key.to_owned()).or_insert_with(|| {
             first = true;
             UnmappedExtension {
                 calls: 0,
@@ -109,34 +116,105 @@ impl UnmappedExtensions {
         }
         entry.last_warned = now;
         Some(UnmappedWarning {
-            extension: extension.to_owned(),
+            extension: key.to_owned(),
             calls: entry.calls,
         })
     }
 
+    pub(crate) fn get(&self, key: &str) -> Option<&UnmappedExtension> {
+        self.entries.get(key)
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &UnmappedExtension)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub(crate) fn untracked_calls(&self) -> u64 {
+        self.untracked
+    }
+
+    /// Appends the Prometheus counter `name`, one sample per key (label `label`).
+    pub(crate) fn write_metrics(&self, out: &mut String, name: &str, help: &str, label: &str) {
+        use std::fmt::Write;
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+        for (key, e) in &self.entries {
+            let value = label_value(key);
+            let _ = writeln!(out, "{name}{{{label}=\"{value}\"}} {}", e.calls);
+        }
+    }
+}
+
+impl Serialize for Tally {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.entries.len()))?;
+        for (k, v) in &self.entries {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+impl UnmappedExtensions {
+    /// A tracker that asks to warn about an extension at most once per `warn_every`.
+    pub fn new(warn_every: TimeDelta) -> Self {
+        UnmappedExtensions {
+            tally: Tally::new(warn_every),
+            missed_unrouted: crate::missed::UnroutedMissedCalls::default(),
+        }
+    }
+
+    /// Records one skipped call owned by `extension` at `now`. Returns a warning the first
+    /// time the extension is seen and whenever the last warning about it is at least the
+    /// interval old; `None` otherwise.
+    pub fn record(&mut self, extension: &str, now: DateTime<Utc>) -> Option<UnmappedWarning> {
+        self.tally.record(extension, now)
+    }
+
     /// What is known about one extension.
     pub fn get(&self, extension: &str) -> Option<&UnmappedExtension> {
-        self.entries.get(extension)
+        self.tally.get(extension)
     }
 
     /// Every tracked extension, in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &UnmappedExtension)> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v))
+        self.tally.iter()
     }
 
     /// How many extensions are tracked.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.tally.len()
     }
 
     /// Whether none is.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.tally.len() == 0
     }
 
     /// Skipped calls of extensions beyond [`MAX_TRACKED`].
     pub fn untracked_calls(&self) -> u64 {
-        self.untracked
+        self.tally.untracked_calls()
+    }
+
+    /// Missed calls skipped `missed_unrouted`, per DN (see [`crate::missed`]).
+    ///
+    /// ```
+    /// use chrono::Utc;
+    /// let mut u = pbx_core::unmapped::UnmappedExtensions::default();
+    /// u.missed_unrouted_mut().record("800", Utc::now());
+    /// assert_eq!(u.missed_unrouted().get("800").map(|e| e.calls), Some(1));
+    /// assert!(u.is_empty(), "an unrouted DN is no unmapped extension");
+    /// ```
+    pub fn missed_unrouted(&self) -> &crate::missed::UnroutedMissedCalls {
+        &self.missed_unrouted
+    }
+
+    /// The same, to record a skipped missed call.
+    pub fn missed_unrouted_mut(&mut self) -> &mut crate::missed::UnroutedMissedCalls {
+        &mut self.missed_unrouted
     }
 }
 
@@ -153,16 +231,12 @@ impl UnmappedExtensions {
     /// assert!(out.contains("pbx_unmapped_extension_calls_total{extension=\"112\"} 1\n"));
     /// ```
     pub fn write_metrics(&self, out: &mut String) {
-        use std::fmt::Write;
-        let name = "pbx_unmapped_extension_calls_total";
-        let _ = writeln!(
+        self.tally.write_metrics(
             out,
-            "# HELP {name} Calls skipped because their owner extension has no user, by extension.\n# TYPE {name} counter"
+            "pbx_unmapped_extension_calls_total",
+            "Calls skipped because their owner extension has no user, by extension.",
+            "extension",
         );
-        for (ext, e) in &self.entries {
-            let label = label_value(ext);
-            let _ = writeln!(out, "{name}{{extension=\"{label}\"}} {}", e.calls);
-        }
     }
 }
 
@@ -183,11 +257,7 @@ pub(crate) fn label_value(value: &str) -> String {
 
 impl Serialize for UnmappedExtensions {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.entries.len()))?;
-        for (k, v) in &self.entries {
-            map.serialize_entry(k, v)?;
-        }
-        map.end()
+        self.tally.serialize(s)
     }
 }
 

@@ -499,7 +499,14 @@ fn inbound_only_reaching_a_queue_has_no_owner() {
         chain: pbx_core::cdr::parse_chain("Chain: 9075551234;Ext.800;"),
         ..inbound()
     };
-    assert_eq!(skipped(&mapper(), &cdr), SkipReason::NoOwner);
+    let mut old = mapper();
+    old.missed_calls_mut().enabled = false;
+    assert_eq!(skipped(&old, &cdr), SkipReason::NoOwner);
+    // A missed call no route takes: skipped naming the queue.
+    assert_eq!(
+        skipped(&mapper(), &cdr),
+        SkipReason::MissedUnrouted { dn: "800".into() }
+    );
 }
 
 #[test]

@@ -180,6 +180,16 @@ fn mapper() -> CallMapper {
     )
 }
 
+/// The mapper with the missed-call rules off (the owner rules alone).
+fn without_missed(mut m: CallMapper) -> CallMapper {
+    m.missed_calls_mut().enabled = false;
+    m
+}
+
+fn unrouted(dn: &str) -> SkipReason {
+    SkipReason::MissedUnrouted { dn: dn.into() }
+}
+
 fn delivered(m: &CallMapper, c: &CallLegs) -> CallRequest {
     match m.map_legs(c).unwrap() {
         Mapped::Call(call) => call,
@@ -325,13 +335,15 @@ fn an_abandoned_queue_call_has_no_owner_never_the_did() {
         sum.talk, None,
         "the queue answering for music is not a person"
     );
-    assert_eq!(skipped(&mapper(), &c), SkipReason::NoOwner);
+    assert_eq!(skipped(&without_missed(mapper()), &c), SkipReason::NoOwner);
+    // A missed call: no route for the queue, so skipped naming it (never the DID).
+    assert_eq!(skipped(&mapper(), &c), unrouted("800"));
     // Even with a default email: there is no owner to give it to.
     let mut m = mapper();
     m.set_extensions(
         ExtensionMap::new().with_fallback(OwnerFallback::DefaultEmail("pbx@example.com".into())),
     );
-    assert_eq!(skipped(&m, &c), SkipReason::NoOwner);
+    assert_eq!(skipped(&m, &c), unrouted("800"));
     // The assembled record never names the DID as an extension.
     let cdr = pbx_core::cdr::assemble_call(&c).unwrap();
     assert!(
@@ -339,7 +351,7 @@ fn an_abandoned_queue_call_has_no_owner_never_the_did() {
         "{:?}",
         cdr.chain
     );
-    assert_eq!(m.map(&cdr).unwrap(), Mapped::Skipped(SkipReason::NoOwner));
+    assert_eq!(m.map(&cdr).unwrap(), Mapped::Skipped(unrouted("800")));
 }
 
 /// DID → 103 rings 20 s unanswered → 103's voicemail records a message until +50.
@@ -403,17 +415,25 @@ fn the_general_voicemail_has_no_owner() {
         ],
     );
     assert_eq!(c.summary().owner, None);
-    assert_eq!(skipped(&mapper(), &c), SkipReason::NoOwner);
+    assert_eq!(skipped(&without_missed(mapper()), &c), SkipReason::NoOwner);
+    // A missed call: the general voicemail (reached last) is the DN a route needs.
+    assert_eq!(skipped(&mapper(), &c), unrouted("999"));
 }
 
 #[test]
-fn a_missed_call_not_ending_in_voicemail_has_no_owner() {
+fn a_missed_call_not_ending_in_voicemail_belongs_to_the_extension_it_rang() {
     let c = call(
         "missed",
         vec![l("a", caller(Some(CALLER)), ext("105"), 0, None, 28).init()],
     );
     assert_eq!(c.summary().owner, None);
-    assert_eq!(skipped(&mapper(), &c), SkipReason::NoOwner);
+    assert_eq!(skipped(&without_missed(mapper()), &c), SkipReason::NoOwner);
+    // The missed-call rules: it rang exactly one extension, whose person calls back.
+    let call = delivered(&mapper(), &c);
+    assert_eq!(
+        (call.call_owner_extension.as_str(), call.call_duration),
+        ("105", 0)
+    );
 }
 
 /// DID → 103 rings 20 s unanswered → 103's own forwarding rule (`divert`, no answer) sends
@@ -483,10 +503,16 @@ fn a_call_forwarded_to_a_mobile_by_an_extensions_rule_is_that_extensions_call() 
 }
 
 #[test]
-fn a_forward_the_mobile_does_not_answer_has_no_owner() {
+fn a_forward_the_mobile_does_not_answer_is_missed_at_the_extension() {
     let c = forwarded_to_a_mobile(true, false);
     assert_eq!(c.summary().owner, None);
-    assert_eq!(skipped(&mapper(), &c), SkipReason::NoOwner);
+    assert_eq!(skipped(&without_missed(mapper()), &c), SkipReason::NoOwner);
+    // Nobody answered, and 103 was the one extension rung: 103 calls back.
+    let call = delivered(&mapper(), &c);
+    assert_eq!(
+        (call.call_owner_extension.as_str(), call.call_duration),
+        ("103", 0)
+    );
 }
 
 #[test]
@@ -849,8 +875,13 @@ fn text_abandoned_queue_call_has_no_owner_even_when_the_did_is_in_the_record() {
     );
     assert_eq!(mapper().classify(&cdr).owner, None);
     assert_eq!(
-        mapper().map(&cdr).unwrap(),
+        without_missed(mapper()).map(&cdr).unwrap(),
         Mapped::Skipped(SkipReason::NoOwner)
+    );
+    // A missed call: the queue reached last is the DN a route needs, never the DID.
+    assert_eq!(
+        mapper().map(&cdr).unwrap(),
+        Mapped::Skipped(unrouted("800"))
     );
 }
 

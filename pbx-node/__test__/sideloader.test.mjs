@@ -40,13 +40,13 @@ test('runOnce drains the file: the counts of the README, then nothing new', asyn
   const first = await new Sideloader(config).runOnce()
   assert.equal(first.delivered, 47)
   assert.equal(first.duplicates, 0)
-  assert.deepEqual(first.skipped, { internal: 9, no_owner: 6, no_owner_email: 3 })
+  assert.deepEqual(first.skipped, { internal: 9, missed_unrouted: 6, no_owner_email: 3 })
   assert.equal(first.quarantined, 0)
   assert.ok(first.checkpoint, 'a checkpoint is saved')
   assert.equal(first.sink, join(dir, 'calls.jsonl'))
   assert.equal(
     first.text,
-    `47 delivered, 0 already delivered, 18 skipped (internal 9, no_owner 6, no_owner_email 3), 0 quarantined; checkpoint ${first.checkpoint}; calls in ${first.sink}`,
+    `47 delivered, 0 already delivered, 18 skipped (internal 9, missed_unrouted 6, no_owner_email 3), 0 quarantined; checkpoint ${first.checkpoint}; calls in ${first.sink}`,
   )
   const written = calls()
   assert.equal(written.length, 47)

@@ -165,9 +165,10 @@ impl MapperArg<'_> {
 }
 
 /// A call not sent to the API, and why: `reason` is a stable code (`"INTERNAL"`,
-/// `"UNKNOWN_DIRECTION"`, `"NO_OWNER"`, `"NO_OWNER_EMAIL"`, `"BLANK_LINE"`, `"OUTSIDE_RANGE"`:
-/// `pbx_core::call::SkipReason::code`, the Node binding's `skipped.reason`), `message` the
-/// Rust text, `extension` the extension of a `NO_OWNER_EMAIL` skip (None otherwise).
+/// `"UNKNOWN_DIRECTION"`, `"NO_OWNER"`, `"NO_OWNER_EMAIL"`, `"BLANK_LINE"`, `"OUTSIDE_RANGE"`,
+/// `"MISSED_UNROUTED"`, `"MISSED_OUTSIDE_HOURS"`: `pbx_core::call::SkipReason::code`, the Node
+/// binding's `skipped.reason`), `message` the Rust text (a `MISSED_UNROUTED` one names the
+/// DN), `extension` the extension of a `NO_OWNER_EMAIL` skip (None otherwise).
 #[pyclass(name = "Skip", module = "pbx", frozen, get_all)]
 pub(crate) struct PySkip {
     /// The stable code.

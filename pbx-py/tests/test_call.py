@@ -81,7 +81,11 @@ def test_skips_say_why(sample: list[pbx.Cdr], anchorage: pbx.CallMapper) -> None
     nobody = pbx.to_call_request(sample[9], anchorage)
     assert nobody == pbx.to_call_request(sample[9], anchorage)
     assert isinstance(nobody, pbx.Skip)
-    assert (nobody.reason, nobody.message) == ("NO_OWNER", "no extension owns the call")
+    # Line 10: nobody answered queue 800, and no missed_calls.route takes it.
+    assert (nobody.reason, nobody.message) == (
+        "MISSED_UNROUTED",
+        "missed call to 800: missed_calls.route has no entry for it (nor a default)",
+    )
 
 
 def test_internal_calls_as_outbound_and_a_default_email(sample: list[pbx.Cdr]) -> None:

@@ -99,10 +99,10 @@ def test_run_once_drains_the_sample_then_nothing(tmp_path: Path) -> None:
     config = pbx.Config.from_yaml(embedded_default(tmp_path), env={})
     first = pbx.Sideloader(config).run_once()
     assert first["delivered"] == 47
-    assert first["skipped"] == {"internal": 9, "no_owner": 6, "no_owner_email": 3}
+    assert first["skipped"] == {"internal": 9, "missed_unrouted": 6, "no_owner_email": 3}
     assert first["sink"] == f"{tmp_path}/calls.jsonl"
     assert first["text"] == (
-        "47 delivered, 0 already delivered, 18 skipped (internal 9, no_owner 6, no_owner_email 3), "
+        "47 delivered, 0 already delivered, 18 skipped (internal 9, missed_unrouted 6, no_owner_email 3), "
         f"0 quarantined; checkpoint {first['checkpoint']}; calls in {tmp_path}/calls.jsonl"
     )
     assert len((tmp_path / "calls.jsonl").read_text().splitlines()) == 47

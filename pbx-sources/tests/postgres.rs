@@ -431,13 +431,14 @@ async fn cdroutput_emits_completed_calls_once_and_in_progress_calls_only_when_do
         55 + 120,
         "both agents' talk, not 104's ringing"
     );
-    // The missed call (…0500) rang 102 and ended without voicemail: no owner (issue 19).
-    assert!(!calls.iter().any(|c| c.pbx_call_id.ends_with("0500")));
+    // The missed call (…0500) rang 102 alone and ended without voicemail: 102 calls back,
+    // no talk time (issue 29: missed calls reach a person).
+    let missed = by_id("0500");
     assert_eq!(
-        calls.len(),
-        3,
-        "the internal call and the missed call are skipped"
+        (missed.call_owner_extension.as_str(), missed.call_duration),
+        ("102", 0)
     );
+    assert_eq!(calls.len(), 4, "the internal call is skipped");
 
     // Polling again from the checkpoint: nothing.
     let cp = records.last().unwrap().checkpoint.clone();
@@ -504,9 +505,9 @@ async fn cdroutput_restarts_from_the_stored_checkpoint_through_the_engine() {
     };
     let mut engine = run(at(19, 0, 0));
     drain(&mut engine, at(19, 0, 0)).await;
-    // Five completed calls: the internal one and the missed one (no voicemail, so no owner)
-    // are skipped.
-    assert_eq!(sink.delivered().len(), 3);
+    // Five completed calls: the internal one is skipped; the missed one (no voicemail) is
+    // logged to the one extension it rang.
+    assert_eq!(sink.delivered().len(), 4);
     drop(engine);
     let mut engine = run(at(19, 5, 0));
     assert_eq!(
@@ -519,11 +520,11 @@ async fn cdroutput_restarts_from_the_stored_checkpoint_through_the_engine() {
     let mut engine = run(at(19, 30, 0));
     drain(&mut engine, at(19, 30, 0)).await;
     let all = ids(&sink);
-    assert_eq!(all.len(), 4, "{all:?}");
+    assert_eq!(all.len(), 5, "{all:?}");
     let mut unique = all.clone();
     unique.sort();
     unique.dedup();
-    assert_eq!(unique.len(), 4);
+    assert_eq!(unique.len(), 5);
     assert!(quarantine.entries().is_empty());
 }
 
@@ -726,8 +727,9 @@ async fn cdroutput_a_realistic_day_owner_and_talk_time_by_the_leg_rules() {
         summary(&call(2)),
         (Inbound, "104".into(), "+19075550177".into(), 55 + 60)
     );
-    // Abandoned queue call: no owner — never the DID.
-    assert_eq!(skip(3), SkipReason::NoOwner);
+    // Abandoned queue call: no owner — never the DID; a missed call no route takes, naming
+    // the queue.
+    assert_eq!(skip(3), SkipReason::MissedUnrouted { dn: "800".into() });
     // Unanswered → 105's voicemail: 105, talk 0.
     assert_eq!(
         summary(&call(4)),
@@ -831,9 +833,15 @@ async fn call_log_joins_through_participants_without_swapping_caller_and_callee(
     assert_eq!(outbound.call_direction, CallDirection::Outbound);
     assert_eq!(outbound.phone_number, "+19075550199");
     assert_eq!(outbound.call_owner_extension, "101");
-    // 1004 rang 102 and ended without voicemail: no owner (issue 19).
-    assert!(!calls.iter().any(|c| c.pbx_call_id.ends_with("-1004")));
-    let p = pipeline_for(101..=104);
+    // 1004 rang 102 alone and ended without voicemail: a missed call, 102 calls back.
+    let missed = by_id("-1004");
+    assert_eq!(
+        (missed.call_owner_extension.as_str(), missed.call_duration),
+        ("102", 0)
+    );
+    // With the missed-call rules off: no owner (issue 19).
+    let mut p = pipeline_for(101..=104);
+    p.mapper.missed_calls_mut().enabled = false;
     let missed = records
         .iter()
         .map(|r| p.prepare(r))
@@ -887,8 +895,12 @@ async fn call_log_owner_and_talk_time_follow_the_leg_rules() {
         call("2001"),
         (Inbound, "104".into(), "+19075550177".into(), 55 + 60)
     );
-    // An abandoned queue call: no owner.
-    assert_eq!(of("2002"), Disposition::Skip(SkipReason::NoOwner));
+    // An abandoned queue call: no owner; a missed call no route takes, naming the queue (not
+    // an agent it rang).
+    assert_eq!(
+        of("2002"),
+        Disposition::Skip(SkipReason::MissedUnrouted { dn: "800".into() })
+    );
     // Unanswered, to 105's voicemail: 105 with talk 0.
     assert_eq!(
         call("2003"),

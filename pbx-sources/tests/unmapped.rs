@@ -125,7 +125,19 @@ async fn unmapped_extensions_are_counted_warned_about_and_every_skip_is_logged()
         .collect();
     assert_eq!(warnings.len(), 1, "{text}");
     assert!(warnings[0].contains("skipped_calls=1"), "{}", warnings[0]);
-    // Every skip at debug: 18 in the sample (internal 9, no_owner 6, no_owner_email 3).
+    // A missed call no route takes: one warning per DN, naming the setting to add.
+    let queue: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("missed calls to 800"))
+        .collect();
+    assert_eq!(queue.len(), 1, "{text}");
+    assert!(
+        queue[0].contains("missed_calls.route.\"800\""),
+        "{}",
+        queue[0]
+    );
+    assert_eq!(s.unmapped.missed_unrouted().get("800").unwrap().calls, 2);
+    // Every skip at debug: 18 in the sample (internal 9, missed_unrouted 6, no_owner_email 3).
     let skips: Vec<&str> = text
         .lines()
         .filter(|l| l.contains("call not logged"))
@@ -138,7 +150,7 @@ async fn unmapped_extensions_are_counted_warned_about_and_every_skip_is_logged()
     assert!(queue_missed.contains("DEBUG"), "{queue_missed}");
     assert!(queue_missed.contains("location=line 10"), "{queue_missed}");
     assert!(
-        queue_missed.contains("reason=\"no_owner\""),
+        queue_missed.contains("reason=\"missed_unrouted\""),
         "{queue_missed}"
     );
 }

@@ -36,7 +36,7 @@ pub struct LegParty {
 }
 
 impl LegParty {
-    fn kind(&self) -> Option<PartyType> {
+    pub(crate) fn kind(&self) -> Option<PartyType> {
         self.entity_type.as_deref().map(PartyType::parse)
     }
 
@@ -63,7 +63,7 @@ impl LegParty {
     }
 
     /// The DN of an extension party (`None` for any other kind of party).
-    fn extension(&self) -> Option<&str> {
+    pub(crate) fn extension(&self) -> Option<&str> {
         (self.kind() == Some(PartyType::Extension))
             .then(|| {
                 self.dn_number
@@ -147,7 +147,7 @@ impl CdrLeg {
     }
 
     /// A queue polling an agent who did not answer: noise for call reconstruction.
-    fn is_unanswered_poll(&self) -> bool {
+    pub(crate) fn is_unanswered_poll(&self) -> bool {
         self.answered_at.is_none()
             && self
                 .creation_forward_reason

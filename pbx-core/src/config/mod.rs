@@ -41,13 +41,14 @@ use crate::error::Error;
 use crate::extensions::ExtensionMap;
 use crate::groups::MonitorConfig;
 use crate::hours::BusinessHours;
+use crate::missed::MissedCalls;
 
 pub use secret::Secret;
 pub use source_kind::SourceKind;
 pub use url::redact_url;
 
 /// The top-level sections.
-const SECTIONS: [&str; 14] = [
+const SECTIONS: [&str; 15] = [
     "pbx",
     "source",
     "call_api",
@@ -57,6 +58,7 @@ const SECTIONS: [&str; 14] = [
     "phone",
     "business_hours",
     "groups",
+    "missed_calls",
     "polling",
     "checkpoint",
     "quarantine",
@@ -350,6 +352,9 @@ pub struct Config {
     pub business_hours: Option<HoursConfig>,
     /// Call-group monitoring.
     pub groups: GroupsConfig,
+    /// Who calls back a missed call (`missed_calls`; see [`crate::missed`]). Its `hours` are
+    /// left unset here: [`Config::call_mapper`] gives it the `business_hours` schedule.
+    pub missed_calls: MissedCalls,
     /// How often to poll a database source (default 30 s).
     pub poll_interval: Duration,
     /// Records per batch (default 500).
@@ -419,7 +424,9 @@ impl HaConfig {
 
 impl Config {
     /// The CDR → call request mapping this configuration describes (direction rules, time
-    /// zone, internal calls, default region, extension map).
+    /// zone, internal calls, default region, extension map, missed-call rules with the
+    /// `business_hours` schedule; hours `from_xapi` are the caller's to set, with
+    /// [`crate::call::CallMapper::missed_calls_mut`]).
     ///
     /// ```
     /// let config = pbx_core::config::Config::from_yaml(
@@ -439,6 +446,10 @@ impl Config {
             self.direction.clone(),
             self.extensions.clone(),
         )
+        .with_missed_calls(MissedCalls {
+            hours: self.business_hours_schedule().cloned(),
+            ..self.missed_calls.clone()
+        })
     }
 
     /// The business-hours schedule given in `business_hours`; `None` when the section is

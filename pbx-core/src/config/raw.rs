@@ -20,6 +20,7 @@ pub(super) struct RawConfig {
     pub phone: RawPhone,
     pub business_hours: Option<RawHours>,
     pub groups: RawGroups,
+    pub missed_calls: RawMissedCalls,
     pub polling: RawPolling,
     pub checkpoint: RawCheckpoint,
     pub quarantine: RawQuarantine,
@@ -149,6 +150,14 @@ pub(super) struct RawGroups {
     pub include: Vec<Value>,
     pub exclude: Vec<Value>,
     pub hours: BTreeMap<String, RawHours>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct RawMissedCalls {
+    pub enabled: V,
+    pub outside_hours: V,
+    pub route: BTreeMap<String, Value>,
 }
 
 #[derive(Deserialize, Default)]

@@ -20,6 +20,7 @@ use crate::direction::DirectionPolicy;
 use crate::extensions::{ExtensionMap, OwnerFallback, User};
 use crate::groups::MonitorConfig;
 use crate::hours::{BusinessHours, Holiday, Interval, ObservedRule, Shift};
+use crate::missed::{DEFAULT_ROUTE, MissedCalls, OutsideHours};
 use crate::phone::Region;
 
 struct Check<'a> {
@@ -324,6 +325,7 @@ pub(super) fn validate(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Config 
         .business_hours
         .as_ref()
         .map(|h| hours_config(&mut c, "business_hours", h, timezone));
+    let missed_calls = missed_calls(&mut c, &raw, &direction);
     let g = &raw.groups;
     let groups = GroupsConfig {
         enabled: c.flag("groups.enabled", &g.enabled, false),
@@ -467,6 +469,7 @@ pub(super) fn validate(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Config 
         default_region,
         business_hours,
         groups,
+        missed_calls,
         poll_interval: c.secs(
             "polling.interval_secs",
             &raw.polling.interval_secs,
@@ -497,6 +500,62 @@ pub(super) fn validate(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Config 
             ha,
         },
     }
+}
+
+/// The `missed_calls` section: `enabled`, `outside_hours`, and `route` (queue, ring group or
+/// IVR DN, or DID → a person's extension by the `direction` rules; `default` for the rest).
+fn missed_calls(c: &mut Check<'_>, raw: &RawConfig, direction: &DirectionPolicy) -> MissedCalls {
+    let m = &raw.missed_calls;
+    let mut out = MissedCalls {
+        enabled: c.flag("missed_calls.enabled", &m.enabled, true),
+        outside_hours: c.parse(
+            "missed_calls.outside_hours",
+            &m.outside_hours,
+            OutsideHours::Skip,
+            "log or skip",
+        ),
+        ..MissedCalls::default()
+    };
+    for (key, value) in &m.route {
+        let path = format!("missed_calls.route.{key}");
+        let is_default = key == DEFAULT_ROUTE;
+        let dn = key.trim();
+        let digits = dn.strip_prefix('+').unwrap_or(dn);
+        if !is_default && (digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit())) {
+            c.bad(
+                &path,
+                None,
+                "is not a DN (digits, such as a queue's 800) nor a DID (+19075550100), nor `default`",
+            );
+            continue;
+        }
+        let Some(extension) = c.opt_text(&path, &Some(value.clone())) else {
+            if !matches!(value, Value::Array(_) | Value::Object(_)) {
+                c.bad(
+                    &path,
+                    None,
+                    "is required (the extension of the person who calls back)",
+                );
+            }
+            continue;
+        };
+        if !direction.is_owner_extension(&extension) {
+            c.bad(
+                &path,
+                Some(value),
+                "is not a person's extension (digits the direction.extension_digits or \
+                 extension_ranges rule accepts, not a trunk or a direction.service_dns entry): \
+                 a missed call is owned by the person who calls back",
+            );
+            continue;
+        }
+        if is_default {
+            out.default = Some(extension);
+        } else {
+            out.route.insert(dn.to_owned(), extension);
+        }
+    }
+    out
 }
 
 /// The entries of an extension map (`"101": email` or `"101": {email, name}`) under `prefix`,

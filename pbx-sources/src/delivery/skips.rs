@@ -1,7 +1,9 @@
 //! Skipped calls made visible: every settled skip logged at `debug` (pbxCallId, location,
 //! reason), and calls whose owner extension has no user counted per extension
 //! ([`pbx_core::unmapped::UnmappedExtensions`] in [`super::Status::unmapped`]), with a `warn`
-//! the first time an extension is seen and at most hourly after. Records whose type fields
+//! the first time an extension is seen and at most hourly after; missed calls no
+//! `missed_calls.route` takes counted per DN the same way
+//! ([`pbx_core::unmapped::UnmappedExtensions::missed_unrouted`]). Records whose type fields
 //! hold words 3CX does not write are counted per word
 //! ([`pbx_core::unknown_types::UnknownTypeWords`] in [`super::Status::unknown_types`]), with
 //! one `warn` naming the words the first time each is seen.
@@ -35,6 +37,9 @@ pub(super) fn note_settled<'a>(
             detail = %reason,
             "call not logged"
         );
+        if let SkipReason::MissedUnrouted { dn } = reason {
+            note_unrouted(status, dn, now);
+        }
         if let SkipReason::NoOwnerEmail { extension } = reason {
             let warning = status
                 .lock()
@@ -52,6 +57,35 @@ pub(super) fn note_settled<'a>(
                 );
             }
         }
+    }
+}
+
+/// Counts one missed call no route takes, per DN (`""` when the record named none); warns the
+/// first time a DN is seen and at most hourly after.
+fn note_unrouted(status: &Mutex<Status>, dn: &str, now: DateTime<Utc>) {
+    let warning = status
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .unmapped
+        .missed_unrouted_mut()
+        .record(dn, now);
+    if let Some(w) = warning {
+        let fix = if w.extension.is_empty() {
+            "missed_calls.route.default".to_owned()
+        } else {
+            format!(
+                "missed_calls.route.\"{}\" (or missed_calls.route.default)",
+                w.extension
+            )
+        };
+        tracing::warn!(
+            dn = %w.extension,
+            skipped_calls = w.calls,
+            "missed calls to {} reach no one: {} call(s) skipped so far; add {fix}: the \
+             extension of the person who calls back",
+            if w.extension.is_empty() { "no named DN" } else { w.extension.as_str() },
+            w.calls
+        );
     }
 }
 

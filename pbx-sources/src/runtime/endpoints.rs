@@ -73,6 +73,7 @@ pub fn status_json(handle: &SideloaderHandle) -> serde_json::Value {
         "stopped": e.stopped,
         "source": e.source,
         "unmapped_extensions": e.unmapped,
+        "missed_unrouted": e.unmapped.missed_unrouted(),
         "unknown_type_words": e.unknown_types,
         "uptime_secs": s.uptime.as_secs(),
         "groups": s.groups,
@@ -158,6 +159,7 @@ pub fn metrics_text(handle: &SideloaderHandle) -> String {
         let _ = writeln!(out, "pbx_records_skipped_total{{reason=\"{reason}\"}} {n}");
     }
     s.unmapped.write_metrics(&mut out);
+    s.unmapped.missed_unrouted().write_metrics(&mut out);
     if let Some(g) = &groups {
         let _ = writeln!(
             out,

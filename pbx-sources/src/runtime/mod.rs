@@ -457,6 +457,22 @@ impl Sideloader {
                 .set_extensions(from_pbx.merged_with(&config.extensions));
             directory = Some(d);
         }
+        if pipeline.mapper.missed_calls().needs_hours()
+            && matches!(
+                config.business_hours,
+                Some(pbx_core::config::HoursConfig::FromXapi)
+            )
+            && let Some(client) = &xapi
+        {
+            // Missed calls are routed in business hours only: 3CX's office hours, read once
+            // at start (a restart reads them again).
+            let office = client.business_hours().await.map_err(|e| Error::Failed {
+                step: "cannot read office hours from XAPI (missed_calls routes in business hours)"
+                    .into(),
+                source: e.into(),
+            })?;
+            pipeline.mapper.missed_calls_mut().hours = Some(office);
+        }
         let hours = config.business_hours_schedule().cloned();
         let handle = SideloaderHandle {
             shared: Arc::new(Shared {
