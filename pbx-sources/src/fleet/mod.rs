@@ -304,6 +304,7 @@ impl Fleet {
     pub async fn run(&self, mut shutdown: watch::Receiver<bool>) -> Result<(), Error> {
         let mut sites: BTreeMap<String, Site> = BTreeMap::new();
         let mut last_scan: Option<Instant> = None;
+        let mut rounds: u64 = 0;
         // Until when the leases are surely ours: the last successful renewal plus the lease.
         let mut held_until = Instant::now();
         tracing::info!(owner = %self.shared.owner, sites_dir = %self.config.sites_dir, "fleet process started");
@@ -316,7 +317,12 @@ impl Fleet {
                 last_scan = Some(Instant::now());
             }
             let round = Instant::now();
-            let result = self.round(&mut sites, &mut held_until, round).await;
+            // The first round only announces this process: the others count it before it
+            // claims, so processes starting together share the sites from the start.
+            let result = self
+                .round(&mut sites, &mut held_until, round, rounds > 0)
+                .await;
+            rounds += u64::from(result.is_ok());
             {
                 let mut v = lock(&self.shared.view);
                 match &result {
@@ -440,6 +446,7 @@ impl Fleet {
         sites: &mut BTreeMap<String, Site>,
         held_until: &mut Instant,
         started: Instant,
+        claim: bool,
     ) -> Result<(), Error> {
         let owner = self.shared.owner.as_str();
         let lease = self.config.lease.duration;
@@ -510,7 +517,7 @@ impl Fleet {
                     self.store.release(owner, &l).await?;
                 }
             }
-        } else if holding < share {
+        } else if claim && holding < share {
             let candidates: Vec<String> = sites
                 .iter()
                 .filter(|(_, s)| {
