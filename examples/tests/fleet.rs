@@ -34,7 +34,7 @@ const REMOVED: usize = 48;
 const ADDED: usize = 50;
 
 fn is_file_site(site: usize) -> bool {
-    site % 2 == 0
+    site.is_multiple_of(2)
 }
 
 fn site_id(site: usize) -> String {

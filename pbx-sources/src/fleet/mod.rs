@@ -224,11 +224,14 @@ impl FleetHandle {
     }
 }
 
+/// A `${VAR}` lookup for site files.
+type Env = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// The fleet process: see the [module](self) documentation.
 pub struct Fleet {
     config: FleetConfig,
     store: FleetStore,
-    env: Arc<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    env: Env,
     shared: Arc<Shared>,
 }
 
