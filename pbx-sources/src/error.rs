@@ -709,6 +709,14 @@ mod tests {
             (Error::Interrupted { checkpoint: None }, "interrupted", 1),
             (Error::LostLeadership { cause: None }, "lost_leadership", 1),
             (
+                Error::LeaseLost {
+                    site: "berlin".into(),
+                    epoch: 3,
+                },
+                "lease_lost",
+                1,
+            ),
+            (
                 Error::Source {
                     source: "down".into(),
                 },

@@ -700,7 +700,9 @@ impl Fleet {
         v.handles = handles;
     }
 
-    /// Stops every site, releases the leases, removes the heartbeat.
+    /// Stops every site, releases the leases, removes the heartbeat. The leases of the sites
+    /// still finishing their calls are renewed meanwhile, so their last saves are valid; a
+    /// site that takes longer than 20 s is left to its lease's expiry.
     async fn shutdown(&self, sites: &mut BTreeMap<String, Site>) {
         tracing::info!("fleet stopping: finishing every site's calls in flight");
         for site in sites.values_mut() {
@@ -709,16 +711,34 @@ impl Fleet {
             }
         }
         let owner = self.shared.owner.as_str();
-        for (id, site) in sites.iter_mut() {
-            if let Some(running) = site.running.take() {
-                match tokio::time::timeout(Duration::from_secs(20), running.task).await {
-                    Ok(Ok(Err(e))) if !is_lease_lost(&e) => {
-                        tracing::warn!(site = %id, error = %e, "the site stopped with an error");
-                    }
-                    Err(_) => tracing::warn!(site = %id, "the site did not stop within 20 s"),
-                    _ => {}
-                }
+        let lease = self.config.lease.duration;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            self.reap(sites).await;
+            let stopping: Vec<Lease> = sites
+                .values()
+                .filter(|s| s.running.is_some())
+                .filter_map(|s| s.lease.clone())
+                .collect();
+            if sites.values().all(|s| s.running.is_none()) {
+                break;
             }
+            if Instant::now() >= deadline {
+                for (id, site) in sites.iter_mut() {
+                    if let Some(r) = site.running.take() {
+                        tracing::warn!(site = %id, "the site did not stop within 20 s; its lease expires on its own");
+                        r.task.abort();
+                        site.lease = None;
+                    }
+                }
+                break;
+            }
+            if let Err(e) = self.store.renew(owner, &stopping, lease).await {
+                tracing::warn!(error = %e, "cannot renew the leases of the sites stopping");
+            }
+            tokio::time::sleep(Duration::from_millis(100).min(self.config.lease.renew)).await;
+        }
+        for (id, site) in sites.iter_mut() {
             if let Some(l) = site.lease.take()
                 && let Err(e) = self.store.release(owner, &l).await
             {
