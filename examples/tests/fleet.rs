@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Api, BIN, SharedApi, pg_connect, pg_url, scratch, serve_api, site_source};
+use common::{Api, BIN, SharedApi, free_port, pg_connect, pg_url, scratch, serve_api, site_source};
 
 const SAMPLE: &str = include_str!("../data/cdr-sample.log");
 const SITES: usize = 50;
@@ -161,16 +161,19 @@ struct Process {
     name: &'static str,
     child: Child,
     log: PathBuf,
+    /// Its service port.
+    port: u16,
 }
 
 fn spawn(dir: &Path, name: &'static str, url: &str, prefix: &str) -> Process {
     let config = dir.join(format!("fleet-{name}.yml"));
+    let port = free_port();
     std::fs::write(
         &config,
         format!(
             "store: {{url: '{url}', prefix: {prefix}}}\n\
              name: {name}\n\
-             http: {{listen: '127.0.0.1:0'}}\n\
+             http: {{listen: '127.0.0.1:{port}'}}\n\
              lease: {{duration_secs: {}, renew_secs: {}}}\n\
              scan_secs: 1\n\
              sites_dir: '{}'\n\
@@ -195,7 +198,12 @@ fn spawn(dir: &Path, name: &'static str, url: &str, prefix: &str) -> Process {
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
-    Process { name, child, log }
+    Process {
+        name,
+        child,
+        log,
+        port,
+    }
 }
 
 impl Drop for Process {
@@ -581,6 +589,77 @@ fn a_fleet_of_three_processes_survives_a_kill_a_pause_and_a_stop_with_every_call
         longest <= LEASE + RENEW + SLACK,
         "a site went {longest:?} without a live owner (limit: lease {LEASE:?} + renew {RENEW:?} + {SLACK:?})"
     );
+    // 7. One view: p2 holds every site; an invalid site file is reported with every problem
+    // while the others run.
+    std::fs::write(
+        dir.join("sites").join("broken.yml"),
+        "source: {kind: nope}\npolling: {interval_secs: -1}\n",
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    runtime.block_on(async {
+        let base = format!("http://127.0.0.1:{}", p2.port);
+        let health = reqwest::get(format!("{base}/health")).await.unwrap();
+        assert_eq!(health.status(), 200);
+        let status: serde_json::Value = reqwest::get(format!("{base}/status"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(status["owner"], "p2", "{status}");
+        assert_eq!(status["held_here"], 50, "{status}");
+        let sites = status["sites"].as_array().unwrap();
+        let broken = sites
+            .iter()
+            .find(|s| s["site"] == "broken")
+            .expect("broken listed");
+        assert_eq!(broken["state"], "invalid");
+        let problems = broken["problems"].as_array().unwrap();
+        assert!(problems.len() >= 2, "{broken}");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.as_str().unwrap().starts_with("source.kind")),
+            "{broken}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.as_str().unwrap().starts_with("polling.interval_secs")),
+            "{broken}"
+        );
+        let running = sites.iter().filter(|s| s["state"] == "running").count();
+        assert_eq!(running, 50, "{status}");
+        let one: serde_json::Value = reqwest::get(format!("{base}/status/sites/site-01"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(one["owner"], "p2", "{one}");
+        assert!(one["sideloader"]["counters"].is_object(), "{one}");
+        let missing = reqwest::get(format!("{base}/status/sites/nowhere"))
+            .await
+            .unwrap();
+        assert_eq!(missing.status(), 404);
+        let metrics = reqwest::get(format!("{base}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(metrics.contains("pbx_fleet_sites_held 50"), "{metrics}");
+        assert!(metrics.contains("pbx_fleet_sites_invalid 1"), "{metrics}");
+        assert!(
+            metrics.contains("pbx_calls_delivered_total{site=\"site-01\"}"),
+            "{metrics}"
+        );
+        assert_eq!(
+            metrics.matches("# TYPE pbx_calls_delivered_total").count(),
+            1
+        );
+    });
     signal(&p2, "TERM");
     assert!(p2.child.wait().unwrap().success());
     let _ = p3.child.wait();
