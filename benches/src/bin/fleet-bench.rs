@@ -77,10 +77,7 @@ fn args() -> Args {
 fn call_id(site: usize, n: u64) -> (String, String) {
     let h = (site as u64 + 1) * 1_000_000 + n;
     let c = format!("{site:08X}_{n}");
-    (
-        format!("Call {h},{c},{LINE}\r\n"),
-        format!("3cx-{h}-{c}"),
-    )
+    (format!("Call {h},{c},{LINE}\r\n"), format!("3cx-{h}-{c}"))
 }
 
 /// utime + stime of `pid`, in clock ticks (100 per second on Linux).
@@ -191,14 +188,20 @@ fn main() {
         n[site] += 1;
         let (line, id) = call_id(site, n[site]);
         acks.lock().unwrap().sent.insert(id, Instant::now());
-        let mut f = std::fs::OpenOptions::new().append(true).open(&files[site]).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&files[site])
+            .unwrap();
         f.write_all(line.as_bytes()).unwrap();
     };
     for s in 0..a.sites {
         send(s, &mut n);
     }
     while !acks.lock().unwrap().sent.is_empty() {
-        assert!(started.elapsed() < Duration::from_secs(600), "sites not all running after 600 s");
+        assert!(
+            started.elapsed() < Duration::from_secs(600),
+            "sites not all running after 600 s"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     let warm = started.elapsed();
@@ -248,7 +251,9 @@ fn main() {
     };
     lags.sort();
     for c in &children {
-        let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status();
     }
     for mut c in children {
         let _ = c.wait();
@@ -277,8 +282,14 @@ fn main() {
     );
     println!(
         "  CPU idle {:?} % of a core, under load {:?} % of a core",
-        idle_cpu.iter().map(|c| (c * 10.0).round() / 10.0).collect::<Vec<_>>(),
-        load_cpu.iter().map(|c| (c * 10.0).round() / 10.0).collect::<Vec<_>>()
+        idle_cpu
+            .iter()
+            .map(|c| (c * 10.0).round() / 10.0)
+            .collect::<Vec<_>>(),
+        load_cpu
+            .iter()
+            .map(|c| (c * 10.0).round() / 10.0)
+            .collect::<Vec<_>>()
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

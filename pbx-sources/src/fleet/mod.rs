@@ -301,10 +301,143 @@ impl Fleet {
     /// gracefully (calls in flight finish, checkpoints saved), then the leases are released
     /// and the heartbeat removed, so the others take the sites over at once.
     ///
+    /// The leases are kept on a thread of their own (with a connection of its own): sites
+    /// starting or delivering on the runtime's workers never delay a renewal past its lease.
+    /// The sites run on the runtime `run` is called on (it must be multi-threaded).
+    ///
+    /// # Errors
+    /// [`Error::Failed`] when the lease thread cannot start. Store failures are retried every
+    /// round (and reported in the status); sites whose lease cannot be renewed stop once it
+    /// would have expired.
+    pub async fn run(&self, shutdown: watch::Receiver<bool>) -> Result<(), Error> {
+        let coordinator = Coordinator {
+            store: FleetStore::new(self.config.store_url.expose(), &self.config.store_prefix)?,
+            site_store: self.store.clone(),
+            config: self.config.clone(),
+            env: Arc::clone(&self.env),
+            shared: Arc::clone(&self.shared),
+            sites: tokio::runtime::Handle::current(),
+        };
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        let failed = |e: std::io::Error| Error::Failed {
+            step: "start the fleet's lease thread".into(),
+            source: Box::new(e),
+        };
+        std::thread::Builder::new()
+            .name("pbx-fleet-leases".into())
+            .spawn(move || {
+                let result = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt.block_on(coordinator.run(shutdown)),
+                    Err(e) => Err(failed(e)),
+                };
+                let _ = done_tx.send(result);
+            })
+            .map_err(failed)?;
+        done_rx.await.unwrap_or(Ok(()))
+    }
+
+    /// Sends site `site`'s quarantined records again through its configuration (read from its
+    /// file, `defaults` merged under) and keeps in the store only those that still fail. Safe
+    /// while the fleet runs: entries quarantined meanwhile are not touched.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a site without a valid file; the store's errors.
+    pub async fn replay(&self, site: &str) -> Result<ReplayReport, Error> {
+        let file = [".yml", ".yaml"]
+            .iter()
+            .map(|ext| Path::new(&self.config.sites_dir).join(format!("{site}{ext}")))
+            .find(|p| p.exists())
+            .ok_or_else(|| Error::Config {
+                setting: "--site",
+                value: site.to_owned(),
+                reason: format!("has no site file in {}", self.config.sites_dir),
+            })?;
+        let text = crate::bounded::read_file_limited(&file, pbx_core::config::MAX_CONFIG_BYTES)?;
+        let config = self
+            .config
+            .site(site, &text, &|n| (self.env)(n))
+            .map_err(|source| Error::Core {
+                op: format!("read site {site}"),
+                source,
+            })?;
+        let entries = self.store.quarantined(site).await?;
+        // The replay never saves a checkpoint: a lease no one holds (epoch -1) keeps it so.
+        let sideloader = Sideloader::for_fleet_site(
+            &config,
+            SiteCheckpointStore::new(
+                self.store.clone(),
+                self.shared.owner.clone(),
+                Lease {
+                    site: site.to_owned(),
+                    epoch: -1,
+                },
+            ),
+            SiteQuarantine::new(self.store.clone(), site),
+        )
+        .await?;
+        let scratch = std::env::temp_dir().join(format!(
+            "pbx-fleet-replay-{}-{site}.jsonl",
+            std::process::id()
+        ));
+        let io = |step: &str| {
+            let step = step.to_owned();
+            move |e: std::io::Error| Error::Failed {
+                step: format!("{step} (replay of site {site})"),
+                source: Box::new(e),
+            }
+        };
+        {
+            let mut text = String::new();
+            for (_, e) in &entries {
+                text.push_str(
+                    &serde_json::to_string(e)
+                        .map_err(|e| io("encode an entry")(std::io::Error::other(e)))?,
+                );
+                text.push('\n');
+            }
+            std::fs::write(&scratch, text).map_err(io("write a scratch file"))?;
+        }
+        let quarantine = FileQuarantine::new(&scratch);
+        let report = sideloader.replay_file(&quarantine).await;
+        let kept = quarantine.read_all();
+        let _ = std::fs::remove_file(&scratch);
+        let report = report.map_err(io("replay"))?;
+        let kept = kept.map_err(io("read the scratch file back"))?;
+        for entry in &kept {
+            self.store.quarantine(site, entry).await?;
+        }
+        let ids: Vec<i64> = entries.iter().map(|(id, _)| *id).collect();
+        self.store.unquarantine(site, &ids).await?;
+        Ok(report)
+    }
+}
+
+/// The lease loop, on its own thread and runtime ([`Fleet::run`]).
+struct Coordinator {
+    /// The leases' store (a connection of its own).
+    store: FleetStore,
+    /// The sites' store: their checkpoints and quarantine.
+    site_store: FleetStore,
+    config: FleetConfig,
+    env: Env,
+    shared: Arc<Shared>,
+    /// Where the sites run.
+    sites: tokio::runtime::Handle,
+}
+
+impl Coordinator {
+    /// Runs until `shutdown` turns true: claims, renews and releases leases, runs one
+    /// sideloader per site held, follows the site folder. On shutdown every site stops
+    /// gracefully (calls in flight finish, checkpoints saved), then the leases are released
+    /// and the heartbeat removed, so the others take the sites over at once.
+    ///
     /// # Errors
     /// None so far at run time: store failures are retried every round (and reported in the
     /// status); sites whose lease cannot be renewed stop once it would have expired.
-    pub async fn run(&self, mut shutdown: watch::Receiver<bool>) -> Result<(), Error> {
+    async fn run(self, mut shutdown: watch::Receiver<bool>) -> Result<(), Error> {
         let mut sites: BTreeMap<String, Site> = BTreeMap::new();
         let mut last_scan: Option<Instant> = None;
         let mut rounds: u64 = 0;
@@ -502,7 +635,27 @@ impl Fleet {
         let share = usize::try_from(known)
             .unwrap_or(0)
             .div_ceil(usize::try_from(live.max(1)).unwrap_or(1));
-        let holding = sites.values().filter(|s| s.lease.is_some()).count();
+        // A held site whose file turned invalid and that does not run: give it back.
+        for (id, site) in sites.iter_mut() {
+            if site.config.is_err()
+                && site.running.is_none()
+                && let Some(l) = site.lease.take()
+            {
+                tracing::info!(site = %id, "site file invalid; releasing the site");
+                self.store.release(owner, &l).await?;
+            }
+        }
+        // Held and not on its way out (a site stopping to be released counts as gone already,
+        // so the surplus is not handed over twice).
+        let holding = sites
+            .values()
+            .filter(|s| {
+                s.lease.is_some()
+                    && s.running.as_ref().is_none_or(|r| {
+                        !matches!(r.then, Some(After::Release | After::Remove | After::Drop))
+                    })
+            })
+            .count();
         if holding > share {
             // Give the surplus back, gracefully (the last claimed first).
             let mut mine: Vec<(&String, &mut Site)> = sites
@@ -615,10 +768,11 @@ impl Fleet {
         let (stop_tx, stop_rx) = watch::channel(false);
         let handle: Arc<Mutex<Option<SideloaderHandle>>> = Arc::default();
         let slot = Arc::clone(&handle);
-        let store = SiteCheckpointStore::new(self.store.clone(), self.shared.owner.clone(), lease);
-        let quarantine = SiteQuarantine::new(self.store.clone(), id);
+        let store =
+            SiteCheckpointStore::new(self.site_store.clone(), self.shared.owner.clone(), lease);
+        let quarantine = SiteQuarantine::new(self.site_store.clone(), id);
         let site = id.to_owned();
-        let task = tokio::spawn(async move {
+        let task = self.sites.spawn(async move {
             let mut sideloader = Sideloader::for_fleet_site(&config, store, quarantine).await?;
             *lock(&slot) = Some(sideloader.handle());
             tracing::info!(site = %site, "site delivering");
@@ -750,81 +904,6 @@ impl Fleet {
         }
         self.publish(sites);
         tracing::info!("fleet stopped; leases released");
-    }
-
-    /// Sends site `site`'s quarantined records again through its configuration (read from its
-    /// file, `defaults` merged under) and keeps in the store only those that still fail. Safe
-    /// while the fleet runs: entries quarantined meanwhile are not touched.
-    ///
-    /// # Errors
-    /// [`Error::Config`] for a site without a valid file; the store's errors.
-    pub async fn replay(&self, site: &str) -> Result<ReplayReport, Error> {
-        let file = [".yml", ".yaml"]
-            .iter()
-            .map(|ext| Path::new(&self.config.sites_dir).join(format!("{site}{ext}")))
-            .find(|p| p.exists())
-            .ok_or_else(|| Error::Config {
-                setting: "--site",
-                value: site.to_owned(),
-                reason: format!("has no site file in {}", self.config.sites_dir),
-            })?;
-        let text = crate::bounded::read_file_limited(&file, pbx_core::config::MAX_CONFIG_BYTES)?;
-        let config = self
-            .config
-            .site(site, &text, &|n| (self.env)(n))
-            .map_err(|source| Error::Core {
-                op: format!("read site {site}"),
-                source,
-            })?;
-        let entries = self.store.quarantined(site).await?;
-        // The replay never saves a checkpoint: a lease no one holds (epoch -1) keeps it so.
-        let sideloader = Sideloader::for_fleet_site(
-            &config,
-            SiteCheckpointStore::new(
-                self.store.clone(),
-                self.shared.owner.clone(),
-                Lease {
-                    site: site.to_owned(),
-                    epoch: -1,
-                },
-            ),
-            SiteQuarantine::new(self.store.clone(), site),
-        )
-        .await?;
-        let scratch = std::env::temp_dir().join(format!(
-            "pbx-fleet-replay-{}-{site}.jsonl",
-            std::process::id()
-        ));
-        let io = |step: &str| {
-            let step = step.to_owned();
-            move |e: std::io::Error| Error::Failed {
-                step: format!("{step} (replay of site {site})"),
-                source: Box::new(e),
-            }
-        };
-        {
-            let mut text = String::new();
-            for (_, e) in &entries {
-                text.push_str(
-                    &serde_json::to_string(e)
-                        .map_err(|e| io("encode an entry")(std::io::Error::other(e)))?,
-                );
-                text.push('\n');
-            }
-            std::fs::write(&scratch, text).map_err(io("write a scratch file"))?;
-        }
-        let quarantine = FileQuarantine::new(&scratch);
-        let report = sideloader.replay_file(&quarantine).await;
-        let kept = quarantine.read_all();
-        let _ = std::fs::remove_file(&scratch);
-        let report = report.map_err(io("replay"))?;
-        let kept = kept.map_err(io("read the scratch file back"))?;
-        for entry in &kept {
-            self.store.quarantine(site, entry).await?;
-        }
-        let ids: Vec<i64> = entries.iter().map(|(id, _)| *id).collect();
-        self.store.unquarantine(site, &ids).await?;
-        Ok(report)
     }
 }
 
