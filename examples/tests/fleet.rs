@@ -180,7 +180,7 @@ fn spawn(dir: &Path, name: &'static str, url: &str, prefix: &str) -> Process {
              logging: {{level: info}}\n\
              defaults:\n  \
                pbx: {{timezone: America/Anchorage}}\n  \
-               call_api: {{base_url: '{}', timeout_secs: 2, concurrency: 2, max_attempts: 50}}\n  \
+               call_api: {{base_url: '{}', timeout_secs: 10, concurrency: 2, max_attempts: 50}}\n  \
                extensions: {{default_email: 'pbx@example.com'}}\n  \
                polling: {{interval_secs: 1, batch_size: 50}}\n",
             LEASE.as_secs(),
@@ -557,13 +557,23 @@ fn a_fleet_of_three_processes_survives_a_kill_a_pause_and_a_stop_with_every_call
     // 6. Everything delivered exactly once.
     runtime.block_on(async { feeder.await.unwrap() });
     let expected = world.expected();
-    let deadline = Instant::now() + Duration::from_secs(60);
+    // Generous: on an overloaded host an API answer can time out, and the engine then waits
+    // out what looks like an outage with probes up to a minute apart.
+    let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let stored: BTreeSet<String> = api.lock().unwrap().stored.keys().cloned().collect();
         if stored == expected {
             break;
         }
         if Instant::now() > deadline {
+            // What the surviving process says about its sites.
+            let status = runtime.block_on(async {
+                match reqwest::get(format!("http://127.0.0.1:{}/status", p2.port)).await {
+                    Ok(r) => r.text().await.unwrap_or_default(),
+                    Err(e) => e.to_string(),
+                }
+            });
+            eprintln!("p2 /status: {status}");
             let missing: Vec<_> = expected.difference(&stored).take(10).collect();
             let extra: Vec<_> = stored.difference(&expected).take(10).collect();
             panic!(
@@ -584,7 +594,14 @@ fn a_fleet_of_three_processes_survives_a_kill_a_pause_and_a_stop_with_every_call
         started.elapsed()
     );
     let longest = watch.longest();
-    eprintln!("fleet: the longest a site went without a live owner: {longest:?}");
+    let worst = watch
+        .worst
+        .lock()
+        .unwrap()
+        .iter()
+        .max_by_key(|(_, d)| **d)
+        .map(|(s, d)| format!("{s} ({d:?})"));
+    eprintln!("fleet: the longest a site went without a live owner: {longest:?}, {worst:?}");
     assert!(
         longest <= LEASE + RENEW + SLACK,
         "a site went {longest:?} without a live owner (limit: lease {LEASE:?} + renew {RENEW:?} + {SLACK:?})"

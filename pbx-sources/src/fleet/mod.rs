@@ -152,6 +152,9 @@ struct Site {
     failures: u32,
     /// The file is gone: stop, release, forget.
     removed: bool,
+    /// Earlier incarnations whose lease was lost, finishing their calls in flight (fenced:
+    /// their saves are refused). The site may be claimed and started again meanwhile.
+    draining: Vec<JoinHandle<Result<(), Error>>>,
 }
 
 #[derive(Default)]
@@ -529,6 +532,7 @@ impl Coordinator {
                 retry_at: None,
                 failures: 0,
                 removed: false,
+                draining: Vec::new(),
             });
             site.removed = false;
             if site.text.is_some() && site.text == text_key {
@@ -718,6 +722,7 @@ impl Coordinator {
     async fn reap(&self, sites: &mut BTreeMap<String, Site>) {
         let owner = self.shared.owner.as_str();
         for (id, site) in sites.iter_mut() {
+            site.draining.retain(|t| !t.is_finished());
             let Some(running) = site.running.take_if(|r| r.task.is_finished()) else {
                 continue;
             };
@@ -754,9 +759,11 @@ impl Coordinator {
                 None => {
                     if result.is_err() && !lease_lost {
                         site.failures += 1;
-                        let pause = Duration::from_secs(5)
+                        // 2 s, 4 s, … up to a minute between starts of a failing site.
+                        let pause = Duration::from_secs(1)
                             .saturating_mul(1 << site.failures.min(6))
-                            .min(Duration::from_secs(300));
+                            .min(Duration::from_secs(60));
+                        tracing::warn!(site = %id, failures = site.failures, pause_secs = pause.as_secs(), "the site starts again after a pause");
                         site.retry_at = Some(Instant::now() + pause);
                     }
                 }
@@ -859,12 +866,17 @@ impl Coordinator {
     /// site that takes longer than 20 s is left to its lease's expiry.
     async fn shutdown(&self, sites: &mut BTreeMap<String, Site>) {
         tracing::info!("fleet stopping: finishing every site's calls in flight");
+        let owner = self.shared.owner.as_str();
+        // Leave first: the others count one process less at once, so each site released
+        // below is claimed at their next round instead of after the slowest site stopped.
+        if let Err(e) = self.store.leave(owner).await {
+            tracing::warn!(error = %e, "cannot remove the heartbeat; it expires on its own");
+        }
         for site in sites.values_mut() {
             if site.running.is_some() {
                 stop(site, After::Release);
             }
         }
-        let owner = self.shared.owner.as_str();
         let lease = self.config.lease.duration;
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -874,11 +886,17 @@ impl Coordinator {
                 .filter(|s| s.running.is_some())
                 .filter_map(|s| s.lease.clone())
                 .collect();
-            if sites.values().all(|s| s.running.is_none()) {
+            if sites
+                .values()
+                .all(|s| s.running.is_none() && s.draining.is_empty())
+            {
                 break;
             }
             if Instant::now() >= deadline {
                 for (id, site) in sites.iter_mut() {
+                    for t in site.draining.drain(..) {
+                        t.abort();
+                    }
                     if let Some(r) = site.running.take() {
                         tracing::warn!(site = %id, "the site did not stop within 20 s; its lease expires on its own");
                         r.task.abort();
@@ -899,9 +917,6 @@ impl Coordinator {
                 tracing::warn!(site = %id, error = %e, "cannot release the lease; it expires on its own");
             }
         }
-        if let Err(e) = self.store.leave(owner).await {
-            tracing::warn!(error = %e, "cannot remove the heartbeat; it expires on its own");
-        }
         self.publish(sites);
         tracing::info!("fleet stopped; leases released");
     }
@@ -920,6 +935,16 @@ trait FleetConfigExt {
 
 /// Signals a site's sideloader to stop; `then` says what follows once it stopped.
 fn stop(site: &mut Site, then: After) {
+    if then == After::Drop {
+        // The lease is gone: the old incarnation drains on its own (fenced), and the site
+        // can be claimed and started again at once.
+        site.lease = None;
+        if let Some(r) = site.running.take() {
+            let _ = r.stop.send(true);
+            site.draining.push(r.task);
+        }
+        return;
+    }
     if let Some(r) = &mut site.running {
         // A stronger follow-up wins (remove > release > drop > restart).
         let rank = |a: Option<After>| match a {
