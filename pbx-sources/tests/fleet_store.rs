@@ -208,3 +208,76 @@ async fn a_site_quarantine_keeps_its_entries_by_site() {
     assert_eq!(store.quarantined("paris").await.unwrap().len(), 1);
     drop_tables(&store, &prefix).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL (scripts/pg.sh)"]
+async fn a_site_replay_sends_its_quarantine_again_and_keeps_what_still_fails() {
+    let (store, prefix) = store("replay");
+    let dir = std::env::temp_dir().join(format!("pbx-fleet-replay-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("sites")).unwrap();
+    let calls = dir.join("calls.jsonl");
+    std::fs::write(
+        dir.join("sites").join("berlin.yml"),
+        format!(
+            "source: {{kind: file, path: '{}'}}\ncall_api: {{base_url: 'file:{}'}}\n",
+            dir.join("cdr.log").display(),
+            calls.display()
+        ),
+    )
+    .unwrap();
+    let config = pbx_core::config::FleetConfig::from_yaml(
+        &format!(
+            "store: {{url: '{}', prefix: {prefix}}}\nsites_dir: '{}'\ndefaults: {{extensions: {{default_email: 'pbx@example.com'}}}}\n",
+            pg_url(),
+            dir.join("sites").display()
+        ),
+        &|_: &str| None,
+    )
+    .unwrap();
+    let line = include_str!("../../examples/data/cdr-sample.log")
+        .lines()
+        .next()
+        .unwrap();
+    let entry = |location: &str, record: &str| pbx_core::delivery::QuarantineEntry {
+        at: chrono::DateTime::UNIX_EPOCH,
+        checkpoint: "cp".into(),
+        location: location.into(),
+        reason: "the call API rejected it (HTTP 422)".into(),
+        record: record.into(),
+    };
+    // A CDR line (replayable: delivered now) and a database row (not replayable: kept).
+    store
+        .quarantine("berlin", &entry("line 1", line))
+        .await
+        .unwrap();
+    store
+        .quarantine("berlin", &entry("row 7", ""))
+        .await
+        .unwrap();
+    store
+        .quarantine("paris", &entry("line 1", line))
+        .await
+        .unwrap();
+    let fleet = pbx_sources::fleet::Fleet::new(config, |_| None).unwrap();
+    let report = fleet.replay("berlin").await.unwrap();
+    assert_eq!(
+        (report.entries, report.delivered, report.not_replayable),
+        (2, 1, 1),
+        "{report:?}"
+    );
+    let left = store.quarantined("berlin").await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].1.location, "row 7");
+    assert_eq!(
+        store.quarantined("paris").await.unwrap().len(),
+        1,
+        "another site's quarantine is left alone"
+    );
+    assert_eq!(std::fs::read_to_string(&calls).unwrap().lines().count(), 1);
+    // A site without a file is a configuration error naming it.
+    let e = fleet.replay("oslo").await.unwrap_err();
+    assert!(e.is_config() && e.to_string().contains("oslo"), "{e}");
+    drop_tables(&store, &prefix).await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
