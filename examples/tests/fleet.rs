@@ -521,8 +521,11 @@ fn a_fleet_of_three_processes_survives_a_kill_a_pause_and_a_stop_with_every_call
             }
         }
 
-        // 4. A site file added, one removed, while running.
+        // 4. A site file added, one changed, one removed, while running.
         world.add_site(&client, ADDED, INITIAL).await;
+        let changed = dir.join("sites").join(format!("{}.yml", site_id(1)));
+        let text = std::fs::read_to_string(&changed).unwrap();
+        std::fs::write(&changed, format!("{text}polling: {{interval_secs: 2}}\n")).unwrap();
         let removed = site_id(REMOVED);
         std::fs::remove_file(dir.join("sites").join(format!("{removed}.yml"))).unwrap();
         watch.sites.lock().unwrap().remove(&removed);
@@ -553,6 +556,15 @@ fn a_fleet_of_three_processes_survives_a_kill_a_pause_and_a_stop_with_every_call
         assert!(status.success(), "p3 exited with {status}");
         eprintln!("fleet: p3 stopped {:?} after SIGTERM", stopping.elapsed());
     });
+
+    // The changed site restarted where it runs (and kept delivering: checked below).
+    let restarted = [&p1.log, &p2.log, &p3.log].iter().any(|l| {
+        std::fs::read_to_string(l)
+            .unwrap_or_default()
+            .lines()
+            .any(|line| line.contains("site file changed") && line.contains("site=site-01"))
+    });
+    assert!(restarted, "no process noticed the change of site-01's file");
 
     // 6. Everything delivered exactly once.
     runtime.block_on(async { feeder.await.unwrap() });
