@@ -487,7 +487,7 @@ impl Coordinator {
             }
             self.publish(&sites);
             tokio::select! {
-                () = tokio::time::sleep(self.config.renew_tick()) => {}
+                () = tokio::time::sleep(tick(&self.config)) => {}
                 _ = shutdown.changed() => {}
             }
         }
@@ -922,15 +922,9 @@ impl Coordinator {
     }
 }
 
-impl FleetConfigExt for FleetConfig {
-    fn renew_tick(&self) -> Duration {
-        self.lease.renew.min(self.scan)
-    }
-}
-
-/// The round's period: the renewal period, or the scan period when shorter.
-trait FleetConfigExt {
-    fn renew_tick(&self) -> Duration;
+/// The lease loop's period: the renewal period, or the scan period when shorter.
+fn tick(config: &FleetConfig) -> Duration {
+    config.lease.renew.min(config.scan)
 }
 
 /// Signals a site's sideloader to stop; `then` says what follows once it stopped.
