@@ -4,8 +4,9 @@
 //! checkpoint), one stopped gracefully; a site file added and one removed while running.
 //!
 //! Pass: every call accepted exactly once by the API stand-in (409 answers allowed); every
-//! site owned by one live process within lease expiry plus one renewal period of its owner's
-//! death or pause; no site lost. The fail-over times are printed (`--nocapture`).
+//! site owned by one live process within lease expiry plus one renewal period (+ 2.5 s for a
+//! round on a loaded host) of its owner's death or pause, and held by p2/p3 within the test's
+//! limits after each step; no site lost. The fail-over times are printed (`--nocapture`).
 //!
 //! `scripts/test.sh` runs it with a private PostgreSQL (`scripts/pg.sh`).
 
@@ -247,10 +248,9 @@ async fn leases(
         .collect()
 }
 
-/// Watches ownership every 100 ms: how long each site went without a live owner (its owner
-/// dead or paused as the test knows it, or no owner, or an expired lease), at most.
+/// Watches ownership every 100 ms: how long each site went without an owner holding an
+/// unexpired lease (released, or its owner's lease expired), at most.
 struct Watch {
-    live: Mutex<BTreeSet<String>>,
     /// Since when each site has no live owner.
     orphan_since: Mutex<BTreeMap<String, Instant>>,
     /// The longest orphan time seen per site.
@@ -262,15 +262,18 @@ struct Watch {
 
 impl Watch {
     fn observe(&self, leases: &BTreeMap<String, (Option<String>, i64, Option<f64>)>) {
-        let live = self.live.lock().unwrap().clone();
         let sites = self.sites.lock().unwrap().clone();
         let now = Instant::now();
         let mut orphan = self.orphan_since.lock().unwrap();
         let mut worst = self.worst.lock().unwrap();
         for site in &sites {
-            let owned = leases.get(site).is_some_and(|(owner, _, exp)| {
-                owner.as_ref().is_some_and(|o| live.contains(o)) && exp.is_some_and(|e| e > 0.0)
-            });
+            // Held: an owner with an unexpired lease. A dead owner's lease runs out on its
+            // own (the store's clock); from then on — or from a release — the site must find
+            // a live owner within one renewal period.
+            let owned = leases
+                .get(site)
+                .is_some_and(|(owner, _, exp)| owner.is_some() && exp.is_some_and(|e| e > 0.0));
+
             if owned {
                 if let Some(since) = orphan.remove(site) {
                     let w = worst.entry(site.clone()).or_default();
@@ -280,11 +283,6 @@ impl Watch {
                 orphan.entry(site.clone()).or_insert(now);
             }
         }
-    }
-
-    /// Marks `name` not live from now: its sites count as orphans from now on.
-    fn dead(&self, name: &str) {
-        self.live.lock().unwrap().remove(name);
     }
 
     fn longest(&self) -> Duration {
@@ -361,8 +359,9 @@ fn a_fleet_of_three_processes_survives_a_kill_a_pause_and_a_stop_with_every_call
     let url = pg_url();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let api: SharedApi = Arc::new(Mutex::new(Api {
-        // A slow API: deliveries are in flight when a process dies.
-        delay: Duration::from_millis(20),
+        // A slow API: with a call per site every 500 ms answered after 100 ms, a process's
+        // 17 sites have about 3 calls in flight at any moment — a kill is mid-delivery.
+        delay: Duration::from_millis(100),
         ..Api::default()
     }));
     let addr = serve_api(&runtime, &api);
@@ -420,7 +419,6 @@ fn a_fleet_of_three_processes_survives_a_kill_a_pause_and_a_stop_with_every_call
     let guard = DumpOnPanic(Some(Box::new(dump)));
 
     let watch = Arc::new(Watch {
-        live: Mutex::new(["p1", "p2", "p3"].map(String::from).into()),
         orphan_since: Mutex::new(BTreeMap::new()),
         worst: Mutex::new(BTreeMap::new()),
         sites: Mutex::new(BTreeSet::new()),
@@ -478,7 +476,6 @@ fn a_fleet_of_three_processes_survives_a_kill_a_pause_and_a_stop_with_every_call
         let l = leases(&client, &prefix).await;
         let of_p1 = owned_by(&l, "p1");
         signal(&p1, "KILL");
-        watch.dead("p1");
         let _ = p1.child.wait();
         let t = until_held(&client, &prefix, &of_p1, &["p2", "p3"], Duration::from_secs(20)).await;
         eprintln!("fleet: fail-over after SIGKILL: {} sites of p1 held by p2/p3 after {t:?} (lease {LEASE:?}, renew {RENEW:?})", of_p1.len());
@@ -487,7 +484,6 @@ fn a_fleet_of_three_processes_survives_a_kill_a_pause_and_a_stop_with_every_call
         let l = leases(&client, &prefix).await;
         let of_p2 = owned_by(&l, "p2");
         signal(&p2, "STOP");
-        watch.dead("p2");
         let t = until_held(&client, &prefix, &of_p2, &["p3"], Duration::from_secs(20)).await;
         eprintln!("fleet: fail-over after SIGSTOP: {} sites of p2 held by p3 after {t:?}", of_p2.len());
         let after_takeover = leases(&client, &prefix).await;
@@ -498,7 +494,6 @@ fn a_fleet_of_three_processes_survives_a_kill_a_pause_and_a_stop_with_every_call
             .get(0);
         tokio::time::sleep(Duration::from_secs(1)).await;
         signal(&p2, "CONT");
-        watch.live.lock().unwrap().insert("p2".into());
         // p2 rejoins: the share drops to 25 and p3 hands sites back.
         tokio::time::sleep(Duration::from_secs(4)).await;
         let stale = client
@@ -550,7 +545,6 @@ fn a_fleet_of_three_processes_survives_a_kill_a_pause_and_a_stop_with_every_call
         let stopping = Instant::now();
         signal(&p3, "TERM");
         let t = until_held(&client, &prefix, &of_p3, &["p2"], Duration::from_secs(30)).await;
-        watch.dead("p3");
         eprintln!("fleet: hand-over after a graceful stop: {} sites of p3 held by p2 after {t:?}", of_p3.len());
         let status = p3.child.wait().unwrap();
         assert!(status.success(), "p3 exited with {status}");
@@ -613,10 +607,12 @@ fn a_fleet_of_three_processes_survives_a_kill_a_pause_and_a_stop_with_every_call
         .iter()
         .max_by_key(|(_, d)| **d)
         .map(|(s, d)| format!("{s} ({d:?})"));
-    eprintln!("fleet: the longest a site went without a live owner: {longest:?}, {worst:?}");
+    eprintln!(
+        "fleet: the longest a site went without an unexpired lease (after its owner's lease ran out or it was released): {longest:?}, {worst:?}"
+    );
     assert!(
-        longest <= LEASE + RENEW + SLACK,
-        "a site went {longest:?} without a live owner (limit: lease {LEASE:?} + renew {RENEW:?} + {SLACK:?})"
+        longest <= RENEW + SLACK,
+        "a site went {longest:?} without an owner after its lease expired or was released (limit: one renewal {RENEW:?} + {SLACK:?} for a round on a loaded host)"
     );
     // 7. One view: p2 holds every site; an invalid site file is reported with every problem
     // while the others run.
