@@ -41,6 +41,10 @@ cargo test --workspace --locked
 # lists them as ignored instead of passing them silently); here the server is up, so run them.
 cargo test -p pbx-sources --locked --test postgres --test source_errors -- --ignored
 cargo test -p pbx-examples --locked --test postgres --test runtime -- --ignored
+# The fleet (issue #27): the store's leases and fencing, then three `pbx-sideloader fleet`
+# processes with a kill, a pause and a graceful stop (~25 s).
+cargo test -p pbx-sources --features runtime --locked --test fleet_store -- --ignored
+cargo test -p pbx-examples --locked --test fleet -- --ignored --nocapture
 # PostgreSQL stays up for the bindings' sideloader tests (pbx-py and pbx-node run.sh); it is
 # stopped after the node binding's step below.
 

@@ -486,6 +486,19 @@ pub enum Error {
         /// The panic's message.
         message: String,
     },
+    /// In a fleet: this process's lease on the site lapsed or another process claimed it
+    /// (a higher epoch), so the site's checkpoint was not saved and the site stops here. The
+    /// process that holds the site now resumes from the last checkpoint saved under a valid
+    /// lease.
+    #[error(
+        "the lease on site `{site}` (epoch {epoch}) is no longer held; not saved, the site stops here"
+    )]
+    LeaseLost {
+        /// The site id.
+        site: String,
+        /// The epoch this process claimed it with.
+        epoch: i64,
+    },
     /// With `ha`: the leadership lock was lost; delivery stopped (another instance may
     /// deliver by now).
     #[error("lost the leadership lock ({}); stopped delivering", lost_why(cause.as_deref()))]
@@ -653,6 +666,7 @@ impl Error {
             Error::Interrupted { .. } => "interrupted",
             Error::Panicked { .. } => "panicked",
             Error::LostLeadership { .. } => "lost_leadership",
+            Error::LeaseLost { .. } => "lease_lost",
         }
     }
 
@@ -694,6 +708,14 @@ mod tests {
             (failed, "failed", 1),
             (Error::Interrupted { checkpoint: None }, "interrupted", 1),
             (Error::LostLeadership { cause: None }, "lost_leadership", 1),
+            (
+                Error::LeaseLost {
+                    site: "berlin".into(),
+                    epoch: 3,
+                },
+                "lease_lost",
+                1,
+            ),
             (
                 Error::Source {
                     source: "down".into(),

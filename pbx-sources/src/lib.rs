@@ -18,6 +18,7 @@
 //! | `file` + `socket` | [`cdr_text`] | all four CDR text modes behind one type, from a `SourceConfig` |
 //! | `delivery` (default; `sync` is its old name) | [`delivery`] | the delivery engine, the call-group monitor loop, the quarantine |
 //! | `http-server` | [`http_server`] | a bounded HTTP/1 server for a service port (timeouts, connection cap, size limits, fast shutdown, bearer-token guard) |
+//! | `runtime` | `fleet` | many PBXs over several hosts: `Fleet` runs one sideloader per site it holds a lease on, coordinated by PostgreSQL (`SKIP LOCKED` claims, epoch-fenced checkpoints) |
 //! | `runtime` | `runtime` | the sideloader as a library: `Sideloader::from_config`, `once`, `run`, `backfill`, `replay`, status, and its HTTP endpoints (axum) |
 //! | `mssql` | `mssql` | a site's own CDR table on SQL Server (tiberius, rustls): [`pbx_core::CdrSource`] |
 //!
@@ -51,6 +52,8 @@ pub mod file;
 #[cfg(feature = "file")]
 pub mod file_checkpoint;
 pub mod file_lock;
+#[cfg(feature = "runtime")]
+pub mod fleet;
 #[cfg(feature = "file")]
 pub mod folder;
 #[cfg(feature = "http")]

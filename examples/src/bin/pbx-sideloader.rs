@@ -64,6 +64,24 @@ enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Serve many PBXs: `--config` names a fleet file (fleet.yml: the PostgreSQL store, lease
+    /// settings, a folder of site files and their defaults). Runs one sideloader per site this
+    /// process holds a lease on, beside other fleet processes on other hosts.
+    Fleet {
+        #[command(subcommand)]
+        action: Option<FleetAction>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum FleetAction {
+    /// Send one site's quarantined records again and keep in the store only those that still
+    /// fail (safe while the fleet runs).
+    Replay {
+        /// The site id (its file name in sites_dir without .yml).
+        #[arg(long)]
+        site: String,
+    },
 }
 
 /// What to do; a backfill draws a progress bar when `progress`.
@@ -81,9 +99,12 @@ async fn main() -> ExitCode {
         <Args as clap::CommandFactory>::command()
             .error(
                 clap::error::ErrorKind::ArgumentConflict,
-                "--once and --replay cannot be used with backfill",
+                "--once and --replay cannot be used with a subcommand",
             )
             .exit();
+    }
+    if let Some(Command::Fleet { action }) = &args.command {
+        return fleet::main(args.config.as_deref(), action.as_ref(), args.json_logs).await;
     }
     let text = match &args.config {
         None => EMBEDDED_DEFAULT.to_owned(),
@@ -102,6 +123,7 @@ async fn main() -> ExitCode {
     };
     init_logging(&config, args.json_logs);
     let mode = match &args.command {
+        Some(Command::Fleet { .. }) => unreachable!("handled above"),
         Some(Command::Backfill { from, to }) => match TimeRange::parse(from, to, config.timezone) {
             Ok(range) => Mode::Backfill {
                 range,
@@ -305,17 +327,19 @@ async fn shutdown_signal() {
 }
 
 fn init_logging(config: &Config, json: bool) {
-    let level = config
-        .service
-        .logging
-        .level
-        .parse()
-        .unwrap_or(tracing::Level::INFO);
+    init_logging_with(
+        &config.service.logging.level,
+        json || config.service.logging.format == LogFormat::Json,
+    );
+}
+
+fn init_logging_with(level: &str, json: bool) {
+    let level = level.parse().unwrap_or(tracing::Level::INFO);
     let builder = tracing_subscriber::fmt()
         .with_max_level(level)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(|| LogWriter);
-    if json || config.service.logging.format == LogFormat::Json {
+    if json {
         builder.json().init();
     } else {
         builder.fmt_fields(escaped_fields()).init();
@@ -379,5 +403,96 @@ impl std::io::Write for LogWriter {
 
     fn flush(&mut self) -> std::io::Result<()> {
         std::io::stderr().flush()
+    }
+}
+
+/// `pbx-sideloader fleet`: many PBXs, one process among several, coordinated by PostgreSQL.
+mod fleet {
+    use std::path::Path;
+    use std::process::ExitCode;
+    use std::time::Duration;
+
+    use pbx_core::config::{FleetConfig, LogFormat};
+    use pbx_sources::fleet::{Fleet, endpoints};
+    use tokio::sync::watch;
+
+    use super::{
+        FleetAction, escape_controls, fail, init_logging_with, serve_endpoints, shutdown_signal,
+    };
+
+    pub(super) async fn main(
+        config: Option<&Path>,
+        action: Option<&FleetAction>,
+        json_logs: bool,
+    ) -> ExitCode {
+        let Some(path) = config else {
+            return fail(2, "fleet: --config names the fleet file (fleet.yml)");
+        };
+        let text =
+            match pbx_sources::bounded::read_file_limited(path, pbx_core::config::MAX_CONFIG_BYTES)
+            {
+                Ok(t) => t,
+                Err(e) => return fail(2, e),
+            };
+        let config = match FleetConfig::from_yaml(&text, &|name| std::env::var(name).ok()) {
+            Ok(c) => c,
+            Err(e) => return fail(2, e),
+        };
+        init_logging_with(
+            &config.log_level,
+            json_logs || config.log_format == LogFormat::Json,
+        );
+        let fleet = match Fleet::new(config.clone(), |name| std::env::var(name).ok()) {
+            Ok(f) => f,
+            Err(e) => return fail(e.exit_code(), e),
+        };
+        match action {
+            Some(FleetAction::Replay { site }) => match fleet.replay(site).await {
+                Ok(r) => {
+                    println!(
+                        "pbx-sideloader: site {site}: replayed {} quarantined records: {} delivered, {} already delivered, {} skipped, {} kept ({} not replayable)",
+                        r.entries, r.delivered, r.duplicates, r.skipped, r.kept, r.not_replayable
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e.exit_code(), escape_controls(&e.to_string())),
+            },
+            None => serve(fleet, &config).await,
+        }
+    }
+
+    async fn serve(fleet: Fleet, config: &FleetConfig) -> ExitCode {
+        let listener = match tokio::net::TcpListener::bind(config.listen).await {
+            Ok(l) => l,
+            Err(e) => return fail(1, format_args!("cannot listen on {}: {e}", config.listen)),
+        };
+        tracing::info!(listen = %listener.local_addr().map_or(config.listen, |a| a), owner = fleet.owner(), "fleet: serving /health, /status, /status/sites/<id>, /metrics");
+        pbx_sources::http_server::warn_if_exposed(config.listen, config.http_token.is_some());
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let server = tokio::spawn(serve_endpoints(
+            listener,
+            endpoints::router(fleet.handle()),
+            stop_tx.subscribe(),
+        ));
+        let mut run = std::pin::pin!(fleet.run(stop_rx));
+        let code = tokio::select! {
+            () = shutdown_signal() => {
+                tracing::info!("stopping: finishing every site's calls in flight, then releasing the leases");
+                let _ = stop_tx.send(true);
+                if tokio::time::timeout(Duration::from_secs(40), &mut run).await.is_err() {
+                    tracing::warn!("the fleet did not stop within 40 s; its leases expire on their own");
+                }
+                ExitCode::SUCCESS
+            }
+            result = &mut run => {
+                if let Err(e) = result {
+                    tracing::error!(error = %e, "the fleet stopped");
+                }
+                ExitCode::from(1)
+            }
+        };
+        let _ = stop_tx.send(true);
+        let _ = server.await;
+        code
     }
 }

@@ -19,6 +19,7 @@
 //! # Ok::<(), pbx_core::Error>(())
 //! ```
 
+mod fleet;
 mod legacy;
 mod raw;
 mod secret;
@@ -43,6 +44,7 @@ use crate::groups::MonitorConfig;
 use crate::hours::BusinessHours;
 use crate::missed::MissedCalls;
 
+pub use fleet::{FleetConfig, LeaseSettings, MAX_SITE_ID_LEN, check_site_id, site_id_of_file};
 pub use secret::Secret;
 pub use source_kind::SourceKind;
 pub use url::redact_url;

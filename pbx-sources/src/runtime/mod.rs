@@ -48,7 +48,8 @@ use tokio::sync::{Notify, watch};
 
 use crate::Error;
 use crate::delivery::{
-    Engine, EngineOptions, FileQuarantine, GroupHealth, GroupLoop, Schedule, ScheduleSource, Status,
+    Engine, EngineOptions, FileQuarantine, GroupHealth, GroupLoop, Quarantine, Schedule,
+    ScheduleSource, Status,
 };
 use crate::file_lock::{FileLock, lock_exclusive};
 use crate::http::{CallLoggerClient, CallLoggerConfig, RetryPolicy};
@@ -381,6 +382,8 @@ pub struct Sideloader {
     directory: Option<Arc<XapiExtensionDirectory>>,
     pipeline: Pipeline,
     quarantine: Arc<FileQuarantine>,
+    /// A fleet site's quarantine (in the fleet store), used instead of the file.
+    fleet_quarantine: Option<Arc<dyn Quarantine>>,
     handle: SideloaderHandle,
 }
 
@@ -402,17 +405,40 @@ impl Sideloader {
     /// the call file cannot be opened.
     pub async fn from_config(config: &Config) -> Result<Sideloader, Error> {
         let source = build_source(&config.source, None).await?;
-        Self::with_source(config, source).await
+        Self::with_source(config, source, None).await
     }
 
-    async fn with_source(config: &Config, source: Source) -> Result<Sideloader, Error> {
+    /// A fleet site's sideloader: `config` without its `checkpoint` and `quarantine`
+    /// sections — the site's checkpoints and quarantine live in the fleet store, the
+    /// checkpoints fenced by the site's lease.
+    pub(crate) async fn for_fleet_site(
+        config: &Config,
+        store: crate::fleet::SiteCheckpointStore,
+        quarantine: crate::fleet::SiteQuarantine,
+    ) -> Result<Sideloader, Error> {
+        let source = build_source(&config.source, None).await?;
+        Self::with_source(
+            config,
+            source,
+            Some((Store::Fleet(Box::new(store)), Arc::new(quarantine))),
+        )
+        .await
+    }
+
+    async fn with_source(
+        config: &Config,
+        source: Source,
+        fleet: Option<(Store, Arc<dyn Quarantine>)>,
+    ) -> Result<Sideloader, Error> {
         let refuse = |part: &'static str| {
             move |e: Error| Error::Setup {
                 part,
                 source: Box::new(e),
             }
         };
-        distinct_files(config)?;
+        if fleet.is_none() {
+            distinct_files(config)?;
+        }
         let sink = match config.call_api.base_url.strip_prefix("file:") {
             // Runtime state, not configuration: a failure (exit 1, systemd restarts), never 2.
             Some(path) => Sink::File(JsonLinesSink::open(path).map_err(|e| Error::Failed {
@@ -429,7 +455,10 @@ impl Sideloader {
                 ))
             }
         };
-        let store = Arc::new(build_store(&config.checkpoint)?);
+        let (store, state) = match fleet {
+            Some((store, quarantine)) => (Arc::new(store), Some(quarantine)),
+            None => (Arc::new(build_store(&config.checkpoint)?), None),
+        };
         let quarantine = Arc::new(FileQuarantine::new(&config.quarantine_path));
         let xapi = match &config.xapi {
             None => None,
@@ -501,6 +530,7 @@ impl Sideloader {
             directory,
             pipeline,
             quarantine,
+            fleet_quarantine: state,
             handle,
         })
     }
@@ -522,6 +552,10 @@ impl Sideloader {
     /// [`Error::InUse`] instead of overwriting this one's checkpoints. An idle sideloader
     /// holds no lock.
     fn hold_files(&self) -> Result<Vec<FileLock>, Error> {
+        if self.fleet_quarantine.is_some() {
+            // A fleet site keeps no state in files: its lease guards it.
+            return Ok(Vec::new());
+        }
         // Not beside a device or a FIFO (`/dev/zero`): no lock file in `/dev`; reading
         // such a path is refused anyway.
         let lockable = |path: &Path| std::fs::metadata(path).map_or(true, |m| m.is_file());
@@ -572,7 +606,10 @@ impl Sideloader {
             Arc::clone(&self.sink),
             Arc::clone(&self.store),
             self.pipeline.clone(),
-            Arc::clone(&self.quarantine) as _,
+            match &self.fleet_quarantine {
+                Some(q) => Arc::clone(q),
+                None => Arc::clone(&self.quarantine) as _,
+            },
             self.options(range),
         )
         .with_trigger(Arc::clone(&self.handle.shared.trigger));
@@ -704,6 +741,16 @@ impl Sideloader {
                 step: format!("cannot replay {}", self.config.quarantine_path),
                 source: e.into(),
             })
+    }
+
+    /// Sends the quarantined entries in the file `quarantine` again through this
+    /// sideloader's pipeline and sink, rewriting the file with those that still fail (a fleet
+    /// site's replay: its entries are copied from the store to a scratch file and back).
+    pub(crate) async fn replay_file(
+        &self,
+        quarantine: &FileQuarantine,
+    ) -> std::io::Result<ReplayReport> {
+        crate::delivery::replay(quarantine, &self.pipeline, &*self.sink, Utc::now()).await
     }
 
     /// The service: rounds until `shutdown` turns true (woken early by the source, the

@@ -128,6 +128,8 @@ pub(crate) async fn build_source(
 pub(crate) enum Store {
     File(FileCheckpointStore),
     Postgres(Box<PgCheckpointStore>),
+    /// A fleet site's checkpoints, fenced by its lease.
+    Fleet(Box<crate::fleet::SiteCheckpointStore>),
 }
 
 #[async_trait]
@@ -138,6 +140,7 @@ impl CheckpointStore for Store {
         match self {
             Store::File(s) => s.load(key).await,
             Store::Postgres(s) => s.load(key).await,
+            Store::Fleet(s) => s.load(key).await,
         }
     }
 
@@ -145,6 +148,7 @@ impl CheckpointStore for Store {
         match self {
             Store::File(s) => s.save(key, checkpoint).await,
             Store::Postgres(s) => s.save(key, checkpoint).await,
+            Store::Fleet(s) => s.save(key, checkpoint).await,
         }
     }
 }
