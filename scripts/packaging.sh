@@ -8,7 +8,7 @@
 #   crates       `cargo package --list` of pbx-core and pbx-sources holds only sources, README, licences
 #   docs         `cargo doc --no-deps --workspace` with RUSTDOCFLAGS="-D warnings"
 #   features     pbx-sources builds (cargo check) with --no-default-features, and with each feature alone
-#   config-docs  the README's configuration reference lists exactly the keys of the config structs
+#   config-docs  docs/configuration.md's reference lists exactly the keys of the config structs
 #   systemd      `systemd-analyze verify` of deploy/pbx-sideloader.service
 #   dockerfile   deploy/Dockerfile keeps its conventions (it is not built: no container engine here)
 #   wheel        `maturin build --release` → abi3 wheel, installed from the file into a fresh venv
@@ -95,7 +95,7 @@ print(" ".join(sorted(f for f in pkg["features"] if f != "default" and not f.sta
 }
 
 config_docs() {
-  step "README configuration reference against pbx-core/src/config/raw.rs"
+  step "docs/configuration.md reference against pbx-core/src/config/raw.rs"
   python3 scripts/check_config_reference.py
 }
 

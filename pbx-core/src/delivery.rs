@@ -205,9 +205,10 @@ impl Pipeline {
 /// A time range to backfill: `from` (inclusive) to `to` (exclusive), in UTC.
 ///
 /// The engine skips calls outside it ([`Pipeline::prepare_within`], reason
-/// [`SkipReason::OutsideRange`]). A source that can narrow its own query (a database
-/// source: `WHERE time_start >= $from AND time_start < $to`) may take the range as well, so
-/// it reads less; the engine's filter stays, so a source that cannot is still correct.
+/// [`SkipReason::OutsideRange`]). A source that can narrow its own query (the PostgreSQL
+/// sources: `WHERE time_start >= $from AND time_start < $to`) may take the range as well, so
+/// it reads less; the engine's filter stays, so a source that cannot (the CDR text sources,
+/// `mssql_table`) is still correct.
 ///
 /// ```
 /// use chrono::NaiveDate;

@@ -467,7 +467,7 @@ impl Config {
     ///
     /// `env` looks up variables for `${VAR}`; pass `&|n| std::env::var(n).ok()` for the
     /// process environment. The old Node sideloader's YAML shape is recognised and read too
-    /// (see the README's "Configuration" section).
+    /// (see docs/migrating-from-node.md).
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] with every problem found, each with its path and value.

@@ -113,13 +113,13 @@ pub(crate) async fn build_source(
             setting: "source.kind",
             value: "mssql_table".into(),
             reason: "needs a build with the `mssql` feature \
-                     (cargo build --release -p pbx-examples --features mssql); see the README"
+                     (cargo build --release -p pbx-examples --features mssql); see docs/sql-server.md"
                 .into(),
         }),
         other => Err(Error::Config {
             setting: "source.kind",
             value: other.kind().code().into(),
-            reason: "is not available in this build yet; see the README".into(),
+            reason: "is not available in this build yet; see docs/running-against-3cx.md".into(),
         }),
     }
 }
