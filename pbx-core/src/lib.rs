@@ -52,6 +52,7 @@ mod traits;
 pub mod unknown_types;
 pub mod unmapped;
 pub mod vocab;
+pub mod vocabularies;
 
 // The README's Rust example (and any other `rust` block in it) runs as a doctest of this crate,
 // and so does every `rust` block of the pages under docs/ (`tests/house.rs` fails when a page
