@@ -108,7 +108,7 @@ systemd() {
   if ! command -v systemd-analyze >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null
   fi
-  cargo build --quiet --locked -p pbx-examples --bin pbx-sideloader
+  cargo build --quiet --locked -p pbx-sideloader --bin pbx-sideloader
   local bin=$PWD/target/debug/pbx-sideloader root=$work/systemd-root unit out units
   # The flags the unit passes must be flags the program knows.
   for flag in --config --json-logs; do
@@ -149,7 +149,7 @@ dockerfile() {
   grep -q '^VOLUME .*"/etc/pbx"' "$f" && grep -q '^VOLUME .*"/var/lib/pbx"' "$f" || fail "$f: config and state volumes"
   grep -q '^HEALTHCHECK .*' "$f" && grep -q '/health' "$f" || fail "$f: HEALTHCHECK on /health"
   grep -q -- '--bin pbx-sideloader' "$f" || fail "$f: does not build pbx-sideloader"
-  cargo build --quiet --locked -p pbx-examples --bin pbx-sideloader
+  cargo build --quiet --locked -p pbx-sideloader --bin pbx-sideloader
   for flag in $(grep '^CMD' "$f" | grep -o -- '--[a-z-]*'); do
     "$bin" --help | grep -q -- "$flag" || fail "$f passes $flag, which pbx-sideloader does not know"
   done

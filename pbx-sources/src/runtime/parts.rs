@@ -113,7 +113,7 @@ pub(crate) async fn build_source(
             setting: "source.kind",
             value: "mssql_table".into(),
             reason: "needs a build with the `mssql` feature \
-                     (cargo build --release -p pbx-examples --features mssql); see docs/sql-server.md"
+                     (cargo build --release -p pbx-sideloader --features mssql); see docs/sql-server.md"
                 .into(),
         }),
         other => Err(Error::Config {
