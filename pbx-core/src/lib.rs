@@ -36,6 +36,7 @@
 
 pub mod call;
 pub mod cdr;
+pub mod cdr_json;
 pub mod config;
 pub mod delivery;
 pub mod direction;
@@ -44,7 +45,6 @@ pub mod extensions;
 pub mod framing;
 pub mod groups;
 pub mod hours;
-pub mod jsonl;
 #[cfg(feature = "testing")]
 pub mod memory;
 pub mod phone;

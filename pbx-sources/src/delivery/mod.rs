@@ -28,7 +28,7 @@
 //! configured entries win). When the directory fails, the last map is kept.
 
 mod flow;
-mod groups;
+use crate::group_monitor as groups;
 pub(crate) mod panics;
 mod quarantine;
 mod skips;

@@ -297,7 +297,7 @@ impl RecordingSleeper {
 }
 
 #[cfg(feature = "http")]
-impl pbx_sources::http::Sleeper for RecordingSleeper {
+impl pbx_sources::call_logger::Sleeper for RecordingSleeper {
     fn sleep(
         &self,
         delay: Duration,
