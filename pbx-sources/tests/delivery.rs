@@ -245,9 +245,7 @@ async fn faults_cost_at_most_twice_the_clean_time() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poison_call_is_set_aside_and_replayed_once_the_api_accepts_it() {
-    let dir = std::env::temp_dir().join(format!("pbx-poison-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = pbx_testkit::scratch("poison");
     let records = cdr_lines(300);
     let calls = calls_in(&records);
     // The 11th record's call trips a bug on the server: always 500.
