@@ -53,6 +53,7 @@ pub mod unknown_types;
 pub mod unmapped;
 pub mod vocab;
 pub mod vocabularies;
+pub mod zone;
 
 // The README's Rust example (and any other `rust` block in it) runs as a doctest of this crate,
 // and so does every `rust` block of the pages under docs/ (`tests/house.rs` fails when a page
