@@ -18,7 +18,7 @@ if [ ! -x /usr/bin/time ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time
 fi
 
-cargo build --release --locked -p pbx-examples --bin pbx-sideloader -p pbx-benches --bin fast-call-api
+cargo build --release --locked -p pbx-sideloader --bin pbx-sideloader -p pbx-benches --bin fast-call-api
 work=$(mktemp -d /tmp/pbx-backfill.XXXXXX)
 api_pid=
 cleanup() {

@@ -30,7 +30,7 @@ quiet() { "$@" >>"$log" 2>&1 || { cat "$log" >&2; echo "compare.sh: failed: $*" 
 # 1. Release artifacts.
 step "building core-bench and phone-bench (release)…"
 quiet env CARGO_TARGET_DIR="$t/rust" cargo build --release --locked -p pbx-benches \
-  --bin core-bench --bin phone-bench -p pbx-examples --bin pbx-convert
+  --bin core-bench --bin phone-bench -p pbx-sideloader --bin pbx-convert
 bin=$t/rust/release
 
 step "building the Python wheel (maturin, release)…"

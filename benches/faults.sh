@@ -15,7 +15,7 @@ rows=${1:-20000}
 : "${PBX_TEST_PG_URL:?run through scripts/pg.sh: scripts/pg.sh benches/faults.sh}"
 psql="${PBX_PG_BIN:-/usr/bin}/psql"
 
-cargo build --release --locked -p pbx-examples --bin pbx-sideloader -p pbx-benches --bin faulty-call-api
+cargo build --release --locked -p pbx-sideloader --bin pbx-sideloader -p pbx-benches --bin faulty-call-api
 work=$(mktemp -d /tmp/pbx-faults.XXXXXX)
 api_pid=
 cleanup() {

@@ -8,7 +8,7 @@
 # cdr-v16-20field.log with --template 20) and any extra 27-field files, each with four option
 # sets, and compares stdout and exit codes with cmp. Prints one line per run and exits 1 on any
 # difference. An old binary: `git worktree add /tmp/old <commit> && (cd /tmp/old && cargo build
-# -p pbx-examples --bin pbx-convert)`.
+# -p pbx-sideloader --bin pbx-convert)`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 old=$1 new=$2

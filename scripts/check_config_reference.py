@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Checks the README's configuration reference against the config structs, both ways.
+"""Checks the configuration reference (docs/configuration.md) against the config structs, both ways.
 
 The keys come from pbx-core/src/config/raw.rs — the serde structs the YAML is read into (unknown
 keys are errors there, so these are exactly the keys a user may write). Each field becomes a
 dotted path: a nested struct adds `.field`, a list of structs `[].field`, a map of structs
-`.<name>` (documented once, not expanded). The README's "## Configuration reference" section
-must have a table row for every path (the first cell's `backticked` keys) and no row for a key
-that does not exist. Run by scripts/packaging.sh (config-docs).
+`.<name>` (documented once, not expanded). The "## Configuration reference" section of
+docs/configuration.md must have a table row for every path (the first cell's `backticked` keys)
+and no row for a key that does not exist; the README links there and holds no reference of its
+own (one reference, so two cannot disagree). Run by scripts/packaging.sh (config-docs).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RAW = ROOT / "pbx-core/src/config/raw.rs"
 README = ROOT / "README.md"
+REFERENCE = ROOT / "docs/configuration.md"
 SECTION = "## Configuration reference"
 
 # What a map of structs is keyed by, for its placeholder (`groups.hours.<group>`).
@@ -60,10 +62,10 @@ def paths(all_structs: dict[str, list[tuple[str, str]]], name: str, prefix: str)
     return keys
 
 
-def documented(readme: str) -> set[str]:
-    if SECTION not in readme:
-        sys.exit(f"check_config_reference: README.md has no '{SECTION}' section")
-    body = readme.split(SECTION, 1)[1]
+def documented(text: str) -> set[str]:
+    if SECTION not in text:
+        sys.exit(f"check_config_reference: docs/configuration.md has no '{SECTION}' section")
+    body = text.split(SECTION, 1)[1]
     body = re.split(r"^## ", body, maxsplit=1, flags=re.M)[0]
     keys = set()
     for row in body.splitlines():
@@ -79,21 +81,26 @@ def main() -> int:
     if "RawConfig" not in all_structs:
         sys.exit("check_config_reference: no RawConfig in pbx-core/src/config/raw.rs")
     want = paths(all_structs, "RawConfig", "")
-    have = documented(README.read_text())
+    if SECTION in README.read_text():
+        sys.exit(
+            f"check_config_reference: README.md has a '{SECTION}' section; the reference lives in "
+            "docs/configuration.md (move the rows there)"
+        )
+    have = documented(REFERENCE.read_text())
     missing = [k for k in want if k not in have]
     extra = sorted(have - set(want))
     if missing or extra:
         for k in missing:
-            print(f"  README lacks `{k}` (a key of the config structs)", file=sys.stderr)
+            print(f"  docs/configuration.md lacks `{k}` (a key of the config structs)", file=sys.stderr)
         for k in extra:
-            print(f"  README documents `{k}`, which the config structs do not have", file=sys.stderr)
+            print(f"  docs/configuration.md documents `{k}`, which the config structs do not have", file=sys.stderr)
         print(
-            f"check_config_reference: the README's '{SECTION}' disagrees with "
+            f"check_config_reference: the '{SECTION}' of docs/configuration.md disagrees with "
             f"pbx-core/src/config/raw.rs ({len(missing)} missing, {len(extra)} unknown)",
             file=sys.stderr,
         )
         return 1
-    print(f"check_config_reference: all {len(want)} configuration keys are in the README, and no others")
+    print(f"check_config_reference: all {len(want)} configuration keys are in docs/configuration.md, and no others")
     return 0
 
 

@@ -8,7 +8,7 @@
 #   crates       `cargo package --list` of pbx-core and pbx-sources holds only sources, README, licences
 #   docs         `cargo doc --no-deps --workspace` with RUSTDOCFLAGS="-D warnings"
 #   features     pbx-sources builds (cargo check) with --no-default-features, and with each feature alone
-#   config-docs  the README's configuration reference lists exactly the keys of the config structs
+#   config-docs  docs/configuration.md's reference lists exactly the keys of the config structs
 #   systemd      `systemd-analyze verify` of deploy/pbx-sideloader.service
 #   dockerfile   deploy/Dockerfile keeps its conventions (it is not built: no container engine here)
 #   wheel        `maturin build --release` → abi3 wheel, installed from the file into a fresh venv
@@ -95,7 +95,7 @@ print(" ".join(sorted(f for f in pkg["features"] if f != "default" and not f.sta
 }
 
 config_docs() {
-  step "README configuration reference against pbx-core/src/config/raw.rs"
+  step "docs/configuration.md reference against pbx-core/src/config/raw.rs"
   python3 scripts/check_config_reference.py
 }
 
@@ -108,7 +108,7 @@ systemd() {
   if ! command -v systemd-analyze >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null
   fi
-  cargo build --quiet --locked -p pbx-examples --bin pbx-sideloader
+  cargo build --quiet --locked -p pbx-sideloader --bin pbx-sideloader
   local bin=$PWD/target/debug/pbx-sideloader root=$work/systemd-root unit out units
   # The flags the unit passes must be flags the program knows.
   for flag in --config --json-logs; do
@@ -149,7 +149,7 @@ dockerfile() {
   grep -q '^VOLUME .*"/etc/pbx"' "$f" && grep -q '^VOLUME .*"/var/lib/pbx"' "$f" || fail "$f: config and state volumes"
   grep -q '^HEALTHCHECK .*' "$f" && grep -q '/health' "$f" || fail "$f: HEALTHCHECK on /health"
   grep -q -- '--bin pbx-sideloader' "$f" || fail "$f: does not build pbx-sideloader"
-  cargo build --quiet --locked -p pbx-examples --bin pbx-sideloader
+  cargo build --quiet --locked -p pbx-sideloader --bin pbx-sideloader
   for flag in $(grep '^CMD' "$f" | grep -o -- '--[a-z-]*'); do
     "$bin" --help | grep -q -- "$flag" || fail "$f passes $flag, which pbx-sideloader does not know"
   done

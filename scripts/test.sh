@@ -40,11 +40,11 @@ cargo test --workspace --locked
 # The tests that need PostgreSQL are `#[ignore = "needs PostgreSQL…"]` (a plain `cargo test`
 # lists them as ignored instead of passing them silently); here the server is up, so run them.
 cargo test -p pbx-sources --locked --test postgres --test source_errors -- --ignored
-cargo test -p pbx-examples --locked --test postgres --test runtime -- --ignored
+cargo test -p pbx-sideloader --locked --test postgres --test runtime -- --ignored
 # The fleet (issue #27): the store's leases and fencing, then three `pbx-sideloader fleet`
 # processes with a kill, a pause and a graceful stop (~25 s).
 cargo test -p pbx-sources --features runtime --locked --test fleet_store -- --ignored
-cargo test -p pbx-examples --locked --test fleet -- --ignored --nocapture
+cargo test -p pbx-sideloader --locked --test fleet -- --ignored --nocapture
 # PostgreSQL stays up for the bindings' sideloader tests (pbx-py and pbx-node run.sh); it is
 # stopped after the node binding's step below.
 
@@ -59,7 +59,7 @@ if [ -n "${PBX_TEST_MSSQL_URL:-}" ]; then
 fi
 cargo test -p pbx-sources --features mssql --locked --doc mssql
 # The sideloader with `source.kind: mssql_table` (examples' feature `mssql`).
-cargo clippy -p pbx-examples --features mssql --all-targets --locked -- -D warnings
+cargo clippy -p pbx-sideloader --features mssql --all-targets --locked -- -D warnings
 # --- end SQL Server source ---------------------------------------------------------------
 
 # --- phone differential test (pbx-core::phone vs Python phonenumbers) ---------------------
@@ -89,14 +89,14 @@ trap - EXIT
 step "main job: the sideloader on its embedded default, twice (the second run delivers nothing)"
 # out/ holds only this demo's output (calls, checkpoint, quarantine): start it afresh.
 rm -rf out
-first=$(cargo run --quiet --locked -p pbx-examples --bin pbx-sideloader -- --once)
-second=$(cargo run --quiet --locked -p pbx-examples --bin pbx-sideloader -- --once)
+first=$(cargo run --quiet --locked -p pbx-sideloader --bin pbx-sideloader -- --once)
+second=$(cargo run --quiet --locked -p pbx-sideloader --bin pbx-sideloader -- --once)
 printf '%s\n%s\n' "$first" "$second"
 case "$first" in "pbx-sideloader: 0 delivered"*) echo "scripts/test.sh: the first run delivered nothing" >&2; exit 1 ;; esac
 case "$second" in "pbx-sideloader: 0 delivered, 0 already delivered, 0 skipped"*) ;; *) echo "scripts/test.sh: the second run was not empty" >&2; exit 1 ;; esac
 
 step "pbx-convert over the bundled sample: one JSON object per input line"
-out=$(cargo run --quiet --locked -p pbx-examples --bin pbx-convert -- \
+out=$(cargo run --quiet --locked -p pbx-sideloader --bin pbx-convert -- \
   --timezone America/Anchorage --extensions examples/data/extensions.yml examples/data/cdr-sample.log)
 want=$(grep -c '' examples/data/cdr-sample.log)
 got=$(printf '%s\n' "$out" | grep -c '^{"line":')

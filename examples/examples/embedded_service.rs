@@ -4,7 +4,7 @@
 //! Ctrl-C (the round in progress finishes, its checkpoint saved).
 //!
 //! ```text
-//! cargo run -p pbx-examples --example embedded_service -- examples/config/embedded-default.yml 127.0.0.1:8080
+//! cargo run -p pbx-sideloader --example embedded_service -- examples/config/embedded-default.yml 127.0.0.1:8080
 //! curl localhost:8080/hello; curl localhost:8080/status
 //! ```
 //!

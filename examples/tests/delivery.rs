@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Api, BIN, SharedApi, scratch, serve_api};
+use common::{BIN, CallApi, SharedCallApi, scratch, serve_call_api};
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data");
 
@@ -73,11 +73,11 @@ fn once_gives_up_with_exit_1_and_one_line_when_the_api_is_down() {
 fn sigterm_during_once_saves_the_acknowledged_prefix_and_a_second_run_finishes() {
     let dir = scratch("sigterm");
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let api: SharedApi = Arc::new(Mutex::new(Api {
+    let api: SharedCallApi = Arc::new(Mutex::new(CallApi {
         delay: Duration::from_millis(150),
-        ..Api::default()
+        ..CallApi::default()
     }));
-    let addr = serve_api(&runtime, &api);
+    let addr = serve_call_api(&runtime, &api);
     let cfg = config(&dir, &format!("http://{addr}"), ", concurrency: 2");
     let child = Command::new(BIN)
         .args(["--config", cfg.to_str().unwrap(), "--once"])

@@ -200,8 +200,7 @@ fn unreadable_input_exits_1() {
 
 #[test]
 fn invalid_extensions_yaml_is_an_argument_error() {
-    let dir = std::env::temp_dir().join(format!("pbx-convert-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = pbx_testkit::scratch("test");
     let path = dir.join("bad.yml");
     std::fs::write(&path, "extensions: [1, 2]\n").unwrap();
     let out = run(&["--extensions", path.to_str().unwrap()], Some(b""));
@@ -212,8 +211,7 @@ fn invalid_extensions_yaml_is_an_argument_error() {
 
 #[test]
 fn extensions_may_be_a_flat_map_or_the_configuration_shape() {
-    let dir = std::env::temp_dir().join(format!("pbx-convert-flat-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = pbx_testkit::scratch("flat");
     let sample = format!("{DATA}/cdr-sample.log");
     let nested = run(
         &["--extensions", &format!("{DATA}/extensions.yml"), &sample],
@@ -342,8 +340,7 @@ fn an_endless_line_on_stdin_is_skipped_as_it_is_read() {
 
 #[test]
 fn a_directory_as_input_or_extensions_is_named() {
-    let dir = std::env::temp_dir().join(format!("pbx-convert-dir-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = pbx_testkit::scratch("dir");
     let out = run(&[dir.to_str().unwrap()], None);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -367,8 +364,7 @@ fn extension_files_are_bounded_and_checked_like_the_sideloaders() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("over the limit of 1048576 bytes"), "{err}");
-    let dir = std::env::temp_dir().join(format!("pbx-convert-ext-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = pbx_testkit::scratch("ext");
     let path = dir.join("ext.yml");
     for (yaml, expected) in [
         (
@@ -416,8 +412,7 @@ fn a_byte_order_mark_starting_the_input_is_not_part_of_the_first_record() {
         "3cx-40001-000001A19D361A38_5204"
     );
     assert_eq!(from_stdin, plain);
-    let dir = std::env::temp_dir().join(format!("pbx-convert-bom-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = pbx_testkit::scratch("bom");
     let file = dir.join("cdr.log");
     std::fs::write(&file, &marked).unwrap();
     let from_file = json_lines(&run(&[&args[..], &[file.to_str().unwrap()]].concat(), None));

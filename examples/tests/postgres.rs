@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{
-    Api, BIN, Rng, SharedApi, accepted_ids, free_port, pg_connect, pg_url, scratch, serve_api,
-    serve_resetting_proxy, site_source, site_table, stored_checkpoint,
+    BIN, CallApi, Faults, Rng, SharedCallApi, accepted_ids, free_port, pg_connect, pg_url, scratch,
+    serve_call_api, serve_resetting_proxy, site_source, site_table, stored_checkpoint,
 };
 
 fn write_config(dir: &Path, url: &str, schema: &str, base_url: &str, extra: &str) -> String {
@@ -61,8 +61,8 @@ fn a_site_table_is_delivered_once_and_a_second_run_delivers_nothing() {
     let schema = format!("wire_once_{}", std::process::id());
     let rows = 2_345;
     runtime.block_on(async { site_table(&pg_connect(&url).await, &schema, rows).await });
-    let api: SharedApi = Arc::new(Mutex::new(Api::default()));
-    let addr = serve_api(&runtime, &api);
+    let api: SharedCallApi = Arc::new(Mutex::new(CallApi::default()));
+    let addr = serve_call_api(&runtime, &api);
     let dir = scratch("pg-once");
     let config = write_config(&dir, &url, &schema, &format!("http://{addr}"), "");
 
@@ -90,8 +90,8 @@ fn a_site_table_is_delivered_once_and_a_second_run_delivers_nothing() {
 
     // A backfill of ten minutes (calls start one a second from 18:00:01 UTC) to a fresh API:
     // exactly the calls that started in it, under its own checkpoint; the live one stays.
-    let fresh: SharedApi = Arc::new(Mutex::new(Api::default()));
-    let fresh_addr = serve_api(&runtime, &fresh);
+    let fresh: SharedCallApi = Arc::new(Mutex::new(CallApi::default()));
+    let fresh_addr = serve_call_api(&runtime, &fresh);
     let config = write_config(&dir, &url, &schema, &format!("http://{fresh_addr}"), "");
     let (ok, out) = run_once(
         &config,
@@ -127,11 +127,8 @@ fn fault_campaign_every_call_exactly_once_through_failures_resets_kills_and_an_o
     let schema = format!("wire_fault_{}", std::process::id());
     let rows = 20_000;
     runtime.block_on(async { site_table(&pg_connect(&url).await, &schema, rows).await });
-    let api: SharedApi = Arc::new(Mutex::new(Api {
-        faults: true,
-        ..Api::default()
-    }));
-    let backend = serve_api(&runtime, &api);
+    let api: SharedCallApi = CallApi::shared(Faults::RARE);
+    let backend = serve_call_api(&runtime, &api);
     let proxy = serve_resetting_proxy(&runtime, backend);
     let dir = scratch("pg-fault");
     let config = write_config(&dir, &url, &schema, &format!("http://{proxy}"), "");
@@ -218,11 +215,11 @@ fn ha_the_standby_takes_over_when_the_leader_dies_without_loss_or_double_accepta
     let rows = 3_000;
     runtime.block_on(async { site_table(&pg_connect(&url).await, &schema, rows).await });
     // A slow API (4 calls in flight, 10 ms each): the drain takes several seconds.
-    let api: SharedApi = Arc::new(Mutex::new(Api {
+    let api: SharedCallApi = Arc::new(Mutex::new(CallApi {
         delay: Duration::from_millis(10),
-        ..Api::default()
+        ..CallApi::default()
     }));
-    let addr = serve_api(&runtime, &api);
+    let addr = serve_call_api(&runtime, &api);
     let lock_key = i64::from(std::process::id()) + 0x5000_0000;
     let start = |name: &str| {
         let dir = scratch(&format!("pg-ha-{name}"));
@@ -367,8 +364,8 @@ fn a_missing_table_is_exit_2_at_once_and_the_service_is_not_ready_until_it_exist
             .await
             .unwrap();
     });
-    let api: SharedApi = Arc::new(Mutex::new(Api::default()));
-    let addr = serve_api(&runtime, &api);
+    let api: SharedCallApi = Arc::new(Mutex::new(CallApi::default()));
+    let addr = serve_call_api(&runtime, &api);
     let dir = scratch("pg-missing");
     let port = free_port();
     let config = write_config(&dir, &url, &schema, &format!("http://{addr}"), "");

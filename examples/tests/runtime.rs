@@ -17,8 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{
-    Api, BIN, SharedApi, accepted_ids, pg_connect, pg_url, scratch, serve_api, site_source,
-    site_table, stored_checkpoint,
+    BIN, CallApi, SharedCallApi, accepted_ids, pg_connect, pg_url, scratch, serve_call_api,
+    site_source, site_table, stored_checkpoint,
 };
 use pbx_core::config::Config;
 use pbx_sources::runtime::Sideloader;
@@ -62,9 +62,9 @@ fn the_library_and_the_binary_deliver_a_site_table_once_with_the_same_summary() 
         format!("rt_lib_{}", std::process::id()),
         format!("rt_bin_{}", std::process::id()),
     );
-    let lib_api: SharedApi = Arc::new(Mutex::new(Api::default()));
-    let bin_api: SharedApi = Arc::new(Mutex::new(Api::default()));
-    let (lib_addr, bin_addr) = (serve_api(&rt, &lib_api), serve_api(&rt, &bin_api));
+    let lib_api: SharedCallApi = Arc::new(Mutex::new(CallApi::default()));
+    let bin_api: SharedCallApi = Arc::new(Mutex::new(CallApi::default()));
+    let (lib_addr, bin_addr) = (serve_call_api(&rt, &lib_api), serve_call_api(&rt, &bin_api));
     rt.block_on(async {
         let client = pg_connect(&url).await;
         site_table(&client, &lib_schema, ROWS).await;
@@ -147,11 +147,11 @@ fn run_stopped_during_delivery_saves_the_checkpoint_and_the_next_drain_resumes()
     let rt = tokio::runtime::Runtime::new().unwrap();
     let dir = scratch("stop");
     let schema = format!("rt_stop_{}", std::process::id());
-    let api: SharedApi = Arc::new(Mutex::new(Api {
+    let api: SharedCallApi = Arc::new(Mutex::new(CallApi {
         delay: Duration::from_millis(5),
-        ..Api::default()
+        ..CallApi::default()
     }));
-    let addr = serve_api(&rt, &api);
+    let addr = serve_call_api(&rt, &api);
     rt.block_on(async { site_table(&pg_connect(&url).await, &schema, ROWS).await });
     let config = load(&config_yaml(&dir, &url, &schema, &format!("http://{addr}")));
 

@@ -13,8 +13,6 @@
 //! assert!(matches!(prepared.disposition, Disposition::Quarantine { .. }));
 //! ```
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -22,12 +20,18 @@ use serde::{Deserialize, Serialize};
 use crate::call::{CallMapper, CallRequest, Mapped, SkipReason, pbx_call_id};
 use crate::cdr::{CdrParser, assemble_call};
 use crate::error::{Error, Location};
-use crate::traits::{Checkpoint, DeliveryOutcome, RawRecord, SourceRecord};
+use crate::traits::{Checkpoint, RawRecord, SourceRecord};
 
+mod counters;
+mod outcome;
 mod scheduler;
 mod window;
 
 pub use crate::traits::FailureKind;
+
+pub use counters::Counters;
+pub use outcome::Outcome;
+
 pub use scheduler::{
     Action, Incoming, RunMode, Scheduler, SchedulerConfig, SplitMix64, Stopped, Summary,
     exponential, later,
@@ -202,9 +206,10 @@ impl Pipeline {
 /// A time range to backfill: `from` (inclusive) to `to` (exclusive), in UTC.
 ///
 /// The engine skips calls outside it ([`Pipeline::prepare_within`], reason
-/// [`SkipReason::OutsideRange`]). A source that can narrow its own query (a database
-/// source: `WHERE time_start >= $from AND time_start < $to`) may take the range as well, so
-/// it reads less; the engine's filter stays, so a source that cannot is still correct.
+/// [`SkipReason::OutsideRange`]). A source that can narrow its own query (the PostgreSQL
+/// sources: `WHERE time_start >= $from AND time_start < $to`) may take the range as well, so
+/// it reads less; the engine's filter stays, so a source that cannot (the CDR text sources,
+/// `mssql_table`) is still correct.
 ///
 /// ```
 /// use chrono::NaiveDate;
@@ -356,48 +361,6 @@ fn start_of_day(day: NaiveDate, tz: Tz) -> Option<DateTime<Utc>> {
     })
 }
 
-/// What finally became of one record in a round.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Outcome {
-    /// The API stored it.
-    Delivered,
-    /// The API already had it (409).
-    Duplicate,
-    /// Not sent, for this reason.
-    Skipped(SkipReason),
-    /// Kept aside (unreadable, or rejected by the API).
-    Quarantined,
-    /// Not settled: try again in a later round.
-    Retry,
-    /// The API refused our credentials: stop delivering.
-    AuthFailed,
-}
-
-impl Outcome {
-    /// Whether the checkpoint may move past this record.
-    pub fn is_final(&self) -> bool {
-        matches!(
-            self,
-            Outcome::Delivered | Outcome::Duplicate | Outcome::Skipped(_) | Outcome::Quarantined
-        )
-    }
-}
-
-/// A delivery answer as an outcome (`Rejected` becomes `Quarantined`: the caller writes the
-/// quarantine entry).
-impl From<DeliveryOutcome> for Outcome {
-    fn from(d: DeliveryOutcome) -> Self {
-        match d {
-            DeliveryOutcome::Delivered => Outcome::Delivered,
-            DeliveryOutcome::Duplicate => Outcome::Duplicate,
-            DeliveryOutcome::Rejected { .. } => Outcome::Quarantined,
-            DeliveryOutcome::AuthFailed { .. } => Outcome::AuthFailed,
-            _ => Outcome::Retry,
-        }
-    }
-}
-
 /// One quarantined record, as a JSON line in the quarantine file.
 ///
 /// ```
@@ -419,96 +382,6 @@ pub struct QuarantineEntry {
     pub reason: String,
     /// The record as text (replayable for CDR lines).
     pub record: String,
-}
-
-/// Counters for status and metrics.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Counters {
-    /// Records read from the source.
-    pub received: u64,
-    /// Calls the API stored.
-    pub delivered: u64,
-    /// Calls the API already had.
-    pub duplicates: u64,
-    /// Records not sent, by reason.
-    pub skipped: BTreeMap<String, u64>,
-    /// Records quarantined (unreadable or rejected).
-    pub quarantined: u64,
-    /// Delivery attempts that must be retried.
-    pub retries: u64,
-    /// Credential refusals.
-    pub auth_failures: u64,
-    /// Calls set aside as poison (failing while others succeeded, for `max_attempts` tries
-    /// over at least `poison_after_secs`); also counted in `quarantined`.
-    pub poisoned: u64,
-    /// Failed delivery attempts by reason (`http_5xx`, `http_429`, `http_other`, `timeout`,
-    /// `connection`, `io`, `other`).
-    pub failures: BTreeMap<String, u64>,
-    /// Start time of the newest call delivered, for lag.
-    pub newest_call_start: Option<String>,
-}
-
-impl Counters {
-    /// What was counted since `before` (an earlier snapshot of the same counters), counter by
-    /// counter; the newest call start is this one's.
-    ///
-    /// ```
-    /// use pbx_core::delivery::{Counters, Outcome};
-    /// let mut c = Counters::default();
-    /// c.count(&Outcome::Delivered);
-    /// let before = c.clone();
-    /// c.count(&Outcome::Delivered);
-    /// c.count(&Outcome::Duplicate);
-    /// let d = c.since(&before);
-    /// assert_eq!((d.delivered, d.duplicates), (1, 1));
-    /// ```
-    pub fn since(&self, before: &Counters) -> Counters {
-        let by_key = |after: &BTreeMap<String, u64>, before: &BTreeMap<String, u64>| {
-            after
-                .iter()
-                .filter_map(|(k, v)| {
-                    let d = v.saturating_sub(before.get(k).copied().unwrap_or(0));
-                    (d > 0).then(|| (k.clone(), d))
-                })
-                .collect::<BTreeMap<_, _>>()
-        };
-        Counters {
-            received: self.received.saturating_sub(before.received),
-            delivered: self.delivered.saturating_sub(before.delivered),
-            duplicates: self.duplicates.saturating_sub(before.duplicates),
-            skipped: by_key(&self.skipped, &before.skipped),
-            quarantined: self.quarantined.saturating_sub(before.quarantined),
-            retries: self.retries.saturating_sub(before.retries),
-            auth_failures: self.auth_failures.saturating_sub(before.auth_failures),
-            poisoned: self.poisoned.saturating_sub(before.poisoned),
-            failures: by_key(&self.failures, &before.failures),
-            newest_call_start: self.newest_call_start.clone(),
-        }
-    }
-
-    /// Counts one outcome.
-    ///
-    /// ```
-    /// use pbx_core::delivery::{Counters, Outcome};
-    /// use pbx_core::call::SkipReason;
-    /// let mut c = Counters::default();
-    /// c.count(&Outcome::Skipped(SkipReason::Internal));
-    /// c.count(&Outcome::Delivered);
-    /// assert_eq!(c.skipped["internal"], 1);
-    /// assert_eq!(c.delivered, 1);
-    /// ```
-    pub fn count(&mut self, outcome: &Outcome) {
-        match outcome {
-            Outcome::Delivered => self.delivered += 1,
-            Outcome::Duplicate => self.duplicates += 1,
-            Outcome::Skipped(reason) => {
-                *self.skipped.entry(reason.kind().to_owned()).or_default() += 1
-            }
-            Outcome::Quarantined => self.quarantined += 1,
-            Outcome::Retry => self.retries += 1,
-            Outcome::AuthFailed => self.auth_failures += 1,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -162,10 +162,10 @@ pub enum Error {
     },
 
     /// A configuration has problems; every one found is listed, each with its path.
-    #[error("invalid configuration ({} problem{}):\n{}", issues.len(), if issues.len() == 1 { "" } else { "s" }, crate::config::list_issues(issues))]
+    #[error("invalid configuration ({} problem{}):\n{}", issues.len(), if issues.len() == 1 { "" } else { "s" }, list_issues(issues))]
     InvalidConfig {
         /// The problems, in document order of discovery.
-        issues: Vec<crate::config::ConfigIssue>,
+        issues: Vec<ConfigIssue>,
     },
 
     /// A configuration value is unusable (for example an unknown timezone name).
@@ -234,8 +234,7 @@ impl Error {
     /// assert_eq!(issues[0].value.as_deref(), Some("sometimes"));
     /// assert_eq!(issues[0].message, "expected one of skip, as_outbound");
     /// ```
-    pub fn issues(&self) -> Vec<crate::config::ConfigIssue> {
-        use crate::config::ConfigIssue;
+    pub fn issues(&self) -> Vec<ConfigIssue> {
         match self {
             Error::InvalidConfig { issues } => issues.clone(),
             Error::InvalidSetting {
@@ -420,3 +419,57 @@ crate::vocab::vocabulary!(
     all: [Self::Parse, Self::InvalidCall, Self::Config, Self::InvalidArgument],
     display: code
 );
+
+/// One problem in a configuration: where, the value found, and what is wrong.
+///
+/// ```
+/// let issue = pbx_core::config::ConfigIssue {
+///     path: "business_hours.monday[1]".into(),
+///     value: Some("25:00-26:00".into()),
+///     message: "is not an interval like 09:00-17:00".into(),
+/// };
+/// assert_eq!(issue.to_string(), r#"business_hours.monday[1]: "25:00-26:00" is not an interval like 09:00-17:00"#);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigIssue {
+    /// Where: `call_api.base_url`, `business_hours.monday[1]`, …
+    pub path: String,
+    /// The value found, when there is one.
+    pub value: Option<String>,
+    /// What is wrong, phrased to follow the value.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = if self.path.is_empty() {
+            "(config)"
+        } else {
+            &self.path
+        };
+        match &self.value {
+            Some(v) => write!(f, "{path}: {v:?} {}", self.message),
+            None => write!(f, "{path}: {}", self.message),
+        }
+    }
+}
+
+/// The issues, one per line, indented.
+fn list_issues(issues: &[ConfigIssue]) -> String {
+    issues
+        .iter()
+        .map(|i| format!("  {i}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl From<crate::vocab::UnknownCode> for Error {
+    /// [`Error::InvalidSetting`] at the vocabulary's name, naming the accepted codes.
+    fn from(e: crate::vocab::UnknownCode) -> Self {
+        Error::InvalidSetting {
+            setting: e.name.to_owned(),
+            value: e.value,
+            reason: format!("expected one of {}", e.codes.join(", ")),
+        }
+    }
+}

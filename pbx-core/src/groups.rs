@@ -526,49 +526,6 @@ impl GroupMonitor {
         self
     }
 
-    /// The monitor a configuration describes: `groups` (debounce, include, exclude, hours per
-    /// group) and, for every other group, `hours` when given, else the `business_hours`
-    /// schedule of the configuration.
-    ///
-    /// # Errors
-    /// [`crate::Error::InvalidSetting`] (`business_hours`) when `hours` is `None` and the
-    /// configuration has no schedule (the section is absent, or takes the hours from XAPI:
-    /// read `GET /OfficeHours` and pass them).
-    ///
-    /// ```
-    /// use pbx_core::config::Config;
-    /// use pbx_core::groups::GroupMonitor;
-    /// let yaml = "source: {kind: file, path: x}\ncall_api: {base_url: 'http://x'}\n\
-    ///     groups: {debounce: 3}\n";
-    /// let config = Config::from_yaml(yaml, &|_: &str| None)?;
-    /// assert!(GroupMonitor::from_config(&config, None).is_err()); // no business_hours
-    /// let hours = pbx_core::hours::BusinessHours::always(chrono_tz::UTC);
-    /// assert_eq!(GroupMonitor::from_config(&config, Some(hours))?.config().debounce, 3);
-    /// # Ok::<(), pbx_core::Error>(())
-    /// ```
-    pub fn from_config(
-        config: &crate::config::Config,
-        hours: Option<BusinessHours>,
-    ) -> Result<Self, crate::Error> {
-        let Some(hours) = hours.or_else(|| config.business_hours_schedule().cloned()) else {
-            return Err(crate::Error::InvalidSetting {
-                setting: "business_hours".to_owned(),
-                value: if config.business_hours.is_some() {
-                    "from_xapi"
-                } else {
-                    ""
-                }
-                .to_owned(),
-                reason: "the configuration has no business_hours schedule; pass the hours \
-                         (read from XAPI GET /OfficeHours)"
-                    .to_owned(),
-            });
-        };
-        Ok(GroupMonitor::new(hours)
-            .with_config(config.groups.monitor.clone())
-            .with_group_hours(config.groups.hours.clone()))
-    }
-
     /// Replaces the business hours of every group without its own (e.g. office hours read
     /// again from XAPI); the state is untouched.
     ///

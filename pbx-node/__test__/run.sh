@@ -37,12 +37,12 @@ npm_ci pbx-node
 
 convert_out=$(mktemp)
 trap 'rm -f "$convert_out"' EXIT
-cargo run --quiet --locked -p pbx-examples --bin pbx-convert -- \
+cargo run --quiet --locked -p pbx-sideloader --bin pbx-convert -- \
   --timezone America/Anchorage --extensions examples/data/extensions.yml \
   examples/data/cdr-sample.log >"$convert_out"
 
 # The sideloader tests compare with the binary's output (a bad configuration's problems).
-cargo build --quiet --locked -p pbx-examples --bin pbx-sideloader
+cargo build --quiet --locked -p pbx-sideloader --bin pbx-sideloader
 sideloader_bin=$PWD/target/debug/pbx-sideloader
 # sideloader_pg.test.mjs needs PBX_TEST_PG_URL (scripts/test.sh keeps its PostgreSQL up for it).
 (cd pbx-node && PBX_CONVERT_OUTPUT="$convert_out" PBX_SIDELOADER_BIN="$sideloader_bin" \

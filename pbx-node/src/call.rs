@@ -5,7 +5,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use pbx_core::Location;
 use pbx_core::call::{self as core, InternalCalls, Mapped, SkipReason};
-use pbx_core::jsonl::LineWriter;
+use pbx_core::cdr_json::LineWriter;
 use pbx_core::phone::{NumberFormat, Region};
 
 use crate::args::{arg, opt_arg};

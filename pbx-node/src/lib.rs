@@ -30,5 +30,5 @@ pub fn version() -> String {
 /// is in the TypeScript types and accepted where the package takes it.
 #[napi(js_name = "_vocabulary", ts_return_type = "Record<string, string[]>")]
 pub fn vocabulary() -> std::collections::HashMap<&'static str, Vec<&'static str>> {
-    pbx_core::vocab::all_codes().into_iter().collect()
+    pbx_core::vocabularies::all_codes().into_iter().collect()
 }

@@ -5,8 +5,8 @@
 use pbx_core::Location;
 use pbx_core::call::{CallMapper, CallRequest, Mapped, MappingOptions, SkipReason, parse_timezone};
 use pbx_core::cdr::split_lines;
+use pbx_core::cdr_json::LineWriter;
 use pbx_core::direction::DirectionPolicy;
-use pbx_core::jsonl::LineWriter;
 use pbx_core::phone::Region;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;

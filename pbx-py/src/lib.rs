@@ -36,7 +36,7 @@ fn template_fields(
 /// that each one is accepted, documented in `pbx.pyi` and mapped (tests/test_vocabulary.py).
 #[pyfunction]
 fn _vocabulary() -> std::collections::BTreeMap<&'static str, Vec<&'static str>> {
-    pbx_core::vocab::all_codes().into_iter().collect()
+    pbx_core::vocabularies::all_codes().into_iter().collect()
 }
 
 /// The exception class this module raises for a core error category code

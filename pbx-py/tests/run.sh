@@ -54,7 +54,7 @@ export VIRTUAL_ENV=$venv PATH=$venv/bin:$PATH MYPY_CACHE_DIR=$build/mypy-cache
 
 # 2. pbx-convert, for the parity test, and pbx-sideloader, to compare configuration errors
 # (the main job of scripts/test.sh builds both anyway).
-(unset CARGO_TARGET_DIR && cargo build --quiet --locked -p pbx-examples --bin pbx-convert --bin pbx-sideloader)
+(unset CARGO_TARGET_DIR && cargo build --quiet --locked -p pbx-sideloader --bin pbx-convert --bin pbx-sideloader)
 export PBX_CONVERT=$PWD/target/debug/pbx-convert PBX_SIDELOADER=$PWD/target/debug/pbx-sideloader
 # test_sideloader.py's PostgreSQL scenario needs PBX_TEST_PG_URL (scripts/test.sh keeps its
 # PostgreSQL up for it).

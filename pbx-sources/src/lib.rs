@@ -9,14 +9,14 @@
 //!
 //! | feature | module | what |
 //! |---|---|---|
-//! | `http` (default) | [`http`] | the call-logger API client: [`pbx_core::CallSink`], [`pbx_core::AlertSink`], health |
+//! | `http` (default) | [`call_logger`] | the call-logger API client: [`pbx_core::CallSink`], [`pbx_core::AlertSink`], health |
 //! | `xapi` (default) | [`xapi`] | the 3CX XAPI client: token, `/Users`, `/RingGroups`, `/Queues`, `/OfficeHours`, `/CDRSettings` |
-//! | `file` (default) | [`file`](mod@file), [`folder`], [`jsonl`], [`file_checkpoint`] | the CDR file source (`tail -F`), the one-file-per-call directory source, a JSON-lines call sink, a file checkpoint store |
+//! | `file` (default) | [`file`](mod@file), [`folder`], [`file_sink`], [`file_checkpoint`] | the CDR file source (`tail -F`), the one-file-per-call directory source, a JSON-lines call sink, a file checkpoint store |
 //! | `socket` (default) | [`socket`] | the 3CX CDR socket source, active (we listen) and passive (we connect), journaled |
 //! | `postgres` (default) | [`postgres`] | 3CX `cdroutput` and `cl_*` sources, a site-table source, a checkpoint store, a leadership lock |
 //! | `postgres` or `mssql` | [`sql`] | [`sql::SqlName`]: table and column names checked as plain identifiers, quoted for PostgreSQL or SQL Server |
 //! | `file` + `socket` | [`cdr_text`] | all four CDR text modes behind one type, from a `SourceConfig` |
-//! | `delivery` (default; `sync` is its old name) | [`delivery`] | the delivery engine, the call-group monitor loop, the quarantine |
+//! | `delivery` (default) | [`delivery`], [`group_monitor`] | the delivery engine and the quarantine; the call-group monitor loop |
 //! | `http-server` | [`http_server`] | a bounded HTTP/1 server for a service port (timeouts, connection cap, size limits, fast shutdown, bearer-token guard) |
 //! | `runtime` | `fleet` | many PBXs over several hosts: `Fleet` runs one sideloader per site it holds a lease on, coordinated by PostgreSQL (`SKIP LOCKED` claims, epoch-fenced checkpoints) |
 //! | `runtime` | `runtime` | the sideloader as a library: `Sideloader::from_config`, `once`, `run`, `backfill`, `replay`, status, and its HTTP endpoints (axum) |
@@ -40,6 +40,8 @@
 #[cfg(any(feature = "file", feature = "delivery"))]
 mod append;
 pub mod bounded;
+#[cfg(feature = "http")]
+pub mod call_logger;
 #[cfg(all(feature = "file", feature = "socket"))]
 pub mod cdr_text;
 #[cfg(any(feature = "http", feature = "xapi"))]
@@ -55,13 +57,13 @@ pub mod file_lock;
 #[cfg(feature = "runtime")]
 pub mod fleet;
 #[cfg(feature = "file")]
+pub mod file_sink;
+#[cfg(feature = "file")]
 pub mod folder;
-#[cfg(feature = "http")]
-pub mod http;
+#[cfg(feature = "delivery")]
+pub mod group_monitor;
 #[cfg(feature = "http-server")]
 pub mod http_server;
-#[cfg(feature = "file")]
-pub mod jsonl;
 pub mod misconfigured;
 #[cfg(feature = "mssql")]
 pub mod mssql;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::{Logs, RecordingSleeper, Reply, Server, call};
 use pbx_core::groups::{AlertId, AlertRequest, AlertType, ResolveOutcome};
 use pbx_core::{AlertSink, CallSink, DeliveryOutcome, FailureKind};
-use pbx_sources::http::{CallLoggerClient, CallLoggerConfig, RetryPolicy};
+use pbx_sources::call_logger::{CallLoggerClient, CallLoggerConfig, RetryPolicy};
 use pbx_sources::{Error, Secret};
 use serde_json::json;
 

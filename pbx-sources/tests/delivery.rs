@@ -19,10 +19,10 @@ use pbx_core::extensions::{ExtensionMap, OwnerFallback};
 use pbx_core::memory::{MemoryCheckpointStore, MemorySource};
 use pbx_core::{CallSink, Checkpoint, CheckpointStore, DeliveryOutcome, RawRecord};
 use pbx_sources::Error;
+use pbx_sources::call_logger::{CallLoggerClient, CallLoggerConfig, RetryPolicy};
 use pbx_sources::delivery::{
     Engine, EngineOptions, FileQuarantine, MemoryQuarantine, Quarantine, Status, replay,
 };
-use pbx_sources::http::{CallLoggerClient, CallLoggerConfig, RetryPolicy};
 use tokio::sync::watch;
 
 const SAMPLE: &str = include_str!("../../examples/data/cdr-sample.log");
@@ -245,9 +245,7 @@ async fn faults_cost_at_most_twice_the_clean_time() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poison_call_is_set_aside_and_replayed_once_the_api_accepts_it() {
-    let dir = std::env::temp_dir().join(format!("pbx-poison-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = pbx_testkit::scratch("poison");
     let records = cdr_lines(300);
     let calls = calls_in(&records);
     // The 11th record's call trips a bug on the server: always 500.
@@ -535,7 +533,7 @@ async fn a_file_sink_that_cannot_be_written_says_so_and_drain_gives_up() {
     let dir = std::env::temp_dir().join(format!("pbx-badsink-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let sink =
-        pbx_sources::jsonl::JsonLinesSink::open(dir.join("out").join("calls.jsonl")).unwrap();
+        pbx_sources::file_sink::JsonLinesSink::open(dir.join("out").join("calls.jsonl")).unwrap();
     // The folder goes away under the running sink (a read-only or unmounted disk alike).
     std::fs::remove_dir_all(&dir).unwrap();
     let (logs, _guard) = common::Logs::capture();

@@ -10,8 +10,8 @@ use pbx_core::{CallSink, CdrSource, Checkpoint, CheckpointStore, DeliveryOutcome
 use pbx_sources::Error;
 use pbx_sources::file::FileSource;
 use pbx_sources::file_checkpoint::FileCheckpointStore;
+use pbx_sources::file_sink::JsonLinesSink;
 use pbx_sources::folder::DirectorySource;
-use pbx_sources::jsonl::JsonLinesSink;
 
 fn texts(batch: &[pbx_core::SourceRecord]) -> Vec<String> {
     batch

@@ -15,8 +15,8 @@ use common::{Logs, Reply, Request, Server};
 use pbx_core::groups::{GroupMonitor, MonitorConfig};
 use pbx_core::hours::BusinessHours;
 use pbx_core::memory::MemoryCheckpointStore;
-use pbx_sources::delivery::{GroupLoop, ScheduleSource};
-use pbx_sources::http::{CallLoggerClient, CallLoggerConfig, RetryPolicy};
+use pbx_sources::call_logger::{CallLoggerClient, CallLoggerConfig, RetryPolicy};
+use pbx_sources::group_monitor::{GroupLoop, ScheduleSource};
 use pbx_sources::xapi::{XapiClient, XapiConfig, XapiGroupDirectory};
 use pbx_sources::{Error, Secret};
 use serde_json::{Value, json};
@@ -361,7 +361,7 @@ async fn office_hours_from_xapi_are_read_again_every_refresh() {
     let t0 = at(9, 0);
     let hours = rig.xapi.business_hours().await.unwrap();
     // The hours read at start (as the runtime does), then again every 5 minutes.
-    let source: Arc<dyn pbx_sources::delivery::HoursSource> = rig.xapi.clone();
+    let source: Arc<dyn pbx_sources::group_monitor::HoursSource> = rig.xapi.clone();
     let mut l = rig
         .group_loop()
         .with_hours_source(source, Duration::from_secs(300), Some(t0));

@@ -8,7 +8,7 @@ use pbx_core::AlertSink;
 use pbx_core::groups::{CallGroup, GroupKind, GroupMember, GroupMonitor};
 use pbx_core::hours::BusinessHours;
 use pbx_core::memory::{MemoryAlertSink, MemoryCheckpointStore, StaticGroupDirectory};
-use pbx_sources::delivery::GroupLoop;
+use pbx_sources::group_monitor::GroupLoop;
 
 fn at(h: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, h, 0, 0).unwrap()

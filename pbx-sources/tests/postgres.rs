@@ -23,6 +23,7 @@ use pbx_sources::postgres::{
     CallLogSource, CdrOutputSource, PgCheckpointStore, SiteTableSource, release_leadership,
     try_acquire_leadership,
 };
+use pbx_testkit::pg_url;
 use tokio_postgres::{Client, NoTls};
 
 const CDROUTPUT_SQL: &str = include_str!("sql/cdroutput.sql");
@@ -30,18 +31,6 @@ const CDROUTPUT_DAY_SQL: &str = include_str!("sql/cdroutput_day.sql");
 const SITE_SQL: &str = include_str!("sql/site_table.sql");
 const CALL_LOG_SQL: &str = include_str!("sql/call_log.sql");
 const CALL_LOG_DAY_SQL: &str = include_str!("sql/call_log_day.sql");
-
-/// The server's URL (`PBX_TEST_PG_URL`). Every test here is `#[ignore = "needs PostgreSQL…"]`;
-/// `scripts/test.sh` starts a private server and runs them with `--ignored`. Asked for without
-/// the variable, this fails the test with what to do.
-fn pg_url() -> String {
-    match std::env::var("PBX_TEST_PG_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ => panic!(
-            "PBX_TEST_PG_URL is not set: run this test through scripts/pg.sh (a private PostgreSQL) or scripts/test.sh"
-        ),
-    }
-}
 
 fn with_param(url: &str, param: &str) -> String {
     let sep = if url.contains('?') { '&' } else { '?' };

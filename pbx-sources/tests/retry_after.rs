@@ -16,8 +16,8 @@ use pbx_core::delivery::Pipeline;
 use pbx_core::extensions::{ExtensionMap, OwnerFallback};
 use pbx_core::memory::{MemoryCheckpointStore, MemorySource};
 use pbx_sources::Error;
+use pbx_sources::call_logger::{CallLoggerClient, CallLoggerConfig, RetryPolicy};
 use pbx_sources::delivery::{Engine, EngineOptions, MemoryQuarantine};
-use pbx_sources::http::{CallLoggerClient, CallLoggerConfig, RetryPolicy};
 use tokio::sync::watch;
 
 const SAMPLE: &str = include_str!("../../examples/data/cdr-sample.log");

@@ -4,18 +4,13 @@
 //! corrupt checkpoint file.
 
 use std::error::Error as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use pbx_core::config::Config;
 use pbx_sources::Error;
 use pbx_sources::runtime::Sideloader;
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pbx-runtime-err-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use pbx_testkit::scratch;
 
 fn config(dir: &Path, source: &str, calls: &str) -> Config {
     let yaml = format!(

@@ -20,16 +20,8 @@ use pbx_sources::Error;
 use pbx_sources::delivery::{Engine, EngineOptions, MemoryQuarantine, SourceHealth};
 use pbx_sources::misconfigured::Problem;
 use pbx_sources::postgres::SiteTableSource;
+use pbx_testkit::pg_url;
 use tokio_postgres::{Client, NoTls};
-
-const NEEDS_PG: &str = "PBX_TEST_PG_URL is not set: run this test through scripts/pg.sh (a private PostgreSQL) or scripts/test.sh";
-
-fn pg_url() -> String {
-    match std::env::var("PBX_TEST_PG_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ => panic!("{NEEDS_PG}"),
-    }
-}
 
 async fn admin() -> Client {
     let (client, conn) = tokio_postgres::connect(&pg_url(), NoTls)

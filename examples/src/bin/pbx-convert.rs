@@ -18,9 +18,9 @@ use clap::Parser;
 use pbx_core::Location;
 use pbx_core::call::{CallMapper, InternalCalls, MappingOptions, parse_timezone};
 use pbx_core::cdr::{CdrParser, FieldTemplate};
+use pbx_core::cdr_json::LineWriter;
 use pbx_core::direction::DirectionPolicy;
 use pbx_core::extensions::ExtensionMap;
-use pbx_core::jsonl::LineWriter;
 use pbx_core::phone::Region;
 
 /// Convert 3CX CDR lines into call-logger API call requests (JSON lines).
@@ -152,7 +152,7 @@ fn convert(
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut buf = Vec::with_capacity(1024);
-    // The zero-copy path (pbx_core::jsonl): one input, one output buffer for every line.
+    // The zero-copy path (pbx_core::cdr_json): one input, one output buffer for every line.
     let mut writer = LineWriter::new(parser, mapper);
     let mut line_out = Vec::with_capacity(1024);
     let mut line_no = 0u64;

@@ -1,7 +1,7 @@
 //! `pbx-sideloader`: reads 3CX CDRs from the configured source and delivers each call to the
 //! call-logger API. The runtime is `pbx_sources::runtime::Sideloader` (the one Rust services,
 //! Node and Python embed); this is the command line around it: arguments, logging (with the
-//! backfill's progress bar), the HTTP endpoints, signals and exit codes. See the README.
+//! backfill's progress bar), the HTTP endpoints, signals and exit codes. See docs/sideloader.md.
 //!
 //! SIGINT and SIGTERM are graceful in every mode: no new call starts, calls in flight finish
 //! (up to 10 s), and the checkpoint is saved at the last acknowledged call.

@@ -1,59 +1,18 @@
-//! What the sideloader's process tests share: a PostgreSQL site table, an in-process call API
-//! that records every `pbxCallId` it accepted (and can fail at random), and a proxy in front of
-//! it that resets connections mid-stream.
+//! What the sideloader's process tests share beyond `pbx-testkit` (the scratch directories,
+//! the test PostgreSQL, the fake call API, the resetting proxy): the binary, a PostgreSQL site
+//! table of outbound calls, and what the call API and the checkpoint table hold in the end.
 
-#![allow(dead_code)] // each test binary uses its own part
+#![allow(dead_code, unused_imports)] // each test binary uses its own part
 
-use std::collections::{BTreeSet, HashMap};
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::collections::BTreeSet;
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::post;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+pub(crate) use pbx_testkit::call_api::{CallApi, Faults, SharedCallApi, serve_call_api};
+pub(crate) use pbx_testkit::{Rng, free_port, pg_connect, pg_url, scratch, serve_resetting_proxy};
 
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_pbx-sideloader");
 
-/// The PostgreSQL server's URL (`PBX_TEST_PG_URL`). The tests that need it are
-/// `#[ignore = "needs PostgreSQL…"]`; `scripts/test.sh` starts a private server and runs them with
-/// `--ignored`. Asked for without the variable, this fails the test with what to do.
-pub(crate) fn pg_url() -> String {
-    match std::env::var("PBX_TEST_PG_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ => panic!(
-            "PBX_TEST_PG_URL is not set: run this test through scripts/pg.sh (a private PostgreSQL) or scripts/test.sh"
-        ),
-    }
-}
-
-/// A fresh scratch directory for one test: `<tmp>/pbx-<test file>-<pid>-<name>`.
-pub(crate) fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "pbx-{}-{}-{name}",
-        env!("CARGO_CRATE_NAME"),
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// A TCP port on loopback that was free a moment ago.
-pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The site-table row ids of every call the API accepted.
-pub(crate) fn accepted_ids(api: &SharedApi) -> BTreeSet<u32> {
+pub(crate) fn accepted_ids(api: &SharedCallApi) -> BTreeSet<u32> {
     api.lock()
         .unwrap()
         .stored
@@ -73,14 +32,6 @@ pub(crate) async fn stored_checkpoint(url: &str, schema: &str, key: &str) -> Opt
         .await
         .unwrap()
         .map(|r| r.get(0))
-}
-
-pub(crate) async fn pg_connect(url: &str) -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .expect("connect to PBX_TEST_PG_URL");
-    tokio::spawn(conn);
-    client
 }
 
 /// A fresh schema `schema` with a site table `cdr` of `rows` outbound calls (ids 1..=rows,
@@ -126,157 +77,4 @@ pub(crate) fn row_id(pbx_call_id: &str) -> u32 {
         .next()
         .and_then(|id| id.parse().ok())
         .unwrap_or_else(|| panic!("unexpected pbxCallId {pbx_call_id}"))
-}
-
-/// A deterministic generator (SplitMix64).
-pub(crate) struct Rng(pub u64);
-impl Rng {
-    pub(crate) fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    pub(crate) fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-/// What the call API saw.
-#[derive(Default)]
-pub(crate) struct Api {
-    /// Every accepted `pbxCallId` and how many times it was posted after that (answered 409).
-    pub(crate) stored: HashMap<String, u32>,
-    /// Every POST.
-    pub(crate) posts: u64,
-    /// Fail at random: 503 before storing (1 %), 500 after storing — the acknowledgement lost
-    /// (0.5 %), and 0.05 % answered after 1.5 s (past a 1 s client timeout). The engine
-    /// delivers in order, `concurrency` at a time, so every failure holds the batch up for its
-    /// retry delay: the rates keep a 20 000-call campaign within a couple of minutes.
-    pub(crate) faults: bool,
-    /// Answer 503 to everything (the API is down).
-    pub(crate) down: bool,
-    /// Answer each POST this much later (a slow API, so a drain takes a while).
-    pub(crate) delay: Duration,
-    pub(crate) rng: Option<Rng>,
-}
-
-pub(crate) type SharedApi = Arc<Mutex<Api>>;
-
-async fn from_pbx(State(api): State<SharedApi>, body: String) -> StatusCode {
-    let Ok(call) = serde_json::from_str::<serde_json::Value>(&body) else {
-        return StatusCode::BAD_REQUEST;
-    };
-    let id = call["pbxCallId"].as_str().unwrap_or_default().to_owned();
-    let slow = api.lock().unwrap().delay;
-    if !slow.is_zero() {
-        tokio::time::sleep(slow).await;
-    }
-    let (fate, delay, down) = {
-        let mut api = api.lock().unwrap();
-        api.posts += 1;
-        let faults = api.faults;
-        let rng = api.rng.get_or_insert(Rng(42));
-        let (fate, delay) = (rng.below(1000), rng.below(10_000));
-        if faults {
-            (fate, delay, api.down)
-        } else {
-            (1000, 10_000, api.down)
-        }
-    };
-    if down {
-        return StatusCode::SERVICE_UNAVAILABLE;
-    }
-    if delay < 5 {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-    }
-    if fate < 10 {
-        return StatusCode::SERVICE_UNAVAILABLE;
-    }
-    let mut api = api.lock().unwrap();
-    if let Some(n) = api.stored.get_mut(&id) {
-        *n += 1;
-        return StatusCode::CONFLICT;
-    }
-    api.stored.insert(id, 0);
-    if fate < 15 {
-        return StatusCode::INTERNAL_SERVER_ERROR;
-    }
-    StatusCode::CREATED
-}
-
-/// Serves the call API on a loopback port of `runtime`.
-pub(crate) fn serve_api(runtime: &tokio::runtime::Runtime, api: &SharedApi) -> SocketAddr {
-    let app = Router::new()
-        .route("/api/calls/from-pbx", post(from_pbx))
-        .with_state(Arc::clone(api));
-    let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
-    let addr = listener.local_addr().unwrap();
-    runtime.spawn(async move { axum::serve(listener, app).await });
-    addr
-}
-
-/// A TCP proxy to `backend` that resets one connection in ten (RST, `SO_LINGER` 0) after
-/// a random number of request bytes — mid-request or between requests, so some calls are
-/// stored and their answer lost.
-pub(crate) fn serve_resetting_proxy(
-    runtime: &tokio::runtime::Runtime,
-    backend: SocketAddr,
-) -> SocketAddr {
-    let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
-    let addr = listener.local_addr().unwrap();
-    runtime.spawn(async move {
-        let mut rng = Rng(99);
-        loop {
-            let Ok((client, _)) = listener.accept().await else {
-                continue;
-            };
-            let budget = if rng.below(10) == 0 {
-                200 + rng.below(40_000) as usize
-            } else {
-                usize::MAX
-            };
-            tokio::spawn(async move {
-                let Ok(server) = TcpStream::connect(backend).await else {
-                    return;
-                };
-                // Linger 0 only makes the close a reset; it never blocks the thread (the
-                // reason tokio deprecates `set_linger`).
-                #[allow(deprecated)]
-                let _ = client.set_linger(Some(Duration::ZERO));
-                let (mut cr, mut cw) = client.into_split();
-                let (mut sr, mut sw) = server.into_split();
-                let up = async {
-                    let mut buf = vec![0u8; 4096];
-                    let mut sent = 0usize;
-                    loop {
-                        let n = match cr.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => n,
-                        };
-                        let n = n.min(budget - sent);
-                        if sw.write_all(&buf[..n]).await.is_err() {
-                            return;
-                        }
-                        sent += n;
-                        if sent >= budget {
-                            // Let the server act on what it got, then reset.
-                            tokio::time::sleep(Duration::from_millis(5)).await;
-                            return;
-                        }
-                    }
-                };
-                let down = async {
-                    let _ = tokio::io::copy(&mut sr, &mut cw).await;
-                };
-                tokio::select! {
-                    () = up => {}
-                    () = down => {}
-                }
-                // Dropping the halves closes the client socket with RST (linger 0).
-            });
-        }
-    });
-    addr
 }

@@ -26,8 +26,8 @@ pub use leg::{CallLegs, CdrLeg, LegParty, LegSummary, assemble_call, group_legs}
 pub use parser::{CdrParser, DEFAULT_MAX_LINE_LEN, MAX_FIELDS, parse_lines, split_lines};
 pub use record::{Cdr, FieldValue};
 pub use site::{
-    MAX_IDENTIFIER_LEN, SiteColumn, SiteField, SiteTable, SiteValue, check_identifier,
-    is_plain_identifier,
+    MAX_IDENTIFIER_LEN, SiteColumn, SiteField, SiteTable, SiteValue, TableMapping,
+    check_identifier, is_plain_identifier,
 };
 pub(crate) use value::trim;
 pub use value::{

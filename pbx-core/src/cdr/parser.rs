@@ -468,3 +468,32 @@ pub fn split_lines(text: &[u8]) -> impl Iterator<Item = (u64, &[u8])> {
     .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
     .map(|(i, l)| (i as u64 + 1, l))
 }
+
+#[cfg(test)]
+mod tests {
+    // A full line read by the parser, then every field read back from the record by name.
+    use super::*;
+
+    #[test]
+    fn every_field_of_a_full_line_reads_by_name() {
+        let line = "Call 288831,4cc2c72490010000_26808,00:00:25,2024/06/17 05:59:49,2024/06/17 05:59:58,\
+            2024/06/17 06:00:23,TerminatedBySrc,Ext.10016,+46703014082,10016,10020,+46703014082,ReplacedDst,\
+            +46703014082,10020,default,1,0.43,default,Chain: Ext.10016;+46703014082;,Extension,Line,\
+            Line,Backup no2,+46703014082,+46703014082,3";
+        let cdr = CdrParser::new(FieldTemplate::v20_27())
+            .parse_line(1, line)
+            .unwrap();
+        for field in Field::ALL {
+            let value = cdr.get(field).unwrap_or_else(|| panic!("{field} is empty"));
+            let by_name = cdr.get(field.name().replace('-', "_").parse().unwrap());
+            assert_eq!(by_name, Some(value), "{field}");
+            assert!(!value.to_string().is_empty(), "{field}");
+        }
+        assert_eq!(
+            cdr.get(Field::Chain).unwrap().to_string(),
+            "Ext.10016;+46703014082"
+        );
+        assert!(Cdr::default().get(Field::Chain).is_none());
+        assert!(Field::ALL.iter().all(|f| Cdr::default().get(*f).is_none()));
+    }
+}

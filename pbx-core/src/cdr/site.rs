@@ -36,8 +36,16 @@ use super::field::Field;
 use super::parser::set_field;
 use super::record::Cdr;
 use super::value::{parse_duration, parse_timestamp};
-use crate::config::TableMapping;
 use crate::error::{Error, Location};
+
+/// A site table: its name and which column holds which CDR field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableMapping {
+    /// `table` or `schema.table`.
+    pub name: String,
+    /// CDR field name (or `id`) → column name; `id` is always present.
+    pub columns: std::collections::BTreeMap<String, String>,
+}
 
 /// The longest identifier accepted (PostgreSQL's limit; SQL Server allows more).
 pub const MAX_IDENTIFIER_LEN: usize = 63;

@@ -26,7 +26,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::{Config, ConfigIssue, LogFormat, Secret, parse_yaml, subst};
+use super::load::parse_yaml;
+use super::{Config, ConfigIssue, LogFormat, Secret, subst};
 use crate::error::Error;
 
 /// The longest site id (the file name without `.yml`).

@@ -1,8 +1,6 @@
 //! [`SourceKind`]: the `source.kind` of a configuration, as a value.
 
-use super::SourceConfig;
-
-/// Which kind of CDR source a [`SourceConfig`] is: the YAML's `source.kind`. `Display` writes
+/// Which kind of CDR source a [`SourceConfig`](super::SourceConfig) is: the YAML's `source.kind`. `Display` writes
 /// the code (see [`crate::vocab`]).
 ///
 /// ```
@@ -17,21 +15,21 @@ use super::SourceConfig;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SourceKind {
-    /// [`SourceConfig::PostgresCdrOutput`].
+    /// [`SourceConfig::PostgresCdrOutput`](super::SourceConfig::PostgresCdrOutput).
     PostgresCdrOutput,
-    /// [`SourceConfig::PostgresCallLog`].
+    /// [`SourceConfig::PostgresCallLog`](super::SourceConfig::PostgresCallLog).
     PostgresCallLog,
-    /// [`SourceConfig::PostgresTable`].
+    /// [`SourceConfig::PostgresTable`](super::SourceConfig::PostgresTable).
     PostgresTable,
-    /// [`SourceConfig::MssqlTable`].
+    /// [`SourceConfig::MssqlTable`](super::SourceConfig::MssqlTable).
     MssqlTable,
-    /// [`SourceConfig::SocketListen`].
+    /// [`SourceConfig::SocketListen`](super::SourceConfig::SocketListen).
     SocketListen,
-    /// [`SourceConfig::SocketConnect`].
+    /// [`SourceConfig::SocketConnect`](super::SourceConfig::SocketConnect).
     SocketConnect,
-    /// [`SourceConfig::File`].
+    /// [`SourceConfig::File`](super::SourceConfig::File).
     File,
-    /// [`SourceConfig::Directory`].
+    /// [`SourceConfig::Directory`](super::SourceConfig::Directory).
     Directory,
 }
 
@@ -68,21 +66,5 @@ impl SourceKind {
                 | SourceKind::File
                 | SourceKind::Directory
         )
-    }
-}
-
-impl SourceConfig {
-    /// Which kind of source this is (its `source.kind`).
-    pub fn kind(&self) -> SourceKind {
-        match self {
-            SourceConfig::PostgresCdrOutput { .. } => SourceKind::PostgresCdrOutput,
-            SourceConfig::PostgresCallLog { .. } => SourceKind::PostgresCallLog,
-            SourceConfig::PostgresTable { .. } => SourceKind::PostgresTable,
-            SourceConfig::MssqlTable { .. } => SourceKind::MssqlTable,
-            SourceConfig::SocketListen { .. } => SourceKind::SocketListen,
-            SourceConfig::SocketConnect { .. } => SourceKind::SocketConnect,
-            SourceConfig::File { .. } => SourceKind::File,
-            SourceConfig::Directory { .. } => SourceKind::Directory,
-        }
     }
 }

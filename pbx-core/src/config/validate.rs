@@ -196,7 +196,7 @@ impl Check<'_> {
     fn tz(&mut self, path: &str, v: &V, default: Tz) -> Tz {
         match self.opt_text(path, v) {
             None => default,
-            Some(s) => crate::call::parse_timezone(path, &s).unwrap_or_else(|_| {
+            Some(s) => crate::zone::parse_timezone(path, &s).unwrap_or_else(|_| {
                 self.bad(
                     path,
                     v.as_ref(),

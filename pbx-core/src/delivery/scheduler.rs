@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 use crate::call::SkipReason;
 use crate::traits::{Checkpoint, DeliveryOutcome, FailureKind};
 
+use super::counters::Counters;
+use super::outcome::Outcome;
 use super::window::{AckWindow, ApiHealth, CallTries, RetryRules};
-use super::{Counters, Outcome};
 
 /// Whether the scheduler serves for ever or stops once the source is drained.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -124,7 +124,7 @@ impl OfficeHours {
     /// [`Error::InvalidSetting`] naming the XAPI field and value that cannot be used.
     pub fn to_business_hours(&self) -> Result<BusinessHours, Error> {
         let tz_name = self.time_zone_id.as_deref().unwrap_or_default();
-        let tz = crate::call::parse_timezone("TimeZoneId", tz_name)?;
+        let tz = crate::zone::parse_timezone("TimeZoneId", tz_name)?;
         let hours = self
             .hours
             .as_ref()

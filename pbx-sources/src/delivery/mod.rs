@@ -25,7 +25,7 @@
 //! configured entries win). When the directory fails, the last map is kept.
 
 mod driver;
-mod groups;
+use crate::group_monitor as groups;
 mod item;
 pub(crate) mod panics;
 mod quarantine;

@@ -386,13 +386,7 @@ mod tests {
         }
     }
 
-    fn scratch(name: &str) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("pbx-quarantine-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
+    use pbx_testkit::scratch;
 
     /// An append cut short (SIGKILL, `ulimit -f`) leaves a torn line: the next entry must not
     /// be glued to it.

@@ -25,7 +25,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 
 use super::SideloaderHandle;
-use crate::delivery::FailureReason;
+use crate::group_monitor::FailureReason;
 
 /// The routes, over `handle`'s sideloader; `/trigger/*` guarded by the configuration's
 /// `http.token` when it has one.

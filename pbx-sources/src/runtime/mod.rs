@@ -28,8 +28,8 @@
 //! # Ok(()) }
 //! ```
 
+mod adapters;
 pub mod endpoints;
-mod parts;
 
 use std::fmt;
 use std::path::Path;
@@ -47,17 +47,15 @@ use serde::Serialize;
 use tokio::sync::{Notify, watch};
 
 use crate::Error;
-use crate::delivery::{
-    Engine, EngineOptions, FileQuarantine, GroupHealth, GroupLoop, Quarantine, Schedule,
-    ScheduleSource, Status,
-};
+use crate::call_logger::{CallLoggerClient, CallLoggerConfig, RetryPolicy};
+use crate::delivery::{Engine, EngineOptions, FileQuarantine, Quarantine, Status};
 use crate::file_lock::{FileLock, lock_exclusive};
-use crate::http::{CallLoggerClient, CallLoggerConfig, RetryPolicy};
-use crate::jsonl::JsonLinesSink;
+use crate::file_sink::JsonLinesSink;
+use crate::group_monitor::{GroupHealth, GroupLoop, Schedule, ScheduleSource};
 use crate::postgres::{Connection, try_acquire_leadership};
 use crate::xapi::{XapiClient, XapiConfig, XapiExtensionDirectory, XapiGroupDirectory};
-pub use parts::source_progress;
-use parts::{Sink, Source, Store, build_source, build_store};
+pub use adapters::source_progress;
+use adapters::{Sink, Source, Store, build_source, build_store};
 
 type SideloaderEngine = Engine<Source, Sink, Arc<Store>>;
 type SideloaderGroups = GroupLoop<XapiGroupDirectory, CallLoggerClient, Arc<Store>>;

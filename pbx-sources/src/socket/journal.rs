@@ -400,11 +400,7 @@ impl Writer {
 mod tests {
     use super::*;
 
-    fn scratch(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("pbx-journal-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        d
-    }
+    use pbx_testkit::scratch;
 
     #[test]
     fn a_journal_directory_is_open_once_at_a_time() {

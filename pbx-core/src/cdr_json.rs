@@ -1,4 +1,4 @@
-//! CDR lines → JSON lines, allocation-free: the output of `pbx-convert` and the bulk form of the
+//! Each CDR line as one JSON object (JSON lines), allocation-free: the output of `pbx-convert` and the bulk form of the
 //! bindings' `map_lines` / `mapLines`, written once here.
 //!
 //! Each line becomes one JSON object, `line` and exactly one of
@@ -10,7 +10,7 @@
 //! ```
 //! use pbx_core::call::CallMapper;
 //! use pbx_core::cdr::{CdrParser, FieldTemplate};
-//! use pbx_core::jsonl::{LineKind, LineWriter};
+//! use pbx_core::cdr_json::{LineKind, LineWriter};
 //! let parser = CdrParser::new(FieldTemplate::v16_20());
 //! let mapper = CallMapper::default();
 //! let mut w = LineWriter::new(&parser, &mapper);
@@ -159,7 +159,7 @@ impl<'m> LineWriter<'m> {
     /// use pbx_core::{Error, Location};
     /// use pbx_core::call::CallMapper;
     /// use pbx_core::cdr::{CdrParser, FieldTemplate};
-    /// use pbx_core::jsonl::LineWriter;
+    /// use pbx_core::cdr_json::LineWriter;
     /// let (parser, mapper) = (CdrParser::new(FieldTemplate::v16_20()), CallMapper::default());
     /// let mut out = Vec::new();
     /// let e = Error::LineTooLong { at: Location::Line(7), len: 70_000, max: 65_536 };

@@ -1,4 +1,4 @@
-//! The configured parts of a sideloader: one enum per role over the adapters this crate has,
+//! The configured adapters of a sideloader: one enum per role (source, sink, checkpoint store)
 //! each built from its section of [`Config`](pbx_core::config::Config).
 
 use std::time::Duration;
@@ -10,10 +10,10 @@ use pbx_core::delivery::TimeRange;
 use pbx_core::{CallSink, CdrSource, Checkpoint, CheckpointStore, DeliveryOutcome, SourceRecord};
 
 use crate::Error;
+use crate::call_logger::CallLoggerClient;
 use crate::cdr_text::CdrTextSource;
 use crate::file_checkpoint::FileCheckpointStore;
-use crate::http::CallLoggerClient;
-use crate::jsonl::JsonLinesSink;
+use crate::file_sink::JsonLinesSink;
 use crate::postgres::{CallLogSource, CdrOutputSource, PgCheckpointStore, SiteTableSource};
 
 /// The configured sink: the API, or a JSON-lines file (`call_api.base_url: file:PATH`).
@@ -113,13 +113,13 @@ pub(crate) async fn build_source(
             setting: "source.kind",
             value: "mssql_table".into(),
             reason: "needs a build with the `mssql` feature \
-                     (cargo build --release -p pbx-examples --features mssql); see the README"
+                     (cargo build --release -p pbx-sideloader --features mssql); see docs/sql-server.md"
                 .into(),
         }),
         other => Err(Error::Config {
             setting: "source.kind",
             value: other.kind().code().into(),
-            reason: "is not available in this build yet; see the README".into(),
+            reason: "is not available in this build yet; see docs/running-against-3cx.md".into(),
         }),
     }
 }
@@ -159,7 +159,9 @@ pub(crate) fn build_store(config: &CheckpointConfig) -> Result<Store, Error> {
         // A file holding any other key is corrupt, not "no checkpoint yet".
         CheckpointConfig::File { path } => Ok(Store::File(
             FileCheckpointStore::new(path).expecting_keys(|key| {
-                key == "cdr" || key == crate::delivery::STATE_KEY || key.starts_with("backfill:")
+                key == "cdr"
+                    || key == crate::group_monitor::STATE_KEY
+                    || key.starts_with("backfill:")
             }),
         )),
         CheckpointConfig::Postgres { url, table } => PgCheckpointStore::new(url.expose(), table)

@@ -17,7 +17,7 @@ use rand::{RngExt, SeedableRng, rngs::StdRng};
 ///
 /// ```
 /// use std::time::Duration;
-/// use pbx_sources::http::RetryPolicy;
+/// use pbx_sources::call_logger::RetryPolicy;
 /// let p = RetryPolicy { seed: Some(7), ..RetryPolicy::default() };
 /// assert_eq!(p.attempts, 4);
 /// assert_eq!(p.ceiling(0), Duration::from_millis(250));
@@ -55,7 +55,7 @@ impl RetryPolicy {
     /// No retries: one attempt per request.
     ///
     /// ```
-    /// assert_eq!(pbx_sources::http::RetryPolicy::none().attempts, 1);
+    /// assert_eq!(pbx_sources::call_logger::RetryPolicy::none().attempts, 1);
     /// ```
     pub fn none() -> Self {
         RetryPolicy {
@@ -82,7 +82,7 @@ impl RetryPolicy {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let p = pbx_sources::http::RetryPolicy::default();
+    /// let p = pbx_sources::call_logger::RetryPolicy::default();
     /// assert_eq!(p.ceiling(1), Duration::from_millis(500));
     /// ```
     pub fn ceiling(&self, n: u32) -> Duration {
@@ -96,7 +96,7 @@ impl RetryPolicy {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let p = pbx_sources::http::RetryPolicy::default();
+    /// let p = pbx_sources::call_logger::RetryPolicy::default();
     /// assert_eq!(p.backoff(2, 0.5), Duration::from_millis(500));
     /// assert_eq!(p.backoff(2, 7.0), p.ceiling(2));
     /// ```
@@ -121,7 +121,7 @@ impl RetryPolicy {
 /// ```
 /// use std::{future::Future, pin::Pin, time::Duration};
 /// struct NoWait;
-/// impl pbx_sources::http::Sleeper for NoWait {
+/// impl pbx_sources::call_logger::Sleeper for NoWait {
 ///     fn sleep(&self, _: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
 ///         Box::pin(async {})
 ///     }
@@ -136,7 +136,7 @@ pub trait Sleeper: Send + Sync + 'static {
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// use pbx_sources::http::{Sleeper, TokioSleeper};
+/// use pbx_sources::call_logger::{Sleeper, TokioSleeper};
 /// TokioSleeper.sleep(std::time::Duration::from_millis(1)).await;
 /// # }
 /// ```

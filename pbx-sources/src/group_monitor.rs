@@ -47,7 +47,7 @@ pub struct CheckReport {
 /// `pbx_group_check_failures_total`.
 ///
 /// ```
-/// use pbx_sources::delivery::FailureReason;
+/// use pbx_sources::group_monitor::FailureReason;
 /// assert_eq!(FailureReason::AlertMismatch.code(), "alert_mismatch");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -43,7 +43,7 @@ const SERVICE: &str = "call-logger API";
 ///
 /// ```
 /// use std::time::Duration;
-/// use pbx_sources::{Secret, http::CallLoggerConfig};
+/// use pbx_sources::{Secret, call_logger::CallLoggerConfig};
 /// let mut cfg = CallLoggerConfig::new("https://calls.example.com");
 /// cfg.token = Some(Secret::new("t0ken"));
 /// cfg.timeout = Duration::from_secs(5);
@@ -71,7 +71,7 @@ impl CallLoggerConfig {
     /// Defaults for the API at `base_url`.
     ///
     /// ```
-    /// let cfg = pbx_sources::http::CallLoggerConfig::new("http://localhost:8080");
+    /// let cfg = pbx_sources::call_logger::CallLoggerConfig::new("http://localhost:8080");
     /// assert_eq!(cfg.timeout, std::time::Duration::from_secs(10));
     /// assert!(cfg.token.is_none() && !cfg.danger_accept_invalid_certs);
     /// ```
@@ -93,7 +93,7 @@ impl CallLoggerConfig {
 ///
 /// ```
 /// # fn run(config: &pbx_core::config::Config) -> Result<(), pbx_sources::Error> {
-/// use pbx_sources::http::{CallLoggerClient, CallLoggerConfig};
+/// use pbx_sources::call_logger::{CallLoggerClient, CallLoggerConfig};
 /// let client = CallLoggerClient::new(CallLoggerConfig::from(&config.call_api))?;
 /// # Ok(()) }
 /// ```
@@ -121,7 +121,7 @@ impl From<&pbx_core::config::CallApiConfig> for CallLoggerConfig {
 /// ```no_run
 /// # async fn run() -> Result<(), pbx_sources::Error> {
 /// use pbx_core::{CallSink, DeliveryOutcome};
-/// use pbx_sources::http::{CallLoggerClient, CallLoggerConfig};
+/// use pbx_sources::call_logger::{CallLoggerClient, CallLoggerConfig};
 /// # let call: pbx_core::call::CallRequest = serde_json::from_str(r#"{"phoneNumber":"1","callDuration":0,
 /// #   "callOwnerExtension":"101","callOwnerEmail":"a@b","callDirection":"INBOUND",
 /// #   "timestamp":"2025-01-21T10:30:00.000-09:00","pbxCallId":"3cx-1"}"#).unwrap();
@@ -216,7 +216,7 @@ impl CallLoggerClient {
     /// [`Error::Client`] when TLS cannot be set up.
     ///
     /// ```
-    /// use pbx_sources::http::{CallLoggerClient, CallLoggerConfig};
+    /// use pbx_sources::call_logger::{CallLoggerClient, CallLoggerConfig};
     /// assert!(CallLoggerClient::new(CallLoggerConfig::new("not a url")).is_err());
     /// let client = CallLoggerClient::new(CallLoggerConfig::new("http://127.0.0.1:8080"))?;
     /// # Ok::<(), pbx_sources::Error>(())
@@ -268,7 +268,7 @@ impl CallLoggerClient {
     /// Replaces what waits between attempts (tests pass one that does not wait).
     ///
     /// ```
-    /// use pbx_sources::http::{CallLoggerClient, CallLoggerConfig, TokioSleeper};
+    /// use pbx_sources::call_logger::{CallLoggerClient, CallLoggerConfig, TokioSleeper};
     /// let client = CallLoggerClient::new(CallLoggerConfig::new("http://127.0.0.1:8080"))?
     ///     .with_sleeper(TokioSleeper);
     /// # Ok::<(), pbx_sources::Error>(())
@@ -490,7 +490,7 @@ impl CallLoggerClient {
     ///
     /// ```no_run
     /// # async fn run(call: pbx_core::call::CallRequest) -> Result<(), pbx_sources::Error> {
-    /// use pbx_sources::http::{CallLoggerClient, CallLoggerConfig};
+    /// use pbx_sources::call_logger::{CallLoggerClient, CallLoggerConfig};
     /// let client = CallLoggerClient::new(CallLoggerConfig::new("http://localhost:8080"))?;
     /// let outcome = client.deliver(&call).await;
     /// if outcome.is_final() { /* advance the checkpoint */ }
@@ -552,7 +552,7 @@ impl CallLoggerClient {
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), pbx_sources::Error> {
-    /// use pbx_sources::http::{CallLoggerClient, CallLoggerConfig};
+    /// use pbx_sources::call_logger::{CallLoggerClient, CallLoggerConfig};
     /// let client = CallLoggerClient::new(CallLoggerConfig::new("http://localhost:8080"))?;
     /// println!("{}", client.health().await?);
     /// # Ok(()) }
@@ -616,7 +616,7 @@ impl CallSink for CallLoggerClient {
 /// # async fn run() -> Result<(), pbx_sources::Error> {
 /// use pbx_core::AlertSink;
 /// use pbx_core::groups::{AlertRequest, AlertType};
-/// use pbx_sources::http::{CallLoggerClient, CallLoggerConfig};
+/// use pbx_sources::call_logger::{CallLoggerClient, CallLoggerConfig};
 /// let client = CallLoggerClient::new(CallLoggerConfig::new("http://localhost:8080"))?;
 /// let alert = client.open(&AlertRequest { call_group_id: "100".into(),
 ///     call_group_name: "Support Team".into(), alert_type: AlertType::NoAssignedUsers,

@@ -1,0 +1,431 @@
+//! [`Config`] and its sections, as validated: what the rest of the crate and the adapters read.
+//! Reading YAML into them is [`super::load`]'s; checking every value, `validate`'s.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+
+use super::{Secret, SourceKind};
+use crate::call::InternalCalls;
+use crate::cdr::{FieldTemplate, TableMapping};
+use crate::direction::DirectionPolicy;
+use crate::error::Error;
+use crate::extensions::ExtensionMap;
+use crate::groups::{GroupMonitor, MonitorConfig};
+use crate::hours::BusinessHours;
+use crate::missed::MissedCalls;
+
+/// Where CDRs are read from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SourceConfig {
+    /// 3CX v20 U6+ `cdroutput` table on PostgreSQL.
+    PostgresCdrOutput {
+        /// Connection URL (`postgres://…`).
+        url: Secret,
+        /// How long a call must be quiet before it is emitted.
+        settle: Duration,
+    },
+    /// 3CX v16–v20 U5 `cl_*` tables on PostgreSQL.
+    PostgresCallLog {
+        /// Connection URL.
+        url: Secret,
+    },
+    /// A site's own CDR table on PostgreSQL.
+    PostgresTable {
+        /// Connection URL.
+        url: Secret,
+        /// Table and column mapping.
+        table: TableMapping,
+    },
+    /// A site's own CDR table on SQL Server.
+    MssqlTable {
+        /// Connection string.
+        url: Secret,
+        /// Table and column mapping.
+        table: TableMapping,
+    },
+    /// 3CX connects to us (active socket mode).
+    SocketListen {
+        /// `ip:port` to listen on.
+        listen: String,
+        /// Peers allowed to connect (empty: any).
+        allow_peers: Vec<std::net::IpAddr>,
+        /// The local journal of received lines.
+        journal: String,
+    },
+    /// We connect to 3CX (passive socket mode).
+    SocketConnect {
+        /// `host:port` of the PBX.
+        connect: String,
+        /// The local journal of received lines.
+        journal: String,
+    },
+    /// One CDR file, followed like `tail -F`.
+    File {
+        /// Its path.
+        path: String,
+    },
+    /// One file per call in a directory.
+    Directory {
+        /// The directory.
+        path: String,
+        /// Where processed files are moved (none: remembered by name).
+        processed_dir: Option<String>,
+    },
+}
+
+/// The call-logger API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallApiConfig {
+    /// `http(s)://host:port`, or `file:PATH` to write call requests to a JSON-lines file
+    /// instead (a dry run).
+    pub base_url: String,
+    /// Bearer token, if the backend wants one.
+    pub token: Option<Secret>,
+    /// Per-request timeout (default 10 s).
+    pub timeout: Duration,
+    /// Calls in flight at once (default 4).
+    pub concurrency: usize,
+    /// Failed attempts before a call that keeps failing while others are delivered is set
+    /// aside as poison (default 5); also how often `--once` tries the oldest call during an
+    /// outage before it gives up.
+    pub max_attempts: u32,
+    /// The least time between a call's first failure and its quarantine as poison
+    /// (`call_api.poison_after_secs`, default 120 s).
+    pub poison_after: Duration,
+    /// The longest wait the API's `Retry-After` (seconds or an HTTP date) can impose on a
+    /// call (`call_api.max_retry_after_secs`, default 300 s); a longer one is cut to this.
+    pub max_retry_after: Duration,
+    /// Skip TLS verification (never in production; logged loudly).
+    pub insecure_skip_tls_verify: bool,
+}
+
+/// The 3CX configuration API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct XapiConfig {
+    /// `https://pbx.example.com`.
+    pub base_url: String,
+    /// Client id of the API user.
+    pub client_id: String,
+    /// Its secret.
+    pub client_secret: Secret,
+    /// How often to refresh users and groups (default 300 s).
+    pub refresh: Duration,
+    /// Skip TLS verification.
+    pub insecure_skip_tls_verify: bool,
+}
+
+/// Business hours: from the config, or from 3CX's `OfficeHours`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HoursConfig {
+    /// Given in the config.
+    Schedule(Box<BusinessHours>),
+    /// Read from XAPI `GET /OfficeHours`.
+    FromXapi,
+}
+
+impl HoursConfig {
+    /// Where the hours come from, as the bindings publish it: `"schedule"` (given in the
+    /// configuration) or `"xapi"` (`business_hours.from_xapi: true`).
+    ///
+    /// ```
+    /// use pbx_core::config::HoursConfig;
+    /// assert_eq!(HoursConfig::FromXapi.source_code(), "xapi");
+    /// ```
+    pub fn source_code(&self) -> &'static str {
+        match self {
+            HoursConfig::Schedule(_) => "schedule",
+            HoursConfig::FromXapi => "xapi",
+        }
+    }
+}
+
+/// Call-group coverage monitoring.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupsConfig {
+    /// Whether to monitor (default false).
+    pub enabled: bool,
+    /// How often (default 300 s).
+    pub interval: Duration,
+    /// Debounce and include/exclude lists.
+    pub monitor: MonitorConfig,
+    /// Business hours of particular groups.
+    pub hours: HashMap<String, BusinessHours>,
+}
+
+/// Where checkpoints are kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CheckpointConfig {
+    /// A file (default `pbx-checkpoint.json`).
+    File {
+        /// Its path.
+        path: String,
+    },
+    /// A PostgreSQL table.
+    Postgres {
+        /// Connection URL.
+        url: Secret,
+        /// Table name (default `pbx_checkpoint`).
+        table: String,
+    },
+}
+
+/// Log output format (`logging.format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl LogFormat {
+    /// The YAML spelling (`logging.format`): `"text"` or `"json"`.
+    ///
+    /// ```
+    /// use pbx_core::config::LogFormat;
+    /// assert_eq!(LogFormat::Json.code(), "json");
+    /// ```
+    pub fn code(self) -> &'static str {
+        match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        }
+    }
+}
+
+/// The validated sideloader configuration.
+///
+/// Two parts, one YAML file:
+/// - **core** — the fields of `Config` itself: what turns records into calls and delivers them
+///   (`pbx`, `source`, `call_api`, `xapi`, `extensions`, `direction`, `phone`,
+///   `business_hours`, `groups`, `polling`, `checkpoint`, `quarantine`). pbx-core's mapping
+///   ([`Config::call_mapper`], [`Config::cdr_parser`]) and pbx-sources' adapters and delivery
+///   engine read these, in whatever host they run.
+/// - **service** — [`Config::service`] ([`ServiceConfig`]): the `http`, `logging` and `ha`
+///   sections, which only a long-running sideloader service reads (its status/trigger
+///   listener, its log output, its leadership among standbys). A program that only maps CDRs
+///   or drains once can ignore them.
+///
+/// ```
+/// let config = pbx_core::config::Config::from_yaml(
+///     "source: {kind: file, path: x}\ncall_api: {base_url: 'http://x'}\nhttp: {listen: '0.0.0.0:9000'}\n",
+///     &|_: &str| None)?;
+/// assert_eq!(config.service.http.listen.port(), 9000);
+/// assert_eq!(config.service.logging.level, "info");
+/// assert!(config.service.ha.is_none());
+/// # Ok::<(), pbx_core::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The PBX's timezone (`pbx.timezone`, default UTC).
+    pub timezone: Tz,
+    /// The CDR field layout (`pbx.cdr_template`, default the 27-field layout).
+    pub cdr_template: FieldTemplate,
+    /// Where CDRs come from.
+    pub source: SourceConfig,
+    /// The call-logger API.
+    pub call_api: CallApiConfig,
+    /// The 3CX XAPI, if used.
+    pub xapi: Option<XapiConfig>,
+    /// Extension → user map (with its fallback).
+    pub extensions: ExtensionMap,
+    /// Refresh the extension map from XAPI `/Users`.
+    pub extensions_from_xapi: bool,
+    /// Direction rules.
+    pub direction: DirectionPolicy,
+    /// What to do with internal calls.
+    pub internal_calls: InternalCalls,
+    /// Default region for phone numbers (ISO 3166 alpha-2, default `US`).
+    pub default_region: crate::phone::Region,
+    /// Business hours, if configured.
+    pub business_hours: Option<HoursConfig>,
+    /// Call-group monitoring.
+    pub groups: GroupsConfig,
+    /// Who calls back a missed call (`missed_calls`; see [`crate::missed`]). Its `hours` are
+    /// left unset here: [`Config::call_mapper`] gives it the `business_hours` schedule.
+    pub missed_calls: MissedCalls,
+    /// How often to poll a database source (default 30 s).
+    pub poll_interval: Duration,
+    /// Records per batch (default 500).
+    pub batch_size: usize,
+    /// Where checkpoints are kept.
+    pub checkpoint: CheckpointConfig,
+    /// The quarantine file (JSON lines; default `pbx-quarantine.jsonl`).
+    pub quarantine_path: String,
+    /// The settings only the sideloader service reads: its HTTP listener, logging and high
+    /// availability (the `http`, `logging` and `ha` sections).
+    pub service: ServiceConfig,
+}
+
+/// The service-only settings: what a long-running sideloader (the `pbx-sideloader` program,
+/// or a host running `pbx_sources::runtime`'s service) reads besides the core [`Config`]. The
+/// YAML keeps them in their own top-level sections: `http`, `logging`, `ha`. Built by
+/// [`Config::from_yaml`] (non-exhaustive: a section may gain settings).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServiceConfig {
+    /// The status/health/trigger HTTP listener (`http`).
+    pub http: HttpConfig,
+    /// Log output (`logging`).
+    pub logging: LoggingConfig,
+    /// High availability (`ha.enabled`): only the instance holding a PostgreSQL advisory lock
+    /// delivers. `None` when disabled.
+    pub ha: Option<HaConfig>,
+}
+
+/// The service's status/health/trigger HTTP listener (the `http` section).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HttpConfig {
+    /// Where it listens (`http.listen`, default `127.0.0.1:8081`).
+    pub listen: std::net::SocketAddr,
+    /// The bearer token `POST /trigger/*` needs (`http.token`; none: the triggers are open).
+    pub token: Option<Secret>,
+}
+
+/// The service's log output (the `logging` section).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LoggingConfig {
+    /// Log level (`logging.level`): error, warn, info (default), debug, trace.
+    pub level: String,
+    /// Log format (`logging.format`, default text).
+    pub format: LogFormat,
+}
+
+/// High availability: several sideloaders on one source, one delivering at a time — the one
+/// holding the PostgreSQL advisory lock `lock_key` on the checkpoint store's server (so
+/// `checkpoint.kind: postgres` is required: the standby resumes from the leader's checkpoint).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HaConfig {
+    /// The advisory lock's key (`ha.lock_key`, default [`HaConfig::DEFAULT_LOCK_KEY`]); give
+    /// each pair of instances sharing a server a key of its own.
+    pub lock_key: i64,
+    /// How often a standby tries to take the lock and the leader checks it still holds it
+    /// (`ha.poll_secs`, default 2 s).
+    pub poll: Duration,
+}
+
+impl HaConfig {
+    /// The lock key used when `ha.lock_key` is not set.
+    pub const DEFAULT_LOCK_KEY: i64 = 0x3cc0_0001;
+}
+
+impl Config {
+    /// The CDR → call request mapping this configuration describes (direction rules, time
+    /// zone, internal calls, default region, extension map, missed-call rules with the
+    /// `business_hours` schedule; hours `from_xapi` are the caller's to set, with
+    /// [`crate::call::CallMapper::missed_calls_mut`]).
+    ///
+    /// ```
+    /// let config = pbx_core::config::Config::from_yaml(
+    ///     "source: {kind: file, path: x}\ncall_api: {base_url: 'http://x'}\npbx: {timezone: Europe/Berlin}\n",
+    ///     &|_: &str| None)?;
+    /// assert_eq!(config.call_mapper().options().timezone, chrono_tz::Europe::Berlin);
+    /// # Ok::<(), pbx_core::Error>(())
+    /// ```
+    pub fn call_mapper(&self) -> crate::call::CallMapper {
+        crate::call::CallMapper::new(
+            crate::call::MappingOptions {
+                timezone: self.timezone,
+                internal_calls: self.internal_calls,
+                default_region: self.default_region,
+                ..crate::call::MappingOptions::default()
+            },
+            self.direction.clone(),
+            self.extensions.clone(),
+        )
+        .with_missed_calls(MissedCalls {
+            hours: self.business_hours_schedule().cloned(),
+            ..self.missed_calls.clone()
+        })
+    }
+
+    /// The business-hours schedule given in `business_hours`; `None` when the section is
+    /// absent or says `from_xapi: true` (read `GET /OfficeHours` and build the hours with
+    /// [`crate::hours::xapi::OfficeHours::to_business_hours`] then).
+    ///
+    /// ```
+    /// let yaml = "source: {kind: file, path: x}\ncall_api: {base_url: 'http://x'}\n";
+    /// let config = pbx_core::config::Config::from_yaml(yaml, &|_: &str| None)?;
+    /// assert!(config.business_hours_schedule().is_none());
+    /// # Ok::<(), pbx_core::Error>(())
+    /// ```
+    pub fn business_hours_schedule(&self) -> Option<&BusinessHours> {
+        match self.business_hours.as_ref()? {
+            HoursConfig::Schedule(h) => Some(h),
+            HoursConfig::FromXapi => None,
+        }
+    }
+
+    /// The CDR line parser for `pbx.cdr_template`.
+    pub fn cdr_parser(&self) -> crate::cdr::CdrParser {
+        crate::cdr::CdrParser::new(self.cdr_template.clone())
+    }
+}
+
+impl SourceConfig {
+    /// Which kind of source this is (its `source.kind`).
+    pub fn kind(&self) -> SourceKind {
+        match self {
+            SourceConfig::PostgresCdrOutput { .. } => SourceKind::PostgresCdrOutput,
+            SourceConfig::PostgresCallLog { .. } => SourceKind::PostgresCallLog,
+            SourceConfig::PostgresTable { .. } => SourceKind::PostgresTable,
+            SourceConfig::MssqlTable { .. } => SourceKind::MssqlTable,
+            SourceConfig::SocketListen { .. } => SourceKind::SocketListen,
+            SourceConfig::SocketConnect { .. } => SourceKind::SocketConnect,
+            SourceConfig::File { .. } => SourceKind::File,
+            SourceConfig::Directory { .. } => SourceKind::Directory,
+        }
+    }
+}
+
+/// The group monitor a configuration describes (in this module, so that `groups` does not
+/// depend on the configuration).
+impl GroupMonitor {
+    /// The monitor a configuration describes: `groups` (debounce, include, exclude, hours per
+    /// group) and, for every other group, `hours` when given, else the `business_hours`
+    /// schedule of the configuration.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`] (`business_hours`) when `hours` is `None` and the
+    /// configuration has no schedule (the section is absent, or takes the hours from XAPI:
+    /// read `GET /OfficeHours` and pass them).
+    ///
+    /// ```
+    /// use pbx_core::config::Config;
+    /// use pbx_core::groups::GroupMonitor;
+    /// let yaml = "source: {kind: file, path: x}\ncall_api: {base_url: 'http://x'}\n\
+    ///     groups: {debounce: 3}\n";
+    /// let config = Config::from_yaml(yaml, &|_: &str| None)?;
+    /// assert!(GroupMonitor::from_config(&config, None).is_err()); // no business_hours
+    /// let hours = pbx_core::hours::BusinessHours::always(chrono_tz::UTC);
+    /// assert_eq!(GroupMonitor::from_config(&config, Some(hours))?.config().debounce, 3);
+    /// # Ok::<(), pbx_core::Error>(())
+    /// ```
+    pub fn from_config(config: &Config, hours: Option<BusinessHours>) -> Result<Self, Error> {
+        let Some(hours) = hours.or_else(|| config.business_hours_schedule().cloned()) else {
+            return Err(Error::InvalidSetting {
+                setting: "business_hours".to_owned(),
+                value: if config.business_hours.is_some() {
+                    "from_xapi"
+                } else {
+                    ""
+                }
+                .to_owned(),
+                reason: "the configuration has no business_hours schedule; pass the hours \
+                         (read from XAPI GET /OfficeHours)"
+                    .to_owned(),
+            });
+        };
+        Ok(GroupMonitor::new(hours)
+            .with_config(config.groups.monitor.clone())
+            .with_group_hours(config.groups.hours.clone()))
+    }
+}
