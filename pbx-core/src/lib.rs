@@ -77,8 +77,12 @@ mod docs_doctests {
     struct Embedding;
     #[doc = include_str!("../../docs/mapping.md")]
     struct Mapping;
+    #[doc = include_str!("../../docs/many-pbxs.md")]
+    struct ManyPbxs;
     #[doc = include_str!("../../docs/migrating-from-node.md")]
     struct MigratingFromNode;
+    #[doc = include_str!("../../docs/missed-calls.md")]
+    struct MissedCalls;
     #[doc = include_str!("../../docs/packaging.md")]
     struct Packaging;
     #[doc = include_str!("../../docs/postgresql.md")]

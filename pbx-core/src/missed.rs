@@ -43,13 +43,12 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use crate::cdr::{CallLegs, CallRecord};
 use crate::direction::DirectionPolicy;
 use crate::hours::BusinessHours;
 use crate::phone::{NormalizedRef, NumberFormat, Region, normalize_visit};
-use crate::unmapped::{Tally, UnmappedWarning};
+pub use crate::unmapped::UnroutedMissedCalls;
 
 /// The route key that catches every missed call no other key routes (`missed_calls.route.default`).
 pub const DEFAULT_ROUTE: &str = "default";
@@ -414,67 +413,4 @@ pub fn single_extension_rung(call: &CallLegs) -> Option<&str> {
         }
     }
     rung
-}
-
-/// Missed calls skipped `missed_unrouted`, counted per DN (the queue, ring group, IVR or DID a
-/// route would need; empty when the record named none), with a warning schedule: the first
-/// time a DN is seen, then at most once per interval (an hour by default). Bounded like
-/// [`crate::unmapped::UnmappedExtensions`]. Serializes as a map of DN to
-/// `{calls, firstSeen, lastSeen}` (for `/status`).
-///
-/// ```
-/// use chrono::{TimeZone, Utc};
-/// use pbx_core::missed::UnroutedMissedCalls;
-/// let t = Utc.with_ymd_and_hms(2026, 11, 2, 18, 0, 0).unwrap();
-/// let mut unrouted = UnroutedMissedCalls::default();
-/// assert!(unrouted.record("800", t).is_some(), "warn the first time");
-/// assert!(unrouted.record("800", t).is_none());
-/// assert_eq!(unrouted.get("800").map(|e| e.calls), Some(2));
-/// let mut out = String::new();
-/// unrouted.write_metrics(&mut out);
-/// assert!(out.contains("pbx_missed_unrouted_calls_total{dn=\"800\"} 2\n"));
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct UnroutedMissedCalls {
-    tally: Tally,
-}
-
-impl UnroutedMissedCalls {
-    /// Records one missed call skipped for want of a route for `dn` at `now`; a warning the
-    /// first time the DN is seen and whenever the last one is an interval old.
-    pub fn record(&mut self, dn: &str, now: DateTime<Utc>) -> Option<UnmappedWarning> {
-        self.tally.record(dn, now)
-    }
-
-    /// What is known about one DN.
-    pub fn get(&self, dn: &str) -> Option<&crate::unmapped::UnmappedExtension> {
-        self.tally.get(dn)
-    }
-
-    /// Every tracked DN, in order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &crate::unmapped::UnmappedExtension)> {
-        self.tally.iter()
-    }
-
-    /// How many DNs are tracked.
-    pub fn len(&self) -> usize {
-        self.tally.len()
-    }
-
-    /// Whether none is.
-    pub fn is_empty(&self) -> bool {
-        self.tally.len() == 0
-    }
-
-    /// Appends the Prometheus counter `pbx_missed_unrouted_calls_total`, one sample per DN
-    /// (label `dn`), in the text exposition format.
-    pub fn write_metrics(&self, out: &mut String) {
-        self.tally.write_metrics(
-            out,
-            "pbx_missed_unrouted_calls_total",
-            "Missed inbound calls skipped because no missed_calls.route entry takes them, by DN.",
-            "dn",
-        );
-    }
 }

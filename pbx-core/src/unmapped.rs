@@ -61,11 +61,11 @@ pub struct UnmappedWarning {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UnmappedExtensions {
     tally: Tally,
-    missed_unrouted: crate::missed::UnroutedMissedCalls,
+    missed_unrouted: UnroutedMissedCalls,
 }
 
 /// Key → count, first and last seen, with a warning schedule, bounded by [`MAX_TRACKED`]: the
-/// counting behind [`UnmappedExtensions`] and [`crate::missed::UnroutedMissedCalls`].
+/// counting behind [`UnmappedExtensions`] and [`UnroutedMissedCalls`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Tally {
     entries: BTreeMap<String, UnmappedExtension>,
@@ -163,7 +163,7 @@ impl UnmappedExtensions {
     pub fn new(warn_every: TimeDelta) -> Self {
         UnmappedExtensions {
             tally: Tally::new(warn_every),
-            missed_unrouted: crate::missed::UnroutedMissedCalls::default(),
+            missed_unrouted: UnroutedMissedCalls::default(),
         }
     }
 
@@ -199,7 +199,7 @@ impl UnmappedExtensions {
         self.tally.untracked_calls()
     }
 
-    /// Missed calls skipped `missed_unrouted`, per DN (see [`crate::missed`]).
+    /// Missed calls skipped `missed_unrouted`, per DN (see the `missed` module).
     ///
     /// ```
     /// use chrono::Utc;
@@ -208,12 +208,12 @@ impl UnmappedExtensions {
     /// assert_eq!(u.missed_unrouted().get("800").map(|e| e.calls), Some(1));
     /// assert!(u.is_empty(), "an unrouted DN is no unmapped extension");
     /// ```
-    pub fn missed_unrouted(&self) -> &crate::missed::UnroutedMissedCalls {
+    pub fn missed_unrouted(&self) -> &UnroutedMissedCalls {
         &self.missed_unrouted
     }
 
     /// The same, to record a skipped missed call.
-    pub fn missed_unrouted_mut(&mut self) -> &mut crate::missed::UnroutedMissedCalls {
+    pub fn missed_unrouted_mut(&mut self) -> &mut UnroutedMissedCalls {
         &mut self.missed_unrouted
     }
 }
@@ -258,6 +258,69 @@ pub(crate) fn label_value(value: &str) -> String {
 impl Serialize for UnmappedExtensions {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.tally.serialize(s)
+    }
+}
+
+/// Missed calls skipped `missed_unrouted`, counted per DN (the queue, ring group, IVR or DID a
+/// route would need; empty when the record named none), with a warning schedule: the first
+/// time a DN is seen, then at most once per interval (an hour by default). Bounded like
+/// [`UnmappedExtensions`]. Serializes as a map of DN to
+/// `{calls, firstSeen, lastSeen}` (for `/status`).
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use pbx_core::unmapped::UnroutedMissedCalls; // also pbx_core::missed::UnroutedMissedCalls
+/// let t = Utc.with_ymd_and_hms(2026, 11, 2, 18, 0, 0).unwrap();
+/// let mut unrouted = UnroutedMissedCalls::default();
+/// assert!(unrouted.record("800", t).is_some(), "warn the first time");
+/// assert!(unrouted.record("800", t).is_none());
+/// assert_eq!(unrouted.get("800").map(|e| e.calls), Some(2));
+/// let mut out = String::new();
+/// unrouted.write_metrics(&mut out);
+/// assert!(out.contains("pbx_missed_unrouted_calls_total{dn=\"800\"} 2\n"));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct UnroutedMissedCalls {
+    tally: Tally,
+}
+
+impl UnroutedMissedCalls {
+    /// Records one missed call skipped for want of a route for `dn` at `now`; a warning the
+    /// first time the DN is seen and whenever the last one is an interval old.
+    pub fn record(&mut self, dn: &str, now: DateTime<Utc>) -> Option<UnmappedWarning> {
+        self.tally.record(dn, now)
+    }
+
+    /// What is known about one DN.
+    pub fn get(&self, dn: &str) -> Option<&UnmappedExtension> {
+        self.tally.get(dn)
+    }
+
+    /// Every tracked DN, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &UnmappedExtension)> {
+        self.tally.iter()
+    }
+
+    /// How many DNs are tracked.
+    pub fn len(&self) -> usize {
+        self.tally.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.tally.len() == 0
+    }
+
+    /// Appends the Prometheus counter `pbx_missed_unrouted_calls_total`, one sample per DN
+    /// (label `dn`), in the text exposition format.
+    pub fn write_metrics(&self, out: &mut String) {
+        self.tally.write_metrics(
+            out,
+            "pbx_missed_unrouted_calls_total",
+            "Missed inbound calls skipped because no missed_calls.route entry takes them, by DN.",
+            "dn",
+        );
     }
 }
 

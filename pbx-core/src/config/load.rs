@@ -185,7 +185,10 @@ fn document_issue(message: String) -> ConfigIssue {
 
 /// YAML text (at most [`MAX_CONFIG_BYTES`]) as a mapping; an empty document is an empty
 /// mapping. Problems are phrased for the user, not in the YAML library's terms.
-pub(super) fn parse_yaml(text: &str, not_a_mapping: &str) -> Result<serde_json::Value, ConfigIssue> {
+pub(super) fn parse_yaml(
+    text: &str,
+    not_a_mapping: &str,
+) -> Result<serde_json::Value, ConfigIssue> {
     if text.len() > MAX_CONFIG_BYTES {
         return Err(document_issue(format!(
             "is {} bytes, over the limit of {MAX_CONFIG_BYTES}",
