@@ -43,6 +43,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
+use pbx_core::cdr::CdrParser;
 use pbx_core::config::SourceConfig;
 use pbx_core::delivery::TimeRange;
 use pbx_core::{CdrSource, Checkpoint, RawRecord, SourceRecord};
@@ -70,8 +71,8 @@ pub struct DirectorySource {
     /// By-name mode: what this process remembers between fetches.
     memory: Arc<Mutex<Memory>>,
     /// A backfill's range: files last modified before its start (less [`BACKFILL_MARGIN`])
-    /// are not opened.
-    range: Option<TimeRange>,
+    /// are not opened; lines whose start is outside it are not handed out.
+    range: Option<Arc<(TimeRange, CdrParser)>>,
     /// How many files were opened to be read (see [`DirectorySource::files_read`]).
     opened: Arc<AtomicU64>,
 }
@@ -143,7 +144,9 @@ impl DirectorySource {
 
     /// Reads only what may hold calls of a backfill's `range`: files last modified before
     /// its start, less [`BACKFILL_MARGIN`], are not opened (a file is written after its call
-    /// ended). The engine still skips the calls outside the range in the files read.
+    /// ended), and in the files read a line whose `time-start` (read by `parser` without
+    /// parsing the rest, [`TimeRange::rules_out_line`]) is outside the range is not handed
+    /// out. The engine still skips any other call outside the range.
     ///
     /// ```
     /// use chrono::{TimeZone, Utc};
@@ -152,12 +155,12 @@ impl DirectorySource {
     ///     Utc.with_ymd_and_hms(2026, 11, 3, 0, 0, 0).unwrap(),
     /// ).unwrap();
     /// let source = pbx_sources::folder::DirectorySource::new("/var/lib/3cx/cdr", None)
-    ///     .with_range(Some(day));
+    ///     .with_range(Some(day), &pbx_core::cdr::CdrParser::default());
     /// assert_eq!(source.files_read(), 0);
     /// ```
     #[must_use]
-    pub fn with_range(mut self, range: Option<TimeRange>) -> Self {
-        self.range = range;
+    pub fn with_range(mut self, range: Option<TimeRange>, parser: &CdrParser) -> Self {
+        self.range = range.map(|r| Arc::new((r, parser.clone())));
         self
     }
 
@@ -285,7 +288,8 @@ impl DirectorySource {
         // range's start (less the margin, for a clock that was off) holds no call of it.
         let before = self
             .range
-            .and_then(|r| SystemTime::from(r.from()).checked_sub(BACKFILL_MARGIN));
+            .as_ref()
+            .and_then(|r| SystemTime::from(r.0.from()).checked_sub(BACKFILL_MARGIN));
         let mut names: Vec<(String, std::fs::Metadata)> = Vec::new();
         for entry in std::fs::read_dir(&self.dir).map_err(io(&self.dir))? {
             let entry = entry.map_err(io(&self.dir))?;
@@ -369,7 +373,12 @@ impl DirectorySource {
                 );
             }
             let next_open = open.get(k + 1).map(|&j| present[j]);
+            if memory.quiet.contains(name) {
+                position.finish(name, next_open, &present);
+                continue;
+            }
             let resume = position.lines_of(name);
+            let before = out.len();
             let read = self.read_file(name, meta, resume, limit, now, out, |line| match line {
                 Some(n) => {
                     position.current = Some((n, name.clone()));
@@ -384,6 +393,9 @@ impl DirectorySource {
                 // Read to its end, or nothing in it: finished (even when it gave no record,
                 // so that it never holds the floor).
                 Reading::Whole | Reading::Empty if !position.done.contains(name) => {
+                    if out.len() == before && resume == 0 {
+                        memory.quiet.insert(name.clone());
+                    }
                     position.finish(name, next_open, &present);
                 }
                 Reading::Part | Reading::Incomplete => break,
@@ -392,6 +404,9 @@ impl DirectorySource {
         }
         memory
             .warned
+            .retain(|n| present.binary_search(&n.as_str()).is_ok());
+        memory
+            .quiet
             .retain(|n| present.binary_search(&n.as_str()).is_ok());
         Ok(())
     }
@@ -483,6 +498,14 @@ impl DirectorySource {
             if number <= resume {
                 continue;
             }
+            if !cut
+                && self
+                    .range
+                    .as_ref()
+                    .is_some_and(|r| r.0.rules_out_line(&r.1, text))
+            {
+                continue; // a backfill's line outside its range: not parsed
+            }
             if let Some((n, record)) = pending.take() {
                 out.push(SourceRecord {
                     checkpoint: checkpoint(Some(n)),
@@ -541,6 +564,9 @@ struct Memory {
     rescued: BTreeSet<String>,
     /// Files warned about as sorting before files already read.
     warned: BTreeSet<String>,
+    /// Files read to their end that gave no record (blank, or every line outside a
+    /// backfill's range): not opened again.
+    quiet: BTreeSet<String>,
 }
 
 /// An I/O failure on `path` in the CDR directory, for `map_err`.

@@ -642,7 +642,10 @@ impl Sideloader {
                 Some(held),
                 match self.source.take() {
                     Some(s) => Ok(s),
-                    None => build_source(&self.config.source, Some(&range)).await,
+                    None => {
+                        let parser = self.config.cdr_parser();
+                        build_source(&self.config.source, Some((&range, &parser))).await
+                    }
                 },
             ),
         };

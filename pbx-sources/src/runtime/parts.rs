@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use pbx_core::call::CallRequest;
+use pbx_core::cdr::CdrParser;
 use pbx_core::config::{CheckpointConfig, SourceConfig};
 use pbx_core::delivery::TimeRange;
 use pbx_core::{CallSink, CdrSource, Checkpoint, CheckpointStore, DeliveryOutcome, SourceRecord};
@@ -69,14 +70,20 @@ impl CdrSource for Source {
 const CALL_LOG_SETTLE: Duration = Duration::from_secs(60);
 
 /// Builds the source `config` names (a socket source starts listening or connecting here).
-/// `range` is the backfill's time range: the PostgreSQL sources narrow their queries to it
-/// (`with_range`); the text sources and `mssql_table` read everything and the engine's
-/// filter skips the calls outside the range (`outside_range`), as it does for every source.
+/// `range` is the backfill's time range, with the parser of the CDR text lines: the
+/// PostgreSQL and SQL Server sources narrow their queries to it (`with_range`), the file and
+/// directory sources skip what cannot hold its calls without parsing it; the socket sources
+/// read everything. The engine's filter still skips the calls outside the range
+/// (`outside_range`), as it does for every source.
 /// A kind this build cannot read is a configuration error.
 pub(crate) async fn build_source(
     config: &SourceConfig,
-    range: Option<&TimeRange>,
+    range: Option<(&TimeRange, &CdrParser)>,
 ) -> Result<Source, Error> {
+    let (range, parser) = match range {
+        Some((r, p)) => (Some(r), Some(p)),
+        None => (None, None),
+    };
     let setup = |e: Error| Error::Setup {
         part: "source",
         source: Box::new(e),
@@ -87,6 +94,10 @@ pub(crate) async fn build_source(
         | SourceConfig::SocketListen { .. }
         | SourceConfig::SocketConnect { .. } => CdrTextSource::from_config(config)
             .await
+            .map(|s| match parser {
+                Some(parser) => s.with_range(range.copied(), parser),
+                None => s,
+            })
             .map(|s| Source::Text(Box::new(s)))
             .map_err(setup),
         SourceConfig::PostgresCdrOutput { url, settle } => Ok(Source::CdrOutput(Box::new(
