@@ -44,6 +44,22 @@ pub(crate) enum Source {
     Mssql(Box<crate::mssql::MssqlSource>),
 }
 
+impl Source {
+    /// The same source narrowed to a backfill's `range` (see [`build_source`]): a source
+    /// built before the backfill was asked for (`Sideloader::from_config`) reads only the
+    /// range too.
+    pub(crate) fn with_range(self, range: TimeRange, parser: &CdrParser) -> Source {
+        match self {
+            Source::Text(s) => Source::Text(Box::new(s.with_range(Some(range), parser))),
+            Source::CdrOutput(s) => Source::CdrOutput(Box::new(s.with_range(Some(range)))),
+            Source::CallLog(s) => Source::CallLog(Box::new(s.with_range(Some(range)))),
+            Source::SiteTable(s) => Source::SiteTable(Box::new(s.with_range(Some(range)))),
+            #[cfg(feature = "mssql")]
+            Source::Mssql(s) => Source::Mssql(s),
+        }
+    }
+}
+
 #[async_trait]
 impl CdrSource for Source {
     type Error = Error;
