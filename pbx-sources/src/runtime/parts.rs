@@ -55,7 +55,7 @@ impl Source {
             Source::CallLog(s) => Source::CallLog(Box::new(s.with_range(Some(range)))),
             Source::SiteTable(s) => Source::SiteTable(Box::new(s.with_range(Some(range)))),
             #[cfg(feature = "mssql")]
-            Source::Mssql(s) => Source::Mssql(s),
+            Source::Mssql(s) => Source::Mssql(Box::new(s.with_range(Some(range)))),
         }
     }
 }
@@ -133,7 +133,9 @@ pub(crate) async fn build_source(
         ))),
         #[cfg(feature = "mssql")]
         SourceConfig::MssqlTable { .. } => Ok(Source::Mssql(Box::new(
-            crate::mssql::MssqlSource::from_config(config).map_err(setup)?,
+            crate::mssql::MssqlSource::from_config(config)
+                .map_err(setup)?
+                .with_range(range.copied()),
         ))),
         #[cfg(not(feature = "mssql"))]
         SourceConfig::MssqlTable { .. } => Err(Error::Config {
