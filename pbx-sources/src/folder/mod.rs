@@ -16,9 +16,9 @@
 //! overtake one still being written.
 //!
 //! **Once.** Each line of a file is a record. Two ways to remember what is done:
-//! - *by name* (no `processed_dir`): the checkpoint names the files finished (see
-//!   [`position`]: `v2/<floor>/<below>/<lines>/<current>/<done>…`), at most 256 of them and
-//!   only files still in the directory; files sorting before the oldest kept (the floor) count
+//! - *by name* (no `processed_dir`): the checkpoint names the files finished
+//!   (`v2/<floor>/<below>/<lines>/<current>/<done>…`), at most 256 of them and only files
+//!   still in the directory; files sorting before the oldest kept (the floor) count
 //!   as done. A file that appears with a name sorting before files already read — a PBX whose
 //!   clock stepped back — is read (with a warning), once: by name if it sorts after the floor;
 //!   below the floor, because this process had not seen it before. One that appears below
