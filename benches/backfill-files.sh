@@ -60,7 +60,7 @@ YAML
   out=$("$bin" --config "$work/$name.yml" backfill --from 2026-05-01 --to 2026-05-01)
   t1=$(date +%s.%N)
   echo "$out"
-  echo "backfill-files.sh: $name ($files calls over a year, one day backfilled): wall $(echo "$t1 - $t0" | bc) s"
+  echo "backfill-files.sh: $name ($files calls over a year, one day backfilled): wall $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s"
 }
 
 run directory "{kind: directory, path: '$work/cdr'}"
