@@ -769,6 +769,11 @@ async fn a_directory_with_many_files_keeps_the_checkpoint_bounded() {
     assert_eq!(got, ["call-early"]);
     let (got, _) = drain_dir_by(&mut src, cp3.clone(), 100).await;
     assert!(got.is_empty(), "{got:?}");
+    let (got, _) = drain_dir_by(&mut DirectorySource::new(&cdr, None), cp3.clone(), 100).await;
+    assert!(got.is_empty(), "{got:?}");
+    // The one case by name cannot tell: a file sorting before every name kept that appears
+    // while nothing runs. It is not read (a restart warns; docs/directory-source.md).
+    write_old(&cdr, "cdr-2406000000001.000001.log", "call-unseen\r\n");
     let (got, _) = drain_dir_by(&mut DirectorySource::new(&cdr, None), cp3, 100).await;
     assert!(got.is_empty(), "{got:?}");
     std::fs::remove_dir_all(dir).unwrap();

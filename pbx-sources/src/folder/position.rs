@@ -305,4 +305,14 @@ mod tests {
         assert_eq!(p.floor, None, "f00000 is not done");
         assert!(!p.is_done("f00000"));
     }
+
+    #[test]
+    fn files_named_below_the_floor_are_counted_unless_finished_by_name() {
+        let p = Position::parse(&Checkpoint::new("v2/c/0/0//a/c/d")).unwrap();
+        // `a` sorts before the floor but was read by name (it appeared while a process ran).
+        assert_eq!(p.count_below(&["a", "b", "c", "d"]), 1, "only b");
+        assert_eq!(p.count_below(&["a", "c", "d"]), 0);
+        assert!(p.is_done("b") && p.is_done("a") && !p.is_done("e"));
+        assert!(p.finished_after("b") && p.finished_after("c") && !p.finished_after("d"));
+    }
 }
