@@ -332,6 +332,26 @@ impl TimeRange {
         self.from <= at && at < self.to
     }
 
+    /// Whether a CDR text line certainly holds no call of the range: its `time-start`, read
+    /// without parsing the rest of the line ([`CdrParser::peek_time_start`]), is outside it.
+    /// A line whose start cannot be read that way is not ruled out (the full parse decides).
+    /// Lets a text source skip the lines of a backfill it need not parse.
+    ///
+    /// ```
+    /// use pbx_core::cdr::CdrParser;
+    /// use pbx_core::delivery::TimeRange;
+    /// let day = TimeRange::parse("2026-11-02", "2026-11-02", chrono_tz::UTC).unwrap();
+    /// let p = CdrParser::new("historyid,time-start".parse().unwrap());
+    /// assert!(day.rules_out_line(&p, b"Call 1,2026/11/01 23:59:59"));
+    /// assert!(!day.rules_out_line(&p, b"Call 1,2026/11/02 00:00:00"));
+    /// assert!(!day.rules_out_line(&p, b"Call 1,yesterday"));
+    /// ```
+    pub fn rules_out_line(&self, parser: &CdrParser, line: &[u8]) -> bool {
+        parser
+            .peek_time_start(line)
+            .is_some_and(|at| !self.contains(at))
+    }
+
     /// Whether the call belongs to the range: its start time is in it — or, for a record
     /// without a start time, its end time. A record with neither is admitted (it cannot be
     /// placed, and leaving it out could lose a call; the API's `pbxCallId` makes a second

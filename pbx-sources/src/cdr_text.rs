@@ -15,7 +15,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use pbx_core::cdr::CdrParser;
 use pbx_core::config::SourceConfig;
+use pbx_core::delivery::TimeRange;
 use pbx_core::{CdrSource, Checkpoint, SourceRecord};
 use tokio::sync::Notify;
 
@@ -57,6 +59,19 @@ impl CdrTextSource {
                 });
             }
         })
+    }
+
+    /// For a backfill over `range`: the file and directory sources skip what cannot hold its
+    /// calls without parsing it (see [`FileSource::with_range`] and
+    /// [`DirectorySource::with_range`]); the socket sources read everything (the engine skips
+    /// the calls outside the range).
+    #[must_use]
+    pub fn with_range(self, range: Option<TimeRange>, parser: &CdrParser) -> Self {
+        match self {
+            CdrTextSource::File(f) => CdrTextSource::File(f.with_range(range, parser)),
+            CdrTextSource::Directory(d) => CdrTextSource::Directory(d.with_range(range, parser)),
+            other => other,
+        }
     }
 
     /// A handle notified when new records may be there, for `Engine::with_trigger`: the

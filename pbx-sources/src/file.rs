@@ -24,6 +24,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use pbx_core::cdr::CdrParser;
+use pbx_core::delivery::TimeRange;
 use pbx_core::{CdrSource, Checkpoint, RawRecord, SourceRecord};
 
 use crate::Error;
@@ -34,6 +36,8 @@ pub struct FileSource {
     path: PathBuf,
     /// Open handles by inode: the file at the path and a rotated one not yet finished.
     held: Arc<Mutex<Vec<(u64, File)>>>,
+    /// A backfill's range, and the parser that reads a line's start time cheaply.
+    range: Option<Arc<(TimeRange, CdrParser)>>,
 }
 
 impl FileSource {
@@ -42,7 +46,26 @@ impl FileSource {
         FileSource {
             path: path.into(),
             held: Arc::default(),
+            range: None,
         }
+    }
+
+    /// In a backfill over `range`: a line whose `time-start` (read by `parser` without
+    /// parsing the rest, [`TimeRange::rules_out_line`]) is outside the range is not handed
+    /// out — the engine would skip it as `outside_range` after parsing it. A line whose start
+    /// cannot be read that way is handed out as before. The checkpoint still moves past the
+    /// lines skipped (the next line handed out carries it).
+    ///
+    /// ```
+    /// let day = pbx_core::delivery::TimeRange::parse("2026-11-02", "2026-11-02", chrono_tz::UTC).unwrap();
+    /// let source = pbx_sources::file::FileSource::new("/var/lib/3cx/cdr.log")
+    ///     .with_range(Some(day), &pbx_core::cdr::CdrParser::default());
+    /// # let _ = source;
+    /// ```
+    #[must_use]
+    pub fn with_range(mut self, range: Option<TimeRange>, parser: &CdrParser) -> Self {
+        self.range = range.map(|r| Arc::new((r, parser.clone())));
+        self
     }
 
     /// The file's path.
@@ -174,6 +197,7 @@ fn read_lines(
     start: (u64, u64),
     limit: usize,
     take_partial: bool,
+    range: Option<&(TimeRange, CdrParser)>,
 ) -> std::io::Result<Vec<SourceRecord>> {
     let (mut offset, mut line) = start;
     let mut window = window_before(file, offset)?;
@@ -196,6 +220,9 @@ fn read_lines(
         }
         if buf.iter().all(u8::is_ascii_whitespace) {
             continue;
+        }
+        if !cut && range.is_some_and(|(r, p)| r.rules_out_line(p, &buf)) {
+            continue; // a backfill's line outside its range: not parsed
         }
         let record = if cut {
             // Only the first bytes were kept (room for the parser's limit and a line end).
@@ -257,6 +284,7 @@ fn follow(
     held: &Mutex<Vec<(u64, File)>>,
     after: Option<Position>,
     limit: usize,
+    range: Option<&(TimeRange, CdrParser)>,
 ) -> Result<Vec<SourceRecord>, Error> {
     let io = |source| Error::Io {
         what: "CDR file",
@@ -305,6 +333,7 @@ fn follow(
                         (cp.offset, cp.line),
                         limit,
                         current_ino.is_some(),
+                        range,
                     )
                     .map_err(io)?;
                     if !records.is_empty() || current.is_none() {
@@ -326,7 +355,7 @@ fn follow(
     let Some((ino, mut file)) = current else {
         return Ok(Vec::new());
     };
-    let records = read_lines(&mut file, ino, start, limit, false).map_err(io)?;
+    let records = read_lines(&mut file, ino, start, limit, false, range).map_err(io)?;
     held.clear();
     held.push((ino, file));
     Ok(records)
@@ -342,8 +371,12 @@ impl CdrSource for FileSource {
         limit: usize,
     ) -> Result<Vec<SourceRecord>, Error> {
         let position = after.map(parse_checkpoint).transpose()?;
-        let (path, held) = (self.path.clone(), Arc::clone(&self.held));
-        tokio::task::spawn_blocking(move || follow(&path, &held, position, limit))
+        let (path, held, range) = (
+            self.path.clone(),
+            Arc::clone(&self.held),
+            self.range.clone(),
+        );
+        tokio::task::spawn_blocking(move || follow(&path, &held, position, limit, range.as_deref()))
             .await
             .unwrap_or_else(|e| {
                 Err(Error::Io {

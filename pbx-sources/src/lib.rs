@@ -54,10 +54,10 @@ pub mod file;
 #[cfg(feature = "file")]
 pub mod file_checkpoint;
 pub mod file_lock;
-#[cfg(feature = "runtime")]
-pub mod fleet;
 #[cfg(feature = "file")]
 pub mod file_sink;
+#[cfg(feature = "runtime")]
+pub mod fleet;
 #[cfg(feature = "file")]
 pub mod folder;
 #[cfg(feature = "delivery")]

@@ -678,3 +678,142 @@ async fn errors_that_cannot_heal_stop_a_drain_at_once_and_name_the_setting() {
         "encrypt=strict needs TDS 8",
     );
 }
+
+/// Row `id` of a table spanning 500 days: its call starts `12 * id` hours after 1 January
+/// 2025 (the start column holding `start`'s spelling of it).
+fn spread(id: i64, start: impl Fn(NaiveDateTime) -> Value) -> Vec<Value> {
+    let mut row = inbound(id);
+    let at = NaiveDate::from_ymd_opt(2025, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        + chrono::TimeDelta::hours(12 * id);
+    row[3] = start(at);
+    row
+}
+
+/// The ids of a batch, rows that could not be mapped included.
+fn any_ids(records: &[SourceRecord]) -> Vec<String> {
+    records.iter().map(|r| r.checkpoint.to_string()).collect()
+}
+
+async fn drain_all(source: &mut MssqlSource) -> Vec<String> {
+    let (mut all, mut after): (Vec<String>, Option<Checkpoint>) = (Vec::new(), None);
+    loop {
+        let batch = source.fetch(after.as_ref(), 100).await.unwrap();
+        let Some(last) = batch.last() else {
+            return all;
+        };
+        after = Some(last.checkpoint.clone());
+        all.extend(any_ids(&batch));
+    }
+}
+
+fn one_day() -> pbx_core::delivery::TimeRange {
+    pbx_core::delivery::TimeRange::parse("2025-06-01", "2025-06-01", chrono_tz::UTC).unwrap()
+}
+
+/// Issue 29, point 3: a backfill's range narrows the query — the bounds travel as
+/// `datetime2` parameters (`@P3`, `@P4`), never in the SQL text — so a one-day backfill of
+/// a 1 000-row, 500-day table reads that day's rows (and the one without a start time), not
+/// the table.
+#[tokio::test]
+async fn a_backfill_reads_only_the_rows_of_its_range() {
+    let double = TdsDouble::start().await;
+    double.create_table(TABLE, &COLUMNS);
+    for id in 1..=1000 {
+        double.insert(TABLE, spread(id, Value::Time));
+    }
+    let mut without_start = spread(1001, Value::Time);
+    without_start[3] = Value::Null;
+    double.insert(TABLE, without_start);
+    assert_eq!(drain_all(&mut source(&double)).await.len(), 1001);
+    let before = double.requests().len();
+
+    let mut src = source(&double).with_range(Some(one_day()));
+    let read = drain_all(&mut src).await;
+    // 1 June 2025 00:00 and 12:00 UTC: rows 302 and 303; 304 starts at 2 June 00:00, inside
+    // the second the bounds are widened by (the engine skips it); row 1001 has no start.
+    assert_eq!(read, ["302", "303", "304", "1001"]);
+    assert!(
+        src.sql()
+            .contains("AND (([Started] >= @P3 AND [Started] < @P4) OR [Started] IS NULL)"),
+        "{}",
+        src.sql()
+    );
+
+    let sent = &double.requests()[before..];
+    // First the page statement for no row (the column types), then the narrowed pages.
+    let Request::Rpc {
+        sql, params: probe, ..
+    } = &sent[0]
+    else {
+        panic!("{:?}", sent[0])
+    };
+    assert!(!sql.contains("@P3"), "{sql}");
+    assert_eq!(probe, &p(0, i64::MIN));
+    let from = NaiveDate::from_ymd_opt(2025, 5, 31)
+        .unwrap()
+        .and_hms_opt(23, 59, 59)
+        .unwrap();
+    let to = NaiveDate::from_ymd_opt(2025, 6, 2)
+        .unwrap()
+        .and_hms_opt(0, 0, 1)
+        .unwrap();
+    for r in &sent[1..] {
+        let Request::Rpc {
+            sql,
+            declarations,
+            params,
+            ..
+        } = r
+        else {
+            panic!("{r:?}")
+        };
+        assert_eq!(sql, src.sql());
+        assert!(!sql.contains("2025"), "no value in the text: {sql}");
+        assert!(declarations.contains("@P3 datetime2"), "{declarations}");
+        assert_eq!(
+            params[2..],
+            [
+                ("@P3".to_owned(), Value::Time(from)),
+                ("@P4".to_owned(), Value::Time(to))
+            ]
+        );
+    }
+    assert_eq!(sent.len(), 3, "the probe, one page, the empty page");
+}
+
+/// A start column of `datetimeoffset` is narrowed too (the bounds compare as UTC); one kept
+/// as text cannot be, and the whole table is read (the engine skips what is outside).
+#[tokio::test]
+async fn a_backfill_narrows_a_zoned_start_and_reads_a_text_start_whole() {
+    let zoned = TdsDouble::start().await;
+    let mut columns = COLUMNS;
+    columns[3].1 = SqlType::DateTimeOffset;
+    zoned.create_table(TABLE, &columns);
+    let plus2 = chrono::FixedOffset::east_opt(7200).unwrap();
+    for id in 1..=1000 {
+        zoned.insert(
+            TABLE,
+            spread(id, |t| Value::Zoned(t.and_utc().with_timezone(&plus2))),
+        );
+    }
+    let mut src = source(&zoned).with_range(Some(one_day()));
+    assert_eq!(drain_all(&mut src).await, ["302", "303", "304"]);
+
+    let text = TdsDouble::start().await;
+    columns[3].1 = SqlType::NVarChar;
+    text.create_table(TABLE, &columns);
+    for id in 1..=300 {
+        text.insert(
+            TABLE,
+            spread(id, |t| {
+                Value::Text(t.format("%Y-%m-%d %H:%M:%S").to_string())
+            }),
+        );
+    }
+    let mut src = source(&text).with_range(Some(one_day()));
+    assert_eq!(drain_all(&mut src).await.len(), 300);
+    assert!(!src.sql().contains("@P3"), "{}", src.sql());
+}

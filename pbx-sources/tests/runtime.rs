@@ -119,3 +119,54 @@ async fn a_corrupt_checkpoint_stops_a_drain_with_the_stores_own_error_as_its_cau
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// A call starting on 1 August 2026 plus `6 * i` hours, as a CDR line.
+fn line(i: i64) -> String {
+    use chrono::TimeZone;
+    let s =
+        chrono::Utc.with_ymd_and_hms(2026, 8, 1, 0, 0, 0).unwrap() + chrono::Duration::hours(6 * i);
+    let f = "%Y/%m/%d %H:%M:%S";
+    format!(
+        "Call {},{:016X}_5204,00:03:04,{},{},{},TerminatedBySrc,9075551234,Ext.101,10000,101,101,,Ext.101,101,,,,,\
+         Chain: 9075551234;Ext.101;,Line,Extension,Extension,9075551234,Anna Berg,Anna Berg,,\r\n",
+        40000 + i,
+        i,
+        s.format(f),
+        (s + chrono::Duration::seconds(9)).format(f),
+        (s + chrono::Duration::seconds(184)).format(f)
+    )
+}
+
+/// Through the sideloader (`pbx-sideloader backfill`): the source built with it is narrowed
+/// to the backfill's range, so the summary's `records` are the day's, not the file's.
+#[tokio::test]
+async fn a_sideloader_backfill_over_a_file_reads_the_days_records() {
+    let dir = scratch("backfill-sideloader");
+    let path = dir.join("cdr.log");
+    std::fs::write(&path, (0..400).map(line).collect::<String>()).unwrap();
+    let yaml = format!(
+        "pbx: {{timezone: UTC}}\n\
+         source: {{kind: file, path: '{cdr}'}}\n\
+         call_api: {{base_url: 'file:{dir}/calls.jsonl'}}\n\
+         extensions: {{default_email: 'pbx@example.com'}}\n\
+         checkpoint: {{kind: file, path: '{dir}/checkpoint.json'}}\n\
+         quarantine: {{path: '{dir}/quarantine.jsonl'}}\n",
+        cdr = path.display(),
+        dir = dir.display()
+    );
+    let config = pbx_core::config::Config::from_yaml(&yaml, &|_| None).unwrap();
+    let mut sideloader = pbx_sources::runtime::Sideloader::from_config(&config)
+        .await
+        .unwrap();
+    let report = sideloader
+        .backfill(
+            pbx_core::delivery::TimeRange::parse("2026-09-20", "2026-09-20", chrono_tz::UTC)
+                .unwrap(),
+            |_| {},
+        )
+        .await;
+    assert!(report.error.is_none(), "{report}");
+    assert_eq!(report.summary.counters.received, 4, "{report}");
+    assert_eq!(report.summary.counters.delivered, 4, "{report}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

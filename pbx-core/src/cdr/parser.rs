@@ -240,6 +240,59 @@ impl CdrParser {
         Ok(cdr)
     }
 
+    /// The `time-start` of a line, read without parsing the rest of it — to skip lines
+    /// cheaply (a backfill's range). `None` when it cannot be told that way: the template has
+    /// no `time-start`, a quote comes before or in it (only the full parse reads quoting), the
+    /// field is missing, empty or not a time. Whatever it says, [`CdrParser::parse_bytes`]
+    /// is the truth: for a line it parses, both give the same `time_start`.
+    ///
+    /// ```
+    /// use pbx_core::cdr::CdrParser;
+    /// let p = CdrParser::new("historyid,callid,duration,time-start,to-no".parse()?);
+    /// let t = p.peek_time_start(b"Call 4,00A_1,00:00:05,2026/11/02 17:02:11,101\r\n").unwrap();
+    /// assert_eq!(t.to_rfc3339(), "2026-11-02T17:02:11+00:00");
+    /// assert_eq!(p.peek_time_start(b"Call 4,\"00A,1\",00:00:05,2026/11/02 17:02:11,101"), None);
+    /// assert_eq!(p.peek_time_start(b"Call 4,00A_1,00:00:05,,101"), None);
+    /// # Ok::<(), pbx_core::Error>(())
+    /// ```
+    pub fn peek_time_start(&self, line: &[u8]) -> Option<chrono::DateTime<chrono::Utc>> {
+        let index = self
+            .template
+            .fields()
+            .iter()
+            .position(|f| *f == Field::TimeStart)?;
+        let line = trim_line_end(line);
+        let line = match line.get(..5) {
+            Some(head) if head.eq_ignore_ascii_case(b"call ") => &line[5..],
+            _ => line,
+        };
+        let mut start = 0;
+        for (i, end) in memchr::memchr_iter(b',', line)
+            .chain([line.len()])
+            .enumerate()
+        {
+            if i == index {
+                if memchr::memchr(b'"', &line[..end]).is_some() {
+                    return None;
+                }
+                let text = std::str::from_utf8(&line[start..end]).ok()?;
+                let text = if i == 0 {
+                    strip_call_prefix(text.trim_start())
+                } else {
+                    text
+                };
+                let text = trim(text);
+                return if text.is_empty() {
+                    None
+                } else {
+                    parse_timestamp(text)
+                };
+            }
+            start = end + 1;
+        }
+        None
+    }
+
     /// Splits `line` into fields. Returns how many fields and whether input was left over
     /// after the first record (a line break inside the line), or `None` past [`MAX_FIELDS`].
     fn split(

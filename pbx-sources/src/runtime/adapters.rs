@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use pbx_core::call::CallRequest;
+use pbx_core::cdr::CdrParser;
 use pbx_core::config::{CheckpointConfig, SourceConfig};
 use pbx_core::delivery::TimeRange;
 use pbx_core::{CallSink, CdrSource, Checkpoint, CheckpointStore, DeliveryOutcome, SourceRecord};
@@ -43,6 +44,22 @@ pub(crate) enum Source {
     Mssql(Box<crate::mssql::MssqlSource>),
 }
 
+impl Source {
+    /// The same source narrowed to a backfill's `range` (see [`build_source`]): a source
+    /// built before the backfill was asked for (`Sideloader::from_config`) reads only the
+    /// range too.
+    pub(crate) fn with_range(self, range: TimeRange, parser: &CdrParser) -> Source {
+        match self {
+            Source::Text(s) => Source::Text(Box::new(s.with_range(Some(range), parser))),
+            Source::CdrOutput(s) => Source::CdrOutput(Box::new(s.with_range(Some(range)))),
+            Source::CallLog(s) => Source::CallLog(Box::new(s.with_range(Some(range)))),
+            Source::SiteTable(s) => Source::SiteTable(Box::new(s.with_range(Some(range)))),
+            #[cfg(feature = "mssql")]
+            Source::Mssql(s) => Source::Mssql(Box::new(s.with_range(Some(range)))),
+        }
+    }
+}
+
 #[async_trait]
 impl CdrSource for Source {
     type Error = Error;
@@ -69,14 +86,20 @@ impl CdrSource for Source {
 const CALL_LOG_SETTLE: Duration = Duration::from_secs(60);
 
 /// Builds the source `config` names (a socket source starts listening or connecting here).
-/// `range` is the backfill's time range: the PostgreSQL sources narrow their queries to it
-/// (`with_range`); the text sources and `mssql_table` read everything and the engine's
-/// filter skips the calls outside the range (`outside_range`), as it does for every source.
+/// `range` is the backfill's time range, with the parser of the CDR text lines: the
+/// PostgreSQL and SQL Server sources narrow their queries to it (`with_range`), the file and
+/// directory sources skip what cannot hold its calls without parsing it; the socket sources
+/// read everything. The engine's filter still skips the calls outside the range
+/// (`outside_range`), as it does for every source.
 /// A kind this build cannot read is a configuration error.
 pub(crate) async fn build_source(
     config: &SourceConfig,
-    range: Option<&TimeRange>,
+    range: Option<(&TimeRange, &CdrParser)>,
 ) -> Result<Source, Error> {
+    let (range, parser) = match range {
+        Some((r, p)) => (Some(r), Some(p)),
+        None => (None, None),
+    };
     let setup = |e: Error| Error::Setup {
         part: "source",
         source: Box::new(e),
@@ -87,6 +110,10 @@ pub(crate) async fn build_source(
         | SourceConfig::SocketListen { .. }
         | SourceConfig::SocketConnect { .. } => CdrTextSource::from_config(config)
             .await
+            .map(|s| match parser {
+                Some(parser) => s.with_range(range.copied(), parser),
+                None => s,
+            })
             .map(|s| Source::Text(Box::new(s)))
             .map_err(setup),
         SourceConfig::PostgresCdrOutput { url, settle } => Ok(Source::CdrOutput(Box::new(
@@ -106,7 +133,9 @@ pub(crate) async fn build_source(
         ))),
         #[cfg(feature = "mssql")]
         SourceConfig::MssqlTable { .. } => Ok(Source::Mssql(Box::new(
-            crate::mssql::MssqlSource::from_config(config).map_err(setup)?,
+            crate::mssql::MssqlSource::from_config(config)
+                .map_err(setup)?
+                .with_range(range.copied()),
         ))),
         #[cfg(not(feature = "mssql"))]
         SourceConfig::MssqlTable { .. } => Err(Error::Config {

@@ -689,13 +689,13 @@ impl Sideloader {
         // The files stay locked until the report is made (`held` lives to the end).
         let (_held, source) = match self.hold_files() {
             Err(e) => (None, Err(e)),
-            Ok(held) => (
-                Some(held),
+            Ok(held) => (Some(held), {
+                let parser = self.config.cdr_parser();
                 match self.source.take() {
-                    Some(s) => Ok(s),
-                    None => build_source(&self.config.source, Some(&range)).await,
-                },
-            ),
+                    Some(s) => Ok(s.with_range(range, &parser)),
+                    None => build_source(&self.config.source, Some((&range, &parser))).await,
+                }
+            }),
         };
         let (summary, error) = match source {
             Err(e) => (Summary::default(), Some(e)),

@@ -7,11 +7,12 @@
 //!   ENVCHANGE(database) + ENVCHANGE(collation) + LOGINACK + ENVCHANGE(packet size) + DONE,
 //!   wrong ones ERROR 18456 + DONE(error) and the connection is closed, as SQL Server does.
 //! - SQLBatch and RPC (`sp_executesql`, by id or name) → the statement is parsed (a tiny
-//!   grammar: `SELECT TOP (n) col, … FROM [schema.]table WHERE col > v ORDER BY col`, where
-//!   `n` and `v` are integer literals or `@Pn` parameters), run against in-memory tables, and
-//!   answered with COLMETADATA + ROW… + DONE (DONEINPROC + RETURNSTATUS + DONEPROC for RPC).
+//!   grammar: `SELECT TOP (n) col, … FROM [schema.]table WHERE col > v
+//!   [AND ((c >= v AND c < v) OR c IS NULL)] ORDER BY col`, where `n` and `v` are integer
+//!   literals or `@Pn` parameters (the range's bounds `datetime2`/`datetimeoffset` ones),
+//!   run against in-memory tables, and answered with COLMETADATA + ROW… + DONE (DONEINPROC + RETURNSTATUS + DONEPROC for RPC).
 //!   RPC parameters are decoded from their TYPE_INFO (INTN, fixed ints, NVARCHAR incl. PLP,
-//!   VARCHAR) and bound by the names declared in `@params`; anything else is answered with an
+//!   VARCHAR, DATETIME2N, DATETIMEOFFSETN) and bound by the names declared in `@params`; anything else is answered with an
 //!   ERROR token like SQL Server's (102 syntax, 207 column, 208 object, 137 undeclared
 //!   variable).
 //! - Every request is logged ([`TdsDouble::requests`]) with its SQL text and decoded
@@ -769,6 +770,39 @@ fn param_value(c: &mut Cursor<'_>) -> Result<Value, SqlError> {
                 String::from_utf8_lossy(&bytes).into_owned()
             }))
         }
+        TY_DATETIME2N | TY_DATETIMEOFFSETN => {
+            let scale = c.u8()?;
+            let len = usize::from(c.u8()?);
+            if len == 0 {
+                return Ok(Value::Null);
+            }
+            let time_len = match scale {
+                0..=2 => 3,
+                3 | 4 => 4,
+                _ => 5,
+            };
+            let mut ticks = [0u8; 8];
+            ticks[..time_len].copy_from_slice(c.take(time_len)?);
+            let ticks = u64::from_le_bytes(ticks);
+            let mut days = [0u8; 4];
+            days[..3].copy_from_slice(c.take(3)?);
+            let days = u32::from_le_bytes(days);
+            let nanos = ticks * 10u64.pow(9 - u32::from(scale));
+            let utc = NaiveDate::from_ymd_opt(1, 1, 1)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+                + chrono::Duration::days(i64::from(days))
+                + chrono::Duration::nanoseconds(i64::try_from(nanos).unwrap());
+            if ty == TY_DATETIME2N {
+                return Ok(Value::Time(utc));
+            }
+            let minutes = i16::from_le_bytes([c.u8()?, c.u8()?]);
+            let offset = FixedOffset::east_opt(i32::from(minutes) * 60).unwrap();
+            Ok(Value::Zoned(DateTime::from_naive_utc_and_offset(
+                utc, offset,
+            )))
+        }
         other => Err(sql_error(
             8016,
             format!("the double does not decode parameters of type 0x{other:02X}"),
@@ -1108,6 +1142,31 @@ fn select(
     let key = p.ident()?;
     p.sym('>')?;
     let after = p.operand(vars)?;
+    // `AND ((c >= v AND c < v) OR c IS NULL)`: a time range, NULL admitted.
+    let mut range = None;
+    if matches!(p.peek(), Some(Tok::Word(w)) if w.eq_ignore_ascii_case("AND")) {
+        p.at += 1;
+        p.sym('(')?;
+        p.sym('(')?;
+        let column = p.ident()?;
+        p.sym('>')?;
+        p.sym('=')?;
+        let from = p.operand(vars)?;
+        p.keyword("AND")?;
+        let same = p.ident()?;
+        p.sym('<')?;
+        let to = p.operand(vars)?;
+        p.sym(')')?;
+        p.keyword("OR")?;
+        let null = p.ident()?;
+        p.keyword("IS")?;
+        p.keyword("NULL")?;
+        p.sym(')')?;
+        if !same.eq_ignore_ascii_case(&column) || !null.eq_ignore_ascii_case(&column) {
+            return Err(sql_error(102, "the double reads one column's range only"));
+        }
+        range = Some((column, from, to));
+    }
     p.keyword("ORDER")?;
     p.keyword("BY")?;
     let order = p.ident()?;
@@ -1149,9 +1208,37 @@ fn select(
         }
     };
     let after = int(&after, "the comparison value")?;
+    // A time compared with a time: both as UTC (a datetime2 value against a datetimeoffset
+    // column is converted with offset +00:00, as SQL Server does); NULL is unknown.
+    let instant = |v: &Value| -> Result<Option<NaiveDateTime>, SqlError> {
+        match v {
+            Value::Null => Ok(None),
+            Value::Time(t) => Ok(Some(*t)),
+            Value::Zoned(t) => Ok(Some(t.naive_utc())),
+            other => Err(sql_error(
+                241,
+                format!("Conversion failed when converting date and/or time from {other:?}."),
+            )),
+        }
+    };
+    let range = match &range {
+        None => None,
+        Some((column, from, to)) => Some((index(column)?, instant(from)?, instant(to)?)),
+    };
     let mut hits: Vec<&Vec<Value>> = Vec::new();
     for r in &table.rows {
         let k = int(&r[key_i], &key)?;
+        if let Some((c, from, to)) = range {
+            let at = instant(&r[c])?;
+            let inside = match (at, from, to) {
+                (None, _, _) => true, // `OR c IS NULL`
+                (Some(at), Some(from), Some(to)) => from <= at && at < to,
+                _ => false,
+            };
+            if !inside {
+                continue;
+            }
+        }
         // NULL compares unknown: never selected.
         if let (Some(k), Some(a)) = (k, after)
             && k > a
