@@ -19,7 +19,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Api, BIN, SharedApi, free_port, pg_connect, pg_url, scratch, serve_api, site_source};
+use common::{
+    BIN, CallApi, SharedCallApi, free_port, pg_connect, pg_url, scratch, serve_call_api,
+    site_source,
+};
 
 const SAMPLE: &str = include_str!("../data/cdr-sample.log");
 const SITES: usize = 50;
@@ -358,13 +361,13 @@ fn owned_by(
 fn a_fleet_of_three_processes_survives_a_kill_a_pause_and_a_stop_with_every_call_once() {
     let url = pg_url();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let api: SharedApi = Arc::new(Mutex::new(Api {
+    let api: SharedCallApi = Arc::new(Mutex::new(CallApi {
         // A slow API: with a call per site every 500 ms answered after 100 ms, a process's
         // 17 sites have about 3 calls in flight at any moment — a kill is mid-delivery.
         delay: Duration::from_millis(100),
-        ..Api::default()
+        ..CallApi::default()
     }));
-    let addr = serve_api(&runtime, &api);
+    let addr = serve_call_api(&runtime, &api);
     let dir = scratch("fleet");
     std::fs::create_dir_all(dir.join("sites")).unwrap();
     std::fs::write(dir.join("api"), format!("http://{addr}")).unwrap();
