@@ -7,9 +7,14 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::cdr::{CallLegs, CallRecord, Cdr, PartyNumber, PartyNumberRef, assemble_call};
+use crate::cdr::LegSummary;
 use crate::direction::{
-    Classification, ClassificationRef, Direction, DirectionPolicy, Rule, classify, classify_ref,
+    Classification, ClassificationRef, Direction, DirectionPolicy, OwnerRule, Rule, classify,
+    classify_ref,
 };
+#[cfg(doc)]
+use crate::explain::Decisions;
+use crate::explain::Trail;
 use crate::error::{Error, Location};
 use crate::extensions::ExtensionMap;
 #[cfg(doc)]
@@ -722,19 +727,31 @@ impl CallMapper {
     /// assert_eq!(c.owner, None);
     /// ```
     pub fn classify_legs(&self, call: &CallLegs) -> Classification {
-        let summary = call.summary();
+        self.classify_summary(call.summary())
+    }
+
+    /// [`CallMapper::classify_legs`] from the legs' summary.
+    pub(crate) fn classify_summary(&self, summary: LegSummary) -> Classification {
         let rule = match summary.direction {
             Direction::Inbound => Rule::FromTypeExternal,
             Direction::Outbound => Rule::ToTypeExternal,
             Direction::Internal => Rule::InternalTypes,
             _ => Rule::Undetermined,
         };
+        let owner = summary
+            .owner
+            .filter(|o| self.direction.is_owner_extension(o));
+        let owner_rule = owner.as_ref().map(|_| match summary.direction {
+            Direction::Inbound if summary.owner_by_forward => OwnerRule::LegForwardedOutside,
+            Direction::Inbound if summary.owner_by_voicemail => OwnerRule::LegVoicemail,
+            Direction::Inbound => OwnerRule::LegAnswered,
+            _ => OwnerRule::LegCaller,
+        });
         Classification {
             direction: summary.direction,
             rule,
-            owner: summary
-                .owner
-                .filter(|o| self.direction.is_owner_extension(o)),
+            owner,
+            owner_rule,
             counterpart: summary.counterpart,
         }
     }
@@ -769,7 +786,18 @@ impl CallMapper {
     /// As [`CallMapper::map`].
     pub fn map_record<R: CallRecord + ?Sized>(&self, cdr: &R) -> Result<Mapped, Error> {
         let c = classify_ref(cdr, &self.direction);
-        Ok(match self.call_parts(cdr, &c)? {
+        self.map_traced(cdr, &c, &mut ())
+    }
+
+    /// The one mapping of a classified record: [`CallMapper::map`] with no trail (`()`),
+    /// [`CallMapper::explain`] with a [`Decisions`] trail that keeps what was decided.
+    pub(crate) fn map_traced<'a, R: CallRecord + ?Sized, T: Trail<'a>>(
+        &'a self,
+        cdr: &'a R,
+        c: &ClassificationRef<'a>,
+        trail: &mut T,
+    ) -> Result<Mapped, Error> {
+        Ok(match self.call_parts(cdr, c, trail)? {
             Ok(parts) => Mapped::Call(self.call_request(parts)),
             Err(skip) => Mapped::Skipped(skip),
         })
@@ -780,10 +808,7 @@ impl CallMapper {
     /// # Errors
     /// As [`CallMapper::map`].
     pub fn map_classified(&self, cdr: &Cdr, c: &Classification) -> Result<Mapped, Error> {
-        Ok(match self.call_parts(cdr, &c.borrowed())? {
-            Ok(parts) => Mapped::Call(self.call_request(parts)),
-            Err(skip) => Mapped::Skipped(skip),
-        })
+        self.map_traced(cdr, &c.borrowed(), &mut ())
     }
 
     /// Maps one record and, for a call to deliver, appends its request's JSON (exactly
@@ -815,7 +840,7 @@ impl CallMapper {
         out: &mut Vec<u8>,
     ) -> Result<MappedJson, Error> {
         let c = classify_ref(cdr, &self.direction);
-        let parts = match self.call_parts(cdr, &c)? {
+        let parts = match self.call_parts(cdr, &c, &mut ())? {
             Ok(parts) => parts,
             Err(skip) => return Ok(MappedJson::Skipped(skip)),
         };
@@ -848,10 +873,15 @@ impl CallMapper {
 
     /// The mapping decisions, once for every form of record and output: what every call
     /// needs, the direction sent, the owner and its email, or why the call is skipped.
-    fn call_parts<'a, R: CallRecord + ?Sized>(
+    ///
+    /// `trail` is told each decision as it is taken (`()` forgets them: the hot path;
+    /// [`Decisions`] keeps them for [`CallMapper::explain`]). A new decision (an owner rule,
+    /// a skip) is recorded here, where it is taken, so the explanation cannot disagree.
+    fn call_parts<'a, R: CallRecord + ?Sized, T: Trail<'a>>(
         &'a self,
         cdr: &'a R,
         c: &ClassificationRef<'a>,
+        trail: &mut T,
     ) -> Result<Result<CallParts<'a>, SkipReason>, Error> {
         let missing = |field: &'static str, expected: &'static str| Error::InvalidValue {
             at: Location::Unknown,
@@ -876,14 +906,21 @@ impl CallMapper {
         };
         // The owner is always a person: an extension by the site's extension rule, never a
         // DID, trunk, queue, ring group or IVR (whatever classified the call).
+        trail.direction_sent(direction);
         let Some(owner) = c.owner.filter(|o| self.direction.is_owner_extension(o)) else {
+            if let Some(rejected) = c.owner {
+                trail.owner_rejected(rejected);
+            }
+            // (A new owner rule for calls with no owner here records itself with
+            // `trail.owner(…)` before it returns the call.)
             return Ok(Err(SkipReason::NoOwner));
         };
-        let Some(email) = self.extensions.email_for(owner) else {
+        let Some((email, source)) = self.extensions.email_source(owner) else {
             return Ok(Err(SkipReason::NoOwnerEmail {
                 extension: owner.to_owned(),
             }));
         };
+        trail.email(source);
         if let Some(n) = c.counterpart {
             self.check_sendable(n)?;
         }

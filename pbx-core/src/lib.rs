@@ -39,6 +39,7 @@ pub mod cdr;
 pub mod config;
 pub mod delivery;
 pub mod direction;
+pub mod explain;
 mod error;
 pub mod extensions;
 pub mod framing;

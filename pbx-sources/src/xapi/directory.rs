@@ -67,6 +67,7 @@ pub fn extension_map(users: &[XapiUser]) -> ExtensionMap {
             extension: number.to_owned(),
             email: email.to_owned(),
             name: u.name(),
+            origin: pbx_core::extensions::UserOrigin::Xapi,
         });
     }
     if !without_number.is_empty() {
