@@ -205,18 +205,38 @@ impl From<Result<Mapped, Error>> for Outcome {
     }
 }
 
+/// [`Outcome`] as JSON: `{"kind": "call", "request": {…}}`, `{"kind": "skipped", "reason":
+/// "no_owner", "because": "…"}` or `{"kind": "refused", "error_kind": "…", "error": "…"}`.
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum OutcomeJson<'a> {
+    Call {
+        request: &'a CallRequest,
+    },
+    Skipped {
+        reason: &'static str,
+        because: String,
+    },
+    Refused {
+        error_kind: &'static str,
+        error: String,
+    },
+}
+
 impl Serialize for Outcome {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let value = match self {
-            Outcome::Call(c) => serde_json::json!({"kind": "call", "request": c}),
-            Outcome::Skipped(r) => serde_json::json!({
-                "kind": "skipped", "reason": r.kind(), "because": r.to_string(),
-            }),
-            Outcome::Refused(e) => serde_json::json!({
-                "kind": "refused", "error_kind": e.kind().code(), "error": e.to_string(),
-            }),
-        };
-        value.serialize(s)
+        match self {
+            Outcome::Call(request) => OutcomeJson::Call { request },
+            Outcome::Skipped(r) => OutcomeJson::Skipped {
+                reason: r.kind(),
+                because: r.to_string(),
+            },
+            Outcome::Refused(e) => OutcomeJson::Refused {
+                error_kind: e.kind().code(),
+                error: e.to_string(),
+            },
+        }
+        .serialize(s)
     }
 }
 
@@ -779,6 +799,94 @@ impl crate::delivery::Pipeline {
                 let e = self.mapper.explain(cdr);
                 e.located_at(&at).at(format!("site table row {id}"))
             }
+        }
+    }
+}
+
+/// Which call to explain, as an operator names it.
+///
+/// ```
+/// use pbx_core::explain::CallQuery;
+/// let q = CallQuery::parse("3cx-40001-000001A19D361A38_5204");
+/// assert_eq!(q, CallQuery::Id("3cx-40001-000001A19D361A38_5204".into()));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CallQuery {
+    /// A `pbxCallId`, a 3CX history id or call id, or for database sources a
+    /// `main_call_history_id`, a leg's `cdr_id` or a site-table row id.
+    Id(String),
+    /// Line `N` of a CDR text source (1-based).
+    Line(u64),
+}
+
+impl CallQuery {
+    /// An id as given (surrounding white space removed).
+    pub fn parse(id: &str) -> CallQuery {
+        CallQuery::Id(id.trim().to_owned())
+    }
+}
+
+impl fmt::Display for CallQuery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallQuery::Id(id) => write!(f, "id {id}"),
+            CallQuery::Line(n) => write!(f, "line {n}"),
+        }
+    }
+}
+
+impl crate::delivery::Pipeline {
+    /// Whether `record` is the call `query` names: for a CDR line its number, `historyid`,
+    /// `callid` or `pbxCallId`; for database legs the `main_call_history_id`, a leg's
+    /// `cdr_id` or `call_history_id`, or the `pbxCallId`; for a site-table row its id or the
+    /// record's ids. A line that does not parse matches only by number.
+    ///
+    /// ```
+    /// use pbx_core::{Checkpoint, RawRecord, SourceRecord};
+    /// use pbx_core::delivery::Pipeline;
+    /// use pbx_core::explain::CallQuery;
+    /// let p = Pipeline::default();
+    /// let rec = SourceRecord { checkpoint: Checkpoint::new("1"), record: Ok(RawRecord::Line {
+    ///     number: 3, text: b"Call 40001,000001A19D361A38_5204,00:03:04".to_vec() }) };
+    /// assert!(p.matches(&rec, &CallQuery::parse("40001")));
+    /// assert!(p.matches(&rec, &CallQuery::parse("3cx-40001-000001A19D361A38_5204")));
+    /// assert!(p.matches(&rec, &CallQuery::Line(3)));
+    /// assert!(!p.matches(&rec, &CallQuery::parse("40002")));
+    /// ```
+    pub fn matches(&self, record: &SourceRecord, query: &CallQuery) -> bool {
+        use crate::traits::RawRecord;
+        let prefix = &self.mapper.options().call_id_prefix;
+        let by_ids = |cdr: &Cdr, id: &str| {
+            cdr.history_id.as_deref() == Some(id)
+                || cdr.call_id.as_deref() == Some(id)
+                || crate::call::pbx_call_id(cdr, prefix).as_deref() == Some(id)
+        };
+        match (&record.record, query) {
+            (Ok(RawRecord::Line { number, .. }), CallQuery::Line(n)) => number == n,
+            (Ok(RawRecord::Line { number, text }), CallQuery::Id(id)) => {
+                // Only lines that mention the id are parsed.
+                let mentions = text.windows(id.len().max(1)).any(|w| w == id.as_bytes())
+                    || id.starts_with(prefix.as_str());
+                mentions
+                    && self
+                        .parser
+                        .parse_bytes(*number, text)
+                        .is_ok_and(|cdr| by_ids(&cdr, id))
+            }
+            (Ok(RawRecord::Legs(call)), CallQuery::Id(id)) => {
+                call.main_call_history_id == *id
+                    || call
+                        .legs
+                        .iter()
+                        .any(|l| l.cdr_id == *id || l.call_history_id == *id)
+                    || assemble_call(call).is_ok_and(|cdr| by_ids(&cdr, id))
+            }
+            (Ok(RawRecord::Row { id: row, cdr }), CallQuery::Id(id)) => {
+                row.to_string() == *id || by_ids(cdr, id)
+            }
+            (Ok(RawRecord::Cdr(cdr)), CallQuery::Id(id)) => by_ids(cdr, id),
+            _ => false,
         }
     }
 }

@@ -29,6 +29,7 @@
 //! ```
 
 pub mod endpoints;
+mod explain;
 mod parts;
 
 use std::fmt;
@@ -55,7 +56,9 @@ use crate::http::{CallLoggerClient, CallLoggerConfig, RetryPolicy};
 use crate::jsonl::JsonLinesSink;
 use crate::postgres::{Connection, try_acquire_leadership};
 use crate::xapi::{XapiClient, XapiConfig, XapiExtensionDirectory, XapiGroupDirectory};
+pub use explain::{CallExplanation, DeliveryPosition, DeliveryState};
 pub use parts::source_progress;
+pub use pbx_core::explain::CallQuery;
 use parts::{Sink, Source, Store, build_source, build_store};
 
 type SideloaderEngine = Engine<Source, Sink, Arc<Store>>;
@@ -286,8 +289,10 @@ struct Shared {
     leader: Option<Arc<AtomicBool>>,
     /// Stops a drain or backfill in progress ([`SideloaderHandle::stop`]).
     stop: watch::Sender<bool>,
-    /// `http.token`: guards the endpoints' `/trigger/*`.
+    /// `http.token`: guards the endpoints' `/trigger/*` and `/explain/*`.
     http_token: Option<pbx_core::config::Secret>,
+    /// What `explain` reads: the source, the pipeline, the checkpoint store, the quarantine.
+    explainer: Arc<explain::Explainer>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -335,6 +340,15 @@ impl SideloaderHandle {
             business_hours,
             leader: s.leader.as_ref().map(|l| l.load(Ordering::Relaxed)),
         }
+    }
+
+    /// Explains one call ([`Sideloader::explain`]); usable while the service runs (the
+    /// `GET /explain/<id>` endpoint).
+    ///
+    /// # Errors
+    /// As [`Sideloader::explain`].
+    pub async fn explain(&self, query: &CallQuery) -> Result<Option<CallExplanation>, Error> {
+        self.shared.explainer.explain(query).await
     }
 
     /// Stops a drain ([`Sideloader::once`]) or backfill in progress: no new call starts, the
@@ -473,6 +487,12 @@ impl Sideloader {
                     .map(|_| Arc::new(AtomicBool::new(false))),
                 stop: watch::Sender::new(false),
                 http_token: config.service.http.token.clone(),
+                explainer: Arc::new(explain::Explainer {
+                    source: config.source.clone(),
+                    pipeline: pipeline.clone(),
+                    store: Arc::clone(&store),
+                    quarantine: Arc::clone(&quarantine),
+                }),
             }),
         };
         Ok(Sideloader {
@@ -588,6 +608,29 @@ impl Sideloader {
         let engine = self.engine.as_mut().expect("built above");
         *lock(&self.handle.shared.status) = engine.status();
         Ok(engine)
+    }
+
+    /// Explains one call (`pbx-sideloader explain ID`): reads the call `query` names from the
+    /// configured source (a lookup in checkpoint order: a scan of a file or directory, the
+    /// database source's queries), explains it with the same pipeline the delivery runs
+    /// ([`pbx_core::explain`]) and adds the delivery state known locally: before or after
+    /// the stored checkpoint, in the quarantine with its reason. `Ok(None)` when the source
+    /// has no such call. Read-only: nothing is sent, no checkpoint moves.
+    ///
+    /// ```no_run
+    /// # async fn demo(s: &pbx_sources::runtime::Sideloader) -> Result<(), pbx_sources::Error> {
+    /// use pbx_sources::runtime::CallQuery;
+    /// if let Some(e) = s.explain(&CallQuery::parse("3cx-40001-000001A19D361A38_5204")).await? {
+    ///     println!("{e}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Config`] for `CallQuery::Line` on a database source; the source's, the
+    /// checkpoint store's errors; [`Error::Failed`] when the quarantine cannot be read.
+    pub async fn explain(&self, query: &CallQuery) -> Result<Option<CallExplanation>, Error> {
+        self.handle.explain(query).await
     }
 
     /// Reads the source until it is drained, once (`pbx-sideloader --once`), with the
