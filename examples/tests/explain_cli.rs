@@ -1,8 +1,12 @@
 //! `pbx-convert --explain` and `pbx-sideloader explain` run as a user runs them: the
 //! explanation's outcome is what the conversion (or delivery) produces, line by line.
 
+mod common;
+
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::{free_port, scratch};
 use serde_json::Value;
 
 const CONVERT: &str = env!("CARGO_BIN_EXE_pbx-convert");
@@ -81,15 +85,174 @@ fn convert_explain_text_names_the_rules() {
     ));
     let first = text.split("\n\n").next().unwrap();
     assert!(first.contains("call       3cx-40001-"), "{first}");
-    assert!(first.contains("direction  INBOUND by FROM_TYPE_EXTERNAL"), "{first}");
-    assert!(first.contains("owner      101 by FINAL_DN (from final-dn)"), "{first}");
-    assert!(first.contains("other      9075551234 -> +19075551234"), "{first}");
-    assert!(first.contains("email      anna.berg@example.com from the extension map"), "{first}");
-    assert!(first.contains("outcome    call {\"phoneNumber\":\"+19075551234\""), "{first}");
+    assert!(
+        first.contains("direction  INBOUND by FROM_TYPE_EXTERNAL"),
+        "{first}"
+    );
+    assert!(
+        first.contains("owner      101 by FINAL_DN (from final-dn)"),
+        "{first}"
+    );
+    assert!(
+        first.contains("other      9075551234 -> +19075551234"),
+        "{first}"
+    );
+    assert!(
+        first.contains("email      anna.berg@example.com from the extension map"),
+        "{first}"
+    );
+    assert!(
+        first.contains("outcome    call {\"phoneNumber\":\"+19075551234\""),
+        "{first}"
+    );
 }
 
 #[test]
 fn convert_json_needs_explain() {
     let out = run(CONVERT, &["--json"], ROOT);
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// The embedded default's configuration (the sample, its extension map), its state in `dir`,
+/// and `extra` YAML.
+fn sample_config(dir: &Path, extra: &str) -> PathBuf {
+    let yaml = format!(
+        "pbx: {{timezone: America/Anchorage, cdr_template: '27'}}\n\
+         source: {{kind: file, path: '{DATA}/cdr-sample.log'}}\n\
+         call_api: {{base_url: 'file:{out}/calls.jsonl'}}\n\
+         extensions: {{map: {{'101': anna.berg@example.com, '104': david.kowalski@example.com}}}}\n\
+         direction: {{service_dns: ['700', '800', '900', '999']}}\n\
+         checkpoint: {{kind: file, path: '{out}/checkpoint.json'}}\n\
+         quarantine: {{path: '{out}/quarantine.jsonl'}}\n{extra}",
+        out = dir.display()
+    );
+    let path = dir.join("config.yml");
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
+#[test]
+fn sideloader_explain_reads_the_call_and_its_delivery_state() {
+    let dir = scratch("explain-cli");
+    let cfg = sample_config(&dir, "");
+    let cfg = cfg.to_str().unwrap();
+    // Before any run: no checkpoint.
+    let text = stdout(&run(
+        SIDELOADER,
+        &["--config", cfg, "explain", "40003"],
+        ROOT,
+    ));
+    assert!(
+        text.contains("owner      104 by FINAL_DN (from final-dn)"),
+        "{text}"
+    );
+    assert!(text.contains("delivery   no checkpoint yet"), "{text}");
+
+    let once = run(SIDELOADER, &["--config", cfg, "--once"], ROOT);
+    assert!(
+        once.status.success(),
+        "{}",
+        String::from_utf8_lossy(&once.stderr)
+    );
+    let delivered: Vec<Value> =
+        json_lines(&std::fs::read_to_string(dir.join("calls.jsonl")).unwrap());
+
+    // By pbxCallId, as JSON: one object, the request the run delivered.
+    let json = stdout(&run(
+        SIDELOADER,
+        &[
+            "--config",
+            cfg,
+            "explain",
+            "3cx-40003-000001A19D6FA898_5209",
+            "--json",
+        ],
+        ROOT,
+    ));
+    let e: Value = serde_json::from_str(&json).expect("one JSON object");
+    assert_eq!(e["outcome"]["kind"], "call");
+    let request = &e["outcome"]["request"];
+    assert!(delivered.contains(request), "{request} was delivered");
+    assert_eq!(e["delivery"]["position"], "before_checkpoint");
+    assert_eq!(e["owner"]["rule"], "FINAL_DN");
+    assert_eq!(e["email"]["source"], "map");
+
+    // By line: the same call.
+    let by_line: Value = serde_json::from_str(&stdout(&run(
+        SIDELOADER,
+        &["--config", cfg, "explain", "--line", "3", "--json"],
+        ROOT,
+    )))
+    .unwrap();
+    assert_eq!(by_line, e);
+
+    // A call skipped for want of an email says so.
+    let skipped: Value = serde_json::from_str(&stdout(&run(
+        SIDELOADER,
+        &["--config", cfg, "explain", "40002", "--json"],
+        ROOT,
+    )))
+    .unwrap();
+    assert_eq!(skipped["outcome"]["reason"], "no_owner_email");
+
+    // An id the source does not hold: exit 1 with a one-line reason.
+    let missing = run(
+        SIDELOADER,
+        &["--config", cfg, "explain", "no-such-call"],
+        ROOT,
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no call with id no-such-call"));
+}
+
+#[test]
+fn the_explain_endpoint_needs_the_token_and_answers_404_for_an_unknown_id() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+    let dir = scratch("explain-http");
+    let port = free_port();
+    let cfg = sample_config(
+        &dir,
+        &format!("http: {{listen: '127.0.0.1:{port}', token: 'expl-t0ken'}}\n"),
+    );
+    let mut service = Command::new(SIDELOADER)
+        .args(["--config", cfg.to_str().unwrap()])
+        .current_dir(ROOT)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let get = |path: &str, auth: &str| -> std::io::Result<String> {
+        let mut s = TcpStream::connect(("127.0.0.1", port))?;
+        s.set_read_timeout(Some(Duration::from_secs(10)))?;
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n"
+        )?;
+        let mut out = String::new();
+        s.read_to_string(&mut out)?;
+        Ok(out)
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while get("/health", "").is_err() {
+        assert!(Instant::now() < deadline, "the service did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let auth = "Authorization: Bearer expl-t0ken\r\n";
+    let no_token = get("/explain/40003", "").unwrap();
+    let wrong = get("/explain/40003", "Authorization: Bearer nope\r\n").unwrap();
+    let unknown = get("/explain/no-such-call", auth).unwrap();
+    let known = get("/explain/3cx-40003-000001A19D6FA898_5209", auth).unwrap();
+    let _ = service.kill();
+    let _ = service.wait();
+    assert!(no_token.starts_with("HTTP/1.1 401"), "{no_token}");
+    assert!(wrong.starts_with("HTTP/1.1 401"), "{wrong}");
+    assert!(unknown.starts_with("HTTP/1.1 404"), "{unknown}");
+    assert!(known.starts_with("HTTP/1.1 200"), "{known}");
+    let body = &known[known.find("\r\n\r\n").unwrap() + 4..];
+    let e: Value = serde_json::from_str(body).expect("a JSON body");
+    assert_eq!(e["pbx_call_id"], "3cx-40003-000001A19D6FA898_5209");
+    assert_eq!(e["owner"]["extension"], "104");
+    assert!(e["delivery"]["position"].is_string());
 }

@@ -6,16 +6,16 @@ use chrono::{DateTime, Datelike, Offset, SecondsFormat, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::cdr::{CallLegs, CallRecord, Cdr, PartyNumber, PartyNumberRef, assemble_call};
 use crate::cdr::LegSummary;
+use crate::cdr::{CallLegs, CallRecord, Cdr, PartyNumber, PartyNumberRef, assemble_call};
 use crate::direction::{
     Classification, ClassificationRef, Direction, DirectionPolicy, OwnerRule, Rule, classify,
     classify_ref,
 };
+use crate::error::{Error, Location};
 #[cfg(doc)]
 use crate::explain::Decisions;
 use crate::explain::Trail;
-use crate::error::{Error, Location};
 use crate::extensions::ExtensionMap;
 #[cfg(doc)]
 use crate::phone::Normalized;

@@ -40,13 +40,13 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
 
-use crate::traits::SourceRecord;
 use crate::Error;
 use crate::call::{CallDirection, CallMapper, CallRequest, Mapped, SkipReason};
 use crate::cdr::{CallLegs, Cdr, Field, LegParty, PartyNumberRef, assemble_call};
 use crate::direction::{ClassificationRef, Rule, classify_ref};
 use crate::extensions::EmailSource;
 use crate::phone::{NormalizedRef, normalize_visit};
+use crate::traits::SourceRecord;
 
 /// What the mapping is told as it decides ([`CallMapper::map`] passes `()`, which keeps
 /// nothing and costs nothing; [`Decisions`] keeps it for an explanation).
@@ -446,7 +446,10 @@ impl CallMapper {
             None => rule.field().to_owned(),
         };
         let owner = OwnerStep {
-            extension: c.owner.map(str::to_owned).filter(|_| d.owner_rejected.is_none()),
+            extension: c
+                .owner
+                .map(str::to_owned)
+                .filter(|_| d.owner_rejected.is_none()),
             rule: c.owner_rule.map(|r| r.code().to_owned()),
             because: c.owner_rule.map(|r| r.to_string()),
             from: c.owner_rule.map(from),
@@ -527,9 +530,8 @@ impl CallMapper {
                             "an outside number: libphonenumber, region {}, format {}{}",
                             options.default_region,
                             options.number_format,
-                            extension.map_or(String::new(), |x| format!(
-                                " (extension {x} dropped)"
-                            ))
+                            extension
+                                .map_or(String::new(), |x| format!(" (extension {x} dropped)"))
                         ),
                     ),
                     NormalizedRef::Internal { .. } => (
@@ -537,9 +539,10 @@ impl CallMapper {
                         "a bare number the extension rule accepts: an internal extension"
                             .to_owned(),
                     ),
-                    NormalizedRef::Anonymous => {
-                        ("anonymous", "a withheld caller: sent as anonymous".to_owned())
-                    }
+                    NormalizedRef::Anonymous => (
+                        "anonymous",
+                        "a withheld caller: sent as anonymous".to_owned(),
+                    ),
                     NormalizedRef::Invalid { reason, .. } => (
                         "invalid",
                         format!("not a valid number ({reason}): sent as its digits"),
@@ -690,11 +693,7 @@ impl fmt::Display for Explanation {
             }
         }
         let d = &self.direction;
-        write!(
-            f,
-            "direction  {} by {}: {}",
-            d.direction, d.rule, d.because
-        )?;
+        write!(f, "direction  {} by {}: {}", d.direction, d.rule, d.because)?;
         if !d.evidence.is_empty() {
             let ev: Vec<String> = d
                 .evidence
@@ -704,9 +703,7 @@ impl fmt::Display for Explanation {
             write!(f, " [{}]", ev.join(", "))?;
         }
         match d.sent_as {
-            Some(sent) if sent.code() != d.direction => {
-                writeln!(f, "; sent as {}", sent.code())?
-            }
+            Some(sent) if sent.code() != d.direction => writeln!(f, "; sent as {}", sent.code())?,
             _ => writeln!(f)?,
         }
         let o = &self.owner;

@@ -83,9 +83,7 @@ impl std::fmt::Display for EmailSource {
         f.write_str(match self {
             EmailSource::Map => "the extension map (extensions.map)",
             EmailSource::XapiUser => "the extension's 3CX user (XAPI)",
-            EmailSource::DefaultEmail => {
-                "extensions.default_email (the extension has no user)"
-            }
+            EmailSource::DefaultEmail => "extensions.default_email (the extension has no user)",
         })
     }
 }

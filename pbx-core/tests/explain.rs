@@ -68,8 +68,14 @@ fn every_sample_line_is_explained_as_it_is_mapped() {
         *kinds.entry(e.outcome.kind()).or_default() += 1;
         // The steps agree with the request.
         if let Outcome::Call(call) = &e.outcome {
-            assert_eq!(e.owner.extension.as_deref(), Some(call.call_owner_extension.as_str()));
-            assert!(e.owner.rule.is_some(), "line {n}: an owner without its rule");
+            assert_eq!(
+                e.owner.extension.as_deref(),
+                Some(call.call_owner_extension.as_str())
+            );
+            assert!(
+                e.owner.rule.is_some(),
+                "line {n}: an owner without its rule"
+            );
             assert_eq!(e.direction.sent_as, Some(call.call_direction));
             let email = e.email.as_ref().expect("a call has its email's source");
             assert_eq!(email.email, call.call_owner_email);
@@ -121,7 +127,12 @@ fn every_shared_call_vector_is_explained_as_it_is_mapped() {
         let e = assert_agrees(&p, &line(1, text));
         if let Ok(cdr) = p.parser.parse_line(1, text) {
             let direct = p.mapper.explain(&cdr);
-            assert_eq!(direct.outcome, Outcome::from(p.mapper.map(&cdr)), "{}", case["name"]);
+            assert_eq!(
+                direct.outcome,
+                Outcome::from(p.mapper.map(&cdr)),
+                "{}",
+                case["name"]
+            );
             assert_eq!(direct.owner, e.owner);
         }
     }
@@ -140,7 +151,8 @@ fn the_default_email_and_a_refused_owner_are_named() {
     let text = "Call 1,a_1,00:00:05,2020/06/29 07:56:32,,,,Ext.101,0466452265,101,,,,,,,,,,";
     let parser = pbx_core::cdr::CdrParser::new(pbx_core::cdr::FieldTemplate::v16_20());
     let cdr = parser.parse_line(1, text).unwrap();
-    let users = ExtensionMap::new().with_fallback(OwnerFallback::DefaultEmail("pbx@example.com".into()));
+    let users =
+        ExtensionMap::new().with_fallback(OwnerFallback::DefaultEmail("pbx@example.com".into()));
     let m = CallMapper::default().with_extensions(users);
     let e = m.explain(&cdr);
     assert_eq!(e.outcome, Outcome::from(m.map(&cdr)));
@@ -153,12 +165,15 @@ fn the_default_email_and_a_refused_owner_are_named() {
     assert_eq!(e.owner.from.as_deref(), Some("from-dn"));
     let other = e.other_party.unwrap();
     assert_eq!(other.raw, "0466452265");
-    let Ok(Mapped::Call(req)) = m.map(&cdr) else { panic!() };
+    let Ok(Mapped::Call(req)) = m.map(&cdr) else {
+        panic!()
+    };
     assert_eq!(other.normalized, req.phone_number);
     assert_eq!(other.region, "US");
 
     // 101 as a service DN: the classification names it, the extension rule refuses it.
-    let mut m = CallMapper::default().with_extensions([User::new("101", "a@example.com")].into_iter().collect());
+    let mut m = CallMapper::default()
+        .with_extensions([User::new("101", "a@example.com")].into_iter().collect());
     m.direction_mut().service_dns = vec!["101".into()];
     let e = m.explain(&cdr);
     assert_eq!(e.outcome, Outcome::from(m.map(&cdr)));
@@ -193,30 +208,69 @@ fn database_legs_name_the_owners_leg_and_the_legs_summed() {
         ..CdrLeg::default()
     };
     let legs = vec![
-        leg("a", party("external_line", "+19075550142"), party("queue", "800"), 0, Some(1), 5),
-        leg("b", party("queue", "800"), party("extension", "102"), 5, Some(6), 30),
-        leg("c", party("extension", "102"), party("extension", "103"), 30, Some(31), 50),
+        leg(
+            "a",
+            party("external_line", "+19075550142"),
+            party("queue", "800"),
+            0,
+            Some(1),
+            5,
+        ),
+        leg(
+            "b",
+            party("queue", "800"),
+            party("extension", "102"),
+            5,
+            Some(6),
+            30,
+        ),
+        leg(
+            "c",
+            party("extension", "102"),
+            party("extension", "103"),
+            30,
+            Some(31),
+            50,
+        ),
     ];
     let call = &group_legs(legs)[0];
     let m = CallMapper::default().with_extensions(
-        [User::new("102", "b@example.com"), User::new("103", "c@example.com")]
-            .into_iter()
-            .collect(),
+        [
+            User::new("102", "b@example.com"),
+            User::new("103", "c@example.com"),
+        ]
+        .into_iter()
+        .collect(),
     );
     let e = m.explain_legs(call);
     let mapped = m.map_legs(call);
     assert_eq!(e.outcome, Outcome::from(mapped.clone()));
-    let Ok(Mapped::Call(req)) = mapped else { panic!("{mapped:?}") };
-    assert_eq!(e.owner.extension.as_deref(), Some(req.call_owner_extension.as_str()));
+    let Ok(Mapped::Call(req)) = mapped else {
+        panic!("{mapped:?}")
+    };
+    assert_eq!(
+        e.owner.extension.as_deref(),
+        Some(req.call_owner_extension.as_str())
+    );
     assert_eq!(e.owner.rule.as_deref(), Some("LEG_ANSWERED"));
-    assert!(e.owner.from.as_deref().is_some_and(|f| f.starts_with("leg ")), "{:?}", e.owner);
+    assert!(
+        e.owner
+            .from
+            .as_deref()
+            .is_some_and(|f| f.starts_with("leg ")),
+        "{:?}",
+        e.owner
+    );
     assert_eq!(e.talk_time.from, "legs");
     assert!(!e.talk_time.legs.is_empty());
     assert_eq!(e.legs.len(), 3);
     assert_eq!(e.talk_time.seconds, req.call_duration);
 
     // Through the pipeline, as the cdroutput source hands it over.
-    let p = Pipeline { mapper: m, ..Pipeline::default() };
+    let p = Pipeline {
+        mapper: m,
+        ..Pipeline::default()
+    };
     let rec = SourceRecord {
         checkpoint: Checkpoint::new("x"),
         record: Ok(RawRecord::Legs(call.clone())),

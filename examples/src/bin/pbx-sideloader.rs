@@ -21,9 +21,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use pbx_core::config::{Config, LogFormat};
 use pbx_core::delivery::TimeRange;
 use pbx_sources::Error;
-use pbx_sources::runtime::{
-    CallQuery, Sideloader, endpoints, progress_message, source_progress,
-};
+use pbx_sources::runtime::{CallQuery, Sideloader, endpoints, progress_message, source_progress};
 use tokio::sync::watch;
 
 const EMBEDDED_DEFAULT: &str = include_str!("../../config/embedded-default.yml");

@@ -439,7 +439,11 @@ impl CallLegs {
             answered_at,
             talk,
             owner_leg,
-            talk_legs: if owner_by_forward { Vec::new() } else { answered },
+            talk_legs: if owner_by_forward {
+                Vec::new()
+            } else {
+                answered
+            },
         }
     }
 }

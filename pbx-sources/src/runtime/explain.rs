@@ -83,7 +83,10 @@ pub(crate) struct Explainer {
 
 impl Explainer {
     /// The call `query` names, explained; `Ok(None)` when the source has no such call.
-    pub(crate) async fn explain(&self, query: &CallQuery) -> Result<Option<CallExplanation>, Error> {
+    pub(crate) async fn explain(
+        &self,
+        query: &CallQuery,
+    ) -> Result<Option<CallExplanation>, Error> {
         if let (CallQuery::Line(_), false) = (query, is_text(&self.source)) {
             return Err(Error::Config {
                 setting: "explain --line",
@@ -128,7 +131,10 @@ impl Explainer {
             .quarantine
             .read_all()
             .map_err(|e| Error::Failed {
-                step: format!("cannot read the quarantine {}", self.quarantine.path().display()),
+                step: format!(
+                    "cannot read the quarantine {}",
+                    self.quarantine.path().display()
+                ),
                 source: e.into(),
             })?
             .into_iter()

@@ -58,8 +58,8 @@ use crate::postgres::{Connection, try_acquire_leadership};
 use crate::xapi::{XapiClient, XapiConfig, XapiExtensionDirectory, XapiGroupDirectory};
 pub use explain::{CallExplanation, DeliveryPosition, DeliveryState};
 pub use parts::source_progress;
-pub use pbx_core::explain::CallQuery;
 use parts::{Sink, Source, Store, build_source, build_store};
+pub use pbx_core::explain::CallQuery;
 
 type SideloaderEngine = Engine<Source, Sink, Arc<Store>>;
 type SideloaderGroups = GroupLoop<XapiGroupDirectory, CallLoggerClient, Arc<Store>>;
