@@ -42,7 +42,7 @@ use serde::{Serialize, Serializer};
 
 use crate::Error;
 use crate::call::{CallDirection, CallMapper, CallRequest, Mapped, SkipReason};
-use crate::cdr::{CallLegs, Cdr, Field, LegParty, PartyNumberRef, assemble_call};
+use crate::cdr::{CallLegs, Cdr, CdrParser, Field, LegParty, PartyNumberRef, assemble_call};
 use crate::direction::{ClassificationRef, Rule, classify_ref};
 use crate::extensions::EmailSource;
 use crate::phone::{NormalizedRef, normalize_visit};
@@ -394,6 +394,35 @@ impl CallMapper {
     pub fn explain(&self, cdr: &Cdr) -> Explanation {
         let c = classify_ref(cdr, self.direction());
         self.explain_classified(cdr, &c, None)
+    }
+
+    /// Explains one CDR text line (line `number`, read with `parser`) as `pbx-convert` and
+    /// the bindings' `map_lines` map it: a blank line is skipped ([`SkipReason::BlankLine`]), a line that does not parse is
+    /// [`Outcome::Refused`] with its line, any other is [`CallMapper::explain`]ed.
+    ///
+    /// ```
+    /// use pbx_core::call::CallMapper;
+    /// use pbx_core::cdr::CdrParser;
+    /// let m = CallMapper::default();
+    /// let e = m.explain_line(&CdrParser::default(), 4, b"Call 1,a_1,too few fields");
+    /// assert_eq!(e.outcome.kind(), "refused");
+    /// assert_eq!(e.location.as_deref(), Some("line 4"));
+    /// assert_eq!(m.explain_line(&CdrParser::default(), 5, b"  ").outcome.kind(), "skipped");
+    /// ```
+    pub fn explain_line(&self, parser: &CdrParser, number: u64, line: &[u8]) -> Explanation {
+        let at = crate::Location::Line(number);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return Explanation::refused(crate::Error::InvalidCall {
+                at: at.clone(),
+                reason: "blank line".into(),
+            })
+            .with_outcome(Outcome::Skipped(SkipReason::BlankLine))
+            .at(at.to_string());
+        }
+        match parser.parse_bytes(number, line) {
+            Ok(cdr) => self.explain(&cdr).located_at(&at).at(at.to_string()),
+            Err(err) => Explanation::refused(err.located(at.clone())).at(at.to_string()),
+        }
     }
 
     /// Explains how one call given as database legs is mapped ([`CallMapper::map_legs`]):
@@ -771,13 +800,11 @@ impl crate::delivery::Pipeline {
         use crate::traits::RawRecord;
         match &record.record {
             Err(e) => Explanation::refused(e.clone()),
+            // As `prepare`: parsed as it is (a blank line is the parser's error there too).
             Ok(RawRecord::Line { number, text }) => {
                 let at = crate::Location::Line(*number);
                 match self.parser.parse_bytes(*number, text) {
-                    Ok(cdr) => {
-                        let e = self.mapper.explain(&cdr);
-                        e.located_at(&at).at(at.to_string())
-                    }
+                    Ok(cdr) => self.mapper.explain(&cdr).located_at(&at).at(at.to_string()),
                     Err(err) => Explanation::refused(err.located(at.clone())).at(at.to_string()),
                 }
             }

@@ -108,7 +108,7 @@ fn main() -> ExitCode {
         },
     };
     let result = if args.explain {
-        explain(input, Pipeline { parser, mapper }, args.json)
+        explain(input, &parser, &mapper, args.json)
     } else {
         convert(input, &parser, &mapper)
     };
@@ -211,7 +211,12 @@ fn convert(
 }
 
 /// `--explain`: each line's decision trail (text, or one JSON object per line with `json`).
-fn explain(mut input: Box<dyn BufRead>, pipeline: Pipeline, json: bool) -> Result<(), Failed> {
+fn explain(
+    mut input: Box<dyn BufRead>,
+    parser: &CdrParser,
+    mapper: &CallMapper,
+    json: bool,
+) -> Result<(), Failed> {
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut buf = Vec::with_capacity(1024);
@@ -238,22 +243,7 @@ fn explain(mut input: Box<dyn BufRead>, pipeline: Pipeline, json: bool) -> Resul
             } else {
                 &buf
             };
-            if line.iter().all(u8::is_ascii_whitespace) {
-                if json {
-                    writeln!(out, "{{\"line\":{line_no},\"skipped\":\"blank line\"}}")
-                } else {
-                    writeln!(out, "line {line_no}: blank line (skipped)\n")
-                }
-                .map_err(Failed::Write)?;
-                continue;
-            }
-            pipeline.explain(&SourceRecord {
-                checkpoint: Checkpoint::new(line_no.to_string()),
-                record: Ok(RawRecord::Line {
-                    number: line_no,
-                    text: line.to_vec(),
-                }),
-            })
+            mapper.explain_line(parser, line_no, line)
         };
         /// One output line: the line number, then the explanation (fields in order).
         #[derive(serde::Serialize)]
