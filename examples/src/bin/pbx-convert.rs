@@ -23,12 +23,10 @@ use clap::Parser;
 use pbx_core::Location;
 use pbx_core::call::{CallMapper, InternalCalls, MappingOptions, parse_timezone};
 use pbx_core::cdr::{CdrParser, FieldTemplate};
-use pbx_core::delivery::Pipeline;
 use pbx_core::direction::DirectionPolicy;
 use pbx_core::extensions::ExtensionMap;
 use pbx_core::jsonl::LineWriter;
 use pbx_core::phone::Region;
-use pbx_core::{Checkpoint, RawRecord, SourceRecord};
 
 /// Convert 3CX CDR lines into call-logger API call requests (JSON lines).
 #[derive(Parser, Debug)]
