@@ -456,7 +456,8 @@ impl Sideloader {
             },
             move |env, result| match result {
                 Ok(Some(e)) => {
-                    crate::call::explanation_value(serde_json::to_value(&e), e.to_string()).map(Some)
+                    crate::call::explanation_value(serde_json::to_value(&e), e.to_string())
+                        .map(Some)
                 }
                 Ok(None) => Ok(None),
                 Err(info) => Err(rejection(env, &info)),

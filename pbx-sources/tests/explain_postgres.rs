@@ -52,7 +52,12 @@ async fn every_cdroutput_fixture_call_is_explained_as_it_is_delivered() {
     let mut records = Vec::new();
     loop {
         let batch = source
-            .fetch(records.last().map(|r: &pbx_core::SourceRecord| &r.checkpoint), 100)
+            .fetch(
+                records
+                    .last()
+                    .map(|r: &pbx_core::SourceRecord| &r.checkpoint),
+                100,
+            )
             .await
             .unwrap();
         if batch.is_empty() {
@@ -90,7 +95,10 @@ async fn every_cdroutput_fixture_call_is_explained_as_it_is_delivered() {
             (Outcome::Refused(a), Disposition::Quarantine { reason }) => {
                 assert_eq!(a.to_string(), reason);
             }
-            (got, want) => panic!("{}: explain {got:?}, delivery {want:?}", legs.main_call_history_id),
+            (got, want) => panic!(
+                "{}: explain {got:?}, delivery {want:?}",
+                legs.main_call_history_id
+            ),
         }
         assert_eq!(e.legs.len(), legs.legs.len());
         // The call is found by its id as `explain ID` finds it.
@@ -99,7 +107,10 @@ async fn every_cdroutput_fixture_call_is_explained_as_it_is_delivered() {
             assert!(pipeline.matches(record, &CallQuery::parse(id)));
         }
     }
-    assert!(calls >= 3 && skipped >= 1, "{calls} calls, {skipped} skipped");
+    assert!(
+        calls >= 3 && skipped >= 1,
+        "{calls} calls, {skipped} skipped"
+    );
     admin
         .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
         .await
