@@ -48,7 +48,7 @@ async fn every_cdroutput_fixture_call_is_explained_as_it_is_delivered() {
         .with_schema(&schema)
         .unwrap()
         .with_clock(move || clock);
-    let pipeline = pipeline_for(101..=104);
+    let pipeline = pipeline_for(100..=999);
     let mut records = Vec::new();
     loop {
         let batch = source
