@@ -6,7 +6,7 @@ use std::sync::{Mutex, PoisonError};
 
 use pbx_core::delivery::{Counters, TimeRange};
 use pbx_sources::Error as SideloaderError;
-use pbx_sources::runtime::{Sideloader, SideloaderHandle, Summary};
+use pbx_sources::runtime::{CallQuery, Sideloader, SideloaderHandle, Summary};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
