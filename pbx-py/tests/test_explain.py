@@ -30,7 +30,9 @@ def test_explain_agrees_with_map_on_every_sample_line() -> None:
             assert e["outcome"]["kind"] == "call", i
             assert e["outcome"]["request"] == dict(mapped), i
             assert e["owner"]["extension"] == mapped["callOwnerExtension"]
-            assert e["email"]["source"] == "map"
+            email = e["email"]
+            assert email is not None
+            assert email["source"] == "map"
         assert e["text"].startswith("call       3cx-"), e["text"]
 
 
@@ -41,7 +43,9 @@ def test_explain_names_the_rules_and_takes_a_cdr() -> None:
     assert e["direction"]["rule"] == "FROM_TYPE_EXTERNAL"
     assert e["owner"]["rule"] == "FINAL_DN"
     assert e["owner"]["from"] == "final-dn"
-    assert e["other_party"]["normalized"] == "+19075550142"
+    other = e["other_party"]
+    assert other is not None
+    assert other["normalized"] == "+19075550142"
     bad = mapper.explain("Call 1,abc,too few fields")
     assert bad["outcome"]["kind"] == "refused"
 
