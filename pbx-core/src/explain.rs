@@ -871,8 +871,11 @@ impl crate::delivery::Pipeline {
     /// use pbx_core::delivery::Pipeline;
     /// use pbx_core::explain::CallQuery;
     /// let p = Pipeline::default();
+    /// let line = "Call 40001,000001A19D361A38_5204,00:03:04,2026/11/02 17:02:11,2026/11/02 17:02:20,\
+    ///     2026/11/02 17:05:24,TerminatedBySrc,9075551234,Ext.101,10000,101,101,,Ext.101,101,,,,,\
+    ///     Chain: 9075551234;Ext.101;,Line,Extension,Extension,9075551234,Anna Berg,Anna Berg,,";
     /// let rec = SourceRecord { checkpoint: Checkpoint::new("1"), record: Ok(RawRecord::Line {
-    ///     number: 3, text: b"Call 40001,000001A19D361A38_5204,00:03:04".to_vec() }) };
+    ///     number: 3, text: line.as_bytes().to_vec() }) };
     /// assert!(p.matches(&rec, &CallQuery::parse("40001")));
     /// assert!(p.matches(&rec, &CallQuery::parse("3cx-40001-000001A19D361A38_5204")));
     /// assert!(p.matches(&rec, &CallQuery::Line(3)));
