@@ -371,6 +371,7 @@ fn legs_used(call: &CallLegs) -> Vec<LegUsed> {
 /// from.
 struct LegsTrail<'c> {
     call: &'c CallLegs,
+    init_leg: Option<usize>,
     owner_leg: Option<usize>,
     talk_legs: Vec<usize>,
     forwarded: bool,
@@ -435,6 +436,7 @@ impl CallMapper {
         let summary = call.summary();
         let trail = LegsTrail {
             call,
+            init_leg: summary.init_leg,
             owner_leg: summary.owner_leg,
             talk_legs: summary.talk_legs.clone(),
             forwarded: summary.owner_by_forward,
@@ -460,10 +462,25 @@ impl CallMapper {
             } else {
                 c.rule.to_string()
             },
-            evidence: if is_legs {
-                Vec::new()
-            } else {
-                field_values(cdr, evidence_fields(c.rule))
+            evidence: match &legs {
+                // The first leg's parties: what the leg rules read the direction from.
+                Some(l) => l
+                    .init_leg
+                    .and_then(|i| l.call.legs.get(i))
+                    .map(|leg| {
+                        vec![
+                            FieldUsed {
+                                field: format!("leg {} source", leg.cdr_id),
+                                value: party(&leg.source),
+                            },
+                            FieldUsed {
+                                field: format!("leg {} destination", leg.cdr_id),
+                                value: party(&leg.destination),
+                            },
+                        ]
+                    })
+                    .unwrap_or_default(),
+                None => field_values(cdr, evidence_fields(c.rule)),
             },
             sent_as: d.direction_sent,
         };

@@ -264,6 +264,8 @@ fn database_legs_name_the_owners_leg_and_the_legs_summed() {
     assert_eq!(e.talk_time.from, "legs");
     assert!(!e.talk_time.legs.is_empty());
     assert_eq!(e.legs.len(), 3);
+    assert_eq!(e.direction.evidence[0].field, "leg a source");
+    assert_eq!(e.direction.evidence[0].value, "external_line +19075550142");
     assert_eq!(e.talk_time.seconds, req.call_duration);
 
     // Through the pipeline, as the cdroutput source hands it over.

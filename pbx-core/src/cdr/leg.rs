@@ -283,6 +283,9 @@ pub struct LegSummary {
     /// names it (the last answered extension leg of an inbound call, the first leg of an
     /// outbound or internal one).
     pub owner_leg: Option<usize>,
+    /// The index in [`CallLegs::legs`] of the leg the direction was read from (the
+    /// `call_init` leg, else the first).
+    pub init_leg: Option<usize>,
     /// The indices in [`CallLegs::legs`] of the answered extension legs whose spans were
     /// summed into [`LegSummary::talk`] (empty when forwarded to a mobile or unanswered).
     pub talk_legs: Vec<usize>,
@@ -439,6 +442,7 @@ impl CallLegs {
             answered_at,
             talk,
             owner_leg,
+            init_leg: init_index,
             talk_legs: if owner_by_forward {
                 Vec::new()
             } else {
