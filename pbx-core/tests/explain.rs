@@ -171,6 +171,13 @@ fn the_default_email_and_a_refused_owner_are_named() {
     assert_eq!(other.normalized, req.phone_number);
     assert_eq!(other.region, "US");
 
+    // A user read from XAPI: the email's source says so.
+    let mut user = User::new("101", "anna@example.com");
+    user.origin = pbx_core::extensions::UserOrigin::Xapi;
+    let m = CallMapper::default().with_extensions([user].into_iter().collect());
+    let e = m.explain(&cdr);
+    assert_eq!(e.email.map(|m| m.source), Some("xapi_user".to_owned()));
+
     // 101 as a service DN: the classification names it, the extension rule refuses it.
     let mut m = CallMapper::default()
         .with_extensions([User::new("101", "a@example.com")].into_iter().collect());
