@@ -107,6 +107,48 @@ async fn every_cdroutput_fixture_call_is_explained_as_it_is_delivered() {
             assert!(pipeline.matches(record, &CallQuery::parse(id)));
         }
     }
+    // The lookup by id `explain` uses finds the same record as the scan, by the call's id
+    // and by a leg's; the keyset orders it against a checkpoint.
+    for record in &records {
+        let Ok(RawRecord::Legs(legs)) = &record.record else {
+            unreachable!()
+        };
+        let by_main = source.fetch_call(&legs.main_call_history_id).await.unwrap();
+        assert_eq!(
+            by_main.as_ref(),
+            Some(record),
+            "{}",
+            legs.main_call_history_id
+        );
+        let leg = &legs.legs[legs.legs.len() - 1].cdr_id;
+        assert_eq!(
+            source.fetch_call(leg).await.unwrap().as_ref(),
+            Some(record),
+            "leg {leg}"
+        );
+        assert_eq!(
+            CdrOutputSource::is_at_or_before(
+                &record.checkpoint,
+                &records[records.len() - 1].checkpoint
+            ),
+            Some(true)
+        );
+    }
+    assert_eq!(
+        CdrOutputSource::is_at_or_before(
+            &records[records.len() - 1].checkpoint,
+            &records[0].checkpoint
+        ),
+        Some(false)
+    );
+    assert_eq!(
+        source
+            .fetch_call("00000000-0000-0000-0000-000000000000")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(source.fetch_call("3cx-1-2").await.unwrap(), None);
     assert!(
         calls >= 3 && skipped >= 1,
         "{calls} calls, {skipped} skipped"

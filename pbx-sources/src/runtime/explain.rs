@@ -2,10 +2,12 @@
 //! ([`pbx_core::explain`]: the same mapping the delivery runs), with the delivery state known
 //! here — before or after the checkpoint, in the quarantine with its reason.
 //!
-//! The call is found by a source-level lookup: the source is read from its start in
-//! checkpoint order (for a file or directory a scan of its lines; for a database source its
-//! queries in order) until the call is found, and on until the stored checkpoint is seen, so
-//! that the call's place relative to the checkpoint is known.
+//! The call is found by a source-level lookup: on `postgres_cdroutput` a UUID id (the call's
+//! `main_call_history_id`, a leg's `cdr_id` or `call_history_id`) is one query by id
+//! ([`CdrOutputSource::fetch_call`]) and the checkpoint's keyset says which side of it the
+//! call is on; otherwise the source is read from its start in checkpoint order (for a file or
+//! directory a scan of its lines; for the other database sources their queries in order)
+//! until the call is found, and on until the stored checkpoint is seen.
 
 use std::fmt;
 use std::sync::Arc;
@@ -16,9 +18,10 @@ use pbx_core::explain::{CallQuery, Explanation, Outcome};
 use pbx_core::{CdrSource, Checkpoint, CheckpointStore, SourceRecord};
 use serde::Serialize;
 
-use super::parts::{Store, build_source};
+use super::parts::{Source, Store, build_source};
 use crate::Error;
 use crate::delivery::FileQuarantine;
+use crate::postgres::CdrOutputSource;
 
 /// The checkpoint key of the live delivery.
 const LIVE_KEY: &str = "cdr";
@@ -96,6 +99,20 @@ impl Explainer {
         }
         let stored = self.store.load(LIVE_KEY).await?;
         let mut source = build_source(&self.source, None).await?;
+        // `cdroutput`: a UUID (the call's or a leg's id) is one query, and the keyset tells
+        // the call's side of the checkpoint. Anything else (a pbxCallId) is scanned for.
+        if let (Source::CdrOutput(s), CallQuery::Id(id)) = (&mut source, query)
+            && let Some(record) = s.fetch_call(id).await?
+        {
+            let position = match &stored {
+                None => DeliveryPosition::NoCheckpoint,
+                Some(cp) => match CdrOutputSource::is_at_or_before(&record.checkpoint, cp) {
+                    Some(true) => DeliveryPosition::BeforeCheckpoint,
+                    _ => DeliveryPosition::AfterCheckpoint,
+                },
+            };
+            return self.explained(record, position, stored).map(Some);
+        }
         let mut after: Option<Checkpoint> = None;
         // Whether the stored checkpoint has been read (records after it are not settled).
         let mut passed = false;
@@ -127,6 +144,16 @@ impl Explainer {
             // source): nothing can be said for sure; treated as not settled.
             Some(_) => DeliveryPosition::AfterCheckpoint,
         };
+        self.explained(record, position, stored).map(Some)
+    }
+
+    /// The record explained, with its delivery state (the quarantine read for it).
+    fn explained(
+        &self,
+        record: SourceRecord,
+        position: DeliveryPosition,
+        stored: Option<Checkpoint>,
+    ) -> Result<CallExplanation, Error> {
         let quarantined = self
             .quarantine
             .read_all()
@@ -143,7 +170,7 @@ impl Explainer {
             .map(|q| q.reason);
         let explanation = self.pipeline.explain(&record);
         let summary = summary(position, quarantined.as_deref(), &explanation.outcome);
-        Ok(Some(CallExplanation {
+        Ok(CallExplanation {
             explanation,
             delivery: DeliveryState {
                 checkpoint: stored.map(|c| c.as_str().to_owned()),
@@ -152,7 +179,7 @@ impl Explainer {
                 quarantined,
                 summary,
             },
-        }))
+        })
     }
 }
 
