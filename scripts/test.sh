@@ -40,7 +40,7 @@ cargo test --workspace --locked
 # The tests that need PostgreSQL are `#[ignore = "needs PostgreSQL…"]` (a plain `cargo test`
 # lists them as ignored instead of passing them silently); here the server is up, so run them.
 cargo test -p pbx-sources --locked --test postgres --test source_errors --test explain_postgres -- --ignored
-cargo test -p pbx-examples --locked --test postgres --test runtime -- --ignored
+cargo test -p pbx-examples --locked --test postgres --test runtime --test explain_cli -- --ignored
 # PostgreSQL stays up for the bindings' sideloader tests (pbx-py and pbx-node run.sh); it is
 # stopped after the node binding's step below.
 

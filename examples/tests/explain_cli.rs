@@ -256,3 +256,91 @@ fn the_explain_endpoint_needs_the_token_and_answers_404_for_an_unknown_id() {
     assert_eq!(e["owner"]["extension"], "104");
     assert!(e["delivery"]["position"].is_string());
 }
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL (scripts/pg.sh)"]
+async fn sideloader_explain_looks_a_cdroutput_call_up_by_its_id() {
+    let url = common::pg_url();
+    let admin = common::pg_connect(&url).await;
+    let db = format!("t_explain_cli_{}", std::process::id());
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {db}"),
+        format!("CREATE DATABASE {db}"),
+    ] {
+        admin.simple_query(&sql).await.unwrap();
+    }
+    let (base, _) = url.rsplit_once('/').unwrap();
+    let db_url = format!("{base}/{db}");
+    let fixtures =
+        std::fs::read_to_string(format!("{ROOT}/pbx-sources/tests/sql/cdroutput.sql")).unwrap();
+    common::pg_connect(&db_url)
+        .await
+        .batch_execute(&fixtures)
+        .await
+        .expect("load the cdroutput fixtures");
+    let dir = scratch("explain-cdroutput");
+    let cfg = dir.join("config.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "source: {{kind: postgres_cdroutput, url: '{db_url}'}}\n\
+             call_api: {{base_url: 'file:{out}/calls.jsonl'}}\n\
+             extensions: {{map: {{'101': a@example.com, '102': b@example.com, '103': c@example.com, '104': d@example.com}}}}\n\
+             checkpoint: {{kind: file, path: '{out}/checkpoint.json'}}\n\
+             quarantine: {{path: '{out}/quarantine.jsonl'}}\n",
+            out = dir.display()
+        ),
+    )
+    .unwrap();
+    let cfg = cfg.to_str().unwrap();
+    let main = "00000000-019a-4a0e-1a00-000000000100";
+    let before: Value = serde_json::from_str(&stdout(&run(
+        SIDELOADER,
+        &["--config", cfg, "explain", main, "--json"],
+        ROOT,
+    )))
+    .unwrap();
+    assert_eq!(before["delivery"]["position"], "no_checkpoint");
+    assert_eq!(before["owner"]["rule"], "LEG_ANSWERED");
+    assert!(
+        before["owner"]["from"]
+            .as_str()
+            .unwrap()
+            .starts_with("leg ")
+    );
+    let once = run(SIDELOADER, &["--config", cfg, "--once"], ROOT);
+    assert!(
+        once.status.success(),
+        "{}",
+        String::from_utf8_lossy(&once.stderr)
+    );
+    let after: Value = serde_json::from_str(&stdout(&run(
+        SIDELOADER,
+        &["--config", cfg, "explain", main, "--json"],
+        ROOT,
+    )))
+    .unwrap();
+    assert_eq!(after["delivery"]["position"], "before_checkpoint");
+    let delivered = json_lines(&std::fs::read_to_string(dir.join("calls.jsonl")).unwrap());
+    assert!(delivered.contains(&after["outcome"]["request"]));
+    // By its pbxCallId (a scan): the same call.
+    let id = after["pbx_call_id"].as_str().unwrap();
+    let by_id: Value = serde_json::from_str(&stdout(&run(
+        SIDELOADER,
+        &["--config", cfg, "explain", id, "--json"],
+        ROOT,
+    )))
+    .unwrap();
+    assert_eq!(by_id, after);
+    // `--line` names nothing in a database source.
+    let line = run(
+        SIDELOADER,
+        &["--config", cfg, "explain", "--line", "1"],
+        ROOT,
+    );
+    assert_eq!(line.status.code(), Some(2));
+    admin
+        .simple_query(&format!("DROP DATABASE IF EXISTS {db}"))
+        .await
+        .unwrap();
+}
