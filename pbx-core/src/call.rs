@@ -911,8 +911,9 @@ impl CallMapper {
             if let Some(rejected) = c.owner {
                 trail.owner_rejected(rejected);
             }
-            // (A new owner rule for calls with no owner here records itself with
-            // `trail.owner(…)` before it returns the call.)
+            // A new owner rule for calls the classification gave no owner (the missed-call
+            // route) goes here, and records itself with `trail.owner(extension, rule)` (a new
+            // `OwnerRule` variant) so that `explain` shows it.
             return Ok(Err(SkipReason::NoOwner));
         };
         let Some((email, source)) = self.extensions.email_source(owner) else {

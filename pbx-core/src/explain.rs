@@ -43,7 +43,7 @@ use serde::{Serialize, Serializer};
 use crate::Error;
 use crate::call::{CallDirection, CallMapper, CallRequest, Mapped, SkipReason};
 use crate::cdr::{CallLegs, Cdr, CdrParser, Field, LegParty, PartyNumberRef, assemble_call};
-use crate::direction::{ClassificationRef, Rule, classify_ref};
+use crate::direction::{ClassificationRef, OwnerRule, Rule, classify_ref};
 use crate::extensions::EmailSource;
 use crate::phone::{NormalizedRef, normalize_visit};
 use crate::traits::SourceRecord;
@@ -55,6 +55,10 @@ pub(crate) trait Trail<'a> {
     fn direction_sent(&mut self, _direction: CallDirection) {}
     /// The classification named an owner that is not a person's extension.
     fn owner_rejected(&mut self, _dn: &'a str) {}
+    /// An owner picked in the mapping itself, after the classification named none (a new
+    /// owner rule, such as the missed-call route, calls this where it decides).
+    #[allow(dead_code)] // the hook for owner rules taken in `CallMapper::call_parts`
+    fn owner(&mut self, _extension: &'a str, _rule: OwnerRule) {}
     /// Where the owner's email came from.
     fn email(&mut self, _source: EmailSource) {}
 }
@@ -68,6 +72,8 @@ pub struct Decisions<'a> {
     pub direction_sent: Option<CallDirection>,
     /// An owner the classification named that the extension rule refused.
     pub owner_rejected: Option<&'a str>,
+    /// An owner picked by the mapping after the classification named none, and its rule.
+    pub owner: Option<(&'a str, OwnerRule)>,
     /// Where the owner's email came from.
     pub email: Option<EmailSource>,
 }
@@ -78,6 +84,9 @@ impl<'a> Trail<'a> for Decisions<'a> {
     }
     fn owner_rejected(&mut self, dn: &'a str) {
         self.owner_rejected = Some(dn);
+    }
+    fn owner(&mut self, extension: &'a str, rule: OwnerRule) {
+        self.owner = Some((extension, rule));
     }
     fn email(&mut self, source: EmailSource) {
         self.email = Some(source);
@@ -491,14 +500,19 @@ impl CallMapper {
                 .map_or_else(|| "legs".to_owned(), |leg| format!("leg {}", leg.cdr_id)),
             None => rule.field().to_owned(),
         };
+        // The classification's owner, or one the mapping picked itself (`Trail::owner`).
+        let (owner_dn, owner_rule) = match d.owner {
+            Some((dn, rule)) => (Some(dn), Some(rule)),
+            None => (
+                c.owner.filter(|_| d.owner_rejected.is_none()),
+                c.owner_rule.filter(|_| d.owner_rejected.is_none()),
+            ),
+        };
         let owner = OwnerStep {
-            extension: c
-                .owner
-                .map(str::to_owned)
-                .filter(|_| d.owner_rejected.is_none()),
-            rule: c.owner_rule.map(|r| r.code().to_owned()),
-            because: c.owner_rule.map(|r| r.to_string()),
-            from: c.owner_rule.map(from),
+            extension: owner_dn.map(str::to_owned),
+            rule: owner_rule.map(|r| r.code().to_owned()),
+            because: owner_rule.map(|r| r.to_string()),
+            from: owner_rule.map(from),
             rejected: d.owner_rejected.map(|dn| {
                 format!("{dn} is not a person's extension (extension rule, trunk or service DN)")
             }),
