@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 files=${1:-50000}
 bin=${PBX_SIDELOADER:-}
 if [ -z "$bin" ]; then
-  cargo build --release --locked -p pbx-examples --bin pbx-sideloader
+  cargo build --release --locked -p pbx-sideloader --bin pbx-sideloader
   bin=target/release/pbx-sideloader
 fi
 work=$(mktemp -d /tmp/pbx-backfill-files.XXXXXX)

@@ -48,3 +48,28 @@ export type HoursReason = 'interval' | 'extra_opening' | 'always' | 'outside_hou
 
 /** @deprecated The former name of `User` (what `ExtensionMap.get` returns). */
 export type ExtensionUser = User
+
+/**
+ * Why a call was mapped the way it was (`CallMapper.explain`; the object
+ * `pbx-sideloader explain --json` prints, snake_case keys as in Python; docs/explain.md).
+ * `outcome.kind` is `call` (with `request`), `skipped` (with `reason`) or `refused` (with
+ * `error`); `text` is the readable rendering.
+ */
+export interface Explanation {
+  pbx_call_id: string | null
+  location: string | null
+  fields: Array<{ field: string; value: string }>
+  legs?: Array<Record<string, unknown>>
+  direction: { direction: CallDirectionKind; rule: DirectionRule; because: string; evidence: Array<{ field: string; value: string }>; sent_as: CallDirection | null }
+  owner: { extension: string | null; rule: string | null; because: string | null; from: string | null; rejected: string | null }
+  other_party: { raw: string; normalized: string; kind: string; region: string; format: NumberFormat; rule: string } | null
+  email: { email: string; source: 'map' | 'xapi_user' | 'default_email'; because: string } | null
+  talk_time: { seconds: number; from: string; legs: string[] }
+  outcome: { kind: 'call' | 'skipped' | 'refused'; request?: Record<string, unknown>; reason?: string; because?: string; error_kind?: string; error?: string }
+  text: string
+}
+
+/** `Sideloader.explain()`'s answer: the explanation and the delivery state known locally. */
+export interface CallExplanation extends Explanation {
+  delivery: { checkpoint: string | null; record_checkpoint: string; position: 'before_checkpoint' | 'after_checkpoint' | 'no_checkpoint'; quarantined: string | null; summary: string }
+}

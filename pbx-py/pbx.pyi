@@ -8,7 +8,7 @@ core; messages are the Rust ones.
 import datetime
 import os
 from collections.abc import Mapping, Sequence
-from typing import Literal, NamedTuple, TypedDict, final, overload
+from typing import Any, Literal, NamedTuple, TypedDict, final, overload
 
 from typing_extensions import NotRequired
 
@@ -304,8 +304,39 @@ class CallMapper:
         """`map_lines(parser, lines, self)`."""
     def map_lines_json(self, parser: CdrParser, lines: str | Sequence[str]) -> bytes:
         """`map_lines_json(parser, lines, self)`."""
+    def explain(self, record: str | Cdr, parser: CdrParser | None = None) -> Explanation:
+        """The decision trail of one record (a CDR line read with `parser`, default the
+        27-field layout, or a `Cdr`): the same decisions `map` takes. Never raises for a bad
+        line: its `outcome["kind"]` is `refused`. Node: `CallMapper.explain`."""
 
 MappingConfig = CallMapper
+
+class Explanation(TypedDict):
+    """Why a call was mapped the way it was (`pbx-sideloader explain --json`'s object;
+    docs/explain.md): the fields used, the direction with its rule and evidence, the owner
+    with its rule and the field or leg it came from, the other party raw → normalized, the
+    owner's email and its source (`map`, `xapi_user`, `default_email`), the talk time, the
+    outcome (`kind` `call` with `request`, `skipped` with `reason`, `refused` with `error`),
+    and `text`, the readable rendering."""
+
+    pbx_call_id: str | None
+    location: str | None
+    fields: list[dict[str, str]]
+    legs: NotRequired[list[dict[str, Any]]]
+    direction: dict[str, Any]
+    owner: dict[str, Any]
+    other_party: dict[str, Any] | None
+    email: dict[str, Any] | None
+    talk_time: dict[str, Any]
+    outcome: dict[str, Any]
+    text: str
+
+class CallExplanation(Explanation):
+    """`Sideloader.explain()`'s answer: the explanation and `delivery` (`checkpoint`,
+    `record_checkpoint`, `position` — `before_checkpoint`, `after_checkpoint` or
+    `no_checkpoint` — `quarantined` with its reason, `summary`)."""
+
+    delivery: dict[str, Any]
 
 @final
 class Classification:
@@ -660,6 +691,10 @@ class Sideloader:
         """The counters and the checkpoint, now."""
     def trigger(self) -> None:
         """Wakes the service to read the source now."""
+    def explain(self, id: str | None = None, line: int | None = None) -> CallExplanation | None:
+        """Explains one call read from the configured source (`pbx-sideloader explain`): by
+        `id` (a `pbxCallId`, a 3CX history id or call id) or, for a CDR text source, by
+        `line`; `None` when the source has no such call. Works while the service runs."""
 
 def evaluate_groups(
     monitor: GroupMonitor,

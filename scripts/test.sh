@@ -39,8 +39,8 @@ pbx_pg_start
 cargo test --workspace --locked
 # The tests that need PostgreSQL are `#[ignore = "needs PostgreSQL…"]` (a plain `cargo test`
 # lists them as ignored instead of passing them silently); here the server is up, so run them.
-cargo test -p pbx-sources --locked --test postgres --test source_errors -- --ignored
-cargo test -p pbx-sideloader --locked --test postgres --test runtime -- --ignored
+cargo test -p pbx-sources --locked --test postgres --test source_errors --test explain_postgres -- --ignored
+cargo test -p pbx-sideloader --locked --test postgres --test runtime --test explain_cli -- --ignored
 # The fleet (issue #27): the store's leases and fencing, then three `pbx-sideloader fleet`
 # processes with a kill, a pause and a graceful stop (~25 s).
 cargo test -p pbx-sources --features runtime --locked --test fleet_store -- --ignored

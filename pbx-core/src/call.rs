@@ -6,11 +6,16 @@ use chrono::{DateTime, Datelike, Offset, SecondsFormat, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use crate::cdr::LegSummary;
 use crate::cdr::{CallLegs, CallRecord, Cdr, PartyNumber, PartyNumberRef, assemble_call};
 use crate::direction::{
-    Classification, ClassificationRef, Direction, DirectionPolicy, Rule, classify, classify_ref,
+    Classification, ClassificationRef, Direction, DirectionPolicy, OwnerRule, Rule, classify,
+    classify_ref,
 };
 use crate::error::{Error, Location};
+#[cfg(doc)]
+use crate::explain::Decisions;
+use crate::explain::Trail;
 use crate::extensions::ExtensionMap;
 use crate::missed::{
     MissedCalls, MissedRoute, answered_outside, nobody_answered, reached_by_legs, reached_dns,
@@ -763,26 +768,42 @@ impl CallMapper {
     /// assert_eq!(c.owner, None);
     /// ```
     pub fn classify_legs(&self, call: &CallLegs) -> Classification {
-        let summary = call.summary();
+        self.classify_summary(call, call.summary())
+    }
+
+    /// [`CallMapper::classify_legs`] from the legs' summary.
+    pub(crate) fn classify_summary(&self, call: &CallLegs, summary: LegSummary) -> Classification {
         let rule = match summary.direction {
             Direction::Inbound => Rule::FromTypeExternal,
             Direction::Outbound => Rule::ToTypeExternal,
             Direction::Internal => Rule::InternalTypes,
             _ => Rule::Undetermined,
         };
+        // A missed call that rang exactly one extension belongs to it ([`crate::missed`]).
+        let missed = || {
+            (self.missed.enabled
+                && summary.direction == Direction::Inbound
+                && nobody_answered(call))
+            .then(|| single_extension_rung(call).map(str::to_owned))
+            .flatten()
+        };
+        let (owner, missed_rung) = match summary.owner.clone() {
+            Some(o) => (Some(o), false),
+            None => (missed(), true),
+        };
+        let owner = owner.filter(|o| self.direction.is_owner_extension(o));
+        let owner_rule = owner.as_ref().map(|_| match summary.direction {
+            _ if missed_rung => OwnerRule::MissedRungExtension,
+            Direction::Inbound if summary.owner_by_forward => OwnerRule::LegForwardedOutside,
+            Direction::Inbound if summary.owner_by_voicemail => OwnerRule::LegVoicemail,
+            Direction::Inbound => OwnerRule::LegAnswered,
+            _ => OwnerRule::LegCaller,
+        });
         Classification {
             direction: summary.direction,
             rule,
-            owner: summary
-                .owner
-                .or_else(|| {
-                    (self.missed.enabled
-                        && summary.direction == Direction::Inbound
-                        && nobody_answered(call))
-                    .then(|| single_extension_rung(call).map(str::to_owned))
-                    .flatten()
-                })
-                .filter(|o| self.direction.is_owner_extension(o)),
+            owner,
+            owner_rule,
             counterpart: summary.counterpart,
         }
     }
@@ -851,7 +872,18 @@ impl CallMapper {
     /// As [`CallMapper::map`].
     pub fn map_record<R: CallRecord + ?Sized>(&self, cdr: &R) -> Result<Mapped, Error> {
         let c = classify_ref(cdr, &self.direction);
-        Ok(match self.call_parts(cdr, &c)? {
+        self.map_traced(cdr, &c, &mut ())
+    }
+
+    /// The one mapping of a classified record: [`CallMapper::map`] with no trail (`()`),
+    /// [`CallMapper::explain`] with a [`Decisions`] trail that keeps what was decided.
+    pub(crate) fn map_traced<'a, R: CallRecord + ?Sized, T: Trail<'a>>(
+        &'a self,
+        cdr: &'a R,
+        c: &ClassificationRef<'a>,
+        trail: &mut T,
+    ) -> Result<Mapped, Error> {
+        Ok(match self.call_parts(cdr, c, trail)? {
             Ok(parts) => Mapped::Call(self.call_request(parts)),
             Err(skip) => Mapped::Skipped(skip),
         })
@@ -862,10 +894,7 @@ impl CallMapper {
     /// # Errors
     /// As [`CallMapper::map`].
     pub fn map_classified(&self, cdr: &Cdr, c: &Classification) -> Result<Mapped, Error> {
-        Ok(match self.call_parts(cdr, &c.borrowed())? {
-            Ok(parts) => Mapped::Call(self.call_request(parts)),
-            Err(skip) => Mapped::Skipped(skip),
-        })
+        self.map_traced(cdr, &c.borrowed(), &mut ())
     }
 
     /// Maps one record and, for a call to deliver, appends its request's JSON (exactly
@@ -897,7 +926,7 @@ impl CallMapper {
         out: &mut Vec<u8>,
     ) -> Result<MappedJson, Error> {
         let c = classify_ref(cdr, &self.direction);
-        let parts = match self.call_parts(cdr, &c)? {
+        let parts = match self.call_parts(cdr, &c, &mut ())? {
             Ok(parts) => parts,
             Err(skip) => return Ok(MappedJson::Skipped(skip)),
         };
@@ -930,10 +959,15 @@ impl CallMapper {
 
     /// The mapping decisions, once for every form of record and output: what every call
     /// needs, the direction sent, the owner and its email, or why the call is skipped.
-    fn call_parts<'a, R: CallRecord + ?Sized>(
+    ///
+    /// `trail` is told each decision as it is taken (`()` forgets them: the hot path;
+    /// [`Decisions`] keeps them for [`CallMapper::explain`]). A new decision (an owner rule,
+    /// a skip) is recorded here, where it is taken, so the explanation cannot disagree.
+    fn call_parts<'a, R: CallRecord + ?Sized, T: Trail<'a>>(
         &'a self,
         cdr: &'a R,
         c: &ClassificationRef<'a>,
+        trail: &mut T,
     ) -> Result<Result<CallParts<'a>, SkipReason>, Error> {
         let missing = |field: &'static str, expected: &'static str| Error::InvalidValue {
             at: Location::Unknown,
@@ -958,24 +992,30 @@ impl CallMapper {
         };
         // The owner is always a person: an extension by the site's extension rule, never a
         // DID, trunk, queue, ring group or IVR (whatever classified the call).
+        trail.direction_sent(direction);
         let mut talk_seconds = cdr.talk_seconds();
         let owner = match c.owner {
             Some(owner) if self.direction.is_owner_extension(owner) => owner,
-            Some(_) => return Ok(Err(SkipReason::NoOwner)),
+            Some(rejected) => {
+                trail.owner_rejected(rejected);
+                return Ok(Err(SkipReason::NoOwner));
+            }
             // A missed call: routed to the person who calls back ([`crate::missed`]).
             None => match self.missed_owner(cdr, c.direction, start) {
                 Ok(extension) => {
                     talk_seconds = 0;
+                    trail.owner(extension, OwnerRule::MissedRoute);
                     extension
                 }
                 Err(skip) => return Ok(Err(skip)),
             },
         };
-        let Some(email) = self.extensions.email_for(owner) else {
+        let Some((email, source)) = self.extensions.email_source(owner) else {
             return Ok(Err(SkipReason::NoOwnerEmail {
                 extension: owner.to_owned(),
             }));
         };
+        trail.email(source);
         if let Some(n) = c.counterpart {
             self.check_sendable(n)?;
         }

@@ -121,6 +121,109 @@ impl fmt::Display for Rule {
     }
 }
 
+/// The rule that picked a call's owner (for `explain`): which field or leg the owning
+/// extension came from. Every rule only names a person's extension
+/// ([`DirectionPolicy::is_owner_extension`]).
+///
+/// ```
+/// use pbx_core::direction::OwnerRule;
+/// assert_eq!(OwnerRule::FinalDn.code(), "FINAL_DN");
+/// assert_eq!(OwnerRule::FinalDn.field(), "final-dn");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OwnerRule {
+    /// Inbound: `final-dn`, the person's extension the call ended on (or whose mailbox took it).
+    FinalDn,
+    /// Inbound: the last person's extension in `chain` (`final-dn` is no person's).
+    ChainLastPerson,
+    /// Inbound: `to-dn`, the person's extension the call rang (no `final-dn` or chain names one).
+    RungExtension,
+    /// Outbound / internal: `from-dn`, the calling extension.
+    CallingDn,
+    /// Outbound / internal: the `Ext.` number of `from-no`.
+    CallingExtensionNumber,
+    /// Outbound / internal: `from-no`, a bare number the extension rule accepts.
+    CallingNumber,
+    /// Database legs, inbound: the extension of the last leg answered by a person.
+    LegAnswered,
+    /// Database legs, inbound: the extension whose forwarding rule sent the unanswered call
+    /// to an outside number that answered.
+    LegForwardedOutside,
+    /// Database legs, inbound: the extension whose voicemail took the unanswered call.
+    LegVoicemail,
+    /// Database legs, outbound / internal: the calling extension of the first leg.
+    LegCaller,
+    /// Database legs, inbound and answered by nobody: the one extension the call rang
+    /// (`missed_calls`).
+    MissedRungExtension,
+    /// Inbound and answered by nobody: the extension `missed_calls.route` gives the queue,
+    /// ring group, IVR or DID the call reached.
+    MissedRoute,
+}
+
+impl OwnerRule {
+    /// The rule's stable code (SCREAMING_SNAKE_CASE).
+    pub fn code(self) -> &'static str {
+        match self {
+            OwnerRule::FinalDn => "FINAL_DN",
+            OwnerRule::ChainLastPerson => "CHAIN_LAST_PERSON",
+            OwnerRule::RungExtension => "RUNG_EXTENSION",
+            OwnerRule::CallingDn => "CALLING_DN",
+            OwnerRule::CallingExtensionNumber => "CALLING_EXTENSION_NUMBER",
+            OwnerRule::CallingNumber => "CALLING_NUMBER",
+            OwnerRule::LegAnswered => "LEG_ANSWERED",
+            OwnerRule::LegForwardedOutside => "LEG_FORWARDED_OUTSIDE",
+            OwnerRule::LegVoicemail => "LEG_VOICEMAIL",
+            OwnerRule::LegCaller => "LEG_CALLER",
+            OwnerRule::MissedRungExtension => "MISSED_RUNG_EXTENSION",
+            OwnerRule::MissedRoute => "MISSED_ROUTE",
+        }
+    }
+
+    /// The CDR field (or, for database legs, `legs`) the owner was read from.
+    pub fn field(self) -> &'static str {
+        match self {
+            OwnerRule::FinalDn => "final-dn",
+            OwnerRule::ChainLastPerson => "chain",
+            OwnerRule::RungExtension => "to-dn",
+            OwnerRule::CallingDn => "from-dn",
+            OwnerRule::CallingExtensionNumber | OwnerRule::CallingNumber => "from-no",
+            OwnerRule::LegAnswered
+            | OwnerRule::LegForwardedOutside
+            | OwnerRule::LegVoicemail
+            | OwnerRule::LegCaller
+            | OwnerRule::MissedRungExtension => "legs",
+            OwnerRule::MissedRoute => "missed_calls.route",
+        }
+    }
+}
+
+impl fmt::Display for OwnerRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            OwnerRule::FinalDn => "final-dn is the person's extension the call ended on",
+            OwnerRule::ChainLastPerson => "the last person's extension in the chain",
+            OwnerRule::RungExtension => "to-dn is the person's extension the call rang",
+            OwnerRule::CallingDn => "from-dn is the calling extension",
+            OwnerRule::CallingExtensionNumber => "from-no is the calling extension (Ext.)",
+            OwnerRule::CallingNumber => "from-no is an extension number",
+            OwnerRule::LegAnswered => "the extension of the last leg a person answered",
+            OwnerRule::LegForwardedOutside => {
+                "the extension whose forward sent the call to an outside number that answered"
+            }
+            OwnerRule::LegVoicemail => "the extension whose voicemail took the call",
+            OwnerRule::LegCaller => "the calling extension of the first leg",
+            OwnerRule::MissedRungExtension => {
+                "nobody answered: the one extension the call rang (missed_calls)"
+            }
+            OwnerRule::MissedRoute => {
+                "nobody answered: the extension missed_calls.route gives the DN the call reached"
+            }
+        })
+    }
+}
+
 /// What the site's numbering looks like: used only when type fields do not decide.
 ///
 /// ```
@@ -265,6 +368,8 @@ pub struct Classification {
     /// The extension that owns the call: for inbound the extension that answered (never a
     /// queue or ring group); for outbound and internal the calling extension.
     pub owner: Option<String>,
+    /// The rule that picked [`Classification::owner`] (`None` when there is none).
+    pub owner_rule: Option<OwnerRule>,
     /// The other party: the caller for inbound, the dialled/final number for outbound, the
     /// called extension for internal.
     pub counterpart: Option<PartyNumber>,
@@ -277,6 +382,7 @@ impl Classification {
             direction: self.direction,
             rule: self.rule,
             owner: self.owner.as_deref(),
+            owner_rule: self.owner_rule,
             counterpart: self.counterpart.as_ref().map(PartyNumber::borrowed),
         }
     }
@@ -292,6 +398,8 @@ pub struct ClassificationRef<'a> {
     pub rule: Rule,
     /// As [`Classification::owner`].
     pub owner: Option<&'a str>,
+    /// As [`Classification::owner_rule`].
+    pub owner_rule: Option<OwnerRule>,
     /// As [`Classification::counterpart`].
     pub counterpart: Option<PartyNumberRef<'a>>,
 }
@@ -303,6 +411,7 @@ impl ClassificationRef<'_> {
             direction: self.direction,
             rule: self.rule,
             owner: self.owner.map(str::to_owned),
+            owner_rule: self.owner_rule,
             counterpart: self.counterpart.map(PartyNumber::from),
         }
     }
@@ -346,11 +455,12 @@ pub fn classify_ref<'r, R: CallRecord + ?Sized>(
     policy: &DirectionPolicy,
 ) -> ClassificationRef<'r> {
     let (direction, rule) = decide(cdr, policy);
-    let owner = match direction {
+    let (owner, owner_rule) = match direction {
         Direction::Inbound => answering_extension(cdr, policy),
         Direction::Outbound | Direction::Internal => calling_extension(cdr, policy),
         Direction::Unknown => None,
-    };
+    }
+    .unzip();
     let counterpart = match direction {
         Direction::Inbound => cdr.from_no(),
         Direction::Outbound => dialled_number(cdr, policy),
@@ -363,6 +473,7 @@ pub fn classify_ref<'r, R: CallRecord + ?Sized>(
         direction,
         rule,
         owner,
+        owner_rule,
         counterpart,
     }
 }
@@ -460,7 +571,7 @@ fn caller_is_internal<R: CallRecord + ?Sized>(cdr: &R, policy: &DirectionPolicy)
 fn answering_extension<'r, R: CallRecord + ?Sized>(
     cdr: &'r R,
     policy: &DirectionPolicy,
-) -> Option<&'r str> {
+) -> Option<(&'r str, OwnerRule)> {
     let (to_type, final_type) = (known(cdr.to_type()), known(cdr.final_type()));
     let rung_as_extension =
         |dn: &str| cdr.to_dn() == Some(dn) && to_type == Some(&PartyType::Extension);
@@ -484,7 +595,7 @@ fn answering_extension<'r, R: CallRecord + ?Sized>(
             Some(_) => false,
         };
         if by_type && person(dn) {
-            return Some(dn);
+            return Some((dn, OwnerRule::FinalDn));
         }
     }
     let from_chain = cdr
@@ -493,7 +604,7 @@ fn answering_extension<'r, R: CallRecord + ?Sized>(
         .filter_map(|n| n.extension())
         .find(|ext| person(ext));
     if let Some(ext) = from_chain {
-        return Some(ext);
+        return Some((ext, OwnerRule::ChainLastPerson));
     }
     // A record without final-dn or chain (a missed call in a short layout): the extension it
     // rang, when that is a person's.
@@ -503,6 +614,7 @@ fn answering_extension<'r, R: CallRecord + ?Sized>(
             None => true,
         })
         .filter(|dn| person(dn))
+        .map(|dn| (dn, OwnerRule::RungExtension))
 }
 
 /// The calling extension: `from-dn` when the caller is an extension, else `Ext.` of `from-no`
@@ -510,21 +622,27 @@ fn answering_extension<'r, R: CallRecord + ?Sized>(
 fn calling_extension<'r, R: CallRecord + ?Sized>(
     cdr: &'r R,
     policy: &DirectionPolicy,
-) -> Option<&'r str> {
+) -> Option<(&'r str, OwnerRule)> {
     let owner = |dn: &&str| policy.is_owner_extension(dn);
     if let Some(ext) = cdr.from_no().and_then(|n| n.extension()) {
         return cdr
             .from_dn()
             .filter(|dn| policy.is_extension_number(dn) || *dn == ext)
             .filter(owner)
-            .or(Some(ext).filter(owner));
+            .map(|dn| (dn, OwnerRule::CallingDn))
+            .or(Some(ext)
+                .filter(owner)
+                .map(|ext| (ext, OwnerRule::CallingExtensionNumber)));
     }
     let from_type_ext = cdr.from_type() == Some(&PartyType::Extension);
     cdr.from_dn()
         .filter(|dn| from_type_ext || policy.is_extension_number(dn))
         .filter(owner)
+        .map(|dn| (dn, OwnerRule::CallingDn))
         .or_else(|| match cdr.from_no() {
-            Some(PartyNumberRef::Number(n)) if policy.is_owner_extension(n) => Some(n),
+            Some(PartyNumberRef::Number(n)) if policy.is_owner_extension(n) => {
+                Some((n, OwnerRule::CallingNumber))
+            }
             _ => None,
         })
 }

@@ -18,6 +18,74 @@ pub struct User {
     pub email: String,
     /// A display name, when known.
     pub name: Option<String>,
+    /// Where the user came from (the configuration's map, or 3CX's users over XAPI): what
+    /// `explain` names as the email's origin.
+    pub origin: UserOrigin,
+}
+
+/// Where a [`User`] came from.
+///
+/// ```
+/// use pbx_core::extensions::{User, UserOrigin};
+/// assert_eq!(User::new("101", "a@example.com").origin, UserOrigin::Map);
+/// assert_eq!(UserOrigin::Xapi.code(), "xapi_user");
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum UserOrigin {
+    /// The configuration's `extensions.map` (or `pbx-convert --extensions`), the default.
+    #[default]
+    Map,
+    /// A 3CX user read over XAPI (`extensions_from_xapi`).
+    Xapi,
+}
+
+impl UserOrigin {
+    /// A stable code: `map` or `xapi_user`.
+    pub fn code(self) -> &'static str {
+        match self {
+            UserOrigin::Map => "map",
+            UserOrigin::Xapi => "xapi_user",
+        }
+    }
+}
+
+/// Where a call owner's email came from ([`ExtensionMap::email_source`]).
+///
+/// ```
+/// use pbx_core::extensions::EmailSource;
+/// assert_eq!(EmailSource::DefaultEmail.code(), "default_email");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EmailSource {
+    /// The extension's user in the configuration's map.
+    Map,
+    /// The extension's 3CX user, read over XAPI.
+    XapiUser,
+    /// No user for the extension: the configured `default_email`.
+    DefaultEmail,
+}
+
+impl EmailSource {
+    /// A stable code: `map`, `xapi_user` or `default_email`.
+    pub fn code(self) -> &'static str {
+        match self {
+            EmailSource::Map => "map",
+            EmailSource::XapiUser => "xapi_user",
+            EmailSource::DefaultEmail => "default_email",
+        }
+    }
+}
+
+impl std::fmt::Display for EmailSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            EmailSource::Map => "the extension map (extensions.map)",
+            EmailSource::XapiUser => "the extension's 3CX user (XAPI)",
+            EmailSource::DefaultEmail => "extensions.default_email (the extension has no user)",
+        })
+    }
 }
 
 impl User {
@@ -27,6 +95,7 @@ impl User {
             extension: extension.into(),
             email: email.into(),
             name: None,
+            origin: UserOrigin::Map,
         }
     }
 }
@@ -90,13 +159,33 @@ impl ExtensionMap {
 
     /// The email to attribute a call to: the user's, else the fallback's default email.
     pub fn email_for(&self, extension: &str) -> Option<&str> {
-        self.users
-            .get(extension)
-            .map(|u| u.email.as_str())
-            .or(match &self.fallback {
-                OwnerFallback::DefaultEmail(e) => Some(e.as_str()),
+        self.email_source(extension).map(|(email, _)| email)
+    }
+
+    /// [`ExtensionMap::email_for`] with where the email came from: the user's (from the map
+    /// or from XAPI, by [`User::origin`]), else the fallback's default email.
+    ///
+    /// ```
+    /// use pbx_core::extensions::{EmailSource, ExtensionMap, OwnerFallback, User};
+    /// let map: ExtensionMap = [User::new("101", "a@example.com")].into_iter().collect();
+    /// let map = map.with_fallback(OwnerFallback::DefaultEmail("pbx@example.com".into()));
+    /// assert_eq!(map.email_source("101"), Some(("a@example.com", EmailSource::Map)));
+    /// assert_eq!(map.email_source("999"), Some(("pbx@example.com", EmailSource::DefaultEmail)));
+    /// ```
+    pub fn email_source(&self, extension: &str) -> Option<(&str, EmailSource)> {
+        match self.users.get(extension) {
+            Some(u) => Some((
+                u.email.as_str(),
+                match u.origin {
+                    UserOrigin::Map => EmailSource::Map,
+                    UserOrigin::Xapi => EmailSource::XapiUser,
+                },
+            )),
+            None => match &self.fallback {
+                OwnerFallback::DefaultEmail(e) => Some((e.as_str(), EmailSource::DefaultEmail)),
                 OwnerFallback::Skip => None,
-            })
+            },
+        }
     }
 
     /// This map with every user of `overrides` added or replacing ours, and `overrides`'
@@ -196,11 +285,13 @@ impl<'de> Deserialize<'de> for ExtensionMap {
                     extension,
                     email,
                     name: None,
+                    origin: UserOrigin::Map,
                 },
                 Entry::Full { email, name } => User {
                     extension,
                     email,
                     name,
+                    origin: UserOrigin::Map,
                 },
             })
             .collect())

@@ -41,6 +41,7 @@ pub mod config;
 pub mod delivery;
 pub mod direction;
 mod error;
+pub mod explain;
 pub mod extensions;
 pub mod framing;
 pub mod groups;
@@ -77,6 +78,8 @@ mod docs_doctests {
     struct Embedding;
     #[doc = include_str!("../../docs/mapping.md")]
     struct Mapping;
+    #[doc = include_str!("../../docs/explain.md")]
+    struct Explain;
     #[doc = include_str!("../../docs/many-pbxs.md")]
     struct ManyPbxs;
     #[doc = include_str!("../../docs/migrating-from-node.md")]

@@ -136,6 +136,8 @@ const WRONG = {
   'CallMapper.fromConfig': [() => pbx.CallMapper.fromConfig(sideloaderYaml), 'config'],
   'CallMapper#classify': [() => mapper.classify(parser), 'cdr'],
   'CallMapper#map': [() => mapper.map(LINE), 'cdr'],
+  'CallMapper#explain': [() => mapper.explain(42), 'record'],
+  'CallMapper#explain#2': [() => mapper.explain(LINE, 42), 'parser'],
   'CallMapper#mapLines': [() => mapper.mapLines(parser, { lines: [LINE] }), 'input'],
   'CallMapper#mapLinesJson': [() => mapper.mapLinesJson(mapper, [LINE]), 'parser'],
   'CallMapper#mapLinesAsync': [() => mapper.mapLinesAsync(parser), 'input'],
@@ -181,6 +183,8 @@ const WRONG = {
   'Sideloader#runOnce': null,
   'Sideloader#backfill': [() => sideloader.backfill(20261105, '2026-11-09'), 'from'],
   'Sideloader#backfill#2': [() => sideloader.backfill('2026-11-05'), 'to'],
+  'Sideloader#explain': [() => sideloader.explain(42), 'id'],
+  'Sideloader#explain#2': [() => sideloader.explain(null, 'x'), 'line'],
   'Sideloader#status': null,
   'Sideloader#trigger': null,
 }

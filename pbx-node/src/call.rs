@@ -272,6 +272,45 @@ impl CallMapper {
             .or_throw(&env)
     }
 
+    /// The decision trail of one record (`pbx_core::explain`: the same decisions `map`
+    /// takes): `record` is a CDR line (read with `parser`, by default the 27-field layout)
+    /// or a `Cdr`. Returns the explanation as a plain object (`pbxCallId`… as Python's
+    /// `CallMapper.explain`: snake_case keys, the JSON `pbx-sideloader explain --json`
+    /// prints) with `text`, its readable rendering. Never throws for a bad line: its
+    /// `outcome.kind` is `refused`.
+    #[napi(ts_return_type = "Explanation")]
+    pub fn explain(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string | Cdr")] record: Unknown<'_>,
+        #[napi(ts_arg_type = "CdrParser | undefined | null")] parser: Option<Unknown<'_>>,
+    ) -> Result<serde_json::Value> {
+        let f = "CallMapper.explain";
+        let record: Either<String, ClassInstance<Cdr>> = arg(&env, f, "record", record)?;
+        let parser: Option<ClassInstance<CdrParser>> = opt_arg(&env, f, "parser", parser)?;
+        let explanation = match &record {
+            Either::A(line) => {
+                let default;
+                let parser = match &parser {
+                    Some(p) => &p.inner,
+                    None => {
+                        default = pbx_core::cdr::CdrParser::default();
+                        &default
+                    }
+                };
+                self.inner.explain_line(parser, 1, line.as_bytes())
+            }
+            Either::B(cdr) => {
+                let e = self.inner.explain(&cdr.inner);
+                match cdr.line {
+                    Some(n) => e.at(Location::Line(n).to_string()),
+                    None => e,
+                }
+            }
+        };
+        explanation_value(serde_json::to_value(&explanation), explanation.to_string())
+    }
+
     /// Parses and maps a batch in one call (text, `Buffer` or array of lines, as
     /// `CdrParser.parseLines`). Never throws for a bad line: its entry has `error`.
     #[napi]
@@ -429,3 +468,16 @@ pub fn map_lines_json(
 
 /// The `mapper` argument of the batch functions: a `CallMapper` or a loaded `Config`.
 type MapperArg<'v> = Either<ClassInstance<'v, CallMapper>, ClassInstance<'v, Config>>;
+
+/// An explanation as a plain object (its JSON), with `text` (its rendering).
+pub(crate) fn explanation_value(
+    explanation: serde_json::Result<serde_json::Value>,
+    text: String,
+) -> Result<serde_json::Value> {
+    let mut value = explanation
+        .map_err(|e| Error::from_reason(format!("cannot serialize the explanation: {e}")))?;
+    if let Some(object) = value.as_object_mut() {
+        object.insert("text".into(), serde_json::Value::String(text));
+    }
+    Ok(value)
+}

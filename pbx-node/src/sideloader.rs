@@ -412,6 +412,59 @@ impl Sideloader {
         snapshot(&self.handle, running)
     }
 
+    /// Explains one call (`pbx-sideloader explain ID`): reads it from the configured source
+    /// by `id` (a `pbxCallId`, a 3CX history id or call id; for database sources also a
+    /// `main_call_history_id`, a leg's `cdr_id` or a row id) or, for a CDR text source, by
+    /// `line`, and resolves with the decision trail as `CallMapper.explain` gives it, with
+    /// `delivery` (the stored `checkpoint`, `position` `before_checkpoint` /
+    /// `after_checkpoint` / `no_checkpoint`, `quarantined` with its reason, `summary`) and
+    /// `text`; `null` when the source has no such call. Works while the service runs.
+    /// Rejects with `PBX_INVALID_ARGUMENT` (kind `config`) for `line` on a database source,
+    /// `PBX_SYNC_ERROR` when the source cannot be read.
+    #[napi(
+        ts_args_type = "id?: string | null, line?: number | null",
+        ts_return_type = "Promise<CallExplanation | null>"
+    )]
+    pub fn explain<'env>(
+        &self,
+        env: &'env Env,
+        id: Option<Unknown<'_>>,
+        line: Option<Unknown<'_>>,
+    ) -> Result<PromiseRaw<'env, Option<serde_json::Value>>> {
+        let f = "Sideloader.explain";
+        let id: Option<String> = crate::args::opt_arg(env, f, "id", id)?;
+        let line: Option<u32> = crate::args::opt_arg(env, f, "line", line)?;
+        let query = match (id, line) {
+            (_, Some(n)) => runtime::CallQuery::Line(u64::from(n)),
+            (Some(id), None) => runtime::CallQuery::parse(&id),
+            (None, None) => {
+                return Err(crate::error::invalid_argument(
+                    env,
+                    "Sideloader.explain: give an id or a line",
+                ));
+            }
+        };
+        let handle = self.handle.clone();
+        env.spawn_future_with_callback(
+            async move {
+                Ok::<_, napi::Error>(
+                    handle
+                        .explain(&query)
+                        .await
+                        .map_err(|e| sideloader_error(&e)),
+                )
+            },
+            move |env, result| match result {
+                Ok(Some(e)) => {
+                    crate::call::explanation_value(serde_json::to_value(&e), e.to_string())
+                        .map(Some)
+                }
+                Ok(None) => Ok(None),
+                Err(info) => Err(rejection(env, &info)),
+            },
+        )
+    }
+
     /// Wakes the service to read the source now (`POST /trigger/poll`).
     #[napi]
     pub fn trigger(&self) {

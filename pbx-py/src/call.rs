@@ -125,6 +125,48 @@ impl PyCallMapper {
         map_one(py, &self.mapper, &cdr)
     }
 
+    /// The decision trail of one record (`pbx_core::explain`, the same decisions `map`
+    /// takes): `record` is a CDR line (read with `parser`, by default the 27-field layout)
+    /// or a `Cdr`. Returns a dict — `pbx_call_id`, `location`, `fields`, `direction`,
+    /// `owner`, `other_party`, `email`, `talk_time`, `outcome` (`kind` `call` with
+    /// `request`, `skipped` with `reason`, `refused` with `error`) — and `text`, the
+    /// readable rendering. Never raises for a bad line: its outcome is `refused`.
+    #[pyo3(signature = (record, parser = None))]
+    fn explain<'py>(
+        &self,
+        py: Python<'py>,
+        record: &Bound<'py, PyAny>,
+        parser: Option<PyRef<'py, PyCdrParser>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let explanation = match record.cast::<PyCdr>() {
+            Ok(cdr) => {
+                let cdr = cdr.borrow();
+                let e = self.mapper.explain(&cdr.inner);
+                match cdr.line {
+                    Some(n) => e.at(Location::Line(n).to_string()),
+                    None => e,
+                }
+            }
+            Err(_) => {
+                let text: String = record.extract().map_err(|_| {
+                    pyo3::exceptions::PyTypeError::new_err(
+                        "record: expected a CDR line (str) or a Cdr",
+                    )
+                })?;
+                let default;
+                let parser = match &parser {
+                    Some(p) => &p.inner,
+                    None => {
+                        default = pbx_core::cdr::CdrParser::default();
+                        &default
+                    }
+                };
+                self.mapper.explain_line(parser, 1, text.as_bytes())
+            }
+        };
+        explanation_dict(py, &explanation, explanation.to_string())
+    }
+
     /// `map_lines_json(parser, lines, self)`.
     #[pyo3(name = "map_lines_json")]
     fn map_lines_json_method<'py>(
@@ -340,4 +382,15 @@ fn skip(r: &SkipReason) -> PySkip {
 /// A mapping outcome of a kind this binding does not know (`Mapped` is `#[non_exhaustive]`).
 fn unknown_outcome() -> PyErr {
     PyRuntimeError::new_err("pbx-core returned a mapping outcome this version of pbx does not know")
+}
+
+/// An explanation as the dict `json.loads` gives for its JSON, with `text` (its rendering).
+pub(crate) fn explanation_dict<'py, T: serde::Serialize>(
+    py: Python<'py>,
+    explanation: &T,
+    text: String,
+) -> PyResult<Bound<'py, PyAny>> {
+    let d = to_py_json(py, explanation)?;
+    d.set_item("text", text)?;
+    Ok(d)
 }

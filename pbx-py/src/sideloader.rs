@@ -6,7 +6,7 @@ use std::sync::{Mutex, PoisonError};
 
 use pbx_core::delivery::{Counters, TimeRange};
 use pbx_sources::Error as SideloaderError;
-use pbx_sources::runtime::{Sideloader, SideloaderHandle, Summary};
+use pbx_sources::runtime::{CallQuery, Sideloader, SideloaderHandle, Summary};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -302,6 +302,42 @@ impl PySideloader {
         d.set_item("stopped", s.engine.stopped.as_deref())?;
         d.set_item("leader", s.leader)?;
         Ok(d)
+    }
+
+    /// Explains one call (`pbx-sideloader explain ID`): reads it from the configured source
+    /// by `id` (a `pbxCallId`, a 3CX history id or call id; for database sources also a
+    /// `main_call_history_id`, a leg's `cdr_id` or a row id) or, for a CDR text source, by
+    /// `line`, and returns the decision trail as `CallMapper.explain` does, with `delivery`
+    /// (the stored `checkpoint`, `position` `before_checkpoint` / `after_checkpoint` /
+    /// `no_checkpoint`, `quarantined` with its reason, `summary`) and `text`; `None` when the
+    /// source has no such call. Works while the service runs. Raises `ConfigError` for
+    /// `line` on a database source, `PbxError` when the source cannot be read.
+    #[pyo3(signature = (id = None, line = None))]
+    fn explain<'py>(
+        &self,
+        py: Python<'py>,
+        id: Option<String>,
+        line: Option<u64>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let query = match (id, line) {
+            (_, Some(n)) => CallQuery::Line(n),
+            (Some(id), None) => CallQuery::parse(&id),
+            (None, None) => {
+                return Err(pyo3::exceptions::PyTypeError::new_err(
+                    "explain: give an id or line=N",
+                ));
+            }
+        };
+        let handle = self.handle.clone();
+        let found = py.detach(|| self.runtime.block_on(handle.explain(&query)));
+        match found {
+            Ok(Some(e)) => {
+                let text = e.to_string();
+                crate::call::explanation_dict(py, &e, text).map(Some)
+            }
+            Ok(None) => Ok(None),
+            Err(e) => Err(to_py(py, &e)),
+        }
     }
 
     /// Wakes the service to read the source now (`POST /trigger/poll`).

@@ -6,6 +6,11 @@
 //!   blank line,
 //! - `{"line":N,"error":{"field":…,"value":…,"message":…}}` for a line that cannot be read.
 //!
+//! With `--explain`, each line's decision trail instead (`pbx_core::explain`: the fields
+//! used, the direction and owner with the rules that decided, the other party, the email's
+//! source, the talk time, the outcome), as readable text with a blank line after each
+//! record, or with `--json` as one JSON object per line (`{"line":N,"explain":{…}}`).
+//!
 //! Bad lines never stop the others; the exit code is 0 unless the arguments are unusable
 //! (2) or the input cannot be read (1), with a one-line message on stderr.
 
@@ -60,6 +65,14 @@ struct Args {
     /// Send internal calls (as OUTBOUND from the caller) instead of skipping them.
     #[arg(long)]
     include_internal: bool,
+
+    /// Explain each line instead of converting it: the decision trail as readable text.
+    #[arg(long)]
+    explain: bool,
+
+    /// With --explain: one JSON object per line (`{"line":N,"explain":{…}}`) instead of text.
+    #[arg(long, requires = "explain")]
+    json: bool,
 }
 
 fn main() -> ExitCode {
@@ -92,7 +105,12 @@ fn main() -> ExitCode {
             }
         },
     };
-    match convert(input, &parser, &mapper) {
+    let result = if args.explain {
+        explain(input, &parser, &mapper, args.json)
+    } else {
+        convert(input, &parser, &mapper)
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failed::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(Failed::Write(e)) => {
@@ -186,6 +204,62 @@ fn convert(
         }
         line_out.push(b'\n');
         out.write_all(&line_out).map_err(Failed::Write)?;
+    }
+    out.flush().map_err(Failed::Write)
+}
+
+/// `--explain`: each line's decision trail (text, or one JSON object per line with `json`).
+fn explain(
+    mut input: Box<dyn BufRead>,
+    parser: &CdrParser,
+    mapper: &CallMapper,
+    json: bool,
+) -> Result<(), Failed> {
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut buf = Vec::with_capacity(1024);
+    let mut line_no = 0u64;
+    let max = pbx_core::cdr::DEFAULT_MAX_LINE_LEN;
+    loop {
+        buf.clear();
+        let (n, _) = pbx_sources::bounded::read_line_bounded(&mut input, &mut buf, max + 2, |_| {})
+            .map_err(Failed::Read)?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        let explanation = if n > buf.len() {
+            pbx_core::explain::Explanation::refused(pbx_core::Error::LineTooLong {
+                at: Location::Line(line_no),
+                len: n,
+                max,
+            })
+            .at(Location::Line(line_no).to_string())
+        } else {
+            let line = if line_no == 1 {
+                pbx_core::framing::strip_bom(&buf)
+            } else {
+                &buf
+            };
+            mapper.explain_line(parser, line_no, line)
+        };
+        /// One output line: the line number, then the explanation (fields in order).
+        #[derive(serde::Serialize)]
+        struct Explained<'a> {
+            line: u64,
+            explain: &'a pbx_core::explain::Explanation,
+        }
+        let text = if json {
+            // An explanation is strings and numbers: serializing it cannot fail.
+            serde_json::to_string(&Explained {
+                line: line_no,
+                explain: &explanation,
+            })
+            .unwrap_or_default()
+        } else {
+            format!("{explanation}\n")
+        };
+        writeln!(out, "{text}").map_err(Failed::Write)?;
     }
     out.flush().map_err(Failed::Write)
 }

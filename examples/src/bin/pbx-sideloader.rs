@@ -21,7 +21,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use pbx_core::config::{Config, LogFormat};
 use pbx_core::delivery::TimeRange;
 use pbx_sources::Error;
-use pbx_sources::runtime::{Sideloader, endpoints, progress_message, source_progress};
+use pbx_sources::runtime::{CallQuery, Sideloader, endpoints, progress_message, source_progress};
 use tokio::sync::watch;
 
 const EMBEDDED_DEFAULT: &str = include_str!("../../config/embedded-default.yml");
@@ -64,6 +64,21 @@ enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Explain one call: read it from the configured source and print the decision trail
+    /// (fields, direction, owner, other party, email, talk time, outcome) and its delivery
+    /// state (before/after the checkpoint, quarantined). Sends nothing.
+    Explain {
+        /// A pbxCallId (`3cx-40001-…`), a 3CX history id or call id; for database sources
+        /// also a main_call_history_id, a leg's cdr_id or a site-table row id.
+        #[arg(required_unless_present = "line", conflicts_with = "line")]
+        id: Option<String>,
+        /// For a CDR text source (file, directory, socket): the call on line N.
+        #[arg(long)]
+        line: Option<u64>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Serve many PBXs: `--config` names a fleet file (fleet.yml: the PostgreSQL store, lease
     /// settings, a folder of site files and their defaults). Runs one sideloader per site this
     /// process holds a lease on, beside other fleet processes on other hosts.
@@ -90,6 +105,7 @@ enum Mode {
     Serve,
     Replay,
     Backfill { range: TimeRange, progress: bool },
+    Explain { query: CallQuery, json: bool },
 }
 
 #[tokio::main]
@@ -139,6 +155,15 @@ async fn main() -> ExitCode {
             }) => return fail(2, format_args!("backfill: --{setting} {value:?} {reason}")),
             Err(e) => return fail(2, format_args!("backfill: {e}")),
         },
+        Some(Command::Explain { id, line, json }) => Mode::Explain {
+            query: match (id, line) {
+                (_, Some(n)) => CallQuery::Line(*n),
+                (Some(id), None) => CallQuery::parse(id),
+                // clap requires one of them.
+                (None, None) => return fail(2, "explain: give an ID or --line N"),
+            },
+            json: *json,
+        },
         None if args.replay => Mode::Replay,
         None if args.once => Mode::Once,
         None => Mode::Serve,
@@ -165,6 +190,25 @@ fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
 
 async fn run(config: &Config, mode: Mode) -> Result<ExitCode, Error> {
     let mut sideloader = Sideloader::from_config(config).await?;
+    if let Mode::Explain { query, json } = &mode {
+        return Ok(match sideloader.explain(query).await? {
+            Some(e) if *json => {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&e).map_err(|e| Error::Failed {
+                        step: "cannot write the explanation".into(),
+                        source: e.into(),
+                    })?
+                );
+                ExitCode::SUCCESS
+            }
+            Some(e) => {
+                println!("{e}");
+                ExitCode::SUCCESS
+            }
+            None => fail(1, format_args!("no call with {query} in the source")),
+        });
+    }
     if !matches!(mode, Mode::Serve) {
         // A drain or backfill stops gracefully on SIGINT/SIGTERM too.
         let handle = sideloader.handle();
@@ -209,6 +253,7 @@ async fn run(config: &Config, mode: Mode) -> Result<ExitCode, Error> {
                 .map_or(ExitCode::SUCCESS, |e| ExitCode::from(e.exit_code())));
         }
         Mode::Serve => return serve(sideloader, config).await,
+        Mode::Explain { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -279,6 +279,16 @@ pub struct LegSummary {
     /// Talk time (forwarded to a mobile: the outside leg's); `None` when no extension leg
     /// was answered.
     pub talk: Option<Duration>,
+    /// The index in [`CallLegs::legs`] of the leg the owner was read from, when one leg
+    /// names it (the last answered extension leg of an inbound call, the first leg of an
+    /// outbound or internal one).
+    pub owner_leg: Option<usize>,
+    /// The index in [`CallLegs::legs`] of the leg the direction was read from (the
+    /// `call_init` leg, else the first).
+    pub init_leg: Option<usize>,
+    /// The indices in [`CallLegs::legs`] of the answered extension legs whose spans were
+    /// summed into [`LegSummary::talk`] (empty when forwarded to a mobile or unanswered).
+    pub talk_legs: Vec<usize>,
 }
 
 impl CallLegs {
@@ -351,6 +361,8 @@ impl CallLegs {
 
         let mut owner_by_voicemail = false;
         let mut owner_by_forward = false;
+        let mut owner_leg = None;
+        let init_index = init.and_then(|l| legs.iter().position(|x| std::ptr::eq(x, l)));
         let (owner, counterpart) = match (direction, init) {
             (Direction::Inbound, Some(init)) => {
                 let last_answer = answered
@@ -359,7 +371,10 @@ impl CallLegs {
                     .filter(|&i| legs[i].destination.extension().is_some())
                     .max_by_key(|&i| (legs[i].answered_at, depth[i], legs[i].started_at, i));
                 let owner = match last_answer {
-                    Some(i) => legs[i].destination.extension().map(str::to_owned),
+                    Some(i) => {
+                        owner_leg = Some(i);
+                        legs[i].destination.extension().map(str::to_owned)
+                    }
                     None => {
                         if let Some(forward) = forwarded_outside(legs, &depth) {
                             owner_by_forward = true;
@@ -406,12 +421,16 @@ impl CallLegs {
                                 .map(|n| PartyNumber::Number(n.as_str().to_owned()))
                         }),
                 };
+                owner_leg = init_index;
                 (init.source.extension().map(str::to_owned), counterpart)
             }
-            (Direction::Internal, Some(init)) => (
-                init.source.extension().map(str::to_owned),
-                init.destination.number(),
-            ),
+            (Direction::Internal, Some(init)) => {
+                owner_leg = init_index;
+                (
+                    init.source.extension().map(str::to_owned),
+                    init.destination.number(),
+                )
+            }
             _ => (None, None),
         };
         LegSummary {
@@ -422,6 +441,13 @@ impl CallLegs {
             counterpart,
             answered_at,
             talk,
+            owner_leg,
+            init_leg: init_index,
+            talk_legs: if owner_by_forward {
+                Vec::new()
+            } else {
+                answered
+            },
         }
     }
 }

@@ -597,6 +597,7 @@ fn extension_entries(
                 extension: ext.clone(),
                 email: e,
                 name,
+                origin: crate::extensions::UserOrigin::Map,
             }),
             Some(e) => c.bad(
                 &format!("{path}.email"),

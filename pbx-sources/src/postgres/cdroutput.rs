@@ -18,6 +18,8 @@ use super::Connection;
 use crate::Error;
 
 /// The clock a database source reads `now` from (tests pass a fixed one).
+mod lookup;
+
 pub(crate) type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 /// 3CX v20 U6+ `cdroutput` (`source.kind: postgres_cdroutput`): one record per call (all

@@ -1,6 +1,8 @@
 //! The sideloader's HTTP endpoints as an axum [`Router`] a host mounts or not: `GET /health`,
-//! `GET /status`, `GET /metrics` (Prometheus text), `POST /trigger/poll` and
-//! `POST /trigger/alerts`. With `http.token` in the configuration, the `/trigger/*` routes
+//! `GET /status`, `GET /metrics` (Prometheus text), `POST /trigger/poll`,
+//! `POST /trigger/alerts` and `GET /explain/<id>` (one call's decision trail and delivery
+//! state, as `pbx-sideloader explain ID --json` prints it; 404 for an id the source does not
+//! hold). With `http.token` in the configuration, the `/trigger/*` and `/explain/*` routes
 //! answer 401 without `Authorization: Bearer <token>`
 //! ([`crate::http_server::require_bearer_token`]); serve the router with
 //! [`crate::http_server::serve_bounded`] on a port others can reach.
@@ -19,7 +21,7 @@
 use std::fmt::Write as _;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -38,7 +40,8 @@ pub fn router(handle: SideloaderHandle) -> Router {
         .merge(crate::http_server::require_bearer_token(
             Router::new()
                 .route("/trigger/poll", post(trigger))
-                .route("/trigger/alerts", post(trigger_alerts)),
+                .route("/trigger/alerts", post(trigger_alerts))
+                .route("/explain/{id}", get(explain)),
             token,
         ))
         .with_state(handle)
@@ -240,5 +243,27 @@ async fn trigger_alerts(State(handle): State<SideloaderHandle>) -> impl IntoResp
                 serde_json::json!({"error": "call-group monitoring is not enabled (groups.enabled)"}),
             ),
         )
+    }
+}
+
+/// `GET /explain/<id>`: `200` with the explanation ([`super::CallExplanation`] as JSON),
+/// `404` when the source holds no call with that id, `500` with the error when the source,
+/// checkpoint store or quarantine cannot be read.
+async fn explain(
+    State(handle): State<SideloaderHandle>,
+    Path(id): Path<String>,
+) -> axum::response::Response {
+    match handle.explain(&super::CallQuery::parse(&id)).await {
+        Ok(Some(e)) => (StatusCode::OK, axum::Json(e)).into_response(),
+        Ok(None) => (
+            StatusCode::NOT_FOUND,
+            axum::Json(serde_json::json!({"error": format!("no call with id {id} in the source")})),
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            axum::Json(serde_json::json!({"error": e.to_string(), "kind": e.kind()})),
+        )
+            .into_response(),
     }
 }

@@ -30,6 +30,7 @@
 
 mod adapters;
 pub mod endpoints;
+mod explain;
 
 use std::fmt;
 use std::path::Path;
@@ -56,6 +57,8 @@ use crate::postgres::{Connection, try_acquire_leadership};
 use crate::xapi::{XapiClient, XapiConfig, XapiExtensionDirectory, XapiGroupDirectory};
 pub use adapters::source_progress;
 use adapters::{Sink, Source, Store, build_source, build_store};
+pub use explain::{CallExplanation, DeliveryPosition, DeliveryState};
+pub use pbx_core::explain::CallQuery;
 
 type SideloaderEngine = Engine<Source, Sink, Arc<Store>>;
 type SideloaderGroups = GroupLoop<XapiGroupDirectory, CallLoggerClient, Arc<Store>>;
@@ -285,8 +288,10 @@ struct Shared {
     leader: Option<Arc<AtomicBool>>,
     /// Stops a drain or backfill in progress ([`SideloaderHandle::stop`]).
     stop: watch::Sender<bool>,
-    /// `http.token`: guards the endpoints' `/trigger/*`.
+    /// `http.token`: guards the endpoints' `/trigger/*` and `/explain/*`.
     http_token: Option<pbx_core::config::Secret>,
+    /// What `explain` reads: the source, the pipeline, the checkpoint store, the quarantine.
+    explainer: Arc<explain::Explainer>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -334,6 +339,15 @@ impl SideloaderHandle {
             business_hours,
             leader: s.leader.as_ref().map(|l| l.load(Ordering::Relaxed)),
         }
+    }
+
+    /// Explains one call ([`Sideloader::explain`]); usable while the service runs (the
+    /// `GET /explain/<id>` endpoint).
+    ///
+    /// # Errors
+    /// As [`Sideloader::explain`].
+    pub async fn explain(&self, query: &CallQuery) -> Result<Option<CallExplanation>, Error> {
+        self.shared.explainer.explain(query).await
     }
 
     /// Stops a drain ([`Sideloader::once`]) or backfill in progress: no new call starts, the
@@ -516,6 +530,12 @@ impl Sideloader {
                     .map(|_| Arc::new(AtomicBool::new(false))),
                 stop: watch::Sender::new(false),
                 http_token: config.service.http.token.clone(),
+                explainer: Arc::new(explain::Explainer {
+                    source: config.source.clone(),
+                    pipeline: pipeline.clone(),
+                    store: Arc::clone(&store),
+                    quarantine: Arc::clone(&quarantine),
+                }),
             }),
         };
         Ok(Sideloader {
@@ -639,6 +659,29 @@ impl Sideloader {
         let engine = self.engine.as_mut().expect("built above");
         *lock(&self.handle.shared.status) = engine.status();
         Ok(engine)
+    }
+
+    /// Explains one call (`pbx-sideloader explain ID`): reads the call `query` names from the
+    /// configured source (a lookup in checkpoint order: a scan of a file or directory, the
+    /// database source's queries), explains it with the same pipeline the delivery runs
+    /// ([`pbx_core::explain`]) and adds the delivery state known locally: before or after
+    /// the stored checkpoint, in the quarantine with its reason. `Ok(None)` when the source
+    /// has no such call. Read-only: nothing is sent, no checkpoint moves.
+    ///
+    /// ```no_run
+    /// # async fn demo(s: &pbx_sources::runtime::Sideloader) -> Result<(), pbx_sources::Error> {
+    /// use pbx_sources::runtime::CallQuery;
+    /// if let Some(e) = s.explain(&CallQuery::parse("3cx-40001-000001A19D361A38_5204")).await? {
+    ///     println!("{e}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Config`] for `CallQuery::Line` on a database source; the source's, the
+    /// checkpoint store's errors; [`Error::Failed`] when the quarantine cannot be read.
+    pub async fn explain(&self, query: &CallQuery) -> Result<Option<CallExplanation>, Error> {
+        self.handle.explain(query).await
     }
 
     /// Reads the source until it is drained, once (`pbx-sideloader --once`), with the

@@ -37,6 +37,8 @@ use crate::Error;
 /// assert_eq!(map.email_for("101"), Some("anna.berg@example.com")); // Id 1 came first
 /// assert_eq!(map.email_for("102"), None);
 /// assert_eq!(map.len(), 1);
+/// // `explain` names where the email came from.
+/// assert_eq!(map.email_source("101").map(|(_, s)| s), Some(pbx_core::extensions::EmailSource::XapiUser));
 /// ```
 pub fn extension_map(users: &[XapiUser]) -> ExtensionMap {
     let mut map = ExtensionMap::new();
@@ -67,6 +69,7 @@ pub fn extension_map(users: &[XapiUser]) -> ExtensionMap {
             extension: number.to_owned(),
             email: email.to_owned(),
             name: u.name(),
+            origin: pbx_core::extensions::UserOrigin::Xapi,
         });
     }
     if !without_number.is_empty() {
