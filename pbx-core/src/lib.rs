@@ -66,6 +66,8 @@ struct ReadmeDoctests;
 
 #[cfg(doctest)]
 mod docs_doctests {
+    #[doc = include_str!("../../docs/backfill.md")]
+    struct Backfill;
     #[doc = include_str!("../../docs/bad-input.md")]
     struct BadInput;
     #[doc = include_str!("../../docs/cdr-text-sources.md")]
@@ -74,6 +76,8 @@ mod docs_doctests {
     struct Configuration;
     #[doc = include_str!("../../docs/delivery.md")]
     struct Delivery;
+    #[doc = include_str!("../../docs/directory-source.md")]
+    struct DirectorySource;
     #[doc = include_str!("../../docs/embedding.md")]
     struct Embedding;
     #[doc = include_str!("../../docs/mapping.md")]

@@ -67,7 +67,9 @@ impl Default for LeaseSettings {
     }
 }
 
-/// A fleet file (`pbx-sideloader fleet --config fleet.yml`): see the [module](self) docs.
+/// A fleet file (`pbx-sideloader fleet --config fleet.yml`): the shared PostgreSQL store, the
+/// service port, the lease settings, the folder of site files and the `defaults` merged under
+/// each (the whole format is in `docs/many-pbxs.md`).
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct FleetConfig {
