@@ -78,53 +78,7 @@ impl FileSource {
     /// sub-second delivery. The polling task ends when every clone of the handle is dropped.
     /// Call from within a tokio runtime.
     pub fn watch(&self, every: Duration) -> Arc<tokio::sync::Notify> {
-        watch_metadata(self.path.clone(), every, Duration::ZERO)
-    }
-}
-
-/// Polls `path`'s metadata every `every`, notifying on a change and once more `settle` after
-/// it (so a rule "unchanged for `settle`" is checked again).
-pub(crate) fn watch_metadata(
-    path: PathBuf,
-    every: Duration,
-    settle: Duration,
-) -> Arc<tokio::sync::Notify> {
-    let notify = Arc::new(tokio::sync::Notify::new());
-    let weak = Arc::downgrade(&notify);
-    let signature = move || {
-        std::fs::metadata(&path)
-            .ok()
-            .map(|m| (inode(&m), m.len(), m.modified().ok()))
-    };
-    let mut last = signature();
-    tokio::spawn(async move {
-        let mut again: Option<tokio::time::Instant> = None;
-        loop {
-            tokio::time::sleep(every).await;
-            let Some(n) = weak.upgrade() else { return };
-            let now = signature();
-            if now != last {
-                last = now;
-                n.notify_one();
-                again = (!settle.is_zero()).then(|| tokio::time::Instant::now() + settle);
-            } else if again.is_some_and(|t| tokio::time::Instant::now() >= t) {
-                again = None;
-                n.notify_one();
-            }
-        }
-    });
-    notify
-}
-
-pub(crate) fn inode(meta: &std::fs::Metadata) -> u64 {
-    #[cfg(unix)]
-    {
-        std::os::unix::fs::MetadataExt::ino(meta)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = meta;
-        0
+        crate::watch::watch_metadata(self.path.clone(), every, Duration::ZERO)
     }
 }
 
@@ -275,7 +229,10 @@ fn find_rotated(path: &Path, ino: u64) -> Option<File> {
     std::fs::read_dir(dir)
         .ok()?
         .filter_map(Result::ok)
-        .find(|e| e.metadata().is_ok_and(|m| m.is_file() && inode(&m) == ino))
+        .find(|e| {
+            e.metadata()
+                .is_ok_and(|m| m.is_file() && crate::watch::inode(&m) == ino)
+        })
         .and_then(|e| File::open(e.path()).ok())
 }
 
@@ -294,7 +251,7 @@ fn follow(
     let mut held = held.lock().unwrap_or_else(PoisonError::into_inner);
     let current = match File::open(path) {
         Ok(f) => {
-            let ino = inode(&f.metadata().map_err(io)?);
+            let ino = crate::watch::inode(&f.metadata().map_err(io)?);
             Some((ino, f))
         }
         // Between a rename and the new file's creation: finish the old one meanwhile.

@@ -75,6 +75,9 @@ pub mod runtime;
 pub mod socket;
 #[cfg(any(feature = "postgres", feature = "mssql"))]
 pub mod sql;
+#[cfg(feature = "file")]
+/// Watching files for change: one polling task per period for the whole process.
+mod watch;
 #[cfg(feature = "xapi")]
 pub mod xapi;
 

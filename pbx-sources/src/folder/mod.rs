@@ -195,7 +195,7 @@ impl DirectorySource {
     /// the engine (`Engine::with_trigger`). The engine's `poll_interval` remains the fallback
     /// for files written slower than that. Call from within a tokio runtime.
     pub fn watch(&self, every: Duration) -> Arc<tokio::sync::Notify> {
-        crate::file::watch_metadata(self.dir.clone(), every, self.settle + every)
+        crate::watch::watch_metadata(self.dir.clone(), every, self.settle + every)
     }
 
     /// For a file whose time is `by` ahead of the clock: warns the first time it is seen, and
