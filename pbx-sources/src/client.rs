@@ -1,7 +1,6 @@
 //! What the call-logger API client and the XAPI client share: building a `reqwest` client,
 //! checking base URLs, describing transport failures, reading and decoding bodies.
 
-use std::error::Error as _;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -47,7 +46,11 @@ pub(crate) async fn read_body(
         return Err(too_long());
     }
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| describe(&e))? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| crate::error::describe(&e))?
+    {
         if body.len() + chunk.len() > limit {
             return Err(too_long());
         }
@@ -121,29 +124,6 @@ pub(crate) fn build(
         .user_agent(concat!("pbx/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|source| Error::Client { service, source })
-}
-
-/// A transport failure in words: the error and its causes, without the URL's query.
-pub(crate) fn describe(e: &reqwest::Error) -> String {
-    let mut s = if e.is_timeout() {
-        "timed out".to_owned()
-    } else if e.is_connect() {
-        "connection failed".to_owned()
-    } else if e.is_body() || e.is_decode() {
-        "response body cut short".to_owned()
-    } else {
-        "request failed".to_owned()
-    };
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        let text = c.to_string();
-        if !s.ends_with(&text) {
-            s.push_str(": ");
-            s.push_str(&text);
-        }
-        cause = c.source();
-    }
-    s
 }
 
 /// The start of a body as text, for an error message; `scrub` removes secrets.

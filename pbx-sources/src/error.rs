@@ -76,10 +76,7 @@ pub enum Error {
     },
     /// The HTTP client could not be set up (TLS roots, crypto provider).
     #[cfg(any(feature = "http", feature = "xapi"))]
-    #[error(
-        "cannot set up the HTTP client for {service}: {}",
-        crate::client::describe(source)
-    )]
+    #[error("cannot set up the HTTP client for {service}: {}", describe(source))]
     Client {
         /// `call-logger API` or `3CX XAPI`.
         service: &'static str,
@@ -679,6 +676,31 @@ impl Error {
             source: source.into(),
         }
     }
+}
+
+#[cfg(any(feature = "http", feature = "xapi"))]
+/// A transport failure in words: the error and its causes, without the URL's query.
+pub(crate) fn describe(e: &reqwest::Error) -> String {
+    let mut s = if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connect() {
+        "connection failed".to_owned()
+    } else if e.is_body() || e.is_decode() {
+        "response body cut short".to_owned()
+    } else {
+        "request failed".to_owned()
+    };
+    use std::error::Error as _;
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !s.ends_with(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        cause = c.source();
+    }
+    s
 }
 
 #[cfg(test)]

@@ -301,7 +301,7 @@ impl CallLoggerClient {
         let response = request
             .send()
             .await
-            .map_err(|e| (transport_kind(&e), self.scrub(&client::describe(&e))))?;
+            .map_err(|e| (transport_kind(&e), self.scrub(&crate::error::describe(&e))))?;
         let status = response.status();
         let headers = response.headers().clone();
         let body = client::read_body(response, client::CALL_API_BODY_LIMIT)

@@ -271,7 +271,7 @@ impl XapiClient {
     }
 
     fn transport(&self, op: &str, e: &reqwest::Error) -> Error {
-        self.transport_text(op, &client::describe(e))
+        self.transport_text(op, &crate::error::describe(e))
     }
 
     /// A transport error for `op` that `reason` describes (scrubbed of the secret).
