@@ -36,7 +36,7 @@
 //! ```
 
 pub mod endpoints;
-mod site_state;
+pub(crate) mod site_state;
 mod store;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -158,7 +158,7 @@ pub(crate) enum Store {
     File(FileCheckpointStore),
     Postgres(Box<PgCheckpointStore>),
     /// A fleet site's checkpoints, fenced by its lease.
-    Fleet(Box<crate::fleet::SiteCheckpointStore>),
+    Fleet(Box<crate::fleet::site_state::SiteCheckpointStore>),
 }
 
 #[async_trait]

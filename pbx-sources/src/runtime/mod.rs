@@ -425,8 +425,8 @@ impl Sideloader {
     /// checkpoints fenced by the site's lease.
     pub(crate) async fn for_fleet_site(
         config: &Config,
-        store: crate::fleet::SiteCheckpointStore,
-        quarantine: crate::fleet::SiteQuarantine,
+        store: crate::fleet::site_state::SiteCheckpointStore,
+        quarantine: crate::fleet::site_state::SiteQuarantine,
     ) -> Result<Sideloader, Error> {
         let source = build_source(&config.source, None).await?;
         Self::with_source(
