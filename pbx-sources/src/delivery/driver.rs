@@ -30,10 +30,10 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 type Fetch<'a, S> = BoxFuture<'a, (&'a mut S, Result<Vec<SourceRecord>, BoxError>)>;
 
 /// The engine's parts the driver works with.
-pub(super) struct Parts<'a, S, K: ?Sized, C> {
-    pub source: &'a mut S,
-    pub sink: Arc<K>,
-    pub store: &'a C,
+pub(super) struct Parts<'a, Source, Sink: ?Sized, Store> {
+    pub source: &'a mut Source,
+    pub sink: Arc<Sink>,
+    pub store: &'a Store,
     pub pipeline: &'a mut Pipeline,
     pub quarantine: Arc<dyn Quarantine>,
     pub options: &'a EngineOptions,
@@ -59,17 +59,17 @@ fn std_now() -> std::time::Instant {
 }
 
 /// Runs the scheduler to its end: the service (`Serve`) or `--once`/a backfill (`Drain`).
-pub(super) async fn run<S, K, C>(
-    parts: Parts<'_, S, K, C>,
+pub(super) async fn run<Source, Sink, Store>(
+    parts: Parts<'_, Source, Sink, Store>,
     mode: RunMode,
     mut stop: watch::Receiver<bool>,
     clock: &(dyn Fn() -> DateTime<Utc> + Send + Sync),
     progress: &mut (dyn FnMut(&Status) + Send),
 ) -> Result<(), Error>
 where
-    S: CdrSource,
-    K: CallSink + ?Sized + 'static,
-    C: CheckpointStore,
+    Source: CdrSource,
+    Sink: CallSink + ?Sized + 'static,
+    Store: CheckpointStore,
 {
     let Parts {
         source,
@@ -91,7 +91,7 @@ where
     let mut report = Report::new(status, options.backoff_cap);
     let mut sending = FuturesUnordered::<BoxFuture<'static, Answered>>::new();
     let mut source_slot = Some(source);
-    let mut fetching: Option<Fetch<'_, S>> = None;
+    let mut fetching: Option<Fetch<'_, Source>> = None;
     let mut saving: Option<BoxFuture<'_, (Checkpoint, Result<(), BoxError>)>> = None;
     let mut last_refresh: Option<Instant> = None;
     // The typed causes of a stop (the scheduler keeps only their text).

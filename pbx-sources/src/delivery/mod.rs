@@ -223,10 +223,10 @@ impl SourceHealth {
 }
 
 /// The engine. Generic over pbx-core's traits; the clock is passed in (`now`).
-pub struct Engine<S, K, C> {
-    source: S,
-    sink: Arc<K>,
-    store: C,
+pub struct Engine<Source, Sink, Store> {
+    source: Source,
+    sink: Arc<Sink>,
+    store: Store,
     pipeline: Pipeline,
     quarantine: Arc<dyn Quarantine>,
     options: EngineOptions,
@@ -282,17 +282,17 @@ impl<D: ExtensionDirectory> Directory for D {
     }
 }
 
-impl<S, K, C> Engine<S, K, C>
+impl<Source, Sink, Store> Engine<Source, Sink, Store>
 where
-    S: CdrSource,
-    K: CallSink + 'static,
-    C: CheckpointStore,
+    Source: CdrSource,
+    Sink: CallSink + 'static,
+    Store: CheckpointStore,
 {
     /// An engine over a source, a sink and a checkpoint store.
     pub fn new(
-        source: S,
-        sink: Arc<K>,
-        store: C,
+        source: Source,
+        sink: Arc<Sink>,
+        store: Store,
         pipeline: Pipeline,
         quarantine: Arc<dyn Quarantine>,
         options: EngineOptions,
