@@ -75,8 +75,8 @@ impl FileSource {
 
     /// Polls the file's metadata (inode, size, modification time) every `every` and notifies
     /// the returned handle when it changed: give it to the engine (`Engine::with_trigger`) for
-    /// sub-second delivery. The polling task ends when every clone of the handle is dropped.
-    /// Call from within a tokio runtime.
+    /// sub-second delivery. One thread polls every path watched with the same period; the
+    /// path is forgotten once every clone of the handle is dropped. Needs no runtime.
     pub fn watch(&self, every: Duration) -> Arc<tokio::sync::Notify> {
         crate::watch::watch_metadata(self.path.clone(), every, Duration::ZERO)
     }

@@ -76,7 +76,7 @@ pub mod socket;
 #[cfg(any(feature = "postgres", feature = "mssql"))]
 pub mod sql;
 #[cfg(feature = "file")]
-/// Watching files for change: one polling task per period for the whole process.
+/// Watching files for change: one polling thread per period for the whole process.
 mod watch;
 #[cfg(feature = "xapi")]
 pub mod xapi;

@@ -1,25 +1,26 @@
-//! Watching files for change by polling their metadata — one task per period for the whole
-//! process, not one per file.
+//! Watching files for change by polling their metadata — one thread per period for the whole
+//! process, not a task per file.
 //!
 //! A CDR file or directory source wakes the engine when its file changes
 //! ([`crate::file::FileSource::watch`], [`crate::folder::DirectorySource::watch`]). A fleet
 //! serves a thousand sites in one process; a task per watched path, each sleeping 200 ms,
 //! made 5 000 wake-ups a second while nothing happened. Here every path watched with the
-//! same period shares one task: one wake-up per period, a `stat` per path.
+//! same period shares one thread: one wake-up per period, a `stat` per path. A thread, not a
+//! tokio task: it belongs to no runtime, so a runtime that shuts down (each Python
+//! `Sideloader` has its own) cannot take the other runtimes' watches with it, and its `stat`s
+//! never block an async worker.
 //!
 //! A path's signature is its inode, length and modification time; a change notifies its
 //! handle, and, with a `settle` time, notifies it once more `settle` after the change (so a
 //! rule "unchanged for `settle`" is checked again). A handle that is dropped is forgotten at
-//! the next tick; when no path is left the task ends, and the next watch starts one again
-//! (also when the runtime that ran the task has shut down).
+//! the next tick; when no path is left the thread ends, and the next watch starts one again.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::Notify;
-use tokio::time::Instant;
 
 /// Inode, length, modification time.
 type Signature = (u64, u64, Option<SystemTime>);
@@ -64,7 +65,7 @@ pub(crate) fn inode(meta: &std::fs::Metadata) -> u64 {
 }
 
 /// Polls `path`'s metadata every `every`, notifying the returned handle on a change and once
-/// more `settle` after it (`Duration::ZERO`: not again). Call from within a tokio runtime.
+/// more `settle` after it (`Duration::ZERO`: not again). Needs no runtime.
 pub(crate) fn watch_metadata(path: PathBuf, every: Duration, settle: Duration) -> Arc<Notify> {
     let every = every.max(Duration::from_millis(1));
     let notify = Arc::new(Notify::new());
@@ -75,42 +76,29 @@ pub(crate) fn watch_metadata(path: PathBuf, every: Duration, settle: Duration) -
         settle,
         again: None,
     };
-    let start = {
-        let mut g = groups();
-        let group = g.entry(every).or_default();
-        group.entries.push(entry);
-        !std::mem::replace(&mut group.ticking, true)
-    };
-    if start {
-        tokio::spawn(tick(every));
+    let mut g = groups();
+    let group = g.entry(every).or_default();
+    group.entries.push(entry);
+    if !group.ticking {
+        let spawned = std::thread::Builder::new()
+            .name("pbx-watch".into())
+            .spawn(move || tick(every));
+        match spawned {
+            Ok(_) => group.ticking = true,
+            // The engine still reads on its poll interval; only the early wake-up is lost.
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot start the file watcher thread; files are read on the poll interval")
+            }
+        }
     }
     notify
 }
 
-/// Marks the period's group as without a task when the task ends, however it ends (a
-/// runtime shutting down drops it).
-struct Ticking(Duration);
-
-impl Drop for Ticking {
-    fn drop(&mut self) {
-        if let Some(group) = groups().get_mut(&self.0) {
-            group.ticking = false;
-        }
-    }
-}
-
-async fn tick(every: Duration) {
-    let _ticking = Ticking(every);
+fn tick(every: Duration) {
     loop {
-        tokio::time::sleep(every).await;
+        std::thread::sleep(every);
         // Checked without the lock held; paths watched meanwhile join the group's list.
-        let mut entries = {
-            let mut g = groups();
-            let Some(group) = g.get_mut(&every) else {
-                return;
-            };
-            std::mem::take(&mut group.entries)
-        };
+        let mut entries = std::mem::take(&mut groups().entry(every).or_default().entries);
         let now = Instant::now();
         entries.retain_mut(|w| {
             let Some(n) = w.notify.upgrade() else {
@@ -131,9 +119,8 @@ async fn tick(every: Duration) {
         let group = g.entry(every).or_default();
         group.entries.append(&mut entries);
         if group.entries.is_empty() {
-            // Cleared under the lock, so a watch that comes next starts a new task.
+            // Cleared under the lock, so a watch that comes next starts a new thread.
             group.ticking = false;
-            std::mem::forget(_ticking);
             return;
         }
     }
@@ -144,7 +131,7 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn one_task_notices_changes_of_many_paths_and_forgets_dropped_handles() {
+    async fn one_thread_notices_changes_of_many_paths_and_forgets_dropped_handles() {
         let dir = std::env::temp_dir().join(format!("pbx-watch-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let every = Duration::from_millis(17);
@@ -156,7 +143,16 @@ mod tests {
             .iter()
             .map(|p| watch_metadata(p.clone(), every, Duration::ZERO))
             .collect();
-        assert_eq!(groups()[&every].entries.len(), 3);
+        // The thread takes the list out while it checks it: look between two checks.
+        let mut listed = 0;
+        for _ in 0..100 {
+            listed = groups()[&every].entries.len();
+            if listed == 3 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(listed, 3);
         std::fs::write(&paths[1], "ab").unwrap();
         tokio::time::timeout(Duration::from_secs(5), handles[1].notified())
             .await
@@ -177,8 +173,38 @@ mod tests {
         let g = groups();
         let group = g.get(&every).unwrap();
         assert!(group.entries.is_empty(), "dropped handles are forgotten");
-        assert!(!group.ticking, "the task ends when nothing is watched");
+        assert!(!group.ticking, "the thread ends when nothing is watched");
         drop(g);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_watch_outlives_the_runtime_that_started_the_watcher() {
+        let dir = std::env::temp_dir().join(format!("pbx-watch-rt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let every = Duration::from_millis(19);
+        let (a, b) = (dir.join("a"), dir.join("b"));
+        std::fs::write(&a, "a").unwrap();
+        std::fs::write(&b, "b").unwrap();
+        let runtime = || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+        };
+        // The first runtime starts the watcher, then shuts down (a Python `Sideloader` dropped).
+        let first = runtime();
+        let kept_a = first.block_on(async { watch_metadata(a.clone(), every, Duration::ZERO) });
+        let second = runtime();
+        let watch_b = second.block_on(async { watch_metadata(b.clone(), every, Duration::ZERO) });
+        drop(first);
+        std::fs::write(&b, "bb").unwrap();
+        second
+            .block_on(async {
+                tokio::time::timeout(Duration::from_secs(5), watch_b.notified()).await
+            })
+            .expect("the second runtime's watch still notifies");
+        drop((kept_a, watch_b));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
