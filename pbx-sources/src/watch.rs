@@ -87,7 +87,7 @@ pub(crate) fn watch_metadata(path: PathBuf, every: Duration, settle: Duration) -
             Ok(_) => group.ticking = true,
             // The engine still reads on its poll interval; only the early wake-up is lost.
             Err(e) => {
-                tracing::warn!(error = %e, "cannot start the file watcher thread; files are read on the poll interval")
+                tracing::warn!(error = %e, "cannot start the file watcher thread; files are read on the poll interval only (a served CDR file every 30 s at least)")
             }
         }
     }
@@ -123,6 +123,18 @@ fn tick(every: Duration) {
             group.ticking = false;
             return;
         }
+    }
+}
+
+/// How many paths are watched every `every`; `None` while the watcher is checking them (its
+/// list is out then).
+#[cfg(test)]
+pub(crate) fn watched(every: Duration) -> Option<usize> {
+    let g = groups();
+    match g.get(&every) {
+        None => Some(0),
+        Some(group) if group.entries.is_empty() && group.ticking => None,
+        Some(group) => Some(group.entries.len()),
     }
 }
 

@@ -397,6 +397,17 @@ pub struct Sideloader {
     /// A fleet site's quarantine (in the fleet store), used instead of the file.
     fleet_quarantine: Option<Arc<dyn Quarantine>>,
     handle: SideloaderHandle,
+    /// The task that passes the source's wake-ups to the engine's trigger, while serving.
+    forwarder: Option<tokio::task::AbortHandle>,
+}
+
+impl Drop for Sideloader {
+    fn drop(&mut self) {
+        // The task holds the source's wake handle: ended, the file watcher forgets the path.
+        if let Some(f) = self.forwarder.take() {
+            f.abort();
+        }
+    }
 }
 
 impl fmt::Debug for Sideloader {
@@ -550,6 +561,7 @@ impl Sideloader {
             quarantine,
             fleet_quarantine: state,
             handle,
+            forwarder: None,
         })
     }
 
@@ -619,6 +631,10 @@ impl Sideloader {
     }
 
     fn engine(&self, source: Source, range: Option<TimeRange>) -> SideloaderEngine {
+        self.engine_with(source, self.options(range))
+    }
+
+    fn engine_with(&self, source: Source, options: EngineOptions) -> SideloaderEngine {
         let mut engine = Engine::new(
             source,
             Arc::clone(&self.sink),
@@ -628,7 +644,7 @@ impl Sideloader {
                 Some(q) => Arc::clone(q),
                 None => Arc::clone(&self.quarantine) as _,
             },
-            self.options(range),
+            options,
         )
         .with_trigger(Arc::clone(&self.handle.shared.trigger));
         if let Some(d) = &self.directory {
@@ -640,20 +656,28 @@ impl Sideloader {
 
     /// The live engine, built on first use. `wake`: a CDR text source wakes the engine as
     /// soon as it has something (the socket's journal after each fsync; files and
-    /// directories checked every 200 ms) — for the service, not for a drain.
+    /// directories checked every [`WATCH_EVERY`]) — for the service, not for a drain. A
+    /// watched CDR file is then read on its watcher's word, and on the poll interval only as
+    /// a safety net ([`SAFETY_POLL`] at least): an append always changes its length, a
+    /// rotation its inode. A directory keeps its poll interval: a file that grows inside it
+    /// does not change the directory's own metadata.
     async fn live(&mut self, wake: bool) -> Result<&mut SideloaderEngine, Error> {
         if self.engine.is_none() {
             let source = match self.source.take() {
                 Some(s) => s,
                 None => build_source(&self.config.source, None).await?,
             };
+            let mut options = self.options(None);
             if wake && let Source::Text(text) = &source {
-                forward(
-                    text.wake_handle(Duration::from_millis(200)),
+                self.forwarder = Some(forward(
+                    text.wake_handle(WATCH_EVERY),
                     Arc::clone(&self.handle.shared.trigger),
-                );
+                ));
+                if matches!(**text, crate::cdr_text::CdrTextSource::File(_)) {
+                    options.poll_interval = options.poll_interval.max(SAFETY_POLL);
+                }
             }
-            let engine = self.engine(source, None);
+            let engine = self.engine_with(source, options);
             self.engine = Some(engine);
         }
         let engine = self.engine.as_mut().expect("built above");
@@ -956,13 +980,20 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// Forwards each wake-up of a source to the engine's trigger (the engine's trigger stays the
 /// one the handle and the endpoints hold).
-fn forward(from: Arc<Notify>, to: Arc<Notify>) {
+/// How often a served CDR file or directory is checked for change.
+const WATCH_EVERY: Duration = Duration::from_millis(200);
+
+/// The longest a watched CDR file goes unread while serving, whatever its watcher says.
+const SAFETY_POLL: Duration = Duration::from_secs(30);
+
+fn forward(from: Arc<Notify>, to: Arc<Notify>) -> tokio::task::AbortHandle {
     tokio::spawn(async move {
         loop {
             from.notified().await;
             to.notify_one();
         }
-    });
+    })
+    .abort_handle()
 }
 
 fn status_of(engine: &SideloaderEngine) -> Status {
@@ -1058,5 +1089,74 @@ async fn lead(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Waits up to 5 s for the watcher to list `n` paths of the service's period.
+    async fn watched_becomes(n: usize) {
+        for _ in 0..500 {
+            if crate::watch::watched(WATCH_EVERY) == Some(n) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!(
+            "the watcher lists {:?} paths, not {n}",
+            crate::watch::watched(WATCH_EVERY)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_served_file_is_read_on_change_and_forgotten_when_its_sideloader_is_dropped() {
+        let dir = pbx_testkit::scratch("served-file");
+        let (cdr, calls) = (dir.join("cdr.log"), dir.join("calls.jsonl"));
+        std::fs::write(&cdr, "").unwrap();
+        // An hour between polls: only the watcher can make the appended call go out soon.
+        let yaml = format!(
+            "pbx: {{timezone: America/Anchorage}}\n\
+             source: {{kind: file, path: '{cdr}'}}\n\
+             call_api: {{base_url: 'file:{calls}'}}\n\
+             polling: {{interval_secs: 3600}}\n\
+             extensions: {{default_email: 'pbx@example.com'}}\n\
+             checkpoint: {{kind: file, path: '{dir}/checkpoint.json'}}\n\
+             quarantine: {{path: '{dir}/quarantine.jsonl'}}\n",
+            cdr = cdr.display(),
+            calls = calls.display(),
+            dir = dir.display()
+        );
+        let config = Config::from_yaml(&yaml, &|_| None).unwrap();
+        let mut sideloader = Sideloader::from_config(&config).await.unwrap();
+        let (stop, shutdown) = watch::channel(false);
+        let served = tokio::spawn(async move {
+            let result = sideloader.run(shutdown).await;
+            (sideloader, result)
+        });
+        watched_becomes(1).await;
+        let sample = include_str!("../../../examples/data/cdr-sample.log");
+        let first = sample.split_inclusive('\n').next().unwrap();
+        std::fs::write(&cdr, first).unwrap();
+        let mut delivered = false;
+        for _ in 0..500 {
+            if std::fs::read_to_string(&calls).is_ok_and(|c| c.lines().count() == 1) {
+                delivered = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            delivered,
+            "the appended call is delivered without waiting for the poll"
+        );
+        stop.send(true).unwrap();
+        let (sideloader, result) = served.await.unwrap();
+        result.unwrap();
+        watched_becomes(1).await;
+        drop(sideloader);
+        watched_becomes(0).await;
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }
