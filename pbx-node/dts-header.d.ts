@@ -17,8 +17,11 @@ export interface PbxError extends Error, PbxErrorInfo {
 // `_vocabulary()` returns the same lists from pbx-core; __test__/vocabulary.test.mjs fails when
 // a code is missing here.
 
-/** `PbxErrorInfo.code` of a pbx-core error (`ErrorCategory`). */
-export type ErrorCategory = 'PBX_PARSE_ERROR' | 'PBX_INVALID_CALL' | 'PBX_CONFIG_ERROR' | 'PBX_INVALID_ARGUMENT'
+/**
+ * `PbxErrorInfo.code` from pbx-core's vocabulary (`ErrorCategory`): a pbx-core error's, or a
+ * `Sideloader`'s (`PBX_SYNC_ERROR`, `PBX_INVALID_STATE`).
+ */
+export type ErrorCategory = 'PBX_PARSE_ERROR' | 'PBX_INVALID_CALL' | 'PBX_CONFIG_ERROR' | 'PBX_INVALID_ARGUMENT' | 'PBX_SYNC_ERROR' | 'PBX_INVALID_STATE'
 /** `PbxErrorInfo.kind` of a pbx-core error (`ErrorKind`). */
 export type ErrorKind = 'unknown_field' | 'invalid_template' | 'invalid_value' | 'invalid_column' | 'field_count' | 'too_many_fields' | 'line_too_long' | 'empty_line' | 'invalid_call' | 'invalid_config' | 'invalid_setting'
 /** Why a call is not sent (`SkipReason`). */
@@ -72,4 +75,60 @@ export interface Explanation {
 /** `Sideloader.explain()`'s answer: the explanation and the delivery state known locally. */
 export interface CallExplanation extends Explanation {
   delivery: { checkpoint: string | null; record_checkpoint: string; position: 'before_checkpoint' | 'after_checkpoint' | 'no_checkpoint'; quarantined: string | null; summary: string }
+}
+
+/**
+ * What delivery counted (pbx-core's `Counters`; the counters of `/status`): records read,
+ * calls stored, calls the API already had, records skipped by reason, records quarantined,
+ * attempts retried, credential refusals, poison calls (also in `quarantined`), failed
+ * attempts by reason (`http_5xx`, `http_429`, `timeout`, `connection`, …), and the start time
+ * of the newest call delivered.
+ */
+export interface SideloaderCounters {
+  received: number
+  delivered: number
+  duplicates: number
+  skipped: Record<string, number>
+  quarantined: number
+  retries: number
+  authFailures: number
+  poisoned: number
+  failures: Record<string, number>
+  newestCallStart: string | null
+}
+
+/** A `Sideloader`'s counters and position now (`pbx_sources::runtime::StatusView`). */
+export interface SideloaderStatus extends SideloaderCounters {
+  /** Whether the service runs (between `start()` and `stop()`). */
+  running: boolean
+  /** The saved checkpoint (the source's position), `null` before the first one. */
+  checkpoint: string | null
+  /** The last error (a failed delivery or read; the engine retries). */
+  lastError: string | null
+  /** Set when delivery stopped for good. */
+  stopped: string | null
+  /** With `ha`: whether this instance holds the leadership lock. */
+  leader: boolean | null
+}
+
+/** What one `runOnce()` drain did: `pbx-sideloader --once`'s summary (`SummaryView`). */
+export interface SideloaderSummary extends SideloaderCounters {
+  /** The checkpoint saved at the end. */
+  checkpoint: string | null
+  /** Where the calls went: the API's base URL or the JSON-lines file. */
+  sink: string
+  /** The line `pbx-sideloader --once` prints (without its `pbx-sideloader: `). */
+  text: string
+}
+
+/** What one `backfill()` did: `pbx-sideloader backfill`'s summary (`BackfillView`). */
+export interface BackfillSummary extends SideloaderSummary {
+  /** The first instant of the range (RFC 3339, UTC). */
+  from: string
+  /** The first instant after the range (RFC 3339, UTC). */
+  to: string
+  /** Calls the API answered for (`delivered + duplicates`). */
+  calls: number
+  /** How long it ran, in seconds. */
+  elapsedSecs: number
 }

@@ -621,6 +621,10 @@ class SideloaderSummary(TypedDict):
     skipped: dict[str, int]
     quarantined: int
     retries: int
+    auth_failures: int
+    poisoned: int
+    failures: dict[str, int]
+    newest_call_start: str | None
     checkpoint: str | None
     sink: str
     text: str
@@ -634,6 +638,10 @@ BackfillSummary = TypedDict(
         "skipped": dict[str, int],
         "quarantined": int,
         "retries": int,
+        "auth_failures": int,
+        "poisoned": int,
+        "failures": dict[str, int],
+        "newest_call_start": str | None,
         "checkpoint": str | None,
         "sink": str,
         "text": str,
@@ -657,6 +665,10 @@ class SideloaderStatus(TypedDict):
     skipped: dict[str, int]
     quarantined: int
     retries: int
+    auth_failures: int
+    poisoned: int
+    failures: dict[str, int]
+    newest_call_start: str | None
     checkpoint: str | None
     last_error: str | None
     stopped: str | None

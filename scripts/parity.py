@@ -106,6 +106,102 @@ def node_interfaces() -> dict[str, list[str]]:
     return out
 
 
+PY_STUBS = ROOT / "pbx-py" / "pbx.pyi"
+
+
+def py_shapes() -> dict[str, dict[str, str]]:
+    """The dict shapes the stubs declare (`class X(TypedDict)`, `X = TypedDict("X", {…})`, and
+    TypedDicts extending one): name -> field -> type as written."""
+    text = PY_STUBS.read_text(encoding="utf-8")
+    out: dict[str, dict[str, str]] = {}
+    for m in re.finditer(r"^class (\w+)\((\w+)\):\n(.*?)(?=^\S)", text, re.M | re.S):
+        name, base, body = m.groups()
+        if base != "TypedDict" and base not in out:
+            continue
+        fields = dict(out.get(base, {}))
+        fields.update(re.findall(r"^    (\w+): (.+)$", body, re.M))
+        out[name] = fields
+    for m in re.finditer(r'^(\w+) = TypedDict\(\s*"\w+",\s*\{(.*?)\}\s*,?\s*\)', text, re.M | re.S):
+        out[m.group(1)] = dict(re.findall(r'^\s*"(\w+)": (.+?),?$', m.group(2), re.M))
+    return out
+
+
+def node_shapes() -> dict[str, dict[str, str]]:
+    """The interfaces of index.d.ts, with the fields of those they extend: name -> field ->
+    type as written (`?` as `| undefined`)."""
+    text = (NODE_PACKAGE / "index.d.ts").read_text(encoding="utf-8")
+    raw: dict[str, tuple[list[str], dict[str, str]]] = {}
+    for m in re.finditer(r"^export interface (\w+)(?: extends ([\w, ]+))? \{(.*?)^\}", text, re.M | re.S):
+        bases = [b.strip() for b in (m.group(2) or "").split(",") if b.strip()]
+        fields = {f: t + (" | undefined" if q else "")
+                  for f, q, t in re.findall(r"^  (?:readonly )?(\w+)(\??): (.+)$", m.group(3), re.M)}
+        raw[m.group(1)] = (bases, fields)
+
+    def resolve(name: str) -> dict[str, str]:
+        bases, fields = raw[name]
+        out: dict[str, str] = {}
+        for b in bases:
+            if b in raw:
+                out.update(resolve(b))
+        out.update(fields)
+        return out
+
+    return {name: resolve(name) for name in raw}
+
+
+def kind(t: str) -> tuple[str, bool]:
+    """A declared type, coarsely: (`number`, `string`, `boolean`, `map`, `array` or `other`,
+    whether it may be absent) — the same for `int | None` and `number | null`."""
+    if t.strip().startswith("{"):
+        return ("other", False)  # an inline object type: its own fields are not compared
+    parts = [p.strip() for p in re.split(r"\|(?![^<\[{(]*[>\]})])", t)]
+    absent = any(p in ("None", "null", "undefined") for p in parts)
+    parts = [p for p in parts if p not in ("None", "null", "undefined")]
+    kinds = set()
+    for p in parts:
+        if p in ("int", "float", "number"):
+            kinds.add("number")
+        elif p in ("str", "string") or re.fullmatch(r"'[^']*'|\"[^\"]*\"|Literal\[.*\]", p):
+            kinds.add("string")
+        elif p in ("bool", "boolean"):
+            kinds.add("boolean")
+        elif re.match(r"(dict|Mapping|Record)\b", p):
+            kinds.add("map")
+        elif re.match(r"(list|Sequence|Array)\b", p) or p.endswith("[]"):
+            kinds.add("array")
+        else:
+            kinds.add("other")
+    return ("/".join(sorted(kinds)) or "other", absent)
+
+
+def shape_problems() -> tuple[list[str], int]:
+    """Every view both packages declare under one name: the same fields (folded), each of the
+    same coarse type and absence."""
+    py, node = py_shapes(), node_shapes()
+    node_by_fold = {fold(n): n for n in node}
+    problems: list[str] = []
+    compared = 0
+    for name, fields in sorted(py.items()):
+        other = node_by_fold.get(fold(name))
+        if other is None:
+            continue
+        compared += 1
+        nfields = {fold(f): (f, t) for f, t in node[other].items()}
+        pfields = {fold(f): (f, t) for f, t in fields.items()}
+        for key in sorted(set(pfields) - set(nfields)):
+            problems.append(f"shape {name}: field {pfields[key][0]} only in Python")
+        for key in sorted(set(nfields) - set(pfields)):
+            problems.append(f"shape {name}: field {nfields[key][0]} only in Node")
+        for key in sorted(set(pfields) & set(nfields)):
+            (pf, pt), (nf, nt) = pfields[key], nfields[key]
+            pk, nk = kind(pt), kind(nt)
+            if "other" in (pk[0], nk[0]):
+                continue
+            if pk != nk:
+                problems.append(f"shape {name}.{pf}: Python {pt!r}, Node {nt!r}")
+    return problems, compared
+
+
 def node_names(python_classes: set[str]) -> dict[str, str]:
     done = subprocess.run(
         ["node", "-e", NODE_LISTING, str(NODE_PACKAGE / "index.js"), json.dumps(sorted(NODE_CONVENTIONS))],
@@ -180,12 +276,15 @@ def main() -> int:
     for (side, key), why in sorted(known.items()):
         if (side, key) not in used:
             problems.append(f"stale exception: {side} {key} ({why}) — both packages have it now, or neither")
+    shapes, compared = shape_problems()
+    problems += shapes
     shared = len(set(py) & set(node))
     if problems:
         print("\n".join(problems), file=sys.stderr)
         print(f"parity: {len(problems)} problem(s); {shared} names shared", file=sys.stderr)
         return 1
-    print(f"parity: {shared} names shared; {len(known)} documented differences")
+    print(f"parity: {shared} names shared; {len(known)} documented differences; "
+          f"{compared} views of the same name with the same fields and types")
     return 0
 
 

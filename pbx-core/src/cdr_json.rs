@@ -151,6 +151,31 @@ impl<'m> LineWriter<'m> {
         kind
     }
 
+    /// One JSON array of the objects of `lines` (each `(line_no, text)`): the bulk form of
+    /// the bindings' `map_lines_json` / `mapLinesJson`.
+    ///
+    /// ```
+    /// use pbx_core::call::CallMapper;
+    /// use pbx_core::cdr::{CdrParser, FieldTemplate};
+    /// use pbx_core::cdr_json::LineWriter;
+    /// let (parser, mapper) = (CdrParser::new(FieldTemplate::v16_20()), CallMapper::default());
+    /// let lines: [(u64, &[u8]); 2] = [(1, b" "), (2, b"")];
+    /// let json = LineWriter::new(&parser, &mapper).write_array(lines);
+    /// assert_eq!(json, br#"[{"line":1,"skipped":"blank line"},{"line":2,"skipped":"blank line"}]"#);
+    /// ```
+    pub fn write_array<'l>(&mut self, lines: impl IntoIterator<Item = (u64, &'l [u8])>) -> Vec<u8> {
+        let mut out = Vec::with_capacity(1 << 16);
+        out.push(b'[');
+        for (n, line) in lines {
+            if out.len() > 1 {
+                out.push(b',');
+            }
+            self.write_line(n, line, &mut out);
+        }
+        out.push(b']');
+        out
+    }
+
     /// Appends the `error` object for line `line_no` that could not be handed to
     /// [`LineWriter::write_line`] — say, a line longer than the reader keeps
     /// ([`crate::Error::LineTooLong`]) — without a line break.

@@ -404,19 +404,34 @@ pub enum ErrorCategory {
     Config,
     /// One setting or argument is unusable (a template, a timezone, a code).
     InvalidArgument,
+    /// Delivery failed: the source, the checkpoint store, the quarantine, the call API (the
+    /// sideloader's errors that are not about its configuration; never a pbx-core error).
+    Sync,
+    /// A call that does not fit the object's state (a drain asked of a sideloader that runs;
+    /// never a pbx-core error).
+    InvalidState,
 }
 
 crate::vocab::vocabulary!(
-    /// The stable code: `PBX_PARSE_ERROR`, `PBX_INVALID_CALL`, `PBX_CONFIG_ERROR` or
-    /// `PBX_INVALID_ARGUMENT`.
+    /// The stable code: `PBX_PARSE_ERROR`, `PBX_INVALID_CALL`, `PBX_CONFIG_ERROR`,
+    /// `PBX_INVALID_ARGUMENT`, `PBX_SYNC_ERROR` or `PBX_INVALID_STATE`.
     ErrorCategory, "error_category",
     {
         Self::Parse => "PBX_PARSE_ERROR",
         Self::InvalidCall => "PBX_INVALID_CALL",
         Self::Config => "PBX_CONFIG_ERROR",
         Self::InvalidArgument => "PBX_INVALID_ARGUMENT",
+        Self::Sync => "PBX_SYNC_ERROR",
+        Self::InvalidState => "PBX_INVALID_STATE",
     },
-    all: [Self::Parse, Self::InvalidCall, Self::Config, Self::InvalidArgument],
+    all: [
+        Self::Parse,
+        Self::InvalidCall,
+        Self::Config,
+        Self::InvalidArgument,
+        Self::Sync,
+        Self::InvalidState,
+    ],
     display: code
 );
 

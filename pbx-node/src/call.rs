@@ -168,16 +168,7 @@ fn run_map_lines_json(
     mapper: &core::CallMapper,
     lines: &Lines,
 ) -> String {
-    let mut writer = LineWriter::new(parser, mapper);
-    let mut out = Vec::with_capacity(1 << 16);
-    out.push(b'[');
-    for (n, line) in lines.numbered() {
-        if out.len() > 1 {
-            out.push(b',');
-        }
-        writer.write_line(n, line, &mut out);
-    }
-    out.push(b']');
+    let out = LineWriter::new(parser, mapper).write_array(lines.numbered());
     // serde_json writes UTF-8, and the punctuation around it is ASCII.
     String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }

@@ -8,18 +8,14 @@ use pbx_core::Location;
 
 // A pbx-core error's `code` and `kind` are its category's and kind's codes
 // (`pbx_core::ErrorCategory`, `pbx_core::ErrorKind`): `PBX_PARSE_ERROR`, `PBX_INVALID_CALL`,
-// `PBX_CONFIG_ERROR`, `PBX_INVALID_ARGUMENT`. The codes below are the binding's own.
+// `PBX_CONFIG_ERROR`, `PBX_INVALID_ARGUMENT`; a sideloader's error's is `pbx_sources::Error::
+// category`'s (`PBX_SYNC_ERROR`, `PBX_INVALID_STATE`, …). The codes below are the binding's own.
 
 /// An argument is unusable: a value the binding cannot read, an argument of the wrong type
 /// (the same code as pbx-core's `ErrorCategory::InvalidArgument`).
 pub(crate) const INVALID_ARGUMENT: &str = "PBX_INVALID_ARGUMENT";
 /// A file could not be read (`loadConfigFile`).
 pub(crate) const IO_ERROR: &str = "PBX_IO_ERROR";
-/// The delivery engine failed (`Sideloader`): the source, the checkpoint store, the quarantine, or
-/// the call API refused the credentials.
-pub(crate) const SYNC_ERROR: &str = "PBX_SYNC_ERROR";
-/// A call that does not fit the object's state (`Sideloader.runOnce` while it runs).
-pub(crate) const INVALID_STATE: &str = "PBX_INVALID_STATE";
 
 /// One problem in a configuration.
 #[napi(object)]

@@ -1,196 +1,61 @@
-//! `Sideloader`: `pbx_sources::runtime::Sideloader` — the runtime `pbx-sideloader` runs — on
-//! napi's tokio runtime. Every source kind, both sinks (the call-logger API or JSON lines),
+//! `Sideloader`: `pbx_sources::runtime::Service` — the lifecycle and views `pbx-sideloader`
+//! and the Python binding share — on napi's tokio runtime. Every source kind, both sinks,
 //! both checkpoint stores, the quarantine, XAPI users, the group monitor and HA leadership
-//! are wired by the runtime from the configuration; this file only starts, stops and reports.
-
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+//! are wired by the runtime from the configuration; this file only converts.
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use pbx_core::delivery::TimeRange;
 use pbx_sources::Error as SideloaderError;
-use pbx_sources::runtime::{self, BackfillReport, SideloaderHandle, Summary};
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
+use pbx_sources::runtime::{self, Service};
+use serde_json::Value;
 
 use crate::args::arg;
 use crate::config::{Config, load};
-use crate::error::{INVALID_ARGUMENT, INVALID_STATE, PbxErrorInfo, SYNC_ERROR, rejection, throw};
+use crate::error::{PbxErrorInfo, rejection, throw};
 
-type Runtime = runtime::Sideloader;
-
-/// The service while it runs: how to stop it, and the task that gives the sideloader back.
-struct Running {
-    shutdown: watch::Sender<bool>,
-    task: JoinHandle<(Box<Runtime>, std::result::Result<(), SideloaderError>)>,
-}
-
-/// Where the sideloader is: idle (here), running, or lent to a `runOnce` in progress.
-enum Slot {
-    Idle(Box<Runtime>),
-    Running(Running),
-    Busy,
-}
-
-/// Counters and position of a `Sideloader` (the sideloader's `/status`).
-#[napi(object)]
-pub struct SideloaderStatus {
-    /// Whether the service runs (between `start()` and `stop()`).
-    pub running: bool,
-    /// Records read from the source.
-    pub received: i64,
-    /// Calls the API stored (or written to the JSON-lines file).
-    pub delivered: i64,
-    /// Calls the API already had.
-    pub duplicates: i64,
-    /// Records not sent, by reason (`internal`, `no_owner`, `no_owner_email`, …).
-    pub skipped: HashMap<String, i64>,
-    /// Records quarantined (unreadable or rejected).
-    pub quarantined: i64,
-    /// Delivery attempts that must be retried.
-    pub retries: i64,
-    /// The saved checkpoint (the source's position), or `null` before the first one.
-    pub checkpoint: Option<String>,
-    /// The last error (a failed delivery or read; the engine retries).
-    pub last_error: Option<String>,
-    /// Set when delivery stopped for good.
-    pub stopped: Option<String>,
-    /// With `ha`: whether this instance holds the leadership lock.
-    pub leader: Option<bool>,
-}
-
-/// What one `runOnce()` drain did: `pbx-sideloader --once`'s summary.
-#[napi(object)]
-pub struct SideloaderSummary {
-    /// Records read from the source by this drain.
-    pub received: i64,
-    /// Calls the API stored.
-    pub delivered: i64,
-    /// Calls the API already had.
-    pub duplicates: i64,
-    /// Records not sent, by reason.
-    pub skipped: HashMap<String, i64>,
-    /// Records quarantined.
-    pub quarantined: i64,
-    /// Delivery attempts retried.
-    pub retries: i64,
-    /// The checkpoint saved at the end.
-    pub checkpoint: Option<String>,
-    /// Where the calls went: the API's base URL or the JSON-lines file.
-    pub sink: String,
-    /// The summary line `pbx-sideloader --once` prints (without its `pbx-sideloader: `).
-    pub text: String,
-}
-
-/// What one `backfill()` did: `pbx-sideloader backfill`'s summary.
-#[napi(object)]
-pub struct BackfillSummary {
-    /// Records read from the source by this backfill.
-    pub received: i64,
-    /// Calls the API stored.
-    pub delivered: i64,
-    /// Calls the API already had.
-    pub duplicates: i64,
-    /// Records not sent, by reason (`outside_range` for those outside the range).
-    pub skipped: HashMap<String, i64>,
-    /// Records quarantined.
-    pub quarantined: i64,
-    /// Delivery attempts retried.
-    pub retries: i64,
-    /// The backfill's own checkpoint (the service's is untouched).
-    pub checkpoint: Option<String>,
-    /// Where the calls went: the API's base URL or the JSON-lines file.
-    pub sink: String,
-    /// The line `pbx-sideloader backfill` prints (without its `pbx-sideloader: `).
-    pub text: String,
-    /// The first instant of the range (RFC 3339, UTC).
-    pub from: String,
-    /// The first instant after the range (RFC 3339, UTC).
-    pub to: String,
-    /// Calls the API answered for (`delivered + duplicates`).
-    pub calls: i64,
-    /// How long it ran, in seconds.
-    pub elapsed_secs: f64,
-}
-
-fn backfill_summary(r: &BackfillReport) -> BackfillSummary {
-    let s = summary(&r.summary);
-    BackfillSummary {
-        received: s.received,
-        delivered: s.delivered,
-        duplicates: s.duplicates,
-        skipped: s.skipped,
-        quarantined: s.quarantined,
-        retries: s.retries,
-        checkpoint: s.checkpoint,
-        sink: s.sink,
-        text: r.to_string(),
-        from: r.range.from().to_rfc3339(),
-        to: r.range.to().to_rfc3339(),
-        calls: count(r.calls()),
-        elapsed_secs: r.elapsed.as_secs_f64(),
-    }
-}
-
-fn count(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
-fn skipped(map: &std::collections::BTreeMap<String, u64>) -> HashMap<String, i64> {
-    map.iter().map(|(k, v)| (k.clone(), count(*v))).collect()
-}
-
-fn snapshot(handle: &SideloaderHandle, running: bool) -> SideloaderStatus {
-    let s = handle.status();
-    let c = &s.engine.counters;
-    SideloaderStatus {
-        running,
-        received: count(c.received),
-        delivered: count(c.delivered),
-        duplicates: count(c.duplicates),
-        skipped: skipped(&c.skipped),
-        quarantined: count(c.quarantined),
-        retries: count(c.retries),
-        checkpoint: s.engine.checkpoint,
-        last_error: s.engine.last_error,
-        stopped: s.engine.stopped,
-        leader: s.leader,
-    }
-}
-
-fn summary(s: &Summary) -> SideloaderSummary {
-    let c = &s.counters;
-    SideloaderSummary {
-        received: count(c.received),
-        delivered: count(c.delivered),
-        duplicates: count(c.duplicates),
-        skipped: skipped(&c.skipped),
-        quarantined: count(c.quarantined),
-        retries: count(c.retries),
-        checkpoint: s.checkpoint.clone(),
-        sink: s.sink.clone(),
-        text: s.to_string(),
-    }
-}
-
-/// The runtime's error as a JS error: `PBX_INVALID_ARGUMENT` (kind `config`) for a
-/// configuration that cannot be used, `PBX_SYNC_ERROR` otherwise, with `kind` saying why.
+/// The runtime's error as a JS error: a pbx-core error as the rest of the package throws it;
+/// otherwise the code of `Error::category` (`PBX_INVALID_ARGUMENT` for a configuration that
+/// cannot be used, `PBX_INVALID_STATE` while busy, `PBX_SYNC_ERROR`) and `Error::kind`.
 fn sideloader_error(e: &SideloaderError) -> PbxErrorInfo {
-    let code = if e.is_config() {
-        INVALID_ARGUMENT
-    } else {
-        SYNC_ERROR
-    };
-    let kind = e.kind();
-    PbxErrorInfo::binding(code, kind, e.to_string())
+    match e {
+        SideloaderError::Core { source, .. } => PbxErrorInfo::from(source),
+        e => PbxErrorInfo::binding(e.category().code(), e.kind(), e.to_string()),
+    }
 }
 
-fn busy() -> PbxErrorInfo {
-    PbxErrorInfo::binding(
-        INVALID_STATE,
-        "busy",
-        "the sideloader is running (or a runOnce is in progress); stop() it first",
+/// A runtime view as a JS object: its fields in camelCase (`last_error` → `lastError`); the
+/// keys of the maps inside (`skipped`, `failures`) as they are.
+fn view<T: serde::Serialize>(v: &T) -> Result<Value> {
+    let value = serde_json::to_value(v).map_err(|e| Error::from_reason(e.to_string()))?;
+    let Value::Object(fields) = value else {
+        return Ok(value);
+    };
+    let camel = |k: String| {
+        let mut parts = k.split('_');
+        let first = parts.next().unwrap_or_default().to_owned();
+        parts.fold(first, |mut out, p| {
+            let mut chars = p.chars();
+            out.extend(chars.next().map(|c| c.to_ascii_uppercase()));
+            out.push_str(chars.as_str());
+            out
+        })
+    };
+    Ok(Value::Object(
+        fields.into_iter().map(|(k, v)| (camel(k), v)).collect(),
+    ))
+}
+
+/// Resolves a promise with `work`'s view, or rejects it with its error.
+fn promise<'env, T: serde::Serialize + Send + 'static>(
+    env: &'env Env,
+    work: impl std::future::Future<Output = std::result::Result<T, SideloaderError>> + Send + 'static,
+) -> Result<PromiseRaw<'env, Value>> {
+    env.spawn_future_with_callback(
+        async move { Ok(work.await.map_err(|e| sideloader_error(&e))) },
+        move |env, result| match result {
+            Ok(v) => view(&v),
+            Err(info) => Err(rejection(env, &info)),
+        },
     )
 }
 
@@ -207,27 +72,7 @@ fn busy() -> PbxErrorInfo {
 /// ```
 #[napi]
 pub struct Sideloader {
-    slot: Arc<Mutex<Slot>>,
-    handle: SideloaderHandle,
-}
-
-impl Sideloader {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Slot> {
-        self.slot.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The idle runtime, lent out (the slot is `Busy` until it is put back); `None` while it
-    /// runs or is lent to a `runOnce` / `backfill` in progress.
-    fn take_idle(&self) -> Option<Box<Runtime>> {
-        let mut slot = self.lock();
-        match std::mem::replace(&mut *slot, Slot::Busy) {
-            Slot::Idle(s) => Some(s),
-            other => {
-                *slot = other;
-                None
-            }
-        }
-    }
+    service: Service,
 }
 
 #[napi]
@@ -253,12 +98,9 @@ impl Sideloader {
                 &loaded.inner
             }
         };
-        let built = napi::bindgen_prelude::block_on(Runtime::from_config(config))
+        let service = napi::bindgen_prelude::block_on(Service::from_config(config))
             .map_err(|e| throw(&env, sideloader_error(&e)))?;
-        Ok(Sideloader {
-            handle: built.handle(),
-            slot: Arc::new(Mutex::new(Slot::Idle(Box::new(built)))),
-        })
+        Ok(Sideloader { service })
     }
 
     /// Starts the service on the tokio runtime: delivers as a stream while there is more to
@@ -280,19 +122,10 @@ impl Sideloader {
             .bind(this.object)?
             .build_threadsafe_function::<()>()
             .build()?;
-        let Some(mut sideloader) = self.take_idle() else {
-            return Err(throw(&env, busy()));
-        };
-        let (shutdown, rx) = watch::channel(false);
-        let task = napi::bindgen_prelude::within_runtime_if_available(|| {
-            tokio::spawn(async move {
-                let result = sideloader.run(rx).await;
-                drop(keep_alive);
-                (sideloader, result)
-            })
-        });
-        *self.lock() = Slot::Running(Running { shutdown, task });
-        Ok(())
+        napi::bindgen_prelude::within_runtime_if_available(|| {
+            self.service.start(move || drop(keep_alive))
+        })
+        .map_err(|e| throw(&env, sideloader_error(&e)))
     }
 
     /// Stops the service: no new call starts, the calls in flight finish (10 s at most) and
@@ -301,36 +134,8 @@ impl Sideloader {
     /// an error (credentials refused, the checkpoint store failed, leadership lost). Resolves
     /// at once when not running.
     #[napi(ts_return_type = "Promise<SideloaderStatus>")]
-    pub fn stop<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, SideloaderStatus>> {
-        let running = {
-            let mut slot = self.lock();
-            match std::mem::replace(&mut *slot, Slot::Busy) {
-                Slot::Running(r) => Some(r),
-                other => {
-                    *slot = other;
-                    None
-                }
-            }
-        };
-        let slot = Arc::clone(&self.slot);
-        let handle = self.handle.clone();
-        env.spawn_future_with_callback(
-            async move {
-                let Some(Running { shutdown, task }) = running else {
-                    return Ok(Ok(()));
-                };
-                let _ = shutdown.send(true);
-                let (sideloader, result) = task.await.map_err(|e| {
-                    napi::Error::from_reason(format!("the sideloader task failed: {e}"))
-                })?;
-                *slot.lock().unwrap_or_else(PoisonError::into_inner) = Slot::Idle(sideloader);
-                Ok(result.map_err(|e| sideloader_error(&e)))
-            },
-            move |env, result| match result {
-                Ok(()) => Ok(snapshot(&handle, false)),
-                Err(info) => Err(rejection(env, &info)),
-            },
-        )
+    pub fn stop<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Value>> {
+        promise(env, self.service.stop())
     }
 
     /// Reads the source until it is drained, once (`pbx-sideloader --once`), and resolves
@@ -338,23 +143,8 @@ impl Sideloader {
     /// with `PBX_SYNC_ERROR`: kind `auth_failed` (credentials refused), `unavailable` (the
     /// call API kept failing), `checkpoint`, `quarantine`; `PBX_INVALID_STATE` while started.
     #[napi(ts_return_type = "Promise<SideloaderSummary>")]
-    pub fn run_once<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, SideloaderSummary>> {
-        let sideloader = self.take_idle();
-        let slot = Arc::clone(&self.slot);
-        env.spawn_future_with_callback(
-            async move {
-                let Some(mut sideloader) = sideloader else {
-                    return Ok(Err(busy()));
-                };
-                let result = sideloader.once().await;
-                *slot.lock().unwrap_or_else(PoisonError::into_inner) = Slot::Idle(sideloader);
-                Ok::<_, napi::Error>(result.map_err(|e| sideloader_error(&e)))
-            },
-            move |env, result| match result {
-                Ok(s) => Ok(summary(&s)),
-                Err(info) => Err(rejection(env, &info)),
-            },
-        )
+    pub fn run_once<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Value>> {
+        promise(env, self.service.once())
     }
 
     /// Delivers the calls that started between `from` and `to` (`pbx-sideloader backfill`):
@@ -375,41 +165,16 @@ impl Sideloader {
         env: &'env Env,
         from: Unknown<'_>,
         to: Unknown<'_>,
-    ) -> Result<PromiseRaw<'env, BackfillSummary>> {
+    ) -> Result<PromiseRaw<'env, Value>> {
         let from: String = arg(env, "Sideloader.backfill", "from", from)?;
         let to: String = arg(env, "Sideloader.backfill", "to", to)?;
-        let sideloader = self.take_idle();
-        let slot = Arc::clone(&self.slot);
-        env.spawn_future_with_callback(
-            async move {
-                let Some(mut sideloader) = sideloader else {
-                    return Ok(Err(busy()));
-                };
-                let result = match TimeRange::parse(&from, &to, sideloader.config().timezone) {
-                    Err(e) => Err(PbxErrorInfo::from(&e)),
-                    Ok(range) => {
-                        let report = sideloader.backfill(range, |_| {}).await;
-                        match &report.error {
-                            Some(e) => Err(sideloader_error(e)),
-                            None => Ok(backfill_summary(&report)),
-                        }
-                    }
-                };
-                *slot.lock().unwrap_or_else(PoisonError::into_inner) = Slot::Idle(sideloader);
-                Ok::<_, napi::Error>(result)
-            },
-            move |env, result| match result {
-                Ok(s) => Ok(s),
-                Err(info) => Err(rejection(env, &info)),
-            },
-        )
+        promise(env, self.service.backfill(&from, &to))
     }
 
     /// The counters, the checkpoint, the last error and (with `ha`) the leadership, now.
-    #[napi]
-    pub fn status(&self) -> SideloaderStatus {
-        let running = matches!(&*self.lock(), Slot::Running(r) if !r.task.is_finished());
-        snapshot(&self.handle, running)
+    #[napi(ts_return_type = "SideloaderStatus")]
+    pub fn status(&self) -> Result<Value> {
+        view(&self.service.status())
     }
 
     /// Explains one call (`pbx-sideloader explain ID`): reads it from the configured source
@@ -444,16 +209,9 @@ impl Sideloader {
                 ));
             }
         };
-        let handle = self.handle.clone();
+        let found = self.service.explain(query);
         env.spawn_future_with_callback(
-            async move {
-                Ok::<_, napi::Error>(
-                    handle
-                        .explain(&query)
-                        .await
-                        .map_err(|e| sideloader_error(&e)),
-                )
-            },
+            async move { Ok(found.await.map_err(|e| sideloader_error(&e))) },
             move |env, result| match result {
                 Ok(Some(e)) => {
                     crate::call::explanation_value(serde_json::to_value(&e), e.to_string())
@@ -468,6 +226,6 @@ impl Sideloader {
     /// Wakes the service to read the source now (`POST /trigger/poll`).
     #[napi]
     pub fn trigger(&self) {
-        self.handle.trigger_poll();
+        self.service.trigger();
     }
 }

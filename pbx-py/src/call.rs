@@ -303,17 +303,7 @@ fn run_map_lines_json<'py>(
     mapper: &CallMapper,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let write = |numbered: &mut dyn Iterator<Item = (u64, &[u8])>| {
-        let mut writer = LineWriter::new(&parser.inner, mapper);
-        let mut out = Vec::with_capacity(1 << 16);
-        out.push(b'[');
-        for (n, line) in numbered {
-            if out.len() > 1 {
-                out.push(b',');
-            }
-            writer.write_line(n, line, &mut out);
-        }
-        out.push(b']');
-        out
+        LineWriter::new(&parser.inner, mapper).write_array(numbered)
     };
     let out = if let Ok(s) = lines.cast::<PyString>() {
         let text = s.to_cow()?;

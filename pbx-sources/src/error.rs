@@ -496,6 +496,12 @@ pub enum Error {
         /// The epoch this process claimed it with.
         epoch: i64,
     },
+    /// A drain, a backfill or a start asked of a [`crate::runtime::Service`] that runs, or
+    /// while another drain or backfill is in progress; nothing was started.
+    #[error(
+        "the sideloader is busy (it runs, or a drain or backfill is in progress); stop it first"
+    )]
+    Busy,
     /// With `ha`: the leadership lock was lost; delivery stopped (another instance may
     /// deliver by now).
     #[error("lost the leadership lock ({}); stopped delivering", lost_why(cause.as_deref()))]
@@ -664,6 +670,27 @@ impl Error {
             Error::Panicked { .. } => "panicked",
             Error::LostLeadership { .. } => "lost_leadership",
             Error::LeaseLost { .. } => "lease_lost",
+            Error::Busy => "busy",
+        }
+    }
+
+    /// The stable code the bindings' errors carry: `PBX_INVALID_ARGUMENT` for a
+    /// configuration that cannot be used ([`Error::is_config`]), a pbx-core error's own
+    /// category for [`Error::Core`], `PBX_INVALID_STATE` for [`Error::Busy`],
+    /// `PBX_SYNC_ERROR` otherwise.
+    ///
+    /// ```
+    /// use pbx_core::ErrorCategory;
+    /// assert_eq!(pbx_sources::Error::Busy.category(), ErrorCategory::InvalidState);
+    /// assert_eq!(pbx_sources::Error::Busy.category().code(), "PBX_INVALID_STATE");
+    /// ```
+    pub fn category(&self) -> pbx_core::ErrorCategory {
+        use pbx_core::ErrorCategory as C;
+        match self {
+            Error::Core { source, .. } => source.kind().category(),
+            Error::Busy => C::InvalidState,
+            e if e.is_config() => C::InvalidArgument,
+            _ => C::Sync,
         }
     }
 

@@ -170,3 +170,55 @@ async fn a_sideloader_backfill_over_a_file_reads_the_days_records() {
     assert_eq!(report.summary.counters.delivered, 4, "{report}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test]
+async fn the_service_lends_its_sideloader_to_one_drain_at_a_time_and_not_while_it_runs() {
+    use pbx_sources::runtime::Service;
+    let dir = scratch("service");
+    let sample = include_str!("../../examples/data/cdr-sample.log");
+    std::fs::write(dir.join("cdr.log"), sample).unwrap();
+    let source = format!("{{kind: file, path: '{}/cdr.log'}}", dir.display());
+    let calls = format!("{}/calls.jsonl", dir.display());
+    let service = Service::from_config(&config(&dir, &source, &calls))
+        .await
+        .unwrap();
+    // Two drains asked at once: the second is refused, the first delivers.
+    let (first, second) = (service.once(), service.once());
+    let busy = second.await.unwrap_err();
+    assert!(matches!(busy, Error::Busy), "{busy:?}");
+    assert_eq!(busy.kind(), "busy");
+    assert_eq!(busy.category().code(), "PBX_INVALID_STATE");
+    let summary = first.await.unwrap();
+    assert!(summary.counters.delivered > 0, "{summary:?}");
+    assert!(summary.text.contains("delivered"), "{}", summary.text);
+    // The view the bindings serialize: the counters flattened beside the rest, none dropped.
+    let json = serde_json::to_value(&summary).unwrap();
+    for key in [
+        "delivered",
+        "poisoned",
+        "auth_failures",
+        "failures",
+        "sink",
+        "text",
+    ] {
+        assert!(json.get(key).is_some(), "{key} in {json}");
+    }
+    service.start(|| {}).unwrap();
+    assert!(service.status().running);
+    assert!(matches!(service.once().await, Err(Error::Busy)));
+    assert!(matches!(service.start(|| {}), Err(Error::Busy)));
+    assert!(matches!(
+        service.backfill("2026-11-02", "2026-11-02").await,
+        Err(Error::Busy)
+    ));
+    let status = service.stop().await.unwrap();
+    assert!(!status.running);
+    assert_eq!(status.counters.delivered, summary.counters.delivered);
+    // Idle again: a drain finds nothing new; a bad range is pbx-core's error, typed.
+    assert_eq!(service.once().await.unwrap().counters.delivered, 0);
+    let Err(Error::Core { source, .. }) = service.backfill("tomorrow", "2026-11-02").await else {
+        panic!("a bound that does not parse");
+    };
+    assert_eq!(source.kind().code(), "invalid_setting");
+    std::fs::remove_dir_all(dir).unwrap();
+}

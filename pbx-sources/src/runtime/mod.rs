@@ -31,6 +31,7 @@
 mod adapters;
 pub mod endpoints;
 mod explain;
+mod service;
 
 use std::fmt;
 use std::path::Path;
@@ -59,6 +60,7 @@ pub use adapters::source_progress;
 use adapters::{Sink, Source, Store, build_source, build_store};
 pub use explain::{CallExplanation, DeliveryPosition, DeliveryState};
 pub use pbx_core::explain::CallQuery;
+pub use service::{BackfillView, Service, StatusView, SummaryView};
 
 type SideloaderEngine = Engine<Source, Sink, Arc<Store>>;
 type SideloaderGroups = GroupLoop<XapiGroupDirectory, CallLoggerClient, Arc<Store>>;
