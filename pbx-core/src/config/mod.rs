@@ -38,7 +38,7 @@ pub use load::{MAX_CONFIG_BYTES, extensions_from_yaml};
 pub use secret::Secret;
 pub use sections::{
     CallApiConfig, CheckpointConfig, Config, GroupsConfig, HaConfig, HoursConfig, HttpConfig,
-    LogFormat, LoggingConfig, ServiceConfig, SourceConfig, XapiConfig,
+    LogFormat, LoggingConfig, ServiceConfig, SinkConfig, SourceConfig, XapiConfig,
 };
 pub use source_kind::SourceKind;
 pub use url::redact_url;

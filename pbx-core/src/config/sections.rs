@@ -76,6 +76,49 @@ pub enum SourceConfig {
     },
 }
 
+/// Where the calls go, as `call_api.base_url` says: the call-logger API, or a JSON-lines
+/// file (`file:PATH`, a dry run). The one place that reads the `file:` prefix
+/// ([`CallApiConfig::sink`]).
+///
+/// ```
+/// use pbx_core::config::SinkConfig;
+/// assert_eq!(SinkConfig::parse("file:out/calls.jsonl"), SinkConfig::File { path: "out/calls.jsonl" });
+/// assert_eq!(SinkConfig::parse("https://calls.example.com").name(), "https://calls.example.com");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SinkConfig<'a> {
+    /// The call-logger API at this `http(s)://` base URL.
+    Api {
+        /// `http(s)://host:port`.
+        base_url: &'a str,
+    },
+    /// A JSON-lines file, one call request per line.
+    File {
+        /// The file's path.
+        path: &'a str,
+    },
+}
+
+impl<'a> SinkConfig<'a> {
+    /// What `call_api.base_url: value` names (a `file:` with an empty path is the API's
+    /// address, refused by validation as not `http(s)://`).
+    pub fn parse(value: &'a str) -> Self {
+        match value.strip_prefix("file:") {
+            Some(path) if !path.is_empty() => SinkConfig::File { path },
+            _ => SinkConfig::Api { base_url: value },
+        }
+    }
+
+    /// The API's base URL or the file's path.
+    pub fn name(&self) -> &'a str {
+        match self {
+            SinkConfig::Api { base_url } => base_url,
+            SinkConfig::File { path } => path,
+        }
+    }
+}
+
 /// The call-logger API.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallApiConfig {
@@ -115,6 +158,21 @@ pub struct XapiConfig {
     pub refresh: Duration,
     /// Skip TLS verification.
     pub insecure_skip_tls_verify: bool,
+}
+
+impl CallApiConfig {
+    /// Where the calls go: the API at `base_url`, or the JSON-lines file `file:PATH` names.
+    ///
+    /// ```
+    /// use pbx_core::config::{Config, SinkConfig};
+    /// let yaml = "source: {kind: file, path: x}\ncall_api: {base_url: 'file:calls.jsonl'}\n";
+    /// let config = Config::from_yaml(yaml, &|_| None)?;
+    /// assert_eq!(config.call_api.sink(), SinkConfig::File { path: "calls.jsonl" });
+    /// # Ok::<(), pbx_core::Error>(())
+    /// ```
+    pub fn sink(&self) -> SinkConfig<'_> {
+        SinkConfig::parse(&self.base_url)
+    }
 }
 
 /// Business hours: from the config, or from 3CX's `OfficeHours`.

@@ -133,7 +133,7 @@ impl Check<'_> {
         if s.is_empty() {
             return s;
         }
-        if allow_file && s.strip_prefix("file:").is_some_and(|p| !p.is_empty()) {
+        if allow_file && matches!(super::SinkConfig::parse(&s), super::SinkConfig::File { .. }) {
             return s;
         }
         if let Err(problem) = super::url::check_http_url(&s) {

@@ -6,12 +6,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use pbx_core::call::CallRequest;
 use pbx_core::cdr::CdrParser;
-use pbx_core::config::{CheckpointConfig, SourceConfig};
+use pbx_core::config::{CallApiConfig, CheckpointConfig, SinkConfig, SourceConfig};
 use pbx_core::delivery::TimeRange;
 use pbx_core::{CallSink, CdrSource, Checkpoint, CheckpointStore, DeliveryOutcome, SourceRecord};
 
 use crate::Error;
-use crate::call_logger::CallLoggerClient;
+use crate::call_logger::{CallLoggerClient, CallLoggerConfig, RetryPolicy};
 use crate::cdr_text::CdrTextSource;
 use crate::file_checkpoint::FileCheckpointStore;
 use crate::file_sink::JsonLinesSink;
@@ -29,6 +29,30 @@ impl CallSink for Sink {
         match self {
             Sink::File(s) => s.deliver(call).await,
             Sink::Http(s) => s.deliver(call).await,
+        }
+    }
+}
+
+/// Builds the sink `config.sink()` names: the JSON-lines file, or the call-logger client
+/// with one attempt per request (the engine schedules each call's next try on its own timer,
+/// so a failing call never holds a delivery slot while it waits).
+pub(crate) fn build_sink(config: &CallApiConfig) -> Result<Sink, Error> {
+    match config.sink() {
+        // Runtime state, not configuration: a failure (exit 1, systemd restarts), never 2.
+        SinkConfig::File { path } => Ok(Sink::File(JsonLinesSink::open(path).map_err(|e| {
+            Error::Failed {
+                step: format!("cannot open the call file {path}"),
+                source: e.into(),
+            }
+        })?)),
+        _ => {
+            let mut http = CallLoggerConfig::from(config);
+            http.retry = RetryPolicy::none();
+            let client = CallLoggerClient::new(http).map_err(|e| Error::Setup {
+                part: "call API client",
+                source: Box::new(e),
+            })?;
+            Ok(Sink::Http(Box::new(client)))
         }
     }
 }

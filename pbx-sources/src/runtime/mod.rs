@@ -41,7 +41,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use pbx_core::ExtensionDirectory;
-use pbx_core::config::{CheckpointConfig, Config, HaConfig};
+use pbx_core::config::{CheckpointConfig, Config, HaConfig, SinkConfig};
 use pbx_core::delivery::{Counters, Pipeline, TimeRange};
 use pbx_core::groups::GroupMonitor;
 use pbx_core::hours::BusinessHours;
@@ -49,15 +49,14 @@ use serde::Serialize;
 use tokio::sync::{Notify, watch};
 
 use crate::Error;
-use crate::call_logger::{CallLoggerClient, CallLoggerConfig, RetryPolicy};
+use crate::call_logger::{CallLoggerClient, CallLoggerConfig};
 use crate::delivery::{Engine, EngineOptions, FileQuarantine, Quarantine, Status};
 use crate::file_lock::{FileLock, lock_exclusive};
-use crate::file_sink::JsonLinesSink;
 use crate::group_monitor::{GroupHealth, GroupLoop, Schedule, ScheduleSource};
 use crate::postgres::{Connection, try_acquire_leadership};
 use crate::xapi::{XapiClient, XapiConfig, XapiExtensionDirectory, XapiGroupDirectory};
 pub use adapters::source_progress;
-use adapters::{Sink, Source, Store, build_source, build_store};
+use adapters::{Sink, Source, Store, build_sink, build_source, build_store};
 pub use explain::{CallExplanation, DeliveryPosition, DeliveryState};
 pub use pbx_core::explain::CallQuery;
 pub use service::{BackfillView, Service, StatusView, SummaryView};
@@ -464,22 +463,7 @@ impl Sideloader {
         if fleet.is_none() {
             distinct_files(config)?;
         }
-        let sink = match config.call_api.base_url.strip_prefix("file:") {
-            // Runtime state, not configuration: a failure (exit 1, systemd restarts), never 2.
-            Some(path) => Sink::File(JsonLinesSink::open(path).map_err(|e| Error::Failed {
-                step: format!("cannot open the call file {path}"),
-                source: e.into(),
-            })?),
-            None => {
-                let mut http = CallLoggerConfig::from(&config.call_api);
-                // One attempt per request: the engine schedules each call's next try on its
-                // own timer, so a failing call never holds a delivery slot while it waits.
-                http.retry = RetryPolicy::none();
-                Sink::Http(Box::new(
-                    CallLoggerClient::new(http).map_err(refuse("call API client"))?,
-                ))
-            }
-        };
+        let sink = build_sink(&config.call_api)?;
         let (store, state) = match fleet {
             Some((store, quarantine)) => (Arc::new(store), Some(quarantine)),
             None => (Arc::new(build_store(&config.checkpoint)?), None),
@@ -574,8 +558,7 @@ impl Sideloader {
 
     /// Where calls go: the API's base URL, or the JSON-lines file's path.
     pub fn sink_name(&self) -> &str {
-        let url = &self.config.call_api.base_url;
-        url.strip_prefix("file:").unwrap_or(url)
+        self.config.call_api.sink().name()
     }
 
     /// Takes the exclusive locks on the checkpoint file (with `checkpoint.kind: file`) and
@@ -884,7 +867,7 @@ impl Sideloader {
                 reason: "needs the xapi section".into(),
             });
         };
-        if config.call_api.base_url.starts_with("file:") {
+        if let SinkConfig::File { .. } = config.call_api.sink() {
             tracing::warn!(
                 "call-group alerts need the call API; call_api.base_url is a file, so groups are not monitored"
             );
@@ -937,7 +920,7 @@ impl Sideloader {
 /// call file, a replay would rewrite the call file).
 fn distinct_files(config: &Config) -> Result<(), Error> {
     let mut files: Vec<(&'static str, &str)> = Vec::new();
-    if let Some(path) = config.call_api.base_url.strip_prefix("file:") {
+    if let SinkConfig::File { path } = config.call_api.sink() {
         files.push(("call_api.base_url", path));
     }
     if let CheckpointConfig::File { path } = &config.checkpoint {
