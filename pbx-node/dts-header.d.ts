@@ -17,6 +17,9 @@ export interface PbxError extends Error, PbxErrorInfo {
 // `_vocabulary()` returns the same lists from pbx-core; __test__/vocabulary.test.mjs fails when
 // a code is missing here.
 
+/** `PbxErrorInfo.kind` of a `Sideloader`'s error (pbx-core's `SideloaderErrorKind`). */
+export type SideloaderErrorKind = 'config' | 'client' | 'transport' | 'status' | 'auth' | 'token' | 'decode' | 'missing_field' | 'paging' | 'core' | 'read_file' | 'file_too_large' | 'io' | 'in_use' | 'bind' | 'bad_checkpoint' | 'corrupt_checkpoint' | 'checkpoint_conflict' | 'checkpoint_ahead' | 'connect' | 'postgres' | 'sql_server' | 'timeout' | 'tls' | 'schema' | 'source' | 'source_misconfigured' | 'checkpoint' | 'quarantine' | 'auth_failed' | 'unavailable' | 'group_directory' | 'active_alerts' | 'monitor_state' | 'failed' | 'interrupted' | 'panicked' | 'lost_leadership' | 'lease_lost' | 'busy'
+
 /**
  * `PbxErrorInfo.code` from pbx-core's vocabulary (`ErrorCategory`): a pbx-core error's, or a
  * `Sideloader`'s (`PBX_SYNC_ERROR`, `PBX_INVALID_STATE`).

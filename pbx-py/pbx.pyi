@@ -612,6 +612,50 @@ class MonitorState:
     @property
     def open_alerts(self) -> list[str]: ...
 
+SideloaderErrorKind = Literal[
+    "config",
+    "client",
+    "transport",
+    "status",
+    "auth",
+    "token",
+    "decode",
+    "missing_field",
+    "paging",
+    "core",
+    "read_file",
+    "file_too_large",
+    "io",
+    "in_use",
+    "bind",
+    "bad_checkpoint",
+    "corrupt_checkpoint",
+    "checkpoint_conflict",
+    "checkpoint_ahead",
+    "connect",
+    "postgres",
+    "sql_server",
+    "timeout",
+    "tls",
+    "schema",
+    "source",
+    "source_misconfigured",
+    "checkpoint",
+    "quarantine",
+    "auth_failed",
+    "unavailable",
+    "group_directory",
+    "active_alerts",
+    "monitor_state",
+    "failed",
+    "interrupted",
+    "panicked",
+    "lost_leadership",
+    "lease_lost",
+    "busy",
+]
+"""The `kind` of a `PbxError` or `ConfigError` a `Sideloader` raises (pbx-core's `SideloaderErrorKind`)."""
+
 class SideloaderSummary(TypedDict):
     """What one `Sideloader.run_once()` drain did (`pbx-sideloader --once`'s summary)."""
 

@@ -435,6 +435,191 @@ crate::vocab::vocabulary!(
     display: code
 );
 
+/// What went wrong in the sideloader — its adapters, delivery or runtime: the `kind` of a
+/// `pbx_sources::Error` (`pbx_sources::Error::kind`) and of the errors the bindings' `Sideloader`
+/// raises. `Display` writes the code.
+///
+/// ```
+/// use pbx_core::{SideloaderErrorKind, Vocabulary};
+/// assert_eq!(SideloaderErrorKind::AuthFailed.code(), "auth_failed");
+/// assert_eq!("busy".parse::<SideloaderErrorKind>()?, SideloaderErrorKind::Busy);
+/// # Ok::<(), pbx_core::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SideloaderErrorKind {
+    /// The configuration cannot be used (a setting, a connection string, a part that cannot be built).
+    Config,
+    /// The HTTP client could not be built.
+    Client,
+    /// A request did not get an answer (connection, timeout, reset).
+    Transport,
+    /// A server answered with an unexpected HTTP status.
+    Status,
+    /// Credentials were refused.
+    Auth,
+    /// The XAPI token could not be obtained.
+    Token,
+    /// An answer could not be decoded.
+    Decode,
+    /// An answer lacks a field it must have.
+    MissingField,
+    /// An API's paging went wrong (a page repeated, no end).
+    Paging,
+    /// The data reached pbx-core and was refused there.
+    Core,
+    /// A file could not be read.
+    ReadFile,
+    /// A file is larger than its limit.
+    FileTooLarge,
+    /// A file or socket operation failed.
+    Io,
+    /// Another process (or sideloader) works on the same checkpoint file or quarantine.
+    InUse,
+    /// A socket source cannot listen on its address.
+    Bind,
+    /// A checkpoint of the wrong shape for its source.
+    BadCheckpoint,
+    /// A checkpoint store that cannot be read.
+    CorruptCheckpoint,
+    /// Another writer moved the checkpoint meanwhile.
+    CheckpointConflict,
+    /// A checkpoint beyond what the source holds.
+    CheckpointAhead,
+    /// A database cannot be reached.
+    Connect,
+    /// PostgreSQL answered with an error.
+    Postgres,
+    /// SQL Server answered with an error.
+    SqlServer,
+    /// A database operation timed out.
+    Timeout,
+    /// A TLS set-up failed.
+    Tls,
+    /// A table lacks the columns the source needs.
+    Schema,
+    /// Delivery stopped: the source failed.
+    Source,
+    /// The source answers in a way waiting will not heal (a login refused, a table missing).
+    SourceMisconfigured,
+    /// Delivery stopped: the checkpoint store failed.
+    Checkpoint,
+    /// Delivery stopped: the quarantine failed.
+    Quarantine,
+    /// Delivery stopped: the call API refused the credentials.
+    AuthFailed,
+    /// Delivery stopped: the call API or the file sink kept failing.
+    Unavailable,
+    /// The call groups could not be read.
+    GroupDirectory,
+    /// The open alerts could not be read.
+    ActiveAlerts,
+    /// The group monitor's state could not be read or saved.
+    MonitorState,
+    /// A step of the runtime failed (it names the step).
+    Failed,
+    /// A drain or backfill was stopped before its end; the checkpoint is saved.
+    Interrupted,
+    /// The delivery engine panicked (a bug, caught).
+    Panicked,
+    /// With `ha`: the leadership lock was lost.
+    LostLeadership,
+    /// In a fleet: the site's lease is no longer held.
+    LeaseLost,
+    /// A drain, backfill or start asked of a sideloader that runs or drains.
+    Busy,
+}
+
+crate::vocab::vocabulary!(
+    /// The stable code (`auth_failed`, `unavailable`, `busy`, …).
+    SideloaderErrorKind, "sideloader_error_kind",
+    {
+        Self::Config => "config",
+        Self::Client => "client",
+        Self::Transport => "transport",
+        Self::Status => "status",
+        Self::Auth => "auth",
+        Self::Token => "token",
+        Self::Decode => "decode",
+        Self::MissingField => "missing_field",
+        Self::Paging => "paging",
+        Self::Core => "core",
+        Self::ReadFile => "read_file",
+        Self::FileTooLarge => "file_too_large",
+        Self::Io => "io",
+        Self::InUse => "in_use",
+        Self::Bind => "bind",
+        Self::BadCheckpoint => "bad_checkpoint",
+        Self::CorruptCheckpoint => "corrupt_checkpoint",
+        Self::CheckpointConflict => "checkpoint_conflict",
+        Self::CheckpointAhead => "checkpoint_ahead",
+        Self::Connect => "connect",
+        Self::Postgres => "postgres",
+        Self::SqlServer => "sql_server",
+        Self::Timeout => "timeout",
+        Self::Tls => "tls",
+        Self::Schema => "schema",
+        Self::Source => "source",
+        Self::SourceMisconfigured => "source_misconfigured",
+        Self::Checkpoint => "checkpoint",
+        Self::Quarantine => "quarantine",
+        Self::AuthFailed => "auth_failed",
+        Self::Unavailable => "unavailable",
+        Self::GroupDirectory => "group_directory",
+        Self::ActiveAlerts => "active_alerts",
+        Self::MonitorState => "monitor_state",
+        Self::Failed => "failed",
+        Self::Interrupted => "interrupted",
+        Self::Panicked => "panicked",
+        Self::LostLeadership => "lost_leadership",
+        Self::LeaseLost => "lease_lost",
+        Self::Busy => "busy",
+    },
+    all: [
+        Self::Config,
+        Self::Client,
+        Self::Transport,
+        Self::Status,
+        Self::Auth,
+        Self::Token,
+        Self::Decode,
+        Self::MissingField,
+        Self::Paging,
+        Self::Core,
+        Self::ReadFile,
+        Self::FileTooLarge,
+        Self::Io,
+        Self::InUse,
+        Self::Bind,
+        Self::BadCheckpoint,
+        Self::CorruptCheckpoint,
+        Self::CheckpointConflict,
+        Self::CheckpointAhead,
+        Self::Connect,
+        Self::Postgres,
+        Self::SqlServer,
+        Self::Timeout,
+        Self::Tls,
+        Self::Schema,
+        Self::Source,
+        Self::SourceMisconfigured,
+        Self::Checkpoint,
+        Self::Quarantine,
+        Self::AuthFailed,
+        Self::Unavailable,
+        Self::GroupDirectory,
+        Self::ActiveAlerts,
+        Self::MonitorState,
+        Self::Failed,
+        Self::Interrupted,
+        Self::Panicked,
+        Self::LostLeadership,
+        Self::LeaseLost,
+        Self::Busy,
+    ],
+    display: code
+);
+
 /// One problem in a configuration: where, the value found, and what is wrong.
 ///
 /// ```

@@ -103,7 +103,7 @@ mod docs_doctests {
 }
 
 // The public interface is:
-pub use error::{Error, ErrorCategory, ErrorKind, Location};
+pub use error::{Error, ErrorCategory, ErrorKind, Location, SideloaderErrorKind};
 pub use traits::{
     AlertSink, CallSink, CdrSource, Checkpoint, CheckpointStore, DeliveryOutcome,
     ExtensionDirectory, FailureKind, GroupDirectory, RawRecord, SourceRecord,

@@ -22,6 +22,7 @@ pub fn all_codes() -> Vec<(&'static str, Vec<&'static str>)> {
     vec![
         codes::<crate::ErrorKind>(),
         codes::<crate::ErrorCategory>(),
+        codes::<crate::SideloaderErrorKind>(),
         codes::<crate::call::SkipReason>(),
         codes::<crate::call::CallDirection>(),
         codes::<crate::call::InternalCalls>(),
@@ -42,7 +43,7 @@ mod tests {
     use crate::call::{CallDirection, InternalCalls, SkipReason};
     use crate::config::SourceKind;
     use crate::direction::{Direction, Rule};
-    use crate::error::{ErrorCategory, ErrorKind};
+    use crate::error::{ErrorCategory, ErrorKind, SideloaderErrorKind};
     use crate::groups::{GroupKind, ResolveReason};
     use crate::phone::{InvalidReason, NumberFormat};
     use crate::vocab::Vocabulary;
@@ -86,6 +87,7 @@ mod tests {
     #[test]
     fn every_vocabulary_round_trips() {
         round_trip::<ErrorKind>();
+        round_trip::<SideloaderErrorKind>();
         round_trip::<ErrorCategory>();
         round_trip::<SkipReason>();
         round_trip::<Direction>();
@@ -102,6 +104,7 @@ mod tests {
     #[test]
     fn display_is_the_code_where_documented() {
         displays_code::<ErrorKind>();
+        displays_code::<SideloaderErrorKind>();
         displays_code::<ErrorCategory>();
         displays_code::<Direction>();
         displays_code::<CallDirection>();

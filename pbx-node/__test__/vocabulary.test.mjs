@@ -15,6 +15,7 @@ const dts = readFileSync(new URL('../index.d.ts', import.meta.url), 'utf8')
 const TS_TYPE = {
   error_kind: 'ErrorKind',
   error_category: 'ErrorCategory',
+  sideloader_error_kind: 'SideloaderErrorKind',
   skip_reason: 'SkipCode',
   call_direction: 'CallDirection',
   internal_calls: 'InternalCalls',

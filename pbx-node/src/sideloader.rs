@@ -19,7 +19,7 @@ use crate::error::{PbxErrorInfo, rejection, throw};
 fn sideloader_error(e: &SideloaderError) -> PbxErrorInfo {
     match e {
         SideloaderError::Core { source, .. } => PbxErrorInfo::from(source),
-        e => PbxErrorInfo::binding(e.category().code(), e.kind(), e.to_string()),
+        e => PbxErrorInfo::binding(e.category().code(), e.kind().code(), e.to_string()),
     }
 }
 

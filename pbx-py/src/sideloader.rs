@@ -27,7 +27,7 @@ fn to_py(py: Python<'_>, e: SideloaderError) -> PyErr {
     };
     let obj = err.value(py);
     let set = obj
-        .setattr("kind", e.kind())
+        .setattr("kind", e.kind().code())
         .and_then(|()| obj.setattr("code", e.category().code()))
         .and_then(|()| match err.is_instance_of::<ConfigError>(py) {
             true => obj.setattr("issues", Vec::<Py<PyAny>>::new()),

@@ -52,6 +52,7 @@ def test_the_core_lists_every_vocabulary() -> None:
         "invalid_reason",
         "number_format",
         "resolve_reason",
+        "sideloader_error_kind",
         "skip_reason",
         "source.kind",
     }
@@ -68,6 +69,7 @@ def test_the_core_lists_every_vocabulary() -> None:
         ("number_format", "NumberFormat"),
         ("source.kind", "SourceKind"),
         ("hours_state", "HoursReason"),
+        ("sideloader_error_kind", "SideloaderErrorKind"),
     ],
 )
 def test_the_stubs_list_exactly_the_core_codes(vocabulary: str, alias: str) -> None:

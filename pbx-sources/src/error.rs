@@ -24,7 +24,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// let e = pbx_sources::Error::Status { op: "GET /api/health".into(), status: 503, body: "down".into() };
 /// assert_eq!(e.to_string(), "GET /api/health: unexpected HTTP 503: down");
 /// assert!(e.is_transient());
-/// assert_eq!(e.kind(), "status");
+/// assert_eq!(e.kind().code(), "status");
 /// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -603,8 +603,8 @@ impl Error {
         if self.is_config() { 2 } else { 1 }
     }
 
-    /// A stable name for the kind of error, in `snake_case`: the `kind` the Node and Python
-    /// bindings give. What the sideloader runtime returns is one of `config`, `failed`,
+    /// The kind of error, from pbx-core's vocabulary ([`pbx_core::SideloaderErrorKind`]; its
+    /// `code()` is the `snake_case` name the Node and Python bindings give as `kind`). What the sideloader runtime returns is one of `config`, `failed`,
     /// `interrupted`, `lost_leadership`, and for a delivery that stopped `source`,
     /// `checkpoint`, `quarantine`, `auth_failed`, `unavailable` (the call API or the file sink
     /// kept failing). The adapters' own errors have their own names (`transport`, `status`,
@@ -617,60 +617,61 @@ impl Error {
     ///     part: "source",
     ///     source: Box::new(Error::WrongSourceKind { expected: "a directory source", kind: "File".into() }),
     /// };
-    /// assert_eq!(e.kind(), "config");
-    /// assert_eq!(Error::AuthFailed { status: 401 }.kind(), "auth_failed");
+    /// assert_eq!(e.kind(), pbx_core::SideloaderErrorKind::Config);
+    /// assert_eq!(Error::AuthFailed { status: 401 }.kind().code(), "auth_failed");
     /// ```
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> pbx_core::SideloaderErrorKind {
+        use pbx_core::SideloaderErrorKind as K;
         match self {
             Error::Config { .. }
             | Error::ConnectionString { .. }
             | Error::Setting { .. }
             | Error::WrongSourceKind { .. }
-            | Error::Setup { .. } => "config",
+            | Error::Setup { .. } => K::Config,
             #[cfg(any(feature = "http", feature = "xapi"))]
-            Error::Client { .. } => "client",
-            Error::Transport { .. } => "transport",
-            Error::Status { .. } => "status",
-            Error::Auth { .. } => "auth",
-            Error::Token { .. } => "token",
+            Error::Client { .. } => K::Client,
+            Error::Transport { .. } => K::Transport,
+            Error::Status { .. } => K::Status,
+            Error::Auth { .. } => K::Auth,
+            Error::Token { .. } => K::Token,
             #[cfg(any(feature = "http", feature = "xapi"))]
-            Error::Decode { .. } => "decode",
-            Error::MissingField { .. } => "missing_field",
-            Error::Paging { .. } => "paging",
-            Error::Core { .. } => "core",
-            Error::ReadFile { .. } => "read_file",
-            Error::FileTooLarge { .. } => "file_too_large",
-            Error::Io { .. } => "io",
-            Error::InUse { .. } => "in_use",
-            Error::Bind { .. } => "bind",
-            Error::BadCheckpoint { .. } => "bad_checkpoint",
-            Error::CorruptCheckpoint { .. } => "corrupt_checkpoint",
-            Error::CheckpointConflict { .. } => "checkpoint_conflict",
-            Error::CheckpointAhead { .. } => "checkpoint_ahead",
-            Error::Connect { .. } => "connect",
+            Error::Decode { .. } => K::Decode,
+            Error::MissingField { .. } => K::MissingField,
+            Error::Paging { .. } => K::Paging,
+            Error::Core { .. } => K::Core,
+            Error::ReadFile { .. } => K::ReadFile,
+            Error::FileTooLarge { .. } => K::FileTooLarge,
+            Error::Io { .. } => K::Io,
+            Error::InUse { .. } => K::InUse,
+            Error::Bind { .. } => K::Bind,
+            Error::BadCheckpoint { .. } => K::BadCheckpoint,
+            Error::CorruptCheckpoint { .. } => K::CorruptCheckpoint,
+            Error::CheckpointConflict { .. } => K::CheckpointConflict,
+            Error::CheckpointAhead { .. } => K::CheckpointAhead,
+            Error::Connect { .. } => K::Connect,
             #[cfg(feature = "postgres")]
-            Error::Postgres { .. } => "postgres",
+            Error::Postgres { .. } => K::Postgres,
             #[cfg(feature = "mssql")]
-            Error::SqlServer { .. } => "sql_server",
-            Error::Timeout { .. } => "timeout",
+            Error::SqlServer { .. } => K::SqlServer,
+            Error::Timeout { .. } => K::Timeout,
             #[cfg(feature = "postgres")]
-            Error::Tls { .. } => "tls",
-            Error::Schema { .. } => "schema",
-            Error::Source { .. } => "source",
-            Error::SourceMisconfigured { .. } => "source_misconfigured",
-            Error::Checkpoint { .. } => "checkpoint",
-            Error::Quarantine { .. } => "quarantine",
-            Error::AuthFailed { .. } => "auth_failed",
-            Error::Unavailable { .. } => "unavailable",
-            Error::GroupDirectory { .. } => "group_directory",
-            Error::ActiveAlerts { .. } => "active_alerts",
-            Error::MonitorState { .. } => "monitor_state",
-            Error::Failed { .. } => "failed",
-            Error::Interrupted { .. } => "interrupted",
-            Error::Panicked { .. } => "panicked",
-            Error::LostLeadership { .. } => "lost_leadership",
-            Error::LeaseLost { .. } => "lease_lost",
-            Error::Busy => "busy",
+            Error::Tls { .. } => K::Tls,
+            Error::Schema { .. } => K::Schema,
+            Error::Source { .. } => K::Source,
+            Error::SourceMisconfigured { .. } => K::SourceMisconfigured,
+            Error::Checkpoint { .. } => K::Checkpoint,
+            Error::Quarantine { .. } => K::Quarantine,
+            Error::AuthFailed { .. } => K::AuthFailed,
+            Error::Unavailable { .. } => K::Unavailable,
+            Error::GroupDirectory { .. } => K::GroupDirectory,
+            Error::ActiveAlerts { .. } => K::ActiveAlerts,
+            Error::MonitorState { .. } => K::MonitorState,
+            Error::Failed { .. } => K::Failed,
+            Error::Interrupted { .. } => K::Interrupted,
+            Error::Panicked { .. } => K::Panicked,
+            Error::LostLeadership { .. } => K::LostLeadership,
+            Error::LeaseLost { .. } => K::LeaseLost,
+            Error::Busy => K::Busy,
         }
     }
 
@@ -791,7 +792,7 @@ mod tests {
             ),
         ];
         for (e, kind, code) in cases {
-            assert_eq!(e.kind(), kind, "{e}");
+            assert_eq!(e.kind().code(), kind, "{e}");
             assert_eq!(e.exit_code(), code, "{e}");
         }
     }
@@ -878,7 +879,7 @@ mod tests {
             "checkpoint `cdr` in table \"pbx_checkpoint\" is corrupt (empty); fix or remove it deliberately"
         );
         assert!(!row.is_transient());
-        assert_eq!(row.kind(), "corrupt_checkpoint");
+        assert_eq!(row.kind().code(), "corrupt_checkpoint");
     }
 
     impl Error {

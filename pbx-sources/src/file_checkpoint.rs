@@ -61,7 +61,7 @@ impl FileCheckpointStore {
     /// use pbx_sources::file_checkpoint::FileCheckpointStore;
     /// let first = FileCheckpointStore::new(dir.join("checkpoint.json")).locked().unwrap();
     /// let second = FileCheckpointStore::new(dir.join("checkpoint.json")).locked();
-    /// assert_eq!(second.unwrap_err().kind(), "in_use");
+    /// assert_eq!(second.unwrap_err().kind().code(), "in_use");
     /// # drop(first);
     /// # std::fs::remove_dir_all(dir).unwrap();
     /// ```

@@ -45,7 +45,7 @@ pub fn lock_path(path: &Path) -> PathBuf {
 /// let file = dir.join("checkpoint.json");
 /// let held = pbx_sources::file_lock::lock_exclusive(&file, "checkpoint file").unwrap();
 /// let err = pbx_sources::file_lock::lock_exclusive(&file, "checkpoint file").unwrap_err();
-/// assert_eq!(err.kind(), "in_use");
+/// assert_eq!(err.kind().code(), "in_use");
 /// assert!(err.to_string().contains("is in use by another process"), "{err}");
 /// drop(held);
 /// pbx_sources::file_lock::lock_exclusive(&file, "checkpoint file").unwrap();

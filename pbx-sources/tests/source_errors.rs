@@ -128,7 +128,7 @@ fn assert_misconfigured(err: &Error, problem: Problem, setting: &str, says: &str
     assert_eq!(diagnosis.problem(), problem, "{err}");
     assert_eq!(diagnosis.setting(), setting);
     assert!(err.is_config() && err.exit_code() == 2, "{err}");
-    assert_eq!(err.kind(), "source_misconfigured");
+    assert_eq!(err.kind().code(), "source_misconfigured");
     let text = err.to_string();
     assert!(text.contains(&format!("`{setting}`")), "{text}");
     assert!(text.contains(says), "{text}");

@@ -456,7 +456,7 @@ mod tests {
         let path = dir.join("quarantine.jsonl");
         let first = FileQuarantine::new(&path).locked().unwrap();
         let err = FileQuarantine::new(&path).locked().unwrap_err();
-        assert_eq!(err.kind(), "in_use");
+        assert_eq!(err.kind().code(), "in_use");
         drop(first);
         FileQuarantine::new(&path).locked().unwrap();
         std::fs::remove_dir_all(dir).unwrap();

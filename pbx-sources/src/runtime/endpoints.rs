@@ -262,7 +262,7 @@ async fn explain(
             .into_response(),
         Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,
-            axum::Json(serde_json::json!({"error": e.to_string(), "kind": e.kind()})),
+            axum::Json(serde_json::json!({"error": e.to_string(), "kind": e.kind().code()})),
         )
             .into_response(),
     }

@@ -255,7 +255,7 @@ impl XapiClient {
     fn count<T>(&self, result: Result<T, Error>) -> Result<T, Error> {
         let outcome = match &result {
             Ok(_) => "ok",
-            Err(e) => e.kind(),
+            Err(e) => e.kind().code(),
         };
         *self
             .requests
