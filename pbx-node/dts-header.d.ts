@@ -135,3 +135,319 @@ export interface BackfillSummary extends SideloaderSummary {
   /** How long it ran, in seconds. */
   elapsedSecs: number
 }
+
+// The plain objects the binding serializes from serde views (pbx-core's own where it has one, see
+// `Js` in src/lib.rs), declared by hand as napi declared them before.
+
+/** A pbx error as data (what a thrown error carries; also used for one bad line of a batch). */
+export interface PbxErrorInfo {
+  /**
+   * Stable code: `PBX_PARSE_ERROR`, `PBX_INVALID_CALL`, `PBX_CONFIG_ERROR`,
+   * `PBX_INVALID_ARGUMENT` (pbx-core's error categories), `PBX_IO_ERROR`, `PBX_SYNC_ERROR` or
+   * `PBX_INVALID_STATE`.
+   */
+  code: string
+  /**
+   * The pbx-core error kind's code, as the Python binding's `kind` (`invalid_value`,
+   * `invalid_column`, `field_count`, `empty_line`, `invalid_config`, …).
+   */
+  kind: string
+  /** The whole message, saying what and where. */
+  message: string
+  /** The 1-based line, for errors about a text line. */
+  line?: number
+  /** The database row id, for errors about a row. */
+  row?: string
+  /** The CDR field (or column) the error is about. */
+  field?: string
+  /** The raw value the error is about. */
+  value?: string
+  /** The setting the error is about (`PBX_INVALID_ARGUMENT`). */
+  setting?: string
+  /** Every problem of a configuration (`PBX_CONFIG_ERROR`). */
+  issues?: Array<ConfigIssue>
+}
+
+/** One problem in a configuration. */
+export interface ConfigIssue {
+  /** Where: `call_api.base_url`, `business_hours.monday[1]`, … */
+  path: string
+  /** The value found, when there is one. */
+  value?: string
+  /** What is wrong, phrased to follow the value. */
+  message: string
+}
+
+/** The call API's `PbxCallRequest`: `JSON.stringify` of it is exactly the request body. */
+export interface CallRequest {
+  /** The other party's number (E.164 for an external number). */
+  phoneNumber: string
+  /** Talk time in whole seconds; 0 when unanswered. */
+  callDuration: number
+  /** The extension that owns the call. */
+  callOwnerExtension: string
+  /** That extension's user email. */
+  callOwnerEmail: string
+  /** `INBOUND` or `OUTBOUND`. */
+  callDirection: CallDirection
+  /** Call start, RFC 3339 in the PBX's timezone, milliseconds, with offset. */
+  timestamp: string
+  /** The idempotency key. */
+  pbxCallId: string
+}
+
+/** A skipped call: the stable reason and the message. */
+export interface Skip {
+  /** Stable code: pbx-core's `SkipReason` code. */
+  reason: SkipCode
+  /** In words, e.g. `internal call (internal calls are not sent)`. */
+  message: string
+  /** The extension, for `NO_OWNER_EMAIL`. */
+  extension?: string
+}
+
+/** The result of mapping one record: exactly one of `call` and `skipped`. */
+export interface MapResult {
+  /** The call to deliver. */
+  call?: CallRequest
+  /** Why the call is not delivered. */
+  skipped?: Skip
+}
+
+/**
+ * The outcome for one line of `mapLines`: exactly one of `call`, `skipped`, `error`
+ * (the shape `pbx-convert` prints).
+ */
+export interface LineOutcome {
+  /** The 1-based line number. */
+  line: number
+  /** The call to deliver. */
+  call?: CallRequest
+  /** Why the call is not delivered. */
+  skipped?: Skip
+  /** Why the line could not be read or mapped. */
+  error?: PbxErrorInfo
+}
+
+/** Every field of a `Cdr` as a plain object (party numbers as 3CX writes them, e.g. `Ext.101`). */
+export interface CdrFields {
+  /** `historyid` without its `Call ` prefix. */
+  historyId?: string
+  /** `callid`. */
+  callId?: string
+  /** `duration` in seconds (fractions kept); `undefined` when unanswered. */
+  durationSeconds?: number
+  /** `time-start` (UTC). */
+  timeStart?: Date
+  /** `time-answered` (UTC). */
+  timeAnswered?: Date
+  /** `time-end` (UTC). */
+  timeEnd?: Date
+  /** `reason-terminated` (v16 spelling, e.g. `TerminatedBySrc`). */
+  reasonTerminated?: string
+  /** `from-no`. */
+  fromNo?: string
+  /** `to-no`. */
+  toNo?: string
+  /** `from-dn`. */
+  fromDn?: string
+  /** `to-dn`. */
+  toDn?: string
+  /** `dial-no`. */
+  dialNo?: string
+  /** `reason-changed`. */
+  reasonChanged?: string
+  /** `final-number`. */
+  finalNumber?: string
+  /** `final-dn`. */
+  finalDn?: string
+  /** `bill-code`. */
+  billCode?: string
+  /** `bill-rate`. */
+  billRate?: string
+  /** `bill-cost`. */
+  billCost?: string
+  /** `bill-name`. */
+  billName?: string
+  /** `chain`: every endpoint, in order. */
+  chain: Array<string>
+  /** `from-type` (v16 spelling: `Line`, `Extension`, `Queue`, …). */
+  fromType?: string
+  /** `to-type`. */
+  toType?: string
+  /** `final-type`. */
+  finalType?: string
+  /** `from-dispname`. */
+  fromDispname?: string
+  /** `to-dispname`. */
+  toDispname?: string
+  /** `final-dispname`. */
+  finalDispname?: string
+  /** `missed-queue-calls`. */
+  missedQueueCalls?: string
+}
+
+/** The outcome of classifying one call. */
+export interface Classification {
+  /** The direction: pbx-core's `Direction` code. */
+  direction: CallDirectionKind
+  /** The rule that decided it: pbx-core's `Rule` code. */
+  rule: DirectionRule
+  /** The same code as `rule` (the Python binding's `rule_code`). */
+  ruleCode: DirectionRule
+  /** The rule, in words. */
+  explanation: string
+  /** The extension that owns the call (inbound: who answered; otherwise: the caller). */
+  owner?: string
+  /** The other party as the record has it (an extension as its digits: `106`). */
+  counterpart?: string
+}
+
+/** A normalized number: `kind` says which fields are set. */
+export interface NormalizedNumber {
+  /**
+   * `e164` (an external number), `internal` (an extension), `anonymous` (withheld or
+   * blank) or `invalid`.
+   */
+  kind: 'e164' | 'internal' | 'anonymous' | 'invalid'
+  /** The number (`e164`, in the requested format) or the extension (`internal`). */
+  value?: string
+  /** An extension written after an external number (`ext. 12`), digits only. */
+  extension?: string
+  /** The input (`invalid`). */
+  raw?: string
+  /**
+   * Why it is invalid: pbx-core's `InvalidReason` code (`not_a_party`, `not_a_number`,
+   * `invalid_country_code`, `too_short`, `too_long`, `invalid_length`).
+   */
+  reason?: InvalidReason
+}
+
+/** The call API's `POST /api/alerts/call-groups` body. */
+export interface AlertRequest {
+  /** The group's id. */
+  callGroupId: string
+  /** The group's name. */
+  callGroupName: string
+  /** `NO_ASSIGNED_USERS` or `NO_AVAILABLE_USERS`. */
+  alertType: string
+  /** The message. */
+  alertMessage: string
+}
+
+/** What to do: post an alert (`open`) or resolve one (`resolve`). */
+export interface GroupAction {
+  /** `open` or `resolve` (pbx-core's `AlertAction` codes). */
+  action: AlertActionCode
+  /** The group's id. */
+  groupId: string
+  /** The alert's type. */
+  alertType: string
+  /** For `open`: the request to post. */
+  request?: AlertRequest
+  /**
+   * For `resolve`: the backend's alert id, when known (else find it among the active
+   * alerts by group id).
+   */
+  alertId?: string
+  /**
+   * For `resolve`: pbx-core's `ResolveReason` code (`staffed`, `closed`, `excluded` or
+   * `gone`).
+   */
+  reason?: ResolveReason
+  /**
+   * For `resolve`: the alert being resolved, as the monitor state holds it (pass it to
+   * `alertResolveFailed` when the resolve could not be delivered).
+   */
+  alert?: Record<string, unknown>
+}
+
+/** The result of one check: the actions and the monitor state to keep for the next check. */
+export interface GroupEvaluation {
+  /** What to do, in order. */
+  actions: Array<GroupAction>
+  /** The new state (JSON-serializable; store it to survive restarts). */
+  state: Record<string, unknown>
+}
+
+/** What [`record_opened_alert`] returns. */
+export interface RecordedOpen {
+  /** The new monitor state. */
+  state: Record<string, unknown>
+  /**
+   * Whether the backend's answer is the group's own alert (same `callGroupId` and
+   * `alertType`), whose id is now recorded. `false`: the open is undone (the next check
+   * posts again) — never resolve that alert.
+   */
+  accepted: boolean
+}
+
+/** The call-logger API settings (the token is not here: see `Config.callApiToken()`). */
+export interface CallApiSettings {
+  /** `http(s)://host:port`. */
+  baseUrl: string
+  /** Whether a bearer token is configured. */
+  hasToken: boolean
+  /** Per-request timeout in seconds. */
+  timeoutSecs: number
+  /** Calls in flight at once. */
+  concurrency: number
+  /** Attempts per call before giving up for the round. */
+  maxAttempts: number
+  /** Skip TLS verification. */
+  insecureSkipTlsVerify: boolean
+}
+
+/** The 3CX XAPI settings (the secret is not here: see `Config.xapiClientSecret()`). */
+export interface XapiSettings {
+  /** `https://pbx.example.com`. */
+  baseUrl: string
+  /** Client id. */
+  clientId: string
+  /** Refresh interval in seconds. */
+  refreshSecs: number
+  /** Skip TLS verification. */
+  insecureSkipTlsVerify: boolean
+}
+
+/** Call-group monitoring settings. */
+export interface GroupSettings {
+  /** Whether to monitor. */
+  enabled: boolean
+  /** Check interval in seconds. */
+  intervalSecs: number
+  /** Consecutive failing checks before an alert opens. */
+  debounce: number
+  /** Only these group ids (empty: all). */
+  include: Array<string>
+  /** Never these group ids. */
+  exclude: Array<string>
+  /** Groups with their own hours (`BusinessHours.fromConfigGroup`). */
+  groupsWithOwnHours: Array<string>
+}
+
+/** Open or closed at an instant, and why. */
+export interface HoursStatus {
+  /** Whether the office is open. */
+  open: boolean
+  /**
+   * Why: pbx-core's `HoursState` code — `interval`, `extra_opening`, `always` when open;
+   * `outside_hours`, `holiday`, `extra_closure`, `break`, `never` when closed.
+   */
+  reason: HoursReason
+  /** The holiday's or closure's name, when that is the reason. */
+  name?: string
+}
+
+/**
+ * A person behind an extension (the Python binding's `User`; `ExtensionUser` is this
+ * type's former name, kept as a type alias).
+ */
+export interface User {
+  /** The extension, e.g. `"101"`. */
+  extension: string
+  /** The user's email. */
+  email: string
+  /** Display name, when known. */
+  name?: string
+}

@@ -108,16 +108,75 @@ fn is_plain_object(value: &Unknown<'_>) -> bool {
         && class_name(value).is_none()
 }
 
-impl<'v> FromArg<'v> for String {
-    fn expected() -> String {
-        "a string".to_owned()
-    }
+/// [`FromArg`] for types napi reads once the JS value passes a check: `Type: "what it must
+/// be", |value| accepted, |napi's reason| what it is instead;`.
+macro_rules! checked_args {
+    ($($ty:ty: $words:literal, |$v:ident| $accepts:expr, |$e:ident| $got:expr;)*) => {$(
+        impl<'v> FromArg<'v> for $ty {
+            fn expected() -> String {
+                $words.to_owned()
+            }
 
-    fn from_arg(value: Unknown<'v>) -> std::result::Result<Self, String> {
-        if !is_type(&value, ValueType::String) {
-            return Err(type_words(&value));
+            fn from_arg($v: Unknown<'v>) -> std::result::Result<Self, String> {
+                if !$accepts {
+                    return Err(type_words(&$v));
+                }
+                <$ty>::from_unknown($v).map_err(|$e| $got)
+            }
         }
-        String::from_unknown(value).map_err(|e| e.reason)
+    )*};
+}
+
+checked_args! {
+    String: "a string", |v| is_type(&v, ValueType::String), |e| e.reason;
+    // An object whose every value is a string (variables for `${VAR}`).
+    HashMap<String, String>: "an object of strings", |v| is_plain_object(&v),
+        |_e| "an object holding a value that is not a string".to_owned();
+    // A `Date` (whether its time is valid is checked where it is used).
+    JsDate<'v>: "a Date", |v| is_type(&v, ValueType::Object) && v.is_date().unwrap_or(false),
+        |e| e.reason;
+    Buffer: "a Buffer", |v| v.is_buffer().unwrap_or(false), |e| e.reason;
+    // A plain JSON object (`Record<string, unknown>`: a monitor state, an XAPI document, an
+    // extension map) and a JSON array (`Array<Record<string, unknown>>`).
+    JsonObject: "an object", |v| is_plain_object(&v),
+        |e| format!("an object that is not JSON ({})", e.reason);
+    JsonArray: "an array", |v| v.is_array().unwrap_or(false),
+        |e| format!("an array that is not JSON ({})", e.reason);
+    // `#[napi(object)]` types: a plain object whose fields napi converts; a field of the wrong
+    // type names the field.
+    crate::phone::NumberOptions: "an object {defaultRegion, format, extensions}",
+        |v| is_plain_object(&v), |e| does_not_fit(e);
+    crate::cdr::CdrParserOptions: "an object {maxLineLength}", |v| is_plain_object(&v),
+        |e| does_not_fit(e);
+    crate::call::MapperOptions: "an object of mapper options", |v| is_plain_object(&v),
+        |e| does_not_fit(e);
+    crate::direction::DirectionPolicy: "a direction policy object", |v| is_plain_object(&v),
+        |e| does_not_fit(e);
+    crate::groups::MonitorOptions: "an object {debounce, include, exclude}",
+        |v| is_plain_object(&v), |e| does_not_fit(e);
+    crate::groups::CallGroup: "a call group object {id, name, kind, members}",
+        |v| is_plain_object(&v), |e| does_not_fit(e);
+}
+
+fn does_not_fit(e: Error) -> String {
+    format!("an object that does not fit ({})", e.reason)
+}
+
+/// A plain JSON object, read as [`checked_args`] says.
+pub(crate) struct JsonObject(pub(crate) serde_json::Value);
+
+/// A JSON array, read as [`checked_args`] says.
+pub(crate) struct JsonArray(pub(crate) serde_json::Value);
+
+impl FromNapiValue for JsonObject {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
+        unsafe { serde_json::Value::from_napi_value(env, value) }.map(JsonObject)
+    }
+}
+
+impl FromNapiValue for JsonArray {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
+        unsafe { serde_json::Value::from_napi_value(env, value) }.map(JsonArray)
     }
 }
 
@@ -175,49 +234,6 @@ impl<'v, T: FromArg<'v>> FromArg<'v> for Vec<T> {
                 T::from_arg(element).map_err(|got| format!("an array holding {got} at index {i}"))
             })
             .collect()
-    }
-}
-
-/// An object whose every value is a string (variables for `${VAR}`).
-impl<'v> FromArg<'v> for HashMap<String, String> {
-    fn expected() -> String {
-        "an object of strings".to_owned()
-    }
-
-    fn from_arg(value: Unknown<'v>) -> std::result::Result<Self, String> {
-        if !is_plain_object(&value) {
-            return Err(type_words(&value));
-        }
-        HashMap::<String, String>::from_unknown(value)
-            .map_err(|_| "an object holding a value that is not a string".to_owned())
-    }
-}
-
-/// A `Date` (whether its time is valid is checked where it is used).
-impl<'v> FromArg<'v> for JsDate<'v> {
-    fn expected() -> String {
-        "a Date".to_owned()
-    }
-
-    fn from_arg(value: Unknown<'v>) -> std::result::Result<Self, String> {
-        if !is_type(&value, ValueType::Object) || !value.is_date().unwrap_or(false) {
-            return Err(type_words(&value));
-        }
-        JsDate::from_unknown(value).map_err(|e| e.reason)
-    }
-}
-
-/// A `Buffer`.
-impl<'v> FromArg<'v> for Buffer {
-    fn expected() -> String {
-        "a Buffer".to_owned()
-    }
-
-    fn from_arg(value: Unknown<'v>) -> std::result::Result<Self, String> {
-        if !value.is_buffer().unwrap_or(false) {
-            return Err(type_words(&value));
-        }
-        Buffer::from_unknown(value).map_err(|e| e.reason)
     }
 }
 
@@ -291,69 +307,3 @@ impl<'v, A: FromArg<'v>, B: FromArg<'v>, C: FromArg<'v>> FromArg<'v> for Either3
             .map_err(|c| closest(&value, [a, b, c]))
     }
 }
-
-/// A plain JSON object (`Record<string, unknown>`: a monitor state, an XAPI document, an
-/// extension map).
-pub(crate) struct JsonObject(pub(crate) serde_json::Value);
-
-impl<'v> FromArg<'v> for JsonObject {
-    fn expected() -> String {
-        "an object".to_owned()
-    }
-
-    fn from_arg(value: Unknown<'v>) -> std::result::Result<Self, String> {
-        if !is_plain_object(&value) {
-            return Err(type_words(&value));
-        }
-        serde_json::Value::from_unknown(value)
-            .map(JsonObject)
-            .map_err(|e| format!("an object that is not JSON ({})", e.reason))
-    }
-}
-
-/// A JSON array (`Array<Record<string, unknown>>`).
-pub(crate) struct JsonArray(pub(crate) serde_json::Value);
-
-impl<'v> FromArg<'v> for JsonArray {
-    fn expected() -> String {
-        "an array".to_owned()
-    }
-
-    fn from_arg(value: Unknown<'v>) -> std::result::Result<Self, String> {
-        if !value.is_array().unwrap_or(false) {
-            return Err(type_words(&value));
-        }
-        serde_json::Value::from_unknown(value)
-            .map(JsonArray)
-            .map_err(|e| format!("an array that is not JSON ({})", e.reason))
-    }
-}
-
-/// [`FromArg`] for `#[napi(object)]` types: a plain object whose fields napi converts; a
-/// field of the wrong type names the field.
-macro_rules! object_args {
-    ($($ty:ty => $words:literal),* $(,)?) => {$(
-        impl<'v> $crate::args::FromArg<'v> for $ty {
-            fn expected() -> String {
-                $words.to_owned()
-            }
-
-            fn from_arg(value: Unknown<'v>) -> std::result::Result<Self, String> {
-                if !is_plain_object(&value) {
-                    return Err(type_words(&value));
-                }
-                <$ty>::from_unknown(value)
-                    .map_err(|e| format!("an object that does not fit ({})", e.reason))
-            }
-        }
-    )*};
-}
-
-object_args!(
-    crate::phone::NumberOptions => "an object {defaultRegion, format, extensions}",
-    crate::cdr::CdrParserOptions => "an object {maxLineLength}",
-    crate::call::MapperOptions => "an object of mapper options",
-    crate::direction::DirectionPolicy => "a direction policy object",
-    crate::groups::MonitorOptions => "an object {debounce, include, exclude}",
-    crate::groups::CallGroup => "a call group object {id, name, kind, members}",
-);

@@ -1,13 +1,17 @@
 //! `pbx_core::call`: `CallMapper`, `toCallRequest` and the batch path `mapLines` (the same
 //! names as the Python binding's `CallMapper`, `to_call_request`, `map_lines`).
 
+use std::borrow::Cow;
+
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use pbx_core::Location;
 use pbx_core::call::{self as core, InternalCalls, Mapped, SkipReason};
 use pbx_core::cdr_json::LineWriter;
 use pbx_core::phone::{NumberFormat, Region};
+use serde::Serialize;
 
+use crate::Js;
 use crate::args::{arg, opt_arg};
 use crate::cdr::{Cdr, CdrParser, Lines, line_no};
 use crate::config::Config;
@@ -15,59 +19,47 @@ use crate::direction::{self, Classification, DirectionPolicy};
 use crate::error::{OrThrow, PbxErrorInfo};
 use crate::extensions::ExtensionMap;
 
-/// The call API's `PbxCallRequest`: `JSON.stringify` of it is exactly the request body.
-#[napi(object)]
-pub struct CallRequest {
-    /// The other party's number (E.164 for an external number).
-    pub phone_number: String,
-    /// Talk time in whole seconds; 0 when unanswered.
-    pub call_duration: i64,
-    /// The extension that owns the call.
-    pub call_owner_extension: String,
-    /// That extension's user email.
-    pub call_owner_email: String,
-    /// `INBOUND` or `OUTBOUND`.
-    #[napi(ts_type = "CallDirection")]
-    pub call_direction: String,
-    /// Call start, RFC 3339 in the PBX's timezone, milliseconds, with offset.
-    pub timestamp: String,
-    /// The idempotency key.
-    pub pbx_call_id: String,
+/// `MapResult` (without `line`) and `LineOutcome`: exactly one of `call` (pbx-core's
+/// `CallRequest`, its JSON), `skipped`, `error`.
+#[derive(Serialize)]
+pub struct Outcome {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    call: Option<core::CallRequest>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    skipped: Option<Skip>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<PbxErrorInfo>,
 }
 
-/// A skipped call: the stable reason and the message.
-#[napi(object)]
-pub struct Skip {
-    /// Stable code: pbx-core's `SkipReason` code.
-    #[napi(ts_type = "SkipCode")]
-    pub reason: String,
-    /// In words, e.g. `internal call (internal calls are not sent)`.
-    pub message: String,
-    /// The extension, for `NO_OWNER_EMAIL`.
-    pub extension: Option<String>,
+/// `Skip`: the `SkipReason`'s code, its words, and the extension of `NO_OWNER_EMAIL`.
+#[derive(Serialize)]
+struct Skip {
+    reason: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    extension: Option<String>,
 }
 
-/// The result of mapping one record: exactly one of `call` and `skipped`.
-#[napi(object)]
-pub struct MapResult {
-    /// The call to deliver.
-    pub call: Option<CallRequest>,
-    /// Why the call is not delivered.
-    pub skipped: Option<Skip>,
-}
-
-/// The outcome for one line of `mapLines`: exactly one of `call`, `skipped`, `error`
-/// (the shape `pbx-convert` prints).
-#[napi(object)]
-pub struct LineOutcome {
-    /// The 1-based line number.
-    pub line: i64,
-    /// The call to deliver.
-    pub call: Option<CallRequest>,
-    /// Why the call is not delivered.
-    pub skipped: Option<Skip>,
-    /// Why the line could not be read or mapped.
-    pub error: Option<PbxErrorInfo>,
+impl Outcome {
+    fn of(line: Option<u64>, result: std::result::Result<Mapped, pbx_core::Error>) -> Self {
+        let (mapped, error) = match result {
+            Ok(m) => (Some(m), None),
+            Err(e) => (None, Some(PbxErrorInfo::from(&e))),
+        };
+        let skip = |r: &SkipReason| Skip {
+            reason: r.code(),
+            message: r.to_string(),
+            extension: r.extension().map(str::to_owned),
+        };
+        Outcome {
+            line: line.map(line_no),
+            call: mapped.as_ref().and_then(Mapped::call).cloned(),
+            skipped: mapped.as_ref().and_then(Mapped::skip_reason).map(skip),
+            error,
+        }
+    }
 }
 
 /// Settings of a `CallMapper`; a missing field keeps pbx-core's default.
@@ -91,79 +83,23 @@ pub struct MapperOptions {
     pub direction: Option<DirectionPolicy>,
 }
 
-fn to_call(c: &core::CallRequest) -> CallRequest {
-    CallRequest {
-        phone_number: c.phone_number.clone(),
-        call_duration: i64::try_from(c.call_duration).unwrap_or(i64::MAX),
-        call_owner_extension: c.call_owner_extension.clone(),
-        call_owner_email: c.call_owner_email.clone(),
-        call_direction: c.call_direction.code().to_owned(),
-        timestamp: c.timestamp.clone(),
-        pbx_call_id: c.pbx_call_id.clone(),
-    }
-}
-
-fn to_skip(r: &SkipReason) -> Skip {
-    Skip {
-        reason: r.code().to_owned(),
-        message: r.to_string(),
-        extension: r.extension().map(str::to_owned),
-    }
-}
-
-fn to_result(m: &Mapped) -> MapResult {
-    MapResult {
-        call: m.call().map(to_call),
-        skipped: m.skip_reason().map(to_skip),
-    }
-}
-
-type LineResults = Vec<(u64, std::result::Result<Mapped, pbx_core::Error>)>;
-
-fn to_outcomes(results: LineResults) -> Vec<LineOutcome> {
-    results
-        .into_iter()
-        .map(|(n, r)| {
-            let mut out = LineOutcome {
-                line: line_no(n),
-                call: None,
-                skipped: None,
-                error: None,
-            };
-            match r {
-                Ok(m) => {
-                    let m = to_result(&m);
-                    out.call = m.call;
-                    out.skipped = m.skipped;
-                }
-                Err(e) => out.error = Some(PbxErrorInfo::from(&e)),
-            }
-            out
-        })
-        .collect()
-}
-
-fn run_map_lines(
+fn map_lines_of(
     parser: &pbx_core::cdr::CdrParser,
     mapper: &core::CallMapper,
     lines: &Lines,
-) -> LineResults {
-    lines
-        .parse(parser)
-        .into_iter()
-        .map(|(n, r)| {
-            let mapped = r
-                .and_then(|cdr| mapper.map(&cdr))
-                .map_err(|e| e.located(Location::Line(n)));
-            (n, mapped)
-        })
-        .collect()
+) -> Vec<Outcome> {
+    let map = |(n, r): (u64, std::result::Result<_, _>)| {
+        let mapped = r
+            .and_then(|cdr| mapper.map(&cdr))
+            .map_err(|e| e.located(Location::Line(n)));
+        Outcome::of(Some(n), mapped)
+    };
+    lines.parse(parser).into_iter().map(map).collect()
 }
 
-/// The bulk form of `mapLines`: one JSON array with one object per line — `line` and one of
-/// `call`, `skipped` (the reason in words) or `error` (`field`, `value`, `message`), the objects
-/// `pbx-convert` prints — written in Rust without building any JS object.
-fn run_map_lines_json(
+/// The objects `pbx-convert` prints, as the text of one JSON array, written in Rust without
+/// building any JS object.
+fn map_lines_json_of(
     parser: &pbx_core::cdr::CdrParser,
     mapper: &core::CallMapper,
     lines: &Lines,
@@ -171,6 +107,28 @@ fn run_map_lines_json(
     let out = LineWriter::new(parser, mapper).write_array(lines.numbered());
     // serde_json writes UTF-8, and the punctuation around it is ASCII.
     String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// The `mapper` argument of the batch functions: a `CallMapper` or a loaded `Config`.
+type MapperArg<'v> = Either<ClassInstance<'v, CallMapper>, ClassInstance<'v, Config>>;
+
+/// The mapper a `mapper` argument stands for (a configuration's, made for the call).
+fn mapper_of<'a>(mapper: &'a MapperArg<'_>) -> Cow<'a, core::CallMapper> {
+    match mapper {
+        Either::A(m) => Cow::Borrowed(&m.inner),
+        Either::B(c) => Cow::Owned(c.inner.call_mapper()),
+    }
+}
+
+/// The `parser` and `input` arguments of a batch call.
+fn batch_args(
+    env: &Env,
+    f: &str,
+    parser: Unknown<'_>,
+    input: Unknown<'_>,
+) -> Result<(pbx_core::cdr::CdrParser, Lines)> {
+    let parser: ClassInstance<CdrParser> = arg(env, f, "parser", parser)?;
+    Ok((parser.inner.clone(), Lines::arg(env, f, input)?))
 }
 
 /// Maps CDRs to call requests: direction, owner, other party, owner email, timestamp in the
@@ -186,11 +144,14 @@ impl CallMapper {
     /// A mapper with an extension map (default: empty) and options. Throws
     /// `PBX_INVALID_ARGUMENT` for an unknown timezone, region, number format or
     /// `internalCalls` value.
-    #[napi(constructor)]
+    #[napi(
+        constructor,
+        ts_args_type = "extensions?: ExtensionMap | undefined | null, options?: MapperOptions | undefined | null"
+    )]
     pub fn new(
         env: Env,
-        #[napi(ts_arg_type = "ExtensionMap | undefined | null")] extensions: Option<Unknown<'_>>,
-        #[napi(ts_arg_type = "MapperOptions | undefined | null")] options: Option<Unknown<'_>>,
+        extensions: Option<Unknown<'_>>,
+        options: Option<Unknown<'_>>,
     ) -> Result<Self> {
         let extensions: Option<ClassInstance<ExtensionMap>> =
             opt_arg(&env, "new CallMapper", "extensions", extensions)?;
@@ -225,11 +186,8 @@ impl CallMapper {
 
     /// The mapper a loaded configuration describes (timezone, extension map, direction
     /// policy, internal calls, default region).
-    #[napi(factory)]
-    pub fn from_config(
-        env: Env,
-        #[napi(ts_arg_type = "Config")] config: Unknown<'_>,
-    ) -> Result<Self> {
+    #[napi(factory, ts_args_type = "config: Config")]
+    pub fn from_config(env: Env, config: Unknown<'_>) -> Result<Self> {
         let config: ClassInstance<Config> = arg(&env, "CallMapper.fromConfig", "config", config)?;
         Ok(CallMapper {
             inner: config.inner.call_mapper(),
@@ -237,30 +195,18 @@ impl CallMapper {
     }
 
     /// Classifies a record with this mapper's direction policy.
-    #[napi]
-    pub fn classify(
-        &self,
-        env: Env,
-        #[napi(ts_arg_type = "Cdr")] cdr: Unknown<'_>,
-    ) -> Result<Classification> {
+    #[napi(ts_args_type = "cdr: Cdr", ts_return_type = "Classification")]
+    pub fn classify(&self, env: Env, cdr: Unknown<'_>) -> Result<Js<Classification>> {
         let cdr: ClassInstance<Cdr> = arg(&env, "CallMapper.classify", "cdr", cdr)?;
-        Ok(direction::to_js(&self.inner.classify(&cdr.inner)))
+        Ok(direction::view(&self.inner.classify(&cdr.inner)))
     }
 
     /// Maps one record. Throws `PBX_PARSE_ERROR` (kind `InvalidValue`) when it lacks a start
     /// time or an id.
-    #[napi]
-    pub fn map(
-        &self,
-        env: Env,
-        #[napi(ts_arg_type = "Cdr")] cdr: Unknown<'_>,
-    ) -> Result<MapResult> {
+    #[napi(ts_args_type = "cdr: Cdr", ts_return_type = "MapResult")]
+    pub fn map(&self, env: Env, cdr: Unknown<'_>) -> Result<Js<Outcome>> {
         let cdr: ClassInstance<Cdr> = arg(&env, "CallMapper.map", "cdr", cdr)?;
-        self.inner
-            .map(&cdr.inner)
-            .map_err(|e| cdr.locate(e))
-            .map(|m| to_result(&m))
-            .or_throw(&env)
+        map_cdr(&env, &self.inner, &cdr)
     }
 
     /// The decision trail of one record (`pbx_core::explain`: the same decisions `map`
@@ -269,27 +215,23 @@ impl CallMapper {
     /// `CallMapper.explain`: snake_case keys, the JSON `pbx-sideloader explain --json`
     /// prints) with `text`, its readable rendering. Never throws for a bad line: its
     /// `outcome.kind` is `refused`.
-    #[napi(ts_return_type = "Explanation")]
+    #[napi(
+        ts_args_type = "record: string | Cdr, parser?: CdrParser | undefined | null",
+        ts_return_type = "Explanation"
+    )]
     pub fn explain(
         &self,
         env: Env,
-        #[napi(ts_arg_type = "string | Cdr")] record: Unknown<'_>,
-        #[napi(ts_arg_type = "CdrParser | undefined | null")] parser: Option<Unknown<'_>>,
+        record: Unknown<'_>,
+        parser: Option<Unknown<'_>>,
     ) -> Result<serde_json::Value> {
         let f = "CallMapper.explain";
         let record: Either<String, ClassInstance<Cdr>> = arg(&env, f, "record", record)?;
         let parser: Option<ClassInstance<CdrParser>> = opt_arg(&env, f, "parser", parser)?;
         let explanation = match &record {
             Either::A(line) => {
-                let default;
-                let parser = match &parser {
-                    Some(p) => &p.inner,
-                    None => {
-                        default = pbx_core::cdr::CdrParser::default();
-                        &default
-                    }
-                };
-                self.inner.explain_line(parser, 1, line.as_bytes())
+                let parser = parser.map(|p| p.inner.clone()).unwrap_or_default();
+                self.inner.explain_line(&parser, 1, line.as_bytes())
             }
             Either::B(cdr) => {
                 let e = self.inner.explain(&cdr.inner);
@@ -304,21 +246,18 @@ impl CallMapper {
 
     /// Parses and maps a batch in one call (text, `Buffer` or array of lines, as
     /// `CdrParser.parseLines`). Never throws for a bad line: its entry has `error`.
-    #[napi]
+    #[napi(
+        ts_args_type = "parser: CdrParser, input: string | Buffer | Array<string>",
+        ts_return_type = "Array<LineOutcome>"
+    )]
     pub fn map_lines(
         &self,
         env: Env,
-        #[napi(ts_arg_type = "CdrParser")] parser: Unknown<'_>,
-        #[napi(ts_arg_type = "string | Buffer | Array<string>")] input: Unknown<'_>,
-    ) -> Result<Vec<LineOutcome>> {
-        let f = "CallMapper.mapLines";
-        let parser: ClassInstance<CdrParser> = arg(&env, f, "parser", parser)?;
-        let input = Lines::arg(&env, f, input)?;
-        Ok(to_outcomes(run_map_lines(
-            &parser.inner,
-            &self.inner,
-            &input,
-        )))
+        parser: Unknown<'_>,
+        input: Unknown<'_>,
+    ) -> Result<Js<Vec<Outcome>>> {
+        let (parser, lines) = batch_args(&env, "CallMapper.mapLines", parser, input)?;
+        Ok(Js(map_lines_of(&parser, &self.inner, &lines)))
     }
 
     /// The bulk form of `mapLines`: the outcomes as the text of one JSON array (for
@@ -326,36 +265,45 @@ impl CallMapper {
     /// words) or `error` (`field`, `value`, `message`): the objects `pbx-convert` prints. Much
     /// faster than `mapLines` for big batches (no JS object is built per field); a blank
     /// element of an array is a `skipped` line (`"blank line"`).
-    #[napi]
+    #[napi(ts_args_type = "parser: CdrParser, input: string | Buffer | Array<string>")]
     pub fn map_lines_json(
         &self,
         env: Env,
-        #[napi(ts_arg_type = "CdrParser")] parser: Unknown<'_>,
-        #[napi(ts_arg_type = "string | Buffer | Array<string>")] input: Unknown<'_>,
+        parser: Unknown<'_>,
+        input: Unknown<'_>,
     ) -> Result<String> {
-        let f = "CallMapper.mapLinesJson";
-        let parser: ClassInstance<CdrParser> = arg(&env, f, "parser", parser)?;
-        let input = Lines::arg(&env, f, input)?;
-        Ok(run_map_lines_json(&parser.inner, &self.inner, &input))
+        let (parser, lines) = batch_args(&env, "CallMapper.mapLinesJson", parser, input)?;
+        Ok(map_lines_json_of(&parser, &self.inner, &lines))
     }
 
     /// `mapLines` on the libuv thread pool, for big batches.
-    #[napi(ts_return_type = "Promise<LineOutcome[]>")]
+    #[napi(
+        ts_args_type = "parser: CdrParser, input: string | Buffer | Array<string>",
+        ts_return_type = "Promise<LineOutcome[]>"
+    )]
     pub fn map_lines_async(
         &self,
         env: Env,
-        #[napi(ts_arg_type = "CdrParser")] parser: Unknown<'_>,
-        #[napi(ts_arg_type = "string | Buffer | Array<string>")] input: Unknown<'_>,
+        parser: Unknown<'_>,
+        input: Unknown<'_>,
     ) -> Result<AsyncTask<MapLinesTask>> {
-        let f = "CallMapper.mapLinesAsync";
-        let parser: ClassInstance<CdrParser> = arg(&env, f, "parser", parser)?;
-        let lines = Lines::arg(&env, f, input)?;
+        let (parser, lines) = batch_args(&env, "CallMapper.mapLinesAsync", parser, input)?;
+        let mapper = self.inner.clone();
         Ok(AsyncTask::new(MapLinesTask {
-            parser: parser.inner.clone(),
-            mapper: self.inner.clone(),
+            parser,
+            mapper,
             lines,
         }))
     }
+}
+
+/// Maps one record, an error placed at its line.
+fn map_cdr(env: &Env, mapper: &core::CallMapper, cdr: &Cdr) -> Result<Js<Outcome>> {
+    let mapped = mapper
+        .map(&cdr.inner)
+        .map_err(|e| cdr.locate(e))
+        .or_throw(env)?;
+    Ok(Js(Outcome::of(None, Ok(mapped))))
 }
 
 /// `CallMapper.mapLinesAsync`.
@@ -366,15 +314,15 @@ pub struct MapLinesTask {
 }
 
 impl Task for MapLinesTask {
-    type Output = LineResults;
-    type JsValue = Vec<LineOutcome>;
+    type Output = Vec<Outcome>;
+    type JsValue = Js<Vec<Outcome>>;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        Ok(run_map_lines(&self.parser, &self.mapper, &self.lines))
+        Ok(map_lines_of(&self.parser, &self.mapper, &self.lines))
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(to_outcomes(output))
+        Ok(Js(output))
     }
 }
 
@@ -382,83 +330,54 @@ impl Task for MapLinesTask {
 /// with `mapper`: a `CallMapper`, or a loaded `Config` (its mapper); default: an empty
 /// extension map and pbx-core's defaults, so every call is skipped for want of an owner email.
 /// The Python binding's `to_call_request(cdr, mapper)`.
-#[napi]
+#[napi(
+    ts_args_type = "cdr: Cdr, mapper?: CallMapper | Config | undefined | null",
+    ts_return_type = "MapResult"
+)]
 pub fn to_call_request(
     env: Env,
-    #[napi(ts_arg_type = "Cdr")] cdr: Unknown<'_>,
-    #[napi(ts_arg_type = "CallMapper | Config | undefined | null")] mapper: Option<Unknown<'_>>,
-) -> Result<MapResult> {
+    cdr: Unknown<'_>,
+    mapper: Option<Unknown<'_>>,
+) -> Result<Js<Outcome>> {
     let cdr: ClassInstance<Cdr> = arg(&env, "toCallRequest", "cdr", cdr)?;
     let mapper: Option<MapperArg> = opt_arg(&env, "toCallRequest", "mapper", mapper)?;
-    let owned;
-    let m = match &mapper {
-        Some(Either::A(m)) => &m.inner,
-        Some(Either::B(c)) => {
-            owned = c.inner.call_mapper();
-            &owned
-        }
-        None => {
-            owned = core::CallMapper::default();
-            &owned
-        }
-    };
-    m.map(&cdr.inner)
-        .map_err(|e| cdr.locate(e))
-        .map(|m| to_result(&m))
-        .or_throw(&env)
+    let mapper = mapper.as_ref().map(mapper_of).unwrap_or_default();
+    map_cdr(&env, &mapper, &cdr)
 }
 
 /// `mapper.mapLines(parser, input)` as a function: parses and maps a batch in one call (the
 /// Python binding's `map_lines(parser, lines, mapper)`). `mapper` is a `CallMapper` or a
 /// loaded `Config`. Never throws for a bad line: its entry has `error`.
-#[napi]
+#[napi(
+    ts_args_type = "parser: CdrParser, input: string | Buffer | Array<string>, mapper: CallMapper | Config",
+    ts_return_type = "Array<LineOutcome>"
+)]
 pub fn map_lines(
     env: Env,
-    #[napi(ts_arg_type = "CdrParser")] parser: Unknown<'_>,
-    #[napi(ts_arg_type = "string | Buffer | Array<string>")] input: Unknown<'_>,
-    #[napi(ts_arg_type = "CallMapper | Config")] mapper: Unknown<'_>,
-) -> Result<Vec<LineOutcome>> {
-    let f = "mapLines";
-    let parser: ClassInstance<CdrParser> = arg(&env, f, "parser", parser)?;
-    let input = Lines::arg(&env, f, input)?;
-    let mapper: MapperArg = arg(&env, f, "mapper", mapper)?;
-    let owned;
-    let m = match &mapper {
-        Either::A(m) => &m.inner,
-        Either::B(c) => {
-            owned = c.inner.call_mapper();
-            &owned
-        }
-    };
-    Ok(to_outcomes(run_map_lines(&parser.inner, m, &input)))
+    parser: Unknown<'_>,
+    input: Unknown<'_>,
+    mapper: Unknown<'_>,
+) -> Result<Js<Vec<Outcome>>> {
+    let (parser, lines) = batch_args(&env, "mapLines", parser, input)?;
+    let mapper: MapperArg = arg(&env, "mapLines", "mapper", mapper)?;
+    Ok(Js(map_lines_of(&parser, &mapper_of(&mapper), &lines)))
 }
 
 /// `mapper.mapLinesJson(parser, input)` as a function (the Python binding's
 /// `map_lines_json(parser, lines, mapper)`).
-#[napi]
+#[napi(
+    ts_args_type = "parser: CdrParser, input: string | Buffer | Array<string>, mapper: CallMapper | Config"
+)]
 pub fn map_lines_json(
     env: Env,
-    #[napi(ts_arg_type = "CdrParser")] parser: Unknown<'_>,
-    #[napi(ts_arg_type = "string | Buffer | Array<string>")] input: Unknown<'_>,
-    #[napi(ts_arg_type = "CallMapper | Config")] mapper: Unknown<'_>,
+    parser: Unknown<'_>,
+    input: Unknown<'_>,
+    mapper: Unknown<'_>,
 ) -> Result<String> {
-    let f = "mapLinesJson";
-    let parser: ClassInstance<CdrParser> = arg(&env, f, "parser", parser)?;
-    let input = Lines::arg(&env, f, input)?;
-    let mapper: MapperArg = arg(&env, f, "mapper", mapper)?;
-    let owned;
-    let m = match &mapper {
-        Either::A(m) => &m.inner,
-        Either::B(c) => {
-            owned = c.inner.call_mapper();
-            &owned
-        }
-    };
-    Ok(run_map_lines_json(&parser.inner, m, &input))
+    let (parser, lines) = batch_args(&env, "mapLinesJson", parser, input)?;
+    let mapper: MapperArg = arg(&env, "mapLinesJson", "mapper", mapper)?;
+    Ok(map_lines_json_of(&parser, &mapper_of(&mapper), &lines))
 }
-
-/// The `mapper` argument of the batch functions: a `CallMapper` or a loaded `Config`.
-type MapperArg<'v> = Either<ClassInstance<'v, CallMapper>, ClassInstance<'v, Config>>;
 
 /// An explanation as a plain object (its JSON), with `text` (its rendering).
 pub(crate) fn explanation_value(

@@ -5,6 +5,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use pbx_core::cdr as core;
 
+use crate::Js;
 use crate::args::{arg, opt_arg};
 use crate::error::{OrThrow, PbxErrorInfo};
 
@@ -26,69 +27,6 @@ impl Cdr {
             None => e,
         }
     }
-}
-
-/// Every field of a `Cdr` as a plain object (party numbers as 3CX writes them, e.g. `Ext.101`).
-#[napi(object)]
-pub struct CdrFields {
-    /// `historyid` without its `Call ` prefix.
-    pub history_id: Option<String>,
-    /// `callid`.
-    pub call_id: Option<String>,
-    /// `duration` in seconds (fractions kept); `undefined` when unanswered.
-    pub duration_seconds: Option<f64>,
-    /// `time-start` (UTC).
-    pub time_start: Option<DateTime<Utc>>,
-    /// `time-answered` (UTC).
-    pub time_answered: Option<DateTime<Utc>>,
-    /// `time-end` (UTC).
-    pub time_end: Option<DateTime<Utc>>,
-    /// `reason-terminated` (v16 spelling, e.g. `TerminatedBySrc`).
-    pub reason_terminated: Option<String>,
-    /// `from-no`.
-    pub from_no: Option<String>,
-    /// `to-no`.
-    pub to_no: Option<String>,
-    /// `from-dn`.
-    pub from_dn: Option<String>,
-    /// `to-dn`.
-    pub to_dn: Option<String>,
-    /// `dial-no`.
-    pub dial_no: Option<String>,
-    /// `reason-changed`.
-    pub reason_changed: Option<String>,
-    /// `final-number`.
-    pub final_number: Option<String>,
-    /// `final-dn`.
-    pub final_dn: Option<String>,
-    /// `bill-code`.
-    pub bill_code: Option<String>,
-    /// `bill-rate`.
-    pub bill_rate: Option<String>,
-    /// `bill-cost`.
-    pub bill_cost: Option<String>,
-    /// `bill-name`.
-    pub bill_name: Option<String>,
-    /// `chain`: every endpoint, in order.
-    pub chain: Vec<String>,
-    /// `from-type` (v16 spelling: `Line`, `Extension`, `Queue`, …).
-    pub from_type: Option<String>,
-    /// `to-type`.
-    pub to_type: Option<String>,
-    /// `final-type`.
-    pub final_type: Option<String>,
-    /// `from-dispname`.
-    pub from_dispname: Option<String>,
-    /// `to-dispname`.
-    pub to_dispname: Option<String>,
-    /// `final-dispname`.
-    pub final_dispname: Option<String>,
-    /// `missed-queue-calls`.
-    pub missed_queue_calls: Option<String>,
-}
-
-fn text<T: ToString>(v: &Option<T>) -> Option<String> {
-    v.as_ref().map(T::to_string)
 }
 
 #[napi]
@@ -135,55 +73,50 @@ impl Cdr {
         i64::try_from(self.inner.talk_seconds()).unwrap_or(i64::MAX)
     }
 
-    /// Every field as a plain object.
-    #[napi]
-    pub fn to_object(&self) -> CdrFields {
-        let c = &self.inner;
-        CdrFields {
-            history_id: c.history_id.clone(),
-            call_id: c.call_id.clone(),
-            duration_seconds: c.duration.map(|d| d.as_secs_f64()),
-            time_start: c.time_start,
-            time_answered: c.time_answered,
-            time_end: c.time_end,
-            reason_terminated: text(&c.reason_terminated),
-            from_no: text(&c.from_no),
-            to_no: text(&c.to_no),
-            from_dn: c.from_dn.clone(),
-            to_dn: c.to_dn.clone(),
-            dial_no: text(&c.dial_no),
-            reason_changed: text(&c.reason_changed),
-            final_number: text(&c.final_number),
-            final_dn: c.final_dn.clone(),
-            bill_code: c.bill_code.clone(),
-            bill_rate: c.bill_rate.clone(),
-            bill_cost: c.bill_cost.clone(),
-            bill_name: c.bill_name.clone(),
-            chain: c.chain.iter().map(ToString::to_string).collect(),
-            from_type: text(&c.from_type),
-            to_type: text(&c.to_type),
-            final_type: text(&c.final_type),
-            from_dispname: c.from_dispname.clone(),
-            to_dispname: c.to_dispname.clone(),
-            final_dispname: c.final_dispname.clone(),
-            missed_queue_calls: c.missed_queue_calls.clone(),
+    /// Every field as a plain object (`CdrFields`; an empty field is left out).
+    #[napi(ts_return_type = "CdrFields")]
+    pub fn to_object<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        fn text<T: ToString>(v: &Option<T>) -> Option<String> {
+            v.as_ref().map(T::to_string)
         }
+        let (c, mut o) = (&self.inner, Object::new(env)?);
+        macro_rules! set {
+            ($($key:literal: $value:expr),* $(,)?) => {$(
+                if let Some(v) = $value {
+                    o.set($key, v)?;
+                }
+            )*};
+        }
+        set! {
+            "historyId": c.history_id.as_deref(), "callId": c.call_id.as_deref(),
+            "durationSeconds": c.duration.map(|d| d.as_secs_f64()),
+            "timeStart": c.time_start, "timeAnswered": c.time_answered, "timeEnd": c.time_end,
+            "reasonTerminated": text(&c.reason_terminated),
+            "fromNo": text(&c.from_no), "toNo": text(&c.to_no),
+            "fromDn": c.from_dn.as_deref(), "toDn": c.to_dn.as_deref(),
+            "dialNo": text(&c.dial_no), "reasonChanged": text(&c.reason_changed),
+            "finalNumber": text(&c.final_number), "finalDn": c.final_dn.as_deref(),
+            "billCode": c.bill_code.as_deref(), "billRate": c.bill_rate.as_deref(),
+            "billCost": c.bill_cost.as_deref(), "billName": c.bill_name.as_deref(),
+            "chain": Some(c.chain.iter().map(ToString::to_string).collect::<Vec<_>>()),
+            "fromType": text(&c.from_type), "toType": text(&c.to_type),
+            "finalType": text(&c.final_type), "fromDispname": c.from_dispname.as_deref(),
+            "toDispname": c.to_dispname.as_deref(), "finalDispname": c.final_dispname.as_deref(),
+            "missedQueueCalls": c.missed_queue_calls.as_deref(),
+        }
+        Ok(o)
     }
 
     /// `JSON.stringify(cdr)` gives the plain object.
-    #[napi(js_name = "toJSON")]
-    pub fn to_json(&self) -> CdrFields {
-        self.to_object()
+    #[napi(js_name = "toJSON", ts_return_type = "CdrFields")]
+    pub fn to_json<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        self.to_object(env)
     }
 
     /// The record written back as one CDR line laid out as `template` (`"20"`, `"27"` or a
     /// comma list; default `"27"`).
-    #[napi]
-    pub fn to_line(
-        &self,
-        env: Env,
-        #[napi(ts_arg_type = "string | undefined | null")] template: Option<Unknown<'_>>,
-    ) -> Result<String> {
+    #[napi(ts_args_type = "template?: string | undefined | null")]
+    pub fn to_line(&self, env: Env, template: Option<Unknown<'_>>) -> Result<String> {
         let template = opt_arg(&env, "Cdr.toLine", "template", template)?;
         let t = parse_template(&env, template)?;
         Ok(core::format_line(&self.inner, &t))
@@ -198,7 +131,8 @@ pub struct ParsedLine {
     /// The record.
     pub cdr: Option<Cdr>,
     /// Why the line could not be read (`code` is `PBX_PARSE_ERROR`).
-    pub error: Option<PbxErrorInfo>,
+    #[napi(ts_type = "PbxErrorInfo")]
+    pub error: Option<Js<PbxErrorInfo>>,
 }
 
 /// What `parseLines` accepts: the text of a CDR file (`string` or `Buffer`, CRLF or LF; blank
@@ -268,7 +202,7 @@ fn to_parsed(
             Err(e) => ParsedLine {
                 line: line_no(n),
                 cdr: None,
-                error: Some(PbxErrorInfo::from(&e)),
+                error: Some(Js(PbxErrorInfo::from(&e))),
             },
         })
         .collect()
@@ -298,11 +232,14 @@ pub struct CdrParser {
 #[napi]
 impl CdrParser {
     /// A parser for `template` (default `"27"`).
-    #[napi(constructor)]
+    #[napi(
+        constructor,
+        ts_args_type = "template?: string | undefined | null, options?: CdrParserOptions | undefined | null"
+    )]
     pub fn new(
         env: Env,
-        #[napi(ts_arg_type = "string | undefined | null")] template: Option<Unknown<'_>>,
-        #[napi(ts_arg_type = "CdrParserOptions | undefined | null")] options: Option<Unknown<'_>>,
+        template: Option<Unknown<'_>>,
+        options: Option<Unknown<'_>>,
     ) -> Result<Self> {
         let template = opt_arg(&env, "new CdrParser", "template", template)?;
         let options: Option<CdrParserOptions> = opt_arg(&env, "new CdrParser", "options", options)?;
@@ -326,12 +263,12 @@ impl CdrParser {
 
     /// Parses one line (`lineNo`, default 1, is used in errors and as `Cdr.line`). Throws
     /// `PBX_PARSE_ERROR` with `line`, `field` and `value`.
-    #[napi]
+    #[napi(ts_args_type = "line: string, lineNo?: number | undefined | null")]
     pub fn parse_line(
         &self,
         env: Env,
-        #[napi(ts_arg_type = "string")] line: Unknown<'_>,
-        #[napi(ts_arg_type = "number | undefined | null")] line_no: Option<Unknown<'_>>,
+        line: Unknown<'_>,
+        line_no: Option<Unknown<'_>>,
     ) -> Result<Cdr> {
         let line: String = arg(&env, "CdrParser.parseLine", "line", line)?;
         let line_no: Option<u32> = opt_arg(&env, "CdrParser.parseLine", "lineNo", line_no)?;
@@ -347,22 +284,21 @@ impl CdrParser {
 
     /// Parses a batch in one call: a whole text (`string` or `Buffer`; blank lines are passed
     /// over) or an array of lines. Never throws for a bad line: its entry has `error`.
-    #[napi]
-    pub fn parse_lines(
-        &self,
-        env: Env,
-        #[napi(ts_arg_type = "string | Buffer | Array<string>")] input: Unknown<'_>,
-    ) -> Result<Vec<ParsedLine>> {
+    #[napi(ts_args_type = "input: string | Buffer | Array<string>")]
+    pub fn parse_lines(&self, env: Env, input: Unknown<'_>) -> Result<Vec<ParsedLine>> {
         let input = Lines::arg(&env, "CdrParser.parseLines", input)?;
         Ok(to_parsed(input.parse(&self.inner)))
     }
 
     /// `parseLines` on the libuv thread pool, for big batches.
-    #[napi(ts_return_type = "Promise<ParsedLine[]>")]
+    #[napi(
+        ts_return_type = "Promise<ParsedLine[]>",
+        ts_args_type = "input: string | Buffer | Array<string>"
+    )]
     pub fn parse_lines_async(
         &self,
         env: Env,
-        #[napi(ts_arg_type = "string | Buffer | Array<string>")] input: Unknown<'_>,
+        input: Unknown<'_>,
     ) -> Result<AsyncTask<ParseLinesTask>> {
         let input = Lines::arg(&env, "CdrParser.parseLinesAsync", input)?;
         Ok(AsyncTask::new(ParseLinesTask {
@@ -397,11 +333,8 @@ impl Task for ParseLinesTask {
 
 /// The field names of a CDR template: `"20"`, `"27"` or a comma list of 3CX field names.
 /// Throws `PBX_INVALID_ARGUMENT` naming the unknown field or the problem.
-#[napi]
-pub fn template_fields(
-    env: Env,
-    #[napi(ts_arg_type = "string")] template: Unknown<'_>,
-) -> Result<Vec<String>> {
+#[napi(ts_args_type = "template: string")]
+pub fn template_fields(env: Env, template: Unknown<'_>) -> Result<Vec<String>> {
     let template: String = arg(&env, "templateFields", "template", template)?;
     let t = parse_template(&env, Some(template))?;
     Ok(t.fields().iter().map(|f| f.name().to_owned()).collect())

@@ -7,56 +7,47 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use pbx_core::config as core;
 
+use serde::Serialize;
+
+use crate::Js;
 use crate::args::{arg, opt_arg};
 use crate::direction::DirectionPolicy;
 use crate::error::{IO_ERROR, OrThrow, PbxErrorInfo, throw};
 use crate::extensions::ExtensionMap;
 
-/// The call-logger API settings (the token is not here: see `Config.callApiToken()`).
-#[napi(object)]
+/// `CallApiSettings`, `XapiSettings` and `GroupSettings`: sections of the configuration
+/// without their secrets (`Config.callApiToken()`, `Config.xapiClientSecret()`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CallApiSettings {
-    /// `http(s)://host:port`.
-    pub base_url: String,
-    /// Whether a bearer token is configured.
-    pub has_token: bool,
-    /// Per-request timeout in seconds.
-    pub timeout_secs: f64,
-    /// Calls in flight at once.
-    pub concurrency: u32,
-    /// Attempts per call before giving up for the round.
-    pub max_attempts: u32,
-    /// Skip TLS verification.
-    pub insecure_skip_tls_verify: bool,
+    base_url: String,
+    has_token: bool,
+    timeout_secs: f64,
+    concurrency: usize,
+    max_attempts: u32,
+    insecure_skip_tls_verify: bool,
 }
 
-/// The 3CX XAPI settings (the secret is not here: see `Config.xapiClientSecret()`).
-#[napi(object)]
+/// `XapiSettings`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct XapiSettings {
-    /// `https://pbx.example.com`.
-    pub base_url: String,
-    /// Client id.
-    pub client_id: String,
-    /// Refresh interval in seconds.
-    pub refresh_secs: f64,
-    /// Skip TLS verification.
-    pub insecure_skip_tls_verify: bool,
+    base_url: String,
+    client_id: String,
+    refresh_secs: f64,
+    insecure_skip_tls_verify: bool,
 }
 
-/// Call-group monitoring settings.
-#[napi(object)]
+/// `GroupSettings`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GroupSettings {
-    /// Whether to monitor.
-    pub enabled: bool,
-    /// Check interval in seconds.
-    pub interval_secs: f64,
-    /// Consecutive failing checks before an alert opens.
-    pub debounce: u32,
-    /// Only these group ids (empty: all).
-    pub include: Vec<String>,
-    /// Never these group ids.
-    pub exclude: Vec<String>,
-    /// Groups with their own hours (`BusinessHours.fromConfigGroup`).
-    pub groups_with_own_hours: Vec<String>,
+    enabled: bool,
+    interval_secs: f64,
+    debounce: u32,
+    include: Vec<String>,
+    exclude: Vec<String>,
+    groups_with_own_hours: Vec<String>,
 }
 
 /// A validated sideloader configuration (from `loadConfig`). Secrets are only given out by
@@ -98,17 +89,17 @@ impl Config {
     }
 
     /// The call-logger API settings.
-    #[napi(getter)]
-    pub fn call_api(&self) -> CallApiSettings {
+    #[napi(getter, ts_return_type = "CallApiSettings")]
+    pub fn call_api(&self) -> Js<CallApiSettings> {
         let c = &self.inner.call_api;
-        CallApiSettings {
+        Js(CallApiSettings {
             base_url: c.base_url.clone(),
             has_token: c.token.as_ref().is_some_and(|t| !t.is_empty()),
             timeout_secs: c.timeout.as_secs_f64(),
-            concurrency: usize_u32(c.concurrency),
+            concurrency: c.concurrency,
             max_attempts: c.max_attempts,
             insecure_skip_tls_verify: c.insecure_skip_tls_verify,
-        }
+        })
     }
 
     /// The call API's bearer token, or `null`.
@@ -122,13 +113,15 @@ impl Config {
     }
 
     /// The XAPI settings, or `null` when the section is absent.
-    #[napi(getter)]
-    pub fn xapi(&self) -> Option<XapiSettings> {
-        self.inner.xapi.as_ref().map(|x| XapiSettings {
-            base_url: x.base_url.clone(),
-            client_id: x.client_id.clone(),
-            refresh_secs: x.refresh.as_secs_f64(),
-            insecure_skip_tls_verify: x.insecure_skip_tls_verify,
+    #[napi(getter, ts_return_type = "XapiSettings | null")]
+    pub fn xapi(&self) -> Option<Js<XapiSettings>> {
+        self.inner.xapi.as_ref().map(|x| {
+            Js(XapiSettings {
+                base_url: x.base_url.clone(),
+                client_id: x.client_id.clone(),
+                refresh_secs: x.refresh.as_secs_f64(),
+                insecure_skip_tls_verify: x.insecure_skip_tls_verify,
+            })
         })
     }
 
@@ -203,19 +196,19 @@ impl Config {
     }
 
     /// Call-group monitoring settings.
-    #[napi(getter)]
-    pub fn groups(&self) -> GroupSettings {
+    #[napi(getter, ts_return_type = "GroupSettings")]
+    pub fn groups(&self) -> Js<GroupSettings> {
         let g = &self.inner.groups;
         let mut own: Vec<String> = g.hours.keys().cloned().collect();
         own.sort();
-        GroupSettings {
+        Js(GroupSettings {
             enabled: g.enabled,
             interval_secs: g.interval.as_secs_f64(),
             debounce: g.monitor.debounce,
             include: g.monitor.include.clone(),
             exclude: g.monitor.exclude.clone(),
             groups_with_own_hours: own,
-        }
+        })
     }
 
     /// How often to poll a database source, in seconds.
@@ -278,28 +271,22 @@ pub(crate) fn load(env: &Env, path: &str, vars: Option<HashMap<String, String>>)
 #[napi]
 impl Config {
     /// Reads, substitutes and validates a configuration file: the same as `loadConfig`.
-    #[napi(factory)]
-    pub fn load(
-        env: Env,
-        #[napi(ts_arg_type = "string")] path: Unknown<'_>,
-        #[napi(ts_arg_type = "Record<string, string> | undefined | null")] vars: Option<
-            Unknown<'_>,
-        >,
-    ) -> Result<Config> {
+    #[napi(
+        factory,
+        ts_args_type = "path: string, vars?: Record<string, string> | undefined | null"
+    )]
+    pub fn load(env: Env, path: Unknown<'_>, vars: Option<Unknown<'_>>) -> Result<Config> {
         load_arg(&env, "Config.load", path, vars)
     }
 
     /// Substitutes (`${VAR}`, `${VAR:-default}`) and validates a YAML configuration given as
     /// text. Variables come from `vars` when given, else from the process environment. Throws
     /// `PBX_CONFIG_ERROR` with `issues: [{ path, value, message }]` listing every problem.
-    #[napi(factory)]
-    pub fn from_yaml(
-        env: Env,
-        #[napi(ts_arg_type = "string")] yaml: Unknown<'_>,
-        #[napi(ts_arg_type = "Record<string, string> | undefined | null")] vars: Option<
-            Unknown<'_>,
-        >,
-    ) -> Result<Config> {
+    #[napi(
+        factory,
+        ts_args_type = "yaml: string, vars?: Record<string, string> | undefined | null"
+    )]
+    pub fn from_yaml(env: Env, yaml: Unknown<'_>, vars: Option<Unknown<'_>>) -> Result<Config> {
         let yaml: String = arg(&env, "Config.fromYaml", "yaml", yaml)?;
         let vars = opt_arg(&env, "Config.fromYaml", "vars", vars)?;
         from_yaml(&env, &yaml, vars)
@@ -311,22 +298,14 @@ impl Config {
 /// come from `vars` when given, else from the process environment. Throws `PBX_IO_ERROR` when
 /// the file cannot be read, `PBX_CONFIG_ERROR` with `issues: [{ path, value, message }]`
 /// listing every problem.
-#[napi]
-pub fn load_config(
-    env: Env,
-    #[napi(ts_arg_type = "string")] path: Unknown<'_>,
-    #[napi(ts_arg_type = "Record<string, string> | undefined | null")] vars: Option<Unknown<'_>>,
-) -> Result<Config> {
+#[napi(ts_args_type = "path: string, vars?: Record<string, string> | undefined | null")]
+pub fn load_config(env: Env, path: Unknown<'_>, vars: Option<Unknown<'_>>) -> Result<Config> {
     load_arg(&env, "loadConfig", path, vars)
 }
 
 /// @deprecated The former name of `loadConfig(path, vars)`.
-#[napi]
-pub fn load_config_file(
-    env: Env,
-    #[napi(ts_arg_type = "string")] path: Unknown<'_>,
-    #[napi(ts_arg_type = "Record<string, string> | undefined | null")] vars: Option<Unknown<'_>>,
-) -> Result<Config> {
+#[napi(ts_args_type = "path: string, vars?: Record<string, string> | undefined | null")]
+pub fn load_config_file(env: Env, path: Unknown<'_>, vars: Option<Unknown<'_>>) -> Result<Config> {
     load_arg(&env, "loadConfigFile", path, vars)
 }
 

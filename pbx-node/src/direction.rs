@@ -4,6 +4,7 @@ use napi::bindgen_prelude::{ClassInstance, Either3, Env, Result, Unknown};
 use napi_derive::napi;
 use pbx_core::direction as core;
 
+use crate::Js;
 use crate::args::{arg, opt_arg};
 use crate::call::CallMapper;
 use crate::cdr::Cdr;
@@ -89,47 +90,44 @@ impl DirectionPolicy {
     }
 }
 
-/// The outcome of classifying one call.
-#[napi(object)]
+/// `Classification`: the direction's and the rule's codes, the rule in words (`explanation`),
+/// the owner, the other party as the record has it.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Classification {
-    /// The direction: pbx-core's `Direction` code.
-    #[napi(ts_type = "CallDirectionKind")]
-    pub direction: String,
-    /// The rule that decided it: pbx-core's `Rule` code.
-    #[napi(ts_type = "DirectionRule")]
-    pub rule: String,
-    /// The same code as `rule` (the Python binding's `rule_code`).
-    #[napi(ts_type = "DirectionRule")]
-    pub rule_code: String,
-    /// The rule, in words.
-    pub explanation: String,
-    /// The extension that owns the call (inbound: who answered; otherwise: the caller).
-    pub owner: Option<String>,
-    /// The other party as the record has it (an extension as its digits: `106`).
-    pub counterpart: Option<String>,
+    direction: &'static str,
+    rule: &'static str,
+    rule_code: &'static str,
+    explanation: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    counterpart: Option<String>,
 }
 
-pub(crate) fn to_js(c: &core::Classification) -> Classification {
-    Classification {
-        direction: c.direction.code().to_owned(),
-        rule: c.rule.code().to_owned(),
-        rule_code: c.rule.code().to_owned(),
+pub(crate) fn view(c: &core::Classification) -> Js<Classification> {
+    Js(Classification {
+        direction: c.direction.code(),
+        rule: c.rule.code(),
+        rule_code: c.rule.code(),
         explanation: c.rule.to_string(),
         owner: c.owner.clone(),
         counterpart: c.counterpart.as_ref().map(|n| n.as_str().to_owned()),
-    }
+    })
 }
 
 /// Classifies a call: direction, the rule that decided, owner extension, other party. `settings`
 /// is a `CallMapper`, a loaded `Config` (their direction policy) or a `DirectionPolicy`
 /// (default: pbx-core's). The Python binding's `classify(cdr, mapper)`.
-#[napi]
+#[napi(
+    ts_args_type = "cdr: Cdr, settings?: CallMapper | Config | DirectionPolicy | undefined | null",
+    ts_return_type = "Classification"
+)]
 pub fn classify(
     env: Env,
-    #[napi(ts_arg_type = "Cdr")] cdr: Unknown<'_>,
-    #[napi(ts_arg_type = "CallMapper | Config | DirectionPolicy | undefined | null")]
+    cdr: Unknown<'_>,
     settings: Option<Unknown<'_>>,
-) -> Result<Classification> {
+) -> Result<Js<Classification>> {
     let cdr: ClassInstance<Cdr> = arg(&env, "classify", "cdr", cdr)?;
     let settings: Option<
         Either3<ClassInstance<CallMapper>, ClassInstance<Config>, DirectionPolicy>,
@@ -140,5 +138,5 @@ pub fn classify(
         Some(Either3::C(p)) => core::classify(&cdr.inner, &p.to_core()),
         None => core::classify(&cdr.inner, &core::DirectionPolicy::default()),
     };
-    Ok(to_js(&c))
+    Ok(view(&c))
 }

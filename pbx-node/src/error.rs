@@ -3,13 +3,12 @@
 //! `issues`). Nothing else in this crate builds a JS error.
 
 use napi::bindgen_prelude::*;
-use napi_derive::napi;
 use pbx_core::Location;
+use serde::Serialize;
 
 // A pbx-core error's `code` and `kind` are its category's and kind's codes
-// (`pbx_core::ErrorCategory`, `pbx_core::ErrorKind`): `PBX_PARSE_ERROR`, `PBX_INVALID_CALL`,
-// `PBX_CONFIG_ERROR`, `PBX_INVALID_ARGUMENT`; a sideloader's error's is `pbx_sources::Error::
-// category`'s (`PBX_SYNC_ERROR`, `PBX_INVALID_STATE`, …). The codes below are the binding's own.
+// (`pbx_core::ErrorCategory`, `pbx_core::ErrorKind`); a sideloader's error's is
+// `pbx_sources::Error::category`'s. The codes below are the binding's own.
 
 /// An argument is unusable: a value the binding cannot read, an argument of the wrong type
 /// (the same code as pbx-core's `ErrorCategory::InvalidArgument`).
@@ -17,43 +16,34 @@ pub(crate) const INVALID_ARGUMENT: &str = "PBX_INVALID_ARGUMENT";
 /// A file could not be read (`loadConfigFile`).
 pub(crate) const IO_ERROR: &str = "PBX_IO_ERROR";
 
-/// One problem in a configuration.
-#[napi(object)]
-#[derive(Clone, Debug)]
-pub struct ConfigIssue {
-    /// Where: `call_api.base_url`, `business_hours.monday[1]`, …
-    pub path: String,
-    /// The value found, when there is one.
-    pub value: Option<String>,
-    /// What is wrong, phrased to follow the value.
-    pub message: String,
+/// A pbx error as data: what a thrown error carries, and one bad line of a batch
+/// (`PbxErrorInfo` and `ConfigIssue` in `dts-header.d.ts`).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct PbxErrorInfo {
+    pub(crate) code: String,
+    pub(crate) kind: String,
+    pub(crate) message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) line: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) row: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) value: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) setting: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) issues: Option<Vec<ConfigIssue>>,
 }
 
-/// A pbx error as data (what a thrown error carries; also used for one bad line of a batch).
-#[napi(object)]
-#[derive(Clone, Debug)]
-pub struct PbxErrorInfo {
-    /// Stable code: `PBX_PARSE_ERROR`, `PBX_INVALID_CALL`, `PBX_CONFIG_ERROR`,
-    /// `PBX_INVALID_ARGUMENT` (pbx-core's error categories), `PBX_IO_ERROR`, `PBX_SYNC_ERROR` or
-    /// `PBX_INVALID_STATE`.
-    pub code: String,
-    /// The pbx-core error kind's code, as the Python binding's `kind` (`invalid_value`,
-    /// `invalid_column`, `field_count`, `empty_line`, `invalid_config`, …).
-    pub kind: String,
-    /// The whole message, saying what and where.
-    pub message: String,
-    /// The 1-based line, for errors about a text line.
-    pub line: Option<i64>,
-    /// The database row id, for errors about a row.
-    pub row: Option<String>,
-    /// The CDR field (or column) the error is about.
-    pub field: Option<String>,
-    /// The raw value the error is about.
-    pub value: Option<String>,
-    /// The setting the error is about (`PBX_INVALID_ARGUMENT`).
-    pub setting: Option<String>,
-    /// Every problem of a configuration (`PBX_CONFIG_ERROR`).
-    pub issues: Option<Vec<ConfigIssue>>,
+/// One problem in a configuration.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConfigIssue {
+    path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<String>,
+    message: String,
 }
 
 impl PbxErrorInfo {
@@ -63,12 +53,7 @@ impl PbxErrorInfo {
             code: code.to_owned(),
             kind: kind.to_owned(),
             message: message.into(),
-            line: None,
-            row: None,
-            field: None,
-            value: None,
-            setting: None,
-            issues: None,
+            ..PbxErrorInfo::default()
         }
     }
 }
@@ -81,7 +66,7 @@ impl From<&pbx_core::Error> for PbxErrorInfo {
         info.line = e
             .location()
             .and_then(Location::line)
-            .and_then(|n| i64::try_from(n).ok());
+            .map(crate::cdr::line_no);
         info.row = e.location().and_then(Location::row).map(str::to_owned);
         info.field = e.field().map(str::to_owned);
         info.value = e.value().map(str::to_owned);
@@ -89,16 +74,12 @@ impl From<&pbx_core::Error> for PbxErrorInfo {
             E::InvalidSetting { setting, .. } => info.setting = Some(setting.clone()),
             E::UnknownField { name } => info.value = Some(name.clone()),
             E::InvalidConfig { issues } => {
-                info.issues = Some(
-                    issues
-                        .iter()
-                        .map(|i| ConfigIssue {
-                            path: i.path.clone(),
-                            value: i.value.clone(),
-                            message: i.message.clone(),
-                        })
-                        .collect(),
-                )
+                let issues = issues.iter().map(|i| ConfigIssue {
+                    path: i.path.clone(),
+                    value: i.value.clone(),
+                    message: i.message.clone(),
+                });
+                info.issues = Some(issues.collect());
             }
             _ => {}
         }
@@ -106,45 +87,30 @@ impl From<&pbx_core::Error> for PbxErrorInfo {
     }
 }
 
-/// The JS `Error` for `info`: message, `code`, and every detail present as a property.
+/// The JS `Error` for `info`: its message, and every other field present as a property.
 fn js_error<'env>(env: &'env Env, info: &PbxErrorInfo) -> napi::Result<Object<'env>> {
-    let mut err = env.create_error(napi::Error::new(
-        Status::GenericFailure,
-        info.message.clone(),
-    ))?;
-    err.set("code", info.code.clone())?;
-    err.set("kind", info.kind.clone())?;
-    if let Some(v) = info.line {
-        err.set("line", v)?;
-    }
-    if let Some(v) = &info.row {
-        err.set("row", v.clone())?;
-    }
-    if let Some(v) = &info.field {
-        err.set("field", v.clone())?;
-    }
-    if let Some(v) = &info.value {
-        err.set("value", v.clone())?;
-    }
-    if let Some(v) = &info.setting {
-        err.set("setting", v.clone())?;
-    }
-    if let Some(v) = &info.issues {
-        err.set("issues", v.clone())?;
+    let message = napi::Error::new(Status::GenericFailure, info.message.clone());
+    let mut err = env.create_error(message)?;
+    if let Ok(serde_json::Value::Object(mut fields)) = serde_json::to_value(info) {
+        for key in [
+            "code", "kind", "line", "row", "field", "value", "setting", "issues",
+        ] {
+            if let Some(value) = fields.remove(key) {
+                err.set(key, value)?;
+            }
+        }
     }
     Ok(err)
 }
 
 /// Could not build the rich error: a plain one with the same code in its message.
 fn fallback(info: &PbxErrorInfo) -> napi::Error {
-    napi::Error::new(
-        Status::GenericFailure,
-        format!("{}: {}", info.code, info.message),
-    )
+    let message = format!("{}: {}", info.code, info.message);
+    napi::Error::new(Status::GenericFailure, message)
 }
 
-/// Throws `info` as a JS `Error` (message, `code`, and every detail present as a property)
-/// and returns the napi error that tells the glue an exception is pending.
+/// Throws `info` as a JS `Error` and returns the napi error that tells the glue an exception
+/// is pending.
 pub(crate) fn throw(env: &Env, info: PbxErrorInfo) -> napi::Error {
     match js_error(env, &info).and_then(|err| env.throw(err)) {
         Ok(()) => napi::Error::from_status(Status::PendingException),
@@ -179,6 +145,16 @@ pub(crate) fn invalid_argument(env: &Env, message: impl Into<String>) -> napi::E
         env,
         PbxErrorInfo::binding(INVALID_ARGUMENT, "invalid_argument", message),
     )
+}
+
+/// `serde_json::from_value`, a value it cannot read thrown as `PBX_INVALID_ARGUMENT`
+/// (`what: the serde error`).
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
+    env: &Env,
+    what: &str,
+    value: serde_json::Value,
+) -> napi::Result<T> {
+    serde_json::from_value(value).map_err(|e| invalid_argument(env, format!("{what}: {e}")))
 }
 
 /// Throws a JS `TypeError` (code `PBX_INVALID_ARGUMENT`) for the argument `param` of

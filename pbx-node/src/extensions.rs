@@ -4,20 +4,20 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use pbx_core::extensions::{self as core, OwnerFallback};
 
+use serde::Serialize;
+
+use crate::Js;
 use crate::args::{JsonObject, arg, opt_arg};
 use crate::config::Config;
 use crate::error::{OrThrow, invalid_argument};
 
-/// A person behind an extension (the Python binding's `User`; `ExtensionUser` is this
-/// type's former name, kept as a type alias).
-#[napi(object)]
+/// `User` (`ExtensionUser` is its former name, kept as a type alias).
+#[derive(Serialize)]
 pub struct User {
-    /// The extension, e.g. `"101"`.
-    pub extension: String,
-    /// The user's email.
-    pub email: String,
-    /// Display name, when known.
-    pub name: Option<String>,
+    extension: String,
+    email: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
 }
 
 /// Extension → user (email, name), with an optional default email for unmapped extensions.
@@ -32,41 +32,31 @@ impl ExtensionMap {
     /// A map from an object whose values are an email or `{ email, name }` (the shape of
     /// `extensions.yml`), and an email for extensions it does not hold (default: none, such
     /// calls are skipped). Throws `PBX_INVALID_ARGUMENT` when a value has another shape.
-    #[napi(constructor)]
+    #[napi(
+        constructor,
+        ts_args_type = "map?: Record<string, string | { email: string; name?: string }>, defaultEmail?: string | undefined | null"
+    )]
     pub fn new(
         env: Env,
-        #[napi(ts_arg_type = "Record<string, string | { email: string; name?: string }>")]
         map: Option<Unknown<'_>>,
-        #[napi(ts_arg_type = "string | undefined | null")] default_email: Option<Unknown<'_>>,
+        default_email: Option<Unknown<'_>>,
     ) -> Result<Self> {
         let f = "new ExtensionMap";
         let map: Option<JsonObject> = opt_arg(&env, f, "map", map)?;
         let default_email: Option<String> = opt_arg(&env, f, "defaultEmail", default_email)?;
-        let mut inner = match map {
+        let inner = match map {
             None => core::ExtensionMap::new(),
-            Some(JsonObject(v)) => {
-                serde_json::from_value::<core::ExtensionMap>(v).map_err(|e| {
-                    invalid_argument(
-                        &env,
-                        format!(
-                            "extension map: {e} (each value must be an email or {{ email, name }})"
-                        ),
-                    )
-                })?
-            }
+            Some(JsonObject(v)) => serde_json::from_value(v).map_err(|e| {
+                let hint = "each value must be an email or { email, name }";
+                invalid_argument(&env, format!("extension map: {e} ({hint})"))
+            })?,
         };
-        if let Some(email) = default_email {
-            inner = inner.with_fallback(OwnerFallback::DefaultEmail(email));
-        }
-        Ok(ExtensionMap { inner })
+        Ok(ExtensionMap::with_default(inner, default_email))
     }
 
     /// The map of a loaded configuration (`extensions.map` and `extensions.default_email`).
-    #[napi(factory)]
-    pub fn from_config(
-        env: Env,
-        #[napi(ts_arg_type = "Config")] config: Unknown<'_>,
-    ) -> Result<Self> {
+    #[napi(factory, ts_args_type = "config: Config")]
+    pub fn from_config(env: Env, config: Unknown<'_>) -> Result<Self> {
         let config: ClassInstance<Config> = arg(&env, "ExtensionMap.fromConfig", "config", config)?;
         Ok(ExtensionMap {
             inner: config.inner.extensions.clone(),
@@ -76,32 +66,32 @@ impl ExtensionMap {
     /// A map from YAML text: extension → email or `{ email, name }`; with `key`, the map is the
     /// value under that top-level key (`'extensions'` for `examples/data/extensions.yml`).
     /// Throws `PBX_INVALID_ARGUMENT` naming the key when the text is not such a map.
-    #[napi(factory)]
+    #[napi(
+        factory,
+        ts_args_type = "text: string, key?: string | undefined | null, defaultEmail?: string | undefined | null"
+    )]
     pub fn from_yaml(
         env: Env,
-        #[napi(ts_arg_type = "string")] text: Unknown<'_>,
-        #[napi(ts_arg_type = "string | undefined | null")] key: Option<Unknown<'_>>,
-        #[napi(ts_arg_type = "string | undefined | null")] default_email: Option<Unknown<'_>>,
+        text: Unknown<'_>,
+        key: Option<Unknown<'_>>,
+        default_email: Option<Unknown<'_>>,
     ) -> Result<Self> {
         let f = "ExtensionMap.fromYaml";
         let text: String = arg(&env, f, "text", text)?;
         let key: Option<String> = opt_arg(&env, f, "key", key)?;
         let default_email: Option<String> = opt_arg(&env, f, "defaultEmail", default_email)?;
-        let mut inner = core::ExtensionMap::from_yaml(&text, key.as_deref()).or_throw(&env)?;
-        if let Some(email) = default_email {
-            inner = inner.with_fallback(OwnerFallback::DefaultEmail(email));
-        }
-        Ok(ExtensionMap { inner })
+        let inner = core::ExtensionMap::from_yaml(&text, key.as_deref()).or_throw(&env)?;
+        Ok(ExtensionMap::with_default(inner, default_email))
     }
 
     /// Adds or replaces a user.
-    #[napi]
+    #[napi(ts_args_type = "extension: string, email: string, name?: string | undefined | null")]
     pub fn set(
         &mut self,
         env: Env,
-        #[napi(ts_arg_type = "string")] extension: Unknown<'_>,
-        #[napi(ts_arg_type = "string")] email: Unknown<'_>,
-        #[napi(ts_arg_type = "string | undefined | null")] name: Option<Unknown<'_>>,
+        extension: Unknown<'_>,
+        email: Unknown<'_>,
+        name: Option<Unknown<'_>>,
     ) -> Result<()> {
         let f = "ExtensionMap.set";
         let extension: String = arg(&env, f, "extension", extension)?;
@@ -114,28 +104,23 @@ impl ExtensionMap {
     }
 
     /// The user of an extension, or `null`.
-    #[napi]
-    pub fn get(
-        &self,
-        env: Env,
-        #[napi(ts_arg_type = "string")] extension: Unknown<'_>,
-    ) -> Result<Option<User>> {
+    #[napi(ts_args_type = "extension: string", ts_return_type = "User | null")]
+    pub fn get(&self, env: Env, extension: Unknown<'_>) -> Result<Option<Js<User>>> {
         let extension: String = arg(&env, "ExtensionMap.get", "extension", extension)?;
-        Ok(self.inner.get(&extension).map(|u| User {
-            extension: u.extension.clone(),
-            email: u.email.clone(),
-            name: u.name.clone(),
+        Ok(self.inner.get(&extension).map(|u| {
+            let (extension, email, name) = (u.extension.clone(), u.email.clone(), u.name.clone());
+            Js(User {
+                extension,
+                email,
+                name,
+            })
         }))
     }
 
     /// The email a call of this extension is attributed to (the user's, else the default
     /// email), or `null`.
-    #[napi]
-    pub fn email_for(
-        &self,
-        env: Env,
-        #[napi(ts_arg_type = "string")] extension: Unknown<'_>,
-    ) -> Result<Option<String>> {
+    #[napi(ts_args_type = "extension: string")]
+    pub fn email_for(&self, env: Env, extension: Unknown<'_>) -> Result<Option<String>> {
         let extension: String = arg(&env, "ExtensionMap.emailFor", "extension", extension)?;
         Ok(self.inner.email_for(&extension).map(str::to_owned))
     }
@@ -144,5 +129,16 @@ impl ExtensionMap {
     #[napi(getter)]
     pub fn size(&self) -> u32 {
         u32::try_from(self.inner.len()).unwrap_or(u32::MAX)
+    }
+}
+
+impl ExtensionMap {
+    /// `inner`, with `default_email` for the extensions it does not hold.
+    fn with_default(inner: core::ExtensionMap, default_email: Option<String>) -> Self {
+        let inner = match default_email {
+            Some(email) => inner.with_fallback(OwnerFallback::DefaultEmail(email)),
+            None => inner,
+        };
+        ExtensionMap { inner }
     }
 }

@@ -3,10 +3,12 @@
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use pbx_core::groups::{self as core, AlertAction};
+use serde::Serialize;
 
+use crate::Js;
 use crate::args::{JsonArray, JsonObject, arg, opt_arg};
 use crate::config::Config;
-use crate::error::{OrThrow, invalid_argument};
+use crate::error::{OrThrow, from_json, invalid_argument};
 use crate::hours::{BusinessHours, instant};
 
 /// A member of a call group.
@@ -34,52 +36,55 @@ pub struct CallGroup {
     pub members: Vec<GroupMember>,
 }
 
-/// The call API's `POST /api/alerts/call-groups` body.
-#[napi(object)]
-pub struct AlertRequest {
-    /// The group's id.
-    pub call_group_id: String,
-    /// The group's name.
-    pub call_group_name: String,
-    /// `NO_ASSIGNED_USERS` or `NO_AVAILABLE_USERS`.
-    pub alert_type: String,
-    /// The message.
-    pub alert_message: String,
+/// `GroupEvaluation`: the actions, in order, and the monitor state to keep for the next check.
+#[derive(Serialize)]
+pub struct Evaluation {
+    actions: Vec<Action>,
+    state: serde_json::Value,
 }
 
-/// What to do: post an alert (`open`) or resolve one (`resolve`).
-#[napi(object)]
-pub struct GroupAction {
-    /// `open` or `resolve` (pbx-core's `AlertAction` codes).
-    #[napi(ts_type = "AlertActionCode")]
-    pub action: String,
-    /// The group's id.
-    pub group_id: String,
-    /// The alert's type.
-    pub alert_type: String,
-    /// For `open`: the request to post.
-    pub request: Option<AlertRequest>,
-    /// For `resolve`: the backend's alert id, when known (else find it among the active
-    /// alerts by group id).
-    pub alert_id: Option<String>,
-    /// For `resolve`: pbx-core's `ResolveReason` code (`staffed`, `closed`, `excluded` or
-    /// `gone`).
-    #[napi(ts_type = "ResolveReason")]
-    pub reason: Option<String>,
-    /// For `resolve`: the alert being resolved, as the monitor state holds it (pass it to
-    /// `alertResolveFailed` when the resolve could not be delivered).
-    #[napi(ts_type = "Record<string, unknown>")]
-    pub alert: Option<serde_json::Value>,
+/// `GroupAction`: an `AlertAction`'s code, group and alert type; for `open` the request to
+/// post (pbx-core's `AlertRequest`), for `resolve` the alert's id, the reason's code and the
+/// alert as the monitor state holds it.
+#[derive(Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Action {
+    action: &'static str,
+    group_id: String,
+    alert_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request: Option<core::AlertRequest>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alert_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alert: Option<core::OpenAlert>,
 }
 
-/// The result of one check: the actions and the monitor state to keep for the next check.
-#[napi(object)]
-pub struct GroupEvaluation {
-    /// What to do, in order.
-    pub actions: Vec<GroupAction>,
-    /// The new state (JSON-serializable; store it to survive restarts).
-    #[napi(ts_type = "Record<string, unknown>")]
-    pub state: serde_json::Value,
+impl From<AlertAction> for Action {
+    fn from(a: AlertAction) -> Self {
+        let base = Action {
+            action: a.code(),
+            group_id: a.group_id().to_owned(),
+            ..Action::default()
+        };
+        match a {
+            AlertAction::Open(r) => Action {
+                alert_type: r.alert_type.to_string(),
+                request: Some(r),
+                ..base
+            },
+            AlertAction::Resolve { alert, reason, .. } => Action {
+                alert_type: alert.alert_type.to_string(),
+                alert_id: alert.alert_id.as_ref().map(ToString::to_string),
+                reason: Some(reason.code()),
+                alert: Some(alert),
+                ..base
+            },
+            _ => base,
+        }
+    }
 }
 
 /// Settings of the coverage monitor.
@@ -97,8 +102,7 @@ pub struct MonitorOptions {
 fn read_state(env: &Env, state: Option<serde_json::Value>) -> Result<core::MonitorState> {
     match state {
         None | Some(serde_json::Value::Null) => Ok(core::MonitorState::default()),
-        Some(v) => serde_json::from_value(v)
-            .map_err(|e| invalid_argument(env, format!("monitor state: {e}"))),
+        Some(v) => from_json(env, "monitor state", v),
     }
 }
 
@@ -127,37 +131,6 @@ fn to_core_group(env: &Env, g: CallGroup) -> Result<core::CallGroup> {
     })
 }
 
-fn to_action(a: AlertAction) -> GroupAction {
-    let mut out = GroupAction {
-        action: a.code().to_owned(),
-        group_id: a.group_id().to_owned(),
-        alert_type: String::new(),
-        request: None,
-        alert_id: None,
-        reason: None,
-        alert: None,
-    };
-    match a {
-        AlertAction::Open(r) => {
-            out.alert_type = String::from(r.alert_type.clone());
-            out.request = Some(AlertRequest {
-                call_group_id: r.call_group_id,
-                call_group_name: r.call_group_name,
-                alert_type: String::from(r.alert_type),
-                alert_message: r.alert_message,
-            });
-        }
-        AlertAction::Resolve { alert, reason, .. } => {
-            out.alert_type = String::from(alert.alert_type.clone());
-            out.alert_id = alert.alert_id.as_ref().map(ToString::to_string);
-            out.alert = serde_json::to_value(&alert).ok();
-            out.reason = Some(reason.code().to_owned());
-        }
-        _ => {}
-    }
-    out
-}
-
 /// The coverage monitor: business hours (and per-group hours) plus settings.
 #[napi]
 pub struct GroupMonitor {
@@ -167,12 +140,11 @@ pub struct GroupMonitor {
 #[napi]
 impl GroupMonitor {
     /// A monitor with one set of business hours.
-    #[napi(constructor)]
-    pub fn new(
-        env: Env,
-        #[napi(ts_arg_type = "BusinessHours")] hours: Unknown<'_>,
-        #[napi(ts_arg_type = "MonitorOptions | undefined | null")] options: Option<Unknown<'_>>,
-    ) -> Result<Self> {
+    #[napi(
+        constructor,
+        ts_args_type = "hours: BusinessHours, options?: MonitorOptions | undefined | null"
+    )]
+    pub fn new(env: Env, hours: Unknown<'_>, options: Option<Unknown<'_>>) -> Result<Self> {
         let hours: ClassInstance<BusinessHours> = arg(&env, "new GroupMonitor", "hours", hours)?;
         let options = opt_arg(&env, "new GroupMonitor", "options", options)?;
         Ok(Self::with_options(&hours, options))
@@ -180,12 +152,8 @@ impl GroupMonitor {
 
     /// The monitor a configuration describes (`groups.debounce`, `include`, `exclude`, and
     /// `groups.hours` per group), with `hours` for every other group.
-    #[napi(factory)]
-    pub fn from_config(
-        env: Env,
-        #[napi(ts_arg_type = "Config")] config: Unknown<'_>,
-        #[napi(ts_arg_type = "BusinessHours")] hours: Unknown<'_>,
-    ) -> Result<Self> {
+    #[napi(factory, ts_args_type = "config: Config, hours: BusinessHours")]
+    pub fn from_config(env: Env, config: Unknown<'_>, hours: Unknown<'_>) -> Result<Self> {
         let f = "GroupMonitor.fromConfig";
         let config: ClassInstance<Config> = arg(&env, f, "config", config)?;
         let hours: ClassInstance<BusinessHours> = arg(&env, f, "hours", hours)?;
@@ -197,16 +165,17 @@ impl GroupMonitor {
     /// One check at `now` over a snapshot of the groups, from the previous `state` (`null`
     /// for the first check). Throws `PBX_INVALID_ARGUMENT` for a state or group it cannot
     /// read.
-    #[napi]
+    #[napi(
+        ts_args_type = "groups: Array<CallGroup>, state: Record<string, unknown> | null | undefined, now: Date",
+        ts_return_type = "GroupEvaluation"
+    )]
     pub fn evaluate(
         &self,
         env: Env,
-        #[napi(ts_arg_type = "Array<CallGroup>")] groups: Unknown<'_>,
-        #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<
-            Unknown<'_>,
-        >,
-        #[napi(ts_arg_type = "Date")] now: Unknown<'_>,
-    ) -> Result<GroupEvaluation> {
+        groups: Unknown<'_>,
+        state: Option<Unknown<'_>>,
+        now: Unknown<'_>,
+    ) -> Result<Js<Evaluation>> {
         self.evaluate_args(&env, "GroupMonitor.evaluate", groups, state, now)
     }
 }
@@ -220,10 +189,10 @@ impl GroupMonitor {
         groups: Unknown<'_>,
         state: Option<Unknown<'_>>,
         now: Unknown<'_>,
-    ) -> Result<GroupEvaluation> {
+    ) -> Result<Js<Evaluation>> {
         let groups: Vec<CallGroup> = arg(env, function, "groups", groups)?;
         let state = state_arg(env, function, state)?;
-        let now = instant(env, &arg(env, function, "now", now)?)?;
+        let now = instant(env, function, "now", now)?;
         let env = *env;
         let mut state = read_state(&env, state)?;
         let groups = groups
@@ -232,24 +201,25 @@ impl GroupMonitor {
             .collect::<Result<Vec<_>>>()?;
         let actions = self.inner.evaluate(now, &groups, &mut state);
         let state = write_state(&env, &state)?;
-        Ok(GroupEvaluation {
-            actions: actions.into_iter().map(to_action).collect(),
-            state,
-        })
+        let actions = actions.into_iter().map(Action::from).collect();
+        Ok(Js(Evaluation { actions, state }))
     }
 }
 
 /// One coverage check with one set of business hours: `new GroupMonitor(hours, options)
 /// .evaluate(groups, state, now)`.
-#[napi]
+#[napi(
+    ts_args_type = "hours: BusinessHours, groups: Array<CallGroup>, state: Record<string, unknown> | null | undefined, now: Date, options?: MonitorOptions | undefined | null",
+    ts_return_type = "GroupEvaluation"
+)]
 pub fn evaluate_groups(
     env: Env,
-    #[napi(ts_arg_type = "BusinessHours")] hours: Unknown<'_>,
-    #[napi(ts_arg_type = "Array<CallGroup>")] groups: Unknown<'_>,
-    #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<Unknown<'_>>,
-    #[napi(ts_arg_type = "Date")] now: Unknown<'_>,
-    #[napi(ts_arg_type = "MonitorOptions | undefined | null")] options: Option<Unknown<'_>>,
-) -> Result<GroupEvaluation> {
+    hours: Unknown<'_>,
+    groups: Unknown<'_>,
+    state: Option<Unknown<'_>>,
+    now: Unknown<'_>,
+    options: Option<Unknown<'_>>,
+) -> Result<Js<Evaluation>> {
     let f = "evaluateGroups";
     let hours: ClassInstance<BusinessHours> = arg(&env, f, "hours", hours)?;
     let options = opt_arg(&env, f, "options", options)?;
@@ -268,12 +238,15 @@ fn state_arg(
 
 /// The monitor state with the backend's id of the alert just opened for `groupId` (after
 /// posting an `open` action's request).
-#[napi(ts_return_type = "Record<string, unknown>")]
+#[napi(
+    ts_return_type = "Record<string, unknown>",
+    ts_args_type = "state: Record<string, unknown> | null | undefined, groupId: string, alertId: string"
+)]
 pub fn record_alert_id(
     env: Env,
-    #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<Unknown<'_>>,
-    #[napi(ts_arg_type = "string")] group_id: Unknown<'_>,
-    #[napi(ts_arg_type = "string")] alert_id: Unknown<'_>,
+    state: Option<Unknown<'_>>,
+    group_id: Unknown<'_>,
+    alert_id: Unknown<'_>,
 ) -> Result<serde_json::Value> {
     let f = "recordAlertId";
     let state = state_arg(&env, f, state)?;
@@ -284,50 +257,47 @@ pub fn record_alert_id(
     write_state(&env, &s)
 }
 
-/// What [`record_opened_alert`] returns.
-#[napi(object)]
+/// `RecordedOpen`: what [`record_opened_alert`] returns.
+#[derive(Serialize)]
 pub struct RecordedOpen {
-    /// The new monitor state.
-    #[napi(ts_type = "Record<string, unknown>")]
-    pub state: serde_json::Value,
-    /// Whether the backend's answer is the group's own alert (same `callGroupId` and
-    /// `alertType`), whose id is now recorded. `false`: the open is undone (the next check
-    /// posts again) — never resolve that alert.
-    pub accepted: bool,
+    state: serde_json::Value,
+    accepted: bool,
 }
 
 /// The monitor state after the backend answered an `open` action's `request` with `alert`:
 /// its id recorded when it is the group's own alert (same `callGroupId` and `alertType`),
 /// otherwise the open undone (`accepted: false`; the next check posts again).
-#[napi]
+#[napi(
+    ts_args_type = "state: Record<string, unknown> | null | undefined, request: Record<string, unknown>, alert: Record<string, unknown>",
+    ts_return_type = "RecordedOpen"
+)]
 pub fn record_opened_alert(
     env: Env,
-    #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<Unknown<'_>>,
-    #[napi(ts_arg_type = "Record<string, unknown>")] request: Unknown<'_>,
-    #[napi(ts_arg_type = "Record<string, unknown>")] alert: Unknown<'_>,
-) -> Result<RecordedOpen> {
+    state: Option<Unknown<'_>>,
+    request: Unknown<'_>,
+    alert: Unknown<'_>,
+) -> Result<Js<RecordedOpen>> {
     let f = "recordOpenedAlert";
     let state = state_arg(&env, f, state)?;
     let JsonObject(request) = arg(&env, f, "request", request)?;
     let JsonObject(alert) = arg(&env, f, "alert", alert)?;
     let mut s = read_state(&env, state)?;
-    let request: core::AlertRequest = serde_json::from_value(request)
-        .map_err(|e| invalid_argument(&env, format!("request: {e}")))?;
-    let alert: core::Alert =
-        serde_json::from_value(alert).map_err(|e| invalid_argument(&env, format!("alert: {e}")))?;
+    let request: core::AlertRequest = from_json(&env, "request", request)?;
+    let alert: core::Alert = from_json(&env, "alert", alert)?;
     let accepted = s.record_opened(&request, &alert);
-    Ok(RecordedOpen {
-        state: write_state(&env, &s)?,
-        accepted,
-    })
+    let state = write_state(&env, &s)?;
+    Ok(Js(RecordedOpen { state, accepted }))
 }
 
 /// The monitor state after an `open` action could not be posted: the next check tries again.
-#[napi(ts_return_type = "Record<string, unknown>")]
+#[napi(
+    ts_return_type = "Record<string, unknown>",
+    ts_args_type = "state: Record<string, unknown> | null | undefined, groupId: string"
+)]
 pub fn alert_open_failed(
     env: Env,
-    #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<Unknown<'_>>,
-    #[napi(ts_arg_type = "string")] group_id: Unknown<'_>,
+    state: Option<Unknown<'_>>,
+    group_id: Unknown<'_>,
 ) -> Result<serde_json::Value> {
     let f = "alertOpenFailed";
     let state = state_arg(&env, f, state)?;
@@ -340,20 +310,22 @@ pub fn alert_open_failed(
 /// The monitor state after a `resolve` action could not be delivered (`alert` is the action's
 /// `alert`): the next check tries again. Not for a resolve answered 404 or 410: that alert is
 /// gone, and the monitor has already forgotten it.
-#[napi(ts_return_type = "Record<string, unknown>")]
+#[napi(
+    ts_return_type = "Record<string, unknown>",
+    ts_args_type = "state: Record<string, unknown> | null | undefined, groupId: string, alert: Record<string, unknown>"
+)]
 pub fn alert_resolve_failed(
     env: Env,
-    #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<Unknown<'_>>,
-    #[napi(ts_arg_type = "string")] group_id: Unknown<'_>,
-    #[napi(ts_arg_type = "Record<string, unknown>")] alert: Unknown<'_>,
+    state: Option<Unknown<'_>>,
+    group_id: Unknown<'_>,
+    alert: Unknown<'_>,
 ) -> Result<serde_json::Value> {
     let f = "alertResolveFailed";
     let state = state_arg(&env, f, state)?;
     let group_id: String = arg(&env, f, "groupId", group_id)?;
     let JsonObject(alert) = arg(&env, f, "alert", alert)?;
     let mut s = read_state(&env, state)?;
-    let alert: core::OpenAlert =
-        serde_json::from_value(alert).map_err(|e| invalid_argument(&env, format!("alert: {e}")))?;
+    let alert: core::OpenAlert = from_json(&env, "alert", alert)?;
     s.resolve_failed(&group_id, alert);
     write_state(&env, &s)
 }
@@ -361,20 +333,22 @@ pub fn alert_resolve_failed(
 /// The monitor state taking over the alerts the backend reports as active
 /// (`GET /api/alerts/call-groups?active=true`, as JSON), so they are resolved later rather than
 /// posted again.
-#[napi(ts_return_type = "Record<string, unknown>")]
+#[napi(
+    ts_return_type = "Record<string, unknown>",
+    ts_args_type = "state: Record<string, unknown> | null | undefined, alerts: Array<Record<string, unknown>>, now: Date"
+)]
 pub fn adopt_active_alerts(
     env: Env,
-    #[napi(ts_arg_type = "Record<string, unknown> | null | undefined")] state: Option<Unknown<'_>>,
-    #[napi(ts_arg_type = "Array<Record<string, unknown>>")] alerts: Unknown<'_>,
-    #[napi(ts_arg_type = "Date")] now: Unknown<'_>,
+    state: Option<Unknown<'_>>,
+    alerts: Unknown<'_>,
+    now: Unknown<'_>,
 ) -> Result<serde_json::Value> {
     let f = "adoptActiveAlerts";
     let state = state_arg(&env, f, state)?;
     let JsonArray(alerts) = arg(&env, f, "alerts", alerts)?;
-    let now = instant(&env, &arg(&env, f, "now", now)?)?;
+    let now = instant(&env, f, "now", now)?;
     let mut s = read_state(&env, state)?;
-    let alerts: Vec<core::Alert> = serde_json::from_value(alerts)
-        .map_err(|e| invalid_argument(&env, format!("alerts: {e}")))?;
+    let alerts: Vec<core::Alert> = from_json(&env, "alerts", alerts)?;
     s.adopt_active(&alerts, now);
     write_state(&env, &s)
 }

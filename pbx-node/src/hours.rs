@@ -4,15 +4,23 @@ use chrono::{DateTime, Utc};
 use napi::JsDate;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use pbx_core::hours::{self as core, HoursState, xapi::OfficeHours};
+use pbx_core::hours::{self as core, xapi::OfficeHours};
+use serde::Serialize;
 
+use crate::Js;
 use crate::args::{JsonObject, arg, opt_arg};
 use crate::config::Config;
-use crate::error::{OrThrow, invalid_argument};
+use crate::error::{OrThrow, from_json, invalid_argument};
 
-/// The instant of a JS `Date` (read with [`arg`]); an invalid date (`new Date('x')`) is
-/// `PBX_INVALID_ARGUMENT`.
-pub(crate) fn instant(env: &Env, at: &JsDate<'_>) -> Result<DateTime<Utc>> {
+/// The instant of the `Date` argument `param` of `function`; an invalid date (`new Date('x')`)
+/// is `PBX_INVALID_ARGUMENT`.
+pub(crate) fn instant(
+    env: &Env,
+    function: &str,
+    param: &str,
+    at: Unknown<'_>,
+) -> Result<DateTime<Utc>> {
+    let at: JsDate = arg(env, function, param, at)?;
     let ms = at
         .value_of()
         .map_err(|_| invalid_argument(env, "expected a Date"))?;
@@ -21,6 +29,18 @@ pub(crate) fn instant(env: &Env, at: &JsDate<'_>) -> Result<DateTime<Utc>> {
     }
     DateTime::from_timestamp_millis(ms as i64)
         .ok_or_else(|| invalid_argument(env, format!("a Date out of range ({ms} ms)")))
+}
+
+/// Always (`open`) or never open, in the `timezone` argument of `function`.
+fn constant(env: &Env, function: &str, timezone: Unknown<'_>, open: bool) -> Result<BusinessHours> {
+    let timezone: String = arg(env, function, "timezone", timezone)?;
+    let tz = pbx_core::call::parse_timezone("timezone", &timezone).or_throw(env)?;
+    let inner = if open {
+        core::BusinessHours::always(tz)
+    } else {
+        core::BusinessHours::never(tz)
+    };
+    Ok(BusinessHours { inner })
 }
 
 /// The next opening or closing.
@@ -32,25 +52,13 @@ pub struct HoursChange {
     pub opens: bool,
 }
 
-/// Open or closed at an instant, and why.
-#[napi(object)]
+/// `HoursStatus`: open or not, the `HoursState`'s code, the holiday's or closure's name.
+#[derive(Serialize)]
 pub struct HoursStatus {
-    /// Whether the office is open.
-    pub open: bool,
-    /// Why: pbx-core's `HoursState` code — `interval`, `extra_opening`, `always` when open;
-    /// `outside_hours`, `holiday`, `extra_closure`, `break`, `never` when closed.
-    #[napi(ts_type = "HoursReason")]
-    pub reason: String,
-    /// The holiday's or closure's name, when that is the reason.
-    pub name: Option<String>,
-}
-
-fn status(s: &HoursState) -> HoursStatus {
-    HoursStatus {
-        open: s.is_open(),
-        reason: s.code().to_owned(),
-        name: s.name().map(str::to_owned),
-    }
+    open: bool,
+    reason: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
 }
 
 /// Business hours: a weekly schedule in one IANA timezone with holidays, closures, openings
@@ -61,106 +69,81 @@ pub struct BusinessHours {
     pub(crate) inner: core::BusinessHours,
 }
 
+impl From<&core::BusinessHours> for BusinessHours {
+    fn from(h: &core::BusinessHours) -> Self {
+        BusinessHours { inner: h.clone() }
+    }
+}
+
 #[napi]
 impl BusinessHours {
     /// The business hours of a loaded configuration (`business_hours`), or `null` when it has
     /// none or reads them from XAPI (`business_hours.from_xapi: true`, `businessHoursSource`
     /// `'xapi'`: use `fromXapi` with `GET /OfficeHours` then).
-    #[napi]
-    pub fn from_config(
-        env: Env,
-        #[napi(ts_arg_type = "Config")] config: Unknown<'_>,
-    ) -> Result<Option<BusinessHours>> {
+    #[napi(ts_args_type = "config: Config")]
+    pub fn from_config(env: Env, config: Unknown<'_>) -> Result<Option<BusinessHours>> {
         let config: ClassInstance<Config> =
             arg(&env, "BusinessHours.fromConfig", "config", config)?;
-        Ok(config
-            .inner
-            .business_hours_schedule()
-            .map(|h| BusinessHours { inner: h.clone() }))
+        Ok(config.inner.business_hours_schedule().map(Into::into))
     }
 
     /// The business hours of a group that has its own in the configuration
     /// (`groups.hours.<id>`), or `null`.
-    #[napi]
+    #[napi(ts_args_type = "config: Config, groupId: string")]
     pub fn from_config_group(
         env: Env,
-        #[napi(ts_arg_type = "Config")] config: Unknown<'_>,
-        #[napi(ts_arg_type = "string")] group_id: Unknown<'_>,
+        config: Unknown<'_>,
+        group_id: Unknown<'_>,
     ) -> Result<Option<BusinessHours>> {
         let f = "BusinessHours.fromConfigGroup";
         let config: ClassInstance<Config> = arg(&env, f, "config", config)?;
         let group_id: String = arg(&env, f, "groupId", group_id)?;
-        Ok(config
-            .inner
-            .groups
-            .hours
-            .get(&group_id)
-            .map(|h| BusinessHours { inner: h.clone() }))
+        Ok(config.inner.groups.hours.get(&group_id).map(Into::into))
     }
 
     /// From 3CX XAPI `GET /OfficeHours` JSON as XAPI returns it (`TimeZoneId`, `Hours`,
     /// `BreakTime`, `OfficeHolidays`). Throws `PBX_INVALID_ARGUMENT` naming the XAPI field.
-    #[napi(factory)]
-    pub fn from_xapi(
-        env: Env,
-        #[napi(ts_arg_type = "Record<string, unknown>")] office_hours: Unknown<'_>,
-    ) -> Result<BusinessHours> {
+    #[napi(factory, ts_args_type = "officeHours: Record<string, unknown>")]
+    pub fn from_xapi(env: Env, office_hours: Unknown<'_>) -> Result<BusinessHours> {
         let JsonObject(office_hours) =
             arg(&env, "BusinessHours.fromXapi", "officeHours", office_hours)?;
-        let oh: OfficeHours = serde_json::from_value(office_hours)
-            .map_err(|e| invalid_argument(&env, format!("XAPI OfficeHours: {e}")))?;
-        oh.to_business_hours()
-            .map(|inner| BusinessHours { inner })
-            .or_throw(&env)
+        let oh: OfficeHours = from_json(&env, "XAPI OfficeHours", office_hours)?;
+        let inner = oh.to_business_hours().or_throw(&env)?;
+        Ok(BusinessHours { inner })
     }
 
     /// Always open, in `timezone`.
-    #[napi(factory)]
-    pub fn always(
-        env: Env,
-        #[napi(ts_arg_type = "string")] timezone: Unknown<'_>,
-    ) -> Result<BusinessHours> {
-        let timezone: String = arg(&env, "BusinessHours.always", "timezone", timezone)?;
-        let tz = pbx_core::call::parse_timezone("timezone", &timezone).or_throw(&env)?;
-        Ok(BusinessHours {
-            inner: core::BusinessHours::always(tz),
-        })
+    #[napi(factory, ts_args_type = "timezone: string")]
+    pub fn always(env: Env, timezone: Unknown<'_>) -> Result<BusinessHours> {
+        constant(&env, "BusinessHours.always", timezone, true)
     }
 
     /// Monday to Friday, one interval (default `"09:00-17:00"`), in an IANA timezone (the
     /// Python binding's `BusinessHours.weekdays`). Throws `PBX_INVALID_ARGUMENT` for an unknown
     /// timezone or an unusable interval.
-    #[napi(factory)]
+    #[napi(
+        factory,
+        ts_args_type = "timezone: string, interval?: string | undefined | null"
+    )]
     pub fn weekdays(
         env: Env,
-        #[napi(ts_arg_type = "string")] timezone: Unknown<'_>,
-        #[napi(ts_arg_type = "string | undefined | null")] interval: Option<Unknown<'_>>,
+        timezone: Unknown<'_>,
+        interval: Option<Unknown<'_>>,
     ) -> Result<BusinessHours> {
         let f = "BusinessHours.weekdays";
         let timezone: String = arg(&env, f, "timezone", timezone)?;
         let interval: Option<String> = opt_arg(&env, f, "interval", interval)?;
         let tz = pbx_core::call::parse_timezone("timezone", &timezone).or_throw(&env)?;
-        let interval = interval
-            .as_deref()
-            .unwrap_or("09:00-17:00")
-            .parse()
-            .or_throw(&env)?;
+        let interval = interval.as_deref().unwrap_or("09:00-17:00");
         Ok(BusinessHours {
-            inner: core::BusinessHours::weekdays(tz, interval),
+            inner: core::BusinessHours::weekdays(tz, interval.parse().or_throw(&env)?),
         })
     }
 
     /// Never open, in `timezone`.
-    #[napi(factory)]
-    pub fn never(
-        env: Env,
-        #[napi(ts_arg_type = "string")] timezone: Unknown<'_>,
-    ) -> Result<BusinessHours> {
-        let timezone: String = arg(&env, "BusinessHours.never", "timezone", timezone)?;
-        let tz = pbx_core::call::parse_timezone("timezone", &timezone).or_throw(&env)?;
-        Ok(BusinessHours {
-            inner: core::BusinessHours::never(tz),
-        })
+    #[napi(factory, ts_args_type = "timezone: string")]
+    pub fn never(env: Env, timezone: Unknown<'_>) -> Result<BusinessHours> {
+        constant(&env, "BusinessHours.never", timezone, false)
     }
 
     /// The IANA timezone.
@@ -170,35 +153,28 @@ impl BusinessHours {
     }
 
     /// Whether the office is open at `at`.
-    #[napi]
-    pub fn is_open(&self, env: Env, #[napi(ts_arg_type = "Date")] at: Unknown<'_>) -> Result<bool> {
-        let at = instant(&env, &arg(&env, "BusinessHours.isOpen", "at", at)?)?;
+    #[napi(ts_args_type = "at: Date")]
+    pub fn is_open(&self, env: Env, at: Unknown<'_>) -> Result<bool> {
+        let at = instant(&env, "BusinessHours.isOpen", "at", at)?;
         Ok(self.inner.is_open(at))
     }
 
     /// Open or closed at `at`, and why.
-    #[napi]
-    pub fn state(
-        &self,
-        env: Env,
-        #[napi(ts_arg_type = "Date")] at: Unknown<'_>,
-    ) -> Result<HoursStatus> {
-        let at = instant(&env, &arg(&env, "BusinessHours.state", "at", at)?)?;
-        Ok(status(&self.inner.state(at)))
+    #[napi(ts_args_type = "at: Date", ts_return_type = "HoursStatus")]
+    pub fn state(&self, env: Env, at: Unknown<'_>) -> Result<Js<HoursStatus>> {
+        let s = self
+            .inner
+            .state(instant(&env, "BusinessHours.state", "at", at)?);
+        let (open, reason, name) = (s.is_open(), s.code(), s.name().map(str::to_owned));
+        Ok(Js(HoursStatus { open, reason, name }))
     }
 
     /// The next opening or closing after `at`, or `null` when nothing changes within two
     /// years (always open, never open).
-    #[napi]
-    pub fn next_change(
-        &self,
-        env: Env,
-        #[napi(ts_arg_type = "Date")] at: Unknown<'_>,
-    ) -> Result<Option<HoursChange>> {
-        let at = instant(&env, &arg(&env, "BusinessHours.nextChange", "at", at)?)?;
-        Ok(self
-            .inner
-            .next_change(at)
-            .map(|(at, opens)| HoursChange { at, opens }))
+    #[napi(ts_args_type = "at: Date")]
+    pub fn next_change(&self, env: Env, at: Unknown<'_>) -> Result<Option<HoursChange>> {
+        let at = instant(&env, "BusinessHours.nextChange", "at", at)?;
+        let change = self.inner.next_change(at);
+        Ok(change.map(|(at, opens)| HoursChange { at, opens }))
     }
 }

@@ -16,7 +16,30 @@ pub mod hours;
 pub mod phone;
 pub mod sideloader;
 
+use napi::bindgen_prelude::{Env, Result, ToNapiValue, TypeName, ValueType};
+use napi::{JsValue, sys};
 use napi_derive::napi;
+
+/// A serde view as a plain JS object, made by napi's serializer (fields in declaration order;
+/// `None` is `null` unless the field skips it). A core type's own view, or the binding's where
+/// the core has none; their TypeScript interfaces are declared in `dts-header.d.ts`.
+pub struct Js<T>(pub(crate) T);
+
+impl<T: serde::Serialize> ToNapiValue for Js<T> {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        Env::from_raw(env).to_js_value(&val.0).map(|v| v.raw())
+    }
+}
+
+impl<T> TypeName for Js<T> {
+    fn type_name() -> &'static str {
+        "Object"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
 
 /// The package version.
 #[napi]

@@ -5,6 +5,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use pbx_core::phone::{self as core, Normalized, NumberFormat, NumberPolicy, Region};
 
+use crate::Js;
 use crate::args::{FromArg, arg, opt_arg};
 use crate::direction::DirectionPolicy;
 use crate::error::OrThrow;
@@ -22,47 +23,11 @@ pub struct NumberOptions {
     pub extensions: Option<DirectionPolicy>,
 }
 
-/// A normalized number: `kind` says which fields are set.
-#[napi(object)]
-pub struct NormalizedNumber {
-    /// `e164` (an external number), `internal` (an extension), `anonymous` (withheld or
-    /// blank) or `invalid`.
-    #[napi(ts_type = "'e164' | 'internal' | 'anonymous' | 'invalid'")]
-    pub kind: String,
-    /// The number (`e164`, in the requested format) or the extension (`internal`).
-    pub value: Option<String>,
-    /// An extension written after an external number (`ext. 12`), digits only.
-    pub extension: Option<String>,
-    /// The input (`invalid`).
-    pub raw: Option<String>,
-    /// Why it is invalid: pbx-core's `InvalidReason` code (`not_a_party`, `not_a_number`,
-    /// `invalid_country_code`, `too_short`, `too_long`, `invalid_length`).
-    #[napi(ts_type = "InvalidReason")]
-    pub reason: Option<String>,
-}
-
-fn to_js(n: Normalized) -> NormalizedNumber {
-    let kind = n.kind().to_owned();
-    let mut out = NormalizedNumber {
-        kind,
-        value: n.value().map(str::to_owned),
-        extension: None,
-        raw: None,
-        reason: None,
-    };
-    match n {
-        Normalized::E164 { extension, .. } => out.extension = extension,
-        Normalized::Invalid { raw, reason } => {
-            out.raw = Some(raw);
-            out.reason = Some(reason.code().to_owned());
-        }
-        _ => {}
-    }
-    out
-}
-
-fn policy(env: &Env, options: Option<NumberOptions>) -> Result<NumberPolicy> {
-    let o = options.unwrap_or_default();
+/// The policy the `options` argument of `function` asks for; never silently the defaults for
+/// an argument of the wrong type.
+fn policy(env: &Env, function: &str, options: Option<Unknown<'_>>) -> Result<NumberPolicy> {
+    let options = opt_arg::<OptionsArg>(env, function, "options", options)?;
+    let o = options.map(|o| o.0).unwrap_or_default();
     let mut p = NumberPolicy::default();
     if let Some(r) = &o.default_region {
         p.default_region = Region::parse("defaultRegion", r).or_throw(env)?;
@@ -96,28 +61,32 @@ impl<'v> FromArg<'v> for OptionsArg {
     }
 }
 
-/// The `options` argument of `function`; never silently the defaults for a wrong type.
-fn options_arg(
+/// The `raws` and `options` arguments of the batch functions.
+fn batch_args(
     env: &Env,
     function: &str,
+    raws: Unknown<'_>,
     options: Option<Unknown<'_>>,
-) -> Result<Option<NumberOptions>> {
-    Ok(opt_arg::<OptionsArg>(env, function, "options", options)?.map(|o| o.0))
+) -> Result<(Vec<String>, NumberPolicy)> {
+    let raws = arg(env, function, "raws", raws)?;
+    Ok((raws, policy(env, function, options)?))
 }
 
 /// Normalizes one number (E.164 with a default region, or an extension, withheld, invalid).
 /// `options` may be the default region alone (`'AU'`). Throws `PBX_INVALID_ARGUMENT` for an
 /// unknown region or format, and a `TypeError` for an argument of the wrong type.
-#[napi(ts_args_type = "raw: string, options?: NumberOptions | string")]
+#[napi(
+    ts_args_type = "raw: string, options?: NumberOptions | string",
+    ts_return_type = "NormalizedNumber"
+)]
 pub fn normalize_number(
     env: Env,
     raw: Unknown<'_>,
     options: Option<Unknown<'_>>,
-) -> Result<NormalizedNumber> {
+) -> Result<Js<Normalized>> {
     let raw: String = arg(&env, "normalizeNumber", "raw", raw)?;
-    let options = options_arg(&env, "normalizeNumber", options)?;
-    let p = policy(&env, options)?;
-    Ok(to_js(core::normalize(&raw, &p)))
+    let p = policy(&env, "normalizeNumber", options)?;
+    Ok(Js(core::normalize(&raw, &p)))
 }
 
 /// Normalizes many numbers in one call — the bulk form: element `i` is
@@ -134,9 +103,7 @@ pub fn normalize_numbers<'env>(
     raws: Unknown<'_>,
     options: Option<Unknown<'_>>,
 ) -> Result<Array<'env>> {
-    let raws = arg::<Vec<String>>(env, "normalizeNumbers", "raws", raws)?;
-    let options = options_arg(env, "normalizeNumbers", options)?;
-    let p = policy(env, options)?;
+    let (raws, p) = batch_args(env, "normalizeNumbers", raws, options)?;
     compact(env, &compact_values(&raws, &p))
 }
 
@@ -176,19 +143,17 @@ fn compact<'env>(env: &'env Env, c: &Compact) -> Result<Array<'env>> {
 /// Normalizes many numbers in one call; element `i` is `normalizeNumber(raws[i])` (the
 /// convenient objects; `normalizeNumbers` is the faster bulk form). `options` may be the
 /// default region alone (`'AU'`).
-#[napi(ts_args_type = "raws: string[], options?: NumberOptions | string")]
+#[napi(
+    ts_args_type = "raws: string[], options?: NumberOptions | string",
+    ts_return_type = "Array<NormalizedNumber>"
+)]
 pub fn normalize_numbers_detailed(
     env: Env,
     raws: Unknown<'_>,
     options: Option<Unknown<'_>>,
-) -> Result<Vec<NormalizedNumber>> {
-    let raws = arg::<Vec<String>>(&env, "normalizeNumbersDetailed", "raws", raws)?;
-    let options = options_arg(&env, "normalizeNumbersDetailed", options)?;
-    let p = policy(&env, options)?;
-    Ok(core::normalize_batch(&raws, &p)
-        .into_iter()
-        .map(to_js)
-        .collect())
+) -> Result<Js<Vec<Normalized>>> {
+    let (raws, p) = batch_args(&env, "normalizeNumbersDetailed", raws, options)?;
+    Ok(Js(core::normalize_batch(&raws, &p)))
 }
 
 /// `normalizeNumbers` on the libuv thread pool, for big batches (the bulk form: strings and
@@ -202,9 +167,7 @@ pub fn normalize_numbers_async(
     raws: Unknown<'_>,
     options: Option<Unknown<'_>>,
 ) -> Result<AsyncTask<NormalizeTask>> {
-    let raws = arg::<Vec<String>>(&env, "normalizeNumbersAsync", "raws", raws)?;
-    let options = options_arg(&env, "normalizeNumbersAsync", options)?;
-    let policy = policy(&env, options)?;
+    let (raws, policy) = batch_args(&env, "normalizeNumbersAsync", raws, options)?;
     Ok(AsyncTask::new(NormalizeTask { raws, policy }))
 }
 
@@ -219,10 +182,12 @@ impl Task for NormalizeTask {
     type JsValue = Vec<Option<String>>;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        let c = compact_values(&self.raws, &self.policy);
-        Ok(c.spans
-            .into_iter()
-            .map(|span| span.map(|(a, b)| c.values[a..b].to_owned()))
+        let value = |n: core::NormalizedRef<'_>| n.value().map(str::to_owned);
+        let p = &self.policy;
+        Ok(self
+            .raws
+            .iter()
+            .map(|raw| core::normalize_ref(raw, p, None, value))
             .collect())
     }
 
