@@ -267,43 +267,32 @@ fn alternatives(parts: &[String]) -> String {
 
 /// What an argument none of an `Either`'s alternatives accepts is: the alternative that got
 /// furthest (`an array holding a number at index 0`), else its type in words.
-fn closest<const N: usize>(value: &Unknown<'_>, gots: [String; N]) -> String {
+fn closest(value: &Unknown<'_>, gots: Vec<String>) -> String {
     let words = type_words(value);
     gots.into_iter().find(|got| *got != words).unwrap_or(words)
 }
 
-impl<'v, A: FromArg<'v>, B: FromArg<'v>> FromArg<'v> for Either<A, B> {
-    fn expected() -> String {
-        alternatives(&[A::expected(), B::expected()])
-    }
+/// [`FromArg`] for `Either` and `Either3`: the first alternative that accepts the value.
+macro_rules! either_args {
+    ($($either:ident<$($t:ident),+>;)*) => {$(
+        impl<'v, $($t: FromArg<'v>),+> FromArg<'v> for $either<$($t),+> {
+            fn expected() -> String {
+                alternatives(&[$($t::expected()),+])
+            }
 
-    fn from_arg(value: Unknown<'v>) -> std::result::Result<Self, String> {
-        let a = match A::from_arg(value) {
-            Ok(v) => return Ok(Either::A(v)),
-            Err(got) => got,
-        };
-        B::from_arg(value)
-            .map(Either::B)
-            .map_err(|b| closest(&value, [a, b]))
-    }
+            fn from_arg(value: Unknown<'v>) -> std::result::Result<Self, String> {
+                let mut gots = Vec::new();
+                $(match $t::from_arg(value) {
+                    Ok(v) => return Ok($either::$t(v)),
+                    Err(got) => gots.push(got),
+                })+
+                Err(closest(&value, gots))
+            }
+        }
+    )*};
 }
 
-impl<'v, A: FromArg<'v>, B: FromArg<'v>, C: FromArg<'v>> FromArg<'v> for Either3<A, B, C> {
-    fn expected() -> String {
-        alternatives(&[A::expected(), B::expected(), C::expected()])
-    }
-
-    fn from_arg(value: Unknown<'v>) -> std::result::Result<Self, String> {
-        let a = match A::from_arg(value) {
-            Ok(v) => return Ok(Either3::A(v)),
-            Err(got) => got,
-        };
-        let b = match B::from_arg(value) {
-            Ok(v) => return Ok(Either3::B(v)),
-            Err(got) => got,
-        };
-        C::from_arg(value)
-            .map(Either3::C)
-            .map_err(|c| closest(&value, [a, b, c]))
-    }
+either_args! {
+    Either<A, B>;
+    Either3<A, B, C>;
 }

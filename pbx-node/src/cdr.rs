@@ -145,20 +145,15 @@ pub(crate) enum Lines {
 impl Lines {
     /// Reads the `input` argument of `function` (a `TypeError` naming it when it is neither).
     pub(crate) fn arg(env: &Env, function: &str, input: Unknown<'_>) -> Result<Lines> {
-        Ok(
-            match arg::<Either3<String, Buffer, Vec<String>>>(env, function, "input", input)? {
-                Either3::A(s) => Lines::Text(s.into_bytes()),
-                Either3::B(b) => Lines::Text(b.to_vec()),
-                Either3::C(v) => Lines::Array(v),
-            },
-        )
+        Ok(match arg(env, function, "input", input)? {
+            Either3::<String, Buffer, _>::A(s) => Lines::Text(s.into_bytes()),
+            Either3::B(b) => Lines::Text(b.to_vec()),
+            Either3::C(v) => Lines::Array(v),
+        })
     }
 
     /// Each line's number and its parse result.
-    pub(crate) fn parse(
-        &self,
-        parser: &core::CdrParser,
-    ) -> Vec<(u64, std::result::Result<core::Cdr, pbx_core::Error>)> {
+    pub(crate) fn parse(&self, parser: &core::CdrParser) -> Parsed {
         match self {
             Lines::Text(t) => core::parse_lines(parser, t).collect(),
             Lines::Array(v) => v
@@ -168,9 +163,7 @@ impl Lines {
                 .collect(),
         }
     }
-}
 
-impl Lines {
     /// Each line with its number: a text split at line breaks (blank lines passed over), or
     /// one element per line.
     pub(crate) fn numbered(&self) -> Box<dyn Iterator<Item = (u64, &[u8])> + '_> {
@@ -185,26 +178,36 @@ pub(crate) fn line_no(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn to_parsed(
-    results: Vec<(u64, std::result::Result<core::Cdr, pbx_core::Error>)>,
-) -> Vec<ParsedLine> {
-    results
-        .into_iter()
-        .map(|(n, r)| match r {
-            Ok(cdr) => ParsedLine {
-                line: line_no(n),
-                cdr: Some(Cdr {
-                    inner: cdr,
+/// Each line's number and its parse result.
+pub(crate) type Parsed = Vec<(u64, std::result::Result<core::Cdr, pbx_core::Error>)>;
+
+fn to_parsed(results: Parsed) -> Vec<ParsedLine> {
+    let parsed = |(n, r): (u64, std::result::Result<_, pbx_core::Error>)| {
+        let (cdr, error) = match r {
+            Ok(inner) => (
+                Some(Cdr {
+                    inner,
                     line: Some(n),
                 }),
-                error: None,
-            },
-            Err(e) => ParsedLine {
-                line: line_no(n),
-                cdr: None,
-                error: Some(Js(PbxErrorInfo::from(&e))),
-            },
-        })
+                None,
+            ),
+            Err(e) => (None, Some(Js(PbxErrorInfo::from(&e)))),
+        };
+        ParsedLine {
+            line: line_no(n),
+            cdr,
+            error,
+        }
+    };
+    results.into_iter().map(parsed).collect()
+}
+
+/// A template's field names, in order.
+pub(crate) fn field_names(template: &core::FieldTemplate) -> Vec<String> {
+    template
+        .fields()
+        .iter()
+        .map(|f| f.name().to_owned())
         .collect()
 }
 
@@ -253,12 +256,7 @@ impl CdrParser {
     /// The template's field names, in order.
     #[napi(getter)]
     pub fn fields(&self) -> Vec<String> {
-        self.inner
-            .template()
-            .fields()
-            .iter()
-            .map(|f| f.name().to_owned())
-            .collect()
+        field_names(self.inner.template())
     }
 
     /// Parses one line (`lineNo`, default 1, is used in errors and as `Cdr.line`). Throws
@@ -273,13 +271,11 @@ impl CdrParser {
         let line: String = arg(&env, "CdrParser.parseLine", "line", line)?;
         let line_no: Option<u32> = opt_arg(&env, "CdrParser.parseLine", "lineNo", line_no)?;
         let n = u64::from(line_no.unwrap_or(1));
-        self.inner
-            .parse_line(n, &line)
-            .map(|inner| Cdr {
-                inner,
-                line: Some(n),
-            })
-            .or_throw(&env)
+        let inner = self.inner.parse_line(n, &line).or_throw(&env)?;
+        Ok(Cdr {
+            inner,
+            line: Some(n),
+        })
     }
 
     /// Parses a batch in one call: a whole text (`string` or `Buffer`; blank lines are passed
@@ -301,9 +297,10 @@ impl CdrParser {
         input: Unknown<'_>,
     ) -> Result<AsyncTask<ParseLinesTask>> {
         let input = Lines::arg(&env, "CdrParser.parseLinesAsync", input)?;
+        let parser = self.inner.clone();
         Ok(AsyncTask::new(ParseLinesTask {
-            parser: self.inner.clone(),
-            lines: Some(input),
+            parser,
+            lines: input,
         }))
     }
 }
@@ -311,19 +308,15 @@ impl CdrParser {
 /// `CdrParser.parseLinesAsync`.
 pub struct ParseLinesTask {
     parser: core::CdrParser,
-    lines: Option<Lines>,
+    lines: Lines,
 }
 
 impl Task for ParseLinesTask {
-    type Output = Vec<(u64, std::result::Result<core::Cdr, pbx_core::Error>)>;
+    type Output = Parsed;
     type JsValue = Vec<ParsedLine>;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        Ok(self
-            .lines
-            .take()
-            .map(|l| l.parse(&self.parser))
-            .unwrap_or_default())
+        Ok(self.lines.parse(&self.parser))
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
@@ -336,6 +329,5 @@ impl Task for ParseLinesTask {
 #[napi(ts_args_type = "template: string")]
 pub fn template_fields(env: Env, template: Unknown<'_>) -> Result<Vec<String>> {
     let template: String = arg(&env, "templateFields", "template", template)?;
-    let t = parse_template(&env, Some(template))?;
-    Ok(t.fields().iter().map(|f| f.name().to_owned()).collect())
+    Ok(field_names(&parse_template(&env, Some(template))?))
 }

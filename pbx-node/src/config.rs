@@ -57,10 +57,6 @@ pub struct Config {
     pub(crate) inner: core::Config,
 }
 
-fn usize_u32(v: usize) -> u32 {
-    u32::try_from(v).unwrap_or(u32::MAX)
-}
-
 #[napi]
 impl Config {
     /// The PBX's IANA timezone.
@@ -72,12 +68,7 @@ impl Config {
     /// The CDR field names, in order (pass `.join(',')` to `new CdrParser`).
     #[napi(getter)]
     pub fn cdr_template(&self) -> Vec<String> {
-        self.inner
-            .cdr_template
-            .fields()
-            .iter()
-            .map(|f| f.name().to_owned())
-            .collect()
+        crate::cdr::field_names(&self.inner.cdr_template)
     }
 
     /// The source kind as written in `source.kind`: pbx-core's `SourceKind` code
@@ -220,7 +211,7 @@ impl Config {
     /// Records per batch.
     #[napi(getter)]
     pub fn batch_size(&self) -> u32 {
-        usize_u32(self.inner.batch_size)
+        u32::try_from(self.inner.batch_size).unwrap_or(u32::MAX)
     }
 
     /// The quarantine file.

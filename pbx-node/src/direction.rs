@@ -37,33 +37,31 @@ pub struct DirectionPolicy {
     pub min_external_digits: Option<u32>,
 }
 
-fn unsigned(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or(0)
-}
-
 impl DirectionPolicy {
     /// The core policy: pbx-core's defaults with the given fields replaced.
     pub(crate) fn to_core(&self) -> core::DirectionPolicy {
-        let mut p = core::DirectionPolicy::default();
-        if let Some(r) = &self.extension_digits {
-            p.extension_digits = unsigned(r.from) as usize..=unsigned(r.to) as usize;
+        let d = core::DirectionPolicy::default();
+        let range =
+            |r: &NumberRange| u64::try_from(r.from).unwrap_or(0)..=u64::try_from(r.to).unwrap_or(0);
+        let digits = |r: &NumberRange| {
+            let r = range(r);
+            *r.start() as usize..=*r.end() as usize
+        };
+        core::DirectionPolicy {
+            extension_digits: self
+                .extension_digits
+                .as_ref()
+                .map_or(d.extension_digits, digits),
+            extension_ranges: self
+                .extension_ranges
+                .as_ref()
+                .map_or(d.extension_ranges, |v| v.iter().map(range).collect()),
+            trunk_dns: self.trunk_dns.clone().unwrap_or(d.trunk_dns),
+            service_dns: self.service_dns.clone().unwrap_or(d.service_dns),
+            min_external_digits: self
+                .min_external_digits
+                .map_or(d.min_external_digits, |v| v as usize),
         }
-        if let Some(ranges) = &self.extension_ranges {
-            p.extension_ranges = ranges
-                .iter()
-                .map(|r| unsigned(r.from)..=unsigned(r.to))
-                .collect();
-        }
-        if let Some(v) = &self.trunk_dns {
-            p.trunk_dns.clone_from(v);
-        }
-        if let Some(v) = &self.service_dns {
-            p.service_dns.clone_from(v);
-        }
-        if let Some(v) = self.min_external_digits {
-            p.min_external_digits = v as usize;
-        }
-        p
     }
 
     /// Every field of a core policy.
@@ -72,11 +70,9 @@ impl DirectionPolicy {
             from: i64::try_from(a).unwrap_or(i64::MAX),
             to: i64::try_from(b).unwrap_or(i64::MAX),
         };
+        let digits = &p.extension_digits;
         DirectionPolicy {
-            extension_digits: Some(range(
-                *p.extension_digits.start() as u64,
-                *p.extension_digits.end() as u64,
-            )),
+            extension_digits: Some(range(*digits.start() as u64, *digits.end() as u64)),
             extension_ranges: Some(
                 p.extension_ranges
                     .iter()

@@ -110,24 +110,33 @@ fn write_state(env: &Env, state: &core::MonitorState) -> Result<serde_json::Valu
     serde_json::to_value(state).map_err(|e| invalid_argument(env, format!("monitor state: {e}")))
 }
 
+/// The monitor state `state` (`null` for none yet) after `update`, as JSON.
+fn updated(
+    env: &Env,
+    state: Option<serde_json::Value>,
+    update: impl FnOnce(&mut core::MonitorState),
+) -> Result<serde_json::Value> {
+    let mut s = read_state(env, state)?;
+    update(&mut s);
+    write_state(env, &s)
+}
+
 fn to_core_group(env: &Env, g: CallGroup) -> Result<core::CallGroup> {
     let kind = g
         .kind
         .parse::<core::GroupKind>()
         .map_err(|e| invalid_argument(env, format!("group {}: {e}", g.id)))?;
+    let member = |m: GroupMember| core::GroupMember {
+        extension: m.extension,
+        name: m.name,
+        available: m.available,
+    };
+    let members = g.members.into_iter().map(member).collect();
     Ok(core::CallGroup {
         id: g.id,
         name: g.name,
         kind,
-        members: g
-            .members
-            .into_iter()
-            .map(|m| core::GroupMember {
-                extension: m.extension,
-                name: m.name,
-                available: m.available,
-            })
-            .collect(),
+        members,
     })
 }
 
@@ -252,9 +261,9 @@ pub fn record_alert_id(
     let state = state_arg(&env, f, state)?;
     let group_id: String = arg(&env, f, "groupId", group_id)?;
     let alert_id: String = arg(&env, f, "alertId", alert_id)?;
-    let mut s = read_state(&env, state)?;
-    s.record_alert_id(&group_id, core::AlertId(alert_id));
-    write_state(&env, &s)
+    updated(&env, state, |s| {
+        s.record_alert_id(&group_id, core::AlertId(alert_id))
+    })
 }
 
 /// `RecordedOpen`: what [`record_opened_alert`] returns.
@@ -302,9 +311,7 @@ pub fn alert_open_failed(
     let f = "alertOpenFailed";
     let state = state_arg(&env, f, state)?;
     let group_id: String = arg(&env, f, "groupId", group_id)?;
-    let mut s = read_state(&env, state)?;
-    s.open_failed(&group_id);
-    write_state(&env, &s)
+    updated(&env, state, |s| s.open_failed(&group_id))
 }
 
 /// The monitor state after a `resolve` action could not be delivered (`alert` is the action's
@@ -357,16 +364,12 @@ impl GroupMonitor {
     /// A monitor with one set of business hours and `options`.
     fn with_options(hours: &BusinessHours, options: Option<MonitorOptions>) -> Self {
         let o = options.unwrap_or_default();
-        let mut config = core::MonitorConfig::default();
-        if let Some(d) = o.debounce {
-            config.debounce = d;
-        }
-        if let Some(v) = o.include {
-            config.include = v;
-        }
-        if let Some(v) = o.exclude {
-            config.exclude = v;
-        }
+        let defaults = core::MonitorConfig::default();
+        let config = core::MonitorConfig {
+            debounce: o.debounce.unwrap_or(defaults.debounce),
+            include: o.include.unwrap_or(defaults.include),
+            exclude: o.exclude.unwrap_or(defaults.exclude),
+        };
         GroupMonitor {
             inner: core::GroupMonitor::new(hours.inner.clone()).with_config(config),
         }
