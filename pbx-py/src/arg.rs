@@ -3,9 +3,10 @@
 //! pyo3 names a parameter only in an exception note (`while processing 'raw'`), and notes
 //! exist from Python 3.11: on 3.9 and 3.10 the message alone (`'int' object cannot be
 //! converted to 'PyString'`) does not say which argument was wrong. A parameter declared
-//! `#[pyo3(from_py_with = crate::arg::NAME)]` is extracted by the function of its name below,
+//! `#[pyo3(from_py_with = arg::NAME)]` is extracted by the function of its name below,
 //! whose `TypeError` reads `argument 'NAME': …` (as CPython's own argument errors do).
 
+use chrono::{DateTime, Utc};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
@@ -53,39 +54,19 @@ macro_rules! parameters {
     };
 }
 
-parameters!(
-    call_id_prefix,
-    cdr,
-    config,
-    debounce,
-    default_email,
-    default_region,
-    detailed,
-    exclude,
-    extension,
-    group_hours,
-    group_id,
-    hours,
-    include,
-    internal_calls,
-    key,
-    line,
-    max_line_len,
-    monitor,
-    number_format,
-    parser,
-    path,
-    raw,
-    service_dns,
-    state,
-    template,
-    text,
-    timezone,
-    trunk_dns,
-    alert_id,
-    interval,
-    email,
-    name,
-    from_,
-    to,
-);
+parameters! {
+    call_id_prefix, cdr, config, debounce, default_email, default_region, detailed, exclude,
+    extension, group_hours, group_id, hours, include, internal_calls, key, line, max_line_len,
+    monitor, number_format, parser, path, raw, service_dns, state, template, text, timezone,
+    trunk_dns, alert_id, interval, email, name, from_, to,
+}
+
+/// The aware datetime argument `at`, in UTC ([`crate::convert::utc`]).
+pub(crate) fn at(obj: &Bound<'_, PyAny>) -> PyResult<DateTime<Utc>> {
+    crate::convert::utc(obj).map_err(|e| name_in_message(obj.py(), "at", e))
+}
+
+/// The aware datetime argument `now`, in UTC ([`crate::convert::utc`]).
+pub(crate) fn now(obj: &Bound<'_, PyAny>) -> PyResult<DateTime<Utc>> {
+    crate::convert::utc(obj).map_err(|e| name_in_message(obj.py(), "now", e))
+}

@@ -5,203 +5,91 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use pbx_core::Error;
-use pbx_core::cdr::{Cdr, CdrParser, Field, parse_lines};
+use pbx_core::cdr::{Cdr, CdrParser, Field as F, FieldTemplate, parse_lines};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 
-use crate::convert::{repr_opt, repr_str};
-use crate::error::{CoreResult, to_py};
+use crate::arg;
+use crate::convert::{methods, repr_opt, repr_str};
+use crate::error::{CoreResult, error_value};
 
 /// One parsed 3CX call record. Every field is optional (None when empty or not in the
 /// template). Times are aware UTC datetimes; `duration` is the talk time as a timedelta
 /// (None: unanswered); number fields are as 3CX wrote them (`Ext.101`, `+19075551234`);
 /// reasons and types are their 3CX names. `line` is the line it was read from.
-#[pyclass(name = "Cdr", module = "pbx", frozen)]
-#[derive(Clone)]
+#[pyclass(name = "Cdr", module = "pbx", frozen, eq)]
+#[derive(Clone, PartialEq)]
 pub(crate) struct PyCdr {
     pub(crate) inner: Arc<Cdr>,
     pub(crate) line: Option<u64>,
 }
 
 impl PyCdr {
-    /// A field as text, as 3CX wrote it ([`pbx_core::cdr::FieldValue`]'s `Display`).
-    fn text(&self, field: Field) -> Option<String> {
+    /// A record read from line `line`.
+    pub(crate) fn at(cdr: Cdr, line: u64) -> Self {
+        PyCdr {
+            inner: Arc::new(cdr),
+            line: Some(line),
+        }
+    }
+
+    /// A field as 3CX wrote it (`FieldValue`'s `Display`).
+    fn text(&self, field: F) -> Option<String> {
         self.inner.get(field).map(|v| v.to_string())
     }
 }
 
-#[pymethods]
-impl PyCdr {
-    /// The 1-based line it was read from (None when not read from a line).
-    #[getter]
-    fn line(&self) -> Option<u64> {
-        self.line
-    }
-    /// `historyid` without its `Call ` prefix.
-    #[getter]
-    fn history_id(&self) -> Option<String> {
-        self.text(Field::HistoryId)
-    }
-    /// `callid`.
-    #[getter]
-    fn call_id(&self) -> Option<String> {
-        self.text(Field::CallId)
-    }
-    /// `duration`: talk time; None when unanswered.
-    #[getter]
-    fn duration(&self) -> Option<Duration> {
-        self.inner.duration
-    }
-    /// `time-start` (UTC).
-    #[getter]
-    fn time_start(&self) -> Option<DateTime<Utc>> {
-        self.inner.time_start
-    }
-    /// `time-answered` (UTC).
-    #[getter]
-    fn time_answered(&self) -> Option<DateTime<Utc>> {
-        self.inner.time_answered
-    }
-    /// `time-end` (UTC).
-    #[getter]
-    fn time_end(&self) -> Option<DateTime<Utc>> {
-        self.inner.time_end
-    }
-    /// `reason-terminated` (3CX's older vocabulary where it has a name).
-    #[getter]
-    fn reason_terminated(&self) -> Option<String> {
-        self.text(Field::ReasonTerminated)
-    }
-    /// `from-no`.
-    #[getter]
-    fn get_from_no(&self) -> Option<String> {
-        self.text(Field::FromNo)
-    }
-    /// `to-no`.
-    #[getter]
-    fn to_no(&self) -> Option<String> {
-        self.text(Field::ToNo)
-    }
-    /// `from-dn`.
-    #[getter]
-    fn get_from_dn(&self) -> Option<String> {
-        self.text(Field::FromDn)
-    }
-    /// `to-dn`.
-    #[getter]
-    fn to_dn(&self) -> Option<String> {
-        self.text(Field::ToDn)
-    }
-    /// `dial-no`.
-    #[getter]
-    fn dial_no(&self) -> Option<String> {
-        self.text(Field::DialNo)
-    }
-    /// `reason-changed`.
-    #[getter]
-    fn reason_changed(&self) -> Option<String> {
-        self.text(Field::ReasonChanged)
-    }
-    /// `final-number`.
-    #[getter]
-    fn final_number(&self) -> Option<String> {
-        self.text(Field::FinalNumber)
-    }
-    /// `final-dn`.
-    #[getter]
-    fn final_dn(&self) -> Option<String> {
-        self.text(Field::FinalDn)
-    }
-    /// `bill-code`.
-    #[getter]
-    fn bill_code(&self) -> Option<String> {
-        self.text(Field::BillCode)
-    }
-    /// `bill-rate`, as written.
-    #[getter]
-    fn bill_rate(&self) -> Option<String> {
-        self.text(Field::BillRate)
-    }
-    /// `bill-cost`, as written.
-    #[getter]
-    fn bill_cost(&self) -> Option<String> {
-        self.text(Field::BillCost)
-    }
-    /// `bill-name`.
-    #[getter]
-    fn bill_name(&self) -> Option<String> {
-        self.text(Field::BillName)
-    }
-    /// `chain`: every endpoint, in order.
-    #[getter]
-    fn chain(&self) -> Vec<String> {
-        self.inner.chain.iter().map(ToString::to_string).collect()
-    }
-    /// `from-type`.
-    #[getter]
-    fn get_from_type(&self) -> Option<String> {
-        self.text(Field::FromType)
-    }
-    /// `to-type`.
-    #[getter]
-    fn to_type(&self) -> Option<String> {
-        self.text(Field::ToType)
-    }
-    /// `final-type`.
-    #[getter]
-    fn final_type(&self) -> Option<String> {
-        self.text(Field::FinalType)
-    }
-    /// `from-dispname`.
-    #[getter]
-    fn get_from_dispname(&self) -> Option<String> {
-        self.text(Field::FromDispname)
-    }
-    /// `to-dispname`.
-    #[getter]
-    fn to_dispname(&self) -> Option<String> {
-        self.text(Field::ToDispname)
-    }
-    /// `final-dispname`.
-    #[getter]
-    fn final_dispname(&self) -> Option<String> {
-        self.text(Field::FinalDispname)
-    }
-    /// `missed-queue-calls`, as written.
-    #[getter]
-    fn missed_queue_calls(&self) -> Option<String> {
-        self.text(Field::MissedQueueCalls)
-    }
-    /// Talk time in whole seconds: `duration`, else `time-end − time-answered`, else 0.
-    #[getter]
-    fn talk_seconds(&self) -> u64 {
-        self.inner.talk_seconds()
-    }
-    /// True when the call was answered (it has a talk time or an answer time).
-    #[getter]
-    fn is_answered(&self) -> bool {
-        self.inner.is_answered()
-    }
-
+methods! { PyCdr, |c| {
+    line -> Option<u64> = c.line, "The 1-based line it was read from (None: not read from one).";
+    history_id -> Option<String> = c.text(F::HistoryId), "`historyid` without its `Call ` prefix.";
+    call_id -> Option<String> = c.text(F::CallId), "`callid`.";
+    duration -> Option<Duration> = c.inner.duration, "`duration`: talk time; None: unanswered.";
+    time_start -> Option<DateTime<Utc>> = c.inner.time_start, "`time-start` (UTC).";
+    time_answered -> Option<DateTime<Utc>> = c.inner.time_answered, "`time-answered` (UTC).";
+    time_end -> Option<DateTime<Utc>> = c.inner.time_end, "`time-end` (UTC).";
+    reason_terminated -> Option<String> = c.text(F::ReasonTerminated),
+        "`reason-terminated` (3CX's older vocabulary where it has a name).";
+    from_no -> Option<String> = c.text(F::FromNo), "`from-no`.";
+    to_no -> Option<String> = c.text(F::ToNo), "`to-no`.";
+    from_dn -> Option<String> = c.text(F::FromDn), "`from-dn`.";
+    to_dn -> Option<String> = c.text(F::ToDn), "`to-dn`.";
+    dial_no -> Option<String> = c.text(F::DialNo), "`dial-no`.";
+    reason_changed -> Option<String> = c.text(F::ReasonChanged), "`reason-changed`.";
+    final_number -> Option<String> = c.text(F::FinalNumber), "`final-number`.";
+    final_dn -> Option<String> = c.text(F::FinalDn), "`final-dn`.";
+    bill_code -> Option<String> = c.text(F::BillCode), "`bill-code`.";
+    bill_rate -> Option<String> = c.text(F::BillRate), "`bill-rate`, as written.";
+    bill_cost -> Option<String> = c.text(F::BillCost), "`bill-cost`, as written.";
+    bill_name -> Option<String> = c.text(F::BillName), "`bill-name`.";
+    chain -> Vec<String> = c.inner.chain.iter().map(ToString::to_string).collect(),
+        "`chain`: every endpoint, in order.";
+    from_type -> Option<String> = c.text(F::FromType), "`from-type`.";
+    to_type -> Option<String> = c.text(F::ToType), "`to-type`.";
+    final_type -> Option<String> = c.text(F::FinalType), "`final-type`.";
+    from_dispname -> Option<String> = c.text(F::FromDispname), "`from-dispname`.";
+    to_dispname -> Option<String> = c.text(F::ToDispname), "`to-dispname`.";
+    final_dispname -> Option<String> = c.text(F::FinalDispname), "`final-dispname`.";
+    missed_queue_calls -> Option<String> = c.text(F::MissedQueueCalls),
+        "`missed-queue-calls`, as written.";
+    talk_seconds -> u64 = c.inner.talk_seconds(),
+        "Talk time in whole seconds: `duration`, else `time-end − time-answered`, else 0.";
+    is_answered -> bool = c.inner.is_answered(),
+        "True when the call was answered (it has a talk time or an answer time).";
+}
     /// The record written back as one CDR line laid out as `template` (`"20"`, `"27"` or a
     /// comma list of 3CX field names; default `"27"`). Raises `ConfigError` for an unusable
     /// template.
     #[pyo3(signature = (template = "27".to_owned()), text_signature = "(self, template='27')")]
-    fn to_line(
-        &self,
-        py: Python<'_>,
-        #[pyo3(from_py_with = crate::arg::template)] template: String,
-    ) -> PyResult<String> {
-        let t: pbx_core::cdr::FieldTemplate = template.parse().py(py)?;
+    fn to_line(&self, #[pyo3(from_py_with = arg::template)] template: String) -> PyResult<String> {
+        let t: pbx_core::cdr::FieldTemplate = template.parse().py()?;
         Ok(pbx_core::cdr::format_line(&self.inner, &t))
     }
 
-    /// Every attribute above as a dict (same names; times stay datetimes).
+    /// Every attribute as a dict (same names; times stay datetimes).
     fn to_dict<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyDict>> {
-        let py = slf.py();
-        let d = PyDict::new(py);
-        for name in FIELDS {
-            d.set_item(*name, slf.getattr(*name)?)?;
+        let d = PyDict::new(slf.py());
+        for name in Self::GETTERS {
+            d.set_item(name, slf.getattr(name)?)?;
         }
         Ok(d)
     }
@@ -213,57 +101,17 @@ impl PyCdr {
                 .map_or_else(|| "None".to_owned(), |n| n.to_string()),
             repr_opt(self.inner.history_id.as_deref()),
             repr_opt(self.inner.call_id.as_deref()),
-            repr_opt(self.text(Field::FromNo).as_deref()),
-            repr_opt(self.text(Field::ToNo).as_deref()),
+            repr_opt(self.from_no().as_deref()),
+            repr_opt(self.to_no().as_deref()),
         )
     }
-
-    fn __eq__(&self, other: &Self) -> bool {
-        self.inner == other.inner && self.line == other.line
-    }
 }
-
-/// The attribute names `Cdr.to_dict` holds.
-const FIELDS: &[&str] = &[
-    "line",
-    "history_id",
-    "call_id",
-    "duration",
-    "time_start",
-    "time_answered",
-    "time_end",
-    "reason_terminated",
-    "from_no",
-    "to_no",
-    "from_dn",
-    "to_dn",
-    "dial_no",
-    "reason_changed",
-    "final_number",
-    "final_dn",
-    "bill_code",
-    "bill_rate",
-    "bill_cost",
-    "bill_name",
-    "chain",
-    "from_type",
-    "to_type",
-    "final_type",
-    "from_dispname",
-    "to_dispname",
-    "final_dispname",
-    "missed_queue_calls",
-    "talk_seconds",
-    "is_answered",
-];
 
 /// Parses 3CX CDR text lines laid out as a field template: `"27"` (default), `"20"`, or the
 /// PBX's field names in order (`"historyid,callid,duration,…"`). Raises `ConfigError` for an
 /// unusable template.
 #[pyclass(name = "CdrParser", module = "pbx", frozen)]
-pub(crate) struct PyCdrParser {
-    pub(crate) inner: CdrParser,
-}
+pub(crate) struct PyCdrParser(pub(crate) CdrParser);
 
 #[pymethods]
 impl PyCdrParser {
@@ -271,26 +119,20 @@ impl PyCdrParser {
     #[pyo3(signature = (template = "27".to_owned(), max_line_len = None),
         text_signature = "(template='27', max_line_len=None)")]
     fn new(
-        py: Python<'_>,
-        #[pyo3(from_py_with = crate::arg::template)] template: String,
-        #[pyo3(from_py_with = crate::arg::max_line_len)] max_line_len: Option<usize>,
+        #[pyo3(from_py_with = arg::template)] template: String,
+        #[pyo3(from_py_with = arg::max_line_len)] max_line_len: Option<usize>,
     ) -> PyResult<Self> {
-        let mut inner = CdrParser::new(template.parse().py(py)?);
-        if let Some(max) = max_line_len {
-            inner = inner.with_max_line_len(max);
-        }
-        Ok(PyCdrParser { inner })
+        let inner = CdrParser::new(template.parse().py()?);
+        let inner = max_line_len
+            .into_iter()
+            .fold(inner, CdrParser::with_max_line_len);
+        Ok(PyCdrParser(inner))
     }
 
     /// The template's field names, in order.
     #[getter]
     fn fields(&self) -> Vec<&'static str> {
-        self.inner
-            .template()
-            .fields()
-            .iter()
-            .map(|f| f.name())
-            .collect()
+        field_names(self.0.template())
     }
 
     /// Parses one line. Raises `ParseError` (with `line`, `field`, `value`) when it cannot be
@@ -298,15 +140,10 @@ impl PyCdrParser {
     #[pyo3(signature = (text, line = 1))]
     fn parse_line(
         &self,
-        py: Python<'_>,
-        #[pyo3(from_py_with = crate::arg::text)] text: String,
-        #[pyo3(from_py_with = crate::arg::line)] line: u64,
+        #[pyo3(from_py_with = arg::text)] text: String,
+        #[pyo3(from_py_with = arg::line)] line: u64,
     ) -> PyResult<PyCdr> {
-        let cdr = self.inner.parse_line(line, &text).py(py)?;
-        Ok(PyCdr {
-            inner: Arc::new(cdr),
-            line: Some(line),
-        })
+        Ok(PyCdr::at(self.0.parse_line(line, &text).py()?, line))
     }
 
     /// Parses many lines in one call, without holding the GIL while parsing. A `str` is split
@@ -319,26 +156,29 @@ impl PyCdrParser {
         py: Python<'py>,
         lines: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyList>> {
-        let results = self.run(py, lines, |_, cdr| cdr)?;
-        let out = PyList::empty(py);
-        for (line, r) in results {
-            match r {
-                Ok(cdr) => out.append(PyCdr {
-                    inner: Arc::new(cdr),
-                    line: Some(line),
-                })?,
-                Err(e) => out.append(to_py(py, e).into_value(py))?,
-            }
-        }
-        Ok(out)
+        let results = self.run(py, lines, |_, cdr| cdr)?.into_iter();
+        PyList::new(
+            py,
+            results
+                .map(|(n, r)| match r {
+                    Ok(cdr) => Bound::new(py, PyCdr::at(cdr, n)).map(Bound::into_any),
+                    Err(e) => Ok(error_value(py, e)),
+                })
+                .collect::<PyResult<Vec<_>>>()?,
+        )
     }
 
     fn __repr__(&self) -> String {
         format!(
             "CdrParser(template={})",
-            repr_str(&self.inner.template().to_string())
+            repr_str(&self.0.template().to_string())
         )
     }
+}
+
+/// The field names of a template, in order (`CdrParser.fields`, `template_fields`).
+pub(crate) fn field_names(template: &FieldTemplate) -> Vec<&'static str> {
+    template.fields().iter().map(|f| f.name()).collect()
 }
 
 impl PyCdrParser {
@@ -354,22 +194,15 @@ impl PyCdrParser {
         let then = |(n, r): (u64, Result<Cdr, Error>)| (n, r.map(|cdr| then(n, cdr)));
         if let Ok(s) = lines.cast::<PyString>() {
             let text = s.to_cow()?;
-            Ok(py.detach(|| {
-                parse_lines(&self.inner, text.as_bytes())
-                    .map(then)
-                    .collect()
-            }))
-        } else {
-            let items: Vec<String> = lines
-                .extract()
-                .map_err(|e| crate::convert::for_arg(lines.py(), "lines", e))?;
-            Ok(py.detach(|| {
-                items
-                    .iter()
-                    .zip(1u64..)
-                    .map(|(l, n)| then((n, self.inner.parse_line(n, l))))
-                    .collect()
-            }))
+            return Ok(py.detach(|| parse_lines(&self.0, text.as_bytes()).map(then).collect()));
         }
+        let items: Vec<String> = arg::named("lines", lines)?;
+        Ok(py.detach(|| {
+            let parsed = items
+                .iter()
+                .zip(1u64..)
+                .map(|(l, n)| (n, self.0.parse_line(n, l)));
+            parsed.map(then).collect()
+        }))
     }
 }

@@ -8,18 +8,17 @@ use pbx_core::config::Config;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::convert::{repr_str, str_map};
+use crate::arg;
+use crate::convert::{dict, methods, repr_str, str_map};
 use crate::error::CoreResult;
 use crate::extensions::PyExtensionMap;
 
-/// Reads and validates a configuration file: the same as `Config.load(path, env)` (and as
-/// Node's `loadConfig(path, env)`). Raises `OSError` when it cannot be read, `ConfigError`
-/// (every problem with its path) when it is invalid.
+/// `Config.load(path, env)` (Node: `loadConfig(path, env)`).
 #[pyfunction]
 #[pyo3(signature = (path, env = None))]
 pub(crate) fn load_config(
     py: Python<'_>,
-    #[pyo3(from_py_with = crate::arg::path)] path: PathBuf,
+    #[pyo3(from_py_with = arg::path)] path: PathBuf,
     env: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyConfig> {
     PyConfig::load(py, path, env)
@@ -36,28 +35,28 @@ pub(crate) fn read_config(path: &std::path::Path) -> PyResult<String> {
     // PermissionError, …) from errno, and its text names the file.
     const EINVAL: i32 = 22;
     const EFBIG: i32 = 27;
-    let name = path.display().to_string();
     let (errno, strerror) =
         match pbx_sources::bounded::read_file_limited(path, pbx_core::config::MAX_CONFIG_BYTES) {
             Ok(text) => return Ok(text),
-            Err(pbx_sources::Error::ReadFile { source, .. }) => match source.raw_os_error() {
-                Some(errno) => {
-                    let text = source.to_string();
-                    let strerror = text
-                        .strip_suffix(&format!(" (os error {errno})"))
-                        .unwrap_or(&text)
-                        .to_owned();
-                    (errno, strerror)
-                }
-                // A directory, or not UTF-8 text.
-                None => (EINVAL, source.to_string()),
-            },
+            Err(pbx_sources::Error::ReadFile { source, .. }) => {
+                // The OS's text (std's without ` (os error N)`); no errno: a directory, not UTF-8.
+                let (errno, text) = (source.raw_os_error(), source.to_string());
+                let suffix = errno
+                    .map(|n| format!(" (os error {n})"))
+                    .unwrap_or_default();
+                let strerror = text.strip_suffix(&suffix).unwrap_or(&text).to_owned();
+                (errno.unwrap_or(EINVAL), strerror)
+            }
             Err(pbx_sources::Error::FileTooLarge { limit, .. }) => {
                 (EFBIG, format!("it is over the limit of {limit} bytes"))
             }
             Err(e) => (EINVAL, e.to_string()),
         };
-    Err(PyOSError::new_err((errno, strerror, name)))
+    Err(PyOSError::new_err((
+        errno,
+        strerror,
+        path.display().to_string(),
+    )))
 }
 
 /// The validated sideloader configuration (the YAML of `examples/config/sideloader.yml`).
@@ -73,15 +72,35 @@ pub(crate) struct PyConfig {
     pub(crate) mapper: CallMapper,
 }
 
-#[pymethods]
-impl PyConfig {
+methods! { PyConfig, |c| {
+    timezone -> &'static str = c.inner.timezone.name(), "`pbx.timezone`: the PBX's IANA timezone.";
+    cdr_template -> String = c.inner.cdr_template.to_string(), "`pbx.cdr_template`: field names.";
+    default_region -> &str = c.inner.default_region.as_str(), "`phone.default_region`.";
+    internal_calls -> &'static str = c.inner.internal_calls.code(), "`direction.internal_calls`.";
+    source_kind -> &'static str = c.inner.source.kind().code(), "`source.kind` (`\"file\"`, …).";
+    trunk_dns -> Vec<String> = c.inner.direction.trunk_dns.clone(), "`direction.trunk_dns`.";
+    service_dns -> Vec<String> = c.inner.direction.service_dns.clone(), "`direction.service_dns`.";
+    groups_enabled -> bool = c.inner.groups.enabled, "`groups.enabled`.";
+    extensions_from_xapi -> bool = c.inner.extensions_from_xapi, "`extensions.from_xapi`.";
+    poll_interval_secs -> f64 = c.inner.poll_interval.as_secs_f64(), "`polling.interval` (s).";
+    batch_size -> usize = c.inner.batch_size, "`polling.batch_size`: records per batch.";
+    quarantine_path -> &str = &c.inner.quarantine_path, "`quarantine.path`: the quarantine file.";
+    http_listen -> String = c.inner.service.http.listen.to_string(), "`http.listen`: `ip:port`.";
+    log_level -> &str = &c.inner.service.logging.level, "`logging.level`.";
+    log_format -> &'static str = c.inner.service.logging.format.code(), "`logging.format`.";
+    business_hours_source -> Option<&'static str> =
+        c.inner.business_hours.as_ref().map(|h| h.source_code()),
+        "Where business hours come from: `\"schedule\"`, `\"xapi\"`, or None.";
+    extensions -> PyExtensionMap = PyExtensionMap(c.inner.extensions.clone()),
+        "`extensions`: the extension map with its fallback.";
+}
     /// Reads and validates a configuration file. Raises `OSError` when it cannot be read,
     /// `ConfigError` when it is invalid.
     #[staticmethod]
     #[pyo3(signature = (path, env = None))]
     pub(crate) fn load(
         py: Python<'_>,
-        #[pyo3(from_py_with = crate::arg::path)] path: PathBuf,
+        #[pyo3(from_py_with = arg::path)] path: PathBuf,
         env: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let text = py.detach(|| read_config(&path))?;
@@ -93,7 +112,7 @@ impl PyConfig {
     #[pyo3(signature = (text, env = None))]
     fn from_yaml(
         py: Python<'_>,
-        #[pyo3(from_py_with = crate::arg::text)] text: String,
+        #[pyo3(from_py_with = arg::text)] text: String,
         env: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let env: Option<HashMap<String, String>> = env.map(str_map).transpose()?;
@@ -102,7 +121,7 @@ impl PyConfig {
                 Some(vars) => Config::from_yaml(&text, &|n: &str| vars.get(n).cloned()),
                 None => Config::from_yaml(&text, &|n: &str| std::env::var(n).ok()),
             })
-            .py(py)?;
+            .py()?;
         let mapper = config.call_mapper();
         Ok(PyConfig {
             inner: config,
@@ -110,199 +129,67 @@ impl PyConfig {
         })
     }
 
-    /// `pbx.timezone`: the PBX's IANA timezone name.
-    #[getter]
-    fn timezone(&self) -> &'static str {
-        self.inner.timezone.name()
-    }
-
-    /// `pbx.cdr_template`: the CDR field names, comma-separated.
-    #[getter]
-    fn cdr_template(&self) -> String {
-        self.inner.cdr_template.to_string()
-    }
-
-    /// `phone.default_region`.
-    #[getter]
-    fn default_region(&self) -> &str {
-        self.inner.default_region.as_str()
-    }
-
-    /// `direction.internal_calls`: `"skip"` or `"as_outbound"`.
-    #[getter]
-    fn internal_calls(&self) -> &'static str {
-        self.inner.internal_calls.code()
-    }
-
-    /// `source.kind`: `"postgres_cdroutput"`, `"postgres_cl"`, `"postgres_table"`,
-    /// `"mssql_table"`, `"socket_listen"`, `"socket_connect"`, `"file"` or `"directory"`
-    /// (as Node's `Config.sourceKind`).
-    #[getter]
-    fn source_kind(&self) -> &'static str {
-        self.inner.source.kind().code()
-    }
-
-    /// `direction.trunk_dns`.
-    #[getter]
-    fn trunk_dns(&self) -> Vec<String> {
-        self.inner.direction.trunk_dns.clone()
-    }
-
-    /// `direction.service_dns`.
-    #[getter]
-    fn service_dns(&self) -> Vec<String> {
-        self.inner.direction.service_dns.clone()
-    }
-
-    /// `extensions`: the extension map with its fallback.
-    #[getter]
-    fn extensions(&self) -> PyExtensionMap {
-        PyExtensionMap {
-            inner: self.inner.extensions.clone(),
-        }
-    }
-
-    /// `groups.enabled`.
-    #[getter]
-    fn groups_enabled(&self) -> bool {
-        self.inner.groups.enabled
-    }
-
-    /// `call_api` without the token: a dict `{"base_url", "has_token", "timeout_secs",
-    /// "concurrency", "max_attempts", "insecure_skip_tls_verify"}` (as Node's
-    /// `Config.callApi`). The token itself: `call_api_token()`.
+    /// `call_api` without the token (`call_api_token()`): `CallApiSettings`.
     #[getter]
     fn call_api<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let c = &self.inner.call_api;
-        let d = PyDict::new(py);
-        d.set_item("base_url", &c.base_url)?;
-        d.set_item("has_token", c.token.as_ref().is_some_and(|t| !t.is_empty()))?;
-        d.set_item("timeout_secs", c.timeout.as_secs_f64())?;
-        d.set_item("concurrency", c.concurrency)?;
-        d.set_item("max_attempts", c.max_attempts)?;
-        d.set_item("insecure_skip_tls_verify", c.insecure_skip_tls_verify)?;
-        Ok(d)
+        let has_token = c.token.as_ref().is_some_and(|t| !t.is_empty());
+        dict!(py; "base_url" => &c.base_url, "has_token" => has_token,
+            "timeout_secs" => c.timeout.as_secs_f64(), "concurrency" => c.concurrency,
+            "max_attempts" => c.max_attempts,
+            "insecure_skip_tls_verify" => c.insecure_skip_tls_verify)
     }
 
     /// The call API's bearer token, or None. A method, not an attribute, so printing the
     /// configuration's attributes never shows it.
     fn call_api_token(&self) -> Option<String> {
-        self.inner
-            .call_api
-            .token
-            .as_ref()
-            .map(|t| t.expose().to_owned())
+        let token = self.inner.call_api.token.as_ref();
+        token.map(|t| t.expose().to_owned())
     }
 
-    /// `xapi` without the secret: a dict `{"base_url", "client_id", "refresh_secs",
-    /// "insecure_skip_tls_verify"}`, or None when the section is absent.
+    /// `xapi` without the secret: `XapiSettings`, or None when the section is absent.
     #[getter]
     fn xapi<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
         let Some(x) = &self.inner.xapi else {
             return Ok(None);
         };
-        let d = PyDict::new(py);
-        d.set_item("base_url", &x.base_url)?;
-        d.set_item("client_id", &x.client_id)?;
-        d.set_item("refresh_secs", x.refresh.as_secs_f64())?;
-        d.set_item("insecure_skip_tls_verify", x.insecure_skip_tls_verify)?;
-        Ok(Some(d))
+        dict!(py; "base_url" => &x.base_url, "client_id" => &x.client_id,
+            "refresh_secs" => x.refresh.as_secs_f64(),
+            "insecure_skip_tls_verify" => x.insecure_skip_tls_verify)
+        .map(Some)
     }
 
     /// The XAPI client secret, or None (a method, as `call_api_token`).
     fn xapi_client_secret(&self) -> Option<String> {
-        self.inner
-            .xapi
-            .as_ref()
-            .map(|x| x.client_secret.expose().to_owned())
+        let xapi = self.inner.xapi.as_ref();
+        xapi.map(|x| x.client_secret.expose().to_owned())
     }
 
-    /// `extensions.from_xapi`: whether users are also read from XAPI `/Users`.
-    #[getter]
-    fn extensions_from_xapi(&self) -> bool {
-        self.inner.extensions_from_xapi
-    }
-
-    /// The direction policy: a dict `{"trunk_dns", "service_dns", "extension_digits": (from,
-    /// to), "extension_ranges": [(from, to), …], "min_external_digits"}`.
+    /// The direction policy: `DirectionSettings` (ranges as `(from, to)` tuples).
     #[getter]
     fn direction<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let p = &self.inner.direction;
-        let d = PyDict::new(py);
-        d.set_item("trunk_dns", &p.trunk_dns)?;
-        d.set_item("service_dns", &p.service_dns)?;
-        d.set_item(
-            "extension_digits",
-            (*p.extension_digits.start(), *p.extension_digits.end()),
-        )?;
+        let digits = (*p.extension_digits.start(), *p.extension_digits.end());
         let ranges: Vec<(u64, u64)> = p
             .extension_ranges
             .iter()
             .map(|r| (*r.start(), *r.end()))
             .collect();
-        d.set_item("extension_ranges", ranges)?;
-        d.set_item("min_external_digits", p.min_external_digits)?;
-        Ok(d)
+        dict!(py; "trunk_dns" => &p.trunk_dns, "service_dns" => &p.service_dns,
+            "extension_digits" => digits, "extension_ranges" => ranges,
+            "min_external_digits" => p.min_external_digits)
     }
 
-    /// Where business hours come from: `"schedule"` (`BusinessHours.from_config`), `"xapi"`
-    /// (`BusinessHours.from_xapi`), or None when not configured.
-    #[getter]
-    fn business_hours_source(&self) -> Option<&'static str> {
-        self.inner.business_hours.as_ref().map(|h| h.source_code())
-    }
-
-    /// `groups`: a dict `{"enabled", "interval_secs", "debounce", "include", "exclude",
-    /// "groups_with_own_hours"}` (the ids `BusinessHours.from_config_group` knows, sorted).
+    /// `groups`: `GroupSettings` (`groups_with_own_hours`: the ids
+    /// `BusinessHours.from_config_group` knows, sorted).
     #[getter]
     fn groups<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let g = &self.inner.groups;
         let mut own: Vec<&String> = g.hours.keys().collect();
         own.sort();
-        let d = PyDict::new(py);
-        d.set_item("enabled", g.enabled)?;
-        d.set_item("interval_secs", g.interval.as_secs_f64())?;
-        d.set_item("debounce", g.monitor.debounce)?;
-        d.set_item("include", &g.monitor.include)?;
-        d.set_item("exclude", &g.monitor.exclude)?;
-        d.set_item("groups_with_own_hours", own)?;
-        Ok(d)
-    }
-
-    /// `polling.interval` in seconds: how often a database source is polled.
-    #[getter]
-    fn poll_interval_secs(&self) -> f64 {
-        self.inner.poll_interval.as_secs_f64()
-    }
-
-    /// `polling.batch_size`: records per batch.
-    #[getter]
-    fn batch_size(&self) -> usize {
-        self.inner.batch_size
-    }
-
-    /// `quarantine.path`: the quarantine file.
-    #[getter]
-    fn quarantine_path(&self) -> &str {
-        &self.inner.quarantine_path
-    }
-
-    /// `http.listen`: the status/health listener, `ip:port`.
-    #[getter]
-    fn http_listen(&self) -> String {
-        self.inner.service.http.listen.to_string()
-    }
-
-    /// `logging.level`.
-    #[getter]
-    fn log_level(&self) -> &str {
-        &self.inner.service.logging.level
-    }
-
-    /// `logging.format`: `"text"` or `"json"`.
-    #[getter]
-    fn log_format(&self) -> &'static str {
-        self.inner.service.logging.format.code()
+        dict!(py; "enabled" => g.enabled, "interval_secs" => g.interval.as_secs_f64(),
+            "debounce" => g.monitor.debounce, "include" => &g.monitor.include,
+            "exclude" => &g.monitor.exclude, "groups_with_own_hours" => own)
     }
 
     fn __repr__(&self) -> String {

@@ -5,13 +5,8 @@ use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyMapping, PyString, PyTuple};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
-
-/// `err` for the argument `name`: a `TypeError` names the parameter in its message
-/// ([`crate::arg::name_in_message`]: `argument 'now': …`), on every Python version.
-pub(crate) fn for_arg(py: Python<'_>, name: &str, err: PyErr) -> PyErr {
-    crate::arg::name_in_message(py, name, err)
-}
 
 /// A mapping argument (a dict or any `Mapping`), or a `TypeError` naming it.
 pub(crate) fn mapping_arg<'a, 'py>(
@@ -23,11 +18,9 @@ pub(crate) fn mapping_arg<'a, 'py>(
         return Ok(obj);
     }
     let got = obj.get_type().name()?;
-    Err(for_arg(
-        obj.py(),
-        name,
-        PyTypeError::new_err(format!("argument '{name}' must be {expected}, not {got}")),
-    ))
+    Err(PyTypeError::new_err(format!(
+        "argument '{name}' must be {expected}, not {got}"
+    )))
 }
 
 /// An aware `datetime` → UTC. A naive one (no `tzinfo`, or `utcoffset()` is None) is a
@@ -112,15 +105,49 @@ pub(crate) fn py_to_json(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
     }
 }
 
-/// JSON text or a JSON-like Python value (dict, list, …) → JSON.
-pub(crate) fn json_arg(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
-    if let Ok(s) = obj.cast::<PyString>() {
-        serde_json::from_str(&s.to_cow()?)
-            .map_err(|e| PyValueError::new_err(format!("not valid JSON: {e}")))
-    } else {
-        py_to_json(obj)
-    }
+/// JSON text or a JSON-like Python value (dict, list, …) as the core type `T`: a `ValueError`
+/// `not valid JSON: …` for text that is not JSON, `{what}: …` for another shape.
+pub(crate) fn json_as<T: DeserializeOwned>(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<T> {
+    let value = match obj.cast::<PyString>() {
+        Ok(s) => serde_json::from_str(&s.to_cow()?)
+            .map_err(|e| PyValueError::new_err(format!("not valid JSON: {e}")))?,
+        Err(_) => py_to_json(obj)?,
+    };
+    serde_json::from_value(value).map_err(|e| PyValueError::new_err(format!("{what}: {e}")))
 }
+
+/// A `dict` of `key => value` pairs in this order (a view no core type serializes).
+macro_rules! dict {
+    ($py:expr; $($key:literal => $value:expr),* $(,)?) => {{
+        let d = pyo3::types::PyDict::new($py);
+        (|| -> PyResult<_> { $(d.set_item($key, $value)?;)* Ok(d) })()
+    }};
+}
+pub(crate) use dict;
+
+/// The `#[pymethods]` of a class: one getter per `name -> Type = value, "doc";` (`value` an
+/// expression of `$v`, the object; their names in `GETTERS`), then the methods that follow
+/// (rustfmt leaves a `methods! { … }` body alone: keep it formatted as rustfmt would).
+macro_rules! methods {
+    ($ty:ty, |$v:ident| { $($name:ident -> $ret:ty = $get:expr, $doc:literal;)* } $($rest:tt)*) => {
+        #[pymethods]
+        #[allow(clippy::wrong_self_convention)] // `Cdr.from_no` and the like are 3CX's names
+        impl $ty {
+            #[allow(dead_code)]
+            const GETTERS: &[&str] = &[$(stringify!($name)),*];
+            $(
+                #[doc = $doc]
+                #[getter]
+                fn $name(&self) -> $ret {
+                    let $v = self;
+                    $get
+                }
+            )*
+            $($rest)*
+        }
+    };
+}
+pub(crate) use methods;
 
 /// A mapping of str → str (a dict, `os.environ`, any `Mapping`) → a `HashMap`.
 pub(crate) fn str_map(

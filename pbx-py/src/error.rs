@@ -58,16 +58,21 @@ pub(crate) fn exception(category: ErrorCategory, message: String) -> PyErr {
     }
 }
 
-/// `map_err` for core results inside a binding function.
+/// `map_err` for core results inside a binding function (which holds the GIL).
 pub(crate) trait CoreResult<T> {
     /// The result with a core error converted by [`to_py`].
-    fn py(self, py: Python<'_>) -> PyResult<T>;
+    fn py(self) -> PyResult<T>;
 }
 
 impl<T> CoreResult<T> for Result<T, Error> {
-    fn py(self, py: Python<'_>) -> PyResult<T> {
-        self.map_err(|e| to_py(py, e))
+    fn py(self) -> PyResult<T> {
+        self.map_err(|e| Python::attach(|py| to_py(py, e)))
     }
+}
+
+/// A core error as the exception object itself, for results that hold errors in place.
+pub(crate) fn error_value(py: Python<'_>, e: Error) -> Bound<'_, PyAny> {
+    to_py(py, e).into_value(py).into_bound(py).into_any()
 }
 
 fn attach(py: Python<'_>, err: &PyErr, kind: &str, code: &str, e: &Error) -> PyResult<()> {

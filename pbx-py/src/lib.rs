@@ -23,12 +23,10 @@ use pyo3::prelude::*;
 #[pyfunction]
 #[pyo3(signature = (template = "27".to_owned()), text_signature = "(template='27')")]
 fn template_fields(
-    py: Python<'_>,
     #[pyo3(from_py_with = crate::arg::template)] template: String,
 ) -> PyResult<Vec<&'static str>> {
     use error::CoreResult;
-    let t: pbx_core::cdr::FieldTemplate = template.parse().py(py)?;
-    Ok(t.fields().iter().map(|f| f.name()).collect())
+    Ok(cdr::field_names(&template.parse().py()?))
 }
 
 /// The core vocabulary: every code pbx-core defines for the values this module publishes as
@@ -44,7 +42,7 @@ fn _vocabulary() -> std::collections::BTreeMap<&'static str, Vec<&'static str>> 
 #[pyfunction]
 fn _error_class<'py>(py: Python<'py>, code: &str) -> PyResult<Bound<'py, pyo3::types::PyType>> {
     use error::CoreResult;
-    let category: pbx_core::ErrorCategory = code.parse().py(py)?;
+    let category: pbx_core::ErrorCategory = code.parse().py()?;
     Ok(error::exception(category, String::new()).get_type(py))
 }
 
