@@ -1,5 +1,6 @@
 //! `pbx.Config` over `pbx_core::config`.
 
+use pbx_sources::FileError;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -40,19 +41,21 @@ pub(crate) fn read_config(path: &std::path::Path) -> PyResult<String> {
     let (errno, strerror) =
         match pbx_sources::bounded::read_file_limited(path, pbx_core::config::MAX_CONFIG_BYTES) {
             Ok(text) => return Ok(text),
-            Err(pbx_sources::Error::ReadFile { source, .. }) => match source.raw_os_error() {
-                Some(errno) => {
-                    let text = source.to_string();
-                    let strerror = text
-                        .strip_suffix(&format!(" (os error {errno})"))
-                        .unwrap_or(&text)
-                        .to_owned();
-                    (errno, strerror)
+            Err(pbx_sources::Error::File(FileError::ReadFile { source, .. })) => {
+                match source.raw_os_error() {
+                    Some(errno) => {
+                        let text = source.to_string();
+                        let strerror = text
+                            .strip_suffix(&format!(" (os error {errno})"))
+                            .unwrap_or(&text)
+                            .to_owned();
+                        (errno, strerror)
+                    }
+                    // A directory, or not UTF-8 text.
+                    None => (EINVAL, source.to_string()),
                 }
-                // A directory, or not UTF-8 text.
-                None => (EINVAL, source.to_string()),
-            },
-            Err(pbx_sources::Error::FileTooLarge { limit, .. }) => {
+            }
+            Err(pbx_sources::Error::File(FileError::FileTooLarge { limit, .. })) => {
                 (EFBIG, format!("it is over the limit of {limit} bytes"))
             }
             Err(e) => (EINVAL, e.to_string()),

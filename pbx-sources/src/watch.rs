@@ -128,7 +128,7 @@ fn tick(every: Duration) {
 
 /// How many paths are watched every `every`; `None` while the watcher is checking them (its
 /// list is out then).
-#[cfg(test)]
+#[cfg(all(test, feature = "runtime"))]
 pub(crate) fn watched(every: Duration) -> Option<usize> {
     let g = groups();
     match g.get(&every) {
