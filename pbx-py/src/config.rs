@@ -1,5 +1,6 @@
 //! `pbx.Config` over `pbx_core::config`.
 
+use pbx_sources::FileError;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -38,7 +39,7 @@ pub(crate) fn read_config(path: &std::path::Path) -> PyResult<String> {
     let (errno, strerror) =
         match pbx_sources::bounded::read_file_limited(path, pbx_core::config::MAX_CONFIG_BYTES) {
             Ok(text) => return Ok(text),
-            Err(pbx_sources::Error::ReadFile { source, .. }) => {
+            Err(pbx_sources::Error::File(FileError::ReadFile { source, .. })) => {
                 // The OS's text (std's without ` (os error N)`); no errno: a directory, not UTF-8.
                 let (errno, text) = (source.raw_os_error(), source.to_string());
                 let suffix = errno
@@ -47,7 +48,7 @@ pub(crate) fn read_config(path: &std::path::Path) -> PyResult<String> {
                 let strerror = text.strip_suffix(&suffix).unwrap_or(&text).to_owned();
                 (errno.unwrap_or(EINVAL), strerror)
             }
-            Err(pbx_sources::Error::FileTooLarge { limit, .. }) => {
+            Err(pbx_sources::Error::File(FileError::FileTooLarge { limit, .. })) => {
                 (EFBIG, format!("it is over the limit of {limit} bytes"))
             }
             Err(e) => (EINVAL, e.to_string()),

@@ -3,6 +3,7 @@
 //! line limit and the rest of it is skipped without being stored. `/dev/zero`, a FIFO or an
 //! endless line on stdin cannot grow memory.
 
+use crate::FileError;
 use std::io::{BufRead, Read};
 use std::path::Path;
 
@@ -10,7 +11,7 @@ use crate::Error;
 
 /// Reads the UTF-8 text file `path`, failing as soon as it is longer than `limit` bytes (at
 /// most `limit + 1` bytes are ever read). A directory, a missing file or non-UTF-8 content is
-/// [`Error::ReadFile`] naming the path; an oversized one [`Error::FileTooLarge`].
+/// [`pbx_sources::FileError::ReadFile`] naming the path; an oversized one [`pbx_sources::FileError::FileTooLarge`].
 ///
 /// ```
 /// let dir = std::env::temp_dir().join(format!("pbx-bounded-doc-{}", std::process::id()));
@@ -25,19 +26,21 @@ use crate::Error;
 /// # std::fs::remove_dir_all(dir).unwrap();
 /// ```
 pub fn read_file_limited(path: &Path, limit: usize) -> Result<String, Error> {
-    let fail = |source| Error::ReadFile {
-        path: path.to_owned(),
-        source,
+    let fail = |source| {
+        Error::File(FileError::ReadFile {
+            path: path.to_owned(),
+            source,
+        })
     };
     let file = std::fs::File::open(path).map_err(fail)?;
     if file.metadata().is_ok_and(|m| m.is_dir()) {
         return Err(fail(std::io::Error::other("it is a directory, not a file")));
     }
     read_limited(file, limit).map_err(|e| match e {
-        Limited::TooLarge => Error::FileTooLarge {
+        Limited::TooLarge => Error::File(FileError::FileTooLarge {
             path: path.to_owned(),
             limit,
-        },
+        }),
         Limited::Io(e) => fail(e),
     })
 }

@@ -1,6 +1,7 @@
 //! What the call-logger API client and the XAPI client share: building a `reqwest` client,
 //! checking base URLs, describing transport failures, reading and decoding bodies.
 
+use crate::HttpError;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -123,7 +124,7 @@ pub(crate) fn build(
         .tls_danger_accept_invalid_certs(insecure)
         .user_agent(concat!("pbx/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|source| Error::Client { service, source })
+        .map_err(|source| Error::Http(HttpError::Client { service, source }))
 }
 
 /// The start of a body as text, for an error message; `scrub` removes secrets.
@@ -142,7 +143,7 @@ pub(crate) fn quote_body(body: &[u8], scrub: impl Fn(&str) -> String) -> String 
 }
 
 /// Decodes a JSON body into `T`; a failure names the path inside the document, and a missing
-/// field becomes [`Error::MissingField`] naming it.
+/// field becomes [`pbx_sources::HttpError::MissingField`] naming it.
 pub(crate) fn decode<T: DeserializeOwned>(
     op: &str,
     entity: &'static str,
@@ -157,18 +158,18 @@ pub(crate) fn decode<T: DeserializeOwned>(
             .strip_prefix("missing field `")
             .and_then(|rest| rest.split('`').next())
         {
-            return Error::MissingField {
+            return Error::Http(HttpError::MissingField {
                 op: op.to_owned(),
                 entity,
                 path,
                 field: field.to_owned(),
-            };
+            });
         }
-        Error::Decode {
+        Error::Http(HttpError::Decode {
             op: op.to_owned(),
             path,
             source: inner,
-        }
+        })
     })
 }
 
@@ -227,7 +228,7 @@ mod tests {
         let e =
             decode::<Outer>("GET /x", "Queue", br#"{"value":[{"Number":"1"},{}]}"#).unwrap_err();
         match e {
-            Error::MissingField { path, field, .. } => {
+            Error::Http(HttpError::MissingField { path, field, .. }) => {
                 assert_eq!(field, "Number");
                 assert_eq!(path, "value[1]");
             }
@@ -235,7 +236,7 @@ mod tests {
         }
         let e = decode::<Outer>("GET /x", "Queue", br#"{"value":[{"Number":1}]}"#).unwrap_err();
         assert!(
-            matches!(e, Error::Decode { ref path, .. } if path == "value[0].Number"),
+            matches!(e, Error::Http(HttpError::Decode { ref path, .. }) if path == "value[0].Number"),
             "{e:?}"
         );
     }

@@ -17,6 +17,7 @@
 //!
 //! [`FileSource::watch`] polls the file's metadata and wakes the engine when it changes.
 
+use crate::{CheckpointError, FileError};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -100,9 +101,11 @@ struct Position {
 }
 
 fn parse_checkpoint(cp: &Checkpoint) -> Result<Position, Error> {
-    let bad = || Error::BadCheckpoint {
-        checkpoint: cp.to_string(),
-        expected: "a file position (inode:offset:line[:fingerprint])",
+    let bad = || {
+        Error::Checkpoint(CheckpointError::BadCheckpoint {
+            checkpoint: cp.to_string(),
+            expected: "a file position (inode:offset:line[:fingerprint])",
+        })
     };
     let parts: Vec<&str> = cp.as_str().split(':').collect();
     let num = |s: &str| s.parse::<u64>().map_err(|_| bad());
@@ -243,10 +246,12 @@ fn follow(
     limit: usize,
     range: Option<&(TimeRange, CdrParser)>,
 ) -> Result<Vec<SourceRecord>, Error> {
-    let io = |source| Error::Io {
-        what: "CDR file",
-        path: path.to_owned(),
-        source,
+    let io = |source| {
+        Error::File(FileError::Io {
+            what: "CDR file",
+            path: path.to_owned(),
+            source,
+        })
     };
     let mut held = held.lock().unwrap_or_else(PoisonError::into_inner);
     let current = match File::open(path) {
@@ -336,11 +341,11 @@ impl CdrSource for FileSource {
         tokio::task::spawn_blocking(move || follow(&path, &held, position, limit, range.as_deref()))
             .await
             .unwrap_or_else(|e| {
-                Err(Error::Io {
+                Err(Error::File(FileError::Io {
                     what: "CDR file",
                     path: self.path.clone(),
                     source: std::io::Error::other(e),
-                })
+                }))
             })
     }
 }

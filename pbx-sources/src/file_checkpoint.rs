@@ -1,5 +1,6 @@
 //! Checkpoint stores: a file, written atomically.
 
+use crate::{CheckpointError, FileError};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,7 +15,7 @@ use crate::Error;
 ///
 /// A file that is not of that shape — garbage, `{}`, a value that is not a non-empty string,
 /// or (with [`FileCheckpointStore::expecting_keys`]) a key this program does not write — is
-/// [`Error::CorruptCheckpoint`]: never read as "no checkpoint", which would deliver everything
+/// [`pbx_sources::CheckpointError::CorruptCheckpoint`]: never read as "no checkpoint", which would deliver everything
 /// again.
 ///
 /// ```
@@ -38,7 +39,7 @@ pub struct FileCheckpointStore {
 }
 
 /// The largest checkpoint file read: checkpoints are a few hundred bytes; a larger file (or
-/// `/dev/zero`) is not read past this and is [`Error::CorruptCheckpoint`].
+/// `/dev/zero`) is not read past this and is [`pbx_sources::CheckpointError::CorruptCheckpoint`].
 pub const MAX_CHECKPOINT_BYTES: usize = 1024 * 1024;
 
 impl FileCheckpointStore {
@@ -67,7 +68,7 @@ impl FileCheckpointStore {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InUse`] when another process holds it; [`Error::Io`] when the lock file
+    /// [`pbx_sources::FileError::InUse`] when another process holds it; [`pbx_sources::FileError::Io`] when the lock file
     /// cannot be created.
     pub fn locked(mut self) -> Result<Self, Error> {
         if self.held.is_none() {
@@ -85,7 +86,7 @@ impl FileCheckpointStore {
     }
 
     /// Only keys `known` accepts may be in the file: one holding another key (`{"foo": "bar"}`)
-    /// is [`Error::CorruptCheckpoint`], not "no checkpoint yet" — which would start delivery
+    /// is [`pbx_sources::CheckpointError::CorruptCheckpoint`], not "no checkpoint yet" — which would start delivery
     /// again from the first record.
     ///
     /// ```
@@ -120,34 +121,36 @@ impl FileCheckpointStore {
 }
 
 fn io(path: &Path, source: std::io::Error) -> Error {
-    Error::Io {
+    Error::File(FileError::Io {
         what: "checkpoint file",
         path: path.to_owned(),
         source,
-    }
+    })
 }
 
 /// The file's checkpoints; none when it does not exist. Anything but a non-empty mapping of
-/// `known` names to non-empty checkpoints is [`Error::CorruptCheckpoint`].
+/// `known` names to non-empty checkpoints is [`pbx_sources::CheckpointError::CorruptCheckpoint`].
 fn read(
     path: &Path,
     known_keys: Option<fn(&str) -> bool>,
 ) -> Result<BTreeMap<String, String>, Error> {
-    let corrupt = |reason: String| Error::CorruptCheckpoint {
-        store: format!("file {}", path.display()),
-        key: None,
-        reason,
+    let corrupt = |reason: String| {
+        Error::Checkpoint(CheckpointError::CorruptCheckpoint {
+            store: format!("file {}", path.display()),
+            key: None,
+            reason,
+        })
     };
     let text = match crate::bounded::read_file_limited(path, MAX_CHECKPOINT_BYTES) {
         Ok(t) => t,
-        Err(Error::ReadFile { source, .. }) => {
+        Err(Error::File(FileError::ReadFile { source, .. })) => {
             return match source.kind() {
                 std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
                 std::io::ErrorKind::InvalidData => Err(corrupt(source.to_string())),
                 _ => Err(io(path, source)),
             };
         }
-        Err(Error::FileTooLarge { limit, .. }) => {
+        Err(Error::File(FileError::FileTooLarge { limit, .. })) => {
             return Err(corrupt(format!(
                 "it is over the limit of {limit} bytes, not a checkpoint file"
             )));

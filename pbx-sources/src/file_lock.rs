@@ -9,6 +9,7 @@
 //! The lock file itself is left in place (removing it would let a third process lock a new
 //! one while the second still holds the old).
 
+use crate::FileError;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -53,14 +54,16 @@ pub fn lock_path(path: &Path) -> PathBuf {
 /// ```
 ///
 /// # Errors
-/// [`Error::InUse`] when another process (or another handle in this one) holds it;
-/// [`Error::Io`] when the lock file cannot be created or locked.
+/// [`pbx_sources::FileError::InUse`] when another process (or another handle in this one) holds it;
+/// [`pbx_sources::FileError::Io`] when the lock file cannot be created or locked.
 pub fn lock_exclusive(path: &Path, what: &'static str) -> Result<FileLock, Error> {
     let lock = lock_path(path);
-    let io = |source| Error::Io {
-        what,
-        path: lock.clone(),
-        source,
+    let io = |source| {
+        Error::File(FileError::Io {
+            what,
+            path: lock.clone(),
+            source,
+        })
     };
     if let Some(dir) = lock.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io)?;
@@ -76,11 +79,11 @@ pub fn lock_exclusive(path: &Path, what: &'static str) -> Result<FileLock, Error
             _file: file,
             path: lock,
         }),
-        Err(std::fs::TryLockError::WouldBlock) => Err(Error::InUse {
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::File(FileError::InUse {
             what,
             path: path.to_owned(),
             lock,
-        }),
+        })),
         Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
     }
 }

@@ -9,6 +9,7 @@
 //! failures by reason, open alerts, each group's state, the business hours in use — is kept
 //! in a [`GroupHealth`] for `/status` and `/metrics`.
 
+use crate::MonitorError;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -277,18 +278,17 @@ impl<D: GroupDirectory, A: AlertSink, C: CheckpointStore> GroupLoop<D, A, C> {
             .store
             .load(STATE_KEY)
             .await
-            .map_err(|e| Error::MonitorState { source: e.into() })?;
+            .map_err(|e| Error::Monitor(MonitorError::MonitorState { source: e.into() }))?;
         match saved {
             Some(cp) => serde_json::from_str(cp.as_str())
-                .map_err(|e| Error::MonitorState { source: e.into() }),
+                .map_err(|e| Error::Monitor(MonitorError::MonitorState { source: e.into() })),
             None => {
                 // First start (or lost state): take over what the backend has open.
                 let mut state = MonitorState::default();
-                let active = self
-                    .alerts
-                    .active()
-                    .await
-                    .map_err(|e| Error::ActiveAlerts { source: e.into() })?;
+                let active =
+                    self.alerts.active().await.map_err(|e| {
+                        Error::Monitor(MonitorError::ActiveAlerts { source: e.into() })
+                    })?;
                 state.adopt_active(&active, now);
                 Ok(state)
             }
@@ -324,7 +324,7 @@ impl<D: GroupDirectory, A: AlertSink, C: CheckpointStore> GroupLoop<D, A, C> {
     /// One check at `now`.
     ///
     /// # Errors
-    /// [`Error::GroupDirectory`], [`Error::ActiveAlerts`], [`Error::MonitorState`]; failed
+    /// [`pbx_sources::MonitorError::GroupDirectory`], [`pbx_sources::MonitorError::ActiveAlerts`], [`pbx_sources::MonitorError::MonitorState`]; failed
     /// alert actions are not errors (they are retried next check and listed in the report).
     /// Every failure is also in [`GroupLoop::health`].
     pub async fn check(&mut self, now: DateTime<Utc>) -> Result<CheckReport, Error> {
@@ -336,8 +336,8 @@ impl<D: GroupDirectory, A: AlertSink, C: CheckpointStore> GroupLoop<D, A, C> {
         let result = self.check_inner(now, &mut report, &mut failures).await;
         if let Err(e) = &result {
             let reason = match e {
-                Error::GroupDirectory { .. } => FailureReason::Directory,
-                Error::ActiveAlerts { .. } => FailureReason::ActiveAlerts,
+                Error::Monitor(MonitorError::GroupDirectory { .. }) => FailureReason::Directory,
+                Error::Monitor(MonitorError::ActiveAlerts { .. }) => FailureReason::ActiveAlerts,
                 _ => FailureReason::State,
             };
             failures.add(reason, e.to_string());
@@ -378,7 +378,9 @@ impl<D: GroupDirectory, A: AlertSink, C: CheckpointStore> GroupLoop<D, A, C> {
             Ok(g) => g,
             Err(e) => {
                 self.state = Some(state);
-                return Err(Error::GroupDirectory { source: e.into() });
+                return Err(Error::Monitor(MonitorError::GroupDirectory {
+                    source: e.into(),
+                }));
             }
         };
         let actions = self.monitor.evaluate(now, &groups, &mut state);
@@ -426,13 +428,13 @@ impl<D: GroupDirectory, A: AlertSink, C: CheckpointStore> GroupLoop<D, A, C> {
                 _ => {}
             }
         }
-        let saved =
-            serde_json::to_string(&state).map_err(|e| Error::MonitorState { source: e.into() })?;
+        let saved = serde_json::to_string(&state)
+            .map_err(|e| Error::Monitor(MonitorError::MonitorState { source: e.into() }))?;
         self.state = Some(state);
         self.store
             .save(STATE_KEY, &Checkpoint::new(saved))
             .await
-            .map_err(|e| Error::MonitorState { source: e.into() })
+            .map_err(|e| Error::Monitor(MonitorError::MonitorState { source: e.into() }))
     }
 
     async fn open(

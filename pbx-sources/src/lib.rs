@@ -85,6 +85,9 @@ pub mod xapi;
 pub use pbx_core as core;
 
 // The public interface is:
-pub use error::{BoxError, Error};
+pub use error::{
+    BoxError, CheckpointError, DatabaseError, DeliveryError, Error, FileError, HttpError,
+    MonitorError,
+};
 /// The workspace's secret type (`pbx_core::config::Secret`): tokens and client secrets.
 pub use pbx_core::config::Secret;

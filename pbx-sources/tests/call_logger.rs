@@ -3,6 +3,7 @@
 
 mod common;
 
+use pbx_sources::HttpError;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -572,7 +573,10 @@ async fn a_resolve_answered_410_is_not_found_and_other_failures_are_errors() {
         ResolveOutcome::NotFound
     );
     let e = c.resolve(&AlertId("7".into())).await.unwrap_err();
-    assert!(matches!(e, Error::Status { status: 400, .. }), "{e}");
+    assert!(
+        matches!(e, Error::Http(HttpError::Status { status: 400, .. })),
+        "{e}"
+    );
     assert!(
         e.to_string().contains("/api/alerts/call-groups/7/resolve"),
         "{e}"
@@ -621,7 +625,10 @@ async fn alert_requests_retry_5xx_and_then_give_up_with_the_status() {
     let down = Server::start(scripted(vec![Reply::text(502, "bad gateway")])).await;
     let (c, _) = client(&down);
     let e = c.active().await.unwrap_err();
-    assert!(matches!(e, Error::Status { status: 502, .. }), "{e:?}");
+    assert!(
+        matches!(e, Error::Http(HttpError::Status { status: 502, .. })),
+        "{e:?}"
+    );
     assert!(e.is_transient());
     assert_eq!(down.count("GET", ALERTS), 4);
 }
@@ -635,14 +642,14 @@ async fn malformed_alert_json_is_a_decode_error_naming_the_place() {
     .await;
     let (c, _) = client(&server);
     let e = c.active().await.unwrap_err();
-    assert!(matches!(e, Error::Decode { .. }), "{e:?}");
+    assert!(matches!(e, Error::Http(HttpError::Decode { .. })), "{e:?}");
     assert!(e.to_string().contains("GET /api/alerts/call-groups"), "{e}");
     assert_eq!(server.requests().len(), 1);
 
     let missing = Server::start(scripted(vec![Reply::json(200, json!([{"id": 1}]))])).await;
     let (c, _) = client(&missing);
     match c.active().await.unwrap_err() {
-        Error::MissingField { field, path, .. } => {
+        Error::Http(HttpError::MissingField { field, path, .. }) => {
             assert_eq!(field, "callGroupId");
             assert_eq!(path, "[0]");
         }
@@ -655,7 +662,10 @@ async fn alert_auth_failures_are_errors_without_retry() {
     let server = Server::start(scripted(vec![Reply::status(403)])).await;
     let (c, sleeper) = client(&server);
     let e = c.open(&alert_request("100")).await.unwrap_err();
-    assert!(matches!(e, Error::Auth { status: 403, .. }), "{e:?}");
+    assert!(
+        matches!(e, Error::Http(HttpError::Auth { status: 403, .. })),
+        "{e:?}"
+    );
     assert_eq!(server.requests().len(), 1);
     assert!(sleeper.delays().is_empty());
 }
@@ -673,7 +683,7 @@ async fn health_reports_up_and_down_in_one_attempt() {
     let (c, sleeper) = client(&down);
     let e = c.health().await.unwrap_err();
     assert!(
-        matches!(e, Error::Status { status: 503, ref body, .. } if body == "DOWN"),
+        matches!(e, Error::Http(HttpError::Status { status: 503, ref body, .. }) if body == "DOWN"),
         "{e:?}"
     );
     assert_eq!(down.count("GET", "/api/health"), 1);
@@ -799,7 +809,7 @@ async fn an_answer_over_the_body_limit_is_an_error_not_a_buffer() {
     let (c, _) = client(&server);
     let e = c.health().await.unwrap_err();
     assert!(
-        matches!(&e, Error::Transport { reason, .. } if reason.contains("limit of 1048576 bytes")),
+        matches!(&e, Error::Http(HttpError::Transport { reason, .. }) if reason.contains("limit of 1048576 bytes")),
         "{e}"
     );
     // Just under the limit is read whole.

@@ -5,6 +5,7 @@
 
 mod common;
 
+use pbx_sources::DeliveryError;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -421,7 +422,10 @@ async fn drain_gives_up_when_the_api_stays_down_and_keeps_the_acknowledged_prefi
     );
     let started = Instant::now();
     let err = drain(&mut engine).await.unwrap_err();
-    assert!(matches!(err, Error::Unavailable { .. }), "{err}");
+    assert!(
+        matches!(err, Error::Delivery(DeliveryError::Unavailable { .. })),
+        "{err}"
+    );
     assert!(err.is_transient());
     assert!(err.to_string().contains("503"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(10));
@@ -447,7 +451,13 @@ async fn refused_credentials_stop_every_call_not_yet_in_flight() {
         options(4),
     );
     let err = drain(&mut engine).await.unwrap_err();
-    assert!(matches!(err, Error::AuthFailed { status: 401 }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Delivery(DeliveryError::AuthFailed { status: 401 })
+        ),
+        "{err}"
+    );
     assert!(!err.is_transient());
     let posts = server.count("POST", "/api/calls/from-pbx");
     assert!(posts <= 4, "{posts} POSTs with a refused token");
@@ -551,7 +561,10 @@ async fn a_file_sink_that_cannot_be_written_says_so_and_drain_gives_up() {
         },
     );
     let err = drain(&mut engine).await.unwrap_err();
-    assert!(matches!(err, Error::Unavailable { .. }), "{err}");
+    assert!(
+        matches!(err, Error::Delivery(DeliveryError::Unavailable { .. })),
+        "{err}"
+    );
     assert!(err.to_string().contains("cannot write"), "{err}");
     let s = status(&engine);
     assert!(

@@ -4,6 +4,7 @@
 mod common;
 
 use common::{ids, pipeline_for};
+use pbx_sources::DeliveryError;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -219,7 +220,13 @@ async fn refused_credentials_stop_delivery_at_the_last_settled_record() {
         10,
     );
     let err = drain(&mut e).await.unwrap_err();
-    assert!(matches!(err, Error::AuthFailed { status: 403 }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Delivery(DeliveryError::AuthFailed { status: 403 })
+        ),
+        "{err}"
+    );
     assert_eq!(
         store.load("cdr").await.unwrap().map(|c| c.to_string()),
         Some("1".into())
@@ -563,7 +570,7 @@ async fn a_panic_in_the_engine_is_an_error_and_the_engine_runs_again() {
     let (_stop, rx) = tokio::sync::watch::channel(false);
     let err = e.drain(rx.clone(), now, |_| {}).await.unwrap_err();
     assert!(
-        matches!(&err, Error::Panicked { during: "a drain", message } if message == "a bug in the sink"),
+        matches!(&err, Error::Delivery(DeliveryError::Panicked { during: "a drain", message }) if message == "a bug in the sink"),
         "{err}"
     );
     assert_eq!(err.kind().code(), "panicked");

@@ -3,6 +3,7 @@
 mod common;
 
 use common::scratch;
+use pbx_sources::{CheckpointError, FileError};
 use std::io::Write;
 
 use pbx_core::call::{CallDirection, CallRequest};
@@ -67,7 +68,10 @@ async fn file_source_reads_complete_lines_from_its_checkpoint() {
         .fetch(Some(&Checkpoint::new("17")), 10)
         .await
         .unwrap_err();
-    assert!(matches!(e, Error::BadCheckpoint { .. }), "{e}");
+    assert!(
+        matches!(e, Error::Checkpoint(CheckpointError::BadCheckpoint { .. })),
+        "{e}"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -92,7 +96,13 @@ async fn checkpoint_file_is_atomic_and_corruption_is_an_error() {
     assert!(!path.with_extension("tmp").exists());
     std::fs::write(&path, "{\"cdr\": \"1:2").unwrap();
     let e = again.load("cdr").await.unwrap_err();
-    assert!(matches!(e, Error::CorruptCheckpoint { .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            Error::Checkpoint(CheckpointError::CorruptCheckpoint { .. })
+        ),
+        "{e}"
+    );
     assert!(
         again.save("cdr", &Checkpoint::new("0")).await.is_err(),
         "never overwrites a corrupt file"
@@ -308,7 +318,10 @@ async fn directory_files_once_each_by_name_and_incomplete_ones_wait() {
         .fetch(Some(&Checkpoint::new("1:2:3")), 10)
         .await
         .unwrap_err();
-    assert!(matches!(e, Error::BadCheckpoint { .. }), "{e}");
+    assert!(
+        matches!(e, Error::Checkpoint(CheckpointError::BadCheckpoint { .. })),
+        "{e}"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -407,7 +420,13 @@ async fn a_checkpoint_of_the_wrong_shape_is_corrupt() {
         std::fs::write(&path, text).unwrap();
         let store = FileCheckpointStore::new(&path).expecting_keys(known);
         let e = store.load("cdr").await.unwrap_err();
-        assert!(matches!(e, Error::CorruptCheckpoint { .. }), "{text}: {e}");
+        assert!(
+            matches!(
+                e,
+                Error::Checkpoint(CheckpointError::CorruptCheckpoint { .. })
+            ),
+            "{text}: {e}"
+        );
         let shown = e.to_string();
         assert!(shown.contains(reason), "{text}: {shown}");
         assert!(shown.ends_with("fix or remove it deliberately"), "{shown}");
@@ -528,7 +547,13 @@ async fn an_oversized_checkpoint_file_is_corrupt_not_read_whole() {
     std::fs::write(&path, big).unwrap();
     let store = FileCheckpointStore::new(&path);
     let e = store.load("cdr").await.unwrap_err();
-    assert!(matches!(e, Error::CorruptCheckpoint { .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            Error::Checkpoint(CheckpointError::CorruptCheckpoint { .. })
+        ),
+        "{e}"
+    );
     assert!(e.to_string().contains("over the limit"), "{e}");
     #[cfg(unix)]
     {
@@ -536,7 +561,13 @@ async fn an_oversized_checkpoint_file_is_corrupt_not_read_whole() {
             .load("cdr")
             .await
             .unwrap_err();
-        assert!(matches!(e, Error::CorruptCheckpoint { .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                Error::Checkpoint(CheckpointError::CorruptCheckpoint { .. })
+            ),
+            "{e}"
+        );
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -578,7 +609,7 @@ async fn two_checkpoint_writers_never_share_a_temporary_file_and_a_lock_refuses_
     assert!(leftovers.is_empty(), "{leftovers:?}");
     let first = FileCheckpointStore::new(&path).locked().unwrap();
     let e = FileCheckpointStore::new(&path).locked().unwrap_err();
-    assert!(matches!(e, Error::InUse { .. }), "{e}");
+    assert!(matches!(e, Error::File(FileError::InUse { .. })), "{e}");
     assert!(e.to_string().contains("in use by another process"), "{e}");
     drop(first);
     std::fs::remove_dir_all(dir).unwrap();

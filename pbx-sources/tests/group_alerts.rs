@@ -6,6 +6,7 @@
 
 mod common;
 
+use pbx_sources::MonitorError;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -425,7 +426,10 @@ async fn a_failing_monitor_shows_its_last_failure_and_counts() {
             .insert("/xapi/v1/Users".into(), VecDeque::from([fault]));
         let now = at(10, 1 + i as u32);
         let e = l.check(now).await.unwrap_err();
-        assert!(matches!(e, Error::GroupDirectory { .. }), "{e:?}");
+        assert!(
+            matches!(e, Error::Monitor(MonitorError::GroupDirectory { .. })),
+            "{e:?}"
+        );
         let h = l.health().lock().unwrap().clone();
         assert_eq!(h.last.at, Some(now), "the last check is the failed one");
         assert_eq!(h.last.failed.len(), 1, "{h:?}");

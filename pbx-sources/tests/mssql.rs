@@ -5,6 +5,7 @@
 
 mod tds;
 
+use pbx_sources::{CheckpointError, DatabaseError, DeliveryError};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -295,7 +296,10 @@ async fn a_connection_cut_mid_result_is_an_error_then_the_next_fetch_recovers() 
     let mut src = source(&double);
     double.cut_next_result_after(3);
     let e = src.fetch(None, 10).await.unwrap_err();
-    assert!(matches!(e, Error::SqlServer { .. }), "{e:?}");
+    assert!(
+        matches!(e, Error::Database(DatabaseError::SqlServer { .. })),
+        "{e:?}"
+    );
     assert!(e.is_transient());
     assert!(!src.is_connected());
     // Nothing was handed out, so the same checkpoint gives the whole page on a new session.
@@ -332,7 +336,10 @@ async fn a_hung_server_times_out_then_the_next_fetch_recovers() {
         .with_timeout(Duration::from_millis(300));
     double.stall_next_query();
     let e = src.fetch(None, 10).await.unwrap_err();
-    assert!(matches!(e, Error::Timeout { .. }), "{e:?}");
+    assert!(
+        matches!(e, Error::Database(DatabaseError::Timeout { .. })),
+        "{e:?}"
+    );
     assert_eq!(row_ids(&src.fetch(None, 10).await.unwrap()), [1, 2, 3]);
 }
 
@@ -383,7 +390,10 @@ async fn url_spellings_and_a_refused_login() {
     let wrong = double.ado_url().replace(tds::PASSWORD, "hunter2-wrong");
     let mut src = MssqlSource::new(&Secret::new(wrong), &mapping()).unwrap();
     let e = src.fetch(None, 5).await.unwrap_err();
-    assert!(matches!(e, Error::Connect { .. }), "{e:?}");
+    assert!(
+        matches!(e, Error::Database(DatabaseError::Connect { .. })),
+        "{e:?}"
+    );
     assert!(e.to_string().contains("Login failed for user 'pbx'"), "{e}");
     assert!(!e.to_string().contains("hunter2"), "{e}");
     assert!(!format!("{src:?}").contains("hunter2"));
@@ -396,7 +406,10 @@ async fn url_spellings_and_a_refused_login() {
         .fetch(None, 5)
         .await
         .unwrap_err();
-    assert!(matches!(e, Error::Connect { .. }), "{e:?}");
+    assert!(
+        matches!(e, Error::Database(DatabaseError::Connect { .. })),
+        "{e:?}"
+    );
     assert!(e.to_string().contains("encryption"), "{e}");
 
     // A checkpoint that is not an id is refused without a query.
@@ -405,7 +418,10 @@ async fn url_spellings_and_a_refused_login() {
         .fetch(Some(&Checkpoint::new("1:2:3")), 5)
         .await
         .unwrap_err();
-    assert!(matches!(e, Error::BadCheckpoint { .. }), "{e:?}");
+    assert!(
+        matches!(e, Error::Checkpoint(CheckpointError::BadCheckpoint { .. })),
+        "{e:?}"
+    );
     assert_eq!(double.requests().len(), before);
 }
 
@@ -434,7 +450,10 @@ async fn an_id_column_that_is_not_an_integer_fails_the_page() {
     let mut src = MssqlSource::new(&Secret::new(double.ado_url()), &m).unwrap();
     // The double, like SQL Server, cannot compare the text with the bigint parameter.
     let e = src.fetch(None, 5).await.unwrap_err();
-    assert!(matches!(e, Error::SqlServer { .. }), "{e:?}");
+    assert!(
+        matches!(e, Error::Database(DatabaseError::SqlServer { .. })),
+        "{e:?}"
+    );
     assert!(e.to_string().contains("Conversion failed"), "{e}");
 }
 
@@ -605,7 +624,7 @@ async fn errors_that_cannot_heal_stop_a_drain_at_once_and_name_the_setting() {
         err
     };
     let check = |err: Error, problem: Problem, setting: &str, says: &str| {
-        let Error::SourceMisconfigured { diagnosis, .. } = &err else {
+        let Error::Delivery(DeliveryError::SourceMisconfigured { diagnosis, .. }) = &err else {
             panic!("expected SourceMisconfigured, got {err:?}");
         };
         assert_eq!(

@@ -7,6 +7,7 @@
 mod common;
 
 use common::{ids, pipeline_for};
+use pbx_sources::{CheckpointError, DatabaseError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -269,7 +270,7 @@ async fn site_table_rows_map_with_their_types_and_bad_rows_are_row_errors() {
     );
     assert!(matches!(
         source.fetch(Some(&Checkpoint::new("six")), 2).await,
-        Err(Error::BadCheckpoint { .. })
+        Err(Error::Checkpoint(CheckpointError::BadCheckpoint { .. }))
     ));
 
     // A value that cannot be read as its field: a row error naming the row and column.
@@ -302,7 +303,10 @@ async fn site_table_names_are_validated_and_a_missing_table_is_a_query_error() {
     m.name = format!("{}.calllog", db.schema); // quoted: case matters, no such table
     let mut source = SiteTableSource::new(&db.url, &m).unwrap();
     let err = source.fetch(None, 10).await.unwrap_err();
-    assert!(matches!(err, Error::Postgres { .. }), "{err}");
+    assert!(
+        matches!(err, Error::Database(DatabaseError::Postgres { .. })),
+        "{err}"
+    );
     assert!(!err.is_connection_lost());
 }
 
@@ -929,7 +933,13 @@ async fn pg_checkpoint_of_the_wrong_shape_is_corrupt() {
             .load("cdr")
             .await
             .unwrap_err();
-        assert!(matches!(e, Error::CorruptCheckpoint { .. }), "{bad:?}: {e}");
+        assert!(
+            matches!(
+                e,
+                Error::Checkpoint(CheckpointError::CorruptCheckpoint { .. })
+            ),
+            "{bad:?}: {e}"
+        );
         assert!(
             e.to_string().ends_with("fix or remove it deliberately"),
             "{e}"
@@ -949,7 +959,13 @@ async fn pg_checkpoint_compare_and_set_never_moves_backwards() {
     a.save("k", &Checkpoint::new("10")).await.unwrap();
     // B read before A saved: its save would move the checkpoint back.
     let err = b.save("k", &Checkpoint::new("5")).await.unwrap_err();
-    assert!(matches!(err, Error::CheckpointConflict { .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Checkpoint(CheckpointError::CheckpointConflict { .. })
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("10"), "{err}");
     assert_eq!(a.load("k").await.unwrap(), Some(Checkpoint::new("10")));
     // After reading again, B carries on; now A is the stale one.

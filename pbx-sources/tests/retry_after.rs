@@ -5,6 +5,7 @@
 
 mod common;
 
+use pbx_sources::DeliveryError;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -84,7 +85,10 @@ async fn a_huge_retry_after_is_capped_and_counts_as_an_attempt() {
                 .unwrap_or_else(|_| panic!("Retry-After: {value} was waited out"));
         let err = result.unwrap_err();
         assert!(
-            matches!(err, Error::Unavailable { attempts: 3, .. }),
+            matches!(
+                err,
+                Error::Delivery(DeliveryError::Unavailable { attempts: 3, .. })
+            ),
             "{value}: {err}"
         );
         assert!(err.to_string().contains("429"), "{err}");

@@ -3,6 +3,7 @@
 //! real paths: a socket source whose port is taken, a call file that cannot be opened, a
 //! corrupt checkpoint file.
 
+use pbx_sources::{CheckpointError, FileError};
 use std::error::Error as _;
 use std::path::Path;
 
@@ -50,7 +51,10 @@ async fn a_source_that_cannot_start_is_a_config_error_with_the_os_error_as_its_c
         panic!("{e:?}");
     };
     assert_eq!(*part, "source");
-    assert!(matches!(**source, Error::Bind { .. }), "{source:?}");
+    assert!(
+        matches!(**source, Error::File(FileError::Bind { .. })),
+        "{source:?}"
+    );
     let os = source
         .source()
         .and_then(|c| c.downcast_ref::<std::io::Error>())
@@ -114,7 +118,10 @@ async fn a_corrupt_checkpoint_stops_a_drain_with_the_stores_own_error_as_its_cau
         .and_then(|c| c.downcast_ref::<Error>())
         .expect("the store's error, typed");
     assert!(
-        matches!(store, Error::CorruptCheckpoint { key: None, .. }),
+        matches!(
+            store,
+            Error::Checkpoint(CheckpointError::CorruptCheckpoint { key: None, .. })
+        ),
         "{store:?}"
     );
     std::fs::remove_dir_all(dir).unwrap();

@@ -6,6 +6,7 @@
 mod common;
 
 use common::{pipeline_for, scratch};
+use pbx_sources::{CheckpointError, FileError};
 use std::collections::HashSet;
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -304,7 +305,10 @@ async fn journal_survives_restarts_and_is_compacted_past_the_checkpoint() {
         .fetch(Some(&Checkpoint::new("7:10:2")), 10)
         .await
         .unwrap_err();
-    assert!(matches!(e, Error::BadCheckpoint { .. }), "{e}");
+    assert!(
+        matches!(e, Error::Checkpoint(CheckpointError::BadCheckpoint { .. })),
+        "{e}"
+    );
     drop(src);
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -632,7 +636,7 @@ async fn a_journal_directory_serves_one_source_at_a_time() {
     // A second source on the same journal is refused (after a short wait for a shutdown).
     let second = SocketSource::listen(ListenOptions::new(localhost(), dir.join("journal"))).await;
     match second {
-        Err(Error::Io { source, .. }) => {
+        Err(Error::File(FileError::Io { source, .. })) => {
             assert_eq!(source.kind(), std::io::ErrorKind::WouldBlock);
             assert!(source.to_string().contains("journal is locked"), "{source}");
         }

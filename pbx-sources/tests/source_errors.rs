@@ -1,6 +1,6 @@
 //! Source errors that cannot heal, against a real PostgreSQL server: a refused login, a
 //! missing database, table or column, a permission denied. `--once` (a drain) stops at once
-//! with `Error::SourceMisconfigured` (exit code 2) naming the setting; the service reports
+//! with `pbx_sources::DeliveryError::SourceMisconfigured` (exit code 2) naming the setting; the service reports
 //! `source: misconfigured`, keeps probing slowly, and picks up a fix (a grant) without a
 //! restart. A connection refused stays transient.
 //!
@@ -10,6 +10,7 @@
 
 mod common;
 
+use pbx_sources::DeliveryError;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -122,7 +123,7 @@ async fn drain_error(url: &str, table: &TableMapping) -> Error {
 }
 
 fn assert_misconfigured(err: &Error, problem: Problem, setting: &str, says: &str) {
-    let Error::SourceMisconfigured { diagnosis, .. } = err else {
+    let Error::Delivery(DeliveryError::SourceMisconfigured { diagnosis, .. }) = err else {
         panic!("expected SourceMisconfigured, got {err:?}");
     };
     assert_eq!(diagnosis.problem(), problem, "{err}");
@@ -214,7 +215,10 @@ async fn a_connection_refused_stays_transient() {
     let mut e = engine(&url, &mapping("calls", &[]), &sink);
     let (_stop, rx) = tokio::sync::watch::channel(false);
     let err = e.drain(rx, chrono::Utc::now, |_| {}).await.unwrap_err();
-    assert!(matches!(err, Error::Source { .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::Delivery(DeliveryError::Source { .. })),
+        "{err:?}"
+    );
     assert_eq!(err.exit_code(), 1);
 }
 

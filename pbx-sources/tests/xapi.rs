@@ -4,6 +4,7 @@
 
 mod common;
 
+use pbx_sources::HttpError;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -338,7 +339,10 @@ async fn a_second_401_after_a_fresh_token_is_an_auth_error() {
     pbx.lock().unwrap().revoke = 5;
     let c = client(&server);
     let e = c.users().await.unwrap_err();
-    assert!(matches!(e, Error::Auth { status: 401, .. }), "{e:?}");
+    assert!(
+        matches!(e, Error::Http(HttpError::Auth { status: 401, .. })),
+        "{e:?}"
+    );
     assert!(!e.is_transient());
     assert_eq!(tokens(&server), 2);
     assert_eq!(server.count("GET", "/xapi/v1/Users"), 2);
@@ -352,7 +356,10 @@ async fn a_403_is_not_refreshed() {
         .fault("/xapi/v1/CDRSettings", vec![Reply::status(403)]);
     let c = client(&server);
     let e = c.cdr_settings().await.unwrap_err();
-    assert!(matches!(e, Error::Auth { status: 403, .. }), "{e:?}");
+    assert!(
+        matches!(e, Error::Http(HttpError::Auth { status: 403, .. })),
+        "{e:?}"
+    );
     assert_eq!(tokens(&server), 1);
     assert_eq!(server.count("GET", "/xapi/v1/CDRSettings"), 1);
 }
@@ -365,7 +372,9 @@ async fn refused_client_credentials_are_a_token_error_and_nothing_else_is_sent()
     let c = XapiClient::new(cfg).unwrap();
     let e = c.users().await.unwrap_err();
     match &e {
-        Error::Token { reason, .. } => assert!(reason.contains("invalid_client"), "{reason}"),
+        Error::Http(HttpError::Token { reason, .. }) => {
+            assert!(reason.contains("invalid_client"), "{reason}")
+        }
         other => panic!("{other:?}"),
     }
     assert_eq!(tokens(&server), 1);
@@ -385,16 +394,19 @@ async fn a_token_answer_without_access_token_or_malformed_is_a_typed_error() {
     );
     let c = client(&server);
     match c.users().await.unwrap_err() {
-        Error::MissingField { field, entity, .. } => {
+        Error::Http(HttpError::MissingField { field, entity, .. }) => {
             assert_eq!(field, "access_token");
             assert_eq!(entity, "token response");
         }
         other => panic!("{other:?}"),
     }
-    assert!(matches!(c.users().await.unwrap_err(), Error::Decode { .. }));
+    assert!(matches!(
+        c.users().await.unwrap_err(),
+        Error::Http(HttpError::Decode { .. })
+    ));
     let e = c.users().await.unwrap_err();
     assert!(
-        matches!(e, Error::Status { status: 503, .. }) && e.is_transient(),
+        matches!(e, Error::Http(HttpError::Status { status: 503, .. })) && e.is_transient(),
         "{e:?}"
     );
     assert!(api(&server).is_empty());
@@ -464,7 +476,10 @@ async fn a_server_that_ignores_skip_is_caught_instead_of_looping() {
         .unwrap()
         .fault("/xapi/v1/Users", vec![Reply::json(200, first); 5]);
     let e = client(&server).users().await.unwrap_err();
-    assert!(matches!(e, Error::Paging { pages: 1, .. }), "{e:?}");
+    assert!(
+        matches!(e, Error::Http(HttpError::Paging { pages: 1, .. })),
+        "{e:?}"
+    );
     assert!(e.to_string().contains("ignores $skip"), "{e}");
     assert_eq!(server.count("GET", "/xapi/v1/Users"), 2);
 }
@@ -483,11 +498,11 @@ async fn a_failure_on_a_later_page_fails_the_whole_read() {
     let c = client(&server);
     let e = c.users().await.unwrap_err();
     match &e {
-        Error::Status {
+        Error::Http(HttpError::Status {
             status: 500,
             body,
             op,
-        } => {
+        }) => {
             assert_eq!(body, "db gone");
             assert!(op.contains("$skip=3"), "{op}");
         }
@@ -510,10 +525,10 @@ async fn malformed_json_is_a_decode_error() {
     let c = client(&server);
     for _ in 0..2 {
         let e = c.users().await.unwrap_err();
-        assert!(matches!(e, Error::Decode { .. }), "{e:?}");
+        assert!(matches!(e, Error::Http(HttpError::Decode { .. })), "{e:?}");
     }
     match c.users().await.unwrap_err() {
-        Error::Decode { path, .. } => assert_eq!(path, "value[0].Id"),
+        Error::Http(HttpError::Decode { path, .. }) => assert_eq!(path, "value[0].Id"),
         other => panic!("{other:?}"),
     }
     assert_eq!(server.count("GET", "/xapi/v1/Users"), 3);
@@ -544,12 +559,12 @@ async fn a_missing_required_field_is_a_typed_error_naming_it() {
     }
     let c = client(&server);
     let field = |e: Error| match e {
-        Error::MissingField {
+        Error::Http(HttpError::MissingField {
             entity,
             path,
             field,
             ..
-        } => (entity, path, field),
+        }) => (entity, path, field),
         other => panic!("{other:?}"),
     };
     assert_eq!(
@@ -607,13 +622,13 @@ async fn server_errors_timeouts_and_resets_are_transient_errors() {
     let c = XapiClient::new(cfg).unwrap();
     let e = c.cdr_settings().await.unwrap_err();
     assert!(
-        matches!(e, Error::Status { status: 503, ref body, .. } if body == "Service restarting"),
+        matches!(e, Error::Http(HttpError::Status { status: 503, ref body, .. }) if body == "Service restarting"),
         "{e:?}"
     );
     for expected in ["timed out", "cut short", ""] {
         let e = c.cdr_settings().await.unwrap_err();
         assert!(
-            matches!(e, Error::Transport { .. }) && e.is_transient(),
+            matches!(e, Error::Http(HttpError::Transport { .. })) && e.is_transient(),
             "{e:?}"
         );
         assert!(e.to_string().contains(expected), "{e}");
@@ -714,7 +729,10 @@ async fn the_user_list_is_bounded_in_total_with_a_clear_error() {
     let c = XapiClient::new(cfg.clone()).unwrap();
     // Page by page (3 + 3 > 5): the second page is refused, the third never asked for.
     let e = c.users().await.unwrap_err();
-    assert!(matches!(e, Error::Paging { pages: 1, .. }), "{e:?}");
+    assert!(
+        matches!(e, Error::Http(HttpError::Paging { pages: 1, .. })),
+        "{e:?}"
+    );
     assert_eq!(
         e.to_string(),
         "GET /xapi/v1/Users: paging stopped after 1 pages: more than 5 User entities (the \
@@ -727,7 +745,10 @@ async fn the_user_list_is_bounded_in_total_with_a_clear_error() {
         .unwrap()
         .fault("/xapi/v1/Users", vec![Reply::json(200, all)]);
     let e = c.extension_map().await.unwrap_err();
-    assert!(matches!(e, Error::Paging { pages: 0, .. }), "{e:?}");
+    assert!(
+        matches!(e, Error::Http(HttpError::Paging { pages: 0, .. })),
+        "{e:?}"
+    );
     // At the limit exactly: read.
     cfg.max_entities = 7;
     assert_eq!(
@@ -808,7 +829,10 @@ async fn the_extension_directory_reports_an_error_when_it_never_had_a_copy() {
         .fault("/xapi/v1/Users", vec![Reply::status(502)]);
     let dir = XapiExtensionDirectory::new(Arc::new(client(&server)), Duration::ZERO);
     let e = dir.extensions().await.unwrap_err();
-    assert!(matches!(e, Error::Status { status: 502, .. }), "{e:?}");
+    assert!(
+        matches!(e, Error::Http(HttpError::Status { status: 502, .. })),
+        "{e:?}"
+    );
     assert_eq!(dir.extensions().await.unwrap().len(), 6);
 }
 
@@ -976,7 +1000,7 @@ async fn unusable_office_hours_are_a_core_error_naming_the_field() {
     );
     pbx.lock().unwrap().office_hours["Hours"]["Type"] = json!(42);
     match client(&server).office_hours().await.unwrap_err() {
-        Error::Decode { path, .. } => assert_eq!(path, "Hours.Type"),
+        Error::Http(HttpError::Decode { path, .. }) => assert_eq!(path, "Hours.Type"),
         other => panic!("{other:?}"),
     }
 }

@@ -11,6 +11,7 @@
 //! a backfill, or a signal before the source was drained), with a one-line reason; 2 an
 //! unusable configuration (every problem printed with its path; nothing started).
 
+use pbx_sources::{DeliveryError, FileError};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Mutex;
@@ -170,7 +171,7 @@ async fn main() -> ExitCode {
     };
     match run(&config, mode).await {
         Ok(code) => code,
-        Err(Error::Interrupted { checkpoint }) => fail(
+        Err(Error::Delivery(DeliveryError::Interrupted { checkpoint })) => fail(
             1,
             format_args!(
                 "stopped by a signal before the source was drained; checkpoint saved at {}; run again to continue",
@@ -241,7 +242,7 @@ async fn run(config: &Config, mode: Mode) -> Result<ExitCode, Error> {
             *PROGRESS.lock().unwrap_or_else(|e| e.into_inner()) = None;
             bar.finish_and_clear();
             match &report.error {
-                Some(Error::Interrupted { .. }) => {
+                Some(Error::Delivery(DeliveryError::Interrupted { .. })) => {
                     eprintln!("pbx-sideloader: stopped by a signal before the range was delivered");
                 }
                 Some(e) => eprintln!("pbx-sideloader: {e}"),
@@ -286,9 +287,11 @@ fn progress_bar(sideloader: &Sideloader, shown: bool) -> ProgressBar {
 async fn serve(mut sideloader: Sideloader, config: &Config) -> Result<ExitCode, Error> {
     let listener = tokio::net::TcpListener::bind(config.service.http.listen)
         .await
-        .map_err(|source| Error::Bind {
-            addr: config.service.http.listen,
-            source,
+        .map_err(|source| {
+            Error::File(FileError::Bind {
+                addr: config.service.http.listen,
+                source,
+            })
         })?;
     tracing::info!(listen = %config.service.http.listen, "serving /health, /status, /metrics, /trigger/poll");
     pbx_sources::http_server::warn_if_exposed(

@@ -19,6 +19,7 @@
 
 mod retry;
 
+use crate::HttpError;
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -213,7 +214,7 @@ impl CallLoggerClient {
     /// # Errors
     /// [`Error::Config`] for an unusable base URL (not http/https, credentials in it),
     /// a token that cannot go in a header, or zero concurrency / attempts;
-    /// [`Error::Client`] when TLS cannot be set up.
+    /// [`pbx_sources::HttpError::Client`] when TLS cannot be set up.
     ///
     /// ```
     /// use pbx_sources::call_logger::{CallLoggerClient, CallLoggerConfig};
@@ -406,36 +407,36 @@ impl CallLoggerClient {
                         status = a.status.as_u16(),
                         "call-logger API refused the credentials"
                     );
-                    Err(Error::Auth {
+                    Err(Error::Http(HttpError::Auth {
                         op: op.to_owned(),
                         status: a.status.as_u16(),
                         hint: "check the call-logger API bearer token",
-                    })
+                    }))
                 }
                 _ => Ok(a),
             },
             Step::Again {
                 status: Some((status, body)),
                 ..
-            } => Err(Error::Status {
+            } => Err(Error::Http(HttpError::Status {
                 op: op.to_owned(),
                 status,
                 body,
-            }),
-            Step::Again { reason, .. } => Err(Error::Transport {
+            })),
+            Step::Again { reason, .. } => Err(Error::Http(HttpError::Transport {
                 op: op.to_owned(),
                 attempts,
                 reason,
-            }),
+            })),
         }
     }
 
     fn unexpected(&self, op: &str, a: &Answer) -> Error {
-        Error::Status {
+        Error::Http(HttpError::Status {
             op: op.to_owned(),
             status: a.status.as_u16(),
             body: self.quote(&a.body),
-        }
+        })
     }
 
     /// What one answer to `POST /api/calls/from-pbx` means.
@@ -547,8 +548,8 @@ impl CallLoggerClient {
     /// One attempt, no retries.
     ///
     /// # Errors
-    /// [`Error::Transport`] without a response, [`Error::Auth`] for 401/403,
-    /// [`Error::Status`] for any other non-2xx.
+    /// [`pbx_sources::HttpError::Transport`] without a response, [`pbx_sources::HttpError::Auth`] for 401/403,
+    /// [`pbx_sources::HttpError::Status`] for any other non-2xx.
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), pbx_sources::Error> {
@@ -560,30 +561,31 @@ impl CallLoggerClient {
     pub async fn health(&self) -> Result<serde_json::Value, Error> {
         const OP: &str = "GET /api/health";
         let url = join(&self.base, &["api", "health"]);
-        let a = self
-            .send(self.http.get(url))
-            .await
-            .map_err(|(_, reason)| Error::Transport {
+        let a = self.send(self.http.get(url)).await.map_err(|(_, reason)| {
+            Error::Http(HttpError::Transport {
                 op: OP.to_owned(),
                 attempts: 1,
                 reason,
-            })?;
+            })
+        })?;
         match a.status.as_u16() {
             200..=299 => {
-                let body = a.body.map_err(|reason| Error::Transport {
-                    op: OP.to_owned(),
-                    attempts: 1,
-                    reason,
+                let body = a.body.map_err(|reason| {
+                    Error::Http(HttpError::Transport {
+                        op: OP.to_owned(),
+                        attempts: 1,
+                        reason,
+                    })
                 })?;
                 Ok(serde_json::from_slice(&body).unwrap_or_else(|_| {
                     serde_json::Value::String(String::from_utf8_lossy(&body).into_owned())
                 }))
             }
-            status @ (401 | 403) => Err(Error::Auth {
+            status @ (401 | 403) => Err(Error::Http(HttpError::Auth {
                 op: OP.to_owned(),
                 status,
                 hint: "check the call-logger API bearer token",
-            }),
+            })),
             _ => Err(self.unexpected(OP, &a)),
         }
     }

@@ -5,6 +5,7 @@
 //! scheduler's, so the deterministic simulation (`pbx-core/tests/delivery_sim.rs`) covers
 //! the engine that runs.
 
+use crate::DeliveryError;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -162,21 +163,26 @@ where
                     report.finished(&sched, summary.checkpoint.as_ref(), progress);
                     return match summary.stopped {
                         None => Ok(()),
-                        Some(Stopped::AuthFailed { status }) => Err(Error::AuthFailed { status }),
-                        Some(Stopped::Unavailable { attempts, last }) => {
-                            Err(Error::Unavailable { attempts, last })
+                        Some(Stopped::AuthFailed { status }) => {
+                            Err(Error::Delivery(DeliveryError::AuthFailed { status }))
                         }
-                        Some(Stopped::Source { last }) => {
-                            Err(source_error.unwrap_or_else(|| Error::Source {
-                                source: last.into(),
+                        Some(Stopped::Unavailable { attempts, last }) => {
+                            Err(Error::Delivery(DeliveryError::Unavailable {
+                                attempts,
+                                last,
                             }))
                         }
+                        Some(Stopped::Source { last }) => Err(source_error.unwrap_or_else(|| {
+                            Error::Delivery(DeliveryError::Source {
+                                source: last.into(),
+                            })
+                        })),
                         Some(Stopped::Save { error }) => {
                             Err(save_error.unwrap_or_else(|| Error::checkpoint("save", key, error)))
                         }
-                        Some(other) => Err(Error::Source {
+                        Some(other) => Err(Error::Delivery(DeliveryError::Source {
                             source: format!("{other:?}").into(),
-                        }),
+                        })),
                     };
                 }
                 _ => {}
@@ -217,12 +223,12 @@ where
                             Some(diagnosis) => {
                                 report.misconfigured(&diagnosis, mode);
                                 sched.source_misconfigured(diagnosis.to_string(), at);
-                                source_error = Some(Error::SourceMisconfigured { diagnosis, source: e });
+                                source_error = Some(Error::Delivery(DeliveryError::SourceMisconfigured { diagnosis, source: e }));
                             }
                             None => {
                                 sched.source_failed(text, at);
                                 report.source_failed(&e);
-                                source_error = Some(Error::Source { source: e });
+                                source_error = Some(Error::Delivery(DeliveryError::Source { source: e }));
                             }
                         }
                     }

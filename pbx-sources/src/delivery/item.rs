@@ -2,6 +2,7 @@
 //! [`Item`] (the call and what its quarantine entry needs); and the scheduler's settings and
 //! seed from the engine's options.
 
+use crate::DeliveryError;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -113,10 +114,12 @@ pub(super) async fn put_quarantine(
     let q = Arc::clone(quarantine);
     tokio::task::spawn_blocking(move || q.put(&entry))
         .await
-        .map_err(|e| Error::Quarantine {
-            source: std::io::Error::other(e),
+        .map_err(|e| {
+            Error::Delivery(DeliveryError::Quarantine {
+                source: std::io::Error::other(e),
+            })
         })?
-        .map_err(|source| Error::Quarantine { source })
+        .map_err(|source| Error::Delivery(DeliveryError::Quarantine { source }))
 }
 
 impl Item {

@@ -1,7 +1,8 @@
-//! A panic inside the engine becomes [`Error::Panicked`] instead of unwinding into the
+//! A panic inside the engine becomes [`pbx_sources::DeliveryError::Panicked`] instead of unwinding into the
 //! caller: the engine (and a binding's `Sideloader` that lent it out) is handed back and can
 //! run again.
 
+use crate::DeliveryError;
 use std::any::Any;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -9,7 +10,7 @@ use std::task::Poll;
 
 use crate::Error;
 
-/// Awaits `fut`; a panic while it is polled ends it with [`Error::Panicked`] (`during` says
+/// Awaits `fut`; a panic while it is polled ends it with [`pbx_sources::DeliveryError::Panicked`] (`during` says
 /// what was running). The future is dropped at once; what it borrowed is free again.
 pub(crate) async fn caught<T>(
     during: &'static str,
@@ -22,7 +23,7 @@ pub(crate) async fn caught<T>(
             Err(payload) => {
                 let message = message(payload.as_ref());
                 tracing::error!(during, message = %message, "the sideloader panicked (a bug); it is stopped and can run again");
-                Poll::Ready(Err(Error::Panicked { during, message }))
+                Poll::Ready(Err(Error::Delivery(DeliveryError::Panicked { during, message })))
             }
         }
     })
@@ -53,7 +54,7 @@ mod tests {
             Ok(())
         }));
         assert!(
-            matches!(&r, Err(Error::Panicked { during: "a test", message }) if message == "boom 2"),
+            matches!(&r, Err(Error::Delivery(DeliveryError::Panicked { during: "a test", message })) if message == "boom 2"),
             "{r:?}"
         );
         state += 1; // borrowed by the future above, free again

@@ -2,6 +2,7 @@
 //! bindings' progress callback) and the logs. The scheduler decides; this only reports its
 //! counters and the events the driver saw, live during a run.
 
+use crate::DeliveryError;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -105,7 +106,8 @@ impl<'a> Report<'a> {
                 }
             }
             DeliveryOutcome::AuthFailed { status } => {
-                let message = crate::Error::AuthFailed { status: *status }.to_string();
+                let message = crate::Error::Delivery(DeliveryError::AuthFailed { status: *status })
+                    .to_string();
                 let first = lock(self.status).stopped.is_none();
                 if first {
                     tracing::error!(

@@ -39,6 +39,7 @@ pub mod endpoints;
 pub(crate) mod site_state;
 mod store;
 
+use crate::DeliveryError;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -728,10 +729,10 @@ impl Coordinator {
             };
             let result = match running.task.await {
                 Ok(r) => r,
-                Err(e) => Err(Error::Panicked {
+                Err(e) => Err(Error::Delivery(DeliveryError::Panicked {
                     during: "a fleet site",
                     message: e.to_string(),
-                }),
+                })),
             };
             let lease_lost = matches!(&result, Err(e) if is_lease_lost(e));
             match (&result, running.then) {

@@ -1,6 +1,7 @@
 //! One site's state in the fleet store: its checkpoints (fenced by the lease epoch) and its
 //! quarantine, as the [`CheckpointStore`] and [`Quarantine`] a site's sideloader uses.
 
+use crate::CheckpointError;
 use async_trait::async_trait;
 use pbx_core::delivery::QuarantineEntry;
 use pbx_core::{Checkpoint, CheckpointStore};
@@ -53,11 +54,11 @@ impl CheckpointStore for SiteCheckpointStore {
         let stored = self.store.load_checkpoint(&self.lease.site, key).await?;
         match stored {
             Some(cp) if cp.trim().is_empty() || cp.chars().any(char::is_control) => {
-                Err(Error::CorruptCheckpoint {
+                Err(Error::Checkpoint(CheckpointError::CorruptCheckpoint {
                     store: format!("the fleet store (site {})", self.lease.site),
                     key: Some(key.to_owned()),
                     reason: format!("the stored value {cp:?} is not a position"),
-                })
+                }))
             }
             other => Ok(other.map(Checkpoint::new)),
         }

@@ -2,6 +2,7 @@
 //! `SELECT … FOR UPDATE SKIP LOCKED`, fenced by an epoch), per-site checkpoints, quarantine
 //! and call-group state.
 
+use crate::DatabaseError;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -161,10 +162,10 @@ CREATE INDEX IF NOT EXISTS {prefix}_quarantine_site ON {prefix}_quarantine (site
                 Self::schema_sql(prefix)
             );
             if let Err(source) = client.batch_execute(&sql).await {
-                let e = Error::Postgres {
+                let e = Error::Database(DatabaseError::Postgres {
                     op: "create the fleet tables",
                     source,
-                };
+                });
                 self.inner.conn.lock().await.reset_if_lost(&e);
                 return Err(e);
             }
@@ -195,9 +196,11 @@ CREATE INDEX IF NOT EXISTS {prefix}_quarantine_site ON {prefix}_quarantine (site
             c.simple_query("SELECT 1")
                 .await
                 .map(drop)
-                .map_err(|source| Error::Postgres {
-                    op: "ping the fleet store",
-                    source,
+                .map_err(|source| {
+                    Error::Database(DatabaseError::Postgres {
+                        op: "ping the fleet store",
+                        source,
+                    })
                 })
         })
         .await
@@ -219,7 +222,7 @@ CREATE INDEX IF NOT EXISTS {prefix}_quarantine_site ON {prefix}_quarantine (site
             )
             .await
             .map(drop)
-            .map_err(|source| Error::Postgres { op: "write the fleet heartbeat", source })
+            .map_err(|source| Error::Database(DatabaseError::Postgres { op: "write the fleet heartbeat", source }))
         })
         .await
     }
@@ -234,9 +237,11 @@ CREATE INDEX IF NOT EXISTS {prefix}_quarantine_site ON {prefix}_quarantine (site
             c.execute(&format!("DELETE FROM {t} WHERE owner = $1"), &[&owner])
                 .await
                 .map(drop)
-                .map_err(|source| Error::Postgres {
-                    op: "remove the fleet heartbeat",
-                    source,
+                .map_err(|source| {
+                    Error::Database(DatabaseError::Postgres {
+                        op: "remove the fleet heartbeat",
+                        source,
+                    })
                 })
         })
         .await
@@ -257,7 +262,7 @@ CREATE INDEX IF NOT EXISTS {prefix}_quarantine_site ON {prefix}_quarantine (site
                     &[],
                 )
                 .await
-                .map_err(|source| Error::Postgres { op: "count the fleet", source })?;
+                .map_err(|source| Error::Database(DatabaseError::Postgres { op: "count the fleet", source }))?;
             Ok((row.get(0), row.get(1)))
         })
         .await
@@ -281,9 +286,11 @@ CREATE INDEX IF NOT EXISTS {prefix}_quarantine_site ON {prefix}_quarantine (site
             )
             .await
             .map(drop)
-            .map_err(|source| Error::Postgres {
-                op: "add sites",
-                source,
+            .map_err(|source| {
+                Error::Database(DatabaseError::Postgres {
+                    op: "add sites",
+                    source,
+                })
             })
         })
         .await
@@ -306,10 +313,10 @@ CREATE INDEX IF NOT EXISTS {prefix}_quarantine_site ON {prefix}_quarantine (site
             )
             .await
             .map(drop)
-            .map_err(|source| Error::Postgres {
+            .map_err(|source| Error::Database(DatabaseError::Postgres {
                 op: "remove a site",
                 source,
-            })
+            }))
         })
         .await
     }
@@ -347,7 +354,7 @@ CREATE INDEX IF NOT EXISTS {prefix}_quarantine_site ON {prefix}_quarantine (site
                     &[&owner, &candidates, &limit, &millis(lease)],
                 )
                 .await
-                .map_err(|source| Error::Postgres { op: "claim sites", source })?;
+                .map_err(|source| Error::Database(DatabaseError::Postgres { op: "claim sites", source }))?;
             Ok(rows
                 .iter()
                 .map(|r| Lease { site: r.get(0), epoch: r.get(1) })
@@ -387,9 +394,11 @@ CREATE INDEX IF NOT EXISTS {prefix}_quarantine_site ON {prefix}_quarantine (site
                     &[&owner, &sites, &epochs, &millis(lease)],
                 )
                 .await
-                .map_err(|source| Error::Postgres {
-                    op: "renew leases",
-                    source,
+                .map_err(|source| {
+                    Error::Database(DatabaseError::Postgres {
+                        op: "renew leases",
+                        source,
+                    })
                 })?;
             Ok(rows
                 .iter()
@@ -417,7 +426,7 @@ CREATE INDEX IF NOT EXISTS {prefix}_quarantine_site ON {prefix}_quarantine (site
             )
             .await
             .map(drop)
-            .map_err(|source| Error::Postgres { op: "release a lease", source })
+            .map_err(|source| Error::Database(DatabaseError::Postgres { op: "release a lease", source }))
         })
         .await
     }
@@ -438,9 +447,11 @@ CREATE INDEX IF NOT EXISTS {prefix}_quarantine_site ON {prefix}_quarantine (site
                     &[],
                 )
                 .await
-                .map_err(|source| Error::Postgres {
-                    op: "read the sites",
-                    source,
+                .map_err(|source| {
+                    Error::Database(DatabaseError::Postgres {
+                        op: "read the sites",
+                        source,
+                    })
                 })?;
             Ok(rows
                 .iter()
@@ -468,9 +479,11 @@ CREATE INDEX IF NOT EXISTS {prefix}_quarantine_site ON {prefix}_quarantine (site
             )
             .await
             .map(|r| r.map(|r| r.get(0)))
-            .map_err(|source| Error::Postgres {
-                op: "load a site checkpoint",
-                source,
+            .map_err(|source| {
+                Error::Database(DatabaseError::Postgres {
+                    op: "load a site checkpoint",
+                    source,
+                })
             })
         })
         .await
@@ -507,7 +520,7 @@ CREATE INDEX IF NOT EXISTS {prefix}_quarantine_site ON {prefix}_quarantine (site
                     &[&lease.site, &owner, &lease.epoch, &key, &checkpoint],
                 )
                 .await
-                .map_err(|source| Error::Postgres { op: "save a site checkpoint", source })
+                .map_err(|source| Error::Database(DatabaseError::Postgres { op: "save a site checkpoint", source }))
             })
             .await?;
         match saved {
@@ -536,9 +549,11 @@ CREATE INDEX IF NOT EXISTS {prefix}_quarantine_site ON {prefix}_quarantine (site
             )
             .await
             .map(drop)
-            .map_err(|source| Error::Postgres {
-                op: "quarantine a record",
-                source,
+            .map_err(|source| {
+                Error::Database(DatabaseError::Postgres {
+                    op: "quarantine a record",
+                    source,
+                })
             })
         })
         .await
@@ -557,9 +572,11 @@ CREATE INDEX IF NOT EXISTS {prefix}_quarantine_site ON {prefix}_quarantine (site
                     &[&site],
                 )
                 .await
-                .map_err(|source| Error::Postgres {
-                    op: "read the quarantine",
-                    source,
+                .map_err(|source| {
+                    Error::Database(DatabaseError::Postgres {
+                        op: "read the quarantine",
+                        source,
+                    })
                 })
             })
             .await?;
@@ -593,9 +610,11 @@ CREATE INDEX IF NOT EXISTS {prefix}_quarantine_site ON {prefix}_quarantine (site
             )
             .await
             .map(drop)
-            .map_err(|source| Error::Postgres {
-                op: "remove replayed quarantine rows",
-                source,
+            .map_err(|source| {
+                Error::Database(DatabaseError::Postgres {
+                    op: "remove replayed quarantine rows",
+                    source,
+                })
             })
         })
         .await

@@ -35,6 +35,7 @@
 //! **Backfill.** [`DirectorySource::with_range`]: files last modified more than
 //! [`BACKFILL_MARGIN`] before the range's start are not opened.
 
+use crate::FileError;
 use std::collections::{BTreeSet, HashMap};
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -572,10 +573,12 @@ struct Memory {
 /// An I/O failure on `path` in the CDR directory, for `map_err`.
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error {
     let path = path.to_owned();
-    move |source| Error::Io {
-        what: "CDR directory",
-        path,
-        source,
+    move |source| {
+        Error::File(FileError::Io {
+            what: "CDR directory",
+            path,
+            source,
+        })
     }
 }
 
@@ -612,11 +615,11 @@ impl CdrSource for DirectorySource {
         tokio::task::spawn_blocking(move || this.scan(after, limit, SystemTime::now()))
             .await
             .unwrap_or_else(|e| {
-                Err(Error::Io {
+                Err(Error::File(FileError::Io {
                     what: "CDR directory",
                     path: self.dir.clone(),
                     source: std::io::Error::other(e),
-                })
+                }))
             })
     }
 }

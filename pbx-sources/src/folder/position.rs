@@ -22,6 +22,7 @@
 //! (`<n>/<name>`, `done/<name>`: everything sorting before `name` done) is still read: it is
 //! migrated to a floor at `name`.
 
+use crate::CheckpointError;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
@@ -69,18 +70,18 @@ pub(crate) fn parse_v1(cp: &Checkpoint) -> Result<(Progress, String), Error> {
 }
 
 fn bad(cp: &Checkpoint) -> Error {
-    Error::BadCheckpoint {
+    Error::Checkpoint(CheckpointError::BadCheckpoint {
         checkpoint: cp.to_string(),
         expected: "a CDR directory position (v2/<floor>/<below>/<lines>/<current>/<done>…, \
                    <n>/<name> or done/<name>)",
-    }
+    })
 }
 
 impl Position {
     /// Decodes either form of the checkpoint.
     ///
     /// # Errors
-    /// [`Error::BadCheckpoint`] for anything else.
+    /// [`pbx_sources::CheckpointError::BadCheckpoint`] for anything else.
     pub(crate) fn parse(cp: &Checkpoint) -> Result<Position, Error> {
         let Some(rest) = cp.as_str().strip_prefix("v2/") else {
             // The first form: everything before `name` done, `name` itself as it says.
@@ -278,7 +279,7 @@ mod tests {
             assert!(
                 matches!(
                     Position::parse(&Checkpoint::new(bad)),
-                    Err(Error::BadCheckpoint { .. })
+                    Err(Error::Checkpoint(CheckpointError::BadCheckpoint { .. }))
                 ),
                 "{bad}"
             );

@@ -64,6 +64,7 @@ mod connstr;
 mod query;
 mod value;
 
+use crate::{CheckpointError, DatabaseError};
 use std::fmt;
 use std::time::Duration;
 
@@ -275,9 +276,11 @@ impl MssqlSource {
             Some(c) => c,
             None => client.insert(connect(config, *strict).await?),
         };
-        let failed = |source: tiberius::error::Error| Error::SqlServer {
-            server: server.clone(),
-            source,
+        let failed = |source: tiberius::error::Error| {
+            Error::Database(DatabaseError::SqlServer {
+                server: server.clone(),
+                source,
+            })
         };
         if let (Some(_), None) = (&range, &narrowed) {
             *narrowed = Some(narrowing(client, table, sql).await.map_err(failed)?);
@@ -346,10 +349,12 @@ async fn connect(config: &Config, strict: bool) -> Result<Connection, Error> {
     let mut redirects = 0;
     loop {
         let server = config.get_addr();
-        let failed = |source: BoxError| Error::Connect {
-            service: "SQL Server",
-            target: server.clone(),
-            source,
+        let failed = |source: BoxError| {
+            Error::Database(DatabaseError::Connect {
+                service: "SQL Server",
+                target: server.clone(),
+                source,
+            })
         };
         let tcp = TcpStream::connect(&server)
             .await
@@ -391,9 +396,11 @@ async fn connect(config: &Config, strict: bool) -> Result<Connection, Error> {
 /// One row → its record. The id orders and checkpoints the rows, so a row without an
 /// increasing integer id fails the page; everything else is the row's own error.
 fn record(table: &SiteTable, cells: &[Cell], last: &mut i64) -> Result<SourceRecord, Error> {
-    let id_error = |reason: String| Error::Schema {
-        table: table.table().to_string(),
-        reason: format!("id column `{}` {reason}", table.id_column()),
+    let id_error = |reason: String| {
+        Error::Database(DatabaseError::Schema {
+            table: table.table().to_string(),
+            reason: format!("id column `{}` {reason}", table.id_column()),
+        })
     };
     let id = match cells.first() {
         Some(Cell::Int(id)) => *id,
@@ -450,13 +457,12 @@ impl CdrSource for MssqlSource {
     ) -> Result<Vec<SourceRecord>, Error> {
         let after = match after {
             None => i64::MIN,
-            Some(cp) => cp
-                .as_str()
-                .parse::<i64>()
-                .map_err(|_| Error::BadCheckpoint {
+            Some(cp) => cp.as_str().parse::<i64>().map_err(|_| {
+                Error::Checkpoint(CheckpointError::BadCheckpoint {
                     checkpoint: cp.to_string(),
                     expected: "a row id (an integer)",
-                })?,
+                })
+            })?,
         };
         if limit == 0 {
             return Ok(Vec::new());
@@ -465,11 +471,11 @@ impl CdrSource for MssqlSource {
         let timeout = self.timeout;
         let result = match tokio::time::timeout(timeout, self.page(after, limit)).await {
             Ok(result) => result,
-            Err(_) => Err(Error::Timeout {
+            Err(_) => Err(Error::Database(DatabaseError::Timeout {
                 service: "SQL Server",
                 target: self.server.clone(),
                 after: timeout,
-            }),
+            })),
         };
         if result.is_err() {
             // A failed or cancelled request may leave the session mid-message: start afresh.
@@ -536,7 +542,10 @@ mod tests {
             (Cell::Text("12.5".into()), "not an integer"),
         ] {
             let e = record(&t, &[cell, start(), Cell::Null], &mut last).unwrap_err();
-            assert!(matches!(e, Error::Schema { .. }), "{e:?}");
+            assert!(
+                matches!(e, Error::Database(DatabaseError::Schema { .. })),
+                "{e:?}"
+            );
             assert!(e.to_string().contains(msg), "{e}");
         }
         assert_eq!(last, 12);

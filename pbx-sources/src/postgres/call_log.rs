@@ -1,6 +1,7 @@
 //! 3CX v16 – v20 Update 5 call log: `cl_calls` with their segments, each side joined through
 //! `cl_participants` to `cl_party_info`.
 
+use crate::{CheckpointError, DatabaseError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -157,7 +158,7 @@ impl CallLogSource {
         let statement = client
             .prepare(&sql)
             .await
-            .map_err(|source| Error::Postgres { op, source })?;
+            .map_err(|source| Error::Database(DatabaseError::Postgres { op, source }))?;
         let (from, to) = self
             .range
             .map_or((None, None), |r| (Some(r.from()), Some(r.to())));
@@ -166,7 +167,7 @@ impl CallLogSource {
         let rows = client
             .query_raw(&statement, params)
             .await
-            .map_err(|source| Error::Postgres { op, source })?;
+            .map_err(|source| Error::Database(DatabaseError::Postgres { op, source }))?;
         pin_mut!(rows);
         let mut out: Vec<SourceRecord> = Vec::new();
         let mut current: Option<(DateTime<Utc>, i64, Vec<CdrLeg>)> = None;
@@ -195,14 +196,14 @@ impl CallLogSource {
         while let Some(row) = rows
             .try_next()
             .await
-            .map_err(|source| Error::Postgres { op, source })?
+            .map_err(|source| Error::Database(DatabaseError::Postgres { op, source }))?
         {
             let ended: DateTime<Utc> = row
                 .try_get(0)
-                .map_err(|source| Error::Postgres { op, source })?;
+                .map_err(|source| Error::Database(DatabaseError::Postgres { op, source }))?;
             let id: i64 = row
                 .try_get(1)
-                .map_err(|source| Error::Postgres { op, source })?;
+                .map_err(|source| Error::Database(DatabaseError::Postgres { op, source }))?;
             if current.as_ref().is_none_or(|(_, cur, _)| *cur != id) {
                 finish(current.take(), &mut out);
                 current = Some((ended, id, Vec::new()));
@@ -282,9 +283,11 @@ impl CdrSource for CallLogSource {
         let id = if after.is_none() {
             i64::MIN
         } else {
-            id.parse::<i64>().map_err(|_| Error::BadCheckpoint {
-                checkpoint: after.map(ToString::to_string).unwrap_or_default(),
-                expected,
+            id.parse::<i64>().map_err(|_| {
+                Error::Checkpoint(CheckpointError::BadCheckpoint {
+                    checkpoint: after.map(ToString::to_string).unwrap_or_default(),
+                    expected,
+                })
             })?
         };
         if limit == 0 {

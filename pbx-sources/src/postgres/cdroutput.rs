@@ -1,5 +1,6 @@
 //! 3CX v20 Update 6+ `cdroutput`: legs grouped into calls by `main_call_history_id`.
 
+use crate::{CheckpointError, DatabaseError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -207,9 +208,11 @@ impl CdrOutputSource {
                     &[],
                 )
                 .await
-                .map_err(|source| Error::Postgres {
-                    op: "find the oldest cdroutput leg",
-                    source,
+                .map_err(|source| {
+                    Error::Database(DatabaseError::Postgres {
+                        op: "find the oldest cdroutput leg",
+                        source,
+                    })
                 })?;
             match row.get::<_, Option<DateTime<Utc>>>(0) {
                 Some(t) => t,
@@ -260,11 +263,11 @@ impl CdrOutputSource {
         let statement = client
             .prepare(&sql)
             .await
-            .map_err(|source| Error::Postgres { op, source })?;
+            .map_err(|source| Error::Database(DatabaseError::Postgres { op, source }))?;
         let rows = client
             .query_raw(&statement, params)
             .await
-            .map_err(|source| Error::Postgres { op, source })?;
+            .map_err(|source| Error::Database(DatabaseError::Postgres { op, source }))?;
         pin_mut!(rows);
 
         let mut out = Vec::new();
@@ -297,14 +300,14 @@ impl CdrOutputSource {
         while let Some(row) = rows
             .try_next()
             .await
-            .map_err(|source| Error::Postgres { op, source })?
+            .map_err(|source| Error::Database(DatabaseError::Postgres { op, source }))?
         {
             let ended: DateTime<Utc> = row
                 .try_get(0)
-                .map_err(|source| Error::Postgres { op, source })?;
+                .map_err(|source| Error::Database(DatabaseError::Postgres { op, source }))?;
             let id: String = row
                 .try_get(1)
-                .map_err(|source| Error::Postgres { op, source })?;
+                .map_err(|source| Error::Database(DatabaseError::Postgres { op, source }))?;
             if current.as_ref().is_none_or(|(_, cur, _)| *cur != id) {
                 if !finish(current.take(), &mut out) {
                     return Ok(out);
@@ -384,9 +387,11 @@ pub(crate) fn parse_keyset(
     let Some(cp) = cp else {
         return Ok((beginning(), String::new()));
     };
-    let bad = || Error::BadCheckpoint {
-        checkpoint: cp.to_string(),
-        expected,
+    let bad = || {
+        Error::Checkpoint(CheckpointError::BadCheckpoint {
+            checkpoint: cp.to_string(),
+            expected,
+        })
     };
     let (time, id) = cp.as_str().split_once('|').ok_or_else(bad)?;
     let time = DateTime::parse_from_rfc3339(time).map_err(|_| bad())?;

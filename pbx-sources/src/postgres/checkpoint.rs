@@ -1,5 +1,6 @@
 //! Checkpoints in a PostgreSQL table, one row per source, saved by compare-and-set.
 
+use crate::{CheckpointError, DatabaseError};
 use std::collections::HashMap;
 
 use crate::sql::SqlName;
@@ -27,7 +28,7 @@ pub const DEFAULT_CHECKPOINT_TABLE: &str = "pbx_checkpoint";
 /// Every save is a compare-and-set on `version`: it succeeds only when the row is still as
 /// this store last read or wrote it (or still absent, when it read none). A second instance
 /// working from an older read therefore cannot move the checkpoint backwards nor over the
-/// first one's progress: its save fails with [`Error::CheckpointConflict`] and the stored
+/// first one's progress: its save fails with [`pbx_sources::CheckpointError::CheckpointConflict`] and the stored
 /// value stays. A save without an earlier [`CheckpointStore::load`] of that key expects the
 /// row to be absent.
 ///
@@ -111,10 +112,10 @@ impl PgCheckpointStore {
                         self.quoted()
                     ))
                     .await
-                    .map_err(|source| Error::Postgres {
+                    .map_err(|source| Error::Database(DatabaseError::Postgres {
                         op: "create the checkpoint table",
                         source,
-                    })?;
+                    }))?;
                 *created = Some(generation);
             }
             let client = conn.client().await?;
@@ -141,9 +142,11 @@ impl PgCheckpointStore {
                 &[&key],
             )
             .await
-            .map_err(|source| Error::Postgres {
-                op: "load the checkpoint",
-                source,
+            .map_err(|source| {
+                Error::Database(DatabaseError::Postgres {
+                    op: "load the checkpoint",
+                    source,
+                })
             })?;
         Ok(row.map(|r| (r.get(0), r.get(1))))
     }
@@ -159,11 +162,11 @@ impl CheckpointStore for PgCheckpointStore {
             if let Some((cp, _)) = &stored
                 && (cp.trim().is_empty() || cp.chars().any(char::is_control))
             {
-                return Err(Error::CorruptCheckpoint {
+                return Err(Error::Checkpoint(CheckpointError::CorruptCheckpoint {
                     store: format!("table {}", self.quoted()),
                     key: Some(key.to_owned()),
                     reason: format!("the stored value {cp:?} is not a position"),
-                });
+                }));
             }
             versions.insert(key.to_owned(), stored.as_ref().map(|(_, v)| *v));
             Ok(stored.map(|(cp, _)| Checkpoint::new(cp)))
@@ -197,7 +200,7 @@ impl CheckpointStore for PgCheckpointStore {
                     )
                     .await,
             }
-            .map_err(|source| Error::Postgres { op, source })?
+            .map_err(|source| Error::Database(DatabaseError::Postgres { op, source }))?
             .map(|r| r.get(0));
             match saved {
                 Some(v) => {
@@ -207,11 +210,11 @@ impl CheckpointStore for PgCheckpointStore {
                 None => {
                     let stored = self.stored(client, key).await?;
                     let expected_cp = expected.map(|v| format!("version {v}"));
-                    Err(Error::CheckpointConflict {
+                    Err(Error::Checkpoint(CheckpointError::CheckpointConflict {
                         key: key.to_owned(),
                         expected: expected_cp,
                         stored: stored.map(|(cp, v)| format!("{cp} (version {v})")),
-                    })
+                    }))
                 }
             }
         })

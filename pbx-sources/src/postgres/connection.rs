@@ -1,5 +1,6 @@
 //! One lazily (re)made PostgreSQL connection.
 
+use crate::DatabaseError;
 use std::sync::Arc;
 
 use tokio_postgres::config::{Host, SslMode};
@@ -83,7 +84,7 @@ impl Connection {
     /// The client, connecting first when there is none or the last one was lost.
     ///
     /// # Errors
-    /// [`Error::Connect`] or [`Error::Tls`].
+    /// [`pbx_sources::DatabaseError::Connect`] or [`pbx_sources::DatabaseError::Tls`].
     pub async fn client(&mut self) -> Result<&Client, Error> {
         Ok(self.shared().await?)
     }
@@ -124,10 +125,12 @@ impl Connection {
     }
 
     async fn connect(&self) -> Result<Client, Error> {
-        let connect_err = |source: tokio_postgres::Error| Error::Connect {
-            service: "PostgreSQL",
-            target: self.target.clone(),
-            source: Box::new(source),
+        let connect_err = |source: tokio_postgres::Error| {
+            Error::Database(DatabaseError::Connect {
+                service: "PostgreSQL",
+                target: self.target.clone(),
+                source: Box::new(source),
+            })
         };
         let target = self.target.clone();
         if self.config.get_ssl_mode() == SslMode::Disable {
@@ -156,14 +159,18 @@ fn tls_config() -> Result<rustls::ClientConfig, Error> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|source| Error::Tls {
-            service: "PostgreSQL",
-            source,
+        .map_err(|source| {
+            Error::Database(DatabaseError::Tls {
+                service: "PostgreSQL",
+                source,
+            })
         })?
         .with_platform_verifier()
-        .map_err(|source| Error::Tls {
-            service: "PostgreSQL",
-            source,
+        .map_err(|source| {
+            Error::Database(DatabaseError::Tls {
+                service: "PostgreSQL",
+                source,
+            })
         })?
         .with_no_client_auth())
 }

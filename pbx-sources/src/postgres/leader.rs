@@ -1,5 +1,6 @@
 //! Leadership between instances: a PostgreSQL session-level advisory lock.
 
+use crate::DatabaseError;
 use tokio_postgres::Client;
 
 use crate::Error;
@@ -12,7 +13,7 @@ use crate::Error;
 /// connection), so keep `client`'s connection open while leading.
 ///
 /// # Errors
-/// [`Error::Postgres`] when the query fails.
+/// [`pbx_sources::DatabaseError::Postgres`] when the query fails.
 ///
 /// ```no_run
 /// # async fn demo(client: &tokio_postgres::Client) -> Result<(), pbx_sources::Error> {
@@ -33,23 +34,27 @@ pub async fn try_acquire_leadership(client: &Client, key: i64) -> Result<bool, E
         )
         .await
         .map(|row| row.get::<_, bool>(0))
-        .map_err(|source| Error::Postgres {
-            op: "take the leadership lock",
-            source,
+        .map_err(|source| {
+            Error::Database(DatabaseError::Postgres {
+                op: "take the leadership lock",
+                source,
+            })
         })
 }
 
 /// Gives up leadership for `key` (`pg_advisory_unlock`). `true` when this session held it.
 ///
 /// # Errors
-/// [`Error::Postgres`] when the query fails.
+/// [`pbx_sources::DatabaseError::Postgres`] when the query fails.
 pub async fn release_leadership(client: &Client, key: i64) -> Result<bool, Error> {
     client
         .query_one("SELECT pg_advisory_unlock($1)", &[&key])
         .await
         .map(|row| row.get::<_, bool>(0))
-        .map_err(|source| Error::Postgres {
-            op: "release the leadership lock",
-            source,
+        .map_err(|source| {
+            Error::Database(DatabaseError::Postgres {
+                op: "release the leadership lock",
+                source,
+            })
         })
 }

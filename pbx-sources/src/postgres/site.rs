@@ -1,5 +1,6 @@
 //! A site's own CDR table on PostgreSQL, read by increasing id.
 
+use crate::{CheckpointError, DatabaseError};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use futures_util::{TryStreamExt, pin_mut};
@@ -185,16 +186,16 @@ impl SiteTableSource {
         let mut statement = client
             .prepare(&sql(&[], None)?)
             .await
-            .map_err(|source| Error::Postgres { op, source })?;
+            .map_err(|source| Error::Database(DatabaseError::Postgres { op, source }))?;
         let id_type = statement.columns()[0].type_().clone();
         if !matches!(id_type, Type::INT2 | Type::INT4 | Type::INT8) {
-            return Err(Error::Schema {
+            return Err(Error::Database(DatabaseError::Schema {
                 table: table.table().to_string(),
                 reason: format!(
                     "the id column `{}` is of type {id_type}; an increasing integer id (smallint, integer, bigint) is required",
                     table.id_column()
                 ),
-            });
+            }));
         }
         let as_text: Vec<bool> = statement
             .columns()
@@ -228,7 +229,7 @@ impl SiteTableSource {
             statement = client
                 .prepare(&sql(&as_text, narrow.map(|(_, kind)| kind))?)
                 .await
-                .map_err(|source| Error::Postgres { op, source })?;
+                .map_err(|source| Error::Database(DatabaseError::Postgres { op, source }))?;
         }
         self.prepared = Some(Prepared {
             generation,
@@ -321,7 +322,7 @@ async fn read_page(
     let rows = client
         .query_raw(&statement, params)
         .await
-        .map_err(|source| Error::Postgres { op, source })?;
+        .map_err(|source| Error::Database(DatabaseError::Postgres { op, source }))?;
     pin_mut!(rows);
     let mut out = Vec::with_capacity(limit.min(65_536));
     let n = kinds.len();
@@ -329,7 +330,7 @@ async fn read_page(
     while let Some(row) = rows
         .try_next()
         .await
-        .map_err(|source| Error::Postgres { op, source })?
+        .map_err(|source| Error::Database(DatabaseError::Postgres { op, source }))?
     {
         // At most 28 columns: the id and the 27 CDR fields, each mapped once.
         let mut inline = [SiteValue::Null; 28];
@@ -441,14 +442,12 @@ impl CdrSource for SiteTableSource {
     ) -> Result<Vec<SourceRecord>, Error> {
         let after = match after {
             None => i64::MIN,
-            Some(cp) => cp
-                .as_str()
-                .trim()
-                .parse::<i64>()
-                .map_err(|_| Error::BadCheckpoint {
+            Some(cp) => cp.as_str().trim().parse::<i64>().map_err(|_| {
+                Error::Checkpoint(CheckpointError::BadCheckpoint {
                     checkpoint: cp.to_string(),
                     expected: "a row id (an integer)",
-                })?,
+                })
+            })?,
         };
         if limit == 0 {
             return Ok(Vec::new());

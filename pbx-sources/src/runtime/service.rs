@@ -3,6 +3,7 @@
 //! bindings show ([`StatusView`], [`SummaryView`], [`BackfillView`]). The Python and Node
 //! bindings hold one and convert: neither keeps a lifecycle of its own.
 
+use crate::DeliveryError;
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -217,7 +218,7 @@ impl Service {
     ///
     /// # Errors
     /// The error delivery had stopped on (credentials refused, the checkpoint store failed,
-    /// leadership lost); [`Error::Panicked`] when its task panicked.
+    /// leadership lost); [`pbx_sources::DeliveryError::Panicked`] when its task panicked.
     pub fn stop(&self) -> impl Future<Output = Result<StatusView, Error>> + Send + 'static {
         let running = {
             let mut slot = lock(&self.slot);
@@ -234,9 +235,11 @@ impl Service {
         async move {
             if let Some(Running { shutdown, task }) = running {
                 let _ = shutdown.send(true);
-                let (sideloader, result) = task.await.map_err(|e| Error::Panicked {
-                    during: "the service",
-                    message: e.to_string(),
+                let (sideloader, result) = task.await.map_err(|e| {
+                    Error::Delivery(DeliveryError::Panicked {
+                        during: "the service",
+                        message: e.to_string(),
+                    })
                 })?;
                 *lock(&slot) = Slot::Idle(sideloader);
                 result?;
@@ -316,7 +319,7 @@ impl Service {
     }
 
     /// Stops a drain or backfill in progress ([`SideloaderHandle::stop`]): it ends with
-    /// [`Error::Interrupted`] once the calls in flight finished and the checkpoint is saved.
+    /// [`pbx_sources::DeliveryError::Interrupted`] once the calls in flight finished and the checkpoint is saved.
     pub fn interrupt(&self) {
         self.handle.stop();
     }

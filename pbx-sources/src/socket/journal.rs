@@ -10,6 +10,7 @@
 //! a partial last line in the last segment, cut off when the journal is opened again (it was
 //! never fsynced, so it never counted as received).
 
+use crate::FileError;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -112,9 +113,9 @@ fn read_or_create_id(dir: &Path) -> std::io::Result<String> {
     match crate::bounded::read_file_limited(&path, 256) {
         Ok(s) if !s.trim().is_empty() => return Ok(s.trim().to_owned()),
         Ok(_) => {}
-        Err(crate::Error::ReadFile { source, .. })
+        Err(crate::Error::File(FileError::ReadFile { source, .. }))
             if source.kind() == std::io::ErrorKind::NotFound => {}
-        Err(crate::Error::ReadFile { source, .. }) => return Err(source),
+        Err(crate::Error::File(FileError::ReadFile { source, .. })) => return Err(source),
         Err(e) => {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,

@@ -31,6 +31,7 @@ mod connect;
 mod journal;
 mod listen;
 
+use crate::{CheckpointError, FileError};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -186,10 +187,12 @@ async fn start_journal(
     wake: Arc<Notify>,
     stats: Arc<SocketStats>,
 ) -> Result<(Arc<Journal>, mpsc::Sender<Batch>), Error> {
-    let failed = |source| Error::Io {
-        what: "CDR journal",
-        path: options.dir.clone(),
-        source,
+    let failed = |source| {
+        Error::File(FileError::Io {
+            what: "CDR journal",
+            path: options.dir.clone(),
+            source,
+        })
     };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
     let lock = loop {
@@ -236,10 +239,12 @@ async fn start_journal(
                 wake.notify_one();
             }
         });
-    spawned.map_err(|source| Error::Io {
-        what: "CDR journal",
-        path: options.dir.clone(),
-        source,
+    spawned.map_err(|source| {
+        Error::File(FileError::Io {
+            what: "CDR journal",
+            path: options.dir.clone(),
+            source,
+        })
     })?;
     Ok((journal, tx))
 }
@@ -249,13 +254,15 @@ impl SocketSource {
     /// (call from within a tokio runtime).
     ///
     /// # Errors
-    /// [`Error::Bind`], [`Error::Io`].
+    /// [`pbx_sources::FileError::Bind`], [`pbx_sources::FileError::Io`].
     pub async fn listen(options: ListenOptions) -> Result<Self, Error> {
         let listener = tokio::net::TcpListener::bind(options.listen)
             .await
-            .map_err(|source| Error::Bind {
-                addr: options.listen,
-                source,
+            .map_err(|source| {
+                Error::File(FileError::Bind {
+                    addr: options.listen,
+                    source,
+                })
             })?;
         let local_addr = listener.local_addr().ok();
         let wake = Arc::new(Notify::new());
@@ -277,7 +284,7 @@ impl SocketSource {
     /// The PBX being unreachable is not an error here; it is logged and retried.
     ///
     /// # Errors
-    /// [`Error::Io`].
+    /// [`pbx_sources::FileError::Io`].
     pub async fn connect(options: ConnectOptions) -> Result<Self, Error> {
         let wake = Arc::new(Notify::new());
         let stats = Arc::new(SocketStats::default());
@@ -347,9 +354,11 @@ impl SocketSource {
     }
 
     fn parse_checkpoint(&self, cp: &Checkpoint) -> Result<Option<Position>, Error> {
-        let bad = || Error::BadCheckpoint {
-            checkpoint: cp.to_string(),
-            expected: "a CDR journal position (journal:<id>:<offset>:<line>)",
+        let bad = || {
+            Error::Checkpoint(CheckpointError::BadCheckpoint {
+                checkpoint: cp.to_string(),
+                expected: "a CDR journal position (journal:<id>:<offset>:<line>)",
+            })
         };
         let mut parts = cp.as_str().split(':');
         let (Some("journal"), Some(id), Some(offset), Some(line), None) = (
@@ -389,19 +398,21 @@ impl CdrSource for SocketSource {
             None => None,
         };
         let journal = Arc::clone(&self.journal);
-        let io = |source| Error::Io {
-            what: "CDR journal",
-            path: journal.dir().to_owned(),
-            source,
+        let io = |source| {
+            Error::File(FileError::Io {
+                what: "CDR journal",
+                path: journal.dir().to_owned(),
+                source,
+            })
         };
         if let Some(p) = position {
             let end = journal.durable();
             if p.offset > end.offset {
-                return Err(Error::CheckpointAhead {
+                return Err(Error::Checkpoint(CheckpointError::CheckpointAhead {
                     checkpoint: after.map(ToString::to_string).unwrap_or_default(),
                     dir: journal.dir().to_owned(),
                     end: end.offset,
-                });
+                }));
             }
         }
         let reader = Arc::clone(&journal);

@@ -1,5 +1,6 @@
 //! The XAPI behind pbx-core's [`ExtensionDirectory`] and [`GroupDirectory`].
 
+use crate::HttpError;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -174,7 +175,7 @@ impl AvailabilityPolicy {
 /// without `Name` is named by its number.
 ///
 /// # Errors
-/// [`Error::MissingField`] for a group or member without `Number` (a user without one is
+/// [`pbx_sources::HttpError::MissingField`] for a group or member without `Number` (a user without one is
 /// left out: it is no member of any group).
 ///
 /// ```
@@ -210,11 +211,13 @@ pub fn call_groups(
             .get(number)
             .is_some_and(|u| policy.is_available(u, kind)),
     };
-    let missing = |op: &str, entity: &'static str, path: String| Error::MissingField {
-        op: op.to_owned(),
-        entity,
-        path,
-        field: "Number".into(),
+    let missing = |op: &str, entity: &'static str, path: String| {
+        Error::Http(HttpError::MissingField {
+            op: op.to_owned(),
+            entity,
+            path,
+            field: "Number".into(),
+        })
     };
     let mut out = Vec::with_capacity(ring_groups.len() + queues.len());
     for (i, g) in ring_groups.iter().enumerate() {

@@ -19,6 +19,7 @@ mod model;
 mod query;
 mod token;
 
+use crate::HttpError;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -88,7 +89,7 @@ pub struct XapiConfig {
     /// `$top` of each page (default 100, at least 1).
     pub page_size: u64,
     /// The most entities one collection read may hold, over all its pages (default
-    /// [`DEFAULT_MAX_ENTITIES`], 20 000): more is [`Error::Paging`], so a PBX (or a server
+    /// [`DEFAULT_MAX_ENTITIES`], 20 000): more is [`pbx_sources::HttpError::Paging`], so a PBX (or a server
     /// that ignores `$top`) cannot make the process hold an unbounded user list.
     pub max_entities: usize,
     /// Accept any TLS certificate. Never in production; a warning is logged at start-up.
@@ -191,7 +192,7 @@ impl XapiClient {
     ///
     /// # Errors
     /// [`Error::Config`] for an unusable base URL, an empty client id or secret, or a zero
-    /// page size; [`Error::Client`] when TLS cannot be set up.
+    /// page size; [`pbx_sources::HttpError::Client`] when TLS cannot be set up.
     ///
     /// ```
     /// use pbx_sources::{Secret, xapi::{XapiClient, XapiConfig}};
@@ -276,11 +277,11 @@ impl XapiClient {
 
     /// A transport error for `op` that `reason` describes (scrubbed of the secret).
     fn transport_text(&self, op: &str, reason: &str) -> Error {
-        Error::Transport {
+        Error::Http(HttpError::Transport {
             op: op.to_owned(),
             attempts: 1,
             reason: self.scrub(reason),
-        }
+        })
     }
 
     /// A valid token: the cached one, or a new one (one request at a time; concurrent callers
@@ -353,29 +354,31 @@ impl XapiClient {
             let detail = self.scrub(&detail);
             tracing::error!(status = status.as_u16(), detail = %detail, "XAPI token request refused");
             return Err(match status.as_u16() {
-                400 | 401 | 403 => Error::Token {
+                400 | 401 | 403 => Error::Http(HttpError::Token {
                     op: TOKEN_OP.to_owned(),
                     reason: format!(
                         "HTTP {} {detail}; check the XAPI client id and secret",
                         status.as_u16()
                     ),
-                },
-                s => Error::Status {
+                }),
+                s => Error::Http(HttpError::Status {
                     op: TOKEN_OP.to_owned(),
                     status: s,
                     body: detail,
-                },
+                }),
             });
         }
         let answer: TokenResponse = client::decode(TOKEN_OP, "token response", &body)?;
         let token = answer
             .access_token
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| Error::MissingField {
-                op: TOKEN_OP.to_owned(),
-                entity: "token response",
-                path: ".".into(),
-                field: "access_token".into(),
+            .ok_or_else(|| {
+                Error::Http(HttpError::MissingField {
+                    op: TOKEN_OP.to_owned(),
+                    entity: "token response",
+                    path: ".".into(),
+                    field: "access_token".into(),
+                })
             })?;
         Ok((
             Secret::new(token),
@@ -419,17 +422,17 @@ impl XapiClient {
             }
             return match status.as_u16() {
                 200..=299 => Ok(body.to_vec()),
-                401 => Err(Error::Auth {
+                401 => Err(Error::Http(HttpError::Auth {
                     op: op.to_owned(),
                     status: 401,
                     hint: "a fresh token was refused too; check the XAPI client id and secret",
-                }),
-                403 => Err(Error::Auth {
+                })),
+                403 => Err(Error::Http(HttpError::Auth {
                     op: op.to_owned(),
                     status: 403,
                     hint: "the API client's role may not read this; give it the needed role in 3CX",
-                }),
-                s => Err(Error::Status {
+                })),
+                s => Err(Error::Http(HttpError::Status {
                     op: op.to_owned(),
                     status: s,
                     body: client::scrub(
@@ -439,7 +442,7 @@ impl XapiClient {
                                 .unwrap_or_else(|| quote_body(&body, str::to_owned)),
                         ),
                     ),
-                }),
+                })),
             };
         }
     }
@@ -457,9 +460,9 @@ impl XapiClient {
     /// `OfficeHours`, or one page of a collection). `entity` names the schema in errors.
     ///
     /// # Errors
-    /// [`Error::Token`] / [`Error::Auth`] when credentials are refused (after one new token),
-    /// [`Error::Transport`] without a response, [`Error::Status`] for other statuses,
-    /// [`Error::Decode`] / [`Error::MissingField`] for a body that is not the expected JSON.
+    /// [`pbx_sources::HttpError::Token`] / [`pbx_sources::HttpError::Auth`] when credentials are refused (after one new token),
+    /// [`pbx_sources::HttpError::Transport`] without a response, [`pbx_sources::HttpError::Status`] for other statuses,
+    /// [`pbx_sources::HttpError::Decode`] / [`pbx_sources::HttpError::MissingField`] for a body that is not the expected JSON.
     ///
     /// ```no_run
     /// # async fn run(xapi: pbx_sources::xapi::XapiClient) -> Result<(), pbx_sources::Error> {
@@ -485,7 +488,7 @@ impl XapiClient {
     /// Give `query` an `$orderby` so that pages do not overlap.
     ///
     /// # Errors
-    /// As [`XapiClient::get`], for any page; [`Error::Paging`] when the pages never end or
+    /// As [`XapiClient::get`], for any page; [`pbx_sources::HttpError::Paging`] when the pages never end or
     /// hold more than [`XapiConfig::max_entities`] entities in all.
     ///
     /// ```no_run
@@ -505,10 +508,12 @@ impl XapiClient {
         let mut skip = 0;
         let mut previous: Option<Vec<u8>> = None;
         for pages in 0.. {
-            let paging = |reason: &str| Error::Paging {
-                op: format!("GET /xapi/v1/{entity_set}"),
-                pages,
-                reason: reason.to_owned(),
+            let paging = |reason: &str| {
+                Error::Http(HttpError::Paging {
+                    op: format!("GET /xapi/v1/{entity_set}"),
+                    pages,
+                    reason: reason.to_owned(),
+                })
             };
             if pages >= MAX_PAGES {
                 return Err(paging("every page was full"));
@@ -663,7 +668,7 @@ impl XapiClient {
     /// The CDR field template the PBX writes: `CDRSettings.EnabledFields[].Name`, in order.
     ///
     /// # Errors
-    /// As [`XapiClient::cdr_settings`]; [`Error::MissingField`] for a field without `Name`;
+    /// As [`XapiClient::cdr_settings`]; [`pbx_sources::HttpError::MissingField`] for a field without `Name`;
     /// [`Error::Core`] for an unknown field name or an empty list.
     ///
     /// ```no_run
@@ -702,7 +707,7 @@ impl CdrSettings {
     /// The CDR field template: `EnabledFields[].Name`, in order.
     ///
     /// # Errors
-    /// [`Error::MissingField`] for a field without `Name`; [`Error::Core`] for a name that is
+    /// [`pbx_sources::HttpError::MissingField`] for a field without `Name`; [`Error::Core`] for a name that is
     /// not a CDR field, or no fields.
     ///
     /// ```
@@ -718,11 +723,13 @@ impl CdrSettings {
             .iter()
             .enumerate()
             .map(|(i, f)| {
-                f.name.as_deref().ok_or_else(|| Error::MissingField {
-                    op: OP.to_owned(),
-                    entity: "CDRSettingsField",
-                    path: format!("EnabledFields[{i}]"),
-                    field: "Name".into(),
+                f.name.as_deref().ok_or_else(|| {
+                    Error::Http(HttpError::MissingField {
+                        op: OP.to_owned(),
+                        entity: "CDRSettingsField",
+                        path: format!("EnabledFields[{i}]"),
+                        field: "Name".into(),
+                    })
                 })
             })
             .collect::<Result<Vec<&str>, Error>>()?;

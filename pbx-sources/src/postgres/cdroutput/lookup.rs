@@ -1,5 +1,6 @@
 //! One call of `cdroutput` by its id, for `explain`: a query on the id instead of a scan.
 
+use crate::DatabaseError;
 use futures_util::{TryStreamExt, pin_mut};
 use pbx_core::cdr::group_legs;
 use pbx_core::{Checkpoint, RawRecord, SourceRecord};
@@ -24,7 +25,7 @@ impl CdrOutputSource {
     /// source does not hand it over yet).
     ///
     /// # Errors
-    /// [`Error::Postgres`] when the query fails.
+    /// [`pbx_sources::DatabaseError::Postgres`] when the query fails.
     pub async fn fetch_call(&mut self, id: &str) -> Result<Option<SourceRecord>, Error> {
         if !is_uuid(id) {
             return Ok(None);
@@ -65,21 +66,21 @@ impl CdrOutputSource {
         let rows = client
             .query_raw(&sql, [id])
             .await
-            .map_err(|source| Error::Postgres { op, source })?;
+            .map_err(|source| Error::Database(DatabaseError::Postgres { op, source }))?;
         pin_mut!(rows);
         let mut legs = Vec::new();
         let mut keyset = None;
         while let Some(row) = rows
             .try_next()
             .await
-            .map_err(|source| Error::Postgres { op, source })?
+            .map_err(|source| Error::Database(DatabaseError::Postgres { op, source }))?
         {
             let ended: Option<chrono::DateTime<chrono::Utc>> = row
                 .try_get(0)
-                .map_err(|source| Error::Postgres { op, source })?;
+                .map_err(|source| Error::Database(DatabaseError::Postgres { op, source }))?;
             let call: String = row
                 .try_get(1)
-                .map_err(|source| Error::Postgres { op, source })?;
+                .map_err(|source| Error::Database(DatabaseError::Postgres { op, source }))?;
             let Some(ended) = ended else {
                 return Ok(None);
             };
