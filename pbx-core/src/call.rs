@@ -308,6 +308,62 @@ impl Default for MappingOptions {
     }
 }
 
+/// The settings of a [`MappingOptions`] as the codes a binding receives (`"America/Anchorage"`,
+/// `"AU"`, `"as_outbound"`, `"national"`); a missing one keeps the default.
+///
+/// ```
+/// use pbx_core::call::{InternalCalls, MappingCodes};
+/// let codes = MappingCodes {
+///     timezone: Some("America/Anchorage"),
+///     internal_calls: Some("as_outbound"),
+///     ..MappingCodes::default()
+/// };
+/// let options = codes.options("default_region")?;
+/// assert_eq!(options.timezone, chrono_tz::America::Anchorage);
+/// assert_eq!(options.internal_calls, InternalCalls::AsOutbound);
+/// assert_eq!(options.call_id_prefix, "3cx");
+/// let bad = MappingCodes { default_region: Some("XX"), ..MappingCodes::default() };
+/// assert!(bad.options("defaultRegion").unwrap_err().to_string().contains("`defaultRegion`"));
+/// # Ok::<(), pbx_core::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MappingCodes<'a> {
+    /// An IANA (or Windows) timezone name ([`parse_timezone`]).
+    pub timezone: Option<&'a str>,
+    /// An ISO 3166 region ([`Region::parse`]).
+    pub default_region: Option<&'a str>,
+    /// An [`InternalCalls`] code.
+    pub internal_calls: Option<&'a str>,
+    /// A [`NumberFormat`] code.
+    pub number_format: Option<&'a str>,
+    /// The prefix of `pbxCallId`.
+    pub call_id_prefix: Option<&'a str>,
+}
+
+impl MappingCodes<'_> {
+    /// The options these codes give, parsed in field order; `region_setting` is the name of
+    /// the default region in errors (`default_region`, `defaultRegion`).
+    pub fn options(&self, region_setting: &str) -> Result<MappingOptions, Error> {
+        let mut o = MappingOptions::default();
+        if let Some(tz) = self.timezone {
+            o.timezone = parse_timezone("timezone", tz)?;
+        }
+        if let Some(region) = self.default_region {
+            o.default_region = Region::parse(region_setting, region)?;
+        }
+        if let Some(internal) = self.internal_calls {
+            o.internal_calls = internal.parse()?;
+        }
+        if let Some(format) = self.number_format {
+            o.number_format = format.parse()?;
+        }
+        if let Some(prefix) = self.call_id_prefix {
+            o.call_id_prefix = prefix.to_owned();
+        }
+        Ok(o)
+    }
+}
+
 /// Formats a UTC instant as the API's timestamp: RFC 3339 in `tz`, milliseconds, with offset.
 ///
 /// ```

@@ -630,11 +630,12 @@ crate::vocab::vocabulary!(
 /// };
 /// assert_eq!(issue.to_string(), r#"business_hours.monday[1]: "25:00-26:00" is not an interval like 09:00-17:00"#);
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct ConfigIssue {
     /// Where: `call_api.base_url`, `business_hours.monday[1]`, …
     pub path: String,
     /// The value found, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// What is wrong, phrased to follow the value.
     pub message: String,
@@ -651,6 +652,85 @@ impl fmt::Display for ConfigIssue {
             Some(v) => write!(f, "{path}: {v:?} {}", self.message),
             None => write!(f, "{path}: {}", self.message),
         }
+    }
+}
+
+/// An error as data, the way the bindings publish it (Node's `PbxErrorInfo`: what a thrown
+/// error carries, and one bad line of a batch): the category's and kind's codes, the message,
+/// and where the error has them the line or row, field, value, setting and configuration
+/// issues. Absent parts are left out of its JSON.
+///
+/// ```
+/// use pbx_core::cdr::CdrParser;
+/// let e = CdrParser::default().parse_line(7, "Call 1,x,not-a-duration").unwrap_err();
+/// let info = pbx_core::ErrorInfo::from(&e);
+/// assert_eq!((info.code.as_str(), info.kind.as_str()), ("PBX_PARSE_ERROR", "field_count"));
+/// assert_eq!(info.line, Some(7));
+/// let json = serde_json::to_value(&info).unwrap();
+/// assert!(json.get("issues").is_none());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ErrorInfo {
+    /// The category's code ([`ErrorCategory::code`]: `PBX_PARSE_ERROR`, …).
+    pub code: String,
+    /// The kind's code ([`ErrorKind::code`]: `invalid_value`, …).
+    pub kind: String,
+    /// The error in words (its `Display`).
+    pub message: String,
+    /// The 1-based line of a record read from a line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// The key of a record read from a database row.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row: Option<String>,
+    /// The field the error is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The value the error is about (the unknown field's name for [`Error::UnknownField`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// The setting of an [`Error::InvalidSetting`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setting: Option<String>,
+    /// Every problem of an [`Error::InvalidConfig`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issues: Option<Vec<ConfigIssue>>,
+}
+
+impl ErrorInfo {
+    /// An error raised by a binding itself (an argument it cannot convert, a file it cannot
+    /// read), with its own codes.
+    ///
+    /// ```
+    /// let info = pbx_core::ErrorInfo::binding("PBX_IO_ERROR", "io", "no such file");
+    /// assert_eq!(info.message, "no such file");
+    /// assert_eq!(info.line, None);
+    /// ```
+    pub fn binding(code: &str, kind: &str, message: impl Into<String>) -> Self {
+        ErrorInfo {
+            code: code.to_owned(),
+            kind: kind.to_owned(),
+            message: message.into(),
+            ..ErrorInfo::default()
+        }
+    }
+}
+
+impl From<&Error> for ErrorInfo {
+    fn from(e: &Error) -> Self {
+        let kind = e.kind();
+        let mut info = ErrorInfo::binding(kind.category().code(), kind.code(), e.to_string());
+        info.line = e.location().and_then(Location::line);
+        info.row = e.location().and_then(Location::row).map(str::to_owned);
+        info.field = e.field().map(str::to_owned);
+        info.value = e.value().map(str::to_owned);
+        match e {
+            Error::InvalidSetting { setting, .. } => info.setting = Some(setting.clone()),
+            Error::UnknownField { name } => info.value = Some(name.clone()),
+            Error::InvalidConfig { issues } => info.issues = Some(issues.clone()),
+            _ => {}
+        }
+        info
     }
 }
 

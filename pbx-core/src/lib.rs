@@ -38,6 +38,7 @@ pub mod call;
 pub mod cdr;
 pub mod cdr_json;
 pub mod config;
+pub mod config_views;
 pub mod delivery;
 pub mod direction;
 mod error;
@@ -103,7 +104,7 @@ mod docs_doctests {
 }
 
 // The public interface is:
-pub use error::{Error, ErrorCategory, ErrorKind, Location, SideloaderErrorKind};
+pub use error::{Error, ErrorCategory, ErrorInfo, ErrorKind, Location, SideloaderErrorKind};
 pub use traits::{
     AlertSink, CallSink, CdrSource, Checkpoint, CheckpointStore, DeliveryOutcome,
     ExtensionDirectory, FailureKind, GroupDirectory, RawRecord, SourceRecord,

@@ -229,6 +229,31 @@ impl NumberPolicy {
             ..NumberPolicy::default()
         }
     }
+
+    /// A policy from the codes a binding receives: the default region (`region_setting` is
+    /// its name in errors) and the [`NumberFormat`] code; a missing one keeps the default.
+    ///
+    /// ```
+    /// use pbx_core::phone::{NumberFormat, NumberPolicy, Region};
+    /// let p = NumberPolicy::from_codes("default_region", Some("au"), Some("national"))?;
+    /// assert_eq!((p.default_region, p.format), (Region::parse("", "AU")?, NumberFormat::National));
+    /// assert_eq!(NumberPolicy::from_codes("region", None, None)?, NumberPolicy::default());
+    /// # Ok::<(), pbx_core::Error>(())
+    /// ```
+    pub fn from_codes(
+        region_setting: &str,
+        default_region: Option<&str>,
+        format: Option<&str>,
+    ) -> Result<Self, Error> {
+        let mut p = NumberPolicy::default();
+        if let Some(region) = default_region {
+            p.default_region = Region::parse(region_setting, region)?;
+        }
+        if let Some(format) = format {
+            p.format = format.parse()?;
+        }
+        Ok(p)
+    }
 }
 
 /// Why an input is not a number (see [`Normalized::Invalid`]).

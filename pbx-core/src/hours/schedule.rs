@@ -213,6 +213,32 @@ impl BusinessHours {
         h
     }
 
+    /// [`BusinessHours::weekdays`], [`BusinessHours::always`] (`interval` `None`, `open`) or
+    /// [`BusinessHours::never`] from the codes a binding receives: an IANA (or Windows)
+    /// `timezone` name ([`crate::zone::parse_timezone`], errors name the setting `timezone`)
+    /// and an interval like `"09:00-17:00"`.
+    ///
+    /// ```
+    /// use pbx_core::hours::BusinessHours;
+    /// let h = BusinessHours::from_codes("Europe/Berlin", Some("09:00-17:00"), false)?;
+    /// assert_eq!(h.timezone(), chrono_tz::Europe::Berlin);
+    /// assert!(BusinessHours::from_codes("UTC", None, true)?.is_open(chrono::DateTime::UNIX_EPOCH));
+    /// assert!(BusinessHours::from_codes("Mars/Olympus", None, false).is_err());
+    /// # Ok::<(), pbx_core::Error>(())
+    /// ```
+    pub fn from_codes(
+        timezone: &str,
+        interval: Option<&str>,
+        open: bool,
+    ) -> Result<Self, crate::Error> {
+        let tz = crate::zone::parse_timezone("timezone", timezone)?;
+        Ok(match interval {
+            Some(interval) => Self::weekdays(tz, interval.parse()?),
+            None if open => Self::always(tz),
+            None => Self::never(tz),
+        })
+    }
+
     /// Open all the time (3CX `AllHours`).
     pub fn always(tz: Tz) -> Self {
         BusinessHours {
