@@ -6,9 +6,8 @@ use std::borrow::Cow;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use pbx_core::Location;
-use pbx_core::call::{self as core, InternalCalls, Mapped, SkipReason};
+use pbx_core::call::{self as core, Mapped, SkipReason};
 use pbx_core::cdr_json::LineWriter;
-use pbx_core::phone::{NumberFormat, Region};
 use serde::Serialize;
 
 use crate::Js;
@@ -157,22 +156,15 @@ impl CallMapper {
             opt_arg(&env, "new CallMapper", "extensions", extensions)?;
         let options: Option<MapperOptions> = opt_arg(&env, "new CallMapper", "options", options)?;
         let o = options.unwrap_or_default();
-        let mut options = core::MappingOptions::default();
-        if let Some(tz) = &o.timezone {
-            options.timezone = core::parse_timezone("timezone", tz).or_throw(&env)?;
+        let options = core::MappingCodes {
+            timezone: o.timezone.as_deref(),
+            default_region: o.default_region.as_deref(),
+            internal_calls: o.internal_calls.as_deref(),
+            number_format: o.number_format.as_deref(),
+            call_id_prefix: o.call_id_prefix.as_deref(),
         }
-        if let Some(r) = &o.default_region {
-            options.default_region = Region::parse("defaultRegion", r).or_throw(&env)?;
-        }
-        if let Some(f) = &o.number_format {
-            options.number_format = f.parse::<NumberFormat>().or_throw(&env)?;
-        }
-        if let Some(i) = &o.internal_calls {
-            options.internal_calls = i.parse::<InternalCalls>().or_throw(&env)?;
-        }
-        if let Some(p) = o.call_id_prefix {
-            options.call_id_prefix = p;
-        }
+        .options("defaultRegion")
+        .or_throw(&env)?;
         let direction = o
             .direction
             .as_ref()

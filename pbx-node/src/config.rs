@@ -6,49 +6,13 @@ use std::collections::HashMap;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use pbx_core::config as core;
+use pbx_core::config_views::{CallApiView, GroupsView, XapiView};
 
-use serde::Serialize;
-
-use crate::Js;
+use crate::Camel;
 use crate::args::{arg, opt_arg};
 use crate::direction::DirectionPolicy;
 use crate::error::{IO_ERROR, OrThrow, PbxErrorInfo, throw};
 use crate::extensions::ExtensionMap;
-
-/// `CallApiSettings`, `XapiSettings` and `GroupSettings`: sections of the configuration
-/// without their secrets (`Config.callApiToken()`, `Config.xapiClientSecret()`).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CallApiSettings {
-    base_url: String,
-    has_token: bool,
-    timeout_secs: f64,
-    concurrency: usize,
-    max_attempts: u32,
-    insecure_skip_tls_verify: bool,
-}
-
-/// `XapiSettings`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct XapiSettings {
-    base_url: String,
-    client_id: String,
-    refresh_secs: f64,
-    insecure_skip_tls_verify: bool,
-}
-
-/// `GroupSettings`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GroupSettings {
-    enabled: bool,
-    interval_secs: f64,
-    debounce: u32,
-    include: Vec<String>,
-    exclude: Vec<String>,
-    groups_with_own_hours: Vec<String>,
-}
 
 /// A validated sideloader configuration (from `loadConfig`). Secrets are only given out by
 /// `callApiToken()` / `xapiClientSecret()`, never by a getter, so logging it leaks nothing.
@@ -81,16 +45,8 @@ impl Config {
 
     /// The call-logger API settings.
     #[napi(getter, ts_return_type = "CallApiSettings")]
-    pub fn call_api(&self) -> Js<CallApiSettings> {
-        let c = &self.inner.call_api;
-        Js(CallApiSettings {
-            base_url: c.base_url.clone(),
-            has_token: c.token.as_ref().is_some_and(|t| !t.is_empty()),
-            timeout_secs: c.timeout.as_secs_f64(),
-            concurrency: c.concurrency,
-            max_attempts: c.max_attempts,
-            insecure_skip_tls_verify: c.insecure_skip_tls_verify,
-        })
+    pub fn call_api(&self) -> Camel<CallApiView> {
+        Camel(CallApiView::from(&self.inner.call_api))
     }
 
     /// The call API's bearer token, or `null`.
@@ -105,15 +61,8 @@ impl Config {
 
     /// The XAPI settings, or `null` when the section is absent.
     #[napi(getter, ts_return_type = "XapiSettings | null")]
-    pub fn xapi(&self) -> Option<Js<XapiSettings>> {
-        self.inner.xapi.as_ref().map(|x| {
-            Js(XapiSettings {
-                base_url: x.base_url.clone(),
-                client_id: x.client_id.clone(),
-                refresh_secs: x.refresh.as_secs_f64(),
-                insecure_skip_tls_verify: x.insecure_skip_tls_verify,
-            })
-        })
+    pub fn xapi(&self) -> Option<Camel<XapiView>> {
+        self.inner.xapi.as_ref().map(|x| Camel(XapiView::from(x)))
     }
 
     /// The XAPI client secret, or `null`.
@@ -188,18 +137,8 @@ impl Config {
 
     /// Call-group monitoring settings.
     #[napi(getter, ts_return_type = "GroupSettings")]
-    pub fn groups(&self) -> Js<GroupSettings> {
-        let g = &self.inner.groups;
-        let mut own: Vec<String> = g.hours.keys().cloned().collect();
-        own.sort();
-        Js(GroupSettings {
-            enabled: g.enabled,
-            interval_secs: g.interval.as_secs_f64(),
-            debounce: g.monitor.debounce,
-            include: g.monitor.include.clone(),
-            exclude: g.monitor.exclude.clone(),
-            groups_with_own_hours: own,
-        })
+    pub fn groups(&self) -> Camel<GroupsView> {
+        Camel(GroupsView::from(&self.inner.groups))
     }
 
     /// How often to poll a database source, in seconds.

@@ -3,8 +3,6 @@
 //! `issues`). Nothing else in this crate builds a JS error.
 
 use napi::bindgen_prelude::*;
-use pbx_core::Location;
-use serde::Serialize;
 
 // A pbx-core error's `code` and `kind` are its category's and kind's codes
 // (`pbx_core::ErrorCategory`, `pbx_core::ErrorKind`); a sideloader's error's is
@@ -17,75 +15,8 @@ pub(crate) const INVALID_ARGUMENT: &str = "PBX_INVALID_ARGUMENT";
 pub(crate) const IO_ERROR: &str = "PBX_IO_ERROR";
 
 /// A pbx error as data: what a thrown error carries, and one bad line of a batch
-/// (`PbxErrorInfo` and `ConfigIssue` in `dts-header.d.ts`).
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct PbxErrorInfo {
-    pub(crate) code: String,
-    pub(crate) kind: String,
-    pub(crate) message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) line: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) row: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) field: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) value: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) setting: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) issues: Option<Vec<ConfigIssue>>,
-}
-
-/// One problem in a configuration.
-#[derive(Clone, Debug, Serialize)]
-pub struct ConfigIssue {
-    path: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    value: Option<String>,
-    message: String,
-}
-
-impl PbxErrorInfo {
-    /// An error raised by the binding itself (not by pbx-core).
-    pub(crate) fn binding(code: &str, kind: &str, message: impl Into<String>) -> Self {
-        PbxErrorInfo {
-            code: code.to_owned(),
-            kind: kind.to_owned(),
-            message: message.into(),
-            ..PbxErrorInfo::default()
-        }
-    }
-}
-
-impl From<&pbx_core::Error> for PbxErrorInfo {
-    fn from(e: &pbx_core::Error) -> Self {
-        use pbx_core::Error as E;
-        let kind = e.kind();
-        let mut info = PbxErrorInfo::binding(kind.category().code(), kind.code(), e.to_string());
-        info.line = e
-            .location()
-            .and_then(Location::line)
-            .map(crate::cdr::line_no);
-        info.row = e.location().and_then(Location::row).map(str::to_owned);
-        info.field = e.field().map(str::to_owned);
-        info.value = e.value().map(str::to_owned);
-        match e {
-            E::InvalidSetting { setting, .. } => info.setting = Some(setting.clone()),
-            E::UnknownField { name } => info.value = Some(name.clone()),
-            E::InvalidConfig { issues } => {
-                let issues = issues.iter().map(|i| ConfigIssue {
-                    path: i.path.clone(),
-                    value: i.value.clone(),
-                    message: i.message.clone(),
-                });
-                info.issues = Some(issues.collect());
-            }
-            _ => {}
-        }
-        info
-    }
-}
+/// (`PbxErrorInfo` and `ConfigIssue` in `dts-header.d.ts`): pbx-core's view.
+pub use pbx_core::ErrorInfo as PbxErrorInfo;
 
 /// The JS `Error` for `info`: its message, and every other field present as a property.
 fn js_error<'env>(env: &'env Env, info: &PbxErrorInfo) -> napi::Result<Object<'env>> {

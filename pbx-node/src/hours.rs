@@ -34,12 +34,7 @@ pub(crate) fn instant(
 /// Always (`open`) or never open, in the `timezone` argument of `function`.
 fn constant(env: &Env, function: &str, timezone: Unknown<'_>, open: bool) -> Result<BusinessHours> {
     let timezone: String = arg(env, function, "timezone", timezone)?;
-    let tz = pbx_core::call::parse_timezone("timezone", &timezone).or_throw(env)?;
-    let inner = if open {
-        core::BusinessHours::always(tz)
-    } else {
-        core::BusinessHours::never(tz)
-    };
+    let inner = core::BusinessHours::from_codes(&timezone, None, open).or_throw(env)?;
     Ok(BusinessHours { inner })
 }
 
@@ -133,10 +128,10 @@ impl BusinessHours {
         let f = "BusinessHours.weekdays";
         let timezone: String = arg(&env, f, "timezone", timezone)?;
         let interval: Option<String> = opt_arg(&env, f, "interval", interval)?;
-        let tz = pbx_core::call::parse_timezone("timezone", &timezone).or_throw(&env)?;
         let interval = interval.as_deref().unwrap_or("09:00-17:00");
+        let inner = core::BusinessHours::from_codes(&timezone, Some(interval), false);
         Ok(BusinessHours {
-            inner: core::BusinessHours::weekdays(tz, interval.parse().or_throw(&env)?),
+            inner: inner.or_throw(&env)?,
         })
     }
 

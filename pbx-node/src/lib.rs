@@ -16,7 +16,7 @@ pub mod hours;
 pub mod phone;
 pub mod sideloader;
 
-use napi::bindgen_prelude::{Env, Result, ToNapiValue, TypeName, ValueType};
+use napi::bindgen_prelude::{Env, Error, Result, ToNapiValue, TypeName, ValueType};
 use napi::{JsValue, sys};
 use napi_derive::napi;
 
@@ -32,6 +32,43 @@ impl<T: serde::Serialize> ToNapiValue for Js<T> {
 }
 
 impl<T> TypeName for Js<T> {
+    fn type_name() -> &'static str {
+        "Object"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+/// A pbx-core view whose snake_case fields are published in camelCase (`base_url` →
+/// `baseUrl`), its values as they are; the interfaces are declared in `dts-header.d.ts`.
+pub struct Camel<T>(pub(crate) T);
+
+impl<T: serde::Serialize> ToNapiValue for Camel<T> {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        let value = serde_json::to_value(&val.0).map_err(|e| Error::from_reason(e.to_string()))?;
+        let value = match value {
+            serde_json::Value::Object(fields) => {
+                let camel = |k: String| {
+                    let mut parts = k.split('_');
+                    let first = parts.next().unwrap_or_default().to_owned();
+                    parts.fold(first, |mut out, p| {
+                        let mut chars = p.chars();
+                        out.extend(chars.next().map(|c| c.to_ascii_uppercase()));
+                        out.push_str(chars.as_str());
+                        out
+                    })
+                };
+                fields.into_iter().map(|(k, v)| (camel(k), v)).collect()
+            }
+            other => other,
+        };
+        unsafe { Js::to_napi_value(env, Js(value)) }
+    }
+}
+
+impl<T> TypeName for Camel<T> {
     fn type_name() -> &'static str {
         "Object"
     }

@@ -3,7 +3,7 @@
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use pbx_core::phone::{self as core, Normalized, NumberFormat, NumberPolicy, Region};
+use pbx_core::phone::{self as core, Normalized, NumberPolicy};
 
 use crate::Js;
 use crate::args::{FromArg, arg, opt_arg};
@@ -28,13 +28,8 @@ pub struct NumberOptions {
 fn policy(env: &Env, function: &str, options: Option<Unknown<'_>>) -> Result<NumberPolicy> {
     let options = opt_arg::<OptionsArg>(env, function, "options", options)?;
     let o = options.map(|o| o.0).unwrap_or_default();
-    let mut p = NumberPolicy::default();
-    if let Some(r) = &o.default_region {
-        p.default_region = Region::parse("defaultRegion", r).or_throw(env)?;
-    }
-    if let Some(f) = &o.format {
-        p.format = f.parse::<NumberFormat>().or_throw(env)?;
-    }
+    let (region, format) = (o.default_region.as_deref(), o.format.as_deref());
+    let mut p = NumberPolicy::from_codes("defaultRegion", region, format).or_throw(env)?;
     if let Some(d) = &o.extensions {
         p.extensions = d.to_core();
     }

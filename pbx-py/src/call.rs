@@ -3,11 +3,10 @@
 //! (`CallMapper`, `toCallRequest`, `mapLines`).
 
 use pbx_core::Location;
-use pbx_core::call::{CallMapper, CallRequest, Mapped, MappingOptions, SkipReason, parse_timezone};
+use pbx_core::call::{CallMapper, CallRequest, Mapped, MappingCodes, SkipReason};
 use pbx_core::cdr::{CdrParser, split_lines};
 use pbx_core::cdr_json::LineWriter;
 use pbx_core::direction::DirectionPolicy;
-use pbx_core::phone::Region;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
@@ -50,13 +49,14 @@ impl PyCallMapper {
         #[pyo3(from_py_with = arg::number_format)] number_format: String,
         #[pyo3(from_py_with = arg::call_id_prefix)] call_id_prefix: String,
     ) -> PyResult<Self> {
-        let options = MappingOptions {
-            timezone: parse_timezone("timezone", &timezone).py()?,
-            default_region: Region::parse("default_region", &default_region).py()?,
-            internal_calls: internal_calls.parse().py()?,
-            number_format: number_format.parse().py()?,
-            call_id_prefix,
+        let options = MappingCodes {
+            timezone: Some(&timezone),
+            default_region: Some(&default_region),
+            internal_calls: Some(&internal_calls),
+            number_format: Some(&number_format),
+            call_id_prefix: Some(&call_id_prefix),
         };
+        let options = options.options("default_region").py()?;
         let direction = DirectionPolicy {
             trunk_dns,
             service_dns,

@@ -6,11 +6,12 @@ use std::path::PathBuf;
 
 use pbx_core::call::CallMapper;
 use pbx_core::config::Config;
+use pbx_core::config_views::{CallApiView, GroupsView, XapiView};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::arg;
-use crate::convert::{dict, methods, repr_str, str_map};
+use crate::convert::{dict, methods, repr_str, str_map, to_py_json};
 use crate::error::CoreResult;
 use crate::extensions::PyExtensionMap;
 
@@ -132,13 +133,8 @@ methods! { PyConfig, |c| {
 
     /// `call_api` without the token (`call_api_token()`): `CallApiSettings`.
     #[getter]
-    fn call_api<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let c = &self.inner.call_api;
-        let has_token = c.token.as_ref().is_some_and(|t| !t.is_empty());
-        dict!(py; "base_url" => &c.base_url, "has_token" => has_token,
-            "timeout_secs" => c.timeout.as_secs_f64(), "concurrency" => c.concurrency,
-            "max_attempts" => c.max_attempts,
-            "insecure_skip_tls_verify" => c.insecure_skip_tls_verify)
+    fn call_api<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py_json(py, &CallApiView::from(&self.inner.call_api))
     }
 
     /// The call API's bearer token, or None. A method, not an attribute, so printing the
@@ -150,14 +146,9 @@ methods! { PyConfig, |c| {
 
     /// `xapi` without the secret: `XapiSettings`, or None when the section is absent.
     #[getter]
-    fn xapi<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
-        let Some(x) = &self.inner.xapi else {
-            return Ok(None);
-        };
-        dict!(py; "base_url" => &x.base_url, "client_id" => &x.client_id,
-            "refresh_secs" => x.refresh.as_secs_f64(),
-            "insecure_skip_tls_verify" => x.insecure_skip_tls_verify)
-        .map(Some)
+    fn xapi<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let xapi = self.inner.xapi.as_ref().map(XapiView::from);
+        xapi.map(|x| to_py_json(py, &x)).transpose()
     }
 
     /// The XAPI client secret, or None (a method, as `call_api_token`).
@@ -184,13 +175,8 @@ methods! { PyConfig, |c| {
     /// `groups`: `GroupSettings` (`groups_with_own_hours`: the ids
     /// `BusinessHours.from_config_group` knows, sorted).
     #[getter]
-    fn groups<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let g = &self.inner.groups;
-        let mut own: Vec<&String> = g.hours.keys().collect();
-        own.sort();
-        dict!(py; "enabled" => g.enabled, "interval_secs" => g.interval.as_secs_f64(),
-            "debounce" => g.monitor.debounce, "include" => &g.monitor.include,
-            "exclude" => &g.monitor.exclude, "groups_with_own_hours" => own)
+    fn groups<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py_json(py, &GroupsView::from(&self.inner.groups))
     }
 
     fn __repr__(&self) -> String {

@@ -1,7 +1,6 @@
 //! `pbx.BusinessHours` over `pbx_core::hours`.
 
 use chrono::{DateTime, Utc};
-use pbx_core::call::parse_timezone;
 use pbx_core::hours::BusinessHours;
 use pbx_core::hours::xapi::OfficeHours;
 use pyo3::prelude::*;
@@ -68,25 +67,24 @@ impl PyBusinessHours {
         #[pyo3(from_py_with = arg::timezone)] timezone: String,
         #[pyo3(from_py_with = arg::interval)] interval: String,
     ) -> PyResult<Self> {
-        let tz = parse_timezone("timezone", &timezone).py()?;
-        Ok(PyBusinessHours(BusinessHours::weekdays(
-            tz,
-            interval.parse().py()?,
-        )))
+        let hours = BusinessHours::from_codes(&timezone, Some(&interval), false);
+        Ok(PyBusinessHours(hours.py()?))
     }
 
     /// Open all the time.
     #[staticmethod]
     fn always(#[pyo3(from_py_with = arg::timezone)] timezone: String) -> PyResult<Self> {
-        let tz = parse_timezone("timezone", &timezone).py()?;
-        Ok(PyBusinessHours(BusinessHours::always(tz)))
+        Ok(PyBusinessHours(
+            BusinessHours::from_codes(&timezone, None, true).py()?,
+        ))
     }
 
     /// Never open.
     #[staticmethod]
     fn never(#[pyo3(from_py_with = arg::timezone)] timezone: String) -> PyResult<Self> {
-        let tz = parse_timezone("timezone", &timezone).py()?;
-        Ok(PyBusinessHours(BusinessHours::never(tz)))
+        Ok(PyBusinessHours(
+            BusinessHours::from_codes(&timezone, None, false).py()?,
+        ))
     }
 
     /// The schedule's IANA timezone name.

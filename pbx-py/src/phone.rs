@@ -1,7 +1,7 @@
 //! `pbx.normalize_number`, `pbx.normalize_numbers` and `pbx.NormalizedNumber` over
 //! `pbx_core::phone`.
 
-use pbx_core::phone::{Normalized, NumberPolicy, Region, normalize, normalize_ref};
+use pbx_core::phone::{Normalized, NumberPolicy, normalize, normalize_ref};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString};
@@ -70,7 +70,7 @@ pub(crate) fn normalize_number(
     #[pyo3(from_py_with = arg::raw)] raw: String,
     #[pyo3(from_py_with = arg::default_region)] default_region: String,
 ) -> PyResult<PyNormalizedNumber> {
-    let policy = NumberPolicy::new(Region::parse("default_region", &default_region).py()?);
+    let policy = NumberPolicy::from_codes("default_region", Some(&default_region), None).py()?;
     Ok(PyNormalizedNumber(normalize(&raw, &policy)))
 }
 
@@ -87,7 +87,7 @@ pub(crate) fn normalize_numbers<'py>(
     #[pyo3(from_py_with = arg::default_region)] default_region: String,
     #[pyo3(from_py_with = arg::detailed)] detailed: bool,
 ) -> PyResult<Bound<'py, PyList>> {
-    let policy = NumberPolicy::new(Region::parse("default_region", &default_region).py()?);
+    let policy = NumberPolicy::from_codes("default_region", Some(&default_region), None).py()?;
     let not_str = |what: &str, obj: &Bound<'_, PyAny>| {
         let got = obj
             .get_type()
