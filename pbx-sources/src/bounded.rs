@@ -11,7 +11,7 @@ use crate::Error;
 
 /// Reads the UTF-8 text file `path`, failing as soon as it is longer than `limit` bytes (at
 /// most `limit + 1` bytes are ever read). A directory, a missing file or non-UTF-8 content is
-/// [`pbx_sources::FileError::ReadFile`] naming the path; an oversized one [`pbx_sources::FileError::FileTooLarge`].
+/// [`FileError::ReadFile`] naming the path; an oversized one [`FileError::FileTooLarge`].
 ///
 /// ```
 /// let dir = std::env::temp_dir().join(format!("pbx-bounded-doc-{}", std::process::id()));

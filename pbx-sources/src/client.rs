@@ -143,7 +143,7 @@ pub(crate) fn quote_body(body: &[u8], scrub: impl Fn(&str) -> String) -> String 
 }
 
 /// Decodes a JSON body into `T`; a failure names the path inside the document, and a missing
-/// field becomes [`pbx_sources::HttpError::MissingField`] naming it.
+/// field becomes [`HttpError::MissingField`] naming it.
 pub(crate) fn decode<T: DeserializeOwned>(
     op: &str,
     entity: &'static str,

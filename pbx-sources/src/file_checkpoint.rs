@@ -15,7 +15,7 @@ use crate::Error;
 ///
 /// A file that is not of that shape — garbage, `{}`, a value that is not a non-empty string,
 /// or (with [`FileCheckpointStore::expecting_keys`]) a key this program does not write — is
-/// [`pbx_sources::CheckpointError::CorruptCheckpoint`]: never read as "no checkpoint", which would deliver everything
+/// [`CheckpointError::CorruptCheckpoint`]: never read as "no checkpoint", which would deliver everything
 /// again.
 ///
 /// ```
@@ -39,7 +39,7 @@ pub struct FileCheckpointStore {
 }
 
 /// The largest checkpoint file read: checkpoints are a few hundred bytes; a larger file (or
-/// `/dev/zero`) is not read past this and is [`pbx_sources::CheckpointError::CorruptCheckpoint`].
+/// `/dev/zero`) is not read past this and is [`CheckpointError::CorruptCheckpoint`].
 pub const MAX_CHECKPOINT_BYTES: usize = 1024 * 1024;
 
 impl FileCheckpointStore {
@@ -68,7 +68,7 @@ impl FileCheckpointStore {
     /// ```
     ///
     /// # Errors
-    /// [`pbx_sources::FileError::InUse`] when another process holds it; [`pbx_sources::FileError::Io`] when the lock file
+    /// [`FileError::InUse`] when another process holds it; [`FileError::Io`] when the lock file
     /// cannot be created.
     pub fn locked(mut self) -> Result<Self, Error> {
         if self.held.is_none() {
@@ -86,7 +86,7 @@ impl FileCheckpointStore {
     }
 
     /// Only keys `known` accepts may be in the file: one holding another key (`{"foo": "bar"}`)
-    /// is [`pbx_sources::CheckpointError::CorruptCheckpoint`], not "no checkpoint yet" — which would start delivery
+    /// is [`CheckpointError::CorruptCheckpoint`], not "no checkpoint yet" — which would start delivery
     /// again from the first record.
     ///
     /// ```
@@ -129,7 +129,7 @@ fn io(path: &Path, source: std::io::Error) -> Error {
 }
 
 /// The file's checkpoints; none when it does not exist. Anything but a non-empty mapping of
-/// `known` names to non-empty checkpoints is [`pbx_sources::CheckpointError::CorruptCheckpoint`].
+/// `known` names to non-empty checkpoints is [`CheckpointError::CorruptCheckpoint`].
 fn read(
     path: &Path,
     known_keys: Option<fn(&str) -> bool>,

@@ -54,8 +54,8 @@ pub fn lock_path(path: &Path) -> PathBuf {
 /// ```
 ///
 /// # Errors
-/// [`pbx_sources::FileError::InUse`] when another process (or another handle in this one) holds it;
-/// [`pbx_sources::FileError::Io`] when the lock file cannot be created or locked.
+/// [`FileError::InUse`] when another process (or another handle in this one) holds it;
+/// [`FileError::Io`] when the lock file cannot be created or locked.
 pub fn lock_exclusive(path: &Path, what: &'static str) -> Result<FileLock, Error> {
     let lock = lock_path(path);
     let io = |source| {

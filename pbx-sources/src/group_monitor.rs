@@ -324,7 +324,7 @@ impl<D: GroupDirectory, A: AlertSink, C: CheckpointStore> GroupLoop<D, A, C> {
     /// One check at `now`.
     ///
     /// # Errors
-    /// [`pbx_sources::MonitorError::GroupDirectory`], [`pbx_sources::MonitorError::ActiveAlerts`], [`pbx_sources::MonitorError::MonitorState`]; failed
+    /// [`MonitorError::GroupDirectory`], [`MonitorError::ActiveAlerts`], [`MonitorError::MonitorState`]; failed
     /// alert actions are not errors (they are retried next check and listed in the report).
     /// Every failure is also in [`GroupLoop::health`].
     pub async fn check(&mut self, now: DateTime<Utc>) -> Result<CheckReport, Error> {

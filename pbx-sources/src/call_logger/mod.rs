@@ -214,7 +214,7 @@ impl CallLoggerClient {
     /// # Errors
     /// [`Error::Config`] for an unusable base URL (not http/https, credentials in it),
     /// a token that cannot go in a header, or zero concurrency / attempts;
-    /// [`pbx_sources::HttpError::Client`] when TLS cannot be set up.
+    /// [`HttpError::Client`] when TLS cannot be set up.
     ///
     /// ```
     /// use pbx_sources::call_logger::{CallLoggerClient, CallLoggerConfig};
@@ -548,8 +548,8 @@ impl CallLoggerClient {
     /// One attempt, no retries.
     ///
     /// # Errors
-    /// [`pbx_sources::HttpError::Transport`] without a response, [`pbx_sources::HttpError::Auth`] for 401/403,
-    /// [`pbx_sources::HttpError::Status`] for any other non-2xx.
+    /// [`HttpError::Transport`] without a response, [`HttpError::Auth`] for 401/403,
+    /// [`HttpError::Status`] for any other non-2xx.
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), pbx_sources::Error> {

@@ -450,7 +450,7 @@ where
     /// then the acknowledged prefix is saved and `run` returns.
     ///
     /// # Errors
-    /// [`pbx_sources::DeliveryError::AuthFailed`], checkpoint and quarantine failures (see
+    /// [`DeliveryError::AuthFailed`](crate::DeliveryError::AuthFailed), checkpoint and quarantine failures (see
     /// [`Error::is_transient`]); source failures and unavailable APIs are waited out.
     pub async fn run(
         &mut self,
@@ -485,9 +485,9 @@ where
     /// ```
     ///
     /// # Errors
-    /// As [`Engine::run`], and [`pbx_sources::DeliveryError::Unavailable`] when every call failed until the
+    /// As [`Engine::run`], and [`DeliveryError::Unavailable`](crate::DeliveryError::Unavailable) when every call failed until the
     /// oldest one used its [`EngineOptions::max_attempts`] (the checkpoint is saved at the last
-    /// acknowledged call first), [`pbx_sources::DeliveryError::Source`] after `max_attempts` source failures in
+    /// acknowledged call first), [`DeliveryError::Source`](crate::DeliveryError::Source) after `max_attempts` source failures in
     /// a row. When `stop` turns true it stops like `run` and returns `Ok`.
     pub async fn drain(
         &mut self,

@@ -1,4 +1,4 @@
-//! A panic inside the engine becomes [`pbx_sources::DeliveryError::Panicked`] instead of unwinding into the
+//! A panic inside the engine becomes [`DeliveryError::Panicked`] instead of unwinding into the
 //! caller: the engine (and a binding's `Sideloader` that lent it out) is handed back and can
 //! run again.
 
@@ -10,7 +10,7 @@ use std::task::Poll;
 
 use crate::Error;
 
-/// Awaits `fut`; a panic while it is polled ends it with [`pbx_sources::DeliveryError::Panicked`] (`during` says
+/// Awaits `fut`; a panic while it is polled ends it with [`DeliveryError::Panicked`] (`during` says
 /// what was running). The future is dropped at once; what it borrowed is free again.
 pub(crate) async fn caught<T>(
     during: &'static str,

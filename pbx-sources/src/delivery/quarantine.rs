@@ -75,7 +75,7 @@ impl FileQuarantine {
     /// replaying the same file is refused.
     ///
     /// # Errors
-    /// [`pbx_sources::FileError::InUse`] when another process holds it; [`pbx_sources::FileError::Io`] when the
+    /// [`FileError::InUse`](crate::FileError::InUse) when another process holds it; [`FileError::Io`](crate::FileError::Io) when the
     /// lock file cannot be created.
     pub fn locked(mut self) -> Result<Self, crate::Error> {
         if self.held.is_none() {

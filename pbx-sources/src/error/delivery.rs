@@ -14,7 +14,7 @@ pub enum DeliveryError {
     /// row.
     #[error("the CDR source failed: {source}")]
     Source {
-        /// The source's error (an [`Error`] for this crate's sources).
+        /// The source's error (an [`Error`](crate::Error) for this crate's sources).
         #[source]
         source: BoxError,
     },
@@ -39,7 +39,7 @@ pub enum DeliveryError {
         op: &'static str,
         /// The checkpoint key.
         key: String,
-        /// The store's error (an [`Error`] for this crate's stores).
+        /// The store's error (an [`Error`](crate::Error) for this crate's stores).
         #[source]
         source: BoxError,
     },

@@ -275,7 +275,7 @@ impl Error {
     /// `checkpoint`, `quarantine`, `auth_failed`, `unavailable` (the call API or the file sink
     /// kept failing). The adapters' own errors have their own names (`transport`, `status`,
     /// `bad_checkpoint`, `corrupt_checkpoint`, …), one per variant; `panicked` is a bug in the engine,
-    /// caught ([`pbx_sources::DeliveryError::Panicked`]).
+    /// caught ([`DeliveryError::Panicked`]).
     ///
     /// ```
     /// use pbx_sources::Error;

@@ -81,7 +81,7 @@ impl Position {
     /// Decodes either form of the checkpoint.
     ///
     /// # Errors
-    /// [`pbx_sources::CheckpointError::BadCheckpoint`] for anything else.
+    /// [`CheckpointError::BadCheckpoint`] for anything else.
     pub(crate) fn parse(cp: &Checkpoint) -> Result<Position, Error> {
         let Some(rest) = cp.as_str().strip_prefix("v2/") else {
             // The first form: everything before `name` done, `name` itself as it says.

@@ -28,7 +28,7 @@ pub const DEFAULT_CHECKPOINT_TABLE: &str = "pbx_checkpoint";
 /// Every save is a compare-and-set on `version`: it succeeds only when the row is still as
 /// this store last read or wrote it (or still absent, when it read none). A second instance
 /// working from an older read therefore cannot move the checkpoint backwards nor over the
-/// first one's progress: its save fails with [`pbx_sources::CheckpointError::CheckpointConflict`] and the stored
+/// first one's progress: its save fails with [`CheckpointError::CheckpointConflict`] and the stored
 /// value stays. A save without an earlier [`CheckpointStore::load`] of that key expects the
 /// row to be absent.
 ///

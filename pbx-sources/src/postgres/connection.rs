@@ -84,7 +84,7 @@ impl Connection {
     /// The client, connecting first when there is none or the last one was lost.
     ///
     /// # Errors
-    /// [`pbx_sources::DatabaseError::Connect`] or [`pbx_sources::DatabaseError::Tls`].
+    /// [`DatabaseError::Connect`] or [`DatabaseError::Tls`].
     pub async fn client(&mut self) -> Result<&Client, Error> {
         Ok(self.shared().await?)
     }

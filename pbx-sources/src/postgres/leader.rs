@@ -13,7 +13,7 @@ use crate::Error;
 /// connection), so keep `client`'s connection open while leading.
 ///
 /// # Errors
-/// [`pbx_sources::DatabaseError::Postgres`] when the query fails.
+/// [`DatabaseError::Postgres`] when the query fails.
 ///
 /// ```no_run
 /// # async fn demo(client: &tokio_postgres::Client) -> Result<(), pbx_sources::Error> {
@@ -45,7 +45,7 @@ pub async fn try_acquire_leadership(client: &Client, key: i64) -> Result<bool, E
 /// Gives up leadership for `key` (`pg_advisory_unlock`). `true` when this session held it.
 ///
 /// # Errors
-/// [`pbx_sources::DatabaseError::Postgres`] when the query fails.
+/// [`DatabaseError::Postgres`] when the query fails.
 pub async fn release_leadership(client: &Client, key: i64) -> Result<bool, Error> {
     client
         .query_one("SELECT pg_advisory_unlock($1)", &[&key])

@@ -354,7 +354,7 @@ impl SideloaderHandle {
 
     /// Stops a drain ([`Sideloader::once`]) or backfill in progress: no new call starts, the
     /// calls in flight finish, the checkpoint is saved at the last acknowledged call, and it
-    /// returns [`pbx_sources::DeliveryError::Interrupted`]. (The service stops on its own `shutdown`.)
+    /// returns [`DeliveryError::Interrupted`]. (The service stops on its own `shutdown`.)
     pub fn stop(&self) {
         self.shared.stop.send_replace(true);
     }
@@ -565,7 +565,7 @@ impl Sideloader {
     /// Takes the exclusive locks on the checkpoint file (with `checkpoint.kind: file`) and
     /// the quarantine for the time of a run ([`crate::file_lock`]): a second process — or a
     /// second `Sideloader` in this one — working on the same files meanwhile is refused with
-    /// [`pbx_sources::FileError::InUse`] instead of overwriting this one's checkpoints. An idle sideloader
+    /// [`FileError::InUse`](crate::FileError::InUse) instead of overwriting this one's checkpoints. An idle sideloader
     /// holds no lock.
     fn hold_files(&self) -> Result<Vec<FileLock>, Error> {
         if self.fleet_quarantine.is_some() {
@@ -700,12 +700,12 @@ impl Sideloader {
     /// has used `call_api.max_attempts` tries.
     ///
     /// # Errors
-    /// the engine's errors ([`pbx_sources::DeliveryError::Unavailable`], [`pbx_sources::DeliveryError::Checkpoint`], …) when delivery
+    /// the engine's errors ([`DeliveryError::Unavailable`], [`DeliveryError::Checkpoint`], …) when delivery
     /// stopped — the call API or file sink stayed unavailable (`kind() == "unavailable"`;
     /// calls are left for the next run), credentials refused, checkpoint store or quarantine
-    /// failed — [`pbx_sources::FileError::InUse`] when another process works on the same checkpoint file or
+    /// failed — [`FileError::InUse`](crate::FileError::InUse) when another process works on the same checkpoint file or
     /// quarantine, and
-    /// [`pbx_sources::DeliveryError::Interrupted`] after [`SideloaderHandle::stop`]: never a summary with
+    /// [`DeliveryError::Interrupted`] after [`SideloaderHandle::stop`]: never a summary with
     /// calls left behind.
     pub async fn once(&mut self) -> Result<Summary, Error> {
         let _held = self.hold_files()?;
@@ -725,7 +725,7 @@ impl Sideloader {
     /// (`backfill:<from>/<to>`: an interrupted backfill resumes, the live checkpoint never
     /// moves). `progress` is told the engine's status as the checkpoint moves.
     /// [`SideloaderHandle::stop`] ends it early (the report's `error` is then
-    /// [`pbx_sources::DeliveryError::Interrupted`]).
+    /// [`DeliveryError::Interrupted`]).
     ///
     /// The report is returned in every case; its `error` says why it stopped early.
     pub async fn backfill(
@@ -812,7 +812,7 @@ impl Sideloader {
     /// # Errors
     /// A configuration error ([`Error::is_config`]: groups without `xapi`, an unusable `ha`
     /// connection), [`Error::Failed`] (office hours unreadable), and why delivery stopped:
-    /// the engine's errors ([`pbx_sources::DeliveryError::AuthFailed`], [`pbx_sources::DeliveryError::Checkpoint`], …) or
+    /// the engine's errors ([`DeliveryError::AuthFailed`], [`DeliveryError::Checkpoint`], …) or
     /// [`Error::LostLeadership`].
     pub async fn run(&mut self, shutdown: watch::Receiver<bool>) -> Result<(), Error> {
         let _held = self.hold_files()?;
@@ -988,7 +988,7 @@ fn status_of(engine: &SideloaderEngine) -> Status {
 
 /// Delivers until the source is drained ([`Engine::drain`]: the one drain loop the engine
 /// has), telling `progress` as the checkpoint moves; a stop on `stop` is
-/// [`pbx_sources::DeliveryError::Interrupted`] once the calls in flight finished and the acknowledged
+/// [`DeliveryError::Interrupted`] once the calls in flight finished and the acknowledged
 /// prefix is saved.
 async fn drain(
     engine: &mut SideloaderEngine,

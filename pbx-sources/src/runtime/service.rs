@@ -218,7 +218,7 @@ impl Service {
     ///
     /// # Errors
     /// The error delivery had stopped on (credentials refused, the checkpoint store failed,
-    /// leadership lost); [`pbx_sources::DeliveryError::Panicked`] when its task panicked.
+    /// leadership lost); [`DeliveryError::Panicked`] when its task panicked.
     pub fn stop(&self) -> impl Future<Output = Result<StatusView, Error>> + Send + 'static {
         let running = {
             let mut slot = lock(&self.slot);
@@ -319,7 +319,7 @@ impl Service {
     }
 
     /// Stops a drain or backfill in progress ([`SideloaderHandle::stop`]): it ends with
-    /// [`pbx_sources::DeliveryError::Interrupted`] once the calls in flight finished and the checkpoint is saved.
+    /// [`DeliveryError::Interrupted`] once the calls in flight finished and the checkpoint is saved.
     pub fn interrupt(&self) {
         self.handle.stop();
     }

@@ -254,7 +254,7 @@ impl SocketSource {
     /// (call from within a tokio runtime).
     ///
     /// # Errors
-    /// [`pbx_sources::FileError::Bind`], [`pbx_sources::FileError::Io`].
+    /// [`FileError::Bind`], [`FileError::Io`].
     pub async fn listen(options: ListenOptions) -> Result<Self, Error> {
         let listener = tokio::net::TcpListener::bind(options.listen)
             .await
@@ -284,7 +284,7 @@ impl SocketSource {
     /// The PBX being unreachable is not an error here; it is logged and retried.
     ///
     /// # Errors
-    /// [`pbx_sources::FileError::Io`].
+    /// [`FileError::Io`].
     pub async fn connect(options: ConnectOptions) -> Result<Self, Error> {
         let wake = Arc::new(Notify::new());
         let stats = Arc::new(SocketStats::default());

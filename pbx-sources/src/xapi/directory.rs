@@ -175,7 +175,7 @@ impl AvailabilityPolicy {
 /// without `Name` is named by its number.
 ///
 /// # Errors
-/// [`pbx_sources::HttpError::MissingField`] for a group or member without `Number` (a user without one is
+/// [`HttpError::MissingField`] for a group or member without `Number` (a user without one is
 /// left out: it is no member of any group).
 ///
 /// ```

@@ -89,7 +89,7 @@ pub struct XapiConfig {
     /// `$top` of each page (default 100, at least 1).
     pub page_size: u64,
     /// The most entities one collection read may hold, over all its pages (default
-    /// [`DEFAULT_MAX_ENTITIES`], 20 000): more is [`pbx_sources::HttpError::Paging`], so a PBX (or a server
+    /// [`DEFAULT_MAX_ENTITIES`], 20 000): more is [`HttpError::Paging`], so a PBX (or a server
     /// that ignores `$top`) cannot make the process hold an unbounded user list.
     pub max_entities: usize,
     /// Accept any TLS certificate. Never in production; a warning is logged at start-up.
@@ -192,7 +192,7 @@ impl XapiClient {
     ///
     /// # Errors
     /// [`Error::Config`] for an unusable base URL, an empty client id or secret, or a zero
-    /// page size; [`pbx_sources::HttpError::Client`] when TLS cannot be set up.
+    /// page size; [`HttpError::Client`] when TLS cannot be set up.
     ///
     /// ```
     /// use pbx_sources::{Secret, xapi::{XapiClient, XapiConfig}};
@@ -460,9 +460,9 @@ impl XapiClient {
     /// `OfficeHours`, or one page of a collection). `entity` names the schema in errors.
     ///
     /// # Errors
-    /// [`pbx_sources::HttpError::Token`] / [`pbx_sources::HttpError::Auth`] when credentials are refused (after one new token),
-    /// [`pbx_sources::HttpError::Transport`] without a response, [`pbx_sources::HttpError::Status`] for other statuses,
-    /// [`pbx_sources::HttpError::Decode`] / [`pbx_sources::HttpError::MissingField`] for a body that is not the expected JSON.
+    /// [`HttpError::Token`] / [`HttpError::Auth`] when credentials are refused (after one new token),
+    /// [`HttpError::Transport`] without a response, [`HttpError::Status`] for other statuses,
+    /// [`HttpError::Decode`] / [`HttpError::MissingField`] for a body that is not the expected JSON.
     ///
     /// ```no_run
     /// # async fn run(xapi: pbx_sources::xapi::XapiClient) -> Result<(), pbx_sources::Error> {
@@ -488,7 +488,7 @@ impl XapiClient {
     /// Give `query` an `$orderby` so that pages do not overlap.
     ///
     /// # Errors
-    /// As [`XapiClient::get`], for any page; [`pbx_sources::HttpError::Paging`] when the pages never end or
+    /// As [`XapiClient::get`], for any page; [`HttpError::Paging`] when the pages never end or
     /// hold more than [`XapiConfig::max_entities`] entities in all.
     ///
     /// ```no_run
@@ -668,7 +668,7 @@ impl XapiClient {
     /// The CDR field template the PBX writes: `CDRSettings.EnabledFields[].Name`, in order.
     ///
     /// # Errors
-    /// As [`XapiClient::cdr_settings`]; [`pbx_sources::HttpError::MissingField`] for a field without `Name`;
+    /// As [`XapiClient::cdr_settings`]; [`HttpError::MissingField`] for a field without `Name`;
     /// [`Error::Core`] for an unknown field name or an empty list.
     ///
     /// ```no_run
@@ -707,7 +707,7 @@ impl CdrSettings {
     /// The CDR field template: `EnabledFields[].Name`, in order.
     ///
     /// # Errors
-    /// [`pbx_sources::HttpError::MissingField`] for a field without `Name`; [`Error::Core`] for a name that is
+    /// [`HttpError::MissingField`] for a field without `Name`; [`Error::Core`] for a name that is
     /// not a CDR field, or no fields.
     ///
     /// ```

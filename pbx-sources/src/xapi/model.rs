@@ -2,7 +2,7 @@
 //! pbx uses are modelled; other properties are ignored. (`OfficeHours` is modelled in
 //! [`pbx_core::hours::xapi`], next to its conversion.) Properties the swagger marks nullable
 //! are `Option`s; the others are required, and a missing one is an
-//! [`pbx_sources::HttpError::MissingField`](pbx_sources::HttpError::MissingField) naming it.
+//! [`HttpError::MissingField`](crate::HttpError::MissingField) naming it.
 
 use serde::Deserialize;
 

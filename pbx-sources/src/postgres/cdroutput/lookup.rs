@@ -25,7 +25,7 @@ impl CdrOutputSource {
     /// source does not hand it over yet).
     ///
     /// # Errors
-    /// [`pbx_sources::DatabaseError::Postgres`] when the query fails.
+    /// [`DatabaseError::Postgres`] when the query fails.
     pub async fn fetch_call(&mut self, id: &str) -> Result<Option<SourceRecord>, Error> {
         if !is_uuid(id) {
             return Ok(None);
