@@ -918,6 +918,30 @@ impl CallMapper {
         self.map_record(cdr)
     }
 
+    /// [`CallMapper::map`] for a record read from line `line` of a CDR text (`None`: not
+    /// from a line): an error names that line — what the bindings' `to_call_request` /
+    /// `toCallRequest` and `map_lines` / `mapLines` give for each record.
+    ///
+    /// ```
+    /// use pbx_core::call::CallMapper;
+    /// use pbx_core::cdr::{CdrParser, FieldTemplate};
+    /// use pbx_core::Location;
+    /// let parser = CdrParser::new(FieldTemplate::v16_20());
+    /// let cdr = parser.parse_line(7, "Call 1,,,,,,,Ext.101,Ext.102,101,102,,,,,,,,,")?;
+    /// let err = CallMapper::default().map_at(&cdr, Some(7)).unwrap_err();
+    /// assert_eq!(err.location(), Some(&Location::Line(7)));
+    /// # Ok::<(), pbx_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`CallMapper::map`], located at `line`.
+    pub fn map_at(&self, cdr: &Cdr, line: Option<u64>) -> Result<Mapped, Error> {
+        self.map(cdr).map_err(|e| match line {
+            Some(n) => e.located(Location::Line(n)),
+            None => e,
+        })
+    }
+
     /// [`CallMapper::map`] for any record: an owned [`Cdr`] or a borrowed
     /// [`crate::cdr::CdrRef`] (the decisions are the same code).
     ///

@@ -88,9 +88,7 @@ fn map_lines_of(
     lines: &Lines,
 ) -> Vec<Outcome> {
     let map = |(n, r): (u64, std::result::Result<_, _>)| {
-        let mapped = r
-            .and_then(|cdr| mapper.map(&cdr))
-            .map_err(|e| e.located(Location::Line(n)));
+        let mapped = r.and_then(|cdr| mapper.map_at(&cdr, Some(n)));
         Outcome::of(Some(n), mapped)
     };
     lines.parse(parser).into_iter().map(map).collect()
@@ -291,10 +289,7 @@ impl CallMapper {
 
 /// Maps one record, an error placed at its line.
 fn map_cdr(env: &Env, mapper: &core::CallMapper, cdr: &Cdr) -> Result<Js<Outcome>> {
-    let mapped = mapper
-        .map(&cdr.inner)
-        .map_err(|e| cdr.locate(e))
-        .or_throw(env)?;
+    let mapped = mapper.map_at(&cdr.inner, cdr.line).or_throw(env)?;
     Ok(Js(Outcome::of(None, Ok(mapped))))
 }
 

@@ -19,16 +19,6 @@ pub struct Cdr {
     pub(crate) line: Option<u64>,
 }
 
-impl Cdr {
-    /// Places an error about this record at its line.
-    pub(crate) fn locate(&self, e: pbx_core::Error) -> pbx_core::Error {
-        match self.line {
-            Some(n) => e.located(pbx_core::Location::Line(n)),
-            None => e,
-        }
-    }
-}
-
 #[napi]
 impl Cdr {
     /// The 1-based line it was read from (`undefined` when not read from a line).

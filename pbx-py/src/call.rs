@@ -221,10 +221,7 @@ pub(crate) fn to_call_request<'py>(
     #[pyo3(from_py_with = arg::cdr)] cdr: PyRef<'py, PyCdr>,
     #[pyo3(from_py_with = arg::config)] config: MapperArg<'py>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let mapped = config.mapper().map(&cdr.inner).map_err(|e| match cdr.line {
-        Some(n) => e.located(Location::Line(n)),
-        None => e,
-    });
+    let mapped = config.mapper().map_at(&cdr.inner, cdr.line);
     outcome(cdr.py(), mapped.py()?, |c| to_py_json(cdr.py(), &c))
 }
 
@@ -238,9 +235,7 @@ pub(crate) fn map_lines<'py>(
     #[pyo3(from_py_with = arg::config)] config: MapperArg<'py>,
 ) -> PyResult<Bound<'py, PyList>> {
     let (py, mapper) = (lines.py(), config.mapper());
-    let results = parser.run(py, lines, |n, cdr| {
-        mapper.map(&cdr).map_err(|e| e.located(Location::Line(n)))
-    })?;
+    let results = parser.run(py, lines, |n, cdr| mapper.map_at(&cdr, Some(n)))?;
     // One JSON document for all the calls, decoded at once.
     let calls: Vec<&CallRequest> = results
         .iter()
