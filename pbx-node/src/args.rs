@@ -142,24 +142,32 @@ checked_args! {
         |e| format!("an object that is not JSON ({})", e.reason);
     JsonArray: "an array", |v| v.is_array().unwrap_or(false),
         |e| format!("an array that is not JSON ({})", e.reason);
-    // `#[napi(object)]` types: a plain object whose fields napi converts; a field of the wrong
-    // type names the field.
-    crate::phone::NumberOptions: "an object {defaultRegion, format, extensions}",
-        |v| is_plain_object(&v), |e| does_not_fit(e);
-    crate::cdr::CdrParserOptions: "an object {maxLineLength}", |v| is_plain_object(&v),
-        |e| does_not_fit(e);
-    crate::call::MapperOptions: "an object of mapper options", |v| is_plain_object(&v),
-        |e| does_not_fit(e);
-    crate::direction::DirectionPolicy: "a direction policy object", |v| is_plain_object(&v),
-        |e| does_not_fit(e);
-    crate::groups::MonitorOptions: "an object {debounce, include, exclude}",
-        |v| is_plain_object(&v), |e| does_not_fit(e);
-    crate::groups::CallGroup: "a call group object {id, name, kind, members}",
-        |v| is_plain_object(&v), |e| does_not_fit(e);
 }
 
-fn does_not_fit(e: Error) -> String {
-    format!("an object that does not fit ({})", e.reason)
+/// [`FromArg`] for `#[napi(object)]` types: a plain object whose fields napi converts; a field
+/// of the wrong type names the field. Each module lists its own types (so this module imports
+/// none of them): `object_args! { Type: "what it must be"; }`.
+macro_rules! object_args {
+    ($($ty:ty: $words:literal;)*) => {$(
+        impl<'v> $crate::args::FromArg<'v> for $ty {
+            fn expected() -> String {
+                $words.to_owned()
+            }
+
+            fn from_arg(v: napi::Unknown<'v>) -> std::result::Result<Self, String> {
+                $crate::args::object_arg(v)
+            }
+        }
+    )*};
+}
+pub(crate) use object_args;
+
+/// A plain object converted by napi, for [`object_args`].
+pub(crate) fn object_arg<T: FromNapiValue>(v: Unknown<'_>) -> std::result::Result<T, String> {
+    if !is_plain_object(&v) {
+        return Err(type_words(&v));
+    }
+    T::from_unknown(v).map_err(|e| format!("an object that does not fit ({})", e.reason))
 }
 
 /// A plain JSON object, read as [`checked_args`] says.

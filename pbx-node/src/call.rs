@@ -378,3 +378,7 @@ pub(crate) fn explanation_value(
     }
     Ok(value)
 }
+
+crate::args::object_args! {
+    MapperOptions: "an object of mapper options";
+}

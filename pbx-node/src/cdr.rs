@@ -321,3 +321,7 @@ pub fn template_fields(env: Env, template: Unknown<'_>) -> Result<Vec<String>> {
     let template: String = arg(&env, "templateFields", "template", template)?;
     Ok(field_names(&parse_template(&env, Some(template))?))
 }
+
+crate::args::object_args! {
+    CdrParserOptions: "an object {maxLineLength}";
+}

@@ -136,3 +136,7 @@ pub fn classify(
     };
     Ok(view(&c))
 }
+
+crate::args::object_args! {
+    DirectionPolicy: "a direction policy object";
+}

@@ -375,3 +375,8 @@ impl GroupMonitor {
         }
     }
 }
+
+crate::args::object_args! {
+    MonitorOptions: "an object {debounce, include, exclude}";
+    CallGroup: "a call group object {id, name, kind, members}";
+}

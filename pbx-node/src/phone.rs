@@ -190,3 +190,7 @@ impl Task for NormalizeTask {
         Ok(output)
     }
 }
+
+crate::args::object_args! {
+    NumberOptions: "an object {defaultRegion, format, extensions}";
+}
