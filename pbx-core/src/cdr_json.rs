@@ -1,5 +1,5 @@
-//! Each CDR line as one JSON object (JSON lines), allocation-free: the output of `pbx-convert` and the bulk form of the
-//! bindings' `map_lines` / `mapLines`, written once here.
+//! Each CDR line as one JSON object (JSON lines), allocation-free: the output of `pbx-convert` and
+//! the bulk form of the bindings' `map_lines` / `mapLines`, written once here.
 //!
 //! Each line becomes one JSON object, `line` and exactly one of
 //!

@@ -448,7 +448,8 @@ crate::vocab::vocabulary!(
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SideloaderErrorKind {
-    /// The configuration cannot be used (a setting, a connection string, a part that cannot be built).
+    /// The configuration cannot be used (a setting, a connection string, a part that cannot be
+    /// built).
     Config,
     /// The HTTP client could not be built.
     Client,

@@ -48,24 +48,28 @@ pub struct Camel<T>(pub(crate) T);
 impl<T: serde::Serialize> ToNapiValue for Camel<T> {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
         let value = serde_json::to_value(&val.0).map_err(|e| Error::from_reason(e.to_string()))?;
-        let value = match value {
-            serde_json::Value::Object(fields) => {
-                let camel = |k: String| {
-                    let mut parts = k.split('_');
-                    let first = parts.next().unwrap_or_default().to_owned();
-                    parts.fold(first, |mut out, p| {
-                        let mut chars = p.chars();
-                        out.extend(chars.next().map(|c| c.to_ascii_uppercase()));
-                        out.push_str(chars.as_str());
-                        out
-                    })
-                };
-                fields.into_iter().map(|(k, v)| (camel(k), v)).collect()
-            }
-            other => other,
-        };
+        let value = camel_keys(value);
         unsafe { Js::to_napi_value(env, Js(value)) }
     }
+}
+
+/// `value` with the keys of its top-level object in camelCase (`last_error` → `lastError`);
+/// the keys of the objects inside (`skipped`, `failures`) as they are.
+pub(crate) fn camel_keys(value: serde_json::Value) -> serde_json::Value {
+    let serde_json::Value::Object(fields) = value else {
+        return value;
+    };
+    let camel = |k: String| {
+        let mut parts = k.split('_');
+        let first = parts.next().unwrap_or_default().to_owned();
+        parts.fold(first, |mut out, p| {
+            let mut chars = p.chars();
+            out.extend(chars.next().map(|c| c.to_ascii_uppercase()));
+            out.push_str(chars.as_str());
+            out
+        })
+    };
+    fields.into_iter().map(|(k, v)| (camel(k), v)).collect()
 }
 
 impl<T> TypeName for Camel<T> {

@@ -27,22 +27,7 @@ fn sideloader_error(e: &SideloaderError) -> PbxErrorInfo {
 /// keys of the maps inside (`skipped`, `failures`) as they are.
 fn view<T: serde::Serialize>(v: &T) -> Result<Value> {
     let value = serde_json::to_value(v).map_err(|e| Error::from_reason(e.to_string()))?;
-    let Value::Object(fields) = value else {
-        return Ok(value);
-    };
-    let camel = |k: String| {
-        let mut parts = k.split('_');
-        let first = parts.next().unwrap_or_default().to_owned();
-        parts.fold(first, |mut out, p| {
-            let mut chars = p.chars();
-            out.extend(chars.next().map(|c| c.to_ascii_uppercase()));
-            out.push_str(chars.as_str());
-            out
-        })
-    };
-    Ok(Value::Object(
-        fields.into_iter().map(|(k, v)| (camel(k), v)).collect(),
-    ))
+    Ok(crate::camel_keys(value))
 }
 
 /// Resolves a promise with `work`'s view, or rejects it with its error.
@@ -103,10 +88,11 @@ impl Sideloader {
         Ok(Sideloader { service })
     }
 
-    /// Starts the service on the tokio runtime: delivers as a stream while there is more to
-    /// read, then polls every `polling.interval_secs` (sooner when a CDR socket or file has
-    /// news), each failed call retried on its own timer and outages waited out; the group monitor and HA leadership when configured. Throws
-    /// `PBX_INVALID_STATE` when it already runs (or a `runOnce` is in progress).
+    /// Starts the service on the tokio runtime: delivers as a stream while there is more to read,
+    /// then polls every `polling.interval_secs` (sooner when a CDR socket or file has news), each
+    /// failed call retried on its own timer and outages waited out; the group monitor and HA
+    /// leadership when configured. Throws `PBX_INVALID_STATE` when it already runs (or a `runOnce`
+    /// is in progress).
     ///
     /// Like a listening `net.Server`, a started `Sideloader` keeps the process alive and is
     /// kept from garbage collection until `stop()` (or until delivery stops on an error): a

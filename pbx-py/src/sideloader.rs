@@ -29,9 +29,12 @@ fn to_py(py: Python<'_>, e: SideloaderError) -> PyErr {
     let set = obj
         .setattr("kind", e.kind().code())
         .and_then(|()| obj.setattr("code", e.category().code()))
-        .and_then(|()| match err.is_instance_of::<ConfigError>(py) {
-            true => obj.setattr("issues", Vec::<Py<PyAny>>::new()),
-            false => Ok(()),
+        .and_then(|()| {
+            if err.is_instance_of::<ConfigError>(py) {
+                obj.setattr("issues", Vec::<Py<PyAny>>::new())
+            } else {
+                Ok(())
+            }
         });
     set.map_or_else(|e| e, |()| err)
 }

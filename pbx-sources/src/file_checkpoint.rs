@@ -13,10 +13,10 @@ use crate::Error;
 /// Checkpoints in one JSON file (`{"key": "checkpoint", …}`), replaced atomically on every
 /// save: write a temporary file beside it, fsync, rename over, fsync the directory.
 ///
-/// A file that is not of that shape — garbage, `{}`, a value that is not a non-empty string,
-/// or (with [`FileCheckpointStore::expecting_keys`]) a key this program does not write — is
-/// [`CheckpointError::CorruptCheckpoint`]: never read as "no checkpoint", which would deliver everything
-/// again.
+/// A file that is not of that shape — garbage, `{}`, a value that is not a non-empty string, or
+/// (with [`FileCheckpointStore::expecting_keys`]) a key this program does not write — is
+/// [`CheckpointError::CorruptCheckpoint`]: never read as "no checkpoint", which would deliver
+/// everything again.
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -85,8 +85,8 @@ impl FileCheckpointStore {
         &self.path
     }
 
-    /// Only keys `known` accepts may be in the file: one holding another key (`{"foo": "bar"}`)
-    /// is [`CheckpointError::CorruptCheckpoint`], not "no checkpoint yet" — which would start delivery
+    /// Only keys `known` accepts may be in the file: one holding another key (`{"foo": "bar"}`) is
+    /// [`CheckpointError::CorruptCheckpoint`], not "no checkpoint yet" — which would start delivery
     /// again from the first record.
     ///
     /// ```

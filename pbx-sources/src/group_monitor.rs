@@ -324,9 +324,9 @@ impl<D: GroupDirectory, A: AlertSink, C: CheckpointStore> GroupLoop<D, A, C> {
     /// One check at `now`.
     ///
     /// # Errors
-    /// [`MonitorError::GroupDirectory`], [`MonitorError::ActiveAlerts`], [`MonitorError::MonitorState`]; failed
-    /// alert actions are not errors (they are retried next check and listed in the report).
-    /// Every failure is also in [`GroupLoop::health`].
+    /// [`MonitorError::GroupDirectory`], [`MonitorError::ActiveAlerts`],
+    /// [`MonitorError::MonitorState`]; failed alert actions are not errors (they are retried next
+    /// check and listed in the report). Every failure is also in [`GroupLoop::health`].
     pub async fn check(&mut self, now: DateTime<Utc>) -> Result<CheckReport, Error> {
         let mut failures = Failures::default();
         let mut report = CheckReport {

@@ -8,10 +8,10 @@
 //! rustls certificate errors, tiberius' TLS errors. No message text is parsed. Everything it does
 //! not recognise is left to the caller's ordinary handling (a transient failure, retried).
 //!
-//! The delivery engine asks it after every failed source read: `--once` and a backfill stop at
-//! once with [`DeliveryError::SourceMisconfigured`](crate::DeliveryError::SourceMisconfigured) (exit code 2),
-//! and the service reports `source: misconfigured` in `/health` and `/status` and keeps probing
-//! slowly, so a fix on the server side (a grant, a created table) is picked up without a
+//! The delivery engine asks it after every failed source read: `--once` and a backfill stop at once
+//! with [`DeliveryError::SourceMisconfigured`](crate::DeliveryError::SourceMisconfigured) (exit
+//! code 2), and the service reports `source: misconfigured` in `/health` and `/status` and keeps
+//! probing slowly, so a fix on the server side (a grant, a created table) is picked up without a
 //! restart.
 //!
 //! ```

@@ -2,7 +2,8 @@
 //!
 //! `scripts/pg.sh` (and `scripts/test.sh`, which uses it) starts a private cluster and sets
 //! `PBX_TEST_PG_URL`. Every test is `#[ignore = "needs PostgreSQL…"]` (a plain `cargo test` lists
-//! them as ignored); `scripts/test.sh` runs them with `--ignored`. Each test works in a schema of its own, filled from `tests/sql/`.
+//! them as ignored); `scripts/test.sh` runs them with `--ignored`. Each test works in a schema of
+//! its own, filled from `tests/sql/`.
 
 mod common;
 

@@ -1,7 +1,7 @@
-//! Source errors that cannot heal, against a real PostgreSQL server: a refused login, a
-//! missing database, table or column, a permission denied. `--once` (a drain) stops at once
-//! with `pbx_sources::DeliveryError::SourceMisconfigured` (exit code 2) naming the setting; the service reports
-//! `source: misconfigured`, keeps probing slowly, and picks up a fix (a grant) without a
+//! Source errors that cannot heal, against a real PostgreSQL server: a refused login, a missing
+//! database, table or column, a permission denied. `--once` (a drain) stops at once with
+//! `pbx_sources::DeliveryError::SourceMisconfigured` (exit code 2) naming the setting; the service
+//! reports `source: misconfigured`, keeps probing slowly, and picks up a fix (a grant) without a
 //! restart. A connection refused stays transient.
 //!
 //! Every test is `#[ignore = "needs PostgreSQL…"]`; `scripts/test.sh` runs them with

@@ -60,7 +60,8 @@ pub struct CallLoggerConfig {
     pub token: Option<Secret>,
     /// Per request, connecting included (default 10 s).
     pub timeout: Duration,
-    /// Calls in flight at once (`call_api.concurrency`; the delivery engine's in-flight budget; default 4, at least 1).
+    /// Calls in flight at once (`call_api.concurrency`; the delivery engine's in-flight budget;
+    /// default 4, at least 1).
     pub concurrency: usize,
     /// Retries of transient failures.
     pub retry: RetryPolicy,

@@ -19,10 +19,10 @@
 //! [`EngineOptions::checkpoint_key`] (the sideloader uses `backfill:<from>/<to>`): it resumes
 //! where it stopped after a crash, and never moves the live checkpoint.
 //!
-//! **Extension map refresh.** [`Engine::with_extension_directory`] asks a
-//! [`ExtensionDirectory`] (say XAPI `/Users`, which caches for its own refresh interval)
-//! before every read (at most once a second) and maps calls with its map merged with the configured one (the
-//! configured entries win). When the directory fails, the last map is kept.
+//! **Extension map refresh.** [`Engine::with_extension_directory`] asks a [`ExtensionDirectory`]
+//! (say XAPI `/Users`, which caches for its own refresh interval) before every read (at most once a
+//! second) and maps calls with its map merged with the configured one (the configured entries win).
+//! When the directory fails, the last map is kept.
 
 mod driver;
 use crate::group_monitor as groups;
@@ -312,10 +312,10 @@ where
         }
     }
 
-    /// Maps calls with the users of `directory`, asked before reads (at most once a second), merged with
-    /// `overrides` (the configured map: its entries and its fallback win). The directory
-    /// decides how often it really reads (XAPI's caches for `xapi.refresh_secs`); when it
-    /// fails, the map in use is kept and a warning logged.
+    /// Maps calls with the users of `directory`, asked before reads (at most once a second), merged
+    /// with `overrides` (the configured map: its entries and its fallback win). The directory
+    /// decides how often it really reads (XAPI's caches for `xapi.refresh_secs`); when it fails,
+    /// the map in use is kept and a warning logged.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -450,8 +450,8 @@ where
     /// then the acknowledged prefix is saved and `run` returns.
     ///
     /// # Errors
-    /// [`DeliveryError::AuthFailed`](crate::DeliveryError::AuthFailed), checkpoint and quarantine failures (see
-    /// [`Error::is_transient`]); source failures and unavailable APIs are waited out.
+    /// [`DeliveryError::AuthFailed`](crate::DeliveryError::AuthFailed), checkpoint and quarantine
+    /// failures (see [`Error::is_transient`]); source failures and unavailable APIs are waited out.
     pub async fn run(
         &mut self,
         shutdown: watch::Receiver<bool>,
@@ -485,10 +485,11 @@ where
     /// ```
     ///
     /// # Errors
-    /// As [`Engine::run`], and [`DeliveryError::Unavailable`](crate::DeliveryError::Unavailable) when every call failed until the
-    /// oldest one used its [`EngineOptions::max_attempts`] (the checkpoint is saved at the last
-    /// acknowledged call first), [`DeliveryError::Source`](crate::DeliveryError::Source) after `max_attempts` source failures in
-    /// a row. When `stop` turns true it stops like `run` and returns `Ok`.
+    /// As [`Engine::run`], and [`DeliveryError::Unavailable`](crate::DeliveryError::Unavailable)
+    /// when every call failed until the oldest one used its [`EngineOptions::max_attempts`] (the
+    /// checkpoint is saved at the last acknowledged call first),
+    /// [`DeliveryError::Source`](crate::DeliveryError::Source) after `max_attempts` source failures
+    /// in a row. When `stop` turns true it stops like `run` and returns `Ok`.
     pub async fn drain(
         &mut self,
         stop: watch::Receiver<bool>,

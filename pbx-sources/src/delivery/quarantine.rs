@@ -75,8 +75,8 @@ impl FileQuarantine {
     /// replaying the same file is refused.
     ///
     /// # Errors
-    /// [`FileError::InUse`](crate::FileError::InUse) when another process holds it; [`FileError::Io`](crate::FileError::Io) when the
-    /// lock file cannot be created.
+    /// [`FileError::InUse`](crate::FileError::InUse) when another process holds it;
+    /// [`FileError::Io`](crate::FileError::Io) when the lock file cannot be created.
     pub fn locked(mut self) -> Result<Self, crate::Error> {
         if self.held.is_none() {
             self.held = Some(crate::file_lock::lock_exclusive(

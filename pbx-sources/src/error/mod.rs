@@ -150,19 +150,23 @@ pub enum Error {
         #[source]
         cause: Option<Box<Error>>,
     },
-    /// The HTTP adapters (the call-logger API client, the XAPI client): a request without an answer, an answer it cannot use.
+    /// The HTTP adapters (the call-logger API client, the XAPI client): a request without an
+    /// answer, an answer it cannot use.
     #[error(transparent)]
     Http(#[from] HttpError),
     /// Files and sockets: reading, size limits, locks, listening.
     #[error(transparent)]
     File(#[from] FileError),
-    /// Checkpoint stores: a checkpoint of the wrong shape, unreadable, moved by another writer, or ahead of its source.
+    /// Checkpoint stores: a checkpoint of the wrong shape, unreadable, moved by another writer, or
+    /// ahead of its source.
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
-    /// The database adapters (PostgreSQL, SQL Server): connecting, queries, timeouts, TLS, the schema.
+    /// The database adapters (PostgreSQL, SQL Server): connecting, queries, timeouts, TLS, the
+    /// schema.
     #[error(transparent)]
     Database(#[from] DatabaseError),
-    /// Why the delivery engine stopped: the source, the checkpoint store, the quarantine, the call API — or a stop request, or a caught panic.
+    /// Why the delivery engine stopped: the source, the checkpoint store, the quarantine, the call
+    /// API — or a stop request, or a caught panic.
     #[error(transparent)]
     Delivery(#[from] DeliveryError),
     /// The call-group monitor loop: the group directory, the open alerts, its saved state.
@@ -270,12 +274,12 @@ impl Error {
     }
 
     /// The kind of error, from pbx-core's vocabulary ([`pbx_core::SideloaderErrorKind`]; its
-    /// `code()` is the `snake_case` name the Node and Python bindings give as `kind`). What the sideloader runtime returns is one of `config`, `failed`,
-    /// `interrupted`, `lost_leadership`, and for a delivery that stopped `source`,
-    /// `checkpoint`, `quarantine`, `auth_failed`, `unavailable` (the call API or the file sink
-    /// kept failing). The adapters' own errors have their own names (`transport`, `status`,
-    /// `bad_checkpoint`, `corrupt_checkpoint`, …), one per variant; `panicked` is a bug in the engine,
-    /// caught ([`DeliveryError::Panicked`]).
+    /// `code()` is the `snake_case` name the Node and Python bindings give as `kind`). What the
+    /// sideloader runtime returns is one of `config`, `failed`, `interrupted`, `lost_leadership`,
+    /// and for a delivery that stopped `source`, `checkpoint`, `quarantine`, `auth_failed`,
+    /// `unavailable` (the call API or the file sink kept failing). The adapters' own errors have
+    /// their own names (`transport`, `status`, `bad_checkpoint`, `corrupt_checkpoint`, …), one per
+    /// variant; `panicked` is a bug in the engine, caught ([`DeliveryError::Panicked`]).
     ///
     /// ```
     /// use pbx_sources::Error;

@@ -191,10 +191,10 @@ impl DirectorySource {
         }
     }
 
-    /// Polls the directory every `every` and notifies the returned handle when files appear
-    /// or go, and once more `settle` later (when they may have become complete): give it to
-    /// the engine (`Engine::with_trigger`). The engine's `poll_interval` remains the fallback
-    /// for files written slower than that. Needs no runtime (see [`crate::file::FileSource::watch`]).
+    /// Polls the directory every `every` and notifies the returned handle when files appear or go,
+    /// and once more `settle` later (when they may have become complete): give it to the engine
+    /// (`Engine::with_trigger`). The engine's `poll_interval` remains the fallback for files
+    /// written slower than that. Needs no runtime (see [`crate::file::FileSource::watch`]).
     pub fn watch(&self, every: Duration) -> Arc<tokio::sync::Notify> {
         crate::watch::watch_metadata(self.dir.clone(), every, self.settle + every)
     }

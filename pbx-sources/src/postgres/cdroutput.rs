@@ -23,10 +23,10 @@ mod lookup;
 
 pub(crate) type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
-/// 3CX v20 U6+ `cdroutput` (`source.kind: postgres_cdroutput`): one record per call (all
-/// legs sharing a `main_call_history_id`, as [`RawRecord::Legs`]), emitted only once every
-/// leg has ended and no leg started or ended within the settle time
-/// ([`pbx_core::cdr::CallLegs::is_complete`]) — a call whose legs may still grow is left for a later fetch.
+/// 3CX v20 U6+ `cdroutput` (`source.kind: postgres_cdroutput`): one record per call (all legs
+/// sharing a `main_call_history_id`, as [`RawRecord::Legs`]), emitted only once every leg has ended
+/// and no leg started or ended within the settle time ([`pbx_core::cdr::CallLegs::is_complete`]) —
+/// a call whose legs may still grow is left for a later fetch.
 ///
 /// Calls come in the order of their last leg's end, `(max(cdr_ended_at),
 /// main_call_history_id)`; the checkpoint is that keyset (`<RFC 3339 time>|<id>`), and the

@@ -59,7 +59,8 @@ impl PgCheckpointStore {
     /// A store in `table` (`name` or `schema.name`) at `url`. Nothing is sent yet.
     ///
     /// # Errors
-    /// [`Error::ConnectionString`] for an unusable URL, [`Error::Setting`] for an unusable table name.
+    /// [`Error::ConnectionString`] for an unusable URL, [`Error::Setting`] for an unusable table
+    /// name.
     pub fn new(url: &str, table: &str) -> Result<Self, Error> {
         Self::with_connection(Connection::new(url)?, table)
     }

@@ -104,8 +104,8 @@ impl SiteTableSource {
     /// A source over `mapping`'s table at `url`. Nothing is sent yet.
     ///
     /// # Errors
-    /// [`Error::ConnectionString`] for an unusable URL, [`Error::Setting`] for an unusable mapping (a name that is not a plain
-    /// identifier, an unknown field, no `time-start` column).
+    /// [`Error::ConnectionString`] for an unusable URL, [`Error::Setting`] for an unusable mapping
+    /// (a name that is not a plain identifier, an unknown field, no `time-start` column).
     pub fn new(url: &str, mapping: &TableMapping) -> Result<Self, Error> {
         Ok(Self::with_connection(
             Connection::new(url)?,

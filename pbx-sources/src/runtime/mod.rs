@@ -562,11 +562,11 @@ impl Sideloader {
         self.config.call_api.sink().name()
     }
 
-    /// Takes the exclusive locks on the checkpoint file (with `checkpoint.kind: file`) and
-    /// the quarantine for the time of a run ([`crate::file_lock`]): a second process — or a
-    /// second `Sideloader` in this one — working on the same files meanwhile is refused with
-    /// [`FileError::InUse`](crate::FileError::InUse) instead of overwriting this one's checkpoints. An idle sideloader
-    /// holds no lock.
+    /// Takes the exclusive locks on the checkpoint file (with `checkpoint.kind: file`) and the
+    /// quarantine for the time of a run ([`crate::file_lock`]): a second process — or a second
+    /// `Sideloader` in this one — working on the same files meanwhile is refused with
+    /// [`FileError::InUse`](crate::FileError::InUse) instead of overwriting this one's checkpoints.
+    /// An idle sideloader holds no lock.
     fn hold_files(&self) -> Result<Vec<FileLock>, Error> {
         if self.fleet_quarantine.is_some() {
             // A fleet site keeps no state in files: its lease guards it.
@@ -700,13 +700,12 @@ impl Sideloader {
     /// has used `call_api.max_attempts` tries.
     ///
     /// # Errors
-    /// the engine's errors ([`DeliveryError::Unavailable`], [`DeliveryError::Checkpoint`], …) when delivery
-    /// stopped — the call API or file sink stayed unavailable (`kind() == "unavailable"`;
-    /// calls are left for the next run), credentials refused, checkpoint store or quarantine
-    /// failed — [`FileError::InUse`](crate::FileError::InUse) when another process works on the same checkpoint file or
-    /// quarantine, and
-    /// [`DeliveryError::Interrupted`] after [`SideloaderHandle::stop`]: never a summary with
-    /// calls left behind.
+    /// the engine's errors ([`DeliveryError::Unavailable`], [`DeliveryError::Checkpoint`], …) when
+    /// delivery stopped — the call API or file sink stayed unavailable (`kind() == "unavailable"`;
+    /// calls are left for the next run), credentials refused, checkpoint store or quarantine failed
+    /// — [`FileError::InUse`](crate::FileError::InUse) when another process works on the same
+    /// checkpoint file or quarantine, and [`DeliveryError::Interrupted`] after
+    /// [`SideloaderHandle::stop`]: never a summary with calls left behind.
     pub async fn once(&mut self) -> Result<Summary, Error> {
         let _held = self.hold_files()?;
         let stop = self.handle.stop_receiver();

@@ -145,6 +145,18 @@ impl From<&BackfillReport> for BackfillView {
     }
 }
 
+/// The idle sideloader, the slot left `Busy` until it is put back; `None` (the slot as it
+/// was) while the service runs or the sideloader is lent out.
+fn take_idle(slot: &mut Slot) -> Option<Box<Sideloader>> {
+    match std::mem::replace(slot, Slot::Busy) {
+        Slot::Idle(s) => Some(s),
+        other => {
+            *slot = other;
+            None
+        }
+    }
+}
+
 /// Lends the idle sideloader to `work` and puts it back when `work` is done.
 fn lend<T, F>(
     slot: &Shared,
@@ -154,16 +166,7 @@ where
     F: Future<Output = (Box<Sideloader>, Result<T, Error>)> + Send,
     T: Send + 'static,
 {
-    let taken = {
-        let mut slot = lock(slot);
-        match std::mem::replace(&mut *slot, Slot::Busy) {
-            Slot::Idle(s) => Some(s),
-            other => {
-                *slot = other;
-                None
-            }
-        }
-    };
+    let taken = take_idle(&mut lock(slot));
     let slot = Arc::clone(slot);
     async move {
         let sideloader = taken.ok_or(Error::Busy)?;
@@ -196,11 +199,8 @@ impl Service {
     /// Outside a tokio runtime.
     pub fn start(&self, on_end: impl FnOnce() + Send + 'static) -> Result<(), Error> {
         let mut slot = lock(&self.slot);
-        let Slot::Idle(_) = &*slot else {
+        let Some(mut sideloader) = take_idle(&mut slot) else {
             return Err(Error::Busy);
-        };
-        let Slot::Idle(mut sideloader) = std::mem::replace(&mut *slot, Slot::Busy) else {
-            unreachable!("checked above");
         };
         let (shutdown, rx) = watch::channel(false);
         let task = tokio::spawn(async move {
@@ -319,7 +319,8 @@ impl Service {
     }
 
     /// Stops a drain or backfill in progress ([`SideloaderHandle::stop`]): it ends with
-    /// [`DeliveryError::Interrupted`] once the calls in flight finished and the checkpoint is saved.
+    /// [`DeliveryError::Interrupted`] once the calls in flight finished and the checkpoint is
+    /// saved.
     pub fn interrupt(&self) {
         self.handle.stop();
     }

@@ -304,8 +304,8 @@ impl SocketSource {
     /// describes, with default timeouts and limits.
     ///
     /// # Errors
-    /// [`Error::WrongSourceKind`] for another source kind, [`Error::Config`] for an unusable address; else as
-    /// [`SocketSource::listen`] / [`SocketSource::connect`].
+    /// [`Error::WrongSourceKind`] for another source kind, [`Error::Config`] for an unusable
+    /// address; else as [`SocketSource::listen`] / [`SocketSource::connect`].
     pub async fn from_config(config: &SourceConfig) -> Result<Self, Error> {
         match config {
             SourceConfig::SocketListen {

@@ -1,11 +1,11 @@
 //! The 3CX XAPI client (v20 configuration REST API, OData, `reqwest` + rustls).
 //!
 //! It gets a client-credentials token from `POST {base}/connect/token`, caches it, replaces it
-//! before it expires and once when the API answers 401, and reads `{base}/xapi/v1`:
-//! `/Users` (the extension directory, [`XapiExtensionDirectory`]), `/RingGroups` and
-//! `/Queues` joined with the users' availability ([`XapiGroupDirectory`]), `/OfficeHours`
-//! ([`OfficeHours`] → [`BusinessHours`]) and `/CDRSettings` (→ [`pbx_core::cdr::FieldTemplate`]). Collections are
-//! read page by page with `$top` / `$skip`, ordered by `Id`.
+//! before it expires and once when the API answers 401, and reads `{base}/xapi/v1`: `/Users` (the
+//! extension directory, [`XapiExtensionDirectory`]), `/RingGroups` and `/Queues` joined with the
+//! users' availability ([`XapiGroupDirectory`]), `/OfficeHours` ([`OfficeHours`] →
+//! [`BusinessHours`]) and `/CDRSettings` (→ [`pbx_core::cdr::FieldTemplate`]). Collections are read
+//! page by page with `$top` / `$skip`, ordered by `Id`.
 //!
 //! Reads are not retried in-line: XAPI is read on timers, and an error that
 //! [`Error::is_transient`] says may pass is met again at the next tick (the extension
@@ -460,9 +460,10 @@ impl XapiClient {
     /// `OfficeHours`, or one page of a collection). `entity` names the schema in errors.
     ///
     /// # Errors
-    /// [`HttpError::Token`] / [`HttpError::Auth`] when credentials are refused (after one new token),
-    /// [`HttpError::Transport`] without a response, [`HttpError::Status`] for other statuses,
-    /// [`HttpError::Decode`] / [`HttpError::MissingField`] for a body that is not the expected JSON.
+    /// [`HttpError::Token`] / [`HttpError::Auth`] when credentials are refused (after one new
+    /// token), [`HttpError::Transport`] without a response, [`HttpError::Status`] for other
+    /// statuses, [`HttpError::Decode`] / [`HttpError::MissingField`] for a body that is not the
+    /// expected JSON.
     ///
     /// ```no_run
     /// # async fn run(xapi: pbx_sources::xapi::XapiClient) -> Result<(), pbx_sources::Error> {
