@@ -4,7 +4,9 @@
 The keys come from pbx-core/src/config/raw.rs — the serde structs the YAML is read into (unknown
 keys are errors there, so these are exactly the keys a user may write). Each field becomes a
 dotted path: a nested struct adds `.field`, a list of structs `[].field`, a map of structs
-`.<name>` (documented once, not expanded). The "## Configuration reference" section of
+`.<name>` (documented once, not expanded). The service's own sections (`http`, `logging`, `ha`,
+`quarantine`) come from pbx-sources/src/runtime/service_config.rs: each
+`c.section("name", …, &["key", …])` call lists the keys that section accepts. The "## Configuration reference" section of
 docs/configuration.md must have a table row for every path (the first cell's `backticked` keys)
 and no row for a key that does not exist; the README links there and holds no reference of its
 own (one reference, so two cannot disagree). Run by scripts/packaging.sh (config-docs).
@@ -18,6 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW = ROOT / "pbx-core/src/config/raw.rs"
+SERVICE = ROOT / "pbx-sources/src/runtime/service_config.rs"
 README = ROOT / "README.md"
 REFERENCE = ROOT / "docs/configuration.md"
 SECTION = "## Configuration reference"
@@ -62,6 +65,14 @@ def paths(all_structs: dict[str, list[tuple[str, str]]], name: str, prefix: str)
     return keys
 
 
+def service_paths(source: str) -> list[str]:
+    """`section.key` for every key of every `c.section("section", …, &["key", …])` call."""
+    keys = []
+    for m in re.finditer(r'\.section\(\s*"(\w+)",[^;]*?&\[([^\]]*)\]', source, re.S):
+        keys += [f"{m.group(1)}.{k}" for k in re.findall(r'"(\w+)"', m.group(2))]
+    return keys
+
+
 def documented(text: str) -> set[str]:
     if SECTION not in text:
         sys.exit(f"check_config_reference: docs/configuration.md has no '{SECTION}' section")
@@ -81,6 +92,10 @@ def main() -> int:
     if "RawConfig" not in all_structs:
         sys.exit("check_config_reference: no RawConfig in pbx-core/src/config/raw.rs")
     want = paths(all_structs, "RawConfig", "")
+    service = service_paths(SERVICE.read_text())
+    if len(service) < 4:
+        sys.exit("check_config_reference: no c.section(...) calls in " + str(SERVICE))
+    want += service
     if SECTION in README.read_text():
         sys.exit(
             f"check_config_reference: README.md has a '{SECTION}' section; the reference lives in "
@@ -96,7 +111,8 @@ def main() -> int:
             print(f"  docs/configuration.md documents `{k}`, which the config structs do not have", file=sys.stderr)
         print(
             f"check_config_reference: the '{SECTION}' of docs/configuration.md disagrees with "
-            f"pbx-core/src/config/raw.rs ({len(missing)} missing, {len(extra)} unknown)",
+            f"pbx-core/src/config/raw.rs and {SERVICE.relative_to(ROOT)} "
+            f"({len(missing)} missing, {len(extra)} unknown)",
             file=sys.stderr,
         )
         return 1

@@ -95,7 +95,7 @@ print(" ".join(sorted(f for f in pkg["features"] if f != "default" and not f.sta
 }
 
 config_docs() {
-  step "docs/configuration.md reference against pbx-core/src/config/raw.rs"
+  step "docs/configuration.md reference against pbx-core/src/config/raw.rs and the service sections"
   python3 scripts/check_config_reference.py
 }
 

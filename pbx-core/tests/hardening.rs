@@ -1,6 +1,7 @@
 //! Hardening, issue #28: secrets stay hidden in every configuration error, `${…}` problems
-//! included; a byte-order mark starting a text; duplicate extensions; an empty trigger token
-//! beyond loopback; range checks on disabled sections; numbers that cannot be E.164.
+//! included; a byte-order mark starting a text; duplicate extensions; range checks on disabled
+//! sections; numbers that cannot be E.164. (The service sections' — an empty trigger token
+//! beyond loopback, `ha` ranges — are pbx-sources' `tests/service_config.rs`.)
 
 use pbx_core::Error;
 use pbx_core::config::{Config, ConfigIssue};
@@ -179,75 +180,10 @@ fn an_extension_written_twice_is_reported() {
     assert!(text.contains("the key `101` appears twice"), "{text}");
 }
 
-/// An `http.token` that is empty (as written, or once substituted) on a listener beyond
-/// loopback would leave the triggers open: refused, naming what the user wrote.
-#[test]
-fn an_empty_trigger_token_beyond_loopback_is_refused() {
-    let env = |n: &str| (n == "EMPTY_TOKEN").then(String::new);
-    let cases = [
-        (
-            "token: ''",
-            r#"http.token: "" is empty, and http.listen 0.0.0.0:8081 is beyond this host"#,
-        ),
-        (
-            "token: '  '",
-            r#"http.token: "  " is empty (only white space)"#,
-        ),
-        (
-            "token: '${EMPTY_TOKEN}'",
-            r#"http.token: "${EMPTY_TOKEN}" is empty once its variables are substituted, and http.listen 0.0.0.0:8081"#,
-        ),
-        (
-            "token: '${UNSET_TOKEN:-}'",
-            r#"http.token: "${UNSET_TOKEN:-}" is empty once its variables are substituted"#,
-        ),
-        (
-            "token: null",
-            "http.token: is empty, and http.listen 0.0.0.0:8081",
-        ),
-    ];
-    for (token, want) in cases {
-        let yaml = format!("{BASE}http: {{listen: '0.0.0.0:8081', {token}}}\n");
-        let found = issues_with(&yaml, &env);
-        assert_eq!(found.len(), 1, "{found:?}");
-        let text = found[0].to_string();
-        assert!(text.contains(want), "{token}: {text}");
-        assert!(
-            text.contains("set a token, or listen on 127.0.0.1"),
-            "{text}"
-        );
-    }
-    // On loopback an empty token is no token, as when it is not written.
-    let yaml = format!("{BASE}http: {{listen: '127.0.0.1:8081', token: '${{EMPTY_TOKEN}}'}}\n");
-    let config = Config::from_yaml(&yaml, &env).unwrap();
-    assert!(config.service.http.token.is_none());
-    // A set token beyond loopback, and no token at all (the start-up warning says "not set"),
-    // are accepted as before.
-    let yaml = format!("{BASE}http: {{listen: '0.0.0.0:8081', token: t0ken}}\n");
-    assert!(Config::from_yaml(&yaml, &env).is_ok());
-    let yaml = format!("{BASE}http: {{listen: '0.0.0.0:8081'}}\n");
-    assert!(Config::from_yaml(&yaml, &env).is_ok());
-}
-
 /// Settings of a section that is switched off are checked all the same.
 #[test]
 fn settings_of_disabled_sections_are_range_checked() {
     let cases: Vec<(String, &str, &str)> = vec![
-        (
-            format!("{BASE}ha: {{poll_secs: 0}}\n"),
-            "ha.poll_secs",
-            "is out of range (1 to 3600)",
-        ),
-        (
-            format!("{BASE}ha: {{enabled: false, lock_key: 9223372036854775808}}\n"),
-            "ha.lock_key",
-            "is out of range (-9223372036854775808 to 9223372036854775807)",
-        ),
-        (
-            format!("{BASE}ha: {{lock_key: twelve}}\n"),
-            "ha.lock_key",
-            "is not a whole number",
-        ),
         (
             format!("{BASE}groups: {{enabled: false, interval_secs: 1}}\n"),
             "groups.interval_secs",

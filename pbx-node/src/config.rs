@@ -7,6 +7,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use pbx_core::config as core;
 use pbx_core::config_views::{CallApiView, GroupsView, XapiView};
+use pbx_sources::runtime::{ServiceConfig, load_config as load_yaml};
 
 use crate::Camel;
 use crate::args::{arg, opt_arg};
@@ -19,6 +20,8 @@ use crate::extensions::ExtensionMap;
 #[napi]
 pub struct Config {
     pub(crate) inner: core::Config,
+    /// Its service settings (`http`, `logging`, `ha`, `quarantine`).
+    service: ServiceConfig,
 }
 
 #[napi]
@@ -156,34 +159,36 @@ impl Config {
     /// The quarantine file.
     #[napi(getter)]
     pub fn quarantine_path(&self) -> String {
-        self.inner.quarantine_path.clone()
+        self.service.quarantine_path.clone()
     }
 
     /// The status/health listener, `ip:port`.
     #[napi(getter)]
     pub fn http_listen(&self) -> String {
-        self.inner.service.http.listen.to_string()
+        self.service.http.listen.to_string()
     }
 
     /// Log level.
     #[napi(getter)]
     pub fn log_level(&self) -> String {
-        self.inner.service.logging.level.clone()
+        self.service.logging.level.clone()
     }
 
     /// `text` or `json`.
     #[napi(getter, ts_return_type = "'text' | 'json'")]
     pub fn log_format(&self) -> String {
-        self.inner.service.logging.format.code().to_owned()
+        self.service.logging.format.code().to_owned()
     }
 }
 
 fn from_yaml(env: &Env, text: &str, vars: Option<HashMap<String, String>>) -> Result<Config> {
     let result = match vars {
-        Some(vars) => core::Config::from_yaml(text, &|name| vars.get(name).cloned()),
-        None => core::Config::from_yaml(text, &|name| std::env::var(name).ok()),
+        Some(vars) => load_yaml(text, &|name| vars.get(name).cloned()),
+        None => load_yaml(text, &|name| std::env::var(name).ok()),
     };
-    result.map(|inner| Config { inner }).or_throw(env)
+    result
+        .map(|(inner, service)| Config { inner, service })
+        .or_throw(env)
 }
 
 pub(crate) fn load(env: &Env, path: &str, vars: Option<HashMap<String, String>>) -> Result<Config> {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use pbx_core::call::CallMapper;
 use pbx_core::config::Config;
 use pbx_core::config_views::{CallApiView, GroupsView, XapiView};
+use pbx_sources::runtime::{ServiceConfig, load_config as load_yaml};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -70,6 +71,8 @@ pub(crate) fn read_config(path: &std::path::Path) -> PyResult<String> {
 #[pyclass(name = "Config", module = "pbx", frozen)]
 pub(crate) struct PyConfig {
     pub(crate) inner: Config,
+    /// Its service settings (`http`, `logging`, `ha`, `quarantine`).
+    service: ServiceConfig,
     /// The call mapper the configuration describes (built once, for classify/to_call_request).
     pub(crate) mapper: CallMapper,
 }
@@ -86,10 +89,10 @@ methods! { PyConfig, |c| {
     extensions_from_xapi -> bool = c.inner.extensions_from_xapi, "`extensions.from_xapi`.";
     poll_interval_secs -> f64 = c.inner.poll_interval.as_secs_f64(), "`polling.interval` (s).";
     batch_size -> usize = c.inner.batch_size, "`polling.batch_size`: records per batch.";
-    quarantine_path -> &str = &c.inner.quarantine_path, "`quarantine.path`: the quarantine file.";
-    http_listen -> String = c.inner.service.http.listen.to_string(), "`http.listen`: `ip:port`.";
-    log_level -> &str = &c.inner.service.logging.level, "`logging.level`.";
-    log_format -> &'static str = c.inner.service.logging.format.code(), "`logging.format`.";
+    quarantine_path -> &str = &c.service.quarantine_path, "`quarantine.path`: the quarantine file.";
+    http_listen -> String = c.service.http.listen.to_string(), "`http.listen`: `ip:port`.";
+    log_level -> &str = &c.service.logging.level, "`logging.level`.";
+    log_format -> &'static str = c.service.logging.format.code(), "`logging.format`.";
     business_hours_source -> Option<&'static str> =
         c.inner.business_hours.as_ref().map(|h| h.source_code()),
         "Where business hours come from: `\"schedule\"`, `\"xapi\"`, or None.";
@@ -118,15 +121,16 @@ methods! { PyConfig, |c| {
         env: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let env: Option<HashMap<String, String>> = env.map(str_map).transpose()?;
-        let config = py
+        let (config, service) = py
             .detach(|| match &env {
-                Some(vars) => Config::from_yaml(&text, &|n: &str| vars.get(n).cloned()),
-                None => Config::from_yaml(&text, &|n: &str| std::env::var(n).ok()),
+                Some(vars) => load_yaml(&text, &|n: &str| vars.get(n).cloned()),
+                None => load_yaml(&text, &|n: &str| std::env::var(n).ok()),
             })
             .py()?;
         let mapper = config.call_mapper();
         Ok(PyConfig {
             inner: config,
+            service,
             mapper,
         })
     }

@@ -226,7 +226,7 @@ async fn a_site_replay_sends_its_quarantine_again_and_keeps_what_still_fails() {
         ),
     )
     .unwrap();
-    let config = pbx_core::config::FleetConfig::from_yaml(
+    let config = pbx_sources::fleet::FleetConfig::from_yaml(
         &format!(
             "store: {{url: '{}', prefix: {prefix}}}\nsites_dir: '{}'\ndefaults: {{extensions: {{default_email: 'pbx@example.com'}}}}\n",
             pg_url(),

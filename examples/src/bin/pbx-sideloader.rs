@@ -19,10 +19,13 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use pbx_core::config::{Config, LogFormat};
+use pbx_core::config::Config;
 use pbx_core::delivery::TimeRange;
 use pbx_sources::Error;
-use pbx_sources::runtime::{CallQuery, Sideloader, endpoints, progress_message, source_progress};
+use pbx_sources::runtime::{
+    CallQuery, LogFormat, ServiceConfig, Sideloader, endpoints, load_config, progress_message,
+    source_progress,
+};
 use tokio::sync::watch;
 
 const EMBEDDED_DEFAULT: &str = include_str!("../../config/embedded-default.yml");
@@ -134,18 +137,18 @@ async fn main() -> ExitCode {
             }
         }
     };
-    let config = match Config::from_yaml(&text, &|name| std::env::var(name).ok()) {
+    let (config, service) = match load_config(&text, &|name| std::env::var(name).ok()) {
         Ok(c) => c,
         Err(e) => return fail(2, e),
     };
-    init_logging(&config, args.json_logs);
+    init_logging(&service, args.json_logs);
     let mode = match &args.command {
         Some(Command::Fleet { .. }) => unreachable!("handled above"),
         Some(Command::Backfill { from, to }) => match TimeRange::parse(from, to, config.timezone) {
             Ok(range) => Mode::Backfill {
                 range,
                 progress: !args.json_logs
-                    && config.service.logging.format != LogFormat::Json
+                    && service.logging.format != LogFormat::Json
                     && std::io::IsTerminal::is_terminal(&std::io::stderr()),
             },
             // In the command line's words: `--from "x" is not a date …`.
@@ -253,7 +256,7 @@ async fn run(config: &Config, mode: Mode) -> Result<ExitCode, Error> {
                 .error
                 .map_or(ExitCode::SUCCESS, |e| ExitCode::from(e.exit_code())));
         }
-        Mode::Serve => return serve(sideloader, config).await,
+        Mode::Serve => return serve(sideloader).await,
         Mode::Explain { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
@@ -284,20 +287,18 @@ fn progress_bar(sideloader: &Sideloader, shown: bool) -> ProgressBar {
 
 /// The service: the endpoints on `http.listen`, the sideloader until SIGINT/SIGTERM (calls in
 /// flight get 10 s, then the acknowledged prefix is saved).
-async fn serve(mut sideloader: Sideloader, config: &Config) -> Result<ExitCode, Error> {
-    let listener = tokio::net::TcpListener::bind(config.service.http.listen)
+async fn serve(mut sideloader: Sideloader) -> Result<ExitCode, Error> {
+    let http = sideloader.service_config().http.clone();
+    let listener = tokio::net::TcpListener::bind(http.listen)
         .await
         .map_err(|source| {
             Error::File(FileError::Bind {
-                addr: config.service.http.listen,
+                addr: http.listen,
                 source,
             })
         })?;
-    tracing::info!(listen = %config.service.http.listen, "serving /health, /status, /metrics, /trigger/poll");
-    pbx_sources::http_server::warn_if_exposed(
-        config.service.http.listen,
-        config.service.http.token.is_some(),
-    );
+    tracing::info!(listen = %http.listen, "serving /health, /status, /metrics, /trigger/poll");
+    pbx_sources::http_server::warn_if_exposed(http.listen, http.token.is_some());
     let (stop_tx, stop_rx) = watch::channel(false);
     let server = tokio::spawn(serve_endpoints(
         listener,
@@ -374,10 +375,10 @@ async fn shutdown_signal() {
     }
 }
 
-fn init_logging(config: &Config, json: bool) {
+fn init_logging(service: &ServiceConfig, json: bool) {
     init_logging_with(
-        &config.service.logging.level,
-        json || config.service.logging.format == LogFormat::Json,
+        &service.logging.level,
+        json || service.logging.format == LogFormat::Json,
     );
 }
 
@@ -460,8 +461,9 @@ mod fleet {
     use std::process::ExitCode;
     use std::time::Duration;
 
-    use pbx_core::config::{FleetConfig, LogFormat};
+    use pbx_sources::fleet::FleetConfig;
     use pbx_sources::fleet::{Fleet, endpoints};
+    use pbx_sources::runtime::LogFormat;
     use tokio::sync::watch;
 
     use super::{

@@ -1,13 +1,13 @@
 //! Reading a configuration: YAML text → substitution → the raw shape → [`validate`] →
 //! [`Config`], with every problem reported at once.
 
-use super::sections::{Config, HttpConfig};
+use super::sections::{Config, HostSections};
 use super::{legacy, raw, subst, validate, yaml_value};
 use crate::error::{ConfigIssue, Error};
 use crate::extensions::ExtensionMap;
 
 /// The top-level sections.
-const SECTIONS: [&str; 15] = [
+const SECTIONS: [&str; 16] = [
     "pbx",
     "source",
     "call_api",
@@ -23,13 +23,17 @@ const SECTIONS: [&str; 15] = [
     "quarantine",
     "http",
     "logging",
+    "ha",
 ];
 
 /// The largest configuration text accepted (1 MiB).
 pub const MAX_CONFIG_BYTES: usize = 1024 * 1024;
 
 impl Config {
-    /// Reads, substitutes and validates a configuration.
+    /// Reads, substitutes and validates a configuration. The service's own sections
+    /// ([`HostSections`]: `http`, `logging`, `ha`, `quarantine`) are checked to be mappings
+    /// and substituted, not read: `pbx_sources::runtime::load_config` reads the whole file,
+    /// those sections included, through [`Config::from_yaml_with`].
     ///
     /// `env` looks up variables for `${VAR}`; pass `&|n| std::env::var(n).ok()` for the
     /// process environment. The old Node sideloader's YAML shape is recognised and read too
@@ -38,6 +42,38 @@ impl Config {
     /// # Errors
     /// [`Error::InvalidConfig`] with every problem found, each with its path and value.
     pub fn from_yaml(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, Error> {
+        Config::from_yaml_with(text, env, |_, _| ()).map(|(config, ())| config)
+    }
+
+    /// [`Config::from_yaml`], and `host` reads what the host program owns out of the
+    /// configuration (its [`Config::host_sections`], cross-checked against the rest if need
+    /// be), adding its problems to the configuration's: every problem of the file is reported
+    /// at once, whoever reads the setting. `host` runs on the configuration as validated so
+    /// far even when it has problems (a wrong value then reads as its default); its problems
+    /// at a path whose substitution failed are left out (reported once, already).
+    ///
+    /// ```
+    /// use pbx_core::config::{Check, Config};
+    /// let yaml = "source: {kind: file, path: x}\ncall_api: {base_url: 'http://x'}\n\
+    ///             polling: {batch_size: 0}\nlogging: {level: loud}\n";
+    /// let read_level = |config: &Config, issues: &mut Vec<_>| {
+    ///     let mut c = Check::new(issues);
+    ///     let logging = c.section("logging", config.host_sections.get("logging"), &["level"]);
+    ///     c.opt_text("logging.level", &logging.get("level"))
+    /// };
+    /// let err = Config::from_yaml_with(yaml, &|_: &str| None, read_level).unwrap_err();
+    /// let pbx_core::Error::InvalidConfig { issues } = err else { unreachable!() };
+    /// let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
+    /// assert_eq!(paths, ["polling.batch_size"]); // the host found `loud` acceptable
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] with every problem found, the host's included.
+    pub fn from_yaml_with<T>(
+        text: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+        host: impl FnOnce(&Config, &mut Vec<ConfigIssue>) -> T,
+    ) -> Result<(Config, T), Error> {
         let fail = |issues: Vec<ConfigIssue>| Err(Error::InvalidConfig { issues });
         let value = match parse_yaml(text, "must be a mapping of sections (source, call_api, …)")
         {
@@ -64,11 +100,17 @@ impl Config {
                 }
             }
         }
-        // `http.token` as written, before substitution: an empty token is refused naming it.
-        let http_token_written = value
-            .get("http")
-            .and_then(|h| h.get("token"))
-            .map(|t| t.as_str().map(str::to_owned));
+        // The host's sections, as written and substituted, out of what serde reads.
+        let mut hosts = HostSections::default();
+        if let Some(sections) = value.as_object_mut() {
+            for name in HostSections::NAMES {
+                if let Some(written) = sections.remove(name).filter(|v| v.is_object()) {
+                    let mut substituted = written.clone();
+                    subst::substitute(&mut substituted, name, env, &mut issues);
+                    hosts.insert(name, written, substituted);
+                }
+            }
+        }
         subst::substitute(&mut value, "", env, &mut issues);
         // A value of the wrong shape is reported and left out, and the rest read again, so it
         // never hides the other problems (at most a bounded number of rounds).
@@ -125,53 +167,20 @@ impl Config {
         // A value whose substitution failed was reported once; its validation would only echo it.
         let unsubstituted: Vec<String> = issues.iter().map(|i| i.path.clone()).collect();
         let mut checked = Vec::new();
-        let config = validate::validate(raw, &mut checked);
+        let mut config = validate::validate(raw, &mut checked);
+        config.host_sections = hosts;
+        let host = host(&config, &mut checked);
         issues.extend(
             checked
                 .into_iter()
                 .filter(|i| !unsubstituted.contains(&i.path)),
         );
-        if let Some(written) = http_token_written
-            && !issues.iter().any(|i| i.path == "http.token")
-        {
-            issues.extend(empty_trigger_token(&config.service.http, written));
-        }
         if issues.is_empty() {
-            Ok(config)
+            Ok((config, host))
         } else {
             fail(issues)
         }
     }
-}
-
-/// The issue of an `http.token` the user wrote (`written`: its text before substitution, `None`
-/// for a null) that is empty (or only white space) once substituted, on a listener beyond
-/// loopback: it would leave `/trigger/*` open to every host. On loopback an empty token means
-/// no token, as when it is not written at all.
-fn empty_trigger_token(http: &HttpConfig, written: Option<String>) -> Option<ConfigIssue> {
-    let empty = http
-        .token
-        .as_ref()
-        .is_none_or(|t| t.expose().trim().is_empty());
-    if !empty || http.listen.ip().is_loopback() {
-        return None;
-    }
-    let detail = match &written {
-        Some(w) if w.contains("${") => " once its variables are substituted",
-        Some(w) if !w.is_empty() => " (only white space)",
-        _ => "",
-    };
-    Some(ConfigIssue {
-        path: "http.token".into(),
-        message: format!(
-            "is empty{detail}, and http.listen {} is beyond this host: /trigger/* would be open \
-             to every host that reaches it; set a token, or listen on 127.0.0.1",
-            http.listen
-        ),
-        // Empty once substituted: what was written holds no secret (only references to
-        // empty or unset variables, and white space).
-        value: written,
-    })
 }
 
 /// A whole-document problem (no path).
@@ -184,11 +193,21 @@ fn document_issue(message: String) -> ConfigIssue {
 }
 
 /// YAML text (at most [`MAX_CONFIG_BYTES`]) as a mapping; an empty document is an empty
-/// mapping. Problems are phrased for the user, not in the YAML library's terms.
-pub(super) fn parse_yaml(
-    text: &str,
-    not_a_mapping: &str,
-) -> Result<serde_json::Value, ConfigIssue> {
+/// mapping. Problems are phrased for the user, not in the YAML library's terms;
+/// `not_a_mapping` is the message for a document that is a list or a scalar. A key written
+/// twice in one mapping is refused.
+///
+/// ```
+/// let value = pbx_core::config::parse_yaml("store: {url: x}", "must be a mapping")?;
+/// assert_eq!(value["store"]["url"], "x");
+/// let issue = pbx_core::config::parse_yaml("[1, 2]", "must be a mapping").unwrap_err();
+/// assert_eq!(issue.message, "must be a mapping");
+/// # Ok::<(), pbx_core::config::ConfigIssue>(())
+/// ```
+///
+/// # Errors
+/// A [`ConfigIssue`] without a path: over the size limit, not YAML, not a mapping.
+pub fn parse_yaml(text: &str, not_a_mapping: &str) -> Result<serde_json::Value, ConfigIssue> {
     if text.len() > MAX_CONFIG_BYTES {
         return Err(document_issue(format!(
             "is {} bytes, over the limit of {MAX_CONFIG_BYTES}",

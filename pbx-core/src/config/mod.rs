@@ -19,7 +19,7 @@
 //! # Ok::<(), pbx_core::Error>(())
 //! ```
 
-mod fleet;
+mod check;
 mod legacy;
 mod load;
 mod raw;
@@ -33,12 +33,13 @@ mod yaml_value;
 
 pub use crate::cdr::TableMapping;
 pub use crate::error::ConfigIssue;
-pub use fleet::{FleetConfig, LeaseSettings, MAX_SITE_ID_LEN, check_site_id, site_id_of_file};
-pub use load::{MAX_CONFIG_BYTES, extensions_from_yaml};
+pub use check::{Check, Section};
+pub use load::{MAX_CONFIG_BYTES, extensions_from_yaml, parse_yaml};
 pub use secret::Secret;
 pub use sections::{
-    CallApiConfig, CheckpointConfig, Config, GroupsConfig, HaConfig, HoursConfig, HttpConfig,
-    LogFormat, LoggingConfig, ServiceConfig, SinkConfig, SourceConfig, XapiConfig,
+    CallApiConfig, CheckpointConfig, Config, GroupsConfig, HostSections, HoursConfig, SinkConfig,
+    SourceConfig, XapiConfig,
 };
 pub use source_kind::SourceKind;
+pub use subst::substitute;
 pub use url::redact_url;

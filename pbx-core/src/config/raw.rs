@@ -23,10 +23,6 @@ pub(super) struct RawConfig {
     pub missed_calls: RawMissedCalls,
     pub polling: RawPolling,
     pub checkpoint: RawCheckpoint,
-    pub quarantine: RawQuarantine,
-    pub http: RawHttp,
-    pub logging: RawLogging,
-    pub ha: RawHa,
 }
 
 #[derive(Deserialize, Default)]
@@ -174,32 +170,4 @@ pub(super) struct RawCheckpoint {
     pub path: V,
     pub url: V,
     pub table: V,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub(super) struct RawQuarantine {
-    pub path: V,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub(super) struct RawHttp {
-    pub listen: V,
-    pub token: V,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub(super) struct RawHa {
-    pub enabled: V,
-    pub lock_key: V,
-    pub poll_secs: V,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub(super) struct RawLogging {
-    pub level: V,
-    pub format: V,
 }

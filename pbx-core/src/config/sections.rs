@@ -1,7 +1,7 @@
 //! [`Config`] and its sections, as validated: what the rest of the crate and the adapters read.
 //! Reading YAML into them is [`super::load`]'s; checking every value, `validate`'s.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use chrono_tz::Tz;
@@ -232,51 +232,24 @@ pub enum CheckpointConfig {
     },
 }
 
-/// Log output format (`logging.format`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line.
-    Json,
-}
-
-impl LogFormat {
-    /// The YAML spelling (`logging.format`): `"text"` or `"json"`.
-    ///
-    /// ```
-    /// use pbx_core::config::LogFormat;
-    /// assert_eq!(LogFormat::Json.code(), "json");
-    /// ```
-    pub fn code(self) -> &'static str {
-        match self {
-            LogFormat::Text => "text",
-            LogFormat::Json => "json",
-        }
-    }
-}
-
 /// The validated sideloader configuration.
 ///
 /// Two parts, one YAML file:
 /// - **core** — the fields of `Config` itself: what turns records into calls and delivers them
 ///   (`pbx`, `source`, `call_api`, `xapi`, `extensions`, `direction`, `phone`,
-///   `business_hours`, `groups`, `polling`, `checkpoint`, `quarantine`). pbx-core's mapping
+///   `business_hours`, `groups`, `missed_calls`, `polling`, `checkpoint`). pbx-core's mapping
 ///   ([`Config::call_mapper`], [`Config::cdr_parser`]) and pbx-sources' adapters and delivery
 ///   engine read these, in whatever host they run.
-/// - **service** — [`Config::service`] ([`ServiceConfig`]): the `http`, `logging` and `ha`
-///   sections, which only a long-running sideloader service reads (its status/trigger
-///   listener, its log output, its leadership among standbys). A program that only maps CDRs
-///   or drains once can ignore them.
+/// - **service** — [`Config::host_sections`] ([`HostSections`]): the `http`, `logging`, `ha`
+///   and `quarantine` sections, which only the long-running sideloader service reads
+///   (`pbx_sources::runtime::ServiceConfig`: its status/trigger listener, its log output, its
+///   leadership among standbys, its quarantine file). pbx-core keeps them unread.
 ///
 /// ```
 /// let config = pbx_core::config::Config::from_yaml(
 ///     "source: {kind: file, path: x}\ncall_api: {base_url: 'http://x'}\nhttp: {listen: '0.0.0.0:9000'}\n",
 ///     &|_: &str| None)?;
-/// assert_eq!(config.service.http.listen.port(), 9000);
-/// assert_eq!(config.service.logging.level, "info");
-/// assert!(config.service.ha.is_none());
+/// assert_eq!(config.host_sections.get("http").unwrap()["listen"], "0.0.0.0:9000");
 /// # Ok::<(), pbx_core::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -314,65 +287,69 @@ pub struct Config {
     pub batch_size: usize,
     /// Where checkpoints are kept.
     pub checkpoint: CheckpointConfig,
-    /// The quarantine file (JSON lines; default `pbx-quarantine.jsonl`).
-    pub quarantine_path: String,
-    /// The settings only the sideloader service reads: its HTTP listener, logging and high
-    /// availability (the `http`, `logging` and `ha` sections).
-    pub service: ServiceConfig,
+    /// The service's own sections (`http`, `logging`, `ha`, `quarantine`), unread here.
+    pub host_sections: HostSections,
 }
 
-/// The service-only settings: what a long-running sideloader (the `pbx-sideloader` program,
-/// or a host running `pbx_sources::runtime`'s service) reads besides the core [`Config`]. The
-/// YAML keeps them in their own top-level sections: `http`, `logging`, `ha`. Built by
-/// [`Config::from_yaml`] (non-exhaustive: a section may gain settings).
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ServiceConfig {
-    /// The status/health/trigger HTTP listener (`http`).
-    pub http: HttpConfig,
-    /// Log output (`logging`).
-    pub logging: LoggingConfig,
-    /// High availability (`ha.enabled`): only the instance holding a PostgreSQL advisory lock
-    /// delivers. `None` when disabled.
-    pub ha: Option<HaConfig>,
+/// The sections of a sideloader's YAML that pbx-core accepts but does not read: `http`,
+/// `logging`, `ha` and `quarantine`, the settings of the long-running service (its
+/// status/trigger listener, log output, leadership among standbys, quarantine file).
+/// `pbx_sources::runtime::ServiceConfig` owns and checks them; pbx-core only checks that each
+/// is a mapping and substitutes its `${VAR}`s, so that one file holds everything and every
+/// problem is reported at once ([`Config::from_yaml_with`]).
+///
+/// Its `Debug` names the sections only: their values may hold a secret (`http.token`).
+///
+/// ```
+/// let config = pbx_core::config::Config::from_yaml(
+///     "source: {kind: file, path: x}\ncall_api: {base_url: 'http://x'}\nhttp: {listen: '${ADDR}'}\n",
+///     &|_: &str| Some("0.0.0.0:9000".into()))?;
+/// let http = config.host_sections.get("http").unwrap();
+/// assert_eq!(http["listen"], "0.0.0.0:9000");
+/// assert_eq!(config.host_sections.written("http").unwrap()["listen"], "${ADDR}");
+/// assert!(config.host_sections.get("ha").is_none());
+/// # Ok::<(), pbx_core::Error>(())
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct HostSections {
+    /// Each present section, substituted.
+    substituted: BTreeMap<String, serde_json::Value>,
+    /// Each present section as written, before substitution.
+    written: BTreeMap<String, serde_json::Value>,
 }
 
-/// The service's status/health/trigger HTTP listener (the `http` section).
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct HttpConfig {
-    /// Where it listens (`http.listen`, default `127.0.0.1:8081`).
-    pub listen: std::net::SocketAddr,
-    /// The bearer token `POST /trigger/*` needs (`http.token`; none: the triggers are open).
-    pub token: Option<Secret>,
+impl HostSections {
+    /// The names of the sections left to the host.
+    pub const NAMES: [&'static str; 4] = ["http", "logging", "ha", "quarantine"];
+
+    /// Section `name`, its `${VAR}`s substituted; `None` when absent (or not a mapping:
+    /// reported already).
+    pub fn get(&self, name: &str) -> Option<&serde_json::Value> {
+        self.substituted.get(name)
+    }
+
+    /// Section `name` as written, before substitution (to tell a value written empty from
+    /// one that a variable left empty).
+    pub fn written(&self, name: &str) -> Option<&serde_json::Value> {
+        self.written.get(name)
+    }
+
+    /// Keeps section `name` (a mapping) as written and as substituted.
+    pub(super) fn insert(
+        &mut self,
+        name: &str,
+        written: serde_json::Value,
+        substituted: serde_json::Value,
+    ) {
+        self.written.insert(name.to_owned(), written);
+        self.substituted.insert(name.to_owned(), substituted);
+    }
 }
 
-/// The service's log output (the `logging` section).
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct LoggingConfig {
-    /// Log level (`logging.level`): error, warn, info (default), debug, trace.
-    pub level: String,
-    /// Log format (`logging.format`, default text).
-    pub format: LogFormat,
-}
-
-/// High availability: several sideloaders on one source, one delivering at a time — the one
-/// holding the PostgreSQL advisory lock `lock_key` on the checkpoint store's server (so
-/// `checkpoint.kind: postgres` is required: the standby resumes from the leader's checkpoint).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HaConfig {
-    /// The advisory lock's key (`ha.lock_key`, default [`HaConfig::DEFAULT_LOCK_KEY`]); give
-    /// each pair of instances sharing a server a key of its own.
-    pub lock_key: i64,
-    /// How often a standby tries to take the lock and the leader checks it still holds it
-    /// (`ha.poll_secs`, default 2 s).
-    pub poll: Duration,
-}
-
-impl HaConfig {
-    /// The lock key used when `ha.lock_key` is not set.
-    pub const DEFAULT_LOCK_KEY: i64 = 0x3cc0_0001;
+impl std::fmt::Debug for HostSections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.substituted.keys()).finish()
+    }
 }
 
 impl Config {

@@ -43,8 +43,19 @@ pub(super) fn redact_secret(raw: &str) -> String {
 
 /// Substitutes variables in every string of `value` (not in keys), collecting one issue per
 /// unset variable or malformed reference, with the path where it is used. An issue about a
-/// secret-bearing setting ([`SECRET_PATHS`]) shows the value redacted.
-pub(super) fn substitute(
+/// secret-bearing setting (`source.url`, `call_api.token`, `http.token`, …) shows the value redacted. `path` is where
+/// `value` sits in the file (`""` for the whole document). [`super::Config::from_yaml`] does
+/// this for a sideloader's file; a component reading a file of its own (the fleet's) calls it.
+///
+/// ```
+/// let mut value = serde_json::json!({"url": "postgres://${HOST:-db}/pbx", "name": "${NAME}"});
+/// let mut issues = Vec::new();
+/// pbx_core::config::substitute(&mut value, "store", &|_: &str| None, &mut issues);
+/// assert_eq!(value["url"], "postgres://db/pbx");
+/// assert_eq!(issues[0].path, "store.name");
+/// assert!(issues[0].message.starts_with("environment variable `NAME` is not set"));
+/// ```
+pub fn substitute(
     value: &mut Value,
     path: &str,
     env: &dyn Fn(&str) -> Option<String>,

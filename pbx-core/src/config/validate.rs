@@ -1,18 +1,17 @@
 //! Raw configuration → [`Config`], collecting every problem with its path.
 
 use std::collections::{BTreeMap, HashMap};
-use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{NaiveDate, Weekday};
 use chrono_tz::Tz;
 use serde_json::Value;
 
+use super::check::{Check, text};
 use super::raw::{RawConfig, RawHours, V};
 use super::{
-    CallApiConfig, CheckpointConfig, Config, ConfigIssue, GroupsConfig, HaConfig, HoursConfig,
-    HttpConfig, LogFormat, LoggingConfig, Secret, ServiceConfig, SourceConfig, TableMapping,
-    XapiConfig,
+    CallApiConfig, CheckpointConfig, Config, ConfigIssue, GroupsConfig, HoursConfig, SourceConfig,
+    TableMapping, XapiConfig,
 };
 use crate::call::InternalCalls;
 use crate::cdr::{Field, FieldTemplate};
@@ -23,203 +22,8 @@ use crate::hours::{BusinessHours, Holiday, Interval, ObservedRule, Shift};
 use crate::missed::{DEFAULT_ROUTE, MissedCalls, OutsideHours};
 use crate::phone::Region;
 
-struct Check<'a> {
-    issues: &'a mut Vec<ConfigIssue>,
-}
-
-/// A scalar as text (strings as they are, numbers and booleans written out).
-fn text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        // Rust writes a float without an exponent (`1e23` → `100000000000000000000000`).
-        Value::Number(n) => Some(match (n.as_u64(), n.as_i64(), n.as_f64()) {
-            (None, None, Some(f)) => f.to_string(),
-            _ => n.to_string(),
-        }),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-fn show(v: &Value) -> String {
-    text(v).unwrap_or_else(|| v.to_string())
-}
-
-impl Check<'_> {
-    fn bad(&mut self, path: &str, value: Option<&Value>, message: impl Into<String>) {
-        // A secret-bearing setting's value is only ever shown redacted.
-        let secret = super::subst::is_secret_path(path);
-        self.issues.push(ConfigIssue {
-            path: path.to_owned(),
-            value: value.map(show).map(|v| {
-                if secret {
-                    super::subst::redact_secret(&v)
-                } else {
-                    v
-                }
-            }),
-            message: message.into(),
-        });
-    }
-
-    /// An optional scalar as text; an empty string counts as absent.
-    fn opt_text(&mut self, path: &str, v: &V) -> Option<String> {
-        match v {
-            None | Some(Value::Null) => None,
-            Some(v) => match text(v) {
-                Some(s) if s.trim().is_empty() => None,
-                Some(s) => Some(s.trim().to_owned()),
-                None => {
-                    self.bad(
-                        path,
-                        Some(v),
-                        "must be a single value, not a list or mapping",
-                    );
-                    None
-                }
-            },
-        }
-    }
-
-    fn req_text(&mut self, path: &str, v: &V, what: &str) -> Option<String> {
-        let s = self.opt_text(path, v);
-        if s.is_none() && !matches!(v, Some(Value::Array(_) | Value::Object(_))) {
-            self.bad(path, None, format!("is required ({what})"));
-        }
-        s
-    }
-
-    fn parse<T: FromStr>(&mut self, path: &str, v: &V, default: T, expected: &str) -> T {
-        match self.opt_text(path, v) {
-            None => default,
-            Some(s) => s.parse().unwrap_or_else(|_| {
-                self.bad(path, v.as_ref(), format!("is not {expected}"));
-                default
-            }),
-        }
-    }
-
-    fn number(&mut self, path: &str, v: &V, default: u64, min: u64, max: u64) -> u64 {
-        let n = self.parse(path, v, default, "a whole number");
-        if !(min..=max).contains(&n) {
-            self.bad(
-                path,
-                v.as_ref(),
-                format!("is out of range ({min} to {max})"),
-            );
-            return default;
-        }
-        n
-    }
-
-    fn secs(&mut self, path: &str, v: &V, default: u64, min: u64, max: u64) -> Duration {
-        Duration::from_secs(self.number(path, v, default, min, max))
-    }
-
-    fn flag(&mut self, path: &str, v: &V, default: bool) -> bool {
-        self.parse(path, v, default, "true or false")
-    }
-
-    fn list(&mut self, path: &str, items: &[Value]) -> Vec<String> {
-        items
-            .iter()
-            .enumerate()
-            .filter_map(|(i, item)| self.opt_text(&format!("{path}[{i}]"), &Some(item.clone())))
-            .collect()
-    }
-
-    fn url(&mut self, path: &str, v: &V, what: &str, allow_file: bool) -> String {
-        let s = self.req_text(path, v, what).unwrap_or_default();
-        if s.is_empty() {
-            return s;
-        }
-        if allow_file && matches!(super::SinkConfig::parse(&s), super::SinkConfig::File { .. }) {
-            return s;
-        }
-        if let Err(problem) = super::url::check_http_url(&s) {
-            let message = if allow_file && problem == super::url::NOT_HTTP {
-                format!("{problem} (or file:PATH for a JSON-lines file)")
-            } else {
-                problem
-            };
-            // The value may hold a password or a key: shown redacted.
-            self.issues.push(ConfigIssue {
-                path: path.to_owned(),
-                value: Some(super::url::redact_url(&s)),
-                message,
-            });
-        }
-        s.trim_end_matches('/').to_owned()
-    }
-
-    /// A PostgreSQL connection URL (a secret): checked, and shown redacted when wrong.
-    fn postgres_url(&mut self, path: &str, v: &V, what: &str) -> Secret {
-        let url = self.req_secret(path, v, what);
-        if !url.is_empty()
-            && let Err(problem) = super::url::check_postgres_url(url.expose())
-        {
-            let shown = url
-                .expose()
-                .contains("://")
-                .then(|| super::subst::redact_secret(url.expose()));
-            self.issues.push(ConfigIssue {
-                path: path.to_owned(),
-                value: shown,
-                message: problem,
-            });
-        }
-        url
-    }
-
-    fn secret(&mut self, path: &str, v: &V) -> Option<Secret> {
-        // Never echo a secret's value in an issue.
-        match v {
-            None | Some(Value::Null) => None,
-            Some(v) => match text(v) {
-                Some(s) if s.is_empty() => None,
-                Some(s) => Some(Secret::new(s)),
-                None => {
-                    self.bad(path, None, "must be a single value");
-                    None
-                }
-            },
-        }
-    }
-
-    fn req_secret(&mut self, path: &str, v: &V, what: &str) -> Secret {
-        self.secret(path, v).unwrap_or_else(|| {
-            self.bad(path, None, format!("is required ({what})"));
-            Secret::default()
-        })
-    }
-
-    fn tz(&mut self, path: &str, v: &V, default: Tz) -> Tz {
-        match self.opt_text(path, v) {
-            None => default,
-            Some(s) => crate::zone::parse_timezone(path, &s).unwrap_or_else(|_| {
-                self.bad(
-                    path,
-                    v.as_ref(),
-                    "is not a time zone (an IANA name such as America/Anchorage)",
-                );
-                default
-            }),
-        }
-    }
-
-    fn identifier(&mut self, path: &str, v: &Value, dotted: bool) -> Option<String> {
-        let s = text(v)?;
-        if crate::cdr::is_plain_identifier(&s, dotted) {
-            Some(s)
-        } else {
-            self.bad(path, Some(v), "is not a plain SQL identifier (letters, digits, _; schema.table allowed for tables)");
-            None
-        }
-    }
-}
-
 pub(super) fn validate(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Config {
-    let mut c = Check { issues };
+    let mut c = Check::new(issues);
     let timezone = c.tz("pbx.timezone", &raw.pbx.timezone, Tz::UTC);
     let cdr_template = template(&mut c, &raw.pbx.cdr_template);
     let source = source(&mut c, &raw);
@@ -402,60 +206,6 @@ pub(super) fn validate(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Config 
             }
         }
     };
-    let http_listen = c.parse(
-        "http.listen",
-        &raw.http.listen,
-        std::net::SocketAddr::from(([127, 0, 0, 1], 8081)),
-        "an address like 127.0.0.1:8081",
-    );
-    let http_token = c.secret("http.token", &raw.http.token);
-    let log_level = c
-        .opt_text("logging.level", &raw.logging.level)
-        .unwrap_or_else(|| "info".into());
-    if !["error", "warn", "info", "debug", "trace"].contains(&log_level.as_str()) {
-        c.bad(
-            "logging.level",
-            raw.logging.level.as_ref(),
-            "is not a log level (error, warn, info, debug, trace)",
-        );
-    }
-    let log_format = match c.opt_text("logging.format", &raw.logging.format).as_deref() {
-        None | Some("text") => LogFormat::Text,
-        Some("json") => LogFormat::Json,
-        Some(_) => {
-            c.bad(
-                "logging.format",
-                raw.logging.format.as_ref(),
-                "is not a log format (text or json)",
-            );
-            LogFormat::Text
-        }
-    };
-    // Every `ha` setting is checked, enabled or not: a wrong value must not wait to surface
-    // until the day high availability is switched on.
-    let ha_enabled = c.flag("ha.enabled", &raw.ha.enabled, false);
-    if ha_enabled && !matches!(checkpoint, CheckpointConfig::Postgres { .. }) {
-        c.bad(
-            "ha.enabled",
-            None,
-            "needs checkpoint.kind: postgres (the standby resumes from the leader's checkpoint, and the lock lives on that server)",
-        );
-    }
-    let lock_key = match c.opt_text("ha.lock_key", &raw.ha.lock_key) {
-        None => HaConfig::DEFAULT_LOCK_KEY,
-        Some(s) => s.parse().unwrap_or_else(|e: std::num::ParseIntError| {
-            let message = match e.kind() {
-                std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
-                    format!("is out of range ({} to {})", i64::MIN, i64::MAX)
-                }
-                _ => "is not a whole number (a 64-bit signed integer)".to_owned(),
-            };
-            c.bad("ha.lock_key", raw.ha.lock_key.as_ref(), message);
-            HaConfig::DEFAULT_LOCK_KEY
-        }),
-    };
-    let poll = c.secs("ha.poll_secs", &raw.ha.poll_secs, 2, 1, 3_600);
-    let ha = ha_enabled.then_some(HaConfig { lock_key, poll });
     Config {
         timezone,
         cdr_template,
@@ -485,20 +235,7 @@ pub(super) fn validate(raw: RawConfig, issues: &mut Vec<ConfigIssue>) -> Config 
             100_000,
         ) as usize,
         checkpoint,
-        quarantine_path: c
-            .opt_text("quarantine.path", &raw.quarantine.path)
-            .unwrap_or_else(|| "pbx-quarantine.jsonl".into()),
-        service: ServiceConfig {
-            http: HttpConfig {
-                listen: http_listen,
-                token: http_token,
-            },
-            logging: LoggingConfig {
-                level: log_level,
-                format: log_format,
-            },
-            ha,
-        },
+        host_sections: super::HostSections::default(),
     }
 }
 
@@ -616,7 +353,7 @@ pub(super) fn extension_file(
     prefix: &str,
     issues: &mut Vec<ConfigIssue>,
 ) -> ExtensionMap {
-    extension_entries(&mut Check { issues }, prefix, entries)
+    extension_entries(&mut Check::new(issues), prefix, entries)
 }
 
 pub(super) fn looks_like_email(s: &str) -> bool {

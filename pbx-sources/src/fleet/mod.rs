@@ -25,7 +25,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), pbx_sources::Error> {
-//! use pbx_core::config::FleetConfig;
+//! use pbx_sources::fleet::FleetConfig;
 //! use pbx_sources::fleet::Fleet;
 //! let text = std::fs::read_to_string("fleet.yml").unwrap();
 //! let config = FleetConfig::from_yaml(&text, &|n| std::env::var(n).ok()).unwrap();
@@ -35,6 +35,7 @@
 //! # Ok(()) }
 //! ```
 
+mod config;
 pub mod endpoints;
 pub(crate) mod site_state;
 mod store;
@@ -45,7 +46,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use pbx_core::config::{Config, ConfigIssue, FleetConfig, site_id_of_file};
+use pbx_core::config::{Config, ConfigIssue};
 use serde::Serialize;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -54,6 +55,7 @@ use crate::Error;
 use crate::delivery::{FileQuarantine, ReplayReport};
 use crate::runtime::{Sideloader, SideloaderHandle};
 
+pub use config::{FleetConfig, LeaseSettings, MAX_SITE_ID_LEN, check_site_id, site_id_of_file};
 pub use site_state::{SiteCheckpointStore, SiteQuarantine};
 pub use store::{FleetStore, Lease, SiteLease};
 

@@ -32,6 +32,7 @@ mod adapters;
 pub mod endpoints;
 mod explain;
 mod service;
+mod service_config;
 
 use crate::DeliveryError;
 use std::fmt;
@@ -42,7 +43,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use pbx_core::ExtensionDirectory;
-use pbx_core::config::{CheckpointConfig, Config, HaConfig, SinkConfig};
+use pbx_core::config::{CheckpointConfig, Config, SinkConfig};
 use pbx_core::delivery::{Counters, Pipeline, TimeRange};
 use pbx_core::groups::GroupMonitor;
 use pbx_core::hours::BusinessHours;
@@ -61,6 +62,9 @@ use adapters::{Sink, Source, Store, build_sink, build_source, build_store};
 pub use explain::{CallExplanation, DeliveryPosition, DeliveryState};
 pub use pbx_core::explain::CallQuery;
 pub use service::{BackfillView, Service, StatusView, SummaryView};
+pub use service_config::{
+    HaConfig, HttpConfig, LogFormat, LoggingConfig, ServiceConfig, load_config,
+};
 
 type SideloaderEngine = Engine<Source, Sink, Arc<Store>>;
 type SideloaderGroups = GroupLoop<XapiGroupDirectory, CallLoggerClient, Arc<Store>>;
@@ -386,6 +390,8 @@ impl SideloaderHandle {
 /// The sideloader: see the [module](self) documentation.
 pub struct Sideloader {
     config: Config,
+    /// Its service settings (`http`, `logging`, `ha`, `quarantine`).
+    service: ServiceConfig,
     /// The source, until an engine takes it.
     source: Option<Source>,
     /// The live engine (checkpoint key `cdr`), built by the first `once` or `run`.
@@ -461,15 +467,22 @@ impl Sideloader {
                 source: Box::new(e),
             }
         };
+        let service = ServiceConfig::from_config(config).map_err(|source| Error::Setup {
+            part: "service",
+            source: Box::new(Error::Core {
+                op: "the http, logging, ha and quarantine sections".into(),
+                source,
+            }),
+        })?;
         if fleet.is_none() {
-            distinct_files(config)?;
+            distinct_files(config, &service)?;
         }
         let sink = build_sink(&config.call_api)?;
         let (store, state) = match fleet {
             Some((store, quarantine)) => (Arc::new(store), Some(quarantine)),
             None => (Arc::new(build_store(&config.checkpoint)?), None),
         };
-        let quarantine = Arc::new(FileQuarantine::new(&config.quarantine_path));
+        let quarantine = Arc::new(FileQuarantine::new(&service.quarantine_path));
         let xapi = match &config.xapi {
             None => None,
             Some(x) => Some(Arc::new(
@@ -521,13 +534,12 @@ impl Sideloader {
                 started: Instant::now(),
                 hours,
                 xapi: xapi.clone(),
-                leader: config
-                    .service
+                leader: service
                     .ha
                     .as_ref()
                     .map(|_| Arc::new(AtomicBool::new(false))),
                 stop: watch::Sender::new(false),
-                http_token: config.service.http.token.clone(),
+                http_token: service.http.token.clone(),
                 explainer: Arc::new(explain::Explainer {
                     source: config.source.clone(),
                     pipeline: pipeline.clone(),
@@ -538,6 +550,7 @@ impl Sideloader {
         };
         Ok(Sideloader {
             config: config.clone(),
+            service,
             source: Some(source),
             engine: None,
             sink: Arc::new(sink),
@@ -555,6 +568,12 @@ impl Sideloader {
     /// The configuration it was built from.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Its service settings (`http`, `logging`, `ha`, `quarantine`), read from
+    /// [`Sideloader::config`].
+    pub fn service_config(&self) -> &ServiceConfig {
+        &self.service
     }
 
     /// Where calls go: the API's base URL, or the JSON-lines file's path.
@@ -579,7 +598,7 @@ impl Sideloader {
         if let CheckpointConfig::File { path } = &self.config.checkpoint {
             files.push((Path::new(path), "checkpoint file"));
         }
-        files.push((Path::new(&self.config.quarantine_path), "quarantine file"));
+        files.push((Path::new(&self.service.quarantine_path), "quarantine file"));
         files
             .into_iter()
             .filter(|(path, _)| lockable(path))
@@ -785,10 +804,10 @@ impl Sideloader {
             .await
             .map(|report| Replayed {
                 report,
-                quarantine: self.config.quarantine_path.clone(),
+                quarantine: self.service.quarantine_path.clone(),
             })
             .map_err(|e| Error::Failed {
-                step: format!("cannot replay {}", self.config.quarantine_path),
+                step: format!("cannot replay {}", self.service.quarantine_path),
                 source: e.into(),
             })
     }
@@ -815,7 +834,7 @@ impl Sideloader {
     /// [`Error::LostLeadership`].
     pub async fn run(&mut self, shutdown: watch::Receiver<bool>) -> Result<(), Error> {
         let _held = self.hold_files()?;
-        let ha = match (&self.config.service.ha, &self.config.checkpoint) {
+        let ha = match (&self.service.ha, &self.config.checkpoint) {
             (Some(ha), CheckpointConfig::Postgres { url, .. }) => Some((
                 ha.clone(),
                 Connection::new(url.expose()).map_err(|e| Error::Setup {
@@ -918,7 +937,7 @@ impl Sideloader {
 /// (`checkpoint.path`) and quarantine (`quarantine.path`) are not three different files:
 /// each would overwrite or misread the others (the sink would take the checkpoint for a
 /// call file, a replay would rewrite the call file).
-fn distinct_files(config: &Config) -> Result<(), Error> {
+fn distinct_files(config: &Config, service: &ServiceConfig) -> Result<(), Error> {
     let mut files: Vec<(&'static str, &str)> = Vec::new();
     if let SinkConfig::File { path } = config.call_api.sink() {
         files.push(("call_api.base_url", path));
@@ -926,7 +945,7 @@ fn distinct_files(config: &Config) -> Result<(), Error> {
     if let CheckpointConfig::File { path } = &config.checkpoint {
         files.push(("checkpoint.path", path));
     }
-    files.push(("quarantine.path", &config.quarantine_path));
+    files.push(("quarantine.path", &service.quarantine_path));
     for (i, (setting, path)) in files.iter().enumerate() {
         for (other, other_path) in &files[..i] {
             if same_file(Path::new(path), Path::new(other_path)) {

@@ -6,7 +6,7 @@
 //! file: the caller hands in the texts ([`FleetConfig::from_yaml`], [`FleetConfig::site`]).
 //!
 //! ```
-//! use pbx_core::config::FleetConfig;
+//! use pbx_sources::fleet::FleetConfig;
 //! let fleet = FleetConfig::from_yaml(
 //!     "store: {url: 'postgres://pbx@db/pbx'}\n\
 //!      sites_dir: /etc/pbx/sites\n\
@@ -26,9 +26,10 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::load::parse_yaml;
-use super::{Config, ConfigIssue, LogFormat, Secret, subst};
-use crate::error::Error;
+use pbx_core::Error;
+use pbx_core::config::{Config, ConfigIssue, Secret, parse_yaml, substitute};
+
+use crate::runtime::LogFormat;
 
 /// The longest site id (the file name without `.yml`).
 pub const MAX_SITE_ID_LEN: usize = 64;
@@ -131,7 +132,7 @@ impl FleetConfig {
             }
         }
         for (key, v) in map.iter_mut() {
-            subst::substitute(v, key, env, &mut issues);
+            substitute(v, key, env, &mut issues);
         }
         let section = |name: &str, keys: &[&str], issues: &mut Vec<ConfigIssue>| {
             let mut out = Map::new();
@@ -344,8 +345,9 @@ impl FleetConfig {
         let site = parse_yaml(text, "must be a mapping of sections (source, call_api, …)")
             .map_err(|i| Error::InvalidConfig { issues: vec![i] })?;
         let merged = merge_under(Value::Object(self.defaults.clone()), site);
-        // JSON is YAML: the merged document is read like any sideloader configuration.
-        Config::from_yaml(&merged.to_string(), env)
+        // JSON is YAML: the merged document is read like any sideloader configuration (its
+        // service sections checked too, though the fleet's own serve).
+        crate::runtime::load_config(&merged.to_string(), env).map(|(config, _)| config)
     }
 }
 
@@ -353,7 +355,7 @@ impl FleetConfig {
 /// site file (another extension, a hidden file, an editor's backup).
 ///
 /// ```
-/// use pbx_core::config::site_id_of_file;
+/// use pbx_sources::fleet::site_id_of_file;
 /// assert_eq!(site_id_of_file("berlin.yml"), Some("berlin"));
 /// assert_eq!(site_id_of_file("berlin.yaml"), Some("berlin"));
 /// assert_eq!(site_id_of_file(".berlin.yml.swp"), None);
