@@ -90,7 +90,7 @@ impl Explainer {
         &self,
         query: &CallQuery,
     ) -> Result<Option<CallExplanation>, Error> {
-        if let (CallQuery::Line(_), false) = (query, is_text(&self.source)) {
+        if let (CallQuery::Line(_), false) = (query, self.source.kind().is_text()) {
             return Err(Error::Config {
                 setting: "explain --line",
                 value: query.to_string(),
@@ -181,16 +181,6 @@ impl Explainer {
             },
         })
     }
-}
-
-fn is_text(source: &SourceConfig) -> bool {
-    matches!(
-        source,
-        SourceConfig::File { .. }
-            | SourceConfig::Directory { .. }
-            | SourceConfig::SocketListen { .. }
-            | SourceConfig::SocketConnect { .. }
-    )
 }
 
 fn summary(position: DeliveryPosition, quarantined: Option<&str>, outcome: &Outcome) -> String {
