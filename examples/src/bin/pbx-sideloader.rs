@@ -489,8 +489,8 @@ mod fleet {
             Err(e) => return fail(2, e),
         };
         init_logging_with(
-            &config.log_level,
-            json_logs || config.log_format == LogFormat::Json,
+            &config.logging.level,
+            json_logs || config.logging.format == LogFormat::Json,
         );
         let fleet = match Fleet::new(config.clone(), |name| std::env::var(name).ok()) {
             Ok(f) => f,
@@ -512,12 +512,17 @@ mod fleet {
     }
 
     async fn serve(fleet: Fleet, config: &FleetConfig) -> ExitCode {
-        let listener = match tokio::net::TcpListener::bind(config.listen).await {
+        let listener = match tokio::net::TcpListener::bind(config.http.listen).await {
             Ok(l) => l,
-            Err(e) => return fail(1, format_args!("cannot listen on {}: {e}", config.listen)),
+            Err(e) => {
+                return fail(
+                    1,
+                    format_args!("cannot listen on {}: {e}", config.http.listen),
+                );
+            }
         };
-        tracing::info!(listen = %listener.local_addr().map_or(config.listen, |a| a), owner = fleet.owner(), "fleet: serving /health, /status, /status/sites/<id>, /metrics");
-        pbx_sources::http_server::warn_if_exposed(config.listen, config.http_token.is_some());
+        tracing::info!(listen = %listener.local_addr().map_or(config.http.listen, |a| a), owner = fleet.owner(), "fleet: serving /health, /status, /status/sites/<id>, /metrics");
+        pbx_sources::http_server::warn_if_exposed(config.http.listen, config.http.token.is_some());
         let (stop_tx, stop_rx) = watch::channel(false);
         let server = tokio::spawn(serve_endpoints(
             listener,

@@ -112,6 +112,16 @@ impl<'a> Check<'a> {
         });
     }
 
+    /// Adds an issue as it is (its value shown as given: the caller knows it holds no secret).
+    pub fn push(&mut self, issue: ConfigIssue) {
+        self.issues.push(issue);
+    }
+
+    /// Whether a problem at `path` was reported already (through this reader or before it).
+    pub fn reported(&self, path: &str) -> bool {
+        self.issues.iter().any(|i| i.path == path)
+    }
+
     /// An optional scalar as text; an empty string counts as absent.
     pub fn opt_text(&mut self, path: &str, v: &Option<Value>) -> Option<String> {
         match v {

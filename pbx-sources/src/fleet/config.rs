@@ -21,15 +21,14 @@
 //! # Ok::<(), pbx_core::Error>(())
 //! ```
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
 
 use pbx_core::Error;
-use pbx_core::config::{Config, ConfigIssue, Secret, parse_yaml, substitute};
+use pbx_core::config::{Check, Config, ConfigIssue, Secret, parse_yaml, substitute};
 
-use crate::runtime::LogFormat;
+use crate::runtime::{HttpConfig, LoggingConfig};
 
 /// The longest site id (the file name without `.yml`).
 pub const MAX_SITE_ID_LEN: usize = 64;
@@ -80,11 +79,10 @@ pub struct FleetConfig {
     /// The prefix of the store's tables (`store.prefix`, default `pbx_fleet`): `<prefix>_sites`,
     /// `<prefix>_processes`, `<prefix>_checkpoints`, `<prefix>_quarantine`.
     pub store_prefix: String,
-    /// The service port (`http.listen`, default `127.0.0.1:8081`): `/health`, `/status`,
-    /// `/status/sites/<id>`, `/metrics`.
-    pub listen: SocketAddr,
-    /// The bearer token `POST /trigger/*` needs (`http.token`).
-    pub http_token: Option<Secret>,
+    /// The service port (`http`, as a sideloader's: `listen`, default `127.0.0.1:8081`, for
+    /// `/health`, `/status`, `/status/sites/<id>`, `/metrics`; the `token` `POST /trigger/*`
+    /// needs).
+    pub http: HttpConfig,
     /// Lease settings (`lease`).
     pub lease: LeaseSettings,
     /// The folder of site files (`sites_dir`, default `sites`): every `<id>.yml` in it is a site.
@@ -97,10 +95,8 @@ pub struct FleetConfig {
     pub name: Option<String>,
     /// Merged under every site file (`defaults`): a site's own settings win, mapping by mapping.
     pub defaults: Map<String, Value>,
-    /// Log level (`logging.level`, default info).
-    pub log_level: String,
-    /// Log format (`logging.format`, default text).
-    pub log_format: LogFormat,
+    /// Log output (`logging`, as a sideloader's).
+    pub logging: LoggingConfig,
 }
 
 impl FleetConfig {
@@ -131,6 +127,7 @@ impl FleetConfig {
                 ));
             }
         }
+        let http_written = map.get("http").cloned();
         for (key, v) in map.iter_mut() {
             substitute(v, key, env, &mut issues);
         }
@@ -156,9 +153,18 @@ impl FleetConfig {
             out
         };
         let store = section("store", &["url", "prefix"], &mut issues);
-        let http = section("http", &["listen", "token"], &mut issues);
         let lease = section("lease", &["duration_secs", "renew_secs"], &mut issues);
-        let logging = section("logging", &["level", "format"], &mut issues);
+        for name in ["http", "logging"] {
+            if map
+                .get(name)
+                .is_some_and(|v| !v.is_object() && !v.is_null())
+            {
+                issues.push(issue(name, None, "must be a mapping of settings"));
+            }
+        }
+        let mut c = Check::new(&mut issues);
+        let http = HttpConfig::read(&mut c, map.get("http"), http_written.as_ref());
+        let logging = LoggingConfig::read(&mut c, map.get("logging"));
 
         let store_url = match store.get("url") {
             Some(Value::String(s)) if !s.trim().is_empty() => Secret::new(s.clone()),
@@ -189,33 +195,6 @@ impl FleetConfig {
                     "must be a plain SQL name (letters, digits, _; at most 40)",
                 ));
                 "pbx_fleet".to_owned()
-            }
-        };
-        let listen = match http.get("listen") {
-            None => SocketAddr::from(([127, 0, 0, 1], 8081)),
-            Some(Value::String(s)) => s.parse().unwrap_or_else(|_| {
-                issues.push(issue(
-                    "http.listen",
-                    Some(&Value::String(s.clone())),
-                    "is not an address like 127.0.0.1:8081",
-                ));
-                SocketAddr::from(([127, 0, 0, 1], 8081))
-            }),
-            Some(v) => {
-                issues.push(issue(
-                    "http.listen",
-                    Some(v),
-                    "is not an address like 127.0.0.1:8081",
-                ));
-                SocketAddr::from(([127, 0, 0, 1], 8081))
-            }
-        };
-        let http_token = match http.get("token") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) if !s.trim().is_empty() => Some(Secret::new(s.clone())),
-            Some(_) => {
-                issues.push(issue("http.token", None, "must be a non-empty text"));
-                None
             }
         };
         let secs =
@@ -276,46 +255,19 @@ impl FleetConfig {
                 None
             }
         };
-        let log_level = match logging.get("level") {
-            None => "info".to_owned(),
-            Some(Value::String(s))
-                if ["error", "warn", "info", "debug", "trace"].contains(&s.as_str()) =>
-            {
-                s.clone()
-            }
-            Some(v) => {
-                issues.push(issue(
-                    "logging.level",
-                    Some(v),
-                    "must be one of error, warn, info, debug, trace",
-                ));
-                "info".to_owned()
-            }
-        };
-        let log_format = match logging.get("format") {
-            None => LogFormat::Text,
-            Some(Value::String(s)) if s == "text" => LogFormat::Text,
-            Some(Value::String(s)) if s == "json" => LogFormat::Json,
-            Some(v) => {
-                issues.push(issue("logging.format", Some(v), "must be text or json"));
-                LogFormat::Text
-            }
-        };
         if !issues.is_empty() {
             return Err(Error::InvalidConfig { issues });
         }
         Ok(FleetConfig {
             store_url,
             store_prefix,
-            listen,
-            http_token,
+            http,
             lease: LeaseSettings { duration, renew },
             sites_dir,
             scan,
             name,
             defaults,
-            log_level,
-            log_format,
+            logging,
         })
     }
 
@@ -448,6 +400,32 @@ mod tests {
             "sites_dri",
         ] {
             assert!(text.contains(path), "{path} missing in {text}");
+        }
+    }
+
+    /// The fleet's `http` and `logging` are a sideloader's: same keys, defaults, messages.
+    #[test]
+    fn http_and_logging_are_read_as_a_sideloaders() {
+        let fleet = FleetConfig::from_yaml("store: {url: 'postgres://x@y/z'}\n", &no_env).unwrap();
+        assert_eq!(fleet.http.listen.to_string(), "127.0.0.1:8081");
+        assert_eq!(fleet.logging.level, "info");
+        let err = FleetConfig::from_yaml(
+            "store: {url: 'postgres://x@y/z'}\nhttp: {listen: '0.0.0.0:8081', token: '', tokn: x}\n\
+             logging: {level: loud}\n",
+            &no_env,
+        )
+        .unwrap_err();
+        let shown: Vec<String> = err.issues().iter().map(|i| i.to_string()).collect();
+        assert_eq!(shown.len(), 3, "{shown:#?}");
+        for want in [
+            "http.tokn: is not a known setting",
+            "http.token: \"\" is empty, and http.listen 0.0.0.0:8081 is beyond this host",
+            "logging.level: \"loud\" is not a log level",
+        ] {
+            assert!(
+                shown.iter().any(|s| s.starts_with(want)),
+                "{want}: {shown:#?}"
+            );
         }
     }
 

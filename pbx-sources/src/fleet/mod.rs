@@ -277,7 +277,7 @@ impl Fleet {
                 owner,
                 lease: config.lease.duration,
                 view: Mutex::new(View::default()),
-                http_token: config.http_token.clone(),
+                http_token: config.http.token.clone(),
             }),
             config,
             store,
@@ -595,7 +595,7 @@ impl Coordinator {
         let lease = self.config.lease.duration;
         self.reap(sites).await;
         self.store
-            .heartbeat(owner, lease, &self.config.listen.to_string())
+            .heartbeat(owner, lease, &self.config.http.listen.to_string())
             .await?;
         // Renew.
         let held: Vec<Lease> = sites.values().filter_map(|s| s.lease.clone()).collect();

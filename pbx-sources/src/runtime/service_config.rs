@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use pbx_core::config::{Check, CheckpointConfig, Config, ConfigIssue, Secret};
+use serde_json::Value;
 
 /// The service-only settings: what a long-running sideloader (the `pbx-sideloader` program,
 /// or a host running [`super::Service`] or [`super::Sideloader::run`]) reads besides the core
@@ -155,47 +156,14 @@ impl ServiceConfig {
     fn read(config: &Config, issues: &mut Vec<ConfigIssue>) -> ServiceConfig {
         let sections = &config.host_sections;
         let mut c = Check::new(issues);
-        let http = c.section("http", sections.get("http"), &["listen", "token"]);
-        let logging = c.section("logging", sections.get("logging"), &["level", "format"]);
+        let http = HttpConfig::read(&mut c, sections.get("http"), sections.written("http"));
+        let logging = LoggingConfig::read(&mut c, sections.get("logging"));
         let ha = c.section(
             "ha",
             sections.get("ha"),
             &["enabled", "lock_key", "poll_secs"],
         );
         let quarantine = c.section("quarantine", sections.get("quarantine"), &["path"]);
-
-        let listen = c.parse(
-            "http.listen",
-            &http.get("listen"),
-            SocketAddr::from(([127, 0, 0, 1], 8081)),
-            "an address like 127.0.0.1:8081",
-        );
-        let token = c.secret("http.token", &http.get("token"));
-        let level = c
-            .opt_text("logging.level", &logging.get("level"))
-            .unwrap_or_else(|| "info".into());
-        if !["error", "warn", "info", "debug", "trace"].contains(&level.as_str()) {
-            c.bad(
-                "logging.level",
-                logging.get("level").as_ref(),
-                "is not a log level (error, warn, info, debug, trace)",
-            );
-        }
-        let format = match c
-            .opt_text("logging.format", &logging.get("format"))
-            .as_deref()
-        {
-            None | Some("text") => LogFormat::Text,
-            Some("json") => LogFormat::Json,
-            Some(_) => {
-                c.bad(
-                    "logging.format",
-                    logging.get("format").as_ref(),
-                    "is not a log format (text or json)",
-                );
-                LogFormat::Text
-            }
-        };
         // Every `ha` setting is checked, enabled or not: a wrong value must not wait to
         // surface until the day high availability is switched on.
         let ha_enabled = c.flag("ha.enabled", &ha.get("enabled"), false);
@@ -223,22 +191,75 @@ impl ServiceConfig {
         let quarantine_path = c
             .opt_text("quarantine.path", &quarantine.get("path"))
             .unwrap_or_else(|| "pbx-quarantine.jsonl".into());
-        let http = HttpConfig { listen, token };
-        if !issues.iter().any(|i| i.path == "http.token") {
-            let written = sections
-                .written("http")
-                .and_then(|h| h.get("token"))
-                .map(|t| t.as_str().map(str::to_owned));
-            if let Some(written) = written {
-                issues.extend(empty_trigger_token(&http, written));
-            }
-        }
         ServiceConfig {
             http,
-            logging: LoggingConfig { level, format },
+            logging,
             ha: ha_enabled.then_some(HaConfig { lock_key, poll }),
             quarantine_path,
         }
+    }
+}
+
+impl HttpConfig {
+    /// Reads an `http` section (`section`: substituted, `written`: before substitution; each
+    /// `None` when absent) — a sideloader's, or a fleet file's.
+    pub(crate) fn read(
+        c: &mut Check<'_>,
+        section: Option<&Value>,
+        written: Option<&Value>,
+    ) -> HttpConfig {
+        let http = c.section("http", section, &["listen", "token"]);
+        let listen = c.parse(
+            "http.listen",
+            &http.get("listen"),
+            SocketAddr::from(([127, 0, 0, 1], 8081)),
+            "an address like 127.0.0.1:8081",
+        );
+        let token = c.secret("http.token", &http.get("token"));
+        let config = HttpConfig { listen, token };
+        let written = written
+            .and_then(|h| h.get("token"))
+            .map(|t| t.as_str().map(str::to_owned));
+        if let Some(written) = written
+            && !c.reported("http.token")
+            && let Some(issue) = empty_trigger_token(&config, written)
+        {
+            c.push(issue);
+        }
+        config
+    }
+}
+
+impl LoggingConfig {
+    /// Reads a `logging` section (`None` when absent) — a sideloader's, or a fleet file's.
+    pub(crate) fn read(c: &mut Check<'_>, section: Option<&Value>) -> LoggingConfig {
+        let logging = c.section("logging", section, &["level", "format"]);
+        let level = c
+            .opt_text("logging.level", &logging.get("level"))
+            .unwrap_or_else(|| "info".into());
+        if !["error", "warn", "info", "debug", "trace"].contains(&level.as_str()) {
+            c.bad(
+                "logging.level",
+                logging.get("level").as_ref(),
+                "is not a log level (error, warn, info, debug, trace)",
+            );
+        }
+        let format = match c
+            .opt_text("logging.format", &logging.get("format"))
+            .as_deref()
+        {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(_) => {
+                c.bad(
+                    "logging.format",
+                    logging.get("format").as_ref(),
+                    "is not a log format (text or json)",
+                );
+                LogFormat::Text
+            }
+        };
+        LoggingConfig { level, format }
     }
 }
 
