@@ -3,6 +3,7 @@
 use napi::bindgen_prelude::{ClassInstance, Either3, Env, Result, Unknown};
 use napi_derive::napi;
 use pbx_core::direction as core;
+use pbx_core::views::ClassificationView;
 
 use crate::Js;
 use crate::args::{arg, opt_arg};
@@ -86,32 +87,6 @@ impl DirectionPolicy {
     }
 }
 
-/// `Classification`: the direction's and the rule's codes, the rule in words (`explanation`),
-/// the owner, the other party as the record has it.
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Classification {
-    direction: &'static str,
-    rule: &'static str,
-    rule_code: &'static str,
-    explanation: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    owner: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    counterpart: Option<String>,
-}
-
-pub(crate) fn view(c: &core::Classification) -> Js<Classification> {
-    Js(Classification {
-        direction: c.direction.code(),
-        rule: c.rule.code(),
-        rule_code: c.rule.code(),
-        explanation: c.rule.to_string(),
-        owner: c.owner.clone(),
-        counterpart: c.counterpart.as_ref().map(|n| n.as_str().to_owned()),
-    })
-}
-
 /// Classifies a call: direction, the rule that decided, owner extension, other party. `settings`
 /// is a `CallMapper`, a loaded `Config` (their direction policy) or a `DirectionPolicy`
 /// (default: pbx-core's). The Python binding's `classify(cdr, mapper)`.
@@ -123,7 +98,7 @@ pub fn classify(
     env: Env,
     cdr: Unknown<'_>,
     settings: Option<Unknown<'_>>,
-) -> Result<Js<Classification>> {
+) -> Result<Js<ClassificationView>> {
     let cdr: ClassInstance<Cdr> = arg(&env, "classify", "cdr", cdr)?;
     let settings: Option<
         Either3<ClassInstance<CallMapper>, ClassInstance<Config>, DirectionPolicy>,
@@ -134,7 +109,7 @@ pub fn classify(
         Some(Either3::C(p)) => core::classify(&cdr.inner, &p.to_core()),
         None => core::classify(&cdr.inner, &core::DirectionPolicy::default()),
     };
-    Ok(view(&c))
+    Ok(Js(ClassificationView::from(&c)))
 }
 
 crate::args::object_args! {

@@ -3,22 +3,12 @@
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use pbx_core::extensions::{self as core, OwnerFallback};
-
-use serde::Serialize;
+use pbx_core::views::UserView;
 
 use crate::Js;
 use crate::args::{JsonObject, arg, opt_arg};
 use crate::config::Config;
 use crate::error::{OrThrow, invalid_argument};
-
-/// `User` (`ExtensionUser` is its former name, kept as a type alias).
-#[derive(Serialize)]
-pub struct User {
-    extension: String,
-    email: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<String>,
-}
 
 /// Extension → user (email, name), with an optional default email for unmapped extensions.
 #[napi]
@@ -105,16 +95,9 @@ impl ExtensionMap {
 
     /// The user of an extension, or `null`.
     #[napi(ts_args_type = "extension: string", ts_return_type = "User | null")]
-    pub fn get(&self, env: Env, extension: Unknown<'_>) -> Result<Option<Js<User>>> {
+    pub fn get(&self, env: Env, extension: Unknown<'_>) -> Result<Option<Js<UserView>>> {
         let extension: String = arg(&env, "ExtensionMap.get", "extension", extension)?;
-        Ok(self.inner.get(&extension).map(|u| {
-            let (extension, email, name) = (u.extension.clone(), u.email.clone(), u.name.clone());
-            Js(User {
-                extension,
-                email,
-                name,
-            })
-        }))
+        Ok(self.inner.get(&extension).map(|u| Js(u.into())))
     }
 
     /// The email a call of this extension is attributed to (the user's, else the default

@@ -2,7 +2,8 @@
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use pbx_core::groups::{self as core, AlertAction};
+use pbx_core::groups as core;
+use pbx_core::views::ActionView;
 use serde::Serialize;
 
 use crate::Js;
@@ -39,52 +40,8 @@ pub struct CallGroup {
 /// `GroupEvaluation`: the actions, in order, and the monitor state to keep for the next check.
 #[derive(Serialize)]
 pub struct Evaluation {
-    actions: Vec<Action>,
+    actions: Vec<ActionView>,
     state: serde_json::Value,
-}
-
-/// `GroupAction`: an `AlertAction`'s code, group and alert type; for `open` the request to
-/// post (pbx-core's `AlertRequest`), for `resolve` the alert's id, the reason's code and the
-/// alert as the monitor state holds it.
-#[derive(Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Action {
-    action: &'static str,
-    group_id: String,
-    alert_type: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    request: Option<core::AlertRequest>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    alert_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    alert: Option<core::OpenAlert>,
-}
-
-impl From<AlertAction> for Action {
-    fn from(a: AlertAction) -> Self {
-        let base = Action {
-            action: a.code(),
-            group_id: a.group_id().to_owned(),
-            ..Action::default()
-        };
-        match a {
-            AlertAction::Open(r) => Action {
-                alert_type: r.alert_type.to_string(),
-                request: Some(r),
-                ..base
-            },
-            AlertAction::Resolve { alert, reason, .. } => Action {
-                alert_type: alert.alert_type.to_string(),
-                alert_id: alert.alert_id.as_ref().map(ToString::to_string),
-                reason: Some(reason.code()),
-                alert: Some(alert),
-                ..base
-            },
-            _ => base,
-        }
-    }
 }
 
 /// Settings of the coverage monitor.
@@ -210,7 +167,7 @@ impl GroupMonitor {
             .collect::<Result<Vec<_>>>()?;
         let actions = self.inner.evaluate(now, &groups, &mut state);
         let state = write_state(&env, &state)?;
-        let actions = actions.into_iter().map(Action::from).collect();
+        let actions = actions.into_iter().map(ActionView::from).collect();
         Ok(Js(Evaluation { actions, state }))
     }
 }

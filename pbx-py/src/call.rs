@@ -4,7 +4,7 @@
 
 use pbx_core::Location;
 use pbx_core::call::{CallMapper, CallRequest, Mapped, MappingCodes, SkipReason};
-use pbx_core::cdr::{CdrParser, split_lines};
+use pbx_core::cdr::{CdrParser, Lines};
 use pbx_core::cdr_json::LineWriter;
 use pbx_core::direction::DirectionPolicy;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
@@ -271,29 +271,18 @@ pub(crate) fn map_lines_json<'py>(
     #[pyo3(from_py_with = arg::config)] config: MapperArg<'py>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let (py, parser, mapper) = (lines.py(), &parser.0, config.mapper());
-    let write = |numbered: &mut dyn Iterator<Item = (u64, &[u8])>| {
-        LineWriter::new(parser, mapper).write_array(numbered)
-    };
-    let out = if let Ok(s) = lines.cast::<PyString>() {
-        let text = s.to_cow()?;
-        py.detach(|| write(&mut split_lines(text.as_bytes())))
-    } else {
-        // All lines in one buffer (one copy each, no object per line).
-        let mut text = String::new();
-        let mut ends = Vec::new();
-        for item in lines.try_iter()? {
-            text.push_str(&item?.cast::<PyString>()?.to_cow()?);
-            ends.push(text.len());
+    let batch = match lines.cast::<PyString>() {
+        Ok(s) => Lines::from(s.to_cow()?),
+        Err(_) => {
+            // All lines in one buffer (one copy each, no object per line).
+            let mut batch = Lines::default();
+            for item in lines.try_iter()? {
+                batch.push(item?.cast::<PyString>()?.to_cow()?.as_bytes());
+            }
+            batch
         }
-        py.detach(|| {
-            let mut start = 0;
-            write(&mut ends.iter().zip(1u64..).map(|(&end, n)| {
-                let line = &text.as_bytes()[start..end];
-                start = end;
-                (n, line)
-            }))
-        })
     };
+    let out = py.detach(|| LineWriter::new(parser, mapper).write_array(batch.numbered()));
     Ok(PyBytes::new(py, &out))
 }
 

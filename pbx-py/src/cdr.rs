@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use pbx_core::Error;
-use pbx_core::cdr::{Cdr, CdrParser, Field as F, FieldTemplate, parse_lines};
+use pbx_core::cdr::{Cdr, CdrParser, Field as F, FieldTemplate, Lines};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 
@@ -191,18 +191,11 @@ impl PyCdrParser {
         lines: &Bound<'_, PyAny>,
         then: impl Fn(u64, Cdr) -> T + Sync,
     ) -> PyResult<Vec<(u64, Result<T, Error>)>> {
-        let then = |(n, r): (u64, Result<Cdr, Error>)| (n, r.map(|cdr| then(n, cdr)));
-        if let Ok(s) = lines.cast::<PyString>() {
-            let text = s.to_cow()?;
-            return Ok(py.detach(|| parse_lines(&self.0, text.as_bytes()).map(then).collect()));
-        }
-        let items: Vec<String> = arg::named("lines", lines)?;
-        Ok(py.detach(|| {
-            let parsed = items
-                .iter()
-                .zip(1u64..)
-                .map(|(l, n)| (n, self.0.parse_line(n, l)));
-            parsed.map(then).collect()
-        }))
+        let batch = match lines.cast::<PyString>() {
+            Ok(s) => Lines::from(s.to_cow()?),
+            Err(_) => arg::named::<Vec<String>>("lines", lines)?.iter().collect(),
+        };
+        let parsed = |(n, r): (u64, Result<Cdr, Error>)| (n, r.map(|cdr| then(n, cdr)));
+        Ok(py.detach(|| batch.parse(&self.0).map(parsed).collect()))
     }
 }
