@@ -1,6 +1,6 @@
 //! `pbx.Config` over `pbx_core::config`.
 
-use pbx_sources::FileError;
+use pbx_sources::bounded;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -26,39 +26,15 @@ pub(crate) fn load_config(
     PyConfig::load(py, path, env)
 }
 
-/// Reads a configuration file as `pbx-sideloader --config` does: at most
-/// `MAX_CONFIG_BYTES` (1 MiB) are read, so `/dev/zero` or a FIFO cannot grow memory. Every
-/// failure is an `OSError` naming the file (`filename`): `FileNotFoundError` for a missing
-/// one, `[Errno 27] it is over the limit of 1048576 bytes: '/dev/zero'` (errno `EFBIG`) for
-/// one over the limit.
+/// Reads a configuration file as `pbx-sideloader --config` does (at most
+/// `MAX_CONFIG_BYTES`); every failure is an `OSError` naming the file (`bounded::os_error`).
 pub(crate) fn read_config(path: &std::path::Path) -> PyResult<String> {
-    use pyo3::exceptions::PyOSError;
-    // OSError(errno, strerror, filename): Python picks the subclass (FileNotFoundError,
-    // PermissionError, …) from errno, and its text names the file.
-    const EINVAL: i32 = 22;
-    const EFBIG: i32 = 27;
-    let (errno, strerror) =
-        match pbx_sources::bounded::read_file_limited(path, pbx_core::config::MAX_CONFIG_BYTES) {
-            Ok(text) => return Ok(text),
-            Err(pbx_sources::Error::File(FileError::ReadFile { source, .. })) => {
-                // The OS's text (std's without ` (os error N)`); no errno: a directory, not UTF-8.
-                let (errno, text) = (source.raw_os_error(), source.to_string());
-                let suffix = errno
-                    .map(|n| format!(" (os error {n})"))
-                    .unwrap_or_default();
-                let strerror = text.strip_suffix(&suffix).unwrap_or(&text).to_owned();
-                (errno.unwrap_or(EINVAL), strerror)
-            }
-            Err(pbx_sources::Error::File(FileError::FileTooLarge { limit, .. })) => {
-                (EFBIG, format!("it is over the limit of {limit} bytes"))
-            }
-            Err(e) => (EINVAL, e.to_string()),
-        };
-    Err(PyOSError::new_err((
-        errno,
-        strerror,
-        path.display().to_string(),
-    )))
+    let max = pbx_core::config::MAX_CONFIG_BYTES;
+    bounded::read_file_limited(path, max).map_err(|e| {
+        let (errno, strerror) = bounded::os_error(&e);
+        let filename = path.display().to_string();
+        pyo3::exceptions::PyOSError::new_err((errno, strerror, filename))
+    })
 }
 
 /// The validated sideloader configuration (the YAML of `examples/config/sideloader.yml`).

@@ -11,32 +11,15 @@ use pyo3::prelude::*;
 
 use crate::config::PyConfig;
 use crate::convert::to_py_json;
-use crate::error::{ConfigError, PbxError};
 
 /// The error a Python caller sees: a pbx-core error as the rest of the package raises it;
-/// `ConfigError` for a part of the configuration that cannot be built, `PbxError` otherwise,
-/// with the runtime's `kind` and `code` (`Error::kind`, `Error::category`).
+/// otherwise its category's class (`ConfigError` for a part of the configuration that cannot
+/// be built, else `PbxError`) with the runtime's `kind` and `code`.
 fn to_py(py: Python<'_>, e: SideloaderError) -> PyErr {
-    if let SideloaderError::Core { source, .. } = e {
-        return crate::error::to_py(py, source);
+    match e {
+        SideloaderError::Core { source, .. } => crate::error::to_py(py, source),
+        e => crate::error::raise(py, e.category(), e.kind().code(), e.to_string(), None),
     }
-    let err = if e.is_config() {
-        ConfigError::new_err(e.to_string())
-    } else {
-        PbxError::new_err(e.to_string())
-    };
-    let obj = err.value(py);
-    let set = obj
-        .setattr("kind", e.kind().code())
-        .and_then(|()| obj.setattr("code", e.category().code()))
-        .and_then(|()| {
-            if err.is_instance_of::<ConfigError>(py) {
-                obj.setattr("issues", Vec::<Py<PyAny>>::new())
-            } else {
-                Ok(())
-            }
-        });
-    set.map_or_else(|e| e, |()| err)
 }
 
 /// The sideloader `pbx-sideloader` runs, for Python ops scripts and services: any source
@@ -190,15 +173,9 @@ impl PySideloader {
         id: Option<String>,
         line: Option<u64>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let query = match (id, line) {
-            (_, Some(n)) => CallQuery::Line(n),
-            (Some(id), None) => CallQuery::parse(&id),
-            (None, None) => {
-                return Err(pyo3::exceptions::PyTypeError::new_err(
-                    "explain: give an id or line=N",
-                ));
-            }
-        };
+        let query = CallQuery::from_parts(id.as_deref(), line).ok_or_else(|| {
+            pyo3::exceptions::PyTypeError::new_err("explain: give an id or line=N")
+        })?;
         let found = py.detach(|| self.runtime.block_on(self.service.explain(query)));
         match found.map_err(|e| to_py(py, e))? {
             Some(e) => crate::call::explanation_dict(py, &e, e.to_string()).map(Some),
