@@ -38,11 +38,6 @@ pub(crate) fn read_config(path: &std::path::Path) -> PyResult<String> {
 }
 
 /// The validated sideloader configuration (the YAML of `examples/config/sideloader.yml`).
-///
-/// Build it with `Config.load(path)` or `Config.from_yaml(text)`; both raise `ConfigError`
-/// whose `issues` lists every problem as (path, value, message). `${VAR}` and
-/// `${VAR:-default}` are looked up in `env` (a mapping), or in the process environment when
-/// `env` is None. Secrets never appear in `repr`.
 #[pyclass(name = "Config", module = "pbx", frozen)]
 pub(crate) struct PyConfig {
     pub(crate) inner: Config,
@@ -72,8 +67,7 @@ methods! { PyConfig, |c| {
     extensions -> PyExtensionMap = PyExtensionMap(c.inner.extensions.clone()),
         "`extensions`: the extension map with its fallback.";
 }
-    /// Reads and validates a configuration file. Raises `OSError` when it cannot be read,
-    /// `ConfigError` when it is invalid.
+    /// Reads and validates a configuration file.
     #[staticmethod]
     #[pyo3(signature = (path, env = None))]
     pub(crate) fn load(
@@ -113,8 +107,7 @@ methods! { PyConfig, |c| {
         to_py_json(py, &CallApiView::from(&self.inner.call_api))
     }
 
-    /// The call API's bearer token, or None. A method, not an attribute, so printing the
-    /// configuration's attributes never shows it.
+    /// The call API's bearer token, or None (a method, so it never shows as an attribute).
     fn call_api_token(&self) -> Option<String> {
         let token = self.inner.call_api.token.as_ref();
         token.map(|t| t.expose().to_owned())

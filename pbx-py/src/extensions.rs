@@ -27,9 +27,7 @@ methods! { PyUser, |u| {
     }
 }
 
-/// Extension → user (who owns a call), with an optional fallback email. `mapping` maps an
-/// extension to an email or to `{"email": ..., "name": ...}` (as the YAML `extensions.map`).
-/// Without `default_email`, calls of an unmapped extension are skipped with the reason.
+/// Extension → user (who owns a call), with an optional fallback email.
 #[pyclass(name = "ExtensionMap", module = "pbx")]
 #[derive(Clone)]
 pub(crate) struct PyExtensionMap(pub(crate) ExtensionMap);
@@ -53,8 +51,7 @@ impl PyExtensionMap {
         Ok(Self::wrap(map, default_email))
     }
 
-    /// Reads a YAML mapping of extension → email or `{email, name}`. With `key`, the map is
-    /// the value under that top-level key (`key="extensions"` for `examples/data/extensions.yml`).
+    /// Reads a YAML mapping of extension → email or `{email, name}`, under `key` if given.
     #[staticmethod]
     #[pyo3(signature = (text, key = None, default_email = None))]
     fn from_yaml(
@@ -67,8 +64,7 @@ impl PyExtensionMap {
         Ok(Self::wrap(map, default_email))
     }
 
-    /// The map of a loaded `Config` (`extensions.map` and `extensions.default_email`): the
-    /// same as `config.extensions`.
+    /// The map of a loaded `Config`: the same as `config.extensions`.
     #[staticmethod]
     fn from_config(#[pyo3(from_py_with = arg::config)] config: PyRef<'_, PyConfig>) -> Self {
         PyExtensionMap(config.inner.extensions.clone())
@@ -92,8 +88,7 @@ impl PyExtensionMap {
         self.0.get(&extension).cloned().map(PyUser)
     }
 
-    /// The email a call of this extension is attributed to: the user's, else the fallback
-    /// `default_email`, else None.
+    /// The email a call of this extension is attributed to, or None.
     fn email_for(
         &self,
         #[pyo3(from_py_with = arg::extension)] extension: String,
