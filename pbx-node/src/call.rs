@@ -152,10 +152,8 @@ impl CallMapper {
 
     /// The decision trail of one record (`pbx_core::explain`: the same decisions `map`
     /// takes): `record` is a CDR line (read with `parser`, by default the 27-field layout)
-    /// or a `Cdr`. Returns the explanation as a plain object (`pbxCallId`… as Python's
-    /// `CallMapper.explain`: snake_case keys, the JSON `pbx-sideloader explain --json`
-    /// prints) with `text`, its readable rendering. Never throws for a bad line: its
-    /// `outcome.kind` is `refused`.
+    /// or a `Cdr`; the `Explanation` has `text`, its readable rendering. Never throws for a
+    /// bad line: its `outcome.kind` is `refused`.
     #[napi(
         ts_args_type = "record: string | Cdr, parser?: CdrParser | undefined | null",
         ts_return_type = "Explanation"

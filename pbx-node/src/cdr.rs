@@ -143,33 +143,15 @@ fn line_no(n: u64) -> i64 {
 type Parsed = Vec<(u64, std::result::Result<core::Cdr, pbx_core::Error>)>;
 
 fn to_parsed(results: Parsed) -> Vec<ParsedLine> {
-    let parsed = |(n, r): (u64, std::result::Result<_, pbx_core::Error>)| {
-        let (cdr, error) = match r {
-            Ok(inner) => (
-                Some(Cdr {
-                    inner,
-                    line: Some(n),
-                }),
-                None,
-            ),
-            Err(e) => (None, Some(Js(PbxErrorInfo::from(&e)))),
-        };
-        ParsedLine {
-            line: line_no(n),
-            cdr,
-            error,
-        }
+    let parsed = |(n, r): (u64, std::result::Result<core::Cdr, pbx_core::Error>)| ParsedLine {
+        line: line_no(n),
+        error: r.as_ref().err().map(|e| Js(PbxErrorInfo::from(e))),
+        cdr: r.ok().map(|inner| Cdr {
+            inner,
+            line: Some(n),
+        }),
     };
     results.into_iter().map(parsed).collect()
-}
-
-/// A template's field names, in order.
-pub(crate) fn field_names(template: &core::FieldTemplate) -> Vec<String> {
-    template
-        .fields()
-        .iter()
-        .map(|f| f.name().to_owned())
-        .collect()
 }
 
 pub(crate) fn parse_template(env: &Env, template: Option<String>) -> Result<core::FieldTemplate> {
@@ -216,8 +198,8 @@ impl CdrParser {
 
     /// The template's field names, in order.
     #[napi(getter)]
-    pub fn fields(&self) -> Vec<String> {
-        field_names(self.inner.template())
+    pub fn fields(&self) -> Vec<&'static str> {
+        self.inner.template().names()
     }
 
     /// Parses one line (`lineNo`, default 1, is used in errors and as `Cdr.line`). Throws
@@ -288,9 +270,9 @@ impl Task for ParseLinesTask {
 /// The field names of a CDR template: `"20"`, `"27"` or a comma list of 3CX field names.
 /// Throws `PBX_INVALID_ARGUMENT` naming the unknown field or the problem.
 #[napi(ts_args_type = "template: string")]
-pub fn template_fields(env: Env, template: Unknown<'_>) -> Result<Vec<String>> {
+pub fn template_fields(env: Env, template: Unknown<'_>) -> Result<Vec<&'static str>> {
     let template: String = arg(&env, "templateFields", "template", template)?;
-    Ok(field_names(&parse_template(&env, Some(template))?))
+    Ok(parse_template(&env, Some(template))?.names())
 }
 
 crate::args::object_args! {

@@ -2,7 +2,7 @@
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use pbx_core::extensions::{self as core, OwnerFallback};
+use pbx_core::extensions as core;
 use pbx_core::views::UserView;
 
 use crate::Js;
@@ -41,7 +41,9 @@ impl ExtensionMap {
                 invalid_argument(&env, format!("extension map: {e} ({hint})"))
             })?,
         };
-        Ok(ExtensionMap::with_default(inner, default_email))
+        Ok(ExtensionMap {
+            inner: inner.with_default_email(default_email),
+        })
     }
 
     /// The map of a loaded configuration (`extensions.map` and `extensions.default_email`).
@@ -71,7 +73,9 @@ impl ExtensionMap {
         let key: Option<String> = opt_arg(&env, f, "key", key)?;
         let default_email: Option<String> = opt_arg(&env, f, "defaultEmail", default_email)?;
         let inner = core::ExtensionMap::from_yaml(&text, key.as_deref()).or_throw(&env)?;
-        Ok(ExtensionMap::with_default(inner, default_email))
+        Ok(ExtensionMap {
+            inner: inner.with_default_email(default_email),
+        })
     }
 
     /// Adds or replaces a user.
@@ -112,16 +116,5 @@ impl ExtensionMap {
     #[napi(getter)]
     pub fn size(&self) -> u32 {
         u32::try_from(self.inner.len()).unwrap_or(u32::MAX)
-    }
-}
-
-impl ExtensionMap {
-    /// `inner`, with `default_email` for the extensions it does not hold.
-    fn with_default(inner: core::ExtensionMap, default_email: Option<String>) -> Self {
-        let inner = match default_email {
-            Some(email) => inner.with_fallback(OwnerFallback::DefaultEmail(email)),
-            None => inner,
-        };
-        ExtensionMap { inner }
     }
 }

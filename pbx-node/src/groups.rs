@@ -71,10 +71,10 @@ fn write_state(env: &Env, state: &core::MonitorState) -> Result<serde_json::Valu
 fn updated(
     env: &Env,
     state: Option<serde_json::Value>,
-    update: impl FnOnce(&mut core::MonitorState),
+    update: impl FnOnce(&mut core::MonitorState) -> Result<()>,
 ) -> Result<serde_json::Value> {
     let mut s = read_state(env, state)?;
-    update(&mut s);
+    update(&mut s)?;
     write_state(env, &s)
 }
 
@@ -219,7 +219,8 @@ pub fn record_alert_id(
     let group_id: String = arg(&env, f, "groupId", group_id)?;
     let alert_id: String = arg(&env, f, "alertId", alert_id)?;
     updated(&env, state, |s| {
-        s.record_alert_id(&group_id, core::AlertId(alert_id))
+        s.record_alert_id(&group_id, core::AlertId(alert_id));
+        Ok(())
     })
 }
 
@@ -268,7 +269,10 @@ pub fn alert_open_failed(
     let f = "alertOpenFailed";
     let state = state_arg(&env, f, state)?;
     let group_id: String = arg(&env, f, "groupId", group_id)?;
-    updated(&env, state, |s| s.open_failed(&group_id))
+    updated(&env, state, |s| {
+        s.open_failed(&group_id);
+        Ok(())
+    })
 }
 
 /// The monitor state after a `resolve` action could not be delivered (`alert` is the action's
@@ -288,10 +292,10 @@ pub fn alert_resolve_failed(
     let state = state_arg(&env, f, state)?;
     let group_id: String = arg(&env, f, "groupId", group_id)?;
     let JsonObject(alert) = arg(&env, f, "alert", alert)?;
-    let mut s = read_state(&env, state)?;
-    let alert: core::OpenAlert = from_json(&env, "alert", alert)?;
-    s.resolve_failed(&group_id, alert);
-    write_state(&env, &s)
+    updated(&env, state, |s| {
+        s.resolve_failed(&group_id, from_json(&env, "alert", alert)?);
+        Ok(())
+    })
 }
 
 /// The monitor state taking over the alerts the backend reports as active
@@ -311,10 +315,11 @@ pub fn adopt_active_alerts(
     let state = state_arg(&env, f, state)?;
     let JsonArray(alerts) = arg(&env, f, "alerts", alerts)?;
     let now = instant(&env, f, "now", now)?;
-    let mut s = read_state(&env, state)?;
-    let alerts: Vec<core::Alert> = from_json(&env, "alerts", alerts)?;
-    s.adopt_active(&alerts, now);
-    write_state(&env, &s)
+    updated(&env, state, |s| {
+        let alerts: Vec<core::Alert> = from_json(&env, "alerts", alerts)?;
+        s.adopt_active(&alerts, now);
+        Ok(())
+    })
 }
 
 impl GroupMonitor {

@@ -159,10 +159,8 @@ impl Sideloader {
     /// Explains one call (`pbx-sideloader explain ID`): reads it from the configured source
     /// by `id` (a `pbxCallId`, a 3CX history id or call id; for database sources also a
     /// `main_call_history_id`, a leg's `cdr_id` or a row id) or, for a CDR text source, by
-    /// `line`, and resolves with the decision trail as `CallMapper.explain` gives it, with
-    /// `delivery` (the stored `checkpoint`, `position` `before_checkpoint` /
-    /// `after_checkpoint` / `no_checkpoint`, `quarantined` with its reason, `summary`) and
-    /// `text`; `null` when the source has no such call. Works while the service runs.
+    /// `line`, and resolves with its `CallExplanation` (`CallMapper.explain`'s, with
+    /// `delivery`); `null` when the source has no such call. Works while the service runs.
     /// Rejects with `PBX_INVALID_ARGUMENT` (kind `config`) for `line` on a database source,
     /// `PBX_SYNC_ERROR` when the source cannot be read.
     #[napi(

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use pbx_core::Error;
-use pbx_core::cdr::{Cdr, CdrParser, Field as F, FieldTemplate, Lines};
+use pbx_core::cdr::{Cdr, CdrParser, Field as F, Lines};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 
@@ -125,7 +125,7 @@ impl PyCdrParser {
     /// The template's field names, in order.
     #[getter]
     fn fields(&self) -> Vec<&'static str> {
-        field_names(self.0.template())
+        self.0.template().names()
     }
 
     /// Parses one line; `line` is used in errors and as `Cdr.line`.
@@ -162,11 +162,6 @@ impl PyCdrParser {
             repr_str(&self.0.template().to_string())
         )
     }
-}
-
-/// The field names of a template, in order (`CdrParser.fields`, `template_fields`).
-pub(crate) fn field_names(template: &FieldTemplate) -> Vec<&'static str> {
-    template.fields().iter().map(|f| f.name()).collect()
 }
 
 impl PyCdrParser {

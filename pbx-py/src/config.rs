@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use pbx_core::call::CallMapper;
 use pbx_core::config::Config;
 use pbx_core::config_views::{CallApiView, GroupsView, XapiView};
+use pbx_core::direction::PolicyParts;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -129,15 +130,9 @@ methods! { PyConfig, |c| {
     /// The direction policy: `DirectionSettings` (ranges as `(from, to)` tuples).
     #[getter]
     fn direction<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let p = &self.inner.direction;
-        let digits = (*p.extension_digits.start(), *p.extension_digits.end());
-        let ranges: Vec<(u64, u64)> = p
-            .extension_ranges
-            .iter()
-            .map(|r| (*r.start(), *r.end()))
-            .collect();
-        dict!(py; "trunk_dns" => &p.trunk_dns, "service_dns" => &p.service_dns,
-            "extension_digits" => digits, "extension_ranges" => ranges,
+        let p = PolicyParts::from(&self.inner.direction);
+        dict!(py; "trunk_dns" => p.trunk_dns, "service_dns" => p.service_dns,
+            "extension_digits" => p.extension_digits, "extension_ranges" => p.extension_ranges,
             "min_external_digits" => p.min_external_digits)
     }
 

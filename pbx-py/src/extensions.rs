@@ -1,6 +1,6 @@
 //! `pbx.ExtensionMap` and `pbx.User` over `pbx_core::extensions`.
 
-use pbx_core::extensions::{ExtensionMap, OwnerFallback, User};
+use pbx_core::extensions::{ExtensionMap, User};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
@@ -48,7 +48,7 @@ impl PyExtensionMap {
                 "an extension map maps an extension to an email or to {email, name}",
             )?,
         };
-        Ok(Self::wrap(map, default_email))
+        Ok(PyExtensionMap(map.with_default_email(default_email)))
     }
 
     /// Reads a YAML mapping of extension → email or `{email, name}`, under `key` if given.
@@ -61,7 +61,7 @@ impl PyExtensionMap {
     ) -> PyResult<Self> {
         let map = ExtensionMap::from_yaml(&text, key.as_deref())
             .map_err(|e| PyValueError::new_err(format!("not an extension map: {e}")))?;
-        Ok(Self::wrap(map, default_email))
+        Ok(PyExtensionMap(map.with_default_email(default_email)))
     }
 
     /// The map of a loaded `Config`: the same as `config.extensions`.
@@ -106,12 +106,5 @@ impl PyExtensionMap {
 
     fn __repr__(&self) -> String {
         format!("ExtensionMap(<{} users>)", self.0.len())
-    }
-}
-
-impl PyExtensionMap {
-    fn wrap(map: ExtensionMap, default_email: Option<String>) -> Self {
-        let fallback = default_email.map(OwnerFallback::DefaultEmail);
-        PyExtensionMap(fallback.into_iter().fold(map, ExtensionMap::with_fallback))
     }
 }
