@@ -192,8 +192,10 @@ def template_fields(template: str = "27") -> list[str]:
 
 @final
 class Cdr:
-    """One parsed 3CX call record. Times are aware UTC datetimes; number fields are as 3CX
-    wrote them (`Ext.101`)."""
+    """One parsed 3CX call record. Every field is optional (None when empty or not in the
+    template). Times are aware UTC datetimes; `duration` is the talk time as a timedelta (None:
+    unanswered); number fields are as 3CX wrote them (`Ext.101`, `+19075551234`); reasons and
+    types are their 3CX names. `line` is the line it was read from."""
 
     @property
     def line(self) -> int | None: ...
@@ -256,8 +258,8 @@ class Cdr:
     @property
     def is_answered(self) -> bool: ...
     def to_line(self, template: str = "27") -> str:
-        """The record written back as one CDR line laid out as `template`; `ConfigError` for an
-        unusable template."""
+        """The record written back as one CDR line laid out as `template` (`"20"`, `"27"` or a
+        comma list of 3CX field names); `ConfigError` for an unusable template."""
     def to_dict(self) -> dict[str, object]:
         """Every attribute as a dict (same names; times stay datetimes)."""
     def __eq__(self, other: object, /) -> bool: ...
@@ -265,22 +267,34 @@ class Cdr:
 @final
 class CdrParser:
     """Parses 3CX CDR text lines laid out as a field template (`"27"`, `"20"` or the field
-    names in order). Raises `ConfigError` for an unusable template."""
+    names in order, `"historyid,callid,duration,…"`). Raises `ConfigError` for an unusable
+    template."""
 
     def __new__(cls, template: str = "27", max_line_len: int | None = None) -> CdrParser: ...
     @property
     def fields(self) -> list[str]: ...
     def parse_line(self, text: str, line: int = 1) -> Cdr:
-        """Parses one line; raises `ParseError`."""
+        """Parses one line; raises `ParseError` (with `line`, `field`, `value`). `line` is only
+        used in errors and as `Cdr.line`."""
     def parse_lines(self, lines: str | Sequence[str]) -> list[Cdr | ParseError]:
-        """Parses many lines in one call; bad lines give their `ParseError` in place."""
+        """Parses many lines in one call, without holding the GIL. A `str` is split at line
+        breaks (CRLF or LF), blank lines passed over, line numbers counted from 1; a list gives
+        one result per element (element `i` is line `i + 1`). Bad lines give their `ParseError`
+        in place (returned, not raised)."""
 
 # --- Direction and call requests ---------------------------------------------------------
 
 @final
 class CallMapper:
     """Maps CDRs to call requests, without a configuration file (`from_config` for a
-    `Config`'s). Node: `CallMapper`."""
+    `Config`'s). Node: `CallMapper`.
+
+    `timezone` is the PBX's IANA zone (timestamps carry its offset); `extensions` an
+    `ExtensionMap` or a dict of extension → email or {email, name}; `internal_calls` is
+    `"skip"` or `"as_outbound"`; `trunk_dns` / `service_dns` are the DNs of trunks and of
+    queues, ring groups, IVRs and voicemail, used when records carry no type fields;
+    `number_format` how `phoneNumber` is written; `call_id_prefix` the prefix of `pbxCallId`.
+    Raises `ConfigError` for an unusable setting."""
 
     def __new__(
         cls,
@@ -307,7 +321,8 @@ class CallMapper:
     def explain(self, record: str | Cdr, parser: CdrParser | None = None) -> Explanation:
         """The decision trail of one record (a CDR line read with `parser`, default the
         27-field layout, or a `Cdr`): the same decisions `map` takes. Never raises for a bad
-        line: its `outcome["kind"]` is `refused`. Node: `CallMapper.explain`."""
+        line: its `outcome["kind"]` is `refused`. Returns the `Explanation` dict, with `text`,
+        its rendering. Node: `CallMapper.explain`."""
 
 MappingConfig = CallMapper
 
@@ -384,17 +399,22 @@ def classify(cdr: Cdr, config: Config | CallMapper) -> Classification:
     """Classifies a call's direction."""
 
 def to_call_request(cdr: Cdr, config: Config | CallMapper) -> CallRequest | Skip:
-    """The call API's `PbxCallRequest` for a CDR, or a `Skip` with the reason."""
+    """The call API's `PbxCallRequest` for a CDR (a dict with exactly its camelCase keys), or a
+    `Skip` with the reason. Raises `ParseError` when the record lacks what every call needs (a
+    start time, an id)."""
 
 def map_lines(
     parser: CdrParser, lines: str | Sequence[str], config: Config | CallMapper
 ) -> list[tuple[int, CallRequest | Skip | ParseError]]:
-    """The fast path: parse and map many lines in one call; `(line, outcome)` for each."""
+    """The fast path: parse and map many lines in one call, without the GIL; `(line, outcome)`
+    for each, the outcome being the call request dict, a `Skip`, or the `ParseError` of the
+    line (returned, not raised)."""
 
 def map_lines_json(parser: CdrParser, lines: str | Sequence[str], config: Config | CallMapper) -> bytes:
     """The bulk form of `map_lines`: one JSON array (UTF-8 bytes, for `json.loads`) with one
     object per line, `line` and one of `call`, `skipped` (reason text) or `error` (`field`,
-    `value`, `message`): the objects `pbx-convert` prints."""
+    `value`, `message`): the objects `pbx-convert` prints. A blank element of a list is a
+    `skipped` line (`"blank line"`)."""
 
 # --- Extensions --------------------------------------------------------------------------
 
@@ -411,7 +431,9 @@ class User:
 
 @final
 class ExtensionMap:
-    """Extension → user, with an optional fallback email."""
+    """Extension → user (who owns a call), with an optional fallback email. `mapping` maps an
+    extension to an email or to `{"email": ..., "name": ...}` (as the YAML `extensions.map`).
+    Without `default_email`, calls of an unmapped extension are skipped with the reason."""
 
     def __new__(
         cls,
@@ -420,14 +442,18 @@ class ExtensionMap:
     ) -> ExtensionMap: ...
     @staticmethod
     def from_yaml(text: str, key: str | None = None, default_email: str | None = None) -> ExtensionMap:
-        """Reads a YAML mapping of extension → email or {email, name}."""
+        """Reads a YAML mapping of extension → email or {email, name}. With `key`, the map is
+        the value under that top-level key (`key="extensions"` for
+        `examples/data/extensions.yml`)."""
     @staticmethod
     def from_config(config: Config) -> ExtensionMap:
         """The map of a loaded `Config` (the same as `config.extensions`)."""
     def set(self, extension: str, email: str, name: str | None = None) -> None:
         """Adds or replaces the user of `extension`."""
     def get(self, extension: str) -> User | None: ...
-    def email_for(self, extension: str) -> str | None: ...
+    def email_for(self, extension: str) -> str | None:
+        """The email a call of this extension is attributed to: the user's, else the fallback
+        `default_email`, else None."""
     def __len__(self) -> int: ...
     def __contains__(self, extension: str, /) -> bool: ...
 
@@ -435,7 +461,12 @@ class ExtensionMap:
 
 @final
 class Config:
-    """The validated sideloader configuration."""
+    """The validated sideloader configuration (the YAML of `examples/config/sideloader.yml`).
+
+    Build it with `Config.load(path)` or `Config.from_yaml(text)`; both raise `ConfigError`
+    whose `issues` lists every problem as (path, value, message). `${VAR}` and
+    `${VAR:-default}` are looked up in `env` (a mapping), or in the process environment when
+    `env` is None. Secrets never appear in `repr`."""
 
     @staticmethod
     def load(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Config:
@@ -534,7 +565,8 @@ def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
 
 @final
 class BusinessHours:
-    """A weekly schedule in one IANA timezone with holidays. Queries take aware datetimes."""
+    """A weekly schedule in one IANA timezone with holidays, closures, openings and breaks.
+    Queries take an aware `datetime` (a naive one raises `ValueError`) and never read a clock."""
 
     @staticmethod
     def from_config(config: Config) -> BusinessHours | None:
@@ -542,10 +574,13 @@ class BusinessHours:
         section is absent, or `business_hours_source` is `"xapi"`: use `from_xapi` then)."""
     @staticmethod
     def from_config_group(config: Config, group_id: str) -> BusinessHours | None:
-        """The hours of a group that has its own (`groups.hours.<group_id>`), or None."""
+        """The hours of a group that has its own (`groups.hours.<group_id>`), or None
+        (`config.groups["groups_with_own_hours"]` lists those ids)."""
     @staticmethod
     def from_xapi(office_hours: str | Mapping[str, object]) -> BusinessHours:
-        """From 3CX XAPI `GET /OfficeHours` (JSON text or the decoded dict)."""
+        """From 3CX XAPI `GET /OfficeHours` (JSON text or the decoded dict). Raises `ValueError`
+        for JSON that is not an OfficeHours object, `ConfigError` for unusable values (an
+        unknown time zone, a bad period)."""
     @staticmethod
     def weekdays(timezone: str, interval: str = "09:00-17:00") -> BusinessHours: ...
     @staticmethod
@@ -557,9 +592,11 @@ class BusinessHours:
     def is_open(self, at: datetime.datetime) -> bool:
         """Whether open at `at`; a naive datetime raises `ValueError`."""
     def state(self, at: datetime.datetime) -> HoursStatus:
-        """Open or closed at `at`, and why."""
+        """Open or closed at `at`, and why: `reason` the `HoursState` code, `name` the
+        holiday's or closure's, if that is why."""
     def next_change(self, at: datetime.datetime) -> tuple[datetime.datetime, bool] | None:
-        """The next change after `at`: (when, opens), or None."""
+        """The next change after `at`: (when, opens) with `when` an aware UTC datetime and
+        `opens` True when the office opens then; None when nothing changes any more."""
 
 HoursReason = Literal[
     "interval", "extra_opening", "always", "outside_hours", "holiday", "extra_closure", "break", "never"
@@ -575,7 +612,9 @@ class HoursStatus(TypedDict):
 
 @final
 class GroupMonitor:
-    """Coverage-monitor settings: business hours, debounce, include/exclude."""
+    """Coverage-monitor settings: business hours (per group where given), `debounce`
+    (consecutive failing checks before an alert opens), and which group ids to watch
+    (`include`, empty: all) or never watch (`exclude`)."""
 
     def __new__(
         cls,
@@ -594,7 +633,9 @@ class GroupMonitor:
 
 @final
 class MonitorState:
-    """The coverage monitor's memory between checks (serializable)."""
+    """The coverage monitor's memory between checks (failure counts, open alerts). Keep it
+    across runs with `to_json()` / `MonitorState.from_json(text)` so a restart neither posts an
+    alert again nor forgets one."""
 
     def __new__(cls) -> MonitorState: ...
     def to_json(self) -> str: ...
@@ -603,12 +644,17 @@ class MonitorState:
     def record_alert_id(self, group_id: str, alert_id: str) -> None: ...
     def record_opened(self, request: Mapping[str, object], alert: Mapping[str, object]) -> bool:
         """Records the backend's answer to an open action: True when it is the group's own alert
-        (its id is recorded); False (the open undone) for another group's or type's alert."""
+        (same `callGroupId` and `alertType`: its id is recorded); False (the open undone: the
+        next check posts again; never resolve that alert) for another group's or type's alert.
+        Raises `ValueError` for a `request` or `alert` of another shape."""
     def open_failed(self, group_id: str) -> None: ...
     def resolve_failed(self, group_id: str, alert: Mapping[str, object]) -> None:
         """Undoes a resolve action whose delivery failed (`alert`: the action's `alert`); not for a
-        resolve answered 404/410 (the alert is gone and already forgotten)."""
-    def adopt_active(self, alerts: str | Sequence[Mapping[str, object]], now: datetime.datetime) -> None: ...
+        resolve answered 404/410 (the alert is gone and already forgotten). Raises `ValueError`
+        for an `alert` of another shape."""
+    def adopt_active(self, alerts: str | Sequence[Mapping[str, object]], now: datetime.datetime) -> None:
+        """Takes over alerts the backend reports as active (a list of its alert objects, or the
+        JSON text), so they are resolved later rather than posted again."""
     @property
     def open_alerts(self) -> list[str]: ...
 
@@ -722,27 +768,44 @@ class SideloaderStatus(TypedDict):
 class Sideloader:
     """The sideloader `pbx-sideloader` runs: any source kind, the call-logger API or a
     JSON-lines file, file or PostgreSQL checkpoints, the quarantine; as a service (`start()`)
-    also the call-group monitor and HA leadership. The GIL is released while it works.
+    also the call-group monitor and HA leadership. Checkpoints only past acknowledged calls.
+    The GIL is released while it works.
 
-    Raises `OSError` / `ConfigError` (every problem in `issues`) for a bad configuration file,
-    `ConfigError` (kind `config`) when a part cannot be built, `PbxError` when XAPI users
-    cannot be read."""
+    `Sideloader(config)` takes a `Config` or the path of a YAML configuration (read as
+    `Config.load(path)`), builds the source (a socket source starts listening here), the sink
+    and the checkpoint store, and reads XAPI users with `extensions_from_xapi`. Raises
+    `OSError` / `ConfigError` (every problem in `issues`) for a bad configuration file,
+    `ConfigError` (kind `config`, `pbx-sideloader`'s message) when a part cannot be built,
+    `PbxError` when XAPI users cannot be read.
+
+    ```python
+    s = pbx.Sideloader("sideloader.yml")   # or a pbx.Config
+    print(s.run_once()["text"])            # one drain; raises if calls are left behind
+    s.start(); ...; s.stop()               # the service on a background thread
+    ```"""
 
     def __new__(cls, config: Config | str | os.PathLike[str]) -> Sideloader: ...
     def run_once(self) -> SideloaderSummary:
         """Drains the source once. Raises `PbxError` (kind `auth_failed`, `unavailable`,
         `checkpoint`, `quarantine`; `busy` while started) — never returns with calls left
-        behind."""
+        behind. Ctrl-C stops the drain as `pbx-sideloader` stops on SIGINT (the calls in
+        flight finish, the checkpoint is saved at the last acknowledged call) and raises
+        `KeyboardInterrupt`."""
     def backfill(self, from_: str, to: str) -> BackfillSummary:
         """Delivers the calls that started between `from_` and `to` (`pbx-sideloader
         backfill`): each a day (`YYYY-MM-DD` in `pbx.timezone`, both days included) or an RFC
         3339 instant (`to` excluded), with the backfill's own checkpoint (run it again to
         resume). Raises `ConfigError` (kind `invalid_setting`) for a bad bound or an empty
-        range, `PbxError` (kinds as `run_once()`'s) when it stopped before its end."""
+        range, `PbxError` (kinds as `run_once()`'s) when it stopped before its end. A database
+        source reads only that range. Ctrl-C stops it as it stops `run_once()`."""
     def start(self) -> None:
-        """Runs the service on a background thread until `stop()`."""
+        """Runs the service on a background thread until `stop()`: delivers as a stream while
+        there is more to read, then polls every `polling.interval_secs`; the group monitor and
+        HA leadership when configured. Raises `PbxError` (kind `busy`) when it already runs."""
     def stop(self) -> SideloaderStatus:
-        """Stops the service; calls in flight finish and the checkpoint is saved at the last acknowledged call."""
+        """Stops the service; calls in flight finish (10 s at most) and the checkpoint is saved
+        at the last acknowledged call. Raises `PbxError` when delivery had stopped on an error
+        (credentials refused, the checkpoint store failed)."""
     def status(self) -> SideloaderStatus:
         """The counters and the checkpoint, now."""
     def trigger(self) -> None:
@@ -750,7 +813,9 @@ class Sideloader:
     def explain(self, id: str | None = None, line: int | None = None) -> CallExplanation | None:
         """Explains one call read from the configured source (`pbx-sideloader explain`): by
         `id` (a `pbxCallId`, a 3CX history id or call id) or, for a CDR text source, by
-        `line`; `None` when the source has no such call. Works while the service runs."""
+        `line`; `None` when the source has no such call. Works while the service runs. Raises
+        `ConfigError` for `line` on a database source, `PbxError` when the source cannot be
+        read."""
 
 def evaluate_groups(
     monitor: GroupMonitor,
@@ -758,4 +823,7 @@ def evaluate_groups(
     state: MonitorState,
     now: datetime.datetime,
 ) -> list[AlertAction]:
-    """One coverage check at `now`; updates `state` and returns the actions to carry out."""
+    """One coverage check at `now` (an aware datetime); updates `state` and returns the actions
+    to carry out: `open` with `request`, the exact `POST /api/alerts/call-groups` body, or
+    `resolve` with `alert`, the open alert as the state held it (for
+    `MonitorState.resolve_failed`)."""

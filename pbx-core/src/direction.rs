@@ -358,6 +358,76 @@ pub(crate) fn is_withheld(s: &str) -> bool {
     .any(|w| s.eq_ignore_ascii_case(w))
 }
 
+/// A [`DirectionPolicy`] as plain numbers, each part optional: what a binding reads from its
+/// caller (a part left out keeps the default, [`PolicyParts::to_policy`]) and gives back
+/// (every part set, `From<&DirectionPolicy>`). Ranges are `(first, last)`, both included.
+///
+/// ```
+/// use pbx_core::direction::{DirectionPolicy, PolicyParts};
+/// let parts = PolicyParts { extension_ranges: Some(vec![(100, 199)]), ..PolicyParts::default() };
+/// let policy = parts.to_policy();
+/// assert_eq!(policy.extension_ranges, [100..=199]);
+/// assert_eq!(policy.min_external_digits, DirectionPolicy::default().min_external_digits);
+/// let back = PolicyParts::from(&policy);
+/// assert_eq!(back.extension_digits, Some((2, 5)));
+/// assert_eq!(back.to_policy(), policy);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PolicyParts {
+    /// [`DirectionPolicy::extension_digits`].
+    pub extension_digits: Option<(u64, u64)>,
+    /// [`DirectionPolicy::extension_ranges`].
+    pub extension_ranges: Option<Vec<(u64, u64)>>,
+    /// [`DirectionPolicy::trunk_dns`].
+    pub trunk_dns: Option<Vec<String>>,
+    /// [`DirectionPolicy::service_dns`].
+    pub service_dns: Option<Vec<String>>,
+    /// [`DirectionPolicy::min_external_digits`].
+    pub min_external_digits: Option<u64>,
+}
+
+impl PolicyParts {
+    /// The default policy with the given parts replaced.
+    pub fn to_policy(&self) -> DirectionPolicy {
+        let d = DirectionPolicy::default();
+        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        let digits = |&(a, b): &(u64, u64)| size(a)..=size(b);
+        DirectionPolicy {
+            extension_digits: self
+                .extension_digits
+                .as_ref()
+                .map_or(d.extension_digits, digits),
+            extension_ranges: self
+                .extension_ranges
+                .as_ref()
+                .map_or(d.extension_ranges, |v| {
+                    v.iter().map(|&(a, b)| a..=b).collect()
+                }),
+            trunk_dns: self.trunk_dns.clone().unwrap_or(d.trunk_dns),
+            service_dns: self.service_dns.clone().unwrap_or(d.service_dns),
+            min_external_digits: self.min_external_digits.map_or(d.min_external_digits, size),
+        }
+    }
+}
+
+impl From<&DirectionPolicy> for PolicyParts {
+    fn from(p: &DirectionPolicy) -> Self {
+        let digits = &p.extension_digits;
+        PolicyParts {
+            extension_digits: Some((*digits.start() as u64, *digits.end() as u64)),
+            extension_ranges: Some(
+                p.extension_ranges
+                    .iter()
+                    .map(|r| (*r.start(), *r.end()))
+                    .collect(),
+            ),
+            trunk_dns: Some(p.trunk_dns.clone()),
+            service_dns: Some(p.service_dns.clone()),
+            min_external_digits: Some(p.min_external_digits as u64),
+        }
+    }
+}
+
 /// The outcome of classifying one call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Classification {

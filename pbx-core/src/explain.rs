@@ -835,6 +835,22 @@ impl CallQuery {
     pub fn parse(id: &str) -> CallQuery {
         CallQuery::Id(id.trim().to_owned())
     }
+
+    /// The call an `explain` caller names by an id or a line: line `N` when given (it wins
+    /// over an id), else the id ([`CallQuery::parse`]); `None` when neither is given.
+    ///
+    /// ```
+    /// use pbx_core::explain::CallQuery;
+    /// assert_eq!(CallQuery::from_parts(Some("40001"), Some(3)), Some(CallQuery::Line(3)));
+    /// assert_eq!(CallQuery::from_parts(Some(" 40001 "), None), Some(CallQuery::parse("40001")));
+    /// assert_eq!(CallQuery::from_parts(None, None), None);
+    /// ```
+    pub fn from_parts(id: Option<&str>, line: Option<u64>) -> Option<CallQuery> {
+        match (id, line) {
+            (_, Some(n)) => Some(CallQuery::Line(n)),
+            (id, None) => id.map(CallQuery::parse),
+        }
+    }
 }
 
 impl fmt::Display for CallQuery {

@@ -152,6 +152,22 @@ impl ExtensionMap {
         self
     }
 
+    /// Sets `email`, when given, as the fallback of an extension with no user
+    /// ([`OwnerFallback::DefaultEmail`]): a binding's `default_email` argument.
+    ///
+    /// ```
+    /// use pbx_core::extensions::ExtensionMap;
+    /// let map = ExtensionMap::new().with_default_email(Some("pbx@example.com".into()));
+    /// assert_eq!(map.email_for("999"), Some("pbx@example.com"));
+    /// assert_eq!(ExtensionMap::new().with_default_email(None).email_for("999"), None);
+    /// ```
+    pub fn with_default_email(self, email: Option<String>) -> Self {
+        match email {
+            Some(email) => self.with_fallback(OwnerFallback::DefaultEmail(email)),
+            None => self,
+        }
+    }
+
     /// The user of an extension, if mapped.
     pub fn get(&self, extension: &str) -> Option<&User> {
         self.users.get(extension)

@@ -54,6 +54,7 @@ pub mod phone;
 mod traits;
 pub mod unknown_types;
 pub mod unmapped;
+pub mod views;
 pub mod vocab;
 pub mod vocabularies;
 pub mod zone;

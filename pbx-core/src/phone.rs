@@ -573,6 +573,59 @@ pub fn normalize_batch<S: AsRef<str>>(raws: &[S], policy: &NumberPolicy) -> Vec<
         .collect()
 }
 
+/// The compact answers of a batch: per number its value ([`NormalizedRef::value`]: the number
+/// in the policy's format or the extension; `None` for a withheld or invalid number), held in
+/// one buffer, so a batch costs two allocations however long it is.
+///
+/// ```
+/// use pbx_core::phone::{NormalizedValues, NumberPolicy};
+/// let out = NormalizedValues::new(["9075551234", "Ext.101", "anonymous"], &NumberPolicy::default());
+/// assert_eq!(out.iter().collect::<Vec<_>>(), [Some("+19075551234"), Some("101"), None]);
+/// assert_eq!(out.len(), 3);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NormalizedValues {
+    values: String,
+    spans: Vec<Option<(usize, usize)>>,
+}
+
+impl NormalizedValues {
+    /// Normalizes each of `raws` with `policy` ([`normalize_ref`]).
+    pub fn new<S: AsRef<str>>(raws: impl IntoIterator<Item = S>, policy: &NumberPolicy) -> Self {
+        let mut values = String::new();
+        let spans = raws
+            .into_iter()
+            .map(|raw| {
+                normalize_ref(raw.as_ref(), policy, None, |n| {
+                    n.value().map(|v| {
+                        let start = values.len();
+                        values.push_str(v);
+                        (start, values.len())
+                    })
+                })
+            })
+            .collect();
+        NormalizedValues { values, spans }
+    }
+
+    /// The value of each number, in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Option<&str>> + '_ {
+        self.spans
+            .iter()
+            .map(|s| s.map(|(a, b)| &self.values[a..b]))
+    }
+
+    /// How many numbers the batch had.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// True for a batch of no number.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+}
+
 /// [`normalize`] with the policy's parts given separately (the call mapper keeps its extension
 /// rule in its direction policy).
 pub(crate) fn normalize_with(

@@ -6,60 +6,18 @@ use std::borrow::Cow;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use pbx_core::Location;
-use pbx_core::call::{self as core, Mapped, SkipReason};
+use pbx_core::call as core;
+use pbx_core::cdr::{CdrParser as CoreParser, Lines};
 use pbx_core::cdr_json::LineWriter;
-use serde::Serialize;
+use pbx_core::views::{ClassificationView, MapOutcome};
 
 use crate::Js;
 use crate::args::{arg, opt_arg};
-use crate::cdr::{Cdr, CdrParser, Lines, line_no};
+use crate::cdr::{Cdr, CdrParser, lines_arg};
 use crate::config::Config;
-use crate::direction::{self, Classification, DirectionPolicy};
-use crate::error::{OrThrow, PbxErrorInfo};
+use crate::direction::DirectionPolicy;
+use crate::error::OrThrow;
 use crate::extensions::ExtensionMap;
-
-/// `MapResult` (without `line`) and `LineOutcome`: exactly one of `call` (pbx-core's
-/// `CallRequest`, its JSON), `skipped`, `error`.
-#[derive(Serialize)]
-pub struct Outcome {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    line: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    call: Option<core::CallRequest>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    skipped: Option<Skip>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<PbxErrorInfo>,
-}
-
-/// `Skip`: the `SkipReason`'s code, its words, and the extension of `NO_OWNER_EMAIL`.
-#[derive(Serialize)]
-struct Skip {
-    reason: &'static str,
-    message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    extension: Option<String>,
-}
-
-impl Outcome {
-    fn of(line: Option<u64>, result: std::result::Result<Mapped, pbx_core::Error>) -> Self {
-        let (mapped, error) = match result {
-            Ok(m) => (Some(m), None),
-            Err(e) => (None, Some(PbxErrorInfo::from(&e))),
-        };
-        let skip = |r: &SkipReason| Skip {
-            reason: r.code(),
-            message: r.to_string(),
-            extension: r.extension().map(str::to_owned),
-        };
-        Outcome {
-            line: line.map(line_no),
-            call: mapped.as_ref().and_then(Mapped::call).cloned(),
-            skipped: mapped.as_ref().and_then(Mapped::skip_reason).map(skip),
-            error,
-        }
-    }
-}
 
 /// Settings of a `CallMapper`; a missing field keeps pbx-core's default.
 #[napi(object)]
@@ -82,25 +40,16 @@ pub struct MapperOptions {
     pub direction: Option<DirectionPolicy>,
 }
 
-fn map_lines_of(
-    parser: &pbx_core::cdr::CdrParser,
-    mapper: &core::CallMapper,
-    lines: &Lines,
-) -> Vec<Outcome> {
+fn map_lines_of(parser: &CoreParser, mapper: &core::CallMapper, lines: &Lines) -> Vec<MapOutcome> {
     let map = |(n, r): (u64, std::result::Result<_, _>)| {
-        let mapped = r.and_then(|cdr| mapper.map_at(&cdr, Some(n)));
-        Outcome::of(Some(n), mapped)
+        MapOutcome::new(Some(n), r.and_then(|cdr| mapper.map_at(&cdr, Some(n))))
     };
-    lines.parse(parser).into_iter().map(map).collect()
+    lines.parse(parser).map(map).collect()
 }
 
 /// The objects `pbx-convert` prints, as the text of one JSON array, written in Rust without
 /// building any JS object.
-fn map_lines_json_of(
-    parser: &pbx_core::cdr::CdrParser,
-    mapper: &core::CallMapper,
-    lines: &Lines,
-) -> String {
+fn map_lines_json_of(parser: &CoreParser, mapper: &core::CallMapper, lines: &Lines) -> String {
     let out = LineWriter::new(parser, mapper).write_array(lines.numbered());
     // serde_json writes UTF-8, and the punctuation around it is ASCII.
     String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
@@ -123,9 +72,9 @@ fn batch_args(
     f: &str,
     parser: Unknown<'_>,
     input: Unknown<'_>,
-) -> Result<(pbx_core::cdr::CdrParser, Lines)> {
+) -> Result<(CoreParser, Lines<'static>)> {
     let parser: ClassInstance<CdrParser> = arg(env, f, "parser", parser)?;
-    Ok((parser.inner.clone(), Lines::arg(env, f, input)?))
+    Ok((parser.inner.clone(), lines_arg(env, f, input)?))
 }
 
 /// Maps CDRs to call requests: direction, owner, other party, owner email, timestamp in the
@@ -186,25 +135,25 @@ impl CallMapper {
 
     /// Classifies a record with this mapper's direction policy.
     #[napi(ts_args_type = "cdr: Cdr", ts_return_type = "Classification")]
-    pub fn classify(&self, env: Env, cdr: Unknown<'_>) -> Result<Js<Classification>> {
+    pub fn classify(&self, env: Env, cdr: Unknown<'_>) -> Result<Js<ClassificationView>> {
         let cdr: ClassInstance<Cdr> = arg(&env, "CallMapper.classify", "cdr", cdr)?;
-        Ok(direction::view(&self.inner.classify(&cdr.inner)))
+        Ok(Js(ClassificationView::from(
+            &self.inner.classify(&cdr.inner),
+        )))
     }
 
     /// Maps one record. Throws `PBX_PARSE_ERROR` (kind `InvalidValue`) when it lacks a start
     /// time or an id.
     #[napi(ts_args_type = "cdr: Cdr", ts_return_type = "MapResult")]
-    pub fn map(&self, env: Env, cdr: Unknown<'_>) -> Result<Js<Outcome>> {
+    pub fn map(&self, env: Env, cdr: Unknown<'_>) -> Result<Js<MapOutcome>> {
         let cdr: ClassInstance<Cdr> = arg(&env, "CallMapper.map", "cdr", cdr)?;
         map_cdr(&env, &self.inner, &cdr)
     }
 
     /// The decision trail of one record (`pbx_core::explain`: the same decisions `map`
     /// takes): `record` is a CDR line (read with `parser`, by default the 27-field layout)
-    /// or a `Cdr`. Returns the explanation as a plain object (`pbxCallId`… as Python's
-    /// `CallMapper.explain`: snake_case keys, the JSON `pbx-sideloader explain --json`
-    /// prints) with `text`, its readable rendering. Never throws for a bad line: its
-    /// `outcome.kind` is `refused`.
+    /// or a `Cdr`; the `Explanation` has `text`, its readable rendering. Never throws for a
+    /// bad line: its `outcome.kind` is `refused`.
     #[napi(
         ts_args_type = "record: string | Cdr, parser?: CdrParser | undefined | null",
         ts_return_type = "Explanation"
@@ -245,7 +194,7 @@ impl CallMapper {
         env: Env,
         parser: Unknown<'_>,
         input: Unknown<'_>,
-    ) -> Result<Js<Vec<Outcome>>> {
+    ) -> Result<Js<Vec<MapOutcome>>> {
         let (parser, lines) = batch_args(&env, "CallMapper.mapLines", parser, input)?;
         Ok(Js(map_lines_of(&parser, &self.inner, &lines)))
     }
@@ -288,21 +237,21 @@ impl CallMapper {
 }
 
 /// Maps one record, an error placed at its line.
-fn map_cdr(env: &Env, mapper: &core::CallMapper, cdr: &Cdr) -> Result<Js<Outcome>> {
+fn map_cdr(env: &Env, mapper: &core::CallMapper, cdr: &Cdr) -> Result<Js<MapOutcome>> {
     let mapped = mapper.map_at(&cdr.inner, cdr.line).or_throw(env)?;
-    Ok(Js(Outcome::of(None, Ok(mapped))))
+    Ok(Js(MapOutcome::new(None, Ok(mapped))))
 }
 
 /// `CallMapper.mapLinesAsync`.
 pub struct MapLinesTask {
-    parser: pbx_core::cdr::CdrParser,
+    parser: CoreParser,
     mapper: core::CallMapper,
-    lines: Lines,
+    lines: Lines<'static>,
 }
 
 impl Task for MapLinesTask {
-    type Output = Vec<Outcome>;
-    type JsValue = Js<Vec<Outcome>>;
+    type Output = Vec<MapOutcome>;
+    type JsValue = Js<Vec<MapOutcome>>;
 
     fn compute(&mut self) -> Result<Self::Output> {
         Ok(map_lines_of(&self.parser, &self.mapper, &self.lines))
@@ -325,7 +274,7 @@ pub fn to_call_request(
     env: Env,
     cdr: Unknown<'_>,
     mapper: Option<Unknown<'_>>,
-) -> Result<Js<Outcome>> {
+) -> Result<Js<MapOutcome>> {
     let cdr: ClassInstance<Cdr> = arg(&env, "toCallRequest", "cdr", cdr)?;
     let mapper: Option<MapperArg> = opt_arg(&env, "toCallRequest", "mapper", mapper)?;
     let mapper = mapper.as_ref().map(mapper_of).unwrap_or_default();
@@ -344,7 +293,7 @@ pub fn map_lines(
     parser: Unknown<'_>,
     input: Unknown<'_>,
     mapper: Unknown<'_>,
-) -> Result<Js<Vec<Outcome>>> {
+) -> Result<Js<Vec<MapOutcome>>> {
     let (parser, lines) = batch_args(&env, "mapLines", parser, input)?;
     let mapper: MapperArg = arg(&env, "mapLines", "mapper", mapper)?;
     Ok(Js(map_lines_of(&parser, &mapper_of(&mapper), &lines)))

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use pbx_core::cdr as core;
+use pbx_core::cdr::{self as core, Lines};
 
 use crate::Js;
 use crate::args::{arg, opt_arg};
@@ -125,80 +125,33 @@ pub struct ParsedLine {
     pub error: Option<Js<PbxErrorInfo>>,
 }
 
-/// What `parseLines` accepts: the text of a CDR file (`string` or `Buffer`, CRLF or LF; blank
-/// lines are passed over) or an array of lines (element `i` is line `i + 1`).
-pub(crate) enum Lines {
-    Text(Vec<u8>),
-    Array(Vec<String>),
+/// Reads the `input` argument of `function`: the text of a CDR file (`string` or `Buffer`) or
+/// an array of lines (a `TypeError` naming it when it is neither).
+pub(crate) fn lines_arg(env: &Env, function: &str, input: Unknown<'_>) -> Result<Lines<'static>> {
+    Ok(match arg(env, function, "input", input)? {
+        Either3::<String, Buffer, Vec<String>>::A(s) => Lines::text(s.into_bytes()),
+        Either3::B(b) => Lines::text(b.to_vec()),
+        Either3::C(v) => v.iter().collect(),
+    })
 }
 
-impl Lines {
-    /// Reads the `input` argument of `function` (a `TypeError` naming it when it is neither).
-    pub(crate) fn arg(env: &Env, function: &str, input: Unknown<'_>) -> Result<Lines> {
-        Ok(match arg(env, function, "input", input)? {
-            Either3::<String, Buffer, _>::A(s) => Lines::Text(s.into_bytes()),
-            Either3::B(b) => Lines::Text(b.to_vec()),
-            Either3::C(v) => Lines::Array(v),
-        })
-    }
-
-    /// Each line's number and its parse result.
-    pub(crate) fn parse(&self, parser: &core::CdrParser) -> Parsed {
-        match self {
-            Lines::Text(t) => core::parse_lines(parser, t).collect(),
-            Lines::Array(v) => v
-                .iter()
-                .zip(1u64..)
-                .map(|(l, n)| (n, parser.parse_line(n, l)))
-                .collect(),
-        }
-    }
-
-    /// Each line with its number: a text split at line breaks (blank lines passed over), or
-    /// one element per line.
-    pub(crate) fn numbered(&self) -> Box<dyn Iterator<Item = (u64, &[u8])> + '_> {
-        match self {
-            Lines::Text(t) => Box::new(core::split_lines(t)),
-            Lines::Array(v) => Box::new((1u64..).zip(v.iter().map(String::as_bytes))),
-        }
-    }
-}
-
-pub(crate) fn line_no(n: u64) -> i64 {
+fn line_no(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// Each line's number and its parse result.
-pub(crate) type Parsed = Vec<(u64, std::result::Result<core::Cdr, pbx_core::Error>)>;
+type Parsed = Vec<(u64, std::result::Result<core::Cdr, pbx_core::Error>)>;
 
 fn to_parsed(results: Parsed) -> Vec<ParsedLine> {
-    let parsed = |(n, r): (u64, std::result::Result<_, pbx_core::Error>)| {
-        let (cdr, error) = match r {
-            Ok(inner) => (
-                Some(Cdr {
-                    inner,
-                    line: Some(n),
-                }),
-                None,
-            ),
-            Err(e) => (None, Some(Js(PbxErrorInfo::from(&e)))),
-        };
-        ParsedLine {
-            line: line_no(n),
-            cdr,
-            error,
-        }
+    let parsed = |(n, r): (u64, std::result::Result<core::Cdr, pbx_core::Error>)| ParsedLine {
+        line: line_no(n),
+        error: r.as_ref().err().map(|e| Js(PbxErrorInfo::from(e))),
+        cdr: r.ok().map(|inner| Cdr {
+            inner,
+            line: Some(n),
+        }),
     };
     results.into_iter().map(parsed).collect()
-}
-
-/// A template's field names, in order.
-pub(crate) fn field_names(template: &core::FieldTemplate) -> Vec<String> {
-    template
-        .fields()
-        .iter()
-        .map(|f| f.name().to_owned())
-        .collect()
 }
 
 pub(crate) fn parse_template(env: &Env, template: Option<String>) -> Result<core::FieldTemplate> {
@@ -245,8 +198,8 @@ impl CdrParser {
 
     /// The template's field names, in order.
     #[napi(getter)]
-    pub fn fields(&self) -> Vec<String> {
-        field_names(self.inner.template())
+    pub fn fields(&self) -> Vec<&'static str> {
+        self.inner.template().names()
     }
 
     /// Parses one line (`lineNo`, default 1, is used in errors and as `Cdr.line`). Throws
@@ -272,8 +225,8 @@ impl CdrParser {
     /// over) or an array of lines. Never throws for a bad line: its entry has `error`.
     #[napi(ts_args_type = "input: string | Buffer | Array<string>")]
     pub fn parse_lines(&self, env: Env, input: Unknown<'_>) -> Result<Vec<ParsedLine>> {
-        let input = Lines::arg(&env, "CdrParser.parseLines", input)?;
-        Ok(to_parsed(input.parse(&self.inner)))
+        let input = lines_arg(&env, "CdrParser.parseLines", input)?;
+        Ok(to_parsed(input.parse(&self.inner).collect()))
     }
 
     /// `parseLines` on the libuv thread pool, for big batches.
@@ -286,7 +239,7 @@ impl CdrParser {
         env: Env,
         input: Unknown<'_>,
     ) -> Result<AsyncTask<ParseLinesTask>> {
-        let input = Lines::arg(&env, "CdrParser.parseLinesAsync", input)?;
+        let input = lines_arg(&env, "CdrParser.parseLinesAsync", input)?;
         let parser = self.inner.clone();
         Ok(AsyncTask::new(ParseLinesTask {
             parser,
@@ -298,7 +251,7 @@ impl CdrParser {
 /// `CdrParser.parseLinesAsync`.
 pub struct ParseLinesTask {
     parser: core::CdrParser,
-    lines: Lines,
+    lines: Lines<'static>,
 }
 
 impl Task for ParseLinesTask {
@@ -306,7 +259,7 @@ impl Task for ParseLinesTask {
     type JsValue = Vec<ParsedLine>;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        Ok(self.lines.parse(&self.parser))
+        Ok(self.lines.parse(&self.parser).collect())
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
@@ -317,9 +270,9 @@ impl Task for ParseLinesTask {
 /// The field names of a CDR template: `"20"`, `"27"` or a comma list of 3CX field names.
 /// Throws `PBX_INVALID_ARGUMENT` naming the unknown field or the problem.
 #[napi(ts_args_type = "template: string")]
-pub fn template_fields(env: Env, template: Unknown<'_>) -> Result<Vec<String>> {
+pub fn template_fields(env: Env, template: Unknown<'_>) -> Result<Vec<&'static str>> {
     let template: String = arg(&env, "templateFields", "template", template)?;
-    Ok(field_names(&parse_template(&env, Some(template))?))
+    Ok(parse_template(&env, Some(template))?.names())
 }
 
 crate::args::object_args! {

@@ -34,8 +34,8 @@ impl Config {
 
     /// The CDR field names, in order (pass `.join(',')` to `new CdrParser`).
     #[napi(getter)]
-    pub fn cdr_template(&self) -> Vec<String> {
-        crate::cdr::field_names(&self.inner.cdr_template)
+    pub fn cdr_template(&self) -> Vec<&'static str> {
+        self.inner.cdr_template.names()
     }
 
     /// The source kind as written in `source.kind`: pbx-core's `SourceKind` code

@@ -3,6 +3,7 @@
 use napi::bindgen_prelude::{ClassInstance, Either3, Env, Result, Unknown};
 use napi_derive::napi;
 use pbx_core::direction as core;
+use pbx_core::views::ClassificationView;
 
 use crate::Js;
 use crate::args::{arg, opt_arg};
@@ -40,76 +41,40 @@ pub struct DirectionPolicy {
 impl DirectionPolicy {
     /// The core policy: pbx-core's defaults with the given fields replaced.
     pub(crate) fn to_core(&self) -> core::DirectionPolicy {
-        let d = core::DirectionPolicy::default();
-        let range =
-            |r: &NumberRange| u64::try_from(r.from).unwrap_or(0)..=u64::try_from(r.to).unwrap_or(0);
-        let digits = |r: &NumberRange| {
-            let r = range(r);
-            *r.start() as usize..=*r.end() as usize
+        let range = |r: &NumberRange| {
+            let end = |n: i64| u64::try_from(n).unwrap_or(0);
+            (end(r.from), end(r.to))
         };
-        core::DirectionPolicy {
-            extension_digits: self
-                .extension_digits
-                .as_ref()
-                .map_or(d.extension_digits, digits),
-            extension_ranges: self
-                .extension_ranges
-                .as_ref()
-                .map_or(d.extension_ranges, |v| v.iter().map(range).collect()),
-            trunk_dns: self.trunk_dns.clone().unwrap_or(d.trunk_dns),
-            service_dns: self.service_dns.clone().unwrap_or(d.service_dns),
-            min_external_digits: self
-                .min_external_digits
-                .map_or(d.min_external_digits, |v| v as usize),
-        }
+        let parts = core::PolicyParts {
+            extension_digits: self.extension_digits.as_ref().map(range),
+            extension_ranges: (self.extension_ranges.as_ref())
+                .map(|v| v.iter().map(range).collect()),
+            trunk_dns: self.trunk_dns.clone(),
+            service_dns: self.service_dns.clone(),
+            min_external_digits: self.min_external_digits.map(u64::from),
+        };
+        parts.to_policy()
     }
 
     /// Every field of a core policy.
     pub(crate) fn from_core(p: &core::DirectionPolicy) -> Self {
-        let range = |a: u64, b: u64| NumberRange {
-            from: i64::try_from(a).unwrap_or(i64::MAX),
-            to: i64::try_from(b).unwrap_or(i64::MAX),
+        let parts = core::PolicyParts::from(p);
+        let end = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let range = |(a, b): (u64, u64)| NumberRange {
+            from: end(a),
+            to: end(b),
         };
-        let digits = &p.extension_digits;
         DirectionPolicy {
-            extension_digits: Some(range(*digits.start() as u64, *digits.end() as u64)),
-            extension_ranges: Some(
-                p.extension_ranges
-                    .iter()
-                    .map(|r| range(*r.start(), *r.end()))
-                    .collect(),
-            ),
-            trunk_dns: Some(p.trunk_dns.clone()),
-            service_dns: Some(p.service_dns.clone()),
-            min_external_digits: Some(u32::try_from(p.min_external_digits).unwrap_or(u32::MAX)),
+            extension_digits: parts.extension_digits.map(range),
+            extension_ranges: parts
+                .extension_ranges
+                .map(|v| v.into_iter().map(range).collect()),
+            trunk_dns: parts.trunk_dns,
+            service_dns: parts.service_dns,
+            min_external_digits: (parts.min_external_digits)
+                .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
         }
     }
-}
-
-/// `Classification`: the direction's and the rule's codes, the rule in words (`explanation`),
-/// the owner, the other party as the record has it.
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Classification {
-    direction: &'static str,
-    rule: &'static str,
-    rule_code: &'static str,
-    explanation: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    owner: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    counterpart: Option<String>,
-}
-
-pub(crate) fn view(c: &core::Classification) -> Js<Classification> {
-    Js(Classification {
-        direction: c.direction.code(),
-        rule: c.rule.code(),
-        rule_code: c.rule.code(),
-        explanation: c.rule.to_string(),
-        owner: c.owner.clone(),
-        counterpart: c.counterpart.as_ref().map(|n| n.as_str().to_owned()),
-    })
 }
 
 /// Classifies a call: direction, the rule that decided, owner extension, other party. `settings`
@@ -123,7 +88,7 @@ pub fn classify(
     env: Env,
     cdr: Unknown<'_>,
     settings: Option<Unknown<'_>>,
-) -> Result<Js<Classification>> {
+) -> Result<Js<ClassificationView>> {
     let cdr: ClassInstance<Cdr> = arg(&env, "classify", "cdr", cdr)?;
     let settings: Option<
         Either3<ClassInstance<CallMapper>, ClassInstance<Config>, DirectionPolicy>,
@@ -134,7 +99,7 @@ pub fn classify(
         Some(Either3::C(p)) => core::classify(&cdr.inner, &p.to_core()),
         None => core::classify(&cdr.inner, &core::DirectionPolicy::default()),
     };
-    Ok(view(&c))
+    Ok(Js(ClassificationView::from(&c)))
 }
 
 crate::args::object_args! {

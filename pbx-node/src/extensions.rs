@@ -2,23 +2,13 @@
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use pbx_core::extensions::{self as core, OwnerFallback};
-
-use serde::Serialize;
+use pbx_core::extensions as core;
+use pbx_core::views::UserView;
 
 use crate::Js;
 use crate::args::{JsonObject, arg, opt_arg};
 use crate::config::Config;
 use crate::error::{OrThrow, invalid_argument};
-
-/// `User` (`ExtensionUser` is its former name, kept as a type alias).
-#[derive(Serialize)]
-pub struct User {
-    extension: String,
-    email: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<String>,
-}
 
 /// Extension → user (email, name), with an optional default email for unmapped extensions.
 #[napi]
@@ -51,7 +41,9 @@ impl ExtensionMap {
                 invalid_argument(&env, format!("extension map: {e} ({hint})"))
             })?,
         };
-        Ok(ExtensionMap::with_default(inner, default_email))
+        Ok(ExtensionMap {
+            inner: inner.with_default_email(default_email),
+        })
     }
 
     /// The map of a loaded configuration (`extensions.map` and `extensions.default_email`).
@@ -81,7 +73,9 @@ impl ExtensionMap {
         let key: Option<String> = opt_arg(&env, f, "key", key)?;
         let default_email: Option<String> = opt_arg(&env, f, "defaultEmail", default_email)?;
         let inner = core::ExtensionMap::from_yaml(&text, key.as_deref()).or_throw(&env)?;
-        Ok(ExtensionMap::with_default(inner, default_email))
+        Ok(ExtensionMap {
+            inner: inner.with_default_email(default_email),
+        })
     }
 
     /// Adds or replaces a user.
@@ -105,16 +99,9 @@ impl ExtensionMap {
 
     /// The user of an extension, or `null`.
     #[napi(ts_args_type = "extension: string", ts_return_type = "User | null")]
-    pub fn get(&self, env: Env, extension: Unknown<'_>) -> Result<Option<Js<User>>> {
+    pub fn get(&self, env: Env, extension: Unknown<'_>) -> Result<Option<Js<UserView>>> {
         let extension: String = arg(&env, "ExtensionMap.get", "extension", extension)?;
-        Ok(self.inner.get(&extension).map(|u| {
-            let (extension, email, name) = (u.extension.clone(), u.email.clone(), u.name.clone());
-            Js(User {
-                extension,
-                email,
-                name,
-            })
-        }))
+        Ok(self.inner.get(&extension).map(|u| Js(u.into())))
     }
 
     /// The email a call of this extension is attributed to (the user's, else the default
@@ -129,16 +116,5 @@ impl ExtensionMap {
     #[napi(getter)]
     pub fn size(&self) -> u32 {
         u32::try_from(self.inner.len()).unwrap_or(u32::MAX)
-    }
-}
-
-impl ExtensionMap {
-    /// `inner`, with `default_email` for the extensions it does not hold.
-    fn with_default(inner: core::ExtensionMap, default_email: Option<String>) -> Self {
-        let inner = match default_email {
-            Some(email) => inner.with_fallback(OwnerFallback::DefaultEmail(email)),
-            None => inner,
-        };
-        ExtensionMap { inner }
     }
 }

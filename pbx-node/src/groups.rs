@@ -2,7 +2,8 @@
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use pbx_core::groups::{self as core, AlertAction};
+use pbx_core::groups as core;
+use pbx_core::views::ActionView;
 use serde::Serialize;
 
 use crate::Js;
@@ -39,52 +40,8 @@ pub struct CallGroup {
 /// `GroupEvaluation`: the actions, in order, and the monitor state to keep for the next check.
 #[derive(Serialize)]
 pub struct Evaluation {
-    actions: Vec<Action>,
+    actions: Vec<ActionView>,
     state: serde_json::Value,
-}
-
-/// `GroupAction`: an `AlertAction`'s code, group and alert type; for `open` the request to
-/// post (pbx-core's `AlertRequest`), for `resolve` the alert's id, the reason's code and the
-/// alert as the monitor state holds it.
-#[derive(Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Action {
-    action: &'static str,
-    group_id: String,
-    alert_type: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    request: Option<core::AlertRequest>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    alert_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    alert: Option<core::OpenAlert>,
-}
-
-impl From<AlertAction> for Action {
-    fn from(a: AlertAction) -> Self {
-        let base = Action {
-            action: a.code(),
-            group_id: a.group_id().to_owned(),
-            ..Action::default()
-        };
-        match a {
-            AlertAction::Open(r) => Action {
-                alert_type: r.alert_type.to_string(),
-                request: Some(r),
-                ..base
-            },
-            AlertAction::Resolve { alert, reason, .. } => Action {
-                alert_type: alert.alert_type.to_string(),
-                alert_id: alert.alert_id.as_ref().map(ToString::to_string),
-                reason: Some(reason.code()),
-                alert: Some(alert),
-                ..base
-            },
-            _ => base,
-        }
-    }
 }
 
 /// Settings of the coverage monitor.
@@ -114,10 +71,10 @@ fn write_state(env: &Env, state: &core::MonitorState) -> Result<serde_json::Valu
 fn updated(
     env: &Env,
     state: Option<serde_json::Value>,
-    update: impl FnOnce(&mut core::MonitorState),
+    update: impl FnOnce(&mut core::MonitorState) -> Result<()>,
 ) -> Result<serde_json::Value> {
     let mut s = read_state(env, state)?;
-    update(&mut s);
+    update(&mut s)?;
     write_state(env, &s)
 }
 
@@ -210,7 +167,7 @@ impl GroupMonitor {
             .collect::<Result<Vec<_>>>()?;
         let actions = self.inner.evaluate(now, &groups, &mut state);
         let state = write_state(&env, &state)?;
-        let actions = actions.into_iter().map(Action::from).collect();
+        let actions = actions.into_iter().map(ActionView::from).collect();
         Ok(Js(Evaluation { actions, state }))
     }
 }
@@ -262,7 +219,8 @@ pub fn record_alert_id(
     let group_id: String = arg(&env, f, "groupId", group_id)?;
     let alert_id: String = arg(&env, f, "alertId", alert_id)?;
     updated(&env, state, |s| {
-        s.record_alert_id(&group_id, core::AlertId(alert_id))
+        s.record_alert_id(&group_id, core::AlertId(alert_id));
+        Ok(())
     })
 }
 
@@ -311,7 +269,10 @@ pub fn alert_open_failed(
     let f = "alertOpenFailed";
     let state = state_arg(&env, f, state)?;
     let group_id: String = arg(&env, f, "groupId", group_id)?;
-    updated(&env, state, |s| s.open_failed(&group_id))
+    updated(&env, state, |s| {
+        s.open_failed(&group_id);
+        Ok(())
+    })
 }
 
 /// The monitor state after a `resolve` action could not be delivered (`alert` is the action's
@@ -331,10 +292,10 @@ pub fn alert_resolve_failed(
     let state = state_arg(&env, f, state)?;
     let group_id: String = arg(&env, f, "groupId", group_id)?;
     let JsonObject(alert) = arg(&env, f, "alert", alert)?;
-    let mut s = read_state(&env, state)?;
-    let alert: core::OpenAlert = from_json(&env, "alert", alert)?;
-    s.resolve_failed(&group_id, alert);
-    write_state(&env, &s)
+    updated(&env, state, |s| {
+        s.resolve_failed(&group_id, from_json(&env, "alert", alert)?);
+        Ok(())
+    })
 }
 
 /// The monitor state taking over the alerts the backend reports as active
@@ -354,10 +315,11 @@ pub fn adopt_active_alerts(
     let state = state_arg(&env, f, state)?;
     let JsonArray(alerts) = arg(&env, f, "alerts", alerts)?;
     let now = instant(&env, f, "now", now)?;
-    let mut s = read_state(&env, state)?;
-    let alerts: Vec<core::Alert> = from_json(&env, "alerts", alerts)?;
-    s.adopt_active(&alerts, now);
-    write_state(&env, &s)
+    updated(&env, state, |s| {
+        let alerts: Vec<core::Alert> = from_json(&env, "alerts", alerts)?;
+        s.adopt_active(&alerts, now);
+        Ok(())
+    })
 }
 
 impl GroupMonitor {

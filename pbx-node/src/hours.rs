@@ -5,7 +5,7 @@ use napi::JsDate;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use pbx_core::hours::{self as core, xapi::OfficeHours};
-use serde::Serialize;
+use pbx_core::views::HoursStatus;
 
 use crate::Js;
 use crate::args::{JsonObject, arg, opt_arg};
@@ -45,15 +45,6 @@ pub struct HoursChange {
     pub at: DateTime<Utc>,
     /// `true` when the office opens then, `false` when it closes.
     pub opens: bool,
-}
-
-/// `HoursStatus`: open or not, the `HoursState`'s code, the holiday's or closure's name.
-#[derive(Serialize)]
-pub struct HoursStatus {
-    open: bool,
-    reason: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<String>,
 }
 
 /// Business hours: a weekly schedule in one IANA timezone with holidays, closures, openings
@@ -157,11 +148,8 @@ impl BusinessHours {
     /// Open or closed at `at`, and why.
     #[napi(ts_args_type = "at: Date", ts_return_type = "HoursStatus")]
     pub fn state(&self, env: Env, at: Unknown<'_>) -> Result<Js<HoursStatus>> {
-        let s = self
-            .inner
-            .state(instant(&env, "BusinessHours.state", "at", at)?);
-        let (open, reason, name) = (s.is_open(), s.code(), s.name().map(str::to_owned));
-        Ok(Js(HoursStatus { open, reason, name }))
+        let at = instant(&env, "BusinessHours.state", "at", at)?;
+        Ok(Js(HoursStatus::from(&self.inner.state(at))))
     }
 
     /// The next opening or closing after `at`, or `null` when nothing changes within two

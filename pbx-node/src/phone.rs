@@ -3,7 +3,7 @@
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use pbx_core::phone::{self as core, Normalized, NumberPolicy};
+use pbx_core::phone::{self as core, Normalized, NormalizedValues, NumberPolicy};
 
 use crate::Js;
 use crate::args::{FromArg, arg, opt_arg};
@@ -99,38 +99,11 @@ pub fn normalize_numbers<'env>(
     options: Option<Unknown<'_>>,
 ) -> Result<Array<'env>> {
     let (raws, p) = batch_args(env, "normalizeNumbers", raws, options)?;
-    compact(env, &compact_values(&raws, &p))
-}
-
-/// The answers of a batch in one buffer: the values end to end, and per input `None` or the
-/// value's span.
-struct Compact {
-    values: String,
-    spans: Vec<Option<(usize, usize)>>,
-}
-
-fn compact_values(raws: &[String], p: &NumberPolicy) -> Compact {
-    let mut values = String::with_capacity(raws.len() * 12);
-    let spans = raws
-        .iter()
-        .map(|raw| {
-            core::normalize_ref(raw, p, None, |n| {
-                n.value().map(|v| {
-                    let start = values.len();
-                    values.push_str(v);
-                    (start, values.len())
-                })
-            })
-        })
-        .collect();
-    Compact { values, spans }
-}
-
-/// A JS array of strings and nulls, each string made from the shared buffer.
-fn compact<'env>(env: &'env Env, c: &Compact) -> Result<Array<'env>> {
-    let mut out = env.create_array(u32::try_from(c.spans.len()).unwrap_or(u32::MAX))?;
-    for (i, span) in (0u32..).zip(&c.spans) {
-        out.set(i, span.map(|(a, b)| &c.values[a..b]))?;
+    // Each string made from the batch's one buffer.
+    let values = NormalizedValues::new(&raws, &p);
+    let mut out = env.create_array(u32::try_from(values.len()).unwrap_or(u32::MAX))?;
+    for (i, value) in (0u32..).zip(values.iter()) {
+        out.set(i, value)?;
     }
     Ok(out)
 }
@@ -177,13 +150,8 @@ impl Task for NormalizeTask {
     type JsValue = Vec<Option<String>>;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        let value = |n: core::NormalizedRef<'_>| n.value().map(str::to_owned);
-        let p = &self.policy;
-        Ok(self
-            .raws
-            .iter()
-            .map(|raw| core::normalize_ref(raw, p, None, value))
-            .collect())
+        let values = NormalizedValues::new(&self.raws, &self.policy);
+        Ok(values.iter().map(|v| v.map(str::to_owned)).collect())
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {

@@ -10,18 +10,9 @@ use pbx_sources::runtime::{self, Service};
 use serde_json::Value;
 
 use crate::args::arg;
+use crate::call::explanation_value;
 use crate::config::{Config, load};
-use crate::error::{PbxErrorInfo, rejection, throw};
-
-/// The runtime's error as a JS error: a pbx-core error as the rest of the package throws it;
-/// otherwise the code of `Error::category` (`PBX_INVALID_ARGUMENT` for a configuration that
-/// cannot be used, `PBX_INVALID_STATE` while busy, `PBX_SYNC_ERROR`) and `Error::kind`.
-fn sideloader_error(e: &SideloaderError) -> PbxErrorInfo {
-    match e {
-        SideloaderError::Core { source, .. } => PbxErrorInfo::from(source),
-        e => PbxErrorInfo::binding(e.category().code(), e.kind().code(), e.to_string()),
-    }
-}
+use crate::error::{invalid_argument, rejection, throw};
 
 /// A runtime view as a JS object: its fields in camelCase (`last_error` → `lastError`); the
 /// keys of the maps inside (`skipped`, `failures`) as they are.
@@ -30,15 +21,17 @@ fn view<T: serde::Serialize>(v: &T) -> Result<Value> {
     Ok(crate::camel_keys(value))
 }
 
-/// Resolves a promise with `work`'s view, or rejects it with its error.
-fn promise<'env, T: serde::Serialize + Send + 'static>(
+/// A promise of `work`'s result shown by `show`, or rejected with its error (`Error::info`: a
+/// pbx-core error as the rest of the package throws it, else the runtime's code and kind).
+fn promise<'env, T: Send + 'static, V: ToNapiValue + 'static>(
     env: &'env Env,
     work: impl std::future::Future<Output = std::result::Result<T, SideloaderError>> + Send + 'static,
-) -> Result<PromiseRaw<'env, Value>> {
+    show: impl FnOnce(T) -> Result<V> + 'static,
+) -> Result<PromiseRaw<'env, V>> {
     env.spawn_future_with_callback(
-        async move { Ok(work.await.map_err(|e| sideloader_error(&e))) },
+        async move { Ok(work.await.map_err(|e| e.info())) },
         move |env, result| match result {
-            Ok(v) => view(&v),
+            Ok(v) => show(v),
             Err(info) => Err(rejection(env, &info)),
         },
     )
@@ -84,7 +77,7 @@ impl Sideloader {
             }
         };
         let service = napi::bindgen_prelude::block_on(Service::from_config(config))
-            .map_err(|e| throw(&env, sideloader_error(&e)))?;
+            .map_err(|e| throw(&env, e.info()))?;
         Ok(Sideloader { service })
     }
 
@@ -111,7 +104,7 @@ impl Sideloader {
         napi::bindgen_prelude::within_runtime_if_available(|| {
             self.service.start(move || drop(keep_alive))
         })
-        .map_err(|e| throw(&env, sideloader_error(&e)))
+        .map_err(|e| throw(&env, e.info()))
     }
 
     /// Stops the service: no new call starts, the calls in flight finish (10 s at most) and
@@ -121,7 +114,7 @@ impl Sideloader {
     /// at once when not running.
     #[napi(ts_return_type = "Promise<SideloaderStatus>")]
     pub fn stop<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Value>> {
-        promise(env, self.service.stop())
+        promise(env, self.service.stop(), |v| view(&v))
     }
 
     /// Reads the source until it is drained, once (`pbx-sideloader --once`), and resolves
@@ -130,7 +123,7 @@ impl Sideloader {
     /// call API kept failing), `checkpoint`, `quarantine`; `PBX_INVALID_STATE` while started.
     #[napi(ts_return_type = "Promise<SideloaderSummary>")]
     pub fn run_once<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Value>> {
-        promise(env, self.service.once())
+        promise(env, self.service.once(), |v| view(&v))
     }
 
     /// Delivers the calls that started between `from` and `to` (`pbx-sideloader backfill`):
@@ -154,7 +147,7 @@ impl Sideloader {
     ) -> Result<PromiseRaw<'env, Value>> {
         let from: String = arg(env, "Sideloader.backfill", "from", from)?;
         let to: String = arg(env, "Sideloader.backfill", "to", to)?;
-        promise(env, self.service.backfill(&from, &to))
+        promise(env, self.service.backfill(&from, &to), |v| view(&v))
     }
 
     /// The counters, the checkpoint, the last error and (with `ha`) the leadership, now.
@@ -166,10 +159,8 @@ impl Sideloader {
     /// Explains one call (`pbx-sideloader explain ID`): reads it from the configured source
     /// by `id` (a `pbxCallId`, a 3CX history id or call id; for database sources also a
     /// `main_call_history_id`, a leg's `cdr_id` or a row id) or, for a CDR text source, by
-    /// `line`, and resolves with the decision trail as `CallMapper.explain` gives it, with
-    /// `delivery` (the stored `checkpoint`, `position` `before_checkpoint` /
-    /// `after_checkpoint` / `no_checkpoint`, `quarantined` with its reason, `summary`) and
-    /// `text`; `null` when the source has no such call. Works while the service runs.
+    /// `line`, and resolves with its `CallExplanation` (`CallMapper.explain`'s, with
+    /// `delivery`); `null` when the source has no such call. Works while the service runs.
     /// Rejects with `PBX_INVALID_ARGUMENT` (kind `config`) for `line` on a database source,
     /// `PBX_SYNC_ERROR` when the source cannot be read.
     #[napi(
@@ -185,28 +176,13 @@ impl Sideloader {
         let f = "Sideloader.explain";
         let id: Option<String> = crate::args::opt_arg(env, f, "id", id)?;
         let line: Option<u32> = crate::args::opt_arg(env, f, "line", line)?;
-        let query = match (id, line) {
-            (_, Some(n)) => runtime::CallQuery::Line(u64::from(n)),
-            (Some(id), None) => runtime::CallQuery::parse(&id),
-            (None, None) => {
-                return Err(crate::error::invalid_argument(
-                    env,
-                    "Sideloader.explain: give an id or a line",
-                ));
-            }
-        };
-        let found = self.service.explain(query);
-        env.spawn_future_with_callback(
-            async move { Ok(found.await.map_err(|e| sideloader_error(&e))) },
-            move |env, result| match result {
-                Ok(Some(e)) => {
-                    crate::call::explanation_value(serde_json::to_value(&e), e.to_string())
-                        .map(Some)
-                }
-                Ok(None) => Ok(None),
-                Err(info) => Err(rejection(env, &info)),
-            },
-        )
+        let query = runtime::CallQuery::from_parts(id.as_deref(), line.map(u64::from))
+            .ok_or_else(|| invalid_argument(env, "Sideloader.explain: give an id or a line"))?;
+        promise(env, self.service.explain(query), |found| {
+            let explained =
+                found.map(|e| explanation_value(serde_json::to_value(&e), e.to_string()));
+            explained.transpose()
+        })
     }
 
     /// Wakes the service to read the source now (`POST /trigger/poll`).

@@ -4,7 +4,7 @@
 
 use pbx_core::Location;
 use pbx_core::call::{CallMapper, CallRequest, Mapped, MappingCodes, SkipReason};
-use pbx_core::cdr::{CdrParser, split_lines};
+use pbx_core::cdr::{CdrParser, Lines};
 use pbx_core::cdr_json::LineWriter;
 use pbx_core::direction::DirectionPolicy;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
@@ -20,13 +20,7 @@ use crate::error::{CoreResult, error_value};
 use crate::extensions::PyExtensionMap;
 
 /// Maps CDRs to call requests without a configuration file (`MappingConfig`: its former
-/// name). `timezone` is the PBX's IANA zone (timestamps carry its offset); `extensions` an
-/// `ExtensionMap` or a dict of extension → email or {email, name}; `internal_calls` is
-/// `"skip"` or `"as_outbound"`; `trunk_dns` / `service_dns` are the DNs of trunks and of
-/// queues, ring groups, IVRs and voicemail, used when records carry no type fields;
-/// `number_format` how `phoneNumber` is written (`"e164"`, `"international"`, `"national"` or
-/// `"rfc3966"`); `call_id_prefix` the prefix of `pbxCallId`. Raises `ConfigError` for an
-/// unusable setting.
+/// name; `pbx.pyi` documents the arguments).
 #[pyclass(name = "CallMapper", module = "pbx", frozen)]
 pub(crate) struct PyCallMapper(CallMapper);
 
@@ -110,10 +104,7 @@ impl PyCallMapper {
         to_call_request(cdr, MapperArg::Mapping(slf))
     }
 
-    /// The decision trail of one record (`pbx_core::explain`, the same decisions `map`
-    /// takes): `record` is a CDR line (read with `parser`, by default the 27-field layout)
-    /// or a `Cdr`. Returns the `Explanation` dict of `pbx.pyi`, with `text`, its rendering.
-    /// Never raises for a bad line: its outcome is `refused`.
+    /// The decision trail of one record (`pbx_core::explain`), with `text`.
     #[pyo3(signature = (record, parser = None))]
     fn explain<'py>(
         &self,
@@ -213,9 +204,7 @@ fn outcome<'py>(
     }
 }
 
-/// Maps one CDR to the call API's `PbxCallRequest` (a dict with exactly its camelCase keys),
-/// or a `Skip` with the reason. Raises `ParseError` when the record lacks what every call
-/// needs (a start time, an id).
+/// Maps one CDR to the call API's `PbxCallRequest` dict, or a `Skip`.
 #[pyfunction]
 pub(crate) fn to_call_request<'py>(
     #[pyo3(from_py_with = arg::cdr)] cdr: PyRef<'py, PyCdr>,
@@ -225,9 +214,7 @@ pub(crate) fn to_call_request<'py>(
     outcome(cdr.py(), mapped.py()?, |c| to_py_json(cdr.py(), &c))
 }
 
-/// The fast path: `CdrParser.parse_lines` then `to_call_request` on each record, in one call
-/// without the GIL. Returns `(line, outcome)` for each line, the outcome being the call
-/// request dict, a `Skip`, or the `ParseError` of the line (returned, not raised).
+/// The fast path: parses and maps many lines in one call, without the GIL.
 #[pyfunction]
 pub(crate) fn map_lines<'py>(
     #[pyo3(from_py_with = arg::parser)] parser: PyRef<'py, PyCdrParser>,
@@ -261,9 +248,7 @@ pub(crate) fn map_lines<'py>(
     Ok(out)
 }
 
-/// The bulk form of `map_lines`: the UTF-8 bytes of one JSON array, one object per line as
-/// `pbx-convert` prints it (`line` and one of `call`, `skipped` or `error`), for `json.loads`.
-/// A blank element of a list is a `skipped` line (`"blank line"`).
+/// The bulk form of `map_lines`: one JSON array as UTF-8 bytes.
 #[pyfunction]
 pub(crate) fn map_lines_json<'py>(
     #[pyo3(from_py_with = arg::parser)] parser: PyRef<'py, PyCdrParser>,
@@ -271,29 +256,18 @@ pub(crate) fn map_lines_json<'py>(
     #[pyo3(from_py_with = arg::config)] config: MapperArg<'py>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let (py, parser, mapper) = (lines.py(), &parser.0, config.mapper());
-    let write = |numbered: &mut dyn Iterator<Item = (u64, &[u8])>| {
-        LineWriter::new(parser, mapper).write_array(numbered)
-    };
-    let out = if let Ok(s) = lines.cast::<PyString>() {
-        let text = s.to_cow()?;
-        py.detach(|| write(&mut split_lines(text.as_bytes())))
-    } else {
-        // All lines in one buffer (one copy each, no object per line).
-        let mut text = String::new();
-        let mut ends = Vec::new();
-        for item in lines.try_iter()? {
-            text.push_str(&item?.cast::<PyString>()?.to_cow()?);
-            ends.push(text.len());
+    let batch = match lines.cast::<PyString>() {
+        Ok(s) => Lines::from(s.to_cow()?),
+        Err(_) => {
+            // All lines in one buffer (one copy each, no object per line).
+            let mut batch = Lines::default();
+            for item in lines.try_iter()? {
+                batch.push(item?.cast::<PyString>()?.to_cow()?.as_bytes());
+            }
+            batch
         }
-        py.detach(|| {
-            let mut start = 0;
-            write(&mut ends.iter().zip(1u64..).map(|(&end, n)| {
-                let line = &text.as_bytes()[start..end];
-                start = end;
-                (n, line)
-            }))
-        })
     };
+    let out = py.detach(|| LineWriter::new(parser, mapper).write_array(batch.numbered()));
     Ok(PyBytes::new(py, &out))
 }
 

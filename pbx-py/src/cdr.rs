@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use pbx_core::Error;
-use pbx_core::cdr::{Cdr, CdrParser, Field as F, FieldTemplate, parse_lines};
+use pbx_core::cdr::{Cdr, CdrParser, Field as F, Lines};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 
@@ -13,10 +13,7 @@ use crate::arg;
 use crate::convert::{methods, repr_opt, repr_str};
 use crate::error::{CoreResult, error_value};
 
-/// One parsed 3CX call record. Every field is optional (None when empty or not in the
-/// template). Times are aware UTC datetimes; `duration` is the talk time as a timedelta
-/// (None: unanswered); number fields are as 3CX wrote them (`Ext.101`, `+19075551234`);
-/// reasons and types are their 3CX names. `line` is the line it was read from.
+/// One parsed 3CX call record (`pbx.pyi` documents its attributes).
 #[pyclass(name = "Cdr", module = "pbx", frozen, eq)]
 #[derive(Clone, PartialEq)]
 pub(crate) struct PyCdr {
@@ -76,9 +73,7 @@ methods! { PyCdr, |c| {
     is_answered -> bool = c.inner.is_answered(),
         "True when the call was answered (it has a talk time or an answer time).";
 }
-    /// The record written back as one CDR line laid out as `template` (`"20"`, `"27"` or a
-    /// comma list of 3CX field names; default `"27"`). Raises `ConfigError` for an unusable
-    /// template.
+    /// The record written back as one CDR line laid out as `template`.
     #[pyo3(signature = (template = "27".to_owned()), text_signature = "(self, template='27')")]
     fn to_line(&self, #[pyo3(from_py_with = arg::template)] template: String) -> PyResult<String> {
         let t: pbx_core::cdr::FieldTemplate = template.parse().py()?;
@@ -107,9 +102,7 @@ methods! { PyCdr, |c| {
     }
 }
 
-/// Parses 3CX CDR text lines laid out as a field template: `"27"` (default), `"20"`, or the
-/// PBX's field names in order (`"historyid,callid,duration,…"`). Raises `ConfigError` for an
-/// unusable template.
+/// Parses 3CX CDR text lines laid out as a field template.
 #[pyclass(name = "CdrParser", module = "pbx", frozen)]
 pub(crate) struct PyCdrParser(pub(crate) CdrParser);
 
@@ -132,11 +125,10 @@ impl PyCdrParser {
     /// The template's field names, in order.
     #[getter]
     fn fields(&self) -> Vec<&'static str> {
-        field_names(self.0.template())
+        self.0.template().names()
     }
 
-    /// Parses one line. Raises `ParseError` (with `line`, `field`, `value`) when it cannot be
-    /// read; `line` is only used in errors and as `Cdr.line`.
+    /// Parses one line; `line` is used in errors and as `Cdr.line`.
     #[pyo3(signature = (text, line = 1))]
     fn parse_line(
         &self,
@@ -146,11 +138,7 @@ impl PyCdrParser {
         Ok(PyCdr::at(self.0.parse_line(line, &text).py()?, line))
     }
 
-    /// Parses many lines in one call, without holding the GIL while parsing. A `str` is split
-    /// at line breaks (CRLF or LF), blank lines passed over, line numbers counted from 1; a
-    /// list gives one result per element (element `i` is line `i + 1`). Each result is a `Cdr`
-    /// or the `ParseError` for that line (returned, not raised): one bad line never stops the
-    /// others.
+    /// Parses many lines in one call, without the GIL; bad lines give their `ParseError`.
     fn parse_lines<'py>(
         &self,
         py: Python<'py>,
@@ -176,11 +164,6 @@ impl PyCdrParser {
     }
 }
 
-/// The field names of a template, in order (`CdrParser.fields`, `template_fields`).
-pub(crate) fn field_names(template: &FieldTemplate) -> Vec<&'static str> {
-    template.fields().iter().map(|f| f.name()).collect()
-}
-
 impl PyCdrParser {
     /// Parses `lines` (a `str`: split at line breaks, blank lines passed over; or a list: one
     /// line per element) and hands each record to `then`, all without the GIL. Each item is
@@ -191,18 +174,11 @@ impl PyCdrParser {
         lines: &Bound<'_, PyAny>,
         then: impl Fn(u64, Cdr) -> T + Sync,
     ) -> PyResult<Vec<(u64, Result<T, Error>)>> {
-        let then = |(n, r): (u64, Result<Cdr, Error>)| (n, r.map(|cdr| then(n, cdr)));
-        if let Ok(s) = lines.cast::<PyString>() {
-            let text = s.to_cow()?;
-            return Ok(py.detach(|| parse_lines(&self.0, text.as_bytes()).map(then).collect()));
-        }
-        let items: Vec<String> = arg::named("lines", lines)?;
-        Ok(py.detach(|| {
-            let parsed = items
-                .iter()
-                .zip(1u64..)
-                .map(|(l, n)| (n, self.0.parse_line(n, l)));
-            parsed.map(then).collect()
-        }))
+        let batch = match lines.cast::<PyString>() {
+            Ok(s) => Lines::from(s.to_cow()?),
+            Err(_) => arg::named::<Vec<String>>("lines", lines)?.iter().collect(),
+        };
+        let parsed = |(n, r): (u64, Result<Cdr, Error>)| (n, r.map(|cdr| then(n, cdr)));
+        Ok(py.detach(|| batch.parse(&self.0).map(parsed).collect()))
     }
 }

@@ -1,12 +1,13 @@
 //! `pbx.Config` over `pbx_core::config`.
 
-use pbx_sources::FileError;
+use pbx_sources::bounded;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 use pbx_core::call::CallMapper;
 use pbx_core::config::Config;
 use pbx_core::config_views::{CallApiView, GroupsView, XapiView};
+use pbx_core::direction::PolicyParts;
 use pbx_sources::runtime::{ServiceConfig, load_config as load_yaml};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -27,47 +28,18 @@ pub(crate) fn load_config(
     PyConfig::load(py, path, env)
 }
 
-/// Reads a configuration file as `pbx-sideloader --config` does: at most
-/// `MAX_CONFIG_BYTES` (1 MiB) are read, so `/dev/zero` or a FIFO cannot grow memory. Every
-/// failure is an `OSError` naming the file (`filename`): `FileNotFoundError` for a missing
-/// one, `[Errno 27] it is over the limit of 1048576 bytes: '/dev/zero'` (errno `EFBIG`) for
-/// one over the limit.
+/// Reads a configuration file as `pbx-sideloader --config` does (at most
+/// `MAX_CONFIG_BYTES`); every failure is an `OSError` naming the file (`bounded::os_error`).
 pub(crate) fn read_config(path: &std::path::Path) -> PyResult<String> {
-    use pyo3::exceptions::PyOSError;
-    // OSError(errno, strerror, filename): Python picks the subclass (FileNotFoundError,
-    // PermissionError, …) from errno, and its text names the file.
-    const EINVAL: i32 = 22;
-    const EFBIG: i32 = 27;
-    let (errno, strerror) =
-        match pbx_sources::bounded::read_file_limited(path, pbx_core::config::MAX_CONFIG_BYTES) {
-            Ok(text) => return Ok(text),
-            Err(pbx_sources::Error::File(FileError::ReadFile { source, .. })) => {
-                // The OS's text (std's without ` (os error N)`); no errno: a directory, not UTF-8.
-                let (errno, text) = (source.raw_os_error(), source.to_string());
-                let suffix = errno
-                    .map(|n| format!(" (os error {n})"))
-                    .unwrap_or_default();
-                let strerror = text.strip_suffix(&suffix).unwrap_or(&text).to_owned();
-                (errno.unwrap_or(EINVAL), strerror)
-            }
-            Err(pbx_sources::Error::File(FileError::FileTooLarge { limit, .. })) => {
-                (EFBIG, format!("it is over the limit of {limit} bytes"))
-            }
-            Err(e) => (EINVAL, e.to_string()),
-        };
-    Err(PyOSError::new_err((
-        errno,
-        strerror,
-        path.display().to_string(),
-    )))
+    let max = pbx_core::config::MAX_CONFIG_BYTES;
+    bounded::read_file_limited(path, max).map_err(|e| {
+        let (errno, strerror) = bounded::os_error(&e);
+        let filename = path.display().to_string();
+        pyo3::exceptions::PyOSError::new_err((errno, strerror, filename))
+    })
 }
 
 /// The validated sideloader configuration (the YAML of `examples/config/sideloader.yml`).
-///
-/// Build it with `Config.load(path)` or `Config.from_yaml(text)`; both raise `ConfigError`
-/// whose `issues` lists every problem as (path, value, message). `${VAR}` and
-/// `${VAR:-default}` are looked up in `env` (a mapping), or in the process environment when
-/// `env` is None. Secrets never appear in `repr`.
 #[pyclass(name = "Config", module = "pbx", frozen)]
 pub(crate) struct PyConfig {
     pub(crate) inner: Config,
@@ -99,8 +71,7 @@ methods! { PyConfig, |c| {
     extensions -> PyExtensionMap = PyExtensionMap(c.inner.extensions.clone()),
         "`extensions`: the extension map with its fallback.";
 }
-    /// Reads and validates a configuration file. Raises `OSError` when it cannot be read,
-    /// `ConfigError` when it is invalid.
+    /// Reads and validates a configuration file.
     #[staticmethod]
     #[pyo3(signature = (path, env = None))]
     pub(crate) fn load(
@@ -141,8 +112,7 @@ methods! { PyConfig, |c| {
         to_py_json(py, &CallApiView::from(&self.inner.call_api))
     }
 
-    /// The call API's bearer token, or None. A method, not an attribute, so printing the
-    /// configuration's attributes never shows it.
+    /// The call API's bearer token, or None (a method, so it never shows as an attribute).
     fn call_api_token(&self) -> Option<String> {
         let token = self.inner.call_api.token.as_ref();
         token.map(|t| t.expose().to_owned())
@@ -164,15 +134,9 @@ methods! { PyConfig, |c| {
     /// The direction policy: `DirectionSettings` (ranges as `(from, to)` tuples).
     #[getter]
     fn direction<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let p = &self.inner.direction;
-        let digits = (*p.extension_digits.start(), *p.extension_digits.end());
-        let ranges: Vec<(u64, u64)> = p
-            .extension_ranges
-            .iter()
-            .map(|r| (*r.start(), *r.end()))
-            .collect();
-        dict!(py; "trunk_dns" => &p.trunk_dns, "service_dns" => &p.service_dns,
-            "extension_digits" => digits, "extension_ranges" => ranges,
+        let p = PolicyParts::from(&self.inner.direction);
+        dict!(py; "trunk_dns" => p.trunk_dns, "service_dns" => p.service_dns,
+            "extension_digits" => p.extension_digits, "extension_ranges" => p.extension_ranges,
             "min_external_digits" => p.min_external_digits)
     }
 

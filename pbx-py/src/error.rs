@@ -40,12 +40,23 @@ create_exception!(
 /// [`pbx_core::ErrorCategory::code`]).
 pub(crate) fn to_py(py: Python<'_>, e: Error) -> PyErr {
     let kind = e.kind();
-    let category = kind.category();
-    let err = exception(category, e.to_string());
-    if let Err(set) = attach(py, &err, kind.code(), category.code(), &e) {
-        return set;
+    raise(py, kind.category(), kind.code(), e.to_string(), Some(&e))
+}
+
+/// The exception of `category` ([`exception`]) with `kind`, `code` and the data of the core
+/// error `e` (none without one: a `ConfigError` then has no `issues`).
+pub(crate) fn raise(
+    py: Python<'_>,
+    category: ErrorCategory,
+    kind: &str,
+    message: String,
+    e: Option<&Error>,
+) -> PyErr {
+    let err = exception(category, message);
+    match attach(py, &err, kind, category.code(), e) {
+        Ok(()) => err,
+        Err(set) => set,
     }
-    err
 }
 
 /// The Python class of an error category: `ParseError`, `ConfigError`, or `PbxError` for a
@@ -75,19 +86,18 @@ pub(crate) fn error_value(py: Python<'_>, e: Error) -> Bound<'_, PyAny> {
     to_py(py, e).into_value(py).into_bound(py).into_any()
 }
 
-fn attach(py: Python<'_>, err: &PyErr, kind: &str, code: &str, e: &Error) -> PyResult<()> {
+fn attach(py: Python<'_>, err: &PyErr, kind: &str, code: &str, e: Option<&Error>) -> PyResult<()> {
     let obj = err.value(py);
     obj.setattr("kind", kind)?;
     obj.setattr("code", code)?;
     if err.is_instance_of::<ParseError>(py) {
-        obj.setattr("line", e.location().and_then(Location::line))?;
-        obj.setattr("field", e.field())?;
-        obj.setattr("value", e.value())?;
+        obj.setattr("line", e.and_then(Error::location).and_then(Location::line))?;
+        obj.setattr("field", e.and_then(Error::field))?;
+        obj.setattr("value", e.and_then(Error::value))?;
     } else if err.is_instance_of::<ConfigError>(py) {
         let issue = py.import("pbx")?.getattr("ConfigIssue")?;
-        let issues = e
-            .issues()
-            .into_iter()
+        let issues = e.map(Error::issues).unwrap_or_default().into_iter();
+        let issues = issues
             .map(|i| issue.call1((i.path, i.value, i.message)))
             .collect::<PyResult<Vec<_>>>()?;
         obj.setattr("issues", issues)?;

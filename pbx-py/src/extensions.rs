@@ -1,6 +1,6 @@
 //! `pbx.ExtensionMap` and `pbx.User` over `pbx_core::extensions`.
 
-use pbx_core::extensions::{ExtensionMap, OwnerFallback, User};
+use pbx_core::extensions::{ExtensionMap, User};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
@@ -27,9 +27,7 @@ methods! { PyUser, |u| {
     }
 }
 
-/// Extension → user (who owns a call), with an optional fallback email. `mapping` maps an
-/// extension to an email or to `{"email": ..., "name": ...}` (as the YAML `extensions.map`).
-/// Without `default_email`, calls of an unmapped extension are skipped with the reason.
+/// Extension → user (who owns a call), with an optional fallback email.
 #[pyclass(name = "ExtensionMap", module = "pbx")]
 #[derive(Clone)]
 pub(crate) struct PyExtensionMap(pub(crate) ExtensionMap);
@@ -50,11 +48,10 @@ impl PyExtensionMap {
                 "an extension map maps an extension to an email or to {email, name}",
             )?,
         };
-        Ok(Self::wrap(map, default_email))
+        Ok(PyExtensionMap(map.with_default_email(default_email)))
     }
 
-    /// Reads a YAML mapping of extension → email or `{email, name}`. With `key`, the map is
-    /// the value under that top-level key (`key="extensions"` for `examples/data/extensions.yml`).
+    /// Reads a YAML mapping of extension → email or `{email, name}`, under `key` if given.
     #[staticmethod]
     #[pyo3(signature = (text, key = None, default_email = None))]
     fn from_yaml(
@@ -64,11 +61,10 @@ impl PyExtensionMap {
     ) -> PyResult<Self> {
         let map = ExtensionMap::from_yaml(&text, key.as_deref())
             .map_err(|e| PyValueError::new_err(format!("not an extension map: {e}")))?;
-        Ok(Self::wrap(map, default_email))
+        Ok(PyExtensionMap(map.with_default_email(default_email)))
     }
 
-    /// The map of a loaded `Config` (`extensions.map` and `extensions.default_email`): the
-    /// same as `config.extensions`.
+    /// The map of a loaded `Config`: the same as `config.extensions`.
     #[staticmethod]
     fn from_config(#[pyo3(from_py_with = arg::config)] config: PyRef<'_, PyConfig>) -> Self {
         PyExtensionMap(config.inner.extensions.clone())
@@ -92,8 +88,7 @@ impl PyExtensionMap {
         self.0.get(&extension).cloned().map(PyUser)
     }
 
-    /// The email a call of this extension is attributed to: the user's, else the fallback
-    /// `default_email`, else None.
+    /// The email a call of this extension is attributed to, or None.
     fn email_for(
         &self,
         #[pyo3(from_py_with = arg::extension)] extension: String,
@@ -111,12 +106,5 @@ impl PyExtensionMap {
 
     fn __repr__(&self) -> String {
         format!("ExtensionMap(<{} users>)", self.0.len())
-    }
-}
-
-impl PyExtensionMap {
-    fn wrap(map: ExtensionMap, default_email: Option<String>) -> Self {
-        let fallback = default_email.map(OwnerFallback::DefaultEmail);
-        PyExtensionMap(fallback.into_iter().fold(map, ExtensionMap::with_fallback))
     }
 }

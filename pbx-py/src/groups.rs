@@ -16,9 +16,7 @@ use crate::config::PyConfig;
 use crate::convert::{dict, json_as, mapping_arg, to_py_json};
 use crate::hours::PyBusinessHours;
 
-/// The coverage monitor's settings: business hours (per group where given), `debounce`
-/// (consecutive failing checks before an alert opens), and which group ids to watch
-/// (`include`, empty: all) or never watch (`exclude`).
+/// The coverage monitor's settings: business hours, debounce, include/exclude.
 #[pyclass(name = "GroupMonitor", module = "pbx", frozen)]
 pub(crate) struct PyGroupMonitor(GroupMonitor);
 
@@ -79,9 +77,7 @@ impl PyGroupMonitor {
     }
 }
 
-/// What the monitor remembers between checks (failure counts, open alerts). Keep it across
-/// runs with `to_json()` / `MonitorState.from_json(text)` so a restart neither posts an alert
-/// again nor forgets one.
+/// What the monitor remembers between checks (serializable).
 #[pyclass(name = "MonitorState", module = "pbx")]
 #[derive(Default)]
 pub(crate) struct PyMonitorState(MonitorState);
@@ -115,11 +111,7 @@ impl PyMonitorState {
         self.0.record_alert_id(&group_id, AlertId(alert_id));
     }
 
-    /// Records the backend's answer to an "open" action: `request` is the action's `request`,
-    /// `alert` the alert the backend answered (a dict). True when it is the group's own alert
-    /// (same `callGroupId` and `alertType`: its id is recorded); otherwise the open is undone
-    /// (the next check posts again) and False is returned — never resolve that alert. Raises
-    /// `ValueError` for a `request` or `alert` of another shape.
+    /// Records the backend's answer to an "open" action; False: not the group's own alert.
     fn record_opened(
         &mut self,
         request: &Bound<'_, PyAny>,
@@ -139,10 +131,7 @@ impl PyMonitorState {
         self.0.open_failed(&group_id);
     }
 
-    /// Undoes a "resolve" action whose delivery failed (`alert` is the action's `alert`), so
-    /// the next check tries again. Not for a resolve the backend answered 404 or 410: that
-    /// alert is gone, and the monitor has already forgotten it. Raises `ValueError` for an
-    /// `alert` of another shape.
+    /// Undoes a "resolve" action whose delivery failed.
     fn resolve_failed(
         &mut self,
         #[pyo3(from_py_with = arg::group_id)] group_id: String,
@@ -154,8 +143,7 @@ impl PyMonitorState {
         Ok(())
     }
 
-    /// Takes over alerts the backend reports as active (a list of its alert objects, or the
-    /// JSON text), so they are resolved later rather than posted again.
+    /// Takes over the alerts the backend reports as active.
     fn adopt_active(
         &mut self,
         alerts: &Bound<'_, PyAny>,
@@ -205,10 +193,7 @@ fn group_from_dict(d: &Bound<'_, PyAny>) -> PyResult<CallGroup> {
     })
 }
 
-/// One coverage check at `now` (an aware datetime) over a snapshot of the groups (`GroupDict`s
-/// of `pbx.pyi`). Updates `state` in place and returns the actions to carry out: `open` with
-/// `request`, the exact `POST /api/alerts/call-groups` body, or `resolve` with `alert`, the
-/// open alert as the state held it (for `MonitorState.resolve_failed`).
+/// One coverage check at `now`: updates `state`, returns the actions to carry out.
 #[pyfunction]
 pub(crate) fn evaluate_groups<'py>(
     #[pyo3(from_py_with = arg::monitor)] monitor: PyRef<'py, PyGroupMonitor>,

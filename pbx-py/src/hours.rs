@@ -12,17 +12,14 @@ use crate::convert::{dict, json_as, mapping_arg, repr_str};
 use crate::error::CoreResult;
 
 /// Business hours: a weekly schedule in one IANA timezone with holidays, closures, openings
-/// and breaks. Queries take an aware `datetime` (a naive one raises `ValueError`) and never
-/// read a clock.
+/// and breaks.
 #[pyclass(name = "BusinessHours", module = "pbx", frozen, from_py_object)]
 #[derive(Clone)]
 pub(crate) struct PyBusinessHours(pub(crate) BusinessHours);
 
 #[pymethods]
 impl PyBusinessHours {
-    /// The `business_hours` schedule of a loaded `Config`, or None when it has none: the
-    /// section is absent, or says `from_xapi: true` (`config.business_hours_source` is then
-    /// `"xapi"`: build them with `BusinessHours.from_xapi` from `GET /OfficeHours`).
+    /// The `business_hours` schedule of a loaded `Config`, or None.
     #[staticmethod]
     fn from_config(
         #[pyo3(from_py_with = arg::config)] config: PyRef<'_, PyConfig>,
@@ -32,9 +29,7 @@ impl PyBusinessHours {
         ))
     }
 
-    /// The business hours of a group that has its own in a loaded `Config`
-    /// (`groups.hours.<group_id>`), or None (`config.groups["groups_with_own_hours"]` lists
-    /// those ids).
+    /// The business hours of a group that has its own in a loaded `Config`, or None.
     #[staticmethod]
     fn from_config_group(
         #[pyo3(from_py_with = arg::config)] config: PyRef<'_, PyConfig>,
@@ -45,9 +40,7 @@ impl PyBusinessHours {
         ))
     }
 
-    /// From 3CX XAPI `GET /OfficeHours`: the JSON text or the decoded dict. Raises
-    /// `ValueError` for JSON that is not an OfficeHours object, `ConfigError` for unusable
-    /// values (an unknown time zone, a bad period).
+    /// From 3CX XAPI `GET /OfficeHours`: the JSON text or the decoded dict.
     #[staticmethod]
     fn from_xapi(office_hours: &Bound<'_, PyAny>) -> PyResult<Self> {
         let expected = "the JSON text or the dict of GET /OfficeHours";
@@ -98,8 +91,7 @@ impl PyBusinessHours {
         self.0.is_open(at)
     }
 
-    /// Open or closed at `at` (an aware datetime), and why: `{"open", "reason", "name"}` with
-    /// `reason` the `HoursState` code and `name` the holiday's or closure's, if that is why.
+    /// Open or closed at `at`, and why: `{"open", "reason", "name"}`.
     fn state<'py>(
         &self,
         py: Python<'py>,
@@ -109,8 +101,7 @@ impl PyBusinessHours {
         dict!(py; "open" => s.is_open(), "reason" => s.code(), "name" => s.name())
     }
 
-    /// The next change after `at`: `(when, opens)` with `when` an aware UTC datetime and
-    /// `opens` True when the office opens then; None when nothing changes any more.
+    /// The next change after `at`: `(when, opens)`, or None.
     fn next_change(
         &self,
         #[pyo3(from_py_with = arg::at)] at: DateTime<Utc>,

@@ -26,7 +26,8 @@ fn template_fields(
     #[pyo3(from_py_with = crate::arg::template)] template: String,
 ) -> PyResult<Vec<&'static str>> {
     use error::CoreResult;
-    Ok(cdr::field_names(&template.parse().py()?))
+    let template: pbx_core::cdr::FieldTemplate = template.parse().py()?;
+    Ok(template.names())
 }
 
 /// The core vocabulary: every code pbx-core defines for the values this module publishes as

@@ -1,7 +1,7 @@
 //! `pbx.normalize_number`, `pbx.normalize_numbers` and `pbx.NormalizedNumber` over
 //! `pbx_core::phone`.
 
-use pbx_core::phone::{Normalized, NumberPolicy, normalize, normalize_ref};
+use pbx_core::phone::{Normalized, NormalizedValues, NumberPolicy, normalize, normalize_batch};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString};
@@ -103,50 +103,19 @@ pub(crate) fn normalize_numbers<'py>(
     let items = raws
         .try_iter()
         .map_err(|_| not_str(" must be a sequence of str, not ", raws))?;
-    // All inputs in one buffer (one copy each, no object per input).
-    let mut text = String::new();
-    let mut ends = Vec::new();
+    let mut inputs = Vec::new();
     for item in items {
         let item = item?;
         let s = item
             .cast::<PyString>()
             .map_err(|_| not_str(": expected str items, got ", &item))?;
-        text.push_str(&s.to_cow()?);
-        ends.push(text.len());
+        inputs.push(s.to_cow()?.into_owned());
     }
-    let inputs = || {
-        ends.iter().scan(0, |start, &end| {
-            Some(&text[std::mem::replace(start, end)..end])
-        })
-    };
     if detailed {
-        let out = py.detach(|| {
-            inputs()
-                .map(|raw| normalize(raw, &policy))
-                .collect::<Vec<_>>()
-        });
+        let out = py.detach(|| normalize_batch(&inputs, &policy));
         return PyList::new(py, out.into_iter().map(PyNormalizedNumber));
     }
-    // The answers in one buffer too: `None` or the end of the value in `values`.
-    let (values, spans) = py.detach(|| {
-        let mut values = String::with_capacity(text.len());
-        let spans: Vec<Option<(usize, usize)>> = inputs()
-            .map(|raw| {
-                normalize_ref(raw, &policy, None, |n| {
-                    n.value().map(|v| {
-                        let start = values.len();
-                        values.push_str(v);
-                        (start, values.len())
-                    })
-                })
-            })
-            .collect();
-        (values, spans)
-    });
-    PyList::new(
-        py,
-        spans
-            .into_iter()
-            .map(|span| span.map(|(a, b)| PyString::new(py, &values[a..b]))),
-    )
+    // The answers in one buffer, each `str` made from it.
+    let values = py.detach(|| NormalizedValues::new(&inputs, &policy));
+    PyList::new(py, values.iter().map(|v| v.map(|s| PyString::new(py, s))))
 }

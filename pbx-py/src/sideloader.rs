@@ -11,44 +11,18 @@ use pyo3::prelude::*;
 
 use crate::config::PyConfig;
 use crate::convert::to_py_json;
-use crate::error::{ConfigError, PbxError};
 
 /// The error a Python caller sees: a pbx-core error as the rest of the package raises it;
-/// `ConfigError` for a part of the configuration that cannot be built, `PbxError` otherwise,
-/// with the runtime's `kind` and `code` (`Error::kind`, `Error::category`).
+/// otherwise its category's class (`ConfigError` for a part of the configuration that cannot
+/// be built, else `PbxError`) with the runtime's `kind` and `code`.
 fn to_py(py: Python<'_>, e: SideloaderError) -> PyErr {
-    if let SideloaderError::Core { source, .. } = e {
-        return crate::error::to_py(py, source);
+    match e {
+        SideloaderError::Core { source, .. } => crate::error::to_py(py, source),
+        e => crate::error::raise(py, e.category(), e.kind().code(), e.to_string(), None),
     }
-    let err = if e.is_config() {
-        ConfigError::new_err(e.to_string())
-    } else {
-        PbxError::new_err(e.to_string())
-    };
-    let obj = err.value(py);
-    let set = obj
-        .setattr("kind", e.kind().code())
-        .and_then(|()| obj.setattr("code", e.category().code()))
-        .and_then(|()| {
-            if err.is_instance_of::<ConfigError>(py) {
-                obj.setattr("issues", Vec::<Py<PyAny>>::new())
-            } else {
-                Ok(())
-            }
-        });
-    set.map_or_else(|e| e, |()| err)
 }
 
-/// The sideloader `pbx-sideloader` runs, for Python ops scripts and services: any source
-/// kind, the call-logger API or a JSON-lines file, file or PostgreSQL checkpoints, the
-/// quarantine; as a service (`start()`) also the call-group monitor and HA leadership.
-/// Checkpoints only past acknowledged calls. The GIL is released while it works.
-///
-/// ```python
-/// s = pbx.Sideloader("sideloader.yml")   # or a pbx.Config
-/// print(s.run_once()["text"])            # one drain; raises if calls are left behind
-/// s.start(); ...; s.stop()               # the service on a background thread
-/// ```
+/// The sideloader `pbx-sideloader` runs (`pbx.pyi` documents its methods).
 #[pyclass(name = "Sideloader", module = "pbx", frozen)]
 pub(crate) struct PySideloader {
     runtime: tokio::runtime::Runtime,
@@ -95,11 +69,7 @@ impl PySideloader {
 
 #[pymethods]
 impl PySideloader {
-    /// A sideloader for a `Config` or the path of a YAML configuration (read as
-    /// `Config.load(path)`: `OSError`, `ConfigError` with every problem in `issues`). Builds
-    /// the source (a socket source starts listening here), the sink and the checkpoint
-    /// store, and reads XAPI users with `extensions_from_xapi`. A part that cannot be built
-    /// raises `ConfigError` (kind `config`) with `pbx-sideloader`'s message.
+    /// A sideloader for a `Config` or the path of a YAML configuration.
     #[new]
     fn new(py: Python<'_>, config: &Bound<'_, PyAny>) -> PyResult<Self> {
         let config = match config.cast::<PyConfig>() {
@@ -121,27 +91,12 @@ impl PySideloader {
         Ok(PySideloader { runtime, service })
     }
 
-    /// Reads the source until it is drained, once (`pbx-sideloader --once`), and returns the
-    /// summary of this drain. Raises `PbxError` — never returns with calls left behind —
-    /// with `kind` `auth_failed` (credentials refused), `unavailable` (the call API kept
-    /// failing), `checkpoint` or `quarantine`; kind `busy` while started. Ctrl-C stops the
-    /// drain as `pbx-sideloader` stops on SIGINT (the calls in flight finish, the checkpoint
-    /// is saved at the last acknowledged call) and raises `KeyboardInterrupt`.
+    /// Drains the source once (`pbx-sideloader --once`).
     fn run_once<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         self.interruptible(py, self.service.once())
     }
 
-    /// Delivers the calls that started between `from_` and `to` (`pbx-sideloader backfill`):
-    /// each bound a day (`YYYY-MM-DD` in `pbx.timezone`, both days included) or an RFC 3339
-    /// instant (`to` excluded). A database source reads only that range. The backfill keeps
-    /// its own checkpoint (the service's is untouched), so the same backfill run again
-    /// resumes where it stopped and delivers each call once. Returns the summary
-    /// (`run_once()`'s keys, `text` being `pbx-sideloader backfill`'s line, plus `from`/`to`
-    /// as RFC 3339 instants, `calls` and `elapsed_secs`). Raises `ConfigError` (kind
-    /// `invalid_setting`, the issue at `from` or `to`) for a bound that does not parse or an
-    /// empty range; `PbxError` when the backfill stopped before its end (kinds as
-    /// `run_once()`'s): run it again to resume. Ctrl-C stops it as it stops `run_once()`
-    /// and raises `KeyboardInterrupt`; the same backfill run again resumes.
+    /// Delivers the calls that started between `from_` and `to` (`pbx-sideloader backfill`).
     fn backfill<'py>(
         &self,
         py: Python<'py>,
@@ -151,20 +106,13 @@ impl PySideloader {
         self.interruptible(py, self.service.backfill(&from_, &to))
     }
 
-    /// Starts the service on a background thread: delivers as a stream while there is more
-    /// to read, then polls every `polling.interval_secs`, each failed call retried on its own
-    /// timer and outages waited out; the group
-    /// monitor and HA leadership when configured. Raises `PbxError` (kind `busy`) when it
-    /// already runs.
+    /// Runs the service on a background thread until `stop()`.
     fn start(&self, py: Python<'_>) -> PyResult<()> {
         let _entered = self.runtime.enter();
         self.service.start(|| {}).map_err(|e| to_py(py, e))
     }
 
-    /// Stops the service: no new call starts, the calls in flight finish (10 s at most) and
-    /// the checkpoint is saved at the last acknowledged call.
-    /// Returns the status; raises `PbxError` when delivery had stopped on an error
-    /// (credentials refused, the checkpoint store failed). Returns at once when not running.
+    /// Stops the service and returns its status.
     fn stop<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let stopped = py.detach(|| self.runtime.block_on(self.service.stop()));
         to_py_json(py, &stopped.map_err(|e| to_py(py, e))?)
@@ -175,14 +123,7 @@ impl PySideloader {
         to_py_json(py, &self.service.status())
     }
 
-    /// Explains one call (`pbx-sideloader explain ID`): reads it from the configured source
-    /// by `id` (a `pbxCallId`, a 3CX history id or call id; for database sources also a
-    /// `main_call_history_id`, a leg's `cdr_id` or a row id) or, for a CDR text source, by
-    /// `line`, and returns the decision trail as `CallMapper.explain` does, with `delivery`
-    /// (the stored `checkpoint`, `position` `before_checkpoint` / `after_checkpoint` /
-    /// `no_checkpoint`, `quarantined` with its reason, `summary`) and `text`; `None` when the
-    /// source has no such call. Works while the service runs. Raises `ConfigError` for
-    /// `line` on a database source, `PbxError` when the source cannot be read.
+    /// Explains one call read from the configured source (`pbx-sideloader explain`).
     #[pyo3(signature = (id = None, line = None))]
     fn explain<'py>(
         &self,
@@ -190,15 +131,9 @@ impl PySideloader {
         id: Option<String>,
         line: Option<u64>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let query = match (id, line) {
-            (_, Some(n)) => CallQuery::Line(n),
-            (Some(id), None) => CallQuery::parse(&id),
-            (None, None) => {
-                return Err(pyo3::exceptions::PyTypeError::new_err(
-                    "explain: give an id or line=N",
-                ));
-            }
-        };
+        let query = CallQuery::from_parts(id.as_deref(), line).ok_or_else(|| {
+            pyo3::exceptions::PyTypeError::new_err("explain: give an id or line=N")
+        })?;
         let found = py.detach(|| self.runtime.block_on(self.service.explain(query)));
         match found.map_err(|e| to_py(py, e))? {
             Some(e) => crate::call::explanation_dict(py, &e, e.to_string()).map(Some),

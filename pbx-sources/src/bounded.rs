@@ -45,6 +45,36 @@ pub fn read_file_limited(path: &Path, limit: usize) -> Result<String, Error> {
     })
 }
 
+/// A [`read_file_limited`] failure as an OS error, for a binding that raises one (Python's
+/// `OSError(errno, strerror, filename)`): the `errno` and the OS's text without std's
+/// ` (os error N)`; `EFBIG` (27) and `it is over the limit of N bytes` for a file over the
+/// limit; `EINVAL` (22) and the error's text where the OS gave no errno (a directory, content
+/// that is not UTF-8).
+///
+/// ```
+/// let missing = std::path::Path::new("/nonexistent/pbx.yml");
+/// let err = pbx_sources::bounded::read_file_limited(missing, 1024).unwrap_err();
+/// assert_eq!(pbx_sources::bounded::os_error(&err), (2, "No such file or directory".to_owned()));
+/// ```
+pub fn os_error(e: &Error) -> (i32, String) {
+    const EINVAL: i32 = 22;
+    const EFBIG: i32 = 27;
+    match e {
+        Error::File(FileError::ReadFile { source, .. }) => {
+            let (errno, text) = (source.raw_os_error(), source.to_string());
+            let suffix = errno
+                .map(|n| format!(" (os error {n})"))
+                .unwrap_or_default();
+            let strerror = text.strip_suffix(&suffix).unwrap_or(&text).to_owned();
+            (errno.unwrap_or(EINVAL), strerror)
+        }
+        Error::File(FileError::FileTooLarge { limit, .. }) => {
+            (EFBIG, format!("it is over the limit of {limit} bytes"))
+        }
+        e => (EINVAL, e.to_string()),
+    }
+}
+
 /// Why [`read_limited`] stopped.
 #[derive(Debug)]
 enum Limited {

@@ -160,11 +160,10 @@ async fn main() -> ExitCode {
             Err(e) => return fail(2, format_args!("backfill: {e}")),
         },
         Some(Command::Explain { id, line, json }) => Mode::Explain {
-            query: match (id, line) {
-                (_, Some(n)) => CallQuery::Line(*n),
-                (Some(id), None) => CallQuery::parse(id),
+            query: match CallQuery::from_parts(id.as_deref(), *line) {
+                Some(query) => query,
                 // clap requires one of them.
-                (None, None) => return fail(2, "explain: give an ID or --line N"),
+                None => return fail(2, "explain: give an ID or --line N"),
             },
             json: *json,
         },

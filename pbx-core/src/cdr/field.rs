@@ -247,6 +247,17 @@ impl FieldTemplate {
         &self.fields
     }
 
+    /// The fields' 3CX names, in order (what the bindings publish as a template's fields).
+    ///
+    /// ```
+    /// let t: pbx_core::cdr::FieldTemplate = "historyid,callid".parse()?;
+    /// assert_eq!(t.names(), ["historyid", "callid"]);
+    /// # Ok::<(), pbx_core::Error>(())
+    /// ```
+    pub fn names(&self) -> Vec<&'static str> {
+        self.fields.iter().map(|f| f.name()).collect()
+    }
+
     /// How many fields a line holds.
     pub fn len(&self) -> usize {
         self.fields.len()

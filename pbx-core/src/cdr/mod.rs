@@ -14,6 +14,7 @@ mod borrowed;
 mod field;
 mod format;
 mod leg;
+mod lines;
 mod parser;
 mod record;
 mod site;
@@ -23,6 +24,7 @@ pub use borrowed::{CallRecord, CdrRef};
 pub use field::{Field, FieldTemplate};
 pub use format::format_line;
 pub use leg::{CallLegs, CdrLeg, LegParty, LegSummary, assemble_call, group_legs};
+pub use lines::Lines;
 pub use parser::{CdrParser, DEFAULT_MAX_LINE_LEN, MAX_FIELDS, parse_lines, split_lines};
 pub use record::{Cdr, FieldValue};
 pub use site::{

@@ -365,6 +365,22 @@ impl Error {
         }
     }
 
+    /// The error as data, as the bindings hand it out: a pbx-core error's own
+    /// [`pbx_core::ErrorInfo`]; otherwise [`Error::category`]'s code, [`Error::kind`]'s code
+    /// and the message.
+    ///
+    /// ```
+    /// let info = pbx_sources::Error::Busy.info();
+    /// assert_eq!((info.code.as_str(), info.kind.as_str()), ("PBX_INVALID_STATE", "busy"));
+    /// assert_eq!(info.message, pbx_sources::Error::Busy.to_string());
+    /// ```
+    pub fn info(&self) -> pbx_core::ErrorInfo {
+        match self {
+            Error::Core { source, .. } => pbx_core::ErrorInfo::from(source),
+            e => pbx_core::ErrorInfo::binding(e.category().code(), e.kind().code(), e.to_string()),
+        }
+    }
+
     /// `pbx_sources::DeliveryError::Checkpoint` for the engine.
     #[cfg(feature = "delivery")]
     pub(crate) fn checkpoint(op: &'static str, key: &str, source: impl Into<BoxError>) -> Self {
