@@ -559,16 +559,20 @@ pub fn normalize(raw: &str, policy: &NumberPolicy) -> Normalized {
     )
 }
 
-/// Normalizes many numbers: the bulk path (one call per batch from the bindings).
-/// Element `i` of the result is `normalize(raws[i], policy)`.
+/// Normalizes many numbers: the bulk path (one call per batch from the bindings; any
+/// iterator of texts, so a binding can pass slices of one buffer). Element `i` of the result
+/// is `normalize(raws[i], policy)`.
 ///
 /// ```
 /// use pbx_core::phone::{normalize_batch, Normalized, NumberPolicy};
 /// let out = normalize_batch(&["9075551234", "Ext.101", ""], &NumberPolicy::default());
 /// assert_eq!(out, [Normalized::e164("+19075551234"), Normalized::internal("101"), Normalized::Anonymous]);
 /// ```
-pub fn normalize_batch<S: AsRef<str>>(raws: &[S], policy: &NumberPolicy) -> Vec<Normalized> {
-    raws.iter()
+pub fn normalize_batch<S: AsRef<str>>(
+    raws: impl IntoIterator<Item = S>,
+    policy: &NumberPolicy,
+) -> Vec<Normalized> {
+    raws.into_iter()
         .map(|raw| normalize(raw.as_ref(), policy))
         .collect()
 }

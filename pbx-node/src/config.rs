@@ -7,7 +7,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use pbx_core::config as core;
 use pbx_core::config_views::{CallApiView, GroupsView, XapiView};
-use pbx_sources::runtime::{ServiceConfig, load_config as load_yaml};
+use pbx_sources::runtime::{ServiceConfig, load_config_with};
 
 use crate::Camel;
 use crate::args::{arg, opt_arg};
@@ -182,11 +182,7 @@ impl Config {
 }
 
 fn from_yaml(env: &Env, text: &str, vars: Option<HashMap<String, String>>) -> Result<Config> {
-    let result = match vars {
-        Some(vars) => load_yaml(text, &|name| vars.get(name).cloned()),
-        None => load_yaml(text, &|name| std::env::var(name).ok()),
-    };
-    result
+    load_config_with(text, vars.as_ref())
         .map(|(inner, service)| Config { inner, service })
         .or_throw(env)
 }

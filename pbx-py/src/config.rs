@@ -8,7 +8,7 @@ use pbx_core::call::CallMapper;
 use pbx_core::config::Config;
 use pbx_core::config_views::{CallApiView, GroupsView, XapiView};
 use pbx_core::direction::PolicyParts;
-use pbx_sources::runtime::{ServiceConfig, load_config as load_yaml};
+use pbx_sources::runtime::{ServiceConfig, load_config_with};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -92,12 +92,7 @@ methods! { PyConfig, |c| {
         env: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let env: Option<HashMap<String, String>> = env.map(str_map).transpose()?;
-        let (config, service) = py
-            .detach(|| match &env {
-                Some(vars) => load_yaml(&text, &|n: &str| vars.get(n).cloned()),
-                None => load_yaml(&text, &|n: &str| std::env::var(n).ok()),
-            })
-            .py()?;
+        let (config, service) = py.detach(|| load_config_with(&text, env.as_ref())).py()?;
         let mapper = config.call_mapper();
         Ok(PyConfig {
             inner: config,

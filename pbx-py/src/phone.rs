@@ -103,19 +103,25 @@ pub(crate) fn normalize_numbers<'py>(
     let items = raws
         .try_iter()
         .map_err(|_| not_str(" must be a sequence of str, not ", raws))?;
-    let mut inputs = Vec::new();
+    // All inputs in one buffer (one copy each, no allocation per input).
+    let (mut text, mut ends) = (String::new(), Vec::new());
     for item in items {
         let item = item?;
         let s = item
             .cast::<PyString>()
             .map_err(|_| not_str(": expected str items, got ", &item))?;
-        inputs.push(s.to_cow()?.into_owned());
+        text.push_str(&s.to_cow()?);
+        ends.push(text.len());
     }
+    let inputs = || {
+        ends.iter()
+            .scan(0, |at, &end| Some(&text[std::mem::replace(at, end)..end]))
+    };
     if detailed {
-        let out = py.detach(|| normalize_batch(&inputs, &policy));
+        let out = py.detach(|| normalize_batch(inputs(), &policy));
         return PyList::new(py, out.into_iter().map(PyNormalizedNumber));
     }
     // The answers in one buffer, each `str` made from it.
-    let values = py.detach(|| NormalizedValues::new(&inputs, &policy));
+    let values = py.detach(|| NormalizedValues::new(inputs(), &policy));
     PyList::new(py, values.iter().map(|v| v.map(|s| PyString::new(py, s))))
 }

@@ -67,7 +67,7 @@ pub use pbx_core::explain::CallQuery;
 pub use report::{BackfillReport, HoursNow, ReplayReport, Replayed, Summary, progress_message};
 pub use service::{BackfillView, Service, StatusView, SummaryView};
 pub use service_config::{
-    HaConfig, HttpConfig, LogFormat, LoggingConfig, ServiceConfig, load_config,
+    HaConfig, HttpConfig, LogFormat, LoggingConfig, ServiceConfig, load_config, load_config_with,
 };
 
 type SideloaderEngine = Engine<Source, Sink, Arc<Store>>;

@@ -2,6 +2,7 @@
 //! sections pbx-core leaves to its host ([`HostSections`](pbx_core::config::HostSections)),
 //! and [`load_config`], which reads a whole sideloader file with every problem at once.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -123,6 +124,29 @@ pub fn load_config(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(Config, ServiceConfig), pbx_core::Error> {
     Config::from_yaml_with(text, env, ServiceConfig::read)
+}
+
+/// [`load_config`] with `${VAR}`s looked up in `vars`, or in the process environment when it
+/// is `None` — what the bindings' `Config.from_yaml(text, env)` / `Config.fromYaml` do.
+///
+/// ```
+/// let vars = std::collections::HashMap::from([("LOG".to_owned(), "debug".to_owned())]);
+/// let yaml = "source: {kind: file, path: x}\ncall_api: {base_url: 'http://x'}\nlogging: {level: '${LOG}'}\n";
+/// let (_, service) = pbx_sources::runtime::load_config_with(yaml, Some(&vars))?;
+/// assert_eq!(service.logging.level, "debug");
+/// # Ok::<(), pbx_core::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`load_config`].
+pub fn load_config_with(
+    text: &str,
+    vars: Option<&HashMap<String, String>>,
+) -> Result<(Config, ServiceConfig), pbx_core::Error> {
+    match vars {
+        Some(vars) => load_config(text, &|name| vars.get(name).cloned()),
+        None => load_config(text, &|name| std::env::var(name).ok()),
+    }
 }
 
 impl ServiceConfig {
