@@ -1,5 +1,6 @@
-//! `pbx_core::call`: `CallMapper`, `toCallRequest` and the batch path `mapLines` (the same
-//! names as the Python binding's `CallMapper`, `to_call_request`, `map_lines`).
+//! `pbx_core::call`: `CallMapper`, `classify`, `toCallRequest` and the batch path `mapLines`
+//! (the same names as the Python binding's `CallMapper`, `classify`, `to_call_request`,
+//! `map_lines`).
 
 use std::borrow::Cow;
 
@@ -9,6 +10,7 @@ use pbx_core::Location;
 use pbx_core::call as core;
 use pbx_core::cdr::{CdrParser as CoreParser, Lines};
 use pbx_core::cdr_json::LineWriter;
+use pbx_core::direction;
 use pbx_core::views::{ClassificationView, MapOutcome};
 
 use crate::Js;
@@ -18,6 +20,31 @@ use crate::config::Config;
 use crate::direction::DirectionPolicy;
 use crate::error::OrThrow;
 use crate::extensions::ExtensionMap;
+
+/// Classifies a call: direction, the rule that decided, owner extension, other party. `settings`
+/// is a `CallMapper`, a loaded `Config` (their direction policy) or a `DirectionPolicy`
+/// (default: pbx-core's). The Python binding's `classify(cdr, mapper)`.
+#[napi(
+    ts_args_type = "cdr: Cdr, settings?: CallMapper | Config | DirectionPolicy | undefined | null",
+    ts_return_type = "Classification"
+)]
+pub fn classify(
+    env: Env,
+    cdr: Unknown<'_>,
+    settings: Option<Unknown<'_>>,
+) -> Result<Js<ClassificationView>> {
+    let cdr: ClassInstance<Cdr> = arg(&env, "classify", "cdr", cdr)?;
+    let settings: Option<
+        Either3<ClassInstance<CallMapper>, ClassInstance<Config>, DirectionPolicy>,
+    > = opt_arg(&env, "classify", "settings", settings)?;
+    let c = match settings {
+        Some(Either3::A(m)) => m.inner.classify(&cdr.inner),
+        Some(Either3::B(config)) => direction::classify(&cdr.inner, &config.inner.direction),
+        Some(Either3::C(p)) => direction::classify(&cdr.inner, &p.to_core()),
+        None => direction::classify(&cdr.inner, &direction::DirectionPolicy::default()),
+    };
+    Ok(Js(ClassificationView::from(&c)))
+}
 
 /// Settings of a `CallMapper`; a missing field keeps pbx-core's default.
 #[napi(object)]

@@ -1,15 +1,7 @@
-//! `pbx_core::direction`: `classify` and the direction policy.
+//! `pbx_core::direction`: the direction policy (`classify` is the mapping's, in `call`).
 
-use napi::bindgen_prelude::{ClassInstance, Either3, Env, Result, Unknown};
 use napi_derive::napi;
 use pbx_core::direction as core;
-use pbx_core::views::ClassificationView;
-
-use crate::Js;
-use crate::args::{arg, opt_arg};
-use crate::call::CallMapper;
-use crate::cdr::Cdr;
-use crate::config::Config;
 
 /// A range of numbers, both ends included.
 #[napi(object)]
@@ -75,31 +67,6 @@ impl DirectionPolicy {
                 .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
         }
     }
-}
-
-/// Classifies a call: direction, the rule that decided, owner extension, other party. `settings`
-/// is a `CallMapper`, a loaded `Config` (their direction policy) or a `DirectionPolicy`
-/// (default: pbx-core's). The Python binding's `classify(cdr, mapper)`.
-#[napi(
-    ts_args_type = "cdr: Cdr, settings?: CallMapper | Config | DirectionPolicy | undefined | null",
-    ts_return_type = "Classification"
-)]
-pub fn classify(
-    env: Env,
-    cdr: Unknown<'_>,
-    settings: Option<Unknown<'_>>,
-) -> Result<Js<ClassificationView>> {
-    let cdr: ClassInstance<Cdr> = arg(&env, "classify", "cdr", cdr)?;
-    let settings: Option<
-        Either3<ClassInstance<CallMapper>, ClassInstance<Config>, DirectionPolicy>,
-    > = opt_arg(&env, "classify", "settings", settings)?;
-    let c = match settings {
-        Some(Either3::A(m)) => m.inner.classify(&cdr.inner),
-        Some(Either3::B(config)) => core::classify(&cdr.inner, &config.inner.direction),
-        Some(Either3::C(p)) => core::classify(&cdr.inner, &p.to_core()),
-        None => core::classify(&cdr.inner, &core::DirectionPolicy::default()),
-    };
-    Ok(Js(ClassificationView::from(&c)))
 }
 
 crate::args::object_args! {

@@ -1,6 +1,6 @@
-//! `pbx.CallMapper` (formerly `MappingConfig`), `pbx.Skip`, `pbx.to_call_request` and
-//! `pbx.map_lines` over `pbx_core::call`. Names and semantics follow the Node binding
-//! (`CallMapper`, `toCallRequest`, `mapLines`).
+//! `pbx.CallMapper` (formerly `MappingConfig`), `pbx.classify`, `pbx.Skip`,
+//! `pbx.to_call_request` and `pbx.map_lines` over `pbx_core::call`. Names and semantics follow
+//! the Node binding (`CallMapper`, `classify`, `toCallRequest`, `mapLines`).
 
 use pbx_core::Location;
 use pbx_core::call::{CallMapper, CallRequest, Mapped, MappingCodes, SkipReason};
@@ -93,7 +93,7 @@ impl PyCallMapper {
         slf: PyRef<'_, Self>,
         #[pyo3(from_py_with = arg::cdr)] cdr: PyRef<'_, PyCdr>,
     ) -> PyClassification {
-        crate::direction::classify(cdr, MapperArg::Mapping(slf))
+        classify(cdr, MapperArg::Mapping(slf))
     }
 
     /// `to_call_request(cdr, self)`.
@@ -148,6 +148,16 @@ impl PyCallMapper {
     ) -> PyResult<Bound<'py, PyList>> {
         map_lines(parser, lines, MapperArg::Mapping(slf))
     }
+}
+
+/// Classifies a call's direction with the settings of `config` (a `Config` or
+/// `CallMapper`): type fields first, then configured trunk DNs, then number patterns.
+#[pyfunction]
+pub(crate) fn classify(
+    #[pyo3(from_py_with = arg::cdr)] cdr: PyRef<'_, PyCdr>,
+    #[pyo3(from_py_with = arg::config)] config: MapperArg<'_>,
+) -> PyClassification {
+    PyClassification(config.mapper().classify(&cdr.inner))
 }
 
 /// The settings a mapping function takes: a loaded `Config` or a `CallMapper`.

@@ -1,11 +1,8 @@
-//! `pbx.classify` and `pbx.Classification` over `pbx_core::direction`.
+//! `pbx.Classification` over `pbx_core::direction` (`pbx.classify` is the mapping's, in `call`).
 
 use pbx_core::direction::Classification;
 use pyo3::prelude::*;
 
-use crate::arg;
-use crate::call::MapperArg;
-use crate::cdr::PyCdr;
 use crate::convert::{methods, repr_opt, repr_str};
 
 /// How a call was classified: its direction, the deciding rule, the owner and the other party.
@@ -32,14 +29,4 @@ methods! { PyClassification, |c| {
             repr_opt(self.counterpart())
         )
     }
-}
-
-/// Classifies a call's direction with the settings of `config` (a `Config` or
-/// `CallMapper`): type fields first, then configured trunk DNs, then number patterns.
-#[pyfunction]
-pub(crate) fn classify(
-    #[pyo3(from_py_with = arg::cdr)] cdr: PyRef<'_, PyCdr>,
-    #[pyo3(from_py_with = arg::config)] config: MapperArg<'_>,
-) -> PyClassification {
-    PyClassification(config.mapper().classify(&cdr.inner))
 }

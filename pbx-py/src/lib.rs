@@ -85,7 +85,7 @@ fn pbx(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(template_fields, m)?)?;
     m.add_function(wrap_pyfunction!(phone::normalize_number, m)?)?;
     m.add_function(wrap_pyfunction!(phone::normalize_numbers, m)?)?;
-    m.add_function(wrap_pyfunction!(direction::classify, m)?)?;
+    m.add_function(wrap_pyfunction!(call::classify, m)?)?;
     m.add_function(wrap_pyfunction!(call::to_call_request, m)?)?;
     m.add_function(wrap_pyfunction!(call::map_lines, m)?)?;
     m.add_function(wrap_pyfunction!(call::map_lines_json, m)?)?;
