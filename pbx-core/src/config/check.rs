@@ -74,11 +74,17 @@ impl<'a> Check<'a> {
     }
 
     /// The settings of section `name` (`value`: the section as read, `None` when absent),
-    /// each key not in `known` reported as unknown. A section that is not a mapping was
-    /// reported when the document was read; it reads as empty here.
+    /// each key not in `known` reported as unknown. A section that is not a mapping (nor
+    /// null) is reported as such and reads as empty. ([`super::Config::from_yaml`] reports
+    /// and drops its own wrong-shaped sections first, so a host section never is one.)
     pub fn section(&mut self, name: &str, value: Option<&Value>, known: &[&str]) -> Section {
-        let Some(Value::Object(settings)) = value else {
-            return Section::default();
+        let settings = match value {
+            Some(Value::Object(settings)) => settings,
+            None | Some(Value::Null) => return Section::default(),
+            Some(_) => {
+                self.bad(name, None, "must be a mapping of settings");
+                return Section::default();
+            }
         };
         let mut out = serde_json::Map::new();
         for (key, v) in settings {

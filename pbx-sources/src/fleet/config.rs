@@ -131,43 +131,14 @@ impl FleetConfig {
         for (key, v) in map.iter_mut() {
             substitute(v, key, env, &mut issues);
         }
-        let section = |name: &str, keys: &[&str], issues: &mut Vec<ConfigIssue>| {
-            let mut out = Map::new();
-            match map.get(name) {
-                None | Some(Value::Null) => {}
-                Some(Value::Object(m)) => {
-                    for (k, v) in m {
-                        if keys.contains(&k.as_str()) {
-                            out.insert(k.clone(), v.clone());
-                        } else {
-                            issues.push(issue(
-                                &format!("{name}.{k}"),
-                                None,
-                                "is not a known setting (check the spelling)",
-                            ));
-                        }
-                    }
-                }
-                Some(_) => issues.push(issue(name, None, "must be a mapping of settings")),
-            }
-            out
-        };
-        let store = section("store", &["url", "prefix"], &mut issues);
-        let lease = section("lease", &["duration_secs", "renew_secs"], &mut issues);
-        for name in ["http", "logging"] {
-            if map
-                .get(name)
-                .is_some_and(|v| !v.is_object() && !v.is_null())
-            {
-                issues.push(issue(name, None, "must be a mapping of settings"));
-            }
-        }
         let mut c = Check::new(&mut issues);
+        let store = c.section("store", map.get("store"), &["url", "prefix"]);
+        let lease = c.section("lease", map.get("lease"), &["duration_secs", "renew_secs"]);
         let http = HttpConfig::read(&mut c, map.get("http"), http_written.as_ref());
         let logging = LoggingConfig::read(&mut c, map.get("logging"));
 
         let store_url = match store.get("url") {
-            Some(Value::String(s)) if !s.trim().is_empty() => Secret::new(s.clone()),
+            Some(Value::String(s)) if !s.trim().is_empty() => Secret::new(s),
             Some(Value::String(_)) | None => {
                 issues.push(issue(
                     "store.url",
@@ -187,11 +158,11 @@ impl FleetConfig {
         };
         let store_prefix = match store.get("prefix") {
             None => "pbx_fleet".to_owned(),
-            Some(Value::String(s)) if is_identifier(s) => s.clone(),
+            Some(Value::String(s)) if is_identifier(&s) => s,
             Some(v) => {
                 issues.push(issue(
                     "store.prefix",
-                    Some(v),
+                    Some(&v),
                     "must be a plain SQL name (letters, digits, _; at most 40)",
                 ));
                 "pbx_fleet".to_owned()
@@ -214,13 +185,13 @@ impl FleetConfig {
             };
         let duration = secs(
             "lease.duration_secs",
-            lease.get("duration_secs"),
+            lease.get("duration_secs").as_ref(),
             30.0,
             &mut issues,
         );
         let renew = secs(
             "lease.renew_secs",
-            lease.get("renew_secs"),
+            lease.get("renew_secs").as_ref(),
             (duration.as_secs_f64() / 3.0).min(10.0),
             &mut issues,
         );
@@ -427,6 +398,26 @@ mod tests {
                 "{want}: {shown:#?}"
             );
         }
+    }
+
+    /// A section that is not a mapping is named as such, whichever section it is.
+    #[test]
+    fn a_section_that_is_not_a_mapping_is_named() {
+        let err = FleetConfig::from_yaml(
+            "store: {url: 'postgres://x@y/z'}\nlease: 5\nhttp: [1]\nlogging: text\n",
+            &no_env,
+        )
+        .unwrap_err();
+        let shown: Vec<String> = err.issues().iter().map(|i| i.to_string()).collect();
+        assert_eq!(
+            shown,
+            [
+                "lease: must be a mapping of settings",
+                "http: must be a mapping of settings",
+                "logging: must be a mapping of settings",
+            ],
+            "{shown:#?}"
+        );
     }
 
     #[test]
